@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs on a fresh machine, then builds:
+# Debian packages (PostgreSQL, OpenLDAP, Chromium), npm packages, the real
+# Kubernetes control plane from the Go module proxy (cached after the first
+# build), and Drover itself. Safe to run again: each step skips what is there.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { echo "setup: $*" >&2; }
+
+# Debian packages the suite starts for real: PostgreSQL for the store tests.
+debs=(postgresql)
+missing=()
+for pkg in "${debs[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+if ((${#missing[@]})); then
+  step "installing Debian packages: ${missing[*]}"
+  sudo_cmd=(); [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian starts a cluster on install; the suite runs its own servers instead.
+if command -v pg_lsclusters >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q online; then
+  step "stopping the system PostgreSQL started by the package install"
+  service postgresql stop >/dev/null 2>&1 || true
+fi
+
+# better-sqlite3 compiles from source here; node-gyp must use the local headers,
+# since it cannot download them.
+export npm_config_nodedir="${npm_config_nodedir:-/usr}"
+step "installing npm packages (npm ci)"
+npm ci --no-audit --no-fund
+
+step "building the test control plane (cold: 10-20 minutes; cached afterwards)"
+bash test/kube/build.sh >/dev/null
+
+step "building drover"
+npm run build

@@ -1,0 +1,27 @@
+/** Runs the drover CLI in-process with captured streams, as tests use it. */
+import { PassThrough, Readable } from 'node:stream';
+import type { CliDeps } from '../cli/deps.ts';
+import { runCli } from '../cli/run.ts';
+
+export interface CliResult { code: number; stdout: string; stderr: string }
+
+export async function runCliForTest(
+  argv: string[],
+  options: { env?: NodeJS.ProcessEnv; stdin?: string; configPath?: string } = {},
+): Promise<CliResult> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => { out += c.toString(); });
+  stderr.on('data', (c: Buffer) => { err += c.toString(); });
+  const deps: CliDeps = {
+    env: options.env ?? {},
+    stdin: Readable.from(options.stdin === undefined ? [] : [options.stdin]),
+    stdout,
+    stderr,
+    configPath: options.configPath ?? '/nonexistent/drover-config.json',
+  };
+  const code = await runCli(argv, deps);
+  return { code, stdout: out, stderr: err };
+}
