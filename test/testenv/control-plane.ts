@@ -172,7 +172,8 @@ async function startOnce(
     `--service-account-private-key-file=${saKey}`,
     `--root-ca-file=${servingCert}`,
     '--controllers=serviceaccount-token-controller,serviceaccount-controller,namespace-controller,' +
-      'garbage-collector-controller,clusterrole-aggregation-controller,root-ca-certificate-publisher-controller',
+      'garbage-collector-controller,clusterrole-aggregation-controller,root-ca-certificate-publisher-controller,' +
+      'deployment-controller,replicaset-controller',
     '--bind-address=127.0.0.1',
     '--secure-port=0',
     '--v=1',
