@@ -1,0 +1,89 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { scrubCallerHeaders } from './caller-headers.ts';
+import { DroverError } from '../shared/errors.ts';
+
+const raw = (...pairs: Array<[string, string]>): string[] => pairs.flat();
+const forwardedNames = (headers: string[]): string[] => scrubCallerHeaders(headers).forward.map(([n]) => n);
+
+describe('scrubCallerHeaders', () => {
+  const identityCases: Array<[string, Array<[string, string]>]> = [
+    ['Authorization in any casing', [['Authorization', 'Bearer a'], ['AUTHORIZATION', 'Bearer b'], ['authorization', 'Basic c']]],
+    ['cookies', [['Cookie', 'R_SESS=x'], ['cOoKiE', 'drover_session=y']]],
+    ['Proxy-Authorization', [['Proxy-Authorization', 'Basic x']]],
+    ['front-proxy identity headers', [['X-Remote-User', 'admin'], ['x-remote-group', 'system:masters'], ['X-Remote-Extra-Scopes', 'x']]],
+    ['forwarding headers that feed audit logs', [['X-Forwarded-For', '1.2.3.4'], ['Forwarded', 'for=1.2.3.4'], ['X-Real-IP', '1.2.3.4'], ['X-Forwarded-Host', 'evil']]],
+  ];
+  for (const [what, headers] of identityCases) {
+    it(`removes ${what}`, () => {
+      assert.deepEqual(forwardedNames(raw(...headers, ['Accept', 'application/json'])), ['accept']);
+    });
+  }
+
+  it('removes every Impersonate-* header in any casing, duplicated, and reports them separately', () => {
+    const result = scrubCallerHeaders(raw(
+      ['Impersonate-User', 'admin'], ['IMPERSONATE-GROUP', 'system:masters'], ['impersonate-group', 'ops'],
+      ['Impersonate-Extra-Scopes', 'a'], ['impersonate-extra-scopes', 'b'], ['Impersonate-Uid', '42'], ['Accept', '*/*'],
+    ));
+    assert.deepEqual(result.forward, [['accept', '*/*']]);
+    assert.deepEqual(result.impersonation, { user: 'admin', uid: '42', groups: ['system:masters', 'ops'], extras: { scopes: ['a', 'b'] } });
+  });
+
+  it('drops headers the caller lists in Connection, and Connection itself', () => {
+    const names = forwardedNames(raw(
+      ['Connection', 'keep-alive, X-Audit-Id, Impersonate-User'], ['Proxy-Connection', 'Accept-Language'],
+      ['X-Audit-Id', 'x'], ['Accept-Language', 'en'], ['Keep-Alive', 'timeout=5'], ['Accept', '*/*'],
+    ));
+    assert.deepEqual(names, ['accept']);
+  });
+
+  it('never forwards hop-by-hop headers or Host', () => {
+    const names = forwardedNames(raw(
+      ['Host', 'drover.example'], ['TE', 'trailers'], ['Trailer', 'x'], ['Transfer-Encoding', 'chunked'],
+      ['Upgrade', 'SPDY/3.1'], ['HTTP2-Settings', 'AAA'], ['Expect', '100-continue'], ['User-Agent', 'kubectl/v1.32'],
+    ));
+    assert.deepEqual(names, ['user-agent']);
+  });
+
+  it('keeps ordinary headers, their order and repeats', () => {
+    const result = scrubCallerHeaders(raw(['Accept', 'a'], ['Content-Type', 'application/json'], ['Accept', 'b'], ['Content-Length', '2']));
+    assert.deepEqual(result.forward, [['accept', 'a'], ['content-type', 'application/json'], ['accept', 'b'], ['content-length', '2']]);
+    assert.equal(result.impersonation, undefined);
+    assert.equal(result.upgrade, undefined);
+  });
+
+  it('recognises an upgrade only when Connection asks for it', () => {
+    assert.equal(scrubCallerHeaders(raw(['Connection', 'Upgrade'], ['Upgrade', 'SPDY/3.1'])).upgrade, 'SPDY/3.1');
+    assert.equal(scrubCallerHeaders(raw(['connection', 'keep-alive, upgrade'], ['upgrade', 'websocket'])).upgrade, 'websocket');
+    assert.equal(scrubCallerHeaders(raw(['Upgrade', 'websocket'])).upgrade, undefined);
+    // The WebSocket handshake headers survive: they are not hop-by-hop unless listed.
+    assert.deepEqual(forwardedNames(raw(['Connection', 'Upgrade'], ['Upgrade', 'websocket'], ['Sec-WebSocket-Key', 'k'], ['Sec-WebSocket-Protocol', 'v5.channel.k8s.io'])),
+      ['sec-websocket-key', 'sec-websocket-protocol']);
+  });
+
+  it('decodes extra keys as kube-apiserver does', () => {
+    const result = scrubCallerHeaders(raw(['Impersonate-User', 'u'], ['Impersonate-Extra-Principal%49d', 'local://u']));
+    assert.deepEqual(result.impersonation?.extras, { principalid: ['local://u'] });
+  });
+
+  const badImpersonation: Array<[string, Array<[string, string]>]> = [
+    ['groups without a user', [['Impersonate-Group', 'system:masters']]],
+    ['a uid without a user', [['Impersonate-Uid', '1']]],
+    ['two users', [['Impersonate-User', 'a'], ['impersonate-user', 'b']]],
+    ['an empty user', [['Impersonate-User', '']]],
+    ['two uids', [['Impersonate-User', 'a'], ['Impersonate-Uid', '1'], ['Impersonate-Uid', '2']]],
+    ['an extra key with a slash', [['Impersonate-User', 'a'], ['Impersonate-Extra-a%2Fb', 'x']]],
+    ['an empty extra key', [['Impersonate-User', 'a'], ['Impersonate-Extra-', 'x']]],
+    ['broken percent-encoding', [['Impersonate-User', 'a'], ['Impersonate-Extra-%zz', 'x']]],
+    ['an unknown impersonation header', [['Impersonate-User', 'a'], ['Impersonate-Everyone', 'x']]],
+  ];
+  for (const [what, headers] of badImpersonation) {
+    it(`refuses impersonation with ${what}`, () => {
+      assert.throws(() => scrubCallerHeaders(raw(...headers)), (e: unknown) => e instanceof DroverError && e.status === 400);
+    });
+  }
+
+  it('tolerates an odd-length rawHeaders array without forwarding the dangling name', () => {
+    assert.deepEqual(scrubCallerHeaders(['Accept', 'a', 'Authorization']).forward, [['accept', 'a']]);
+  });
+});

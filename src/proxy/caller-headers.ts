@@ -1,0 +1,118 @@
+/**
+ * Scrubbing what the caller sent before anything goes downstream.
+ *
+ * The outgoing request is built from a fresh header list: nothing that can choose
+ * an identity survives (Authorization, cookies, every Impersonate-* and front-proxy
+ * X-Remote-* header, in any letter case and however often repeated), nor any
+ * hop-by-hop header or header the caller named in `Connection`. Our own identity is
+ * added later, at egress, to this clean list, so no later hop-by-hop processing can
+ * strip it (CVE-2021-31999: a client listed Impersonate-User in Connection and the
+ * proxy dropped the identity it had set itself).
+ *
+ * What the caller asked to impersonate (`kubectl --as/--as-group`) is returned
+ * separately, parsed as kube-apiserver parses it, so the proxy can authorize it
+ * with SubjectAccessReviews instead of passing it on.
+ */
+import { DroverError } from '../shared/errors.ts';
+
+export interface RequestedImpersonation {
+  user: string;
+  uid?: string;
+  groups: string[];
+  /** Extra keys lower-cased and percent-decoded, as kube-apiserver reads them. */
+  extras: Record<string, string[]>;
+}
+
+export interface ScrubbedRequest {
+  /** Headers to forward, lower-case names, in the caller's order; repeats kept. */
+  forward: Array<[string, string]>;
+  /** The protocol the caller asked to upgrade to (exec, attach, port-forward), if any. */
+  upgrade?: string;
+  /** What the caller asked to impersonate, if it sent any Impersonate-* header. */
+  impersonation?: RequestedImpersonation;
+}
+
+/** Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1, plus legacy ones). */
+const hopByHop = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'http2-settings', 'host', 'expect',
+]);
+
+/** Headers that could select or assert an identity downstream or in audit logs. */
+function isIdentityHeader(name: string): boolean {
+  return name === 'authorization' || name === 'proxy-authorization' || name === 'cookie'
+    || name.startsWith('impersonate-') || name.startsWith('x-remote-')
+    || name === 'forwarded' || name.startsWith('x-forwarded-') || name === 'x-real-ip';
+}
+
+/** Scrubs Node's `rawHeaders` (name, value, name, value, ...). */
+export function scrubCallerHeaders(rawHeaders: readonly string[]): ScrubbedRequest {
+  const named = new Set<string>();
+  let upgrade: string | undefined;
+  let wantsUpgrade = false;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = (rawHeaders[i] ?? '').toLowerCase();
+    const value = rawHeaders[i + 1] ?? '';
+    if (name === 'connection' || name === 'proxy-connection') {
+      for (const token of value.split(',')) {
+        const t = token.trim().toLowerCase();
+        if (t === 'upgrade') wantsUpgrade = true;
+        else if (t) named.add(t);
+      }
+    } else if (name === 'upgrade') {
+      upgrade = value.trim();
+    }
+  }
+
+  const forward: Array<[string, string]> = [];
+  const impersonate: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = (rawHeaders[i] ?? '').toLowerCase();
+    const value = rawHeaders[i + 1] ?? '';
+    if (name.startsWith('impersonate-')) impersonate.push([name, value]);
+    if (hopByHop.has(name) || named.has(name) || isIdentityHeader(name)) continue;
+    forward.push([name, value]);
+  }
+  return {
+    forward,
+    ...(wantsUpgrade && upgrade ? { upgrade } : {}),
+    ...(impersonate.length > 0 ? { impersonation: parseImpersonation(impersonate) } : {}),
+  };
+}
+
+/** kube-apiserver's rules: one user, at most one uid, groups/extras/uid only with a user. */
+function parseImpersonation(headers: Array<[string, string]>): RequestedImpersonation {
+  const users: string[] = [];
+  const uids: string[] = [];
+  const groups: string[] = [];
+  const extras: Record<string, string[]> = {};
+  for (const [name, value] of headers) {
+    if (name === 'impersonate-user') users.push(value);
+    else if (name === 'impersonate-uid') uids.push(value);
+    else if (name === 'impersonate-group') groups.push(value);
+    else if (name.startsWith('impersonate-extra-')) {
+      const key = decodeExtraKey(name.slice('impersonate-extra-'.length));
+      (extras[key] ??= []).push(value);
+    } else {
+      throw new DroverError('DRV_ERR_BAD_REQUEST', `unknown impersonation header ${JSON.stringify(name.slice(0, 64))}`);
+    }
+  }
+  if (users.length !== 1 || !users[0]) {
+    throw new DroverError('DRV_ERR_BAD_REQUEST', 'impersonation needs exactly one non-empty Impersonate-User header');
+  }
+  if (uids.length > 1) throw new DroverError('DRV_ERR_BAD_REQUEST', 'at most one Impersonate-Uid header is allowed');
+  return { user: users[0], ...(uids[0] ? { uid: uids[0] } : {}), groups, extras };
+}
+
+function decodeExtraKey(raw: string): string {
+  let key: string;
+  try {
+    key = decodeURIComponent(raw).toLowerCase();
+  } catch {
+    throw new DroverError('DRV_ERR_BAD_REQUEST', 'an Impersonate-Extra-* header name is not valid percent-encoding');
+  }
+  if (!key || key.includes('/')) {
+    throw new DroverError('DRV_ERR_BAD_REQUEST', 'Impersonate-Extra-* keys must be non-empty and contain no "/"');
+  }
+  return key;
+}
