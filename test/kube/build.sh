@@ -14,7 +14,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 version="$(sed -nE 's#^\s*(require\s+)?k8s\.io/kubernetes (v[0-9.]+).*#\2#p' "$here/go.mod" | head -1)"
 [[ -n $version ]] || { echo "build.sh: $here/go.mod does not require k8s.io/kubernetes" >&2; exit 1; }
-sum_key="$(sha256sum "$here/go.mod" "$here/go.sum" | sha256sum | cut -c1-12)"
+sum_key="$(cat "$here/go.mod" "$here/go.sum" | sha256sum | cut -c1-12)"
 cache_root="${DROVER_KUBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/drover/kube}"
 out="$cache_root/$version-$sum_key"
 
