@@ -1,0 +1,106 @@
+/**
+ * The last step of the proxy chain: send the request downstream with the identity
+ * the chain decided, and stream the answer back.
+ *
+ * Responses are streamed chunk by chunk with no buffering, so watches and
+ * `logs -f` flow as kube-apiserver writes them. Redirects are passed back, never
+ * followed; a Location pointing at the cluster's own apiserver is rewritten to the
+ * proxy path, and one pointing anywhere else is dropped, so a compromised
+ * downstream cannot send clients and their credentials to a third party
+ * (CVE-2020-8559, CVE-2022-3172).
+ */
+import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { DroverError } from '../shared/errors.ts';
+import { writeKubeStatus } from './kube-status.ts';
+
+export interface ForwardRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  pool: Dispatcher;
+  /** Path and query for kube-apiserver. */
+  downstreamPath: string;
+  /** The complete outgoing header list: scrubbed caller headers plus our identity. */
+  headers: Array<[string, string]>;
+  /** `/k8s/clusters/<id>`: where this cluster's API lives on the proxy, for Location rewriting. */
+  proxyPrefix: string;
+  /** The apiserver origin the pool talks to, to recognise its own absolute Locations. */
+  upstreamOrigin: string;
+}
+
+/** Response headers that describe the upstream connection, not the response. */
+const hopByHopResponse = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+
+/** Identity headers must be ours alone: re-checked right before the request leaves. */
+export function assertOnlyOurIdentity(headers: Array<[string, string]>, ours: ReadonlySet<string>): void {
+  for (const [name] of headers) {
+    const n = name.toLowerCase();
+    const isIdentity = n === 'authorization' || n === 'cookie' || n.startsWith('impersonate-') || n.startsWith('x-remote-');
+    if (isIdentity && !ours.has(n)) {
+      throw new DroverError('DRV_ERR_INTERNAL', `refusing to forward caller identity header ${n}`);
+    }
+  }
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+export async function forwardRequest(input: ForwardRequest): Promise<void> {
+  const { req, res } = input;
+  const abort = new AbortController();
+  // A client that goes away (kubectl ^C on a watch) must release the upstream stream.
+  res.once('close', () => { if (!res.writableFinished) abort.abort(); });
+  try {
+    await input.pool.stream({
+      method: req.method as Dispatcher.HttpMethod,
+      path: input.downstreamPath,
+      headers: input.headers.flat(),
+      body: hasBody(req) ? req : null,
+      signal: abort.signal,
+      opaque: res,
+    }, ({ statusCode, headers }) => {
+      res.writeHead(statusCode, responseHeaders(headers, input));
+      // Send the head now: a watch may not produce its first event for minutes.
+      res.flushHeaders();
+      return res;
+    });
+  } catch (error) {
+    if (abort.signal.aborted) return;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    writeKubeStatus(res, error instanceof DroverError ? error
+      : new DroverError('DRV_ERR_BAD_GATEWAY', `the cluster did not answer: ${(error as Error).message}`, { cause: error }));
+  }
+}
+
+function responseHeaders(headers: Record<string, string | string[] | undefined>, input: ForwardRequest): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || hopByHopResponse.has(name)) continue;
+    if (name === 'location') {
+      const location = rewriteLocation(Array.isArray(value) ? value[0] ?? '' : value, input);
+      if (location !== undefined) out.location = location;
+      continue;
+    }
+    out[name] = value;
+  }
+  return out;
+}
+
+/** Relative and same-apiserver Locations map onto the proxy; foreign ones are dropped. */
+export function rewriteLocation(location: string, input: Pick<ForwardRequest, 'proxyPrefix' | 'upstreamOrigin'>): string | undefined {
+  let url: URL;
+  let upstream: string;
+  try {
+    upstream = new URL(input.upstreamOrigin).origin;
+    url = new URL(location, `${upstream}/`);
+  } catch {
+    return undefined;
+  }
+  if (url.origin !== upstream) return undefined;
+  return `${input.proxyPrefix}${url.pathname}${url.search}`;
+}

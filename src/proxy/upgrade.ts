@@ -1,0 +1,123 @@
+/**
+ * Upgraded connections: exec, attach, cp and port-forward, over SPDY/3.1 or
+ * WebSocket (`v5.channel.k8s.io`, kubectl's default since 1.30).
+ *
+ * Each upgrade gets a fresh connection to kube-apiserver, used for that one
+ * exchange and never pooled. Only a 101 answer joins the two sockets; any other
+ * answer is relayed to the caller with `Connection: close` and both sockets are
+ * closed, so a failed upgrade can never leave a connection that later bytes ride
+ * with our credentials (CVE-2018-1002105). When either side closes, both close.
+ */
+import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { DroverError } from '../shared/errors.ts';
+import { connectTls, type UpstreamEndpoint } from './upstream.ts';
+import { writeKubeStatusToSocket } from './kube-status.ts';
+import { rewriteLocation } from './forward.ts';
+
+export interface UpgradeRequest {
+  req: IncomingMessage;
+  /** The caller's socket, detached from the HTTP server by the `upgrade` event. */
+  socket: Duplex;
+  /** Bytes the caller sent after its request head. */
+  head: Buffer;
+  endpoint: UpstreamEndpoint;
+  downstreamPath: string;
+  /** Scrubbed caller headers plus our identity. */
+  headers: Array<[string, string]>;
+  /** The protocol the caller asked for (`Upgrade:`). */
+  protocol: string;
+  proxyPrefix: string;
+}
+
+export async function forwardUpgrade(input: UpgradeRequest): Promise<void> {
+  const { socket } = input;
+  const abort = new AbortController();
+  const onEarlyClose = (): void => abort.abort();
+  socket.once('close', onEarlyClose);
+  let upstream;
+  try {
+    upstream = await connectTls(input.endpoint, abort.signal);
+  } catch (error) {
+    writeKubeStatusToSocket(socket, error);
+    return;
+  } finally {
+    socket.off('close', onEarlyClose);
+  }
+  if (abort.signal.aborted || socket.destroyed) {
+    upstream.destroy();
+    return;
+  }
+  const tlsSocket = upstream;
+
+  const request = httpsRequest({
+    method: input.req.method,
+    path: input.downstreamPath,
+    headers: { ...toHeaderObject(input.headers), connection: 'Upgrade', upgrade: input.protocol },
+    // No agent: this one connection serves this one exchange and is never pooled.
+    createConnection: () => tlsSocket,
+  });
+  const closeBoth = (): void => {
+    socket.destroy();
+    tlsSocket.destroy();
+  };
+
+  request.on('upgrade', (res: IncomingMessage, upgraded: Duplex, upgradedHead: Buffer) => {
+    socket.write(responseHead(res, input));
+    if (upgradedHead.length > 0) socket.write(upgradedHead);
+    if (input.head.length > 0) upgraded.write(input.head);
+    upgraded.pipe(socket);
+    socket.pipe(upgraded);
+    for (const side of [socket, upgraded]) {
+      side.once('close', closeBoth);
+      side.once('error', closeBoth);
+    }
+  });
+
+  request.on('response', (res: IncomingMessage) => {
+    // Not upgraded: relay the answer, then close both connections for good.
+    socket.write(responseHead(res, input, true));
+    res.pipe(socket);
+    res.once('end', () => { socket.end(); tlsSocket.destroy(); });
+    res.once('error', closeBoth);
+  });
+
+  request.on('error', (error: Error) => {
+    writeKubeStatusToSocket(socket, new DroverError('DRV_ERR_BAD_GATEWAY', `upgrade to the cluster failed: ${error.message}`, { cause: error }));
+    tlsSocket.destroy();
+  });
+  socket.once('error', closeBoth);
+  request.end();
+}
+
+function toHeaderObject(headers: Array<[string, string]>): OutgoingHttpHeaders {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of headers) {
+    const existing = out[name];
+    if (existing === undefined) out[name] = value;
+    else out[name] = Array.isArray(existing) ? [...existing, value] : [existing, value];
+  }
+  return out;
+}
+
+function responseHead(res: IncomingMessage, input: UpgradeRequest, close = false): string {
+  const status = res.statusCode ?? 502;
+  const lines = [`HTTP/1.1 ${status} ${res.statusMessage || STATUS_CODES[status] || ''}`];
+  for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
+    const name = res.rawHeaders[i] ?? '';
+    let value = res.rawHeaders[i + 1] ?? '';
+    const lower = name.toLowerCase();
+    if (close && (lower === 'connection' || lower === 'keep-alive' || lower === 'transfer-encoding')) continue;
+    if (lower === 'location') {
+      const rewritten = rewriteLocation(value, { proxyPrefix: input.proxyPrefix, upstreamOrigin: input.endpoint.url.origin });
+      if (rewritten === undefined) continue;
+      value = rewritten;
+    }
+    lines.push(`${name}: ${value}`);
+  }
+  // A non-101 body is delimited by closing the connection.
+  if (close) lines.push('connection: close');
+  return `${lines.join('\r\n')}\r\n\r\n`;
+}

@@ -1,0 +1,93 @@
+/**
+ * Connections from the proxy to a cluster's kube-apiserver. A cluster is reached
+ * by `dial()` (through the agent's tunnel, or a direct TCP connection), and TLS runs
+ * end to end on top, trusting exactly the cluster's own CA: the tunnel and the
+ * agent never see plaintext API traffic.
+ *
+ * One undici pool per cluster keeps connections alive between requests; it is
+ * rebuilt when the cluster's address or CA changes. Watches and log streams hold a
+ * connection for as long as they last, so the pool sets no body or header timeout:
+ * the client's own cancellation (or kube-apiserver's timeouts) end them.
+ */
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Pool } from 'undici';
+import { DroverError } from '../shared/errors.ts';
+
+export interface UpstreamEndpoint {
+  /** kube-apiserver as the agent sees it, e.g. https://10.43.0.1:443. */
+  url: URL;
+  /** PEM bundle trusted for kube-apiserver's serving certificate (and nothing else). */
+  caPem: string;
+  /** Opens a byte stream to the apiserver: through the tunnel, or a direct connection. */
+  dial: (signal?: AbortSignal) => Promise<Duplex>;
+}
+
+/** Dials and completes a TLS handshake that verifies kube-apiserver against the cluster CA. */
+export async function connectTls(endpoint: UpstreamEndpoint, signal?: AbortSignal): Promise<TLSSocket> {
+  const stream = await endpoint.dial(signal);
+  const host = endpoint.url.hostname.replace(/^\[|\]$/g, '');
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({
+      socket: stream,
+      host,
+      // SNI may not carry an IP address; the certificate check still uses `host`.
+      ...(isIP(host) ? {} : { servername: host }),
+      ca: endpoint.caPem,
+      ALPNProtocols: ['http/1.1'],
+    });
+    const fail = (error: Error): void => {
+      socket.destroy();
+      stream.destroy();
+      reject(new DroverError('DRV_ERR_BAD_GATEWAY', `TLS to kube-apiserver at ${endpoint.url.host} failed: ${error.message}`, { cause: error }));
+    };
+    socket.once('secureConnect', () => {
+      socket.off('error', fail);
+      resolve(socket);
+    });
+    socket.once('error', fail);
+  });
+}
+
+/** Keeps one pool per cluster, rebuilt when the cluster's endpoint changes. */
+export class UpstreamPools {
+  private readonly pools = new Map<string, { key: string; pool: Pool }>();
+  private readonly connectionsPerCluster: number;
+
+  constructor(options: { connectionsPerCluster?: number } = {}) {
+    this.connectionsPerCluster = options.connectionsPerCluster ?? 256;
+  }
+
+  /** The pool for `clusterId`, made or remade for this endpoint. */
+  get(clusterId: string, endpoint: UpstreamEndpoint): Pool {
+    const key = `${endpoint.url.origin}\n${endpoint.caPem}`;
+    const existing = this.pools.get(clusterId);
+    if (existing?.key === key) return existing.pool;
+    if (existing) void existing.pool.close().catch(() => undefined);
+    const pool = new Pool(endpoint.url.origin, {
+      connections: this.connectionsPerCluster,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      keepAliveTimeout: 30_000,
+      connect: (_options, callback) => {
+        connectTls(endpoint).then((socket) => callback(null, socket), (error: Error) => callback(error, null));
+      },
+    });
+    this.pools.set(clusterId, { key, pool });
+    return pool;
+  }
+
+  /** Drops a cluster's pool (cluster deleted or tunnel gone); in-flight requests end with it. */
+  forget(clusterId: string): void {
+    const existing = this.pools.get(clusterId);
+    this.pools.delete(clusterId);
+    if (existing) void existing.pool.destroy().catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(pools.map(({ pool }) => pool.destroy().catch(() => undefined)));
+  }
+}
