@@ -7,6 +7,14 @@ import { Command } from 'commander';
 import type { CliDeps } from './deps.ts';
 import { droverVersion } from '../shared/version.ts';
 import { versionCommand } from './commands/version.ts';
+import { serverCommand } from './commands/server.ts';
+import { loginCommand } from './commands/login.ts';
+import { logoutCommand } from './commands/logout.ts';
+import { whoamiCommand } from './commands/whoami.ts';
+import { usersCommand } from './commands/users.ts';
+import { tokensCommand } from './commands/tokens.ts';
+import { clustersCommand } from './commands/clusters.ts';
+import { agentCommand } from './commands/agent.ts';
 
 export function buildProgram(deps: CliDeps): Command {
   const program = new Command('drover')
@@ -18,11 +26,21 @@ export function buildProgram(deps: CliDeps): Command {
       writeErr: (s) => deps.stderr.write(s),
     })
     .exitOverride();
-  for (const command of [versionCommand(deps)]) {
-    program.addCommand(command.exitOverride().configureOutput({
-      writeOut: (s) => deps.stdout.write(s),
-      writeErr: (s) => deps.stderr.write(s),
-    }));
+  for (const command of [
+    versionCommand(deps), serverCommand(deps), loginCommand(deps), logoutCommand(deps), whoamiCommand(deps),
+    usersCommand(deps), tokensCommand(deps), clustersCommand(deps), agentCommand(deps),
+  ]) {
+    program.addCommand(withDepsOutput(command, deps));
   }
   return program;
+}
+
+/** Commander copies these settings only to subcommands made with .command(), so apply them down the whole tree. */
+function withDepsOutput(command: Command, deps: CliDeps): Command {
+  command.exitOverride().configureOutput({
+    writeOut: (s) => deps.stdout.write(s),
+    writeErr: (s) => deps.stderr.write(s),
+  });
+  for (const sub of command.commands) withDepsOutput(sub, deps);
+  return command;
 }

@@ -27,7 +27,10 @@ export interface ImportManifestInput {
   kubeApiAuth?: { listen: string };
 }
 
-const namespace = 'cattle-system';
+/** Where the agents and their credentials live in each cluster. */
+export const agentNamespace = 'cattle-system';
+export const agentServiceAccount = 'cattle';
+const namespace = agentNamespace;
 
 /** The Secret name carries a digest of its content, as the reference's cattle-credentials-<key>. */
 export function credentialsSecretName(input: Pick<ImportManifestInput, 'serverUrl' | 'registrationToken'>): string {
@@ -43,20 +46,7 @@ export function importManifest(input: ImportManifestInput): string {
 export function importManifestObjects(input: ImportManifestInput): object[] {
   const secretName = credentialsSecretName(input);
   const objects: object[] = [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: meta('cattle-system', false) },
-    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta('cattle') },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: meta('cattle-admin', false),
-      rules: [
-        { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
-        { nonResourceURLs: ['*'], verbs: ['*'] },
-      ],
-    },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: meta('cattle-admin-binding', false),
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cattle-admin' },
-      subjects: [{ kind: 'ServiceAccount', name: 'cattle', namespace }],
-    },
+    ...agentAccountObjects(),
     {
       apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: meta(secretName),
       stringData: {
@@ -72,6 +62,29 @@ export function importManifestObjects(input: ImportManifestInput): object[] {
   // Slot for the authorized cluster endpoint's webhook (its own issue fills in the CRDs).
   if (input.kubeApiAuth) objects.push(kubeApiAuthDaemonSet(input, input.kubeApiAuth.listen));
   return objects;
+}
+
+/**
+ * The agent's namespace, service account and cluster-admin binding. The manifest
+ * creates them; an agent started with --kubeconfig applies the same objects itself.
+ */
+export function agentAccountObjects(): object[] {
+  return [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: meta(namespace, false) },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(agentServiceAccount) },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: meta('cattle-admin', false),
+      rules: [
+        { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
+        { nonResourceURLs: ['*'], verbs: ['*'] },
+      ],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: meta('cattle-admin-binding', false),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cattle-admin' },
+      subjects: [{ kind: 'ServiceAccount', name: agentServiceAccount, namespace }],
+    },
+  ];
 }
 
 function meta(name: string, namespaced = true): Record<string, unknown> {

@@ -10,15 +10,14 @@
  * grace period ends, so agents that are mid-restart are not stranded; a token past
  * its expiry never works.
  */
-import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { randomString } from '../shared/token.ts';
 
 const alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 export const registrationTokenLength = 54;
 
 export function generateRegistrationToken(): string {
-  let token = '';
-  for (let i = 0; i < registrationTokenLength; i++) token += alphabet[randomInt(alphabet.length)];
-  return token;
+  return randomString(alphabet, registrationTokenLength);
 }
 
 /** The digest the store indexes tokens by. */

@@ -9,9 +9,12 @@
 #
 #   test/kube/build.sh            build if needed, print the folder
 #   test/kube/build.sh --print    print the folder without building
+#   test/kube/build.sh --test-kubelet [--print]   the same for drover-test-kubelet (test/kubelet/build.sh)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# The test node (test/kubelet) is built and cached by its own script, under its own key.
+if [[ ${1:-} == --test-kubelet ]]; then exec "$here/../kubelet/build.sh" "${@:2}"; fi
 version="$(sed -nE 's#^\s*(require\s+)?k8s\.io/kubernetes (v[0-9.]+).*#\2#p' "$here/go.mod" | head -1)"
 [[ -n $version ]] || { echo "build.sh: $here/go.mod does not require k8s.io/kubernetes" >&2; exit 1; }
 sum_key="$(cat "$here/go.mod" "$here/go.sum" | sha256sum | cut -c1-12)"

@@ -45,7 +45,8 @@ function runBuild(args: string[], progress: (line: string) => void): Promise<str
       for (const line of chunk.toString().split('\n')) if (line.trim()) progress(line);
     });
     child.on('error', reject);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': only then has all of stdout been read.
+    child.on('close', (code) => {
       const dir = out.trim().split('\n').pop();
       if (code === 0 && dir) resolvePromise(dir);
       else reject(new Error(`test/kube/build.sh failed (exit ${code}); run it by hand to see why`));

@@ -1,0 +1,12 @@
+/** What the API's route plugins receive. */
+import type { Identity } from '../identity/index.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface ApiContext {
+  identity: Identity;
+  metrics: Metrics;
+  /** The CA that signed the serving certificate, served at /cacerts. */
+  caPem: string;
+  /** Throws when the server cannot serve (database down); for /readyz. */
+  readiness: () => Promise<void>;
+}

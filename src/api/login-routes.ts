@@ -1,0 +1,40 @@
+/** POST /v1/login (password → session token) and POST /v1/logout (revokes the caller's token). */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { DroverError } from '../shared/errors.ts';
+import { authenticateWith, caller } from './auth.ts';
+import type { ApiContext } from './context.ts';
+import { ErrorBody, IssuedToken, LoginRequest, authErrors } from './schemas.ts';
+
+export function loginRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
+  return (app) => {
+    app.post('/v1/login', {
+      schema: {
+        summary: 'Log in with a username and password; returns a session token (shown once)',
+        tags: ['auth'],
+        body: LoginRequest,
+        response: { 200: IssuedToken, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 413: ErrorBody, 422: ErrorBody, 429: ErrorBody },
+      },
+    }, async (request) => {
+      const body = request.body;
+      if (body.provider !== undefined && body.provider !== 'local') {
+        throw new DroverError('DRV_ERR_UNPROCESSABLE', `auth provider "${body.provider}" is not configured on this server; use "local"`);
+      }
+      const result = await ctx.identity.login.login({
+        username: body.username, password: body.password, address: request.ip,
+        ...(body.description === undefined ? {} : { description: body.description }),
+        ...(body.ttlSeconds === undefined ? {} : { ttlSeconds: body.ttlSeconds }),
+      });
+      return { token: result.value, tokenId: result.token.id, ...(result.token.expiresAt ? { expiresAt: result.token.expiresAt } : {}), user: result.user };
+    });
+
+    app.post('/v1/logout', {
+      schema: { summary: 'Revoke the token this request carries', tags: ['auth'], security: [{ bearer: [] }], response: { 204: Type.Null(), ...authErrors } },
+      preHandler: authenticateWith(ctx.identity.authenticator),
+    }, async (request, reply) => {
+      await ctx.identity.tokens.revoke(caller(request).token.id);
+      return reply.status(204).send(null);
+    });
+    return Promise.resolve();
+  };
+}

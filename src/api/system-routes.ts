@@ -1,0 +1,35 @@
+/** Unauthenticated: /cacerts, /healthz, /readyz, /metrics, /v1/openapi.json; authenticated: /v1/whoami. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { DroverError } from '../shared/errors.ts';
+import { authenticateWith, caller } from './auth.ts';
+import type { ApiContext } from './context.ts';
+import { ErrorBody, Health, Whoami, authErrors } from './schemas.ts';
+
+export function systemRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
+  return (app) => {
+    app.get('/cacerts', { schema: { summary: 'The CA certificate (PEM); pin it by sha256 of exactly these bytes', tags: ['system'], produces: ['application/x-pem-file'] } },
+      async (_request, reply) => reply.type('application/x-pem-file').send(ctx.caPem));
+
+    app.get('/healthz', { schema: { tags: ['system'], summary: 'Liveness', response: { 200: Health } } }, () => ({ status: 'ok' }));
+
+    app.get('/readyz', { schema: { tags: ['system'], summary: 'Readiness: the database answers', response: { 200: Health, 503: ErrorBody } } }, async () => {
+      try {
+        await ctx.readiness();
+      } catch (error) {
+        throw new DroverError('DRV_ERR_SERVER_UNAVAILABLE', 'not ready: the database does not answer', { cause: error });
+      }
+      return { status: 'ok' };
+    });
+
+    app.get('/metrics', { schema: { tags: ['system'], summary: 'Prometheus metrics', hide: true } }, async (_request, reply) =>
+      reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()));
+
+    app.get('/v1/openapi.json', { schema: { tags: ['system'], summary: 'This API as an OpenAPI 3 document', hide: true } }, () => app.swagger());
+
+    app.get('/v1/whoami', {
+      schema: { tags: ['auth'], summary: 'Who the token belongs to', security: [{ bearer: [] }], response: { 200: Whoami, ...authErrors } },
+      preHandler: authenticateWith(ctx.identity.authenticator),
+    }, (request) => caller(request));
+    return Promise.resolve();
+  };
+}

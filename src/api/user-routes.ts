@@ -1,0 +1,65 @@
+/** /v1/users: admins create, list, enable/disable, reset passwords and delete; anyone reads themselves. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { DroverError } from '../shared/errors.ts';
+import { authenticateWith, caller, requireAdmin } from './auth.ts';
+import type { ApiContext } from './context.ts';
+import { CreateUserRequest, IdParams, UpdateUserRequest, User, authErrors } from './schemas.ts';
+
+export function userRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
+  const users = ctx.identity.users;
+  return (app) => {
+    app.addHook('preHandler', authenticateWith(ctx.identity.authenticator));
+    const common = { tags: ['users'], security: [{ bearer: [] }] };
+
+    app.get('/v1/users', { schema: { ...common, summary: 'List users (admins)', response: { 200: Type.Array(User), ...authErrors } } }, async (request) => {
+      requireAdmin(request);
+      return users.list();
+    });
+
+    app.post('/v1/users', {
+      schema: { ...common, summary: 'Create a user (admins)', body: CreateUserRequest, response: { 201: User, ...authErrors, 409: authErrors[400], 422: authErrors[400] } },
+    }, async (request, reply) => {
+      requireAdmin(request);
+      const b = request.body;
+      const user = await users.create({
+        username: b.username,
+        ...(b.displayName === undefined ? {} : { displayName: b.displayName }),
+        ...(b.password === undefined ? {} : { password: b.password }),
+        ...(b.globalRole === undefined ? {} : { globalRole: b.globalRole }),
+        ...(b.mustChangePassword === undefined ? {} : { mustChangePassword: b.mustChangePassword }),
+      });
+      return reply.status(201).send(user);
+    });
+
+    app.get('/v1/users/:id', { schema: { ...common, summary: 'Get a user by id or username', params: IdParams, response: { 200: User, ...authErrors } } }, async (request) => {
+      const me = caller(request);
+      const user = await users.get(request.params.id);
+      // Non-admins see only themselves; anything else is "not found", not "forbidden", so names do not leak.
+      if (me.globalRole !== 'admin' && user.id !== me.id) throw new DroverError('DRV_ERR_NOT_FOUND', `no user "${request.params.id}"`);
+      return user;
+    });
+
+    app.patch('/v1/users/:id', {
+      schema: { ...common, summary: 'Enable, disable or reset the password of a user (admins)', params: IdParams, body: UpdateUserRequest, response: { 200: User, ...authErrors, 409: authErrors[400], 422: authErrors[400] } },
+    }, async (request) => {
+      const me = requireAdmin(request);
+      const target = await users.get(request.params.id);
+      if (request.body.enabled === false && target.id === me.id) throw new DroverError('DRV_ERR_CONFLICT', 'you cannot disable yourself; ask another admin');
+      if (request.body.password !== undefined) await users.setPassword(target.id, request.body.password);
+      if (request.body.enabled !== undefined) await users.setEnabled(target.id, request.body.enabled);
+      return users.get(target.id);
+    });
+
+    app.delete('/v1/users/:id', {
+      schema: { ...common, summary: 'Delete a user and all their tokens (admins)', params: IdParams, response: { 204: Type.Null(), ...authErrors, 409: authErrors[400] } },
+    }, async (request, reply) => {
+      const me = requireAdmin(request);
+      const target = await users.get(request.params.id);
+      if (target.id === me.id) throw new DroverError('DRV_ERR_CONFLICT', 'you cannot delete yourself; ask another admin');
+      await users.delete(target.id);
+      return reply.status(204).send(null);
+    });
+    return Promise.resolve();
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * The CLI's saved login ($DROVER_CONFIG, default ~/.config/drover/config.json):
+ * server URL, token, and the CA PEM it pinned. Written atomically (temp file +
+ * rename) with mode 0600 in a 0700 directory, because it holds a bearer token.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { DroverError } from '../../shared/errors.ts';
+
+export interface CliConfig {
+  server: string;
+  token?: string;
+  tokenId?: string;
+  username?: string;
+  /** The CA the server's certificate must chain to; absent = the system's trust store. */
+  caPem?: string;
+  insecureSkipTlsVerify?: boolean;
+}
+
+export function readConfig(path: string): CliConfig | undefined {
+  if (!existsSync(path)) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    throw new DroverError('DRV_ERR_INVALID_ARGUMENT', `config file ${path} is not valid JSON: fix or delete it, then run "drover login"`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || typeof (parsed as { server?: unknown }).server !== 'string') {
+    throw new DroverError('DRV_ERR_INVALID_ARGUMENT', `config file ${path} has no server: run "drover login"`);
+  }
+  return parsed as CliConfig;
+}
+
+/** The saved login, or a clear "log in first". */
+export function requireLogin(path: string): CliConfig & { token: string } {
+  const config = readConfig(path);
+  if (!config?.token) throw new DroverError('DRV_ERR_UNAUTHENTICATED', 'not logged in: run "drover login URL --username NAME"');
+  return config as CliConfig & { token: string };
+}
+
+export function writeConfig(path: string, config: CliConfig): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(temp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(temp, 0o600);
+  renameSync(temp, path);
+}

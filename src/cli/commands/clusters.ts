@@ -1,0 +1,116 @@
+/** `drover clusters create|list|get|update|delete`: the cluster registry (admins). */
+import { Command } from 'commander';
+import type { CliDeps } from '../deps.ts';
+import { withClient } from '../client/index.ts';
+import { InvalidArgumentError } from '../../shared/errors.ts';
+import { parseOutputFormat, printJson, printTable } from '../output.ts';
+
+interface ClusterView {
+  id: string; name: string; displayName: string; state: string; stateReason: string; kubernetesVersion?: string;
+  nodeCount?: number; tunnel?: string; lastSeenAt?: string; createdAt: string;
+}
+interface RegistrationView { token: string; caChecksum: string; agentCommand: string; manifestUrl: string; kubectlCommand: string }
+
+const path = (name: string): string => `/v1/clusters/${encodeURIComponent(name)}`;
+
+function printClusters(deps: CliDeps, clusters: ClusterView[]): void {
+  printTable(deps, ['id', 'name', 'state', 'version', 'nodes', 'tunnel', 'last seen', 'reason'], clusters.map((c) => [
+    c.id, c.name, c.state, c.kubernetesVersion ?? '', c.nodeCount === undefined ? '' : String(c.nodeCount),
+    c.tunnel ?? '', c.lastSeenAt ?? '', c.stateReason,
+  ]));
+}
+
+function printRegistration(deps: CliDeps, r: RegistrationView): void {
+  deps.stdout.write([
+    'Run the agent in the cluster with either of:',
+    `  ${r.kubectlCommand}`,
+    `  ${r.agentCommand}`,
+    `Import manifest: ${r.manifestUrl}`,
+    'The token in these commands registers agents for this cluster: keep it secret.',
+    '',
+  ].join('\n'));
+}
+
+function createCommand(deps: CliDeps): Command {
+  return new Command('create')
+    .description('register a cluster; prints the agent command and the import manifest URL')
+    .argument('<name>', 'cluster name (a DNS label)')
+    .option('--display-name <name>', 'display name')
+    .option('--token-ttl <seconds>', 'registration token lifetime (default: no expiry)')
+    .option('-o, --output <format>', 'json or table')
+    .action(async (name: string, opts: { displayName?: string; tokenTtl?: string; output?: string }) => {
+      const format = parseOutputFormat(opts.output);
+      const ttl = opts.tokenTtl === undefined ? undefined : Number(opts.tokenTtl);
+      if (ttl !== undefined && !(Number.isInteger(ttl) && ttl >= 60)) throw new InvalidArgumentError('--token-ttl', 'whole seconds, at least 60', opts.tokenTtl);
+      const result = await withClient(deps, (client) => client.request<{ cluster: ClusterView; registration: RegistrationView }>('POST', '/v1/clusters', {
+        name, ...(opts.displayName ? { displayName: opts.displayName } : {}), ...(ttl ? { tokenTtlSeconds: ttl } : {}),
+      }));
+      if (format === 'json') return printJson(deps, result);
+      printClusters(deps, [result.cluster]);
+      printRegistration(deps, result.registration);
+    });
+}
+
+function updateCommand(deps: CliDeps): Command {
+  return new Command('update')
+    .description('change a cluster\'s display name, or rotate its registration token')
+    .argument('<name>', 'cluster name or id')
+    .option('--display-name <name>', 'new display name')
+    .option('--rotate-token', 'issue a new registration token')
+    .option('--grace <seconds>', 'with --rotate-token: how long the old token keeps working (default 0: revoked now)')
+    .option('-o, --output <format>', 'json or table')
+    .action(async (name: string, opts: { displayName?: string; rotateToken?: boolean; grace?: string; output?: string }) => {
+      const format = parseOutputFormat(opts.output);
+      if (!opts.displayName && !opts.rotateToken) throw new InvalidArgumentError('update', 'at least one of --display-name or --rotate-token');
+      const grace = opts.grace === undefined ? 0 : Number(opts.grace);
+      if (!Number.isInteger(grace) || grace < 0) throw new InvalidArgumentError('--grace', 'whole seconds, 0 or more', opts.grace);
+      await withClient(deps, async (client) => {
+        const cluster = opts.displayName ? await client.request<ClusterView>('PATCH', path(name), { displayName: opts.displayName }) : undefined;
+        const registration = opts.rotateToken ? await client.request<RegistrationView>('POST', `${path(name)}/rotate-token`, { graceSeconds: grace }) : undefined;
+        if (format === 'json') return printJson(deps, { ...(cluster ? { cluster } : {}), ...(registration ? { registration } : {}) });
+        if (cluster) printClusters(deps, [cluster]);
+        if (registration) printRegistration(deps, registration);
+      });
+    });
+}
+
+export function clustersCommand(deps: CliDeps): Command {
+  const clusters = new Command('clusters').description('register and manage downstream clusters');
+  clusters.addCommand(createCommand(deps));
+  clusters.addCommand(new Command('list')
+    .description('list clusters with their state')
+    .option('-o, --output <format>', 'json or table')
+    .action(async (opts: { output?: string }) => {
+      const format = parseOutputFormat(opts.output);
+      const list = await withClient(deps, (client) => client.request<ClusterView[]>('GET', '/v1/clusters'));
+      if (format === 'json') printJson(deps, list);
+      else printClusters(deps, list);
+    }));
+  clusters.addCommand(new Command('get')
+    .description('show one cluster; with --registration, its agent command again (admins)')
+    .argument('<name>', 'cluster name or id')
+    .option('--registration', 'also print the agent command and import manifest URL')
+    .option('-o, --output <format>', 'json or table')
+    .action(async (name: string, opts: { registration?: boolean; output?: string }) => {
+      const format = parseOutputFormat(opts.output);
+      await withClient(deps, async (client) => {
+        const cluster = await client.request<ClusterView>('GET', path(name));
+        const registration = opts.registration ? await client.request<RegistrationView>('GET', `${path(name)}/registration`) : undefined;
+        if (format === 'json') return printJson(deps, registration ? { ...cluster, registration } : cluster);
+        printClusters(deps, [cluster]);
+        if (registration) printRegistration(deps, registration);
+      });
+    }));
+  clusters.addCommand(updateCommand(deps));
+  clusters.addCommand(new Command('delete')
+    .description('remove what Drover created in the cluster (when reachable) and forget it')
+    .argument('<name>', 'cluster name or id')
+    .option('-o, --output <format>', 'json or table')
+    .action(async (name: string, opts: { output?: string }) => {
+      const format = parseOutputFormat(opts.output);
+      const result = await withClient(deps, (client) => client.request<{ cluster: ClusterView; note: string }>('DELETE', path(name)));
+      if (format === 'json') printJson(deps, result);
+      else deps.stdout.write(`Cluster ${result.cluster.name} (${result.cluster.id}) deleted: ${result.note}.\n`);
+    }));
+  return clusters;
+}

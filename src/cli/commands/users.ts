@@ -1,0 +1,89 @@
+/** `drover users create|list|get|disable|enable|delete`: user administration (admins). */
+import { Command } from 'commander';
+import type { CliDeps } from '../deps.ts';
+import { readStdinSecret, withClient } from '../client/index.ts';
+import { InvalidArgumentError } from '../../shared/errors.ts';
+import { randomString } from '../../shared/token.ts';
+import { parseOutputFormat, printJson, printTable } from '../output.ts';
+
+interface UserView { id: string; username: string; displayName: string; enabled: boolean; globalRole: string; createdAt: string }
+
+const path = (name: string): string => `/v1/users/${encodeURIComponent(name)}`;
+
+function printUsers(deps: CliDeps, users: UserView[]): void {
+  printTable(deps, ['id', 'username', 'display name', 'role', 'enabled', 'created'],
+    users.map((u) => [u.id, u.username, u.displayName, u.globalRole, u.enabled ? 'yes' : 'no', u.createdAt]));
+}
+
+function createCommand(deps: CliDeps): Command {
+  return new Command('create')
+    .description('create a local user (a random password is generated and shown once if none is given)')
+    .argument('<name>', 'user name')
+    .option('--password <password>', 'initial password (at least 12 characters)')
+    .option('--password-stdin', 'read the initial password from stdin')
+    .option('--admin', 'give the user the global admin role')
+    .option('--display-name <name>', 'display name')
+    .option('-o, --output <format>', 'json or table')
+    .action(async (name: string, opts: { password?: string; passwordStdin?: boolean; admin?: boolean; displayName?: string; output?: string }) => {
+      const format = parseOutputFormat(opts.output);
+      if (opts.password !== undefined && opts.passwordStdin) throw new InvalidArgumentError('--password/--password-stdin', 'one of them, not both');
+      let password = opts.passwordStdin ? await readStdinSecret(deps) : opts.password;
+      const generated = password === undefined;
+      password ??= randomString('ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789', 20);
+      const user = await withClient(deps, (client) => client.request<UserView>('POST', '/v1/users', {
+        username: name, password, globalRole: opts.admin ? 'admin' : 'user', ...(opts.displayName ? { displayName: opts.displayName } : {}),
+      }));
+      if (format === 'json') printJson(deps, generated ? { ...user, generatedPassword: password } : user);
+      else {
+        printUsers(deps, [user]);
+        if (generated) deps.stdout.write(`Password for ${user.username} (shown only now): ${password}\n`);
+      }
+    });
+}
+
+function setEnabledCommand(deps: CliDeps, verb: 'disable' | 'enable'): Command {
+  return new Command(verb)
+    .description(verb === 'disable' ? 'disable a user; their tokens stop working at once' : 'enable a disabled user')
+    .argument('<name>', 'user name or id')
+    .option('-o, --output <format>', 'json or table')
+    .action(async (name: string, opts: { output?: string }) => {
+      const format = parseOutputFormat(opts.output);
+      const user = await withClient(deps, (client) => client.request<UserView>('PATCH', path(name), { enabled: verb === 'enable' }));
+      if (format === 'json') printJson(deps, user);
+      else deps.stdout.write(`User ${user.username} ${verb}d.\n`);
+    });
+}
+
+export function usersCommand(deps: CliDeps): Command {
+  const users = new Command('users').description('manage users (admins)');
+  users.addCommand(createCommand(deps));
+  users.addCommand(new Command('list')
+    .description('list users')
+    .option('-o, --output <format>', 'json or table')
+    .action(async (opts: { output?: string }) => {
+      const format = parseOutputFormat(opts.output);
+      const list = await withClient(deps, (client) => client.request<UserView[]>('GET', '/v1/users'));
+      if (format === 'json') printJson(deps, list);
+      else printUsers(deps, list);
+    }));
+  users.addCommand(new Command('get')
+    .description('show one user')
+    .argument('<name>', 'user name or id')
+    .option('-o, --output <format>', 'json or table')
+    .action(async (name: string, opts: { output?: string }) => {
+      const format = parseOutputFormat(opts.output);
+      const user = await withClient(deps, (client) => client.request<UserView>('GET', path(name)));
+      if (format === 'json') printJson(deps, user);
+      else printUsers(deps, [user]);
+    }));
+  users.addCommand(setEnabledCommand(deps, 'disable'));
+  users.addCommand(setEnabledCommand(deps, 'enable'));
+  users.addCommand(new Command('delete')
+    .description('delete a user and all their tokens')
+    .argument('<name>', 'user name or id')
+    .action(async (name: string) => {
+      await withClient(deps, (client) => client.request('DELETE', path(name)));
+      deps.stdout.write(`User ${name} deleted.\n`);
+    }));
+  return users;
+}

@@ -1,0 +1,205 @@
+/**
+ * /v1/clusters: admins register, list, inspect, rotate and delete clusters; the
+ * unauthenticated /v1/import/<token>.yaml serves the import manifest, valid only
+ * for a current registration token (and answering the same 404 for any other, so
+ * tokens cannot be probed).
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type, type Static } from 'typebox';
+import { authenticateWith, caller, requireAdmin } from '../api/index.ts';
+import { authErrors, ErrorBody } from '../api/schemas.ts';
+import type { TokenAuthenticator } from '../identity/index.ts';
+import { DroverError } from '../shared/errors.ts';
+import type { Logger } from '../shared/log.ts';
+import type { ClusterService } from './cluster-service.ts';
+import type { ClusterControllers } from './cluster-controller.ts';
+import { importManifest } from './import-manifest.ts';
+import { isWellFormedRegistrationToken } from './registration-token.ts';
+import { removeDroverObjects } from './cleanup.ts';
+
+export const ClusterBody = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  displayName: Type.String(),
+  state: Type.Union([Type.Literal('pending'), Type.Literal('active'), Type.Literal('unavailable')]),
+  stateReason: Type.String(),
+  kubernetesVersion: Type.Optional(Type.String()),
+  nodeCount: Type.Optional(Type.Integer()),
+  capacity: Type.Optional(Type.Object({ cpu: Type.String(), memory: Type.String(), pods: Type.String() })),
+  tunnel: Type.Optional(Type.Union([Type.Literal('cluster'), Type.Literal('node')])),
+  lastSeenAt: Type.Optional(Type.String()),
+  apiServer: Type.Optional(Type.String()),
+  createdAt: Type.String(),
+});
+
+const Registration = Type.Object({
+  token: Type.String({ description: 'The registration token; treat it as a secret' }),
+  caChecksum: Type.String({ description: 'Hex SHA-256 of /cacerts, for --ca-checksum' }),
+  agentCommand: Type.String(),
+  manifestUrl: Type.String(),
+  kubectlCommand: Type.String(),
+});
+
+const CreateCluster = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 63 }),
+  displayName: Type.Optional(Type.String({ maxLength: 256 })),
+  tokenTtlSeconds: Type.Optional(Type.Integer({ minimum: 60 })),
+}, { additionalProperties: false });
+
+const UpdateCluster = Type.Object({
+  displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+}, { additionalProperties: false });
+
+const RotateToken = Type.Object({
+  graceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 7 * 24 * 3600 })),
+  tokenTtlSeconds: Type.Optional(Type.Integer({ minimum: 60 })),
+}, { additionalProperties: false });
+
+const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+const Warning = Type.Object({
+  reason: Type.String(), message: Type.String(), object: Type.String(), count: Type.Integer(), lastSeen: Type.String(),
+});
+
+export interface ClustersApiOptions {
+  service: ClusterService;
+  controllers: ClusterControllers;
+  authenticator: TokenAuthenticator;
+  publicUrl: string;
+  caPem: string;
+  agentImage: string;
+  logger: Logger;
+}
+
+/** The two plugins: the unauthenticated import route, and the authenticated /v1/clusters routes. */
+export function clustersApi(options: ClustersApiOptions): FastifyPluginAsyncTypebox[] {
+  const caChecksum = createHash('sha256').update(options.caPem, 'utf8').digest('hex');
+  return [importRoute(options, caChecksum), clusterRoutes(options, caChecksum)];
+}
+
+function importRoute(options: ClustersApiOptions, caChecksum: string): FastifyPluginAsyncTypebox {
+  const { service } = options;
+  // The import manifest is fetched by kubectl/curl inside the cluster, with no Drover login.
+  return (app) => {
+    app.get('/v1/import/:file', {
+      schema: { tags: ['clusters'], summary: 'The import manifest for a registration token', params: Type.Object({ file: Type.String({ maxLength: 80 }) }), response: { 200: Type.String(), 404: ErrorBody } },
+    }, async (request, reply) => {
+      const token = request.params.file.replace(/\.yaml$/, '');
+      const notFound = new DroverError('DRV_ERR_NOT_FOUND', 'no cluster for this registration token (it may have been rotated or expired)');
+      if (!isWellFormedRegistrationToken(token)) throw notFound;
+      const cluster = await service.clusterForToken(token).catch(() => { throw notFound; });
+      return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(importManifest({
+        serverUrl: options.publicUrl, clusterId: cluster.id, registrationToken: token, caChecksum, image: options.agentImage,
+      }));
+    });
+    return Promise.resolve();
+  };
+}
+
+function clusterRoutes(options: ClustersApiOptions, caChecksum: string): FastifyPluginAsyncTypebox {
+  const { service, controllers } = options;
+  const registration = (token: string): Static<typeof Registration> => {
+    const manifestUrl = `${options.publicUrl}/v1/import/${token}.yaml`;
+    return {
+      token, caChecksum, manifestUrl,
+      agentCommand: `drover agent --server ${options.publicUrl} --token ${token} --ca-checksum ${caChecksum}`,
+      kubectlCommand: `curl --cacert <(curl -sk ${options.publicUrl}/cacerts) -sfL ${manifestUrl} | kubectl apply -f -`,
+    };
+  };
+
+  return (authed) => {
+    authed.addHook('preHandler', authenticateWith(options.authenticator));
+    const common = { tags: ['clusters'], security: [{ bearer: [] }] };
+
+    authed.post('/v1/clusters', {
+      schema: { ...common, summary: 'Register a cluster (admins): returns the agent command, shown with its token', body: CreateCluster,
+        response: { 201: Type.Object({ cluster: ClusterBody, registration: Registration }), ...authErrors, 409: ErrorBody } },
+    }, async (request, reply) => {
+      requireAdmin(request);
+      const { cluster, registrationToken } = await service.create({
+        name: request.body.name,
+        ...(request.body.displayName ? { displayName: request.body.displayName } : {}),
+        ...(request.body.tokenTtlSeconds ? { tokenTtlMs: request.body.tokenTtlSeconds * 1000 } : {}),
+      });
+      return reply.status(201).send({ cluster, registration: registration(registrationToken) });
+    });
+
+    authed.get('/v1/clusters', { schema: { ...common, summary: 'List the clusters you can see', response: { 200: Type.Array(ClusterBody), ...authErrors } } }, async (request) => {
+      const me = caller(request);
+      // Until cluster memberships exist, only admins see clusters.
+      return me.globalRole === 'admin' ? service.list() : [];
+    });
+
+    authed.get('/v1/clusters/:id', { schema: { ...common, summary: 'Get a cluster by id or name', params: Params, response: { 200: ClusterBody, ...authErrors } } }, async (request) => {
+      requireVisible(request);
+      return service.get(request.params.id);
+    });
+
+    authed.get('/v1/clusters/:id/registration', {
+      schema: { ...common, summary: 'The agent command and import manifest URL (admins)', params: Params, response: { 200: Registration, ...authErrors } },
+    }, async (request) => {
+      requireAdmin(request);
+      return registration(await service.registrationToken(request.params.id));
+    });
+
+    authed.post('/v1/clusters/:id/rotate-token', {
+      schema: { ...common, summary: 'Issue a new registration token (admins); the old one works for graceSeconds', params: Params, body: RotateToken, response: { 200: Registration, ...authErrors } },
+    }, async (request) => {
+      requireAdmin(request);
+      const token = await service.rotateToken(request.params.id, {
+        graceMs: (request.body.graceSeconds ?? 0) * 1000,
+        ...(request.body.tokenTtlSeconds ? { tokenTtlMs: request.body.tokenTtlSeconds * 1000 } : {}),
+      });
+      return registration(token);
+    });
+
+    authed.patch('/v1/clusters/:id', {
+      schema: { ...common, summary: 'Update a cluster (admins)', params: Params, body: UpdateCluster, response: { 200: ClusterBody, ...authErrors } },
+    }, async (request) => {
+      requireAdmin(request);
+      const { displayName } = request.body;
+      return displayName === undefined ? service.get(request.params.id) : service.updateDisplayName(request.params.id, displayName);
+    });
+
+    authed.get('/v1/clusters/:id/warnings', {
+      schema: { ...common, summary: 'Recent Warning events in the cluster', params: Params, response: { 200: Type.Array(Warning), ...authErrors } },
+    }, async (request) => {
+      requireVisible(request);
+      const cluster = await service.get(request.params.id);
+      return controllers.warnings(cluster.id).map((e) => ({
+        reason: e.reason ?? '', message: e.message ?? '', count: e.count ?? 1,
+        object: `${e.involvedObject.kind ?? ''}/${e.involvedObject.namespace ? `${e.involvedObject.namespace}/` : ''}${e.involvedObject.name ?? ''}`,
+        lastSeen: e.lastTimestamp ?? e.metadata.creationTimestamp ?? '',
+      }));
+    });
+
+    authed.delete('/v1/clusters/:id', {
+      schema: { ...common, summary: 'Delete a cluster (admins): removes what Drover created in it when reachable, and forgets it',
+        params: Params, response: { 200: Type.Object({ cluster: ClusterBody, cleanedUp: Type.Boolean(), removedObjects: Type.Integer(), note: Type.String() }), ...authErrors } },
+    }, async (request) => {
+      requireAdmin(request);
+      const cluster = await service.get(request.params.id);
+      const live = controllers.live(cluster.id);
+      let removedObjects = 0;
+      let note = 'the cluster was not reachable: remove the cattle-system namespace and Drover-labelled objects by hand';
+      if (live) {
+        try {
+          removedObjects = await removeDroverObjects(live.client);
+          note = 'removed Drover\'s objects from the cluster; its agents stop when their namespace is gone';
+        } catch (error) {
+          note = `cleanup in the cluster failed (${error instanceof Error ? error.message : String(error)}); the cluster is forgotten anyway`;
+          options.logger.warn({ cluster: cluster.id, error: note }, 'cluster cleanup failed');
+        }
+      }
+      await controllers.forget(cluster.id);
+      await service.delete(cluster.id);
+      return { cluster, cleanedUp: live !== undefined && removedObjects > 0, removedObjects, note };
+    });
+    return Promise.resolve();
+  };
+}
+
+/** Non-admins see no clusters until cluster memberships exist; "not found" keeps names from leaking. */
+function requireVisible(request: Parameters<typeof caller>[0]): void {
+  if (caller(request).globalRole !== 'admin') throw new DroverError('DRV_ERR_NOT_FOUND', 'no such cluster');
+}

@@ -1,0 +1,76 @@
+/**
+ * clusters/: the cluster registry, registration tokens and import manifests, the
+ * agents' tunnel endpoint, and one controller per connected cluster.
+ *
+ * Trusts: a registration token to name the one cluster an agent serves (never
+ * anything the agent says about itself). Refuses: unknown, rotated-out or expired
+ * tokens before the WebSocket upgrade; an agent's report that is not a valid
+ * address, CA and token. Fails closed: a cluster with no live tunnel is
+ * Unavailable after a short grace period, and the proxy gets no upstream for it.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Kysely } from 'kysely';
+import type { Identity } from '../identity/index.ts';
+import type { Database, SecretBox } from '../store/index.ts';
+import type { Logger } from '../shared/log.ts';
+import { TunnelServer } from '../tunnel/index.ts';
+import { tunnelConnectPath } from '../shared/agent-protocol.ts';
+import { ClusterService } from './cluster-service.ts';
+import { ClusterControllers } from './cluster-controller.ts';
+import { clustersApi } from './clusters-api.ts';
+
+export { ClusterService, type Cluster, type ClusterAccess, type ClusterState } from './cluster-service.ts';
+export { ClusterControllers, type LiveCluster } from './cluster-controller.ts';
+export { importManifest, managedByLabel, agentNamespace } from './import-manifest.ts';
+
+export interface ClustersFeatureOptions {
+  db: Kysely<Database>;
+  secrets: SecretBox;
+  identity: Identity;
+  logger: Logger;
+  publicUrl: string;
+  caPem: string;
+  agentImage: string;
+  /** How long a cluster stays Active after its last tunnel drops. */
+  graceMs?: number;
+  /** Tunnel keepalive; a silently dead agent is noticed within interval + timeout. */
+  keepaliveIntervalMs?: number;
+  deadPeerTimeoutMs?: number;
+}
+
+export interface ClustersFeature {
+  service: ClusterService;
+  tunnel: TunnelServer;
+  controllers: ClusterControllers;
+  apiPlugins: FastifyPluginAsyncTypebox[];
+  upgrade: { prefix: string; handler: TunnelServer['handleUpgrade'] };
+  close(): Promise<void>;
+}
+
+export function createClustersFeature(options: ClustersFeatureOptions): ClustersFeature {
+  const logger = options.logger.child({ component: 'clusters' });
+  const service = new ClusterService({ db: options.db, secrets: options.secrets });
+  const tunnel = new TunnelServer({
+    authenticate: (req) => service.authenticateAgent(req),
+    logger: options.logger.child({ component: 'tunnel' }),
+    ...(options.keepaliveIntervalMs ? { keepaliveIntervalMs: options.keepaliveIntervalMs } : {}),
+    ...(options.deadPeerTimeoutMs ? { deadPeerTimeoutMs: options.deadPeerTimeoutMs } : {}),
+  });
+  const controllers = new ClusterControllers({ service, tunnel, logger, ...(options.graceMs ? { graceMs: options.graceMs } : {}) });
+  controllers.start();
+  return {
+    service, tunnel, controllers,
+    apiPlugins: clustersApi({
+      service, controllers, authenticator: options.identity.authenticator, publicUrl: options.publicUrl,
+      caPem: options.caPem, agentImage: options.agentImage, logger,
+    }),
+    upgrade: { prefix: tunnelConnectPath, handler: (req, socket, head) => tunnel.handleUpgrade(req, socket, head) },
+    close: async () => {
+      await controllers.close();
+      // Graceful close waits for open streams (a watch may never end): bound it.
+      const closed = tunnel.close().then(() => true);
+      const timedOut = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3_000).unref());
+      if (!(await Promise.race([closed, timedOut]))) tunnel.destroy();
+    },
+  };
+}

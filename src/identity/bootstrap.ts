@@ -1,0 +1,26 @@
+/** First start: the `admin` user, with DROVER_BOOTSTRAP_PASSWORD or a random password shown once. */
+import { isDroverError } from '../shared/errors.ts';
+import { randomString } from '../shared/token.ts';
+import type { User } from './types.ts';
+import type { UserService } from './user-service.ts';
+
+export interface BootstrapResult {
+  user: User;
+  /** Set only when Drover chose the password; the caller shows it once. */
+  generatedPassword?: string;
+}
+
+/** Creates `admin` when the store has no users; undefined when there was nothing to do. */
+export async function bootstrapAdmin(users: UserService, env: NodeJS.ProcessEnv): Promise<BootstrapResult | undefined> {
+  if ((await users.count()) > 0) return undefined;
+  const given = env.DROVER_BOOTSTRAP_PASSWORD;
+  const password = given !== undefined && given !== '' ? given : randomString('ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789', 24);
+  try {
+    const user = await users.create({ username: 'admin', displayName: 'Default Admin', password, globalRole: 'admin' });
+    return given ? { user } : { user, generatedPassword: password };
+  } catch (error) {
+    // Another replica on the same PostgreSQL bootstrapped first: nothing left to do.
+    if (isDroverError(error) && error.code === 'DRV_ERR_CONFLICT') return undefined;
+    throw error;
+  }
+}

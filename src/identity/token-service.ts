@@ -1,0 +1,170 @@
+/**
+ * Token records: issue (secret returned once, only its hash stored), list,
+ * revoke, and the one-query lookup the authenticator uses. TTLs: login sessions
+ * default to 16 h; API and kubeconfig tokens take a requested TTL up to the
+ * server-wide maximum.
+ */
+import type { Selectable } from 'kysely';
+import type { Store, TokensTable } from '../store/index.ts';
+import { DroverError, InvalidArgumentError } from '../shared/errors.ts';
+import { generateToken, hashTokenSecret } from '../shared/token.ts';
+import type { Clock, GlobalRole, TokenCacheInvalidator, TokenInfo, TokenKind } from './types.ts';
+
+export interface TokenPolicy {
+  /** Login sessions (seconds); 16 h by default. */
+  sessionTtlSeconds: number;
+  /** The longest TTL any token may have (seconds); 90 days by default. */
+  maxTtlSeconds: number;
+}
+
+export const defaultTokenPolicy: TokenPolicy = { sessionTtlSeconds: 16 * 3600, maxTtlSeconds: 90 * 24 * 3600 };
+
+export interface IssueTokenInput {
+  userId: string;
+  kind: TokenKind;
+  authProvider: string;
+  description?: string;
+  /** Seconds; the kind's default when absent. */
+  ttlSeconds?: number;
+  clusterId?: string;
+}
+
+/** A token joined with its user: everything the authenticator decides on. */
+export interface TokenAuthRecord {
+  id: string;
+  secretHash: string;
+  enabled: boolean;
+  authProvider: string;
+  clusterId?: string;
+  expiresAt?: string;
+  user: { id: string; username: string; displayName: string; enabled: boolean; globalRole: GlobalRole; principalIds: string[] };
+}
+
+/** What the authenticator needs from the store: a narrow, read-mostly view. */
+export interface TokenLookup {
+  findForAuth(tokenId: string): Promise<TokenAuthRecord | undefined>;
+  touchLastUsed(tokenId: string, at: string): Promise<void>;
+}
+
+export function toTokenInfo(row: Selectable<TokensTable>): TokenInfo {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    kind: row.kind,
+    authProvider: row.auth_provider,
+    description: row.description,
+    ...(row.cluster_id === null ? {} : { clusterId: row.cluster_id }),
+    enabled: row.enabled === 1,
+    createdAt: row.created_at,
+    ...(row.expires_at === null ? {} : { expiresAt: row.expires_at }),
+    ...(row.last_used_at === null ? {} : { lastUsedAt: row.last_used_at }),
+  };
+}
+
+export class TokenService implements TokenLookup {
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly invalidator: TokenCacheInvalidator;
+  private readonly policy: TokenPolicy;
+
+  constructor(options: { store: Store; clock: Clock; invalidator: TokenCacheInvalidator; policy?: TokenPolicy }) {
+    this.store = options.store;
+    this.clock = options.clock;
+    this.invalidator = options.invalidator;
+    this.policy = options.policy ?? defaultTokenPolicy;
+    if (!(this.policy.sessionTtlSeconds > 0) || !(this.policy.maxTtlSeconds >= this.policy.sessionTtlSeconds)) {
+      throw new InvalidArgumentError('token policy', 'sessionTtlSeconds > 0 and maxTtlSeconds >= sessionTtlSeconds', this.policy);
+    }
+  }
+
+  private ttlFor(input: IssueTokenInput): number {
+    const ttl = input.ttlSeconds ?? (input.kind === 'session' ? this.policy.sessionTtlSeconds : this.policy.maxTtlSeconds);
+    if (!Number.isInteger(ttl) || ttl <= 0) throw new DroverError('DRV_ERR_UNPROCESSABLE', 'ttlSeconds: expected a positive whole number of seconds');
+    if (ttl > this.policy.maxTtlSeconds) {
+      throw new DroverError('DRV_ERR_UNPROCESSABLE', `ttlSeconds: at most ${this.policy.maxTtlSeconds} (the server's maximum token lifetime)`);
+    }
+    return ttl;
+  }
+
+  /** Creates a token; `value` (id:secret) is returned here and never again. */
+  async issue(input: IssueTokenInput): Promise<{ token: TokenInfo; value: string }> {
+    const ttl = this.ttlFor(input);
+    const generated = generateToken();
+    const now = this.clock();
+    const row = {
+      id: generated.id,
+      user_id: input.userId,
+      secret_hash: hashTokenSecret(generated.secret),
+      kind: input.kind,
+      auth_provider: input.authProvider,
+      description: input.description ?? '',
+      cluster_id: input.clusterId ?? null,
+      enabled: 1,
+      created_at: new Date(now).toISOString(),
+      expires_at: new Date(now + ttl * 1000).toISOString(),
+      last_used_at: null,
+    };
+    await this.store.db.insertInto('tokens').values(row).execute();
+    return { token: toTokenInfo(row), value: generated.value };
+  }
+
+  /** Every token, or one user's. */
+  async list(filter: { userId?: string } = {}): Promise<TokenInfo[]> {
+    let query = this.store.db.selectFrom('tokens').selectAll().orderBy('created_at').orderBy('id');
+    if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
+    return (await query.execute()).map(toTokenInfo);
+  }
+
+  async get(id: string): Promise<TokenInfo> {
+    const row = await this.store.db.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new DroverError('DRV_ERR_NOT_FOUND', `no token "${id}"`);
+    return toTokenInfo(row);
+  }
+
+  /** Deletes the record; the authenticator forgets it at once. */
+  async revoke(id: string): Promise<void> {
+    const result = await this.store.db.deleteFrom('tokens').where('id', '=', id).executeTakeFirst();
+    this.invalidator.invalidateToken(id);
+    if (Number(result.numDeletedRows) === 0) throw new DroverError('DRV_ERR_NOT_FOUND', `no token "${id}"`);
+  }
+
+  /** Removes expired records; returns how many. */
+  async deleteExpired(): Promise<number> {
+    const result = await this.store.db.deleteFrom('tokens').where('expires_at', '<', new Date(this.clock()).toISOString()).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  async findForAuth(tokenId: string): Promise<TokenAuthRecord | undefined> {
+    const row = await this.store.db.selectFrom('tokens')
+      .innerJoin('users', 'users.id', 'tokens.user_id')
+      .select([
+        'tokens.id as id', 'tokens.secret_hash as secret_hash', 'tokens.enabled as enabled', 'tokens.auth_provider as auth_provider',
+        'tokens.cluster_id as cluster_id', 'tokens.expires_at as expires_at', 'users.id as user_id', 'users.username as username',
+        'users.display_name as display_name', 'users.enabled as user_enabled', 'users.global_role as global_role',
+        'users.principal_ids as principal_ids',
+      ])
+      .where('tokens.id', '=', tokenId)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      secretHash: row.secret_hash,
+      enabled: row.enabled === 1,
+      authProvider: row.auth_provider,
+      ...(row.cluster_id === null ? {} : { clusterId: row.cluster_id }),
+      ...(row.expires_at === null ? {} : { expiresAt: row.expires_at }),
+      user: {
+        id: row.user_id,
+        username: row.username,
+        displayName: row.display_name,
+        enabled: row.user_enabled === 1,
+        globalRole: row.global_role,
+        principalIds: JSON.parse(row.principal_ids) as string[],
+      },
+    };
+  }
+
+  async touchLastUsed(tokenId: string, at: string): Promise<void> {
+    await this.store.db.updateTable('tokens').set({ last_used_at: at }).where('id', '=', tokenId).execute();
+  }
+}

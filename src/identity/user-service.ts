@@ -1,0 +1,127 @@
+/** Users: create, list, enable/disable, delete, passwords. Disabling or deleting kills the user's tokens at once. */
+import type { Selectable } from 'kysely';
+import type { Store, UsersTable } from '../store/index.ts';
+import { isUniqueViolation } from '../store/index.ts';
+import { DroverError } from '../shared/errors.ts';
+import { randomId } from '../shared/token.ts';
+import { checkPasswordPolicy, hashPassword, verifyPasswordOrDummy } from './passwords.ts';
+import type { Clock, GlobalRole, TokenCacheInvalidator, User } from './types.ts';
+
+const usernamePattern = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+
+export interface CreateUserInput {
+  username: string;
+  displayName?: string;
+  password?: string;
+  globalRole?: GlobalRole;
+  mustChangePassword?: boolean;
+}
+
+export function toUser(row: Selectable<UsersTable>): User {
+  return {
+    id: row.id,
+    username: row.username,
+    displayName: row.display_name,
+    enabled: row.enabled === 1,
+    globalRole: row.global_role,
+    principalIds: JSON.parse(row.principal_ids) as string[],
+    mustChangePassword: row.must_change_password === 1,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export class UserService {
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly invalidator: TokenCacheInvalidator;
+
+  constructor(options: { store: Store; clock: Clock; invalidator: TokenCacheInvalidator }) {
+    this.store = options.store;
+    this.clock = options.clock;
+    this.invalidator = options.invalidator;
+  }
+
+  private now(): string { return new Date(this.clock()).toISOString(); }
+
+  async create(input: CreateUserInput): Promise<User> {
+    if (!usernamePattern.test(input.username)) {
+      throw new DroverError('DRV_ERR_UNPROCESSABLE', 'username: use 1-64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit');
+    }
+    if (input.password !== undefined) checkPasswordPolicy(input.password);
+    const id = randomId('u-', 10);
+    const now = this.now();
+    const row = {
+      id,
+      username: input.username,
+      display_name: input.displayName ?? input.username,
+      enabled: 1,
+      global_role: input.globalRole ?? 'user',
+      password_hash: input.password === undefined ? null : await hashPassword(input.password),
+      must_change_password: input.mustChangePassword ? 1 : 0,
+      principal_ids: JSON.stringify([`local://${id}`]),
+      created_at: now,
+      updated_at: now,
+    } as const;
+    try {
+      await this.store.db.insertInto('users').values(row).execute();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new DroverError('DRV_ERR_CONFLICT', `user "${input.username}" already exists`);
+      throw error;
+    }
+    return toUser(row);
+  }
+
+  async list(): Promise<User[]> {
+    const rows = await this.store.db.selectFrom('users').selectAll().orderBy('username').execute();
+    return rows.map(toUser);
+  }
+
+  async count(): Promise<number> {
+    const row = await this.store.db.selectFrom('users').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** By id (`u-…`) or username; throws 404. */
+  async get(idOrUsername: string): Promise<User> {
+    const row = await this.store.db.selectFrom('users').selectAll()
+      .where((eb) => eb.or([eb('id', '=', idOrUsername), eb('username', '=', idOrUsername)]))
+      .executeTakeFirst();
+    if (!row) throw new DroverError('DRV_ERR_NOT_FOUND', `no user "${idOrUsername}"`);
+    return toUser(row);
+  }
+
+  async setEnabled(idOrUsername: string, enabled: boolean): Promise<User> {
+    const user = await this.get(idOrUsername);
+    await this.store.db.updateTable('users').set({ enabled: enabled ? 1 : 0, updated_at: this.now() }).where('id', '=', user.id).execute();
+    // After the commit, so a concurrent check cannot re-cache the old state.
+    this.invalidator.invalidateUser(user.id);
+    return { ...user, enabled };
+  }
+
+  async delete(idOrUsername: string): Promise<User> {
+    const user = await this.get(idOrUsername);
+    await this.store.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('tokens').where('user_id', '=', user.id).execute();
+      await trx.deleteFrom('users').where('id', '=', user.id).execute();
+    });
+    this.invalidator.invalidateUser(user.id);
+    return user;
+  }
+
+  async setPassword(idOrUsername: string, password: string): Promise<void> {
+    checkPasswordPolicy(password);
+    const user = await this.get(idOrUsername);
+    const passwordHash = await hashPassword(password);
+    await this.store.db.updateTable('users')
+      .set({ password_hash: passwordHash, must_change_password: 0, updated_at: this.now() })
+      .where('id', '=', user.id).execute();
+  }
+
+  /** The user if the password matches; undefined otherwise (same cost for unknown users). */
+  async verifyPassword(username: string, password: string): Promise<User | undefined> {
+    const row = await this.store.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+    const ok = await verifyPasswordOrDummy(row?.password_hash, password);
+    return ok && row ? toUser(row) : undefined;
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * One HTTPS listener for everything. Requests under a raw prefix (the proxy at
+ * /k8s/clusters/) go straight to their handler before Fastify routes anything,
+ * so the hot path pays no framework cost; `upgrade` requests go to the handler
+ * registered for their path prefix (tunnel at /v3/connect, exec/port-forward
+ * under /k8s/clusters/) or are refused with 404; everything else is Fastify's.
+ */
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyServerFactory } from 'fastify';
+
+export type RawHandler = (req: IncomingMessage, res: ServerResponse) => void;
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+export interface PrefixRoute<H> { prefix: string; handler: H }
+
+export interface HttpRouting {
+  /** Checked in order, before Fastify. */
+  raw: PrefixRoute<RawHandler>[];
+  upgrade: PrefixRoute<UpgradeHandler>[];
+}
+
+function match<H>(routes: PrefixRoute<H>[], url: string | undefined): H | undefined {
+  if (url === undefined) return undefined;
+  for (const route of routes) if (url.startsWith(route.prefix)) return route.handler;
+  return undefined;
+}
+
+/** A Fastify `serverFactory` that builds the shared https server around Fastify's handler. */
+export function httpsServerFactory(tls: { certPem: string; keyPem: string }, routing: HttpRouting): FastifyServerFactory {
+  return (fastifyHandler) => {
+    const server: Server = createServer({
+      cert: tls.certPem,
+      key: tls.keyPem,
+      minVersion: 'TLSv1.2',
+      // Watches and exec through the proxy live for hours: no whole-request timeout,
+      // but a client must finish sending headers within a minute.
+      requestTimeout: 0,
+      headersTimeout: 60_000,
+      keepAliveTimeout: 65_000,
+    }, (req, res) => {
+      const raw = match(routing.raw, req.url);
+      if (raw) raw(req, res);
+      else fastifyHandler(req, res);
+    });
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const handler = match(routing.upgrade, req.url);
+      if (handler) handler(req, socket, head);
+      else socket.end('HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"code":"DRV_ERR_NOT_FOUND","message":"no upgrade handler for this path"}');
+    });
+    return server;
+  };
+}

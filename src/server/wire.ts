@@ -1,0 +1,159 @@
+/**
+ * The composition root: the one file that picks real implementations and hands
+ * them to everything else. It is long because it wires the world; the logic
+ * lives in the folders it calls.
+ *
+ * Seams for the features that come next (add them in `features()` below):
+ *   (a) `raw`: a `(req, res)` handler for a path prefix, run before Fastify
+ *       (the proxy at /k8s/clusters/);
+ *   (b) `upgrade`: upgrade handlers by path prefix (tunnel at /v3/connect,
+ *       exec/port-forward under /k8s/clusters/);
+ *   (c) `apiPlugins`: Fastify route plugins (clusters API, access, providers).
+ * One https server serves all three (see http-server.ts).
+ */
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { buildApi, createMetrics, type Metrics } from '../api/index.ts';
+import { bootstrapAdmin, createIdentity, type Identity } from '../identity/index.ts';
+import type { Logger } from '../shared/log.ts';
+import { createSecretBox, describeDbUrl, loadEncryptionKey, openStore, type SecretBox, type Store } from '../store/index.ts';
+import { publicHost, type ServerConfig } from './config.ts';
+import { httpsServerFactory, type HttpRouting, type PrefixRoute, type RawHandler, type UpgradeHandler } from './http-server.ts';
+import { loadOrCreateTls, type TlsMaterial } from './tls.ts';
+import { createClustersFeature } from '../clusters/index.ts';
+import { droverVersion } from '../shared/version.ts';
+
+/** What the features wired here can use. */
+export interface ServerCore {
+  config: ServerConfig;
+  logger: Logger;
+  store: Store;
+  secrets: SecretBox;
+  identity: Identity;
+  metrics: Metrics;
+  /** Serving certificate and key, and the CA PEM /cacerts serves. */
+  tls: TlsMaterial;
+}
+
+export interface Features {
+  raw: PrefixRoute<RawHandler>[];
+  upgrade: PrefixRoute<UpgradeHandler>[];
+  apiPlugins: FastifyPluginAsyncTypebox[];
+  /** Run on shutdown, before the store closes (stop controllers, close tunnels). */
+  onClose: Array<() => Promise<void>>;
+}
+
+export interface RunningServer {
+  core: ServerCore;
+  app: FastifyInstance;
+  /** The port actually bound (useful with --listen HOST:0). */
+  port: number;
+  /** Graceful stop: stops accepting, finishes in-flight requests, closes the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  env: NodeJS.ProcessEnv;
+  logger: Logger;
+  /** Where the one-off bootstrap password is shown. */
+  announce: (text: string) => void;
+  /** Extra features for tests; production features are listed in features(). */
+  extraFeatures?: Partial<Features>;
+}
+
+/** The features Drover runs. Later issues add their proxy, tunnel and API plugins here. */
+function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
+  const clusters = createClustersFeature({
+    db: core.store.db, secrets: core.secrets, identity: core.identity, logger: core.logger,
+    publicUrl: core.config.publicUrl, caPem: core.tls.caPem,
+    agentImage: env.DROVER_AGENT_IMAGE ?? `drover/drover:${droverVersion}`,
+    // Tests shorten the grace period; production keeps the default.
+    ...(env.DROVER_CLUSTER_GRACE_MS ? { graceMs: Number(env.DROVER_CLUSTER_GRACE_MS) } : {}),
+  });
+  return { raw: [], upgrade: [clusters.upgrade], apiPlugins: clusters.apiPlugins, onClose: [() => clusters.close()] };
+}
+
+function merge(a: Features, b: Partial<Features> | undefined): Features {
+  return {
+    raw: [...a.raw, ...(b?.raw ?? [])],
+    upgrade: [...a.upgrade, ...(b?.upgrade ?? [])],
+    apiPlugins: [...a.apiPlugins, ...(b?.apiPlugins ?? [])],
+    onClose: [...a.onClose, ...(b?.onClose ?? [])],
+  };
+}
+
+async function openCore(config: ServerConfig, options: StartOptions, metrics: Metrics): Promise<ServerCore> {
+  const { logger, env } = options;
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const tls = await loadOrCreateTls({
+    dataDir: config.dataDir, publicHost: publicHost(config.publicUrl),
+    ...(config.tlsCertFile ? { certFile: config.tlsCertFile } : {}),
+    ...(config.tlsKeyFile ? { keyFile: config.tlsKeyFile } : {}),
+    ...(config.tlsCaFile ? { caFile: config.tlsCaFile } : {}),
+  });
+  if (tls.created) logger.info({ dataDir: config.dataDir }, 'created the server CA and serving certificate');
+  const store = await openStore({ dataDir: config.dataDir, ...(config.dbUrl ? { url: config.dbUrl } : {}) });
+  logger.info({ db: describeDbUrl(config.dbUrl, config.dataDir), kind: store.kind }, 'store open');
+  const secrets = createSecretBox(loadEncryptionKey(config.dataDir, env));
+  const identity = createIdentity({ store, logger, loginObserver: metrics.loginObserver });
+  const boot = await bootstrapAdmin(identity.users, env);
+  if (boot?.generatedPassword !== undefined) {
+    logger.warn({ username: 'admin' }, 'created the bootstrap admin with a random password, shown once on stderr');
+    options.announce([
+      '',
+      '==================== drover bootstrap ====================',
+      'Created user "admin". Its password is shown only this once:',
+      `    ${boot.generatedPassword}`,
+      'Log in with: drover login <server-url> --username admin --password-stdin',
+      '===========================================================',
+      '',
+    ].join('\n'));
+  } else if (boot) {
+    logger.info({ username: 'admin' }, 'created the bootstrap admin with DROVER_BOOTSTRAP_PASSWORD');
+  }
+  return { config, logger, store, secrets, identity, metrics, tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem } };
+}
+
+export async function startServer(config: ServerConfig, options: StartOptions): Promise<RunningServer> {
+  const metrics = createMetrics();
+  const core = await openCore(config, options, metrics);
+  const wired = merge(features(core, options.env), options.extraFeatures);
+  const routing: HttpRouting = { raw: wired.raw, upgrade: wired.upgrade };
+  const app = await buildApi({
+    identity: core.identity, metrics, caPem: core.tls.caPem, logger: options.logger, publicUrl: config.publicUrl,
+    readiness: () => core.store.ping(), plugins: wired.apiPlugins, serverFactory: httpsServerFactory(core.tls, routing),
+  });
+  await app.listen({
+    host: config.listenHost, port: config.listenPort, listenTextResolver: (address) => `https listener bound at ${address.replace(/^http:/, 'https:')}`,
+  });
+  const port = (app.server.address() as AddressInfo).port;
+  options.logger.info({ listen: `${config.listenHost}:${port}`, publicUrl: config.publicUrl }, 'drover server listening');
+  const sweeper = setInterval(() => {
+    core.identity.tokens.deleteExpired().catch((error: unknown) => options.logger.warn({ err: error }, 'could not delete expired tokens'));
+  }, 3600_000);
+  sweeper.unref();
+  let closing: Promise<void> | undefined;
+  return {
+    core, app, port,
+    close() {
+      closing ??= (async () => {
+        clearInterval(sweeper);
+        // Graceful first: idle connections close, in-flight requests finish. Long
+        // streams (watches, exec) would hold that forever, so they are cut after 10 s.
+        const force = setTimeout(() => app.server.closeAllConnections(), 10_000);
+        force.unref();
+        const httpClosed = app.close();
+        // Upgraded connections (agent tunnels, exec) are not HTTP connections the
+        // server can drain: the features close them, or the listener never finishes.
+        for (const stop of wired.onClose) await stop();
+        await httpClosed;
+        clearTimeout(force);
+        await core.store.close();
+        options.logger.info({}, 'drover server stopped');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,15 @@
+/**
+ * store/: the one typed query layer (Kysely) over SQLite (embedded default,
+ * `<data-dir>/drover.db`, WAL + synchronous=FULL) or PostgreSQL (`--db postgres://…`,
+ * for several replicas), with ordered migrations in `migrations/`.
+ *
+ * Trusts: the database and the encryption key. Refuses: an unknown `--db` scheme,
+ * a failed migration (the server does not start on a half-migrated schema).
+ * Fails closed: a secret that does not decrypt with the current key is an error,
+ * never an empty value. Token secrets never reach this layer in clear: callers
+ * store only `src/shared/token.ts` hashes.
+ */
+export { openStore, isUniqueViolation, describeDbUrl, type Store, type StoreKind, type OpenStoreOptions } from './open-store.ts';
+export { createSecretBox, loadEncryptionKey, type SecretBox } from './secret-box.ts';
+export type { Database, UsersTable, TokensTable, SecretsTable, ClustersTable } from './schema.ts';
+export { migrations, type Migration } from './migrations/index.ts';

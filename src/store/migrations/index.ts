@@ -1,0 +1,18 @@
+/**
+ * Every schema change, in order. Append a new file and one line to `migrations`;
+ * never edit or reorder one that has shipped. Names sort in the order they run.
+ */
+import type { Kysely } from 'kysely';
+import { identityMigration } from './0001-identity.ts';
+import { clustersMigration } from './0002-clusters.ts';
+
+export interface Migration {
+  /** `NNNN-topic`; the number fixes the order. */
+  name: string;
+  up(db: Kysely<unknown>): Promise<void>;
+}
+
+export const migrations: readonly Migration[] = [
+  identityMigration,
+  clustersMigration,
+];

@@ -1,0 +1,76 @@
+/**
+ * The typed shape of every table, for Kysely. Portable across SQLite and
+ * PostgreSQL by construction: booleans are integers 0/1, times are ISO-8601 UTC
+ * strings (they sort as text), ids are text. Later issues add their tables here
+ * next to the migration that creates them.
+ */
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  display_name: string;
+  /** 1 or 0. */
+  enabled: number;
+  global_role: 'admin' | 'user';
+  /** argon2id PHC string, null for users from external providers. */
+  password_hash: string | null;
+  must_change_password: number;
+  /** JSON array of principal URIs (`local://u-…`). */
+  principal_ids: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface TokensTable {
+  id: string;
+  user_id: string;
+  /** `sha3-512$salt$digest`, see src/shared/token.ts. */
+  secret_hash: string;
+  kind: 'session' | 'api' | 'kubeconfig';
+  auth_provider: string;
+  description: string;
+  cluster_id: string | null;
+  enabled: number;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+}
+
+export interface SecretsTable {
+  /** Encrypted credentials other issues keep (cluster tokens, provider secrets): `v1:<iv>:<tag>:<data>`. */
+  name: string;
+  ciphertext: string;
+  updated_at: string;
+}
+
+export interface ClustersTable {
+  id: string;
+  name: string;
+  display_name: string;
+  state: 'pending' | 'active' | 'unavailable';
+  state_reason: string;
+  /** SHA-256 of the registration token (src/clusters/registration-token.ts). */
+  registration_digest: string;
+  registration_expires_at: string | null;
+  previous_digest: string | null;
+  previous_valid_until: string | null;
+  /** kube-apiserver `host:port` as the agent dials it. */
+  api_server: string | null;
+  ca_pem: string | null;
+  kubernetes_version: string | null;
+  node_count: number | null;
+  /** JSON `{cpu, memory, pods}` summed over nodes. */
+  capacity: string | null;
+  /** Which agent's tunnel carries traffic: `cluster` or `node`. */
+  tunnel: string | null;
+  last_seen_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  tokens: TokensTable;
+  secrets: SecretsTable;
+  clusters: ClustersTable;
+}

@@ -1,0 +1,35 @@
+/** `host:port` addresses as carried in a CONNECT `:authority`, and the agent's allow-list helpers. */
+import { InvalidArgumentError } from '../shared/errors.ts';
+
+export interface HostPort { host: string; port: number }
+
+const hostPattern = /^[A-Za-z0-9._-]+$|^[0-9A-Fa-f:.]+$/;
+
+/** Parses `host:port` or `[v6]:port`; returns undefined for anything else (no scheme, path, user info or spaces). */
+export function parseHostPort(address: string): HostPort | undefined {
+  if (address.length > 300) return undefined;
+  const match = /^\[([^\]]+)\]:(\d{1,5})$/.exec(address) ?? /^([^:[\]]+):(\d{1,5})$/.exec(address);
+  if (!match) return undefined;
+  const host = match[1] ?? '';
+  const port = Number(match[2]);
+  if (!hostPattern.test(host) || port < 1 || port > 65535) return undefined;
+  return { host, port };
+}
+
+/** Formats a host and port as an HTTP/2 `:authority`, bracketing IPv6 hosts. */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * An allow-list of exact `host:port` addresses (host compared case-insensitively),
+ * for `TunnelClient`'s `allow` option: the agent dials only what is listed.
+ */
+export function allowAddresses(addresses: readonly string[]): (host: string, port: number) => boolean {
+  const allowed = new Set(addresses.map((a) => {
+    const parsed = parseHostPort(a);
+    if (!parsed) throw new InvalidArgumentError('allow', 'host:port addresses', a);
+    return formatHostPort(parsed.host.toLowerCase(), parsed.port);
+  }));
+  return (host, port) => allowed.has(formatHostPort(host.toLowerCase(), port));
+}

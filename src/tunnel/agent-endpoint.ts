@@ -1,0 +1,164 @@
+/**
+ * The agent's end of a session: an HTTP/2 server on the tunnel's byte stream. It
+ * answers two kinds of request and nothing else:
+ *   - CONNECT host:port (RFC 7540 §8.3): checked against the allow-list, dialled with
+ *     net.connect, answered 200 and piped both ways (TLS to the target runs end to
+ *     end inside; the agent never sees plaintext API traffic). 403 when the address
+ *     is not allowed, 400 when it is malformed, 502 when the dial fails.
+ *   - the owner's ordinary routes ("GET /v1/cluster-info"); 404 for any other.
+ */
+import http2, { type Http2Server, type Http2Session, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from '../shared/log.ts';
+import { parseHostPort } from './address.ts';
+import type { TunnelHandlers, TunnelReply } from './types.ts';
+
+export interface AgentEndpointOptions {
+  allow: (host: string, port: number) => boolean;
+  handlers: TunnelHandlers;
+  logger: Logger;
+  dialTimeoutMs: number;
+  streamWindowBytes: number;
+}
+
+const maxRequestBodyBytes = 1024 * 1024;
+const { NGHTTP2_CONNECT_ERROR, NGHTTP2_CANCEL } = http2.constants;
+
+/** One HTTP/2 server for all of an agent's sessions (one at a time in practice). */
+export class AgentEndpoint {
+  private readonly server: Http2Server;
+
+  constructor(private readonly options: AgentEndpointOptions) {
+    this.server = http2.createServer({
+      settings: { initialWindowSize: options.streamWindowBytes, maxConcurrentStreams: 1000, enablePush: false },
+      maxSessionMemory: 64,
+    });
+    this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
+  }
+
+  /** Starts an HTTP/2 server session on `duplex`; the caller owns the duplex's lifecycle. */
+  serve(duplex: Duplex): Http2Session {
+    let session: Http2Session | undefined;
+    const grab = (s: Http2Session): void => { session = s; };
+    this.server.once('session', grab);
+    this.server.emit('connection', duplex);
+    this.server.off('session', grab);
+    if (!session) throw new Error('HTTP/2 server did not create a session for the tunnel');
+    return session;
+  }
+
+  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    stream.on('error', (error) => this.options.logger.debug({ err: error.message }, 'tunnel stream error'));
+    if (headers[':method'] === 'CONNECT') this.onConnect(stream, String(headers[':authority'] ?? ''));
+    else void this.onRequest(stream, headers);
+  }
+
+  private onConnect(stream: ServerHttp2Stream, authority: string): void {
+    const target = parseHostPort(authority);
+    if (!target) return refuse(stream, 400, 'malformed CONNECT address');
+    if (!this.options.allow(target.host, target.port)) {
+      this.options.logger.warn({ address: authority }, 'tunnel dial refused: address not on the allow-list');
+      return refuse(stream, 403, `address ${authority} is not on the agent's allow-list`);
+    }
+    const socket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true });
+    socket.setTimeout(this.options.dialTimeoutMs, () => socket.destroy(new Error(`dial timed out after ${this.options.dialTimeoutMs} ms`)));
+    let connected = false;
+    socket.once('connect', () => {
+      connected = true;
+      socket.setTimeout(0);
+      if (stream.destroyed) return void socket.destroy();
+      try {
+        stream.respond({ ':status': 200 });
+      } catch {
+        return void socket.destroy();
+      }
+      socket.pipe(stream);
+      stream.pipe(socket);
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      if (!connected) {
+        this.options.logger.info({ address: authority, code: error.code }, 'tunnel dial failed');
+        refuse(stream, 502, `agent could not connect ${authority}: ${error.code ?? error.message}`, error.code);
+      } else if (!stream.closed) {
+        stream.close(NGHTTP2_CONNECT_ERROR);
+      }
+    });
+    // A reset from the server side (or a dead session) resets the target connection too;
+    // a clean close has already ended both directions through the pipes.
+    stream.on('close', () => {
+      if (stream.rstCode !== undefined && stream.rstCode !== 0) reset(socket);
+    });
+    stream.on('aborted', () => reset(socket));
+  }
+
+  private async onRequest(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> {
+    const method = String(headers[':method'] ?? '');
+    const path = String(headers[':path'] ?? '').split('?')[0] ?? '';
+    const handler = this.options.handlers[`${method} ${path}`];
+    if (!handler) return refuse(stream, 404, `no route ${method} ${path} on the agent`);
+    try {
+      const body = await readBody(stream, maxRequestBodyBytes);
+      const plain: Record<string, string> = {};
+      for (const [k, v] of Object.entries(headers)) if (!k.startsWith(':') && v !== undefined) plain[k] = Array.isArray(v) ? v.join(', ') : v;
+      const reply = await handler({ method, path, headers: plain, body });
+      sendReply(stream, reply);
+    } catch (error) {
+      this.options.logger.warn({ method, path, err: error instanceof Error ? error.message : String(error) }, 'tunnel route failed');
+      refuse(stream, 500, 'agent route failed');
+    }
+  }
+
+  close(): void {
+    this.server.close();
+  }
+}
+
+/** Resets (RST) rather than closes (FIN), so the target cannot mistake an abort for a clean end. */
+function reset(socket: net.Socket): void {
+  if (socket.destroyed) return;
+  if (socket.readyState === 'opening') socket.destroy();
+  else socket.resetAndDestroy();
+}
+
+function refuse(stream: ServerHttp2Stream, status: number, message: string, code?: string): void {
+  try {
+    if (stream.destroyed || stream.headersSent) {
+      if (!stream.closed) stream.close(NGHTTP2_CANCEL);
+      return;
+    }
+    stream.respond({ ':status': status, 'content-type': 'text/plain; charset=utf-8', ...(code ? { 'drover-dial-error': code } : {}) });
+    stream.end(message);
+  } catch {
+    // The session went away while we answered; nothing is left to tell.
+    stream.destroy();
+  }
+}
+
+function sendReply(stream: ServerHttp2Stream, reply: TunnelReply): void {
+  if (stream.destroyed || stream.headersSent) return;
+  const isRaw = Buffer.isBuffer(reply.body) || typeof reply.body === 'string';
+  const body = reply.body === undefined ? Buffer.alloc(0) : isRaw ? reply.body as Buffer | string : JSON.stringify(reply.body);
+  const type = isRaw || reply.body === undefined ? {} : { 'content-type': 'application/json' };
+  stream.respond({ ':status': reply.status ?? 200, ...type, ...reply.headers });
+  stream.end(body);
+}
+
+/** Reads a stream to its end, failing once it exceeds `limit` bytes. */
+export function readBody(stream: NodeJS.ReadableStream & { destroy(error?: Error): unknown }, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    stream.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        stream.destroy(new Error(`body larger than ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    stream.once('end', () => resolve(Buffer.concat(chunks)));
+    stream.once('error', reject);
+    stream.once('close', () => reject(new Error('stream closed before its end')));
+  });
+}

@@ -1,0 +1,190 @@
+/**
+ * The server's end of one agent session: the HTTP/2 client that runs over the
+ * agent's WebSocket. It opens CONNECT streams (dial) and makes ordinary requests
+ * (request); it accepts nothing from the agent but responses (push is disabled), so
+ * nothing the agent sends can change whom the session serves (T9).
+ */
+import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import type { WebSocket } from 'ws';
+import { DroverError } from '../shared/errors.ts';
+import type { Logger } from '../shared/log.ts';
+import { parseHostPort } from './address.ts';
+import { readBody } from './agent-endpoint.ts';
+import { linkWebSocket, type Link } from './ws-link.ts';
+import type {
+  AgentRequestOptions, AgentResponse, Clock, SessionEndReason, SessionInfo, TunnelStream,
+} from './types.ts';
+
+export interface AgentSessionOptions {
+  ws: WebSocket;
+  info: SessionInfo;
+  logger: Logger;
+  clock: Clock;
+  keepaliveIntervalMs: number;
+  deadPeerTimeoutMs: number;
+  streamWindowBytes: number;
+  sessionWindowBytes: number;
+  onEnd: (session: AgentSession, reason: SessionEndReason) => void;
+}
+
+/** What a cluster controller may do with one agent's session. */
+export interface AgentSessionView {
+  readonly info: SessionInfo;
+  request(method: string, path: string, options?: AgentRequestOptions): Promise<AgentResponse>;
+}
+
+const { NGHTTP2_CANCEL } = http2.constants;
+const defaultMaxBodyBytes = 4 * 1024 * 1024;
+
+export class AgentSession implements AgentSessionView {
+  readonly info: SessionInfo;
+  private readonly h2: ClientHttp2Session;
+  private readonly link: Link;
+  private ended = false;
+  private endReason: SessionEndReason | undefined;
+
+  constructor(private readonly options: AgentSessionOptions) {
+    this.info = options.info;
+    this.link = linkWebSocket(options.ws, {
+      keepaliveIntervalMs: options.keepaliveIntervalMs,
+      deadPeerTimeoutMs: options.deadPeerTimeoutMs,
+      clock: options.clock,
+      onDead: (silentMs) => this.destroy({ type: 'dead-peer', silentMs }),
+      onProtocolError: (message) => this.destroy({ type: 'protocol-error', message }),
+    });
+    this.h2 = http2.connect('http://agent.tunnel', {
+      createConnection: () => this.link.duplex,
+      settings: { enablePush: false, initialWindowSize: options.streamWindowBytes, maxConcurrentStreams: 0 },
+      maxSessionMemory: 64,
+    });
+    this.h2.on('error', (error: Error) => this.destroy({ type: 'protocol-error', message: error.message }));
+    this.h2.on('connect', () => this.h2.setLocalWindowSize(options.sessionWindowBytes));
+    this.h2.on('close', () => this.destroy({ type: 'closed-by-agent' }));
+    // GOAWAY: no new streams here, but those open may finish.
+    this.h2.on('goaway', () => this.end({ type: 'closed-by-agent' }));
+    options.ws.on('close', () => this.destroy({ type: 'closed-by-agent' }));
+    options.ws.on('error', (error) => this.destroy({ type: 'protocol-error', message: error.message }));
+  }
+
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  /** Resolves once the agent has answered the HTTP/2 handshake; rejects if the session ends or the time runs out. */
+  ready(timeoutMs: number): Promise<void> {
+    if (this.ended) return Promise.reject(this.closedError());
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`agent did not complete the HTTP/2 handshake in ${timeoutMs} ms`)), timeoutMs);
+      // 'remoteSettings', not 'connect': the agent must have answered with its own SETTINGS.
+      this.h2.once('remoteSettings', () => { clearTimeout(timer); resolve(); });
+      this.h2.once('close', () => { clearTimeout(timer); reject(this.closedError()); });
+    });
+  }
+
+  /** Opens a byte stream to `address` (host:port) inside the cluster through the agent. */
+  dial(address: string, options: { signal?: AbortSignal } = {}): Promise<TunnelStream> {
+    if (this.ended) return Promise.reject(this.closedError());
+    if (!parseHostPort(address)) return Promise.reject(new DroverError('DRV_ERR_INVALID_ARGUMENT', `dial address ${JSON.stringify(address)} is not host:port`));
+    if (options.signal?.aborted) return Promise.reject(options.signal.reason as Error);
+    let stream: ClientHttp2Stream;
+    try {
+      stream = this.h2.request({ ':method': 'CONNECT', ':authority': address }, { endStream: false, ...(options.signal ? { signal: options.signal } : {}) });
+    } catch (error) {
+      // The session is going away (GOAWAY or destroyed) but has not reported it yet.
+      return Promise.reject(new DroverError('DRV_ERR_SESSION_CLOSED', `tunnel session ${this.info.id} cannot open streams: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+    }
+    return new Promise((resolve, reject) => {
+      const fail = (error: Error): void => { cleanup(); reject(error); };
+      const onError = (error: Error): void => fail(this.ended ? this.closedError() : options.signal?.aborted ? error
+        : new DroverError('DRV_ERR_BAD_GATEWAY', `tunnel stream to ${address} failed: ${error.message}`, { cause: error }));
+      const onClose = (): void => fail(this.ended ? this.closedError() : new DroverError('DRV_ERR_BAD_GATEWAY', `tunnel stream to ${address} closed before the agent answered`));
+      const onResponse = (headers: IncomingHttpHeaders): void => {
+        cleanup();
+        const status = Number(headers[':status']);
+        if (status === 200) return resolve(Object.assign(stream, { via: this.info }));
+        void readBody(stream, 4096).catch(() => Buffer.alloc(0)).then((body) => reject(dialError(status, address, body.toString('utf8'), this.info)));
+      };
+      const cleanup = (): void => {
+        stream.off('error', onError);
+        stream.off('close', onClose);
+        stream.off('response', onResponse);
+      };
+      stream.on('error', onError);
+      stream.on('close', onClose);
+      stream.on('response', onResponse);
+    });
+  }
+
+  /** An ordinary HTTP/2 request to one of the agent's registered routes. */
+  async request(method: string, path: string, options: AgentRequestOptions = {}): Promise<AgentResponse> {
+    if (this.ended) throw this.closedError();
+    if (!path.startsWith('/')) throw new DroverError('DRV_ERR_INVALID_ARGUMENT', `agent request path must start with "/", got ${JSON.stringify(path)}`);
+    let stream: ClientHttp2Stream;
+    try {
+      stream = this.h2.request(
+        { ...options.headers, ':method': method, ':path': path },
+        { endStream: options.body === undefined, ...(options.signal ? { signal: options.signal } : {}) },
+      );
+    } catch (error) {
+      throw new DroverError('DRV_ERR_SESSION_CLOSED', `tunnel session ${this.info.id} cannot open streams: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+    if (options.body !== undefined) stream.end(options.body);
+    const headersPromise = new Promise<IncomingHttpHeaders>((resolve, reject) => {
+      stream.once('response', resolve);
+      stream.once('error', reject);
+      stream.once('close', () => reject(this.ended ? this.closedError() : new DroverError('DRV_ERR_BAD_GATEWAY', 'agent closed the request stream')));
+    });
+    stream.on('error', () => undefined);
+    try {
+      const headers = await headersPromise;
+      const body = await readBody(stream, options.maxBodyBytes ?? defaultMaxBodyBytes);
+      const plain: Record<string, string> = {};
+      for (const [k, v] of Object.entries(headers)) if (!k.startsWith(':') && v !== undefined) plain[k] = Array.isArray(v) ? v.join(', ') : String(v);
+      return { status: Number(headers[':status']), headers: plain, body, json: () => JSON.parse(body.toString('utf8')) as unknown };
+    } catch (error) {
+      if (!stream.closed) stream.close(NGHTTP2_CANCEL);
+      if (error instanceof DroverError || options.signal?.aborted) throw error;
+      throw new DroverError('DRV_ERR_BAD_GATEWAY', `agent request ${method} ${path} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+  }
+
+  /** Graceful: no new streams; open ones finish; then the WebSocket closes. */
+  close(reason: SessionEndReason = { type: 'server-closing' }): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    this.end(reason);
+    return new Promise((resolve) => {
+      this.h2.close(() => {
+        this.options.ws.close(1001, 'server closing');
+        resolve();
+      });
+    });
+  }
+
+  /** Immediate: resets every stream and drops the WebSocket. Idempotent. */
+  destroy(reason: SessionEndReason): void {
+    this.end(reason);
+    if (!this.h2.destroyed) this.h2.destroy();
+    this.options.ws.terminate();
+  }
+
+  private end(reason: SessionEndReason): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.endReason = reason;
+    this.link.stop();
+    const level = reason.type === 'protocol-error' || reason.type === 'dead-peer' ? 'warn' : 'info';
+    this.options.logger[level]({ session: this.info.id, cluster: this.info.identity.clusterId, kind: this.info.identity.kind, reason }, 'tunnel session ended');
+    this.options.onEnd(this, reason);
+  }
+
+  private closedError(): DroverError {
+    const why = this.endReason ? ` (${this.endReason.type})` : '';
+    return new DroverError('DRV_ERR_SESSION_CLOSED', `tunnel session ${this.info.id} for cluster ${this.info.identity.clusterId} is closed${why}; retry to use another session`);
+  }
+}
+
+function dialError(status: number, address: string, text: string, info: SessionInfo): DroverError {
+  const detail = text.slice(0, 200);
+  if (status === 502) return new DroverError('DRV_ERR_BAD_GATEWAY', `cluster ${info.identity.clusterId}: ${detail || `agent could not connect ${address}`}`);
+  return new DroverError('DRV_ERR_CLUSTER_UNAVAILABLE', `cluster ${info.identity.clusterId}: agent refused to dial ${address} (${status}${detail ? `: ${detail}` : ''})`);
+}

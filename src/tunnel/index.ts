@@ -1,0 +1,16 @@
+/**
+ * The reverse tunnel: agents dial out, the server dials in through them. See
+ * README.md for the design note (what it trusts, what it refuses, where it fails
+ * closed) and for why the framing is HTTP/2 over a WebSocket.
+ */
+export { TunnelServer, type TunnelServerOptions, type TunnelServerEvents } from './tunnel-server.ts';
+export { TunnelClient, type TunnelClientOptions, type TunnelClientEvents, type DisconnectReason } from './tunnel-client.ts';
+export type { AgentSessionView } from './agent-session.ts';
+export { fetchPinnedCa } from './ca-pin.ts';
+export { dialTls, type TlsDialOptions } from './tls-dial.ts';
+export { allowAddresses, parseHostPort, formatHostPort, type HostPort } from './address.ts';
+export { Backoff, type BackoffOptions } from './backoff.ts';
+export type {
+  AgentIdentity, AgentRequestOptions, AgentResponse, ClusterDialer, Clock, SessionEndReason, SessionInfo,
+  TunnelHandlers, TunnelReply, TunnelRequest, TunnelStream,
+} from './types.ts';

@@ -1,0 +1,204 @@
+/**
+ * The server side of the reverse tunnel. `handleUpgrade` authenticates an agent's
+ * `/v3/connect` upgrade BEFORE completing it (a refusal is a plain HTTP error, never
+ * a 101), binds the session to the identity `authenticate` returned, and registers
+ * it once the agent has answered the HTTP/2 handshake. `dial` reaches an address
+ * inside a cluster through the cluster agent's session, or a node agent's when the
+ * cluster agent is gone.
+ *
+ * Events, in order: for a replacement, 'session-down' (reason replaced) of the old
+ * session, then 'session-up' of the new one. A session that never completed its
+ * handshake produces no event.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { DroverError, InvalidArgumentError, isDroverError } from '../shared/errors.ts';
+import type { Logger } from '../shared/log.ts';
+import { AgentSession, type AgentSessionView } from './agent-session.ts';
+import { SessionRegistry } from './session-registry.ts';
+import { maxMessageBytes } from './ws-link.ts';
+import {
+  realClock, type AgentIdentity, type ClusterDialer, type Clock, type SessionEndReason, type SessionInfo, type TunnelStream,
+} from './types.ts';
+
+export interface TunnelServerOptions {
+  /** Maps the upgrade request to an identity, or throws DroverError (401/403) to refuse it. */
+  authenticate: (req: IncomingMessage) => Promise<AgentIdentity>;
+  logger: Logger;
+  /** How often to ping each agent (default 5 s). */
+  keepaliveIntervalMs?: number;
+  /** Silence after which a session is declared dead (default 20 s, so noticed within 25 s). */
+  deadPeerTimeoutMs?: number;
+  /** Time allowed for the agent's HTTP/2 handshake after the upgrade (default 10 s). */
+  handshakeTimeoutMs?: number;
+  /** HTTP/2 flow-control window per stream (default 1 MiB): bounds what one slow reader can buffer. */
+  streamWindowBytes?: number;
+  clock?: Clock;
+}
+
+export interface TunnelServerEvents {
+  'session-up': (info: SessionInfo) => void;
+  'session-down': (info: SessionInfo, reason: SessionEndReason) => void;
+}
+
+export class TunnelServer implements ClusterDialer {
+  private readonly authenticate: TunnelServerOptions['authenticate'];
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly keepaliveIntervalMs: number;
+  private readonly deadPeerTimeoutMs: number;
+  private readonly handshakeTimeoutMs: number;
+  private readonly streamWindowBytes: number;
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes, perMessageDeflate: false });
+  private readonly registry = new SessionRegistry();
+  private readonly pending = new Set<AgentSession>();
+  private readonly listeners: { [E in keyof TunnelServerEvents]: Set<TunnelServerEvents[E]> } = { 'session-up': new Set(), 'session-down': new Set() };
+  private state: 'open' | 'closing' | 'destroyed' = 'open';
+
+  constructor(options: TunnelServerOptions) {
+    if (typeof options.authenticate !== 'function') throw new InvalidArgumentError('authenticate', 'a function');
+    this.authenticate = options.authenticate;
+    this.logger = options.logger;
+    this.clock = options.clock ?? realClock;
+    this.keepaliveIntervalMs = positive('keepaliveIntervalMs', options.keepaliveIntervalMs ?? 5_000);
+    this.deadPeerTimeoutMs = positive('deadPeerTimeoutMs', options.deadPeerTimeoutMs ?? 20_000);
+    this.handshakeTimeoutMs = positive('handshakeTimeoutMs', options.handshakeTimeoutMs ?? 10_000);
+    this.streamWindowBytes = positive('streamWindowBytes', options.streamWindowBytes ?? 1024 * 1024);
+  }
+
+  /** Subscribes to session events; returns the unsubscribe function. */
+  on<E extends keyof TunnelServerEvents>(event: E, listener: TunnelServerEvents[E]): () => void {
+    const set = this.listeners[event] as Set<TunnelServerEvents[E]>;
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  /** For the https server's 'upgrade' event on the tunnel path. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', (error) => this.logger.debug({ err: error.message }, 'tunnel upgrade socket error'));
+    if (this.state !== 'open') return refuseUpgrade(socket, 503, 'server is shutting down');
+    this.authenticate(req).then((identity) => {
+      checkIdentity(identity);
+      if (this.state !== 'open') return refuseUpgrade(socket, 503, 'server is shutting down');
+      if (socket.destroyed) return;
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.adopt(ws, identity, req));
+    }, (error: unknown) => {
+      const status = isDroverError(error) && error.status < 500 ? error.status : 500;
+      const level = status === 500 ? 'error' : 'info';
+      this.logger[level]({ remote: req.socket.remoteAddress, status, err: error instanceof Error ? error.message : String(error) }, 'tunnel upgrade refused');
+      refuseUpgrade(socket, status, status === 500 ? 'tunnel authentication failed' : publicText(error));
+    }).catch((error: unknown) => {
+      this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'tunnel upgrade failed');
+      refuseUpgrade(socket, 500, 'tunnel upgrade failed');
+    });
+  }
+
+  /** Dials `address` (host:port) in `clusterId` through the preferred agent session. */
+  dial(clusterId: string, address: string, options: { signal?: AbortSignal } = {}): Promise<TunnelStream> {
+    if (this.state !== 'open') return Promise.reject(closedError());
+    const session = this.registry.pick(clusterId);
+    if (!session) return Promise.reject(new DroverError('DRV_ERR_CLUSTER_UNAVAILABLE', `cluster ${clusterId} has no connected agent; check that its agent is running and can reach the server`));
+    return session.dial(address, options);
+  }
+
+  /** The session `dial` would use for `clusterId`, for ordinary requests (registration, health). */
+  sessionFor(clusterId: string): AgentSessionView | undefined {
+    return this.state === 'open' ? this.registry.pick(clusterId) : undefined;
+  }
+
+  /** Every registered session. */
+  sessions(): SessionInfo[] {
+    return this.registry.all().filter((s) => !s.closed).map((s) => s.info);
+  }
+
+  /** Graceful: refuses new agents, lets open streams finish, then closes every session. Idempotent. */
+  async close(): Promise<void> {
+    if (this.state === 'open') this.state = 'closing';
+    const all = [...this.registry.all(), ...this.pending];
+    await Promise.all(all.map((s) => s.close({ type: 'server-closing' })));
+    this.wss.close();
+  }
+
+  /** Immediate: drops every session now. Idempotent. */
+  destroy(_error?: Error): void {
+    this.state = 'destroyed';
+    for (const s of [...this.registry.all(), ...this.pending]) s.destroy({ type: 'server-closing' });
+    this.wss.close();
+  }
+
+  private adopt(ws: WebSocket, identity: AgentIdentity, req: IncomingMessage): void {
+    const info: SessionInfo = {
+      id: randomBytes(6).toString('hex'),
+      identity: { ...identity },
+      connectedAt: this.clock.now(),
+      remoteAddress: req.socket.remoteAddress,
+    };
+    Object.freeze(info.identity);
+    let up = false;
+    const session = new AgentSession({
+      ws, info, logger: this.logger, clock: this.clock,
+      keepaliveIntervalMs: this.keepaliveIntervalMs, deadPeerTimeoutMs: this.deadPeerTimeoutMs,
+      streamWindowBytes: this.streamWindowBytes, sessionWindowBytes: 32 * 1024 * 1024,
+      onEnd: (s, reason) => {
+        this.pending.delete(s);
+        if (this.registry.remove(s) && up) this.emit('session-down', s.info, reason);
+      },
+    });
+    this.pending.add(session);
+    session.ready(this.handshakeTimeoutMs).then(() => {
+      this.pending.delete(session);
+      if (session.closed) return;
+      if (this.state !== 'open') return void session.close();
+      const previous = this.registry.put(session);
+      up = true;
+      if (previous) {
+        this.emit('session-down', previous.info, { type: 'replaced' });
+        previous.destroy({ type: 'replaced' });
+      }
+      this.logger.info({ session: info.id, cluster: identity.clusterId, kind: identity.kind, node: identity.nodeName }, 'tunnel session up');
+      this.emit('session-up', session.info);
+    }, (error: unknown) => {
+      this.logger.info({ session: info.id, cluster: identity.clusterId, err: error instanceof Error ? error.message : String(error) }, 'tunnel handshake failed');
+      session.destroy({ type: 'protocol-error', message: 'handshake failed' });
+    });
+  }
+
+  private emit<E extends keyof TunnelServerEvents>(event: E, ...args: Parameters<TunnelServerEvents[E]>): void {
+    for (const listener of this.listeners[event]) {
+      try {
+        (listener as (...a: Parameters<TunnelServerEvents[E]>) => void)(...args);
+      } catch (error) {
+        this.logger.error({ event, err: error instanceof Error ? error.message : String(error) }, 'tunnel event listener threw');
+      }
+    }
+  }
+}
+
+function positive(option: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw new InvalidArgumentError(option, 'a positive number', value);
+  return value;
+}
+
+function checkIdentity(identity: AgentIdentity): void {
+  const ok = typeof identity.clusterId === 'string' && identity.clusterId.length > 0
+    && (identity.kind === 'cluster' || (identity.kind === 'node' && typeof identity.nodeName === 'string' && identity.nodeName.length > 0));
+  if (!ok) throw new DroverError('DRV_ERR_INTERNAL', 'authenticate returned an incomplete agent identity');
+}
+
+function publicText(error: unknown): string {
+  return isDroverError(error) && error.expose ? error.message : 'tunnel authentication failed';
+}
+
+function closedError(): DroverError {
+  return new DroverError('DRV_ERR_SESSION_CLOSED', 'the tunnel server is closed');
+}
+
+const reasons: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+
+function refuseUpgrade(socket: Duplex, status: number, message: string): void {
+  if (socket.destroyed) return;
+  const body = `${message}\n`;
+  socket.end(`HTTP/1.1 ${status} ${reasons[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}

@@ -1,0 +1,268 @@
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+import { DroverError } from '../shared/errors.ts';
+import { silentLogger } from '../shared/log.ts';
+import { fetchPinnedCa } from './ca-pin.ts';
+import { TunnelClient, type DisconnectReason, type TunnelClientOptions } from './tunnel-client.ts';
+import { makeTestPki, startRelay, startTarget, startTunnelHarness, until, type TunnelHarness } from './test-support.ts';
+import type { SessionEndReason, SessionInfo } from './types.ts';
+
+const pki = makeTestPki();
+const unique = (): string => `c-${randomBytes(4).toString('hex')}`;
+const cleanups: (() => Promise<void> | void)[] = [];
+after(async () => { for (const c of cleanups.reverse()) await c(); });
+
+async function harnessFor(options: Parameters<typeof startTunnelHarness>[0] = {}): Promise<TunnelHarness> {
+  const h = await startTunnelHarness({ pki, ...options });
+  cleanups.push(() => h.stop());
+  return h;
+}
+
+function agent(h: TunnelHarness, token: string, extra: Partial<TunnelClientOptions> = {}): TunnelClient {
+  const client = new TunnelClient({
+    serverUrl: h.url, ca: pki.caPem, headers: () => ({ 'x-test-token': token }), allow: () => true,
+    logger: silentLogger(), backoff: { initialMs: 50, maxMs: 400 }, ...extra,
+  });
+  cleanups.push(() => client.destroy());
+  return client;
+}
+
+function record(h: TunnelHarness): { up: SessionInfo[]; down: [SessionInfo, SessionEndReason][]; order: string[] } {
+  const log = { up: [] as SessionInfo[], down: [] as [SessionInfo, SessionEndReason][], order: [] as string[] };
+  h.tunnel.on('session-up', (info) => { log.up.push(info); log.order.push(`up:${info.id}`); });
+  h.tunnel.on('session-down', (info, reason) => { log.down.push([info, reason]); log.order.push(`down:${info.id}:${reason.type}`); });
+  return log;
+}
+
+function nextDisconnect(client: TunnelClient): Promise<DisconnectReason> {
+  return new Promise((resolve) => { const off = client.on('disconnected', (r) => { off(); resolve(r); }); });
+}
+
+describe('tunnel sessions', { timeout: 60_000 }, () => {
+  it('refuses an unauthenticated upgrade with a plain 401 and never switches protocols', async () => {
+    const h = await harnessFor();
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = https.request(`${h.url}/v3/connect`, {
+        ca: pki.caPem,
+        headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': randomBytes(16).toString('base64'), 'x-test-token': 'nonsense' },
+      });
+      req.on('upgrade', () => reject(new Error('the server upgraded an unauthenticated request')));
+      req.on('response', (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(status, 401);
+    const client = agent(h, 'bogus');
+    const reason = nextDisconnect(client);
+    client.start();
+    assert.deepEqual(await reason, { type: 'refused', status: 401, message: 'unknown tunnel token' });
+    assert.equal(h.tunnel.sessions().length, 0);
+  });
+
+  it('binds a session to the authenticated cluster: it cannot serve another cluster', async () => {
+    const h = await harnessFor();
+    const [a, b] = [unique(), unique()];
+    const target = await startTarget();
+    cleanups.push(() => target.close());
+    const client = agent(h, `cluster:${a}`, { headers: () => ({ 'x-test-token': `cluster:${a}`, 'x-cluster-id': b }) });
+    const up = new Promise<SessionInfo>((resolve) => h.tunnel.on('session-up', resolve));
+    client.start();
+    assert.equal((await up).identity.clusterId, a);
+    await assert.rejects(h.tunnel.dial(b, target.address), { code: 'DRV_ERR_CLUSTER_UNAVAILABLE' });
+    assert.equal((await h.tunnel.dial(a, target.address)).via.identity.clusterId, a);
+    assert.deepEqual(h.tunnel.sessions().map((s) => s.identity.clusterId), [a]);
+  });
+
+  it('replaces the older session for the same cluster agent, reporting down before up', async () => {
+    const h = await harnessFor();
+    const log = record(h);
+    const id = unique();
+    const first = agent(h, `cluster:${id}`);
+    first.start();
+    await until('first session', () => log.up.length === 1);
+    const firstGone = nextDisconnect(first);
+    const second = agent(h, `cluster:${id}`, { backoff: { initialMs: 5_000, maxMs: 5_000 } });
+    second.start();
+    await until('second session', () => log.up.length === 2);
+    assert.deepEqual(log.order, [`up:${log.up[0]?.id}`, `down:${log.up[0]?.id}:replaced`, `up:${log.up[1]?.id}`]);
+    await firstGone;
+    assert.equal(h.tunnel.sessions().length, 1);
+    first.destroy(); // it would otherwise reconnect and replace the second in turn
+  });
+
+  it('prefers the cluster agent and falls back to a node agent when it is gone', async () => {
+    const h = await harnessFor();
+    const log = record(h);
+    const id = unique();
+    const target = await startTarget();
+    cleanups.push(() => target.close());
+    const node = agent(h, `node:${id}:worker-1`);
+    const cluster = agent(h, `cluster:${id}`);
+    node.start();
+    await until('node session', () => log.up.length === 1);
+    cluster.start();
+    await until('cluster session', () => log.up.length === 2);
+    const viaCluster = await h.tunnel.dial(id, target.address);
+    assert.equal(viaCluster.via.identity.kind, 'cluster');
+    viaCluster.destroy();
+    await cluster.close();
+    await until('cluster session down', () => log.down.length === 1);
+    assert.equal(log.down[0]?.[1].type, 'closed-by-agent');
+    const viaNode = await h.tunnel.dial(id, target.address);
+    assert.deepEqual(viaNode.via.identity, { clusterId: id, kind: 'node', nodeName: 'worker-1' });
+    viaNode.destroy();
+  });
+
+  it('fails an in-flight stream when its agent goes away, and reports the session down', async () => {
+    const h = await harnessFor();
+    const log = record(h);
+    const id = unique();
+    const target = await startTarget();
+    cleanups.push(() => target.close());
+    const client = agent(h, `cluster:${id}`, { backoff: { initialMs: 10_000, maxMs: 10_000 } });
+    client.start();
+    await until('up', () => log.up.length === 1);
+    const stream = await h.tunnel.dial(id, target.address);
+    const ended = new Promise<Error | undefined>((resolve) => {
+      stream.on('error', resolve);
+      stream.on('close', () => resolve(undefined));
+      stream.resume();
+    });
+    client.destroy();
+    const error = await ended;
+    assert.ok(error !== undefined || stream.destroyed, 'the stream neither failed nor closed');
+    await until('session down', () => log.down.length === 1);
+    assert.equal(log.down[0]?.[1].type, 'closed-by-agent');
+    await assert.rejects(h.tunnel.dial(id, target.address), { code: 'DRV_ERR_CLUSTER_UNAVAILABLE' });
+  });
+
+  it('notices a silently dead link on both sides within the configured timeout', async () => {
+    const h = await harnessFor({ keepaliveIntervalMs: 100, deadPeerTimeoutMs: 600 });
+    const relay = await startRelay(h.port);
+    cleanups.push(() => relay.close());
+    const log = record(h);
+    const client = agent(h, `cluster:${unique()}`, {
+      serverUrl: `https://127.0.0.1:${relay.port}`, headers: () => ({ 'x-test-token': `cluster:${unique()}`, host: '127.0.0.1' }),
+      keepaliveIntervalMs: 100, deadPeerTimeoutMs: 600, backoff: { initialMs: 10_000, maxMs: 10_000 },
+    });
+    client.start();
+    await until('session up', () => log.up.length === 1);
+    const clientSide = nextDisconnect(client);
+    const silencedAt = Date.now();
+    relay.silence();
+    await until('server notices', () => log.down.length === 1, 5_000);
+    const serverMs = Date.now() - silencedAt;
+    const reason = await clientSide;
+    const clientMs = Date.now() - silencedAt;
+    assert.equal(log.down[0]?.[1].type, 'dead-peer');
+    assert.equal(reason.type, 'dead-peer');
+    assert.ok(serverMs < 600 + 100 + 1500, `server took ${serverMs} ms`);
+    assert.ok(clientMs < 600 + 100 + 1500, `agent took ${clientMs} ms`);
+  });
+
+  it('reconnects by itself after the server restarts, with backoff between attempts', async () => {
+    const h = await harnessFor();
+    const id = unique();
+    const client = agent(h, `cluster:${id}`, { backoff: { initialMs: 100, maxMs: 400 } });
+    const waits: (number | undefined)[] = [];
+    client.on('disconnected', (_r, retryInMs) => waits.push(retryInMs));
+    let connects = 0;
+    client.on('connected', () => { connects += 1; });
+    client.start();
+    await until('connected', () => connects === 1);
+    await h.stop();
+    await new Promise((r) => setTimeout(r, 800)); // a few refused attempts while it is down
+    await h.restart();
+    await until('reconnected', () => connects === 2 && h.tunnel.sessions().length === 1, 5_000);
+    assert.ok(waits.length >= 2, `expected several attempts, got ${waits.length}`);
+    assert.ok(waits.every((w) => w !== undefined && w >= 0 && w <= 400), `waits out of range: ${waits.join(',')}`);
+    assert.ok(client.connected);
+  });
+
+  it('ends a session that sends garbage, text or oversized frames, and keeps serving others', async () => {
+    const h = await harnessFor();
+    const log = record(h);
+    const good = agent(h, `cluster:${unique()}`);
+    good.start();
+    await until('good session', () => log.up.length === 1);
+    const attacks: ((ws: WebSocket) => void)[] = [
+      (ws) => ws.send(randomBytes(4096)),
+      (ws) => ws.send('PRI * HTTP/2.0 text frame'),
+      (ws) => ws.send(Buffer.alloc(2 * 1024 * 1024)),
+    ];
+    for (const attack of attacks) {
+      const ws = new WebSocket(`wss://127.0.0.1:${h.port}/v3/connect`, { ca: pki.caPem, headers: { 'x-test-token': `cluster:${unique()}` } });
+      ws.on('error', () => undefined);
+      await new Promise((resolve) => ws.on('open', resolve));
+      attack(ws);
+      await new Promise((resolve) => ws.on('close', resolve));
+    }
+    assert.equal(log.up.length, 1);
+    assert.equal(h.tunnel.sessions().length, 1);
+    const session = h.tunnel.sessionFor(log.up[0]?.identity.clusterId ?? '');
+    assert.equal((await session?.request('GET', '/nothing'))?.status, 404);
+  });
+
+  it('drops a server that sends garbage and retries, without crashing the agent', async () => {
+    const server = https.createServer({ cert: pki.certPem, key: pki.keyPem });
+    const wss = new WebSocketServer({ server });
+    wss.on('connection', (ws) => ws.send(randomBytes(2048)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => { wss.close(); server.closeAllConnections(); server.close(() => resolve()); }));
+    const client = new TunnelClient({
+      serverUrl: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, ca: pki.caPem, headers: () => ({}),
+      allow: () => true, logger: silentLogger(), backoff: { initialMs: 50, maxMs: 100 },
+    });
+    cleanups.push(() => client.destroy());
+    const reasons: DisconnectReason[] = [];
+    client.on('disconnected', (r) => reasons.push(r));
+    client.start();
+    await until('two attempts', () => reasons.length >= 2);
+    assert.equal(reasons[0]?.type, 'protocol-error');
+  });
+
+  it('refuses a server whose certificate does not chain to the pinned CA', async () => {
+    const h = await harnessFor();
+    const other = makeTestPki();
+    const client = agent(h, `cluster:${unique()}`, { ca: other.caPem });
+    const reason = nextDisconnect(client);
+    client.start();
+    const r = await reason;
+    assert.equal(r.type, 'error');
+    assert.match(r.type === 'error' ? r.message : '', /certificate/);
+    assert.equal(h.tunnel.sessions().length, 0);
+  });
+
+  it('fetches the CA only when its checksum matches', async () => {
+    const h = await harnessFor();
+    const good = createHash('sha256').update(pki.caPem).digest('hex');
+    assert.equal(await fetchPinnedCa(h.url, good.toUpperCase()), pki.caPem);
+    const bad = createHash('sha256').update('something else').digest('hex');
+    await assert.rejects(fetchPinnedCa(h.url, bad), (error: unknown) => {
+      assert.ok(error instanceof DroverError);
+      assert.equal(error.code, 'DRV_ERR_CA_CHECKSUM_MISMATCH');
+      assert.match(error.message, /does not match --ca-checksum/);
+      return true;
+    });
+    await assert.rejects(fetchPinnedCa(h.url, 'abc'), { code: 'DRV_ERR_INVALID_ARGUMENT' });
+  });
+
+  it('fails every operation after close with session-closed, and close is idempotent', async () => {
+    const h = await harnessFor();
+    const log = record(h);
+    const id = unique();
+    const client = agent(h, `cluster:${id}`);
+    client.start();
+    await until('up', () => log.up.length === 1);
+    await h.tunnel.close();
+    await h.tunnel.close();
+    h.tunnel.destroy();
+    await assert.rejects(h.tunnel.dial(id, '127.0.0.1:1'), { code: 'DRV_ERR_SESSION_CLOSED' });
+    assert.equal(h.tunnel.sessionFor(id), undefined);
+    assert.deepEqual(log.down.map(([, r]) => r.type), ['server-closing']);
+  });
+});

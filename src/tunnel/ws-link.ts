@@ -1,0 +1,116 @@
+/**
+ * One WebSocket as the byte stream HTTP/2 runs over, plus liveness. Both sides use
+ * it. Only binary messages are accepted (a text message is a protocol error), the
+ * WebSocket's maxPayload bounds each message, and a watchdog sends a WebSocket ping
+ * every interval and declares the peer dead when nothing at all (data, ping, pong)
+ * has arrived for `deadPeerTimeoutMs`, so a link that dies silently (no FIN, no RST)
+ * is noticed within interval + timeout.
+ */
+import { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import type { Clock } from './types.ts';
+
+export interface LinkOptions {
+  keepaliveIntervalMs: number;
+  deadPeerTimeoutMs: number;
+  clock: Clock;
+  onDead: (silentMs: number) => void;
+  onProtocolError: (message: string) => void;
+}
+
+export interface Link {
+  duplex: Duplex;
+  /** Stops the watchdog (the WebSocket's own close stops it too). */
+  stop(): void;
+}
+
+/** Largest WebSocket message either side accepts: HTTP/2 frames are at most 16 KiB plus header by our settings. */
+export const maxMessageBytes = 1024 * 1024;
+
+export function linkWebSocket(ws: WebSocket, options: LinkOptions): Link {
+  let lastSeen = options.clock.now();
+  const seen = (): void => { lastSeen = options.clock.now(); };
+  ws.on('message', (_data, isBinary) => {
+    seen();
+    if (!isBinary) options.onProtocolError('text message on the tunnel WebSocket');
+  });
+  ws.on('ping', seen);
+  ws.on('pong', seen);
+  const timer = setInterval(() => {
+    const silentMs = options.clock.now() - lastSeen;
+    if (silentMs > options.deadPeerTimeoutMs) {
+      clearInterval(timer);
+      options.onDead(silentMs);
+      return;
+    }
+    if (ws.readyState === ws.OPEN) ws.ping();
+  }, options.keepaliveIntervalMs);
+  timer.unref();
+  const stop = (): void => clearInterval(timer);
+  ws.once('close', stop);
+  const duplex = new WebSocketDuplex(ws);
+  // Errors surface through the HTTP/2 session and the WebSocket's close; this keeps
+  // an unhandled 'error' from crashing the process.
+  duplex.on('error', () => undefined);
+  return { duplex, stop };
+}
+
+/** Largest message we send: half what the peer accepts. */
+const maxSendBytes = maxMessageBytes / 2;
+
+/**
+ * The WebSocket's binary messages as a byte stream. Unlike ws's createWebSocketStream
+ * it implements _writev, so the many small writes HTTP/2 makes for one flush (it
+ * corks the stream) go out as one message: one TLS record and one syscall instead of
+ * one per frame. Reading pauses the
+ * socket when the readable side is full.
+ */
+class WebSocketDuplex extends Duplex {
+  constructor(private readonly ws: WebSocket) {
+    super({ allowHalfOpen: false, readableHighWaterMark: 256 * 1024, writableHighWaterMark: 256 * 1024 });
+    ws.on('message', (data: Buffer, isBinary) => {
+      if (isBinary && !this.push(data)) ws.pause();
+    });
+    ws.once('close', () => {
+      this.push(null);
+      this.destroy();
+    });
+    ws.on('error', (error: Error) => this.destroy(error));
+  }
+
+  override _read(): void {
+    if (this.ws.isPaused) this.ws.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.send(chunk, callback);
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
+    this.send(chunks.length === 1 ? (chunks[0]?.chunk ?? Buffer.alloc(0)) : Buffer.concat(chunks.map((c) => c.chunk)), callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.close(1000, 'stream ended');
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.ws.readyState !== this.ws.CLOSED) this.ws.terminate();
+    callback(error);
+  }
+
+  private send(data: Buffer, callback: (error?: Error | null) => void): void {
+    if (this.ws.readyState !== this.ws.OPEN) return callback(new Error('the tunnel WebSocket is not open'));
+    let pending = 0;
+    let failed: Error | undefined;
+    for (let offset = 0; offset < data.length || pending === 0; offset += maxSendBytes) {
+      pending += 1;
+      this.ws.send(data.subarray(offset, offset + maxSendBytes), { binary: true }, (error) => {
+        failed ??= error;
+        pending -= 1;
+        if (pending === 0) callback(failed);
+      });
+    }
+  }
+}
