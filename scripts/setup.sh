@@ -39,6 +39,8 @@ npm ci --no-audit --no-fund
 
 step "building the test control plane (cold: 10-20 minutes; cached afterwards)"
 bash test/kube/build.sh >/dev/null
+step "building the test node (drover-test-kubelet; cached afterwards)"
+bash test/kube/build.sh --test-kubelet >/dev/null
 
 step "building drover"
 npm run build

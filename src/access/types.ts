@@ -4,14 +4,10 @@
  * proxy impersonates. Plain data; no behaviour lives here.
  */
 
+import type { PolicyRule } from '../kube/types.ts';
+
 /** A Kubernetes RBAC rule, field for field as `rbac.authorization.k8s.io/v1 PolicyRule`. */
-export interface PolicyRule {
-  verbs: string[];
-  apiGroups?: string[];
-  resources?: string[];
-  resourceNames?: string[];
-  nonResourceURLs?: string[];
-}
+export type { PolicyRule };
 
 export type RoleTemplateContext = 'cluster' | 'project';
 

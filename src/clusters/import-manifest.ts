@@ -125,81 +125,73 @@ const controlPlaneTolerations = [
   { key: 'node-role.kubernetes.io/master', operator: 'Exists', effect: 'NoSchedule' },
 ];
 
-function clusterAgent(input: ImportManifestInput, secretName: string): object {
-  const labels = { app: 'cattle-cluster-agent' };
+/** A Deployment or DaemonSet running one drover container under the `cattle` account. */
+function agentWorkload(options: {
+  kind: 'Deployment' | 'DaemonSet';
+  name: string;
+  container: object;
+  podSpec: Record<string, unknown>;
+  spec?: Record<string, unknown>;
+}): object {
+  const labels = { app: options.name };
   return {
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta('cattle-cluster-agent'),
+    apiVersion: 'apps/v1', kind: options.kind, metadata: meta(options.name),
     spec: {
-      replicas: 1,
+      ...options.spec,
       selector: { matchLabels: labels },
-      // Never drop the only tunnel during a rollout.
-      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
         metadata: { labels: { ...labels, ...managedByLabel } },
-        spec: {
-          serviceAccountName: 'cattle',
-          tolerations: controlPlaneTolerations,
-          containers: [container(input, secretName, 'cluster-register', ['agent', '--mode', 'cluster'])],
-        },
+        spec: { serviceAccountName: agentServiceAccount, ...options.podSpec, containers: [options.container] },
       },
     },
   };
+}
+
+function clusterAgent(input: ImportManifestInput, secretName: string): object {
+  return agentWorkload({
+    kind: 'Deployment', name: 'cattle-cluster-agent',
+    container: container(input, secretName, 'cluster-register', ['agent', '--mode', 'cluster']),
+    // Never drop the only tunnel during a rollout.
+    spec: { replicas: 1, strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } } },
+    podSpec: { tolerations: controlPlaneTolerations },
+  });
 }
 
 function nodeAgent(input: ImportManifestInput, secretName: string): object {
-  const labels = { app: 'cattle-node-agent' };
-  return {
-    apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: meta('cattle-node-agent'),
-    spec: {
-      selector: { matchLabels: labels },
-      template: {
-        metadata: { labels: { ...labels, ...managedByLabel } },
-        spec: {
-          serviceAccountName: 'cattle',
-          // The fallback tunnel must work when cluster networking or DNS does not.
-          hostNetwork: true,
-          dnsPolicy: 'ClusterFirstWithHostNet',
-          tolerations: [{ operator: 'Exists' }],
-          containers: [container(input, secretName, 'agent', ['agent', '--mode', 'node'])],
-        },
-      },
-    },
-  };
+  return agentWorkload({
+    kind: 'DaemonSet', name: 'cattle-node-agent',
+    container: container(input, secretName, 'agent', ['agent', '--mode', 'node']),
+    // The fallback tunnel must work when cluster networking or DNS does not.
+    podSpec: { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet', tolerations: [{ operator: 'Exists' }] },
+  });
 }
 
 function kubeApiAuthDaemonSet(input: ImportManifestInput, listen: string): object {
-  const labels = { app: 'kube-api-auth' };
-  return {
-    apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: meta('kube-api-auth'),
-    spec: {
-      selector: { matchLabels: labels },
-      template: {
-        metadata: { labels: { ...labels, ...managedByLabel } },
-        spec: {
-          serviceAccountName: 'cattle',
-          // kube-apiserver calls the webhook on the node's loopback address.
-          hostNetwork: true,
-          tolerations: [{ operator: 'Exists' }],
-          affinity: {
-            nodeAffinity: {
-              requiredDuringSchedulingIgnoredDuringExecution: {
-                nodeSelectorTerms: [
-                  { matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists' }, { key: 'kubernetes.io/os', operator: 'NotIn', values: ['windows'] }] },
-                  { matchExpressions: [{ key: 'node-role.kubernetes.io/controlplane', operator: 'In', values: ['true'] }, { key: 'kubernetes.io/os', operator: 'NotIn', values: ['windows'] }] },
-                ],
-              },
-            },
+  const linux = { key: 'kubernetes.io/os', operator: 'NotIn', values: ['windows'] };
+  return agentWorkload({
+    kind: 'DaemonSet', name: 'kube-api-auth',
+    container: {
+      name: 'kube-api-auth',
+      image: input.image,
+      imagePullPolicy: 'IfNotPresent',
+      args: ['kube-api-auth', '--listen', listen],
+      resources: { requests: { cpu: '20m', memory: '48Mi' }, limits: { memory: '192Mi' } },
+      securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 1000, capabilities: { drop: ['ALL'] } },
+    },
+    podSpec: {
+      // kube-apiserver calls the webhook on the node's loopback address.
+      hostNetwork: true,
+      tolerations: [{ operator: 'Exists' }],
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [
+              { matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists' }, linux] },
+              { matchExpressions: [{ key: 'node-role.kubernetes.io/controlplane', operator: 'In', values: ['true'] }, linux] },
+            ],
           },
-          containers: [{
-            name: 'kube-api-auth',
-            image: input.image,
-            imagePullPolicy: 'IfNotPresent',
-            args: ['kube-api-auth', '--listen', listen],
-            resources: { requests: { cpu: '20m', memory: '48Mi' }, limits: { memory: '192Mi' } },
-            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 1000, capabilities: { drop: ['ALL'] } },
-          }],
         },
       },
     },
-  };
+  });
 }

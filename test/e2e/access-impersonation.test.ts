@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kubectl, kubectlOk, kubeRequest, sharedControlPlane, type ControlPlaneState, type KubeTarget } from '../testenv/index.ts';
+import { eventually, kubectl, kubectlOk, kubeRequest, sharedControlPlane, type ControlPlaneState, type KubeTarget } from '../testenv/index.ts';
 import { adminKubeconfig } from '../testenv/kubeconfig-files.ts';
 import {
   IMPERSONATION_NAMESPACE, checkImpersonationRole, impersonationHeaders, impersonationServiceAccountUser, renderImpersonationResources,
@@ -25,16 +25,6 @@ const user: UserIdentity = {
   groups: [`github_team://${sfx}`, `openldap_group://cn=ops-${sfx},dc=example,dc=org`],
 };
 const name = `cattle-impersonation-${user.id}`;
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 interface Attributes { verb: string; resource: string; group?: string; subresource?: string; name?: string; namespace?: string }
 type SarCase = [what: string, attributes: Attributes, allowed: boolean];

@@ -12,20 +12,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  eventually,
   freePort, kubectl, kubectlOk, sharedControlPlane, startTestNode, type ControlPlaneState, type TestNode,
 } from '../testenv/index.ts';
 
 const unique = (prefix: string): string => `${prefix}-${randomBytes(4).toString('hex')}`;
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** A long-running kubectl (logs -f, port-forward) whose output is watched as it arrives. */
 interface Streaming {

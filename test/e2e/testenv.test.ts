@@ -11,22 +11,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  eventually,
   freePort, kubectl, kubectlOk, sharedControlPlane, startPrivateControlPlane,
   type ControlPlaneState, type PrivateControlPlane,
 } from '../testenv/index.ts';
 import { adminKubeconfig } from '../testenv/kubeconfig-files.ts';
 
 const unique = (prefix: string): string => `${prefix}-${randomBytes(4).toString('hex')}`;
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** A kubeconfig for the control plane that authenticates with `token`. */
 function kubeconfigWithToken(cp: ControlPlaneState, token: string): string {

@@ -22,6 +22,7 @@ import { freePort } from './ports.ts';
 import { waitFor } from './wait.ts';
 import { adminKubeconfig, webhookKubeconfig } from './kubeconfig-files.ts';
 import { kubeGet } from './kube-http.ts';
+import { signalGroup, stopGroup } from './processes.ts';
 
 export interface ControlPlaneOptions {
   /** Directory for state and logs; created if missing. */
@@ -229,26 +230,6 @@ export async function stopControlPlane(dir: string): Promise<void> {
 /** Synchronously kills the process groups recorded in `dir`, for `process.on('exit')`. */
 export function killControlPlaneSync(state: Pick<ControlPlaneState, 'pids'>): void {
   for (const pid of Object.values(state.pids)) signalGroup(pid, 'SIGKILL');
-}
-
-async function stopGroup(pid: number): Promise<void> {
-  if (!signalGroup(pid, 'SIGTERM')) return;
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (!signalGroup(pid, 0)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  signalGroup(pid, 'SIGKILL');
-}
-
-/** Signals a whole process group; false when it no longer exists. */
-function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(-pid, signal);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 interface Launched { pid: number; exited: () => string | undefined }

@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import { spawnServer, type ServerProcess } from '../e2e/identity-support.ts';
 import { runCliForTest, type CliResult } from '../../src/testing/cli.ts';
 import type { ControlPlaneState } from './control-plane.ts';
+import { eventually } from './wait.ts';
+
+export { eventually };
 
 const root = join(import.meta.dirname, '..', '..');
 export const adminPassword = 'correct horse battery staple';
@@ -47,20 +50,6 @@ export interface Drover {
   stop: () => Promise<void>;
 }
 
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await fn();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
 
 export async function startDrover(options: { env?: NodeJS.ProcessEnv } = {}): Promise<Drover> {
   const dir = mkdtempSync(join(tmpdir(), 'drover-e2e-'));

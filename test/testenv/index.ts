@@ -16,6 +16,7 @@ export type { ControlPlaneState } from './control-plane.ts';
 export { kubectl, kubectlOk } from './kubectl.ts';
 export { kubeRequest, type KubeTarget } from './kube-http.ts';
 export { freePort } from './ports.ts';
+export { eventually } from './wait.ts';
 export { startTestNode, type TestNode, type TestNodeOptions } from './node.ts';
 
 let shared: Promise<ControlPlaneState> | undefined;

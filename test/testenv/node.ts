@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import type { ControlPlaneState } from './control-plane.ts';
 import { kubeGet } from './kube-http.ts';
 import { waitFor } from './wait.ts';
+import { runScript, signalGroup } from './processes.ts';
 
 export interface TestNodeOptions {
   /** Node name and `kubernetes.io/hostname` label; default `test-node-<random>`. */
@@ -98,27 +99,10 @@ async function nodeReady(target: { url: string; caPem: string; token: string }, 
 
 /** The cached binary, built by test/kubelet/build.sh when missing. */
 async function testKubeletBinary(progress: (line: string) => void): Promise<string> {
-  const cached = await runBuild(['--print'], () => undefined);
+  const cached = await runScript(buildScript, ['--print'], () => undefined);
   if (existsSync(cached)) return cached;
   progress('testenv: drover-test-kubelet missing; building it (test/kubelet/build.sh)');
-  return runBuild([], progress);
-}
-
-function runBuild(args: string[], progress: (line: string) => void): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn('bash', [buildScript, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) if (line.trim()) progress(line);
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const bin = out.trim().split('\n').pop();
-      if (code === 0 && bin) resolvePromise(bin);
-      else reject(new Error(`test/kubelet/build.sh failed (exit ${code}); run it by hand to see why`));
-    });
-  });
+  return runScript(buildScript, [], progress);
 }
 
 /** Kills the node's process group, then every pod process group it recorded. */
@@ -140,12 +124,3 @@ function killGroupsIn(dir: string): void {
   }
 }
 
-/** Signals a whole process group; false when it no longer exists. */
-function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(-pid, signal);
-    return true;
-  } catch {
-    return false;
-  }
-}

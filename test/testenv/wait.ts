@@ -21,3 +21,27 @@ export async function waitFor(
     await new Promise((r) => setTimeout(r, 250));
   }
 }
+
+/**
+ * For tests: polls `fn` until it returns something other than undefined. A throw
+ * counts as "not yet" (a server may be restarting); the last error is reported if
+ * time runs out.
+ */
+export async function eventually<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await fn();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
