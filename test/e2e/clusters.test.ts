@@ -6,7 +6,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { kubectl, sharedControlPlane, startPrivateControlPlane, type ControlPlaneState, type PrivateControlPlane } from '../testenv/index.ts';
+import { readFileSync } from 'node:fs';
+import {
+  kubectl, kubectlOk, sharedControlPlane, startPrivateControlPlane, startTestNode, type ControlPlaneState, type PrivateControlPlane,
+} from '../testenv/index.ts';
 import { eventually, startDrover, type AgentProcess, type ClusterView, type Drover, type Registration } from '../testenv/drover.ts';
 import { call, spawnServer } from './identity-support.ts';
 
@@ -56,6 +59,33 @@ describe('clusters, agents and the reverse tunnel', () => {
     // The agent created its own account in the cluster, as the import manifest would.
     const sa = await kubectl(['get', 'serviceaccount', 'cattle', '-n', 'cattle-system'], { kubeconfig: cpA.kubeconfigPath });
     assert.equal(sa.code, 0, sa.stderr);
+  });
+
+  it('reports nodes, capacity and recent warning events from watches', async () => {
+    const node = await startTestNode(cpA, { name: `clusters-${Date.now().toString(36)}` });
+    try {
+      const withNode = await eventually('the node in the cluster status', async () => {
+        const c = await getCluster('alpha');
+        return (c.nodeCount ?? 0) >= 1 && Number(c.capacity?.cpu ?? 0) > 0 ? c : undefined;
+      });
+      assert.match(withNode.capacity?.memory ?? '', /Gi$/);
+      const reason = `DroverTest${Date.now()}`;
+      await kubectlOk(['create', '-f', '-'], { kubeconfig: cpA.kubeconfigPath, input: JSON.stringify({
+        apiVersion: 'v1', kind: 'Event', type: 'Warning', reason, message: 'disk pressure on purpose', count: 1,
+        metadata: { name: reason.toLowerCase(), namespace: 'default' },
+        involvedObject: { kind: 'Node', name: node.name }, source: { component: 'clusters-test' },
+        firstTimestamp: new Date().toISOString(), lastTimestamp: new Date().toISOString(),
+      }) });
+      const token = (JSON.parse(readFileSync(drover.configPath, 'utf8')) as { token: string }).token;
+      const warning = await eventually('the warning event', async () => {
+        const res = await call(drover.server, 'GET', '/v1/clusters/alpha/warnings', { token });
+        return (res.json() as Array<{ reason: string; object: string; message: string }>).find((w) => w.reason === reason);
+      });
+      assert.equal(warning.object, `Node/${node.name}`);
+      assert.equal(warning.message, 'disk pressure on purpose');
+    } finally {
+      await node.stop();
+    }
   });
 
   it('serves the import manifest for a current token only, and the agent command again to admins', async () => {

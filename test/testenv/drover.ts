@@ -19,7 +19,10 @@ const root = join(import.meta.dirname, '..', '..');
 export const adminPassword = 'correct horse battery staple';
 
 export interface Registration { token: string; caChecksum: string; agentCommand: string; manifestUrl: string }
-export interface ClusterView { id: string; name: string; state: string; stateReason: string; kubernetesVersion?: string; tunnel?: string; lastSeenAt?: string }
+export interface ClusterView {
+  id: string; name: string; state: string; stateReason: string; kubernetesVersion?: string; tunnel?: string; lastSeenAt?: string;
+  nodeCount?: number; capacity?: { cpu: string; memory: string; pods: string };
+}
 
 export interface AgentProcess { child: ChildProcess; output: () => string; stop: (signal?: NodeJS.Signals) => Promise<void> }
 
