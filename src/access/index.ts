@@ -5,6 +5,11 @@
  * resources and headers, and the escalation guard. It does no I/O; the store,
  * API and reconciler call it. README.md holds the design note (trust, refusals,
  * fail-closed points, object counts).
+ *
+ * Around the core: `AccessService` (store-backed templates, projects, bindings;
+ * in memory after one load, and the `ClusterMembership` the proxy asks),
+ * `RbacReconciler` (one watch-driven loop per live cluster), `accessApi`
+ * (/v1/roles, /v1/clusters/:id/projects|members) and `createAccessFeature`.
  */
 export type {
   BindingSubject, ClusterRoleTemplateBinding, PolicyRule, Project, ProjectRoleTemplateBinding, RoleTemplate,
@@ -37,3 +42,9 @@ export {
   ALL_RULES, MEMBERSHIP_API_GROUP, assertCanGrant, canManageMembers, checkGrant, membershipRule, rulesHeld,
   type BindingsView, type GrantScope, type Holder,
 } from './escalation-guard.ts';
+export { AccessService, DEFAULT_PROJECTS, type ClusterMembership, type ProjectRecord } from './access-service.ts';
+export {
+  PROJECT_ANNOTATION, RbacReconciler, namespaceProject, type ImpersonationAccounts, type RbacReconcilerOptions, type ReconcileStats,
+} from './rbac-reconciler.ts';
+export { accessApi, type AccessApiOptions } from './access-api.ts';
+export { createAccessFeature, type AccessFeature, type AccessFeatureOptions } from './feature.ts';

@@ -15,6 +15,13 @@ import { usersCommand } from './commands/users.ts';
 import { tokensCommand } from './commands/tokens.ts';
 import { clustersCommand } from './commands/clusters.ts';
 import { agentCommand } from './commands/agent.ts';
+import { kubeconfigCommand } from './commands/kubeconfig.ts';
+import { tokenCommand } from './commands/token.ts';
+import { doctorCommand } from './commands/doctor.ts';
+import { kubeApiAuthCommand } from './commands/kube-api-auth.ts';
+import { rolesCommand } from './commands/roles.ts';
+import { projectsCommand } from './commands/projects.ts';
+import { membersCommand } from './commands/members.ts';
 
 export function buildProgram(deps: CliDeps): Command {
   const program = new Command('drover')
@@ -29,6 +36,8 @@ export function buildProgram(deps: CliDeps): Command {
   for (const command of [
     versionCommand(deps), serverCommand(deps), loginCommand(deps), logoutCommand(deps), whoamiCommand(deps),
     usersCommand(deps), tokensCommand(deps), clustersCommand(deps), agentCommand(deps),
+    kubeconfigCommand(deps), tokenCommand(deps), doctorCommand(deps), kubeApiAuthCommand(deps),
+    rolesCommand(deps), projectsCommand(deps), membersCommand(deps),
   ]) {
     program.addCommand(withDepsOutput(command, deps));
   }

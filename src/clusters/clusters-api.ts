@@ -9,7 +9,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { authenticateWith, caller, requireAdmin } from '../api/index.ts';
 import { authErrors, ErrorBody } from '../api/schemas.ts';
-import type { TokenAuthenticator } from '../identity/index.ts';
+import type { AuthenticatedUser, TokenAuthenticator } from '../identity/index.ts';
 import { DroverError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { ClusterService } from './cluster-service.ts';
@@ -61,7 +61,14 @@ const Warning = Type.Object({
   reason: Type.String(), message: Type.String(), object: Type.String(), count: Type.Integer(), lastSeen: Type.String(),
 });
 
+/** Who sees which cluster (access/ implements it); admins see all. */
+export interface ClusterVisibility {
+  canAccessCluster(user: AuthenticatedUser, clusterId: string): Promise<boolean>;
+  visibleClusterIds(user: AuthenticatedUser): Promise<Set<string> | 'all'>;
+}
+
 export interface ClustersApiOptions {
+  membership?: ClusterVisibility;
   service: ClusterService;
   controllers: ClusterControllers;
   authenticator: TokenAuthenticator;
@@ -126,13 +133,17 @@ function clusterRoutes(options: ClustersApiOptions, caChecksum: string): Fastify
 
     authed.get('/v1/clusters', { schema: { ...common, summary: 'List the clusters you can see', response: { 200: Type.Array(ClusterBody), ...authErrors } } }, async (request) => {
       const me = caller(request);
-      // Until cluster memberships exist, only admins see clusters.
-      return me.globalRole === 'admin' ? service.list() : [];
+      if (me.globalRole === 'admin') return service.list();
+      // Members see the clusters they have a binding on; without memberships, none.
+      const visible = await options.membership?.visibleClusterIds(me);
+      if (visible === undefined) return [];
+      return (await service.list()).filter((c) => visible === 'all' || visible.has(c.id));
     });
 
     authed.get('/v1/clusters/:id', { schema: { ...common, summary: 'Get a cluster by id or name', params: Params, response: { 200: ClusterBody, ...authErrors } } }, async (request) => {
-      requireVisible(request);
-      return service.get(request.params.id);
+      const cluster = await service.get(request.params.id).catch(() => undefined);
+      await requireVisible(request, cluster?.id, options.membership);
+      return cluster ?? service.get(request.params.id);
     });
 
     authed.get('/v1/clusters/:id/registration', {
@@ -164,8 +175,9 @@ function clusterRoutes(options: ClustersApiOptions, caChecksum: string): Fastify
     authed.get('/v1/clusters/:id/warnings', {
       schema: { ...common, summary: 'Recent Warning events in the cluster', params: Params, response: { 200: Type.Array(Warning), ...authErrors } },
     }, async (request) => {
-      requireVisible(request);
-      const cluster = await service.get(request.params.id);
+      const cluster = await service.get(request.params.id).catch(() => undefined);
+      await requireVisible(request, cluster?.id, options.membership);
+      if (!cluster) throw new DroverError('DRV_ERR_NOT_FOUND', 'no such cluster');
       return controllers.warnings(cluster.id).map((e) => ({
         reason: e.reason ?? '', message: e.message ?? '', count: e.count ?? 1,
         object: `${e.involvedObject.kind ?? ''}/${e.involvedObject.namespace ? `${e.involvedObject.namespace}/` : ''}${e.involvedObject.name ?? ''}`,
@@ -199,7 +211,10 @@ function clusterRoutes(options: ClustersApiOptions, caChecksum: string): Fastify
   };
 }
 
-/** Non-admins see no clusters until cluster memberships exist; "not found" keeps names from leaking. */
-function requireVisible(request: Parameters<typeof caller>[0]): void {
-  if (caller(request).globalRole !== 'admin') throw new DroverError('DRV_ERR_NOT_FOUND', 'no such cluster');
+/** Non-admins see only clusters they are members of; "not found" keeps names from leaking. */
+async function requireVisible(request: Parameters<typeof caller>[0], clusterId?: string, membership?: ClusterVisibility): Promise<void> {
+  const me = caller(request);
+  if (me.globalRole === 'admin') return;
+  if (clusterId !== undefined && membership && await membership.canAccessCluster(me, clusterId)) return;
+  throw new DroverError('DRV_ERR_NOT_FOUND', 'no such cluster');
 }

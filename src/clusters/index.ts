@@ -17,7 +17,7 @@ import { TunnelServer } from '../tunnel/index.ts';
 import { tunnelConnectPath } from '../shared/agent-protocol.ts';
 import { ClusterService } from './cluster-service.ts';
 import { ClusterControllers } from './cluster-controller.ts';
-import { clustersApi } from './clusters-api.ts';
+import { clustersApi, type ClusterVisibility } from './clusters-api.ts';
 
 export { ClusterService, type Cluster, type ClusterAccess, type ClusterState } from './cluster-service.ts';
 export { ClusterControllers, type LiveCluster } from './cluster-controller.ts';
@@ -31,6 +31,8 @@ export interface ClustersFeatureOptions {
   publicUrl: string;
   caPem: string;
   agentImage: string;
+  /** Who sees which cluster (access/); without it only admins see clusters. */
+  membership?: ClusterVisibility;
   /** How long a cluster stays Active after its last tunnel drops. */
   graceMs?: number;
   /** Tunnel keepalive; a silently dead agent is noticed within interval + timeout. */
@@ -62,7 +64,7 @@ export function createClustersFeature(options: ClustersFeatureOptions): Clusters
     service, tunnel, controllers,
     apiPlugins: clustersApi({
       service, controllers, authenticator: options.identity.authenticator, publicUrl: options.publicUrl,
-      caPem: options.caPem, agentImage: options.agentImage, logger,
+      caPem: options.caPem, agentImage: options.agentImage, logger, ...(options.membership ? { membership: options.membership } : {}),
     }),
     upgrade: { prefix: tunnelConnectPath, handler: (req, socket, head) => tunnel.handleUpgrade(req, socket, head) },
     close: async () => {

@@ -23,6 +23,9 @@ import { publicHost, type ServerConfig } from './config.ts';
 import { httpsServerFactory, type HttpRouting, type PrefixRoute, type RawHandler, type UpgradeHandler } from './http-server.ts';
 import { loadOrCreateTls, type TlsMaterial } from './tls.ts';
 import { createClustersFeature } from '../clusters/index.ts';
+import { AceSettings, AceSync, aceApi } from '../kube-api-auth/index.ts';
+import { createProxyFeature } from '../proxy/index.ts';
+import { AccessService, createAccessFeature } from '../access/index.ts';
 import { droverVersion } from '../shared/version.ts';
 
 /** What the features wired here can use. */
@@ -65,14 +68,39 @@ export interface StartOptions {
 
 /** The features Drover runs. Later issues add their proxy, tunnel and API plugins here. */
 function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
+  // Access first: the clusters API and the proxy ask it who may see which cluster.
+  const access = new AccessService(core.store.db, core.logger.child({ component: 'access' }));
   const clusters = createClustersFeature({
-    db: core.store.db, secrets: core.secrets, identity: core.identity, logger: core.logger,
+    membership: access, db: core.store.db, secrets: core.secrets, identity: core.identity, logger: core.logger,
     publicUrl: core.config.publicUrl, caPem: core.tls.caPem,
     agentImage: env.DROVER_AGENT_IMAGE ?? `drover/drover:${droverVersion}`,
     // Tests shorten the grace period; production keeps the default.
     ...(env.DROVER_CLUSTER_GRACE_MS ? { graceMs: Number(env.DROVER_CLUSTER_GRACE_MS) } : {}),
   });
-  return { raw: [], upgrade: [clusters.upgrade], apiPlugins: clusters.apiPlugins, onClose: [() => clusters.close()] };
+  // Authorized cluster endpoint: token records of the users with access into every live cluster.
+  const aceSync = new AceSync({
+    db: core.store.db, access, logger: core.logger.child({ component: 'ace-sync' }),
+    targets: async () => (await clusters.service.list()).flatMap((c) => {
+      const live = clusters.controllers.live(c.id);
+      return live ? [{ id: c.id, client: live.client }] : [];
+    }),
+    ...(env.DROVER_ACE_SYNC_MS ? { intervalMs: Number(env.DROVER_ACE_SYNC_MS) } : {}),
+  }).start();
+  // ACE settings; aceSettings.contexts(cluster) gives `drover kubeconfig` its extra contexts.
+  const aceSettings = new AceSettings({ db: core.store.db, clusters: clusters.service, controllers: clusters.controllers });
+  // The authentication proxy at /k8s/clusters/.
+  const proxy = createProxyFeature({
+    identity: core.identity, clusters, membership: access, logger: core.logger,
+    publicUrl: core.config.publicUrl, caPem: core.tls.caPem, env, aceContexts: (clusterId) => aceSettings.contexts(clusterId),
+  });
+  // Projects, members, and their reconciliation into every live cluster's RBAC.
+  const accessFeature = createAccessFeature({ access, clusters, accounts: proxy.accounts, identity: core.identity, logger: core.logger, env });
+  const ace = aceApi({ settings: aceSettings, authenticator: core.identity.authenticator, access });
+  return {
+    raw: [proxy.raw], upgrade: [clusters.upgrade, proxy.upgrade],
+    apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace],
+    onClose: [() => accessFeature.close(), () => proxy.close(), () => aceSync.close(), () => clusters.close()],
+  };
 }
 
 function merge(a: Features, b: Partial<Features> | undefined): Features {

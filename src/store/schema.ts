@@ -68,9 +68,53 @@ export interface ClustersTable {
   updated_at: string;
 }
 
+export interface RoleTemplatesTable {
+  name: string;
+  /** The custom RoleTemplate as JSON (built-ins live in code). */
+  body: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ProjectsTable {
+  /** `p-<random>`. */
+  id: string;
+  cluster_id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface ClusterRoleBindingsTable {
+  id: string;
+  cluster_id: string;
+  role_template: string;
+  subject_kind: 'user' | 'group';
+  /** User id or group principal id. */
+  subject: string;
+  created_at: string;
+}
+
+export interface ProjectRoleBindingsTable extends ClusterRoleBindingsTable {
+  project_id: string;
+}
+
+/** Authorized cluster endpoint setting of one cluster: an FQDN with its CA, or one context per control-plane node. */
+export interface ClusterAceTable {
+  cluster_id: string;
+  mode: 'fqdn' | 'nodes';
+  fqdn: string | null;
+  ca_pem: string | null;
+  updated_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   tokens: TokensTable;
   secrets: SecretsTable;
   clusters: ClustersTable;
+  cluster_ace: ClusterAceTable;
+  role_templates: RoleTemplatesTable;
+  projects: ProjectsTable;
+  cluster_role_bindings: ClusterRoleBindingsTable;
+  project_role_bindings: ProjectRoleBindingsTable;
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { readFileSync } from 'node:fs';
 import {
-  kubectl, kubectlOk, sharedControlPlane, startPrivateControlPlane, startTestNode, type ControlPlaneState, type PrivateControlPlane,
+  kubectl, kubectlOk, startPrivateControlPlane, startTestNode, type ControlPlaneState, type PrivateControlPlane,
 } from '../testenv/index.ts';
 import { eventually, startDrover, type AgentProcess, type ClusterView, type Drover, type Registration } from '../testenv/drover.ts';
 import { call, spawnServer } from './identity-support.ts';
@@ -16,6 +16,7 @@ import { call, spawnServer } from './identity-support.ts';
 describe('clusters, agents and the reverse tunnel', () => {
   let drover: Drover;
   let cpA: ControlPlaneState;
+  let privateA: PrivateControlPlane;
   let cpB: PrivateControlPlane;
   const agents: AgentProcess[] = [];
   let alpha: Registration;
@@ -31,12 +32,15 @@ describe('clusters, agents and the reverse tunnel', () => {
   };
 
   before(async () => {
-    [cpA, cpB] = await Promise.all([sharedControlPlane(), startPrivateControlPlane()]);
+    // A Drover server reconciles the RBAC it owns in each cluster it manages, so it
+    // never manages the shared control plane, where other files' servers run too.
+    [privateA, cpB] = await Promise.all([startPrivateControlPlane(), startPrivateControlPlane()]);
+    cpA = privateA.state;
     drover = await startDrover();
   });
   after(async () => {
     await drover?.stop();
-    await cpB?.stop();
+    await Promise.all([privateA?.stop(), cpB?.stop()]);
   });
 
   it('registers two clusters whose agents bring them Active with the right versions', async () => {

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { spawnServer, type ServerProcess } from '../e2e/identity-support.ts';
 import { runCliForTest, type CliResult } from '../../src/testing/cli.ts';
 import type { ControlPlaneState } from './control-plane.ts';
@@ -100,6 +100,11 @@ export async function startDrover(options: { env?: NodeJS.ProcessEnv } = {}): Pr
   const drover: Drover = {
     server, dir, configPath, run, cli, startAgent, getCluster, waitForState,
     registerCluster: async (name, cp) => {
+      // A server reconciles the RBAC it owns in every cluster it manages; on the
+      // shared control plane it would fight other test files' servers.
+      if (process.env.DROVER_TESTENV_DIR && cp.dir === resolve(process.env.DROVER_TESTENV_DIR)) {
+        throw new Error('register a private control plane (startPrivateControlPlane), never the shared one');
+      }
       const created = JSON.parse(await cli('clusters', 'create', name, '-o', 'json')) as { cluster: ClusterView; registration: Registration };
       const agent = startAgent(created.registration, cp.kubeconfigPath);
       await waitForState(name, 'active');

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { withClient } from '../client/index.ts';
+import { aceSettingFromFlags, withAceFlags, type AceFlags } from './kube-api-auth.ts';
 import { InvalidArgumentError } from '../../shared/errors.ts';
 import { parseOutputFormat, printJson, printTable } from '../output.ts';
 
@@ -52,22 +53,25 @@ function createCommand(deps: CliDeps): Command {
 }
 
 function updateCommand(deps: CliDeps): Command {
-  return new Command('update')
+  return withAceFlags(new Command('update'))
     .description('change a cluster\'s display name, or rotate its registration token')
     .argument('<name>', 'cluster name or id')
     .option('--display-name <name>', 'new display name')
     .option('--rotate-token', 'issue a new registration token')
     .option('--grace <seconds>', 'with --rotate-token: how long the old token keeps working (default 0: revoked now)')
     .option('-o, --output <format>', 'json or table')
-    .action(async (name: string, opts: { displayName?: string; rotateToken?: boolean; grace?: string; output?: string }) => {
+    .action(async (name: string, opts: { displayName?: string; rotateToken?: boolean; grace?: string; output?: string } & AceFlags) => {
       const format = parseOutputFormat(opts.output);
-      if (!opts.displayName && !opts.rotateToken) throw new InvalidArgumentError('update', 'at least one of --display-name or --rotate-token');
+      const ace = aceSettingFromFlags(opts);
+      if (!opts.displayName && !opts.rotateToken && !ace) throw new InvalidArgumentError('update', 'at least one of --display-name, --rotate-token or an --ace-* flag');
       const grace = opts.grace === undefined ? 0 : Number(opts.grace);
       if (!Number.isInteger(grace) || grace < 0) throw new InvalidArgumentError('--grace', 'whole seconds, 0 or more', opts.grace);
       await withClient(deps, async (client) => {
         const cluster = opts.displayName ? await client.request<ClusterView>('PATCH', path(name), { displayName: opts.displayName }) : undefined;
         const registration = opts.rotateToken ? await client.request<RegistrationView>('POST', `${path(name)}/rotate-token`, { graceSeconds: grace }) : undefined;
-        if (format === 'json') return printJson(deps, { ...(cluster ? { cluster } : {}), ...(registration ? { registration } : {}) });
+        const aceSetting = ace ? await client.request<object>('PATCH', `${path(name)}/ace`, ace) : undefined;
+        if (format === 'json') return printJson(deps, { ...(cluster ? { cluster } : {}), ...(registration ? { registration } : {}), ...(aceSetting ? { ace: aceSetting } : {}) });
+        if (ace) deps.stdout.write(`Authorized cluster endpoint: ${ace.mode === 'fqdn' ? ace.fqdn : ace.mode}. "drover kubeconfig ${name}" adds its contexts.\n`);
         if (cluster) printClusters(deps, [cluster]);
         if (registration) printRegistration(deps, registration);
       });

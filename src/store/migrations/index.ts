@@ -5,6 +5,8 @@
 import type { Kysely } from 'kysely';
 import { identityMigration } from './0001-identity.ts';
 import { clustersMigration } from './0002-clusters.ts';
+import { accessMigration } from './0003-access.ts';
+import { aceMigration } from './0004-ace.ts';
 
 export interface Migration {
   /** `NNNN-topic`; the number fixes the order. */
@@ -15,4 +17,6 @@ export interface Migration {
 export const migrations: readonly Migration[] = [
   identityMigration,
   clustersMigration,
+  accessMigration,
+  aceMigration,
 ];

@@ -1,0 +1,260 @@
+/**
+ * /v1/roles, /v1/clusters/:id/projects and /v1/clusters/:id/members. Anyone
+ * signed in reads role templates; admins create and delete custom ones. Members of
+ * a cluster see its projects and members; admins and whoever may manage members
+ * there (cluster-owner, project-owner for their project) add and remove them,
+ * and only with templates whose rules they hold themselves (escalation guard).
+ * A cluster the caller cannot see answers 404, so names do not leak.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type, type Static } from 'typebox';
+import { authenticateWith, caller, requireAdmin } from '../api/index.ts';
+import { authErrors, ErrorBody } from '../api/schemas.ts';
+import type { ClusterControllers, ClusterService } from '../clusters/index.ts';
+import type { AuthenticatedUser, Identity } from '../identity/index.ts';
+import { isKubeApiError, resourcePath, resources } from '../kube/index.ts';
+import { DroverError } from '../shared/errors.ts';
+import type { AccessService } from './access-service.ts';
+import { covers } from './covers.ts';
+import { assertCanGrant, canManageMembers } from './escalation-guard.ts';
+import { PROJECT_ANNOTATION } from './rbac-reconciler.ts';
+import type { BindingSubject, ClusterRoleTemplateBinding, ProjectRoleTemplateBinding } from './types.ts';
+
+const Rule = Type.Object({
+  verbs: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 64 }),
+  apiGroups: Type.Optional(Type.Array(Type.String({ maxLength: 253 }), { maxItems: 64 })),
+  resources: Type.Optional(Type.Array(Type.String({ maxLength: 253 }), { maxItems: 128 })),
+  resourceNames: Type.Optional(Type.Array(Type.String({ maxLength: 253 }), { maxItems: 256 })),
+  nonResourceURLs: Type.Optional(Type.Array(Type.String({ maxLength: 512 }), { maxItems: 64 })),
+}, { additionalProperties: false });
+
+const RoleTemplateBody = Type.Object({
+  name: Type.String(),
+  displayName: Type.String(),
+  description: Type.String(),
+  context: Type.Union([Type.Literal('cluster'), Type.Literal('project')]),
+  rules: Type.Array(Rule),
+  inherits: Type.Array(Type.String()),
+  builtin: Type.Boolean(),
+  locked: Type.Boolean(),
+});
+
+const CreateRoleTemplate = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 50 }),
+  displayName: Type.Optional(Type.String({ maxLength: 256 })),
+  description: Type.Optional(Type.String({ maxLength: 1024 })),
+  context: Type.Union([Type.Literal('cluster'), Type.Literal('project')]),
+  rules: Type.Array(Rule, { maxItems: 256 }),
+  inherits: Type.Optional(Type.Array(Type.String({ maxLength: 50 }), { maxItems: 32 })),
+  locked: Type.Optional(Type.Boolean()),
+}, { additionalProperties: false });
+
+const ProjectBody = Type.Object({ id: Type.String(), clusterId: Type.String(), name: Type.String(), createdAt: Type.String() });
+const Member = Type.Object({
+  id: Type.String(),
+  clusterId: Type.String(),
+  projectId: Type.Optional(Type.String()),
+  projectName: Type.Optional(Type.String()),
+  roleTemplate: Type.String(),
+  subjectKind: Type.Union([Type.Literal('user'), Type.Literal('group')]),
+  subject: Type.String({ description: 'user id or group principal id' }),
+  username: Type.Optional(Type.String()),
+});
+type MemberView = Static<typeof Member>;
+
+const ClusterParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) });
+const ProjectParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }), project: Type.String({ minLength: 1, maxLength: 128 }) });
+const AddMember = Type.Object({
+  project: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  user: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  group: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+  role: Type.String({ minLength: 1, maxLength: 50 }),
+}, { additionalProperties: false });
+const RemoveMember = Type.Object({
+  project: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  user: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  group: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+  role: Type.Optional(Type.String({ minLength: 1, maxLength: 50 })),
+}, { additionalProperties: false });
+
+export interface AccessApiOptions {
+  access: AccessService;
+  clusters: ClusterService;
+  controllers: ClusterControllers;
+  identity: Identity;
+}
+
+/** The two plugins: role templates, and a cluster's projects and members. */
+export function accessApi(options: AccessApiOptions): FastifyPluginAsyncTypebox[] {
+  return [roleRoutes(options), memberRoutes(options)];
+}
+
+function roleRoutes(options: AccessApiOptions): FastifyPluginAsyncTypebox {
+  const { access, identity } = options;
+  return (app) => {
+    app.addHook('preHandler', authenticateWith(identity.authenticator));
+    const roles = { tags: ['access'], security: [{ bearer: [] }] };
+    app.get('/v1/roles', { schema: { ...roles, summary: 'List role templates', response: { 200: Type.Array(RoleTemplateBody), ...authErrors } } }, async () =>
+      (await access.catalog()).list().sort((a, b) => a.context.localeCompare(b.context) || a.name.localeCompare(b.name)));
+
+    app.get('/v1/roles/:name', { schema: { ...roles, summary: 'Get a role template with its inheritance flattened', params: NameParams, response: { 200: Type.Object({ template: RoleTemplateBody, rules: Type.Array(Rule), includes: Type.Array(Type.String()) }), ...authErrors } } }, async (request) => {
+      const catalog = await access.catalog();
+      if (!catalog.get(request.params.name)) throw new DroverError('DRV_ERR_NOT_FOUND', `no role template "${request.params.name}"; see "drover roles list"`);
+      const resolved = catalog.resolve(request.params.name);
+      return { template: resolved.template, rules: resolved.rules, includes: resolved.includes };
+    });
+
+    app.post('/v1/roles', { schema: { ...roles, summary: 'Create a custom role template (admins)', body: CreateRoleTemplate, response: { 201: RoleTemplateBody, ...authErrors, 409: ErrorBody, 422: ErrorBody } } }, async (request, reply) => {
+      requireAdmin(request);
+      const b = request.body;
+      const created = await access.createRoleTemplate({
+        name: b.name, displayName: b.displayName ?? b.name, description: b.description ?? '', context: b.context,
+        rules: b.rules, inherits: b.inherits ?? [], locked: b.locked ?? false,
+      });
+      return reply.status(201).send(created);
+    });
+
+    app.delete('/v1/roles/:name', { schema: { ...roles, summary: 'Delete a custom role template no binding uses (admins)', params: NameParams, response: { 200: RoleTemplateBody, ...authErrors, 409: ErrorBody } } }, async (request) => {
+      requireAdmin(request);
+      return access.deleteRoleTemplate(request.params.name);
+    });
+
+    return Promise.resolve();
+  };
+}
+
+function memberRoutes(options: AccessApiOptions): FastifyPluginAsyncTypebox {
+  const { access, clusters, controllers, identity } = options;
+
+  /** The cluster if the caller may see it; 404 otherwise. */
+  const visibleCluster = async (request: FastifyRequest, idOrName: string): Promise<{ id: string; me: AuthenticatedUser }> => {
+    const me = caller(request);
+    const cluster = await clusters.get(idOrName);
+    if (!(await access.canAccessCluster(me, cluster.id))) throw new DroverError('DRV_ERR_NOT_FOUND', 'no such cluster');
+    return { id: cluster.id, me };
+  };
+
+  const requireManager = async (me: AuthenticatedUser, clusterId: string, projectId?: string): Promise<void> => {
+    const scope = projectId === undefined ? { clusterId } : { clusterId, projectId };
+    const rules = await access.rulesOf(me, scope);
+    if (!canManageMembers(rules, 'cluster') && !(projectId !== undefined && canManageMembers(rules, 'project'))) {
+      throw new DroverError('DRV_ERR_FORBIDDEN', `you may not manage members of this ${projectId === undefined ? 'cluster' : 'project'}; ask its owner or an admin`);
+    }
+  };
+
+  const subjectOf = async (user: string | undefined, group: string | undefined): Promise<BindingSubject> => {
+    if ((user === undefined) === (group === undefined)) throw new DroverError('DRV_ERR_INVALID_ARGUMENT', 'give exactly one of --user NAME and --group PRINCIPAL');
+    if (user !== undefined) return { kind: 'user', userId: (await identity.users.get(user)).id };
+    return { kind: 'group', principalId: group ?? '' };
+  };
+
+  const view = async (b: ClusterRoleTemplateBinding | ProjectRoleTemplateBinding): Promise<MemberView> => {
+    const base: MemberView = {
+      id: b.id, clusterId: b.clusterId, roleTemplate: b.roleTemplate, subjectKind: b.subject.kind,
+      subject: b.subject.kind === 'user' ? b.subject.userId : b.subject.principalId,
+    };
+    if ('projectId' in b) {
+      base.projectId = b.projectId;
+      const project = await access.getProject(b.clusterId, b.projectId).catch(() => undefined);
+      if (project) base.projectName = project.name;
+    }
+    if (b.subject.kind === 'user') {
+      const user = await identity.users.get(b.subject.userId).catch(() => undefined);
+      if (user) base.username = user.username;
+    }
+    return base;
+  };
+
+  return (app) => {
+    app.addHook('preHandler', authenticateWith(identity.authenticator));
+    const members = { tags: ['access'], security: [{ bearer: [] }] };
+
+    app.get('/v1/clusters/:id/projects', { schema: { ...members, summary: 'List a cluster\'s projects', params: ClusterParams, response: { 200: Type.Array(ProjectBody), ...authErrors } } }, async (request) => {
+      const { id } = await visibleCluster(request, request.params.id);
+      return access.listProjects(id);
+    });
+
+    app.post('/v1/clusters/:id/projects', {
+      schema: { ...members, summary: 'Create a project (admins and cluster owners)', params: ClusterParams, body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 63 }) }, { additionalProperties: false }), response: { 201: ProjectBody, ...authErrors, 409: ErrorBody } },
+    }, async (request, reply) => {
+      const { id, me } = await visibleCluster(request, request.params.id);
+      await requireManager(me, id);
+      return reply.status(201).send(await access.createProject(id, request.body.name));
+    });
+
+    app.post('/v1/clusters/:id/projects/:project/namespaces', {
+      schema: { ...members, summary: 'Move a namespace into a project (sets its field.cattle.io/projectId annotation)', params: ProjectParams,
+        body: Type.Object({ namespace: Type.String({ minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' }) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ namespace: Type.String(), projectId: Type.String() }), ...authErrors, 503: ErrorBody } },
+    }, async (request) => {
+      const { id, me } = await visibleCluster(request, request.params.id);
+      await requireManager(me, id);
+      const project = await access.getProject(id, request.params.project);
+      const live = controllers.live(id);
+      if (!live) throw new DroverError('DRV_ERR_CLUSTER_UNAVAILABLE', 'the cluster is not connected; try again when it is Active');
+      const path = resourcePath({ ...resources.namespaces, name: request.body.namespace });
+      try {
+        await live.client.patch(path, { metadata: { annotations: { [PROJECT_ANNOTATION]: `${id}:${project.id}` } } }, { type: 'merge' });
+      } catch (error) {
+        if (isKubeApiError(error) && error.status === 404) throw new DroverError('DRV_ERR_NOT_FOUND', `no namespace "${request.body.namespace}" in the cluster`);
+        throw error;
+      }
+      return { namespace: request.body.namespace, projectId: project.id };
+    });
+
+    app.get('/v1/clusters/:id/members', {
+      schema: { ...members, summary: 'List the members of a cluster (all bindings) or of one project', params: ClusterParams,
+        querystring: Type.Object({ project: Type.Optional(Type.String({ maxLength: 128 })) }, { additionalProperties: false }), response: { 200: Type.Array(Member), ...authErrors } },
+    }, async (request) => {
+      const { id } = await visibleCluster(request, request.params.id);
+      const projectId = request.query.project === undefined ? undefined : (await access.getProject(id, request.query.project)).id;
+      const list = projectId === undefined
+        ? [...await access.clusterBindings(id), ...await access.projectBindings(id)]
+        : await access.projectBindings(id, projectId);
+      return Promise.all(list.map(view));
+    });
+
+    app.post('/v1/clusters/:id/members', {
+      schema: { ...members, summary: 'Grant a role template on a cluster or project to a user or group', params: ClusterParams, body: AddMember, response: { 201: Member, ...authErrors, 409: ErrorBody, 422: ErrorBody } },
+    }, async (request, reply) => {
+      const { id, me } = await visibleCluster(request, request.params.id);
+      const b = request.body;
+      const projectId = b.project === undefined ? undefined : (await access.getProject(id, b.project)).id;
+      await requireManager(me, id, projectId);
+      const catalog = await access.catalog();
+      assertCanGrant(catalog, await access.rulesOf(me, projectId === undefined ? { clusterId: id } : { clusterId: id, projectId }), b.role, projectId === undefined ? 'cluster' : 'project');
+      const subject = await subjectOf(b.user, b.group);
+      const binding = await access.addBinding({ clusterId: id, ...(projectId === undefined ? {} : { projectId }), roleTemplate: b.role, subject });
+      return reply.status(201).send(await view(binding));
+    });
+
+    app.delete('/v1/clusters/:id/members', {
+      schema: { ...members, summary: 'Remove a member\'s bindings (one role, or all of them) on a cluster or project', params: ClusterParams, querystring: RemoveMember,
+        response: { 200: Type.Object({ removed: Type.Array(Member) }), ...authErrors } },
+    }, async (request) => {
+      const { id, me } = await visibleCluster(request, request.params.id);
+      const q = request.query;
+      const projectId = q.project === undefined ? undefined : (await access.getProject(id, q.project)).id;
+      await requireManager(me, id, projectId);
+      const subject = await subjectOf(q.user, q.group);
+      const key = JSON.stringify(subject);
+      const candidates = projectId === undefined ? await access.clusterBindings(id) : await access.projectBindings(id, projectId);
+      const matching = candidates.filter((c) => JSON.stringify(c.subject) === key && (q.role === undefined || c.roleTemplate === q.role));
+      if (matching.length === 0) throw new DroverError('DRV_ERR_NOT_FOUND', 'no such member binding; see "drover members list"');
+      // Removing is granting in reverse: only what the caller could grant (an owner cannot be removed by a member).
+      const rules = await access.rulesOf(me, projectId === undefined ? { clusterId: id } : { clusterId: id, projectId });
+      const catalog = await access.catalog();
+      for (const m of matching) {
+        if (catalog.get(m.roleTemplate) && !covers(rules, catalog.resolve(m.roleTemplate).rules).covered) {
+          throw new DroverError('DRV_ERR_PRIVILEGE_ESCALATION', `cannot remove role template "${m.roleTemplate}": it holds rights you do not hold`);
+        }
+      }
+      const removed = await Promise.all(matching.map(view));
+      await access.removeBindings(id, matching.map((m) => m.id));
+      return { removed };
+    });
+    return Promise.resolve();
+  };
+}

@@ -1,0 +1,96 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AuthenticatedUser } from '../identity/index.ts';
+import { silentLogger } from '../shared/log.ts';
+import { openStore, type Store } from '../store/index.ts';
+import { AccessService } from './access-service.ts';
+import { assertCanGrant, canManageMembers } from './escalation-guard.ts';
+
+const dirs: string[] = [];
+after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+
+async function setup(): Promise<{ store: Store; access: AccessService; clusterId: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'drover-access-'));
+  dirs.push(dir);
+  const store = await openStore({ dataDir: dir });
+  const clusterId = 'c-test1';
+  const now = new Date().toISOString();
+  await store.db.insertInto('clusters').values({
+    id: clusterId, name: 'test', display_name: 'test', state: 'pending', state_reason: '', registration_digest: `d-${Math.random()}`,
+    registration_expires_at: null, previous_digest: null, previous_valid_until: null, api_server: null, ca_pem: null,
+    kubernetes_version: null, node_count: null, capacity: null, tunnel: null, last_seen_at: null, created_at: now, updated_at: now,
+  }).execute();
+  return { store, access: new AccessService(store.db, silentLogger()), clusterId };
+}
+
+const user = (id: string, extra: Partial<AuthenticatedUser> = {}): AuthenticatedUser => ({
+  id, username: id, displayName: id, provider: 'local', principalIds: [`local://${id}`], groups: [], globalRole: 'user', token: { id: 'token-x' }, ...extra,
+});
+
+describe('AccessService', () => {
+  it('keeps projects, bindings and custom templates across a restart', async () => {
+    const { store, access, clusterId } = await setup();
+    await access.ensureDefaultProjects(clusterId);
+    await access.ensureDefaultProjects(clusterId);
+    const web = await access.createProject(clusterId, 'web');
+    await access.createRoleTemplate({ name: 'pod-reader', displayName: 'Pod reader', description: '', context: 'project', rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }], inherits: [], locked: false });
+    await access.addBinding({ clusterId, projectId: web.id, roleTemplate: 'pod-reader', subject: { kind: 'user', userId: 'u-alice' } });
+    const reopened = new AccessService(store.db, silentLogger());
+    assert.deepEqual((await reopened.listProjects(clusterId)).map((p) => p.name), ['Default', 'System', 'web']);
+    assert.equal((await reopened.projectBindings(clusterId, web.id)).length, 1);
+    assert.ok((await reopened.catalog()).get('pod-reader'));
+    assert.equal(await reopened.canAccessCluster(user('u-alice'), clusterId), true);
+    await store.close();
+  });
+
+  it('answers membership from memory: direct users, group principals, admins, and nobody else', async () => {
+    const { store, access, clusterId } = await setup();
+    await access.addBinding({ clusterId, roleTemplate: 'cluster-member', subject: { kind: 'group', principalId: 'github_team://7' } });
+    assert.equal(await access.canAccessCluster(user('u-bob', { groups: ['github_team://7'] }), clusterId), true);
+    assert.equal(await access.canAccessCluster(user('u-eve', { groups: ['github_team://8'] }), clusterId), false);
+    // A principal id is not a group: a user whose principal happens to equal the group string gets nothing.
+    assert.equal(await access.canAccessCluster(user('u-eve', { principalIds: ['github_team://7'] }), clusterId), false);
+    assert.equal(await access.canAccessCluster(user('u-root', { globalRole: 'admin' }), clusterId), true);
+    assert.deepEqual(await access.visibleClusterIds(user('u-bob', { groups: ['github_team://7'] })), new Set([clusterId]));
+    assert.deepEqual(await access.visibleClusterIds(user('u-eve')), new Set());
+    const [binding] = await access.clusterBindings(clusterId);
+    await access.removeBindings(clusterId, [binding?.id ?? '']);
+    assert.equal(await access.canAccessCluster(user('u-bob', { groups: ['github_team://7'] }), clusterId), false);
+    await store.close();
+  });
+
+  it('refuses locked templates, wrong contexts, duplicates, system groups, and deleting templates in use', async () => {
+    const { store, access, clusterId } = await setup();
+    await access.createRoleTemplate({ name: 'frozen', displayName: 'f', description: '', context: 'cluster', rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }], inherits: [], locked: true });
+    await assert.rejects(access.addBinding({ clusterId, roleTemplate: 'frozen', subject: { kind: 'user', userId: 'u-a' } }), { code: 'DRV_ERR_ROLE_TEMPLATE_LOCKED' });
+    await assert.rejects(access.addBinding({ clusterId, roleTemplate: 'project-member', subject: { kind: 'user', userId: 'u-a' } }), { code: 'DRV_ERR_UNPROCESSABLE' });
+    await assert.rejects(access.addBinding({ clusterId, roleTemplate: 'cluster-member', subject: { kind: 'group', principalId: 'system:masters' } }), { code: 'DRV_ERR_INVALID_ARGUMENT' });
+    await access.addBinding({ clusterId, roleTemplate: 'cluster-member', subject: { kind: 'user', userId: 'u-a' } });
+    await assert.rejects(access.addBinding({ clusterId, roleTemplate: 'cluster-member', subject: { kind: 'user', userId: 'u-a' } }), { code: 'DRV_ERR_CONFLICT' });
+    await access.createRoleTemplate({ name: 'used', displayName: 'u', description: '', context: 'cluster', rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['list'] }], inherits: [], locked: false });
+    await access.addBinding({ clusterId, roleTemplate: 'used', subject: { kind: 'user', userId: 'u-a' } });
+    await assert.rejects(access.deleteRoleTemplate('used'), { code: 'DRV_ERR_CONFLICT' });
+    await assert.rejects(access.deleteRoleTemplate('cluster-owner'), { code: 'DRV_ERR_CONFLICT' });
+    await assert.rejects(access.createRoleTemplate({ name: 'loop', displayName: 'l', description: '', context: 'cluster', rules: [], inherits: ['loop'], locked: false }), { code: 'DRV_ERR_UNPROCESSABLE' });
+    await store.close();
+  });
+
+  it('lets a project owner manage the project\'s members but never grant cluster-owner or what they lack', async () => {
+    const { store, access, clusterId } = await setup();
+    const web = await access.createProject(clusterId, 'web');
+    await access.addBinding({ clusterId, projectId: web.id, roleTemplate: 'project-owner', subject: { kind: 'user', userId: 'u-po' } });
+    const rules = await access.rulesOf(user('u-po'), { clusterId, projectId: web.id });
+    const catalog = await access.catalog();
+    assert.equal(canManageMembers(rules, 'project'), true);
+    assert.equal(canManageMembers(rules, 'cluster'), false);
+    assert.doesNotThrow(() => assertCanGrant(catalog, rules, 'project-member', 'project'));
+    assert.throws(() => assertCanGrant(catalog, rules, 'cluster-owner', 'cluster'), { code: 'DRV_ERR_PRIVILEGE_ESCALATION' });
+    // Rules held on one project do not carry to another.
+    const other = await access.createProject(clusterId, 'other');
+    assert.equal(canManageMembers(await access.rulesOf(user('u-po'), { clusterId, projectId: other.id }), 'project'), false);
+    await store.close();
+  });
+});

@@ -1,0 +1,283 @@
+/**
+ * The store-backed side of the access model: custom role templates, projects and
+ * the two kinds of bindings, all kept in memory after one load so the proxy's
+ * `ClusterMembership` checks and the reconciler's renders never query the
+ * database. Every change writes the database first and the memory after, then
+ * tells listeners which cluster changed (the reconciler re-renders it).
+ *
+ * Refuses: an invalid catalog (validated as a whole on every change), bindings to
+ * locked templates or templates of the wrong context, deleting a template that
+ * bindings or other templates still use, projects with a taken name, and deleting
+ * the Default and System projects.
+ */
+import type { Kysely } from 'kysely';
+import type { AuthenticatedUser } from '../identity/index.ts';
+import { DroverError } from '../shared/errors.ts';
+import type { Logger } from '../shared/log.ts';
+import { randomId } from '../shared/token.ts';
+import type { Database } from '../store/index.ts';
+import { ALL_RULES, rulesHeld, type GrantScope } from './escalation-guard.ts';
+import { RoleTemplateCatalog } from './role-template-catalog.ts';
+import type {
+  BindingSubject, ClusterRoleTemplateBinding, PolicyRule, ProjectRoleTemplateBinding, RoleTemplate,
+} from './types.ts';
+
+/** Who may see and use which cluster; the proxy asks on every request (memory only). */
+export interface ClusterMembership {
+  canAccessCluster(user: AuthenticatedUser, clusterId: string): Promise<boolean>;
+  visibleClusterIds(user: AuthenticatedUser): Promise<Set<string> | 'all'>;
+}
+
+/** A project as the store keeps it; its namespaces come from the cluster's annotations. */
+export interface ProjectRecord { id: string; clusterId: string; name: string; createdAt: string }
+
+export const DEFAULT_PROJECTS = ['Default', 'System'] as const;
+const PROJECT_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_. ]{0,61}[A-Za-z0-9])?$/;
+const MAX_PRINCIPAL = 512;
+
+const subjectKey = (s: BindingSubject): string => (s.kind === 'user' ? `user:${s.userId}` : `group:${s.principalId}`);
+const subjectParts = (s: BindingSubject): { subject_kind: 'user' | 'group'; subject: string } =>
+  (s.kind === 'user' ? { subject_kind: 'user', subject: s.userId } : { subject_kind: 'group', subject: s.principalId });
+const toSubject = (kind: 'user' | 'group', value: string): BindingSubject =>
+  (kind === 'user' ? { kind: 'user', userId: value } : { kind: 'group', principalId: value });
+
+/** The user's keys in the membership index: their id and their group principals. */
+const callerKeys = (user: AuthenticatedUser): string[] => [`user:${user.id}`, ...user.groups.map((g) => `group:${g}`)];
+
+export class AccessService implements ClusterMembership {
+  private catalogValue = RoleTemplateCatalog.withBuiltins();
+  private readonly projects = new Map<string, ProjectRecord>();
+  private readonly clusterBindingsById = new Map<string, ClusterRoleTemplateBinding>();
+  private readonly projectBindingsById = new Map<string, ProjectRoleTemplateBinding>();
+  /** clusterId → subject keys with any binding there. Rebuilt per cluster on every change. */
+  private readonly members = new Map<string, Set<string>>();
+  private readonly listeners = new Set<(clusterId: string | undefined) => void>();
+  private readonly ready: Promise<void>;
+
+  constructor(private readonly db: Kysely<Database>, private readonly logger: Logger) {
+    this.ready = this.load();
+    // A failed load is reported by every later call; keep the rejection handled meanwhile.
+    this.ready.catch((error: unknown) => logger.error({ err: error }, 'could not load access state'));
+  }
+
+  private async load(): Promise<void> {
+    const custom = await this.db.selectFrom('role_templates').select(['body']).execute();
+    this.catalogValue = RoleTemplateCatalog.withBuiltins(custom.map((r) => JSON.parse(r.body) as RoleTemplate));
+    for (const p of await this.db.selectFrom('projects').selectAll().execute()) {
+      this.projects.set(p.id, { id: p.id, clusterId: p.cluster_id, name: p.name, createdAt: p.created_at });
+    }
+    for (const b of await this.db.selectFrom('cluster_role_bindings').selectAll().execute()) {
+      this.clusterBindingsById.set(b.id, { id: b.id, clusterId: b.cluster_id, roleTemplate: b.role_template, subject: toSubject(b.subject_kind, b.subject) });
+    }
+    for (const b of await this.db.selectFrom('project_role_bindings').selectAll().execute()) {
+      this.projectBindingsById.set(b.id, {
+        id: b.id, clusterId: b.cluster_id, projectId: b.project_id, roleTemplate: b.role_template, subject: toSubject(b.subject_kind, b.subject),
+      });
+    }
+    const clusters = new Set([...this.clusterBindingsById.values(), ...this.projectBindingsById.values()].map((b) => b.clusterId));
+    for (const c of clusters) this.reindex(c);
+  }
+
+  /** Resolves once the store has been read; a failed load rejects. */
+  whenReady(): Promise<void> { return this.ready; }
+
+  /** Called with the cluster whose access state changed, or undefined for every cluster (the catalog changed). */
+  onChange(listener: (clusterId: string | undefined) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(clusterId: string | undefined): void {
+    for (const l of this.listeners) {
+      try { l(clusterId); } catch (error) { this.logger.warn({ err: error }, 'access change listener failed'); }
+    }
+  }
+
+  private reindex(clusterId: string): void {
+    const keys = new Set<string>();
+    for (const b of this.clusterBindingsById.values()) if (b.clusterId === clusterId) keys.add(subjectKey(b.subject));
+    for (const b of this.projectBindingsById.values()) if (b.clusterId === clusterId) keys.add(subjectKey(b.subject));
+    if (keys.size === 0) this.members.delete(clusterId);
+    else this.members.set(clusterId, keys);
+  }
+
+  // ---- membership (hot path: memory only) ----
+
+  async canAccessCluster(user: AuthenticatedUser, clusterId: string): Promise<boolean> {
+    if (user.globalRole === 'admin') return true;
+    await this.ready;
+    const keys = this.members.get(clusterId);
+    return keys !== undefined && callerKeys(user).some((k) => keys.has(k));
+  }
+
+  async visibleClusterIds(user: AuthenticatedUser): Promise<Set<string> | 'all'> {
+    if (user.globalRole === 'admin') return 'all';
+    await this.ready;
+    const mine = callerKeys(user);
+    const ids = new Set<string>();
+    for (const [clusterId, keys] of this.members) if (mine.some((k) => keys.has(k))) ids.add(clusterId);
+    return ids;
+  }
+
+  /** The rules `user` holds in `scope` (admins hold everything). */
+  async rulesOf(user: AuthenticatedUser, scope: GrantScope): Promise<readonly PolicyRule[]> {
+    if (user.globalRole === 'admin') return ALL_RULES;
+    await this.ready;
+    return rulesHeld({ userId: user.id, groupPrincipalIds: user.groups }, scope, {
+      catalog: this.catalogValue, clusterBindings: [...this.clusterBindingsById.values()], projectBindings: [...this.projectBindingsById.values()],
+    });
+  }
+
+  // ---- role templates ----
+
+  async catalog(): Promise<RoleTemplateCatalog> {
+    await this.ready;
+    return this.catalogValue;
+  }
+
+  /** Adds a custom template; the whole catalog is re-validated first. */
+  async createRoleTemplate(input: Omit<RoleTemplate, 'builtin'>): Promise<RoleTemplate> {
+    await this.ready;
+    if (this.catalogValue.get(input.name)) throw new DroverError('DRV_ERR_CONFLICT', `role template "${input.name}" exists; delete it first or pick another name`);
+    const template: RoleTemplate = { ...input, builtin: false };
+    const next = this.catalogValue.with(template);
+    const now = new Date().toISOString();
+    await this.db.insertInto('role_templates').values({ name: template.name, body: JSON.stringify(template), created_at: now, updated_at: now }).execute();
+    this.catalogValue = next;
+    this.changed(undefined);
+    return next.get(template.name) ?? template;
+  }
+
+  /** Deletes a custom template that no binding and no other template uses. */
+  async deleteRoleTemplate(name: string): Promise<RoleTemplate> {
+    await this.ready;
+    const existing = this.catalogValue.get(name);
+    const next = this.catalogValue.without(name);
+    const inUse = [...this.clusterBindingsById.values(), ...this.projectBindingsById.values()].filter((b) => b.roleTemplate === name).length;
+    if (inUse > 0) throw new DroverError('DRV_ERR_CONFLICT', `role template "${name}" is used by ${inUse} binding(s); remove them first ("drover members remove ... --role ${name}")`);
+    await this.db.deleteFrom('role_templates').where('name', '=', name).execute();
+    this.catalogValue = next;
+    this.changed(undefined);
+    if (!existing) throw new DroverError('DRV_ERR_NOT_FOUND', `no role template "${name}"`);
+    return existing;
+  }
+
+  // ---- projects ----
+
+  /** Creates the Default and System projects of a cluster when missing. Idempotent. */
+  async ensureDefaultProjects(clusterId: string): Promise<void> {
+    await this.ready;
+    for (const name of DEFAULT_PROJECTS) {
+      if ([...this.projects.values()].some((p) => p.clusterId === clusterId && p.name === name)) continue;
+      await this.createProject(clusterId, name).catch((error: unknown) => {
+        // A concurrent creator or a cluster deleted meanwhile: the next pass looks again.
+        this.logger.warn({ cluster: clusterId, project: name, err: error }, 'could not create a default project');
+      });
+    }
+  }
+
+  async listProjects(clusterId: string): Promise<ProjectRecord[]> {
+    await this.ready;
+    return [...this.projects.values()].filter((p) => p.clusterId === clusterId).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** A project of `clusterId` by id or name. */
+  async getProject(clusterId: string, idOrName: string): Promise<ProjectRecord> {
+    await this.ready;
+    const found = [...this.projects.values()].find((p) => p.clusterId === clusterId && (p.id === idOrName || p.name === idOrName));
+    if (!found) throw new DroverError('DRV_ERR_NOT_FOUND', `no project "${idOrName}" in this cluster; see "drover projects list CLUSTER"`);
+    return found;
+  }
+
+  async createProject(clusterId: string, name: string): Promise<ProjectRecord> {
+    await this.ready;
+    if (!PROJECT_NAME.test(name)) throw new DroverError('DRV_ERR_INVALID_ARGUMENT', 'a project name is 1-63 letters, digits, "-", "_", "." or spaces, starting and ending with a letter or digit');
+    if ([...this.projects.values()].some((p) => p.clusterId === clusterId && p.name === name)) {
+      throw new DroverError('DRV_ERR_CONFLICT', `project "${name}" exists in this cluster`);
+    }
+    const project: ProjectRecord = { id: randomId('p-', 8), clusterId, name, createdAt: new Date().toISOString() };
+    await this.db.insertInto('projects').values({ id: project.id, cluster_id: clusterId, name, created_at: project.createdAt }).execute();
+    this.projects.set(project.id, project);
+    this.changed(clusterId);
+    return project;
+  }
+
+  // ---- bindings ----
+
+  async clusterBindings(clusterId: string): Promise<ClusterRoleTemplateBinding[]> {
+    await this.ready;
+    return [...this.clusterBindingsById.values()].filter((b) => b.clusterId === clusterId);
+  }
+
+  async projectBindings(clusterId: string, projectId?: string): Promise<ProjectRoleTemplateBinding[]> {
+    await this.ready;
+    return [...this.projectBindingsById.values()].filter((b) => b.clusterId === clusterId && (projectId === undefined || b.projectId === projectId));
+  }
+
+  /** Binds `roleTemplate` on a cluster, or on one of its projects. The caller checked the granter's rights. */
+  async addBinding(input: { clusterId: string; projectId?: string; roleTemplate: string; subject: BindingSubject }): Promise<ClusterRoleTemplateBinding | ProjectRoleTemplateBinding> {
+    await this.ready;
+    checkSubject(input.subject);
+    this.catalogValue.assertBindable(input.roleTemplate, input.projectId === undefined ? 'cluster' : 'project');
+    const key = subjectKey(input.subject);
+    const now = new Date().toISOString();
+    const { projectId } = input;
+    if (projectId === undefined) {
+      const dup = [...this.clusterBindingsById.values()].find((b) => b.clusterId === input.clusterId && b.roleTemplate === input.roleTemplate && subjectKey(b.subject) === key);
+      if (dup) throw new DroverError('DRV_ERR_CONFLICT', 'this member already has that role on the cluster');
+      const binding: ClusterRoleTemplateBinding = { id: randomId('crtb-', 10), clusterId: input.clusterId, roleTemplate: input.roleTemplate, subject: input.subject };
+      await this.db.insertInto('cluster_role_bindings').values({
+        id: binding.id, cluster_id: binding.clusterId, role_template: binding.roleTemplate, ...subjectParts(binding.subject), created_at: now,
+      }).execute();
+      this.clusterBindingsById.set(binding.id, binding);
+      this.reindex(input.clusterId);
+      this.changed(input.clusterId);
+      return binding;
+    }
+    const project = this.projects.get(projectId);
+    if (project?.clusterId !== input.clusterId) throw new DroverError('DRV_ERR_NOT_FOUND', `no project "${projectId}" in this cluster`);
+    const dup = [...this.projectBindingsById.values()].find((b) => b.projectId === projectId && b.roleTemplate === input.roleTemplate && subjectKey(b.subject) === key);
+    if (dup) throw new DroverError('DRV_ERR_CONFLICT', 'this member already has that role on the project');
+    const binding: ProjectRoleTemplateBinding = { id: randomId('prtb-', 10), clusterId: input.clusterId, projectId, roleTemplate: input.roleTemplate, subject: input.subject };
+    await this.db.insertInto('project_role_bindings').values({
+      id: binding.id, cluster_id: binding.clusterId, project_id: projectId, role_template: binding.roleTemplate, ...subjectParts(binding.subject), created_at: now,
+    }).execute();
+    this.projectBindingsById.set(binding.id, binding);
+    this.reindex(input.clusterId);
+    this.changed(input.clusterId);
+    return binding;
+  }
+
+  /** Removes bindings by id (all of one cluster). */
+  async removeBindings(clusterId: string, ids: readonly string[]): Promise<void> {
+    await this.ready;
+    if (ids.length === 0) return;
+    await this.db.deleteFrom('cluster_role_bindings').where('cluster_id', '=', clusterId).where('id', 'in', ids).execute();
+    await this.db.deleteFrom('project_role_bindings').where('cluster_id', '=', clusterId).where('id', 'in', ids).execute();
+    for (const id of ids) {
+      if (this.clusterBindingsById.get(id)?.clusterId === clusterId) this.clusterBindingsById.delete(id);
+      if (this.projectBindingsById.get(id)?.clusterId === clusterId) this.projectBindingsById.delete(id);
+    }
+    this.reindex(clusterId);
+    this.changed(clusterId);
+  }
+
+  /** Forgets everything of a deleted cluster (the store's foreign keys already cascaded). */
+  forgetCluster(clusterId: string): void {
+    for (const [id, p] of this.projects) if (p.clusterId === clusterId) this.projects.delete(id);
+    for (const [id, b] of this.clusterBindingsById) if (b.clusterId === clusterId) this.clusterBindingsById.delete(id);
+    for (const [id, b] of this.projectBindingsById) if (b.clusterId === clusterId) this.projectBindingsById.delete(id);
+    this.members.delete(clusterId);
+  }
+}
+
+/** Group principals become RBAC subject names and header values: printable ASCII, no blanks at the ends. */
+function checkSubject(subject: BindingSubject): void {
+  const value = subject.kind === 'user' ? subject.userId : subject.principalId;
+  if (value.length === 0 || value.length > MAX_PRINCIPAL || !/^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(value)) {
+    throw new DroverError('DRV_ERR_INVALID_ARGUMENT', `${subject.kind} ${JSON.stringify(value.slice(0, 80))} must be 1-${MAX_PRINCIPAL} printable ASCII characters`);
+  }
+  if (subject.kind === 'group' && value.startsWith('system:')) {
+    throw new DroverError('DRV_ERR_INVALID_ARGUMENT', 'Kubernetes "system:" groups cannot be bound through Drover; bind a provider group principal');
+  }
+}

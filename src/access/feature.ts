@@ -1,0 +1,42 @@
+/** Puts the access feature together: the store-backed service (built first: the clusters API and proxy ask it), the reconciler and the API. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { ClustersFeature } from '../clusters/index.ts';
+import type { Identity } from '../identity/index.ts';
+import type { Logger } from '../shared/log.ts';
+import { accessApi } from './access-api.ts';
+import type { AccessService } from './access-service.ts';
+import { RbacReconciler, type ImpersonationAccounts } from './rbac-reconciler.ts';
+
+export interface AccessFeatureOptions {
+  access: AccessService;
+  clusters: Pick<ClustersFeature, 'service' | 'controllers'>;
+  accounts: ImpersonationAccounts;
+  identity: Identity;
+  logger: Logger;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface AccessFeature {
+  reconciler: RbacReconciler;
+  apiPlugins: FastifyPluginAsyncTypebox[];
+  close(): Promise<void>;
+}
+
+export function createAccessFeature(options: AccessFeatureOptions): AccessFeature {
+  const { access, clusters, identity } = options;
+  const reconciler = new RbacReconciler({
+    access, clusters: clusters.service, controllers: clusters.controllers, accounts: options.accounts,
+    logger: options.logger,
+    lookupUser: async (userId) => {
+      const user = await identity.users.get(userId).catch(() => undefined);
+      return user && { id: user.id, username: user.username, principalIds: user.principalIds };
+    },
+    // Tests and benchmarks shorten the resync; production keeps the default.
+    ...(options.env.DROVER_RBAC_RESYNC_MS ? { resyncMs: Number(options.env.DROVER_RBAC_RESYNC_MS) } : {}),
+  });
+  return {
+    reconciler,
+    apiPlugins: accessApi({ access, clusters: clusters.service, controllers: clusters.controllers, identity }),
+    close: () => reconciler.close(),
+  };
+}

@@ -1,0 +1,72 @@
+/** `drover members add|list|remove --cluster C [--project P] (--user NAME | --group PRINCIPAL) --role ROLE`. */
+import { Command } from 'commander';
+import type { CliDeps } from '../deps.ts';
+import { withClient } from '../client/index.ts';
+import { InvalidArgumentError } from '../../shared/errors.ts';
+import { parseOutputFormat, printJson, printTable } from '../output.ts';
+
+interface MemberView {
+  id: string; clusterId: string; projectId?: string; projectName?: string; roleTemplate: string;
+  subjectKind: 'user' | 'group'; subject: string; username?: string;
+}
+interface Scope { cluster: string; project?: string; user?: string; group?: string; role?: string; output?: string }
+
+const base = (cluster: string): string => `/v1/clusters/${encodeURIComponent(cluster)}/members`;
+
+function printMembers(deps: CliDeps, list: MemberView[]): void {
+  printTable(deps, ['id', 'scope', 'member', 'role'], list.map((m) => [
+    m.id, m.projectId ? `project ${m.projectName ?? m.projectId}` : 'cluster',
+    m.subjectKind === 'user' ? `user ${m.username ?? m.subject}` : `group ${m.subject}`, m.roleTemplate,
+  ]));
+}
+
+function subject(opts: Scope): { user: string } | { group: string } {
+  if ((opts.user === undefined) === (opts.group === undefined)) throw new InvalidArgumentError('--user/--group', 'exactly one of them');
+  return opts.user === undefined ? { group: opts.group ?? '' } : { user: opts.user };
+}
+
+const scoped = (command: Command): Command => command
+  .requiredOption('--cluster <cluster>', 'cluster name or id')
+  .option('--project <project>', 'project name or id (omit for the whole cluster)');
+
+export function membersCommand(deps: CliDeps): Command {
+  const members = new Command('members').description('who holds which role template on a cluster or project');
+  members.addCommand(scoped(new Command('add'))
+    .description('grant a role template to a user or group (you can grant only what you hold)')
+    .option('--user <name>', 'user name or id')
+    .option('--group <principal>', 'group principal id')
+    .requiredOption('--role <role>', 'role template name (see "drover roles list")')
+    .option('-o, --output <format>', 'json or table')
+    .action(async (opts: Scope) => {
+      const format = parseOutputFormat(opts.output);
+      const added = await withClient(deps, (client) => client.request<MemberView>('POST', base(opts.cluster), {
+        ...(opts.project ? { project: opts.project } : {}), ...subject(opts), role: opts.role,
+      }));
+      if (format === 'json') printJson(deps, added);
+      else printMembers(deps, [added]);
+    }));
+  members.addCommand(scoped(new Command('list'))
+    .description('list the members of a cluster (with every project) or of one project')
+    .option('-o, --output <format>', 'json or table')
+    .action(async (opts: Scope) => {
+      const format = parseOutputFormat(opts.output);
+      const query = opts.project ? `?project=${encodeURIComponent(opts.project)}` : '';
+      const list = await withClient(deps, (client) => client.request<MemberView[]>('GET', `${base(opts.cluster)}${query}`));
+      if (format === 'json') printJson(deps, list);
+      else printMembers(deps, list);
+    }));
+  members.addCommand(scoped(new Command('remove'))
+    .description('remove a member\'s role (or all their roles) on a cluster or project')
+    .option('--user <name>', 'user name or id')
+    .option('--group <principal>', 'group principal id')
+    .option('--role <role>', 'only this role template')
+    .option('-o, --output <format>', 'json or table')
+    .action(async (opts: Scope) => {
+      const format = parseOutputFormat(opts.output);
+      const params = new URLSearchParams({ ...(opts.project ? { project: opts.project } : {}), ...subject(opts), ...(opts.role ? { role: opts.role } : {}) });
+      const result = await withClient(deps, (client) => client.request<{ removed: MemberView[] }>('DELETE', `${base(opts.cluster)}?${params.toString()}`));
+      if (format === 'json') printJson(deps, result);
+      else deps.stdout.write(`Removed ${result.removed.length} binding(s).\n`);
+    }));
+  return members;
+}

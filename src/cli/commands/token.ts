@@ -1,0 +1,64 @@
+/**
+ * `drover token --cluster C`: the kubectl exec credential plugin. Prints an
+ * ExecCredential (client.authentication.k8s.io/v1) with the token's expiry. The
+ * token is cached next to the CLI config (mode 0600) and reused until a minute
+ * before it expires; a new one is asked for with the saved login, and when that
+ * login is no longer valid the message says to run `drover login` again.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { Command } from 'commander';
+import type { CliDeps } from '../deps.ts';
+import { requireLogin, withClient } from '../client/index.ts';
+import { DroverError } from '../../shared/errors.ts';
+
+interface CachedToken { token: string; expiresAt?: string }
+
+const marginMs = 60_000;
+
+function cachePath(deps: CliDeps, server: string, cluster: string): string {
+  const key = createHash('sha256').update(`${server}\n${cluster}`).digest('hex').slice(0, 24);
+  return join(dirname(deps.configPath), 'tokens', `${key}.json`);
+}
+
+function readCache(path: string): CachedToken | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    const cached = JSON.parse(readFileSync(path, 'utf8')) as CachedToken;
+    if (typeof cached.token !== 'string') return undefined;
+    if (cached.expiresAt !== undefined && Date.parse(cached.expiresAt) - marginMs < Date.now()) return undefined;
+    return cached;
+  } catch {
+    return undefined;
+  }
+}
+
+export function tokenCommand(deps: CliDeps): Command {
+  return new Command('token')
+    .description('kubectl exec credential plugin: print an ExecCredential for CLUSTER')
+    .requiredOption('--cluster <cluster>', 'cluster id or name')
+    .action(async (opts: { cluster: string }) => {
+      const config = requireLogin(deps.configPath);
+      const path = cachePath(deps, config.server, opts.cluster);
+      let cached = readCache(path);
+      if (!cached) {
+        try {
+          cached = await withClient(deps, (client) =>
+            client.request<CachedToken>('POST', `/v1/clusters/${encodeURIComponent(opts.cluster)}/token`));
+        } catch (error) {
+          if (error instanceof DroverError && error.status === 401) {
+            throw new DroverError('DRV_ERR_UNAUTHENTICATED', `your Drover login has expired: run "drover login ${config.server}" and retry`);
+          }
+          throw error;
+        }
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+        writeFileSync(path, JSON.stringify(cached), { mode: 0o600 });
+        chmodSync(path, 0o600);
+      }
+      deps.stdout.write(`${JSON.stringify({
+        apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential',
+        status: { token: cached.token, ...(cached.expiresAt ? { expirationTimestamp: cached.expiresAt } : {}) },
+      })}\n`);
+    });
+}

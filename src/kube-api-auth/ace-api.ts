@@ -1,0 +1,47 @@
+/**
+ * /v1/clusters/:id/ace: admins set a cluster's authorized-endpoint setting; anyone
+ * who may access the cluster reads it with the kubeconfig contexts it yields.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { authenticateWith, caller, requireAdmin } from '../api/index.ts';
+import { authErrors, ErrorBody } from '../api/schemas.ts';
+import type { TokenAuthenticator } from '../identity/index.ts';
+import { DroverError } from '../shared/errors.ts';
+import type { AceSettings } from './ace-settings.ts';
+import type { ClusterAccessCheck } from './sync.ts';
+
+const Setting = Type.Union([
+  Type.Object({ mode: Type.Literal('off') }, { additionalProperties: false }),
+  Type.Object({ mode: Type.Literal('nodes') }, { additionalProperties: false }),
+  Type.Object({ mode: Type.Literal('fqdn'), fqdn: Type.String({ minLength: 3, maxLength: 260 }), caPem: Type.Optional(Type.String({ maxLength: 65536 })) }, { additionalProperties: false }),
+]);
+const Context = Type.Object({ name: Type.String(), server: Type.String(), caPem: Type.Optional(Type.String()) });
+const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+
+export function aceApi(options: { settings: AceSettings; authenticator: TokenAuthenticator; access: ClusterAccessCheck }): FastifyPluginAsyncTypebox {
+  const { settings } = options;
+  return (authed) => {
+    authed.addHook('preHandler', authenticateWith(options.authenticator));
+    const common = { tags: ['clusters'], security: [{ bearer: [] }] };
+    authed.patch('/v1/clusters/:id/ace', {
+      schema: { ...common, summary: 'Set the authorized cluster endpoint (admins): off, an FQDN with its CA, or per-node contexts', params: Params, body: Setting,
+        response: { 200: Setting, ...authErrors, 404: ErrorBody } },
+    }, async (request) => {
+      requireAdmin(request);
+      return settings.set(request.params.id, request.body);
+    });
+    authed.get('/v1/clusters/:id/ace', {
+      schema: { ...common, summary: 'The authorized cluster endpoint setting and the kubeconfig contexts it yields', params: Params,
+        response: { 200: Type.Object({ setting: Setting, contexts: Type.Array(Context) }), ...authErrors, 404: ErrorBody } },
+    }, async (request) => {
+      const me = caller(request);
+      const notFound = new DroverError('DRV_ERR_NOT_FOUND', `no cluster "${request.params.id.slice(0, 64)}"`);
+      const { id } = await settings.cluster(request.params.id).catch(() => { throw notFound; });
+      // Same answer as an unknown cluster for one the caller cannot reach.
+      if (!(await options.access.canAccessCluster(me, id))) throw notFound;
+      return { setting: await settings.get(id), contexts: await settings.contexts(id) };
+    });
+    return Promise.resolve();
+  };
+}

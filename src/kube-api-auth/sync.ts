@@ -1,0 +1,244 @@
+/**
+ * Server side of the authorized cluster endpoint: keeps, in every live cluster,
+ * the ClusterAuthToken and ClusterUserAttribute records equal to what the store
+ * says. Desired state: the unexpired tokens scoped to that cluster whose users may
+ * access it (ClusterAccess; admins only until bindings exist), and those users'
+ * attributes. Only hashes leave the server.
+ *
+ * Polls the store every `intervalMs` (one indexed query for all clusters), so a
+ * revocation, a disabled user or a group change reaches each reachable cluster
+ * within about one interval plus the writes. Each cluster syncs on its own: a
+ * cluster that fails or hangs is retried on a later tick and never delays another.
+ */
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { AuthenticatedUser } from '../identity/index.ts';
+import type { KubeClient, KubeList } from '../kube/index.ts';
+import { isKubeApiError, resourcePath, resources } from '../kube/index.ts';
+import type { Database } from '../store/index.ts';
+import { managedByLabel } from '../clusters/index.ts';
+import { silentLogger } from '../shared/log.ts';
+import {
+  aceConfigMapName, aceCrds, aceNamespace, clusterAuthToken, clusterAuthTokens, clusterUserAttribute, clusterUserAttributes,
+  type AceRecord, type ClusterAuthTokenSpec, type ClusterUserAttributeSpec,
+} from './crds.ts';
+
+/** Who may reach a cluster; the ClusterMembership contract from src/access fits. */
+export interface ClusterAccessCheck {
+  canAccessCluster(user: AuthenticatedUser, clusterId: string): Promise<boolean>;
+}
+
+/** Stand-in until bindings exist: Drover admins only. */
+export const adminsOnly: ClusterAccessCheck = {
+  canAccessCluster: (user) => Promise.resolve(user.globalRole === 'admin'),
+};
+
+export interface SyncTarget { id: string; client: KubeClient }
+
+export interface AceSyncOptions {
+  db: Kysely<Database>;
+  /** The clusters to sync now (live ones, with a client through their tunnel). */
+  targets: () => Promise<SyncTarget[]>;
+  access?: ClusterAccessCheck;
+  logger?: Logger;
+  intervalMs?: number;
+  clock?: () => number;
+}
+
+export interface DesiredRecords {
+  tokens: Map<string, ClusterAuthTokenSpec>;
+  users: Map<string, ClusterUserAttributeSpec>;
+}
+
+const fieldManager = 'drover-ace-sync';
+const selector = Object.entries(managedByLabel).map(([k, v]) => `${k}=${v}`).join(',');
+
+/** Group principals among a user's principal ids (user principals are not groups). */
+export function groupPrincipals(principalIds: string[]): string[] {
+  return principalIds.filter((p) => /^[a-z]+_(group|team|org)(_[a-z]+)?:\/\//.test(p)).sort();
+}
+
+export class AceSync {
+  private readonly options: AceSyncOptions;
+  private readonly access: ClusterAccessCheck;
+  private readonly logger: Logger;
+  private readonly clock: () => number;
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly crdsApplied = new Set<string>();
+  private readonly lastError = new Map<string, string>();
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** Completed per-cluster syncs, for tests and metrics. */
+  readonly stats = { ticks: 0, synced: 0, failed: 0, writes: 0 };
+
+  constructor(options: AceSyncOptions) {
+    this.options = options;
+    this.access = options.access ?? adminsOnly;
+    this.logger = options.logger ?? silentLogger();
+    this.clock = options.clock ?? Date.now;
+  }
+
+  start(): this {
+    if (this.timer || this.closed) return this;
+    this.timer = setInterval(() => { void this.tick(); }, this.options.intervalMs ?? 2_000);
+    this.timer.unref();
+    void this.tick();
+    return this;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.allSettled([...this.inFlight.values()]);
+  }
+
+  /** One pass: reads the store once, then starts each idle cluster's sync without waiting for the others. */
+  async tick(): Promise<void> {
+    if (this.closed) return;
+    this.stats.ticks++;
+    let targets: SyncTarget[];
+    let rows: Awaited<ReturnType<AceSync['readStore']>>;
+    try {
+      [targets, rows] = await Promise.all([this.options.targets(), this.readStore()]);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'ace sync could not read the store');
+      return;
+    }
+    for (const target of targets) {
+      if (this.inFlight.has(target.id)) continue; // still busy (or hung): its own problem, not the others'
+      const run = this.desired(target.id, rows)
+        .then((desired) => this.syncCluster(target, desired))
+        .then(() => {
+          this.stats.synced++;
+          if (this.lastError.delete(target.id)) this.logger.info({ cluster: target.id }, 'ace sync recovered');
+        }, (error: unknown) => {
+          this.stats.failed++;
+          this.crdsApplied.delete(target.id);
+          const message = error instanceof Error ? error.message : String(error);
+          if (this.lastError.get(target.id) !== message) this.logger.warn({ cluster: target.id, err: error }, 'ace sync failed; retrying');
+          this.lastError.set(target.id, message);
+        })
+        .finally(() => this.inFlight.delete(target.id));
+      this.inFlight.set(target.id, run);
+    }
+  }
+
+  private async readStore() {
+    const now = new Date(this.clock()).toISOString();
+    return this.options.db.selectFrom('tokens')
+      .innerJoin('users', 'users.id', 'tokens.user_id')
+      .select([
+        'tokens.id as tokenId', 'tokens.cluster_id as clusterId', 'tokens.secret_hash as hash', 'tokens.enabled as tokenEnabled',
+        'tokens.expires_at as expiresAt', 'tokens.auth_provider as provider', 'users.id as userId', 'users.username as username',
+        'users.display_name as displayName', 'users.enabled as userEnabled', 'users.global_role as globalRole', 'users.principal_ids as principalIds',
+      ])
+      .where('tokens.cluster_id', 'is not', null)
+      .where((eb) => eb.or([eb('tokens.expires_at', 'is', null), eb('tokens.expires_at', '>', now)]))
+      .execute();
+  }
+
+  private async desired(clusterId: string, rows: Awaited<ReturnType<AceSync['readStore']>>): Promise<DesiredRecords> {
+    const tokens = new Map<string, ClusterAuthTokenSpec>();
+    const users = new Map<string, ClusterUserAttributeSpec>();
+    const allowed = new Map<string, boolean>();
+    for (const row of rows) {
+      if (row.clusterId !== clusterId || !row.hash.startsWith('sha3-512$')) continue;
+      const principalIds = parsePrincipals(row.principalIds);
+      const groups = groupPrincipals(principalIds);
+      let ok = allowed.get(row.userId);
+      if (ok === undefined) {
+        const user: AuthenticatedUser = {
+          id: row.userId, username: row.username, displayName: row.displayName, provider: row.provider, principalIds, groups,
+          globalRole: row.globalRole, token: { id: row.tokenId, clusterId },
+        };
+        ok = await this.access.canAccessCluster(user, clusterId);
+        allowed.set(row.userId, ok);
+      }
+      if (!ok) continue;
+      tokens.set(row.tokenId, {
+        userId: row.userId, clusterId, hash: row.hash, enabled: row.tokenEnabled === 1,
+        ...(row.expiresAt ? { expiresAt: row.expiresAt } : {}),
+      });
+      users.set(row.userId, { userId: row.userId, username: row.username, groups, enabled: row.userEnabled === 1 });
+    }
+    return { tokens, users };
+  }
+
+  private async syncCluster(target: SyncTarget, desired: DesiredRecords): Promise<void> {
+    const { client } = target;
+    if (!this.crdsApplied.has(target.id)) {
+      await this.applyFoundation(target);
+      this.crdsApplied.add(target.id);
+    }
+    const tokensPath = resourcePath(clusterAuthTokens);
+    const usersPath = resourcePath(clusterUserAttributes);
+    const [observedTokens, observedUsers] = await Promise.all([
+      client.list<AceRecord<ClusterAuthTokenSpec>>(tokensPath, { labelSelector: selector }),
+      client.list<AceRecord<ClusterUserAttributeSpec>>(usersPath, { labelSelector: selector }),
+    ]);
+    // Users before tokens on the way in, tokens before users on the way out: a token never points at a missing user.
+    await this.converge(client, usersPath, observedUsers, desired.users, (spec) => clusterUserAttribute(spec), 'upsert');
+    await this.converge(client, tokensPath, observedTokens, desired.tokens, (spec, name) => clusterAuthToken(spec, name), 'both');
+    await this.converge(client, usersPath, observedUsers, desired.users, (spec) => clusterUserAttribute(spec), 'delete');
+  }
+
+  private async converge<S>(
+    client: KubeClient, collection: string, observed: KubeList<AceRecord<S>>, desired: Map<string, S>,
+    render: (spec: S, name: string) => AceRecord<S>, mode: 'upsert' | 'delete' | 'both',
+  ): Promise<void> {
+    const seen = new Map(observed.items.map((o) => [o.metadata.name, o]));
+    if (mode !== 'delete') {
+      for (const [name, spec] of desired) {
+        const current = seen.get(name);
+        if (current && sameJson(current.spec, spec)) continue;
+        await client.patch(`${collection}/${name}`, render(spec, name), { type: 'apply', fieldManager, force: true });
+        this.stats.writes++;
+      }
+    }
+    if (mode !== 'upsert') {
+      for (const name of seen.keys()) {
+        if (desired.has(name)) continue;
+        try {
+          await client.delete(`${collection}/${name}`);
+          this.stats.writes++;
+        } catch (error) {
+          if (!(isKubeApiError(error) && error.status === 404)) throw error;
+        }
+      }
+    }
+  }
+
+  /** CRDs and the ConfigMap naming the cluster; re-applied after any failure. */
+  private async applyFoundation(target: SyncTarget): Promise<void> {
+    for (const crd of aceCrds()) {
+      await target.client.patch(resourcePath({ ...resources.customresourcedefinitions, name: crd.metadata.name }), crd, { type: 'apply', fieldManager, force: true });
+    }
+    const configMap = {
+      apiVersion: 'v1', kind: 'ConfigMap',
+      metadata: { name: aceConfigMapName, namespace: aceNamespace, labels: { ...managedByLabel } },
+      data: { clusterId: target.id },
+    };
+    await target.client.patch(resourcePath({ ...resources.configmaps, namespace: aceNamespace, name: aceConfigMapName }), configMap, { type: 'apply', fieldManager, force: true });
+  }
+}
+
+function parsePrincipals(json: string): string[] {
+  try {
+    const value: unknown = JSON.parse(json);
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([x], [y]) => x.localeCompare(y)).map(([k, v]) => [k, canonical(v)]));
+  }
+  return value;
+}

@@ -1,0 +1,62 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { hashTokenSecret } from '../shared/token.ts';
+import { TokenReviewAuthenticator, type TokenRecordsReader } from './token-authenticator.ts';
+import { clusterAuthToken, clusterUserAttribute, type ClusterAuthToken, type ClusterAuthTokenSpec, type ClusterUserAttribute } from './crds.ts';
+
+const secret = 'S'.repeat(43);
+const id = 'token-abc123def456';
+const now = Date.parse('2026-01-01T00:00:00Z');
+
+function records(options: {
+  token?: Partial<ClusterAuthTokenSpec> | null; user?: Partial<ClusterUserAttribute['spec']> | null; clusterId?: string; synced?: boolean;
+} = {}): TokenRecordsReader {
+  const tokens = new Map<string, ClusterAuthToken>();
+  const users = new Map<string, ClusterUserAttribute>();
+  if (options.token !== null) tokens.set(id, clusterAuthToken({ userId: 'u-1', clusterId: 'c-1', hash: hashTokenSecret(secret), enabled: true, ...options.token }, id));
+  if (options.user !== null) users.set('u-1', clusterUserAttribute({ userId: 'u-1', username: 'alice', groups: ['github_team://7'], enabled: true, ...options.user }));
+  const synced = options.synced ?? true;
+  return {
+    tokens: { get: (_ns, name) => tokens.get(name), hasSynced: synced },
+    users: { get: (_ns, name) => users.get(name), hasSynced: synced },
+    clusterId: () => ('clusterId' in options ? options.clusterId : 'c-1'),
+  };
+}
+
+const review = (r: TokenRecordsReader, token = `${id}:${secret}`) => new TokenReviewAuthenticator({ records: r, clock: () => now }).review(token);
+
+describe('TokenReviewAuthenticator', () => {
+  it('authenticates a good token as the user id with its groups plus system:authenticated', () => {
+    const outcome = review(records());
+    assert.deepEqual(outcome, { kind: 'authenticated', tokenId: id, user: { username: 'u-1', uid: 'u-1', groups: ['github_team://7', 'system:authenticated'] } });
+  });
+
+  const refusals: Array<[string, TokenRecordsReader, string, string?]> = [
+    ['a wrong secret for a valid id', records(), 'wrong secret', `${id}:${'X'.repeat(43)}`],
+    ['an unknown id', records({ token: null }), 'unknown token'],
+    ['a record for another cluster', records({ token: { clusterId: 'c-2' } }), 'token belongs to another cluster'],
+    ['a disabled token', records({ token: { enabled: false } }), 'token disabled'],
+    ['an expired token', records({ token: { expiresAt: '2025-12-31T23:59:59Z' } }), 'token expired'],
+    ['a token with an unreadable expiry', records({ token: { expiresAt: 'soon' } }), 'token expired'],
+    ['a disabled user', records({ user: { enabled: false } }), 'user disabled'],
+    ['a missing user attribute', records({ user: null }), 'no user attribute'],
+    ['an attribute for someone else', records({ user: { userId: 'u-2' } }), 'user attribute does not match the token'],
+    ['any token before the caches listed', records({ synced: false }), 'token records not synced yet'],
+    ['any token while the cluster id is unknown', records({ clusterId: undefined }), 'cluster id unknown: the drover-ace ConfigMap is missing'],
+    ['a value that is not a Drover token', records(), 'not a Drover token', 'eyJhbGciOi.x.y'],
+    ['a token with no secret', records(), 'not a Drover token', `${id}:`],
+    ['an oversized token', records(), 'not a Drover token', `${id}:${'A'.repeat(10_000)}`],
+  ];
+  for (const [what, r, reason, token] of refusals) {
+    it(`refuses ${what}`, () => {
+      const outcome = review(r, token);
+      assert.equal(outcome.kind, 'refused');
+      assert.equal(outcome.kind === 'refused' && outcome.reason, reason);
+    });
+  }
+
+  it('never puts the secret in a refusal', () => {
+    const outcome = review(records(), `${id}:${'Q'.repeat(43)}`);
+    assert.doesNotMatch(JSON.stringify(outcome), /QQQQ/);
+  });
+});

@@ -1,0 +1,99 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
+import { authenticate, ensureImpersonation, resolveCluster, stripCallerIdentity, type ProxyContext, type ProxyDeps } from './chain.ts';
+import { DroverError } from '../shared/errors.ts';
+import { silentLogger } from '../shared/log.ts';
+import { UpstreamPools } from './upstream.ts';
+import type { AuthenticatedUser } from '../identity/index.ts';
+
+const user = (over: Partial<AuthenticatedUser> = {}): AuthenticatedUser => ({
+  id: 'u-alice', username: 'alice', displayName: 'Alice', provider: 'local', principalIds: ['local://u-alice'], groups: [],
+  globalRole: 'user', token: { id: 'token-a' }, ...over,
+});
+
+function deps(over: Partial<ProxyDeps> = {}): ProxyDeps & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    authenticator: { authenticate: (h) => { calls.push(`auth ${h}`); return Promise.resolve(user()); } },
+    membership: { canAccessCluster: (u) => Promise.resolve(u.globalRole === 'admin') },
+    clusters: {
+      live: (id) => { calls.push(`live ${id}`); return undefined; },
+      describe: (id) => { calls.push(`describe ${id}`); return Promise.reject(new DroverError('DRV_ERR_NOT_FOUND', 'no cluster')); },
+    },
+    accounts: { tokenFor: () => Promise.resolve('sa-token') },
+    pools: new UpstreamPools(),
+    logger: silentLogger(),
+    ...over,
+  };
+}
+
+const ctxWith = (rawHeaders: string[], extra: Partial<ProxyContext> = {}): ProxyContext => ({
+  req: { rawHeaders, url: '/k8s/clusters/c-one/api' } as unknown as IncomingMessage,
+  kind: { type: 'http', res: undefined as never },
+  path: { clusterId: 'c-one', downstreamPath: '/api' },
+  ...extra,
+});
+
+const statusOf = async (p: Promise<void> | void): Promise<number | undefined> => {
+  try {
+    await p;
+    return undefined;
+  } catch (error) {
+    return error instanceof DroverError ? error.status : -1;
+  }
+};
+
+describe('proxy chain steps', () => {
+  const refusedCredentials: Array<[string, string[]]> = [
+    ['no credential at all', []],
+    ['a session cookie only', ['Cookie', 'R_SESS=token-a:secret']],
+    ['Basic authentication', ['Authorization', 'Basic YWxpY2U6cHc=']],
+    ['two Authorization headers in different casings', ['Authorization', 'Bearer a', 'AUTHORIZATION', 'Bearer b']],
+    ['an empty bearer', ['Authorization', 'Bearer ']],
+  ];
+  for (const [what, headers] of refusedCredentials) {
+    it(`refuses ${what} with 401 without asking the authenticator`, async () => {
+      const d = deps();
+      assert.equal(await statusOf(authenticate(ctxWith(headers), d)), 401);
+      assert.deepEqual(d.calls, []);
+    });
+  }
+
+  it('refuses a cluster-scoped token on another cluster with 403', async () => {
+    const d = deps({ authenticator: { authenticate: () => Promise.resolve(user({ token: { id: 't', clusterId: 'c-two' } })) } });
+    assert.equal(await statusOf(authenticate(ctxWith(['Authorization', 'Bearer x']), d)), 403);
+  });
+
+  it('refuses a non-member with 403 before looking the cluster up', async () => {
+    const d = deps();
+    assert.equal(await statusOf(resolveCluster(ctxWith([], { user: user() }), d)), 403);
+    assert.deepEqual(d.calls, []);
+  });
+
+  it('answers 404 for an unknown cluster and 503 with the reason for one not Active', async () => {
+    assert.equal(await statusOf(resolveCluster(ctxWith([], { user: user({ globalRole: 'admin' }) }), deps())), 404);
+    const down = deps({ clusters: { live: () => undefined, describe: (id) => Promise.resolve({ id, state: 'unavailable', stateReason: 'cluster agent disconnected' }) } });
+    await assert.rejects(Promise.resolve(resolveCluster(ctxWith([], { user: user({ globalRole: 'admin' }) }), down)),
+      (e: unknown) => e instanceof DroverError && e.status === 503 && /cluster agent disconnected/.test(e.message));
+  });
+
+  it('refuses an Impersonate-Extra header without Impersonate-User with 400', async () => {
+    assert.equal(await statusOf(Promise.resolve().then(() => stripCallerIdentity(ctxWith(['Impersonate-Extra-Principalid', 'x']), deps()))), 400);
+  });
+
+  it('sends the account token and the user, both authenticated groups and the two extras, and nothing the caller sent', async () => {
+    const ctx = ctxWith(['Authorization', 'Bearer caller', 'Cookie', 'a=b', 'X-Remote-User', 'root', 'Accept', 'application/json'], {
+      user: user({ groups: ['github_team://1', 'system:masters'] }), cluster: {} as never,
+    });
+    await stripCallerIdentity(ctx, deps());
+    await ensureImpersonation(ctx, deps());
+    assert.deepEqual(ctx.scrubbed?.forward, [['accept', 'application/json']]);
+    assert.deepEqual(ctx.egressIdentity, [
+      ['authorization', 'Bearer sa-token'], ['impersonate-user', 'u-alice'],
+      ['impersonate-group', 'github_team://1'], ['impersonate-group', 'system:authenticated'], ['impersonate-group', 'system:cattle:authenticated'],
+      ['impersonate-extra-principalid', 'local://u-alice'], ['impersonate-extra-username', 'alice'],
+    ]);
+  });
+});

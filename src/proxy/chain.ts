@@ -1,0 +1,253 @@
+/**
+ * The authentication proxy's request chain for `/k8s/clusters/<id>/...`, as an
+ * ordered list of small steps. Each step reads what earlier steps put in the
+ * context and sets its own fact; the order is the security argument, so every
+ * constraint is stated where the list is:
+ *
+ *   recoverErrors          (the runner) every failure becomes a Kubernetes Status, nothing half-forwarded
+ *   parseClusterPath       before authentication: a cluster-scoped token is checked against this id
+ *   authenticate           Bearer only (no cookie, no Basic), exactly one Authorization header
+ *   resolveCluster         membership first (a non-member learns nothing, 403), then 404 / 503 with reason
+ *   stripCallerIdentity    builds the outgoing header list from scratch; records any `--as` request
+ *   authorizeImpersonation after the strip (it reads what the strip parsed): SARs for `--as`, 403 otherwise
+ *   ensureImpersonation    the per-user account token, from watch caches (no API call once it exists)
+ *   forward / forwardUpgrade  identity added to the clean list at egress, re-checked, then sent
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { DroverError } from '../shared/errors.ts';
+import type { Logger } from '../shared/log.ts';
+import type { AuthenticatedUser, TokenAuthenticator } from '../identity/index.ts';
+import { impersonationHeaders, type UserIdentity } from '../access/index.ts';
+import type { KubeClient } from '../kube/index.ts';
+import { parseClusterPath as parsePath, clusterPathPrefix, type ClusterPath } from './cluster-path.ts';
+import { scrubCallerHeaders, type RequestedImpersonation, type ScrubbedRequest } from './caller-headers.ts';
+import { assertOnlyOurIdentity, forwardRequest } from './forward.ts';
+import { forwardUpgrade } from './upgrade.ts';
+import { writeKubeStatus, writeKubeStatusToSocket } from './kube-status.ts';
+import type { UpstreamEndpoint, UpstreamPools } from './upstream.ts';
+
+/** Whether a user may reach a cluster through the proxy (admins always). Owned by access/ bindings. */
+export interface ClusterMembership {
+  canAccessCluster(user: AuthenticatedUser, clusterId: string): Promise<boolean>;
+}
+
+/** What the proxy needs to know about one connected cluster. */
+export interface ProxyCluster {
+  upstream: UpstreamEndpoint;
+  /** Cluster-admin client (the agent's account): SubjectAccessReviews. */
+  client: KubeClient;
+  /** Cluster-admin bearer token, used only for `--as` requests a SubjectAccessReview allowed. */
+  adminToken: string;
+}
+
+/** The cluster side: the live connection, or why there is none. */
+export interface ProxyClusters {
+  /** The live cluster; undefined when not connected. Must not touch the database (hot path). */
+  live(clusterId: string): ProxyCluster | undefined;
+  /** Cold path: throws DRV_ERR_NOT_FOUND, or returns the state and reason of a known cluster. */
+  describe(clusterId: string): Promise<{ id: string; state: string; stateReason: string }>;
+}
+
+/** The account token to send downstream for a user. */
+export interface ImpersonationTokenSource {
+  tokenFor(clusterId: string, user: UserIdentity): Promise<string>;
+}
+
+export interface ProxyDeps {
+  authenticator: TokenAuthenticator;
+  membership: ClusterMembership;
+  clusters: ProxyClusters;
+  accounts: ImpersonationTokenSource;
+  pools: UpstreamPools;
+  logger: Logger;
+}
+
+/** What the steps hand forward. Each fact has one owner step. */
+export interface ProxyContext {
+  req: IncomingMessage;
+  kind: { type: 'http'; res: ServerResponse } | { type: 'upgrade'; socket: Duplex; head: Buffer };
+  path?: ClusterPath;
+  user?: AuthenticatedUser;
+  cluster?: ProxyCluster;
+  scrubbed?: ScrubbedRequest;
+  /** Set by authorizeImpersonation when an allowed `--as` request replaces the user downstream. */
+  actAs?: RequestedImpersonation;
+  /** The identity headers added at egress: bearer token plus Impersonate-*. */
+  egressIdentity?: Array<[string, string]>;
+}
+
+export type ProxyStep = (ctx: ProxyContext, deps: ProxyDeps) => Promise<void> | void;
+
+const need = <T>(value: T | undefined, what: string): T => {
+  if (value === undefined) throw new DroverError('DRV_ERR_INTERNAL', `proxy step ran without ${what}`);
+  return value;
+};
+
+export const parseClusterPath: ProxyStep = (ctx) => {
+  ctx.path = parsePath(ctx.req.url ?? '');
+};
+
+export const authenticate: ProxyStep = async (ctx, deps) => {
+  const raw = ctx.req.rawHeaders;
+  const values: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i]?.toLowerCase() === 'authorization') values.push(raw[i + 1] ?? '');
+  // Node keeps only the first Authorization header: two are ambiguous, so refused.
+  if (values.length > 1) throw new DroverError('DRV_ERR_UNAUTHENTICATED', 'send exactly one Authorization header');
+  const header = values[0];
+  if (header === undefined || !/^bearer\s+\S/i.test(header)) {
+    // The UI's session cookie is not accepted here (cross-site WebSocket hijacking, CVE-2019-13209).
+    throw new DroverError('DRV_ERR_UNAUTHENTICATED', 'send a Drover token as "Authorization: Bearer <token>" (cookies are not accepted for /k8s); get a kubeconfig with "drover kubeconfig CLUSTER"');
+  }
+  const user = await deps.authenticator.authenticate(header);
+  const clusterId = need(ctx.path, 'a cluster path').clusterId;
+  if (user.token.clusterId !== undefined && user.token.clusterId !== clusterId) {
+    throw new DroverError('DRV_ERR_FORBIDDEN', 'this token is scoped to another cluster; use that cluster\'s kubeconfig');
+  }
+  ctx.user = user;
+};
+
+export const resolveCluster: ProxyStep = async (ctx, deps) => {
+  const user = need(ctx.user, 'a user');
+  const { clusterId } = need(ctx.path, 'a cluster path');
+  // Membership before existence, so a non-member cannot probe which cluster ids exist.
+  if (!(await deps.membership.canAccessCluster(user, clusterId))) {
+    throw new DroverError('DRV_ERR_FORBIDDEN', `you are not a member of cluster ${clusterId}; ask an admin for a binding`);
+  }
+  const live = deps.clusters.live(clusterId);
+  if (live) {
+    ctx.cluster = live;
+    return;
+  }
+  const known = await deps.clusters.describe(clusterId);
+  if (known.id !== clusterId) throw new DroverError('DRV_ERR_NOT_FOUND', `no cluster "${clusterId}"`);
+  const reason = known.state === 'active' ? 'its agent is not connected to this server' : known.stateReason || `it is ${known.state}`;
+  throw new DroverError('DRV_ERR_CLUSTER_UNAVAILABLE', `cluster ${clusterId} is not available: ${reason}`, { retryAfterSeconds: 5 });
+};
+
+export const stripCallerIdentity: ProxyStep = (ctx) => {
+  ctx.scrubbed = scrubCallerHeaders(ctx.req.rawHeaders);
+};
+
+export const authorizeImpersonation: ProxyStep = async (ctx) => {
+  const requested = need(ctx.scrubbed, 'scrubbed headers').impersonation;
+  if (!requested) return;
+  const user = identityOf(need(ctx.user, 'a user'));
+  const cluster = need(ctx.cluster, 'a cluster');
+  const checks: Array<{ resource: string; name: string }> = [
+    { resource: 'users', name: requested.user },
+    ...requested.groups.map((name) => ({ resource: 'groups', name })),
+    ...(requested.uid ? [{ resource: 'uids', name: requested.uid }] : []),
+    ...Object.entries(requested.extras).flatMap(([key, values]) => values.map((name) => ({ resource: `userextras/${key}`, name }))),
+  ];
+  const extra = { principalid: user.principalIds, username: [user.username] };
+  for (const check of checks) {
+    const review = await cluster.client.create<{ status?: { allowed?: boolean } } & Record<string, unknown>>('/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+      apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
+      spec: {
+        user: user.id, groups: user.groups, extra,
+        resourceAttributes: {
+          verb: 'impersonate', resource: check.resource.split('/')[0], subresource: check.resource.split('/')[1] ?? '', name: check.name,
+          group: check.resource.startsWith('userextras/') || check.resource === 'uids' ? 'authentication.k8s.io' : '',
+        },
+      },
+    });
+    if (review.status?.allowed !== true) {
+      throw new DroverError('DRV_ERR_FORBIDDEN', `you may not impersonate ${check.resource} "${check.name.slice(0, 64)}" in this cluster`);
+    }
+  }
+  ctx.actAs = requested;
+};
+
+export const ensureImpersonation: ProxyStep = async (ctx, deps) => {
+  const user = need(ctx.user, 'a user');
+  const cluster = need(ctx.cluster, 'a cluster');
+  if (ctx.actAs) {
+    // The SubjectAccessReviews proved the user could send these headers to the apiserver
+    // itself; only the cluster's admin account may impersonate an arbitrary identity.
+    ctx.egressIdentity = [['authorization', `Bearer ${cluster.adminToken}`], ...requestedHeaders(ctx.actAs)];
+    return;
+  }
+  const identity = identityOf(user);
+  const token = await deps.accounts.tokenFor(need(ctx.path, 'a cluster path').clusterId, identity);
+  ctx.egressIdentity = [['authorization', `Bearer ${token}`], ...Object.entries(impersonationHeaders(identity))
+    .flatMap(([name, values]) => values.map((v): [string, string] => [name.toLowerCase(), v]))];
+};
+
+function identityOf(user: AuthenticatedUser): UserIdentity {
+  return { id: user.id, username: user.username, principalIds: user.principalIds, groups: user.groups };
+}
+
+function requestedHeaders(requested: RequestedImpersonation): Array<[string, string]> {
+  return [
+    ['impersonate-user', requested.user],
+    ...(requested.uid ? [['impersonate-uid', requested.uid] as [string, string]] : []),
+    ...requested.groups.map((g): [string, string] => ['impersonate-group', g]),
+    ...Object.entries(requested.extras).flatMap(([key, values]) =>
+      values.map((v): [string, string] => [`impersonate-extra-${encodeURIComponent(key)}`, v])),
+  ];
+}
+
+/** The outgoing header list: the scrubbed caller headers, then our identity, checked. */
+function egressHeaders(ctx: ProxyContext): Array<[string, string]> {
+  const identity = need(ctx.egressIdentity, 'an egress identity');
+  const headers = [...need(ctx.scrubbed, 'scrubbed headers').forward, ...identity];
+  assertOnlyOurIdentity(headers, new Set(identity.map(([name]) => name)));
+  return headers;
+}
+
+export const forwardImpersonated: ProxyStep = async (ctx, deps) => {
+  if (ctx.kind.type !== 'http') throw new DroverError('DRV_ERR_INTERNAL', 'forwardImpersonated got an upgrade');
+  const { clusterId, downstreamPath } = need(ctx.path, 'a cluster path');
+  const cluster = need(ctx.cluster, 'a cluster');
+  await forwardRequest({
+    req: ctx.req, res: ctx.kind.res, pool: deps.pools.get(clusterId, cluster.upstream), downstreamPath,
+    headers: egressHeaders(ctx), proxyPrefix: `${clusterPathPrefix}${clusterId}`, upstreamOrigin: cluster.upstream.url.origin,
+  });
+};
+
+export const forwardImpersonatedUpgrade: ProxyStep = async (ctx) => {
+  if (ctx.kind.type !== 'upgrade') throw new DroverError('DRV_ERR_INTERNAL', 'forwardImpersonatedUpgrade got a plain request');
+  const { clusterId, downstreamPath } = need(ctx.path, 'a cluster path');
+  const protocol = need(ctx.scrubbed, 'scrubbed headers').upgrade;
+  if (!protocol) throw new DroverError('DRV_ERR_BAD_REQUEST', 'an upgrade needs "Connection: Upgrade" and an Upgrade header');
+  await forwardUpgrade({
+    req: ctx.req, socket: ctx.kind.socket, head: ctx.kind.head, endpoint: need(ctx.cluster, 'a cluster').upstream,
+    downstreamPath, headers: egressHeaders(ctx), protocol, proxyPrefix: `${clusterPathPrefix}${clusterId}`,
+  });
+};
+
+/** Steps shared by plain requests and upgrades, in order. */
+const identitySteps: ProxyStep[] = [
+  parseClusterPath, authenticate, resolveCluster, stripCallerIdentity, authorizeImpersonation, ensureImpersonation,
+];
+export const proxyChain: readonly ProxyStep[] = [...identitySteps, forwardImpersonated];
+export const upgradeChain: readonly ProxyStep[] = [...identitySteps, forwardImpersonatedUpgrade];
+
+/** recoverErrors: runs the steps; any failure is answered once, as a Kubernetes Status. */
+export async function runChain(steps: readonly ProxyStep[], ctx: ProxyContext, deps: ProxyDeps): Promise<void> {
+  try {
+    for (const step of steps) await step(ctx, deps);
+  } catch (error) {
+    const status = error instanceof DroverError ? error.status : 500;
+    const fields = { cluster: ctx.path?.clusterId, userId: ctx.user?.id, status, code: error instanceof DroverError ? error.code : 'DRV_ERR_INTERNAL' };
+    if (status >= 500) deps.logger.error({ ...fields, err: error }, 'proxy request failed');
+    else deps.logger.info(fields, 'proxy request refused');
+    if (ctx.kind.type === 'http') writeKubeStatus(ctx.kind.res, error);
+    else writeKubeStatusToSocket(ctx.kind.socket, error);
+  }
+}
+
+/** The raw handler and the upgrade handler for `/k8s/clusters/`. */
+export function createProxyHandlers(deps: ProxyDeps): {
+  request: (req: IncomingMessage, res: ServerResponse) => void;
+  upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+} {
+  return {
+    request: (req, res) => void runChain(proxyChain, { req, kind: { type: 'http', res } }, deps),
+    upgrade: (req, socket, head) => {
+      socket.on('error', () => socket.destroy());
+      void runChain(upgradeChain, { req, kind: { type: 'upgrade', socket, head } }, deps);
+    },
+  };
+}

@@ -1,0 +1,69 @@
+/** Puts the proxy together from what the server has: identity, the clusters feature, membership. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Identity } from '../identity/index.ts';
+import type { Logger } from '../shared/log.ts';
+import type { ClustersFeature } from '../clusters/index.ts';
+import { clusterPathPrefix } from './cluster-path.ts';
+import { createProxyHandlers, type ClusterMembership, type ProxyClusters } from './chain.ts';
+import { KubeImpersonationAccounts } from './impersonation-accounts.ts';
+import { kubeconfigSettingsFromEnv } from './kubeconfig-settings.ts';
+import { proxyApi, type ProxyApiOptions } from './proxy-api.ts';
+import { UpstreamPools } from './upstream.ts';
+
+export interface ProxyFeatureOptions {
+  identity: Identity;
+  clusters: Pick<ClustersFeature, 'service' | 'controllers'>;
+  membership: ClusterMembership;
+  logger: Logger;
+  publicUrl: string;
+  caPem: string;
+  env: NodeJS.ProcessEnv;
+  /** Authorized cluster endpoint contexts for generated kubeconfigs (kube-api-auth's AceSettings). */
+  aceContexts?: ProxyApiOptions['aceContexts'];
+}
+
+export interface ProxyFeature {
+  accounts: KubeImpersonationAccounts;
+  raw: { prefix: string; handler: (req: IncomingMessage, res: ServerResponse) => void };
+  upgrade: { prefix: string; handler: (req: IncomingMessage, socket: Duplex, head: Buffer) => void };
+  apiPlugins: FastifyPluginAsyncTypebox[];
+  close(): Promise<void>;
+}
+
+export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
+  const logger = options.logger.child({ component: 'proxy' });
+  const { service, controllers } = options.clusters;
+  const adminClient = (clusterId: string) => controllers.live(clusterId)?.client;
+  const accounts = new KubeImpersonationAccounts({ adminClient, logger });
+  const pools = new UpstreamPools();
+  const clusters: ProxyClusters = {
+    live: (clusterId) => {
+      const live = controllers.live(clusterId);
+      return live && { upstream: live.upstream, client: live.client, adminToken: live.info.token };
+    },
+    describe: (clusterId) => service.get(clusterId),
+  };
+  const handlers = createProxyHandlers({ authenticator: options.identity.authenticator, membership: options.membership, clusters, accounts, pools, logger });
+  const settings = kubeconfigSettingsFromEnv(options.env);
+  return {
+    accounts,
+    raw: { prefix: clusterPathPrefix, handler: handlers.request },
+    upgrade: { prefix: clusterPathPrefix, handler: handlers.upgrade },
+    apiPlugins: [proxyApi({
+      authenticator: options.identity.authenticator, clusters: service, tokens: options.identity.tokens, users: options.identity.users,
+      membership: options.membership, adminClient, settings, publicUrl: options.publicUrl, caPem: options.caPem,
+      ...(options.aceContexts ? { aceContexts: options.aceContexts } : {}),
+    })],
+    close: async () => {
+      await pools.close();
+      await accounts.close();
+    },
+  };
+}
+
+/** The stand-in until access/ bindings land: admins only. */
+export const adminsOnlyMembership: ClusterMembership = {
+  canAccessCluster: (user) => Promise.resolve(user.globalRole === 'admin'),
+};

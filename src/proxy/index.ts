@@ -1,0 +1,37 @@
+/**
+ * proxy/: the authentication proxy at `/k8s/clusters/<clusterID>/...`.
+ *
+ * Why a per-user service account: the proxy never sends a caller's credential
+ * downstream and never acts with the cluster-admin account for ordinary traffic.
+ * Each request goes out with the token of `cattle-impersonation-<userID>`, whose
+ * ClusterRole allows `impersonate` on that one user, its groups and its two extras
+ * only, plus `Impersonate-*` headers naming that user. A leaked account token can
+ * therefore act as its user and nobody else.
+ *
+ * Trusts: the identity folder's verdict on a Drover bearer token; the cluster's
+ * own CA for TLS, end to end through the agent's tunnel.
+ * Refuses: cookies and Basic auth on /k8s, a cluster-scoped token for another
+ * cluster, non-members (403 before anything goes downstream), every caller
+ * identity header (any casing, duplicated, or named in Connection), `--as` that a
+ * SubjectAccessReview does not allow, redirects to foreign hosts.
+ * Fails closed: caches not synced are waited for, never bypassed; an egress list
+ * holding any identity header that is not ours is a 500 and nothing is sent; a
+ * failed upgrade closes both sockets.
+ */
+export { parseClusterPath, clusterPathPrefix, type ClusterPath } from './cluster-path.ts';
+export { scrubCallerHeaders, type RequestedImpersonation, type ScrubbedRequest } from './caller-headers.ts';
+export { assertOnlyOurIdentity, forwardRequest, rewriteLocation, type ForwardRequest } from './forward.ts';
+export { forwardUpgrade, type UpgradeRequest } from './upgrade.ts';
+export { UpstreamPools, connectTls, type UpstreamEndpoint } from './upstream.ts';
+export { writeKubeStatus, writeKubeStatusToSocket, kubeStatusBody } from './kube-status.ts';
+export {
+  createProxyHandlers, proxyChain, upgradeChain, runChain, type ClusterMembership, type ProxyCluster, type ProxyClusters,
+  type ProxyContext, type ProxyDeps, type ProxyStep, type ImpersonationTokenSource,
+} from './chain.ts';
+export {
+  KubeImpersonationAccounts, type ImpersonationAccounts, type ImpersonationAccountsOptions, type AdminClientSource,
+} from './impersonation-accounts.ts';
+export { createProxyFeature, adminsOnlyMembership, type ProxyFeature, type ProxyFeatureOptions } from './feature.ts';
+export { renderKubeconfig, EXEC_CREDENTIAL_API_VERSION, type KubeconfigCredential, type KubeconfigInput } from './kubeconfig.ts';
+export { kubeconfigSettingsFromEnv, type KubeconfigSettings } from './kubeconfig-settings.ts';
+export { runDoctor, type DoctorFinding, type DoctorReport } from './doctor.ts';

@@ -1,0 +1,65 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { parse } from 'yaml';
+import { renderKubeconfig } from './kubeconfig.ts';
+import { kubeconfigSettingsFromEnv } from './kubeconfig-settings.ts';
+import { InvalidArgumentError } from '../shared/errors.ts';
+
+interface Config {
+  'current-context': string;
+  clusters: Array<{ name: string; cluster: { server: string; 'certificate-authority-data': string } }>;
+  users: Array<{ name: string; user: { token?: string; exec?: { apiVersion: string; command: string; args: string[]; interactiveMode: string } } }>;
+  contexts: Array<{ name: string; context: { cluster: string; user: string } }>;
+}
+
+const base = { publicUrl: 'https://drover.example:8443/', caPem: '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n', clusterId: 'c-abc12', clusterName: 'prod' };
+
+describe('renderKubeconfig', () => {
+  it('names cluster, context and user after the cluster, with the proxy path and the CA embedded', () => {
+    const config = parse(renderKubeconfig({ ...base, credential: { type: 'token', token: 'token-x:secret' } })) as Config;
+    assert.equal(config['current-context'], 'prod');
+    assert.deepEqual(config.contexts, [{ name: 'prod', context: { cluster: 'prod', user: 'prod' } }]);
+    assert.equal(config.clusters[0]?.cluster.server, 'https://drover.example:8443/k8s/clusters/c-abc12');
+    assert.equal(Buffer.from(config.clusters[0]?.cluster['certificate-authority-data'] ?? '', 'base64').toString(), base.caPem);
+    assert.deepEqual(config.users[0], { name: 'prod', user: { token: 'token-x:secret' } });
+  });
+  it('adds authorized cluster endpoint contexts with the same user, keeping the proxy context current', () => {
+    const aceCa = '-----BEGIN CERTIFICATE-----\nace\n-----END CERTIFICATE-----\n';
+    const config = parse(renderKubeconfig({
+      ...base, credential: { type: 'token', token: 'token-x:secret' },
+      aceContexts: [{ name: 'prod-fqdn', server: 'https://prod.example:6443', caPem: aceCa }, { name: 'prod-node-1', server: 'https://10.0.0.5:6443' }],
+    })) as Config;
+    assert.equal(config['current-context'], 'prod');
+    assert.deepEqual(config.contexts.map((c) => [c.name, c.context.cluster, c.context.user]),
+      [['prod', 'prod', 'prod'], ['prod-fqdn', 'prod-fqdn', 'prod'], ['prod-node-1', 'prod-node-1', 'prod']]);
+    assert.equal(config.clusters[1]?.cluster.server, 'https://prod.example:6443');
+    assert.equal(Buffer.from(config.clusters[1]?.cluster['certificate-authority-data'] ?? '', 'base64').toString(), aceCa);
+    assert.equal(config.clusters[2]?.cluster['certificate-authority-data'], undefined);
+    assert.equal(config.users.length, 1, 'one user and one token serve every context');
+  });
+  it('uses the drover token exec plugin when the server does not generate tokens', () => {
+    const config = parse(renderKubeconfig({ ...base, credential: { type: 'exec', command: 'drover', clusterId: 'c-abc12' } })) as Config;
+    const exec = config.users[0]?.user.exec;
+    assert.equal(config.users[0]?.user.token, undefined);
+    assert.deepEqual(exec && { apiVersion: exec.apiVersion, command: exec.command, args: exec.args, interactiveMode: exec.interactiveMode },
+      { apiVersion: 'client.authentication.k8s.io/v1', command: 'drover', args: ['token', '--cluster', 'c-abc12'], interactiveMode: 'Never' });
+  });
+});
+
+describe('kubeconfigSettingsFromEnv', () => {
+  it('defaults to generated tokens of 30 days with a 90-day maximum', () => {
+    assert.deepEqual(kubeconfigSettingsFromEnv({}), { defaultTtlSeconds: 30 * 86400, maxTtlSeconds: 90 * 86400, generateToken: true });
+  });
+  it('refuses a default above the maximum, a bad number and a bad switch at startup', () => {
+    for (const env of [
+      { DROVER_KUBECONFIG_TOKEN_TTL_SECONDS: '7200', DROVER_KUBECONFIG_TOKEN_MAX_TTL_SECONDS: '3600' },
+      { DROVER_KUBECONFIG_TOKEN_TTL_SECONDS: '-1' },
+      { DROVER_KUBECONFIG_TOKEN_MAX_TTL_SECONDS: '1.5' },
+      { DROVER_KUBECONFIG_GENERATE_TOKEN: 'no' },
+    ]) assert.throws(() => kubeconfigSettingsFromEnv(env), InvalidArgumentError, JSON.stringify(env));
+  });
+  it('caps the default to a smaller maximum and can switch to the exec plugin', () => {
+    assert.deepEqual(kubeconfigSettingsFromEnv({ DROVER_KUBECONFIG_TOKEN_MAX_TTL_SECONDS: '3600', DROVER_KUBECONFIG_GENERATE_TOKEN: 'false' }),
+      { defaultTtlSeconds: 3600, maxTtlSeconds: 3600, generateToken: false });
+  });
+});

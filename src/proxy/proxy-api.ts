@@ -1,0 +1,127 @@
+/**
+ * The proxy's REST side: kubeconfigs (`GET /v1/clusters/:id/kubeconfig`), tokens
+ * for the `drover token` exec plugin (`POST /v1/clusters/:id/token`), and the
+ * impersonation doctor for admins (`GET /v1/clusters/:id/doctor?user=NAME`).
+ * Kubeconfig and plugin tokens are new cluster-scoped `kubeconfig` tokens of the
+ * caller, who must be an admin or a member of the cluster; a cluster-scoped token
+ * cannot mint more tokens.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { authenticateWith, caller, requireAdmin } from '../api/index.ts';
+import { authErrors } from '../api/schemas.ts';
+import type { AuthenticatedUser, TokenAuthenticator, TokenService, UserService } from '../identity/index.ts';
+import { DroverError } from '../shared/errors.ts';
+import type { ClusterMembership } from './chain.ts';
+import type { AdminClientSource } from './impersonation-accounts.ts';
+import type { KubeconfigSettings } from './kubeconfig-settings.ts';
+import { renderKubeconfig } from './kubeconfig.ts';
+import { runDoctor } from './doctor.ts';
+
+export interface ProxyApiOptions {
+  authenticator: TokenAuthenticator;
+  clusters: { get(idOrName: string): Promise<{ id: string; name: string }> };
+  tokens: Pick<TokenService, 'issue'>;
+  users: Pick<UserService, 'get'>;
+  membership: ClusterMembership;
+  adminClient: AdminClientSource;
+  settings: KubeconfigSettings;
+  publicUrl: string;
+  caPem: string;
+  /** The cluster's authorized cluster endpoint contexts, when ACE is enabled for it. */
+  aceContexts?: (clusterId: string) => Promise<Array<{ name: string; server: string; caPem?: string }>>;
+}
+
+const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+const TtlQuery = Type.Object({ ttlSeconds: Type.Optional(Type.Integer({ minimum: 60 })) }, { additionalProperties: false });
+const IssuedToken = Type.Object({ id: Type.String(), expiresAt: Type.Optional(Type.String()) });
+const KubeconfigBody = Type.Object({
+  kubeconfig: Type.String(),
+  token: Type.Optional(IssuedToken),
+  /** Names of the authorized cluster endpoint contexts the kubeconfig also holds. */
+  aceContexts: Type.Array(Type.String()),
+});
+const PluginToken = Type.Object({ token: Type.String(), expiresAt: Type.Optional(Type.String()) });
+const DoctorBody = Type.Object({
+  clusterId: Type.String(), userId: Type.String(), username: Type.String(), ok: Type.Boolean(),
+  findings: Type.Array(Type.Object({ check: Type.String(), ok: Type.Boolean(), detail: Type.String() })),
+});
+
+export function proxyApi(options: ProxyApiOptions): FastifyPluginAsyncTypebox {
+  const { settings } = options;
+  const memberCluster = async (request: FastifyRequest, idOrName: string): Promise<{ me: AuthenticatedUser; cluster: { id: string; name: string } }> => {
+    const me = caller(request);
+    const cluster = await options.clusters.get(idOrName).catch(() => undefined);
+    // Same answer for "no such cluster" and "not yours", so ids cannot be probed.
+    if (!cluster || !(await options.membership.canAccessCluster(me, cluster.id))) {
+      throw new DroverError('DRV_ERR_NOT_FOUND', `no cluster "${idOrName.slice(0, 64)}" that you can use`);
+    }
+    return { me, cluster };
+  };
+  const issue = async (me: AuthenticatedUser, clusterId: string, ttlSeconds: number | undefined, description: string) => {
+    if (me.token.clusterId !== undefined) {
+      throw new DroverError('DRV_ERR_FORBIDDEN', 'a cluster-scoped token cannot create tokens; log in with "drover login"');
+    }
+    const ttl = ttlSeconds ?? settings.defaultTtlSeconds;
+    if (ttl > settings.maxTtlSeconds) {
+      throw new DroverError('DRV_ERR_UNPROCESSABLE', `ttlSeconds: at most ${settings.maxTtlSeconds} (the server's maximum kubeconfig token lifetime)`);
+    }
+    return options.tokens.issue({ userId: me.id, kind: 'kubeconfig', authProvider: me.provider, clusterId, ttlSeconds: ttl, description });
+  };
+
+  return (authed) => {
+    authed.addHook('preHandler', authenticateWith(options.authenticator));
+    const common = { tags: ['clusters'], security: [{ bearer: [] }] };
+
+    authed.get('/v1/clusters/:id/kubeconfig', {
+      schema: { ...common, summary: 'A kubeconfig for this cluster through the Drover proxy', params: Params, querystring: TtlQuery, response: { 200: KubeconfigBody, ...authErrors } },
+    }, async (request) => {
+      const { me, cluster } = await memberCluster(request, request.params.id);
+      const aceContexts = options.aceContexts ? await options.aceContexts(cluster.id) : [];
+      const base = { publicUrl: options.publicUrl, caPem: options.caPem, clusterId: cluster.id, clusterName: cluster.name, aceContexts };
+      const names = aceContexts.map((c) => c.name);
+      if (!settings.generateToken) {
+        return { kubeconfig: renderKubeconfig({ ...base, credential: { type: 'exec', command: 'drover', clusterId: cluster.id } }), aceContexts: names };
+      }
+      const issued = await issue(me, cluster.id, request.query.ttlSeconds, `kubeconfig for ${cluster.name}`);
+      return {
+        aceContexts: names,
+        kubeconfig: renderKubeconfig({ ...base, credential: { type: 'token', token: issued.value } }),
+        token: { id: issued.token.id, ...(issued.token.expiresAt ? { expiresAt: issued.token.expiresAt } : {}) },
+      };
+    });
+
+    authed.post('/v1/clusters/:id/token', {
+      schema: { ...common, summary: 'A cluster-scoped token for the "drover token" exec plugin', params: Params, querystring: TtlQuery, response: { 200: PluginToken, ...authErrors } },
+    }, async (request) => {
+      const { me, cluster } = await memberCluster(request, request.params.id);
+      const issued = await issue(me, cluster.id, request.query.ttlSeconds, `exec plugin for ${cluster.name}`);
+      return { token: issued.value, ...(issued.token.expiresAt ? { expiresAt: issued.token.expiresAt } : {}) };
+    });
+
+    authed.get('/v1/clusters/:id/doctor', {
+      schema: {
+        ...common, summary: 'Check a user\'s impersonation resources on a cluster (admins)', params: Params,
+        querystring: Type.Object({ user: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }),
+        response: { 200: DoctorBody, ...authErrors },
+      },
+    }, async (request) => {
+      requireAdmin(request);
+      const cluster = await options.clusters.get(request.params.id);
+      const user = await options.users.get(request.query.user);
+      const client = options.adminClient(cluster.id);
+      if (!client) throw new DroverError('DRV_ERR_CLUSTER_UNAVAILABLE', `cluster ${cluster.name} is not connected; doctor needs its agent`);
+      const asAuthenticated: AuthenticatedUser = {
+        id: user.id, username: user.username, displayName: user.displayName, provider: 'local', principalIds: user.principalIds,
+        groups: [], globalRole: user.globalRole, token: { id: '' },
+      };
+      return runDoctor({
+        client, clusterId: cluster.id,
+        user: { id: user.id, username: user.username, principalIds: user.principalIds, groups: [] },
+        hasAccess: await options.membership.canAccessCluster(asAuthenticated, cluster.id),
+      });
+    });
+    return Promise.resolve();
+  };
+}

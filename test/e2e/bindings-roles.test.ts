@@ -1,0 +1,70 @@
+/**
+ * What each built-in role template means on a real cluster: one user per role,
+ * bound through `drover members add`, reconciled by the server, then asked of the
+ * apiserver's own RBAC authorizer with `kubectl auth can-i --as <userId>`.
+ * A private control plane keeps other test files' Drover servers away from this RBAC.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { kubectl, kubectlOk, startPrivateControlPlane, type PrivateControlPlane } from '../testenv/index.ts';
+import { eventually, startDrover, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
+
+const suffix = Math.random().toString(36).slice(2, 7);
+
+/** [verb, resource, where] → expected; where is 'in' (project namespace), 'out' (another namespace) or 'cluster'. */
+type Check = [string, string, 'in' | 'out' | 'cluster', boolean];
+
+const matrix: Record<string, { scope: 'cluster' | 'project'; checks: Check[] }> = {
+  'cluster-owner': { scope: 'cluster', checks: [['create', 'clusterrolebindings', 'cluster', true], ['delete', 'nodes', 'cluster', true], ['get', 'secrets', 'out', true]] },
+  'cluster-member': { scope: 'cluster', checks: [['list', 'nodes', 'cluster', true], ['list', 'namespaces', 'cluster', true], ['get', 'pods', 'out', false], ['delete', 'nodes', 'cluster', false], ['create', 'clusterrolebindings', 'cluster', false]] },
+  'view-nodes': { scope: 'cluster', checks: [['list', 'nodes', 'cluster', true], ['patch', 'nodes', 'cluster', false]] },
+  'manage-nodes': { scope: 'cluster', checks: [['patch', 'nodes', 'cluster', true], ['get', 'secrets', 'out', false]] },
+  'project-owner': { scope: 'project', checks: [['create', 'rolebindings', 'in', true], ['get', 'secrets', 'in', true], ['create', 'deployments.apps', 'in', true], ['get', 'pods', 'out', false], ['create', 'clusterrolebindings', 'cluster', false]] },
+  'project-member': { scope: 'project', checks: [['create', 'deployments.apps', 'in', true], ['create', 'pods/exec', 'in', true], ['create', 'rolebindings', 'in', false], ['get', 'pods', 'out', false], ['list', 'nodes', 'cluster', false]] },
+  'read-only': { scope: 'project', checks: [['get', 'pods', 'in', true], ['list', 'deployments.apps', 'in', true], ['create', 'pods', 'in', false], ['get', 'secrets', 'in', false], ['get', 'pods', 'out', false]] },
+  'view-secrets': { scope: 'project', checks: [['get', 'secrets', 'in', true], ['create', 'secrets', 'in', false], ['get', 'pods', 'in', false]] },
+};
+
+describe('built-in role templates on a real cluster', () => {
+  let cp: PrivateControlPlane;
+  let drover: Drover;
+  let cluster: RegisteredCluster;
+  const nsIn = `roles-in-${suffix}`;
+  const nsOut = `roles-out-${suffix}`;
+  const ids = new Map<string, string>();
+
+  before(async () => {
+    cp = await startPrivateControlPlane();
+    drover = await startDrover();
+    cluster = await drover.registerCluster(`roles-${suffix}`, cp.state);
+    for (const ns of [nsIn, nsOut]) await kubectlOk(['create', 'namespace', ns], { kubeconfig: cp.state.kubeconfigPath });
+    await drover.cli('projects', 'create', cluster.name, 'team');
+    await drover.cli('projects', 'add-namespace', cluster.name, 'team', nsIn);
+    for (const [role, { scope }] of Object.entries(matrix)) {
+      const name = `r-${role}`;
+      const user = JSON.parse(await drover.cli('users', 'create', name, '--password', 'a-password-long-enough', '-o', 'json')) as { id: string };
+      ids.set(role, user.id);
+      await drover.cli('members', 'add', '--cluster', cluster.name, ...(scope === 'project' ? ['--project', 'team'] : []), '--user', name, '--role', role);
+    }
+  });
+  after(async () => {
+    await drover?.stop();
+    await cp?.stop();
+  });
+
+  for (const [role, { checks }] of Object.entries(matrix)) {
+    it(`${role} allows exactly what it says`, async () => {
+      const user = ids.get(role) ?? '';
+      const ask = async ([verb, resource, where]: Check): Promise<boolean> => {
+        const ns = where === 'in' ? ['-n', nsIn] : where === 'out' ? ['-n', nsOut] : [];
+        const r = await kubectl(['auth', 'can-i', verb, resource, ...ns, '--as', user], { kubeconfig: cp.state.kubeconfigPath });
+        return r.stdout.trim() === 'yes';
+      };
+      // The first expected "yes" shows the reconciler has written this role's RBAC.
+      const first = checks.find((c) => c[3]);
+      if (first) await eventually(`${role} reconciled`, async () => ((await ask(first)) ? true : undefined), 20_000);
+      const got = await Promise.all(checks.map(async (c) => [c[0], c[1], c[2], await ask(c)] as Check));
+      assert.deepEqual(got, checks);
+    });
+  }
+});
