@@ -62,8 +62,3 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
     },
   };
 }
-
-/** The stand-in until access/ bindings land: admins only. */
-export const adminsOnlyMembership: ClusterMembership = {
-  canAccessCluster: (user) => Promise.resolve(user.globalRole === 'admin'),
-};

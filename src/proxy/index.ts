@@ -31,7 +31,7 @@ export {
 export {
   KubeImpersonationAccounts, type ImpersonationAccounts, type ImpersonationAccountsOptions, type AdminClientSource,
 } from './impersonation-accounts.ts';
-export { createProxyFeature, adminsOnlyMembership, type ProxyFeature, type ProxyFeatureOptions } from './feature.ts';
+export { createProxyFeature, type ProxyFeature, type ProxyFeatureOptions } from './feature.ts';
 export { renderKubeconfig, EXEC_CREDENTIAL_API_VERSION, type KubeconfigCredential, type KubeconfigInput } from './kubeconfig.ts';
 export { kubeconfigSettingsFromEnv, type KubeconfigSettings } from './kubeconfig-settings.ts';
 export { runDoctor, type DoctorFinding, type DoctorReport } from './doctor.ts';
