@@ -1,13 +1,16 @@
 /**
  * What each built-in role template means on a real cluster: one user per role,
- * bound through `drover members add`, reconciled by the server, then asked of the
- * apiserver's own RBAC authorizer with `kubectl auth can-i --as <userId>`.
+ * bound through `drover members add`, reconciled by the server, then asked with
+ * `kubectl auth can-i` through the proxy, as that user, with the kubeconfig
+ * `drover kubeconfig` generated for them.
  * A private control plane keeps other test files' Drover servers away from this RBAC.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { kubectl, kubectlOk, startPrivateControlPlane, type PrivateControlPlane } from '../testenv/index.ts';
 import { eventually, startDrover, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
+import { runCliForTest } from '../../src/testing/cli.ts';
 
 const suffix = Math.random().toString(36).slice(2, 7);
 
@@ -31,7 +34,7 @@ describe('built-in role templates on a real cluster', () => {
   let cluster: RegisteredCluster;
   const nsIn = `roles-in-${suffix}`;
   const nsOut = `roles-out-${suffix}`;
-  const ids = new Map<string, string>();
+  const kubeconfigs = new Map<string, string>();
 
   before(async () => {
     cp = await startPrivateControlPlane();
@@ -42,9 +45,19 @@ describe('built-in role templates on a real cluster', () => {
     await drover.cli('projects', 'add-namespace', cluster.name, 'team', nsIn);
     for (const [role, { scope }] of Object.entries(matrix)) {
       const name = `r-${role}`;
-      const user = JSON.parse(await drover.cli('users', 'create', name, '--password', 'a-password-long-enough', '-o', 'json')) as { id: string };
-      ids.set(role, user.id);
+      await drover.cli('users', 'create', name, '--password', 'a-password-long-enough', '-o', 'json');
       await drover.cli('members', 'add', '--cluster', cluster.name, ...(scope === 'project' ? ['--project', 'team'] : []), '--user', name, '--role', role);
+      // The user logs in with their own CLI config and downloads their own kubeconfig.
+      const configPath = join(drover.dir, `${name}.json`);
+      const kubeconfig = join(drover.dir, `${name}.kubeconfig`);
+      for (const argv of [
+        ['login', drover.server.url, '--username', name, '--password', 'a-password-long-enough', '--ca-file', join(drover.dir, 'server', 'ca.crt')],
+        ['kubeconfig', cluster.name, '--file', kubeconfig],
+      ]) {
+        const r = await runCliForTest(argv, { configPath });
+        assert.equal(r.code, 0, `${name}: drover ${argv[0] ?? ''}: ${r.stderr}`);
+      }
+      kubeconfigs.set(role, kubeconfig);
     }
   });
   after(async () => {
@@ -54,10 +67,10 @@ describe('built-in role templates on a real cluster', () => {
 
   for (const [role, { checks }] of Object.entries(matrix)) {
     it(`${role} allows exactly what it says`, async () => {
-      const user = ids.get(role) ?? '';
+      const kubeconfig = kubeconfigs.get(role) ?? '';
       const ask = async ([verb, resource, where]: Check): Promise<boolean> => {
         const ns = where === 'in' ? ['-n', nsIn] : where === 'out' ? ['-n', nsOut] : [];
-        const r = await kubectl(['auth', 'can-i', verb, resource, ...ns, '--as', user], { kubeconfig: cp.state.kubeconfigPath });
+        const r = await kubectl(['auth', 'can-i', verb, resource, ...ns], { kubeconfig });
         return r.stdout.trim() === 'yes';
       };
       // The first expected "yes" shows the reconciler has written this role's RBAC.
