@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AuthenticatedUser } from '../identity/index.ts';
+import { UserService, type AuthenticatedUser } from '../identity/index.ts';
 import { silentLogger } from '../shared/log.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { AccessService } from './access-service.ts';
 import { assertCanGrant, canManageMembers } from './escalation-guard.ts';
+import { followUserChanges } from './feature.ts';
 
 const dirs: string[] = [];
 after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
@@ -91,6 +92,46 @@ describe('AccessService', () => {
     // Rules held on one project do not carry to another.
     const other = await access.createProject(clusterId, 'other');
     assert.equal(canManageMembers(await access.rulesOf(user('u-po'), { clusterId, projectId: other.id }), 'project'), false);
+    await store.close();
+  });
+
+  it('keeps the set of enabled global admins from every user change, telling listeners only when the set changed', async () => {
+    const { store } = await setup();
+    const users = new UserService({ store, clock: Date.now, invalidator: { invalidateToken: () => undefined, invalidateUser: () => undefined } });
+    const root = await users.create({ username: 'root', globalRole: 'admin' });
+    const off = await users.create({ username: 'off', globalRole: 'admin' });
+    await users.setEnabled(off.id, false);
+    const plain = await users.create({ username: 'plain' });
+    // Loaded once from the store: enabled admins only.
+    const access = new AccessService(store.db, silentLogger());
+    assert.deepEqual(await access.globalAdmins(), [root.id]);
+    const heard: Array<string | undefined> = [];
+    access.onChange((c) => heard.push(c));
+    const unfollow = followUserChanges(users, access, silentLogger());
+    const settle = (): Promise<string[]> => new Promise((r) => setImmediate(r)).then(() => access.globalAdmins());
+
+    await users.setGlobalRole(plain.id, 'admin');
+    assert.deepEqual(await settle(), [plain.id, root.id].sort());
+    await users.setEnabled(off.id, true);
+    assert.deepEqual(await settle(), [off.id, plain.id, root.id].sort());
+    await users.setGlobalRole(root.id, 'user');
+    await users.setEnabled(plain.id, false);
+    await users.delete(off.id);
+    assert.deepEqual(await settle(), []);
+    const created = await users.create({ username: 'newadmin', globalRole: 'admin' });
+    await users.create({ username: 'newuser' });
+    assert.deepEqual(await settle(), [created.id]);
+    // Changes that leave the set as it was (a plain user created, disabled or deleted) tell nobody.
+    const before = heard.length;
+    await users.setEnabled(created.id, true);
+    await users.delete('newuser');
+    await settle();
+    assert.equal(heard.length, before);
+    assert.ok(heard.every((c) => c === undefined), 'an admin change concerns every cluster');
+    assert.equal(heard.length, 6);
+    unfollow();
+    await users.setGlobalRole(created.id, 'user');
+    assert.deepEqual(await settle(), [created.id], 'unfollowed: no more changes');
     await store.close();
   });
 });

@@ -5,6 +5,11 @@
  * database. Every change writes the database first and the memory after, then
  * tells listeners which cluster changed (the reconciler re-renders it).
  *
+ * It also keeps the set of enabled global admins (read once from the users table,
+ * then kept current by `userChanged`, which the identity folder's user service
+ * calls after every commit), so a reconcile pass renders `globaladmin-<userId>`
+ * without a query. A change to the set tells listeners "every cluster".
+ *
  * Refuses: an invalid catalog (validated as a whole on every change), bindings to
  * locked templates or templates of the wrong context, deleting a template that
  * bindings or other templates still use, projects with a taken name, and deleting
@@ -27,6 +32,9 @@ export interface ClusterMembership {
   canAccessCluster(user: AuthenticatedUser, clusterId: string): Promise<boolean>;
   visibleClusterIds(user: AuthenticatedUser): Promise<Set<string> | 'all'>;
 }
+
+/** What the admin set needs to know about a user after a change; undefined when the user was deleted. */
+export interface UserAccessFacts { globalRole: 'admin' | 'user'; enabled: boolean }
 
 /** A project as the store keeps it; its namespaces come from the cluster's annotations. */
 export interface ProjectRecord { id: string; clusterId: string; name: string; createdAt: string }
@@ -51,6 +59,8 @@ export class AccessService implements ClusterMembership {
   private readonly projectBindingsById = new Map<string, ProjectRoleTemplateBinding>();
   /** clusterId → subject keys with any binding there. Rebuilt per cluster on every change. */
   private readonly members = new Map<string, Set<string>>();
+  /** Ids of the enabled users whose global role is admin. */
+  private readonly admins = new Set<string>();
   private readonly listeners = new Set<(clusterId: string | undefined) => void>();
   private readonly ready: Promise<void>;
 
@@ -74,6 +84,8 @@ export class AccessService implements ClusterMembership {
         id: b.id, clusterId: b.cluster_id, projectId: b.project_id, roleTemplate: b.role_template, subject: toSubject(b.subject_kind, b.subject),
       });
     }
+    const admins = await this.db.selectFrom('users').select(['id']).where('global_role', '=', 'admin').where('enabled', '=', 1).execute();
+    for (const a of admins) this.admins.add(a.id);
     const clusters = new Set([...this.clusterBindingsById.values(), ...this.projectBindingsById.values()].map((b) => b.clusterId));
     for (const c of clusters) this.reindex(c);
   }
@@ -126,6 +138,28 @@ export class AccessService implements ClusterMembership {
     return rulesHeld({ userId: user.id, groupPrincipalIds: user.groups }, scope, {
       catalog: this.catalogValue, clusterBindings: [...this.clusterBindingsById.values()], projectBindings: [...this.projectBindingsById.values()],
     });
+  }
+
+  // ---- global admins ----
+
+  /** Ids of the enabled global admins, sorted; each gets `globaladmin-<userId>` in every cluster. */
+  async globalAdmins(): Promise<string[]> {
+    await this.ready;
+    return [...this.admins].sort();
+  }
+
+  /**
+   * Tells the service a user was created, changed or (with `facts` undefined) deleted.
+   * Applied after the initial load, in call order; listeners hear of it (every
+   * cluster) only when the admin set changed.
+   */
+  async userChanged(userId: string, facts: UserAccessFacts | undefined): Promise<void> {
+    await this.ready;
+    const admin = facts?.globalRole === 'admin' && facts.enabled;
+    if (admin === this.admins.has(userId)) return;
+    if (admin) this.admins.add(userId);
+    else this.admins.delete(userId);
+    this.changed(undefined);
   }
 
   // ---- role templates ----

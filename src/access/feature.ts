@@ -1,7 +1,7 @@
 /** Puts the access feature together: the store-backed service (built first: the clusters API and proxy ask it), the reconciler and the API. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ClustersFeature } from '../clusters/index.ts';
-import type { Identity } from '../identity/index.ts';
+import type { Identity, UserService } from '../identity/index.ts';
 import type { Logger } from '../shared/log.ts';
 import { accessApi } from './access-api.ts';
 import type { AccessService } from './access-service.ts';
@@ -22,8 +22,19 @@ export interface AccessFeature {
   close(): Promise<void>;
 }
 
+/** Feeds every committed user change (create, role, enable/disable, delete) into the access service's admin set. */
+export function followUserChanges(users: Pick<UserService, 'onChange'>, access: Pick<AccessService, 'userChanged'>, logger: Logger): () => void {
+  return users.onChange((change) => {
+    const userId = change.kind === 'deleted' ? change.userId : change.user.id;
+    const facts = change.kind === 'deleted' ? undefined : { globalRole: change.user.globalRole, enabled: change.user.enabled };
+    access.userChanged(userId, facts).catch((error: unknown) => logger.warn({ err: error, user: userId }, 'could not apply a user change to the admin set'));
+  });
+}
+
 export function createAccessFeature(options: AccessFeatureOptions): AccessFeature {
   const { access, clusters, identity } = options;
+  // Global admins get `globaladmin-<userId>` downstream: the admin set follows every committed user change.
+  const offUsers = followUserChanges(identity.users, access, options.logger);
   const reconciler = new RbacReconciler({
     access, clusters: clusters.service, controllers: clusters.controllers, accounts: options.accounts,
     logger: options.logger,
@@ -37,6 +48,6 @@ export function createAccessFeature(options: AccessFeatureOptions): AccessFeatur
   return {
     reconciler,
     apiPlugins: accessApi({ access, clusters: clusters.service, controllers: clusters.controllers, identity }),
-    close: () => reconciler.close(),
+    close: () => { offUsers(); return reconciler.close(); },
   };
 }

@@ -27,7 +27,8 @@ export {
   isOwnedByDrover, ownedSelector, type Component,
 } from './labels.ts';
 export {
-  DEFAULT_MAX_SUBJECTS_PER_BINDING, projectNamespacesRoleName, rbacSubject, renderClusterRbac, templateClusterRoleName,
+  DEFAULT_MAX_SUBJECTS_PER_BINDING, GLOBAL_ROLE_ANNOTATION, globalAdminBindingName, projectNamespacesRoleName, rbacSubject, renderClusterRbac,
+  templateClusterRoleName,
   type ClusterAccessState, type DesiredRbac, type RenderOptions, type SkippedBinding,
 } from './rbac-render.ts';
 export { planRbac, type ObjectRef, type ObservedRbacObject, type RbacPlan } from './rbac-plan.ts';
@@ -42,9 +43,9 @@ export {
   ALL_RULES, MEMBERSHIP_API_GROUP, assertCanGrant, canManageMembers, checkGrant, membershipRule, rulesHeld,
   type BindingsView, type GrantScope, type Holder,
 } from './escalation-guard.ts';
-export { AccessService, DEFAULT_PROJECTS, type ClusterMembership, type ProjectRecord } from './access-service.ts';
+export { AccessService, DEFAULT_PROJECTS, type ClusterMembership, type ProjectRecord, type UserAccessFacts } from './access-service.ts';
 export {
   PROJECT_ANNOTATION, RbacReconciler, namespaceProject, type ImpersonationAccounts, type RbacReconcilerOptions, type ReconcileStats,
 } from './rbac-reconciler.ts';
 export { accessApi, type AccessApiOptions } from './access-api.ts';
-export { createAccessFeature, type AccessFeature, type AccessFeatureOptions } from './feature.ts';
+export { createAccessFeature, followUserChanges, type AccessFeature, type AccessFeatureOptions } from './feature.ts';

@@ -10,7 +10,7 @@ import { DroverError } from '../shared/errors.ts';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'drover';
 export const COMPONENT_LABEL = 'drover.io/component';
-/** What an RBAC object is for: `role-template`, `cluster-binding`, `project-binding`, `project-namespaces`. */
+/** What an RBAC object is for: `role-template`, `cluster-binding`, `project-binding`, `project-namespaces`, `global-admin`. */
 export const PURPOSE_LABEL = 'drover.io/purpose';
 export const ROLE_TEMPLATE_LABEL = 'drover.io/role-template';
 export const PROJECT_LABEL = 'drover.io/project';

@@ -92,4 +92,31 @@ describe('planRbac', () => {
     assert.deepEqual(plan.conflicts, [{ kind: 'ClusterRole', name: 'drover-rt-cluster-member' }]);
     assert.deepEqual([plan.create, plan.update, plan.delete], [[], [], []]);
   });
+
+  it('deletes a globaladmin binding when its user is no longer an admin, and touches nothing else', () => {
+    const admin: ClusterAccessState = { ...base, globalAdmins: ['u-root', 'u-other'] };
+    const demoted: ClusterAccessState = { ...base, globalAdmins: ['u-other'] };
+    const plan = planRbac(renderClusterRbac(demoted), asObserved(admin));
+    assert.deepEqual(plan, { ...empty, delete: [{ kind: 'ClusterRoleBinding', name: 'globaladmin-u-root' }] });
+  });
+
+  it('creates a globaladmin binding when a user becomes an admin', () => {
+    const plan = planRbac(renderClusterRbac({ ...base, globalAdmins: ['u-root'] }), asObserved(base));
+    assert.deepEqual(plan.create.map((o) => o.metadata.name), ['globaladmin-u-root']);
+    assert.deepEqual([plan.update, plan.delete], [[], []]);
+  });
+
+  it('restores the globalrole annotation when someone removed it', () => {
+    const state: ClusterAccessState = { ...base, globalAdmins: ['u-root'] };
+    const observed = asObserved(state).map((o) => (o.metadata.name === 'globaladmin-u-root' ? { ...o, metadata: { ...o.metadata, annotations: {} } } : o));
+    assert.deepEqual(planRbac(renderClusterRbac(state), observed).update.map((o) => o.metadata.name), ['globaladmin-u-root']);
+  });
+
+  it('leaves a hand-made globaladmin binding without Drover labels alone (a conflict, never deleted)', () => {
+    const state: ClusterAccessState = { ...base, globalAdmins: ['u-root'] };
+    const observed = asObserved(state).map((o) => (o.metadata.name === 'globaladmin-u-root' ? { ...o, metadata: { name: o.metadata.name } } : o));
+    const plan = planRbac(renderClusterRbac(state), observed);
+    assert.deepEqual(plan.conflicts, [{ kind: 'ClusterRoleBinding', name: 'globaladmin-u-root' }]);
+    assert.deepEqual(planRbac(renderClusterRbac(base), observed).delete, []);
+  });
 });

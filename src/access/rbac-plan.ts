@@ -22,7 +22,7 @@ type RbacObject = ClusterRole | ClusterRoleBinding | RoleBinding;
 /** What a watch cache holds for an RBAC object; the server's extra fields are ignored. */
 export interface ObservedRbacObject {
   kind: 'ClusterRole' | 'ClusterRoleBinding' | 'RoleBinding';
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   rules?: PolicyRule[] | null;
   roleRef?: RoleRef;
   subjects?: RbacSubject[] | null;
@@ -54,11 +54,10 @@ const labelsHold = (want: Record<string, string> | undefined, have: Record<strin
   Object.entries(want ?? {}).every(([k, v]) => have?.[k] === v);
 
 function differs(desired: RbacObject, observed: ObservedRbacObject): 'same' | 'update' | 'replace' {
-  if (desired.kind === 'ClusterRole') {
-    return sameRules(desired.rules, observed.rules ?? []) && labelsHold(desired.metadata.labels, observed.metadata.labels) ? 'same' : 'update';
-  }
+  const metaHolds = labelsHold(desired.metadata.labels, observed.metadata.labels) && labelsHold(desired.metadata.annotations, observed.metadata.annotations);
+  if (desired.kind === 'ClusterRole') return sameRules(desired.rules, observed.rules ?? []) && metaHolds ? 'same' : 'update';
   if (observed.roleRef?.name !== desired.roleRef.name || observed.roleRef.kind !== desired.roleRef.kind) return 'replace';
-  return sameSubjects(desired.subjects, observed.subjects ?? []) && labelsHold(desired.metadata.labels, observed.metadata.labels) ? 'same' : 'update';
+  return sameSubjects(desired.subjects, observed.subjects ?? []) && metaHolds ? 'same' : 'update';
 }
 
 /** The writes that turn `observed` (every RBAC object the caches hold) into `desired`. */

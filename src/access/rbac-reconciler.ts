@@ -9,8 +9,9 @@
  * as conflicts). Each loop runs on its own; an unreachable or broken cluster only
  * fails its own passes, retried with backoff.
  *
- * Users: when a user's first binding on a cluster appears the loop calls
- * `accounts.ensure`, when the last goes `accounts.remove` (the proxy's
+ * Users: when a user's first binding on a cluster appears (or the user becomes an
+ * enabled global admin, who gets `globaladmin-<userId>` to `cluster-admin`) the loop
+ * calls `accounts.ensure`, when the last goes `accounts.remove` (the proxy's
  * impersonation resources). Group members get theirs from the proxy on first use.
  */
 import type { ClusterControllers, ClusterService } from '../clusters/index.ts';
@@ -211,8 +212,9 @@ class ClusterLoop {
 
   private async pass(): Promise<void> {
     const { access } = this.options;
-    const [catalog, projectRecords, clusterBindings, projectBindings] = await Promise.all([
+    const [catalog, projectRecords, clusterBindings, projectBindings, globalAdmins] = await Promise.all([
       access.catalog(), access.listProjects(this.clusterId), access.clusterBindings(this.clusterId), access.projectBindings(this.clusterId),
+      access.globalAdmins(),
     ]);
     const byProject = new Map<string, string[]>();
     for (const ns of this.namespaces.list()) {
@@ -220,7 +222,7 @@ class ClusterLoop {
       if (project && ns.metadata.name) byProject.set(project, [...(byProject.get(project) ?? []), ns.metadata.name]);
     }
     const projects: Project[] = projectRecords.map((p) => ({ id: p.id, clusterId: p.clusterId, name: p.name, namespaces: (byProject.get(p.id) ?? []).sort() }));
-    const desired = renderClusterRbac({ clusterId: this.clusterId, catalog, projects, clusterBindings, projectBindings }, this.options.render);
+    const desired = renderClusterRbac({ clusterId: this.clusterId, catalog, projects, clusterBindings, projectBindings, globalAdmins }, this.options.render);
     const observed: ObservedRbacObject[] = [];
     for (const [kind, cache] of Object.entries(this.caches) as [RbacKind, WatchCache<KubeObject>][]) {
       for (const o of cache.list()) observed.push({ ...(o as unknown as Omit<ObservedRbacObject, 'kind'>), kind });
@@ -246,7 +248,7 @@ class ClusterLoop {
         skipped: desired.skipped.slice(0, 10),
       }, 'rbac reconciled');
     }
-    await this.syncAccounts([...clusterBindings, ...projectBindings].flatMap((b) => (b.subject.kind === 'user' ? [b.subject.userId] : [])));
+    await this.syncAccounts([...globalAdmins, ...[...clusterBindings, ...projectBindings].flatMap((b) => (b.subject.kind === 'user' ? [b.subject.userId] : []))]);
     // A lagging cache, or an object whose Drover labels someone removed (the label-selected cache cannot
     // see it, so it cannot be a reported conflict): retry with backoff, never in a tight loop.
     if (raced > 0) throw new Error(`${raced} write(s) found the object already there or gone; an object may have lost its Drover labels`);
@@ -275,7 +277,7 @@ class ClusterLoop {
     }
   }
 
-  /** Ensures impersonation resources for users with a direct binding; removes them when their last binding went. */
+  /** Ensures impersonation resources for global admins and users with a direct binding; removes them when the last reason went. */
   private async syncAccounts(userIds: string[]): Promise<void> {
     const wanted = new Set(userIds);
     for (const id of wanted) {

@@ -105,6 +105,39 @@ describe('renderClusterRbac', () => {
   });
 });
 
+describe('renderClusterRbac for global admins', () => {
+  it('gives every admin a ClusterRoleBinding globaladmin-<userId> to cluster-admin, labelled and annotated like the reference', () => {
+    const out = renderClusterRbac(state({ globalAdmins: ['u-root2', 'u-root1'] }));
+    assert.deepEqual(out.clusterRoles, [], 'no Drover role: the cluster\'s own cluster-admin');
+    assert.deepEqual(out.clusterRoleBindings.map((b) => b.metadata.name), ['globaladmin-u-root1', 'globaladmin-u-root2']);
+    const [b] = out.clusterRoleBindings;
+    assert.deepEqual(b?.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' });
+    assert.deepEqual(b?.subjects, [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'u-root1' }]);
+    assert.ok(isOwnedByDrover(b?.metadata.labels, 'rbac'));
+    assert.equal(b?.metadata.labels?.['drover.io/purpose'], 'global-admin');
+    assert.equal(b?.metadata.labels?.['drover.io/user'], 'u-root1');
+    assert.deepEqual(b?.metadata.annotations, { 'authz.cluster.cattle.io/globalrole': 'admin' });
+  });
+
+  it('renders no globaladmin binding for a user who is not in the admin set, whatever their bindings', () => {
+    const out = renderClusterRbac(state({ clusterBindings: [crtb('b1', 'cluster-owner', 'u-owner')], globalAdmins: ['u-root'] }));
+    const admins = out.clusterRoleBindings.filter((b) => b.metadata.name.startsWith('globaladmin-'));
+    assert.deepEqual(admins.map((b) => b.subjects.map((x) => x.name)), [['u-root']]);
+    assert.equal(renderClusterRbac(state({ clusterBindings: [crtb('b1', 'cluster-owner', 'u-owner')] })).clusterRoleBindings
+      .some((b) => b.roleRef.name === 'cluster-admin'), false);
+  });
+
+  it('renders one binding for an admin listed twice', () => {
+    assert.equal(renderClusterRbac(state({ globalAdmins: ['u-root', 'u-root'] })).clusterRoleBindings.length, 1);
+  });
+
+  it('skips and reports an admin id that cannot be an object name, instead of binding a crafted name to cluster-admin', () => {
+    const out = renderClusterRbac(state({ globalAdmins: ['u-ok', 'U-Bad', 'x/../y', '', 'a'.repeat(41)] }));
+    assert.deepEqual(out.clusterRoleBindings.map((b) => b.metadata.name), ['globaladmin-u-ok']);
+    assert.equal(out.skipped.length, 4);
+  });
+});
+
 describe('shardSubjects', () => {
   const subjects = (n: number, prefix = 'u'): RbacSubject[] => Array.from({ length: n }, (_, i) => ({ kind: 'User', name: `${prefix}-${i}` }));
 

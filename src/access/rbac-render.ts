@@ -21,7 +21,7 @@ import { covers } from './covers.ts';
 import {
   clusterRoleRef, type ClusterRole, type ClusterRoleBinding, type RbacSubject, type RoleBinding,
 } from './kube-objects.ts';
-import { isObjectId, ownedLabels, PROJECT_LABEL, PURPOSE_LABEL, ROLE_TEMPLATE_LABEL } from './labels.ts';
+import { isObjectId, ownedLabels, PROJECT_LABEL, PURPOSE_LABEL, ROLE_TEMPLATE_LABEL, USER_LABEL } from './labels.ts';
 import type { RoleTemplateCatalog } from './role-template-catalog.ts';
 import { shardSubjects, uniqueSubjects } from './subject-shards.ts';
 import type {
@@ -35,6 +35,8 @@ export interface ClusterAccessState {
   projects: readonly Project[];
   clusterBindings: readonly ClusterRoleTemplateBinding[];
   projectBindings: readonly ProjectRoleTemplateBinding[];
+  /** Ids of the enabled users whose global role is admin; each gets `globaladmin-<userId>` here. */
+  globalAdmins?: readonly string[];
 }
 
 export interface RenderOptions {
@@ -58,6 +60,10 @@ const NAMESPACE_WRITE = ['delete', 'patch', 'update'];
 
 export const templateClusterRoleName = (template: string): string => `drover-rt-${template}`;
 export const projectNamespacesRoleName = (projectId: string, access: 'view' | 'edit'): string => `drover-${projectId}-namespaces-${access}`;
+/** The reference's name for a global admin's downstream binding to `cluster-admin`. */
+export const globalAdminBindingName = (userId: string): string => `globaladmin-${userId}`;
+/** The reference's annotation on that binding, naming the global role it comes from. */
+export const GLOBAL_ROLE_ANNOTATION = 'authz.cluster.cattle.io/globalrole';
 
 /** The Kubernetes subject for a binding subject: `User <userId>` or `Group <principalId>`. */
 export function rbacSubject(subject: BindingSubject): RbacSubject {
@@ -102,7 +108,7 @@ export function renderClusterRbac(state: ClusterAccessState, options: RenderOpti
   const collected = collect(state, projects);
   return {
     clusterRoles: renderClusterRoles(state, collected, projects),
-    clusterRoleBindings: renderClusterRoleBindings(collected, max),
+    clusterRoleBindings: [...renderClusterRoleBindings(collected, max), ...renderGlobalAdminBindings(state.globalAdmins ?? [], collected.skipped)],
     roleBindings: renderRoleBindings(collected, max),
     skipped: collected.skipped,
   };
@@ -186,6 +192,28 @@ function renderClusterRoleBindings(c: Collected, max: number): ClusterRoleBindin
         roleRef: clusterRoleRef(role), subjects: members,
       });
     }
+  }
+  return out;
+}
+
+/**
+ * One `globaladmin-<userId>` per admin, to the cluster's built-in `cluster-admin` (never a
+ * Drover-made role: an admin must keep working even while role templates are broken).
+ * An id that cannot be an object name is skipped and reported, like a bad binding.
+ */
+function renderGlobalAdminBindings(admins: readonly string[], skipped: SkippedBinding[]): ClusterRoleBinding[] {
+  const out: ClusterRoleBinding[] = [];
+  for (const userId of [...new Set(admins)].sort()) {
+    if (!isObjectId(userId)) { skipped.push({ bindingId: `globaladmin:${userId}`, reason: `user id ${JSON.stringify(userId)} cannot be part of an object name` }); continue; }
+    out.push({
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding',
+      metadata: {
+        name: globalAdminBindingName(userId),
+        labels: ownedLabels('rbac', { [PURPOSE_LABEL]: 'global-admin', [USER_LABEL]: userId }),
+        annotations: { [GLOBAL_ROLE_ANNOTATION]: 'admin' },
+      },
+      roleRef: clusterRoleRef('cluster-admin'), subjects: [rbacSubject({ kind: 'user', userId })],
+    });
   }
   return out;
 }

@@ -13,6 +13,9 @@ import { droverVersion } from '../shared/version.ts';
 import type { ApiContext } from './context.ts';
 import { installErrorHandling } from './errors.ts';
 import { loginRoutes } from './login-routes.ts';
+import { bindUiSessions, installUiSessions, UiSessions } from './session.ts';
+import { sessionRoutes } from './session-routes.ts';
+import { uiRoutes } from './ui-routes.ts';
 import { systemRoutes } from './system-routes.ts';
 import { tokenRoutes } from './token-routes.ts';
 import { userRoutes } from './user-routes.ts';
@@ -26,6 +29,10 @@ export interface BuildApiOptions extends ApiContext {
   /** Lets the server own the https listener (see src/server/http-server.ts); tests use inject() without it. */
   serverFactory?: FastifyServerFactory;
   publicUrl?: string;
+  /** Key for the UI session's CSRF tokens (derived from the encryption key); random when absent (tests). */
+  uiSessionKey?: Buffer;
+  /** The built web UI (dist/ui); the UI routes answer 404 with a hint when it is missing. */
+  uiDir?: string;
 }
 
 export async function buildApi(options: BuildApiOptions): Promise<FastifyInstance> {
@@ -41,6 +48,9 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
     return503OnClosing: true,
   });
   installErrorHandling(base);
+  const sessions = new UiSessions({ key: options.uiSessionKey ?? UiSessions.randomKey(), ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}) });
+  installUiSessions(base, sessions);
+  bindUiSessions(options.identity.authenticator, sessions);
   options.metrics.observe(base);
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
   await app.register(swagger, {
@@ -51,7 +61,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'token-<id>:<secret>' } } },
     },
   });
-  for (const routes of [systemRoutes(options), loginRoutes(options), userRoutes(options), tokenRoutes(options), ...(options.plugins ?? [])]) {
+  for (const routes of [systemRoutes(options), loginRoutes(options), userRoutes(options), tokenRoutes(options), sessionRoutes(options), ...(options.plugins ?? []), uiRoutes(options.uiDir === undefined ? {} : { dir: options.uiDir })]) {
     await app.register(routes);
   }
   await app.ready();

@@ -2,13 +2,18 @@
 import type { FastifyRequest } from 'fastify';
 import type { AuthenticatedUser, TokenAuthenticator } from '../identity/index.ts';
 import { DroverError } from '../shared/errors.ts';
+import { credentialFrom, restrictedRoutes, uiSessionsFor } from './session.ts';
 
 const callers = new WeakMap<FastifyRequest, AuthenticatedUser>();
 
-/** A preHandler that authenticates the request's token; throws 401/403. */
+/**
+ * A preHandler that authenticates the request's token (Bearer, or the UI's
+ * session cookie under the CSRF and Origin rules of session.ts); throws 400/401/403.
+ */
 export function authenticateWith(authenticator: TokenAuthenticator) {
   return async (request: FastifyRequest): Promise<void> => {
-    callers.set(request, await authenticator.authenticate(request.headers.authorization));
+    const credential = credentialFrom(request.headers, uiSessionsFor(authenticator), { allowRestricted: restrictedRoutes.has(request.routeOptions.url ?? '') });
+    callers.set(request, await authenticator.authenticate(credential));
   };
 }
 

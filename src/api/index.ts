@@ -3,7 +3,9 @@
  * on Fastify with TypeBox schemas that validate requests and generate the
  * OpenAPI 3 document at /v1/openapi.json.
  *
- * Trusts: identity's authenticator for who the caller is. Refuses: bodies over
+ * Trusts: identity's authenticator for who the caller is (a Bearer token, or the
+ * web UI's `drover_session` cookie only with its CSRF header and our own Origin,
+ * see session.ts). Refuses: bodies over
  * 64 KiB, malformed JSON, unknown fields, missing/invalid tokens (401), non-admins
  * on admin routes (403), and other users' objects (404, so ids cannot be probed).
  * Fails closed: any unexpected error is a 500 with a generic message; a route
@@ -15,3 +17,6 @@ export type { ApiContext } from './context.ts';
 export { createMetrics, type Metrics } from './metrics.ts';
 export { errorBody, toDroverError, type ErrorBodyShape } from './errors.ts';
 export { authenticateWith, caller, requireAdmin } from './auth.ts';
+export {
+  UiSessions, bindUiSessions, uiSessionsFor, setUiSession, clearUiSession, credentialFrom, sessionCookieName, csrfHeaderName,
+} from './session.ts';

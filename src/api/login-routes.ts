@@ -13,18 +13,20 @@ export function loginRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         summary: 'Log in with a username and password; returns a session token (shown once)',
         tags: ['auth'],
         body: LoginRequest,
-        response: { 200: IssuedToken, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 413: ErrorBody, 422: ErrorBody, 429: ErrorBody },
+        response: { 200: IssuedToken, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 413: ErrorBody, 422: ErrorBody, 429: ErrorBody, 502: ErrorBody },
       },
     }, async (request) => {
       const body = request.body;
-      if (body.provider !== undefined && body.provider !== 'local') {
-        throw new DroverError('DRV_ERR_UNPROCESSABLE', `auth provider "${body.provider}" is not configured on this server; use "local"`);
-      }
-      const result = await ctx.identity.login.login({
+      const input = {
         username: body.username, password: body.password, address: request.ip,
         ...(body.description === undefined ? {} : { description: body.description }),
         ...(body.ttlSeconds === undefined ? {} : { ttlSeconds: body.ttlSeconds }),
-      });
+      };
+      const provider = body.provider ?? 'local';
+      if (provider !== 'local' && !ctx.passwordLogin) {
+        throw new DroverError('DRV_ERR_UNPROCESSABLE', `auth provider "${provider}" is not configured on this server; use "local"`);
+      }
+      const result = provider === 'local' || !ctx.passwordLogin ? await ctx.identity.login.login(input) : await ctx.passwordLogin(provider, input);
       return { token: result.value, tokenId: result.token.id, ...(result.token.expiresAt ? { expiresAt: result.token.expiresAt } : {}), user: result.user };
     });
 

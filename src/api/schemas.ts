@@ -46,7 +46,7 @@ const TtlSeconds = Type.Integer({ minimum: 1, description: 'lifetime in seconds,
 export const LoginRequest = Type.Object({
   username: Username,
   password: Password,
-  provider: Type.Optional(Type.String({ maxLength: 32, description: 'auth provider; only "local" today' })),
+  provider: Type.Optional(Type.String({ maxLength: 32, description: 'auth provider: local (default), openldap or activedirectory' })),
   description: Type.Optional(Type.String({ maxLength: 256 })),
   ttlSeconds: Type.Optional(TtlSeconds),
 }, closed);
@@ -69,7 +69,10 @@ export const CreateUserRequest = Type.Object({
 export const UpdateUserRequest = Type.Object({
   enabled: Type.Optional(Type.Boolean()),
   password: Type.Optional(Password),
+  globalRole: Type.Optional(Type.Union([Type.Literal('admin'), Type.Literal('user')])),
 }, closed);
+
+export const ChangePasswordRequest = Type.Object({ currentPassword: Password, newPassword: Password }, closed);
 
 export const CreateTokenRequest = Type.Object({
   description: Type.Optional(Type.String({ maxLength: 256 })),

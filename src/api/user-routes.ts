@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { DroverError } from '../shared/errors.ts';
 import { authenticateWith, caller, requireAdmin } from './auth.ts';
 import type { ApiContext } from './context.ts';
-import { CreateUserRequest, IdParams, UpdateUserRequest, User, authErrors } from './schemas.ts';
+import { ChangePasswordRequest, CreateUserRequest, IdParams, UpdateUserRequest, User, authErrors } from './schemas.ts';
 
 export function userRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   const users = ctx.identity.users;
@@ -32,6 +32,16 @@ export function userRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       return reply.status(201).send(user);
     });
 
+    app.post('/v1/users/me/password', {
+      schema: { ...common, summary: 'Change your own local password (current + new); clears must-change-password', body: ChangePasswordRequest, response: { 204: Type.Null(), ...authErrors, 422: authErrors[400] } },
+    }, async (request, reply) => {
+      const me = caller(request);
+      const verified = await users.verifyPassword(me.username, request.body.currentPassword);
+      if (!verified || verified.id !== me.id) throw new DroverError('DRV_ERR_FORBIDDEN', 'the current password is wrong (only local users have a Drover password)');
+      await users.setPassword(me.id, request.body.newPassword);
+      return reply.status(204).send(null);
+    });
+
     app.get('/v1/users/:id', { schema: { ...common, summary: 'Get a user by id or username', params: IdParams, response: { 200: User, ...authErrors } } }, async (request) => {
       const me = caller(request);
       const user = await users.get(request.params.id);
@@ -41,13 +51,15 @@ export function userRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     });
 
     app.patch('/v1/users/:id', {
-      schema: { ...common, summary: 'Enable, disable or reset the password of a user (admins)', params: IdParams, body: UpdateUserRequest, response: { 200: User, ...authErrors, 409: authErrors[400], 422: authErrors[400] } },
+      schema: { ...common, summary: 'Enable, disable, change the global role of, or reset the password of a user (admins)', params: IdParams, body: UpdateUserRequest, response: { 200: User, ...authErrors, 409: authErrors[400], 422: authErrors[400] } },
     }, async (request) => {
       const me = requireAdmin(request);
       const target = await users.get(request.params.id);
       if (request.body.enabled === false && target.id === me.id) throw new DroverError('DRV_ERR_CONFLICT', 'you cannot disable yourself; ask another admin');
+      if (request.body.globalRole === 'user' && target.id === me.id) throw new DroverError('DRV_ERR_CONFLICT', 'you cannot remove your own admin role; ask another admin');
       if (request.body.password !== undefined) await users.setPassword(target.id, request.body.password);
       if (request.body.enabled !== undefined) await users.setEnabled(target.id, request.body.enabled);
+      if (request.body.globalRole !== undefined && request.body.globalRole !== target.globalRole) await users.setGlobalRole(target.id, request.body.globalRole);
       return users.get(target.id);
     });
 

@@ -22,6 +22,7 @@ import { kubeApiAuthCommand } from './commands/kube-api-auth.ts';
 import { rolesCommand } from './commands/roles.ts';
 import { projectsCommand } from './commands/projects.ts';
 import { membersCommand } from './commands/members.ts';
+import { principalsCommand, providersCommand } from './commands/providers.ts';
 
 export function buildProgram(deps: CliDeps): Command {
   const program = new Command('drover')
@@ -37,7 +38,7 @@ export function buildProgram(deps: CliDeps): Command {
     versionCommand(deps), serverCommand(deps), loginCommand(deps), logoutCommand(deps), whoamiCommand(deps),
     usersCommand(deps), tokensCommand(deps), clustersCommand(deps), agentCommand(deps),
     kubeconfigCommand(deps), tokenCommand(deps), doctorCommand(deps), kubeApiAuthCommand(deps),
-    rolesCommand(deps), projectsCommand(deps), membersCommand(deps),
+    rolesCommand(deps), projectsCommand(deps), membersCommand(deps), providersCommand(deps), principalsCommand(deps),
   ]) {
     program.addCommand(withDepsOutput(command, deps));
   }

@@ -4,22 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPostgresDatabase } from '../../test/testenv/postgres.ts';
-import { DroverError } from '../shared/errors.ts';
 import { silentLogger } from '../shared/log.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { CachedTokenAuthenticator, createIdentity, type Identity, type TokenLookup } from './index.ts';
+import { refusal } from '../testing/refusal.ts';
 
 const password = 'correct horse battery';
-
-async function refusal(promise: Promise<unknown>): Promise<DroverError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof DroverError, String(error));
-    return error;
-  }
-  assert.fail('expected a refusal');
-}
 
 const engines: Array<{ name: string; url: () => Promise<string | undefined> }> = [
   { name: 'SQLite', url: () => Promise.resolve(undefined) },

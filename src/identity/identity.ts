@@ -23,6 +23,8 @@ export interface Identity {
   tokens: TokenService;
   authenticator: CachedTokenAuthenticator;
   login: LocalLogin;
+  /** Shared by local and provider password logins, so an address has one budget. */
+  throttle: LoginThrottle;
 }
 
 export function createIdentity(options: IdentityOptions): Identity {
@@ -43,5 +45,5 @@ export function createIdentity(options: IdentityOptions): Identity {
   const login = new LocalLogin({
     users, tokens, throttle, logger: options.logger, ...(options.loginObserver ? { observer: options.loginObserver } : {}),
   });
-  return { users, tokens, authenticator, login };
+  return { users, tokens, authenticator, login, throttle };
 }

@@ -35,6 +35,11 @@ export interface CachedTokenAuthenticatorOptions {
 
 const invalid = (): DroverError => new DroverError('DRV_ERR_UNAUTHENTICATED', 'invalid or revoked token: log in again ("drover login")');
 
+/** Group principals among a user's principal ids (`openldap_group://…`, `github_team://…`, `github_org://…`), sorted. */
+export function groupPrincipalIds(principalIds: readonly string[]): string[] {
+  return principalIds.filter((p) => /^[a-z]+_(group|team|org)(_[a-z]+)?:\/\//.test(p)).sort();
+}
+
 function toAuthenticatedUser(record: TokenAuthRecord): AuthenticatedUser {
   return Object.freeze({
     id: record.user.id,
@@ -42,7 +47,7 @@ function toAuthenticatedUser(record: TokenAuthRecord): AuthenticatedUser {
     displayName: record.user.displayName,
     provider: record.authProvider,
     principalIds: record.user.principalIds,
-    groups: [],
+    groups: groupPrincipalIds(record.user.principalIds),
     globalRole: record.user.globalRole,
     token: { id: record.id, ...(record.clusterId ? { clusterId: record.clusterId } : {}), ...(record.expiresAt ? { expiresAt: record.expiresAt } : {}) },
   });

@@ -1,4 +1,8 @@
-/** Users: create, list, enable/disable, delete, passwords. Disabling or deleting kills the user's tokens at once. */
+/**
+ * Users: create, list, enable/disable, global role, delete, passwords. Disabling or deleting kills the user's
+ * tokens at once. Listeners (`onChange`) hear of every create, enable/disable, role change and delete after it
+ * committed (access/ keeps its set of global admins from them).
+ */
 import type { Selectable } from 'kysely';
 import type { Store, UsersTable } from '../store/index.ts';
 import { isUniqueViolation } from '../store/index.ts';
@@ -16,6 +20,9 @@ export interface CreateUserInput {
   globalRole?: GlobalRole;
   mustChangePassword?: boolean;
 }
+
+/** A committed change to a user: the user as it is now, or `deleted`. */
+export type UserChange = { kind: 'changed'; user: User } | { kind: 'deleted'; userId: string };
 
 export function toUser(row: Selectable<UsersTable>): User {
   return {
@@ -35,6 +42,7 @@ export class UserService {
   private readonly store: Store;
   private readonly clock: Clock;
   private readonly invalidator: TokenCacheInvalidator;
+  private readonly listeners = new Set<(change: UserChange) => void>();
 
   constructor(options: { store: Store; clock: Clock; invalidator: TokenCacheInvalidator }) {
     this.store = options.store;
@@ -43,6 +51,19 @@ export class UserService {
   }
 
   private now(): string { return new Date(this.clock()).toISOString(); }
+
+  /** Calls `listener` after every committed create, enable/disable, role change and delete; returns the unsubscribe. */
+  onChange(listener: (change: UserChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** A throwing listener must not fail the change that already committed. */
+  private emit(change: UserChange): void {
+    for (const l of this.listeners) {
+      try { l(change); } catch { /* the listener reports its own failures */ }
+    }
+  }
 
   async create(input: CreateUserInput): Promise<User> {
     if (!usernamePattern.test(input.username)) {
@@ -69,7 +90,9 @@ export class UserService {
       if (isUniqueViolation(error)) throw new DroverError('DRV_ERR_CONFLICT', `user "${input.username}" already exists`);
       throw error;
     }
-    return toUser(row);
+    const user = toUser(row);
+    this.emit({ kind: 'changed', user });
+    return user;
   }
 
   async list(): Promise<User[]> {
@@ -96,7 +119,19 @@ export class UserService {
     await this.store.db.updateTable('users').set({ enabled: enabled ? 1 : 0, updated_at: this.now() }).where('id', '=', user.id).execute();
     // After the commit, so a concurrent check cannot re-cache the old state.
     this.invalidator.invalidateUser(user.id);
-    return { ...user, enabled };
+    const changed = { ...user, enabled };
+    this.emit({ kind: 'changed', user: changed });
+    return changed;
+  }
+
+  /** Makes a user an admin or a plain user; their cached tokens see the new role at once. */
+  async setGlobalRole(idOrUsername: string, globalRole: GlobalRole): Promise<User> {
+    const user = await this.get(idOrUsername);
+    await this.store.db.updateTable('users').set({ global_role: globalRole, updated_at: this.now() }).where('id', '=', user.id).execute();
+    this.invalidator.invalidateUser(user.id);
+    const changed = { ...user, globalRole };
+    this.emit({ kind: 'changed', user: changed });
+    return changed;
   }
 
   async delete(idOrUsername: string): Promise<User> {
@@ -106,6 +141,7 @@ export class UserService {
       await trx.deleteFrom('users').where('id', '=', user.id).execute();
     });
     this.invalidator.invalidateUser(user.id);
+    this.emit({ kind: 'deleted', userId: user.id });
     return user;
   }
 

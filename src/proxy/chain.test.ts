@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
-import { authenticate, ensureImpersonation, resolveCluster, stripCallerIdentity, type ProxyContext, type ProxyDeps } from './chain.ts';
+import { authenticate, ensureImpersonation, parseClusterPath, resolveCluster, routeRootPath, stripCallerIdentity, type ProxyContext, type ProxyDeps } from './chain.ts';
 import { DroverError } from '../shared/errors.ts';
 import { silentLogger } from '../shared/log.ts';
 import { UpstreamPools } from './upstream.ts';
@@ -29,8 +29,15 @@ function deps(over: Partial<ProxyDeps> = {}): ProxyDeps & { calls: string[] } {
   };
 }
 
+/** What Node makes of raw headers: lower-case names, the first value kept. */
+const headersOf = (raw: string[]): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) out[(raw[i] ?? '').toLowerCase()] ??= raw[i + 1] ?? '';
+  return out;
+};
+
 const ctxWith = (rawHeaders: string[], extra: Partial<ProxyContext> = {}): ProxyContext => ({
-  req: { rawHeaders, url: '/k8s/clusters/c-one/api' } as unknown as IncomingMessage,
+  req: { rawHeaders, headers: headersOf(rawHeaders), url: '/k8s/clusters/c-one/api' } as unknown as IncomingMessage,
   kind: { type: 'http', res: undefined as never },
   path: { clusterId: 'c-one', downstreamPath: '/api' },
   ...extra,
@@ -64,6 +71,26 @@ describe('proxy chain steps', () => {
   it('refuses a cluster-scoped token on another cluster with 403', async () => {
     const d = deps({ authenticator: { authenticate: () => Promise.resolve(user({ token: { id: 't', clusterId: 'c-two' } })) } });
     assert.equal(await statusOf(authenticate(ctxWith(['Authorization', 'Bearer x']), d)), 403);
+  });
+
+  it('sends a root Kubernetes path (kubectl get --raw) to the cluster its token is scoped to', async () => {
+    const d = deps({ authenticator: { authenticate: () => Promise.resolve(user({ token: { id: 't', clusterId: 'c-two' } })) } });
+    const ctx = ctxWith(['Authorization', 'Bearer x'], { req: { rawHeaders: ['Authorization', 'Bearer x'], headers: { authorization: 'Bearer x' }, url: '/api/v1/namespaces?limit=1' } as unknown as IncomingMessage });
+    delete ctx.path;
+    await parseClusterPath(ctx, d);
+    assert.equal(ctx.path, undefined);
+    await authenticate(ctx, d);
+    await routeRootPath(ctx, d);
+    assert.deepEqual(ctx.path, { clusterId: 'c-two', downstreamPath: '/api/v1/namespaces?limit=1' });
+  });
+
+  it('answers 404 for a root Kubernetes path with a token that names no cluster', async () => {
+    const ctx = ctxWith(['Authorization', 'Bearer x'], { req: { rawHeaders: ['Authorization', 'Bearer x'], headers: { authorization: 'Bearer x' }, url: '/version' } as unknown as IncomingMessage });
+    delete ctx.path;
+    await parseClusterPath(ctx, deps());
+    await authenticate(ctx, deps());
+    assert.equal(await statusOf(Promise.resolve().then(() => routeRootPath(ctx, deps()))), 404);
+    assert.equal(ctx.path, undefined);
   });
 
   it('refuses a non-member with 403 before looking the cluster up', async () => {

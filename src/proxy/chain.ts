@@ -6,7 +6,9 @@
  *
  *   recoverErrors          (the runner) every failure becomes a Kubernetes Status, nothing half-forwarded
  *   parseClusterPath       before authentication: a cluster-scoped token is checked against this id
- *   authenticate           Bearer only (no cookie, no Basic), exactly one Authorization header
+ *                          (a root Kubernetes path, as `kubectl get --raw` sends, is kept for routeRootPath)
+ *   authenticate           Bearer (exactly one Authorization header), or the UI cookie with CSRF token + own Origin; never both
+ *   routeRootPath          a root path goes to the cluster its token is scoped to; 404 for any other token
  *   resolveCluster         membership first (a non-member learns nothing, 403), then 404 / 503 with reason
  *   stripCallerIdentity    builds the outgoing header list from scratch; records any `--as` request
  *   authorizeImpersonation after the strip (it reads what the strip parsed): SARs for `--as`, 403 otherwise
@@ -20,12 +22,14 @@ import type { Logger } from '../shared/log.ts';
 import type { AuthenticatedUser, TokenAuthenticator } from '../identity/index.ts';
 import { impersonationHeaders, type UserIdentity } from '../access/index.ts';
 import type { KubeClient } from '../kube/index.ts';
-import { parseClusterPath as parsePath, clusterPathPrefix, type ClusterPath } from './cluster-path.ts';
+import { parseClusterPath as parsePath, parseRootKubePath, clusterPathPrefix, type ClusterPath } from './cluster-path.ts';
 import { scrubCallerHeaders, type RequestedImpersonation, type ScrubbedRequest } from './caller-headers.ts';
 import { assertOnlyOurIdentity, forwardRequest } from './forward.ts';
 import { forwardUpgrade } from './upgrade.ts';
 import { writeKubeStatus, writeKubeStatusToSocket } from './kube-status.ts';
+import { credentialFrom, uiSessionsFor } from '../api/index.ts';
 import type { UpstreamEndpoint, UpstreamPools } from './upstream.ts';
+import { identityKey } from './identity-key.ts';
 
 /** Whether a user may reach a cluster through the proxy (admins always). Owned by access/ bindings. */
 export interface ClusterMembership {
@@ -52,6 +56,8 @@ export interface ProxyClusters {
 /** The account token to send downstream for a user. */
 export interface ImpersonationTokenSource {
   tokenFor(clusterId: string, user: UserIdentity): Promise<string>;
+  /** Hot path: the token when it is ready in the caches now (no await), else undefined and tokenFor decides. */
+  readyToken?(clusterId: string, user: UserIdentity): string | undefined;
 }
 
 export interface ProxyDeps {
@@ -68,13 +74,15 @@ export interface ProxyContext {
   req: IncomingMessage;
   kind: { type: 'http'; res: ServerResponse } | { type: 'upgrade'; socket: Duplex; head: Buffer };
   path?: ClusterPath;
+  /** A Kubernetes API path sent to the server root (kubectl --raw); routeRootPath turns it into `path`. */
+  rootPath?: string;
   user?: AuthenticatedUser;
   cluster?: ProxyCluster;
   scrubbed?: ScrubbedRequest;
   /** Set by authorizeImpersonation when an allowed `--as` request replaces the user downstream. */
   actAs?: RequestedImpersonation;
-  /** The identity headers added at egress: bearer token plus Impersonate-*. */
-  egressIdentity?: Array<[string, string]>;
+  /** The identity headers added at egress: bearer token plus Impersonate-*. Shared between requests: never mutate. */
+  egressIdentity?: ReadonlyArray<[string, string]>;
 }
 
 export type ProxyStep = (ctx: ProxyContext, deps: ProxyDeps) => Promise<void> | void;
@@ -85,7 +93,10 @@ const need = <T>(value: T | undefined, what: string): T => {
 };
 
 export const parseClusterPath: ProxyStep = (ctx) => {
-  ctx.path = parsePath(ctx.req.url ?? '');
+  const url = ctx.req.url ?? '';
+  const root = url.startsWith(clusterPathPrefix) ? undefined : parseRootKubePath(url);
+  if (root === undefined) ctx.path = parsePath(url);
+  else ctx.rootPath = root;
 };
 
 export const authenticate: ProxyStep = async (ctx, deps) => {
@@ -94,17 +105,29 @@ export const authenticate: ProxyStep = async (ctx, deps) => {
   for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i]?.toLowerCase() === 'authorization') values.push(raw[i + 1] ?? '');
   // Node keeps only the first Authorization header: two are ambiguous, so refused.
   if (values.length > 1) throw new DroverError('DRV_ERR_UNAUTHENTICATED', 'send exactly one Authorization header');
-  const header = values[0];
+  // The UI's session cookie counts only with the page's CSRF token and our own Origin, which a
+  // WebSocket must always send (cross-site WebSocket hijacking, CVE-2019-13209); cookie + Bearer is refused.
+  const header = credentialFrom(ctx.req.headers, uiSessionsFor(deps.authenticator), { requireOrigin: ctx.kind.type === 'upgrade' });
   if (header === undefined || !/^bearer\s+\S/i.test(header)) {
-    // The UI's session cookie is not accepted here (cross-site WebSocket hijacking, CVE-2019-13209).
-    throw new DroverError('DRV_ERR_UNAUTHENTICATED', 'send a Drover token as "Authorization: Bearer <token>" (cookies are not accepted for /k8s); get a kubeconfig with "drover kubeconfig CLUSTER"');
+    throw new DroverError('DRV_ERR_UNAUTHENTICATED', 'send a Drover token as "Authorization: Bearer <token>"; get a kubeconfig with "drover kubeconfig CLUSTER"');
   }
   const user = await deps.authenticator.authenticate(header);
-  const clusterId = need(ctx.path, 'a cluster path').clusterId;
-  if (user.token.clusterId !== undefined && user.token.clusterId !== clusterId) {
+  const clusterId = ctx.path?.clusterId;
+  if (clusterId !== undefined && user.token.clusterId !== undefined && user.token.clusterId !== clusterId) {
     throw new DroverError('DRV_ERR_FORBIDDEN', 'this token is scoped to another cluster; use that cluster\'s kubeconfig');
   }
   ctx.user = user;
+};
+
+/** A root Kubernetes path (`kubectl get --raw /version`) goes to the cluster its token is scoped to. */
+export const routeRootPath: ProxyStep = (ctx) => {
+  if (ctx.path) return;
+  const downstreamPath = need(ctx.rootPath, 'a request path');
+  const clusterId = need(ctx.user, 'a user').token.clusterId;
+  if (clusterId === undefined) {
+    throw new DroverError('DRV_ERR_NOT_FOUND', `${JSON.stringify(downstreamPath.split('?', 1)[0]?.slice(0, 64))} is a Kubernetes API path: send it under ${clusterPathPrefix}<clusterID>/, or with a cluster's kubeconfig token (kubectl --raw drops the server's path)`);
+  }
+  ctx.path = { clusterId, downstreamPath };
 };
 
 export const resolveCluster: ProxyStep = async (ctx, deps) => {
@@ -169,10 +192,33 @@ export const ensureImpersonation: ProxyStep = async (ctx, deps) => {
     return;
   }
   const identity = identityOf(user);
-  const token = await deps.accounts.tokenFor(need(ctx.path, 'a cluster path').clusterId, identity);
-  ctx.egressIdentity = [['authorization', `Bearer ${token}`], ...Object.entries(impersonationHeaders(identity))
-    .flatMap(([name, values]) => values.map((v): [string, string] => [name.toLowerCase(), v]))];
+  const { clusterId } = need(ctx.path, 'a cluster path');
+  const token = deps.accounts.readyToken?.(clusterId, identity) ?? await deps.accounts.tokenFor(clusterId, identity);
+  ctx.egressIdentity = egressIdentityFor(deps.accounts, clusterId, identity, token);
 };
+
+/**
+ * The egress identity headers per (cluster, user, token), built once: the token
+ * changes with the account (a recreated account has a new Secret), and the identity
+ * key covers everything the Impersonate-* headers are made of. Never mutated; the
+ * egress list copies it and re-checks it on every request.
+ */
+type EgressMemo = Map<string, { token: string; headers: ReadonlyArray<[string, string]> }>;
+const egressMemo = new WeakMap<ImpersonationTokenSource, EgressMemo>();
+const maxEgressMemo = 10_000;
+
+function egressIdentityFor(source: ImpersonationTokenSource, clusterId: string, identity: UserIdentity, token: string): ReadonlyArray<[string, string]> {
+  let memo = egressMemo.get(source);
+  if (!memo) egressMemo.set(source, memo = new Map() as EgressMemo);
+  const key = `${clusterId}\u0000${identityKey(identity)}`;
+  const known = memo.get(key);
+  if (known?.token === token) return known.headers;
+  const headers: ReadonlyArray<[string, string]> = Object.freeze([['authorization', `Bearer ${token}`], ...Object.entries(impersonationHeaders(identity))
+    .flatMap(([name, values]) => values.map((v): [string, string] => [name.toLowerCase(), v]))]);
+  if (memo.size >= maxEgressMemo) memo.clear();
+  memo.set(key, { token, headers });
+  return headers;
+}
 
 function identityOf(user: AuthenticatedUser): UserIdentity {
   return { id: user.id, username: user.username, principalIds: user.principalIds, groups: user.groups };
@@ -188,11 +234,15 @@ function requestedHeaders(requested: RequestedImpersonation): Array<[string, str
   ];
 }
 
+const egressNames = new WeakMap<ReadonlyArray<[string, string]>, ReadonlySet<string>>();
+
 /** The outgoing header list: the scrubbed caller headers, then our identity, checked. */
 function egressHeaders(ctx: ProxyContext): Array<[string, string]> {
   const identity = need(ctx.egressIdentity, 'an egress identity');
   const headers = [...need(ctx.scrubbed, 'scrubbed headers').forward, ...identity];
-  assertOnlyOurIdentity(headers, new Set(identity.map(([name]) => name)));
+  let names = egressNames.get(identity);
+  if (!names) egressNames.set(identity, names = new Set(identity.map(([name]) => name)));
+  assertOnlyOurIdentity(headers, names);
   return headers;
 }
 
@@ -219,7 +269,7 @@ export const forwardImpersonatedUpgrade: ProxyStep = async (ctx) => {
 
 /** Steps shared by plain requests and upgrades, in order. */
 const identitySteps: ProxyStep[] = [
-  parseClusterPath, authenticate, resolveCluster, stripCallerIdentity, authorizeImpersonation, ensureImpersonation,
+  parseClusterPath, authenticate, routeRootPath, resolveCluster, stripCallerIdentity, authorizeImpersonation, ensureImpersonation,
 ];
 export const proxyChain: readonly ProxyStep[] = [...identitySteps, forwardImpersonated];
 export const upgradeChain: readonly ProxyStep[] = [...identitySteps, forwardImpersonatedUpgrade];
@@ -227,7 +277,11 @@ export const upgradeChain: readonly ProxyStep[] = [...identitySteps, forwardImpe
 /** recoverErrors: runs the steps; any failure is answered once, as a Kubernetes Status. */
 export async function runChain(steps: readonly ProxyStep[], ctx: ProxyContext, deps: ProxyDeps): Promise<void> {
   try {
-    for (const step of steps) await step(ctx, deps);
+    for (const step of steps) {
+      // Synchronous steps do not pay for an await.
+      const pending = step(ctx, deps);
+      if (pending) await pending;
+    }
   } catch (error) {
     const status = error instanceof DroverError ? error.status : 500;
     const fields = { cluster: ctx.path?.clusterId, userId: ctx.user?.id, status, code: error instanceof DroverError ? error.code : 'DRV_ERR_INTERNAL' };

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseClusterPath } from './cluster-path.ts';
+import { parseClusterPath, parseRootKubePath } from './cluster-path.ts';
 import { DroverError } from '../shared/errors.ts';
 
 describe('parseClusterPath', () => {
@@ -46,5 +46,22 @@ describe('parseClusterPath', () => {
   it('does not echo a huge id back in the error', () => {
     assert.throws(() => parseClusterPath(`/k8s/clusters/${'%'.repeat(10_000)}/api`), (e: unknown) =>
       e instanceof DroverError && e.message.length < 200);
+  });
+});
+
+describe('parseRootKubePath (kubectl --raw drops the server path)', () => {
+  for (const target of ['/api', '/apis', '/api/v1/namespaces', '/apis/apps/v1?limit=1', '/version', '/version?timeout=32s', '/openapi/v2', '/openapi/v3/apis/apps/v1?hash=A']) {
+    it(`keeps ${target} as the downstream path`, () => {
+      assert.equal(parseRootKubePath(target), target);
+    });
+  }
+  for (const target of ['/v1/clusters', '/apidocs', '/versions', '/openapi', '/healthz', '/k8s/clusters/c-a/api', '/']) {
+    it(`does not take ${target}`, () => {
+      assert.equal(parseRootKubePath(target), undefined);
+    });
+  }
+  it('refuses dot segments with 400', () => {
+    assert.throws(() => parseRootKubePath('/api/../v1/users'), (e: unknown) => e instanceof DroverError && e.status === 400);
+    assert.throws(() => parseRootKubePath('/apis/%2E%2E/x'), (e: unknown) => e instanceof DroverError && e.status === 400);
   });
 });

@@ -31,11 +31,35 @@ export function parseClusterPath(target: string): ClusterPath {
   if (!clusterIdPattern.test(clusterId)) {
     throw new DroverError('DRV_ERR_NOT_FOUND', `cluster ${JSON.stringify(clusterId.slice(0, 64))} not found`);
   }
+  refuseDotSegments(downstreamPath);
+  return { clusterId, downstreamPath };
+}
+
+/**
+ * Kubernetes API paths at the server root. kubectl's `get --raw` (and `create --raw`)
+ * drops the path of the kubeconfig's server URL, so `kubectl get --raw /version`
+ * arrives here as `/version`, not `/k8s/clusters/<id>/version`. Such a path reaches a
+ * cluster only with a cluster-scoped token (a generated kubeconfig's), which names
+ * the cluster; Drover's own API lives under `/v1`, `/v3`, `/healthz`..., never here.
+ */
+export const rootKubePrefixes = ['/api', '/version', '/openapi'] as const;
+
+/** The downstream path for a root Kubernetes API path, or undefined when `target` is not one. */
+export function parseRootKubePath(target: string): string | undefined {
+  const pathOnly = target.split('?', 1)[0] ?? '';
+  const isKube = pathOnly === '/api' || pathOnly === '/apis' || pathOnly.startsWith('/api/') || pathOnly.startsWith('/apis/')
+    || pathOnly === '/version' || pathOnly.startsWith('/openapi/');
+  if (!isKube) return undefined;
+  refuseDotSegments(target);
+  return target;
+}
+
+function refuseDotSegments(downstreamPath: string): void {
   const pathOnly = downstreamPath.split('?', 1)[0] ?? '/';
+  if (!pathOnly.includes('.') && !/%2e/i.test(pathOnly)) return;
   // kube-apiserver does not clean paths, but an intermediary might: refuse rather
   // than let `/k8s/clusters/a/../b/...` mean different things to two parsers.
   if (pathOnly.split('/').some((segment) => /^(\.|%2e){1,2}$/i.test(segment))) {
     throw new DroverError('DRV_ERR_BAD_REQUEST', 'dot segments ("." and "..") are not allowed in cluster paths');
   }
-  return { clusterId, downstreamPath };
 }

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { Identity } from '../identity/index.ts';
 import type { Logger } from '../shared/log.ts';
 import type { ClustersFeature } from '../clusters/index.ts';
-import { clusterPathPrefix } from './cluster-path.ts';
+import { clusterPathPrefix, rootKubePrefixes } from './cluster-path.ts';
 import { createProxyHandlers, type ClusterMembership, type ProxyClusters } from './chain.ts';
 import { KubeImpersonationAccounts } from './impersonation-accounts.ts';
 import { kubeconfigSettingsFromEnv } from './kubeconfig-settings.ts';
@@ -22,11 +22,15 @@ export interface ProxyFeatureOptions {
   env: NodeJS.ProcessEnv;
   /** Authorized cluster endpoint contexts for generated kubeconfigs (kube-api-auth's AceSettings). */
   aceContexts?: ProxyApiOptions['aceContexts'];
+  /** How often caches and pools of clusters that are gone are dropped (default 15 s). */
+  sweepMs?: number;
 }
 
 export interface ProxyFeature {
   accounts: KubeImpersonationAccounts;
   raw: { prefix: string; handler: (req: IncomingMessage, res: ServerResponse) => void };
+  /** `/api`, `/apis`, `/version`, `/openapi/` at the root, for `kubectl get --raw` with a cluster's kubeconfig. */
+  rootRaw: Array<{ prefix: string; handler: (req: IncomingMessage, res: ServerResponse) => void }>;
   upgrade: { prefix: string; handler: (req: IncomingMessage, socket: Duplex, head: Buffer) => void };
   apiPlugins: FastifyPluginAsyncTypebox[];
   close(): Promise<void>;
@@ -47,9 +51,17 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
   };
   const handlers = createProxyHandlers({ authenticator: options.identity.authenticator, membership: options.membership, clusters, accounts, pools, logger });
   const settings = kubeconfigSettingsFromEnv(options.env);
+  // No leaks when a cluster is deleted or its agent goes: its watch caches and its
+  // connection pool are dropped once it is no longer live (and rebuilt on return).
+  const sweep = setInterval(() => {
+    pools.sweep((clusterId) => controllers.live(clusterId) !== undefined);
+    void accounts.sweep();
+  }, options.sweepMs ?? 15_000);
+  sweep.unref();
   return {
     accounts,
     raw: { prefix: clusterPathPrefix, handler: handlers.request },
+    rootRaw: rootKubePrefixes.map((prefix) => ({ prefix, handler: handlers.request })),
     upgrade: { prefix: clusterPathPrefix, handler: handlers.upgrade },
     apiPlugins: [proxyApi({
       authenticator: options.identity.authenticator, clusters: service, tokens: options.identity.tokens, users: options.identity.users,
@@ -57,6 +69,7 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
       ...(options.aceContexts ? { aceContexts: options.aceContexts } : {}),
     })],
     close: async () => {
+      clearInterval(sweep);
       await pools.close();
       await accounts.close();
     },

@@ -10,6 +10,7 @@
  * (CVE-2020-8559, CVE-2022-3172).
  */
 import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:http';
+import { EventEmitter } from 'node:events';
 import type { Dispatcher } from 'undici';
 import { DroverError } from '../shared/errors.ts';
 import { writeKubeStatus } from './kube-status.ts';
@@ -26,6 +27,17 @@ export interface ForwardRequest {
   proxyPrefix: string;
   /** The apiserver origin the pool talks to, to recognise its own absolute Locations. */
   upstreamOrigin: string;
+}
+
+/** The smallest abort signal undici accepts: an emitter of 'abort' with an `aborted` flag. */
+class AbortEmitter extends EventEmitter {
+  aborted = false;
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.emit('abort');
+  }
 }
 
 /** Response headers that describe the upstream connection, not the response. */
@@ -49,8 +61,9 @@ function hasBody(req: IncomingMessage): boolean {
 
 export async function forwardRequest(input: ForwardRequest): Promise<void> {
   const { req, res } = input;
-  const abort = new AbortController();
   // A client that goes away (kubectl ^C on a watch) must release the upstream stream.
+  // undici takes an EventEmitter as its signal: far cheaper per request than an AbortController.
+  const abort = new AbortEmitter();
   res.once('close', () => { if (!res.writableFinished) abort.abort(); });
   try {
     await input.pool.stream({
@@ -58,16 +71,18 @@ export async function forwardRequest(input: ForwardRequest): Promise<void> {
       path: input.downstreamPath,
       headers: input.headers.flat(),
       body: hasBody(req) ? req : null,
-      signal: abort.signal,
+      signal: abort,
       opaque: res,
     }, ({ statusCode, headers }) => {
       res.writeHead(statusCode, responseHeaders(headers, input));
-      // Send the head now: a watch may not produce its first event for minutes.
-      res.flushHeaders();
+      // A streamed answer (a watch, `logs -f`: no Content-Length) gets its head now, as
+      // its first event may be minutes away. A sized answer sends head and body in one
+      // write: one TLS record and one packet fewer per request.
+      if (headers['content-length'] === undefined) res.flushHeaders();
       return res;
     });
   } catch (error) {
-    if (abort.signal.aborted) return;
+    if (abort.aborted) return;
     if (res.headersSent) {
       res.destroy();
       return;

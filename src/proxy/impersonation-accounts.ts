@@ -24,6 +24,7 @@ import {
   WatchCache, isKubeApiError, resourcePath, resources, type ClusterRole, type ClusterRoleBinding, type KubeClient, type KubeObject,
   type Secret, type ServiceAccount,
 } from '../kube/index.ts';
+import { identityKey } from './identity-key.ts';
 
 /** What the bindings side calls when a user gains or loses access to a cluster. */
 export interface ImpersonationAccounts {
@@ -42,6 +43,8 @@ export interface ImpersonationAccountsOptions {
 }
 
 const FIELD_MANAGER = 'drover-proxy';
+/** Bounds the per-cluster verdict memo; past it the memo starts over (each entry is rebuilt on the next request). */
+const maxVerdicts = 10_000;
 
 /** Per-cluster caches plus single-flight writes. */
 class ClusterAccounts {
@@ -51,6 +54,11 @@ class ClusterAccounts {
   readonly bindings: WatchCache<ClusterRoleBinding>;
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly coldPaths = new Map<string, Promise<string>>();
+  private readonly names = new Map<string, { name: string; secretName: string }>();
+  /** Per user: the cache objects a ready token was derived from, and the token. */
+  private readonly verdicts = new Map<string, {
+    role: ClusterRole; account: ServiceAccount; binding: ClusterRoleBinding; secret: Secret; key: string; token: string;
+  }>();
   private namespaceApplied = false;
 
   constructor(readonly client: KubeClient, private readonly logger: Logger, private readonly waitMs: number) {
@@ -74,12 +82,45 @@ class ClusterAccounts {
 
   /** The token when everything is in place and the role already allows `user`; no API call. */
   readyToken(user: UserIdentity): string | undefined {
-    const name = impersonationName(user.id);
+    const { name, secretName } = this.namesOf(user.id);
     const role = this.roles.get(undefined, name);
+    const account = this.accounts.get(IMPERSONATION_NAMESPACE, name);
+    const binding = this.bindings.get(undefined, name);
+    const secret = this.secrets.get(IMPERSONATION_NAMESPACE, secretName);
+    const key = identityKey(user);
+    // The caches replace an object on every change, so the same four objects and the
+    // same identity mean the same verdict: the role check and the decode run once.
+    const known = this.verdicts.get(user.id);
+    if (known && known.role === role && known.account === account && known.binding === binding && known.secret === secret && known.key === key) {
+      return known.token;
+    }
+    this.verdicts.delete(user.id);
     if (!role || !checkImpersonationRole(role.rules ?? [], user).upToDate) return undefined;
-    if (!this.accounts.get(IMPERSONATION_NAMESPACE, name) || !this.bindings.get(undefined, name)) return undefined;
-    const token = this.secrets.get(IMPERSONATION_NAMESPACE, impersonationTokenSecretName(user.id))?.data?.token;
-    return token ? Buffer.from(token, 'base64').toString('utf8') : undefined;
+    if (!account || !binding) return undefined;
+    const encoded = secret?.data?.token;
+    if (!secret || !encoded) return undefined;
+    const token = Buffer.from(encoded, 'base64').toString('utf8');
+    if (this.verdicts.size >= maxVerdicts) this.verdicts.clear();
+    this.verdicts.set(user.id, { role, account, binding, secret, key, token });
+    return token;
+  }
+
+  /** The account's object names (the Secret's name is a hash of the user id): computed once per user. */
+  private namesOf(userId: string): { name: string; secretName: string } {
+    let names = this.names.get(userId);
+    if (!names) {
+      if (this.names.size >= maxVerdicts) this.names.clear();
+      names = { name: impersonationName(userId), secretName: impersonationTokenSecretName(userId) };
+      this.names.set(userId, names);
+    }
+    return names;
+  }
+
+  /** The token with no await when the caches are synced and hold a ready account (and no cold path runs). */
+  readyTokenNow(user: UserIdentity): string | undefined {
+    if (this.coldPaths.has(user.id)) return undefined;
+    if (!this.roles.hasSynced || !this.secrets.hasSynced || !this.accounts.hasSynced || !this.bindings.hasSynced) return undefined;
+    return this.readyToken(user);
   }
 
   async tokenFor(user: UserIdentity): Promise<string> {
@@ -236,7 +277,10 @@ export class KubeImpersonationAccounts implements ImpersonationAccounts {
   /** The caches for a cluster, rebuilt when its connection (client) changes. */
   private forCluster(clusterId: string): ClusterAccounts {
     const client = this.adminClient(clusterId);
-    if (!client) throw new DroverError('DRV_ERR_CLUSTER_UNAVAILABLE', `cluster ${clusterId} is not connected; try again when it is Active`);
+    if (!client) {
+      void this.forget(clusterId);
+      throw new DroverError('DRV_ERR_CLUSTER_UNAVAILABLE', `cluster ${clusterId} is not connected; try again when it is Active`);
+    }
     const existing = this.clusters.get(clusterId);
     if (existing?.client === client) return existing;
     if (existing) void existing.close().catch(() => undefined);
@@ -250,6 +294,13 @@ export class KubeImpersonationAccounts implements ImpersonationAccounts {
     return this.forCluster(clusterId).tokenFor(user);
   }
 
+  /** Hot path: the token when it is ready in this cluster's caches right now; undefined sends the caller to tokenFor. */
+  readyToken(clusterId: string, user: UserIdentity): string | undefined {
+    const existing = this.clusters.get(clusterId);
+    if (!existing || existing.client !== this.adminClient(clusterId)) return undefined;
+    return existing.readyTokenNow(user);
+  }
+
   /** Read-only view for diagnostics (doctor). */
   caches(clusterId: string): Pick<ClusterAccounts, 'roles' | 'accounts' | 'secrets' | 'bindings'> {
     return this.forCluster(clusterId);
@@ -261,6 +312,24 @@ export class KubeImpersonationAccounts implements ImpersonationAccounts {
 
   async remove(clusterId: string, userId: string): Promise<void> {
     await this.forCluster(clusterId).remove(userId);
+  }
+
+  /** Clusters whose caches are open (diagnostics and tests). */
+  clusterIds(): string[] {
+    return [...this.clusters.keys()];
+  }
+
+  /** Closes a cluster's watch caches (cluster deleted or gone); the next request for it starts afresh. */
+  async forget(clusterId: string): Promise<void> {
+    const existing = this.clusters.get(clusterId);
+    this.clusters.delete(clusterId);
+    await existing?.close().catch(() => undefined);
+  }
+
+  /** Forgets every cluster that is no longer connected, or is connected through a new client. */
+  async sweep(): Promise<void> {
+    const gone = [...this.clusters].filter(([id, c]) => this.adminClient(id) !== c.client).map(([id]) => id);
+    await Promise.all(gone.map((id) => this.forget(id)));
   }
 
   async close(): Promise<void> {

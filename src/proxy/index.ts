@@ -10,7 +10,14 @@
  *
  * Trusts: the identity folder's verdict on a Drover bearer token; the cluster's
  * own CA for TLS, end to end through the agent's tunnel.
- * Refuses: cookies and Basic auth on /k8s, a cluster-scoped token for another
+ * Root Kubernetes paths (`/api`, `/apis`, `/version`, `/openapi/`), which `kubectl
+ * get --raw` sends without the kubeconfig's `/k8s/clusters/<id>` prefix, go to the
+ * cluster the caller's token is scoped to, through the same chain.
+ * Hot path: no API call, and no await in the account step, once a user's account exists; the account
+ * token and the egress identity headers are memoised per (cluster, user, token) and
+ * invalidated when any of the account's four objects changes in the watch caches.
+ * Caches and connection pools of a cluster that is deleted or gone are dropped.
+ * Refuses: Basic auth, a UI cookie without its CSRF token and our Origin, a cluster-scoped token for another
  * cluster, non-members (403 before anything goes downstream), every caller
  * identity header (any casing, duplicated, or named in Connection), `--as` that a
  * SubjectAccessReview does not allow, redirects to foreign hosts.
@@ -18,11 +25,12 @@
  * holding any identity header that is not ours is a 500 and nothing is sent; a
  * failed upgrade closes both sockets.
  */
-export { parseClusterPath, clusterPathPrefix, type ClusterPath } from './cluster-path.ts';
+export { parseClusterPath, parseRootKubePath, rootKubePrefixes, clusterPathPrefix, type ClusterPath } from './cluster-path.ts';
+export { identityKey } from './identity-key.ts';
 export { scrubCallerHeaders, type RequestedImpersonation, type ScrubbedRequest } from './caller-headers.ts';
 export { assertOnlyOurIdentity, forwardRequest, rewriteLocation, type ForwardRequest } from './forward.ts';
 export { forwardUpgrade, type UpgradeRequest } from './upgrade.ts';
-export { UpstreamPools, connectTls, type UpstreamEndpoint } from './upstream.ts';
+export { UpstreamPools, connectTls, type UpstreamEndpoint, type TlsSessionStore } from './upstream.ts';
 export { writeKubeStatus, writeKubeStatusToSocket, kubeStatusBody } from './kube-status.ts';
 export {
   createProxyHandlers, proxyChain, upgradeChain, runChain, type ClusterMembership, type ProxyCluster, type ProxyClusters,

@@ -9,8 +9,8 @@
  * connection for as long as they last, so the pool sets no body or header timeout:
  * the client's own cancellation (or kube-apiserver's timeouts) end them.
  */
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { isIP } from 'node:net';
+import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
+import { isIP, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Pool } from 'undici';
 import { DroverError } from '../shared/errors.ts';
@@ -24,9 +24,18 @@ export interface UpstreamEndpoint {
   dial: (signal?: AbortSignal) => Promise<Duplex>;
 }
 
+/** TLS session resumption between connections of one pool (the certificate is still verified on a full handshake). */
+export interface TlsSessionStore {
+  session?: Buffer;
+  /** The cluster CA parsed once per pool, not once per connection. */
+  secureContext?: SecureContext;
+}
+
 /** Dials and completes a TLS handshake that verifies kube-apiserver against the cluster CA. */
-export async function connectTls(endpoint: UpstreamEndpoint, signal?: AbortSignal): Promise<TLSSocket> {
+export async function connectTls(endpoint: UpstreamEndpoint, signal?: AbortSignal, sessions?: TlsSessionStore): Promise<TLSSocket> {
   const stream = await endpoint.dial(signal);
+  // Small API requests must not wait for the previous segment's ACK (Nagle).
+  if (stream instanceof Socket) stream.setNoDelay(true);
   const host = endpoint.url.hostname.replace(/^\[|\]$/g, '');
   return new Promise((resolve, reject) => {
     const socket = tlsConnect({
@@ -34,9 +43,11 @@ export async function connectTls(endpoint: UpstreamEndpoint, signal?: AbortSigna
       host,
       // SNI may not carry an IP address; the certificate check still uses `host`.
       ...(isIP(host) ? {} : { servername: host }),
-      ca: endpoint.caPem,
+      ...(sessions?.secureContext ? { secureContext: sessions.secureContext } : { ca: endpoint.caPem }),
       ALPNProtocols: ['http/1.1'],
+      ...(sessions?.session ? { session: sessions.session } : {}),
     });
+    if (sessions) socket.on('session', (session: Buffer) => { sessions.session = session; });
     const fail = (error: Error): void => {
       socket.destroy();
       stream.destroy();
@@ -53,10 +64,14 @@ export async function connectTls(endpoint: UpstreamEndpoint, signal?: AbortSigna
 /** Keeps one pool per cluster, rebuilt when the cluster's endpoint changes. */
 export class UpstreamPools {
   private readonly pools = new Map<string, { key: string; pool: Pool }>();
-  private readonly connectionsPerCluster: number;
+  private readonly connectionsPerCluster: number | null;
 
+  /**
+   * No connection cap by default: every open watch holds a connection, so a cap of N
+   * would make the N+1st request of a cluster wait until some watch ends (a hang).
+   */
   constructor(options: { connectionsPerCluster?: number } = {}) {
-    this.connectionsPerCluster = options.connectionsPerCluster ?? 256;
+    this.connectionsPerCluster = options.connectionsPerCluster ?? null;
   }
 
   /** The pool for `clusterId`, made or remade for this endpoint. */
@@ -65,13 +80,15 @@ export class UpstreamPools {
     const existing = this.pools.get(clusterId);
     if (existing?.key === key) return existing.pool;
     if (existing) void existing.pool.close().catch(() => undefined);
+    // One session store per pool: a new endpoint or CA starts with full handshakes.
+    const sessions: TlsSessionStore = { secureContext: createSecureContext({ ca: endpoint.caPem, minVersion: 'TLSv1.2' }) };
     const pool = new Pool(endpoint.url.origin, {
       connections: this.connectionsPerCluster,
       headersTimeout: 0,
       bodyTimeout: 0,
       keepAliveTimeout: 30_000,
       connect: (_options, callback) => {
-        connectTls(endpoint).then((socket) => callback(null, socket), (error: Error) => callback(error, null));
+        connectTls(endpoint, undefined, sessions).then((socket) => callback(null, socket), (error: Error) => callback(error, null));
       },
     });
     this.pools.set(clusterId, { key, pool });
@@ -83,6 +100,16 @@ export class UpstreamPools {
     const existing = this.pools.get(clusterId);
     this.pools.delete(clusterId);
     if (existing) void existing.pool.destroy().catch(() => undefined);
+  }
+
+  /** Drops the pool of every cluster `isLive` says is gone. */
+  sweep(isLive: (clusterId: string) => boolean): void {
+    for (const clusterId of [...this.pools.keys()]) if (!isLive(clusterId)) this.forget(clusterId);
+  }
+
+  /** Clusters with a pool (diagnostics and tests). */
+  clusterIds(): string[] {
+    return [...this.pools.keys()];
   }
 
   async close(): Promise<void> {

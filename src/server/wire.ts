@@ -15,8 +15,10 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { buildApi, createMetrics, type Metrics } from '../api/index.ts';
+import { buildApi, createMetrics, UiSessions, type Metrics } from '../api/index.ts';
 import { bootstrapAdmin, createIdentity, type Identity } from '../identity/index.ts';
+import { GroupRefresher, ProviderService, providersApi, refreshIntervalMs } from '../identity/providers/index.ts';
+import { redirectLoginApi } from '../identity/providers/redirect-api.ts';
 import type { Logger } from '../shared/log.ts';
 import { createSecretBox, describeDbUrl, loadEncryptionKey, openStore, type SecretBox, type Store } from '../store/index.ts';
 import { publicHost, type ServerConfig } from './config.ts';
@@ -35,6 +37,8 @@ export interface ServerCore {
   store: Store;
   secrets: SecretBox;
   identity: Identity;
+  /** External identity providers (LDAP, AD, GitHub, OIDC): settings, live instances, completeLogin. */
+  providers: ProviderService;
   metrics: Metrics;
   /** Serving certificate and key, and the CA PEM /cacerts serves. */
   tls: TlsMaterial;
@@ -96,10 +100,18 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   // Projects, members, and their reconciliation into every live cluster's RBAC.
   const accessFeature = createAccessFeature({ access, clusters, accounts: proxy.accounts, identity: core.identity, logger: core.logger, env });
   const ace = aceApi({ settings: aceSettings, authenticator: core.identity.authenticator, access });
+  // External identity providers: their routes, and the background group refresh (DROVER_PROVIDER_REFRESH_SECONDS).
+  const refresher = new GroupRefresher({
+    store: core.store, source: core.providers, login: core.providers.external, logger: core.logger.child({ component: 'group-refresh' }),
+    intervalMs: refreshIntervalMs(env),
+  }).start();
+  const providers = providersApi({ service: core.providers, authenticator: core.identity.authenticator });
+  // Browser logins through GitHub and OIDC (UI, CLI device-style, admin test login).
+  const redirectLogins = redirectLoginApi({ providers: core.providers, authenticator: core.identity.authenticator, publicUrl: core.config.publicUrl, logger: core.logger.child({ component: 'redirect-login' }) });
   return {
-    raw: [proxy.raw], upgrade: [clusters.upgrade, proxy.upgrade],
-    apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace],
-    onClose: [() => accessFeature.close(), () => proxy.close(), () => aceSync.close(), () => clusters.close()],
+    raw: [proxy.raw, ...proxy.rootRaw], upgrade: [clusters.upgrade, proxy.upgrade],
+    apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins],
+    onClose: [() => accessFeature.close(), () => proxy.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => core.providers.close()],
   };
 }
 
@@ -141,7 +153,8 @@ async function openCore(config: ServerConfig, options: StartOptions, metrics: Me
   } else if (boot) {
     logger.info({ username: 'admin' }, 'created the bootstrap admin with DROVER_BOOTSTRAP_PASSWORD');
   }
-  return { config, logger, store, secrets, identity, metrics, tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem } };
+  const providers = new ProviderService({ store, secrets, identity, logger: logger.child({ component: 'providers' }), publicUrl: config.publicUrl });
+  return { config, logger, store, secrets, identity, providers, metrics, tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem } };
 }
 
 export async function startServer(config: ServerConfig, options: StartOptions): Promise<RunningServer> {
@@ -151,7 +164,10 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
   const routing: HttpRouting = { raw: wired.raw, upgrade: wired.upgrade };
   const app = await buildApi({
     identity: core.identity, metrics, caPem: core.tls.caPem, logger: options.logger, publicUrl: config.publicUrl,
-    readiness: () => core.store.ping(), plugins: wired.apiPlugins, serverFactory: httpsServerFactory(core.tls, routing),
+    readiness: () => core.store.ping(), plugins: wired.apiPlugins,
+    providers: core.providers, passwordLogin: (provider, input) => core.providers.passwordLogin(provider, input), serverFactory: httpsServerFactory(core.tls, routing),
+    // The UI's CSRF key comes from the encryption key, so every replica accepts every replica's sessions.
+    uiSessionKey: UiSessions.keyFromEncryptionKey(loadEncryptionKey(config.dataDir, options.env)),
   });
   await app.listen({
     host: config.listenHost, port: config.listenPort, listenTextResolver: (address) => `https listener bound at ${address.replace(/^http:/, 'https:')}`,

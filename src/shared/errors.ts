@@ -17,6 +17,7 @@ export const errorCodes = {
   DRV_ERR_USER_DISABLED: 403,
   DRV_ERR_PRIVILEGE_ESCALATION: 403,
   DRV_ERR_NOT_FOUND: 404,
+  DRV_ERR_LOGIN_EXPIRED: 410,
   DRV_ERR_CONFLICT: 409,
   DRV_ERR_PAYLOAD_TOO_LARGE: 413,
   DRV_ERR_UNPROCESSABLE: 422,
@@ -29,6 +30,7 @@ export const errorCodes = {
   DRV_ERR_CLUSTER_UNAVAILABLE: 503,
   DRV_ERR_SESSION_CLOSED: 503,
   DRV_ERR_SERVER_UNAVAILABLE: 503,
+  DRV_ERR_PROVIDER_UNAVAILABLE: 502,
   DRV_ERR_GATEWAY_TIMEOUT: 504,
 } as const;
 
@@ -47,7 +49,7 @@ export class DroverError extends Error {
     this.name = 'DroverError';
     this.code = code;
     this.status = errorCodes[code];
-    this.expose = this.status < 500 || code === 'DRV_ERR_CLUSTER_UNAVAILABLE' || code === 'DRV_ERR_BAD_GATEWAY';
+    this.expose = this.status < 500 || code === 'DRV_ERR_CLUSTER_UNAVAILABLE' || code === 'DRV_ERR_BAD_GATEWAY' || code === 'DRV_ERR_PROVIDER_UNAVAILABLE';
     this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }

@@ -107,6 +107,43 @@ export interface ClusterAceTable {
   updated_at: string;
 }
 
+/** One external identity provider's settings (issue 8); secret config fields live encrypted in `secrets` as `provider:<name>`. */
+export interface AuthProvidersTable {
+  name: string;
+  enabled: number;
+  access_mode: 'unrestricted' | 'restricted';
+  /** JSON array of principal URIs allowed to log in when restricted. */
+  allowed_principals: string;
+  /** JSON object: the non-secret config fields. */
+  config: string;
+  /** SHA-256 over the whole config (secrets included); enabling needs `tested_digest` equal to it. */
+  config_digest: string;
+  tested_digest: string | null;
+  tested_at: string | null;
+  updated_at: string;
+  /** JSON: a changed configuration of an enabled provider waiting for its test login (migration 0006); its secrets are `provider-pending/<name>`. */
+  pending: string | null;
+}
+
+/** Which Drover user an external user principal (`openldap_user://…`) is; unique by principal. */
+export interface UserPrincipalsTable {
+  principal_id: string;
+  user_id: string;
+  provider: string;
+  created_at: string;
+}
+
+/** A redirect provider's memory of one user (issue 8): last identity (JSON) and the SecretBox-encrypted credential to ask again. */
+export interface ProviderCredentialsTable {
+  principal_id: string;
+  provider: string;
+  /** JSON VerifiedIdentity. */
+  identity: string;
+  /** SecretBox ciphertext (associated data `provider-credential/<provider>/<principal_id>`), or null when the login gave none. */
+  secret: string | null;
+  updated_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   tokens: TokensTable;
@@ -117,4 +154,7 @@ export interface Database {
   projects: ProjectsTable;
   cluster_role_bindings: ClusterRoleBindingsTable;
   project_role_bindings: ProjectRoleBindingsTable;
+  auth_providers: AuthProvidersTable;
+  user_principals: UserPrincipalsTable;
+  provider_credentials: ProviderCredentialsTable;
 }

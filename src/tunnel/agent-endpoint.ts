@@ -23,6 +23,8 @@ export interface AgentEndpointOptions {
 }
 
 const maxRequestBodyBytes = 1024 * 1024;
+/** Open streams (dials) per agent session; an idle stream costs a few hundred bytes. */
+const maxConcurrentStreams = 16_384;
 const { NGHTTP2_CONNECT_ERROR, NGHTTP2_CANCEL } = http2.constants;
 
 /** One HTTP/2 server for all of an agent's sessions (one at a time in practice). */
@@ -30,8 +32,10 @@ export class AgentEndpoint {
   private readonly server: Http2Server;
 
   constructor(private readonly options: AgentEndpointOptions) {
+    // Every open watch through the proxy holds one stream for as long as it lasts: at
+    // the old cap of 1,000 the 1,001st request of a cluster waited for a watch to end.
     this.server = http2.createServer({
-      settings: { initialWindowSize: options.streamWindowBytes, maxConcurrentStreams: 1000, enablePush: false },
+      settings: { initialWindowSize: options.streamWindowBytes, maxConcurrentStreams: maxConcurrentStreams, enablePush: false },
       maxSessionMemory: 64,
     });
     this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
@@ -61,7 +65,8 @@ export class AgentEndpoint {
       this.options.logger.warn({ address: authority }, 'tunnel dial refused: address not on the allow-list');
       return refuse(stream, 403, `address ${authority} is not on the agent's allow-list`);
     }
-    const socket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true });
+    // noDelay: API requests are small writes that must not wait for an ACK (Nagle).
+    const socket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
     socket.setTimeout(this.options.dialTimeoutMs, () => socket.destroy(new Error(`dial timed out after ${this.options.dialTimeoutMs} ms`)));
     let connected = false;
     socket.once('connect', () => {

@@ -154,10 +154,22 @@ describe('authorized cluster endpoint (kube-api-auth)', () => {
     const whoami = JSON.parse((await asAce(aceToken, ['auth', 'whoami', '-o', 'json'])).stdout) as { status: { userInfo: { username: string; uid: string; groups: string[] } } };
     assert.equal(whoami.status.userInfo.username, adminId);
     assert.ok(whoami.status.userInfo.groups.includes('system:authenticated'));
-    const secrets = await asAce(aceToken, ['get', 'secrets']);
+    // A Drover admin holds cluster-admin downstream (globaladmin-<id>); the RBAC limits are shown by a plain member.
+    const name = `ace-reader-${suffix}`;
+    const password = `pw-${randomBytes(12).toString('hex')}`;
+    await drover.cli('users', 'create', name, '--password', password);
+    const configPath = join(drover.dir, `${name}.json`);
+    const login = await runCliForTest(['login', drover.server.url, '--username', name, '--password', password, '--ca-file', join(drover.server.dataDir, 'ca.crt')], { configPath });
+    assert.equal(login.code, 0, login.stderr);
+    const readerId = (JSON.parse((await runCliForTest(['whoami', '-o', 'json'], { configPath })).stdout) as { id: string }).id;
+    await drover.cli('members', 'add', '--cluster', alpha.name, '--user', name, '--role', 'view-nodes');
+    await admin(['create', 'rolebinding', `pod-reader-${suffix}`, '--role=pod-reader', `--user=${readerId}`, '-n', namespace]);
+    const readerToken = (await issue(alpha.id, configPath)).token;
+    await eventually('the reader\'s token to list pods', async () => ((await asAce(readerToken, ['get', 'pods'])).code === 0 ? true : undefined), 30_000);
+    const secrets = await asAce(readerToken, ['get', 'secrets']);
     assert.notEqual(secrets.code, 0);
     assert.match(secrets.stderr, /forbidden/i);
-    const otherNs = await asAce(aceToken, ['get', 'pods', '-n', 'default']);
+    const otherNs = await asAce(readerToken, ['get', 'pods', '-n', 'default']);
     assert.match(otherNs.stderr, /forbidden/i);
     // Only hashes reach the cluster.
     const records = await admin(['get', 'clusterauthtokens.cluster.drover.dev', '-n', 'cattle-system', '-o', 'json']);

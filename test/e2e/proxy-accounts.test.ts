@@ -78,6 +78,48 @@ describe('impersonation accounts on a real cluster', () => {
     }, 30_000);
   });
 
+  it('serves a ready token without an await or an API call, and not before the account exists', async () => {
+    const erin = user();
+    assert.equal(accounts.readyToken('c-one', erin), undefined);
+    const token = await accounts.tokenFor('c-one', erin);
+    const before = client.stats.requests;
+    assert.equal(accounts.readyToken('c-one', erin), token);
+    // A new group the role does not allow yet is not ready: tokenFor must widen the role first.
+    assert.equal(accounts.readyToken('c-one', { ...erin, groups: ['github_team://7'] }), undefined);
+    assert.equal(client.stats.requests, before);
+  });
+
+  it('forgets a cluster that is deleted or gone: its watch caches close and a return starts afresh', async () => {
+    let live: KubeClient | undefined = client;
+    const own = new KubeImpersonationAccounts({ adminClient: () => live, waitMs: 30_000 });
+    try {
+      const frank = user();
+      const token = await own.tokenFor('c-going', frank);
+      const caches = own.caches('c-going');
+      assert.deepEqual(own.clusterIds(), ['c-going']);
+      // Still connected: a sweep keeps it.
+      await own.sweep();
+      assert.deepEqual(own.clusterIds(), ['c-going']);
+      live = undefined;
+      await own.sweep();
+      assert.deepEqual(own.clusterIds(), []);
+      for (const cache of [caches.roles, caches.accounts, caches.secrets, caches.bindings]) {
+        assert.throws(() => cache.get(undefined, 'x'), /closed/);
+        assert.equal(cache.isWatching, false);
+      }
+      assert.equal(own.readyToken('c-going', frank), undefined);
+      await assert.rejects(own.tokenFor('c-going', frank), (e: unknown) => (e as { status?: number }).status === 503);
+      // Back again: fresh caches, same account.
+      live = client;
+      assert.equal(await own.tokenFor('c-going', frank), token);
+      assert.notEqual(own.caches('c-going').roles, caches.roles);
+      await own.forget('c-going');
+      assert.deepEqual(own.clusterIds(), []);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('refuses a cluster that is not connected with a 503', async () => {
     const none = new KubeImpersonationAccounts({ adminClient: () => undefined });
     await assert.rejects(none.tokenFor('c-gone', user()), (e: unknown) => (e as { status?: number }).status === 503);

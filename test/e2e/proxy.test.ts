@@ -37,6 +37,7 @@ describe('the authentication proxy through a real agent', () => {
   let ops: Whoami;
   let opsToken: string;
   let bobToken: string;
+  let viewerToken: string;
   let node: TestNode;
   const admin$ = (): { url: string; caPem: string; token: string } => ({ url: cp.url, caPem: cp.caPem, token: cp.adminToken });
 
@@ -83,6 +84,11 @@ describe('the authentication proxy through a real agent', () => {
     bobToken = await login('bob', 'bob-password-long-enough');
     ops = (await call(drover.server, 'GET', '/v1/whoami', { token: opsToken })).json() as Whoami;
     await kubectlOk(['create', 'clusterrolebinding', `view-${ops.id}`, '--clusterrole=view', `--user=${ops.id}`], { kubeconfig: cp.kubeconfigPath });
+    // A Drover admin holds cluster-admin downstream (globaladmin-<id>), so it may impersonate
+    // anyone: refusals of `--as` are checked with a plain cluster member.
+    await drover.cli('users', 'create', 'viewer', '--password', 'viewer-password-long-enough');
+    await drover.cli('members', 'add', '--cluster', cluster.name, '--user', 'viewer', '--role', 'cluster-member');
+    viewerToken = await login('viewer', 'viewer-password-long-enough');
   });
   after(async () => {
     await drover?.stop();
@@ -112,6 +118,20 @@ describe('the authentication proxy through a real agent', () => {
     assert.ok(info.groups?.includes('system:authenticated'));
     assert.ok(info.groups?.includes('system:cattle:authenticated'));
     assert.deepEqual(info.extra?.username, ['admin']);
+  });
+
+  it('answers kubectl get --raw (which drops the kubeconfig server path) from the token\'s cluster', async () => {
+    const namespaces = JSON.parse(await kubectlOk(['get', '--raw', '/api/v1/namespaces'], { kubeconfig: adminKubeconfig })) as { kind: string; items: Array<{ metadata: { name: string } }> };
+    assert.equal(namespaces.kind, 'NamespaceList');
+    assert.ok(namespaces.items.some((n) => n.metadata.name === 'kube-system'));
+    const version = JSON.parse(await kubectlOk(['get', '--raw', '/version'], { kubeconfig: adminKubeconfig })) as { gitVersion: string };
+    assert.match(version.gitVersion, /^v1\.\d+\.\d+/);
+    const openapi = JSON.parse(await kubectlOk(['get', '--raw', '/openapi/v2'], { kubeconfig: adminKubeconfig })) as { swagger: string };
+    assert.equal(openapi.swagger, '2.0');
+    // A token that names no cluster cannot use the root paths: a plain 404 Status, nothing sent downstream.
+    const res = await call(drover.server, 'GET', '/api/v1/namespaces', { token: opsToken });
+    assert.equal(res.status, 404, res.text);
+    assert.match(res.text, /"kind":"Status"/);
   });
 
   it('creates exactly the five impersonation resources, and one token Secret however many requests arrive', async () => {
@@ -191,7 +211,7 @@ describe('the authentication proxy through a real agent', () => {
       ['Impersonate-Uid: 0'],
     ];
     for (const headers of variants) {
-      const answer = await selfReview(headers, opsToken);
+      const answer = await selfReview(headers, viewerToken);
       assert.ok([400, 403].includes(statusOf(answer)), `${headers.join(' | ')} -> ${answer.slice(0, 200)}`);
       assert.doesNotMatch(bodyOf(answer), /"username":"system:admin"/);
     }
@@ -211,8 +231,10 @@ describe('the authentication proxy through a real agent', () => {
     const as = JSON.parse(await kubectlOk(['auth', 'whoami', '-o', 'json', '--as', 'someone', '--as-group', 'team-a'], { kubeconfig: adminKubeconfig })) as SelfReview;
     assert.equal(as.status.userInfo.username, 'someone');
     assert.ok(as.status.userInfo.groups?.includes('team-a'));
-    const refused = await selfReview(['Impersonate-User: someone'], opsToken);
+    const refused = await selfReview(['Impersonate-User: someone'], viewerToken);
     assert.equal(statusOf(refused), 403);
+    // Refused by the SubjectAccessReview, not by membership: the viewer is a member.
+    assert.match(bodyOf(refused), /may not impersonate users/);
   });
 
   it('T5: the impersonation account can impersonate its own user and nobody else', async () => {

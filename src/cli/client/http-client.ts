@@ -49,7 +49,7 @@ export class DroverClient {
     this.dispatcher = agentFor(options);
   }
 
-  async request<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  async request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
     let response: Dispatcher.ResponseData;
     try {
       response = await request(`${this.server}${path}`, {

@@ -1,13 +1,14 @@
-/** `drover login URL --username U (--password P | --password-stdin) [--ca-file F | --ca-checksum SUM | --insecure-skip-tls-verify]` */
+/** `drover login URL (--username U (--password P | --password-stdin) | --provider github|oidc) [--ca-file F | --ca-checksum SUM | --insecure-skip-tls-verify]` */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { DroverClient, fetchPinnedCa, readConfig, readStdinSecret, writeConfig } from '../client/index.ts';
 import { DroverError, InvalidArgumentError } from '../../shared/errors.ts';
 import { parseOutputFormat, printJson } from '../output.ts';
+import { browserLogin, browserProviders } from './login-browser.ts';
 
 interface LoginFlags {
-  username: string; password?: string; passwordStdin?: boolean; provider: string; caFile?: string; caChecksum?: string;
+  username?: string; password?: string; passwordStdin?: boolean; provider: string; caFile?: string; caChecksum?: string;
   insecureSkipTlsVerify?: boolean; output?: string;
 }
 
@@ -32,10 +33,10 @@ export function loginCommand(deps: CliDeps): Command {
   return new Command('login')
     .description('log in to a Drover server and save the token in $DROVER_CONFIG')
     .argument('<url>', 'the server, e.g. https://drover.example.com:8443')
-    .requiredOption('--username <name>', 'user name')
+    .option('--username <name>', 'user name (password providers: local, openldap, activedirectory)')
     .option('--password <password>', 'password (prefer --password-stdin: arguments show up in process lists)')
     .option('--password-stdin', 'read the password from stdin')
-    .option('--provider <name>', 'auth provider', 'local')
+    .option('--provider <name>', 'auth provider: local, openldap, activedirectory (password), github, oidc (browser)', 'local')
     .option('--ca-file <file>', 'trust this CA (PEM) for the server')
     .option('--ca-checksum <sha256>', 'fetch the server CA from /cacerts and trust it if its sha256 matches')
     .option('--insecure-skip-tls-verify', 'do not verify the server certificate (prints a warning)')
@@ -50,14 +51,21 @@ export function loginCommand(deps: CliDeps): Command {
       } catch {
         throw new InvalidArgumentError('URL', 'an https:// server URL', url);
       }
-      if (flags.password !== undefined && flags.passwordStdin) throw new InvalidArgumentError('--password/--password-stdin', 'one of them, not both');
-      const password = flags.passwordStdin ? await readStdinSecret(deps) : flags.password;
-      if (password === undefined || password === '') throw new InvalidArgumentError('--password or --password-stdin', 'a password');
+      const browser = (browserProviders as readonly string[]).includes(flags.provider);
+      let password: string | undefined;
+      if (!browser) {
+        if (flags.username === undefined) throw new InvalidArgumentError('--username', 'a user name (or --provider github|oidc to log in through a browser)');
+        if (flags.password !== undefined && flags.passwordStdin) throw new InvalidArgumentError('--password/--password-stdin', 'one of them, not both');
+        password = flags.passwordStdin ? await readStdinSecret(deps) : flags.password;
+        if (password === undefined || password === '') throw new InvalidArgumentError('--password or --password-stdin', 'a password');
+      }
       const trust = await trustFor(server, flags, deps);
       const client = new DroverClient({ server, ...trust });
       let answer: LoginAnswer;
       try {
-        answer = await client.request<LoginAnswer>('POST', '/v1/login', { username: flags.username, password, provider: flags.provider, description: 'drover CLI login' });
+        answer = browser
+          ? await browserLogin(client, flags.provider, deps)
+          : await client.request<LoginAnswer>('POST', '/v1/login', { username: flags.username, password, provider: flags.provider, description: 'drover CLI login' });
       } finally {
         await client.close();
       }

@@ -1,4 +1,4 @@
-/** `drover users create|list|get|disable|enable|delete`: user administration (admins). */
+/** `drover users create|list|get|update|disable|enable|delete`: user administration (admins). */
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { readStdinSecret, withClient } from '../client/index.ts';
@@ -54,6 +54,27 @@ function setEnabledCommand(deps: CliDeps, verb: 'disable' | 'enable'): Command {
     });
 }
 
+function updateCommand(deps: CliDeps): Command {
+  return new Command('update')
+    .description('change a user\'s global role or password; an admin holds cluster-admin in every cluster')
+    .argument('<name>', 'user name or id')
+    .option('--admin', 'give the user the global admin role')
+    .option('--no-admin', 'take the global admin role away')
+    .option('--password-stdin', 'set a new password read from stdin')
+    .option('-o, --output <format>', 'json or table')
+    .action(async (name: string, opts: { admin?: boolean; passwordStdin?: boolean; output?: string }) => {
+      const format = parseOutputFormat(opts.output);
+      const patch = {
+        ...(opts.admin === undefined ? {} : { globalRole: opts.admin ? 'admin' : 'user' }),
+        ...(opts.passwordStdin ? { password: await readStdinSecret(deps) } : {}),
+      };
+      if (Object.keys(patch).length === 0) throw new InvalidArgumentError('update', 'say what to change: --admin, --no-admin or --password-stdin');
+      const user = await withClient(deps, (client) => client.request<UserView>('PATCH', path(name), patch));
+      if (format === 'json') printJson(deps, user);
+      else printUsers(deps, [user]);
+    });
+}
+
 export function usersCommand(deps: CliDeps): Command {
   const users = new Command('users').description('manage users (admins)');
   users.addCommand(createCommand(deps));
@@ -76,6 +97,7 @@ export function usersCommand(deps: CliDeps): Command {
       if (format === 'json') printJson(deps, user);
       else printUsers(deps, [user]);
     }));
+  users.addCommand(updateCommand(deps));
   users.addCommand(setEnabledCommand(deps, 'disable'));
   users.addCommand(setEnabledCommand(deps, 'enable'));
   users.addCommand(new Command('delete')

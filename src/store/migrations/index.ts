@@ -7,6 +7,8 @@ import { identityMigration } from './0001-identity.ts';
 import { clustersMigration } from './0002-clusters.ts';
 import { accessMigration } from './0003-access.ts';
 import { aceMigration } from './0004-ace.ts';
+import { providersMigration } from './0005-providers.ts';
+import { providerCredentialsMigration } from './0006-provider-credentials.ts';
 
 export interface Migration {
   /** `NNNN-topic`; the number fixes the order. */
@@ -19,4 +21,6 @@ export const migrations: readonly Migration[] = [
   clustersMigration,
   accessMigration,
   aceMigration,
+  providersMigration,
+  providerCredentialsMigration,
 ];

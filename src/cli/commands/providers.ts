@@ -1,0 +1,153 @@
+/**
+ * `drover providers list | configure NAME -f FILE | test NAME [--username U --password-stdin] | enable NAME | disable NAME`
+ * (`test github|oidc` prints a login link and waits for the browser test login)
+ * and `drover principals search QUERY` (find the principal id to use with `members add --group`).
+ */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import type { CliDeps } from '../deps.ts';
+import { readStdinSecret, withClient, type DroverClient } from '../client/index.ts';
+import { waitForBrowser } from './login-browser.ts';
+import { InvalidArgumentError } from '../../shared/errors.ts';
+import { parseOutputFormat, printJson, printTable } from '../output.ts';
+
+interface ProviderView {
+  name: string; style: string; displayName: string; configured: boolean; enabled: boolean; accessMode: string;
+  allowedPrincipals: string[]; tested: boolean; testedAt?: string;
+  /** A changed configuration of the enabled provider, waiting for a test login before enable promotes it. */
+  pending?: { tested: boolean; testedAt?: string };
+}
+
+/** Whether the configuration under test (the pending one if any) passed, and when. */
+const testState = (view: ProviderView | undefined): { tested: boolean; testedAt?: string } | undefined => view?.pending ?? view;
+interface PrincipalView { id: string; kind: string; provider: string; displayName: string; loginName?: string }
+
+const path = (name: string, action = ''): string => `/v1/providers/${encodeURIComponent(name)}${action ? `/${action}` : ''}`;
+
+function printProviders(deps: CliDeps, list: ProviderView[]): void {
+  printTable(deps, ['name', 'style', 'configured', 'tested', 'enabled', 'pending', 'access'], list.map((p) => [
+    p.name, p.style, p.configured ? 'yes' : 'no', p.tested ? 'yes' : 'no', p.enabled ? 'yes' : 'no',
+    p.pending ? (p.pending.tested ? 'tested' : 'untested') : '-',
+    p.accessMode === 'restricted' ? `restricted (${p.allowedPrincipals.length})` : p.accessMode,
+  ]));
+}
+
+/** The settings file: `{config: {...}, accessMode?, allowedPrincipals?}`, or just the config object. YAML or JSON. */
+function readSettings(file: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new InvalidArgumentError('-f', `a readable YAML or JSON file (${error instanceof Error ? error.message : String(error)})`, file);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new InvalidArgumentError('-f', 'a YAML or JSON object', file);
+  const object = parsed as Record<string, unknown>;
+  return 'config' in object ? object : { config: object };
+}
+
+/**
+ * A test login for a redirect provider: asks for a login link, prints it, and
+ * polls the provider until a test login newer than the one before succeeded with
+ * its current settings (the browser page shows the provider's error otherwise).
+ */
+async function browserTest(client: DroverClient, name: string, deps: CliDeps): Promise<ProviderView> {
+  const current = async (): Promise<ProviderView | undefined> =>
+    (await client.request<ProviderView[]>('GET', '/v1/providers')).find((p) => p.name === name);
+  const before = testState(await current())?.testedAt;
+  const link = await client.request<{ requestId: string; loginUrl: string }>('POST', `/v1/auth/${encodeURIComponent(name)}/test-login`);
+  return waitForBrowser(deps, `test ${name} (log in as any ${name} user)`, link.loginUrl, async () => {
+    const view = await current();
+    const state = testState(view);
+    return state?.tested === true && state.testedAt !== undefined && state.testedAt !== before ? view : undefined;
+  }, (seconds) => `no successful test login through ${name} within ${seconds} s; the browser page shows what failed; fix the settings ("drover providers configure ${name} -f FILE") and run "drover providers test ${name}" again`);
+}
+
+export function providersCommand(deps: CliDeps): Command {
+  const providers = new Command('providers').description('external identity providers (admins): configure, test, enable, disable');
+  const output = (c: Command): Command => c.option('-o, --output <format>', 'json or table');
+
+  providers.addCommand(output(new Command('list')).description('every provider and its state').action(async (opts: { output?: string }) => {
+    const format = parseOutputFormat(opts.output);
+    const list = await withClient(deps, (client) => client.request<ProviderView[]>('GET', '/v1/providers'));
+    if (format === 'json') printJson(deps, list);
+    else printProviders(deps, list);
+  }));
+
+  providers.addCommand(output(new Command('configure')).description('store a provider\'s settings from a YAML/JSON file; it must pass "providers test" before "providers enable"')
+    .argument('<name>', 'openldap, activedirectory, github or oidc')
+    .requiredOption('-f, --file <file>', 'settings: {config: {...}, accessMode?: unrestricted|restricted, allowedPrincipals?: [...]}')
+    .action(async (name: string, opts: { file: string; output?: string }) => {
+      const format = parseOutputFormat(opts.output);
+      const view = await withClient(deps, (client) => client.request<ProviderView>('PUT', path(name), readSettings(opts.file)));
+      if (format === 'json') printJson(deps, view);
+      else {
+        const next = `drover providers test ${name}${view.style === 'password' ? ' --username U --password-stdin' : ''}`;
+        deps.stdout.write(view.pending
+          ? `${name} is enabled: the new settings are pending and serve nothing yet (the current ones keep serving). Next: ${next}, then drover providers enable ${name}\n`
+          : `Configured ${name}. Next: ${next}\n`);
+      }
+    }));
+
+  providers.addCommand(output(new Command('test'))
+    .description('log in once with the stored settings (password providers: --username and a password; github, oidc: in a browser); success allows enabling it')
+    .argument('<name>', 'openldap, activedirectory, github or oidc')
+    .option('--username <name>', 'password providers: a directory user to test with')
+    .option('--password <password>', 'password (prefer --password-stdin)')
+    .option('--password-stdin', 'read the password from stdin')
+    .action(async (name: string, opts: { username?: string; password?: string; passwordStdin?: boolean; output?: string }) => {
+      const format = parseOutputFormat(opts.output);
+      const style = opts.username === undefined
+        ? (await withClient(deps, (client) => client.request<ProviderView[]>('GET', '/v1/providers'))).find((p) => p.name === name)?.style
+        : 'password';
+      if (style === 'redirect') {
+        const view = await withClient(deps, (client) => browserTest(client, name, deps));
+        if (format === 'json') printJson(deps, view);
+        else deps.stdout.write(`Test login through ${name} succeeded.\nEnable it with: drover providers enable ${name}\n`);
+        return;
+      }
+      if (opts.username === undefined) throw new InvalidArgumentError('--username', `a directory user to test ${name} with (and --password-stdin)`);
+      if (opts.password !== undefined && opts.passwordStdin) throw new InvalidArgumentError('--password/--password-stdin', 'one of them, not both');
+      const password = opts.passwordStdin ? await readStdinSecret(deps) : opts.password;
+      if (password === undefined || password === '') throw new InvalidArgumentError('--password or --password-stdin', 'a password');
+      const username = opts.username;
+      const answer = await withClient(deps, (client) => client.request<{ ok: boolean; user: PrincipalView; groups: PrincipalView[] }>(
+        'POST', path(name, 'test'), { username, password }));
+      if (format === 'json') printJson(deps, answer);
+      else {
+        deps.stdout.write(`Test login through ${name} succeeded as ${answer.user.id}\n`);
+        for (const g of answer.groups) deps.stdout.write(`  group ${g.id}\n`);
+        deps.stdout.write(`Enable it with: drover providers enable ${name}\n`);
+      }
+    }));
+
+  for (const action of ['enable', 'disable'] as const) {
+    providers.addCommand(output(new Command(action))
+      .description(action === 'enable' ? 'enable a provider whose current settings passed a test login (or promote its tested pending settings)' : 'disable a provider: its users are logged out (tokens revoked)')
+      .argument('<name>', 'provider name')
+      .action(async (name: string, opts: { output?: string }) => {
+        const format = parseOutputFormat(opts.output);
+        const view = await withClient(deps, (client) => client.request<ProviderView>('POST', path(name, action)));
+        if (format === 'json') printJson(deps, view);
+        else deps.stdout.write(`${name} ${action}d.\n`);
+      }));
+  }
+  return providers;
+}
+
+export function principalsCommand(deps: CliDeps): Command {
+  const principals = new Command('principals').description('find users and groups (local and every enabled provider) by name');
+  principals.addCommand(new Command('search').description('users and groups whose name contains QUERY; use the id with "members add --group"')
+    .argument('<query>', 'part of a name')
+    .option('--limit <n>', 'at most this many (1-100)', '20')
+    .option('-o, --output <format>', 'json or table')
+    .action(async (query: string, opts: { limit: string; output?: string }) => {
+      const format = parseOutputFormat(opts.output);
+      if (!/^\d{1,3}$/.test(opts.limit)) throw new InvalidArgumentError('--limit', 'a number from 1 to 100', opts.limit);
+      const params = new URLSearchParams({ q: query, limit: opts.limit });
+      const list = await withClient(deps, (client) => client.request<PrincipalView[]>('GET', `/v1/principals?${params.toString()}`));
+      if (format === 'json') printJson(deps, list);
+      else printTable(deps, ['id', 'kind', 'name'], list.map((p) => [p.id, p.kind, p.loginName ?? p.displayName]));
+    }));
+  return principals;
+}

@@ -1,0 +1,226 @@
+/**
+ * Browser login routes for the redirect providers (GitHub, OIDC):
+ *   GET  /v1/auth/:provider/login?purpose=ui|cli|test[&request=<id>]  302 to the provider
+ *   GET  /v1/auth/:provider/callback                                  the provider sends the browser back here
+ *   POST /v1/auth/:provider/cli-login { challenge }                   a terminal login: { requestId, loginUrl }
+ *   POST /v1/auth/cli-token { requestId, verifier }                   202 pending, 200 the token once, 410 after
+ *   POST /v1/auth/:provider/test-login (admin)                        { requestId, loginUrl } for a test login
+ * The callback picks the user only from the provider's verified answer (through
+ * completeExternalLogin); the state must be one this server issued, unused, under
+ * 10 minutes old. A UI login is also bound to the browser that started it (a
+ * cookie), so nobody can push their own login into someone else's browser. The
+ * only redirect after login is a same-origin path.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { authenticateWith, requireAdmin } from '../../api/auth.ts';
+import { setUiSession } from '../../api/session.ts';
+import { DroverError } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/log.ts';
+import type { TokenAuthenticator } from '../types.ts';
+import type { CompleteExternalLogin } from './external-login.ts';
+import { RedirectLogins, sha256url, type IssuedLogin, type LoginPurpose, type PendingLogin } from './redirect-login.ts';
+import type { AuthProvider, ProviderName, RedirectProvider } from './types.ts';
+
+/** What the routes need from the provider core (P's ProviderService satisfies it). */
+export interface RedirectLoginBackend {
+  get(name: string): Promise<AuthProvider>;
+  getForTest(name: string): Promise<AuthProvider>;
+  recordTestLogin(name: string): Promise<void>;
+  completeLogin: CompleteExternalLogin;
+}
+
+export interface RedirectApiOptions {
+  providers: RedirectLoginBackend;
+  authenticator: TokenAuthenticator;
+  /** The server's public URL: redirect URIs and login URLs are built from it, never from request headers. */
+  publicUrl: string;
+  logger: Logger;
+  logins?: RedirectLogins;
+}
+
+const RedirectProviderName = Type.Union([Type.Literal('github'), Type.Literal('oidc')]);
+const ProviderParams = Type.Object({ provider: RedirectProviderName });
+const ErrorBody = Type.Object({ code: Type.String(), message: Type.String() });
+const LoginLink = Type.Object({ requestId: Type.String(), loginUrl: Type.String() });
+
+const bindingCookie = (provider: ProviderName): string => `drover_login_${provider}`;
+
+/** A path on this server: starts with one "/", no scheme, no host, no backslash tricks. */
+export function safeReturnPath(value: string | undefined): string {
+  if (value === undefined || !/^\/(?![/\\])[^\s\\]*$/.test(value) || value.length > 512) return '/';
+  return value;
+}
+
+function cookieValue(request: FastifyRequest, name: string): string | undefined {
+  const header = request.headers.cookie;
+  if (header === undefined) return undefined;
+  const values = header.split(';').map((p) => p.trim()).filter((p) => p.startsWith(`${name}=`)).map((p) => p.slice(name.length + 1));
+  return values.length === 1 ? values[0] : undefined;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function page(reply: FastifyReply, title: string, text: string): FastifyReply {
+  return reply.status(200)
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
+    .header('cache-control', 'no-store')
+    .header('referrer-policy', 'no-referrer')
+    .send(`<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body style="font-family:sans-serif;margin:3em"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></body></html>`);
+}
+
+function asRedirect(provider: AuthProvider, name: string): RedirectProvider {
+  if (provider.style !== 'redirect') throw new DroverError('DRV_ERR_BAD_REQUEST', `${name} logs in with a password, not through the browser; use POST /v1/login`);
+  return provider;
+}
+
+/** Finishes a login whose state checked out: the provider verifies the callback, then the purpose decides what the browser gets. */
+function loginFinisher(options: RedirectApiOptions, logins: RedirectLogins, instance: (name: ProviderName, purpose: LoginPurpose) => Promise<RedirectProvider>) {
+  return async (request: FastifyRequest, reply: FastifyReply, name: ProviderName, login: PendingLogin): Promise<FastifyReply> => {
+    const provider = await instance(name, login.purpose);
+    // Only the query string comes from the browser; the URL it is checked against is ours.
+    const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
+    const identity = await provider.completeLogin(new URL(`${login.pending.redirectUri}${query}`), login.pending);
+    switch (login.purpose) {
+      case 'test': {
+        await options.providers.recordTestLogin(name);
+        if (login.requestId !== undefined) logins.close(login.requestId);
+        options.logger.info({ provider: name, groups: identity.groups.length }, 'redirect provider test login succeeded');
+        return page(reply, 'Test login succeeded', `${name} answered for ${identity.user.displayName} (${identity.user.id}) with ${identity.groups.length} group(s). You can enable the provider now.`);
+      }
+      case 'cli': {
+        const result = await options.providers.completeLogin(name, identity, { address: request.ip, description: `drover CLI login (${name})` });
+        const issued: IssuedLogin = {
+          token: result.value, tokenId: result.token.id, user: result.user,
+          ...(result.token.expiresAt ? { expiresAt: result.token.expiresAt } : {}),
+        };
+        logins.complete(login.requestId ?? '', issued);
+        return page(reply, 'Logged in', `You are logged in to Drover as ${result.user.username}. Return to your terminal; you can close this window.`);
+      }
+      case 'ui': {
+        const result = await options.providers.completeLogin(name, identity, { address: request.ip, description: `web UI (${name})` });
+        setUiSession(reply, { value: result.value, ...(result.token.expiresAt ? { expiresAt: result.token.expiresAt } : {}) });
+        return reply.redirect(safeReturnPath(login.returnTo), 302);
+      }
+      default: {
+        const never: never = login.purpose;
+        throw new DroverError('DRV_ERR_INTERNAL', `unknown login purpose ${String(never)}`);
+      }
+    }
+  };
+}
+
+export function redirectLoginApi(options: RedirectApiOptions): FastifyPluginAsyncTypebox {
+  const logins = options.logins ?? new RedirectLogins();
+  const base = options.publicUrl.replace(/\/$/, '');
+  const callbackUri = (provider: ProviderName): string => `${base}/v1/auth/${provider}/callback`;
+  const loginUrl = (provider: ProviderName, purpose: LoginPurpose, requestId: string): string =>
+    `${base}/v1/auth/${provider}/login?${new URLSearchParams({ purpose, request: requestId }).toString()}`;
+  const instance = async (name: ProviderName, purpose: LoginPurpose): Promise<RedirectProvider> =>
+    asRedirect(purpose === 'test' ? await options.providers.getForTest(name) : await options.providers.get(name), name);
+
+  const finishLogin = loginFinisher(options, logins, instance);
+
+  return (app) => {
+    app.get('/v1/auth/:provider/login', {
+      schema: {
+        summary: 'Start a browser login through GitHub or OIDC (302 to the provider)', tags: ['auth'], params: ProviderParams,
+        querystring: Type.Object({
+          purpose: Type.Optional(Type.Union([Type.Literal('ui'), Type.Literal('cli'), Type.Literal('test')])),
+          request: Type.Optional(Type.String({ maxLength: 128 })),
+          returnTo: Type.Optional(Type.String({ maxLength: 512 })),
+        }, { additionalProperties: false }),
+        response: { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 429: ErrorBody, 502: ErrorBody },
+      },
+    }, async (request, reply) => {
+      const name = request.params.provider;
+      const purpose = request.query.purpose ?? 'ui';
+      if (purpose !== 'ui') logins.startRequest(request.query.request, name, purpose);
+      const provider = await instance(name, purpose);
+      const start = await provider.startLogin(callbackUri(name));
+      const login: PendingLogin = { provider: name, purpose, pending: start.pending, ...(request.query.request && purpose !== 'ui' ? { requestId: request.query.request } : {}) };
+      if (purpose === 'ui') {
+        const binding = randomBytes(32).toString('base64url');
+        login.browserBinding = sha256url(binding);
+        login.returnTo = safeReturnPath(request.query.returnTo);
+        // Lax, not Strict: the provider's redirect back is a cross-site top-level navigation.
+        reply.header('set-cookie', `${bindingCookie(name)}=${binding}; Path=/v1/auth/${name}/callback; HttpOnly; Secure; SameSite=Lax; Max-Age=600`);
+      }
+      logins.begin(login, request.ip);
+      return reply.header('cache-control', 'no-store').redirect(start.authorizeUrl, 302);
+    });
+
+    app.get('/v1/auth/:provider/callback', {
+      schema: {
+        summary: 'Where the provider sends the browser back; finishes the login', tags: ['auth'], params: ProviderParams,
+        // Providers add their own parameters (iss, session_state, ...): this schema stays open.
+        querystring: Type.Object({ state: Type.Optional(Type.String({ maxLength: 512 })) }),
+        response: { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 502: ErrorBody },
+      },
+    }, async (request, reply) => {
+      const name = request.params.provider;
+      const login = logins.finish(request.query.state ?? null, name);
+      if (login.purpose === 'ui') {
+        const binding = cookieValue(request, bindingCookie(name));
+        if (binding === undefined || login.browserBinding !== sha256url(binding)) {
+          throw new DroverError('DRV_ERR_BAD_REQUEST', 'this login was started in another browser (or its cookie was lost); start the login again here');
+        }
+      }
+      try {
+        return await finishLogin(request, reply, name, login);
+      } catch (error) {
+        if (login.purpose === 'cli' && login.requestId !== undefined && error instanceof DroverError) logins.fail(login.requestId, error);
+        throw error;
+      }
+    });
+
+    app.post('/v1/auth/:provider/cli-login', {
+      schema: {
+        summary: 'Start a terminal login: open loginUrl in a browser, then poll POST /v1/auth/cli-token', tags: ['auth'], params: ProviderParams,
+        body: Type.Object({ challenge: Type.String({ minLength: 43, maxLength: 43, pattern: '^[A-Za-z0-9_-]+$' }) }, { additionalProperties: false }),
+        response: { 200: LoginLink, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 429: ErrorBody },
+      },
+    }, async (request) => {
+      const name = request.params.provider;
+      await instance(name, 'cli');
+      const requestId = logins.openRequest(request.ip, name, 'cli', request.body.challenge);
+      return { requestId, loginUrl: loginUrl(name, 'cli', requestId) };
+    });
+
+    app.post('/v1/auth/cli-token', {
+      schema: {
+        summary: 'Collect the token of a terminal login (202 while the browser login is pending)', tags: ['auth'],
+        body: Type.Object({ requestId: Type.String({ maxLength: 128 }), verifier: Type.String({ minLength: 43, maxLength: 128 }) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({ token: Type.String(), tokenId: Type.String(), expiresAt: Type.Optional(Type.String()), user: Type.Object({ id: Type.String(), username: Type.String() }) }),
+          202: Type.Object({ status: Type.Literal('pending') }), 400: ErrorBody, 410: ErrorBody,
+        },
+      },
+    }, async (request, reply) => {
+      const answer = logins.poll(request.body.requestId, request.body.verifier);
+      reply.header('cache-control', 'no-store');
+      if (answer.state === 'pending') return reply.status(202).send({ status: 'pending' as const });
+      return reply.status(200).send(answer.issued);
+    });
+
+    app.post('/v1/auth/:provider/test-login', {
+      schema: {
+        summary: 'Admin: a login link that tests the current (not yet enabled) configuration', tags: ['auth'], params: ProviderParams,
+        security: [{ bearer: [] }], response: { 200: LoginLink, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 502: ErrorBody },
+      },
+      preHandler: authenticateWith(options.authenticator),
+    }, async (request) => {
+      requireAdmin(request);
+      const name = request.params.provider;
+      await instance(name, 'test');
+      const requestId = logins.openRequest(request.ip, name, 'test');
+      return { requestId, loginUrl: loginUrl(name, 'test', requestId) };
+    });
+    return Promise.resolve();
+  };
+}

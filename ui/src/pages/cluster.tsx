@@ -1,0 +1,133 @@
+/** One cluster: summary, nodes and capacity, warning events, kubeconfig, registration, members and projects. */
+import { useState } from 'preact/hooks';
+import { get, q } from '../api.ts';
+import { Code, CopyButton, ErrorText, Link, Show, StateBadge, Table, ago, useAction, useLoad } from '../components.tsx';
+import type { Cluster, KubeList, KubeNode, Registration, User, Warning } from '../types.ts';
+import { MembersSection, ProjectsSection } from './members.tsx';
+
+export function ClusterPage(props: { id: string; user: User }) {
+  const cluster = useLoad(() => get<Cluster>(`/v1/clusters/${q(props.id)}`), [props.id], 5000);
+  const admin = props.user.globalRole === 'admin';
+  return (
+    <section>
+      <p><Link href="/clusters">← Clusters</Link></p>
+      <Show load={cluster}>
+        {(c) => (
+          <>
+            <h1>{c.displayName || c.name} <StateBadge state={c.state} /></h1>
+            {c.stateReason && <p class="muted">{c.stateReason}</p>}
+            <dl class="facts">
+              <dt>Id</dt><dd>{c.id}</dd>
+              <dt>Kubernetes</dt><dd>{c.kubernetesVersion ?? '—'}</dd>
+              <dt>Nodes</dt><dd>{c.nodeCount ?? '—'}</dd>
+              <dt>Capacity</dt><dd>{c.capacity ? `${c.capacity.cpu} CPU, ${c.capacity.memory} memory, ${c.capacity.pods} pods` : '—'}</dd>
+              <dt>Tunnel</dt><dd>{c.tunnel ?? '—'}</dd>
+              <dt>Last seen</dt><dd>{ago(c.lastSeenAt)}</dd>
+            </dl>
+            <KubeconfigSection cluster={c} />
+            {admin && <RegistrationSection cluster={c} />}
+            <NodesSection cluster={c} />
+            <WarningsSection cluster={c} />
+            <MembersSection cluster={c} user={props.user} />
+            <ProjectsSection cluster={c} user={props.user} />
+          </>
+        )}
+      </Show>
+    </section>
+  );
+}
+
+async function fetchKubeconfig(cluster: Cluster): Promise<string> {
+  return (await get<{ kubeconfig: string }>(`/v1/clusters/${q(cluster.id)}/kubeconfig`)).kubeconfig;
+}
+
+function KubeconfigSection(props: { cluster: Cluster }) {
+  const action = useAction();
+  const download = (): void => action.run(async () => {
+    const text = await fetchKubeconfig(props.cluster);
+    const url = URL.createObjectURL(new Blob([text], { type: 'application/yaml' }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = `${props.cluster.name}.yaml`;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  });
+  return (
+    <div class="card">
+      <h2>Kubeconfig</h2>
+      <p>A kubeconfig for kubectl through Drover. Each download holds a new token you can revoke under API tokens.</p>
+      <div class="actions">
+        <button type="button" onClick={download} disabled={action.busy}>Download KubeConfig</button>
+        <CopyButton text={() => fetchKubeconfig(props.cluster)} label="Copy KubeConfig to clipboard" />
+      </div>
+      <ErrorText error={action.error} />
+    </div>
+  );
+}
+
+function RegistrationSection(props: { cluster: Cluster }) {
+  const [shown, setShown] = useState(false);
+  const reg = useLoad(() => (shown ? get<Registration>(`/v1/clusters/${q(props.cluster.id)}/registration`) : Promise.resolve(undefined)), [shown, props.cluster.id]);
+  return (
+    <div class="card">
+      <h2>Registration</h2>
+      {!shown ? <button type="button" class="secondary" onClick={() => setShown(true)}>Show the registration command</button> : (
+        <Show load={reg}>
+          {(r) => r ? (
+            <>
+              <p>Run on a machine that reaches the cluster (the token is a secret):</p>
+              <Code label="registration command" text={r.kubectlCommand} />
+              <Code label="agent command" text={r.agentCommand} />
+            </>
+          ) : null}
+        </Show>
+      )}
+    </div>
+  );
+}
+
+function ready(node: KubeNode): string {
+  const c = node.status?.conditions?.find((x) => x.type === 'Ready');
+  return c === undefined ? 'Unknown' : c.status === 'True' ? 'Ready' : 'NotReady';
+}
+
+function NodesSection(props: { cluster: Cluster }) {
+  const nodes = useLoad(() => get<KubeList<KubeNode>>(`/k8s/clusters/${q(props.cluster.id)}/api/v1/nodes`), [props.cluster.id, props.cluster.state]);
+  return (
+    <div class="card">
+      <h2>Nodes</h2>
+      <Show load={nodes} empty={(l) => l.items.length === 0} emptyText="The cluster reports no nodes.">
+        {(l) => (
+          <Table label="Nodes" head={['Name', 'Status', 'Kubelet', 'CPU', 'Memory', 'Pods']}>
+            {l.items.map((n) => (
+              <tr key={n.metadata.name}>
+                <td>{n.metadata.name}</td><td>{ready(n)}</td><td>{n.status?.nodeInfo?.kubeletVersion ?? '—'}</td>
+                <td>{n.status?.capacity?.cpu ?? '—'}</td><td>{n.status?.capacity?.memory ?? '—'}</td><td>{n.status?.capacity?.pods ?? '—'}</td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </Show>
+    </div>
+  );
+}
+
+function WarningsSection(props: { cluster: Cluster }) {
+  const warnings = useLoad(() => get<Warning[]>(`/v1/clusters/${q(props.cluster.id)}/warnings`), [props.cluster.id], 15000);
+  return (
+    <div class="card">
+      <h2>Recent warnings</h2>
+      <Show load={warnings} empty={(l) => l.length === 0} emptyText="No warning events.">
+        {(l) => (
+          <Table label="Warning events" head={['Object', 'Reason', 'Message', 'Count', 'Last seen']}>
+            {l.map((w, i) => (
+              <tr key={`${w.object}-${i}`}><td>{w.object}</td><td>{w.reason}</td><td>{w.message}</td><td>{w.count}</td><td>{ago(w.lastSeen)}</td></tr>
+            ))}
+          </Table>
+        )}
+      </Show>
+    </div>
+  );
+}

@@ -1,0 +1,65 @@
+/** Clusters: state and why, version, nodes, tunnel, last seen; admins register new ones. */
+import { useState } from 'preact/hooks';
+import { get, post } from '../api.ts';
+import { Code, ErrorText, Link, Show, StateBadge, Table, ago, useAction, useLoad, value } from '../components.tsx';
+import type { Cluster, Registration, User } from '../types.ts';
+
+export function ClustersPage(props: { user: User }) {
+  const clusters = useLoad(() => get<Cluster[]>('/v1/clusters'), [], 5000);
+  const admin = props.user.globalRole === 'admin';
+  return (
+    <section>
+      <h1>Clusters</h1>
+      <Show load={clusters} empty={(list) => list.length === 0}
+        emptyText={admin ? 'No clusters yet. Register one below.' : 'You are not a member of any cluster yet; ask an admin.'}>
+        {(list) => (
+          <Table label="Clusters" head={['Name', 'State', 'Kubernetes', 'Nodes', 'Tunnel', 'Last seen']}>
+            {list.map((c) => (
+              <tr key={c.id} data-cluster={c.name}>
+                <td><Link href={`/clusters/${encodeURIComponent(c.id)}`}>{c.displayName || c.name}</Link><div class="muted small">{c.id}</div></td>
+                <td><StateBadge state={c.state} />{c.stateReason && <div class="muted small">{c.stateReason}</div>}</td>
+                <td>{c.kubernetesVersion ?? '—'}</td>
+                <td>{c.nodeCount ?? '—'}</td>
+                <td>{c.tunnel ?? '—'}</td>
+                <td>{ago(c.lastSeenAt)}</td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </Show>
+      {admin && <RegisterCluster onCreated={clusters.reload} />}
+    </section>
+  );
+}
+
+function RegisterCluster(props: { onCreated: () => void }) {
+  const [name, setName] = useState('');
+  const [created, setCreated] = useState<{ cluster: Cluster; registration: Registration } | undefined>(undefined);
+  const action = useAction();
+  const submit = (e: Event): void => {
+    e.preventDefault();
+    action.run(async () => {
+      setCreated(await post<{ cluster: Cluster; registration: Registration }>('/v1/clusters', { name }));
+      setName('');
+      props.onCreated();
+    });
+  };
+  return (
+    <div class="card">
+      <h2>Register a cluster</h2>
+      <form onSubmit={submit} class="inline">
+        <label>Name<input required pattern="[a-z0-9]([-a-z0-9]*[a-z0-9])?" maxLength={63} value={name} onInput={(e) => setName(value(e))}
+          title="lower-case letters, digits and dashes" /></label>
+        <button type="submit" disabled={action.busy}>Register</button>
+      </form>
+      <ErrorText error={action.error} />
+      {created && (
+        <div>
+          <p>Run one of these where the cluster is reachable to start its agent (the token is a secret):</p>
+          <Code label="kubectl command" text={created.registration.kubectlCommand} />
+          <Code label="agent command" text={created.registration.agentCommand} />
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,71 @@
+/** Login: local and password providers (LDAP, AD) by form; redirect providers (GitHub, OIDC) by link. */
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, api, describeError } from '../api.ts';
+import { ErrorText, value } from '../components.tsx';
+import type { AuthProviderInfo, Session } from '../types.ts';
+
+export function LoginPage(props: { onLogin: (s: Session) => void; initialError?: string | undefined }) {
+  const [providers, setProviders] = useState<AuthProviderInfo[]>([{ name: 'local', style: 'password', displayName: 'Local' }]);
+  const [provider, setProvider] = useState('local');
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | undefined>(props.initialError ?? errorFromQuery());
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    api<AuthProviderInfo[]>('GET', '/v1/auth/providers').then((list) => {
+      const others = list.filter((p) => p.name !== 'local');
+      setProviders([{ name: 'local', style: 'password', displayName: 'Local' }, ...others]);
+    }).catch((e: unknown) => {
+      // An older server without providers: local only.
+      if (!(e instanceof ApiError && e.status === 404)) setError(describeError(e));
+    });
+  }, []);
+
+  const submit = (e: Event): void => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    api<Session>('POST', '/v1/session', { username, password, ...(provider === 'local' ? {} : { provider }) })
+      .then((s) => { setPassword(''); props.onLogin(s); })
+      .catch((err: unknown) => setError(describeError(err)))
+      .finally(() => setBusy(false));
+  };
+
+  const passwordProviders = providers.filter((p) => p.style !== 'redirect');
+  const redirectProviders = providers.filter((p) => p.style === 'redirect');
+  return (
+    <main class="narrow">
+      <h1>Log in to Drover</h1>
+      <form onSubmit={submit} class="card">
+        {passwordProviders.length > 1 && (
+          <label>Sign in with
+            <select value={provider} onChange={(e) => setProvider(value(e))}>
+              {passwordProviders.map((p) => <option key={p.name} value={p.name}>{p.displayName}</option>)}
+            </select>
+          </label>
+        )}
+        <label>Username
+          <input name="username" autocomplete="username" required value={username} onInput={(e) => setUsername(value(e))} />
+        </label>
+        <label>Password
+          <input name="password" type="password" autocomplete="current-password" required value={password} onInput={(e) => setPassword(value(e))} />
+        </label>
+        <ErrorText error={error} />
+        <button type="submit" disabled={busy}>{busy ? 'Logging in…' : 'Log in'}</button>
+      </form>
+      {redirectProviders.length > 0 && (
+        <div class="card">
+          {redirectProviders.map((p) => (
+            <a key={p.name} class="button secondary" href={`/v1/auth/${encodeURIComponent(p.name)}/login?purpose=ui`}>Log in with {p.displayName}</a>
+          ))}
+        </div>
+      )}
+    </main>
+  );
+}
+
+function errorFromQuery(): string | undefined {
+  const message = new URLSearchParams(location.search).get('error');
+  return message === null ? undefined : `Login failed: ${message.slice(0, 200)}`;
+}

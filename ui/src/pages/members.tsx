@@ -1,0 +1,170 @@
+/** Cluster and project members (users and groups, found by principal search) and projects with their namespaces. */
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, api, get, post, q } from '../api.ts';
+import { ErrorText, Show, Table, useAction, useLoad, value } from '../components.tsx';
+import type { Cluster, KubeList, KubeNamespace, Member, Principal, Project, RoleTemplate, User } from '../types.ts';
+
+const projectAnnotation = 'field.cattle.io/projectId';
+
+function isGroup(principal: string): boolean {
+  return /^[a-z]+_(group|team|org):\/\//.test(principal);
+}
+
+/** A member subject from what was typed or picked: group principals as groups, anything else as a user (id, username or local principal). */
+function subjectOf(text: string): { group: string } | { user: string } {
+  return isGroup(text) ? { group: text } : { user: text.replace(/^local:\/\//, '') };
+}
+
+/** Principal search (GET /v1/principals); without it, what was typed is used as it is. */
+function PrincipalInput(props: { value: string; onChange: (v: string) => void }) {
+  const [results, setResults] = useState<Principal[]>([]);
+  const [searchable, setSearchable] = useState(true);
+  useEffect(() => {
+    const text = props.value.trim();
+    if (!searchable || text.length < 2 || text.includes('://')) { setResults([]); return undefined; }
+    const timer = setTimeout(() => {
+      get<Principal[]>(`/v1/principals?q=${q(text)}&limit=10`)
+        .then(setResults)
+        .catch((e: unknown) => { if (e instanceof ApiError && e.status === 404) setSearchable(false); setResults([]); });
+    }, 250);
+    return () => clearTimeout(timer);
+  }, [props.value, searchable]);
+  return (
+    <label>User or group
+      <input list="principal-results" required value={props.value} onInput={(e) => props.onChange(value(e))}
+        placeholder={searchable ? 'search, or a username / principal id' : 'username or group principal id'} />
+      <datalist id="principal-results">
+        {results.map((p) => <option key={p.id} value={p.kind === 'user' && p.loginName && p.id.startsWith('local://') ? p.loginName : p.id}>{`${p.displayName} (${p.kind}, ${p.provider})`}</option>)}
+      </datalist>
+    </label>
+  );
+}
+
+function subjectLabel(m: Member): string {
+  return m.subjectKind === 'user' ? (m.username ?? m.subject) : m.subject;
+}
+
+/** Whether the UI offers member and project changes; the server decides either way. */
+function canManage(user: User, members: Member[] | undefined): boolean {
+  return user.globalRole === 'admin'
+    || (members ?? []).some((m) => m.projectId === undefined && m.subjectKind === 'user' && m.subject === user.id && m.roleTemplate === 'cluster-owner');
+}
+
+export function MembersSection(props: { cluster: Cluster; user: User }) {
+  const id = props.cluster.id;
+  const members = useLoad(() => get<Member[]>(`/v1/clusters/${q(id)}/members`), [id]);
+  const manager = canManage(props.user, members.data);
+  const roles = useLoad(() => get<RoleTemplate[]>('/v1/roles'), []);
+  const projects = useLoad(() => get<Project[]>(`/v1/clusters/${q(id)}/projects`), [id]);
+  const [who, setWho] = useState('');
+  const [role, setRole] = useState('');
+  const [project, setProject] = useState('');
+  const action = useAction();
+  const context = project === '' ? 'cluster' : 'project';
+  const choices = (roles.data ?? []).filter((r) => r.context === context);
+
+  const add = (e: Event): void => {
+    e.preventDefault();
+    action.run(async () => {
+      await post(`/v1/clusters/${q(id)}/members`, { ...subjectOf(who.trim()), role: role || (choices[0]?.name ?? ''), ...(project ? { project } : {}) });
+      setWho('');
+      members.reload();
+    });
+  };
+  const remove = (m: Member): void => action.run(async () => {
+    const params = new URLSearchParams({ [m.subjectKind]: m.subject, role: m.roleTemplate, ...(m.projectId ? { project: m.projectId } : {}) });
+    await api('DELETE', `/v1/clusters/${q(id)}/members?${params.toString()}`);
+    members.reload();
+  });
+
+  return (
+    <div class="card">
+      <h2>Members</h2>
+      <Show load={members} empty={(l) => l.length === 0} emptyText="No members yet; admins can always reach the cluster.">
+        {(list) => (
+          <Table label="Members" head={['Member', 'Kind', 'Role', 'Scope', '']}>
+            {list.map((m) => (
+              <tr key={m.id}>
+                <td>{subjectLabel(m)}</td><td>{m.subjectKind}</td><td>{m.roleTemplate}</td>
+                <td>{m.projectId ? `project ${m.projectName ?? m.projectId}` : 'cluster'}</td>
+                <td>{manager && <button type="button" class="secondary small" onClick={() => remove(m)} aria-label={`Remove ${subjectLabel(m)} as ${m.roleTemplate}`}>Remove</button>}</td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </Show>
+      {manager && <form onSubmit={add} class="inline" aria-label="Add a member">
+        <PrincipalInput value={who} onChange={setWho} />
+        <label>Scope
+          <select value={project} onChange={(e) => { setProject(value(e)); setRole(''); }}>
+            <option value="">Whole cluster</option>
+            {(projects.data ?? []).map((p) => <option key={p.id} value={p.id}>Project {p.name}</option>)}
+          </select>
+        </label>
+        <label>Role
+          <select value={role} onChange={(e) => setRole(value(e))}>
+            {choices.map((r) => <option key={r.name} value={r.name}>{r.displayName || r.name}</option>)}
+          </select>
+        </label>
+        <button type="submit" disabled={action.busy}>Add member</button>
+      </form>}
+      <ErrorText error={action.error} />
+    </div>
+  );
+}
+
+export function ProjectsSection(props: { cluster: Cluster; user: User }) {
+  const id = props.cluster.id;
+  const projects = useLoad(() => get<Project[]>(`/v1/clusters/${q(id)}/projects`), [id]);
+  const members = useLoad(() => get<Member[]>(`/v1/clusters/${q(id)}/members`), [id]);
+  const manager = canManage(props.user, members.data);
+  const namespaces = useLoad(() => get<KubeList<KubeNamespace>>(`/k8s/clusters/${q(id)}/api/v1/namespaces`), [id, props.cluster.state]);
+  const [name, setName] = useState('');
+  const [move, setMove] = useState<{ project: string; namespace: string }>({ project: '', namespace: '' });
+  const action = useAction();
+  const inProject = (p: Project): string[] => (namespaces.data?.items ?? [])
+    .filter((n) => n.metadata.annotations?.[projectAnnotation] === `${id}:${p.id}`).map((n) => n.metadata.name);
+
+  const create = (e: Event): void => {
+    e.preventDefault();
+    action.run(async () => { await post(`/v1/clusters/${q(id)}/projects`, { name }); setName(''); projects.reload(); });
+  };
+  const moveNamespace = (e: Event): void => {
+    e.preventDefault();
+    action.run(async () => {
+      await post(`/v1/clusters/${q(id)}/projects/${q(move.project)}/namespaces`, { namespace: move.namespace });
+      setMove({ project: move.project, namespace: '' });
+      namespaces.reload();
+    });
+  };
+  return (
+    <div class="card">
+      <h2>Projects</h2>
+      {namespaces.error !== undefined && <p class="muted">Namespaces are not shown: {namespaces.error}</p>}
+      <Show load={projects} empty={(l) => l.length === 0} emptyText="No projects in this cluster.">
+        {(list) => (
+          <Table label="Projects" head={['Project', 'Namespaces']}>
+            {list.map((p) => <tr key={p.id}><td>{p.name}<div class="muted small">{p.id}</div></td><td>{inProject(p).join(', ') || '—'}</td></tr>)}
+          </Table>
+        )}
+      </Show>
+      {manager && <form onSubmit={create} class="inline" aria-label="Create a project">
+        <label>New project<input required maxLength={63} value={name} onInput={(e) => setName(value(e))} /></label>
+        <button type="submit" disabled={action.busy}>Create project</button>
+      </form>}
+      {manager && (projects.data ?? []).length > 0 && (
+        <form onSubmit={moveNamespace} class="inline" aria-label="Move a namespace into a project">
+          <label>Namespace<input required value={move.namespace} onInput={(e) => setMove({ ...move, namespace: value(e) })} /></label>
+          <label>Into project
+            <select required value={move.project} onChange={(e) => setMove({ ...move, project: value(e) })}>
+              <option value="">Choose…</option>
+              {(projects.data ?? []).map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
+            </select>
+          </label>
+          <button type="submit" class="secondary" disabled={action.busy}>Move namespace</button>
+        </form>
+      )}
+      <ErrorText error={action.error} />
+    </div>
+  );
+}
