@@ -13,6 +13,7 @@ import { authenticateWith, caller, requireAdmin } from '../api/index.ts';
 import { authErrors, ErrorBody } from '../api/schemas.ts';
 import type { ClusterControllers, ClusterService } from '../clusters/index.ts';
 import type { AuthenticatedUser, Identity } from '../identity/index.ts';
+import type { UsersByPrincipal } from '../identity/providers/index.ts';
 import { isKubeApiError, resourcePath, resources } from '../kube/index.ts';
 import { DroverError } from '../shared/errors.ts';
 import type { AccessService } from './access-service.ts';
@@ -66,15 +67,19 @@ type MemberView = Static<typeof Member>;
 const ClusterParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) });
 const ProjectParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }), project: Type.String({ minLength: 1, maxLength: 128 }) });
+const userField = Type.String({
+  minLength: 1, maxLength: 512,
+  description: 'username, user id, or a provider user principal (a value containing "://", e.g. openldap_user://<dn>, github_user://<id>): a directory user who never logged in is confirmed with their provider and created',
+});
 const AddMember = Type.Object({
   project: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-  user: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  user: Type.Optional(userField),
   group: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
   role: Type.String({ minLength: 1, maxLength: 50 }),
 }, { additionalProperties: false });
 const RemoveMember = Type.Object({
   project: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-  user: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  user: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'username, user id, or a provider user principal' })),
   group: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
   role: Type.Optional(Type.String({ minLength: 1, maxLength: 50 })),
 }, { additionalProperties: false });
@@ -84,6 +89,8 @@ export interface AccessApiOptions {
   clusters: ClusterService;
   controllers: ClusterControllers;
   identity: Identity;
+  /** Adding a member by provider user principal; without it such a value answers 422. */
+  principals?: UsersByPrincipal;
 }
 
 /** The two plugins: role templates, and a cluster's projects and members. */
@@ -125,8 +132,29 @@ function roleRoutes(options: AccessApiOptions): FastifyPluginAsyncTypebox {
   };
 }
 
+/**
+ * `user` is a username, a user id, or (containing "://") a principal: `local://<id>`
+ * names a local user; a provider user principal is resolved through its
+ * `user_principals` binding, and when adding (`create`) a user its provider
+ * confirms is created, so a directory user can be added before their first login.
+ */
+async function memberSubject(
+  deps: { identity: Identity; principals: UsersByPrincipal | undefined }, user: string | undefined, group: string | undefined, create: boolean,
+): Promise<BindingSubject> {
+  const { identity, principals } = deps;
+  if ((user === undefined) === (group === undefined)) throw new DroverError('DRV_ERR_INVALID_ARGUMENT', 'give exactly one of --user NAME and --group PRINCIPAL');
+  if (user === undefined) return { kind: 'group', principalId: group ?? '' };
+  if (!user.includes('://')) return { kind: 'user', userId: (await identity.users.get(user)).id };
+  if (user.startsWith('local://')) return { kind: 'user', userId: (await identity.users.get(user.slice('local://'.length))).id };
+  if (!principals) throw new DroverError('DRV_ERR_UNPROCESSABLE', 'this server cannot add users by provider principal');
+  if (create) return { kind: 'user', userId: (await principals.ensureUserForPrincipal(user)).id };
+  const found = await principals.findUserByPrincipal(user);
+  if (!found) throw new DroverError('DRV_ERR_NOT_FOUND', 'no user has this principal; see "drover members list"');
+  return { kind: 'user', userId: found.id };
+}
+
 function memberRoutes(options: AccessApiOptions): FastifyPluginAsyncTypebox {
-  const { access, clusters, controllers, identity } = options;
+  const { access, clusters, controllers, identity, principals } = options;
 
   /** The cluster if the caller may see it; 404 otherwise. */
   const visibleCluster = async (request: FastifyRequest, idOrName: string): Promise<{ id: string; me: AuthenticatedUser }> => {
@@ -144,11 +172,8 @@ function memberRoutes(options: AccessApiOptions): FastifyPluginAsyncTypebox {
     }
   };
 
-  const subjectOf = async (user: string | undefined, group: string | undefined): Promise<BindingSubject> => {
-    if ((user === undefined) === (group === undefined)) throw new DroverError('DRV_ERR_INVALID_ARGUMENT', 'give exactly one of --user NAME and --group PRINCIPAL');
-    if (user !== undefined) return { kind: 'user', userId: (await identity.users.get(user)).id };
-    return { kind: 'group', principalId: group ?? '' };
-  };
+  const subjectOf = (user: string | undefined, group: string | undefined, create: boolean): Promise<BindingSubject> =>
+    memberSubject({ identity, principals }, user, group, create);
 
   const view = async (b: ClusterRoleTemplateBinding | ProjectRoleTemplateBinding): Promise<MemberView> => {
     const base: MemberView = {
@@ -217,7 +242,7 @@ function memberRoutes(options: AccessApiOptions): FastifyPluginAsyncTypebox {
     });
 
     app.post('/v1/clusters/:id/members', {
-      schema: { ...members, summary: 'Grant a role template on a cluster or project to a user or group', params: ClusterParams, body: AddMember, response: { 201: Member, ...authErrors, 409: ErrorBody, 422: ErrorBody } },
+      schema: { ...members, summary: 'Grant a role template on a cluster or project to a user (by name, id or provider user principal) or group', params: ClusterParams, body: AddMember, response: { 201: Member, ...authErrors, 409: ErrorBody, 422: ErrorBody, 502: ErrorBody } },
     }, async (request, reply) => {
       const { id, me } = await visibleCluster(request, request.params.id);
       const b = request.body;
@@ -225,7 +250,7 @@ function memberRoutes(options: AccessApiOptions): FastifyPluginAsyncTypebox {
       await requireManager(me, id, projectId);
       const catalog = await access.catalog();
       assertCanGrant(catalog, await access.rulesOf(me, projectId === undefined ? { clusterId: id } : { clusterId: id, projectId }), b.role, projectId === undefined ? 'cluster' : 'project');
-      const subject = await subjectOf(b.user, b.group);
+      const subject = await subjectOf(b.user, b.group, true);
       const binding = await access.addBinding({ clusterId: id, ...(projectId === undefined ? {} : { projectId }), roleTemplate: b.role, subject });
       return reply.status(201).send(await view(binding));
     });
@@ -238,7 +263,7 @@ function memberRoutes(options: AccessApiOptions): FastifyPluginAsyncTypebox {
       const q = request.query;
       const projectId = q.project === undefined ? undefined : (await access.getProject(id, q.project)).id;
       await requireManager(me, id, projectId);
-      const subject = await subjectOf(q.user, q.group);
+      const subject = await subjectOf(q.user, q.group, false);
       const key = JSON.stringify(subject);
       const candidates = projectId === undefined ? await access.clusterBindings(id) : await access.projectBindings(id, projectId);
       const matching = candidates.filter((c) => JSON.stringify(c.subject) === key && (q.role === undefined || c.roleTemplate === q.role));

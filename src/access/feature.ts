@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ClustersFeature } from '../clusters/index.ts';
 import type { Identity, UserService } from '../identity/index.ts';
+import type { UsersByPrincipal } from '../identity/providers/index.ts';
 import type { Logger } from '../shared/log.ts';
 import { accessApi } from './access-api.ts';
 import type { AccessService } from './access-service.ts';
@@ -12,6 +13,8 @@ export interface AccessFeatureOptions {
   clusters: Pick<ClustersFeature, 'service' | 'controllers'>;
   accounts: ImpersonationAccounts;
   identity: Identity;
+  /** Members added by provider user principal (directory users before their first login). */
+  principals?: UsersByPrincipal;
   logger: Logger;
   env: NodeJS.ProcessEnv;
 }
@@ -47,7 +50,10 @@ export function createAccessFeature(options: AccessFeatureOptions): AccessFeatur
   });
   return {
     reconciler,
-    apiPlugins: accessApi({ access, clusters: clusters.service, controllers: clusters.controllers, identity }),
+    apiPlugins: accessApi({
+      access, clusters: clusters.service, controllers: clusters.controllers, identity,
+      ...(options.principals === undefined ? {} : { principals: options.principals }),
+    }),
     close: () => { offUsers(); return reconciler.close(); },
   };
 }

@@ -23,6 +23,7 @@ import { rolesCommand } from './commands/roles.ts';
 import { projectsCommand } from './commands/projects.ts';
 import { membersCommand } from './commands/members.ts';
 import { principalsCommand, providersCommand } from './commands/providers.ts';
+import { settingsCommand } from './commands/settings.ts';
 
 export function buildProgram(deps: CliDeps): Command {
   const program = new Command('drover')
@@ -39,6 +40,7 @@ export function buildProgram(deps: CliDeps): Command {
     usersCommand(deps), tokensCommand(deps), clustersCommand(deps), agentCommand(deps),
     kubeconfigCommand(deps), tokenCommand(deps), doctorCommand(deps), kubeApiAuthCommand(deps),
     rolesCommand(deps), projectsCommand(deps), membersCommand(deps), providersCommand(deps), principalsCommand(deps),
+    settingsCommand(deps),
   ]) {
     program.addCommand(withDepsOutput(command, deps));
   }

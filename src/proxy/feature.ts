@@ -8,7 +8,10 @@ import type { ClustersFeature } from '../clusters/index.ts';
 import { clusterPathPrefix, rootKubePrefixes } from './cluster-path.ts';
 import { createProxyHandlers, type ClusterMembership, type ProxyClusters } from './chain.ts';
 import { KubeImpersonationAccounts } from './impersonation-accounts.ts';
-import { kubeconfigSettingsFromEnv } from './kubeconfig-settings.ts';
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/index.ts';
+import { KubeconfigSettingsStore, kubeconfigSettingsFromEnv } from './kubeconfig-settings.ts';
+import { settingsApi } from './settings-api.ts';
 import { proxyApi, type ProxyApiOptions } from './proxy-api.ts';
 import { UpstreamPools } from './upstream.ts';
 
@@ -20,6 +23,8 @@ export interface ProxyFeatureOptions {
   publicUrl: string;
   caPem: string;
   env: NodeJS.ProcessEnv;
+  /** Where the kubeconfig settings an admin saves are kept (the environment gives the defaults). */
+  db: Kysely<Database>;
   /** Authorized cluster endpoint contexts for generated kubeconfigs (kube-api-auth's AceSettings). */
   aceContexts?: ProxyApiOptions['aceContexts'];
   /** How often caches and pools of clusters that are gone are dropped (default 15 s). */
@@ -28,6 +33,8 @@ export interface ProxyFeatureOptions {
 
 export interface ProxyFeature {
   accounts: KubeImpersonationAccounts;
+  /** Kubeconfig token settings (`/v1/settings/kubeconfig`). */
+  settings: KubeconfigSettingsStore;
   raw: { prefix: string; handler: (req: IncomingMessage, res: ServerResponse) => void };
   /** `/api`, `/apis`, `/version`, `/openapi/` at the root, for `kubectl get --raw` with a cluster's kubeconfig. */
   rootRaw: Array<{ prefix: string; handler: (req: IncomingMessage, res: ServerResponse) => void }>;
@@ -50,7 +57,7 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
     describe: (clusterId) => service.get(clusterId),
   };
   const handlers = createProxyHandlers({ authenticator: options.identity.authenticator, membership: options.membership, clusters, accounts, pools, logger });
-  const settings = kubeconfigSettingsFromEnv(options.env);
+  const settings = new KubeconfigSettingsStore({ db: options.db, defaults: kubeconfigSettingsFromEnv(options.env) });
   // No leaks when a cluster is deleted or its agent goes: its watch caches and its
   // connection pool are dropped once it is no longer live (and rebuilt on return).
   const sweep = setInterval(() => {
@@ -60,6 +67,7 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
   sweep.unref();
   return {
     accounts,
+    settings,
     raw: { prefix: clusterPathPrefix, handler: handlers.request },
     rootRaw: rootKubePrefixes.map((prefix) => ({ prefix, handler: handlers.request })),
     upgrade: { prefix: clusterPathPrefix, handler: handlers.upgrade },
@@ -67,7 +75,7 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
       authenticator: options.identity.authenticator, clusters: service, tokens: options.identity.tokens, users: options.identity.users,
       membership: options.membership, adminClient, settings, publicUrl: options.publicUrl, caPem: options.caPem,
       ...(options.aceContexts ? { aceContexts: options.aceContexts } : {}),
-    })],
+    }), settingsApi({ settings, authenticator: options.identity.authenticator })],
     close: async () => {
       clearInterval(sweep);
       await pools.close();

@@ -21,9 +21,13 @@
  * cluster, non-members (403 before anything goes downstream), every caller
  * identity header (any casing, duplicated, or named in Connection), `--as` that a
  * SubjectAccessReview does not allow, redirects to foreign hosts.
+ * Kubeconfig token settings (`/v1/settings/kubeconfig`) live here too: stored by
+ * admins, the environment's DROVER_KUBECONFIG_* as defaults, read on every kubeconfig
+ * and plugin-token request from an in-memory copy (other replicas re-read within 10 s).
  * Fails closed: caches not synced are waited for, never bypassed; an egress list
  * holding any identity header that is not ours is a 500 and nothing is sent; a
- * failed upgrade closes both sockets.
+ * failed upgrade closes both sockets; stored kubeconfig settings that fail their
+ * checks refuse kubeconfigs and plugin tokens until an admin saves them again.
  */
 export { parseClusterPath, parseRootKubePath, rootKubePrefixes, clusterPathPrefix, type ClusterPath } from './cluster-path.ts';
 export { identityKey } from './identity-key.ts';
@@ -41,5 +45,9 @@ export {
 } from './impersonation-accounts.ts';
 export { createProxyFeature, type ProxyFeature, type ProxyFeatureOptions } from './feature.ts';
 export { renderKubeconfig, EXEC_CREDENTIAL_API_VERSION, type KubeconfigCredential, type KubeconfigInput } from './kubeconfig.ts';
-export { kubeconfigSettingsFromEnv, type KubeconfigSettings } from './kubeconfig-settings.ts';
+export {
+  kubeconfigSettingsFromEnv, checkKubeconfigSettings, KubeconfigSettingsStore, MIN_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS,
+  type KubeconfigSettings, type KubeconfigSettingsView, type KubeconfigSettingsSource,
+} from './kubeconfig-settings.ts';
+export { settingsApi } from './settings-api.ts';
 export { runDoctor, type DoctorFinding, type DoctorReport } from './doctor.ts';

@@ -15,7 +15,7 @@ import type { AuthenticatedUser, TokenAuthenticator, TokenService, UserService }
 import { DroverError } from '../shared/errors.ts';
 import type { ClusterMembership } from './chain.ts';
 import type { AdminClientSource } from './impersonation-accounts.ts';
-import type { KubeconfigSettings } from './kubeconfig-settings.ts';
+import { MIN_TOKEN_TTL_SECONDS, type KubeconfigSettingsSource } from './kubeconfig-settings.ts';
 import { renderKubeconfig } from './kubeconfig.ts';
 import { runDoctor } from './doctor.ts';
 
@@ -26,7 +26,8 @@ export interface ProxyApiOptions {
   users: Pick<UserService, 'get'>;
   membership: ClusterMembership;
   adminClient: AdminClientSource;
-  settings: KubeconfigSettings;
+  /** Read on every request: an admin's change applies to the next kubeconfig or plugin token. */
+  settings: KubeconfigSettingsSource;
   publicUrl: string;
   caPem: string;
   /** The cluster's authorized cluster endpoint contexts, when ACE is enabled for it. */
@@ -34,7 +35,8 @@ export interface ProxyApiOptions {
 }
 
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
-const TtlQuery = Type.Object({ ttlSeconds: Type.Optional(Type.Integer({ minimum: 60 })) }, { additionalProperties: false });
+// Query strings are text (the API does not coerce types): whole seconds, checked against the settings' bounds in issue().
+const TtlQuery = Type.Object({ ttlSeconds: Type.Optional(Type.String({ pattern: '^[0-9]{1,10}$' })) }, { additionalProperties: false });
 const IssuedToken = Type.Object({ id: Type.String(), expiresAt: Type.Optional(Type.String()) });
 const KubeconfigBody = Type.Object({
   kubeconfig: Type.String(),
@@ -49,7 +51,6 @@ const DoctorBody = Type.Object({
 });
 
 export function proxyApi(options: ProxyApiOptions): FastifyPluginAsyncTypebox {
-  const { settings } = options;
   const memberCluster = async (request: FastifyRequest, idOrName: string): Promise<{ me: AuthenticatedUser; cluster: { id: string; name: string } }> => {
     const me = caller(request);
     const cluster = await options.clusters.get(idOrName).catch(() => undefined);
@@ -59,11 +60,13 @@ export function proxyApi(options: ProxyApiOptions): FastifyPluginAsyncTypebox {
     }
     return { me, cluster };
   };
-  const issue = async (me: AuthenticatedUser, clusterId: string, ttlSeconds: number | undefined, description: string) => {
+  const issue = async (me: AuthenticatedUser, clusterId: string, ttlSeconds: string | undefined, description: string) => {
     if (me.token.clusterId !== undefined) {
       throw new DroverError('DRV_ERR_FORBIDDEN', 'a cluster-scoped token cannot create tokens; log in with "drover login"');
     }
-    const ttl = ttlSeconds ?? settings.defaultTtlSeconds;
+    const settings = await options.settings.current();
+    const ttl = ttlSeconds === undefined ? settings.defaultTtlSeconds : Number(ttlSeconds);
+    if (ttl < MIN_TOKEN_TTL_SECONDS) throw new DroverError('DRV_ERR_UNPROCESSABLE', `ttlSeconds: at least ${MIN_TOKEN_TTL_SECONDS}`);
     if (ttl > settings.maxTtlSeconds) {
       throw new DroverError('DRV_ERR_UNPROCESSABLE', `ttlSeconds: at most ${settings.maxTtlSeconds} (the server's maximum kubeconfig token lifetime)`);
     }
@@ -81,7 +84,7 @@ export function proxyApi(options: ProxyApiOptions): FastifyPluginAsyncTypebox {
       const aceContexts = options.aceContexts ? await options.aceContexts(cluster.id) : [];
       const base = { publicUrl: options.publicUrl, caPem: options.caPem, clusterId: cluster.id, clusterName: cluster.name, aceContexts };
       const names = aceContexts.map((c) => c.name);
-      if (!settings.generateToken) {
+      if (!(await options.settings.current()).generateToken) {
         return { kubeconfig: renderKubeconfig({ ...base, credential: { type: 'exec', command: 'drover', clusterId: cluster.id } }), aceContexts: names };
       }
       const issued = await issue(me, cluster.id, request.query.ttlSeconds, `kubeconfig for ${cluster.name}`);

@@ -95,10 +95,10 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   // The authentication proxy at /k8s/clusters/.
   const proxy = createProxyFeature({
     identity: core.identity, clusters, membership: access, logger: core.logger,
-    publicUrl: core.config.publicUrl, caPem: core.tls.caPem, env, aceContexts: (clusterId) => aceSettings.contexts(clusterId),
+    publicUrl: core.config.publicUrl, caPem: core.tls.caPem, env, db: core.store.db, aceContexts: (clusterId) => aceSettings.contexts(clusterId),
   });
   // Projects, members, and their reconciliation into every live cluster's RBAC.
-  const accessFeature = createAccessFeature({ access, clusters, accounts: proxy.accounts, identity: core.identity, logger: core.logger, env });
+  const accessFeature = createAccessFeature({ access, clusters, accounts: proxy.accounts, identity: core.identity, principals: core.providers, logger: core.logger, env });
   const ace = aceApi({ settings: aceSettings, authenticator: core.identity.authenticator, access });
   // External identity providers: their routes, and the background group refresh (DROVER_PROVIDER_REFRESH_SECONDS).
   const refresher = new GroupRefresher({

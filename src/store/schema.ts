@@ -144,6 +144,14 @@ export interface ProviderCredentialsTable {
   updated_at: string;
 }
 
+export interface SettingsTable {
+  /** The setting's name, e.g. `kubeconfig`. */
+  name: string;
+  /** The setting's value as JSON; its owner checks the shape on read. */
+  value: string;
+  updated_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   tokens: TokensTable;
@@ -157,4 +165,5 @@ export interface Database {
   auth_providers: AuthProvidersTable;
   user_principals: UserPrincipalsTable;
   provider_credentials: ProviderCredentialsTable;
+  settings: SettingsTable;
 }

@@ -188,6 +188,8 @@ describe('OIDC provider', () => {
     const promoted = await oidcView();
     assert.equal(promoted.pending, undefined);
     assert.equal(promoted.config.displayName, 'Company SSO');
+    const buttons = (await call(drover.server, 'GET', '/v1/auth/providers')).json() as Array<{ name: string; displayName: string }>;
+    assert.equal(buttons.find((p) => p.name === 'oidc')?.displayName, 'Company SSO', 'the login page names the button as configured');
     assert.equal((await call(drover.server, 'GET', '/v1/whoami', { token: alice })).status, 200, 'still logged in');
   });
 

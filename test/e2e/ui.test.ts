@@ -163,9 +163,12 @@ describe('web UI in a real browser', { timeout: 240_000 }, () => {
       })()`);
       assert.equal(outcome, 'refused');
       // The cookie did arrive (a request without it would be a 401): both were refused for their Origin.
-      const log = drover.server.output().slice(logFrom);
-      assert.match(log, /"code":"DRV_ERR_FORBIDDEN","status":403,"msg":"request refused"/);
-      assert.match(log, /"status":403,"code":"DRV_ERR_FORBIDDEN","msg":"proxy request refused"/);
+      // The browser may see the refusal before the server has written its log line, so wait for both.
+      const refusals = [/"code":"DRV_ERR_FORBIDDEN","status":403,"msg":"request refused"/, /"status":403,"code":"DRV_ERR_FORBIDDEN","msg":"proxy request refused"/];
+      await eventually('both refusals in the server log', () => {
+        const log = drover.server.output().slice(logFrom);
+        return refusals.every((r) => r.test(log)) ? true : undefined;
+      }, 10_000);
     } finally {
       // The refused WebSocket is logged by Chromium as an error on the other origin's page, as it should be.
       browser.problems.splice(seenProblems);

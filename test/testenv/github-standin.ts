@@ -131,6 +131,13 @@ export async function startGitHubStandin(): Promise<GitHubStandin> {
     }
     if (!user) { send(res, 401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' }); return; }
     if (route === '/user') { send(res, 200, userJson(user)); return; }
+    // GET /user/{account_id} ("Get a user using their ID").
+    const byId = /^\/user\/(\d+)$/.exec(route);
+    if (byId) {
+      const found = [...users.values()].find((u) => String(u.id) === byId[1]);
+      if (found) send(res, 200, userJson(found)); else send(res, 404, { message: 'Not Found' });
+      return;
+    }
     if (route === '/user/orgs') { paginate(req, res, path, user.orgs.flatMap((o) => (orgs.has(o) ? [orgJson(orgs.get(o)!)] : []))); return; }
     if (route === '/user/teams') { paginate(req, res, path, user.teams.flatMap((t) => (teams.has(t) ? [teamJson(teams.get(t)!)] : []))); return; }
     const orgTeams = /^\/orgs\/([^/]+)\/teams$/.exec(route);

@@ -1,4 +1,9 @@
-/** `drover members add|list|remove --cluster C [--project P] (--user NAME | --group PRINCIPAL) --role ROLE`. */
+/**
+ * `drover members add|list|remove --cluster C [--project P] (--user NAME | --group PRINCIPAL) --role ROLE`.
+ * `--user` also takes a provider user principal (a value containing "://", e.g.
+ * `openldap_user://uid=carol,ou=people,dc=example,dc=org`): the server confirms it
+ * with the provider and creates the user, so they can be added before their first login.
+ */
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { withClient } from '../client/index.ts';
@@ -33,7 +38,7 @@ export function membersCommand(deps: CliDeps): Command {
   const members = new Command('members').description('who holds which role template on a cluster or project');
   members.addCommand(scoped(new Command('add'))
     .description('grant a role template to a user or group (you can grant only what you hold)')
-    .option('--user <name>', 'user name or id')
+    .option('--user <name>', 'user name or id, or a provider user principal (openldap_user://<dn>, github_user://<id>) of someone who has not logged in yet')
     .option('--group <principal>', 'group principal id')
     .requiredOption('--role <role>', 'role template name (see "drover roles list")')
     .option('-o, --output <format>', 'json or table')
@@ -57,7 +62,7 @@ export function membersCommand(deps: CliDeps): Command {
     }));
   members.addCommand(scoped(new Command('remove'))
     .description('remove a member\'s role (or all their roles) on a cluster or project')
-    .option('--user <name>', 'user name or id')
+    .option('--user <name>', 'user name or id, or a provider user principal')
     .option('--group <principal>', 'group principal id')
     .option('--role <role>', 'only this role template')
     .option('-o, --output <format>', 'json or table')

@@ -98,9 +98,23 @@ export class ExternalLogin {
 
   /** The user bound to the identity's user principal (created on first login), with fresh groups. */
   async upsertUser(provider: ProviderName, identity: VerifiedIdentity): Promise<User> {
+    return this.findOrCreate(provider, identity, (existing) => this.writeGroups(existing, identity));
+  }
+
+  /**
+   * The user bound to the identity's user principal, created (no password, no
+   * tokens) if there is none; an existing user is returned unchanged. For adding a
+   * member by principal before their first login, which then finds this user.
+   */
+  async ensureUser(provider: ProviderName, identity: VerifiedIdentity): Promise<User> {
+    checkIdentityShape(provider, identity);
+    return this.findOrCreate(provider, identity, (existing) => Promise.resolve(existing));
+  }
+
+  private async findOrCreate(provider: ProviderName, identity: VerifiedIdentity, onExisting: (user: User) => Promise<User>): Promise<User> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const existing = await this.findByPrincipal(identity.user.id);
-      if (existing) return this.writeGroups(existing, identity);
+      if (existing) return onExisting(existing);
       try {
         return await this.create(provider, identity, attempt > 0);
       } catch (error) {

@@ -23,6 +23,7 @@ export type * from './types.ts';
 export { providerCatalog } from './catalog.ts';
 export {
   ProviderService, definitionOf, validateConfig, type ConfigureInput, type FoundPrincipal, type ProviderView, type ProvidersApi,
+  type UsersByPrincipal,
 } from './provider-service.ts';
 export {
   ExternalLogin, checkIdentityShape, isAllowed, principalIdsFor, usernameCandidate,

@@ -104,6 +104,7 @@ describe('provider core', () => {
         return a instanceof Error || a === undefined ? Promise.reject(a ?? new Error('unknown')) : Promise.resolve(a);
       },
       search: () => Promise.resolve([]), close: () => Promise.resolve(), authenticate: () => Promise.reject(new Error('unused')),
+      confirmUser: () => Promise.reject(new Error('unused')),
     });
     const refresher = (answers: Map<string, RefreshResult | Error>): GroupRefresher => new GroupRefresher({
       store, login, logger: silentLogger(), intervalMs: 60_000,

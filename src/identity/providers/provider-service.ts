@@ -19,9 +19,10 @@ import type { SecretBox } from '../../store/index.ts';
 import { DroverError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { Identity } from '../identity.ts';
+import type { User } from '../types.ts';
 import type { LoginInput, LoginResult } from '../local-login.ts';
 import { providerCatalog } from './catalog.ts';
-import { ExternalLogin, type AccessPolicy, type CompleteExternalLogin } from './external-login.ts';
+import { ExternalLogin, isAllowed, type AccessPolicy, type CompleteExternalLogin } from './external-login.ts';
 import { KnownUsers, StoredKnownUsers, forgetProviderCredentials } from './known-users.ts';
 import type { AccessMode, AuthProvider, LoginStyle, Principal, ProviderDefinition, ProviderDeps, ProviderName, VerifiedIdentity } from './types.ts';
 
@@ -85,6 +86,14 @@ export interface ProvidersApi {
   passwordLogin(provider: string, input: LoginInput): Promise<LoginResult>;
 }
 
+/** What adding a member by principal needs (the access API): the Drover user of a provider user principal. */
+export interface UsersByPrincipal {
+  /** The user bound to the principal, created (no tokens) once its enabled provider confirms it; see ProviderService. */
+  ensureUserForPrincipal(principalId: string): Promise<User>;
+  /** The user bound to the principal, if any; never asks a provider, never creates. */
+  findUserByPrincipal(principalId: string): Promise<User | undefined>;
+}
+
 /** A principal search hit: a provider's user or group, or a local user (`local://u-…`). */
 export type FoundPrincipal = Omit<Principal, 'provider'> & { provider: ProviderName | 'local' };
 
@@ -118,7 +127,7 @@ export function validateConfig(definition: ProviderDefinition, config: unknown):
   throw new DroverError('DRV_ERR_UNPROCESSABLE', `${definition.name} config${first?.instancePath ? ` ${first.instancePath}` : ''}: ${first?.message ?? 'does not match the schema'}`);
 }
 
-export class ProviderService implements ProvidersApi {
+export class ProviderService implements ProvidersApi, UsersByPrincipal {
   private readonly store: Store;
   private readonly secrets: SecretBox;
   private readonly identity: Identity;
@@ -201,10 +210,12 @@ export class ProviderService implements ProvidersApi {
 
   /** Enabled providers for the login page and the CLI: no configuration, no secrets. */
   async publicList(): Promise<Array<{ name: ProviderName; style: LoginStyle; displayName: string }>> {
-    const rows = await this.store.db.selectFrom('auth_providers').select('name').where('enabled', '=', 1).orderBy('name').execute();
+    const rows = await this.store.db.selectFrom('auth_providers').select(['name', 'config']).where('enabled', '=', 1).orderBy('name').execute();
     return rows.flatMap((r) => {
       const d = (providerCatalog as Partial<Record<string, ProviderDefinition>>)[r.name];
-      return d ? [{ name: d.name, style: d.style, displayName: d.displayName }] : [];
+      // A config may name the button ("Company SSO"); the catalog's name otherwise.
+      const configured = (JSON.parse(r.config) as { displayName?: unknown }).displayName;
+      return d ? [{ name: d.name, style: d.style, displayName: typeof configured === 'string' ? configured : d.displayName }] : [];
     });
   }
 
@@ -479,6 +490,53 @@ export class ProviderService implements ProvidersApi {
     });
     this.logger.info({ provider: definition.name, userId: result.user.id, tokenId: result.token.id }, 'provider login succeeded');
     return result;
+  }
+
+  /**
+   * The Drover user of a provider user principal (`openldap_user://<dn>`,
+   * `github_user://<id>`, `oidc_user://<sub>`), for adding a member before their
+   * first login. An existing binding in `user_principals` wins; otherwise the
+   * principal's provider must be enabled and confirm the user (LDAP and AD look it
+   * up through the service account; GitHub asks its API with a stored token; OIDC
+   * knows only users it has seen), and the user is created the way a first login
+   * creates one (username from the login name, same clash rule) with no tokens.
+   * Their first login then finds this user by the same principal. `local://` and
+   * group principals are refused: they name no provider user.
+   */
+  async ensureUserForPrincipal(principalId: string): Promise<User> {
+    const name = this.userPrincipalProvider(principalId);
+    const existing = await this.external.findByPrincipal(principalId);
+    if (existing) return existing;
+    const definition = (providerCatalog as Partial<Record<string, ProviderDefinition>>)[name];
+    const row = definition ? await this.row(definition.name) : undefined;
+    if (!definition || row?.enabled !== 1) {
+      throw new DroverError('DRV_ERR_UNPROCESSABLE', `auth provider "${name}" is not enabled on this server: enable it before adding its users ("drover providers enable ${name}")`);
+    }
+    const provider = await this.instance(this.live, definition, row);
+    const answer = await provider.confirmUser(principalId);
+    if (answer.state === 'gone') {
+      throw new DroverError('DRV_ERR_NOT_FOUND', `${name} has no such user (${answer.reason}); check the principal with "drover principals search"`);
+    }
+    const user = await this.external.ensureUser(definition.name, answer.identity);
+    // A restricted provider may still refuse this user's login; the member binding is harmless until then.
+    const mayLogIn = isAllowed(await this.policyOf(definition.name), answer.identity);
+    this.logger.info({ provider: definition.name, userId: user.id, mayLogIn }, 'user added by principal before their first login');
+    return user;
+  }
+
+  async findUserByPrincipal(principalId: string): Promise<User | undefined> {
+    this.userPrincipalProvider(principalId);
+    return this.external.findByPrincipal(principalId);
+  }
+
+  /** The provider name of `<provider>_user://<id>`; 422 for anything else. */
+  private userPrincipalProvider(principalId: string): string {
+    if (principalId.startsWith('local://')) {
+      throw new DroverError('DRV_ERR_UNPROCESSABLE', 'a local:// principal names an existing local user: give their username or id instead');
+    }
+    const match = /^([a-z]+)_user:\/\/./.exec(principalId);
+    if (!match?.[1]) throw new DroverError('DRV_ERR_UNPROCESSABLE', `not a provider user principal: expected <provider>_user://<id> (e.g. openldap_user://<dn>), got ${JSON.stringify(principalId.slice(0, 80))}`);
+    return match[1];
   }
 
   /** Local users and every enabled provider's users and groups whose name matches; an unreachable provider is skipped and logged. */

@@ -9,7 +9,11 @@
  * completeExternalLogin); the state must be one this server issued, unused, under
  * 10 minutes old. A UI login is also bound to the browser that started it (a
  * cookie), so nobody can push their own login into someone else's browser. The
- * only redirect after login is a same-origin path.
+ * only redirect after login is a same-origin path; a UI login the provider or
+ * Drover refused (after the state and the browser binding checked out) goes back
+ * to the login page as `/?error=<code>`, not to a JSON error page. Only the error
+ * code travels in the URL: the page maps it to fixed words, so nobody can craft a
+ * link that makes Drover's login page show a message of their choosing.
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -175,6 +179,11 @@ export function redirectLoginApi(options: RedirectApiOptions): FastifyPluginAsyn
         return await finishLogin(request, reply, name, login);
       } catch (error) {
         if (login.purpose === 'cli' && login.requestId !== undefined && error instanceof DroverError) logins.fail(login.requestId, error);
+        // A browser is on this page, not a script: back to the login page, which shows the reason in words.
+        if (login.purpose === 'ui' && error instanceof DroverError) {
+          options.logger.info({ provider: name, code: error.code, reason: error.message }, 'ui login through a redirect provider refused');
+          return reply.header('cache-control', 'no-store').redirect(`/?${new URLSearchParams({ error: error.code }).toString()}`, 302);
+        }
         throw error;
       }
     });

@@ -43,6 +43,14 @@ interface ProviderBase {
   readonly style: LoginStyle;
   /** Re-reads a known user's groups by their user principal id; throws DroverError when the provider cannot be reached. */
   refresh(userPrincipalId: string): Promise<RefreshResult>;
+  /**
+   * Confirms a user who may never have logged in, for adding them as a member by
+   * principal: `found` with what the provider can tell (groups may be empty until
+   * their first login), `gone` when the provider says there is no such user.
+   * Throws DRV_ERR_UNPROCESSABLE when the provider cannot confirm users it has not
+   * seen (the user must log in once), DRV_ERR_PROVIDER_UNAVAILABLE when unreachable.
+   */
+  confirmUser(userPrincipalId: string): Promise<RefreshResult>;
   /** Users and groups whose name matches `query`, for adding members by name. */
   search(query: string, limit: number): Promise<Principal[]>;
   /** Releases pooled connections. */

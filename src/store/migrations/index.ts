@@ -9,6 +9,7 @@ import { accessMigration } from './0003-access.ts';
 import { aceMigration } from './0004-ace.ts';
 import { providersMigration } from './0005-providers.ts';
 import { providerCredentialsMigration } from './0006-provider-credentials.ts';
+import { settingsMigration } from './0007-settings.ts';
 
 export interface Migration {
   /** `NNNN-topic`; the number fixes the order. */
@@ -23,4 +24,5 @@ export const migrations: readonly Migration[] = [
   aceMigration,
   providersMigration,
   providerCredentialsMigration,
+  settingsMigration,
 ];

@@ -9,7 +9,7 @@ export function LoginPage(props: { onLogin: (s: Session) => void; initialError?:
   const [provider, setProvider] = useState('local');
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<string | undefined>(props.initialError ?? errorFromQuery());
+  const [error, setError] = useState<string | undefined>(() => props.initialError ?? errorFromQuery());
   const [busy, setBusy] = useState(false);
 
   useEffect(() => {
@@ -65,7 +65,22 @@ export function LoginPage(props: { onLogin: (s: Session) => void; initialError?:
   );
 }
 
+/** A browser login the server refused comes back as `/?error=…`: shown once, then dropped from the URL so a reload does not repeat it. */
+/** Words for the error codes a refused provider login sends back; the URL carries only the code (see redirect-api.ts). */
+const loginRefusals: Record<string, string> = {
+  DRV_ERR_UNAUTHENTICATED: 'the provider did not confirm who you are (the login may have been cancelled); try again',
+  DRV_ERR_FORBIDDEN: 'your account may not log in through this provider; ask an admin to allow your user or one of your groups',
+  DRV_ERR_PROVIDER_UNAVAILABLE: 'the identity provider could not be reached; try again later, or ask an admin to check the provider settings',
+  DRV_ERR_USER_DISABLED: 'your Drover account is disabled; ask an admin',
+  DRV_ERR_LOGIN_EXPIRED: 'the login took too long; start it again',
+};
+
 function errorFromQuery(): string | undefined {
-  const message = new URLSearchParams(location.search).get('error');
-  return message === null ? undefined : `Login failed: ${message.slice(0, 200)}`;
+  const query = new URLSearchParams(location.search);
+  const code = query.get('error');
+  if (code === null) return undefined;
+  query.delete('error');
+  const rest = query.toString();
+  history.replaceState(history.state, '', `${location.pathname}${rest === '' ? '' : `?${rest}`}${location.hash}`);
+  return `Login failed: ${loginRefusals[code] ?? 'the login did not complete; try again'}`;
 }

@@ -10,7 +10,15 @@ function isGroup(principal: string): boolean {
   return /^[a-z]+_(group|team|org):\/\//.test(principal);
 }
 
-/** A member subject from what was typed or picked: group principals as groups, anything else as a user (id, username or local principal). */
+function isProviderUser(principal: string): boolean {
+  return /^[a-z]+_user:\/\/./.test(principal);
+}
+
+/**
+ * A member subject from what was typed or picked: group principals as groups, anything else as a user (id, username or
+ * local principal). A provider user principal (`openldap_user://…`, `github_user://…`) is sent as it is: the server
+ * confirms it with the provider and creates the user if they never logged in, so a directory user can be added first.
+ */
 function subjectOf(text: string): { group: string } | { user: string } {
   return isGroup(text) ? { group: text } : { user: text.replace(/^local:\/\//, '') };
 }
@@ -32,10 +40,11 @@ function PrincipalInput(props: { value: string; onChange: (v: string) => void })
   return (
     <label>User or group
       <input list="principal-results" required value={props.value} onInput={(e) => props.onChange(value(e))}
-        placeholder={searchable ? 'search, or a username / principal id' : 'username or group principal id'} />
+        placeholder={searchable ? 'search, or a username / principal id' : 'username, or a user or group principal id'} />
       <datalist id="principal-results">
         {results.map((p) => <option key={p.id} value={p.kind === 'user' && p.loginName && p.id.startsWith('local://') ? p.loginName : p.id}>{`${p.displayName} (${p.kind}, ${p.provider})`}</option>)}
       </datalist>
+      {isProviderUser(props.value.trim()) && <span class="muted small">A provider user: added even if they have not logged in yet.</span>}
     </label>
   );
 }

@@ -1,7 +1,7 @@
-/** Settings: kubeconfig token settings (server environment, read-only) and the authorized cluster endpoint per cluster. */
+/** Settings: kubeconfig token settings (admins edit, others read) and the authorized cluster endpoint per cluster. */
 import { useState } from 'preact/hooks';
 import { api, get, q } from '../api.ts';
-import { ErrorText, Notice, Show, Table, useAction, useLoad, value } from '../components.tsx';
+import { ago, ErrorText, Notice, Show, Table, useAction, useLoad, value } from '../components.tsx';
 import type { AceSetting, Cluster, User } from '../types.ts';
 
 export function SettingsPage(props: { user: User }) {
@@ -10,15 +10,7 @@ export function SettingsPage(props: { user: User }) {
   return (
     <section>
       <h1>Settings</h1>
-      <div class="card">
-        <h2>Kubeconfig tokens</h2>
-        <p>Set when the server starts (read-only here):</p>
-        <Table label="Kubeconfig token settings" head={['Setting', 'Meaning', 'Default']}>
-          <tr><td><code>DROVER_KUBECONFIG_TOKEN_TTL_SECONDS</code></td><td>lifetime of a downloaded kubeconfig's token</td><td>30 days</td></tr>
-          <tr><td><code>DROVER_KUBECONFIG_TOKEN_MAX_TTL_SECONDS</code></td><td>the longest lifetime a user may ask for</td><td>90 days</td></tr>
-          <tr><td><code>DROVER_KUBECONFIG_GENERATE_TOKEN</code></td><td>"false": kubeconfigs run <code>drover token</code> instead of holding a token</td><td>true</td></tr>
-        </Table>
-      </div>
+      <KubeconfigSettingsCard admin={admin} />
       <div class="card">
         <h2>Authorized cluster endpoint</h2>
         <p>Lets kubectl reach a cluster directly (Drover's webhook checks the token) when Drover is down.</p>
@@ -68,6 +60,98 @@ function AceEditor(props: { cluster: Cluster; admin: boolean }) {
           <button type="button" class="secondary" onClick={() => setDraft(undefined)}>Cancel</button>
         </form>
       )}
+      <ErrorText error={action.error} />
+      <Notice text={saved} />
+    </div>
+  );
+}
+
+interface KubeconfigSettings { defaultTtlSeconds: number; maxTtlSeconds: number; generateToken: boolean; source: 'stored' | 'environment'; updatedAt?: string }
+
+/** The server's bounds (src/proxy/kubeconfig-settings.ts); the server checks again. */
+const MIN_TTL = 60;
+const MAX_TTL = 365 * 86400;
+
+/** `2592000` → `30 days`, `5400` → `1 hour 30 minutes`. */
+function duration(seconds: number): string {
+  const parts: string[] = [];
+  let rest = seconds;
+  for (const [unit, size] of [['day', 86400], ['hour', 3600], ['minute', 60], ['second', 1]] as const) {
+    const n = Math.floor(rest / size);
+    if (n > 0) parts.push(`${n} ${unit}${n === 1 ? '' : 's'}`);
+    rest %= size;
+  }
+  return parts.join(' ') || '0 seconds';
+}
+
+/** Checks the form in words; undefined when it may be sent. */
+function checkDraft(draft: { ttl: string; max: string }): string | undefined {
+  for (const [label, raw] of [['The default lifetime', draft.ttl], ['The maximum lifetime', draft.max]] as const) {
+    if (!/^\d+$/.test(raw.trim())) return `${label} must be a whole number of seconds.`;
+    const n = Number(raw);
+    if (n < MIN_TTL) return `${label} must be at least ${MIN_TTL} seconds (1 minute).`;
+    if (n > MAX_TTL) return `${label} must be at most ${MAX_TTL} seconds (365 days).`;
+  }
+  if (Number(draft.ttl) > Number(draft.max)) return `The default lifetime (${duration(Number(draft.ttl))}) is longer than the maximum (${duration(Number(draft.max))}); raise the maximum or shorten the default.`;
+  return undefined;
+}
+
+function KubeconfigSettingsCard(props: { admin: boolean }) {
+  const settings = useLoad(() => get<KubeconfigSettings>('/v1/settings/kubeconfig'), []);
+  const [draft, setDraft] = useState<{ ttl: string; max: string; generate: boolean } | undefined>(undefined);
+  const [saved, setSaved] = useState<string | undefined>(undefined);
+  const action = useAction();
+  const save = (e: Event): void => {
+    e.preventDefault();
+    if (!draft) return;
+    const problem = checkDraft(draft);
+    if (problem) { action.setError(problem); return; }
+    const body = { defaultTtlSeconds: Number(draft.ttl), maxTtlSeconds: Number(draft.max), generateToken: draft.generate };
+    action.run(async () => {
+      await api('PUT', '/v1/settings/kubeconfig', body);
+      setDraft(undefined);
+      setSaved('Saved. The next kubeconfig uses these settings.');
+      settings.reload();
+    });
+  };
+  return (
+    <div class="card">
+      <h2>Kubeconfig tokens</h2>
+      <Show load={settings}>
+        {(s) => (
+          <>
+            <Table label="Kubeconfig token settings" head={['Setting', 'Value', 'Meaning']}>
+              <tr><td>Default token lifetime</td><td>{duration(s.defaultTtlSeconds)}</td><td>lifetime of the token in a downloaded kubeconfig</td></tr>
+              <tr><td>Maximum token lifetime</td><td>{duration(s.maxTtlSeconds)}</td><td>the longest lifetime a user may ask for</td></tr>
+              <tr><td>Kubeconfig credential</td><td>{s.generateToken ? 'a token' : <>the <code>drover token</code> exec plugin</>}</td><td>what a downloaded kubeconfig holds</td></tr>
+            </Table>
+            <p class="muted">
+              {s.source === 'stored' ? `Saved by an admin${s.updatedAt ? ` ${ago(s.updatedAt)}` : ''}.` : 'From the server environment (DROVER_KUBECONFIG_*) until an admin saves them here.'}
+            </p>
+            {props.admin && !draft && (
+              <button type="button" class="secondary small" onClick={() => { setSaved(undefined); action.setError(undefined); setDraft({ ttl: String(s.defaultTtlSeconds), max: String(s.maxTtlSeconds), generate: s.generateToken }); }}>Change</button>
+            )}
+          </>
+        )}
+      </Show>
+      {draft && (
+        <form onSubmit={save} class="inline" aria-label="Kubeconfig token settings">
+          <label>Default lifetime (seconds)
+            <input inputMode="numeric" required value={draft.ttl} onInput={(e) => setDraft({ ...draft, ttl: value(e) })} />
+          </label>
+          <label>Maximum lifetime (seconds)
+            <input inputMode="numeric" required value={draft.max} onInput={(e) => setDraft({ ...draft, max: value(e) })} />
+          </label>
+          <label>Kubeconfigs hold
+            <select value={draft.generate ? 'token' : 'exec'} onChange={(e) => setDraft({ ...draft, generate: value(e) === 'token' })}>
+              <option value="token">a token</option><option value="exec">the drover token exec plugin</option>
+            </select>
+          </label>
+          <button type="submit" disabled={action.busy}>Save</button>
+          <button type="button" class="secondary" onClick={() => { setDraft(undefined); action.setError(undefined); }}>Cancel</button>
+        </form>
+      )}
+      {draft && !checkDraft(draft) && <p class="muted">Default {duration(Number(draft.ttl))}, maximum {duration(Number(draft.max))}.</p>}
       <ErrorText error={action.error} />
       <Notice text={saved} />
     </div>

@@ -2,7 +2,7 @@
  * The few GitHub REST calls Drover makes, with a user's OAuth token: one page
  * at a time, following `Link: rel="next"` only to the same API origin (the token
  * never goes anywhere else), and at most `maxPages` pages.
- *   GET /user, /user/orgs, /user/teams, /search/users, /orgs/{org}/teams
+ *   GET /user, /user/{account_id}, /user/orgs, /user/teams, /search/users, /orgs/{org}/teams
  *   (docs.github.com/en/rest/users/users, /orgs/orgs, /teams/teams, /search/search)
  */
 import { DroverError } from '../../../shared/errors.ts';
@@ -13,6 +13,11 @@ export const maxPages = 50;
 /** GitHub answered 401: the token was revoked, or the user or app is gone. */
 export class GitHubTokenRejected extends DroverError {
   constructor() { super('DRV_ERR_UNAUTHENTICATED', 'GitHub refused the user\'s token (revoked, or the user or app was removed); log in again'); }
+}
+
+/** GitHub answered 404: no such user, organisation or team (or the token may not see it). Still "unavailable" for callers that do not ask. */
+export class GitHubNotFound extends DroverError {
+  constructor(path: string) { super('DRV_ERR_PROVIDER_UNAVAILABLE', `GitHub answered ${path} with HTTP 404; try again later`); }
 }
 
 /** The URL in a Link header's rel="next", if any. */
@@ -69,6 +74,7 @@ export class GitHubApi {
     }
     const text = await response.text();
     if (response.status === 401) throw new GitHubTokenRejected();
+    if (response.status === 404) throw new GitHubNotFound(url.pathname);
     if (response.status !== 200) {
       throw new DroverError('DRV_ERR_PROVIDER_UNAVAILABLE', `GitHub answered ${url.pathname} with HTTP ${response.status}; try again later`);
     }

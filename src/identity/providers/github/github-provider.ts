@@ -8,6 +8,8 @@
  * Refresh re-reads orgs and teams with the user's stored token (encrypted in
  * the database, so restarts and replicas keep it); GitHub answering 401 means the token was revoked or the user removed:
  * `gone`. Search asks /search/users, and the teams of organisations seen in logins.
+ * A user added by principal before their first login is confirmed with
+ * /user/{account_id} and some stored token; without one Drover refuses.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { DroverError } from '../../../shared/errors.ts';
@@ -15,7 +17,7 @@ import type { Logger } from '../../../shared/log.ts';
 import { KnownUsers } from '../known-users.ts';
 import { isUnreachable, providerHttp, unavailable, type ProviderHttp } from '../redirect-fetch.ts';
 import type { CredentialStore, Principal, RedirectProvider, RedirectStart, RefreshResult, VerifiedIdentity } from '../types.ts';
-import { GitHubApi, GitHubTokenRejected } from './api-client.ts';
+import { GitHubApi, GitHubNotFound, GitHubTokenRejected } from './api-client.ts';
 import { endpointsFor, githubScopes, type GitHubConfig, type GitHubEndpoints } from './config.ts';
 import { orgPrincipal, teamPrincipal, userPrincipal, type GitHubOrg, type GitHubTeam, type GitHubUser } from './principals.ts';
 
@@ -96,6 +98,33 @@ export class GitHubProvider implements RedirectProvider {
       }
       throw error;
     }
+  }
+
+  /**
+   * GET /user/{account_id} with the newest stored user token (docs.github.com:
+   * "Get a user using their ID"): the user's login and name; their organisations
+   * and teams are learnt at their first login. Without any stored token Drover
+   * cannot ask, and refuses.
+   */
+  async confirmUser(userPrincipalId: string): Promise<RefreshResult> {
+    const id = /^github_user:\/\/([1-9][0-9]{0,15})$/.exec(userPrincipalId)?.[1];
+    if (id === undefined) throw new DroverError('DRV_ERR_UNPROCESSABLE', 'a GitHub user principal is github_user://<numeric id>');
+    const token = await this.known.newestSecret();
+    if (token === undefined) {
+      throw new DroverError('DRV_ERR_UNPROCESSABLE', 'Drover holds no GitHub credential to confirm this user with yet: the user must log in once through GitHub (or any GitHub user must have logged in)');
+    }
+    let user: GitHubUser;
+    try {
+      user = await this.api.get<GitHubUser>(`/user/${id}`, token);
+    } catch (error) {
+      if (error instanceof GitHubNotFound) return { state: 'gone', reason: 'GitHub has no user with this id' };
+      // Another user's stale token must not read as the admin's own 401.
+      if (error instanceof GitHubTokenRejected) throw new DroverError('DRV_ERR_UNPROCESSABLE', 'GitHub refused the stored credential Drover would confirm this user with: the user must log in once through GitHub');
+      throw error;
+    }
+    const principal = userPrincipal(user);
+    if (principal.id !== userPrincipalId) throw new DroverError('DRV_ERR_PROVIDER_UNAVAILABLE', 'GitHub answered with a different user; nothing was changed');
+    return { state: 'found', identity: { user: principal, groups: [] } };
   }
 
   async search(query: string, limit: number): Promise<Principal[]> {

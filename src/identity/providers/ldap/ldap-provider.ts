@@ -186,6 +186,11 @@ export class LdapProvider implements PasswordProvider {
     return { state: 'found', identity: { user: this.userPrincipal(entry), groups: await this.groupsOf(entry.dn) } };
   }
 
+  /** The directory is asked through the service account, exactly as a background refresh asks it. */
+  confirmUser(userPrincipalId: string): Promise<RefreshResult> {
+    return this.refresh(userPrincipalId);
+  }
+
   private nested(): Promise<'in-chain' | 'walk' | 'none'> {
     const mode = this.settings.nestedGroups;
     if (mode !== 'auto') return Promise.resolve(mode);

@@ -86,6 +86,15 @@ export class OidcProvider implements RedirectProvider {
     return identity;
   }
 
+  /** An OIDC issuer has no standard user lookup: only users seen in a login (kept in the credential store) can be confirmed. */
+  async confirmUser(userPrincipalId: string): Promise<RefreshResult> {
+    const stored = await this.known.load(userPrincipalId);
+    if (!stored) {
+      throw new DroverError('DRV_ERR_UNPROCESSABLE', 'the OIDC issuer cannot be asked about a user Drover has not seen: the user must log in once through OIDC');
+    }
+    return { state: 'found', identity: stored.identity };
+  }
+
   async refresh(userPrincipalId: string): Promise<RefreshResult> {
     const stored = await this.known.load(userPrincipalId);
     if (!stored) {

@@ -1,0 +1,143 @@
+/**
+ * Kubeconfig token settings end to end: an admin changes them with the CLI and the
+ * next kubeconfig (and `drover token`) follows at once; with token generation off,
+ * the kubeconfig runs the `drover token` exec plugin and the machine's real kubectl
+ * works with it through a real agent; a non-admin reads but cannot change them.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { parse as parseYaml } from 'yaml';
+import { kubectlOk, startPrivateControlPlane, type PrivateControlPlane } from '../testenv/index.ts';
+import { adminPassword, startDrover, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
+import { call } from './identity-support.ts';
+
+interface SettingsView { defaultTtlSeconds: number; maxTtlSeconds: number; generateToken: boolean; source: string; updatedAt?: string }
+interface Kubeconfig { users: Array<{ user: { token?: string; exec?: { command: string; args: string[] } } }> }
+
+const root = resolve(import.meta.dirname, '../..');
+
+describe('kubeconfig settings through the CLI, the API and kubectl', () => {
+  let drover: Drover;
+  let privateCp: PrivateControlPlane;
+  let cluster: RegisteredCluster;
+  let binDir: string;
+
+  /** Seconds from now until the token expires, as the server says. */
+  const lifetimeOf = async (token: string): Promise<number> => {
+    const res = await call(drover.server, 'GET', '/v1/whoami', { token });
+    assert.equal(res.status, 200, res.text);
+    const expiresAt = (res.json() as { token: { expiresAt?: string } }).token.expiresAt;
+    assert.ok(expiresAt, 'the token has an expiry');
+    return (Date.parse(expiresAt) - Date.now()) / 1000;
+  };
+  const kubeconfigFile = async (): Promise<{ path: string; config: Kubeconfig }> => {
+    const path = join(drover.dir, `kc-${randomBytes(3).toString('hex')}.yaml`);
+    await drover.cli('kubeconfig', cluster.name, '--file', path);
+    return { path, config: parseYaml(readFileSync(path, 'utf8')) as Kubeconfig };
+  };
+
+  before(async () => {
+    privateCp = await startPrivateControlPlane();
+    drover = await startDrover();
+    cluster = await drover.registerCluster(`settings-${randomBytes(3).toString('hex')}`, privateCp.state);
+    // The exec plugin is `drover` on PATH: a wrapper running this checkout's CLI.
+    binDir = mkdtempSync(join(tmpdir(), 'drover-bin-'));
+    writeFileSync(join(binDir, 'drover'), `#!/bin/sh\nexec "${process.execPath}" --import tsx "${join(root, 'src/cli/main.ts')}" "$@"\n`);
+    chmodSync(join(binDir, 'drover'), 0o755);
+  });
+  after(async () => {
+    await drover?.stop();
+    await privateCp?.stop();
+    if (binDir) rmSync(binDir, { recursive: true, force: true });
+  });
+
+  it('starts from the environment defaults, which anyone logged in may read', async () => {
+    const view = JSON.parse(await drover.cli('settings', 'get', 'kubeconfig', '-o', 'json')) as SettingsView;
+    assert.deepEqual(view, { defaultTtlSeconds: 30 * 86400, maxTtlSeconds: 90 * 86400, generateToken: true, source: 'environment' });
+    const table = await drover.cli('settings', 'get', 'kubeconfig');
+    assert.match(table, /^token-ttl\s+2592000 \(30d\)$/m);
+    assert.match(table, /^generate-token\s+true$/m);
+    const unknown = await drover.run('settings', 'get', 'nonsense');
+    assert.match(unknown.stderr, /setting: expected one of kubeconfig/);
+  });
+
+  it('gives the next kubeconfig and plugin token the lifetime an admin sets with the CLI', async () => {
+    const view = JSON.parse(await drover.cli('settings', 'set', 'kubeconfig', '--token-ttl', '900', '-o', 'json')) as SettingsView;
+    assert.equal(view.defaultTtlSeconds, 900);
+    assert.equal(view.maxTtlSeconds, 90 * 86400, 'flags not given keep their value');
+    assert.equal(view.source, 'stored');
+    const { config } = await kubeconfigFile();
+    const token = config.users[0]?.user.token ?? '';
+    const lifetime = await lifetimeOf(token);
+    assert.ok(lifetime > 840 && lifetime <= 900, `lifetime ${lifetime}`);
+    // Asking for more than the maximum is refused with the maximum in the message.
+    await drover.cli('settings', 'set', 'kubeconfig', '--max-token-ttl', '1200');
+    const asked = join(drover.dir, 'asked.yaml');
+    await drover.cli('kubeconfig', cluster.name, '--ttl', '1100', '--file', asked);
+    const askedLifetime = await lifetimeOf((parseYaml(readFileSync(asked, 'utf8')) as Kubeconfig).users[0]?.user.token ?? '');
+    assert.ok(askedLifetime > 1040 && askedLifetime <= 1100, `lifetime ${askedLifetime}`);
+    const tooLong = await drover.run('kubeconfig', cluster.name, '--ttl', '1201');
+    assert.notEqual(tooLong.code, 0);
+    assert.match(tooLong.stderr, /at most 1200/);
+  });
+
+  it('refuses a default above the maximum with an error that says what to change, and keeps the old value', async () => {
+    const refused = await drover.run('settings', 'set', 'kubeconfig', '--token-ttl', '3600');
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /defaultTtlSeconds: expected at most maxTtlSeconds \(1200\)/);
+    const tooShort = await drover.run('settings', 'set', 'kubeconfig', '--max-token-ttl', '5');
+    assert.notEqual(tooShort.code, 0);
+    const view = JSON.parse(await drover.cli('settings', 'get', 'kubeconfig', '-o', 'json')) as SettingsView;
+    assert.deepEqual([view.defaultTtlSeconds, view.maxTtlSeconds], [900, 1200]);
+  });
+
+  it('with generation off, hands out the drover token exec plugin, and kubectl works with it', async () => {
+    await drover.cli('settings', 'set', 'kubeconfig', '--generate-token', 'false');
+    const { path, config } = await kubeconfigFile();
+    const user = config.users[0]?.user;
+    assert.equal(user?.token, undefined, 'no token in the file');
+    assert.deepEqual([user?.exec?.command, user?.exec?.args], ['drover', ['token', '--cluster', cluster.id]]);
+    const env = { PATH: `${binDir}:${process.env.PATH ?? ''}`, DROVER_CONFIG: drover.configPath };
+    const whoami = JSON.parse(await kubectlOk(['auth', 'whoami', '-o', 'json'], { kubeconfig: path, env, timeoutMs: 60_000 })) as { status: { userInfo: { extra?: Record<string, string[]> } } };
+    assert.deepEqual(whoami.status.userInfo.extra?.username, ['admin']);
+    assert.match(await kubectlOk(['get', 'namespace', 'default', '-o', 'name'], { kubeconfig: path, env, timeoutMs: 60_000 }), /namespace\/default/);
+    // The plugin's token has the lifetime in force too.
+    const credential = JSON.parse(await drover.cli('token', '--cluster', cluster.name)) as { status: { token: string } };
+    const lifetime = await lifetimeOf(credential.status.token);
+    assert.ok(lifetime > 800 && lifetime <= 900, `lifetime ${lifetime}`);
+  });
+
+  it('lets a non-admin read the settings but not change them', async () => {
+    await drover.cli('users', 'create', 'bob', '--password', 'bob-password-long-enough');
+    const login = await call(drover.server, 'POST', '/v1/login', { body: { username: 'bob', password: 'bob-password-long-enough' } });
+    const token = (login.json() as { token: string }).token;
+    const read = await call(drover.server, 'GET', '/v1/settings/kubeconfig', { token });
+    assert.equal(read.status, 200, read.text);
+    assert.equal((read.json() as SettingsView).generateToken, false);
+    const write = await call(drover.server, 'PUT', '/v1/settings/kubeconfig', { token, body: { defaultTtlSeconds: 600, maxTtlSeconds: 600, generateToken: true } });
+    assert.equal(write.status, 403, write.text);
+    const unchanged = JSON.parse(await drover.cli('settings', 'get', 'kubeconfig', '-o', 'json')) as SettingsView;
+    assert.deepEqual([unchanged.defaultTtlSeconds, unchanged.generateToken], [900, false]);
+  });
+
+  it('refuses unknown fields, out-of-range numbers, and a change made with a cluster-scoped kubeconfig token', async () => {
+    const login = await call(drover.server, 'POST', '/v1/login', { body: { username: 'admin', password: adminPassword } });
+    const adminToken = (login.json() as { token: string }).token;
+    await drover.cli('settings', 'set', 'kubeconfig', '--generate-token', 'true');
+    const { config } = await kubeconfigFile();
+    const scoped = config.users[0]?.user.token ?? '';
+    const body = { defaultTtlSeconds: 600, maxTtlSeconds: 600, generateToken: true };
+    const refused = await call(drover.server, 'PUT', '/v1/settings/kubeconfig', { token: scoped, body });
+    assert.equal(refused.status, 403, refused.text);
+    for (const bad of [{ ...body, extra: 1 }, { ...body, maxTtlSeconds: 10 }, { ...body, defaultTtlSeconds: 600.5 }, { defaultTtlSeconds: 600 }]) {
+      const res = await call(drover.server, 'PUT', '/v1/settings/kubeconfig', { token: adminToken, body: bad });
+      assert.equal(res.status, 400, `${JSON.stringify(bad)}: ${res.text}`);
+    }
+    const ok = await call(drover.server, 'PUT', '/v1/settings/kubeconfig', { token: adminToken, body });
+    assert.equal(ok.status, 200, ok.text);
+  });
+});
