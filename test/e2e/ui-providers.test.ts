@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { stringify as toYaml } from 'yaml';
-import { startDrover, type Drover } from '../testenv/drover.ts';
+import { adminPassword, startDrover, type Drover } from '../testenv/drover.ts';
 import { ensureUiBuilt, launchBrowser, type TestBrowser } from '../testenv/browser.ts';
 import { adGroupsDn, adUsersDn, groupsDn, peopleDn, serviceDn, servicePassword, startSlapd, userDn, type Slapd } from '../testenv/slapd.ts';
 import { signInAs, startOidcIssuer, type OidcIssuer } from '../testenv/oidc-issuer.ts';
@@ -193,6 +193,35 @@ describe('web UI logins through identity providers in a real browser', { timeout
     assert.deepEqual(await offered(page), { form: ['Local', 'OpenLDAP'], buttons: ['Log in with OpenID Connect'] });
     const open = await call(drover.server, 'GET', '/v1/auth/providers');
     assert.deepEqual((open.json() as Array<{ name: string }>).map((p) => p.name), ['local', 'oidc', 'openldap']);
+  });
+
+  it('shows an admin the provider groups users are in, and lets them make a directory user an admin and back', async () => {
+    const { page } = browser;
+    await page.getByRole('combobox', { name: 'Sign in with' }).selectOption({ label: 'Local' });
+    await page.getByLabel('Username').fill('admin');
+    await page.getByLabel('Password', { exact: true }).fill(adminPassword);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('link', { name: 'Users' }).click();
+    // bob is in platform directly and in engineering through it (nested), as his LDAP login found.
+    const groups = page.getByRole('region', { name: 'Groups' });
+    for (const cn of ['platform', 'engineering']) {
+      await groups.getByRole('row', { name: new RegExp(`openldap_group://cn=${cn},.*\\bbob\\b`) }).waitFor();
+    }
+    await groups.getByRole('row', { name: new RegExp(`oidc_group://sso-${suffix}.*${olivia.preferredUsername}`) }).waitFor();
+    await shoot(page, 'users-groups-1280');
+
+    const bob = async (): Promise<{ globalRole: string }> => {
+      const users = JSON.parse(await drover.cli('users', 'list', '-o', 'json')) as Array<{ username: string; globalRole: string }>;
+      return users.find((u) => u.username === 'bob') ?? assert.fail('bob is listed');
+    };
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Make bob an admin' }).click();
+    await page.getByRole('button', { name: 'Remove admin role from bob' }).waitFor();
+    assert.equal((await bob()).globalRole, 'admin');
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Remove admin role from bob' }).click();
+    await page.getByRole('button', { name: 'Make bob an admin' }).waitFor();
+    assert.equal((await bob()).globalRole, 'user');
   });
 
   it('logged no console errors or page errors', () => {

@@ -2,17 +2,10 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api, get, post, q } from '../api.ts';
 import { ErrorText, Show, Table, useAction, useLoad, value } from '../components.tsx';
+import { isGroup, isProviderUser } from '../principals.ts';
 import type { Cluster, KubeList, KubeNamespace, Member, Principal, Project, RoleTemplate, User } from '../types.ts';
 
 const projectAnnotation = 'field.cattle.io/projectId';
-
-function isGroup(principal: string): boolean {
-  return /^[a-z]+_(group|team|org):\/\//.test(principal);
-}
-
-function isProviderUser(principal: string): boolean {
-  return /^[a-z]+_user:\/\/./.test(principal);
-}
 
 /**
  * A member subject from what was typed or picked: group principals as groups, anything else as a user (id, username or

@@ -1,0 +1,11 @@
+/** Principal URIs as the server names them (`openldap_group://…`, `github_team://…`, `local://u-…`). */
+
+/** Group-like principals: provider groups, GitHub teams and organisations. */
+export function isGroup(principal: string): boolean {
+  return /^[a-z]+_(group|team|org):\/\//.test(principal);
+}
+
+/** A provider's user principal (not `local://`). */
+export function isProviderUser(principal: string): boolean {
+  return /^[a-z]+_user:\/\/./.test(principal);
+}
