@@ -1,15 +1,15 @@
 /**
  * `npm run bench [-- WORD...]`: runs every bench/*.bench.ts (or those whose name
  * contains a word), one after another so they do not compete for the 2 cores, and
- * writes each result to bench/results/<name>.json plus a summary in
- * bench/results/latest.md.
+ * writes each result to bench/results/<name>.json; bench/results/latest.md is then
+ * rebuilt from every result file, so running one bench never drops the others.
  *
  * A bench file default-exports `async (ctx) => BenchResult`. Results are ratios
  * measured side by side in one run (proxy vs direct, tunnel vs TCP), never
  * absolute timings asserted in tests: these machines are shared and noisy.
  */
 import { readdirSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -28,7 +28,6 @@ if (files.length === 0) {
 
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
 const ctx: BenchContext = { progress: (line) => process.stderr.write(`bench: ${line}\n`) };
-const summary: string[] = [`# Benchmark results`, '', `${new Date().toISOString()} on ${machine}`, ''];
 let failed = false;
 await mkdir(join(here, 'results'), { recursive: true });
 
@@ -39,13 +38,21 @@ for (const file of files) {
     const mod = (await import(pathToFileURL(join(here, file)).href)) as { default: (c: BenchContext) => Promise<BenchResult> };
     const result = await mod.default(ctx);
     await writeFile(join(here, 'results', `${name}.json`), `${JSON.stringify({ name, machine, at: new Date().toISOString(), ...result }, null, 2)}\n`);
-    summary.push(`## ${name}`, '', result.summary.trim(), '');
     process.stdout.write(`${name}:\n${result.summary.trim()}\n\n`);
   } catch (error) {
     failed = true;
-    summary.push(`## ${name}`, '', `FAILED: ${error instanceof Error ? error.stack ?? error.message : String(error)}`, '');
     process.stderr.write(`bench: ${name} failed: ${error instanceof Error ? error.stack : String(error)}\n`);
   }
 }
-await writeFile(join(here, 'results', 'latest.md'), `${summary.join('\n')}\n`);
+await writeFile(join(here, 'results', 'latest.md'), await latestSummary(join(here, 'results')));
 process.exit(failed ? 1 : 0);
+
+/** Every bench's last result, each with when and where it was measured. */
+async function latestSummary(dir: string): Promise<string> {
+  const sections = ['# Benchmark results', '', 'The last result of each bench (`npm run bench [-- NAME]`); each says when and on what machine it ran.', ''];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    const result = JSON.parse(await readFile(join(dir, file), 'utf8')) as { name?: string; machine?: string; at?: string; summary?: string };
+    sections.push(`## ${result.name ?? basename(file, '.json')}`, '', `${result.at ?? 'unknown time'} on ${result.machine ?? 'unknown machine'}`, '', (result.summary ?? '').trim(), '');
+  }
+  return `${sections.join('\n')}\n`;
+}
