@@ -6,15 +6,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify as toYaml } from 'yaml';
 import { kubectl, startPrivateControlPlane, type PrivateControlPlane } from '../testenv/index.ts';
 import { eventually, startDrover, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
 import {
   adGroupDn, adGroupsDn, adUserDn, adUsersDn, groupDn, groupsDn, peopleDn, serviceDn, servicePassword, startSlapd, userDn, type Slapd,
 } from '../testenv/slapd.ts';
-import { runCliForTest, type CliResult } from '../../src/testing/cli.ts';
+import type { CliResult } from '../../src/testing/cli.ts';
 import { call } from './identity-support.ts';
 
 const suffix = Math.random().toString(36).slice(2, 7);
@@ -25,20 +23,8 @@ describe('OpenLDAP and Active Directory providers', () => {
   let cp: PrivateControlPlane;
   let drover: Drover;
   let cluster: RegisteredCluster;
-  const userConfig = (name: string): string => join(drover.dir, `${name}-cli.json`);
-  const as = (name: string, argv: string[], stdin?: string): Promise<CliResult> =>
-    runCliForTest(argv, { configPath: name === 'admin' ? drover.configPath : userConfig(name), ...(stdin === undefined ? {} : { stdin }) });
   const login = (provider: string, username: string, password: string, name = username): Promise<CliResult> =>
-    as(name, ['login', drover.server.url, '--provider', provider, '--username', username, '--password-stdin', '--ca-file', join(drover.server.dataDir, 'ca.crt')], password);
-  const tokenOf = async (name: string): Promise<string> => {
-    const { readFileSync } = await import('node:fs');
-    return (JSON.parse(readFileSync(userConfig(name), 'utf8')) as { token: string }).token;
-  };
-  const settingsFile = (name: string, config: Record<string, unknown>): string => {
-    const file = join(drover.dir, `${name}.yaml`);
-    writeFileSync(file, toYaml({ config }));
-    return file;
-  };
+    drover.as(name, ['login', drover.server.url, '--provider', provider, '--username', username, '--password-stdin', '--ca-file', join(drover.server.dataDir, 'ca.crt')], password);
 
   before(async () => {
     [slapd, cp] = await Promise.all([startSlapd(), startPrivateControlPlane()]);
@@ -52,14 +38,14 @@ describe('OpenLDAP and Active Directory providers', () => {
   });
 
   it('lets an admin configure, test and then enable OpenLDAP through the CLI, and never shows the bind password', async () => {
-    const file = settingsFile('openldap', {
+    const file = drover.yamlFile('openldap', { config: {
       url: slapd.url, startTls: true, caPem: slapd.caPem, bindDn: serviceDn, bindPassword: servicePassword, userBaseDn: peopleDn, groupBaseDn: groupsDn,
-    });
+    } });
     await drover.cli('providers', 'configure', 'openldap', '-f', file);
     const untested = await drover.run('providers', 'enable', 'openldap');
     assert.notEqual(untested.code, 0);
     assert.match(untested.stderr, /test/);
-    const tested = await as('admin', ['providers', 'test', 'openldap', '--username', 'alice', '--password-stdin', '-o', 'json'], 'alice-password');
+    const tested = await drover.as('admin', ['providers', 'test', 'openldap', '--username', 'alice', '--password-stdin', '-o', 'json'], 'alice-password');
     assert.equal(tested.code, 0, tested.stderr);
     assert.equal((JSON.parse(tested.stdout) as { groups: unknown[] }).groups.length, 3);
     await drover.cli('providers', 'enable', 'openldap');
@@ -75,7 +61,7 @@ describe('OpenLDAP and Active Directory providers', () => {
   it('logs a directory user in with drover login --provider openldap, with nested groups resolved', async () => {
     const r = await login('openldap', 'alice', 'alice-password');
     assert.equal(r.code, 0, r.stderr);
-    const me = JSON.parse((await as('alice', ['whoami', '-o', 'json'])).stdout) as { provider: string; groups: string[]; principalIds: string[] };
+    const me = JSON.parse((await drover.as('alice', ['whoami', '-o', 'json'])).stdout) as { provider: string; groups: string[]; principalIds: string[] };
     assert.equal(me.provider, 'openldap');
     assert.ok(me.principalIds.includes(`openldap_user://${userDn('alice')}`));
     assert.deepEqual(me.groups, [engineering, `openldap_group://${groupDn('ops')}`, `openldap_group://${groupDn('platform')}`]);
@@ -92,7 +78,7 @@ describe('OpenLDAP and Active Directory providers', () => {
     }
     const empty = await call(drover.server, 'POST', '/v1/login', { body: { provider: 'openldap', username: 'alice', password: '' } });
     assert.equal(empty.status, 400);
-    const stars = await call(drover.server, 'GET', '/v1/principals?q=*', { token: await tokenOf('alice') });
+    const stars = await call(drover.server, 'GET', '/v1/principals?q=*', { token: drover.tokenOf('alice') });
     assert.deepEqual(stars.json(), []);
   });
 
@@ -101,7 +87,7 @@ describe('OpenLDAP and Active Directory providers', () => {
     assert.ok(found.some((p) => p.id === engineering));
     await drover.cli('members', 'add', '--cluster', cluster.name, '--group', engineering, '--role', 'cluster-member');
     const kubeconfig = join(drover.dir, 'alice.kubeconfig');
-    const made = await as('alice', ['kubeconfig', cluster.name, '--file', kubeconfig]);
+    const made = await drover.as('alice', ['kubeconfig', cluster.name, '--file', kubeconfig]);
     assert.equal(made.code, 0, made.stderr);
     await eventually('alice lists namespaces through the proxy', async () => {
       const r = await kubectl(['get', 'namespaces', '-o', 'name'], { kubeconfig });
@@ -112,24 +98,24 @@ describe('OpenLDAP and Active Directory providers', () => {
       const r = await kubectl(['get', 'namespaces', '-o', 'name'], { kubeconfig });
       return r.code !== 0 && /forbidden/i.test(r.stderr) ? true : undefined;
     }, 20_000);
-    const me = JSON.parse((await as('alice', ['whoami', '-o', 'json'])).stdout) as { groups: string[] };
+    const me = JSON.parse((await drover.as('alice', ['whoami', '-o', 'json'])).stdout) as { groups: string[] };
     assert.deepEqual(me.groups, []);
   });
 
   it('logs in to the AD flavour with sAMAccountName, and treats a disabled account as gone', async () => {
-    const file = settingsFile('ad', {
+    const file = drover.yamlFile('ad', { config: {
       url: slapd.ldapsUrl, caPem: slapd.caPem, bindDn: serviceDn, bindPassword: servicePassword, userBaseDn: adUsersDn, groupBaseDn: adGroupsDn,
-    });
+    } });
     await drover.cli('providers', 'configure', 'activedirectory', '-f', file);
-    assert.equal((await as('admin', ['providers', 'test', 'activedirectory', '--username', 'dave', '--password-stdin'], 'dave-password')).code, 0);
+    assert.equal((await drover.as('admin', ['providers', 'test', 'activedirectory', '--username', 'dave', '--password-stdin'], 'dave-password')).code, 0);
     await drover.cli('providers', 'enable', 'activedirectory');
     assert.equal((await login('activedirectory', 'dave', 'dave-password')).code, 0);
-    const me = JSON.parse((await as('dave', ['whoami', '-o', 'json'])).stdout) as { groups: string[] };
+    const me = JSON.parse((await drover.as('dave', ['whoami', '-o', 'json'])).stdout) as { groups: string[] };
     assert.deepEqual(me.groups, [`activedirectory_group://${adGroupDn('ad-eng')}`, `activedirectory_group://${adGroupDn('ad-ops')}`]);
     const erin = await login('activedirectory', 'erin', 'erin-password');
     assert.notEqual(erin.code, 0, 'a disabled account cannot log in');
     await slapd.replace(adUserDn('Dave Doe'), 'userAccountControl', ['514']);
-    const token = await tokenOf('dave');
+    const token = drover.tokenOf('dave');
     await eventually('dave\'s token is revoked once the refresh sees the disabled account', async () => {
       const r = await call(drover.server, 'GET', '/v1/whoami', { token });
       return r.status === 401 ? true : undefined;
@@ -138,7 +124,7 @@ describe('OpenLDAP and Active Directory providers', () => {
 
   it('answers 502 DRV_ERR_PROVIDER_UNAVAILABLE while the directory is down, keeps existing sessions, and revokes them when the provider is disabled', async () => {
     assert.equal((await login('openldap', 'bob', 'bob-password')).code, 0);
-    const bob = await tokenOf('bob');
+    const bob = drover.tokenOf('bob');
     await slapd.stop();
     const r = await call(drover.server, 'POST', '/v1/login', { body: { provider: 'openldap', username: 'bob', password: 'bob-password' } });
     assert.equal(r.status, 502);

@@ -87,14 +87,22 @@ func (h *kubeletHandler) containerLogs(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// knownPod answers 404 itself when the request names a pod this node does not run.
+func (h *kubeletHandler) knownPod(w http.ResponseWriter, r *http.Request) bool {
+	if _, err := h.pods.lookup(podKey(r), r.PathValue("uid")); err != nil {
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return false
+	}
+	return true
+}
+
 func (h *kubeletHandler) exec(w http.ResponseWriter, r *http.Request) {
 	opts, err := remotecommand.NewOptions(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if _, err := h.pods.lookup(podKey(r), r.PathValue("uid")); err != nil {
-		http.Error(w, err.Error(), http.StatusNotFound)
+	if !h.knownPod(w, r) {
 		return
 	}
 	remotecommand.ServeExec(w, r, h.runtime, podKey(r), r.PathValue("uid"), r.PathValue("container"),
@@ -107,8 +115,7 @@ func (h *kubeletHandler) attach(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if _, err := h.pods.lookup(podKey(r), r.PathValue("uid")); err != nil {
-		http.Error(w, err.Error(), http.StatusNotFound)
+	if !h.knownPod(w, r) {
 		return
 	}
 	remotecommand.ServeAttach(w, r, h.runtime, podKey(r), r.PathValue("uid"), r.PathValue("container"),
@@ -121,8 +128,7 @@ func (h *kubeletHandler) portForward(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if _, err := h.pods.lookup(podKey(r), r.PathValue("uid")); err != nil {
-		http.Error(w, err.Error(), http.StatusNotFound)
+	if !h.knownPod(w, r) {
 		return
 	}
 	portforward.ServePortForward(w, r, h.runtime, podKey(r), r.PathValue("uid"), opts,

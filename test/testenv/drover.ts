@@ -5,9 +5,10 @@
  * `drover clusters create` printed, each against a real control plane.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { stringify as toYaml } from 'yaml';
 import { spawnServer, type ServerProcess } from '../e2e/identity-support.ts';
 import { runCliForTest, type CliResult } from '../../src/testing/cli.ts';
 import type { ControlPlaneState } from './control-plane.ts';
@@ -44,6 +45,14 @@ export interface Drover {
   run: (...argv: string[]) => Promise<CliResult>;
   /** Runs `drover ...` as the admin and returns stdout; throws with stderr on failure. */
   cli: (...argv: string[]) => Promise<string>;
+  /** The CLI config file of a named user of this test (`admin` is `configPath`); `drover login` as them writes it. */
+  configOf: (name: string) => string;
+  /** Runs `drover ...` in-process with `name`'s CLI config; never throws. */
+  as: (name: string, argv: string[], stdin?: string) => Promise<CliResult>;
+  /** The Drover token saved in `name`'s CLI config. */
+  tokenOf: (name: string) => string;
+  /** Writes `body` as YAML into the test's directory (settings for `-f FILE`) and returns the path. */
+  yamlFile: (name: string, body: unknown) => string;
   /** Registers a cluster, starts its agent against `cp`, and waits until it is Active. */
   registerCluster: (name: string, cp: ControlPlaneState) => Promise<RegisteredCluster>;
   startAgent: (registration: Registration, kubeconfig: string, extra?: string[], env?: NodeJS.ProcessEnv) => AgentProcess;
@@ -97,8 +106,17 @@ export async function startDrover(options: { env?: NodeJS.ProcessEnv } = {}): Pr
       return c.state === state ? c : undefined;
     }, timeoutMs);
 
+  const configOf = (name: string): string => (name === 'admin' ? configPath : join(dir, `${name}-cli.json`));
+  const yamlFile = (name: string, body: unknown): string => {
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(file, toYaml(body));
+    return file;
+  };
+
   const drover: Drover = {
-    server, dir, configPath, run, cli, startAgent, getCluster, waitForState,
+    server, dir, configPath, run, cli, configOf, yamlFile, startAgent, getCluster, waitForState,
+    as: (name, argv, stdin) => runCliForTest(argv, { configPath: configOf(name), ...(stdin === undefined ? {} : { stdin }) }),
+    tokenOf: (name) => (JSON.parse(readFileSync(configOf(name), 'utf8')) as { token: string }).token,
     registerCluster: async (name, cp) => {
       // A server reconciles the RBAC it owns in every cluster it manages; on the
       // shared control plane it would fight other test files' servers.
