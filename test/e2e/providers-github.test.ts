@@ -7,14 +7,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify as toYaml } from 'yaml';
 import { kubectl, startPrivateControlPlane, type PrivateControlPlane } from '../testenv/index.ts';
 import { eventually, startDrover, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
 import { startGitHubStandin, type GitHubStandin } from '../testenv/github-standin.ts';
 import { playBrowser } from '../testenv/oidc-issuer.ts';
-import { runCliForTest, type CliResult } from '../../src/testing/cli.ts';
 import { call } from './identity-support.ts';
 import { cliBrowserLogin } from './browser-login-support.ts';
 
@@ -28,10 +25,7 @@ describe('GitHub provider', () => {
   let cp: PrivateControlPlane;
   let drover: Drover;
   let cluster: RegisteredCluster;
-  const userConfig = (name: string): string => join(drover.dir, `${name}-cli.json`);
-  const as = (name: string, argv: string[]): Promise<CliResult> => runCliForTest(argv, { configPath: userConfig(name) });
-  const tokenOf = (name: string): string => (JSON.parse(readFileSync(userConfig(name), 'utf8')) as { token: string }).token;
-  const cliLogin = (login: string) => cliBrowserLogin(drover.server, { provider: 'github', configPath: userConfig(login), cas: [gh.caPem], fields: () => ({ login }) });
+  const cliLogin = (login: string) => cliBrowserLogin(drover.server, { provider: 'github', configPath: drover.configOf(login), cas: [gh.caPem], fields: () => ({ login }) });
   const callbackPrefix = (): string => `${drover.server.url}/v1/auth/github/callback`;
 
   before(async () => {
@@ -51,8 +45,7 @@ describe('GitHub provider', () => {
   });
 
   it('lets an admin configure GitHub, test a login through the browser, and only then enable it', async () => {
-    const file = join(drover.dir, 'github.yaml');
-    writeFileSync(file, toYaml({ config: { hostname: gh.hostname, clientId: gh.clientId, clientSecret: gh.clientSecret, caPem: gh.caPem } }));
+    const file = drover.yamlFile('github', { config: { hostname: gh.hostname, clientId: gh.clientId, clientSecret: gh.clientSecret, caPem: gh.caPem } });
     await drover.cli('providers', 'configure', 'github', '-f', file);
     assert.notEqual((await drover.run('providers', 'enable', 'github')).code, 0);
     const tested = await cliBrowserLogin(drover.server, {
@@ -67,7 +60,7 @@ describe('GitHub provider', () => {
   it('logs a user in with drover login --provider github; numeric ids become the user, org and team principals', async () => {
     const r = await cliLogin(`mona-${suffix}`);
     assert.equal(r.code, 0, r.stderr);
-    const me = JSON.parse((await as(`mona-${suffix}`, ['whoami', '-o', 'json'])).stdout) as { provider: string; groups: string[]; principalIds: string[] };
+    const me = JSON.parse((await drover.as(`mona-${suffix}`, ['whoami', '-o', 'json'])).stdout) as { provider: string; groups: string[]; principalIds: string[] };
     assert.equal(me.provider, 'github');
     assert.ok(me.principalIds.includes(`github_user://${base + 200}`));
     assert.deepEqual(me.groups, [`github_org://${base + 100}`, `github_team://${sre.id}`]);
@@ -79,7 +72,7 @@ describe('GitHub provider', () => {
     const login = `mona-${suffix}`;
     await drover.cli('members', 'add', '--cluster', cluster.name, '--group', `github_team://${sre.id}`, '--role', 'cluster-member');
     const kubeconfig = join(drover.dir, 'mona.kubeconfig');
-    const made = await as(login, ['kubeconfig', cluster.name, '--file', kubeconfig]);
+    const made = await drover.as(login, ['kubeconfig', cluster.name, '--file', kubeconfig]);
     assert.equal(made.code, 0, made.stderr);
     await eventually('mona lists namespaces through the proxy', async () => {
       const r = await kubectl(['get', 'namespaces', '-o', 'name'], { kubeconfig });
@@ -90,7 +83,7 @@ describe('GitHub provider', () => {
       const r = await kubectl(['get', 'namespaces', '-o', 'name'], { kubeconfig });
       return r.code !== 0 && /forbidden/i.test(r.stderr) ? true : undefined;
     }, 20_000);
-    const me = JSON.parse((await as(login, ['whoami', '-o', 'json'])).stdout) as { groups: string[] };
+    const me = JSON.parse((await drover.as(login, ['whoami', '-o', 'json'])).stdout) as { groups: string[] };
     assert.deepEqual(me.groups, [`github_org://${base + 100}`, `github_team://${web.id}`]);
   });
 
@@ -104,7 +97,7 @@ describe('GitHub provider', () => {
   });
 
   it('drover login gives up with a clear message when the browser login is not finished in time', async () => {
-    const r = await cliBrowserLogin(drover.server, { provider: 'github', configPath: userConfig('nobody'), cas: [], fields: () => undefined, noBrowser: true, timeoutMs: 1500 });
+    const r = await cliBrowserLogin(drover.server, { provider: 'github', configPath: drover.configOf('nobody'), cas: [], fields: () => undefined, noBrowser: true, timeoutMs: 1500 });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /Open this URL in a browser/);
     assert.match(r.stderr, /browser login was not finished within 2 s; run drover login again/);
@@ -125,7 +118,7 @@ describe('GitHub provider', () => {
   it('a token GitHub revoked logs the user out of Drover at the next refresh', async () => {
     const login = `hubot-${suffix}`;
     assert.equal((await cliLogin(login)).code, 0);
-    const token = tokenOf(login);
+    const token = drover.tokenOf(login);
     assert.equal((await call(drover.server, 'GET', '/v1/whoami', { token })).status, 200);
     gh.revokeTokens(login);
     await eventually('hubot\'s Drover token is revoked', async () => ((await call(drover.server, 'GET', '/v1/whoami', { token })).status === 401 ? true : undefined), 20_000);

@@ -6,13 +6,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify as toYaml } from 'yaml';
 import { kubectl, startPrivateControlPlane, type PrivateControlPlane } from '../testenv/index.ts';
 import { eventually, startDrover, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
 import { playBrowser, signInAs, startOidcIssuer, type OidcIssuer } from '../testenv/oidc-issuer.ts';
-import { runCliForTest, type CliResult } from '../../src/testing/cli.ts';
 import { call, spawnServer } from './identity-support.ts';
 import { cliBrowserLogin } from './browser-login-support.ts';
 
@@ -24,16 +21,8 @@ describe('OIDC provider', () => {
   let cp: PrivateControlPlane;
   let drover: Drover;
   let cluster: RegisteredCluster;
-  const userConfig = (name: string): string => join(drover.dir, `${name}-cli.json`);
-  const as = (name: string, argv: string[]): Promise<CliResult> => runCliForTest(argv, { configPath: userConfig(name) });
-  const tokenOf = (name: string): string => (JSON.parse(readFileSync(userConfig(name), 'utf8')) as { token: string }).token;
-  const adminToken = (): string => (JSON.parse(readFileSync(drover.configPath, 'utf8')) as { token: string }).token;
-  const settings = (config: Record<string, unknown>): string => {
-    const file = join(drover.dir, `oidc-${Math.random().toString(36).slice(2)}.yaml`);
-    writeFileSync(file, toYaml({ config }));
-    return file;
-  };
-  const cliLogin = (name: string, sub: string) => cliBrowserLogin(drover.server, { provider: 'oidc', configPath: userConfig(name), cas: [issuer.caPem], fields: signInAs(sub) });
+  const settings = (config: Record<string, unknown>): string => drover.yamlFile(`oidc-${Math.random().toString(36).slice(2)}`, { config });
+  const cliLogin = (name: string, sub: string) => cliBrowserLogin(drover.server, { provider: 'oidc', configPath: drover.configOf(name), cas: [issuer.caPem], fields: signInAs(sub) });
   const startCliRequest = async (): Promise<string> => {
     const r = await call(drover.server, 'POST', '/v1/auth/oidc/cli-login', { body: { challenge: 'A'.repeat(43) } });
     assert.equal(r.status, 200, r.text);
@@ -85,29 +74,29 @@ describe('OIDC provider', () => {
     const r = await cliLogin('alice', `alice-${suffix}`);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.browser.at(-1)?.text ?? '', /Return to your terminal/);
-    const me = JSON.parse((await as('alice', ['whoami', '-o', 'json'])).stdout) as { provider: string; groups: string[]; principalIds: string[] };
+    const me = JSON.parse((await drover.as('alice', ['whoami', '-o', 'json'])).stdout) as { provider: string; groups: string[]; principalIds: string[] };
     assert.equal(me.provider, 'oidc');
     assert.ok(me.principalIds.includes(`oidc_user://alice-${suffix}`));
     assert.deepEqual(me.groups, [`oidc_group://dev-${suffix}`, ops]);
     // Another subject with the same email is another Drover user.
     const bob = await cliLogin('bob', `bob-${suffix}`);
     assert.equal(bob.code, 0, bob.stderr);
-    const bobMe = JSON.parse((await as('bob', ['whoami', '-o', 'json'])).stdout) as { id: string };
-    const aliceMe = JSON.parse((await as('alice', ['whoami', '-o', 'json'])).stdout) as { id: string };
+    const bobMe = JSON.parse((await drover.as('bob', ['whoami', '-o', 'json'])).stdout) as { id: string };
+    const aliceMe = JSON.parse((await drover.as('alice', ['whoami', '-o', 'json'])).stdout) as { id: string };
     assert.notEqual(bobMe.id, aliceMe.id);
   });
 
   it('grants cluster access to an OIDC group through the proxy', async () => {
     await drover.cli('members', 'add', '--cluster', cluster.name, '--group', ops, '--role', 'cluster-member');
     const kubeconfig = join(drover.dir, 'alice.kubeconfig');
-    const made = await as('alice', ['kubeconfig', cluster.name, '--file', kubeconfig]);
+    const made = await drover.as('alice', ['kubeconfig', cluster.name, '--file', kubeconfig]);
     assert.equal(made.code, 0, made.stderr);
     await eventually('alice lists namespaces through the proxy', async () => {
       const r = await kubectl(['get', 'namespaces', '-o', 'name'], { kubeconfig });
       return r.code === 0 && r.stdout.includes('namespace/default') ? true : undefined;
     }, 30_000);
     const bobConfig = join(drover.dir, 'bob.kubeconfig');
-    const bobMade = await as('bob', ['kubeconfig', cluster.name, '--file', bobConfig]);
+    const bobMade = await drover.as('bob', ['kubeconfig', cluster.name, '--file', bobConfig]);
     if (bobMade.code === 0) assert.notEqual((await kubectl(['get', 'namespaces'], { kubeconfig: bobConfig })).code, 0, 'bob is in no bound group');
   });
 
@@ -125,7 +114,7 @@ describe('OIDC provider', () => {
       const r = await kubectl(['get', 'namespaces', '-o', 'name'], { kubeconfig });
       return r.code !== 0 && /forbidden/i.test(r.stderr) ? true : undefined;
     }, 20_000);
-    const me = JSON.parse((await as('alice', ['whoami', '-o', 'json'])).stdout) as { groups: string[] };
+    const me = JSON.parse((await drover.as('alice', ['whoami', '-o', 'json'])).stdout) as { groups: string[] };
     assert.deepEqual(me.groups, [`oidc_group://dev-${suffix}`]);
     issuer.setAccount({ sub: `alice-${suffix}`, preferredUsername: 'alice', name: 'Alice', groups: [`ops-${suffix}`, `dev-${suffix}`] });
   });
@@ -166,7 +155,7 @@ describe('OIDC provider', () => {
   });
 
   it('changes the settings of the enabled provider without logging anyone out: pending until a test login passed, then enable promotes them', async () => {
-    const alice = tokenOf('alice');
+    const alice = drover.tokenOf('alice');
     const out = await drover.cli('providers', 'configure', 'oidc', '-f', settings({
       issuer: issuer.issuer, clientId: issuer.clientId, caPem: issuer.caPem, scopes: ['openid', 'profile', 'groups', 'offline_access'], displayName: 'Company SSO',
     }));
@@ -194,14 +183,14 @@ describe('OIDC provider', () => {
   });
 
   it('answers 502 DRV_ERR_PROVIDER_UNAVAILABLE for an unreachable issuer, and a disabled provider logs its users out', async () => {
-    const alice = tokenOf('alice');
+    const alice = drover.tokenOf('alice');
     assert.equal((await call(drover.server, 'GET', '/v1/whoami', { token: alice })).status, 200);
     await drover.cli('providers', 'disable', 'oidc');
     assert.equal((await call(drover.server, 'GET', '/v1/whoami', { token: alice })).status, 401);
     const refused = await call(drover.server, 'POST', '/v1/auth/oidc/cli-login', { body: { challenge: 'A'.repeat(43) } });
     assert.ok(refused.status === 404 || refused.status === 409, refused.text);
     await drover.cli('providers', 'configure', 'oidc', '-f', settings({ issuer: 'https://127.0.0.1:1', clientId: 'x', clientSecret: 'y' }));
-    const link = await call(drover.server, 'POST', '/v1/auth/oidc/test-login', { token: adminToken() });
+    const link = await call(drover.server, 'POST', '/v1/auth/oidc/test-login', { token: drover.tokenOf('admin') });
     const r = await call(drover.server, 'GET', (link.json() as { loginUrl: string }).loginUrl.slice(drover.server.url.length));
     assert.equal(r.status, 502);
     assert.equal((r.json() as { code: string }).code, 'DRV_ERR_PROVIDER_UNAVAILABLE');
