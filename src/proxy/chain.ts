@@ -20,7 +20,7 @@ import type { Duplex } from 'node:stream';
 import { DroverError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { AuthenticatedUser, TokenAuthenticator } from '../identity/index.ts';
-import { impersonationHeaders, type UserIdentity } from '../access/index.ts';
+import { canonicalIdentity, impersonationHeaders, type UserIdentity } from '../access/index.ts';
 import type { KubeClient } from '../kube/index.ts';
 import { parseClusterPath as parsePath, parseRootKubePath, clusterPathPrefix, type ClusterPath } from './cluster-path.ts';
 import { scrubCallerHeaders, type RequestedImpersonation, type ScrubbedRequest } from './caller-headers.ts';
@@ -30,6 +30,7 @@ import { writeKubeStatus, writeKubeStatusToSocket } from './kube-status.ts';
 import { credentialFrom, uiSessionsFor } from '../api/index.ts';
 import type { UpstreamEndpoint, UpstreamPools } from './upstream.ts';
 import { identityKey } from './identity-key.ts';
+import { describeCheck, impersonationChecks } from './impersonation-checks.ts';
 
 /** Whether a user may reach a cluster through the proxy (admins always). Owned by access/ bindings. */
 export interface ClusterMembership {
@@ -155,28 +156,18 @@ export const stripCallerIdentity: ProxyStep = (ctx) => {
 export const authorizeImpersonation: ProxyStep = async (ctx) => {
   const requested = need(ctx.scrubbed, 'scrubbed headers').impersonation;
   if (!requested) return;
-  const user = identityOf(need(ctx.user, 'a user'));
+  // The SubjectAccessReviews ask about the identity the apiserver would see for this
+  // user: the same groups (the authenticated ones included) and extras as our egress.
+  const user = canonicalIdentity(identityOf(need(ctx.user, 'a user')));
   const cluster = need(ctx.cluster, 'a cluster');
-  const checks: Array<{ resource: string; name: string }> = [
-    { resource: 'users', name: requested.user },
-    ...requested.groups.map((name) => ({ resource: 'groups', name })),
-    ...(requested.uid ? [{ resource: 'uids', name: requested.uid }] : []),
-    ...Object.entries(requested.extras).flatMap(([key, values]) => values.map((name) => ({ resource: `userextras/${key}`, name }))),
-  ];
   const extra = { principalid: user.principalIds, username: [user.username] };
-  for (const check of checks) {
+  for (const check of impersonationChecks(requested)) {
     const review = await cluster.client.create<{ status?: { allowed?: boolean } } & Record<string, unknown>>('/apis/authorization.k8s.io/v1/subjectaccessreviews', {
       apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
-      spec: {
-        user: user.id, groups: user.groups, extra,
-        resourceAttributes: {
-          verb: 'impersonate', resource: check.resource.split('/')[0], subresource: check.resource.split('/')[1] ?? '', name: check.name,
-          group: check.resource.startsWith('userextras/') || check.resource === 'uids' ? 'authentication.k8s.io' : '',
-        },
-      },
+      spec: { user: user.id, groups: user.groups, extra, resourceAttributes: { verb: 'impersonate', ...check } },
     });
     if (review.status?.allowed !== true) {
-      throw new DroverError('DRV_ERR_FORBIDDEN', `you may not impersonate ${check.resource} "${check.name.slice(0, 64)}" in this cluster`);
+      throw new DroverError('DRV_ERR_FORBIDDEN', `you may not impersonate ${describeCheck(check)} in this cluster`);
     }
   }
   ctx.actAs = requested;

@@ -237,6 +237,27 @@ describe('the authentication proxy through a real agent', () => {
     assert.match(bodyOf(refused), /may not impersonate users/);
   });
 
+  it('refuses --as a service account to a user who may impersonate any user but no service account, as kube-apiserver would', async () => {
+    // kube-apiserver authorizes `system:serviceaccount:NS:NAME` as impersonate on
+    // serviceaccounts in NS, not on users; the proxy forwards an approved --as with the
+    // cluster's admin account, so asking about the wrong resource would be an escalation.
+    const viewer = (await call(drover.server, 'GET', '/v1/whoami', { token: viewerToken })).json() as Whoami;
+    const role = `impersonate-users-${randomBytes(3).toString('hex')}`;
+    await kubectlOk(['create', 'clusterrole', role, '--verb=impersonate', '--resource=users'], { kubeconfig: cp.kubeconfigPath });
+    await kubectlOk(['create', 'clusterrolebinding', role, `--clusterrole=${role}`, `--user=${viewer.id}`], { kubeconfig: cp.kubeconfigPath });
+    try {
+      await eventually('the viewer may impersonate a user', async () => {
+        const answer = await selfReview(['Impersonate-User: someone'], viewerToken);
+        return statusOf(answer) === 201 && /"username":"someone"/.test(bodyOf(answer)) ? true : undefined;
+      }, 10_000);
+      const refused = await selfReview(['Impersonate-User: system:serviceaccount:kube-system:default'], viewerToken);
+      assert.equal(statusOf(refused), 403, refused);
+      assert.match(bodyOf(refused), /may not impersonate serviceaccounts \\?"default\\?" in namespace \\?"kube-system/);
+    } finally {
+      await kubectl(['delete', 'clusterrolebinding,clusterrole', role], { kubeconfig: cp.kubeconfigPath });
+    }
+  });
+
   it('T5: the impersonation account can impersonate its own user and nobody else', async () => {
     const sa = impersonationServiceAccountUser(admin.id);
     const can = async (resource: string, name: string, group = ''): Promise<boolean> => {
