@@ -10,10 +10,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { stringify as toYaml } from 'yaml';
 import { adminPassword, startDrover, type Drover } from '../testenv/drover.ts';
 import { ensureUiBuilt, launchBrowser, type TestBrowser } from '../testenv/browser.ts';
 import { adGroupsDn, adUsersDn, groupsDn, peopleDn, serviceDn, servicePassword, startSlapd, userDn, type Slapd } from '../testenv/slapd.ts';
@@ -47,11 +46,8 @@ describe('web UI logins through identity providers in a real browser', { timeout
   let issuer: OidcIssuer;
   let gh: GitHubStandin;
   let browser: TestBrowser;
-  const settingsFile = (name: string, config: Record<string, unknown>, access: Record<string, unknown> = {}): string => {
-    const file = join(drover.dir, `${name}.yaml`);
-    writeFileSync(file, toYaml({ config, ...access }));
-    return file;
-  };
+  const settingsFile = (name: string, config: Record<string, unknown>, access: Record<string, unknown> = {}): string =>
+    drover.yamlFile(name, { config, ...access });
   const oidcConfig = (): Record<string, unknown> => ({
     issuer: issuer.issuer, clientId: issuer.clientId, clientSecret: issuer.clientSecret, caPem: issuer.caPem, scopes: ['openid', 'profile', 'groups'],
   });
