@@ -59,7 +59,7 @@ export default async function reconcileBench(ctx: BenchContext): Promise<BenchRe
         access,
         clusters: { list: () => Promise.resolve([{ id: clusterId }]) } as unknown as ClusterService,
         controllers: { live: () => ({ client }) } as unknown as ClusterControllers,
-        accounts: { ensure: () => Promise.resolve(), remove: () => Promise.resolve() },
+        accounts: { ensure: () => Promise.resolve(), remove: () => Promise.resolve(), holders: () => Promise.resolve([]) },
         lookupUser: () => Promise.resolve(undefined),
         logger: silentLogger(),
       });

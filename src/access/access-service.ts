@@ -29,7 +29,7 @@ import type {
 
 /** Who may see and use which cluster; the proxy asks on every request (memory only). */
 export interface ClusterMembership {
-  canAccessCluster(user: AuthenticatedUser, clusterId: string): Promise<boolean>;
+  canAccessCluster(user: Member, clusterId: string): Promise<boolean>;
   visibleClusterIds(user: AuthenticatedUser): Promise<Set<string> | 'all'>;
 }
 
@@ -50,7 +50,10 @@ const toSubject = (kind: 'user' | 'group', value: string): BindingSubject =>
   (kind === 'user' ? { kind: 'user', userId: value } : { kind: 'group', principalId: value });
 
 /** The user's keys in the membership index: their id and their group principals. */
-const callerKeys = (user: AuthenticatedUser): string[] => [`user:${user.id}`, ...user.groups.map((g) => `group:${g}`)];
+/** Who a membership question is about: a caller, or a user the reconciler looked up. */
+export type Member = Pick<AuthenticatedUser, 'id' | 'groups' | 'globalRole'>;
+
+const callerKeys = (user: Member): string[] => [`user:${user.id}`, ...user.groups.map((g) => `group:${g}`)];
 
 export class AccessService implements ClusterMembership {
   private catalogValue = RoleTemplateCatalog.withBuiltins();
@@ -115,7 +118,7 @@ export class AccessService implements ClusterMembership {
 
   // ---- membership (hot path: memory only) ----
 
-  async canAccessCluster(user: AuthenticatedUser, clusterId: string): Promise<boolean> {
+  async canAccessCluster(user: Member, clusterId: string): Promise<boolean> {
     if (user.globalRole === 'admin') return true;
     await this.ready;
     const keys = this.members.get(clusterId);

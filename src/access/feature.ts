@@ -1,7 +1,7 @@
 /** Puts the access feature together: the store-backed service (built first: the clusters API and proxy ask it), the reconciler and the API. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ClustersFeature } from '../clusters/index.ts';
-import type { Identity, UserService } from '../identity/index.ts';
+import { groupPrincipalIds, type Identity, type UserService } from '../identity/index.ts';
 import type { UsersByPrincipal } from '../identity/providers/index.ts';
 import type { Logger } from '../shared/log.ts';
 import { accessApi } from './access-api.ts';
@@ -43,17 +43,23 @@ export function createAccessFeature(options: AccessFeatureOptions): AccessFeatur
     logger: options.logger,
     lookupUser: async (userId) => {
       const user = await identity.users.get(userId).catch(() => undefined);
-      return user && { id: user.id, username: user.username, principalIds: user.principalIds };
+      return user && {
+        id: user.id, username: user.username, principalIds: user.principalIds, groups: groupPrincipalIds(user.principalIds),
+        globalRole: user.globalRole, enabled: user.enabled,
+      };
     },
     // Tests and benchmarks shorten the resync; production keeps the default.
     ...(options.env.DROVER_RBAC_RESYNC_MS ? { resyncMs: Number(options.env.DROVER_RBAC_RESYNC_MS) } : {}),
   });
+  // A user's groups or state changed: every cluster's pass re-renders that user's impersonation role
+  // (a group they left stops being impersonable now, not at the next resync).
+  const offAccounts = identity.users.onChange(() => reconciler.scheduleAll());
   return {
     reconciler,
     apiPlugins: accessApi({
       access, clusters: clusters.service, controllers: clusters.controllers, identity,
       ...(options.principals === undefined ? {} : { principals: options.principals }),
     }),
-    close: () => { offUsers(); return reconciler.close(); },
+    close: () => { offUsers(); offAccounts(); return reconciler.close(); },
   };
 }

@@ -14,14 +14,29 @@ describe('checkImpersonationRole', () => {
     assert.deepEqual(result.rules, impersonationRules(bob));
   });
 
-  it('needs no write when the request carries fewer groups than the role allows', () => {
-    assert.equal(checkImpersonationRole(impersonationRules({ ...bob, groups: ['ops', 'dev'] }), bob).upToDate, true);
+  it('asks for a write that drops a group the user lost, so the account cannot impersonate it any more', () => {
+    const result = checkImpersonationRole(impersonationRules({ ...bob, groups: ['ops', 'dev'] }), bob);
+    assert.equal(result.upToDate, false);
+    assert.deepEqual(groupsOf(result.rules), ['ops', 'system:authenticated', 'system:cattle:authenticated']);
   });
 
-  it('asks for a write, keeping existing names, when a request brings a new group', () => {
+  it('drops a principal id or username the user no longer has', () => {
+    const wider = impersonationRules({ ...bob, username: 'robert', principalIds: ['local://u-bob', 'github_user://1'] });
+    const result = checkImpersonationRole(wider, bob);
+    assert.equal(result.upToDate, false);
+    assert.deepEqual(result.rules, impersonationRules(bob));
+  });
+
+  it('asks for a write with only the new names when a request brings a new group', () => {
     const result = checkImpersonationRole(impersonationRules(bob), { ...bob, groups: ['ops', 'dev'] });
     assert.equal(result.upToDate, false);
     assert.deepEqual(groupsOf(result.rules), ['dev', 'ops', 'system:authenticated', 'system:cattle:authenticated']);
+  });
+
+  it('treats rule and name order, and repeated names, as the same role (RBAC lists are sets)', () => {
+    const shuffled = impersonationRules({ ...bob, groups: ['ops', 'dev'] }).reverse()
+      .map((r) => ({ ...r, resourceNames: [...(r.resourceNames ?? [])].reverse().concat(r.resourceNames?.[0] ?? []) }));
+    assert.equal(checkImpersonationRole(shuffled, { ...bob, groups: ['dev', 'ops'] }).upToDate, true);
   });
 
   it('asks for a write when a request brings a new principal id or username', () => {

@@ -9,10 +9,13 @@
  * as conflicts). Each loop runs on its own; an unreachable or broken cluster only
  * fails its own passes, retried with backoff.
  *
- * Users: when a user's first binding on a cluster appears (or the user becomes an
- * enabled global admin, who gets `globaladmin-<userId>` to `cluster-admin`) the loop
- * calls `accounts.ensure`, when the last goes `accounts.remove` (the proxy's
- * impersonation resources). Group members get theirs from the proxy on first use.
+ * Users, level-based too: every pass lists the users holding an impersonation
+ * account on the cluster (the labelled ClusterRoles, so a restart forgets
+ * nothing) plus the users with a direct binding or global admin role (who get
+ * theirs before their first request). Each one who still may use the cluster
+ * (directly or through a group binding) gets `accounts.ensure` with the current
+ * identity, which rewrites a role whose groups or extras drifted; everyone else
+ * gets `accounts.remove`. Group members get theirs from the proxy on first use.
  */
 import type { ClusterControllers, ClusterService } from '../clusters/index.ts';
 import { isKubeApiError, resourcePath, resources, WatchCache, type KubeClient, type KubeObject, type Namespace, type ResourceRef } from '../kube/index.ts';
@@ -21,23 +24,31 @@ import type { AccessService } from './access-service.ts';
 import { ownedSelector } from './labels.ts';
 import { planRbac, type ObjectRef, type ObservedRbacObject } from './rbac-plan.ts';
 import { renderClusterRbac, type RenderOptions } from './rbac-render.ts';
-import type { Project } from './types.ts';
+import type { GlobalRole } from '../identity/index.ts';
+import type { Project, UserIdentity } from './types.ts';
+import { DroverError } from '../shared/errors.ts';
 
 export const PROJECT_ANNOTATION = 'field.cattle.io/projectId';
 
 /** The proxy's side of the contract: per-user impersonation resources on a cluster. */
 export interface ImpersonationAccounts {
-  ensure(clusterId: string, user: { id: string; username: string; principalIds: string[]; groups: string[] }): Promise<void>;
+  /** Creates what is missing and makes the role allow exactly `user` (no write when it already does). */
+  ensure(clusterId: string, user: UserIdentity): Promise<void>;
   remove(clusterId: string, userId: string): Promise<void>;
+  /** Ids of the users holding an impersonation account on the cluster now (from its labels). */
+  holders(clusterId: string): Promise<string[]>;
 }
+
+/** What the reconciler needs to know about a user: the identity to render and whether it may act at all. */
+export interface ReconciledUser extends UserIdentity { globalRole: GlobalRole; enabled: boolean }
 
 export interface RbacReconcilerOptions {
   access: AccessService;
   clusters: ClusterService;
   controllers: ClusterControllers;
   accounts: ImpersonationAccounts;
-  /** Looks a user up for `accounts.ensure`; undefined when the user is gone. */
-  lookupUser: (userId: string) => Promise<{ id: string; username: string; principalIds: string[] } | undefined>;
+  /** Looks a user up for `accounts.ensure` (groups from its principal ids, as tokens carry them); undefined when gone. */
+  lookupUser: (userId: string) => Promise<ReconciledUser | undefined>;
   logger: Logger;
   /** How often live clusters are looked for (default 1 s). */
   discoverMs?: number;
@@ -71,12 +82,17 @@ export class RbacReconciler {
 
   constructor(private readonly options: RbacReconcilerOptions) {
     this.offChange = options.access.onChange((clusterId) => {
-      if (clusterId === undefined) for (const loop of this.loops.values()) loop.schedule();
+      if (clusterId === undefined) this.scheduleAll();
       else this.loops.get(clusterId)?.schedule();
     });
     this.timer = setInterval(() => void this.discover(), options.discoverMs ?? 1000);
     this.timer.unref();
     void this.discover();
+  }
+
+  /** Schedules a pass on every live cluster (a user changed: their accounts follow). */
+  scheduleAll(): void {
+    for (const loop of this.loops.values()) loop.schedule();
   }
 
   /** Stats of the loop of one cluster, while it is live. */
@@ -142,8 +158,6 @@ class ClusterLoop {
   private dirty = false;
   private failures = 0;
   private closed = false;
-  /** Users whose impersonation resources this loop ensured. */
-  private readonly ensured = new Set<string>();
 
   constructor(private readonly clusterId: string, readonly client: KubeClient, private readonly options: RbacReconcilerOptions) {
     this.logger = options.logger.child({ component: 'rbac-reconciler', cluster: clusterId });
@@ -277,20 +291,29 @@ class ClusterLoop {
     }
   }
 
-  /** Ensures impersonation resources for global admins and users with a direct binding; removes them when the last reason went. */
-  private async syncAccounts(userIds: string[]): Promise<void> {
-    const wanted = new Set(userIds);
-    for (const id of wanted) {
-      if (this.ensured.has(id)) continue;
-      const user = await this.options.lookupUser(id);
-      if (!user) continue;
-      await this.options.accounts.ensure(this.clusterId, { ...user, groups: [] });
-      this.ensured.add(id);
-    }
-    for (const id of [...this.ensured]) {
-      if (wanted.has(id)) continue;
-      await this.options.accounts.remove(this.clusterId, id);
-      this.ensured.delete(id);
+  /**
+   * Ensures impersonation accounts for everyone who may use the cluster and holds one or
+   * should (direct binding, global admin), and removes the rest. A user whose identity
+   * cannot be rendered is logged and skipped, so one bad record does not stall the others.
+   */
+  private async syncAccounts(direct: string[]): Promise<void> {
+    const { accounts, access, lookupUser } = this.options;
+    const held = new Set(await accounts.holders(this.clusterId));
+    const wanted = new Set(direct);
+    for (const id of new Set([...wanted, ...held])) {
+      const user = await lookupUser(id);
+      const keep = user !== undefined && user.enabled && (wanted.has(id) || await access.canAccessCluster(user, this.clusterId));
+      if (!keep) {
+        if (held.has(id)) await accounts.remove(this.clusterId, id);
+        continue;
+      }
+      const { globalRole: _role, enabled: _enabled, ...identity } = user;
+      try {
+        await accounts.ensure(this.clusterId, identity);
+      } catch (error) {
+        if (!(error instanceof DroverError && error.code === 'DRV_ERR_UNPROCESSABLE')) throw error;
+        this.logger.warn({ err: error, user: id }, 'skipping an impersonation account: the user\'s identity cannot be sent as headers');
+      }
     }
   }
 

@@ -58,6 +58,11 @@ export class UserService {
     return () => this.listeners.delete(listener);
   }
 
+  /** Tells listeners of a change committed elsewhere: a provider login rewrote the user's groups. */
+  announce(user: User): void {
+    this.emit({ kind: 'changed', user });
+  }
+
   /** A throwing listener must not fail the change that already committed. */
   private emit(change: UserChange): void {
     for (const l of this.listeners) {

@@ -34,7 +34,7 @@ import { describeCheck, impersonationChecks } from './impersonation-checks.ts';
 
 /** Whether a user may reach a cluster through the proxy (admins always). Owned by access/ bindings. */
 export interface ClusterMembership {
-  canAccessCluster(user: AuthenticatedUser, clusterId: string): Promise<boolean>;
+  canAccessCluster(user: Pick<AuthenticatedUser, 'id' | 'groups' | 'globalRole'>, clusterId: string): Promise<boolean>;
 }
 
 /** What the proxy needs to know about one connected cluster. */

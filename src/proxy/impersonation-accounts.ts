@@ -17,20 +17,14 @@ import type { Logger } from '../shared/log.ts';
 import { silentLogger } from '../shared/log.ts';
 import { DroverError } from '../shared/errors.ts';
 import {
-  IMPERSONATION_APPLY_ORDER, IMPERSONATION_NAMESPACE, checkImpersonationRole, impersonationName, impersonationTokenSecretName,
-  ownedSelector, renderImpersonationResources, type UserIdentity,
+  IMPERSONATION_APPLY_ORDER, IMPERSONATION_NAMESPACE, USER_LABEL, checkImpersonationRole, impersonationName, impersonationTokenSecretName,
+  ownedSelector, renderImpersonationResources, type ImpersonationAccounts, type UserIdentity,
 } from '../access/index.ts';
 import {
   WatchCache, isKubeApiError, resourcePath, resources, type ClusterRole, type ClusterRoleBinding, type KubeClient, type KubeObject,
   type Secret, type ServiceAccount,
 } from '../kube/index.ts';
 import { identityKey } from './identity-key.ts';
-
-/** What the bindings side calls when a user gains or loses access to a cluster. */
-export interface ImpersonationAccounts {
-  ensure(clusterId: string, user: UserIdentity): Promise<void>;
-  remove(clusterId: string, userId: string): Promise<void>;
-}
 
 /** The cluster-admin client for a connected cluster, or undefined while it is not connected. */
 export type AdminClientSource = (clusterId: string) => KubeClient | undefined;
@@ -256,6 +250,12 @@ class ClusterAccounts {
     }
   }
 
+  /** Users with an impersonation ClusterRole here, by its user label (the role is what remove deletes). */
+  async holders(): Promise<string[]> {
+    await this.synced();
+    return this.roles.list().flatMap((role) => role.metadata.labels?.[USER_LABEL] ?? []);
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.roles, this.bindings, this.accounts, this.secrets].map((c) => c.close()));
   }
@@ -312,6 +312,10 @@ export class KubeImpersonationAccounts implements ImpersonationAccounts {
 
   async remove(clusterId: string, userId: string): Promise<void> {
     await this.forCluster(clusterId).remove(userId);
+  }
+
+  holders(clusterId: string): Promise<string[]> {
+    return this.forCluster(clusterId).holders();
   }
 
   /** Clusters whose caches are open (diagnostics and tests). */

@@ -41,7 +41,7 @@ export {
   type ProxyContext, type ProxyDeps, type ProxyStep, type ImpersonationTokenSource,
 } from './chain.ts';
 export {
-  KubeImpersonationAccounts, type ImpersonationAccounts, type ImpersonationAccountsOptions, type AdminClientSource,
+  KubeImpersonationAccounts, type ImpersonationAccountsOptions, type AdminClientSource,
 } from './impersonation-accounts.ts';
 export { createProxyFeature, type ProxyFeature, type ProxyFeatureOptions } from './feature.ts';
 export { renderKubeconfig, EXEC_CREDENTIAL_API_VERSION, type KubeconfigCredential, type KubeconfigInput } from './kubeconfig.ts';

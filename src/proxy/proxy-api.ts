@@ -11,7 +11,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { authenticateWith, caller, requireAdmin } from '../api/index.ts';
 import { authErrors } from '../api/schemas.ts';
-import type { AuthenticatedUser, TokenAuthenticator, TokenService, UserService } from '../identity/index.ts';
+import { groupPrincipalIds, type AuthenticatedUser, type TokenAuthenticator, type TokenService, type UserService } from '../identity/index.ts';
 import { DroverError } from '../shared/errors.ts';
 import type { ClusterMembership } from './chain.ts';
 import type { AdminClientSource } from './impersonation-accounts.ts';
@@ -115,14 +115,12 @@ export function proxyApi(options: ProxyApiOptions): FastifyPluginAsyncTypebox {
       const user = await options.users.get(request.query.user);
       const client = options.adminClient(cluster.id);
       if (!client) throw new DroverError('DRV_ERR_CLUSTER_UNAVAILABLE', `cluster ${cluster.name} is not connected; doctor needs its agent`);
-      const asAuthenticated: AuthenticatedUser = {
-        id: user.id, username: user.username, displayName: user.displayName, provider: 'local', principalIds: user.principalIds,
-        groups: [], globalRole: user.globalRole, token: { id: '' },
-      };
+      // The identity exactly as the user's tokens carry it (groups from principal ids), so a
+      // group member's access and role rules are judged as the proxy would judge them.
+      const identity = { id: user.id, username: user.username, principalIds: user.principalIds, groups: groupPrincipalIds(user.principalIds) };
       return runDoctor({
-        client, clusterId: cluster.id,
-        user: { id: user.id, username: user.username, principalIds: user.principalIds, groups: [] },
-        hasAccess: await options.membership.canAccessCluster(asAuthenticated, cluster.id),
+        client, clusterId: cluster.id, user: identity,
+        hasAccess: user.enabled && await options.membership.canAccessCluster({ ...identity, globalRole: user.globalRole }, cluster.id),
       });
     });
     return Promise.resolve();

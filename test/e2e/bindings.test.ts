@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { kubectl, kubectlOk, startPrivateControlPlane, type PrivateControlPlane } from '../testenv/index.ts';
 import { eventually, startDrover, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
 import { call, spawnServer } from './identity-support.ts';
+import { KubeClient, resourcePath, resources, type ClusterRole } from '../../src/kube/index.ts';
+import { KubeImpersonationAccounts } from '../../src/proxy/index.ts';
 
 const suffix = Math.random().toString(36).slice(2, 7);
 const OWNED = 'app.kubernetes.io/managed-by=drover,drover.io/component=rbac';
@@ -150,5 +152,35 @@ describe('projects and members reconciled into cluster RBAC', () => {
     await until('alice\'s impersonation account is gone', async () => (await kubectl(['get', 'clusterrole', `cattle-impersonation-${aliceId}`], { kubeconfig: kc() })).code !== 0);
     const listed = JSON.parse(await drover.cli('members', 'list', '--cluster', cluster.name, '-o', 'json')) as Array<{ username?: string }>;
     assert.ok(!listed.some((m) => m.username === 'alice'));
+  });
+
+  it('keeps impersonation accounts level-based: a drifted role is rewritten to the current identity, an account nobody may use is removed', async () => {
+    // Accounts as an earlier server process (or a request with since-lost groups) left them: this process never made them.
+    const erinId = (JSON.parse(await drover.cli('users', 'create', 'erin', '--password', 'erin-password-long', '-o', 'json')) as { id: string }).id;
+    const frankId = (JSON.parse(await drover.cli('users', 'create', 'frank', '--password', 'frank-password-long', '-o', 'json')) as { id: string }).id;
+    const client = new KubeClient({ endpoint: { server: cp.state.url, caPem: cp.state.caPem, token: cp.state.adminToken } });
+    const leftOver = new KubeImpersonationAccounts({ adminClient: () => client, waitMs: 30_000 });
+    try {
+      await leftOver.tokenFor(cluster.id, { id: erinId, username: 'erin', principalIds: [`local://${erinId}`], groups: ['openldap_group://left-the-team'] });
+      await leftOver.tokenFor(cluster.id, { id: frankId, username: 'frank', principalIds: [`local://${frankId}`], groups: [] });
+    } finally {
+      await leftOver.close();
+    }
+    const roleOf = (id: string): Promise<ClusterRole | undefined> =>
+      client.get<ClusterRole>(resourcePath({ ...resources.clusterroles, name: `cattle-impersonation-${id}` })).catch(() => undefined);
+
+    await drover.cli('members', 'add', '--cluster', cluster.name, '--project', 'web', '--user', 'erin', '--role', 'read-only');
+    await until('erin\'s role to lose the group she no longer has', async () => {
+      const groups = (await roleOf(erinId))?.rules?.find((r) => r.resources?.[0] === 'groups')?.resourceNames;
+      return JSON.stringify(groups) === JSON.stringify(['system:authenticated', 'system:cattle:authenticated']);
+    });
+    const sa = `system:serviceaccount:cattle-impersonation-system:cattle-impersonation-${erinId}`;
+    const review = await client.create<{ status?: { allowed?: boolean } } & Record<string, unknown>>(resourcePath(resources.subjectaccessreviews), {
+      apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
+      spec: { user: sa, resourceAttributes: { verb: 'impersonate', resource: 'groups', name: 'openldap_group://left-the-team' } },
+    });
+    assert.equal(review.status?.allowed, false, 'a stolen account token cannot act as the lost group');
+    await until('frank\'s account (no binding, no group) to be removed', async () => (await roleOf(frankId)) === undefined);
+    await client.close();
   });
 });

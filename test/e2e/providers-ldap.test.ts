@@ -93,6 +93,12 @@ describe('OpenLDAP and Active Directory providers', () => {
       const r = await kubectl(['get', 'namespaces', '-o', 'name'], { kubeconfig });
       return r.code === 0 && r.stdout.includes('namespace/default') ? true : undefined;
     }, 30_000);
+    // A group member is judged with the groups her tokens carry: access through the group, and a role that allows exactly them.
+    const doctor = JSON.parse(await drover.cli('doctor', '--cluster', cluster.name, '--user', 'alice', '-o', 'json')) as { ok: boolean; userId: string; findings: unknown[] };
+    assert.equal(doctor.ok, true, JSON.stringify(doctor.findings));
+    const role = `clusterrole/cattle-impersonation-${doctor.userId}`;
+    const rolePresent = async (): Promise<boolean> => (await kubectl(['get', role], { kubeconfig: cp.state.kubeconfigPath })).code === 0;
+    assert.equal(await rolePresent(), true);
     await slapd.removeMember(groupDn('ops'), userDn('alice'));
     await eventually('alice loses access once the refresh sees the change', async () => {
       const r = await kubectl(['get', 'namespaces', '-o', 'name'], { kubeconfig });
@@ -100,6 +106,8 @@ describe('OpenLDAP and Active Directory providers', () => {
     }, 20_000);
     const me = JSON.parse((await drover.as('alice', ['whoami', '-o', 'json'])).stdout) as { groups: string[] };
     assert.deepEqual(me.groups, []);
+    // Without waiting for a resync: the account that could impersonate her old groups goes with the access.
+    await eventually('alice\'s impersonation account to be removed', async () => ((await rolePresent()) ? undefined : true), 20_000);
   });
 
   it('logs in to the AD flavour with sAMAccountName, and treats a disabled account as gone', async () => {

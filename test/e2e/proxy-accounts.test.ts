@@ -1,7 +1,7 @@
 /**
  * KubeImpersonationAccounts against a real kube-apiserver and controller-manager:
- * the five objects appear once, the hot path makes no API call, the role grows
- * with new groups, tampering is repaired, and removing the ClusterRole lets the
+ * the five objects appear once, the hot path makes no API call, the role follows
+ * the user's groups both ways, tampering is repaired, and removing the ClusterRole lets the
  * garbage collector take the rest.
  */
 import { describe, it, before, after } from 'node:test';
@@ -39,13 +39,25 @@ describe('impersonation accounts on a real cluster', () => {
     assert.equal(client.stats.requests, before, 'the hot path reads the caches only');
   });
 
-  it('adds a group the role does not allow yet, keeping what it allowed', async () => {
+  it('follows the identity: a new group is added, and a group the user lost is taken away again', async () => {
     const bob = user();
+    const groupsNow = async (): Promise<string[] | undefined> => {
+      const role = await client.get<ClusterRole>(resourcePath({ ...resources.clusterroles, name: impersonationName(bob.id) }));
+      return role.rules?.find((r) => r.resources?.[0] === 'groups')?.resourceNames;
+    };
     await accounts.tokenFor('c-one', bob);
     await accounts.tokenFor('c-one', { ...bob, groups: ['github_team://42'] });
-    const role = await client.get<ClusterRole>(resourcePath({ ...resources.clusterroles, name: impersonationName(bob.id) }));
-    const groups = role.rules?.find((r) => r.resources?.[0] === 'groups')?.resourceNames;
-    assert.deepEqual(groups, ['github_team://42', 'system:authenticated', 'system:cattle:authenticated']);
+    assert.deepEqual(await groupsNow(), ['github_team://42', 'system:authenticated', 'system:cattle:authenticated']);
+    await eventually('the lost group to leave the role', async () => {
+      await accounts.tokenFor('c-one', bob);
+      return JSON.stringify(await groupsNow()) === JSON.stringify(['system:authenticated', 'system:cattle:authenticated']) ? true : undefined;
+    }, 15_000);
+  });
+
+  it('lists the users holding an account on a cluster', async () => {
+    const erin = user();
+    await accounts.tokenFor('c-one', erin);
+    assert.ok((await accounts.holders('c-one')).includes(erin.id));
   });
 
   it('repairs a tampered role that allows impersonating system:masters', async () => {

@@ -65,14 +65,18 @@ export class ExternalLogin {
   private readonly invalidator: TokenCacheInvalidator;
   private readonly policyOf: (provider: ProviderName) => Promise<AccessPolicy>;
   private readonly clock: () => number;
+  private readonly announce: (user: User) => void;
 
   constructor(options: {
     store: Store; tokens: TokenService; invalidator: TokenCacheInvalidator; clock?: () => number;
     policyOf: (provider: ProviderName) => Promise<AccessPolicy>;
+    /** Tells user-change listeners (the RBAC reconciler) that a login or refresh rewrote a user's groups. */
+    announce?: (user: User) => void;
   }) {
     this.store = options.store;
     this.tokens = options.tokens;
     this.invalidator = options.invalidator;
+    this.announce = options.announce ?? (() => undefined);
     this.policyOf = options.policyOf;
     this.clock = options.clock ?? Date.now;
   }
@@ -140,7 +144,9 @@ export class ExternalLogin {
     await this.store.db.updateTable('users').set({ principal_ids: JSON.stringify(principalIds), display_name: displayName, updated_at: now })
       .where('id', '=', user.id).execute();
     this.invalidator.invalidateUser(user.id);
-    return { ...user, principalIds, displayName, updatedAt: now };
+    const changed = { ...user, principalIds, displayName, updatedAt: now };
+    this.announce(changed);
+    return changed;
   }
 
   private async create(provider: ProviderName, identity: VerifiedIdentity, withSuffix: boolean): Promise<User> {

@@ -152,7 +152,7 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.external = new ExternalLogin({
       store: options.store, tokens: options.identity.tokens, invalidator: options.identity.authenticator, clock: this.clock,
-      policyOf: (name) => this.policyOf(name),
+      policyOf: (name) => this.policyOf(name), announce: (user) => options.identity.users.announce(user),
     });
   }
 
