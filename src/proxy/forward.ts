@@ -8,6 +8,13 @@
  * proxy path, and one pointing anywhere else is dropped, so a compromised
  * downstream cannot send clients and their credentials to a third party
  * (CVE-2020-8559, CVE-2022-3172).
+ *
+ * The answer is served from Drover's own origin, where the web UI's session lives,
+ * and through the `proxy` subresources it can be anything a pod writes. So a downstream
+ * `Set-Cookie` is dropped (a pod must not plant or overwrite Drover's cookies), and
+ * every answer carries `X-Content-Type-Options: nosniff` and a sandboxing CSP: a
+ * pod's page still renders and runs its scripts, but in an opaque origin that cannot
+ * read Drover's cookies or call Drover's API as the viewer.
  */
 import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:http';
 import { EventEmitter } from 'node:events';
@@ -40,8 +47,11 @@ class AbortEmitter extends EventEmitter {
   }
 }
 
-/** Response headers that describe the upstream connection, not the response. */
-const hopByHopResponse = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+/** Response headers that describe the upstream connection, not the response, or that must not reach Drover's origin. */
+const droppedResponse = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'set-cookie']);
+
+/** Keeps downstream content out of Drover's origin (see the module comment); added to any CSP the answer has. */
+export const SANDBOX_POLICY = 'sandbox allow-scripts allow-forms allow-popups allow-downloads';
 
 /** Identity headers must be ours alone: re-checked right before the request leaves. */
 export function assertOnlyOurIdentity(headers: Array<[string, string]>, ours: ReadonlySet<string>): void {
@@ -92,10 +102,14 @@ export async function forwardRequest(input: ForwardRequest): Promise<void> {
   }
 }
 
-function responseHeaders(headers: Record<string, string | string[] | undefined>, input: ForwardRequest): OutgoingHttpHeaders {
+export function responseHeaders(headers: Record<string, string | string[] | undefined>, input: Pick<ForwardRequest, 'proxyPrefix' | 'upstreamOrigin'>): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
+  // Headers the upstream named in Connection are hop-by-hop too (RFC 9110 7.6.1).
+  const connection = headers.connection;
+  const listed = connection === undefined ? undefined
+    : new Set([connection].flat().flatMap((v) => v.split(',')).map((t) => t.trim().toLowerCase()));
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || hopByHopResponse.has(name)) continue;
+    if (value === undefined || droppedResponse.has(name) || listed?.has(name)) continue;
     if (name === 'location') {
       const location = rewriteLocation(Array.isArray(value) ? value[0] ?? '' : value, input);
       if (location !== undefined) out.location = location;
@@ -103,6 +117,10 @@ function responseHeaders(headers: Record<string, string | string[] | undefined>,
     }
     out[name] = value;
   }
+  out['x-content-type-options'] = 'nosniff';
+  const policy = out['content-security-policy'];
+  // A comma separates policies in one header; every policy is enforced, so ours only narrows the pod's.
+  out['content-security-policy'] = policy === undefined ? SANDBOX_POLICY : [...[policy].flat().map(String), SANDBOX_POLICY].join(', ');
   return out;
 }
 

@@ -44,13 +44,14 @@ export function writeKubeStatus(res: ServerResponse, error: unknown): void {
 
 /** The same answer on a raw socket (an upgrade request that never upgraded), then closes it. */
 export function writeKubeStatusToSocket(socket: Duplex, error: unknown): void {
-  const { status, body } = kubeStatusBody(error);
+  const { status, body, retryAfter } = kubeStatusBody(error);
   if (!socket.writable) {
     socket.destroy();
     return;
   }
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/json\r\n`
-    + `content-length: ${Buffer.byteLength(body)}\r\nx-content-type-options: nosniff\r\nconnection: close\r\n\r\n${body}`,
+    + `content-length: ${Buffer.byteLength(body)}\r\nx-content-type-options: nosniff\r\n${retryAfter === undefined ? '' : `retry-after: ${retryAfter}\r\n`}`
+    + `connection: close\r\n\r\n${body}`,
   );
 }

@@ -63,17 +63,23 @@ export async function forwardUpgrade(input: UpgradeRequest): Promise<void> {
     socket.destroy();
     tlsSocket.destroy();
   };
+  // From here to the end, the caller going away (even before kube-apiserver answers) closes
+  // the upstream too: an exec must not keep running on a connection nobody holds.
+  socket.once('close', closeBoth);
+  socket.once('error', closeBoth);
 
   request.on('upgrade', (res: IncomingMessage, upgraded: Duplex, upgradedHead: Buffer) => {
+    upgraded.once('close', closeBoth);
+    upgraded.once('error', closeBoth);
+    if (socket.destroyed) {
+      upgraded.destroy();
+      return;
+    }
     socket.write(responseHead(res, input));
     if (upgradedHead.length > 0) socket.write(upgradedHead);
     if (input.head.length > 0) upgraded.write(input.head);
     upgraded.pipe(socket);
     socket.pipe(upgraded);
-    for (const side of [socket, upgraded]) {
-      side.once('close', closeBoth);
-      side.once('error', closeBoth);
-    }
   });
 
   request.on('response', (res: IncomingMessage) => {
@@ -88,7 +94,6 @@ export async function forwardUpgrade(input: UpgradeRequest): Promise<void> {
     writeKubeStatusToSocket(socket, new DroverError('DRV_ERR_BAD_GATEWAY', `upgrade to the cluster failed: ${error.message}`, { cause: error }));
     tlsSocket.destroy();
   });
-  socket.once('error', closeBoth);
   request.end();
 }
 
@@ -110,6 +115,8 @@ function responseHead(res: IncomingMessage, input: UpgradeRequest, close = false
     let value = res.rawHeaders[i + 1] ?? '';
     const lower = name.toLowerCase();
     if (close && (lower === 'connection' || lower === 'keep-alive' || lower === 'transfer-encoding')) continue;
+    // A WebSocket handshake's cookies are honoured by browsers: a pod must not set Drover's.
+    if (lower === 'set-cookie') continue;
     if (lower === 'location') {
       const rewritten = rewriteLocation(value, { proxyPrefix: input.proxyPrefix, upstreamOrigin: input.endpoint.url.origin });
       if (rewritten === undefined) continue;

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import {
@@ -329,7 +329,8 @@ describe('the authentication proxy through a real agent', () => {
       child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
       const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
       child.on('exit', () => clearTimeout(timer));
-      return { output: () => out, stop: () => child.kill('SIGTERM') };
+      // stop: as ^C does; kill: the client vanishes without a goodbye.
+      return { output: () => out, stop: () => child.kill('SIGTERM'), kill: () => child.kill('SIGKILL') };
     };
     before(async () => {
       ns = `pxs-${suffix()}`;
@@ -367,6 +368,31 @@ describe('the authentication proxy through a real agent', () => {
       assert.equal(await kubectlOk(['exec', '-i', '-n', ns, 'shell', '--', 'cat'], { ...kc(), input }), input);
       const failed = await kubectl(['exec', '-n', ns, 'shell', '--', 'sh', '-c', 'exit 3'], kc());
       assert.equal(failed.code, 3);
+    });
+
+    it('kubectl attach streams a running container\'s output over WebSocket and SPDY', async () => {
+      await runPod('attached', { command: ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo "attached $i"; sleep 0.2; done'] });
+      for (const env of [{}, { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' }]) {
+        const attach = streaming(['attach', '-n', ns, 'attached'], env);
+        try {
+          await eventually('lines through attach', () => ((attach.output().match(/attached \d+\n/g) ?? []).length >= 3 ? true : undefined), 20_000);
+        } finally {
+          attach.stop();
+        }
+      }
+    });
+
+    it('tears the exec session down on both sides when the client goes away, over WebSocket and SPDY', async () => {
+      await runPod('holder', {});
+      for (const env of [{}, { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' }]) {
+        // The pod's process reads stdin until the stream closes: it can only end if the proxy closed the upstream.
+        const marker = `drover-exec-teardown-${randomBytes(4).toString('hex')}`;
+        const running = (): boolean => spawnSync('pgrep', ['-f', marker]).status === 0;
+        const session = streaming(['exec', '-i', '-n', ns, 'holder', '--', 'sh', '-c', `cat >/dev/null; : ${marker}`], env);
+        await eventually('the exec process to start', () => (running() ? true : undefined), 20_000);
+        session.kill();
+        await eventually('the exec process to end once kubectl is gone', () => (running() ? undefined : true), 20_000);
+      }
     });
 
     it('kubectl cp copies a file into a pod and back', async () => {
