@@ -7,13 +7,27 @@ import { credentialFrom, restrictedRoutes, uiSessionsFor } from './session.ts';
 const callers = new WeakMap<FastifyRequest, AuthenticatedUser>();
 
 /**
+ * Routes a cluster-scoped token may call besides its cluster's Kubernetes API: only
+ * `whoami`, which the exec plugin uses to learn whether its cached token still holds.
+ */
+const clusterTokenRoutes: ReadonlySet<string> = new Set(['/v1/whoami']);
+
+/**
  * A preHandler that authenticates the request's token (Bearer, or the UI's
  * session cookie under the CSRF and Origin rules of session.ts); throws 400/401/403.
+ * A cluster-scoped token (a kubeconfig's) is for that cluster's Kubernetes API: it
+ * lives in files that get copied around, so it cannot manage Drover (mint tokens,
+ * change members) even though it names the same user.
  */
 export function authenticateWith(authenticator: TokenAuthenticator) {
   return async (request: FastifyRequest): Promise<void> => {
-    const credential = credentialFrom(request.headers, uiSessionsFor(authenticator), { allowRestricted: restrictedRoutes.has(request.routeOptions.url ?? '') });
-    callers.set(request, await authenticator.authenticate(credential));
+    const route = request.routeOptions.url ?? '';
+    const credential = credentialFrom(request.headers, uiSessionsFor(authenticator), { allowRestricted: restrictedRoutes.has(route) });
+    const user = await authenticator.authenticate(credential);
+    if (user.token.clusterId !== undefined && !clusterTokenRoutes.has(route)) {
+      throw new DroverError('DRV_ERR_FORBIDDEN', `this token is scoped to cluster ${user.token.clusterId} and works only for its Kubernetes API (/k8s/clusters/${user.token.clusterId}); use your login token ("drover login")`);
+    }
+    callers.set(request, user);
   };
 }
 

@@ -34,6 +34,9 @@ export function httpsServerFactory(tls: { certPem: string; keyPem: string }, rou
       cert: tls.certPem,
       key: tls.keyPem,
       minVersion: 'TLSv1.2',
+      // HTTP/1.1 only, said in ALPN: a client offering h2 (kubectl, browsers) settles on
+      // HTTP/1.1, and the proxy's header scrubbing and upgrades have one protocol to get right.
+      ALPNProtocols: ['http/1.1'],
       // Watches and exec through the proxy live for hours: no whole-request timeout,
       // but a client must finish sending headers within a minute.
       requestTimeout: 0,

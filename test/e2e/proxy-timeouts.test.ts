@@ -59,4 +59,16 @@ describe('server timeouts for /k8s requests', () => {
     assert.equal(seen.length, 1);
     assert.ok(!seen[0]?.socketTimeout, `a /k8s request's socket has a timeout of ${String(seen[0]?.socketTimeout)} ms`);
   });
+
+  it('never negotiates HTTP/2: a client offering h2 and http/1.1 gets http/1.1, one offering only h2 gets no h2', async () => {
+    const port = (server?.address() as AddressInfo).port;
+    const negotiate = (protocols: string[]): Promise<string | false | Error> => new Promise((resolve) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ALPNProtocols: protocols });
+      socket.once('secureConnect', () => { resolve(socket.alpnProtocol ?? false); socket.destroy(); });
+      socket.once('error', (error) => resolve(error));
+    });
+    assert.equal(await negotiate(['h2', 'http/1.1']), 'http/1.1');
+    const onlyH2 = await negotiate(['h2']);
+    assert.notEqual(onlyH2, 'h2');
+  });
 });

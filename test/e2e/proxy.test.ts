@@ -438,5 +438,24 @@ describe('the authentication proxy through a real agent', () => {
     assert.equal(statSync(join(cacheDir, files[0] ?? '')).mode & 0o777, 0o600);
     const res = await call(drover.server, 'GET', `/k8s/clusters/${cluster.id}/api/v1/namespaces/default`, { token: credential.status.token });
     assert.equal(res.status, 200);
+
+    // kubectl cannot tell the plugin its token was refused: a revoked cached token is noticed and replaced.
+    const tokenId = credential.status.token.split(':')[0] ?? '';
+    const revoked = await call(drover.server, 'DELETE', `/v1/tokens/${tokenId}`, { token: await login('admin', 'correct horse battery staple') });
+    assert.equal(revoked.status, 204, revoked.text);
+    const third = JSON.parse((await drover.run('token', '--cluster', cluster.name)).stdout) as typeof credential;
+    assert.notEqual(third.status.token, credential.status.token);
+    assert.equal((await call(drover.server, 'GET', `/k8s/clusters/${cluster.id}/api/v1/namespaces/default`, { token: third.status.token })).status, 200);
+  });
+
+  it('a cluster-scoped token works for its cluster\'s Kubernetes API and whoami only, never to manage Drover', async () => {
+    const credential = JSON.parse((await drover.run('token', '--cluster', cluster.name)).stdout) as { status: { token: string } };
+    const token = credential.status.token;
+    assert.equal((await call(drover.server, 'GET', '/v1/whoami', { token })).status, 200);
+    for (const [method, path] of [['GET', '/v1/tokens'], ['POST', `/v1/clusters/${cluster.id}/token`], ['GET', '/v1/clusters'], ['GET', `/v1/clusters/${cluster.id}/kubeconfig`]] as const) {
+      const res = await call(drover.server, method, path, { token });
+      assert.equal(res.status, 403, `${method} ${path}: ${res.text}`);
+      assert.match(res.text, /scoped to cluster/);
+    }
   });
 });

@@ -13,18 +13,22 @@ export interface ClientOptions {
   token?: string;
   caPem?: string;
   insecureSkipTlsVerify?: boolean;
+  /** Give up connecting or waiting for the answer's head after this long (default: undici's). */
+  timeoutMs?: number;
 }
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-function agentFor(options: { caPem?: string; insecureSkipTlsVerify?: boolean }): Agent {
+function agentFor(options: { caPem?: string; insecureSkipTlsVerify?: boolean; timeoutMs?: number }): Agent {
   return new Agent({
     connect: {
       ...(options.caPem ? { ca: options.caPem } : {}),
       rejectUnauthorized: options.insecureSkipTlsVerify !== true,
+      ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
     },
+    ...(options.timeoutMs === undefined ? {} : { headersTimeout: options.timeoutMs }),
   });
 }
 

@@ -2,15 +2,19 @@
  * `drover token --cluster C`: the kubectl exec credential plugin. Prints an
  * ExecCredential (client.authentication.k8s.io/v1) with the token's expiry. The
  * token is cached next to the CLI config (mode 0600) and reused until a minute
- * before it expires; a new one is asked for with the saved login, and when that
- * login is no longer valid the message says to run `drover login` again.
+ * before it expires, or until the server says it no longer holds (revoked, user
+ * disabled): kubectl cannot tell the plugin its credential was refused, so each run
+ * asks `/v1/whoami` with the cached token first (one small request per kubectl
+ * command; an unreachable server keeps the cached token, for the authorized cluster
+ * endpoint). A new token is asked for with the saved login, and when that login is
+ * no longer valid the message says to run `drover login` again.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
-import { requireLogin, withClient } from '../client/index.ts';
+import { DroverClient, requireLogin, withClient, type CliConfig } from '../client/index.ts';
 import { DroverError } from '../../shared/errors.ts';
 
 interface CachedToken { token: string; expiresAt?: string }
@@ -34,6 +38,23 @@ function readCache(path: string): CachedToken | undefined {
   }
 }
 
+/** True only when the server answered that the token is no longer valid; any other failure keeps it. */
+async function refused(config: CliConfig, token: string): Promise<boolean> {
+  const client = new DroverClient({
+    // Short: when the server is away, kubectl should go on with the cached token at once.
+    server: config.server, token, timeoutMs: 3_000, ...(config.caPem ? { caPem: config.caPem } : {}),
+    ...(config.insecureSkipTlsVerify ? { insecureSkipTlsVerify: true } : {}),
+  });
+  try {
+    await client.request('GET', '/v1/whoami');
+    return false;
+  } catch (error) {
+    return error instanceof DroverError && error.status === 401;
+  } finally {
+    await client.close();
+  }
+}
+
 export function tokenCommand(deps: CliDeps): Command {
   return new Command('token')
     .description('kubectl exec credential plugin: print an ExecCredential for CLUSTER')
@@ -42,6 +63,7 @@ export function tokenCommand(deps: CliDeps): Command {
       const config = requireLogin(deps.configPath);
       const path = cachePath(deps, config.server, opts.cluster);
       let cached = readCache(path);
+      if (cached && await refused(config, cached.token)) cached = undefined;
       if (!cached) {
         try {
           cached = await withClient(deps, (client) =>
