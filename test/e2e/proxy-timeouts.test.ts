@@ -65,7 +65,7 @@ describe('server timeouts for /k8s requests', () => {
     const negotiate = (protocols: string[]): Promise<string | false | Error> => new Promise((resolve) => {
       const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ALPNProtocols: protocols });
       socket.once('secureConnect', () => { resolve(socket.alpnProtocol ?? false); socket.destroy(); });
-      socket.once('error', (error) => resolve(error));
+      socket.once('error', (error: Error) => resolve(error));
     });
     assert.equal(await negotiate(['h2', 'http/1.1']), 'http/1.1');
     const onlyH2 = await negotiate(['h2']);
