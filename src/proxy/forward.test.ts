@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SANDBOX_POLICY, responseHeaders } from './forward.ts';
 
-const at = { proxyPrefix: '/k8s/clusters/c-1', upstreamOrigin: 'https://10.0.0.1:6443' };
+const at = { proxyPrefix: '/k8s/clusters/c-1', upstreamOrigin: 'https://10.0.0.1:6443', downstreamPath: '/api/v1/namespaces/default/pods/p/proxy' };
 
 describe('responseHeaders (what a downstream answer may carry to Drover\'s origin)', () => {
   it('drops Set-Cookie in any form, so a pod cannot plant or overwrite Drover\'s session cookies', () => {

@@ -102,7 +102,10 @@ export async function forwardRequest(input: ForwardRequest): Promise<void> {
   }
 }
 
-export function responseHeaders(headers: Record<string, string | string[] | undefined>, input: Pick<ForwardRequest, 'proxyPrefix' | 'upstreamOrigin'>): OutgoingHttpHeaders {
+/** What a Location is resolved against and mapped onto. */
+export type LocationContext = Pick<ForwardRequest, 'proxyPrefix' | 'upstreamOrigin' | 'downstreamPath'>;
+
+export function responseHeaders(headers: Record<string, string | string[] | undefined>, input: LocationContext): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   // Headers the upstream named in Connection are hop-by-hop too (RFC 9110 7.6.1).
   const connection = headers.connection;
@@ -124,13 +127,17 @@ export function responseHeaders(headers: Record<string, string | string[] | unde
   return out;
 }
 
-/** Relative and same-apiserver Locations map onto the proxy; foreign ones are dropped. */
-export function rewriteLocation(location: string, input: Pick<ForwardRequest, 'proxyPrefix' | 'upstreamOrigin'>): string | undefined {
+/**
+ * Relative and same-apiserver Locations map onto the proxy; foreign ones are dropped.
+ * A relative one is resolved against the request it answers, as the client would
+ * (RFC 9110 10.2.2): `proxy/` from `.../pods/p/` means `.../pods/p/proxy/`.
+ */
+export function rewriteLocation(location: string, input: LocationContext): string | undefined {
   let url: URL;
   let upstream: string;
   try {
     upstream = new URL(input.upstreamOrigin).origin;
-    url = new URL(location, `${upstream}/`);
+    url = new URL(location, `${upstream}${input.downstreamPath}`);
   } catch {
     return undefined;
   }

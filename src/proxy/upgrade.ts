@@ -32,11 +32,19 @@ export interface UpgradeRequest {
   proxyPrefix: string;
 }
 
+/** Real clients send nothing before the 101 (WebSocket and SPDY wait for it); more than this is refused. */
+const maxEarlyBytes = 64 * 1024;
+
 export async function forwardUpgrade(input: UpgradeRequest): Promise<void> {
   const { socket } = input;
+  // The server hands the socket over paused, and a paused socket never notices its peer
+  // leaving. So it is read from the start, keeping any early bytes for after the 101:
+  // a caller that goes away before kube-apiserver answers is seen, and ends the upstream.
+  const early = readEarlyBytes(socket);
   const abort = new AbortController();
   const onEarlyClose = (): void => abort.abort();
   socket.once('close', onEarlyClose);
+  early.onCallerLeft(onEarlyClose);
   let upstream;
   try {
     upstream = await connectTls(input.endpoint, abort.signal);
@@ -46,8 +54,9 @@ export async function forwardUpgrade(input: UpgradeRequest): Promise<void> {
   } finally {
     socket.off('close', onEarlyClose);
   }
-  if (abort.signal.aborted || socket.destroyed) {
+  if (abort.signal.aborted || socket.destroyed || early.callerLeft()) {
     upstream.destroy();
+    socket.destroy();
     return;
   }
   const tlsSocket = upstream;
@@ -67,6 +76,7 @@ export async function forwardUpgrade(input: UpgradeRequest): Promise<void> {
   // the upstream too: an exec must not keep running on a connection nobody holds.
   socket.once('close', closeBoth);
   socket.once('error', closeBoth);
+  early.onCallerLeft(closeBoth);
 
   request.on('upgrade', (res: IncomingMessage, upgraded: Duplex, upgradedHead: Buffer) => {
     upgraded.once('close', closeBoth);
@@ -78,12 +88,14 @@ export async function forwardUpgrade(input: UpgradeRequest): Promise<void> {
     socket.write(responseHead(res, input));
     if (upgradedHead.length > 0) socket.write(upgradedHead);
     if (input.head.length > 0) upgraded.write(input.head);
+    for (const chunk of early.stop()) upgraded.write(chunk);
     upgraded.pipe(socket);
     socket.pipe(upgraded);
   });
 
   request.on('response', (res: IncomingMessage) => {
     // Not upgraded: relay the answer, then close both connections for good.
+    early.stop();
     socket.write(responseHead(res, input, true));
     res.pipe(socket);
     res.once('end', () => { socket.end(); tlsSocket.destroy(); });
@@ -95,6 +107,42 @@ export async function forwardUpgrade(input: UpgradeRequest): Promise<void> {
     tlsSocket.destroy();
   });
   request.end();
+}
+
+/**
+ * Reads a paused caller socket until the upgrade is answered. `stop()` hands back what
+ * came and pauses the socket again, in the same tick, so piping it loses nothing.
+ */
+function readEarlyBytes(socket: Duplex): { stop: () => Buffer[]; callerLeft: () => boolean; onCallerLeft: (f: () => void) => void } {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let left = false;
+  let onLeft: (() => void) | undefined;
+  const leave = (): void => {
+    left = true;
+    onLeft?.();
+  };
+  const collect = (chunk: Buffer): void => {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size > maxEarlyBytes) {
+      socket.destroy();
+      leave();
+    }
+  };
+  // The caller half-closing before the 101 cannot use a session: it counts as leaving.
+  socket.on('data', collect);
+  socket.once('end', leave);
+  return {
+    stop: () => {
+      socket.off('data', collect);
+      socket.off('end', leave);
+      socket.pause();
+      return chunks.splice(0);
+    },
+    callerLeft: () => left,
+    onCallerLeft: (f) => { onLeft = f; },
+  };
 }
 
 function toHeaderObject(headers: Array<[string, string]>): OutgoingHttpHeaders {
@@ -118,7 +166,7 @@ function responseHead(res: IncomingMessage, input: UpgradeRequest, close = false
     // A WebSocket handshake's cookies are honoured by browsers: a pod must not set Drover's.
     if (lower === 'set-cookie') continue;
     if (lower === 'location') {
-      const rewritten = rewriteLocation(value, { proxyPrefix: input.proxyPrefix, upstreamOrigin: input.endpoint.url.origin });
+      const rewritten = rewriteLocation(value, { proxyPrefix: input.proxyPrefix, upstreamOrigin: input.endpoint.url.origin, downstreamPath: input.downstreamPath });
       if (rewritten === undefined) continue;
       value = rewritten;
     }

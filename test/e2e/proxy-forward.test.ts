@@ -155,10 +155,19 @@ describe('proxy forwarding to a real kube-apiserver', () => {
 });
 
 describe('rewriteLocation', () => {
-  const input = { proxyPrefix: '/k8s/clusters/c-1', upstreamOrigin: 'https://10.43.0.1:443' };
+  const input = { proxyPrefix: '/k8s/clusters/c-1', upstreamOrigin: 'https://10.43.0.1:443', downstreamPath: '/api/v1/namespaces/ns/pods/web/proxy/app/?page=1' };
   it('maps the apiserver\'s own locations onto the proxy', () => {
     assert.equal(rewriteLocation('/api/v1/namespaces?x=1', input), '/k8s/clusters/c-1/api/v1/namespaces?x=1');
     assert.equal(rewriteLocation('https://10.43.0.1:443/apis', input), '/k8s/clusters/c-1/apis');
+  });
+  it('resolves a relative location against the request it answers, as the client would', () => {
+    assert.equal(rewriteLocation('login', input), '/k8s/clusters/c-1/api/v1/namespaces/ns/pods/web/proxy/app/login');
+    assert.equal(rewriteLocation('../other/', input), '/k8s/clusters/c-1/api/v1/namespaces/ns/pods/web/proxy/other/');
+    assert.equal(rewriteLocation('?page=2', input), '/k8s/clusters/c-1/api/v1/namespaces/ns/pods/web/proxy/app/?page=2');
+  });
+  it('cannot be climbed out of the cluster prefix with dot segments', () => {
+    assert.equal(rewriteLocation('../../../../../../../../v1/tokens', input), '/k8s/clusters/c-1/v1/tokens');
+    assert.equal(rewriteLocation('/%2e%2e/%2e%2e/v1/users', input), '/k8s/clusters/c-1/v1/users');
   });
   it('drops locations on any other host, scheme or port', () => {
     for (const l of ['https://evil.example/x', 'http://10.43.0.1:443/x', 'https://10.43.0.1:6443/x', '//evil.example/x', 'javascript:alert(1)']) {

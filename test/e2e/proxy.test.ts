@@ -288,6 +288,20 @@ describe('the authentication proxy through a real agent', () => {
     assert.match(answer, /connection: close/i);
   });
 
+  it('passes a downstream redirect back with its Location mapped onto the proxy, never following it', async () => {
+    const request = (path: string): Promise<string> => rawRequest([
+      `GET /k8s/clusters/${cluster.id}${path} HTTP/1.1`, 'Host: drover', `Authorization: Bearer ${opsToken}`, 'Connection: close',
+    ]);
+    const redirect = await request('/debug/pprof');
+    assert.equal(statusOf(redirect), 302, redirect);
+    const location = /\r\nlocation: ([^\r]*)\r\n/i.exec(redirect)?.[1];
+    assert.equal(location, `/k8s/clusters/${cluster.id}/debug/pprof/`);
+    // Where it points is the same cluster through the proxy, as the same user.
+    const followed = await request('/debug/pprof/');
+    assert.equal(statusOf(followed), 200, followed.slice(0, 300));
+    assert.match(bodyOf(followed), /goroutine/);
+  });
+
   it('refuses a revoked token within a second, and a disabled user', async () => {
     const issued = await call(drover.server, 'POST', '/v1/tokens', { token: opsToken, body: { description: 'revoke me' } });
     assert.equal(issued.status, 201, issued.text);

@@ -1,0 +1,128 @@
+/**
+ * The caller of an upgrade (kubectl exec, port-forward) going away before the
+ * cluster said 101: the connection to the cluster must close with it, at either
+ * point it can happen (still dialing, or waiting for the answer), so nothing keeps
+ * running downstream for a client that is gone. The upstream here is a TLS server
+ * that takes the request and never answers, which a real kube-apiserver cannot be
+ * made to do on cue; the happy and failed upgrades run against a real one in
+ * test/e2e/proxy-forward.test.ts and test/e2e/proxy.test.ts.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import { makeTestPki, until } from '../tunnel/test-support.ts';
+import { forwardUpgrade } from './upgrade.ts';
+
+const pki = makeTestPki();
+
+describe('an upgrade whose caller leaves before the 101', () => {
+  let silent: TlsServer;
+  let proxy: Server;
+  let proxyPort: number;
+  /** What the silent upstream received, per connection. */
+  const upstreams: { socket: TLSSocket; received: string; closed: boolean; upgraded: boolean }[] = [];
+  const dialed: { socket: Socket; closed: boolean }[] = [];
+  /** While set, a dial waits for it: the caller can leave mid-dial. */
+  let dialGate: Promise<void> | undefined;
+
+  before(async () => {
+    silent = createTlsServer({ cert: pki.certPem, key: pki.keyPem }, (socket) => {
+      const entry = { socket, received: '', closed: false, upgraded: false };
+      upstreams.push(entry);
+      socket.on('data', (c: Buffer) => {
+        entry.received += c.toString();
+        // `/echo` answers the upgrade after a while, then echoes what follows the request head.
+        if (entry.received.startsWith('GET /echo') && entry.received.includes('\r\n\r\n') && !entry.upgraded) {
+          entry.upgraded = true;
+          setTimeout(() => {
+            socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+            socket.write(entry.received.slice(entry.received.indexOf('\r\n\r\n') + 4));
+            socket.on('data', (more: Buffer) => socket.write(more));
+          }, 200);
+        }
+      });
+      socket.on('error', () => undefined);
+      socket.on('close', () => { entry.closed = true; });
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const upstreamPort = (silent.address() as AddressInfo).port;
+    proxy = createHttpServer();
+    proxy.on('upgrade', (req, socket, head) => {
+      void forwardUpgrade({
+        req, socket, head, downstreamPath: req.url ?? '/', headers: [['authorization', 'Bearer ours']], protocol: 'websocket', proxyPrefix: '/k8s/clusters/c-1',
+        endpoint: {
+          url: new URL(`https://127.0.0.1:${upstreamPort}`), caPem: pki.caPem,
+          dial: async () => {
+            const entry = { socket: netConnect(upstreamPort, '127.0.0.1'), closed: false };
+            dialed.push(entry);
+            entry.socket.on('close', () => { entry.closed = true; });
+            await dialGate;
+            return entry.socket;
+          },
+        },
+      });
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    proxyPort = (proxy.address() as AddressInfo).port;
+  });
+  after(() => {
+    proxy.close();
+    silent.close();
+    for (const { socket } of upstreams) socket.destroy();
+  });
+
+  const sendUpgrade = async (path = '/api/v1/namespaces/default/pods/p/exec?command=sh', after = ''): Promise<Socket> => {
+    const caller = netConnect(proxyPort, '127.0.0.1');
+    caller.on('error', () => undefined);
+    await new Promise((r) => caller.once('connect', r));
+    caller.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n${after}`);
+    return caller;
+  };
+
+  it('closes the upstream connection when the caller leaves while it is still being dialed', async () => {
+    let open!: () => void;
+    dialGate = new Promise((r) => { open = r; });
+    const before = dialed.length;
+    const caller = await sendUpgrade();
+    await until('the dial to start', () => dialed.length > before);
+    caller.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    open();
+    dialGate = undefined;
+    await until('the dialed connection to close', () => dialed[before]?.closed === true);
+  });
+
+  it('closes the upstream connection when the caller leaves while kube-apiserver has not answered', async () => {
+    const before = upstreams.length;
+    const caller = await sendUpgrade();
+    await until('the request to reach the cluster', () => upstreams[before]?.received.includes('\r\n\r\n') === true);
+    const received = upstreams[before]?.received ?? '';
+    assert.match(received, /^GET \/api\/v1\/namespaces\/default\/pods\/p\/exec\?command=sh HTTP\/1\.1\r\n/);
+    assert.match(received, /\r\nauthorization: Bearer ours\r\n/i);
+    caller.destroy();
+    await until('the upstream connection to close', () => upstreams[before]?.closed === true);
+  });
+
+  it('passes on, after the 101, what the caller sent before it', async () => {
+    const caller = await sendUpgrade('/echo', 'early-bytes;');
+    let answer = '';
+    caller.on('data', (c: Buffer) => { answer += c.toString(); });
+    await until('the 101', () => answer.includes('\r\n\r\n'));
+    caller.write('later-bytes;');
+    await until('both echoed', () => answer.endsWith('early-bytes;later-bytes;'));
+    assert.match(answer, /^HTTP\/1\.1 101 /);
+    caller.destroy();
+  });
+
+  it('refuses a caller that sends more than 64 KiB before the 101, closing both sides', async () => {
+    const before = upstreams.length;
+    const caller = await sendUpgrade();
+    await until('the request to reach the cluster', () => upstreams[before]?.received.includes('\r\n\r\n') === true);
+    const closed = new Promise((r) => caller.once('close', r));
+    caller.write(Buffer.alloc(100 * 1024, 'x'));
+    await closed;
+    await until('the upstream connection to close', () => upstreams[before]?.closed === true);
+  });
+});
