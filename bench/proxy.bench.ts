@@ -10,8 +10,10 @@
  * Variants, interleaved round by round so load drift on the shared machine hits all
  * alike: straight at kube-apiserver (admin token); straight with the same
  * impersonation the proxy sends (account token + Impersonate-*: the apiserver's own
- * impersonation cost); through the proxy over a direct connection; through the
- * proxy over the tunnel. For a small GET (sequential and 8 concurrent) and a
+ * impersonation cost); the forwarding floor (the same listener and upstream pool
+ * relaying with fixed headers and no chain: what Node's HTTPS server plus undici
+ * cost before Drover does anything, so the chain's own share can be told apart);
+ * through the proxy over a direct connection; through the proxy over the tunnel. For a small GET (sequential and 8 concurrent) and a
  * 1,000-object LIST (sequential and 4 concurrent). Also: CPU time per request of
  * this process and of kube-apiserver (wall time on a shared 2-core machine is mostly
  * waiting for a core; CPU time is not); memory of this process with 5,000 open
@@ -23,6 +25,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Server } from 'node:https';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -246,7 +249,13 @@ export default async function proxyBench(ctx: BenchContext): Promise<BenchResult
   });
   const tls = await loadOrCreateTls({ dataDir: mkdtempSync(join(tmpdir(), 'proxy-bench-')), publicHost: '127.0.0.1' });
   // The production listener: same server factory, same timeouts, raw route before any framework.
-  const factory = httpsServerFactory(tls, { raw: [{ prefix: '/k8s/clusters/', handler: handlers.request }], upgrade: [] });
+  // The floor: no authentication, scrubbing or identity step, just the relay (never in production).
+  let floorHeaders: string[] = [];
+  const floor = (req: IncomingMessage, res: ServerResponse): void => {
+    void pools.get('c-floor', direct.upstream).stream({ method: 'GET', path: (req.url ?? '').slice('/floor'.length), headers: floorHeaders, opaque: res },
+      ({ statusCode, headers }) => { res.writeHead(statusCode, headers as OutgoingHttpHeaders); return res; });
+  };
+  const factory = httpsServerFactory(tls, { raw: [{ prefix: '/k8s/clusters/', handler: handlers.request }, { prefix: '/floor/', handler: floor }], upgrade: [] });
   const server = (factory as unknown as (h: () => void, o: object) => Server)(() => undefined, {});
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const proxyOrigin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -265,9 +274,10 @@ export default async function proxyBench(ctx: BenchContext): Promise<BenchResult
       await Promise.all(Array.from({ length: 50 }, (_, j) => admin.create(`/api/v1/namespaces/${ns}/configmaps`, { metadata: { name: `cm-${i + j}` }, data: { v: 'x'.repeat(64) } })));
     }
 
-    const via = (path: string): Record<'straight' | 'impersonated' | 'direct' | 'tunnel', (token: string) => Target> => ({
+    const via = (path: string): Record<'straight' | 'impersonated' | 'floor' | 'direct' | 'tunnel', (token: string) => Target> => ({
       straight: () => ({ origin: state.url, ca: state.caPem, path, headers: { authorization: `Bearer ${state.adminToken}` } }),
       impersonated: (saToken) => ({ origin: state.url, ca: state.caPem, path, headers: { authorization: `Bearer ${saToken}`, ...impersonationHeaders(user) } }),
+      floor: () => ({ origin: proxyOrigin, ca: tls.caPem, path: `/floor${path}`, headers: { authorization: 'Bearer x' } }),
       direct: () => ({ origin: proxyOrigin, ca: tls.caPem, path: `/k8s/clusters/c-direct${path}`, headers: { authorization: 'Bearer x' } }),
       tunnel: () => ({ origin: proxyOrigin, ca: tls.caPem, path: `/k8s/clusters/c-tunnel${path}`, headers: { authorization: 'Bearer x' } }),
     });
@@ -291,8 +301,9 @@ export default async function proxyBench(ctx: BenchContext): Promise<BenchResult
     }
     user = benchUser('u-bench');
     const saToken = await accounts.tokenFor('c-bench', user);
+    floorHeaders = [['authorization', `Bearer ${saToken}`], ...Object.entries(impersonationHeaders(user)).flatMap(([n, vs]) => vs.map((v) => [n, v]))].flat();
 
-    const variants = ['straight', 'impersonated', 'direct', 'tunnel'] as const;
+    const variants = ['straight', 'impersonated', 'floor', 'direct', 'tunnel'] as const;
     const run = async (what: typeof small, count: number, concurrency: number, rounds: number): Promise<Record<typeof variants[number], LatencyStats>> => {
       const stats = await ask<LatencyStats[]>({ type: 'latency', targets: variants.map((v) => what[v](saToken)), count, concurrency, rounds });
       return Object.fromEntries(variants.map((v, i) => [v, stats[i]])) as Record<typeof variants[number], LatencyStats>;
@@ -315,7 +326,10 @@ export default async function proxyBench(ctx: BenchContext): Promise<BenchResult
       const proxy = process.cpuUsage(proxyStart);
       return { proxyUs: (proxy.user + proxy.system) / (cpuRequests + 1), apiserverUs: ((processCpuMs(state.pids.apiserver) - apiStart) * 1000) / (cpuRequests + 1) };
     };
-    const cpu = { straight: await cpuPer(small.straight(saToken)), impersonated: await cpuPer(small.impersonated(saToken)), direct: await cpuPer(small.direct(saToken)), tunnel: await cpuPer(small.tunnel(saToken)) };
+    const cpu = {
+      straight: await cpuPer(small.straight(saToken)), impersonated: await cpuPer(small.impersonated(saToken)), floor: await cpuPer(small.floor(saToken)),
+      direct: await cpuPer(small.direct(saToken)), tunnel: await cpuPer(small.tunnel(saToken)),
+    };
     ctx.progress(`small GET p50 straight/impersonated/direct/tunnel ${[smallSeq.straight, smallSeq.impersonated, smallSeq.direct, smallSeq.tunnel].map((x) => x.p50Ms.toFixed(2)).join('/')} ms; 8 concurrent rps ${[smallC8.straight, smallC8.impersonated, smallC8.direct, smallC8.tunnel].map((x) => x.perSecond.toFixed(0)).join('/')}`);
 
     ctx.progress(`${watchCount} open watches through the proxy`);
@@ -334,7 +348,8 @@ export default async function proxyBench(ctx: BenchContext): Promise<BenchResult
 
     const mib = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MiB`;
     const table = (title: string, s: Record<typeof variants[number], LatencyStats>): string[] => [
-      `- ${title}: straight ${fmt(s.straight)}; straight+impersonation ${fmt(s.impersonated)}; proxy direct ${fmt(s.direct)}; proxy tunnel ${fmt(s.tunnel)}`,
+      `- ${title}: straight ${fmt(s.straight)}; straight+impersonation ${fmt(s.impersonated)}; forwarding floor ${fmt(s.floor)}; proxy direct ${fmt(s.direct)}; proxy tunnel ${fmt(s.tunnel)}`,
+      `  - proxy direct vs forwarding floor (the chain's own cost): p50 ${plus(s.direct.p50Ms, s.floor.p50Ms)}, rps ${pct(s.direct.perSecond, s.floor.perSecond)}; floor vs straight+impersonation: p50 ${plus(s.floor.p50Ms, s.impersonated.p50Ms)}, rps ${pct(s.floor.perSecond, s.impersonated.perSecond)}`,
       `  - proxy direct vs straight: p50 ${plus(s.direct.p50Ms, s.straight.p50Ms)}, rps ${pct(s.direct.perSecond, s.straight.perSecond)}; vs straight+impersonation: p50 ${plus(s.direct.p50Ms, s.impersonated.p50Ms)}, rps ${pct(s.direct.perSecond, s.impersonated.perSecond)}`,
       `  - proxy tunnel vs straight: p50 ${plus(s.tunnel.p50Ms, s.straight.p50Ms)}, rps ${pct(s.tunnel.perSecond, s.straight.perSecond)}; vs straight+impersonation: p50 ${plus(s.tunnel.p50Ms, s.impersonated.p50Ms)}, rps ${pct(s.tunnel.perSecond, s.impersonated.perSecond)}`,
     ];
@@ -344,7 +359,7 @@ export default async function proxyBench(ctx: BenchContext): Promise<BenchResult
       ...table('small GET 8 concurrent', smallC8),
       ...table('1,000-object LIST sequential', listSeq),
       ...table('1,000-object LIST 4 concurrent', listC4),
-      `- CPU per small GET (sequential, ${cpuRequests}): proxy process ${cpu.direct.proxyUs.toFixed(0)} µs direct, ${cpu.tunnel.proxyUs.toFixed(0)} µs over the tunnel (tunnel server side included; the agent is another process); kube-apiserver ${cpu.straight.apiserverUs.toFixed(0)} µs straight, ${cpu.impersonated.apiserverUs.toFixed(0)} µs impersonated, ${cpu.direct.apiserverUs.toFixed(0)} µs behind the proxy`,
+      `- CPU per small GET (sequential, ${cpuRequests}): proxy process ${cpu.direct.proxyUs.toFixed(0)} µs direct (forwarding floor ${cpu.floor.proxyUs.toFixed(0)} µs), ${cpu.tunnel.proxyUs.toFixed(0)} µs over the tunnel (tunnel server side included; the agent is another process); kube-apiserver ${cpu.straight.apiserverUs.toFixed(0)} µs straight, ${cpu.impersonated.apiserverUs.toFixed(0)} µs impersonated, ${cpu.direct.apiserverUs.toFixed(0)} µs behind the proxy`,
       `- targets (direct connection): p50 added ≤ 0.5 ms: ${plus(smallSeq.direct.p50Ms, smallSeq.straight.p50Ms)} (${plus(smallSeq.direct.p50Ms, smallSeq.impersonated.p50Ms)} over the apiserver's own impersonation); rps ≥ 90 %: ${pct(smallC8.direct.perSecond, smallC8.straight.perSecond)} (${pct(smallC8.direct.perSecond, smallC8.impersonated.perSecond)} of impersonated)`,
       `- ${watches.open} of ${watchCount} watches open through the proxy over the tunnel${watches.error ? ` (the rest failed: ${watches.error})` : ''} (opened in ${watches.openSeconds.toFixed(1)} s): proxy process RSS ${mib(before.rssBytes)} → ${mib(during.rssBytes)} (+${mib(watches.rssDeltaBytes)}, ${(watches.perWatchRssBytes / 1024).toFixed(1)} KiB/watch), heap+buffers +${mib(watches.heapDeltaBytes)} (${(watches.perWatchHeapBytes / 1024).toFixed(1)} KiB/watch)`,
       `- first request of a new user (five objects created, token filled and accepted): first ${firstRequestMs.toFixed(0)} ms, then ${colds.map((c) => c.toFixed(0)).join('/')} ms; steady p50 ${smallSeq.direct.p50Ms.toFixed(2)} ms`,
