@@ -42,7 +42,7 @@ describe('renderKubeconfig', () => {
     const exec = config.users[0]?.user.exec;
     assert.equal(config.users[0]?.user.token, undefined);
     assert.deepEqual(exec && { apiVersion: exec.apiVersion, command: exec.command, args: exec.args, interactiveMode: exec.interactiveMode },
-      { apiVersion: 'client.authentication.k8s.io/v1', command: 'drover', args: ['token', '--cluster', 'c-abc12'], interactiveMode: 'Never' });
+      { apiVersion: 'client.authentication.k8s.io/v1', command: 'drover', args: ['token', '--cluster', 'c-abc12'], interactiveMode: 'IfAvailable' });
   });
 });
 

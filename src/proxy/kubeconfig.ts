@@ -33,7 +33,9 @@ function userEntry(credential: KubeconfigCredential): Record<string, unknown> {
       return {
         exec: {
           apiVersion: EXEC_CREDENTIAL_API_VERSION, command: credential.command, args: ['token', '--cluster', credential.clusterId],
-          interactiveMode: 'Never', provideClusterInfo: false,
+          // IfAvailable: in a terminal kubectl hands the plugin its stdin, so an expired
+          // login can be renewed on the spot; in scripts it stays non-interactive.
+          interactiveMode: 'IfAvailable', provideClusterInfo: false,
         },
       };
     default: {

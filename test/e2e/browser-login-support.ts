@@ -20,9 +20,11 @@ export async function cliBrowserLogin(server: ServerProcess, options: {
   /** Nobody opens the login URL (to see the CLI give up). */
   noBrowser?: boolean;
   timeoutMs?: number;
+  /** More environment for the CLI (e.g. KUBERNETES_EXEC_INFO, as kubectl sets it for `drover token`). */
+  env?: NodeJS.ProcessEnv;
 }): Promise<CliBrowserLogin> {
   const argv = options.argv ?? ['login', server.url, '--provider', options.provider, '--ca-file', join(server.dataDir, 'ca.crt')];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...argv], { cwd: root, env: { ...process.env, DROVER_CONFIG: options.configPath, DROVER_LOGIN_POLL_MS: '200', DROVER_LOGIN_TIMEOUT_MS: String(options.timeoutMs ?? 60_000) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...argv], { cwd: root, env: { ...process.env, ...options.env, DROVER_CONFIG: options.configPath, DROVER_LOGIN_POLL_MS: '200', DROVER_LOGIN_TIMEOUT_MS: String(options.timeoutMs ?? 60_000) }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });

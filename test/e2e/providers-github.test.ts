@@ -8,6 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { kubectl, startPrivateControlPlane, type PrivateControlPlane } from '../testenv/index.ts';
 import { eventually, startDrover, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
 import { startGitHubStandin, type GitHubStandin } from '../testenv/github-standin.ts';
@@ -85,6 +86,26 @@ describe('GitHub provider', () => {
     }, 20_000);
     const me = JSON.parse((await drover.as(login, ['whoami', '-o', 'json'])).stdout) as { groups: string[] };
     assert.deepEqual(me.groups, [`github_org://${base + 100}`, `github_team://${web.id}`]);
+  });
+
+  it('drover token logs a GitHub user in again through the browser when kubectl runs it in a terminal', async () => {
+    const login = `mona-${suffix}`;
+    gh.setUser({ id: base + 200, login, name: 'Mona', orgs: ['acme'], teams: [`acme/${sre.slug}`] });
+    const saved = JSON.parse(readFileSync(drover.configOf(login), 'utf8')) as { tokenId: string; provider: string };
+    assert.equal(saved.provider, 'github', 'the login remembers its provider');
+    const revoked = await call(drover.server, 'DELETE', `/v1/tokens/${saved.tokenId}`, { token: drover.tokenOf('admin') });
+    assert.equal(revoked.status, 204, revoked.text);
+    const interactive = JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', spec: { interactive: true } });
+    const r = await cliBrowserLogin(drover.server, {
+      provider: 'github', configPath: drover.configOf(login), cas: [gh.caPem], fields: () => ({ login }),
+      argv: ['token', '--cluster', cluster.name], env: { KUBERNETES_EXEC_INFO: interactive },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Your Drover login at \S+ has expired\.\nOpen this URL in a browser to log in with github/);
+    const credential = JSON.parse(r.stdout) as { kind: string; status: { token: string } };
+    assert.equal(credential.kind, 'ExecCredential');
+    const res = await call(drover.server, 'GET', `/k8s/clusters/${cluster.id}/api/v1/namespaces/default`, { token: credential.status.token });
+    assert.equal(res.status, 200, res.text);
   });
 
   it('drover providers test gives up with a clear message when no test login succeeds in time', async () => {

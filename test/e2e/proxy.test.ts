@@ -462,6 +462,17 @@ describe('the authentication proxy through a real agent', () => {
     assert.equal((await call(drover.server, 'GET', `/k8s/clusters/${cluster.id}/api/v1/namespaces/default`, { token: third.status.token })).status, 200);
   });
 
+  it('keeps the cached plugin tokens of two logins whose config files share a folder apart', async () => {
+    const viewerLogin = await drover.as('viewer', ['login', drover.server.url, '--username', 'viewer', '--password', 'viewer-password-long-enough', '--ca-file', join(drover.dir, 'server', 'ca.crt')]);
+    assert.equal(viewerLogin.code, 0, viewerLogin.stderr);
+    const tokenOf = (r: { stdout: string }): string => (JSON.parse(r.stdout) as { status: { token: string } }).status.token;
+    const whoOwns = async (token: string): Promise<string> => ((await call(drover.server, 'GET', '/v1/whoami', { token })).json() as Whoami).username;
+    const adminPluginToken = tokenOf(await drover.run('token', '--cluster', cluster.name));
+    const viewerPluginToken = tokenOf(await drover.as('viewer', ['token', '--cluster', cluster.name]));
+    assert.equal(await whoOwns(adminPluginToken), 'admin');
+    assert.equal(await whoOwns(viewerPluginToken), 'viewer');
+  });
+
   it('a cluster-scoped token works for its cluster\'s Kubernetes API and whoami only, never to manage Drover', async () => {
     const credential = JSON.parse((await drover.run('token', '--cluster', cluster.name)).stdout) as { status: { token: string } };
     const token = credential.status.token;

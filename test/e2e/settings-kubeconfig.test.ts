@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
-import { kubectlOk, startPrivateControlPlane, type PrivateControlPlane } from '../testenv/index.ts';
+import { spawn } from 'node:child_process';
+import { kubectl, kubectlOk, startPrivateControlPlane, type PrivateControlPlane } from '../testenv/index.ts';
+import { runCliForTest } from '../../src/testing/cli.ts';
 import { adminPassword, startDrover, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
 import { call } from './identity-support.ts';
 
@@ -109,6 +111,42 @@ describe('kubeconfig settings through the CLI, the API and kubectl', () => {
     const credential = JSON.parse(await drover.cli('token', '--cluster', cluster.name)) as { status: { token: string } };
     const lifetime = await lifetimeOf(credential.status.token);
     assert.ok(lifetime > 800 && lifetime <= 900, `lifetime ${lifetime}`);
+  });
+
+  it('logs in again from kubectl in a terminal once the saved login no longer holds, and says what to do without one', async () => {
+    const { path } = await kubeconfigFile();
+    // A login of its own, in a folder of its own: no cluster token cached by the tests before.
+    const config = join(mkdtempSync(join(tmpdir(), 'drover-relogin-')), 'config.json');
+    const login = await runCliForTest(['login', drover.server.url, '--username', 'admin', '--password', adminPassword, '--ca-file', join(drover.dir, 'server', 'ca.crt')], { configPath: config });
+    assert.equal(login.code, 0, login.stderr);
+    const savedTokenId = (): string => (JSON.parse(readFileSync(config, 'utf8')) as { tokenId: string }).tokenId;
+    const revokedId = savedTokenId();
+    const revoked = await call(drover.server, 'DELETE', `/v1/tokens/${revokedId}`, { token: drover.tokenOf('admin') });
+    assert.equal(revoked.status, 204, revoked.text);
+    const env = { PATH: `${binDir}:${process.env.PATH ?? ''}`, DROVER_CONFIG: config };
+
+    // Without a terminal (a script, CI) kubectl runs the plugin non-interactively: it fails and says what to do.
+    const scripted = await kubectl(['get', 'namespace', 'default', '-o', 'name'], { kubeconfig: path, env, timeoutMs: 60_000 });
+    assert.notEqual(scripted.code, 0);
+    assert.match(scripted.stderr, /your Drover login has expired: run "drover login https:\/\/[^"]+" and retry/);
+
+    // In a terminal (a pseudo-terminal from script(1)), kubectl hands the plugin its stdin: it asks and goes on.
+    const answer = await new Promise<{ code: number | null; output: string }>((resolvePromise) => {
+      const child = spawn('script', ['-qec', `kubectl --kubeconfig ${path} get namespace default -o name`, '/dev/null'], { env: { ...process.env, ...env } });
+      let output = '';
+      for (const s of [child.stdout, child.stderr]) s.on('data', (c: Buffer) => { output += c.toString(); });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      // Typed once the question is up, as a person would.
+      child.stdout.on('data', () => { if (/Password for admin: /.test(output) && child.stdin.writable) child.stdin.end(`${adminPassword}\n`); });
+      child.on('close', (code) => { clearTimeout(timer); resolvePromise({ code, output }); });
+    });
+    assert.equal(answer.code, 0, answer.output);
+    assert.match(answer.output, /Your Drover login at https:\/\/\S+ has expired\. Password for admin: /);
+    assert.match(answer.output, /namespace\/default/);
+    assert.doesNotMatch(answer.output, new RegExp(adminPassword.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'the password is not echoed');
+    assert.notEqual(savedTokenId(), revokedId, 'the new login is saved');
+    // The next kubectl call goes through on the saved login and cached token, asking nothing.
+    assert.match(await kubectlOk(['get', 'namespace', 'default', '-o', 'name'], { kubeconfig: path, env, timeoutMs: 60_000 }), /namespace\/default/);
   });
 
   it('lets a non-admin read the settings but not change them', async () => {

@@ -13,6 +13,8 @@ export interface CliConfig {
   token?: string;
   tokenId?: string;
   username?: string;
+  /** The auth provider logged in with (local, openldap, github...), so a new login takes the same way. */
+  provider?: string;
   /** The CA the server's certificate must chain to; absent = the system's trust store. */
   caPem?: string;
   insecureSkipTlsVerify?: boolean;

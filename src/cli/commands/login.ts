@@ -2,19 +2,17 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
-import { DroverClient, fetchPinnedCa, readConfig, readStdinSecret, writeConfig } from '../client/index.ts';
-import { DroverError, InvalidArgumentError } from '../../shared/errors.ts';
+import { fetchPinnedCa, readConfig, readStdinSecret } from '../client/index.ts';
+import { InvalidArgumentError } from '../../shared/errors.ts';
 import { parseOutputFormat, printJson } from '../output.ts';
-import { browserLogin, browserProviders } from './login-browser.ts';
+import { isBrowserProvider, logInAndSave, type ServerTrust } from './login-flow.ts';
 
 interface LoginFlags {
   username?: string; password?: string; passwordStdin?: boolean; provider: string; caFile?: string; caChecksum?: string;
   insecureSkipTlsVerify?: boolean; output?: string;
 }
 
-interface LoginAnswer { token: string; tokenId: string; expiresAt?: string; user: { id: string; username: string } }
-
-async function trustFor(server: string, flags: LoginFlags, deps: CliDeps): Promise<{ caPem?: string; insecureSkipTlsVerify?: boolean }> {
+async function trustFor(server: string, flags: LoginFlags, deps: CliDeps): Promise<ServerTrust> {
   const chosen = [flags.caFile, flags.caChecksum, flags.insecureSkipTlsVerify].filter((v) => v !== undefined && v !== false);
   if (chosen.length > 1) throw new InvalidArgumentError('--ca-file/--ca-checksum/--insecure-skip-tls-verify', 'at most one of them');
   if (flags.caFile) return { caPem: readFileSync(flags.caFile, 'utf8') };
@@ -51,7 +49,7 @@ export function loginCommand(deps: CliDeps): Command {
       } catch {
         throw new InvalidArgumentError('URL', 'an https:// server URL', url);
       }
-      const browser = (browserProviders as readonly string[]).includes(flags.provider);
+      const browser = isBrowserProvider(flags.provider);
       let password: string | undefined;
       if (!browser) {
         if (flags.username === undefined) throw new InvalidArgumentError('--username', 'a user name (or --provider github|oidc to log in through a browser)');
@@ -60,17 +58,7 @@ export function loginCommand(deps: CliDeps): Command {
         if (password === undefined || password === '') throw new InvalidArgumentError('--password or --password-stdin', 'a password');
       }
       const trust = await trustFor(server, flags, deps);
-      const client = new DroverClient({ server, ...trust });
-      let answer: LoginAnswer;
-      try {
-        answer = browser
-          ? await browserLogin(client, flags.provider, deps)
-          : await client.request<LoginAnswer>('POST', '/v1/login', { username: flags.username, password, provider: flags.provider, description: 'drover CLI login' });
-      } finally {
-        await client.close();
-      }
-      if (!answer.token) throw new DroverError('DRV_ERR_BAD_GATEWAY', 'the server answered the login without a token');
-      writeConfig(deps.configPath, { server, token: answer.token, tokenId: answer.tokenId, username: answer.user.username, ...trust });
+      const answer = await logInAndSave(deps, server, trust, { provider: flags.provider, ...(flags.username !== undefined ? { username: flags.username } : {}), ...(password !== undefined ? { password } : {}) });
       const info = { server, username: answer.user.username, userId: answer.user.id, tokenId: answer.tokenId, expiresAt: answer.expiresAt ?? null };
       if (format === 'json') printJson(deps, info);
       else deps.stdout.write(`Logged in to ${server} as ${info.username} (token ${info.tokenId}, expires ${info.expiresAt ?? 'never'}); saved to ${deps.configPath}\n`);
