@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import type { Duplex } from 'node:stream';
 import { makeTestPki, until } from '../tunnel/test-support.ts';
 import { forwardUpgrade } from './upgrade.ts';
 
@@ -24,6 +25,8 @@ describe('an upgrade whose caller leaves before the 101', () => {
   /** What the silent upstream received, per connection. */
   const upstreams: { socket: TLSSocket; received: string; closed: boolean; upgraded: boolean }[] = [];
   const dialed: { socket: Socket; closed: boolean }[] = [];
+  /** The proxy's side of each caller connection. */
+  const callers: Duplex[] = [];
   /** While set, a dial waits for it: the caller can leave mid-dial. */
   let dialGate: Promise<void> | undefined;
 
@@ -33,6 +36,10 @@ describe('an upgrade whose caller leaves before the 101', () => {
       upstreams.push(entry);
       socket.on('data', (c: Buffer) => {
         entry.received += c.toString();
+        if (entry.received.startsWith('GET /refuse') && entry.received.includes('\r\n\r\n')) {
+          socket.end('HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nno');
+          return;
+        }
         // `/echo` answers the upgrade after a while, then echoes what follows the request head.
         if (entry.received.startsWith('GET /echo') && entry.received.includes('\r\n\r\n') && !entry.upgraded) {
           entry.upgraded = true;
@@ -50,6 +57,7 @@ describe('an upgrade whose caller leaves before the 101', () => {
     const upstreamPort = (silent.address() as AddressInfo).port;
     proxy = createHttpServer();
     proxy.on('upgrade', (req, socket, head) => {
+      callers.push(socket);
       void forwardUpgrade({
         req, socket, head, downstreamPath: req.url ?? '/', headers: [['authorization', 'Bearer ours']], protocol: 'websocket', proxyPrefix: '/k8s/clusters/c-1',
         endpoint: {
@@ -73,8 +81,8 @@ describe('an upgrade whose caller leaves before the 101', () => {
     for (const { socket } of upstreams) socket.destroy();
   });
 
-  const sendUpgrade = async (path = '/api/v1/namespaces/default/pods/p/exec?command=sh', after = ''): Promise<Socket> => {
-    const caller = netConnect(proxyPort, '127.0.0.1');
+  const sendUpgrade = async (path = '/api/v1/namespaces/default/pods/p/exec?command=sh', after = '', allowHalfOpen = false): Promise<Socket> => {
+    const caller = netConnect({ port: proxyPort, host: '127.0.0.1', allowHalfOpen });
     caller.on('error', () => undefined);
     await new Promise((r) => caller.once('connect', r));
     caller.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n${after}`);
@@ -124,5 +132,17 @@ describe('an upgrade whose caller leaves before the 101', () => {
     caller.write(Buffer.alloc(100 * 1024, 'x'));
     await closed;
     await until('the upstream connection to close', () => upstreams[before]?.closed === true);
+  });
+
+  it('relays a refused upgrade, then closes the caller\'s connection on the proxy side as well', async () => {
+    const before = callers.length;
+    const caller = await sendUpgrade('/refuse', '', true);
+    let answer = '';
+    caller.on('data', (c: Buffer) => { answer += c.toString(); });
+    await new Promise((r) => caller.once('end', r));
+    assert.match(answer, /^HTTP\/1\.1 403 Forbidden\r\n[\s\S]*connection: close\r\n\r\nno$/);
+    // The caller keeps its half open (as a client may): the proxy must not wait for it.
+    await until('the proxy to close its side', () => callers[before]?.destroyed === true);
+    caller.destroy();
   });
 });

@@ -99,6 +99,9 @@ export async function forwardUpgrade(input: UpgradeRequest): Promise<void> {
     socket.write(responseHead(res, input, true));
     res.pipe(socket);
     res.once('end', () => { socket.end(); tlsSocket.destroy(); });
+    // The caller's socket is no longer read, so its FIN would go unseen: once the answer
+    // is flushed, the connection is closed from this side.
+    socket.once('finish', () => socket.destroy());
     res.once('error', closeBoth);
   });
 
