@@ -44,7 +44,6 @@ export async function forwardUpgrade(input: UpgradeRequest): Promise<void> {
   const abort = new AbortController();
   const onEarlyClose = (): void => abort.abort();
   socket.once('close', onEarlyClose);
-  early.onCallerLeft(onEarlyClose);
   let upstream;
   try {
     upstream = await connectTls(input.endpoint, abort.signal);
@@ -54,9 +53,8 @@ export async function forwardUpgrade(input: UpgradeRequest): Promise<void> {
   } finally {
     socket.off('close', onEarlyClose);
   }
-  if (abort.signal.aborted || socket.destroyed || early.callerLeft()) {
+  if (abort.signal.aborted || socket.destroyed) {
     upstream.destroy();
-    socket.destroy();
     return;
   }
   const tlsSocket = upstream;
@@ -76,7 +74,6 @@ export async function forwardUpgrade(input: UpgradeRequest): Promise<void> {
   // the upstream too: an exec must not keep running on a connection nobody holds.
   socket.once('close', closeBoth);
   socket.once('error', closeBoth);
-  early.onCallerLeft(closeBoth);
 
   request.on('upgrade', (res: IncomingMessage, upgraded: Duplex, upgradedHead: Buffer) => {
     upgraded.once('close', closeBoth);
@@ -113,27 +110,20 @@ export async function forwardUpgrade(input: UpgradeRequest): Promise<void> {
 }
 
 /**
- * Reads a paused caller socket until the upgrade is answered. `stop()` hands back what
- * came and pauses the socket again, in the same tick, so piping it loses nothing.
+ * Reads a paused caller socket until the upgrade is answered. A caller that half-closes
+ * (it cannot use a session any more) or sends too much is destroyed, so its 'close'
+ * ends the upstream like any other departure. `stop()` hands back what came and
+ * pauses the socket again, in the same tick, so piping it loses nothing.
  */
-function readEarlyBytes(socket: Duplex): { stop: () => Buffer[]; callerLeft: () => boolean; onCallerLeft: (f: () => void) => void } {
+function readEarlyBytes(socket: Duplex): { stop: () => Buffer[] } {
   const chunks: Buffer[] = [];
   let size = 0;
-  let left = false;
-  let onLeft: (() => void) | undefined;
-  const leave = (): void => {
-    left = true;
-    onLeft?.();
-  };
+  const leave = (): void => { socket.destroy(); };
   const collect = (chunk: Buffer): void => {
     chunks.push(chunk);
     size += chunk.length;
-    if (size > maxEarlyBytes) {
-      socket.destroy();
-      leave();
-    }
+    if (size > maxEarlyBytes) leave();
   };
-  // The caller half-closing before the 101 cannot use a session: it counts as leaving.
   socket.on('data', collect);
   socket.once('end', leave);
   return {
@@ -143,8 +133,6 @@ function readEarlyBytes(socket: Duplex): { stop: () => Buffer[]; callerLeft: () 
       socket.pause();
       return chunks.splice(0);
     },
-    callerLeft: () => left,
-    onCallerLeft: (f) => { onLeft = f; },
   };
 }
 

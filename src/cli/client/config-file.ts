@@ -20,6 +20,14 @@ export interface CliConfig {
   insecureSkipTlsVerify?: boolean;
 }
 
+/** How a saved login trusts its server: the pinned CA, or (warned about) no check at all. */
+export type ServerTrust = Pick<CliConfig, 'caPem' | 'insecureSkipTlsVerify'>;
+
+/** The trust part of a saved login, as client options (absent fields left out). */
+export function trustOf(config: CliConfig): ServerTrust {
+  return { ...(config.caPem ? { caPem: config.caPem } : {}), ...(config.insecureSkipTlsVerify ? { insecureSkipTlsVerify: true } : {}) };
+}
+
 export function readConfig(path: string): CliConfig | undefined {
   if (!existsSync(path)) return undefined;
   let parsed: unknown;

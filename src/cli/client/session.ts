@@ -1,6 +1,6 @@
 /** A client for the saved login, and reading a secret from stdin. */
 import type { CliDeps } from '../deps.ts';
-import { requireLogin, type CliConfig } from './config-file.ts';
+import { requireLogin, trustOf, type CliConfig } from './config-file.ts';
 import { DroverClient } from './http-client.ts';
 
 export function loggedInClient(deps: CliDeps): { client: DroverClient; config: CliConfig & { token: string } } {
@@ -8,11 +8,7 @@ export function loggedInClient(deps: CliDeps): { client: DroverClient; config: C
   if (config.insecureSkipTlsVerify) {
     deps.stderr.write(`drover: WARNING: TLS verification is off for ${config.server} (logged in with --insecure-skip-tls-verify)\n`);
   }
-  const client = new DroverClient({
-    server: config.server, token: config.token,
-    ...(config.caPem ? { caPem: config.caPem } : {}),
-    ...(config.insecureSkipTlsVerify ? { insecureSkipTlsVerify: true } : {}),
-  });
+  const client = new DroverClient({ server: config.server, token: config.token, ...trustOf(config) });
   return { client, config };
 }
 

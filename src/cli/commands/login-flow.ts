@@ -5,19 +5,17 @@
  * takes the same way in (a password, or the browser for github and oidc).
  */
 import type { CliDeps } from '../deps.ts';
-import { DroverClient, writeConfig, type CliConfig } from '../client/index.ts';
+import { DroverClient, trustOf, writeConfig, type CliConfig, type ServerTrust } from '../client/index.ts';
 import { promptSecret } from '../client/prompt.ts';
 import { DroverError } from '../../shared/errors.ts';
 import { browserLogin, browserProviders } from './login-browser.ts';
 
 export interface LoginAnswer { token: string; tokenId: string; expiresAt?: string; user: { id: string; username: string } }
 
-export type ServerTrust = Pick<CliConfig, 'caPem' | 'insecureSkipTlsVerify'>;
-
 export const isBrowserProvider = (provider: string): boolean => (browserProviders as readonly string[]).includes(provider);
 
 /** Logs in to `server` (a password, or the browser when `password` is undefined for github/oidc) and saves the login. */
-export async function logInAndSave(deps: CliDeps, server: string, trust: ServerTrust, how: { provider: string; username?: string; password?: string }): Promise<LoginAnswer> {
+export async function logInAndSave(deps: CliDeps, server: string, trust: ServerTrust, how: { provider: string; username?: string | undefined; password?: string | undefined }): Promise<LoginAnswer> {
   const client = new DroverClient({ server, ...trust });
   let answer: LoginAnswer;
   try {
@@ -35,7 +33,7 @@ export async function logInAndSave(deps: CliDeps, server: string, trust: ServerT
 /** Logs in again the way the saved login was made, asking the person at the terminal. */
 export async function logInAgain(deps: CliDeps, saved: CliConfig): Promise<void> {
   const provider = saved.provider ?? 'local';
-  const trust: ServerTrust = { ...(saved.caPem ? { caPem: saved.caPem } : {}), ...(saved.insecureSkipTlsVerify ? { insecureSkipTlsVerify: true } : {}) };
+  const trust = trustOf(saved);
   if (isBrowserProvider(provider)) {
     deps.stderr.write(`Your Drover login at ${saved.server} has expired.\n`);
     await logInAndSave(deps, saved.server, trust, { provider });

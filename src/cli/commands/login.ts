@@ -2,10 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
-import { fetchPinnedCa, readConfig, readStdinSecret } from '../client/index.ts';
+import { fetchPinnedCa, readConfig, readStdinSecret, type ServerTrust } from '../client/index.ts';
 import { InvalidArgumentError } from '../../shared/errors.ts';
 import { parseOutputFormat, printJson } from '../output.ts';
-import { isBrowserProvider, logInAndSave, type ServerTrust } from './login-flow.ts';
+import { isBrowserProvider, logInAndSave } from './login-flow.ts';
 
 interface LoginFlags {
   username?: string; password?: string; passwordStdin?: boolean; provider: string; caFile?: string; caChecksum?: string;
@@ -58,7 +58,7 @@ export function loginCommand(deps: CliDeps): Command {
         if (password === undefined || password === '') throw new InvalidArgumentError('--password or --password-stdin', 'a password');
       }
       const trust = await trustFor(server, flags, deps);
-      const answer = await logInAndSave(deps, server, trust, { provider: flags.provider, ...(flags.username !== undefined ? { username: flags.username } : {}), ...(password !== undefined ? { password } : {}) });
+      const answer = await logInAndSave(deps, server, trust, { provider: flags.provider, username: flags.username, password });
       const info = { server, username: answer.user.username, userId: answer.user.id, tokenId: answer.tokenId, expiresAt: answer.expiresAt ?? null };
       if (format === 'json') printJson(deps, info);
       else deps.stdout.write(`Logged in to ${server} as ${info.username} (token ${info.tokenId}, expires ${info.expiresAt ?? 'never'}); saved to ${deps.configPath}\n`);

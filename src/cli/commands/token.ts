@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
-import { DroverClient, requireLogin, withClient, type CliConfig } from '../client/index.ts';
+import { DroverClient, requireLogin, trustOf, withClient, type CliConfig } from '../client/index.ts';
 import { DroverError } from '../../shared/errors.ts';
 import { logInAgain } from './login-flow.ts';
 
@@ -47,18 +47,19 @@ function readCache(path: string): CachedToken | undefined {
   }
 }
 
+const isUnauthenticated = (error: unknown): boolean => error instanceof DroverError && error.status === 401;
+
 /** True only when the server answered that the token is no longer valid; any other failure keeps it. */
 async function refused(config: CliConfig, token: string): Promise<boolean> {
   const client = new DroverClient({
     // Short: when the server is away, kubectl should go on with the cached token at once.
-    server: config.server, token, timeoutMs: 3_000, ...(config.caPem ? { caPem: config.caPem } : {}),
-    ...(config.insecureSkipTlsVerify ? { insecureSkipTlsVerify: true } : {}),
+    server: config.server, token, timeoutMs: 3_000, ...trustOf(config),
   });
   try {
     await client.request('GET', '/v1/whoami');
     return false;
   } catch (error) {
-    return error instanceof DroverError && error.status === 401;
+    return isUnauthenticated(error);
   } finally {
     await client.close();
   }
@@ -80,16 +81,14 @@ function interactive(deps: CliDeps): boolean {
   return (deps.stdin as { isTTY?: boolean }).isTTY === true;
 }
 
-const isUnauthenticated = (error: unknown): boolean => error instanceof DroverError && error.status === 401;
-
-async function newClusterToken(deps: CliDeps, cluster: string): Promise<CachedToken> {
+/** A new cluster token with the saved login `saved`, logging in again first when it no longer holds and someone is there to. */
+async function newClusterToken(deps: CliDeps, saved: CliConfig, cluster: string): Promise<CachedToken> {
   const ask = (): Promise<CachedToken> => withClient(deps, (client) =>
     client.request<CachedToken>('POST', `/v1/clusters/${encodeURIComponent(cluster)}/token`));
   try {
     return await ask();
   } catch (error) {
     if (!isUnauthenticated(error)) throw error;
-    const saved = requireLogin(deps.configPath);
     if (!interactive(deps)) {
       throw new DroverError('DRV_ERR_UNAUTHENTICATED', `your Drover login has expired: run "drover login ${saved.server}" and retry (run from a terminal, kubectl lets this plugin log in again itself)`);
     }
@@ -108,7 +107,7 @@ export function tokenCommand(deps: CliDeps): Command {
       let cached = readCache(path);
       if (cached && await refused(config, cached.token)) cached = undefined;
       if (!cached) {
-        cached = await newClusterToken(deps, opts.cluster);
+        cached = await newClusterToken(deps, config, opts.cluster);
         mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
         writeFileSync(path, JSON.stringify(cached), { mode: 0o600 });
         chmodSync(path, 0o600);
