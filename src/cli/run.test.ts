@@ -1,5 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { runCliForTest } from '../testing/cli.ts';
 import { droverVersion } from '../shared/version.ts';
 
@@ -29,5 +31,24 @@ describe('drover CLI', () => {
     const result = await runCliForTest(['frobnicate']);
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /unknown command 'frobnicate'/);
+  });
+
+  it('loads only the module of the command it runs: client verbs load neither the server nor a native module', () => {
+    // Records every module URL the process loads, printed on exit.
+    const recorder = `data:text/javascript,${encodeURIComponent(
+      "import { registerHooks } from 'node:module'; const seen = []; registerHooks({ load(url, c, next) { seen.push(url); return next(url, c); } });" +
+      "process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(seen) + '\\n'));")}`;
+    const root = join(import.meta.dirname, '..', '..');
+    for (const argv of [['version'], ['token', '--cluster', 'c-1']]) {
+      const run = spawnSync(process.execPath, ['--import', 'tsx', '--import', recorder, 'src/cli/main.ts', ...argv], {
+        cwd: root, encoding: 'utf8', env: { ...process.env, DROVER_CONFIG: '/nonexistent/config.json' },
+      });
+      const line = run.stderr.split('\n').find((l) => l.startsWith('LOADED '));
+      assert.ok(line, run.stderr);
+      const loaded = JSON.parse(line.slice('LOADED '.length)) as string[];
+      assert.ok(loaded.some((url) => url.includes(`/src/cli/commands/${argv[0] ?? ''}.ts`)), `drover ${argv.join(' ')} loads its own command`);
+      const heavy = loaded.filter((url) => /\/src\/(server|store|identity|proxy|tunnel)\/|better-sqlite3|@node-rs\/argon2|bufferutil|fastify|undici/.test(url));
+      assert.deepEqual(heavy, [], `drover ${argv.join(' ')} loads no server module, native module or HTTP client`);
+    }
   });
 });

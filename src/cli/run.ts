@@ -4,8 +4,8 @@ import type { CliDeps } from './deps.ts';
 import { buildProgram } from './program.ts';
 
 export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
-  const program = buildProgram(deps);
   try {
+    const program = await buildProgram(deps, argv);
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (error) {

@@ -1,7 +1,7 @@
 /** Opening the store: picks the dialect from the URL, tunes SQLite for durability, runs migrations. */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import SQLite from 'better-sqlite3';
+import type SQLiteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration as KyselyMigration } from 'kysely';
 import pg from 'pg';
 import { DroverError, InvalidArgumentError } from '../shared/errors.ts';
@@ -28,7 +28,24 @@ export interface OpenStoreOptions {
   migrations?: readonly Migration[];
 }
 
-function sqliteDialect(path: string): SqliteDialect {
+/**
+ * better-sqlite3 is a native module and an optional dependency: it is loaded only
+ * when SQLite is used, so a machine without a compiler still installs the CLI, and
+ * a server on PostgreSQL does not need it.
+ */
+async function loadSqlite(): Promise<typeof SQLiteDatabase> {
+  try {
+    return (await import('better-sqlite3')).default;
+  } catch (error) {
+    throw new DroverError('DRV_ERR_INTERNAL',
+      'the SQLite store needs the native module better-sqlite3, which is not installed or does not load here ' +
+      `(${error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error)}): install a C++ toolchain and python3, then reinstall drover ` +
+      '(npm install -g drover-VERSION.tgz) so it compiles, or run the server with --db postgres://…', { cause: error });
+  }
+}
+
+async function sqliteDialect(path: string): Promise<SqliteDialect> {
+  const SQLite = await loadSqlite();
   const database = new SQLite(path);
   // WAL with synchronous=FULL: every commit is fsynced to the WAL before it is
   // acknowledged, so neither kill -9 nor a power cut loses a committed write.
@@ -59,20 +76,20 @@ export function describeDbUrl(url: string | undefined, dataDir: string): string 
   }
 }
 
-function chooseDialect(options: OpenStoreOptions): { dialect: SqliteDialect | PostgresDialect; kind: StoreKind } {
+async function chooseDialect(options: OpenStoreOptions): Promise<{ dialect: SqliteDialect | PostgresDialect; kind: StoreKind }> {
   const url = options.url;
   if (url === undefined || url === '') {
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-    return { dialect: sqliteDialect(join(options.dataDir, 'drover.db')), kind: 'sqlite' };
+    return { dialect: await sqliteDialect(join(options.dataDir, 'drover.db')), kind: 'sqlite' };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return { dialect: postgresDialect(url), kind: 'postgres' };
-  if (url.startsWith('sqlite:')) return { dialect: sqliteDialect(url.slice('sqlite:'.length)), kind: 'sqlite' };
+  if (url.startsWith('sqlite:')) return { dialect: await sqliteDialect(url.slice('sqlite:'.length)), kind: 'sqlite' };
   throw new InvalidArgumentError('--db', 'a postgres://… URL or sqlite:PATH', describeDbUrl(url, options.dataDir));
 }
 
 /** Opens the database and brings its schema up to date. */
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
-  const { dialect, kind } = chooseDialect(options);
+  const { dialect, kind } = await chooseDialect(options);
   const db = new Kysely<Database>({ dialect });
   const list = options.migrations ?? allMigrations;
   const migrator = new Migrator({
