@@ -13,6 +13,8 @@ export interface CliDeps {
   stderr: Writable;
   /** Where `drover login` saves the server and token ($DROVER_CONFIG). */
   configPath: string;
+  /** The process that started this one: kubectl, for the exec plugin (`drover token`). */
+  parentPid: number;
 }
 
 export function realDeps(): CliDeps {
@@ -22,5 +24,6 @@ export function realDeps(): CliDeps {
     stdout: process.stdout,
     stderr: process.stderr,
     configPath: process.env.DROVER_CONFIG ?? join(homedir(), '.config', 'drover', 'config.json'),
+    parentPid: process.ppid,
   };
 }

@@ -38,11 +38,11 @@ describe('renderKubeconfig', () => {
     assert.equal(config.users.length, 1, 'one user and one token serve every context');
   });
   it('uses the drover token exec plugin when the server does not generate tokens', () => {
-    const config = parse(renderKubeconfig({ ...base, credential: { type: 'exec', command: 'drover', clusterId: 'c-abc12' } })) as Config;
+    const config = parse(renderKubeconfig({ ...base, credential: { type: 'exec', command: 'drover', clusterId: 'c-abc12', server: 'https://drover.example:8443', username: 'alice' } })) as Config;
     const exec = config.users[0]?.user.exec;
     assert.equal(config.users[0]?.user.token, undefined);
     assert.deepEqual(exec && { apiVersion: exec.apiVersion, command: exec.command, args: exec.args, interactiveMode: exec.interactiveMode },
-      { apiVersion: 'client.authentication.k8s.io/v1', command: 'drover', args: ['token', '--cluster', 'c-abc12'], interactiveMode: 'IfAvailable' });
+      { apiVersion: 'client.authentication.k8s.io/v1', command: 'drover', args: ['token', '--cluster', 'c-abc12', '--server', 'https://drover.example:8443', '--user', 'alice'], interactiveMode: 'IfAvailable' });
   });
 });
 

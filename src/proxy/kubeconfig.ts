@@ -8,7 +8,8 @@ import { stringify } from 'yaml';
 
 export type KubeconfigCredential =
   | { type: 'token'; token: string }
-  | { type: 'exec'; command: string; clusterId: string };
+  /** `server` and `username` name the login the plugin must use: it refuses any other. */
+  | { type: 'exec'; command: string; clusterId: string; server: string; username: string };
 
 export interface KubeconfigInput {
   publicUrl: string;
@@ -32,7 +33,7 @@ function userEntry(credential: KubeconfigCredential): Record<string, unknown> {
     case 'exec':
       return {
         exec: {
-          apiVersion: EXEC_CREDENTIAL_API_VERSION, command: credential.command, args: ['token', '--cluster', credential.clusterId],
+          apiVersion: EXEC_CREDENTIAL_API_VERSION, command: credential.command, args: ['token', '--cluster', credential.clusterId, '--server', credential.server, '--user', credential.username],
           // IfAvailable: in a terminal kubectl hands the plugin its stdin, so an expired
           // login can be renewed on the spot; in scripts it stays non-interactive.
           interactiveMode: 'IfAvailable', provideClusterInfo: false,

@@ -85,7 +85,7 @@ export function proxyApi(options: ProxyApiOptions): FastifyPluginAsyncTypebox {
       const base = { publicUrl: options.publicUrl, caPem: options.caPem, clusterId: cluster.id, clusterName: cluster.name, aceContexts };
       const names = aceContexts.map((c) => c.name);
       if (!(await options.settings.current()).generateToken) {
-        return { kubeconfig: renderKubeconfig({ ...base, credential: { type: 'exec', command: 'drover', clusterId: cluster.id } }), aceContexts: names };
+        return { kubeconfig: renderKubeconfig({ ...base, credential: { type: 'exec', command: 'drover', clusterId: cluster.id, server: options.publicUrl, username: me.username } }), aceContexts: names };
       }
       const issued = await issue(me, cluster.id, request.query.ttlSeconds, `kubeconfig for ${cluster.name}`);
       return {

@@ -7,7 +7,7 @@ export interface CliResult { code: number; stdout: string; stderr: string }
 
 export async function runCliForTest(
   argv: string[],
-  options: { env?: NodeJS.ProcessEnv; stdin?: string; configPath?: string } = {},
+  options: { env?: NodeJS.ProcessEnv; stdin?: string; configPath?: string; parentPid?: number } = {},
 ): Promise<CliResult> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
@@ -21,6 +21,8 @@ export async function runCliForTest(
     stdout,
     stderr,
     configPath: options.configPath ?? '/nonexistent/drover-config.json',
+    // One asker for every run unless a test says otherwise: each run counts as asking again.
+    parentPid: options.parentPid ?? process.pid,
   };
   const code = await runCli(argv, deps);
   return { code, stdout: out, stderr: err };

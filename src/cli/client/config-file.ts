@@ -50,9 +50,18 @@ export function requireLogin(path: string): CliConfig & { token: string } {
 }
 
 export function writeConfig(path: string, config: CliConfig): void {
+  writePrivateFile(path, `${JSON.stringify(config, null, 2)}\n`);
+}
+
+/**
+ * Writes `text` to `path` with mode 0600 (its folder 0700) through a temp file and a
+ * rename, so a reader running at the same time (two kubectl calls) sees the old or
+ * the new content, never half of it.
+ */
+export function writePrivateFile(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(temp, text, { mode: 0o600 });
   chmodSync(temp, 0o600);
   renameSync(temp, path);
 }

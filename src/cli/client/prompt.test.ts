@@ -8,7 +8,7 @@ function depsWith(stdin: Readable): { deps: CliDeps; stderr: () => string } {
   const stderr = new PassThrough();
   let err = '';
   stderr.on('data', (c: Buffer) => { err += c.toString(); });
-  return { deps: { env: {}, stdin, stdout: new PassThrough(), stderr, configPath: '/nonexistent' }, stderr: () => err };
+  return { deps: { env: {}, stdin, stdout: new PassThrough(), stderr, configPath: '/nonexistent', parentPid: 0 }, stderr: () => err };
 }
 
 /** A stream that says it is a terminal, recording the raw-mode switches a prompt makes. */
