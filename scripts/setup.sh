@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on a fresh machine, then builds:
-# Debian packages (PostgreSQL, OpenLDAP, Chromium), npm packages, the real
-# Kubernetes control plane from the Go module proxy (cached after the first
-# build), and Drover itself. Safe to run again: each step skips what is there.
+# Node 24 when the machine's is older, Debian packages (PostgreSQL, OpenLDAP,
+# Chromium), npm packages, the real Kubernetes control plane from the Go module
+# proxy (cached after the first build), and Drover itself. Safe to run again: each step skips what is there.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -31,10 +31,15 @@ if ! command -v hadolint >/dev/null; then
   command -v pyenv >/dev/null && pyenv rehash || true
 fi
 
-# better-sqlite3 compiles from source here; node-gyp must use the local headers,
-# since it cannot download them.
-export npm_config_nodedir="${npm_config_nodedir:-/usr}"
-step "installing npm packages (npm ci)"
+# Node 24 LTS (package.json's engines): installed from PyPI and linked into
+# /usr/local/bin when the machine's Node is older (scripts/install-node.sh).
+# better-sqlite3 compiles from source here; node-gyp must use that Node's own
+# headers, since it cannot download them (and ~/.npmrc may name another Node's).
+step "checking Node (24 LTS or newer)"
+nodedir="$(scripts/install-node.sh)"
+hash -r
+if [[ -n "$nodedir" ]]; then export npm_config_nodedir="$nodedir"; fi
+step "installing npm packages (npm ci, node $(node --version))"
 npm ci --no-audit --no-fund
 
 step "building the test control plane (cold: 10-20 minutes; cached afterwards)"
