@@ -6,7 +6,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -102,7 +102,8 @@ describe('kubeconfig settings through the CLI, the API and kubectl', () => {
     const { path, config } = await kubeconfigFile();
     const user = config.users[0]?.user;
     assert.equal(user?.token, undefined, 'no token in the file');
-    assert.deepEqual([user?.exec?.command, user?.exec?.args], ['drover', ['token', '--cluster', cluster.id]]);
+    // The plugin stanza names the login it is for: this server and the user who downloaded it.
+    assert.deepEqual([user?.exec?.command, user?.exec?.args], ['drover', ['token', '--cluster', cluster.id, '--server', drover.server.url, '--user', 'admin']]);
     const env = { PATH: `${binDir}:${process.env.PATH ?? ''}`, DROVER_CONFIG: drover.configPath };
     const whoami = JSON.parse(await kubectlOk(['auth', 'whoami', '-o', 'json'], { kubeconfig: path, env, timeoutMs: 60_000 })) as { status: { userInfo: { extra?: Record<string, string[]> } } };
     assert.deepEqual(whoami.status.userInfo.extra?.username, ['admin']);
@@ -147,6 +148,56 @@ describe('kubeconfig settings through the CLI, the API and kubectl', () => {
     assert.notEqual(savedTokenId(), revokedId, 'the new login is saved');
     // The next kubectl call goes through on the saved login and cached token, asking nothing.
     assert.match(await kubectlOk(['get', 'namespace', 'default', '-o', 'name'], { kubeconfig: path, env, timeoutMs: 60_000 }), /namespace\/default/);
+  });
+
+  it('never runs a kubeconfig made for alice as the admin DROVER_CONFIG points at, and says how to fix it', async () => {
+    const alice = `alice-${randomBytes(3).toString('hex')}`;
+    const password = 'alice-password-long-enough';
+    await drover.cli('users', 'create', alice, '--password', password);
+    await drover.cli('members', 'add', '--cluster', cluster.name, '--user', alice, '--role', 'cluster-member');
+    const login = await drover.as(alice, ['login', drover.server.url, '--username', alice, '--password', password, '--ca-file', join(drover.dir, 'server', 'ca.crt')]);
+    assert.equal(login.code, 0, login.stderr);
+    const path = join(drover.dir, `${alice}.kubeconfig`);
+    const made = await drover.as(alice, ['kubeconfig', cluster.name, '--file', path]);
+    assert.equal(made.code, 0, made.stderr);
+
+    // Run with the admin's login: refused before any token is minted, with the way out in the message.
+    const asAdmin = await kubectl(['auth', 'whoami', '-o', 'json'], { kubeconfig: path, env: { PATH: `${binDir}:${process.env.PATH ?? ''}`, DROVER_CONFIG: drover.configPath }, timeoutMs: 60_000 });
+    assert.notEqual(asAdmin.code, 0, `must not act as admin: ${asAdmin.stdout}`);
+    assert.doesNotMatch(asAdmin.stdout, /"admin"/);
+    assert.match(asAdmin.stderr, new RegExp(`this kubeconfig is for ${alice} at https://127\\.0\\.0\\.1:\\d+, but the Drover login in ${drover.configPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is admin at .*drover login https://127\\.0\\.0\\.1:\\d+ --username ${alice}`));
+    // With alice's own login it works, as alice.
+    const asAlice = JSON.parse(await kubectlOk(['auth', 'whoami', '-o', 'json'], { kubeconfig: path, env: { PATH: `${binDir}:${process.env.PATH ?? ''}`, DROVER_CONFIG: drover.configOf(alice) }, timeoutMs: 60_000 })) as { status: { userInfo: { extra?: Record<string, string[]> } } };
+    assert.deepEqual(asAlice.status.userInfo.extra?.username, [alice]);
+  });
+
+  it('hands kubectl the cached token without asking the server, and replaces it after the server revoked it', async () => {
+    const { path } = await kubeconfigFile();
+    const config = join(mkdtempSync(join(tmpdir(), 'drover-revoke-')), 'config.json');
+    const login = await runCliForTest(['login', drover.server.url, '--username', 'admin', '--password', adminPassword, '--ca-file', join(drover.dir, 'server', 'ca.crt')], { configPath: config });
+    assert.equal(login.code, 0, login.stderr);
+    const env = { PATH: `${binDir}:${process.env.PATH ?? ''}`, DROVER_CONFIG: config };
+    const get = (): Promise<{ code: number | null; stdout: string; stderr: string }> => kubectl(['get', 'namespace', 'default', '-o', 'name'], { kubeconfig: path, env, timeoutMs: 60_000 });
+    const cachedToken = (): string => {
+      const dir = join(config, '..', 'tokens');
+      const [file] = readdirSync(dir);
+      return (JSON.parse(readFileSync(join(dir, file ?? ''), 'utf8')) as { token: string }).token;
+    };
+    assert.equal((await get()).code, 0);
+    const first = cachedToken();
+    assert.equal((await get()).code, 0);
+    assert.equal(cachedToken(), first, 'the next kubectl call reuses the cached token');
+
+    const id = first.slice(0, first.indexOf(':'));
+    const revoked = await call(drover.server, 'DELETE', `/v1/tokens/${id}`, { token: drover.tokenOf('admin') });
+    assert.equal(revoked.status, 204, revoked.text);
+    // kubectl gets the revoked token, its 401 makes client-go run the plugin again in the same
+    // process, which checks it, finds it refused and mints a new one.
+    await get();
+    assert.notEqual(cachedToken(), first, 'the revoked token is replaced');
+    const after = await get();
+    assert.equal(after.code, 0, after.stderr);
+    assert.match(after.stdout, /namespace\/default/);
   });
 
   it('lets a non-admin read the settings but not change them', async () => {
