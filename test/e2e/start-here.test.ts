@@ -3,8 +3,9 @@
  * checkout's HEAD, then each command of the section's first shell block as written,
  * up to the test-suite line: install and start the server, pack and install the CLI
  * into a temporary npm prefix, log in with the password the server printed at the
- * URL it printed. Every command runs with a PATH that has Node and npm but no
- * compiler (no cc, make or python3), so "no compiler needed" is checked too. Then
+ * URL it printed. Every command after the server's runs with a PATH that has Node
+ * and npm but no compiler (no cc, make or python3), so "the CLI installs without a
+ * compiler" is checked too. Then
  * the installed `drover` mints an exec-plugin token, refuses `server` with a clear
  * message once its native SQLite driver is gone, and a real Chromium logs in at the
  * printed URL.
@@ -122,8 +123,10 @@ describe('README "Start here" on a fresh clone', { timeout: 1_200_000 }, () => {
     assert.ok(commands.length >= 3, `README's Start here has the install, start and login commands: ${JSON.stringify(commands)}`);
 
     const prefix = join(dir, 'npm-global');
+    // A newcomer's environment: this one's (proxy and CA settings included) without npm's or Drover's variables.
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(npm_|DROVER_)/i.test(k)));
     const env: NodeJS.ProcessEnv = {
-      HOME: process.env.HOME, TERM: 'dumb', LANG: 'C.UTF-8',
+      ...inherited, TERM: 'dumb',
       PATH: [join(prefix, 'bin'), toolsWithoutCompiler(join(dir, 'tools'))].join(delimiter),
       // `npm install -g` lands in a prefix of the test's own; the CLI's login in a config of its own.
       npm_config_prefix: prefix, npm_config_prefer_offline: 'true', npm_config_update_notifier: 'false',
@@ -136,7 +139,11 @@ describe('README "Start here" on a fresh clone', { timeout: 1_200_000 }, () => {
     for (const command of commands) {
       if (/\bserver\b/.test(command) && !/<URL>/.test(command)) {
         // The long-running one: started as written (with a port of its own), then its own words are read.
-        server = spawn('/bin/bash', ['-c', `${command} --listen 127.0.0.1:${port}`], { cwd: clone, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+        // The server's machine keeps its compiler: `npm ci` builds the SQLite driver from source
+        // (npm runs node-gyp for lockfile installs of a package with a binding.gyp).
+        server = spawn('/bin/bash', ['-c', `${command} --listen 127.0.0.1:${port}`], {
+          cwd: clone, env: { ...env, PATH: `${process.env.PATH ?? ''}` }, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+        });
         for (const s of [server.stdout, server.stderr]) s?.on('data', (c: Buffer) => { output += c.toString(); });
         let exited: string | undefined;
         server.on('exit', (code, signal) => { exited = `"${command}" exited (${code ?? signal})`; });
