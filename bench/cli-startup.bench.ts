@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { percentile, type BenchContext, type BenchResult } from './bench.ts';
 import { cachePath } from '../src/cli/commands/token-cache.ts';
-import { kubectl, startPrivateControlPlane } from '../test/testenv/index.ts';
+import { eventually, kubectl, startPrivateControlPlane } from '../test/testenv/index.ts';
 import { startDrover } from '../test/testenv/drover.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -79,6 +79,11 @@ async function kubectlOverhead(ctx: BenchContext, main: string, dir: string, rou
     writeFileSync(join(bin, 'drover'), `#!/bin/sh\nexec "${process.execPath}" "${main}" "$@"\n`);
     chmodSync(join(bin, 'drover'), 0o755);
     const env = { PATH: `${bin}:${process.env.PATH ?? ''}`, DROVER_CONFIG: drover.configPath };
+    // The admin's access downstream is reconciled a moment after the cluster goes Active.
+    await eventually('the admin to get namespaces through Drover', async () => {
+      const ready = await kubectl(['get', 'namespace', 'default', '-o', 'name'], { kubeconfig: staticPath, env, timeoutMs: 60_000 });
+      return ready.code === 0 ? true : undefined;
+    }, 120_000);
     const variants = { 'kubectl, static token': staticPath, 'kubectl, drover token plugin': execPath };
     const samples: Record<string, number[]> = { 'kubectl, static token': [], 'kubectl, drover token plugin': [] };
     for (let round = 0; round < rounds; round++) {
