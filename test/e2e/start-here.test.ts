@@ -196,6 +196,9 @@ describe('README "Start here" on a fresh clone', { timeout: 1_200_000 }, () => {
     assert.notEqual(noSqlite.code, 0);
     assert.match(noSqlite.stderr, /the SQLite store needs the native module better-sqlite3.*--db postgres:\/\//);
     assert.equal(run('drover version', { cwd: dir, env }).code, 0);
+    const help = run('drover --help', { cwd: dir, env });
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /^\s+server\b/m, 'help still lists every command');
 
     // The same URL and password in a real browser.
     const browser = await launchBrowser();
