@@ -37,7 +37,10 @@ export interface TokenAuthRecord {
   authProvider: string;
   clusterId?: string;
   expiresAt?: string;
-  user: { id: string; username: string; displayName: string; enabled: boolean; globalRole: GlobalRole; principalIds: string[] };
+  user: {
+    id: string; username: string; displayName: string; enabled: boolean; globalRole: GlobalRole; principalIds: string[];
+    mustChangePassword: boolean;
+  };
 }
 
 /** What the authenticator needs from the store: a narrow, read-mostly view. */
@@ -141,7 +144,7 @@ export class TokenService implements TokenLookup {
         'tokens.id as id', 'tokens.secret_hash as secret_hash', 'tokens.enabled as enabled', 'tokens.auth_provider as auth_provider',
         'tokens.cluster_id as cluster_id', 'tokens.expires_at as expires_at', 'users.id as user_id', 'users.username as username',
         'users.display_name as display_name', 'users.enabled as user_enabled', 'users.global_role as global_role',
-        'users.principal_ids as principal_ids',
+        'users.principal_ids as principal_ids', 'users.must_change_password as must_change_password',
       ])
       .where('tokens.id', '=', tokenId)
       .executeTakeFirst();
@@ -160,6 +163,7 @@ export class TokenService implements TokenLookup {
         enabled: row.user_enabled === 1,
         globalRole: row.global_role,
         principalIds: JSON.parse(row.principal_ids) as string[],
+        mustChangePassword: row.must_change_password === 1,
       },
     };
   }

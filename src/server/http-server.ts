@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyServerFactory } from 'fastify';
+import { addHsts, addHstsToRawAnswer } from './hsts.ts';
 
 export type RawHandler = (req: IncomingMessage, res: ServerResponse) => void;
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -43,11 +44,13 @@ export function httpsServerFactory(tls: { certPem: string; keyPem: string }, rou
       headersTimeout: 60_000,
       keepAliveTimeout: 65_000,
     }, (req, res) => {
+      addHsts(res);
       const raw = match(routing.raw, req.url);
       if (raw) raw(req, res);
       else fastifyHandler(req, res);
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      addHstsToRawAnswer(socket);
       const handler = match(routing.upgrade, req.url);
       if (handler) handler(req, socket, head);
       else socket.end('HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"code":"DRV_ERR_NOT_FOUND","message":"no upgrade handler for this path"}');
