@@ -24,6 +24,8 @@ import { projectsCommand } from './commands/projects.ts';
 import { membersCommand } from './commands/members.ts';
 import { principalsCommand, providersCommand } from './commands/providers.ts';
 import { settingsCommand } from './commands/settings.ts';
+import { passwdCommand } from './commands/passwd.ts';
+import { adminCommand } from './commands/admin.ts';
 
 export function buildProgram(deps: CliDeps): Command {
   const program = new Command('drover')
@@ -40,7 +42,7 @@ export function buildProgram(deps: CliDeps): Command {
     usersCommand(deps), tokensCommand(deps), clustersCommand(deps), agentCommand(deps),
     kubeconfigCommand(deps), tokenCommand(deps), doctorCommand(deps), kubeApiAuthCommand(deps),
     rolesCommand(deps), projectsCommand(deps), membersCommand(deps), providersCommand(deps), principalsCommand(deps),
-    settingsCommand(deps),
+    settingsCommand(deps), passwdCommand(deps), adminCommand(deps),
   ]) {
     program.addCommand(withDepsOutput(command, deps));
   }

@@ -4,5 +4,6 @@
  * Refuses: a CA whose checksum does not match; falls back to nothing silently.
  */
 export { readConfig, requireLogin, trustOf, writeConfig, type CliConfig, type ServerTrust } from './config-file.ts';
-export { DroverClient, fetchPinnedCa, sha256Hex, type ClientOptions } from './http-client.ts';
+export { DroverClient, fetchCaUnverified, fetchPinnedCa, sha256Hex, systemTrusts, type ClientOptions } from './http-client.ts';
 export { loggedInClient, withClient, readStdinSecret } from './session.ts';
+export { isTerminal, promptLine, promptSecret } from './prompt.ts';

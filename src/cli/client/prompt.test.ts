@@ -34,10 +34,10 @@ describe('promptSecret', () => {
 
   it('refuses ^C and an empty end of input, restoring the terminal', async () => {
     const input = terminal(['a', '\u0003']);
-    await assert.rejects(promptSecret(depsWith(input).deps, 'Password: '), /login cancelled/);
+    await assert.rejects(promptSecret(depsWith(input).deps, 'Password: '), /cancelled/);
     assert.deepEqual(input.modes, [true, false]);
-    await assert.rejects(promptSecret(depsWith(terminal(['\u0004'])).deps, 'Password: '), /no password was typed/);
-    await assert.rejects(promptSecret(depsWith(Readable.from([])).deps, 'Password: '), /no password was typed/);
+    await assert.rejects(promptSecret(depsWith(terminal(['\u0004'])).deps, 'Password: '), /nothing was typed/);
+    await assert.rejects(promptSecret(depsWith(Readable.from([])).deps, 'Password: '), /nothing was typed/);
   });
 
   it('takes a last line that has no newline', async () => {
