@@ -69,6 +69,8 @@ function readLine(input: Input): Promise<string> {
     input.on('data', onData);
     input.once('end', onEnd);
     input.once('error', finish);
+    // A previous question paused the stream; a new 'data' listener does not undo an explicit pause.
+    input.resume();
   });
 }
 
