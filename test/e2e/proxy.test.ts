@@ -184,7 +184,7 @@ describe('the authentication proxy through a real agent', () => {
   });
 
   it('T8: refuses cookie-only and Basic authentication on /k8s', async () => {
-    const cookie = await call(drover.server, 'GET', `/k8s/clusters/${cluster.id}/api`, { headers: { cookie: `R_SESS=${opsToken}; drover_session=${opsToken}` } });
+    const cookie = await call(drover.server, 'GET', `/k8s/clusters/${cluster.id}/api`, { headers: { cookie: `R_SESS=${opsToken}; __Host-drover_session=${opsToken}` } });
     assert.equal(cookie.status, 401);
     const basic = await call(drover.server, 'GET', `/k8s/clusters/${cluster.id}/api`, { headers: { authorization: `Basic ${Buffer.from('ops:ops-password-long-enough').toString('base64')}` } });
     assert.equal(basic.status, 401);
