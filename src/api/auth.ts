@@ -17,7 +17,7 @@ const clusterTokenRoutes: ReadonlySet<string> = new Set(['/v1/whoami']);
  * the change itself, and ending the session. Everything else answers
  * DRV_ERR_PASSWORD_CHANGE_REQUIRED, whichever way the token was obtained.
  */
-export const passwordChangeRoutes: ReadonlySet<string> = new Set(['/v1/whoami', '/v1/users/me/password', '/v1/logout', '/v1/session']);
+const passwordChangeRoutes: ReadonlySet<string> = new Set(['/v1/whoami', '/v1/users/me/password', '/v1/logout', '/v1/session']);
 
 /**
  * A preHandler that authenticates the request's token (Bearer, or the UI's
