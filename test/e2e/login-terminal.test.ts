@@ -3,6 +3,7 @@
  * script(1)) against a real `drover server` whose admin password was generated:
  * trust on first use of the server CA, the password asked with echo off, the due
  * password change asked at once; and without a terminal, refusals that name the flag.
+ * Last, `drover logout` against a stopped server.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -116,5 +117,16 @@ describe('drover login and passwd at a terminal', () => {
     assert.doesNotMatch(run.output, /the-admins-chosen-password|a-third-admin-password/);
     const login = await runCliForTest(['login', server.url, '--username', 'admin', '--password', 'a-third-admin-password'], { configPath: config });
     assert.equal(login.code, 0, login.stderr);
+  });
+
+  it('drover logout with the server unreachable forgets the login anyway and says the token was not revoked', async () => {
+    const config = join(dir, 'admin.json');
+    await server.stop();
+    const logout = await runCliForTest(['logout'], { configPath: config });
+    assert.equal(logout.code, 0, logout.stderr);
+    assert.match(logout.stderr, /the server did not revoke the token \(cannot reach https:\/\/\S+[^)]*\); it was forgotten here, but stays valid until it expires or an admin revokes it \("drover tokens revoke token-[a-z0-9]+"\)/);
+    const saved = JSON.parse(readFileSync(config, 'utf8')) as { token?: string; server: string; caPem?: string };
+    assert.equal(saved.token, undefined);
+    assert.equal(saved.caPem, server.caPem(), 'the server and its CA are kept for the next login');
   });
 });

@@ -314,7 +314,8 @@ describe('the authentication proxy through a real agent', () => {
     assert.ok(Date.now() - started <= 1_000);
     const disable = await call(drover.server, 'PATCH', `/v1/users/${ops.id}`, { token: await login('admin', 'correct horse battery staple'), body: { enabled: false } });
     assert.equal(disable.status, 200, disable.text);
-    assert.equal((await call(drover.server, 'GET', `/k8s/clusters/${cluster.id}/api`, { token: opsToken })).status, 403);
+    // Disabling revokes every token of the user, so the proxy no longer knows this one.
+    assert.equal((await call(drover.server, 'GET', `/k8s/clusters/${cluster.id}/api`, { token: opsToken })).status, 401);
   });
 
   it('drover doctor reports a healthy account, and names what is missing', async () => {
