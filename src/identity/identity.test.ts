@@ -112,6 +112,12 @@ for (const engine of engines) {
       assert.equal(after.token.passwordChangeOnly, undefined);
     });
 
+    it('a provider login is never password-change-only: such users have no Drover password to change', async () => {
+      const hal = await identity.users.create({ username: 'hal', mustChangePassword: true });
+      const { value } = await identity.tokens.issue({ userId: hal.id, kind: 'session', authProvider: 'openldap' });
+      assert.equal((await identity.authenticator.authenticate(value)).token.passwordChangeOnly, undefined);
+    });
+
     it('a password reset revokes every token and makes the generated password a must-change one', async () => {
       const gus = await identity.users.create({ username: 'gus', password });
       const { value } = await identity.login.login({ username: 'gus', password, address: '10.0.0.1' });
