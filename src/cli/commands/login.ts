@@ -50,7 +50,7 @@ async function trustOnFirstUse(server: string, deps: CliDeps): Promise<ServerTru
   if (!isTerminal(deps)) {
     throw new InvalidArgumentError('--ca-checksum, --ca-file or --insecure-skip-tls-verify',
       `a way to trust ${server}: its certificate is not signed by a CA this machine trusts, and there is no terminal to ask on. `
-      + `It presents a CA with checksum ${checksum}; if the server's operator confirms it ("drover server" prints it), pass --ca-checksum ${checksum}`);
+      + `It presents a CA with checksum ${checksum}; if the server's operator confirms it (the sha256 of the server's ca.crt), pass --ca-checksum ${checksum}`);
   }
   let subject = '(unreadable certificate)';
   try {
@@ -60,7 +60,7 @@ async function trustOnFirstUse(server: string, deps: CliDeps): Promise<ServerTru
     `The server ${server} is signed by a CA this machine does not trust:`,
     `  subject:  ${subject}`,
     `  SHA-256:  ${checksum}   (the checksum --ca-checksum takes)`,
-    'Compare the SHA-256 with the one the server\'s operator gives you ("drover server" prints it).',
+    'Compare it with the checksum the server\'s operator gives you (the sha256 of the server\'s ca.crt; agent commands carry it too).',
     '',
   ].join('\n'));
   const answer = await promptLine(deps, 'Trust this CA and save it with the login? [y/N] ');
@@ -70,11 +70,14 @@ async function trustOnFirstUse(server: string, deps: CliDeps): Promise<ServerTru
 
 async function passwordFor(server: string, flags: LoginFlags, deps: CliDeps): Promise<string> {
   if (flags.password !== undefined && flags.passwordStdin) throw new InvalidArgumentError('--password/--password-stdin', 'one of them, not both');
-  let password = flags.passwordStdin ? await readStdinSecret(deps) : flags.password;
-  if (password === undefined && isTerminal(deps)) password = await promptSecret(deps, `Password for ${flags.username ?? ''} at ${server}: `);
-  if (password === undefined || password === '') {
-    throw new InvalidArgumentError('--password or --password-stdin', 'a password (stdin is not a terminal to ask on)');
+  if (flags.password === undefined && !flags.passwordStdin) {
+    if (!isTerminal(deps)) throw new InvalidArgumentError('--password or --password-stdin', 'a password (stdin is not a terminal to ask on)');
+    const typed = await promptSecret(deps, `Password for ${flags.username ?? ''} at ${server}: `);
+    if (typed === '') throw new DroverError('DRV_ERR_INVALID_ARGUMENT', 'no password was typed: run "drover login" again');
+    return typed;
   }
+  const password = flags.passwordStdin ? await readStdinSecret(deps) : flags.password;
+  if (!password) throw new InvalidArgumentError('--password or --password-stdin', 'a password, not an empty one');
   return password;
 }
 
