@@ -94,6 +94,9 @@ for (const engine of engines) {
       await identity.users.setEnabled(dave.id, false);
       assert.deepEqual(await identity.tokens.list({ userId: dave.id }), []);
       assert.equal((await refusal(identity.login.login({ username: 'dave', password, address: '10.0.0.1' }))).code, 'DRV_ERR_USER_DISABLED');
+      // However a token gets issued for a disabled user (a login racing the disable), none is left behind.
+      assert.equal((await refusal(identity.tokens.issue({ userId: dave.id, kind: 'api', authProvider: 'local' }))).code, 'DRV_ERR_USER_DISABLED');
+      assert.deepEqual(await identity.tokens.list({ userId: dave.id }), []);
       await identity.users.setEnabled(dave.id, true);
       for (const token of [value, api.value, kube.value]) {
         assert.equal((await refusal(identity.authenticator.authenticate(token))).code, 'DRV_ERR_UNAUTHENTICATED');

@@ -108,6 +108,17 @@ export class TokenService implements TokenLookup {
       last_used_at: null,
     };
     await this.store.db.insertInto('tokens').values(row).execute();
+    // A login that passed its checks just before its user was disabled must not leave a
+    // token behind for `users enable` to bring back. Disabling updates the user row before
+    // it deletes the tokens, in one transaction: this read either comes first (and the
+    // delete then takes the new token) or, on PostgreSQL, waits on that row until the
+    // disable commits (SQLite has one writer, so the insert itself waited).
+    let check = this.store.db.selectFrom('users').select('enabled').where('id', '=', input.userId);
+    if (this.store.kind === 'postgres') check = check.forShare();
+    if ((await check.executeTakeFirst())?.enabled !== 1) {
+      await this.store.db.deleteFrom('tokens').where('id', '=', row.id).execute();
+      throw new DroverError('DRV_ERR_USER_DISABLED', 'user is disabled: an admin can enable them again');
+    }
     return { token: toTokenInfo(row), value: generated.value };
   }
 

@@ -127,8 +127,9 @@ export class UserService {
   async setEnabled(idOrUsername: string, enabled: boolean): Promise<User> {
     const user = await this.get(idOrUsername);
     await this.store.db.transaction().execute(async (trx) => {
-      if (!enabled) await trx.deleteFrom('tokens').where('user_id', '=', user.id).execute();
+      // The user row first: a token issued concurrently waits on it (see TokenService.issue).
       await trx.updateTable('users').set({ enabled: enabled ? 1 : 0, updated_at: this.now() }).where('id', '=', user.id).execute();
+      if (!enabled) await trx.deleteFrom('tokens').where('user_id', '=', user.id).execute();
     });
     // After the commit, so a concurrent check cannot re-cache the old state.
     this.invalidator.invalidateUser(user.id);
