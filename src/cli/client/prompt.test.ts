@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough, Readable } from 'node:stream';
 import type { CliDeps } from '../deps.ts';
-import { promptSecret } from './prompt.ts';
+import { promptLine, promptSecret } from './prompt.ts';
 
 function depsWith(stdin: Readable): { deps: CliDeps; stderr: () => string } {
   const stderr = new PassThrough();
@@ -42,5 +42,26 @@ describe('promptSecret', () => {
 
   it('takes a last line that has no newline', async () => {
     assert.equal(await promptSecret(depsWith(Readable.from(['tail-only'])).deps, 'Password: '), 'tail-only');
+  });
+});
+
+describe('promptLine and questions in a row', () => {
+  it('asks a yes/no question with echo left on', async () => {
+    const input = terminal(['y', '\r']);
+    const { deps, stderr } = depsWith(input);
+    assert.equal(await promptLine(deps, 'Trust? [y/N] '), 'y');
+    assert.deepEqual(input.modes, [], 'echo stays on');
+    assert.equal(stderr(), 'Trust? [y/N] ');
+  });
+
+  it('answers a second question on the same terminal after the first paused it', async () => {
+    const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => undefined });
+    const { deps } = depsWith(input);
+    const first = promptSecret(deps, 'Password: ');
+    input.write('one\r');
+    assert.equal(await first, 'one');
+    const second = promptSecret(deps, 'Again: ');
+    input.write('two\r');
+    assert.equal(await second, 'two');
   });
 });
