@@ -3,7 +3,7 @@
  * against a real `drover server`, a real agent and kube-apiserver:
  *
  * - every HTTPS answer carries Strict-Transport-Security: REST, UI, /cacerts,
- *   /healthz, proxied answers, proxy refusals and refused upgrades;
+ *   /healthz, proxied answers, proxy refusals, refused upgrades and Node's own 400;
  * - the session cookie is `__Host-drover_session` (Secure, Path=/, no Domain), so a
  *   sibling host cannot plant one: a planted `drover_session` neither logs the
  *   victim's browser into the attacker's account (login CSRF through GET
@@ -84,6 +84,8 @@ describe('session cookie, login CSRF and HSTS (raw HTTP)', () => {
     answers['refused proxy upgrade'] = await raw([`GET /k8s/clusters/${cluster.id}/api/v1/namespaces/default/pods/p/exec?command=sh HTTP/1.1`, ...upgrade]);
     answers['upgrade nobody handles'] = await raw(['GET /nowhere HTTP/1.1', ...upgrade]);
     answers['refused agent upgrade'] = await raw(['GET /v3/connect HTTP/1.1', ...upgrade, 'authorization: Bearer not-a-registration-token']);
+    answers['unparseable request'] = await raw(['GET /healthz HTTP/1.1', 'bad header line without a colon']);
+    assert.equal(status(answers['unparseable request']), 400, answers['unparseable request']);
     assert.equal(status(answers['proxied 200']!), 200, answers['proxied 200']);
     assert.equal(status(answers['refused proxy upgrade']), 401, answers['refused proxy upgrade']);
     for (const [what, answer] of Object.entries(answers)) {
