@@ -1,8 +1,8 @@
 /** Route guards: who the caller is (from the token), and whether they are an admin. */
 import type { FastifyRequest } from 'fastify';
-import type { AuthenticatedUser, TokenAuthenticator } from '../identity/index.ts';
+import { refusePasswordChangeOnly, type AuthenticatedUser, type TokenAuthenticator } from '../identity/index.ts';
 import { DroverError } from '../shared/errors.ts';
-import { credentialFrom, restrictedRoutes, uiSessionsFor } from './session.ts';
+import { credentialFrom, uiSessionsFor } from './session.ts';
 
 const callers = new WeakMap<FastifyRequest, AuthenticatedUser>();
 
@@ -13,8 +13,16 @@ const callers = new WeakMap<FastifyRequest, AuthenticatedUser>();
 const clusterTokenRoutes: ReadonlySet<string> = new Set(['/v1/whoami']);
 
 /**
+ * Routes a user who must change their password may call (Fastify route URLs): who am I,
+ * the change itself, and ending the session. Everything else answers
+ * DRV_ERR_PASSWORD_CHANGE_REQUIRED, whichever way the token was obtained.
+ */
+const passwordChangeRoutes: ReadonlySet<string> = new Set(['/v1/whoami', '/v1/users/me/password', '/v1/logout', '/v1/session']);
+
+/**
  * A preHandler that authenticates the request's token (Bearer, or the UI's
  * session cookie under the CSRF and Origin rules of session.ts); throws 400/401/403.
+ * A user who must change their password gets only `passwordChangeRoutes`.
  * A cluster-scoped token (a kubeconfig's) is for that cluster's Kubernetes API: it
  * lives in files that get copied around, so it cannot manage Drover (mint tokens,
  * change members) even though it names the same user.
@@ -22,8 +30,9 @@ const clusterTokenRoutes: ReadonlySet<string> = new Set(['/v1/whoami']);
 export function authenticateWith(authenticator: TokenAuthenticator) {
   return async (request: FastifyRequest): Promise<void> => {
     const route = request.routeOptions.url ?? '';
-    const credential = credentialFrom(request.headers, uiSessionsFor(authenticator), { allowRestricted: restrictedRoutes.has(route) });
+    const credential = credentialFrom(request.headers, uiSessionsFor(authenticator));
     const user = await authenticator.authenticate(credential);
+    if (!passwordChangeRoutes.has(route)) refusePasswordChangeOnly(user);
     if (user.token.clusterId !== undefined && !clusterTokenRoutes.has(route)) {
       throw new DroverError('DRV_ERR_FORBIDDEN', `this token is scoped to cluster ${user.token.clusterId} and works only for its Kubernetes API (/k8s/clusters/${user.token.clusterId}); use your login token ("drover login")`);
     }

@@ -25,6 +25,12 @@ export const User = Type.Object({
   updatedAt: Type.String(),
 });
 
+/** A created user; `generatedPassword` only when Drover chose it (shown this once). */
+export const CreatedUser = Type.Object({
+  ...User.properties,
+  generatedPassword: Type.Optional(Type.String({ description: 'the generated password, shown only in this answer; the user must change it at first login' })),
+});
+
 export const Token = Type.Object({
   id: Type.String({ description: 'token-<random>' }),
   userId: Type.String(),
@@ -96,7 +102,10 @@ export const Whoami = Type.Object({
   principalIds: Type.Array(Type.String()),
   groups: Type.Array(Type.String()),
   globalRole: Type.Union([Type.Literal('admin'), Type.Literal('user')]),
-  token: Type.Object({ id: Type.String(), clusterId: Type.Optional(Type.String()), expiresAt: Type.Optional(Type.String()) }),
+  token: Type.Object({
+    id: Type.String(), clusterId: Type.Optional(Type.String()), expiresAt: Type.Optional(Type.String()),
+    passwordChangeOnly: Type.Optional(Type.Literal(true, { description: 'the user must change their password; until then this token opens only whoami, the password change and logout' })),
+  }),
 });
 
 export const Health = Type.Object({ status: Type.String() });

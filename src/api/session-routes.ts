@@ -25,7 +25,7 @@ export function sessionRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
 
     app.post('/v1/session', {
       schema: {
-        ...common, summary: 'Log in for the web UI: sets the drover_session cookie and returns the CSRF token',
+        ...common, summary: 'Log in for the web UI: sets the __Host-drover_session cookie and returns the CSRF token',
         body: LoginRequest, response: { 200: SessionBody, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 413: ErrorBody, 422: ErrorBody, 429: ErrorBody, 502: ErrorBody },
       },
     }, async (request, reply) => {
@@ -41,7 +41,7 @@ export function sessionRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       if (provider === 'local') result = await ctx.identity.login.login(input);
       else if (ctx.passwordLogin) result = await ctx.passwordLogin(provider, input);
       else throw new DroverError('DRV_ERR_UNPROCESSABLE', `auth provider "${provider}" is not configured on this server; use "local"`);
-      const { csrfToken } = setUiSession(reply, { value: result.value, ...(result.token.expiresAt ? { expiresAt: result.token.expiresAt } : {}) }, result.user);
+      const { csrfToken } = setUiSession(reply, { value: result.value, ...(result.token.expiresAt ? { expiresAt: result.token.expiresAt } : {}) });
       return { csrfToken, user: result.user, ...(result.token.expiresAt ? { expiresAt: result.token.expiresAt } : {}) };
     });
 
@@ -57,7 +57,7 @@ export function sessionRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       reply.header('cache-control', 'no-store');
       const user = await ctx.identity.users.get(me.id);
       return {
-        csrfToken: sessions.csrfFor(token, user.mustChangePassword), user,
+        csrfToken: sessions.csrfFor(token), user,
         ...(me.token.expiresAt ? { expiresAt: me.token.expiresAt } : {}),
       };
     });

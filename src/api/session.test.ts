@@ -35,8 +35,8 @@ describe('UI session cookie and CSRF rules (real server)', () => {
     const res = await send('POST', '/v1/session', {}, { username: 'admin', password });
     assert.equal(res.status, 200, res.text);
     const setCookie = String(res.headers['set-cookie']);
-    const cookie = /drover_session=([^;]+)/.exec(setCookie)?.[1] ?? '';
-    return { cookie: `drover_session=${cookie}`, token: cookie, csrf: String(res.json().csrfToken), setCookie, body: res.json() };
+    const cookie = /__Host-drover_session=([^;]+)/.exec(setCookie)?.[1] ?? '';
+    return { cookie: `__Host-drover_session=${cookie}`, token: cookie, csrf: String(res.json().csrfToken), setCookie, body: res.json() };
   };
 
   const rawUpgrade = (path: string, headers: string[]): Promise<string> => new Promise((resolve, reject) => {
@@ -66,7 +66,7 @@ describe('UI session cookie and CSRF rules (real server)', () => {
 
   it('sets an HttpOnly, Secure, SameSite=Strict cookie with a Max-Age and never returns the token in the body', async () => {
     const s = await login();
-    assert.match(s.setCookie, /^drover_session=token-[a-z0-9]+:[A-Za-z0-9]{43}; /);
+    assert.match(s.setCookie, /^__Host-drover_session=token-[a-z0-9]+:[A-Za-z0-9]{43}; /);
     for (const attr of ['Path=/', 'HttpOnly', 'Secure', 'SameSite=Strict']) assert.ok(s.setCookie.includes(attr), attr);
     const maxAge = Number(/Max-Age=(\d+)/.exec(s.setCookie)?.[1]);
     assert.ok(maxAge > 60, `Max-Age ${maxAge}`);
@@ -168,24 +168,27 @@ describe('UI session cookie and CSRF rules (real server)', () => {
     assert.match(await rawUpgrade(path, [...cookie, `origin: ${publicUrl}`]), /^HTTP\/1\.1 404/);
   });
 
-  it('limits a session that must change its password to the password change, until it does', async () => {
+  it('limits a session that must change its password to whoami, the change and logout, then opens it in place', async () => {
     const admin = (await send('POST', '/v1/login', {}, { username: 'admin', password })).json().token as string;
     const created = await send('POST', '/v1/users', { authorization: `Bearer ${admin}` }, { username: 'newbie', password: 'initial-password-1', mustChangePassword: true });
     assert.equal(created.status, 201, created.text);
     const res = await send('POST', '/v1/session', {}, { username: 'newbie', password: 'initial-password-1' });
-    const cookie = `drover_session=${/drover_session=([^;]+)/.exec(String(res.headers['set-cookie']))?.[1] ?? ''}`;
+    const cookie = `__Host-drover_session=${/__Host-drover_session=([^;]+)/.exec(String(res.headers['set-cookie']))?.[1] ?? ''}`;
     const limited = { cookie, 'x-drover-csrf': String(res.json().csrfToken) };
-    assert.equal((await send('GET', '/v1/whoami', limited)).status, 403);
-    assert.equal((await send('POST', '/v1/tokens', limited, { description: 'sneaky' })).status, 403);
+    const me = await send('GET', '/v1/whoami', limited);
+    assert.equal(me.status, 200, me.text);
+    assert.equal((me.json().token as { passwordChangeOnly?: boolean }).passwordChangeOnly, true);
+    const mint = await send('POST', '/v1/tokens', limited, { description: 'sneaky' });
+    assert.equal(mint.status, 403);
+    assert.equal(mint.json().code, 'DRV_ERR_PASSWORD_CHANGE_REQUIRED');
     assert.equal((await send('GET', '/k8s/clusters/c-nosuch/api', limited)).status, 403);
     const changed = await send('POST', '/v1/users/me/password', limited, { currentPassword: 'initial-password-1', newPassword: 'chosen-password-22' });
     assert.equal(changed.status, 204, changed.text);
-    assert.equal((await send('GET', '/v1/whoami', limited)).status, 403, 'the old CSRF token stays limited');
     const again = await send('GET', '/v1/session', { cookie });
     assert.equal((again.json().user as { mustChangePassword: boolean }).mustChangePassword, false);
-    const full = { cookie, 'x-drover-csrf': String(again.json().csrfToken) };
-    assert.equal((await send('GET', '/v1/whoami', full)).status, 200);
-    assert.equal((await send('DELETE', '/v1/session', limited)).status, 204, 'logging out works with either');
+    assert.equal(again.json().csrfToken, limited['x-drover-csrf'], 'one CSRF token per session: the token itself carries the restriction');
+    assert.equal((await send('GET', '/v1/tokens', limited)).status, 200, 'the same session opens everything after the change');
+    assert.equal((await send('DELETE', '/v1/session', limited)).status, 204);
   });
 
   it('changes your own password with the current one and clears must-change-password', async () => {
@@ -215,15 +218,15 @@ describe('credentialFrom (no server)', () => {
   });
 
   it('refuses the cookie when no session settings are bound (fails closed)', () => {
-    assert.throws(() => credentialFrom({ cookie: `drover_session=${token}`, 'x-drover-csrf': sessions.csrfFor(token) }, undefined), /not accepted/);
+    assert.throws(() => credentialFrom({ cookie: `__Host-drover_session=${token}`, 'x-drover-csrf': sessions.csrfFor(token) }, undefined), /not accepted/);
   });
 
   it('binds the CSRF token to the token id under the server key', () => {
     const otherServer = new UiSessions({ key: UiSessions.randomKey(), publicUrl });
     assert.notEqual(sessions.csrfFor(token), otherServer.csrfFor(token));
-    assert.equal(credentialFrom({ cookie: `drover_session=${token}`, 'x-drover-csrf': sessions.csrfFor(token) }, sessions), `Bearer ${token}`);
-    assert.throws(() => credentialFrom({ cookie: `drover_session=${token}`, 'x-drover-csrf': otherServer.csrfFor(token) }, sessions));
-    assert.throws(() => credentialFrom({ cookie: 'drover_session=garbage', 'x-drover-csrf': 'x' }, sessions), /malformed/);
+    assert.equal(credentialFrom({ cookie: `__Host-drover_session=${token}`, 'x-drover-csrf': sessions.csrfFor(token) }, sessions), `Bearer ${token}`);
+    assert.throws(() => credentialFrom({ cookie: `__Host-drover_session=${token}`, 'x-drover-csrf': otherServer.csrfFor(token) }, sessions));
+    assert.throws(() => credentialFrom({ cookie: '__Host-drover_session=garbage', 'x-drover-csrf': 'x' }, sessions), /malformed/);
   });
 });
 

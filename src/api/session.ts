@@ -3,19 +3,29 @@
  * never reads, and every request the cookie authenticates must also prove it
  * comes from our own page.
  *
- * Cookie `drover_session`: HttpOnly, Secure, SameSite=Strict, Path=/, Max-Age
- * from the token's expiry. The CSRF token is HMAC-SHA256(key, token id), handed
- * to the page by POST/GET /v1/session and sent back as `X-Drover-CSRF`; a page on
- * another origin can neither read it nor compute it.
+ * Cookie `__Host-drover_session`: HttpOnly, Secure, SameSite=Strict, Path=/, no
+ * Domain, Max-Age from the token's expiry. The `__Host-` prefix makes browsers
+ * refuse the name from any other host and from any Set-Cookie with a Domain, so a
+ * sibling host (`evil.example.com` next to `drover.example.com`) cannot plant a
+ * session: without it, a planted cookie carrying the attacker's token logged the
+ * victim's browser into the attacker's account (login CSRF through GET
+ * /v1/session), and a second planted one broke every request. Cookies of any
+ * other name, the old `drover_session` included, are ignored.
+ *
+ * The CSRF token is HMAC-SHA256(key, token id), handed to the page by POST/GET
+ * /v1/session and sent back as `X-Drover-CSRF`; a page on another origin can
+ * neither read it nor compute it.
  *
  * Refuses (see `credentialFrom`): a cookie-only request without the matching
  * CSRF token (compared in constant time), with an `Origin` other than the
  * server's public origin, or with `Sec-Fetch-Site` cross-site or same-site; a
  * request that carries both a cookie session and an Authorization header (400:
- * which identity was meant is ambiguous); two session cookies; a POST
- * /v1/session from another origin (login CSRF); while the user must change
- * their password, anything but the password change and the session. Fails closed:
- * with no session configuration bound to the authenticator, cookies are refused.
+ * which identity was meant is ambiguous); two session cookies (400, clear the
+ * cookies); a POST /v1/session from another origin (login CSRF); a GET
+ * /v1/session that a browser did not send from our own page. Fails closed: with
+ * no session configuration bound to the authenticator, cookies are refused. What
+ * a session may do while the user must change their password is the token's
+ * business (src/identity), not the cookie's.
  */
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -23,7 +33,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TokenAuthenticator } from '../identity/index.ts';
 import { DroverError } from '../shared/errors.ts';
 
-export const sessionCookieName = 'drover_session';
+export const sessionCookieName = '__Host-drover_session';
 export const csrfHeaderName = 'x-drover-csrf';
 const decoratorName = 'droverUiSessions';
 const tokenValuePattern = /^(token-[a-z0-9]+):[A-Za-z0-9]{43}$/;
@@ -48,25 +58,17 @@ export class UiSessions {
     return randomBytes(32);
   }
 
-  /**
-   * The CSRF token for a session token value (`token-<id>:<secret>`), bound to its id.
-   * A user who must change their password gets a restricted variant, which opens
-   * only the password change and the session itself (see `restrictedRoutes`).
-   */
-  csrfFor(tokenValue: string, restricted = false): string {
-    const subject = restricted ? `${tokenIdOf(tokenValue)}:must-change-password` : tokenIdOf(tokenValue);
-    return createHmac('sha256', this.key).update(subject).digest('base64url');
+  /** The CSRF token for a session token value (`token-<id>:<secret>`), bound to its id. */
+  csrfFor(tokenValue: string): string {
+    return createHmac('sha256', this.key).update(tokenIdOf(tokenValue)).digest('base64url');
   }
 
-  /** Constant-time check of a CSRF header: which variant it is, or undefined when it is neither. */
-  csrfScope(tokenValue: string, presented: string | undefined): 'full' | 'restricted' | undefined {
-    if (presented === undefined) return undefined;
+  /** Constant-time check of a CSRF header against the session's token. */
+  csrfMatches(tokenValue: string, presented: string | undefined): boolean {
+    if (presented === undefined) return false;
     const given = Buffer.from(presented);
-    const same = (expected: Buffer): boolean => given.length === expected.length && timingSafeEqual(given, expected);
-    // Both are computed and compared, so timing does not tell which variant was close.
-    const full = same(Buffer.from(this.csrfFor(tokenValue)));
-    const restricted = same(Buffer.from(this.csrfFor(tokenValue, true)));
-    return full ? 'full' : restricted ? 'restricted' : undefined;
+    const expected = Buffer.from(this.csrfFor(tokenValue));
+    return given.length === expected.length && timingSafeEqual(given, expected);
   }
 }
 
@@ -98,18 +100,10 @@ function sessionsOf(reply: FastifyReply): UiSessions {
   return sessions;
 }
 
-/** Routes a session that must change its password may still use (Fastify route URLs). */
-export const restrictedRoutes: ReadonlySet<string> = new Set(['/v1/users/me/password', '/v1/session']);
-
-/**
- * Sets the session cookie for an issued token; returns the CSRF token the page must
- * send back (restricted to `restrictedRoutes` while the user must change their password).
- */
-export function setUiSession(
-  reply: FastifyReply, issued: { value: string; expiresAt?: string }, user: { mustChangePassword?: boolean } = {},
-): { csrfToken: string } {
+/** Sets the session cookie for an issued token; returns the CSRF token the page must send back. */
+export function setUiSession(reply: FastifyReply, issued: { value: string; expiresAt?: string }): { csrfToken: string } {
   const sessions = sessionsOf(reply);
-  const csrfToken = sessions.csrfFor(issued.value, user.mustChangePassword === true);
+  const csrfToken = sessions.csrfFor(issued.value);
   const attributes = [`${sessionCookieName}=${issued.value}`, 'Path=/', 'HttpOnly', 'Secure', 'SameSite=Strict'];
   if (issued.expiresAt !== undefined) {
     const seconds = Math.floor((Date.parse(issued.expiresAt) - Date.now()) / 1000);
@@ -125,7 +119,7 @@ export function clearUiSession(reply: FastifyReply): void {
   reply.header('set-cookie', `${sessionCookieName}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0`);
 }
 
-/** All `drover_session` values in the request's Cookie header(s). */
+/** All `__Host-drover_session` values in the request's Cookie header(s). */
 export function sessionCookiesOf(headers: IncomingHttpHeaders): string[] {
   // Node joins repeated Cookie headers with "; ", so one string holds them all.
   const raw: string = headers.cookie ?? '';
@@ -162,8 +156,6 @@ export interface CredentialOptions {
    * effects, and the answer is readable only by a same-origin page (no CORS).
    */
   csrfExempt?: boolean;
-  /** The route is one of `restrictedRoutes`: a restricted CSRF token is enough. */
-  allowRestricted?: boolean;
 }
 
 /**
@@ -179,21 +171,26 @@ export function credentialFrom(headers: IncomingHttpHeaders, sessions: UiSession
   if (authorization !== undefined) {
     throw new DroverError('DRV_ERR_BAD_REQUEST', 'send either an Authorization header or the UI session cookie, not both');
   }
-  if (cookies.length > 1) throw new DroverError('DRV_ERR_BAD_REQUEST', 'send exactly one drover_session cookie');
+  if (cookies.length > 1) {
+    throw new DroverError('DRV_ERR_BAD_REQUEST', `the request carries ${cookies.length} ${sessionCookieName} cookies: clear this site's cookies in the browser and log in again`);
+  }
   if (!sessions) throw new DroverError('DRV_ERR_UNAUTHENTICATED', 'session cookies are not accepted here; send "Authorization: Bearer <token>"');
   const token = cookies[0] ?? '';
   assertSameOrigin(headers, sessions);
   if (options.requireOrigin && single(headers.origin) === undefined) {
     throw new DroverError('DRV_ERR_FORBIDDEN', 'a WebSocket authenticated by the session cookie must carry this server\'s Origin');
   }
-  if (options.csrfExempt) return `Bearer ${token}`;
-  const scope = sessions.csrfScope(token, single(headers[csrfHeaderName]));
-  if (scope === undefined) {
+  if (options.csrfExempt) {
+    // Hands out the CSRF token: a browser must say our own page asked (a fetch), not a navigation or another site.
+    const fetchSite = single(headers['sec-fetch-site']);
+    if (fetchSite !== undefined && fetchSite !== 'same-origin') {
+      throw new DroverError('DRV_ERR_FORBIDDEN', 'GET /v1/session answers only this server\'s own pages (Sec-Fetch-Site must be same-origin)');
+    }
+    return `Bearer ${token}`;
+  }
+  if (!sessions.csrfMatches(token, single(headers[csrfHeaderName]))) {
     // 401, not 403: without its CSRF token the cookie authenticates nobody.
     throw new DroverError('DRV_ERR_UNAUTHENTICATED', 'the session cookie needs a matching X-Drover-CSRF header: reload the page and log in again');
-  }
-  if (scope === 'restricted' && !options.allowRestricted) {
-    throw new DroverError('DRV_ERR_FORBIDDEN', 'change your password first (POST /v1/users/me/password), then reload the session');
   }
   return `Bearer ${token}`;
 }

@@ -1,10 +1,11 @@
 /** /v1/users: admins create, list, enable/disable, reset passwords and delete; anyone reads themselves. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { generatePassword } from '../identity/index.ts';
 import { DroverError } from '../shared/errors.ts';
 import { authenticateWith, caller, requireAdmin } from './auth.ts';
 import type { ApiContext } from './context.ts';
-import { ChangePasswordRequest, CreateUserRequest, IdParams, UpdateUserRequest, User, authErrors } from './schemas.ts';
+import { ChangePasswordRequest, CreateUserRequest, CreatedUser, IdParams, UpdateUserRequest, User, authErrors } from './schemas.ts';
 
 export function userRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   const users = ctx.identity.users;
@@ -18,18 +19,22 @@ export function userRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     });
 
     app.post('/v1/users', {
-      schema: { ...common, summary: 'Create a user (admins)', body: CreateUserRequest, response: { 201: User, ...authErrors, 409: authErrors[400], 422: authErrors[400] } },
+      schema: {
+        ...common, summary: 'Create a user (admins); without a password, one is generated, returned once, and must be changed at first login',
+        body: CreateUserRequest, response: { 201: CreatedUser, ...authErrors, 409: authErrors[400], 422: authErrors[400] },
+      },
     }, async (request, reply) => {
       requireAdmin(request);
       const b = request.body;
+      const generated = b.password === undefined;
+      const password = b.password ?? generatePassword();
       const user = await users.create({
-        username: b.username,
+        username: b.username, password,
         ...(b.displayName === undefined ? {} : { displayName: b.displayName }),
-        ...(b.password === undefined ? {} : { password: b.password }),
         ...(b.globalRole === undefined ? {} : { globalRole: b.globalRole }),
-        ...(b.mustChangePassword === undefined ? {} : { mustChangePassword: b.mustChangePassword }),
+        mustChangePassword: generated || b.mustChangePassword === true,
       });
-      return reply.status(201).send(user);
+      return reply.status(201).send({ ...user, ...(generated ? { generatedPassword: password } : {}) });
     });
 
     app.post('/v1/users/me/password', {

@@ -36,6 +36,8 @@ export const commands: Readonly<Record<string, CommandLoader>> = {
   providers: async (deps) => (await import('./commands/providers.ts')).providersCommand(deps),
   principals: async (deps) => (await import('./commands/providers.ts')).principalsCommand(deps),
   settings: async (deps) => (await import('./commands/settings.ts')).settingsCommand(deps),
+  passwd: async (deps) => (await import('./commands/passwd.ts')).passwdCommand(deps),
+  admin: async (deps) => (await import('./commands/admin.ts')).adminCommand(deps),
 };
 
 /**

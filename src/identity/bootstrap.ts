@@ -1,6 +1,10 @@
-/** First start: the `admin` user, with DROVER_BOOTSTRAP_PASSWORD or a random password shown once. */
+/**
+ * First start: the `admin` user, with DROVER_BOOTSTRAP_PASSWORD or a random password
+ * shown once. A shown password lands in logs and terminals, so it must be changed at
+ * first login; a given one is the operator's choice and is kept.
+ */
 import { isDroverError } from '../shared/errors.ts';
-import { randomString } from '../shared/token.ts';
+import { generatePassword } from './passwords.ts';
 import type { User } from './types.ts';
 import type { UserService } from './user-service.ts';
 
@@ -14,10 +18,11 @@ export interface BootstrapResult {
 export async function bootstrapAdmin(users: UserService, env: NodeJS.ProcessEnv): Promise<BootstrapResult | undefined> {
   if ((await users.count()) > 0) return undefined;
   const given = env.DROVER_BOOTSTRAP_PASSWORD;
-  const password = given !== undefined && given !== '' ? given : randomString('ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789', 24);
+  const chosen = given !== undefined && given !== '';
+  const password = chosen ? given : generatePassword();
   try {
-    const user = await users.create({ username: 'admin', displayName: 'Default Admin', password, globalRole: 'admin' });
-    return given ? { user } : { user, generatedPassword: password };
+    const user = await users.create({ username: 'admin', displayName: 'Default Admin', password, globalRole: 'admin', mustChangePassword: !chosen });
+    return chosen ? { user } : { user, generatedPassword: password };
   } catch (error) {
     // Another replica on the same PostgreSQL bootstrapped first: nothing left to do.
     if (isDroverError(error) && error.code === 'DRV_ERR_CONFLICT') return undefined;

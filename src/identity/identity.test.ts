@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createPostgresDatabase } from '../../test/testenv/postgres.ts';
 import { silentLogger } from '../shared/log.ts';
 import { openStore, type Store } from '../store/index.ts';
-import { CachedTokenAuthenticator, createIdentity, type Identity, type TokenLookup } from './index.ts';
+import { CachedTokenAuthenticator, createIdentity, refusePasswordChangeOnly, type Identity, type TokenLookup } from './index.ts';
 import { refusal } from '../testing/refusal.ts';
 
 const password = 'correct horse battery';
@@ -85,15 +85,52 @@ for (const engine of engines) {
       assert.equal((await refusal(identity.authenticator.authenticate(value))).code, 'DRV_ERR_UNAUTHENTICATED');
     });
 
-    it('refuses a disabled user\'s token at once, and accepts it again once re-enabled', async () => {
+    it('disabling a user revokes every token of theirs for good: enabling brings none back', async () => {
       const dave = await identity.users.create({ username: 'dave', password });
       const { value } = await identity.login.login({ username: 'dave', password, address: '10.0.0.1' });
+      const api = await identity.tokens.issue({ userId: dave.id, kind: 'api', authProvider: 'local' });
+      const kube = await identity.tokens.issue({ userId: dave.id, kind: 'kubeconfig', authProvider: 'local', clusterId: 'c-x' });
       await identity.authenticator.authenticate(value);
       await identity.users.setEnabled(dave.id, false);
-      assert.equal((await refusal(identity.authenticator.authenticate(value))).code, 'DRV_ERR_USER_DISABLED');
+      assert.deepEqual(await identity.tokens.list({ userId: dave.id }), []);
       assert.equal((await refusal(identity.login.login({ username: 'dave', password, address: '10.0.0.1' }))).code, 'DRV_ERR_USER_DISABLED');
+      // However a token gets issued for a disabled user (a login racing the disable), none is left behind.
+      assert.equal((await refusal(identity.tokens.issue({ userId: dave.id, kind: 'api', authProvider: 'local' }))).code, 'DRV_ERR_USER_DISABLED');
+      assert.deepEqual(await identity.tokens.list({ userId: dave.id }), []);
       await identity.users.setEnabled(dave.id, true);
-      assert.equal((await identity.authenticator.authenticate(value)).id, dave.id);
+      for (const token of [value, api.value, kube.value]) {
+        assert.equal((await refusal(identity.authenticator.authenticate(token))).code, 'DRV_ERR_UNAUTHENTICATED');
+      }
+      assert.equal((await identity.login.login({ username: 'dave', password, address: '10.0.0.1' })).user.id, dave.id, 'they log in again');
+    });
+
+    it('a user who must change their password gets a password-change-only token until they do, then the same token opens', async () => {
+      const fay = await identity.users.create({ username: 'fay', password, mustChangePassword: true });
+      const { value } = await identity.login.login({ username: 'fay', password, address: '10.0.0.1' });
+      const before = await identity.authenticator.authenticate(value);
+      assert.equal(before.token.passwordChangeOnly, true);
+      assert.throws(() => refusePasswordChangeOnly(before), { code: 'DRV_ERR_PASSWORD_CHANGE_REQUIRED' });
+      await identity.users.setPassword(fay.id, 'fays-own-new-password');
+      const after = await identity.authenticator.authenticate(value);
+      assert.equal(after.token.passwordChangeOnly, undefined);
+    });
+
+    it('a provider login is never password-change-only: such users have no Drover password to change', async () => {
+      const hal = await identity.users.create({ username: 'hal', mustChangePassword: true });
+      const { value } = await identity.tokens.issue({ userId: hal.id, kind: 'session', authProvider: 'openldap' });
+      assert.equal((await identity.authenticator.authenticate(value)).token.passwordChangeOnly, undefined);
+    });
+
+    it('a password reset revokes every token and makes the generated password a must-change one', async () => {
+      const gus = await identity.users.create({ username: 'gus', password });
+      const { value } = await identity.login.login({ username: 'gus', password, address: '10.0.0.1' });
+      await identity.authenticator.authenticate(value);
+      const reset = await identity.users.resetPassword('gus');
+      assert.equal((await refusal(identity.authenticator.authenticate(value))).code, 'DRV_ERR_UNAUTHENTICATED');
+      assert.equal((await refusal(identity.login.login({ username: 'gus', password, address: '10.0.0.2' }))).code, 'DRV_ERR_UNAUTHENTICATED');
+      const again = await identity.login.login({ username: 'gus', password: reset.password, address: '10.0.0.2' });
+      assert.equal((await identity.authenticator.authenticate(again.value)).token.passwordChangeOnly, true);
+      assert.equal((await identity.users.get(gus.id)).mustChangePassword, true);
     });
 
     it('deleting a user removes their tokens, which stop working at once', async () => {

@@ -5,6 +5,7 @@
  */
 import { hash, verify } from '@node-rs/argon2';
 import { DroverError } from '../shared/errors.ts';
+import { randomString } from '../shared/token.ts';
 
 export const minPasswordLength = 12;
 const maxPasswordLength = 256;
@@ -18,6 +19,15 @@ export function checkPasswordPolicy(password: string): void {
   if (password.length > maxPasswordLength) {
     throw new DroverError('DRV_ERR_UNPROCESSABLE', `password is too long: use at most ${maxPasswordLength} characters`);
   }
+}
+
+/**
+ * A password Drover chooses (bootstrap admin, a user created without one, a reset):
+ * 24 characters without look-alikes (about 140 bits). Whoever gets it must change it
+ * at first login, since it was shown to someone else first.
+ */
+export function generatePassword(): string {
+  return randomString('ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789', 24);
 }
 
 /** argon2id PHC string (the default algorithm of @node-rs/argon2 is argon2id). */

@@ -37,7 +37,10 @@ export interface TokenAuthRecord {
   authProvider: string;
   clusterId?: string;
   expiresAt?: string;
-  user: { id: string; username: string; displayName: string; enabled: boolean; globalRole: GlobalRole; principalIds: string[] };
+  user: {
+    id: string; username: string; displayName: string; enabled: boolean; globalRole: GlobalRole; principalIds: string[];
+    mustChangePassword: boolean;
+  };
 }
 
 /** What the authenticator needs from the store: a narrow, read-mostly view. */
@@ -105,6 +108,17 @@ export class TokenService implements TokenLookup {
       last_used_at: null,
     };
     await this.store.db.insertInto('tokens').values(row).execute();
+    // A login that passed its checks just before its user was disabled must not leave a
+    // token behind for `users enable` to bring back. Disabling updates the user row before
+    // it deletes the tokens, in one transaction: this read either comes first (and the
+    // delete then takes the new token) or, on PostgreSQL, waits on that row until the
+    // disable commits (SQLite has one writer, so the insert itself waited).
+    let check = this.store.db.selectFrom('users').select('enabled').where('id', '=', input.userId);
+    if (this.store.kind === 'postgres') check = check.forShare();
+    if ((await check.executeTakeFirst())?.enabled !== 1) {
+      await this.store.db.deleteFrom('tokens').where('id', '=', row.id).execute();
+      throw new DroverError('DRV_ERR_USER_DISABLED', 'user is disabled: an admin can enable them again');
+    }
     return { token: toTokenInfo(row), value: generated.value };
   }
 
@@ -141,7 +155,7 @@ export class TokenService implements TokenLookup {
         'tokens.id as id', 'tokens.secret_hash as secret_hash', 'tokens.enabled as enabled', 'tokens.auth_provider as auth_provider',
         'tokens.cluster_id as cluster_id', 'tokens.expires_at as expires_at', 'users.id as user_id', 'users.username as username',
         'users.display_name as display_name', 'users.enabled as user_enabled', 'users.global_role as global_role',
-        'users.principal_ids as principal_ids',
+        'users.principal_ids as principal_ids', 'users.must_change_password as must_change_password',
       ])
       .where('tokens.id', '=', tokenId)
       .executeTakeFirst();
@@ -160,6 +174,7 @@ export class TokenService implements TokenLookup {
         enabled: row.user_enabled === 1,
         globalRole: row.global_role,
         principalIds: JSON.parse(row.principal_ids) as string[],
+        mustChangePassword: row.must_change_password === 1,
       },
     };
   }

@@ -39,7 +39,13 @@ export interface AuthenticatedUser {
   /** Group principals; empty for local users (the proxy adds `system:authenticated`). */
   groups: string[];
   globalRole: GlobalRole;
-  token: { id: string; clusterId?: string; expiresAt?: string };
+  /**
+   * `passwordChangeOnly`: the user must change their local password; until then this
+   * credential opens only whoami, the password change and logging out (see
+   * `refusePasswordChangeOnly`). The server decides it from the user's record on every
+   * check, so every way in (REST, proxy, UI cookie) inherits it.
+   */
+  token: { id: string; clusterId?: string; expiresAt?: string; passwordChangeOnly?: true };
 }
 
 /**

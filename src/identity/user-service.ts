@@ -1,6 +1,7 @@
 /**
- * Users: create, list, enable/disable, global role, delete, passwords. Disabling or deleting kills the user's
- * tokens at once. Listeners (`onChange`) hear of every create, enable/disable, role change and delete after it
+ * Users: create, list, enable/disable, global role, delete, passwords. Disabling, deleting and a password reset
+ * delete all the user's tokens (session, API, kubeconfig) in the same transaction, so enabling the user again
+ * brings none back: they log in again. Listeners (`onChange`) hear of every create, enable/disable, role change and delete after it
  * committed (access/ keeps its set of global admins from them).
  */
 import type { Selectable } from 'kysely';
@@ -8,7 +9,7 @@ import type { Store, UsersTable } from '../store/index.ts';
 import { isUniqueViolation } from '../store/index.ts';
 import { DroverError } from '../shared/errors.ts';
 import { randomId } from '../shared/token.ts';
-import { checkPasswordPolicy, hashPassword, verifyPasswordOrDummy } from './passwords.ts';
+import { checkPasswordPolicy, generatePassword, hashPassword, verifyPasswordOrDummy } from './passwords.ts';
 import type { Clock, GlobalRole, TokenCacheInvalidator, User } from './types.ts';
 
 const usernamePattern = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
@@ -119,9 +120,17 @@ export class UserService {
     return toUser(row);
   }
 
+  /**
+   * Disabling revokes every token of the user for good: a disabled account is often one whose
+   * token leaked, and enabling it again must not hand that token back.
+   */
   async setEnabled(idOrUsername: string, enabled: boolean): Promise<User> {
     const user = await this.get(idOrUsername);
-    await this.store.db.updateTable('users').set({ enabled: enabled ? 1 : 0, updated_at: this.now() }).where('id', '=', user.id).execute();
+    await this.store.db.transaction().execute(async (trx) => {
+      // The user row first: a token issued concurrently waits on it (see TokenService.issue).
+      await trx.updateTable('users').set({ enabled: enabled ? 1 : 0, updated_at: this.now() }).where('id', '=', user.id).execute();
+      if (!enabled) await trx.deleteFrom('tokens').where('user_id', '=', user.id).execute();
+    });
     // After the commit, so a concurrent check cannot re-cache the old state.
     this.invalidator.invalidateUser(user.id);
     const changed = { ...user, enabled };
@@ -150,6 +159,7 @@ export class UserService {
     return user;
   }
 
+  /** Sets a local password and clears must-change: the user's tokens open everything again at once. */
   async setPassword(idOrUsername: string, password: string): Promise<void> {
     checkPasswordPolicy(password);
     const user = await this.get(idOrUsername);
@@ -157,6 +167,24 @@ export class UserService {
     await this.store.db.updateTable('users')
       .set({ password_hash: passwordHash, must_change_password: 0, updated_at: this.now() })
       .where('id', '=', user.id).execute();
+    this.invalidator.invalidateUser(user.id);
+  }
+
+  /**
+   * A lost password (`drover admin reset-password`): a generated one, to be changed at first
+   * login, and every token of the user revoked, since whoever lost the password may not be
+   * the only one holding their sessions. Returns the password, for showing once.
+   */
+  async resetPassword(idOrUsername: string): Promise<{ user: User; password: string }> {
+    const user = await this.get(idOrUsername);
+    const password = generatePassword();
+    const passwordHash = await hashPassword(password);
+    await this.store.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('tokens').where('user_id', '=', user.id).execute();
+      await trx.updateTable('users').set({ password_hash: passwordHash, must_change_password: 1, updated_at: this.now() }).where('id', '=', user.id).execute();
+    });
+    this.invalidator.invalidateUser(user.id);
+    return { user: { ...user, mustChangePassword: true }, password };
   }
 
   /** The user if the password matches; undefined otherwise (same cost for unknown users). */

@@ -7,7 +7,8 @@
  *   recoverErrors          (the runner) every failure becomes a Kubernetes Status, nothing half-forwarded
  *   parseClusterPath       before authentication: a cluster-scoped token is checked against this id
  *                          (a root Kubernetes path, as `kubectl get --raw` sends, is kept for routeRootPath)
- *   authenticate           Bearer (exactly one Authorization header), or the UI cookie with CSRF token + own Origin; never both
+ *   authenticate           Bearer (exactly one Authorization header), or the UI cookie with CSRF token + own Origin; never both;
+ *                          a user who must change their password is refused here (403)
  *   routeRootPath          a root path goes to the cluster its token is scoped to; 404 for any other token
  *   resolveCluster         membership first (a non-member learns nothing, 403), then 404 / 503 with reason
  *   stripCallerIdentity    builds the outgoing header list from scratch; records any `--as` request
@@ -19,7 +20,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { DroverError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
-import type { AuthenticatedUser, TokenAuthenticator } from '../identity/index.ts';
+import { refusePasswordChangeOnly, type AuthenticatedUser, type TokenAuthenticator } from '../identity/index.ts';
 import { canonicalIdentity, impersonationHeaders, type UserIdentity } from '../access/index.ts';
 import type { KubeClient } from '../kube/index.ts';
 import { parseClusterPath as parsePath, parseRootKubePath, clusterPathPrefix, type ClusterPath } from './cluster-path.ts';
@@ -113,6 +114,8 @@ export const authenticate: ProxyStep = async (ctx, deps) => {
     throw new DroverError('DRV_ERR_UNAUTHENTICATED', 'send a Drover token as "Authorization: Bearer <token>"; get a kubeconfig with "drover kubeconfig CLUSTER"');
   }
   const user = await deps.authenticator.authenticate(header);
+  // A user who must change their password reaches no cluster until they have.
+  refusePasswordChangeOnly(user);
   const clusterId = ctx.path?.clusterId;
   if (clusterId !== undefined && user.token.clusterId !== undefined && user.token.clusterId !== clusterId) {
     throw new DroverError('DRV_ERR_FORBIDDEN', 'this token is scoped to another cluster; use that cluster\'s kubeconfig');

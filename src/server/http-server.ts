@@ -6,9 +6,10 @@
  * under /k8s/clusters/) or are refused with 404; everything else is Fastify's.
  */
 import { createServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyServerFactory } from 'fastify';
+import { addHsts, addHstsToRawAnswer } from './hsts.ts';
 
 export type RawHandler = (req: IncomingMessage, res: ServerResponse) => void;
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -43,14 +44,26 @@ export function httpsServerFactory(tls: { certPem: string; keyPem: string }, rou
       headersTimeout: 60_000,
       keepAliveTimeout: 65_000,
     }, (req, res) => {
+      addHsts(res);
       const raw = match(routing.raw, req.url);
       if (raw) raw(req, res);
       else fastifyHandler(req, res);
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      addHstsToRawAnswer(socket);
       const handler = match(routing.upgrade, req.url);
       if (handler) handler(req, socket, head);
       else socket.end('HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"code":"DRV_ERR_NOT_FOUND","message":"no upgrade handler for this path"}');
+    });
+    // Node's own answer to a request it cannot parse, as Node gives it, plus the header every answer carries.
+    server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+      if (error.code === 'ECONNRESET' || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      addHstsToRawAnswer(socket);
+      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}\r\nconnection: close\r\n\r\n`);
     });
     return server;
   };

@@ -110,12 +110,15 @@ for (const engine of ['SQLite', 'PostgreSQL'] as const) {
       const restartedUsers = json<Array<{ username: string }>>(await admin(['users', 'list', '-o', 'json']), 'users list after restart');
       assert.deepEqual(restartedUsers.map((u) => u.username).sort(), ['admin', 'bob']);
 
-      // Disable bob: his token is refused at once; enable: it works again.
+      // Disable bob: his token is revoked at once and for good; enabled again, he logs in again.
       ok(await admin(['users', 'disable', 'bob']), 'disable bob');
       const disabled = await bob(['whoami']);
       assert.equal(disabled.code, 1);
-      assert.match(disabled.stderr, /user is disabled/);
+      assert.match(disabled.stderr, /invalid or revoked token/);
+      assert.match((await bob(['login', server.url, '--username', 'bob', '--password', bobPassword])).stderr, /user is disabled/);
       ok(await admin(['users', 'enable', 'bob']), 'enable bob');
+      assert.match((await bob(['whoami'])).stderr, /invalid or revoked token/, 'enabling brings no old token back');
+      ok(await bob(['login', server.url, '--username', 'bob', '--password', bobPassword]), 'bob logs in again');
       ok(await bob(['whoami']), 'bob whoami after enable');
 
       // Logout revokes server-side.
@@ -148,7 +151,7 @@ for (const engine of ['SQLite', 'PostgreSQL'] as const) {
 }
 
 describe('first start without DROVER_BOOTSTRAP_PASSWORD', () => {
-  it('prints a random admin password exactly once, and it works', async () => {
+  it('prints a random admin password exactly once; it works only to change it, with drover passwd', async () => {
     const dir = tempDir();
     const dataDir = join(dir, 'data');
     let server = await start(dataDir, undefined, {});
@@ -157,8 +160,12 @@ describe('first start without DROVER_BOOTSTRAP_PASSWORD', () => {
     const password = match[1];
     const cfg = join(dir, 'config.json');
     const insecure = await runCliForTest(['login', server.url, '--username', 'admin', '--password-stdin', '--insecure-skip-tls-verify'], { configPath: cfg, stdin: password });
-    assert.equal(insecure.code, 0, insecure.stderr);
+    assert.equal(insecure.code, 1, insecure.stderr);
     assert.match(insecure.stderr, /WARNING: --insecure-skip-tls-verify/);
+    assert.match(insecure.stderr, /the password must be changed before anything else: run "drover passwd"/);
+    assert.match((await runCliForTest(['users', 'list'], { configPath: cfg })).stderr, /you must change your password/);
+    ok(await runCliForTest(['passwd', '--password-stdin'], { configPath: cfg, stdin: `${password}\nthe-admins-own-password\n` }), 'passwd');
+    ok(await runCliForTest(['users', 'list'], { configPath: cfg }), 'users list after the change');
     await server.stop();
     server = await start(dataDir, undefined, {}, server.port);
     assert.doesNotMatch(server.output(), /shown only this once/);

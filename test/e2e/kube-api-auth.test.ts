@@ -206,7 +206,7 @@ describe('authorized cluster endpoint (kube-api-auth)', () => {
     await drover.waitForState(alpha.name, 'active');
   });
 
-  it('a revoked token and a disabled user are refused within seconds', async (t) => {
+  it('a revoked token and a disabled user are refused within seconds, and enabling the user brings no token back', async (t) => {
     const revoked = await issue(alpha.id);
     await eventually('the new token to work', async () => ((await asAce(revoked.token, ['get', 'pods'])).code === 0 ? true : undefined), 30_000);
     const t0 = Date.now();
@@ -224,6 +224,17 @@ describe('authorized cluster endpoint (kube-api-auth)', () => {
     const t1 = Date.now();
     await drover.cli('users', 'disable', name);
     const disableMs = await timeUntilRefused(own.token, t1);
+    // Enabling the user again brings no token back: the record is deleted, not marked disabled.
+    await drover.cli('users', 'enable', name);
+    await eventually('the disabled user\'s token record to be gone from the cluster', async () => {
+      const r = await kubectl(['get', 'clusterauthtokens.cluster.drover.dev', own.tokenId, '-n', 'cattle-system'], { kubeconfig: cpA.state.kubeconfigPath });
+      return r.code !== 0 && /NotFound/.test(r.stderr) ? true : undefined;
+    }, 30_000);
+    // A token issued after the enable works, so AceSync has passed since; the old one stays refused.
+    const later = await issue(alpha.id);
+    await eventually('a token issued after the enable to work', async () => ((await asAce(later.token, ['auth', 'whoami'])).code === 0 ? true : undefined), 30_000);
+    assert.equal((await tokenReview(own.token)).json().status.authenticated, false);
+    assert.match((await asAce(own.token, ['get', 'pods'])).stderr, /Unauthorized|must be logged in/i);
     t.diagnostic(`revocation: webhook refuses after ${revokeMs.webhookMs} ms, kubectl after ${revokeMs.kubectlMs} ms; `
       + `disabling: ${disableMs.webhookMs} ms / ${disableMs.kubectlMs} ms (sync interval 500 ms, apiserver webhook cache ttl 0 s)`);
     assert.ok(revokeMs.kubectlMs < 15_000 && disableMs.kubectlMs < 15_000);

@@ -148,9 +148,9 @@ describe('OIDC provider', () => {
       cas: [drover.server.caPem(), issuer.caPem], fields: signInAs(`alice-${suffix}`), cookies: jar, stopAt: (url) => !url.includes('/v1/auth/') && !url.startsWith(issuer.issuer),
     });
     assert.equal(steps.at(-1)?.url, `${drover.server.url}/`);
-    const session = jar.get(new URL(drover.server.url).host)?.get('drover_session');
+    const session = jar.get(new URL(drover.server.url).host)?.get('__Host-drover_session');
     assert.ok(session);
-    const me = await call(drover.server, 'GET', '/v1/session', { headers: { cookie: `drover_session=${session}` } });
+    const me = await call(drover.server, 'GET', '/v1/session', { headers: { cookie: `__Host-drover_session=${session}` } });
     assert.equal(me.status, 200, me.text);
   });
 

@@ -5,6 +5,7 @@
  * DroverErrors with the server's code and message.
  */
 import { createHash } from 'node:crypto';
+import { connect } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { DroverError, errorCodes, type ErrorCode } from '../../shared/errors.ts';
 
@@ -90,10 +91,11 @@ function answerError(status: number, text: string): DroverError {
 }
 
 /**
- * Fetches /cacerts without verification and accepts it only if its sha256 is
- * `checksum`: the bytes are then the trust anchor for every later call.
+ * Fetches /cacerts without verification. The bytes are trusted only once their
+ * sha256 matched a checksum the user was given (`fetchPinnedCa`) or the person at
+ * the terminal accepted it (trust on first use).
  */
-export async function fetchPinnedCa(server: string, checksum: string): Promise<string> {
+export async function fetchCaUnverified(server: string): Promise<string> {
   const agent = agentFor({ insecureSkipTlsVerify: true });
   try {
     let response: Dispatcher.ResponseData;
@@ -104,12 +106,31 @@ export async function fetchPinnedCa(server: string, checksum: string): Promise<s
     }
     const pem = await response.body.text();
     if (response.statusCode !== 200) throw new DroverError('DRV_ERR_BAD_GATEWAY', `${server}/cacerts answered HTTP ${response.statusCode}`);
-    const actual = sha256Hex(pem);
-    if (actual !== checksum.trim().toLowerCase()) {
-      throw new DroverError('DRV_ERR_CA_CHECKSUM_MISMATCH', `the server's CA checksum (${actual}) does not match --ca-checksum (${checksum}): check the URL and the checksum`);
-    }
     return pem;
   } finally {
     await agent.close();
   }
+}
+
+/** /cacerts, accepted only if its sha256 is `checksum`: the bytes are then the trust anchor for every later call. */
+export async function fetchPinnedCa(server: string, checksum: string): Promise<string> {
+  const pem = await fetchCaUnverified(server);
+  const actual = sha256Hex(pem);
+  if (actual !== checksum.trim().toLowerCase()) {
+    throw new DroverError('DRV_ERR_CA_CHECKSUM_MISMATCH', `the server's CA checksum (${actual}) does not match --ca-checksum (${checksum}): check the URL and the checksum`);
+  }
+  return pem;
+}
+
+/** Whether the server's certificate verifies against this machine's trust store (a public or company CA). */
+export function systemTrusts(server: string): Promise<boolean> {
+  const url = new URL(server);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port: Number(url.port || 443), servername: /^[\d.]+$|:/.test(host) ? '' : host, rejectUnauthorized: false }, () => {
+      resolve(socket.authorized);
+      socket.destroy();
+    });
+    socket.once('error', (error) => reject(unreachable(server, error)));
+  });
 }

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough, Readable } from 'node:stream';
 import type { CliDeps } from '../deps.ts';
-import { promptSecret } from './prompt.ts';
+import { promptLine, promptSecret } from './prompt.ts';
 
 function depsWith(stdin: Readable): { deps: CliDeps; stderr: () => string } {
   const stderr = new PassThrough();
@@ -34,13 +34,34 @@ describe('promptSecret', () => {
 
   it('refuses ^C and an empty end of input, restoring the terminal', async () => {
     const input = terminal(['a', '\u0003']);
-    await assert.rejects(promptSecret(depsWith(input).deps, 'Password: '), /login cancelled/);
+    await assert.rejects(promptSecret(depsWith(input).deps, 'Password: '), /cancelled/);
     assert.deepEqual(input.modes, [true, false]);
-    await assert.rejects(promptSecret(depsWith(terminal(['\u0004'])).deps, 'Password: '), /no password was typed/);
-    await assert.rejects(promptSecret(depsWith(Readable.from([])).deps, 'Password: '), /no password was typed/);
+    await assert.rejects(promptSecret(depsWith(terminal(['\u0004'])).deps, 'Password: '), /nothing was typed/);
+    await assert.rejects(promptSecret(depsWith(Readable.from([])).deps, 'Password: '), /nothing was typed/);
   });
 
   it('takes a last line that has no newline', async () => {
     assert.equal(await promptSecret(depsWith(Readable.from(['tail-only'])).deps, 'Password: '), 'tail-only');
+  });
+});
+
+describe('promptLine and questions in a row', () => {
+  it('asks a yes/no question with echo left on', async () => {
+    const input = terminal(['y', '\r']);
+    const { deps, stderr } = depsWith(input);
+    assert.equal(await promptLine(deps, 'Trust? [y/N] '), 'y');
+    assert.deepEqual(input.modes, [], 'echo stays on');
+    assert.equal(stderr(), 'Trust? [y/N] ');
+  });
+
+  it('answers a second question on the same terminal after the first paused it', async () => {
+    const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => undefined });
+    const { deps } = depsWith(input);
+    const first = promptSecret(deps, 'Password: ');
+    input.write('one\r');
+    assert.equal(await first, 'one');
+    const second = promptSecret(deps, 'Again: ');
+    input.write('two\r');
+    assert.equal(await second, 'two');
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Asking the person at the terminal for a secret. The question goes to stderr: when
  * kubectl runs `drover token`, stdout is the ExecCredential kubectl reads, while
- * stderr and stdin are the user's terminal. On a terminal nothing typed is echoed.
+ * stderr and stdin are the user's terminal. On a terminal nothing typed for a secret
+ * is echoed.
  */
 import type { Readable } from 'node:stream';
 import type { CliDeps } from '../deps.ts';
@@ -13,10 +14,24 @@ const interrupt = '\u0003';
 const endOfInput = '\u0004';
 const erase = new Set(['\u007f', '\b']);
 
+/** Whether a person is at stdin to answer questions. */
+export function isTerminal(deps: CliDeps): boolean {
+  return (deps.stdin as Input).isTTY === true;
+}
+
 /** One line from stdin (without echo on a terminal); refuses ^C, and ^D or end of input before anything was typed. */
-export async function promptSecret(deps: CliDeps, question: string): Promise<string> {
+export function promptSecret(deps: CliDeps, question: string): Promise<string> {
+  return ask(deps, question, true);
+}
+
+/** One line from stdin, echoed as typed (a yes/no question). */
+export function promptLine(deps: CliDeps, question: string): Promise<string> {
+  return ask(deps, question, false);
+}
+
+async function ask(deps: CliDeps, question: string, secret: boolean): Promise<string> {
   const input = deps.stdin as Input;
-  const raw = input.isTTY === true && typeof input.setRawMode === 'function';
+  const raw = secret && input.isTTY === true && typeof input.setRawMode === 'function';
   // Echo off before the question shows, so nothing typed at once is echoed either.
   if (raw) input.setRawMode?.(true);
   deps.stderr.write(question);
@@ -25,7 +40,7 @@ export async function promptSecret(deps: CliDeps, question: string): Promise<str
   } finally {
     if (raw) input.setRawMode?.(false);
     // The Enter key was not echoed either: end the question's line.
-    deps.stderr.write('\n');
+    if (secret) deps.stderr.write('\n');
   }
 }
 
@@ -44,7 +59,7 @@ function readLine(input: Input): Promise<string> {
     const onData = (chunk: Buffer | string): void => {
       for (const char of typeof chunk === 'string' ? chunk : chunk.toString('utf8')) {
         if (char === '\r' || char === '\n') return finish();
-        if (char === interrupt) return finish(new DroverError('DRV_ERR_UNAUTHENTICATED', 'login cancelled'));
+        if (char === interrupt) return finish(new DroverError('DRV_ERR_UNAUTHENTICATED', 'cancelled'));
         if (char === endOfInput && line === '') return finish(nothingTyped());
         if (erase.has(char)) line = line.slice(0, -1);
         else line += char;
@@ -54,9 +69,11 @@ function readLine(input: Input): Promise<string> {
     input.on('data', onData);
     input.once('end', onEnd);
     input.once('error', finish);
+    // A previous question paused the stream; a new 'data' listener does not undo an explicit pause.
+    input.resume();
   });
 }
 
 function nothingTyped(): DroverError {
-  return new DroverError('DRV_ERR_UNAUTHENTICATED', 'no password was typed; run "drover login" to log in again');
+  return new DroverError('DRV_ERR_UNAUTHENTICATED', 'nothing was typed: run the command again and answer the question');
 }

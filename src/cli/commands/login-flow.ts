@@ -10,7 +10,7 @@ import { promptSecret } from '../client/prompt.ts';
 import { DroverError } from '../../shared/errors.ts';
 import { browserLogin, browserProviders } from './login-browser.ts';
 
-export interface LoginAnswer { token: string; tokenId: string; expiresAt?: string; user: { id: string; username: string } }
+export interface LoginAnswer { token: string; tokenId: string; expiresAt?: string; user: { id: string; username: string; mustChangePassword?: boolean } }
 
 export const isBrowserProvider = (provider: string): boolean => (browserProviders as readonly string[]).includes(provider);
 

@@ -3,7 +3,6 @@ import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { readStdinSecret, withClient } from '../client/index.ts';
 import { InvalidArgumentError } from '../../shared/errors.ts';
-import { randomString } from '../../shared/token.ts';
 import { parseOutputFormat, printJson, printTable } from '../output.ts';
 
 interface UserView { id: string; username: string; displayName: string; enabled: boolean; globalRole: string; createdAt: string }
@@ -17,7 +16,7 @@ function printUsers(deps: CliDeps, users: UserView[]): void {
 
 function createCommand(deps: CliDeps): Command {
   return new Command('create')
-    .description('create a local user (a random password is generated and shown once if none is given)')
+    .description('create a local user (without a password the server generates one, shown once, to be changed at first login)')
     .argument('<name>', 'user name')
     .option('--password <password>', 'initial password (at least 12 characters)')
     .option('--password-stdin', 'read the initial password from stdin')
@@ -27,30 +26,33 @@ function createCommand(deps: CliDeps): Command {
     .action(async (name: string, opts: { password?: string; passwordStdin?: boolean; admin?: boolean; displayName?: string; output?: string }) => {
       const format = parseOutputFormat(opts.output);
       if (opts.password !== undefined && opts.passwordStdin) throw new InvalidArgumentError('--password/--password-stdin', 'one of them, not both');
-      let password = opts.passwordStdin ? await readStdinSecret(deps) : opts.password;
-      const generated = password === undefined;
-      password ??= randomString('ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789', 20);
-      const user = await withClient(deps, (client) => client.request<UserView>('POST', '/v1/users', {
-        username: name, password, globalRole: opts.admin ? 'admin' : 'user', ...(opts.displayName ? { displayName: opts.displayName } : {}),
+      const password = opts.passwordStdin ? await readStdinSecret(deps) : opts.password;
+      const user = await withClient(deps, (client) => client.request<UserView & { generatedPassword?: string }>('POST', '/v1/users', {
+        username: name, globalRole: opts.admin ? 'admin' : 'user',
+        ...(password === undefined ? {} : { password }), ...(opts.displayName ? { displayName: opts.displayName } : {}),
       }));
-      if (format === 'json') printJson(deps, generated ? { ...user, generatedPassword: password } : user);
+      if (format === 'json') printJson(deps, user);
       else {
         printUsers(deps, [user]);
-        if (generated) deps.stdout.write(`Password for ${user.username} (shown only now): ${password}\n`);
+        if (user.generatedPassword !== undefined) {
+          deps.stdout.write(`Password for ${user.username} (shown only now; they must change it at first login): ${user.generatedPassword}\n`);
+        }
       }
     });
 }
 
 function setEnabledCommand(deps: CliDeps, verb: 'disable' | 'enable'): Command {
   return new Command(verb)
-    .description(verb === 'disable' ? 'disable a user; their tokens stop working at once' : 'enable a disabled user')
+    .description(verb === 'disable'
+      ? 'disable a user and revoke all their tokens (sessions, API, kubeconfig) for good'
+      : 'enable a disabled user; they log in again (no old token comes back)')
     .argument('<name>', 'user name or id')
     .option('-o, --output <format>', 'json or table')
     .action(async (name: string, opts: { output?: string }) => {
       const format = parseOutputFormat(opts.output);
       const user = await withClient(deps, (client) => client.request<UserView>('PATCH', path(name), { enabled: verb === 'enable' }));
       if (format === 'json') printJson(deps, user);
-      else deps.stdout.write(`User ${user.username} ${verb}d.\n`);
+      else deps.stdout.write(`User ${user.username} ${verb}d${verb === 'disable' ? '; all their tokens are revoked' : ''}.\n`);
     });
 }
 

@@ -1,4 +1,4 @@
-/** Change your own password; forced on the first login when an admin set must-change-password. */
+/** Change your own password; forced on the first login while the password must be changed (set by an admin, generated, or reset); until then the server refuses everything else. */
 import { useState } from 'preact/hooks';
 import { api, describeError, setCsrfToken } from '../api.ts';
 import { ErrorText, Notice, value } from '../components.tsx';

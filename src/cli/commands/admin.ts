@@ -1,0 +1,62 @@
+/**
+ * `drover admin reset-password [--data-dir DIR | --db URL] [--username admin]`: for a
+ * lost password, run on the server host against the server's own database, as
+ * Rancher's `reset-password`. It needs no running server and works while one runs:
+ * it sets a generated password (printed once), marks it must-change, and deletes the
+ * user's tokens; a running server stops accepting them within its token cache's
+ * re-read interval (5 s), and kube-api-auth within AceSync's next pass.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command } from 'commander';
+import type { CliDeps } from '../deps.ts';
+import { UserService } from '../../identity/index.ts';
+import { openStore } from '../../store/index.ts';
+import { DroverError, InvalidArgumentError } from '../../shared/errors.ts';
+import { parseOutputFormat, printJson } from '../output.ts';
+
+interface ResetFlags { dataDir: string; db?: string; username: string; output?: string }
+
+/** Nothing to invalidate in this process: the running server re-reads tokens by itself. */
+const noCache = { invalidateToken: () => undefined, invalidateUser: () => undefined };
+
+async function resetPassword(deps: CliDeps, flags: ResetFlags): Promise<void> {
+  const format = parseOutputFormat(flags.output);
+  const dataDir = resolve(flags.dataDir);
+  if (flags.db === undefined && !existsSync(join(dataDir, 'drover.db'))) {
+    throw new InvalidArgumentError('--data-dir', `the server's data directory (no drover.db in ${dataDir}), or --db with its database URL`);
+  }
+  const store = await openStore({ dataDir, ...(flags.db === undefined ? {} : { url: flags.db }) });
+  try {
+    const users = new UserService({ store, clock: Date.now, invalidator: noCache });
+    const { user, password } = await users.resetPassword(flags.username);
+    if (format === 'json') printJson(deps, { username: user.username, userId: user.id, password, mustChangePassword: true });
+    else {
+      deps.stdout.write([
+        `New password for ${user.username} (shown only now; it must be changed at first login):`,
+        `    ${password}`,
+        'All their tokens are revoked; log in again with "drover login".',
+        '',
+      ].join('\n'));
+    }
+  } catch (error) {
+    if (error instanceof DroverError && error.code === 'DRV_ERR_NOT_FOUND') {
+      throw new DroverError('DRV_ERR_NOT_FOUND', `no user "${flags.username}" in this database: check --username and --data-dir/--db`);
+    }
+    throw error;
+  } finally {
+    await store.close();
+  }
+}
+
+export function adminCommand(deps: CliDeps): Command {
+  const admin = new Command('admin').description('server-host maintenance, run against the server\'s data dir or database');
+  admin.addCommand(new Command('reset-password')
+    .description('set a new generated password for a user (printed once, to be changed at first login) and revoke their tokens')
+    .option('--data-dir <dir>', 'the server\'s state directory (SQLite database)', './drover-data')
+    .option('--db <url>', 'the server\'s postgres://… URL instead of the data dir\'s SQLite')
+    .option('--username <name>', 'the user whose password to reset', 'admin')
+    .option('-o, --output <format>', 'json or table')
+    .action((flags: ResetFlags) => resetPassword(deps, flags)));
+  return admin;
+}
