@@ -32,12 +32,13 @@
 export { parseClusterPath, parseRootKubePath, rootKubePrefixes, clusterPathPrefix, type ClusterPath } from './cluster-path.ts';
 export { identityKey } from './identity-key.ts';
 export { scrubCallerHeaders, type RequestedImpersonation, type ScrubbedRequest } from './caller-headers.ts';
-export { assertOnlyOurIdentity, forwardRequest, rewriteLocation, type ForwardRequest } from './forward.ts';
+export { assertOnlyOurIdentity, downstreamFailure, forwardRequest, noAnswerInTime, rewriteLocation, type ForwardRequest } from './forward.ts';
+export { OpenStreams, type AccessChange, type AccessRecheck, type EndStream, type OpenStreamsOptions, type StreamOwner } from './open-streams.ts';
 export { forwardUpgrade, type UpgradeRequest } from './upgrade.ts';
 export { UpstreamPools, connectTls, type UpstreamEndpoint, type TlsSessionStore } from './upstream.ts';
 export { writeKubeStatus, writeKubeStatusToSocket, kubeStatusBody } from './kube-status.ts';
 export {
-  createProxyHandlers, proxyChain, upgradeChain, runChain, type ClusterMembership, type ProxyCluster, type ProxyClusters,
+  createProxyHandlers, proxyChain, upgradeChain, runChain, checkClusterAccess, recheckAccess, refuseUpgradeBody, type ClusterMembership, type ProxyCluster, type ProxyClusters,
   type ProxyContext, type ProxyDeps, type ProxyStep, type ImpersonationTokenSource,
 } from './chain.ts';
 export {
