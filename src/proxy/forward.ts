@@ -81,13 +81,10 @@ export function downstreamFailure(error: unknown, clusterId: string, timeoutMs =
   const code = (error as { code?: unknown }).code;
   // The wait for headers timed out, or (pooled requests) the TLS handshake did: the same bound.
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'DRV_ERR_GATEWAY_TIMEOUT') return noAnswerInTime(clusterId, timeoutMs);
-  if (error instanceof DroverError) return error;
-  const message = (error as Error).message;
-  if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') {
-    return new DroverError('DRV_ERR_BAD_GATEWAY', `the connection to cluster ${clusterId} closed before it answered (${message}): `
-      + 'its agent may have disconnected; check "drover clusters get" and retry', { cause: error });
-  }
-  return new DroverError('DRV_ERR_BAD_GATEWAY', `cluster ${clusterId} did not answer: ${message}`, { cause: error });
+  // Anything else DroverError already says what to do (503 agent not connected, 500 internal).
+  if (error instanceof DroverError && error.code !== 'DRV_ERR_BAD_GATEWAY') return error;
+  return new DroverError('DRV_ERR_BAD_GATEWAY', `the connection to cluster ${clusterId} failed before it answered (${(error as Error).message}): `
+    + `its agent may have disconnected; check "drover clusters get ${clusterId}" and retry`, { cause: error });
 }
 
 /**
