@@ -7,7 +7,7 @@ import type { Logger } from '../shared/log.ts';
 import type { ClustersFeature } from '../clusters/index.ts';
 import { clusterPathPrefix, rootKubePrefixes } from './cluster-path.ts';
 import { createProxyHandlers, recheckAccess, type ClusterMembership, type ProxyClusters } from './chain.ts';
-import { OpenStreams } from './open-streams.ts';
+import { followAccessChanges, OpenStreams } from './open-streams.ts';
 import { KubeImpersonationAccounts } from './impersonation-accounts.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.ts';
@@ -71,10 +71,7 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
     recheck: recheckAccess({ authenticator, membership: options.membership }), logger,
     ...(options.streamRecheckMs === undefined ? {} : { intervalMs: options.streamRecheckMs }),
   });
-  const unsubscribe = [
-    authenticator.onInvalidate((change) => streams.accessChanged(change)),
-    options.membership.onChange((clusterId) => streams.accessChanged(clusterId === undefined ? { kind: 'all' } : { kind: 'cluster', clusterId })),
-  ];
+  const unfollow = followAccessChanges(streams, { tokens: authenticator, membership: options.membership });
   const handlers = createProxyHandlers({ authenticator, membership: options.membership, clusters, accounts, pools, streams, responseHeaderTimeoutMs, logger });
   const settings = new KubeconfigSettingsStore({ db: options.db, defaults: kubeconfigSettingsFromEnv(options.env) });
   // No leaks when a cluster is deleted or its agent goes: its watch caches and its
@@ -98,7 +95,7 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
     }), settingsApi({ settings, authenticator: options.identity.authenticator })],
     close: async () => {
       clearInterval(sweep);
-      for (const off of unsubscribe) off();
+      unfollow();
       streams.close();
       await pools.close();
       await accounts.close();

@@ -33,7 +33,7 @@ export { parseClusterPath, parseRootKubePath, rootKubePrefixes, clusterPathPrefi
 export { identityKey } from './identity-key.ts';
 export { scrubCallerHeaders, type RequestedImpersonation, type ScrubbedRequest } from './caller-headers.ts';
 export { assertOnlyOurIdentity, downstreamFailure, forwardRequest, noAnswerInTime, rewriteLocation, type ForwardRequest } from './forward.ts';
-export { OpenStreams, type AccessChange, type AccessRecheck, type EndStream, type OpenStreamsOptions, type StreamOwner } from './open-streams.ts';
+export { OpenStreams, followAccessChanges, type AccessChange, type AccessChangeSources, type AccessRecheck, type EndStream, type OpenStreamsOptions, type StreamOwner } from './open-streams.ts';
 export { forwardUpgrade, type UpgradeRequest } from './upgrade.ts';
 export { UpstreamPools, connectTls, type UpstreamEndpoint, type TlsSessionStore } from './upstream.ts';
 export { writeKubeStatus, writeKubeStatusToSocket, kubeStatusBody } from './kube-status.ts';

@@ -131,6 +131,23 @@ export class OpenStreams {
   }
 }
 
+/** Where this process learns that access may have been taken away. */
+export interface AccessChangeSources {
+  /** Every invalidation of the token cache: revoke, logout, disable, delete, role or group change, a provider's revocation. */
+  tokens: { onInvalidate(listener: (change: Extract<AccessChange, { kind: 'token' | 'user' | 'all' }>) => void): () => void };
+  /** A cluster's bindings changed (undefined: every cluster). */
+  membership: { onChange(listener: (clusterId: string | undefined) => void): () => void };
+}
+
+/** Feeds the process's access changes into `streams`; returns the unsubscribe. */
+export function followAccessChanges(streams: Pick<OpenStreams, 'accessChanged'>, sources: AccessChangeSources): () => void {
+  const off = [
+    sources.tokens.onInvalidate((change) => streams.accessChanged(change)),
+    sources.membership.onChange((clusterId) => streams.accessChanged(clusterId === undefined ? { kind: 'all' } : { kind: 'cluster', clusterId })),
+  ];
+  return () => { for (const unsubscribe of off) unsubscribe(); };
+}
+
 function touches(change: AccessChange, owner: StreamOwner): boolean {
   switch (change.kind) {
     case 'token': return owner.user.token.id === change.tokenId;
