@@ -5,6 +5,7 @@
  * feature wires it. A group refresh that drops the group giving cluster access, a user
  * gone at the provider, and a provider's revocation (what `providers disable` calls)
  * each end the user's open stream on that cluster; streams of users who keep access stay.
+ * So does removing a member from the project that was their only way into the cluster.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,7 +26,7 @@ const person = (uid: string, groups: string[]): VerifiedIdentity => ({
   groups: groups.map((g) => ({ id: `openldap_group://cn=${g},dc=x`, kind: 'group', provider: 'openldap', displayName: g })),
 });
 
-describe('provider changes end open streams (in process)', () => {
+describe('provider and project changes end open streams (in process)', () => {
   let dir: string;
   let store: Store;
   let identity: Identity;
@@ -118,5 +119,20 @@ describe('provider changes end open streams (in process)', () => {
     // ProviderService.disable revokes through this very call after turning the provider off.
     await login.revokeTokens([userId]);
     await until('the disabled provider\'s user\'s stream to end', () => disabled.ended() !== undefined);
+  });
+
+  it('removing a member from the only project that gave them the cluster ends their stream', async () => {
+    const user = await identity.users.create({ username: 'project-only', password: 'a-password-long-enough' });
+    const project = await access.createProject(clusterId, 'web');
+    const binding = await access.addBinding({ clusterId, projectId: project.id, roleTemplate: 'project-member', subject: { kind: 'user', userId: user.id } });
+    const issued = await identity.tokens.issue({ userId: user.id, kind: 'session', authProvider: 'local' });
+    const credential = `Bearer ${issued.value}`;
+    const me = await identity.authenticator.authenticate(credential);
+    await checkClusterAccess(access, me, clusterId);
+    let why: string | undefined;
+    streams.open({ clusterId, user: me, credential }, (error) => { why = error.message; });
+    await access.removeBindings(clusterId, [binding.id]);
+    await until('the project member\'s stream to end', () => why !== undefined);
+    assert.match(why ?? '', /you are not a member of cluster c-streams/);
   });
 });
