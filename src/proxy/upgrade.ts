@@ -63,6 +63,8 @@ export function forwardUpgrade(input: UpgradeRequest): EndStream {
   // From here to the end, the caller going away (mid-dial, before kube-apiserver answers,
   // or after) closes the upstream too: an exec must not keep running on a connection nobody holds.
   socket.once('close', release);
+  // A caller's socket error is followed by its 'close'; without a listener it would throw.
+  socket.on('error', () => socket.destroy());
   /** Ends the exchange: the caller gets `why` if it has had no answer yet, the upstream goes at once. */
   const end: EndStream = (why) => {
     release();
