@@ -87,6 +87,27 @@ describe('OpenStreams: open streams end when access ends', () => {
     streams.close();
   });
 
+  it('keeps streams opened with different groups apart, so the one carrying a lost group is ended', async () => {
+    const checked: string[][] = [];
+    const streams = new OpenStreams({
+      logger: silentLogger(), intervalMs: 3_600_000,
+      recheck: (o) => {
+        checked.push(o.user.groups);
+        return o.user.groups.includes('github_team://b') ? Promise.reject(new DroverError('DRV_ERR_FORBIDDEN', 'you are no longer in "github_team://b"')) : Promise.resolve();
+      },
+    });
+    const before = owner('u-a', 't-1');
+    const after = { ...before, user: { ...before.user, groups: ['github_team://b'] } };
+    const ended: string[] = [];
+    streams.open(before, () => ended.push('opened before the group was added'));
+    streams.open(after, () => ended.push('opened with the group'));
+    streams.accessChanged({ kind: 'user', userId: 'u-a' });
+    await settle();
+    assert.equal(checked.length, 2);
+    assert.deepEqual(ended, ['opened with the group']);
+    streams.close();
+  });
+
   it('runs one check per group at a time, and one more for changes that came meanwhile', async () => {
     let calls = 0;
     let finish: () => void = () => undefined;

@@ -1,7 +1,7 @@
 /**
  * Open streams end when access ends. A request is authorized once, when it arrives;
  * a watch, `logs -f`, exec, attach or port-forward can then run for hours. So every
- * proxied request and upgrade is held here, grouped by (cluster, token), from the
+ * proxied request and upgrade is held here, grouped by (cluster, token, identity), from the
  * moment it is forwarded until its caller's connection closes, and each group is
  * checked again with the chain's own rules (`recheck`, one function) whenever:
  *
@@ -20,6 +20,7 @@
 import { DroverError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { AuthenticatedUser } from '../identity/index.ts';
+import { identityKey } from './identity-key.ts';
 
 /** What changed, as narrow as the source knows it. */
 export type AccessChange =
@@ -57,7 +58,13 @@ export interface OpenStreamsOptions {
   intervalMs?: number;
 }
 
-const groupKey = (clusterId: string, tokenId: string): string => `${clusterId}\u0000${tokenId}`;
+/**
+ * Streams share a group, and so one check, when everything the check compares is the same:
+ * cluster, token, and the identity they were opened with (a stream opened after the user
+ * gained a group carries that group, and must be ended when it is lost again).
+ */
+const groupKey = ({ clusterId, user }: StreamOwner): string =>
+  `${clusterId}\u0000${user.token.id}\u0000${user.globalRole}\u0000${identityKey(user)}`;
 
 export class OpenStreams {
   private readonly groups = new Map<string, Group>();
@@ -74,7 +81,7 @@ export class OpenStreams {
 
   /** Holds a stream until the returned release is called (its caller's connection closed). */
   open(owner: StreamOwner, end: EndStream): () => void {
-    const key = groupKey(owner.clusterId, owner.user.token.id);
+    const key = groupKey(owner);
     let group = this.groups.get(key);
     if (!group) this.groups.set(key, group = { owner, ends: new Set(), again: false });
     const held = group;
