@@ -10,7 +10,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -168,7 +168,12 @@ describe('open proxied streams end when access is taken away', () => {
   it('disabling a user ends their watch, logs -f, exec, attach, port-forward and UI WebSocket; another user\'s keep running', async () => {
     const [gone, kept] = await Promise.all([member(`dis-${suffix()}`), member(`keep-${suffix()}`)]);
     const ui = await uiWebSocket(gone.name);
-    const streams = [...everyKind(gone.kubeconfig), ui];
+    // The pod's process reads stdin until its stream closes: it ends only if the proxy released the upstream.
+    const marker = `drover-access-ends-${suffix()}`;
+    const podProcess = (): boolean => spawnSync('pgrep', ['-f', marker]).status === 0;
+    const held = kubectlStream('kubectl exec (pod side)', gone.kubeconfig, ['exec', '-i', '-n', ns, 'holder', '--', 'sh', '-c', `cat >/dev/null; : ${marker}`], /^$/);
+    held.ready = eventually('the exec\'s pod process to start', () => (podProcess() ? true : undefined), 30_000);
+    const streams = [...everyKind(gone.kubeconfig), ui, held];
     const others = everyKind(kept.kubeconfig);
     try {
       await Promise.all([...streams, ...others].map((s) => s.ready));
@@ -176,6 +181,7 @@ describe('open proxied streams end when access is taken away', () => {
       await drover.cli('users', 'disable', gone.name);
       const took = await allEnd(streams, since);
       process.stderr.write(`access ended (user disabled): ${took.join(', ')}\n`);
+      await eventually('the exec\'s pod process to end (its upstream released)', () => (podProcess() ? undefined : true), endDeadlineMs);
       await stillOpen(others);
     } finally {
       for (const s of [...streams, ...others]) s.stop();
