@@ -38,7 +38,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { latencyStats, type BenchContext, type BenchResult, type LatencyStats } from './bench.ts';
 import { silentLogger } from '../src/shared/log.ts';
 import { KubeClient, resourcePath, resources } from '../src/kube/index.ts';
-import { createProxyHandlers, KubeImpersonationAccounts, UpstreamPools, type ProxyCluster } from '../src/proxy/index.ts';
+import { createProxyHandlers, KubeImpersonationAccounts, OpenStreams, UpstreamPools, type ProxyCluster } from '../src/proxy/index.ts';
 import { impersonationHeaders } from '../src/access/index.ts';
 import { httpsServerFactory } from '../src/server/http-server.ts';
 import { loadOrCreateTls } from '../src/server/tls.ts';
@@ -245,7 +245,8 @@ export default async function proxyBench(ctx: BenchContext): Promise<BenchResult
     clusters: { live: (id) => (id === 'c-tunnel' ? tunneled : direct), describe: (id) => Promise.resolve({ id, state: 'active', stateReason: '' }) },
     // The impersonation accounts live once per cluster; both ids share one apiserver here.
     accounts: { tokenFor: (_clusterId, u) => accounts.tokenFor('c-bench', u) },
-    pools, logger: silentLogger(),
+    // The production registry: every request is held while open.
+    pools, streams: new OpenStreams({ recheck: () => Promise.resolve(), logger: silentLogger() }), logger: silentLogger(),
   });
   const tls = await loadOrCreateTls({ dataDir: mkdtempSync(join(tmpdir(), 'proxy-bench-')), publicHost: '127.0.0.1' });
   // The production listener: same server factory, same timeouts, raw route before any framework.

@@ -12,7 +12,7 @@
  * neither is ever logged.
  */
 export type {
-  AuthenticatedUser, Clock, GlobalRole, TokenAuthenticator, TokenCacheInvalidator, TokenInfo, TokenKind, User,
+  AuthenticatedUser, Clock, GlobalRole, TokenAuthenticator, TokenCacheInvalidator, TokenInfo, TokenInvalidation, TokenKind, User,
 } from './types.ts';
 export { createIdentity, type Identity, type IdentityOptions } from './identity.ts';
 export { UserService, toUser, type CreateUserInput, type UserChange } from './user-service.ts';

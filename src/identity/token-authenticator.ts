@@ -6,13 +6,15 @@
  * next request here. A cached check is parse + one SHA3-512 + compares: a few
  * microseconds. Unknown ids are not cached (no memory for attackers to fill),
  * the cache is bounded, and last-used is written at most once a minute per
- * token, off the request path.
+ * token, off the request path. Every invalidation is also announced
+ * (`onInvalidate`), so whatever holds access open on a token (the proxy's open
+ * streams) checks it again at once.
  */
 import type { Logger } from '../shared/log.ts';
 import { DroverError } from '../shared/errors.ts';
 import { tokenFromAuthorization, verifyTokenSecret } from '../shared/token.ts';
 import type { TokenAuthRecord, TokenLookup } from './token-service.ts';
-import type { AuthenticatedUser, Clock, TokenAuthenticator, TokenCacheInvalidator } from './types.ts';
+import type { AuthenticatedUser, Clock, TokenAuthenticator, TokenCacheInvalidator, TokenInvalidation } from './types.ts';
 
 interface Entry {
   record: TokenAuthRecord;
@@ -78,6 +80,7 @@ export class CachedTokenAuthenticator implements TokenAuthenticator, TokenCacheI
   private readonly cache = new Map<string, Entry>();
   /** Bumped on every invalidation, so a lookup that started before it does not re-cache stale data. */
   private generation = 0;
+  private readonly listeners = new Set<(change: TokenInvalidation) => void>();
 
   constructor(options: CachedTokenAuthenticatorOptions) {
     this.tokens = options.tokens;
@@ -134,20 +137,36 @@ export class CachedTokenAuthenticator implements TokenAuthenticator, TokenCacheI
     });
   }
 
+  /** Calls `listener` after every invalidation (the records already changed); returns the unsubscribe. */
+  onInvalidate(listener: (change: TokenInvalidation) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** A throwing listener must not fail the change that already committed. */
+  private announce(change: TokenInvalidation): void {
+    for (const l of this.listeners) {
+      try { l(change); } catch (error) { this.logger.warn({ err: error }, 'token invalidation listener failed'); }
+    }
+  }
+
   invalidateToken(tokenId: string): void {
     this.generation++;
     this.cache.delete(tokenId);
+    this.announce({ kind: 'token', tokenId });
   }
 
   invalidateUser(userId: string): void {
     this.generation++;
     for (const [id, entry] of this.cache) if (entry.record.user.id === userId) this.cache.delete(id);
+    this.announce({ kind: 'user', userId });
   }
 
   /** Drops every entry (tests, and a replica told to resync). */
   clear(): void {
     this.generation++;
     this.cache.clear();
+    this.announce({ kind: 'all' });
   }
 
   get size(): number { return this.cache.size; }

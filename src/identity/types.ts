@@ -63,5 +63,8 @@ export interface TokenCacheInvalidator {
   invalidateUser(userId: string): void;
 }
 
+/** What an invalidation covered: one token, every token of one user, or everything. */
+export type TokenInvalidation = { kind: 'token'; tokenId: string } | { kind: 'user'; userId: string } | { kind: 'all' };
+
 /** Milliseconds since the epoch; injected so tests control time. */
 export type Clock = () => number;

@@ -1,7 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
-import { authenticate, ensureImpersonation, parseClusterPath, resolveCluster, routeRootPath, stripCallerIdentity, type ProxyContext, type ProxyDeps } from './chain.ts';
+import {
+  authenticate, ensureImpersonation, parseClusterPath, recheckAccess, refuseUpgradeBody, resolveCluster, routeRootPath, stripCallerIdentity,
+  type ProxyContext, type ProxyDeps,
+} from './chain.ts';
 import { DroverError } from '../shared/errors.ts';
 import { silentLogger } from '../shared/log.ts';
 import { UpstreamPools } from './upstream.ts';
@@ -24,6 +27,7 @@ function deps(over: Partial<ProxyDeps> = {}): ProxyDeps & { calls: string[] } {
     },
     accounts: { tokenFor: () => Promise.resolve('sa-token') },
     pools: new UpstreamPools(),
+    streams: { open: () => () => undefined },
     logger: silentLogger(),
     ...over,
   };
@@ -68,9 +72,12 @@ describe('proxy chain steps', () => {
     });
   }
 
-  it('refuses a cluster-scoped token on another cluster with 403', async () => {
-    const d = deps({ authenticator: { authenticate: () => Promise.resolve(user({ token: { id: 't', clusterId: 'c-two' } })) } });
-    assert.equal(await statusOf(authenticate(ctxWith(['Authorization', 'Bearer x']), d)), 403);
+  it('refuses a cluster-scoped token on another cluster with 403, before membership or the cluster is looked at', async () => {
+    const d = deps({ authenticator: { authenticate: () => Promise.resolve(user({ globalRole: 'admin', token: { id: 't', clusterId: 'c-two' } })) } });
+    const ctx = ctxWith(['Authorization', 'Bearer x']);
+    await authenticate(ctx, d);
+    assert.equal(await statusOf(resolveCluster(ctx, d)), 403);
+    assert.deepEqual(d.calls, []);
   });
 
   it('sends a root Kubernetes path (kubectl get --raw) to the cluster its token is scoped to', async () => {
@@ -122,5 +129,57 @@ describe('proxy chain steps', () => {
       ['impersonate-group', 'github_team://1'], ['impersonate-group', 'system:authenticated'], ['impersonate-group', 'system:cattle:authenticated'],
       ['impersonate-extra-principalid', 'local://u-alice'], ['impersonate-extra-username', 'alice'],
     ]);
+  });
+
+  // An attacker's upgrade that declares a body would stall kube-apiserver (nothing may be sent before the 101).
+  const upgradeBodies: Array<[string, string[], boolean]> = [
+    ['no body headers', [], true],
+    ['Content-Length: 0', ['Content-Length', '0'], true],
+    ['Content-Length: 0 with blanks', ['Content-Length', ' 0 '], true],
+    ['Content-Length: 5', ['Content-Length', '5'], false],
+    ['Content-Length: 00', ['Content-Length', '00'], false],
+    ['Content-Length: -0', ['Content-Length', '-0'], false],
+    ['an empty Content-Length', ['Content-Length', ''], false],
+    ['Content-Length twice, both 0', ['Content-Length', '0', 'content-length', '0'], false],
+    ['Content-Length 0 then 5 in another casing', ['Content-Length', '0', 'CONTENT-LENGTH', '5'], false],
+    ['Transfer-Encoding: chunked', ['Transfer-Encoding', 'chunked'], false],
+    ['Transfer-Encoding: identity', ['transfer-encoding', 'identity'], false],
+    ['an empty Transfer-Encoding with Content-Length: 0', ['Content-Length', '0', 'Transfer-Encoding', ''], false],
+  ];
+  for (const [what, headers, allowed] of upgradeBodies) {
+    it(`${allowed ? 'lets through' : 'refuses with 400'} an upgrade with ${what}`, async () => {
+      const ctx = ctxWith(['Connection', 'Upgrade', 'Upgrade', 'websocket', ...headers]);
+      assert.equal(await statusOf(Promise.resolve().then(() => refuseUpgradeBody(ctx, deps()))), allowed ? undefined : 400);
+    });
+  }
+});
+
+describe('recheckAccess: an open stream checked again with the chain\'s rules', () => {
+  const owner = (over: Partial<AuthenticatedUser> = {}) => ({ clusterId: 'c-one', credential: 'Bearer t', user: user(over) });
+  const member = { canAccessCluster: (u: Pick<AuthenticatedUser, 'id' | 'globalRole'>, c: string) => Promise.resolve(u.globalRole === 'admin' || (u.id === 'u-alice' && c === 'c-one')) };
+  const now = (current: AuthenticatedUser | Error) => ({ authenticate: () => (current instanceof Error ? Promise.reject(current) : Promise.resolve(current)) });
+
+  it('keeps a stream whose user still authenticates and is still a member', async () => {
+    await recheckAccess({ authenticator: now(user()), membership: member })(owner());
+  });
+
+  const refusals: Array<[string, AuthenticatedUser | Error, Partial<AuthenticatedUser>]> = [
+    ['the token was revoked', new DroverError('DRV_ERR_UNAUTHENTICATED', 'invalid or revoked token'), {}],
+    ['the token expired', new DroverError('DRV_ERR_TOKEN_EXPIRED', 'token has expired'), {}],
+    ['the user was disabled', new DroverError('DRV_ERR_USER_DISABLED', 'user is disabled'), {}],
+    ['the user is no longer a member', user({ id: 'u-alice', groups: [] }), {}],
+    ['the user lost a group the stream carries', user({ groups: ['github_team://2'] }), { groups: ['github_team://1', 'github_team://2'] }],
+    ['the user lost the admin role', user(), { globalRole: 'admin' }],
+  ];
+  for (const [what, current, opened] of refusals) {
+    it(`ends the stream when ${what}`, async () => {
+      const membership = what.includes('member') ? { canAccessCluster: () => Promise.resolve(false) } : member;
+      const status = await statusOf(recheckAccess({ authenticator: now(current), membership })(owner(opened)));
+      assert.ok(status === 401 || status === 403, `status ${String(status)}`);
+    });
+  }
+
+  it('passes a store failure on as it is (not a refusal), so the stream is kept', async () => {
+    await assert.rejects(recheckAccess({ authenticator: now(new Error('database is locked')), membership: member })(owner()), /database is locked/);
   });
 });

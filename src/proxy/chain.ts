@@ -7,14 +7,18 @@
  *   recoverErrors          (the runner) every failure becomes a Kubernetes Status, nothing half-forwarded
  *   parseClusterPath       before authentication: a cluster-scoped token is checked against this id
  *                          (a root Kubernetes path, as `kubectl get --raw` sends, is kept for routeRootPath)
+ *   refuseUpgradeBody      (upgrades) a declared body is refused with 400 before anything else: it would stall
+ *                          the exchange, as nothing of it may be sent before the 101
  *   authenticate           Bearer (exactly one Authorization header), or the UI cookie with CSRF token + own Origin; never both;
  *                          a user who must change their password is refused here (403)
  *   routeRootPath          a root path goes to the cluster its token is scoped to; 404 for any other token
- *   resolveCluster         membership first (a non-member learns nothing, 403), then 404 / 503 with reason
+ *   resolveCluster         the token's cluster scope and membership first (a non-member learns nothing, 403),
+ *                          then 404 / 503 with reason; `checkClusterAccess` is also what open streams are re-checked with
  *   stripCallerIdentity    builds the outgoing header list from scratch; records any `--as` request
  *   authorizeImpersonation after the strip (it reads what the strip parsed): SARs for `--as`, 403 otherwise
  *   ensureImpersonation    the per-user account token, from watch caches (no API call once it exists)
- *   forward / forwardUpgrade  identity added to the clean list at egress, re-checked, then sent
+ *   forward / forwardUpgrade  identity added to the clean list at egress, re-checked, then sent; the stream is
+ *                          held in `OpenStreams` until its caller leaves, and ended when access is taken away
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -32,6 +36,7 @@ import { credentialFrom, uiSessionsFor } from '../api/index.ts';
 import type { UpstreamEndpoint, UpstreamPools } from './upstream.ts';
 import { identityKey } from './identity-key.ts';
 import { describeCheck, impersonationChecks } from './impersonation-checks.ts';
+import type { EndStream, OpenStreams, StreamOwner } from './open-streams.ts';
 
 /** Whether a user may reach a cluster through the proxy (admins always). Owned by access/ bindings. */
 export interface ClusterMembership {
@@ -68,6 +73,10 @@ export interface ProxyDeps {
   clusters: ProxyClusters;
   accounts: ImpersonationTokenSource;
   pools: UpstreamPools;
+  /** Where forwarded requests and upgrades are held while open, to be ended when access is taken away. */
+  streams: Pick<OpenStreams, 'open'>;
+  /** How long a forwarded request waits for the response head (ms); 0 or absent: no bound. Never bounds a body. */
+  responseHeaderTimeoutMs?: number;
   logger: Logger;
 }
 
@@ -79,6 +88,8 @@ export interface ProxyContext {
   /** A Kubernetes API path sent to the server root (kubectl --raw); routeRootPath turns it into `path`. */
   rootPath?: string;
   user?: AuthenticatedUser;
+  /** The Authorization value `user` was authenticated from, kept to check it again while a stream is open. */
+  credential?: string;
   cluster?: ProxyCluster;
   scrubbed?: ScrubbedRequest;
   /** Set by authorizeImpersonation when an allowed `--as` request replaces the user downstream. */
@@ -116,11 +127,8 @@ export const authenticate: ProxyStep = async (ctx, deps) => {
   const user = await deps.authenticator.authenticate(header);
   // A user who must change their password reaches no cluster until they have.
   refusePasswordChangeOnly(user);
-  const clusterId = ctx.path?.clusterId;
-  if (clusterId !== undefined && user.token.clusterId !== undefined && user.token.clusterId !== clusterId) {
-    throw new DroverError('DRV_ERR_FORBIDDEN', 'this token is scoped to another cluster; use that cluster\'s kubeconfig');
-  }
   ctx.user = user;
+  ctx.credential = header;
 };
 
 /** A root Kubernetes path (`kubectl get --raw /version`) goes to the cluster its token is scoped to. */
@@ -134,13 +142,40 @@ export const routeRootPath: ProxyStep = (ctx) => {
   ctx.path = { clusterId, downstreamPath };
 };
 
+/**
+ * Whether an authenticated user may use a cluster: a cluster-scoped token only its own, and
+ * only members (admins always). The chain asks it per request; open streams ask it again.
+ */
+export async function checkClusterAccess(membership: ClusterMembership, user: AuthenticatedUser, clusterId: string): Promise<void> {
+  if (user.token.clusterId !== undefined && user.token.clusterId !== clusterId) {
+    throw new DroverError('DRV_ERR_FORBIDDEN', 'this token is scoped to another cluster; use that cluster\'s kubeconfig');
+  }
+  if (!(await membership.canAccessCluster(user, clusterId))) {
+    throw new DroverError('DRV_ERR_FORBIDDEN', `you are not a member of cluster ${clusterId}; ask an admin for a binding`);
+  }
+}
+
+/**
+ * The check an open stream gets again: the same credential authenticated and the same
+ * cluster access as when it was opened, and nothing the stream acts with taken away
+ * since: it carries the groups (Impersonate-Group) and the admin role it was opened with.
+ */
+export function recheckAccess(deps: Pick<ProxyDeps, 'authenticator' | 'membership'>): (owner: StreamOwner) => Promise<void> {
+  return async ({ credential, clusterId, user: opened }) => {
+    const user = await deps.authenticator.authenticate(credential);
+    refusePasswordChangeOnly(user);
+    await checkClusterAccess(deps.membership, user, clusterId);
+    const lost = opened.groups.filter((g) => !user.groups.includes(g));
+    if (lost.length > 0) throw new DroverError('DRV_ERR_FORBIDDEN', `you are no longer in ${lost.map((g) => JSON.stringify(g)).join(', ')}`);
+    if (opened.globalRole === 'admin' && user.globalRole !== 'admin') throw new DroverError('DRV_ERR_FORBIDDEN', 'you are no longer a global admin');
+  };
+}
+
 export const resolveCluster: ProxyStep = async (ctx, deps) => {
   const user = need(ctx.user, 'a user');
   const { clusterId } = need(ctx.path, 'a cluster path');
-  // Membership before existence, so a non-member cannot probe which cluster ids exist.
-  if (!(await deps.membership.canAccessCluster(user, clusterId))) {
-    throw new DroverError('DRV_ERR_FORBIDDEN', `you are not a member of cluster ${clusterId}; ask an admin for a binding`);
-  }
+  // Access before existence, so a non-member cannot probe which cluster ids exist.
+  await checkClusterAccess(deps.membership, user, clusterId);
   const live = deps.clusters.live(clusterId);
   if (live) {
     ctx.cluster = live;
@@ -240,25 +275,57 @@ function egressHeaders(ctx: ProxyContext): Array<[string, string]> {
   return headers;
 }
 
-export const forwardImpersonated: ProxyStep = async (ctx, deps) => {
+/** Holds a forwarded exchange among the open streams until its caller's connection closes. */
+function holdOpen(ctx: ProxyContext, deps: ProxyDeps, end: EndStream, caller: { once(event: 'close', listener: () => void): unknown }): void {
+  const owner: StreamOwner = {
+    clusterId: need(ctx.path, 'a cluster path').clusterId, user: need(ctx.user, 'a user'), credential: need(ctx.credential, 'a credential'),
+  };
+  caller.once('close', deps.streams.open(owner, end));
+}
+
+export const forwardImpersonated: ProxyStep = (ctx, deps) => {
   if (ctx.kind.type !== 'http') throw new DroverError('DRV_ERR_INTERNAL', 'forwardImpersonated got an upgrade');
   const { clusterId, downstreamPath } = need(ctx.path, 'a cluster path');
   const cluster = need(ctx.cluster, 'a cluster');
-  await forwardRequest({
-    req: ctx.req, res: ctx.kind.res, pool: deps.pools.get(clusterId, cluster.upstream), downstreamPath,
+  const { res } = ctx.kind;
+  const end = forwardRequest({
+    req: ctx.req, res, pool: deps.pools.get(clusterId, cluster.upstream), clusterId, downstreamPath,
     headers: egressHeaders(ctx), proxyPrefix: `${clusterPathPrefix}${clusterId}`, upstreamOrigin: cluster.upstream.url.origin,
+    responseHeaderTimeoutMs: deps.responseHeaderTimeoutMs ?? 0,
   });
+  holdOpen(ctx, deps, end, res);
 };
 
-export const forwardImpersonatedUpgrade: ProxyStep = async (ctx) => {
+/**
+ * refuseUpgradeBody: nothing of a request body may go downstream before the 101, and
+ * kube-apiserver would wait for the declared body before answering: the exchange would
+ * hang, holding a tunnel stream. Real clients send none; `Content-Length: 0` is fine.
+ * Read from the raw headers, so a duplicate or a second casing counts too.
+ */
+export const refuseUpgradeBody: ProxyStep = (ctx) => {
+  const raw = ctx.req.rawHeaders;
+  let lengths = 0;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]?.toLowerCase();
+    if (name === 'content-length') lengths++;
+    if (name === 'transfer-encoding' || lengths > 1 || (name === 'content-length' && (raw[i + 1] ?? '').trim() !== '0')) {
+      throw new DroverError('DRV_ERR_BAD_REQUEST', `an upgrade request may not carry a body (it declared ${lengths > 1 ? 'content-length twice' : name}); send none`);
+    }
+  }
+};
+
+export const forwardImpersonatedUpgrade: ProxyStep = (ctx, deps) => {
   if (ctx.kind.type !== 'upgrade') throw new DroverError('DRV_ERR_INTERNAL', 'forwardImpersonatedUpgrade got a plain request');
   const { clusterId, downstreamPath } = need(ctx.path, 'a cluster path');
   const protocol = need(ctx.scrubbed, 'scrubbed headers').upgrade;
   if (!protocol) throw new DroverError('DRV_ERR_BAD_REQUEST', 'an upgrade needs "Connection: Upgrade" and an Upgrade header');
-  await forwardUpgrade({
-    req: ctx.req, socket: ctx.kind.socket, head: ctx.kind.head, endpoint: need(ctx.cluster, 'a cluster').upstream,
+  const { socket } = ctx.kind;
+  const end = forwardUpgrade({
+    req: ctx.req, socket, head: ctx.kind.head, endpoint: need(ctx.cluster, 'a cluster').upstream, clusterId,
     downstreamPath, headers: egressHeaders(ctx), protocol, proxyPrefix: `${clusterPathPrefix}${clusterId}`,
+    responseHeaderTimeoutMs: deps.responseHeaderTimeoutMs ?? 0,
   });
+  holdOpen(ctx, deps, end, socket);
 };
 
 /** Steps shared by plain requests and upgrades, in order. */
@@ -266,7 +333,7 @@ const identitySteps: ProxyStep[] = [
   parseClusterPath, authenticate, routeRootPath, resolveCluster, stripCallerIdentity, authorizeImpersonation, ensureImpersonation,
 ];
 export const proxyChain: readonly ProxyStep[] = [...identitySteps, forwardImpersonated];
-export const upgradeChain: readonly ProxyStep[] = [...identitySteps, forwardImpersonatedUpgrade];
+export const upgradeChain: readonly ProxyStep[] = [refuseUpgradeBody, ...identitySteps, forwardImpersonatedUpgrade];
 
 /** recoverErrors: runs the steps; any failure is answered once, as a Kubernetes Status. */
 export async function runChain(steps: readonly ProxyStep[], ctx: ProxyContext, deps: ProxyDeps): Promise<void> {

@@ -6,7 +6,8 @@ import type { Identity } from '../identity/index.ts';
 import type { Logger } from '../shared/log.ts';
 import type { ClustersFeature } from '../clusters/index.ts';
 import { clusterPathPrefix, rootKubePrefixes } from './cluster-path.ts';
-import { createProxyHandlers, type ClusterMembership, type ProxyClusters } from './chain.ts';
+import { createProxyHandlers, recheckAccess, type ClusterMembership, type ProxyClusters } from './chain.ts';
+import { followAccessChanges, OpenStreams } from './open-streams.ts';
 import { KubeImpersonationAccounts } from './impersonation-accounts.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.ts';
@@ -18,7 +19,8 @@ import { UpstreamPools } from './upstream.ts';
 export interface ProxyFeatureOptions {
   identity: Identity;
   clusters: Pick<ClustersFeature, 'service' | 'controllers'>;
-  membership: ClusterMembership;
+  /** Who may use which cluster; `onChange` names the cluster whose members changed (undefined: every cluster). */
+  membership: ClusterMembership & { onChange(listener: (clusterId: string | undefined) => void): () => void };
   logger: Logger;
   publicUrl: string;
   caPem: string;
@@ -29,10 +31,16 @@ export interface ProxyFeatureOptions {
   aceContexts?: ProxyApiOptions['aceContexts'];
   /** How often caches and pools of clusters that are gone are dropped (default 15 s). */
   sweepMs?: number;
+  /** How long a proxied request waits for the cluster's response head (ms; `--proxy-response-header-timeout`); 0: no bound. */
+  responseHeaderTimeoutMs?: number;
+  /** How often open streams are checked again without an event (ms; default 2 s). */
+  streamRecheckMs?: number;
 }
 
 export interface ProxyFeature {
   accounts: KubeImpersonationAccounts;
+  /** Proxied requests and upgrades open now; `accessChanged` is where another replica's changes come in (issue #19). */
+  streams: OpenStreams;
   /** Kubeconfig token settings (`/v1/settings/kubeconfig`). */
   settings: KubeconfigSettingsStore;
   raw: { prefix: string; handler: (req: IncomingMessage, res: ServerResponse) => void };
@@ -48,7 +56,8 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
   const { service, controllers } = options.clusters;
   const adminClient = (clusterId: string) => controllers.live(clusterId)?.client;
   const accounts = new KubeImpersonationAccounts({ adminClient, logger });
-  const pools = new UpstreamPools();
+  const responseHeaderTimeoutMs = options.responseHeaderTimeoutMs ?? 60_000;
+  const pools = new UpstreamPools({ connectTimeoutMs: responseHeaderTimeoutMs });
   const clusters: ProxyClusters = {
     live: (clusterId) => {
       const live = controllers.live(clusterId);
@@ -56,7 +65,14 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
     },
     describe: (clusterId) => service.get(clusterId),
   };
-  const handlers = createProxyHandlers({ authenticator: options.identity.authenticator, membership: options.membership, clusters, accounts, pools, logger });
+  const { authenticator } = options.identity;
+  // Open streams are checked again, with the chain's own rules, whenever access may have been taken away.
+  const streams = new OpenStreams({
+    recheck: recheckAccess({ authenticator, membership: options.membership }), logger,
+    ...(options.streamRecheckMs === undefined ? {} : { intervalMs: options.streamRecheckMs }),
+  });
+  const unfollow = followAccessChanges(streams, { tokens: authenticator, membership: options.membership });
+  const handlers = createProxyHandlers({ authenticator, membership: options.membership, clusters, accounts, pools, streams, responseHeaderTimeoutMs, logger });
   const settings = new KubeconfigSettingsStore({ db: options.db, defaults: kubeconfigSettingsFromEnv(options.env) });
   // No leaks when a cluster is deleted or its agent goes: its watch caches and its
   // connection pool are dropped once it is no longer live (and rebuilt on return).
@@ -67,6 +83,7 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
   sweep.unref();
   return {
     accounts,
+    streams,
     settings,
     raw: { prefix: clusterPathPrefix, handler: handlers.request },
     rootRaw: rootKubePrefixes.map((prefix) => ({ prefix, handler: handlers.request })),
@@ -78,6 +95,8 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
     }), settingsApi({ settings, authenticator: options.identity.authenticator })],
     close: async () => {
       clearInterval(sweep);
+      unfollow();
+      streams.close();
       await pools.close();
       await accounts.close();
     },

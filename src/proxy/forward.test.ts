@@ -1,6 +1,11 @@
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SANDBOX_POLICY, responseHeaders } from './forward.ts';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Pool } from 'undici';
+import { DroverError } from '../shared/errors.ts';
+import { SANDBOX_POLICY, forwardRequest, responseHeaders } from './forward.ts';
+import type { EndStream } from './open-streams.ts';
 
 const at = { proxyPrefix: '/k8s/clusters/c-1', upstreamOrigin: 'https://10.0.0.1:6443', downstreamPath: '/api/v1/namespaces/default/pods/p/proxy' };
 
@@ -38,5 +43,89 @@ describe('responseHeaders (what a downstream answer may carry to Drover\'s origi
   it('rewrites a same-apiserver Location and drops a foreign one', () => {
     assert.equal(responseHeaders({ location: 'https://10.0.0.1:6443/api/v1/x?y=1' }, at).location, '/k8s/clusters/c-1/api/v1/x?y=1');
     assert.equal(responseHeaders({ location: 'https://evil.example/steal' }, at).location, undefined);
+  });
+});
+
+describe('forwardRequest: ending an exchange from outside, and the bounded wait for a head', () => {
+  /** An upstream whose `/hang` never answers and whose `/stream` sends a head and one chunk, then stays open. */
+  const upstreamClosed: string[] = [];
+  let upstream: Server;
+  let proxy: Server;
+  let pool: Pool;
+  const ends: EndStream[] = [];
+  let proxyUrl = '';
+
+  before(async () => {
+    upstream = createServer((req, res) => {
+      req.socket.once('close', () => upstreamClosed.push(req.url ?? ''));
+      if (req.url === '/stream') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"type":"ADDED"}\n');
+      }
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    pool = new Pool(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`);
+    proxy = createServer((req, res) => {
+      const timeout = req.headers['x-test-timeout'];
+      ends.push(forwardRequest({
+        req, res, pool, clusterId: 'c-1', downstreamPath: req.url ?? '/', headers: [], proxyPrefix: '/k8s/clusters/c-1', upstreamOrigin: 'http://x',
+        ...(typeof timeout === 'string' ? { responseHeaderTimeoutMs: Number(timeout) } : {}),
+      }));
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    proxy.closeAllConnections();
+    proxy.close();
+    await pool.destroy();
+    upstream.closeAllConnections();
+    upstream.close();
+  });
+
+  /** A GET through the proxy: status, body, and whether the body ended cleanly (its last chunk) or was cut. */
+  const get = (path: string, headers: Record<string, string> = {}, onHead?: () => void): Promise<{ status: number; body: string; complete: boolean }> =>
+    new Promise((resolve) => {
+      request(`${proxyUrl}${path}`, { headers }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => { body += c.toString(); if (body.includes('ADDED')) onHead?.(); });
+        res.on('close', () => resolve({ status: res.statusCode ?? 0, body, complete: res.complete }));
+      }).end();
+    });
+  const until = async (what: string, ok: () => boolean): Promise<void> => {
+    const deadline = Date.now() + 10_000;
+    while (!ok()) {
+      if (Date.now() > deadline) assert.fail(`${what} did not happen`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  const revoked = new DroverError('DRV_ERR_FORBIDDEN', 'access to cluster c-1 ended while this stream was open: user disabled');
+
+  it('ends a streaming answer with its last chunk (not a cut) and aborts the upstream', async () => {
+    const answer = get('/stream', {}, () => ends.at(-1)?.(revoked));
+    const { status, body, complete } = await answer;
+    assert.equal(status, 200);
+    assert.match(body, /ADDED/);
+    assert.equal(complete, true, 'the watch body was cut instead of ended');
+    await until('the upstream request to be closed', () => upstreamClosed.includes('/stream'));
+  });
+
+  it('answers the reason as a Status when no head came yet, and aborts the upstream', async () => {
+    const answer = get('/hang');
+    await until('the request to reach the upstream', () => ends.length >= 2);
+    await new Promise((r) => setTimeout(r, 50));
+    ends.at(-1)?.(revoked);
+    const { status, body } = await answer;
+    assert.equal(status, 403);
+    assert.match(body, /"kind":"Status".*ended while this stream was open/);
+    await until('the upstream request to be closed', () => upstreamClosed.includes('/hang'));
+  });
+
+  it('answers 504 naming the cluster when no head comes in time, and releases the upstream connection', async () => {
+    upstreamClosed.length = 0;
+    const { status, body } = await get('/hang', { 'x-test-timeout': '200' });
+    assert.equal(status, 504);
+    assert.match(body, /cluster c-1 sent no response within 0.2 s/);
+    await until('the upstream request to be closed', () => upstreamClosed.includes('/hang'));
   });
 });

@@ -15,17 +15,27 @@
  * every answer carries `X-Content-Type-Options: nosniff` and a sandboxing CSP: a
  * pod's page still renders and runs its scripts, but in an opaque origin that cannot
  * read Drover's cookies or call Drover's API as the viewer.
+ *
+ * Only the wait for the response head is bounded (`responseHeaderTimeoutMs`, the
+ * server's `--proxy-response-header-timeout`): a cluster that never answers gets the
+ * caller a 504 naming it, while a watch or `logs -f` whose head came may then stay
+ * quiet for hours. The exchange can be ended from outside (`EndStream`, when access
+ * is taken away): the caller gets the reason as a Status if no head was sent yet,
+ * else the body ends cleanly (its last chunk), and the upstream request is aborted,
+ * which releases its connection and tunnel stream.
  */
 import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:http';
-import { EventEmitter } from 'node:events';
 import type { Dispatcher } from 'undici';
 import { DroverError } from '../shared/errors.ts';
 import { writeKubeStatus } from './kube-status.ts';
+import type { EndStream } from './open-streams.ts';
 
 export interface ForwardRequest {
   req: IncomingMessage;
   res: ServerResponse;
   pool: Dispatcher;
+  /** Which cluster answers, to name it in errors. */
+  clusterId: string;
   /** Path and query for kube-apiserver. */
   downstreamPath: string;
   /** The complete outgoing header list: scrubbed caller headers plus our identity. */
@@ -34,17 +44,8 @@ export interface ForwardRequest {
   proxyPrefix: string;
   /** The apiserver origin the pool talks to, to recognise its own absolute Locations. */
   upstreamOrigin: string;
-}
-
-/** The smallest abort signal undici accepts: an emitter of 'abort' with an `aborted` flag. */
-class AbortEmitter extends EventEmitter {
-  aborted = false;
-
-  abort(): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.emit('abort');
-  }
+  /** How long to wait for the response head once the request is sent (ms); 0 or absent: no bound. */
+  responseHeaderTimeoutMs?: number;
 }
 
 /** Response headers that describe the upstream connection, not the response, or that must not reach Drover's origin. */
@@ -69,37 +70,102 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-export async function forwardRequest(input: ForwardRequest): Promise<void> {
-  const { req, res } = input;
-  // A client that goes away (kubectl ^C on a watch) must release the upstream stream.
-  // undici takes an EventEmitter as its signal: far cheaper per request than an AbortController.
-  const abort = new AbortEmitter();
-  res.once('close', () => { if (!res.writableFinished) abort.abort(); });
-  try {
-    await input.pool.stream({
-      method: req.method as Dispatcher.HttpMethod,
-      path: input.downstreamPath,
-      headers: input.headers.flat(),
-      body: hasBody(req) ? req : null,
-      signal: abort,
-      opaque: res,
-    }, ({ statusCode, headers }) => {
-      res.writeHead(statusCode, responseHeaders(headers, input));
-      // A streamed answer (a watch, `logs -f`: no Content-Length) gets its head now, as
-      // its first event may be minutes away. A sized answer sends head and body in one
-      // write: one TLS record and one packet fewer per request.
-      if (headers['content-length'] === undefined) res.flushHeaders();
-      return res;
-    });
-  } catch (error) {
-    if (abort.aborted) return;
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    writeKubeStatus(res, error instanceof DroverError ? error
-      : new DroverError('DRV_ERR_BAD_GATEWAY', `the cluster did not answer: ${(error as Error).message}`, { cause: error }));
+/** The 504 for a cluster that sent no response head in time. */
+export function noAnswerInTime(clusterId: string, timeoutMs: number): DroverError {
+  return new DroverError('DRV_ERR_GATEWAY_TIMEOUT', `cluster ${clusterId} sent no response within ${timeoutMs / 1000} s: `
+    + `its kube-apiserver may be stopped or overloaded; check "drover clusters get ${clusterId}" and the agent's log, then retry`);
+}
+
+/** What the caller is told when the cluster fails before answering: which cluster, and what to check. */
+export function downstreamFailure(error: unknown, clusterId: string, timeoutMs = 0): DroverError {
+  const code = (error as { code?: unknown }).code;
+  // The wait for headers timed out, or (pooled requests) the TLS handshake did: the same bound.
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'DRV_ERR_GATEWAY_TIMEOUT') return noAnswerInTime(clusterId, timeoutMs);
+  // Anything else DroverError already says what to do (503 agent not connected, 500 internal).
+  if (error instanceof DroverError && error.code !== 'DRV_ERR_BAD_GATEWAY') return error;
+  return new DroverError('DRV_ERR_BAD_GATEWAY', `the connection to cluster ${clusterId} failed before it answered (${(error as Error).message}): `
+    + `its agent may have disconnected; check "drover clusters get ${clusterId}" and retry`, { cause: error });
+}
+
+/**
+ * Relays one exchange from undici to the caller's response, chunk by chunk with
+ * backpressure. `stopped` is set once the exchange is over for us (the caller left,
+ * or access ended); whatever undici reports after that is ignored.
+ */
+class Relay implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private stopped: Error | undefined;
+
+  constructor(private readonly input: ForwardRequest) {
+    const { res } = input;
+    // A client that goes away (kubectl ^C on a watch) must release the upstream stream.
+    res.once('close', () => { if (!res.writableFinished) this.stop(new Error('the caller closed the connection')); });
   }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.stopped) controller.abort(this.stopped);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    // 1xx (100 Continue) are hop-by-hop interim answers: the caller's own server sent its own.
+    if (statusCode < 200 || this.stopped) return;
+    const { res } = this.input;
+    res.writeHead(statusCode, responseHeaders(headers, this.input));
+    // A streamed answer (a watch, `logs -f`: no Content-Length) gets its head now, as
+    // its first event may be minutes away. A sized answer sends head and body in one
+    // write: one TLS record and one packet fewer per request.
+    if (headers['content-length'] === undefined) res.flushHeaders();
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.stopped) return;
+    const { res } = this.input;
+    if (!res.write(chunk)) {
+      controller.pause();
+      res.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    if (!this.stopped) this.input.res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
+    if (this.stopped) return;
+    this.stopped = error;
+    const { res } = this.input;
+    if (res.headersSent) res.destroy();
+    else writeKubeStatus(res, downstreamFailure(error, this.input.clusterId, this.input.responseHeaderTimeoutMs));
+  }
+
+  /** Access ended: the reason as a Status before the head, else a cleanly ended body; the upstream is aborted. */
+  end(why: DroverError): void {
+    const { res } = this.input;
+    if (this.stopped || res.writableEnded) return;
+    this.stop(why);
+    if (res.headersSent) res.end();
+    else writeKubeStatus(res, why);
+  }
+
+  private stop(reason: Error): void {
+    this.stopped = reason;
+    this.controller?.abort(reason);
+  }
+}
+
+/** Sends the request downstream and streams the answer back; returns what ends the exchange early. */
+export function forwardRequest(input: ForwardRequest): EndStream {
+  const relay = new Relay(input);
+  input.pool.dispatch({
+    method: input.req.method as Dispatcher.HttpMethod,
+    path: input.downstreamPath,
+    headers: input.headers.flat(),
+    body: hasBody(input.req) ? input.req : null,
+    headersTimeout: input.responseHeaderTimeoutMs ?? 0,
+    bodyTimeout: 0,
+  }, relay);
+  return (why) => relay.end(why);
 }
 
 /** What a Location is resolved against and mapped onto. */

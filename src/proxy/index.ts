@@ -24,6 +24,13 @@
  * Kubeconfig token settings (`/v1/settings/kubeconfig`) live here too: stored by
  * admins, the environment's DROVER_KUBECONFIG_* as defaults, read on every kubeconfig
  * and plugin-token request from an in-memory copy (other replicas re-read within 10 s).
+ * Ends what access no longer covers: every forwarded request and upgrade is held in
+ * `OpenStreams` while open and re-checked with the chain's own rules on every token,
+ * user and membership change and every 2 s, so a watch, `logs -f`, exec, attach or
+ * port-forward ends within seconds of a disable, delete, revoke, expiry or removal.
+ * Bounds every wait that holds a tunnel stream: an upgrade declaring a body is a 400
+ * before anything goes downstream, and a cluster that sends no response head within
+ * `--proxy-response-header-timeout` is a 504 naming it (bodies are never timed).
  * Fails closed: caches not synced are waited for, never bypassed; an egress list
  * holding any identity header that is not ours is a 500 and nothing is sent; a
  * failed upgrade closes both sockets; stored kubeconfig settings that fail their
@@ -32,12 +39,13 @@
 export { parseClusterPath, parseRootKubePath, rootKubePrefixes, clusterPathPrefix, type ClusterPath } from './cluster-path.ts';
 export { identityKey } from './identity-key.ts';
 export { scrubCallerHeaders, type RequestedImpersonation, type ScrubbedRequest } from './caller-headers.ts';
-export { assertOnlyOurIdentity, forwardRequest, rewriteLocation, type ForwardRequest } from './forward.ts';
+export { assertOnlyOurIdentity, downstreamFailure, forwardRequest, noAnswerInTime, rewriteLocation, type ForwardRequest } from './forward.ts';
+export { OpenStreams, followAccessChanges, type AccessChange, type AccessChangeSources, type AccessRecheck, type EndStream, type OpenStreamsOptions, type StreamOwner } from './open-streams.ts';
 export { forwardUpgrade, type UpgradeRequest } from './upgrade.ts';
 export { UpstreamPools, connectTls, type UpstreamEndpoint, type TlsSessionStore } from './upstream.ts';
 export { writeKubeStatus, writeKubeStatusToSocket, kubeStatusBody } from './kube-status.ts';
 export {
-  createProxyHandlers, proxyChain, upgradeChain, runChain, type ClusterMembership, type ProxyCluster, type ProxyClusters,
+  createProxyHandlers, proxyChain, upgradeChain, runChain, checkClusterAccess, recheckAccess, refuseUpgradeBody, type ClusterMembership, type ProxyCluster, type ProxyClusters,
   type ProxyContext, type ProxyDeps, type ProxyStep, type ImpersonationTokenSource,
 } from './chain.ts';
 export {

@@ -42,13 +42,18 @@ export function writeKubeStatus(res: ServerResponse, error: unknown): void {
   res.end(body);
 }
 
-/** The same answer on a raw socket (an upgrade request that never upgraded), then closes it. */
+/**
+ * The same answer on a raw socket (an upgrade request that never upgraded), then closes it:
+ * the socket is not read, so a caller that half-closes would never be seen leaving; once
+ * the answer is flushed the connection is closed from this side.
+ */
 export function writeKubeStatusToSocket(socket: Duplex, error: unknown): void {
   const { status, body, retryAfter } = kubeStatusBody(error);
   if (!socket.writable) {
     socket.destroy();
     return;
   }
+  socket.once('finish', () => socket.destroy());
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/json\r\n`
     + `content-length: ${Buffer.byteLength(body)}\r\nx-content-type-options: nosniff\r\n${retryAfter === undefined ? '' : `retry-after: ${retryAfter}\r\n`}`

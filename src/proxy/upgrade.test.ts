@@ -59,7 +59,7 @@ describe('an upgrade whose caller leaves before the 101', () => {
     proxy.on('upgrade', (req, socket, head) => {
       callers.push(socket);
       void forwardUpgrade({
-        req, socket, head, downstreamPath: req.url ?? '/', headers: [['authorization', 'Bearer ours']], protocol: 'websocket', proxyPrefix: '/k8s/clusters/c-1',
+        req, socket, head, clusterId: 'c-1', downstreamPath: req.url ?? '/', headers: [['authorization', 'Bearer ours']], protocol: 'websocket', proxyPrefix: '/k8s/clusters/c-1',
         endpoint: {
           url: new URL(`https://127.0.0.1:${upstreamPort}`), caPem: pki.caPem,
           dial: async () => {

@@ -7,6 +7,13 @@
  * answer is relayed to the caller with `Connection: close` and both sockets are
  * closed, so a failed upgrade can never leave a connection that later bytes ride
  * with our credentials (CVE-2018-1002105). When either side closes, both close.
+ *
+ * The wait for kube-apiserver's answer (dial, TLS, then the 101 or any other head) is
+ * bounded by `responseHeaderTimeoutMs`, so a cluster that never answers gets the
+ * caller a 504 naming it and releases the tunnel stream; once upgraded, an exec or
+ * port-forward may stay idle as long as it likes. The exchange can be ended from
+ * outside (`EndStream`, when access is taken away): before an answer the caller gets
+ * the reason as a Status, after it both connections are destroyed.
  */
 import { request as httpsRequest } from 'node:https';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
@@ -15,7 +22,8 @@ import type { Duplex } from 'node:stream';
 import { DroverError } from '../shared/errors.ts';
 import { connectTls, type UpstreamEndpoint } from './upstream.ts';
 import { writeKubeStatusToSocket } from './kube-status.ts';
-import { rewriteLocation } from './forward.ts';
+import { downstreamFailure, noAnswerInTime, rewriteLocation } from './forward.ts';
+import type { EndStream } from './open-streams.ts';
 
 export interface UpgradeRequest {
   req: IncomingMessage;
@@ -24,41 +32,78 @@ export interface UpgradeRequest {
   /** Bytes the caller sent after its request head. */
   head: Buffer;
   endpoint: UpstreamEndpoint;
+  /** Which cluster answers, to name it in errors. */
+  clusterId: string;
   downstreamPath: string;
   /** Scrubbed caller headers plus our identity. */
   headers: Array<[string, string]>;
   /** The protocol the caller asked for (`Upgrade:`). */
   protocol: string;
   proxyPrefix: string;
+  /** How long to wait for kube-apiserver's answer head, dial included (ms); 0 or absent: no bound. */
+  responseHeaderTimeoutMs?: number;
 }
 
 /** Real clients send nothing before the 101 (WebSocket and SPDY wait for it); more than this is refused. */
 const maxEarlyBytes = 64 * 1024;
 
-export async function forwardUpgrade(input: UpgradeRequest): Promise<void> {
+/** Starts the upgrade downstream; returns what ends the exchange early. */
+export function forwardUpgrade(input: UpgradeRequest): EndStream {
   const { socket } = input;
   // The server hands the socket over paused, and a paused socket never notices its peer
   // leaving. So it is read from the start, keeping any early bytes for after the 101:
   // a caller that goes away before kube-apiserver answers is seen, and ends the upstream.
   const early = readEarlyBytes(socket);
-  const abort = new AbortController();
-  const onEarlyClose = (): void => abort.abort();
-  socket.once('close', onEarlyClose);
-  let upstream;
-  try {
-    upstream = await connectTls(input.endpoint, abort.signal);
-  } catch (error) {
-    writeKubeStatusToSocket(socket, error);
-    return;
-  } finally {
-    socket.off('close', onEarlyClose);
-  }
-  if (abort.signal.aborted || socket.destroyed) {
-    upstream.destroy();
-    return;
-  }
-  const tlsSocket = upstream;
+  const state: Exchange = { abort: new AbortController(), answered: false };
+  const release = (): void => {
+    clearTimeout(state.timer);
+    state.abort.abort();
+    state.upstream?.destroy();
+  };
+  // From here to the end, the caller going away (mid-dial, before kube-apiserver answers,
+  // or after) closes the upstream too: an exec must not keep running on a connection nobody holds.
+  socket.once('close', release);
+  // A caller's socket error is followed by its 'close'; without a listener it would throw.
+  socket.on('error', () => socket.destroy());
+  /** Ends the exchange: the caller gets `why` if it has had no answer yet, the upstream goes at once. */
+  const end: EndStream = (why) => {
+    release();
+    if (state.answered) {
+      socket.destroy();
+      return;
+    }
+    state.answered = true;
+    early.stop();
+    writeKubeStatusToSocket(socket, why);
+  };
+  const timeoutMs = input.responseHeaderTimeoutMs ?? 0;
+  if (timeoutMs > 0) state.timer = setTimeout(() => end(noAnswerInTime(input.clusterId, timeoutMs)), timeoutMs);
+  void sendUpgrade(input, state, early, end);
+  return end;
+}
 
+interface Exchange {
+  abort: AbortController;
+  upstream?: Duplex;
+  /** The caller has had the head of an answer (ours or kube-apiserver's): nothing more may be written before it. */
+  answered: boolean;
+  timer?: NodeJS.Timeout;
+}
+
+async function sendUpgrade(input: UpgradeRequest, state: Exchange, early: EarlyBytes, end: EndStream): Promise<void> {
+  const { socket } = input;
+  let tlsSocket;
+  try {
+    tlsSocket = await connectTls(input.endpoint, state.abort.signal);
+  } catch (error) {
+    if (!state.abort.signal.aborted) end(downstreamFailure(error, input.clusterId));
+    return;
+  }
+  if (state.abort.signal.aborted || socket.destroyed) {
+    tlsSocket.destroy();
+    return;
+  }
+  state.upstream = tlsSocket;
   const request = httpsRequest({
     method: input.req.method,
     path: input.downstreamPath,
@@ -70,15 +115,17 @@ export async function forwardUpgrade(input: UpgradeRequest): Promise<void> {
     socket.destroy();
     tlsSocket.destroy();
   };
-  // From here to the end, the caller going away (even before kube-apiserver answers) closes
-  // the upstream too: an exec must not keep running on a connection nobody holds.
-  socket.once('close', closeBoth);
-  socket.once('error', closeBoth);
+  const answer = (): boolean => {
+    if (state.answered || socket.destroyed) return false;
+    state.answered = true;
+    clearTimeout(state.timer);
+    return true;
+  };
 
   request.on('upgrade', (res: IncomingMessage, upgraded: Duplex, upgradedHead: Buffer) => {
     upgraded.once('close', closeBoth);
     upgraded.once('error', closeBoth);
-    if (socket.destroyed) {
+    if (!answer()) {
       upgraded.destroy();
       return;
     }
@@ -91,6 +138,10 @@ export async function forwardUpgrade(input: UpgradeRequest): Promise<void> {
   });
 
   request.on('response', (res: IncomingMessage) => {
+    if (!answer()) {
+      tlsSocket.destroy();
+      return;
+    }
     // Not upgraded: relay the answer, then close both connections for good.
     early.stop();
     socket.write(responseHead(res, input, true));
@@ -103,11 +154,15 @@ export async function forwardUpgrade(input: UpgradeRequest): Promise<void> {
   });
 
   request.on('error', (error: Error) => {
-    writeKubeStatusToSocket(socket, new DroverError('DRV_ERR_BAD_GATEWAY', `upgrade to the cluster failed: ${error.message}`, { cause: error }));
-    tlsSocket.destroy();
+    // Ended by us (the caller left, the timeout, access taken away): its answer is already on its way.
+    if (state.abort.signal.aborted) return;
+    if (state.answered) closeBoth();
+    else end(new DroverError('DRV_ERR_BAD_GATEWAY', `upgrade to cluster ${input.clusterId} failed: ${error.message}`, { cause: error }));
   });
   request.end();
 }
+
+interface EarlyBytes { stop: () => Buffer[] }
 
 /**
  * Reads a paused caller socket until the upgrade is answered. A caller that half-closes
@@ -115,7 +170,7 @@ export async function forwardUpgrade(input: UpgradeRequest): Promise<void> {
  * ends the upstream like any other departure. `stop()` hands back what came and
  * pauses the socket again, in the same tick, so piping it loses nothing.
  */
-function readEarlyBytes(socket: Duplex): { stop: () => Buffer[] } {
+function readEarlyBytes(socket: Duplex): EarlyBytes {
   const chunks: Buffer[] = [];
   let size = 0;
   const leave = (): void => { socket.destroy(); };

@@ -6,8 +6,10 @@
  *
  * One undici pool per cluster keeps connections alive between requests; it is
  * rebuilt when the cluster's address or CA changes. Watches and log streams hold a
- * connection for as long as they last, so the pool sets no body or header timeout:
- * the client's own cancellation (or kube-apiserver's timeouts) end them.
+ * connection for as long as they last, so the pool sets no body timeout: the client's
+ * own cancellation (or kube-apiserver's timeouts) end them. Making a connection (the
+ * dial and the TLS handshake) is bounded by `connectTimeoutMs`, as a kube-apiserver
+ * that is stopped still completes TCP handshakes but never a TLS one.
  */
 import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { isIP, Socket } from 'node:net';
@@ -31,9 +33,21 @@ export interface TlsSessionStore {
   secureContext?: SecureContext;
 }
 
-/** Dials and completes a TLS handshake that verifies kube-apiserver against the cluster CA. */
+/** Why a connection failed; a DroverError given as the abort reason (the pool's timeout) is kept as it is. */
+function connectFailure(endpoint: UpstreamEndpoint, error: Error): DroverError {
+  if (error instanceof DroverError) return error;
+  return new DroverError('DRV_ERR_BAD_GATEWAY', `TLS to kube-apiserver at ${endpoint.url.host} failed: ${error.message}`, { cause: error });
+}
+
+/** Dials and completes a TLS handshake that verifies kube-apiserver against the cluster CA; `signal` can give up on both. */
 export async function connectTls(endpoint: UpstreamEndpoint, signal?: AbortSignal, sessions?: TlsSessionStore): Promise<TLSSocket> {
-  const stream = await endpoint.dial(signal);
+  let stream: Duplex;
+  try {
+    stream = await endpoint.dial(signal);
+  } catch (error) {
+    const reason: unknown = signal?.reason;
+    throw signal?.aborted && reason instanceof Error ? connectFailure(endpoint, reason) : error;
+  }
   // Small API requests must not wait for the previous segment's ACK (Nagle).
   if (stream instanceof Socket) stream.setNoDelay(true);
   const host = endpoint.url.hostname.replace(/^\[|\]$/g, '');
@@ -49,15 +63,20 @@ export async function connectTls(endpoint: UpstreamEndpoint, signal?: AbortSigna
     });
     if (sessions) socket.on('session', (session: Buffer) => { sessions.session = session; });
     const fail = (error: Error): void => {
+      signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       stream.destroy();
-      reject(new DroverError('DRV_ERR_BAD_GATEWAY', `TLS to kube-apiserver at ${endpoint.url.host} failed: ${error.message}`, { cause: error }));
+      reject(connectFailure(endpoint, error));
     };
+    const onAbort = (): void => fail(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
     socket.once('secureConnect', () => {
       socket.off('error', fail);
+      signal?.removeEventListener('abort', onAbort);
       resolve(socket);
     });
     socket.once('error', fail);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
@@ -65,13 +84,16 @@ export async function connectTls(endpoint: UpstreamEndpoint, signal?: AbortSigna
 export class UpstreamPools {
   private readonly pools = new Map<string, { key: string; pool: Pool }>();
   private readonly connectionsPerCluster: number | null;
+  private readonly connectTimeoutMs: number;
 
   /**
    * No connection cap by default: every open watch holds a connection, so a cap of N
    * would make the N+1st request of a cluster wait until some watch ends (a hang).
+   * `connectTimeoutMs` (0: none) bounds each new connection's dial and TLS handshake.
    */
-  constructor(options: { connectionsPerCluster?: number } = {}) {
+  constructor(options: { connectionsPerCluster?: number; connectTimeoutMs?: number } = {}) {
     this.connectionsPerCluster = options.connectionsPerCluster ?? null;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 0;
   }
 
   /** The pool for `clusterId`, made or remade for this endpoint. */
@@ -88,7 +110,17 @@ export class UpstreamPools {
       bodyTimeout: 0,
       keepAliveTimeout: 30_000,
       connect: (_options, callback) => {
-        connectTls(endpoint, undefined, sessions).then((socket) => callback(null, socket), (error: Error) => callback(error, null));
+        // Not AbortSignal.timeout: the tunnel ties the signal to the stream for its whole life.
+        const attempt = new AbortController();
+        const timer = this.connectTimeoutMs > 0 ? setTimeout(() => attempt.abort(new DroverError('DRV_ERR_GATEWAY_TIMEOUT',
+          `TLS to kube-apiserver at ${endpoint.url.host} did not complete within ${this.connectTimeoutMs / 1000} s`)), this.connectTimeoutMs) : undefined;
+        connectTls(endpoint, attempt.signal, sessions).then((socket) => {
+          clearTimeout(timer);
+          callback(null, socket);
+        }, (error: Error) => {
+          clearTimeout(timer);
+          callback(error, null);
+        });
       },
     });
     this.pools.set(clusterId, { key, pool });

@@ -12,6 +12,8 @@ export interface ServerConfig {
   tlsCertFile?: string;
   tlsKeyFile?: string;
   tlsCaFile?: string;
+  /** How long a proxied request waits for the cluster's response head (ms); 0: no bound. */
+  proxyResponseHeaderTimeoutMs: number;
 }
 
 export interface ServerFlags {
@@ -22,6 +24,18 @@ export interface ServerFlags {
   tlsCertFile?: string;
   tlsKeyFile?: string;
   tlsCaFile?: string;
+  proxyResponseHeaderTimeout?: string;
+}
+
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `90s`, `2m`, `1m30s`, `500ms`, `0` (none) → milliseconds, as Go's and kubectl's durations read. */
+export function parseDuration(option: string, value: string): number {
+  const parts = value === '0' ? [] : [...value.matchAll(/(\d+)(ms|s|m|h)/g)];
+  if (value !== '0' && (parts.length === 0 || parts.map((p) => p[0]).join('') !== value)) {
+    throw new InvalidArgumentError(option, 'a duration such as 60s, 2m or 1m30s (0: no limit)', value);
+  }
+  return parts.reduce((ms, p) => ms + Number(p[1]) * (durationUnits[p[2] ?? ''] ?? 0), 0);
 }
 
 export function parseListen(value: string): { host: string; port: number } {
@@ -56,6 +70,7 @@ export function serverConfigFromFlags(flags: ServerFlags): ServerConfig {
     ...(flags.tlsCertFile ? { tlsCertFile: flags.tlsCertFile } : {}),
     ...(flags.tlsKeyFile ? { tlsKeyFile: flags.tlsKeyFile } : {}),
     ...(flags.tlsCaFile ? { tlsCaFile: flags.tlsCaFile } : {}),
+    proxyResponseHeaderTimeoutMs: parseDuration('--proxy-response-header-timeout', flags.proxyResponseHeaderTimeout ?? '60s'),
   };
 }
 

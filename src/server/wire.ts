@@ -96,6 +96,7 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   const proxy = createProxyFeature({
     identity: core.identity, clusters, membership: access, logger: core.logger,
     publicUrl: core.config.publicUrl, caPem: core.tls.caPem, env, db: core.store.db, aceContexts: (clusterId) => aceSettings.contexts(clusterId),
+    responseHeaderTimeoutMs: core.config.proxyResponseHeaderTimeoutMs,
   });
   // Projects, members, and their reconciliation into every live cluster's RBAC.
   const accessFeature = createAccessFeature({ access, clusters, accounts: proxy.accounts, identity: core.identity, principals: core.providers, logger: core.logger, env });

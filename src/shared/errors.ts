@@ -50,7 +50,9 @@ export class DroverError extends Error {
     this.name = 'DroverError';
     this.code = code;
     this.status = errorCodes[code];
-    this.expose = this.status < 500 || code === 'DRV_ERR_CLUSTER_UNAVAILABLE' || code === 'DRV_ERR_BAD_GATEWAY' || code === 'DRV_ERR_PROVIDER_UNAVAILABLE';
+    // Which downstream failed, and how, is what the caller needs to act on: those messages are shown.
+    this.expose = this.status < 500 || code === 'DRV_ERR_CLUSTER_UNAVAILABLE' || code === 'DRV_ERR_BAD_GATEWAY' || code === 'DRV_ERR_PROVIDER_UNAVAILABLE'
+      || code === 'DRV_ERR_GATEWAY_TIMEOUT';
     this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }

@@ -43,7 +43,7 @@ describe('proxy forwarding to a real kube-apiserver', () => {
         const headers = [...scrubbed.forward, ...identity];
         assertOnlyOurIdentity(headers, ours);
         void forwardRequest({
-          req, res, pool: pools.get('c-test', endpoint), downstreamPath: req.url ?? '/', headers,
+          req, res, pool: pools.get('c-test', endpoint), clusterId: 'c-test', downstreamPath: req.url ?? '/', headers,
           proxyPrefix: '/k8s/clusters/c-test', upstreamOrigin: url.origin,
         });
       } catch (error) {
@@ -53,7 +53,7 @@ describe('proxy forwarding to a real kube-apiserver', () => {
     server.on('upgrade', (req, socket, head) => {
       const scrubbed = scrubCallerHeaders(req.rawHeaders);
       void forwardUpgrade({
-        req, socket, head, endpoint, downstreamPath: req.url ?? '/', headers: [...scrubbed.forward, ...identity],
+        req, socket, head, endpoint, clusterId: 'c-test', downstreamPath: req.url ?? '/', headers: [...scrubbed.forward, ...identity],
         protocol: scrubbed.upgrade ?? 'websocket', proxyPrefix: '/k8s/clusters/c-test',
       });
     });
@@ -135,7 +135,7 @@ describe('proxy forwarding to a real kube-apiserver', () => {
     const deadPools = new UpstreamPools();
     const dead: UpstreamEndpoint = { url: new URL(cp.url), caPem: cp.caPem, dial: () => Promise.reject(new Error('agent disconnected')) };
     const s = createServer((req, res) => {
-      void forwardRequest({ req, res, pool: deadPools.get('c-dead', dead), downstreamPath: '/version', headers: [], proxyPrefix: '/k8s/clusters/c-dead', upstreamOrigin: cp.url });
+      void forwardRequest({ req, res, pool: deadPools.get('c-dead', dead), clusterId: 'c-dead', downstreamPath: '/version', headers: [], proxyPrefix: '/k8s/clusters/c-dead', upstreamOrigin: cp.url });
     });
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
     const res = await new Promise<{ status: number; body: string }>((resolve) => {

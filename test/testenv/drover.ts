@@ -63,11 +63,11 @@ export interface Drover {
 }
 
 
-export async function startDrover(options: { env?: NodeJS.ProcessEnv } = {}): Promise<Drover> {
+export async function startDrover(options: { env?: NodeJS.ProcessEnv; /** More `drover server` flags. */ serverArgs?: string[] } = {}): Promise<Drover> {
   const dir = mkdtempSync(join(tmpdir(), 'drover-e2e-'));
   const configPath = join(dir, 'cli-config.json');
   const env = { DROVER_BOOTSTRAP_PASSWORD: adminPassword, DROVER_CLUSTER_GRACE_MS: '1500', ...options.env };
-  const server = await spawnServer({ dataDir: join(dir, 'server'), env });
+  const server = await spawnServer({ dataDir: join(dir, 'server'), env, ...(options.serverArgs ? { args: options.serverArgs } : {}) });
   const agents: AgentProcess[] = [];
 
   const run = (...argv: string[]): Promise<CliResult> => runCliForTest(argv, { configPath, env: {} });

@@ -14,6 +14,7 @@ export function serverCommand(deps: CliDeps): Command {
     .option('--tls-cert-file <file>', 'serving certificate (PEM) instead of the generated one')
     .option('--tls-key-file <file>', 'its private key (PEM)')
     .option('--tls-ca-file <file>', 'the CA to serve at /cacerts with --tls-cert-file')
+    .option('--proxy-response-header-timeout <duration>', 'how long a proxied Kubernetes request waits for the cluster to start answering before a 504 (watches, logs and exec are never cut; 0: no limit)', '60s')
     .action(async (flags: ServerFlags) => {
       const config = serverConfigFromFlags(flags);
       const logger = createLogger({ name: 'drover-server', ...(deps.stderr === process.stderr ? {} : { destination: deps.stderr }) });
