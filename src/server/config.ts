@@ -1,17 +1,32 @@
-/** `drover server` options, checked at startup: what is wrong is named with what was expected. */
-import { hostname } from 'node:os';
+/**
+ * `drover server` options: flags and the environment are read here, in one place, and
+ * every mistake is reported together before anything is created (no data dir, no
+ * database, no admin for a start that cannot succeed). docs/configuration.md lists them.
+ */
+import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
-import { InvalidArgumentError } from '../shared/errors.ts';
+import { DroverError, InvalidArgumentError } from '../shared/errors.ts';
+import { envInteger } from '../shared/env.ts';
+import { logFormatOption, logLevelOption, type LogFormat, type LogLevel } from '../shared/log.ts';
+
+/** Loopback only by default: nothing is reachable from the network until the operator says so. */
+export const DEFAULT_LISTEN = '127.0.0.1:8443';
 
 export interface ServerConfig {
   dataDir: string;
   listenHost: string;
   listenPort: number;
   publicUrl: string;
+  /** How the public URL was chosen, for the start-up summary. */
+  publicUrlSource: 'flag' | 'listen address' | 'first network address';
   dbUrl?: string;
   tlsCertFile?: string;
   tlsKeyFile?: string;
   tlsCaFile?: string;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  /** Timing knobs from the environment; tests shorten them, production keeps the defaults. */
+  tuning: { clusterGraceMs?: number; aceSyncMs?: number; rbacResyncMs?: number };
 }
 
 export interface ServerFlags {
@@ -22,6 +37,8 @@ export interface ServerFlags {
   tlsCertFile?: string;
   tlsKeyFile?: string;
   tlsCaFile?: string;
+  logLevel?: string;
+  logFormat?: string;
 }
 
 export function parseListen(value: string): { host: string; port: number } {
@@ -32,14 +49,27 @@ export function parseListen(value: string): { host: string; port: number } {
   return { host: host === '' ? '0.0.0.0' : host, port };
 }
 
-export function serverConfigFromFlags(flags: ServerFlags): ServerConfig {
-  const { host, port } = parseListen(flags.listen ?? '0.0.0.0:8443');
-  let publicUrl = flags.publicUrl;
-  if (publicUrl === undefined) {
-    const wildcard = host === '0.0.0.0' || host === '::';
-    const name = wildcard ? (hostname() || '127.0.0.1') : host;
-    publicUrl = `https://${name.includes(':') ? `[${name}]` : name}:${port}`;
+const isWildcard = (host: string): boolean => host === '0.0.0.0' || host === '::';
+
+/** The first non-loopback IPv4 address: what another machine (or a browser here) can reach. */
+function firstNetworkAddress(): string | undefined {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const info of list ?? []) if (info.family === 'IPv4' && !info.internal) return info.address;
   }
+  return undefined;
+}
+
+/**
+ * Without --public-url: the listen address itself, so the printed URL is the one that
+ * answers; on a wildcard listen, the machine's first network address (a hostname may not
+ * resolve anywhere else).
+ */
+function defaultPublicUrl(host: string, port: number): { url: string; source: ServerConfig['publicUrlSource'] } {
+  const name = isWildcard(host) ? firstNetworkAddress() ?? '127.0.0.1' : host;
+  return { url: `https://${name.includes(':') ? `[${name}]` : name}:${port}`, source: isWildcard(host) ? 'first network address' : 'listen address' };
+}
+
+function checkPublicUrl(publicUrl: string): string {
   let parsed: URL;
   try {
     parsed = new URL(publicUrl);
@@ -47,15 +77,43 @@ export function serverConfigFromFlags(flags: ServerFlags): ServerConfig {
     throw new InvalidArgumentError('--public-url', 'an https:// URL', publicUrl);
   }
   if (parsed.protocol !== 'https:') throw new InvalidArgumentError('--public-url', 'an https:// URL (Drover serves HTTPS only)', publicUrl);
+  return parsed.toString().replace(/\/$/, '');
+}
+
+/** Runs every check, collecting the failures, so one start reports all of them. */
+function collect<T>(errors: string[], check: () => T): T | undefined {
+  try {
+    return check();
+  } catch (error) {
+    errors.push(error instanceof Error ? error.message : String(error));
+    return undefined;
+  }
+}
+
+export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv = {}): ServerConfig {
+  const errors: string[] = [];
+  const listen = collect(errors, () => parseListen(flags.listen ?? DEFAULT_LISTEN));
+  const chosen = flags.publicUrl === undefined ? (listen && defaultPublicUrl(listen.host, listen.port)) : { url: flags.publicUrl, source: 'flag' as const };
+  const publicUrl = chosen && collect(errors, () => checkPublicUrl(chosen.url));
+  const logLevel = collect(errors, () => logLevelOption('--log-level', flags.logLevel) ?? logLevelOption('DROVER_LOG_LEVEL', env.DROVER_LOG_LEVEL)) ?? 'info';
+  const logFormat = collect(errors, () => logFormatOption('--log-format', flags.logFormat) ?? logFormatOption('DROVER_LOG_FORMAT', env.DROVER_LOG_FORMAT)) ?? 'auto';
+  const ms = (name: string): number | undefined => collect(errors, () => envInteger(env, name, { min: 1, unit: 'milliseconds' }));
+  const tuning = { clusterGraceMs: ms('DROVER_CLUSTER_GRACE_MS'), aceSyncMs: ms('DROVER_ACE_SYNC_MS'), rbacResyncMs: ms('DROVER_RBAC_RESYNC_MS') };
+  if (errors.length > 0 || !listen || !chosen || !publicUrl) {
+    throw new DroverError('DRV_ERR_INVALID_ARGUMENT', `drover server cannot start: ${errors.join('; ')}`);
+  }
   return {
     dataDir: resolve(flags.dataDir ?? './drover-data'),
-    listenHost: host,
-    listenPort: port,
-    publicUrl: parsed.toString().replace(/\/$/, ''),
+    listenHost: listen.host,
+    listenPort: listen.port,
+    publicUrl,
+    publicUrlSource: chosen.source,
     ...(flags.db ? { dbUrl: flags.db } : {}),
     ...(flags.tlsCertFile ? { tlsCertFile: flags.tlsCertFile } : {}),
     ...(flags.tlsKeyFile ? { tlsKeyFile: flags.tlsKeyFile } : {}),
     ...(flags.tlsCaFile ? { tlsCaFile: flags.tlsCaFile } : {}),
+    logLevel, logFormat,
+    tuning: Object.fromEntries(Object.entries(tuning).filter(([, v]) => v !== undefined)),
   };
 }
 
