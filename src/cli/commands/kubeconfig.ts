@@ -3,22 +3,20 @@ import { writeFileSync, chmodSync } from 'node:fs';
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { withClient } from '../client/index.ts';
-import { InvalidArgumentError } from '../../shared/errors.ts';
+import { DURATION_HINT, durationOption } from '../../shared/duration.ts';
+import { namingFlags } from '../flag-errors.ts';
 
 export function kubeconfigCommand(deps: CliDeps): Command {
   return new Command('kubeconfig')
     .description('print (or write) a kubeconfig for CLUSTER that goes through Drover with a new cluster-scoped token')
     .argument('<cluster>', 'cluster id or name')
     .option('--file <path>', 'write to this file (mode 0600) instead of stdout')
-    .option('--ttl <seconds>', 'token lifetime in seconds (the server caps it)')
+    .option('--ttl <duration>', `token lifetime: ${DURATION_HINT}; the server caps it`)
     .action(async (cluster: string, opts: { file?: string; ttl?: string }) => {
       let query = '';
-      if (opts.ttl !== undefined) {
-        if (!/^\d+$/.test(opts.ttl)) throw new InvalidArgumentError('--ttl', 'a whole number of seconds', opts.ttl);
-        query = `?ttlSeconds=${opts.ttl}`;
-      }
-      const answer = await withClient(deps, (client) =>
-        client.request<{ kubeconfig: string; aceContexts?: string[] }>('GET', `/v1/clusters/${encodeURIComponent(cluster)}/kubeconfig${query}`));
+      if (opts.ttl !== undefined) query = `?ttlSeconds=${durationOption('--ttl', opts.ttl)}`;
+      const answer = await namingFlags({ ttlSeconds: '--ttl' }, withClient(deps, (client) =>
+        client.request<{ kubeconfig: string; aceContexts?: string[] }>('GET', `/v1/clusters/${encodeURIComponent(cluster)}/kubeconfig${query}`)));
       if (opts.file) {
         writeFileSync(opts.file, answer.kubeconfig, { mode: 0o600 });
         chmodSync(opts.file, 0o600);
