@@ -56,7 +56,7 @@ function RegisterCluster(props: { onCreated: () => void }) {
     <div class="card">
       <h2>Register a cluster</h2>
       <form onSubmit={submit} class="inline">
-        <label>Name<input required pattern="[a-z0-9]([-a-z0-9]*[a-z0-9])?" maxLength={63} value={name} onInput={(e) => setName(value(e))}
+        <label>Name<input required pattern="[a-z0-9]([a-z0-9\-]*[a-z0-9])?" maxLength={63} value={name} onInput={(e) => setName(value(e))}
           title="lower-case letters, digits and dashes" /></label>
         <button type="submit" disabled={action.busy}>Register</button>
       </form>

@@ -179,7 +179,7 @@ export function ProjectsSection(props: { cluster: Cluster; user: User }) {
       )}
       {owned.length > 0 && (
         <form onSubmit={createNamespace} class="inline" aria-label="Create a namespace in a project">
-          <label>New namespace<input required pattern="[a-z0-9]([-a-z0-9]*[a-z0-9])?" maxLength={63} value={fresh.name}
+          <label>New namespace<input required pattern="[a-z0-9]([a-z0-9\-]*[a-z0-9])?" maxLength={63} value={fresh.name}
             title="lower-case letters, digits and dashes" onInput={(e) => setFresh({ ...fresh, name: value(e) })} /></label>
           <label>In project
             <select required value={fresh.project} onChange={(e) => setFresh({ ...fresh, project: value(e) })}>
