@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../shared/log.ts';
 import { serverConfigFromFlags, startServer } from './index.ts';
-import { caChecksum, startupSummary } from './startup-summary.ts';
+import { caChecksum, passwordNotice, startupSummary, summaryFields } from './startup-summary.ts';
 
 describe('drover server defaults', () => {
   it('listens on loopback and prints the URL that answers there', () => {
@@ -53,6 +53,12 @@ describe('the start-up summary', () => {
     assert.equal(caChecksum(ca).length, 64);
     assert.ok(text.includes('--ca-checksum'));
     assert.ok(text.includes('    pw-shown-once'));
+  });
+
+  it('with JSON logs: one log line without the password, and the generated password alone as text', () => {
+    const fields = summaryFields(config, 8443, ca, { kind: 'generated', password: 'pw-shown-once' });
+    assert.deepEqual(fields, { url: 'https://127.0.0.1:8443', listen: '127.0.0.1:8443', caChecksum: caChecksum(ca), adminPassword: 'printed once on stderr' });
+    assert.match(passwordNotice('pw-shown-once'), /password is shown only this once:\n {4}pw-shown-once\n/);
   });
 
   it('says where the password is when Drover did not choose it', () => {

@@ -1,8 +1,10 @@
 /**
  * What `drover server` tells a person once it listens: the URL to open (the same one
  * kubeconfigs carry), the CA checksum `drover login --ca-checksum` and agents pin, and
- * where the admin password is. Printed as plain text on stderr, apart from the logs,
- * so it reads the same whatever the log format.
+ * where the admin password is. With readable logs (a terminal) it is a block of text
+ * on stderr; with JSON logs it is one log line (`summaryFields`), so a log collector
+ * sees only JSON, and a generated password, which must never reach a log, is the only
+ * plain text (`passwordNotice`), as before.
  */
 import { createHash } from 'node:crypto';
 import type { ServerConfig } from './config.ts';
@@ -19,7 +21,7 @@ function adminLines(admin: AdminBootstrap, url: string): string[] {
   const login = `drover login ${url} --username admin`;
   switch (admin.kind) {
     case 'generated':
-      return ['Admin user:  "admin", with this password (shown only this once; change it after logging in):', `    ${admin.password}`, `Log in:      ${login} --password-stdin   (or in the browser)`];
+      return [`Admin user:  "admin"; its ${passwordLines(admin.password)}`, `Log in:      ${login} --password-stdin   (or in the browser)`];
     case 'from-env':
       return ['Admin user:  "admin", with the password in DROVER_BOOTSTRAP_PASSWORD', `Log in:      ${login} --password-stdin   (or in the browser)`];
     case 'existing':
@@ -29,6 +31,21 @@ function adminLines(admin: AdminBootstrap, url: string): string[] {
       throw new Error(`unknown bootstrap ${String(never)}`);
     }
   }
+}
+
+function passwordLines(password: string): string {
+  return `password is shown only this once:\n    ${password}\n             (change it after logging in)`;
+}
+
+/** The generated admin password alone, for a server whose logs are JSON. */
+export function passwordNotice(password: string): string {
+  return `\nCreated the admin user "admin"; its ${passwordLines(password)}\n`;
+}
+
+/** The summary as log fields (never the password). */
+export function summaryFields(config: ServerConfig, port: number, caPem: string, admin: AdminBootstrap): Record<string, string> {
+  const where = { generated: 'printed once on stderr', 'from-env': 'DROVER_BOOTSTRAP_PASSWORD', existing: 'set at the first start' } as const;
+  return { url: config.publicUrl, listen: `${config.listenHost}:${port}`, caChecksum: caChecksum(caPem), adminPassword: where[admin.kind] };
 }
 
 export function startupSummary(config: ServerConfig, port: number, caPem: string, admin: AdminBootstrap): string {

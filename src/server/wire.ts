@@ -25,7 +25,7 @@ import { publicHost, type ServerConfig } from './config.ts';
 import { httpsServerFactory, type HttpRouting, type PrefixRoute, type RawHandler, type UpgradeHandler } from './http-server.ts';
 import { loadOrCreateTls, type TlsMaterial } from './tls.ts';
 import { assertCanListen, listenError } from './port-check.ts';
-import { startupSummary, type AdminBootstrap } from './startup-summary.ts';
+import { passwordNotice, startupSummary, summaryFields, type AdminBootstrap } from './startup-summary.ts';
 import { createClustersFeature } from '../clusters/index.ts';
 import { AceSettings, AceSync, aceApi } from '../kube-api-auth/index.ts';
 import { createProxyFeature } from '../proxy/index.ts';
@@ -68,6 +68,8 @@ export interface StartOptions {
   logger: Logger;
   /** Where the start-up summary (URL, CA checksum, the one-off bootstrap password) is shown. */
   announce: (text: string) => void;
+  /** The whole summary as text (readable logs); otherwise it is a log line and only a generated password is announced. */
+  readableSummary?: boolean;
   /** Extra features for tests; production features are listed in features(). */
   extraFeatures?: Partial<Features>;
 }
@@ -180,8 +182,9 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     throw listenError(config.listenHost, config.listenPort, error);
   }
   const port = (app.server.address() as AddressInfo).port;
-  options.logger.info({ listen: `${config.listenHost}:${port}`, publicUrl: config.publicUrl }, 'drover server listening');
-  options.announce(startupSummary(config, port, core.tls.caPem, admin));
+  options.logger.info(summaryFields(config, port, core.tls.caPem, admin), 'drover server listening');
+  if (options.readableSummary) options.announce(startupSummary(config, port, core.tls.caPem, admin));
+  else if (admin.kind === 'generated') options.announce(passwordNotice(admin.password));
   const sweeper = setInterval(() => {
     core.identity.tokens.deleteExpired().catch((error: unknown) => options.logger.warn({ err: error }, 'could not delete expired tokens'));
   }, 3600_000);

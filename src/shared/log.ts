@@ -54,9 +54,15 @@ export function logFormatOption(option: string, value: string | undefined): LogF
   return value as LogFormat;
 }
 
+/** `auto` decided: text when the sink (stderr by default) is a terminal. */
+export function resolvedLogFormat(format: LogFormat, sink?: LogSink): 'text' | 'json' {
+  if (format !== 'auto') return format;
+  return (sink === undefined ? process.stderr.isTTY : sink.isTTY === true) ? 'text' : 'json';
+}
+
 function destinationFor(format: LogFormat, sink: LogSink | undefined): DestinationStream {
   const tty = sink === undefined ? process.stderr.isTTY : sink.isTTY === true;
-  if (format === 'text' || (format === 'auto' && tty)) return textDestination(sink ?? process.stderr, { color: tty });
+  if (resolvedLogFormat(format, sink) === 'text') return textDestination(sink ?? process.stderr, { color: tty });
   return sink === undefined ? pino.destination(2) : { write: (line: string) => { sink.write(line); } };
 }
 

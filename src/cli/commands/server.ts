@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { DEFAULT_LISTEN, serverConfigFromFlags, startServer, type ServerFlags } from '../../server/index.ts';
-import { createLogger } from '../../shared/log.ts';
+import { createLogger, resolvedLogFormat } from '../../shared/log.ts';
 
 export function serverCommand(deps: CliDeps): Command {
   return new Command('server')
@@ -21,7 +21,8 @@ export function serverCommand(deps: CliDeps): Command {
       const logger = createLogger({
         name: 'drover-server', level: config.logLevel, format: config.logFormat, ...(deps.stderr === process.stderr ? {} : { destination: deps.stderr }),
       });
-      const server = await startServer(config, { env: deps.env, logger, announce: (text) => deps.stderr.write(`${text}\n`) });
+      const readableSummary = resolvedLogFormat(config.logFormat, deps.stderr) === 'text';
+      const server = await startServer(config, { env: deps.env, logger, readableSummary, announce: (text) => deps.stderr.write(`${text}\n`) });
       await new Promise<void>((resolveStop) => {
         const stop = (signal: NodeJS.Signals): void => {
           logger.info({ signal }, 'shutting down');
