@@ -26,13 +26,13 @@ export interface ServerProcess {
   child: () => ChildProcess;
 }
 
-export interface SpawnOptions { dataDir: string; db?: string; port?: number; env?: NodeJS.ProcessEnv }
+export interface SpawnOptions { dataDir: string; db?: string; port?: number; env?: NodeJS.ProcessEnv; args?: string[] }
 
 let transcript = '';
 
 export async function spawnServer(options: SpawnOptions): Promise<ServerProcess> {
   const port = options.port ?? await freePort();
-  const args = ['--import', 'tsx', 'src/cli/main.ts', 'server', '--data-dir', options.dataDir, '--listen', `127.0.0.1:${port}`, ...(options.db ? ['--db', options.db] : [])];
+  const args = ['--import', 'tsx', 'src/cli/main.ts', 'server', '--data-dir', options.dataDir, '--listen', `127.0.0.1:${port}`, ...(options.db ? ['--db', options.db] : []), ...(options.args ?? [])];
   const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   let exited: string | undefined;
