@@ -87,4 +87,21 @@ describe('drover kubeconfig --all', () => {
     const both = await drover.run('kubeconfig', beta.name, '--all');
     assert.match(both.stderr, /either a CLUSTER or --all/);
   });
+
+  it('scopes a token only to a cluster the user can use, named by name, and says so otherwise', async () => {
+    const scoped = await drover.as('carol', ['tokens', 'create', '--cluster', beta.name, '--ttl', '15m', '-o', 'json']);
+    assert.equal(scoped.code, 0, scoped.stderr);
+    const tokens = JSON.parse((await drover.as('carol', ['tokens', 'list', '-o', 'json'])).stdout) as Array<{ id: string; clusterId?: string; expiresAt?: string }>;
+    const made = tokens.find((t) => t.id === (JSON.parse(scoped.stdout) as { tokenId: string }).tokenId);
+    assert.equal(made?.clusterId, beta.id);
+    const lifetime = (Date.parse(made?.expiresAt ?? '') - Date.now()) / 1000;
+    assert.ok(lifetime > 800 && lifetime <= 900, `15m gave ${lifetime} s`);
+    for (const cluster of [alpha, 'no-such-cluster']) {
+      const refused = await drover.as('carol', ['tokens', 'create', '--cluster', cluster]);
+      assert.notEqual(refused.code, 0, cluster);
+      assert.match(refused.stderr, new RegExp(`--cluster: no cluster "${cluster}" that you can use; see "drover clusters list"`));
+    }
+    const badTtl = await drover.as('carol', ['kubeconfig', beta.name, '--ttl', '1w']);
+    assert.match(badTtl.stderr, /--ttl: expected a duration like 90s, 15m, 1h or 7d/);
+  });
 });

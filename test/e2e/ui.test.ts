@@ -209,6 +209,15 @@ describe('web UI in a real browser', { timeout: 240_000 }, () => {
       await page.getByText('Loading…').first().waitFor({ state: 'detached' });
       await shoot(page, `${shot}-1280`);
     }
+    // Lifetimes are typed as durations, as on the command line.
+    await page.getByRole('button', { name: 'Change' }).first().click();
+    const form = page.getByRole('form', { name: 'Kubeconfig token settings' });
+    await form.getByLabel('Default lifetime').fill('12h');
+    await form.getByLabel('Maximum lifetime').fill('30d');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved. The next kubeconfig uses these settings.').waitFor();
+    const saved = JSON.parse(await drover.cli('settings', 'get', 'kubeconfig', '-o', 'json')) as { defaultTtlSeconds: number; maxTtlSeconds: number };
+    assert.deepEqual([saved.defaultTtlSeconds, saved.maxTtlSeconds], [12 * 3600, 30 * 86400]);
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByRole('heading', { name: 'Log in to Drover' }).waitFor();
   });
