@@ -100,7 +100,7 @@ export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv
   const ms = (name: string): number | undefined => collect(errors, () => envInteger(env, name, { min: 1, unit: 'milliseconds' }));
   const tuning = { clusterGraceMs: ms('DROVER_CLUSTER_GRACE_MS'), aceSyncMs: ms('DROVER_ACE_SYNC_MS'), rbacResyncMs: ms('DROVER_RBAC_RESYNC_MS') };
   if (errors.length > 0 || !listen || !chosen || !publicUrl) {
-    throw new DroverError('DRV_ERR_INVALID_ARGUMENT', `drover server cannot start: ${errors.join('; ')}`);
+    throw new DroverError('DRV_ERR_INVALID_ARGUMENT', `cannot start the server: ${errors.join('; ')}`);
   }
   return {
     dataDir: resolve(flags.dataDir ?? './drover-data'),

@@ -43,14 +43,14 @@ export interface LogOptions {
 /** `--log-level` / `DROVER_LOG_LEVEL`, checked: the flag wins over the variable. */
 export function logLevelOption(option: string, value: string | undefined): LogLevel | undefined {
   if (value === undefined || value === '') return undefined;
-  if (!(LOG_LEVELS as readonly string[]).includes(value)) throw new InvalidArgumentError(option, LOG_LEVELS.join(', '), value);
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) throw new InvalidArgumentError(option, `one of ${LOG_LEVELS.join(', ')}`, value);
   return value as LogLevel;
 }
 
 /** `--log-format` / `DROVER_LOG_FORMAT`, checked. */
 export function logFormatOption(option: string, value: string | undefined): LogFormat | undefined {
   if (value === undefined || value === '') return undefined;
-  if (!(LOG_FORMATS as readonly string[]).includes(value)) throw new InvalidArgumentError(option, LOG_FORMATS.join(', '), value);
+  if (!(LOG_FORMATS as readonly string[]).includes(value)) throw new InvalidArgumentError(option, `one of ${LOG_FORMATS.join(', ')}`, value);
   return value as LogFormat;
 }
 
