@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { kubectl, startPrivateControlPlane, type PrivateControlPlane } from '../testenv/index.ts';
 import { eventually, startDrover, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
+import { call } from './identity-support.ts';
 
 const suffix = Math.random().toString(36).slice(2, 7);
 
@@ -64,6 +65,9 @@ describe('drover kubeconfig --all', () => {
     assert.equal(config['current-context'], beta.name);
     assert.match(result.stderr, new RegExp(`current: ${beta.name}`));
     assert.notEqual(config.users[0]?.user.token, config.users[1]?.user.token, 'one cluster-scoped token per cluster');
+    // A token from the file is scoped to its cluster: it cannot mint a file for every cluster.
+    const scoped = await call(drover.server, 'GET', '/v1/kubeconfig', { token: config.users[0]?.user.token ?? '' });
+    assert.equal(scoped.status, 403, scoped.text);
     for (const context of [beta.name, gamma.name]) {
       const whoami = await eventually(`kubectl auth whoami through ${context}`, async () => {
         const r = await kubectl(['--context', context, 'auth', 'whoami', '-o', 'json'], { kubeconfig: file });
