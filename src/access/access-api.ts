@@ -67,6 +67,10 @@ type MemberView = Static<typeof Member>;
 const ClusterParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) });
 const ProjectParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }), project: Type.String({ minLength: 1, maxLength: 128 }) });
+/** A namespace name as Kubernetes takes it (a DNS label). */
+const NamespaceName = Type.String({ minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' });
+const PlacedNamespace = Type.Object({ namespace: Type.String(), projectId: Type.String() });
+const createNamespaceRule = { apiGroups: [''], resources: ['namespaces'], verbs: ['create'] };
 const userField = Type.String({
   minLength: 1, maxLength: 512,
   description: 'username, user id, or a provider user principal (a value containing "://", e.g. openldap_user://<dn>, github_user://<id>): a directory user who never logged in is confirmed with their provider and created',
@@ -95,7 +99,7 @@ export interface AccessApiOptions {
 
 /** The two plugins: role templates, and a cluster's projects and members. */
 export function accessApi(options: AccessApiOptions): FastifyPluginAsyncTypebox[] {
-  return [roleRoutes(options), memberRoutes(options)];
+  return [roleRoutes(options), projectRoutes(options), memberRoutes(options)];
 }
 
 function roleRoutes(options: AccessApiOptions): FastifyPluginAsyncTypebox {
@@ -153,9 +157,12 @@ async function memberSubject(
   return { kind: 'user', userId: found.id };
 }
 
-function memberRoutes(options: AccessApiOptions): FastifyPluginAsyncTypebox {
-  const { access, clusters, controllers, identity, principals } = options;
-
+/** The checks every cluster-scoped route starts with. */
+function clusterGuards(options: AccessApiOptions): {
+  visibleCluster: (request: FastifyRequest, idOrName: string) => Promise<{ id: string; me: AuthenticatedUser }>;
+  requireManager: (me: AuthenticatedUser, clusterId: string, projectId?: string) => Promise<void>;
+} {
+  const { access, clusters } = options;
   /** The cluster if the caller may see it; 404 otherwise. */
   const visibleCluster = async (request: FastifyRequest, idOrName: string): Promise<{ id: string; me: AuthenticatedUser }> => {
     const me = caller(request);
@@ -171,6 +178,86 @@ function memberRoutes(options: AccessApiOptions): FastifyPluginAsyncTypebox {
       throw new DroverError('DRV_ERR_FORBIDDEN', `you may not manage members of this ${projectId === undefined ? 'cluster' : 'project'}; ask its owner or an admin`);
     }
   };
+  return { visibleCluster, requireManager };
+}
+
+/** Projects and their namespaces: list, create, move a namespace in, create one in. */
+function projectRoutes(options: AccessApiOptions): FastifyPluginAsyncTypebox {
+  const { access, controllers, identity } = options;
+  const { visibleCluster, requireManager } = clusterGuards(options);
+  return (app) => {
+    app.addHook('preHandler', authenticateWith(identity.authenticator));
+    const members = { tags: ['access'], security: [{ bearer: [] }] };
+
+    app.get('/v1/clusters/:id/projects', { schema: { ...members, summary: 'List a cluster\'s projects', params: ClusterParams, response: { 200: Type.Array(ProjectBody), ...authErrors } } }, async (request) => {
+      const { id } = await visibleCluster(request, request.params.id);
+      return access.listProjects(id);
+    });
+
+    app.post('/v1/clusters/:id/projects', {
+      schema: { ...members, summary: 'Create a project (admins and cluster owners)', params: ClusterParams, body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 63 }) }, { additionalProperties: false }), response: { 201: ProjectBody, ...authErrors, 409: ErrorBody } },
+    }, async (request, reply) => {
+      const { id, me } = await visibleCluster(request, request.params.id);
+      await requireManager(me, id);
+      return reply.status(201).send(await access.createProject(id, request.body.name));
+    });
+
+    app.post('/v1/clusters/:id/projects/:project/namespaces', {
+      schema: { ...members, summary: 'Move a namespace into a project (sets its field.cattle.io/projectId annotation)', params: ProjectParams,
+        body: Type.Object({ namespace: NamespaceName }, { additionalProperties: false }),
+        response: { 200: PlacedNamespace, ...authErrors, 503: ErrorBody } },
+    }, async (request) => {
+      const { id, me } = await visibleCluster(request, request.params.id);
+      await requireManager(me, id);
+      const project = await access.getProject(id, request.params.project);
+      const live = controllers.live(id);
+      if (!live) throw new DroverError('DRV_ERR_CLUSTER_UNAVAILABLE', 'the cluster is not connected; try again when it is Active');
+      const path = resourcePath({ ...resources.namespaces, name: request.body.namespace });
+      try {
+        await live.client.patch(path, { metadata: { annotations: { [PROJECT_ANNOTATION]: `${id}:${project.id}` } } }, { type: 'merge' });
+      } catch (error) {
+        if (isKubeApiError(error) && error.status === 404) throw new DroverError('DRV_ERR_NOT_FOUND', `no namespace "${request.body.namespace}" in the cluster`);
+        throw error;
+      }
+      return { namespace: request.body.namespace, projectId: project.id };
+    });
+
+    app.post('/v1/clusters/:id/namespaces', {
+      schema: { ...members, summary: 'Create a namespace in a project (project owners, cluster owners, admins, or whoever may create namespaces in the cluster)', params: ClusterParams,
+        body: Type.Object({ name: NamespaceName, project: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }),
+        response: { 201: PlacedNamespace, ...authErrors, 409: ErrorBody, 503: ErrorBody } },
+    }, async (request, reply) => {
+      const { id, me } = await visibleCluster(request, request.params.id);
+      const project = await access.getProject(id, request.body.project);
+      // Project owners may grow their own project; anyone who may create namespaces in the cluster may too.
+      const rules = await access.rulesOf(me, { clusterId: id, projectId: project.id });
+      if (!canManageMembers(rules, 'cluster') && !canManageMembers(rules, 'project') && !covers(rules, [createNamespaceRule]).covered) {
+        throw new DroverError('DRV_ERR_FORBIDDEN', `you may not create namespaces in project ${project.name}; ask its owner, a cluster owner or an admin`);
+      }
+      const live = controllers.live(id);
+      if (!live) throw new DroverError('DRV_ERR_CLUSTER_UNAVAILABLE', 'the cluster is not connected; try again when it is Active');
+      const name = request.body.name;
+      try {
+        // Create only: an existing namespace is never taken over this way (it may belong to another project, or to none).
+        await live.client.create(resourcePath(resources.namespaces), {
+          apiVersion: 'v1', kind: 'Namespace', metadata: { name, annotations: { [PROJECT_ANNOTATION]: `${id}:${project.id}` } },
+        }, { fieldManager: 'drover' });
+      } catch (error) {
+        if (isKubeApiError(error) && error.status === 409) {
+          throw new DroverError('DRV_ERR_CONFLICT', `namespace "${name}" already exists; a cluster owner can move it with "drover projects add-namespace"`);
+        }
+        throw error;
+      }
+      return reply.status(201).send({ namespace: name, projectId: project.id });
+    });
+    return Promise.resolve();
+  };
+}
+
+function memberRoutes(options: AccessApiOptions): FastifyPluginAsyncTypebox {
+  const { access, identity, principals } = options;
+
+  const { visibleCluster, requireManager } = clusterGuards(options);
 
   const subjectOf = (user: string | undefined, group: string | undefined, create: boolean): Promise<BindingSubject> =>
     memberSubject({ identity, principals }, user, group, create);
@@ -195,39 +282,6 @@ function memberRoutes(options: AccessApiOptions): FastifyPluginAsyncTypebox {
   return (app) => {
     app.addHook('preHandler', authenticateWith(identity.authenticator));
     const members = { tags: ['access'], security: [{ bearer: [] }] };
-
-    app.get('/v1/clusters/:id/projects', { schema: { ...members, summary: 'List a cluster\'s projects', params: ClusterParams, response: { 200: Type.Array(ProjectBody), ...authErrors } } }, async (request) => {
-      const { id } = await visibleCluster(request, request.params.id);
-      return access.listProjects(id);
-    });
-
-    app.post('/v1/clusters/:id/projects', {
-      schema: { ...members, summary: 'Create a project (admins and cluster owners)', params: ClusterParams, body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 63 }) }, { additionalProperties: false }), response: { 201: ProjectBody, ...authErrors, 409: ErrorBody } },
-    }, async (request, reply) => {
-      const { id, me } = await visibleCluster(request, request.params.id);
-      await requireManager(me, id);
-      return reply.status(201).send(await access.createProject(id, request.body.name));
-    });
-
-    app.post('/v1/clusters/:id/projects/:project/namespaces', {
-      schema: { ...members, summary: 'Move a namespace into a project (sets its field.cattle.io/projectId annotation)', params: ProjectParams,
-        body: Type.Object({ namespace: Type.String({ minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' }) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ namespace: Type.String(), projectId: Type.String() }), ...authErrors, 503: ErrorBody } },
-    }, async (request) => {
-      const { id, me } = await visibleCluster(request, request.params.id);
-      await requireManager(me, id);
-      const project = await access.getProject(id, request.params.project);
-      const live = controllers.live(id);
-      if (!live) throw new DroverError('DRV_ERR_CLUSTER_UNAVAILABLE', 'the cluster is not connected; try again when it is Active');
-      const path = resourcePath({ ...resources.namespaces, name: request.body.namespace });
-      try {
-        await live.client.patch(path, { metadata: { annotations: { [PROJECT_ANNOTATION]: `${id}:${project.id}` } } }, { type: 'merge' });
-      } catch (error) {
-        if (isKubeApiError(error) && error.status === 404) throw new DroverError('DRV_ERR_NOT_FOUND', `no namespace "${request.body.namespace}" in the cluster`);
-        throw error;
-      }
-      return { namespace: request.body.namespace, projectId: project.id };
-    });
 
     app.get('/v1/clusters/:id/members', {
       schema: { ...members, summary: 'List the members of a cluster (all bindings) or of one project', params: ClusterParams,

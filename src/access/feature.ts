@@ -16,7 +16,8 @@ export interface AccessFeatureOptions {
   /** Members added by provider user principal (directory users before their first login). */
   principals?: UsersByPrincipal;
   logger: Logger;
-  env: NodeJS.ProcessEnv;
+  /** A full RBAC pass per cluster even without events (`DROVER_RBAC_RESYNC_MS`; default 5 min). */
+  resyncMs?: number;
 }
 
 export interface AccessFeature {
@@ -49,7 +50,7 @@ export function createAccessFeature(options: AccessFeatureOptions): AccessFeatur
       };
     },
     // Tests and benchmarks shorten the resync; production keeps the default.
-    ...(options.env.DROVER_RBAC_RESYNC_MS ? { resyncMs: Number(options.env.DROVER_RBAC_RESYNC_MS) } : {}),
+    ...(options.resyncMs === undefined ? {} : { resyncMs: options.resyncMs }),
   });
   // A user's groups or state changed: every cluster's pass re-renders that user's impersonation role
   // (a group they left stops being impersonable now, not at the next resync).

@@ -20,7 +20,8 @@
 import type { ClusterControllers, ClusterService } from '../clusters/index.ts';
 import { isKubeApiError, resourcePath, resources, WatchCache, type KubeClient, type KubeObject, type Namespace, type ResourceRef } from '../kube/index.ts';
 import type { Logger } from '../shared/log.ts';
-import type { AccessService } from './access-service.ts';
+import type { AccessService, ProjectRecord } from './access-service.ts';
+import { defaultPlacements } from './namespace-placement.ts';
 import { ownedSelector } from './labels.ts';
 import { planRbac, type ObjectRef, type ObservedRbacObject } from './rbac-plan.ts';
 import { renderClusterRbac, type RenderOptions } from './rbac-render.ts';
@@ -230,6 +231,7 @@ class ClusterLoop {
       access.catalog(), access.listProjects(this.clusterId), access.clusterBindings(this.clusterId), access.projectBindings(this.clusterId),
       access.globalAdmins(),
     ]);
+    const placed = await this.placeDefaults(projectRecords);
     const byProject = new Map<string, string[]>();
     for (const ns of this.namespaces.list()) {
       const project = namespaceProject(ns, this.clusterId);
@@ -242,7 +244,7 @@ class ClusterLoop {
       for (const o of cache.list()) observed.push({ ...(o as unknown as Omit<ObservedRbacObject, 'kind'>), kind });
     }
     const plan = planRbac(desired, observed);
-    let writes = 0;
+    let writes = placed;
     let raced = 0;
     // Deletes first: a binding whose roleRef changed is deleted and created again under the same name.
     for (const ref of plan.delete) { await this.remove(ref); writes += 1; }
@@ -266,6 +268,25 @@ class ClusterLoop {
     // A lagging cache, or an object whose Drover labels someone removed (the label-selected cache cannot
     // see it, so it cannot be a reported conflict): retry with backoff, never in a tight loop.
     if (raced > 0) throw new Error(`${raced} write(s) found the object already there or gone; an object may have lost its Drover labels`);
+  }
+
+  /**
+   * Annotates `default` and Kubernetes' own namespaces into the Default and System
+   * projects when they belong to none (namespace-placement.ts). The watch sees the
+   * change and schedules the pass that renders their bindings. Returns the writes.
+   */
+  private async placeDefaults(projects: ProjectRecord[]): Promise<number> {
+    const placements = defaultPlacements(this.namespaces.list(), projects, this.clusterId, PROJECT_ANNOTATION);
+    for (const p of placements) {
+      try {
+        await this.client.patch(resourcePath({ ...resources.namespaces, name: p.namespace }), { metadata: { annotations: { [PROJECT_ANNOTATION]: p.annotation } } }, { type: 'merge' });
+      } catch (error) {
+        // Deleted meanwhile: nothing to place.
+        if (!(isKubeApiError(error) && error.status === 404)) throw error;
+      }
+    }
+    if (placements.length > 0) this.logger.info({ namespaces: placements.map((p) => p.namespace) }, 'placed namespaces into their default projects');
+    return placements.length;
   }
 
   /** Writes one object; 1 when the write raced the cache (409/404, or 403 in a terminating namespace), else 0. */

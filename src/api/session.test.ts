@@ -84,6 +84,15 @@ describe('UI session cookie and CSRF rules (real server)', () => {
     assert.equal((await send('POST', '/v1/session', { origin: publicUrl, 'sec-fetch-site': 'same-origin' }, { username: 'admin', password })).status, 200);
   });
 
+  it('says which origin it wants and how to fix a mismatch', async () => {
+    const res = await send('POST', '/v1/session', { origin: 'https://127.0.0.1:8443' }, { username: 'admin', password });
+    assert.equal(res.status, 403);
+    const message = String(res.json().message);
+    assert.match(message, /Origin mismatch: this page is https:\/\/127\.0\.0\.1:8443/);
+    assert.ok(message.includes(`only from ${new URL(publicUrl).origin}`), message);
+    assert.match(message, /--public-url/);
+  });
+
   it('accepts the cookie with its CSRF token and our own Origin', async () => {
     const s = await login();
     const res = await send('GET', '/v1/whoami', { cookie: s.cookie, 'x-drover-csrf': s.csrf, origin: publicUrl, 'sec-fetch-site': 'same-origin' });

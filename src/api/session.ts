@@ -140,7 +140,8 @@ function single(value: string | string[] | undefined): string | undefined {
 export function assertSameOrigin(headers: IncomingHttpHeaders, sessions: UiSessions | undefined): void {
   const origin = single(headers.origin);
   if (headers.origin !== undefined && (origin === undefined || origin !== sessions?.publicOrigin)) {
-    throw new DroverError('DRV_ERR_FORBIDDEN', 'the session cookie is accepted only from this server\'s own pages (Origin mismatch)');
+    const wanted = sessions?.publicOrigin ?? 'the server\'s --public-url';
+    throw new DroverError('DRV_ERR_FORBIDDEN', `Origin mismatch: this page is ${origin === undefined ? 'on several origins' : origin.slice(0, 200)}, but the server accepts its session cookie only from ${wanted} (its --public-url). Open ${wanted} instead, or restart the server with --public-url set to the address you use`);
   }
   const fetchSite = single(headers['sec-fetch-site']);
   if (fetchSite !== undefined && fetchSite !== 'same-origin' && fetchSite !== 'none') {

@@ -18,6 +18,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.ts';
 import { DroverError, InvalidArgumentError } from '../shared/errors.ts';
+import { envInteger } from '../shared/env.ts';
 
 export interface KubeconfigSettings {
   defaultTtlSeconds: number;
@@ -63,17 +64,12 @@ export function checkKubeconfigSettings(
   return { defaultTtlSeconds, maxTtlSeconds, generateToken: input.generateToken };
 }
 
-function envSeconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw)) throw new InvalidArgumentError(name, 'a positive whole number of seconds', raw);
-  return Number(raw);
-}
-
 /** The environment's defaults, checked with the same rules as an admin's change. */
 export function kubeconfigSettingsFromEnv(env: NodeJS.ProcessEnv): KubeconfigSettings {
-  const maxTtlSeconds = envSeconds(env, 'DROVER_KUBECONFIG_TOKEN_MAX_TTL_SECONDS', 90 * 24 * 3600);
-  const defaultTtlSeconds = envSeconds(env, 'DROVER_KUBECONFIG_TOKEN_TTL_SECONDS', Math.min(30 * 24 * 3600, maxTtlSeconds));
+  // Bounds are checked below with the admin's rules; here only that it is a number at all.
+  const seconds = (name: string): number | undefined => envInteger(env, name, { min: 0, unit: 'seconds' });
+  const maxTtlSeconds = seconds('DROVER_KUBECONFIG_TOKEN_MAX_TTL_SECONDS') ?? 90 * 24 * 3600;
+  const defaultTtlSeconds = seconds('DROVER_KUBECONFIG_TOKEN_TTL_SECONDS') ?? Math.min(30 * 24 * 3600, maxTtlSeconds);
   const generate = env.DROVER_KUBECONFIG_GENERATE_TOKEN ?? 'true';
   if (generate !== 'true' && generate !== 'false') throw new InvalidArgumentError('DROVER_KUBECONFIG_GENERATE_TOKEN', '"true" or "false"', generate);
   return checkKubeconfigSettings({ defaultTtlSeconds, maxTtlSeconds, generateToken: generate === 'true' }, {

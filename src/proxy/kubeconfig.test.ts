@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
-import { renderKubeconfig } from './kubeconfig.ts';
+import { renderKubeconfig, renderMergedKubeconfig } from './kubeconfig.ts';
 import { kubeconfigSettingsFromEnv } from './kubeconfig-settings.ts';
 import { InvalidArgumentError } from '../shared/errors.ts';
 
@@ -43,6 +43,33 @@ describe('renderKubeconfig', () => {
     assert.equal(config.users[0]?.user.token, undefined);
     assert.deepEqual(exec && { apiVersion: exec.apiVersion, command: exec.command, args: exec.args, interactiveMode: exec.interactiveMode },
       { apiVersion: 'client.authentication.k8s.io/v1', command: 'drover', args: ['token', '--cluster', 'c-abc12', '--server', 'https://drover.example:8443', '--user', 'alice'], interactiveMode: 'IfAvailable' });
+  });
+});
+
+describe('renderMergedKubeconfig (drover kubeconfig --all)', () => {
+  const prod = { ...base, credential: { type: 'token' as const, token: 'token-p:1' }, aceContexts: [{ name: 'prod-fqdn', server: 'https://prod.example:6443' }] };
+  const dev = { ...base, clusterId: 'c-dev01', clusterName: 'dev', credential: { type: 'token' as const, token: 'token-d:2' } };
+
+  it('has one proxy context per cluster with its own user and token, then the ACE contexts, and the chosen current context', () => {
+    const merged = renderMergedKubeconfig([dev, prod], 'prod');
+    const config = parse(merged.yaml) as Config;
+    assert.deepEqual(merged.contexts, ['dev', 'prod', 'prod-fqdn']);
+    assert.deepEqual(merged.aceContexts, ['prod-fqdn']);
+    assert.equal(config['current-context'], 'prod');
+    assert.deepEqual(config.contexts.map((c) => [c.name, c.context.cluster, c.context.user]), [['dev', 'dev', 'dev'], ['prod', 'prod', 'prod'], ['prod-fqdn', 'prod-fqdn', 'prod']]);
+    assert.deepEqual(config.users.map((u) => [u.name, u.user.token]), [['dev', 'token-d:2'], ['prod', 'token-p:1']]);
+    assert.deepEqual(config.clusters.map((c) => c.cluster.server), [
+      'https://drover.example:8443/k8s/clusters/c-dev01', 'https://drover.example:8443/k8s/clusters/c-abc12', 'https://prod.example:6443',
+    ]);
+  });
+
+  it('keeps the proxy context when an ACE context has the name of another cluster', () => {
+    const clash = { ...dev, clusterName: 'prod-fqdn', clusterId: 'c-clash' };
+    const merged = renderMergedKubeconfig([prod, clash], 'prod');
+    const config = parse(merged.yaml) as Config;
+    assert.deepEqual(merged.contexts, ['prod', 'prod-fqdn']);
+    assert.deepEqual(merged.aceContexts, []);
+    assert.equal(config.clusters.find((c) => c.name === 'prod-fqdn')?.cluster.server, 'https://drover.example:8443/k8s/clusters/c-clash');
   });
 });
 

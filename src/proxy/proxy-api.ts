@@ -16,12 +16,13 @@ import { DroverError } from '../shared/errors.ts';
 import type { ClusterMembership } from './chain.ts';
 import type { AdminClientSource } from './impersonation-accounts.ts';
 import { MIN_TOKEN_TTL_SECONDS, type KubeconfigSettingsSource } from './kubeconfig-settings.ts';
-import { renderKubeconfig } from './kubeconfig.ts';
+import { renderKubeconfig, renderMergedKubeconfig, type KubeconfigInput } from './kubeconfig.ts';
+import { formatDuration } from '../shared/duration.ts';
 import { runDoctor } from './doctor.ts';
 
 export interface ProxyApiOptions {
   authenticator: TokenAuthenticator;
-  clusters: { get(idOrName: string): Promise<{ id: string; name: string }> };
+  clusters: { get(idOrName: string): Promise<{ id: string; name: string }>; list(): Promise<Array<{ id: string; name: string; state: string }>> };
   tokens: Pick<TokenService, 'issue'>;
   users: Pick<UserService, 'get'>;
   membership: ClusterMembership;
@@ -43,6 +44,15 @@ const KubeconfigBody = Type.Object({
   token: Type.Optional(IssuedToken),
   /** Names of the authorized cluster endpoint contexts the kubeconfig also holds. */
   aceContexts: Type.Array(Type.String()),
+});
+const MergedKubeconfigBody = Type.Object({
+  kubeconfig: Type.String(),
+  currentContext: Type.String(),
+  /** Every context in the file, proxy contexts (one per cluster) first. */
+  contexts: Type.Array(Type.String()),
+  aceContexts: Type.Array(Type.String()),
+  /** The cluster-scoped tokens issued, one per cluster (none with the exec plugin). */
+  tokens: Type.Array(Type.Object({ cluster: Type.String(), id: Type.String(), expiresAt: Type.Optional(Type.String()) })),
 });
 const PluginToken = Type.Object({ token: Type.String(), expiresAt: Type.Optional(Type.String()) });
 const DoctorBody = Type.Object({
@@ -66,9 +76,9 @@ export function proxyApi(options: ProxyApiOptions): FastifyPluginAsyncTypebox {
     }
     const settings = await options.settings.current();
     const ttl = ttlSeconds === undefined ? settings.defaultTtlSeconds : Number(ttlSeconds);
-    if (ttl < MIN_TOKEN_TTL_SECONDS) throw new DroverError('DRV_ERR_UNPROCESSABLE', `ttlSeconds: at least ${MIN_TOKEN_TTL_SECONDS}`);
+    if (ttl < MIN_TOKEN_TTL_SECONDS) throw new DroverError('DRV_ERR_UNPROCESSABLE', `ttlSeconds: at least ${MIN_TOKEN_TTL_SECONDS} seconds (${formatDuration(MIN_TOKEN_TTL_SECONDS)})`);
     if (ttl > settings.maxTtlSeconds) {
-      throw new DroverError('DRV_ERR_UNPROCESSABLE', `ttlSeconds: at most ${settings.maxTtlSeconds} (the server's maximum kubeconfig token lifetime)`);
+      throw new DroverError('DRV_ERR_UNPROCESSABLE', `ttlSeconds: at most ${settings.maxTtlSeconds} seconds (${formatDuration(settings.maxTtlSeconds)}, the server's maximum kubeconfig token lifetime)`);
     }
     return options.tokens.issue({ userId: me.id, kind: 'kubeconfig', authProvider: me.provider, clusterId, ttlSeconds: ttl, description });
   };
@@ -93,6 +103,36 @@ export function proxyApi(options: ProxyApiOptions): FastifyPluginAsyncTypebox {
         kubeconfig: renderKubeconfig({ ...base, credential: { type: 'token', token: issued.value } }),
         token: { id: issued.token.id, ...(issued.token.expiresAt ? { expiresAt: issued.token.expiresAt } : {}) },
       };
+    });
+
+    authed.get('/v1/kubeconfig', {
+      schema: {
+        ...common, summary: 'One kubeconfig with a context for every cluster you can use (plus their ACE contexts)', querystring: TtlQuery,
+        response: { 200: MergedKubeconfigBody, ...authErrors },
+      },
+    }, async (request) => {
+      const me = caller(request);
+      const usable: Array<{ id: string; name: string; state: string }> = [];
+      for (const cluster of await options.clusters.list()) if (await options.membership.canAccessCluster(me, cluster.id)) usable.push(cluster);
+      if (usable.length === 0) throw new DroverError('DRV_ERR_NOT_FOUND', 'you cannot use any cluster yet; ask an admin or a cluster owner to add you as a member');
+      const generate = (await options.settings.current()).generateToken;
+      const inputs: KubeconfigInput[] = [];
+      const tokens: Array<{ cluster: string; id: string; expiresAt?: string }> = [];
+      for (const cluster of usable) {
+        const aceContexts = options.aceContexts ? await options.aceContexts(cluster.id) : [];
+        const base = { publicUrl: options.publicUrl, caPem: options.caPem, clusterId: cluster.id, clusterName: cluster.name, aceContexts };
+        if (!generate) {
+          inputs.push({ ...base, credential: { type: 'exec', command: 'drover', clusterId: cluster.id } });
+          continue;
+        }
+        const issued = await issue(me, cluster.id, request.query.ttlSeconds, `kubeconfig for ${cluster.name} (all clusters)`);
+        inputs.push({ ...base, credential: { type: 'token', token: issued.value } });
+        tokens.push({ cluster: cluster.id, id: issued.token.id, ...(issued.token.expiresAt ? { expiresAt: issued.token.expiresAt } : {}) });
+      }
+      // Current: the first Active cluster by name (a context that answers), else the first.
+      const current = (usable.find((c) => c.state.toLowerCase() === 'active') ?? usable[0] ?? { name: '' }).name;
+      const merged = renderMergedKubeconfig(inputs, current);
+      return { kubeconfig: merged.yaml, currentContext: current, contexts: merged.contexts, aceContexts: merged.aceContexts, tokens };
     });
 
     authed.post('/v1/clusters/:id/token', {

@@ -1,19 +1,35 @@
-/** `drover server` options, checked at startup: what is wrong is named with what was expected. */
-import { hostname } from 'node:os';
+/**
+ * `drover server` options: flags and the environment are read here, in one place, and
+ * every mistake is reported together before anything is created (no data dir, no
+ * database, no admin for a start that cannot succeed). docs/configuration.md lists them.
+ */
+import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
-import { InvalidArgumentError } from '../shared/errors.ts';
+import { DroverError, InvalidArgumentError } from '../shared/errors.ts';
+import { envInteger } from '../shared/env.ts';
+import { durationOption } from '../shared/duration.ts';
+import { logFormatOption, logLevelOption, type LogFormat, type LogLevel } from '../shared/log.ts';
+
+/** Loopback only by default: nothing is reachable from the network until the operator says so. */
+export const DEFAULT_LISTEN = '127.0.0.1:8443';
 
 export interface ServerConfig {
   dataDir: string;
   listenHost: string;
   listenPort: number;
   publicUrl: string;
+  /** How the public URL was chosen, for the start-up summary. */
+  publicUrlSource: 'flag' | 'listen address' | 'first network address';
   dbUrl?: string;
   tlsCertFile?: string;
   tlsKeyFile?: string;
   tlsCaFile?: string;
   /** How long a proxied request waits for the cluster's response head (ms); 0: no bound. */
   proxyResponseHeaderTimeoutMs: number;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  /** Timing knobs from the environment; tests shorten them, production keeps the defaults. */
+  tuning: { clusterGraceMs?: number; aceSyncMs?: number; rbacResyncMs?: number };
 }
 
 export interface ServerFlags {
@@ -25,17 +41,8 @@ export interface ServerFlags {
   tlsKeyFile?: string;
   tlsCaFile?: string;
   proxyResponseHeaderTimeout?: string;
-}
-
-const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** `90s`, `2m`, `1m30s`, `500ms`, `0` (none) → milliseconds, as Go's and kubectl's durations read. */
-export function parseDuration(option: string, value: string): number {
-  const parts = value === '0' ? [] : [...value.matchAll(/(\d+)(ms|s|m|h)/g)];
-  if (value !== '0' && (parts.length === 0 || parts.map((p) => p[0]).join('') !== value)) {
-    throw new InvalidArgumentError(option, 'a duration such as 60s, 2m or 1m30s (0: no limit)', value);
-  }
-  return parts.reduce((ms, p) => ms + Number(p[1]) * (durationUnits[p[2] ?? ''] ?? 0), 0);
+  logLevel?: string;
+  logFormat?: string;
 }
 
 export function parseListen(value: string): { host: string; port: number } {
@@ -46,14 +53,27 @@ export function parseListen(value: string): { host: string; port: number } {
   return { host: host === '' ? '0.0.0.0' : host, port };
 }
 
-export function serverConfigFromFlags(flags: ServerFlags): ServerConfig {
-  const { host, port } = parseListen(flags.listen ?? '0.0.0.0:8443');
-  let publicUrl = flags.publicUrl;
-  if (publicUrl === undefined) {
-    const wildcard = host === '0.0.0.0' || host === '::';
-    const name = wildcard ? (hostname() || '127.0.0.1') : host;
-    publicUrl = `https://${name.includes(':') ? `[${name}]` : name}:${port}`;
+const isWildcard = (host: string): boolean => host === '0.0.0.0' || host === '::';
+
+/** The first non-loopback IPv4 address: what another machine (or a browser here) can reach. */
+function firstNetworkAddress(): string | undefined {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const info of list ?? []) if (info.family === 'IPv4' && !info.internal) return info.address;
   }
+  return undefined;
+}
+
+/**
+ * Without --public-url: the listen address itself, so the printed URL is the one that
+ * answers; on a wildcard listen, the machine's first network address (a hostname may not
+ * resolve anywhere else).
+ */
+function defaultPublicUrl(host: string, port: number): { url: string; source: ServerConfig['publicUrlSource'] } {
+  const name = isWildcard(host) ? firstNetworkAddress() ?? '127.0.0.1' : host;
+  return { url: `https://${name.includes(':') ? `[${name}]` : name}:${port}`, source: isWildcard(host) ? 'first network address' : 'listen address' };
+}
+
+function checkPublicUrl(publicUrl: string): string {
   let parsed: URL;
   try {
     parsed = new URL(publicUrl);
@@ -61,16 +81,45 @@ export function serverConfigFromFlags(flags: ServerFlags): ServerConfig {
     throw new InvalidArgumentError('--public-url', 'an https:// URL', publicUrl);
   }
   if (parsed.protocol !== 'https:') throw new InvalidArgumentError('--public-url', 'an https:// URL (Drover serves HTTPS only)', publicUrl);
+  return parsed.toString().replace(/\/$/, '');
+}
+
+/** Runs every check, collecting the failures, so one start reports all of them. */
+function collect<T>(errors: string[], check: () => T): T | undefined {
+  try {
+    return check();
+  } catch (error) {
+    errors.push(error instanceof Error ? error.message : String(error));
+    return undefined;
+  }
+}
+
+export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv = {}): ServerConfig {
+  const errors: string[] = [];
+  const listen = collect(errors, () => parseListen(flags.listen ?? DEFAULT_LISTEN));
+  const chosen = flags.publicUrl === undefined ? (listen && defaultPublicUrl(listen.host, listen.port)) : { url: flags.publicUrl, source: 'flag' as const };
+  const publicUrl = chosen && collect(errors, () => checkPublicUrl(chosen.url));
+  const logLevel = collect(errors, () => logLevelOption('--log-level', flags.logLevel) ?? logLevelOption('DROVER_LOG_LEVEL', env.DROVER_LOG_LEVEL)) ?? 'info';
+  const logFormat = collect(errors, () => logFormatOption('--log-format', flags.logFormat) ?? logFormatOption('DROVER_LOG_FORMAT', env.DROVER_LOG_FORMAT)) ?? 'auto';
+  const ms = (name: string): number | undefined => collect(errors, () => envInteger(env, name, { min: 1, unit: 'milliseconds' }));
+  const proxyResponseHeaderTimeoutMs = 1000 * (collect(errors, () => durationOption('--proxy-response-header-timeout', flags.proxyResponseHeaderTimeout ?? '60s')) ?? 0);
+  const tuning = { clusterGraceMs: ms('DROVER_CLUSTER_GRACE_MS'), aceSyncMs: ms('DROVER_ACE_SYNC_MS'), rbacResyncMs: ms('DROVER_RBAC_RESYNC_MS') };
+  if (errors.length > 0 || !listen || !chosen || !publicUrl) {
+    throw new DroverError('DRV_ERR_INVALID_ARGUMENT', `cannot start the server: ${errors.join('; ')}`);
+  }
   return {
     dataDir: resolve(flags.dataDir ?? './drover-data'),
-    listenHost: host,
-    listenPort: port,
-    publicUrl: parsed.toString().replace(/\/$/, ''),
+    listenHost: listen.host,
+    listenPort: listen.port,
+    publicUrl,
+    publicUrlSource: chosen.source,
     ...(flags.db ? { dbUrl: flags.db } : {}),
     ...(flags.tlsCertFile ? { tlsCertFile: flags.tlsCertFile } : {}),
     ...(flags.tlsKeyFile ? { tlsKeyFile: flags.tlsKeyFile } : {}),
     ...(flags.tlsCaFile ? { tlsCaFile: flags.tlsCaFile } : {}),
-    proxyResponseHeaderTimeoutMs: parseDuration('--proxy-response-header-timeout', flags.proxyResponseHeaderTimeout ?? '60s'),
+    proxyResponseHeaderTimeoutMs,
+    logLevel, logFormat,
+    tuning: Object.fromEntries(Object.entries(tuning).filter(([, v]) => v !== undefined)),
   };
 }
 

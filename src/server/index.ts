@@ -11,5 +11,5 @@
  * in-flight requests finish, then closes the store.
  */
 export { startServer, type RunningServer, type ServerCore, type Features, type StartOptions } from './wire.ts';
-export { serverConfigFromFlags, parseListen, type ServerConfig, type ServerFlags } from './config.ts';
+export { DEFAULT_LISTEN, serverConfigFromFlags, parseListen, type ServerConfig, type ServerFlags } from './config.ts';
 export type { RawHandler, UpgradeHandler, PrefixRoute } from './http-server.ts';

@@ -24,6 +24,8 @@ import { createSecretBox, describeDbUrl, loadEncryptionKey, openStore, type Secr
 import { publicHost, type ServerConfig } from './config.ts';
 import { httpsServerFactory, type HttpRouting, type PrefixRoute, type RawHandler, type UpgradeHandler } from './http-server.ts';
 import { loadOrCreateTls, type TlsMaterial } from './tls.ts';
+import { assertCanListen, listenError } from './port-check.ts';
+import { passwordNotice, startupSummary, summaryFields, type AdminBootstrap } from './startup-summary.ts';
 import { createClustersFeature } from '../clusters/index.ts';
 import { AceSettings, AceSync, aceApi } from '../kube-api-auth/index.ts';
 import { createProxyFeature } from '../proxy/index.ts';
@@ -64,8 +66,10 @@ export interface RunningServer {
 export interface StartOptions {
   env: NodeJS.ProcessEnv;
   logger: Logger;
-  /** Where the one-off bootstrap password is shown. */
+  /** Where the start-up summary (URL, CA checksum, the one-off bootstrap password) is shown. */
   announce: (text: string) => void;
+  /** The whole summary as text (readable logs); otherwise it is a log line and only a generated password is announced. */
+  readableSummary?: boolean;
   /** Extra features for tests; production features are listed in features(). */
   extraFeatures?: Partial<Features>;
 }
@@ -79,7 +83,7 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
     publicUrl: core.config.publicUrl, caPem: core.tls.caPem,
     agentImage: env.DROVER_AGENT_IMAGE ?? `drover/drover:${droverVersion}`,
     // Tests shorten the grace period; production keeps the default.
-    ...(env.DROVER_CLUSTER_GRACE_MS ? { graceMs: Number(env.DROVER_CLUSTER_GRACE_MS) } : {}),
+    ...(core.config.tuning.clusterGraceMs === undefined ? {} : { graceMs: core.config.tuning.clusterGraceMs }),
   });
   // Authorized cluster endpoint: token records of the users with access into every live cluster.
   const aceSync = new AceSync({
@@ -88,7 +92,7 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
       const live = clusters.controllers.live(c.id);
       return live ? [{ id: c.id, client: live.client }] : [];
     }),
-    ...(env.DROVER_ACE_SYNC_MS ? { intervalMs: Number(env.DROVER_ACE_SYNC_MS) } : {}),
+    ...(core.config.tuning.aceSyncMs === undefined ? {} : { intervalMs: core.config.tuning.aceSyncMs }),
   }).start();
   // ACE settings; aceSettings.contexts(cluster) gives `drover kubeconfig` its extra contexts.
   const aceSettings = new AceSettings({ db: core.store.db, clusters: clusters.service, controllers: clusters.controllers });
@@ -99,7 +103,8 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
     responseHeaderTimeoutMs: core.config.proxyResponseHeaderTimeoutMs,
   });
   // Projects, members, and their reconciliation into every live cluster's RBAC.
-  const accessFeature = createAccessFeature({ access, clusters, accounts: proxy.accounts, identity: core.identity, principals: core.providers, logger: core.logger, env });
+  const accessFeature = createAccessFeature({ access, clusters, accounts: proxy.accounts, identity: core.identity, principals: core.providers, logger: core.logger,
+    ...(core.config.tuning.rbacResyncMs === undefined ? {} : { resyncMs: core.config.tuning.rbacResyncMs }) });
   const ace = aceApi({ settings: aceSettings, authenticator: core.identity.authenticator, access });
   // External identity providers: their routes, and the background group refresh (DROVER_PROVIDER_REFRESH_SECONDS).
   const refresher = new GroupRefresher({
@@ -125,7 +130,7 @@ function merge(a: Features, b: Partial<Features> | undefined): Features {
   };
 }
 
-async function openCore(config: ServerConfig, options: StartOptions, metrics: Metrics): Promise<ServerCore> {
+async function openCore(config: ServerConfig, options: StartOptions, metrics: Metrics): Promise<{ core: ServerCore; admin: AdminBootstrap }> {
   const { logger, env } = options;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const tls = await loadOrCreateTls({
@@ -140,27 +145,23 @@ async function openCore(config: ServerConfig, options: StartOptions, metrics: Me
   const secrets = createSecretBox(loadEncryptionKey(config.dataDir, env));
   const identity = createIdentity({ store, logger, loginObserver: metrics.loginObserver });
   const boot = await bootstrapAdmin(identity.users, env);
+  let admin: AdminBootstrap = { kind: 'existing' };
   if (boot?.generatedPassword !== undefined) {
     logger.warn({ username: 'admin' }, 'created the bootstrap admin with a random password, shown once on stderr');
-    options.announce([
-      '',
-      '==================== drover bootstrap ====================',
-      'Created user "admin". Its password is shown only this once:',
-      `    ${boot.generatedPassword}`,
-      'Log in with: drover login <server-url> --username admin --password-stdin',
-      '===========================================================',
-      '',
-    ].join('\n'));
+    admin = { kind: 'generated', password: boot.generatedPassword };
   } else if (boot) {
     logger.info({ username: 'admin' }, 'created the bootstrap admin with DROVER_BOOTSTRAP_PASSWORD');
+    admin = { kind: 'from-env' };
   }
   const providers = new ProviderService({ store, secrets, identity, logger: logger.child({ component: 'providers' }), publicUrl: config.publicUrl });
-  return { config, logger, store, secrets, identity, providers, metrics, tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem } };
+  return { core: { config, logger, store, secrets, identity, providers, metrics, tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem } }, admin };
 }
 
 export async function startServer(config: ServerConfig, options: StartOptions): Promise<RunningServer> {
+  // Before anything is created: a second server on a busy port leaves no data dir, database or admin behind.
+  await assertCanListen(config.listenHost, config.listenPort);
   const metrics = createMetrics();
-  const core = await openCore(config, options, metrics);
+  const { core, admin } = await openCore(config, options, metrics);
   const wired = merge(features(core, options.env), options.extraFeatures);
   const routing: HttpRouting = { raw: wired.raw, upgrade: wired.upgrade };
   const app = await buildApi({
@@ -170,11 +171,21 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     // The UI's CSRF key comes from the encryption key, so every replica accepts every replica's sessions.
     uiSessionKey: UiSessions.keyFromEncryptionKey(loadEncryptionKey(config.dataDir, options.env)),
   });
-  await app.listen({
-    host: config.listenHost, port: config.listenPort, listenTextResolver: (address) => `https listener bound at ${address.replace(/^http:/, 'https:')}`,
-  });
+  try {
+    await app.listen({
+      host: config.listenHost, port: config.listenPort, listenTextResolver: (address) => `https listener bound at ${address.replace(/^http:/, 'https:')}`,
+    });
+  } catch (error) {
+    // Someone took the port after the probe: stop what was opened, say why.
+    for (const stop of wired.onClose) await stop();
+    await app.close();
+    await core.store.close();
+    throw listenError(config.listenHost, config.listenPort, error);
+  }
   const port = (app.server.address() as AddressInfo).port;
-  options.logger.info({ listen: `${config.listenHost}:${port}`, publicUrl: config.publicUrl }, 'drover server listening');
+  options.logger.info(summaryFields(config, port, core.tls.caPem, admin), 'drover server listening');
+  if (options.readableSummary) options.announce(startupSummary(config, port, core.tls.caPem, admin));
+  else if (admin.kind === 'generated') options.announce(passwordNotice(admin.password));
   const sweeper = setInterval(() => {
     core.identity.tokens.deleteExpired().catch((error: unknown) => options.logger.warn({ err: error }, 'could not delete expired tokens'));
   }, 3600_000);

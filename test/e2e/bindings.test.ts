@@ -130,6 +130,42 @@ describe('projects and members reconciled into cluster RBAC', () => {
     assert.equal(ok.status, 201, ok.text);
   });
 
+  const projectOf = async (ns: string): Promise<string> =>
+    kubectlOk(['get', 'namespace', ns, '-o', 'jsonpath={.metadata.annotations.field\\.cattle\\.io/projectId}'], { kubeconfig: kc() });
+
+  it('places default in the Default project and kube-system in System, as the reference does', async () => {
+    const projects = JSON.parse(await drover.cli('projects', 'list', cluster.name, '-o', 'json')) as Array<{ id: string; name: string }>;
+    const idOf = (name: string): string => projects.find((p) => p.name === name)?.id ?? '';
+    for (const [ns, project] of [['default', 'Default'], ['kube-system', 'System'], ['kube-public', 'System']] as const) {
+      await until(`${ns} is in ${project}`, async () => (await projectOf(ns)) === `${cluster.id}:${idOf(project)}`);
+    }
+    assert.equal(await projectOf(nsOther), '', 'a namespace of no default project stays outside every project');
+    assert.equal(await projectOf('cattle-impersonation-system'), '', 'the namespace holding impersonation tokens is never put into System');
+  });
+
+  it('creates a namespace in a project from the CLI and for its owner, refuses members, other projects and existing namespaces', async () => {
+    const made = `made-${suffix}`;
+    assert.match(await drover.cli('projects', 'create-namespace', cluster.name, 'web', made), new RegExp(`Namespace ${made} created in project ${webId}`));
+    assert.equal(await projectOf(made), `${cluster.id}:${webId}`);
+    await until('the project member can work in the new namespace', () => canI(aliceId, 'create', 'deployments.apps', made));
+    // Bob owns the project "web": he may grow it, but not the Default project.
+    const byOwner = await call(drover.server, 'POST', `/v1/clusters/${cluster.id}/namespaces`, { token: bobToken, body: { name: `bob-${suffix}`, project: 'web' } });
+    assert.equal(byOwner.status, 201, byOwner.text);
+    const elsewhere = await call(drover.server, 'POST', `/v1/clusters/${cluster.id}/namespaces`, { token: bobToken, body: { name: `bob2-${suffix}`, project: 'Default' } });
+    assert.equal(elsewhere.status, 403, elsewhere.text);
+    // Alice is only a member of "web".
+    const aliceLogin = await call(drover.server, 'POST', '/v1/login', { body: { username: 'alice', password: 'alice-password-long' } });
+    const byMember = await call(drover.server, 'POST', `/v1/clusters/${cluster.id}/namespaces`, { token: (aliceLogin.json() as { token: string }).token, body: { name: `alice-${suffix}`, project: 'web' } });
+    assert.equal(byMember.status, 403, byMember.text);
+    // "Creating" an existing namespace never moves it into the caller's project.
+    const takeover = await call(drover.server, 'POST', `/v1/clusters/${cluster.id}/namespaces`, { token: bobToken, body: { name: 'kube-system', project: 'web' } });
+    assert.equal(takeover.status, 409, takeover.text);
+    assert.notEqual(await projectOf('kube-system'), `${cluster.id}:${webId}`);
+    for (const ns of [`bob2-${suffix}`, `alice-${suffix}`]) {
+      assert.notEqual((await kubectl(['get', 'namespace', ns], { kubeconfig: kc() })).code, 0, `${ns} was not created`);
+    }
+  });
+
   it('causes no RBAC writes when the server restarts and nothing changed', async () => {
     await new Promise((r) => setTimeout(r, 1500));
     const before = await ownedVersions();

@@ -68,7 +68,7 @@ describe('kubeconfig settings through the CLI, the API and kubectl', () => {
   });
 
   it('gives the next kubeconfig and plugin token the lifetime an admin sets with the CLI', async () => {
-    const view = JSON.parse(await drover.cli('settings', 'set', 'kubeconfig', '--token-ttl', '900', '-o', 'json')) as SettingsView;
+    const view = JSON.parse(await drover.cli('settings', 'set', 'kubeconfig', '--token-ttl', '15m', '-o', 'json')) as SettingsView;
     assert.equal(view.defaultTtlSeconds, 900);
     assert.equal(view.maxTtlSeconds, 90 * 86400, 'flags not given keep their value');
     assert.equal(view.source, 'stored');
@@ -90,7 +90,7 @@ describe('kubeconfig settings through the CLI, the API and kubectl', () => {
   it('refuses a default above the maximum with an error that says what to change, and keeps the old value', async () => {
     const refused = await drover.run('settings', 'set', 'kubeconfig', '--token-ttl', '3600');
     assert.notEqual(refused.code, 0);
-    assert.match(refused.stderr, /defaultTtlSeconds: expected at most maxTtlSeconds \(1200\)/);
+    assert.match(refused.stderr, /--token-ttl: expected at most --max-token-ttl \(1200\)/, 'the CLI names its flags, not the API fields');
     const tooShort = await drover.run('settings', 'set', 'kubeconfig', '--max-token-ttl', '5');
     assert.notEqual(tooShort.code, 0);
     const view = JSON.parse(await drover.cli('settings', 'get', 'kubeconfig', '-o', 'json')) as SettingsView;

@@ -126,6 +126,28 @@ describe('web UI in a real browser', { timeout: 240_000 }, () => {
     assert.match(copied, new RegExp(`server: ${drover.server.url}/k8s/clusters/${clusterId}`));
   });
 
+  it('creates a namespace in a project, and downloads one kubeconfig for all clusters that kubectl uses', async () => {
+    const { page } = browser;
+    const ns = `ui-ns-${suffix}`;
+    const form = page.getByRole('form', { name: 'Create a namespace in a project' });
+    await form.getByLabel('New namespace').fill(ns);
+    await form.getByLabel('In project').selectOption({ label: 'Default' });
+    await form.getByRole('button', { name: 'Create namespace' }).click();
+    await page.getByRole('region', { name: 'Projects' }).getByText(new RegExp(ns)).waitFor({ timeout: 15_000 });
+    const projectId = await kubectl(['get', 'namespace', ns, '-o', 'jsonpath={.metadata.annotations.field\\.cattle\\.io/projectId}'], { kubeconfig: cp.state.kubeconfigPath });
+    assert.match(projectId.stdout, new RegExp(`^${clusterId}:p-`));
+
+    await page.getByRole('link', { name: 'Clusters', exact: true }).click();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download KubeConfig for all clusters' }).click()]);
+    assert.equal(download.suggestedFilename(), 'drover-all.yaml');
+    const path = join(browser.downloadsDir, 'drover-all.yaml');
+    await download.saveAs(path);
+    const text = readFileSync(path, 'utf8');
+    assert.match(text, new RegExp(`current-context: ${clusterName}`));
+    const whoami = await kubectl(['--context', clusterName, 'auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'], { kubeconfig: path });
+    assert.equal(whoami.code, 0, whoami.stderr);
+  });
+
   it('creates an API token shown once, and revokes it', async () => {
     const { page } = browser;
     await page.getByRole('link', { name: 'API tokens' }).click();
@@ -187,6 +209,15 @@ describe('web UI in a real browser', { timeout: 240_000 }, () => {
       await page.getByText('Loading…').first().waitFor({ state: 'detached' });
       await shoot(page, `${shot}-1280`);
     }
+    // Lifetimes are typed as durations, as on the command line.
+    await page.getByRole('button', { name: 'Change' }).first().click();
+    const form = page.getByRole('form', { name: 'Kubeconfig token settings' });
+    await form.getByLabel('Default lifetime').fill('12h');
+    await form.getByLabel('Maximum lifetime').fill('30d');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved. The next kubeconfig uses these settings.').waitFor();
+    const saved = JSON.parse(await drover.cli('settings', 'get', 'kubeconfig', '-o', 'json')) as { defaultTtlSeconds: number; maxTtlSeconds: number };
+    assert.deepEqual([saved.defaultTtlSeconds, saved.maxTtlSeconds], [12 * 3600, 30 * 86400]);
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByRole('heading', { name: 'Log in to Drover' }).waitFor();
   });

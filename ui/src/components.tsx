@@ -1,7 +1,7 @@
 /** Small shared pieces: links, loading/error/empty states, copy buttons, a data-loading hook. */
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { describeError } from './api.ts';
+import { describeError, get } from './api.ts';
 import { navigate } from './router.ts';
 
 export function Link(props: { href: string; children: ComponentChildren; class?: string }) {
@@ -73,6 +73,34 @@ export function CopyButton(props: { text: string | (() => Promise<string>); labe
       <button type="button" class="secondary" onClick={() => void copy()}>{props.label ?? 'Copy'}</button>
       {state !== undefined && <span class="muted" role="status"> {state}</span>}
     </span>
+  );
+}
+
+/** Saves `text` as a file the browser downloads. */
+function downloadText(file: string, text: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type: 'application/yaml' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = file;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** Download and copy buttons for a kubeconfig the API answers at `path` (one cluster's, or `/v1/kubeconfig` for all). */
+export function KubeconfigButtons(props: { path: string; file: string; label?: string }) {
+  const action = useAction();
+  const fetchText = async (): Promise<string> => (await get<{ kubeconfig: string }>(props.path)).kubeconfig;
+  const download = (): void => action.run(async () => downloadText(props.file, await fetchText()));
+  return (
+    <>
+      <div class="actions">
+        <button type="button" onClick={download} disabled={action.busy}>{props.label ?? 'Download KubeConfig'}</button>
+        <CopyButton text={fetchText} label="Copy KubeConfig to clipboard" />
+      </div>
+      <ErrorText error={action.error} />
+    </>
   );
 }
 

@@ -4,6 +4,8 @@ import type { CliDeps } from '../deps.ts';
 import { withClient } from '../client/index.ts';
 import { aceSettingFromFlags, withAceFlags, type AceFlags } from './kube-api-auth.ts';
 import { InvalidArgumentError } from '../../shared/errors.ts';
+import { DURATION_HINT, durationOption } from '../../shared/duration.ts';
+import { namingFlags } from '../flag-errors.ts';
 import { parseOutputFormat, printJson, printTable } from '../output.ts';
 
 interface ClusterView {
@@ -37,15 +39,14 @@ function createCommand(deps: CliDeps): Command {
     .description('register a cluster; prints the agent command and the import manifest URL')
     .argument('<name>', 'cluster name (a DNS label)')
     .option('--display-name <name>', 'display name')
-    .option('--token-ttl <seconds>', 'registration token lifetime (default: no expiry)')
+    .option('--token-ttl <duration>', `registration token lifetime, at least 1m: ${DURATION_HINT} (default: no expiry)`)
     .option('-o, --output <format>', 'json or table')
     .action(async (name: string, opts: { displayName?: string; tokenTtl?: string; output?: string }) => {
       const format = parseOutputFormat(opts.output);
-      const ttl = opts.tokenTtl === undefined ? undefined : Number(opts.tokenTtl);
-      if (ttl !== undefined && !(Number.isInteger(ttl) && ttl >= 60)) throw new InvalidArgumentError('--token-ttl', 'whole seconds, at least 60', opts.tokenTtl);
-      const result = await withClient(deps, (client) => client.request<{ cluster: ClusterView; registration: RegistrationView }>('POST', '/v1/clusters', {
+      const ttl = opts.tokenTtl === undefined ? undefined : durationOption('--token-ttl', opts.tokenTtl, { min: 60 });
+      const result = await namingFlags({ tokenTtlSeconds: '--token-ttl', displayName: '--display-name' }, withClient(deps, (client) => client.request<{ cluster: ClusterView; registration: RegistrationView }>('POST', '/v1/clusters', {
         name, ...(opts.displayName ? { displayName: opts.displayName } : {}), ...(ttl ? { tokenTtlSeconds: ttl } : {}),
-      }));
+      })));
       if (format === 'json') return printJson(deps, result);
       printClusters(deps, [result.cluster]);
       printRegistration(deps, result.registration);
@@ -58,15 +59,14 @@ function updateCommand(deps: CliDeps): Command {
     .argument('<name>', 'cluster name or id')
     .option('--display-name <name>', 'new display name')
     .option('--rotate-token', 'issue a new registration token')
-    .option('--grace <seconds>', 'with --rotate-token: how long the old token keeps working (default 0: revoked now)')
+    .option('--grace <duration>', `with --rotate-token: how long the old token keeps working, ${DURATION_HINT} (default 0: revoked now)`)
     .option('-o, --output <format>', 'json or table')
     .action(async (name: string, opts: { displayName?: string; rotateToken?: boolean; grace?: string; output?: string } & AceFlags) => {
       const format = parseOutputFormat(opts.output);
       const ace = aceSettingFromFlags(opts);
       if (!opts.displayName && !opts.rotateToken && !ace) throw new InvalidArgumentError('update', 'at least one of --display-name, --rotate-token or an --ace-* flag');
-      const grace = opts.grace === undefined ? 0 : Number(opts.grace);
-      if (!Number.isInteger(grace) || grace < 0) throw new InvalidArgumentError('--grace', 'whole seconds, 0 or more', opts.grace);
-      await withClient(deps, async (client) => {
+      const grace = opts.grace === undefined ? 0 : durationOption('--grace', opts.grace);
+      await namingFlags({ graceSeconds: '--grace', displayName: '--display-name' }, withClient(deps, async (client) => {
         const cluster = opts.displayName ? await client.request<ClusterView>('PATCH', path(name), { displayName: opts.displayName }) : undefined;
         const registration = opts.rotateToken ? await client.request<RegistrationView>('POST', `${path(name)}/rotate-token`, { graceSeconds: grace }) : undefined;
         const aceSetting = ace ? await client.request<object>('PATCH', `${path(name)}/ace`, ace) : undefined;
@@ -74,7 +74,7 @@ function updateCommand(deps: CliDeps): Command {
         if (ace) deps.stdout.write(`Authorized cluster endpoint: ${ace.mode === 'fqdn' ? ace.fqdn : ace.mode}. "drover kubeconfig ${name}" adds its contexts.\n`);
         if (cluster) printClusters(deps, [cluster]);
         if (registration) printRegistration(deps, registration);
-      });
+      }));
     });
 }
 

@@ -1,34 +1,48 @@
-/** `drover kubeconfig CLUSTER [--file F] [--ttl SECONDS]`: a kubeconfig for one cluster through the proxy. */
+/**
+ * `drover kubeconfig CLUSTER [--file F] [--ttl DURATION]`: a kubeconfig for one cluster
+ * through the proxy; `drover kubeconfig --all`: one kubeconfig with a context per
+ * cluster the user can use (and their ACE contexts), like `tsh kube login --all`.
+ */
 import { writeFileSync, chmodSync } from 'node:fs';
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { withClient } from '../client/index.ts';
+import { DURATION_HINT, durationOption } from '../../shared/duration.ts';
 import { InvalidArgumentError } from '../../shared/errors.ts';
+import { namingFlags } from '../flag-errors.ts';
+
+interface KubeconfigAnswer { kubeconfig: string; aceContexts?: string[]; contexts?: string[]; currentContext?: string }
+
+function deliver(deps: CliDeps, answer: KubeconfigAnswer, file: string | undefined): void {
+  if (file) {
+    writeFileSync(file, answer.kubeconfig, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    deps.stderr.write(`wrote ${file}\n`);
+  } else {
+    deps.stdout.write(answer.kubeconfig);
+  }
+}
 
 export function kubeconfigCommand(deps: CliDeps): Command {
   return new Command('kubeconfig')
-    .description('print (or write) a kubeconfig for CLUSTER that goes through Drover with a new cluster-scoped token')
-    .argument('<cluster>', 'cluster id or name')
+    .description('print (or write) a kubeconfig that goes through Drover with new cluster-scoped tokens: for CLUSTER, or with --all for every cluster you can use')
+    .argument('[cluster]', 'cluster id or name')
+    .option('--all', 'one kubeconfig with a context per cluster you can use (plus ACE contexts); the first Active cluster is current')
     .option('--file <path>', 'write to this file (mode 0600) instead of stdout')
-    .option('--ttl <seconds>', 'token lifetime in seconds (the server caps it)')
-    .action(async (cluster: string, opts: { file?: string; ttl?: string }) => {
-      let query = '';
-      if (opts.ttl !== undefined) {
-        if (!/^\d+$/.test(opts.ttl)) throw new InvalidArgumentError('--ttl', 'a whole number of seconds', opts.ttl);
-        query = `?ttlSeconds=${opts.ttl}`;
-      }
-      const answer = await withClient(deps, (client) =>
-        client.request<{ kubeconfig: string; aceContexts?: string[] }>('GET', `/v1/clusters/${encodeURIComponent(cluster)}/kubeconfig${query}`));
-      if (opts.file) {
-        writeFileSync(opts.file, answer.kubeconfig, { mode: 0o600 });
-        chmodSync(opts.file, 0o600);
-        deps.stderr.write(`wrote ${opts.file}\n`);
-      } else {
-        deps.stdout.write(answer.kubeconfig);
+    .option('--ttl <duration>', `token lifetime: ${DURATION_HINT}; the server caps it`)
+    .action(async (cluster: string | undefined, opts: { all?: boolean; file?: string; ttl?: string }) => {
+      if ((cluster === undefined) === (opts.all !== true)) throw new InvalidArgumentError('kubeconfig', 'either a CLUSTER or --all', cluster);
+      const query = opts.ttl === undefined ? '' : `?ttlSeconds=${durationOption('--ttl', opts.ttl)}`;
+      const path = cluster === undefined ? `/v1/kubeconfig${query}` : `/v1/clusters/${encodeURIComponent(cluster)}/kubeconfig${query}`;
+      const answer = await namingFlags({ ttlSeconds: '--ttl' }, withClient(deps, (client) => client.request<KubeconfigAnswer>('GET', path)));
+      deliver(deps, answer, opts.file);
+      // stderr, so `drover kubeconfig … > file` still writes a clean kubeconfig.
+      if (cluster === undefined) {
+        deps.stderr.write(`contexts: ${(answer.contexts ?? []).join(', ')}; current: ${answer.currentContext ?? ''} (switch with "kubectl config use-context NAME")\n`);
+        return;
       }
       const ace = answer.aceContexts ?? [];
       if (ace.length > 0) {
-        // stderr, so `drover kubeconfig C > file` still writes a clean kubeconfig.
         deps.stderr.write(`also contains direct (authorized cluster endpoint) contexts: ${ace.join(', ')}; switch with "kubectl config use-context ${ace[0] ?? ''}"\n`);
       }
     });

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { DroverClient } from '../client/index.ts';
 import type { CliDeps } from '../deps.ts';
 import { DroverError } from '../../shared/errors.ts';
+import { envInteger } from '../../shared/env.ts';
 
 export interface BrowserLoginAnswer { token: string; tokenId: string; expiresAt?: string; user: { id: string; username: string } }
 
@@ -22,9 +23,9 @@ export const browserProviders = ['github', 'oidc'] as const;
  * `DROVER_LOGIN_TIMEOUT_MS` (10 min); `expired` is the message when time runs out.
  */
 export async function waitForBrowser<T>(deps: CliDeps, what: string, loginUrl: string, poll: () => Promise<T | undefined>, expired: (seconds: number) => string): Promise<T> {
+  const pollMs = envInteger(deps.env, 'DROVER_LOGIN_POLL_MS', { min: 1, unit: 'milliseconds' }) ?? 2000;
+  const timeoutMs = envInteger(deps.env, 'DROVER_LOGIN_TIMEOUT_MS', { min: 1, unit: 'milliseconds' }) ?? 10 * 60_000;
   deps.stderr.write(`Open this URL in a browser to ${what}:\n\n    ${loginUrl}\n\nWaiting for the browser login to finish...\n`);
-  const pollMs = Number(deps.env.DROVER_LOGIN_POLL_MS ?? 2000);
-  const timeoutMs = Number(deps.env.DROVER_LOGIN_TIMEOUT_MS ?? 10 * 60_000);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const answer = await poll();

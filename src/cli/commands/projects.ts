@@ -1,4 +1,7 @@
-/** `drover projects list CLUSTER | create CLUSTER NAME | add-namespace CLUSTER PROJECT NAMESPACE`. */
+/**
+ * `drover projects list CLUSTER | create CLUSTER NAME | add-namespace CLUSTER PROJECT NAMESPACE
+ * | create-namespace CLUSTER PROJECT NAME`.
+ */
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { withClient } from '../client/index.ts';
@@ -44,6 +47,19 @@ export function projectsCommand(deps: CliDeps): Command {
       const done = await withClient(deps, (client) => client.request<{ namespace: string; projectId: string }>(
         'POST', `${base(cluster)}/${encodeURIComponent(project)}/namespaces`, { namespace }));
       deps.stdout.write(`Namespace ${done.namespace} is in project ${done.projectId}.\n`);
+    }));
+  projects.addCommand(new Command('create-namespace')
+    .description('create a namespace in a project (project owners, cluster owners, admins); an existing namespace is refused')
+    .argument('<cluster>', 'cluster name or id')
+    .argument('<project>', 'project name or id')
+    .argument('<name>', 'the new namespace\'s name (a DNS label)')
+    .option('-o, --output <format>', 'json or table')
+    .action(async (cluster: string, project: string, name: string, opts: { output?: string }) => {
+      const format = parseOutputFormat(opts.output);
+      const done = await withClient(deps, (client) => client.request<{ namespace: string; projectId: string }>(
+        'POST', `/v1/clusters/${encodeURIComponent(cluster)}/namespaces`, { name, project }));
+      if (format === 'json') printJson(deps, done);
+      else deps.stdout.write(`Namespace ${done.namespace} created in project ${done.projectId}.\n`);
     }));
   return projects;
 }

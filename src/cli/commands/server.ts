@@ -1,24 +1,29 @@
 /** `drover server`: runs the server until SIGTERM/SIGINT, then shuts down gracefully. */
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
-import { serverConfigFromFlags, startServer, type ServerFlags } from '../../server/index.ts';
-import { createLogger } from '../../shared/log.ts';
+import { DEFAULT_LISTEN, serverConfigFromFlags, startServer, type ServerFlags } from '../../server/index.ts';
+import { createLogger, resolvedLogFormat } from '../../shared/log.ts';
 
 export function serverCommand(deps: CliDeps): Command {
   return new Command('server')
     .description('run the Drover server (HTTPS; first start creates the CA, serving certificate and admin user)')
     .option('--data-dir <dir>', 'state directory (CA, keys, SQLite database)', './drover-data')
-    .option('--listen <host:port>', 'address to listen on', '0.0.0.0:8443')
-    .option('--public-url <url>', 'the https URL clients and agents use (default https://<hostname>:<port>)')
+    .option('--listen <host:port>', `address to listen on (default ${DEFAULT_LISTEN}: this machine only; 0.0.0.0:8443 for every interface)`)
+    .option('--public-url <url>', 'the https URL browsers, kubeconfigs and agents use (default: https://<listen address>; on 0.0.0.0 the first network address)')
     .option('--db <url>', 'postgres://… for PostgreSQL (default: SQLite in the data dir)')
     .option('--tls-cert-file <file>', 'serving certificate (PEM) instead of the generated one')
     .option('--tls-key-file <file>', 'its private key (PEM)')
     .option('--tls-ca-file <file>', 'the CA to serve at /cacerts with --tls-cert-file')
     .option('--proxy-response-header-timeout <duration>', 'how long a proxied Kubernetes request waits for the cluster to start answering before a 504 (watches, logs and exec are never cut; 0: no limit)', '60s')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default: DROVER_LOG_LEVEL, else info)')
+    .option('--log-format <format>', 'text, json or auto: text on a terminal, JSON otherwise (default: DROVER_LOG_FORMAT, else auto)')
     .action(async (flags: ServerFlags) => {
-      const config = serverConfigFromFlags(flags);
-      const logger = createLogger({ name: 'drover-server', ...(deps.stderr === process.stderr ? {} : { destination: deps.stderr }) });
-      const server = await startServer(config, { env: deps.env, logger, announce: (text) => deps.stderr.write(`${text}\n`) });
+      const config = serverConfigFromFlags(flags, deps.env);
+      const logger = createLogger({
+        name: 'drover-server', level: config.logLevel, format: config.logFormat, ...(deps.stderr === process.stderr ? {} : { destination: deps.stderr }),
+      });
+      const readableSummary = resolvedLogFormat(config.logFormat, deps.stderr) === 'text';
+      const server = await startServer(config, { env: deps.env, logger, readableSummary, announce: (text) => deps.stderr.write(`${text}\n`) });
       await new Promise<void>((resolveStop) => {
         const stop = (signal: NodeJS.Signals): void => {
           logger.info({ signal }, 'shutting down');

@@ -9,6 +9,8 @@ import type { CliDeps } from '../deps.ts';
 import { withClient } from '../client/index.ts';
 import { parseOutputFormat, printJson, printTable } from '../output.ts';
 import { InvalidArgumentError } from '../../shared/errors.ts';
+import { DURATION_HINT, durationOption, formatDuration } from '../../shared/duration.ts';
+import { namingFlags } from '../flag-errors.ts';
 
 interface KubeconfigSettingsView {
   defaultTtlSeconds: number;
@@ -25,11 +27,6 @@ function settingName(name: string): 'kubeconfig' {
   return name;
 }
 
-function seconds(flag: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw)) throw new InvalidArgumentError(flag, 'a whole number of seconds', raw);
-  return Number(raw);
-}
 
 function generateFlag(raw: string | undefined): boolean | undefined {
   if (raw === undefined) return undefined;
@@ -39,12 +36,7 @@ function generateFlag(raw: string | undefined): boolean | undefined {
 
 /** `2592000` → `2592000 (30d)`, `5400` → `5400 (1h30m)`. */
 export function describeSeconds(total: number): string {
-  const parts: string[] = [];
-  let rest = total;
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
-    if (rest >= size) { parts.push(`${Math.floor(rest / size)}${unit}`); rest %= size; }
-  }
-  return `${total} (${parts.join('') || '0s'})`;
+  return `${total} (${formatDuration(total)})`;
 }
 
 function printSettings(deps: CliDeps, view: KubeconfigSettingsView): void {
@@ -71,27 +63,27 @@ export function settingsCommand(deps: CliDeps): Command {
   settings.addCommand(new Command('set')
     .description('change a setting (admins); flags not given keep their value')
     .argument('<setting>', 'kubeconfig')
-    .option('--token-ttl <seconds>', 'lifetime of the token in a new kubeconfig (at most --max-token-ttl)')
-    .option('--max-token-ttl <seconds>', 'the longest lifetime a user may ask for with "drover kubeconfig --ttl"')
+    .option('--token-ttl <duration>', `lifetime of the token in a new kubeconfig, ${DURATION_HINT} (at most --max-token-ttl)`)
+    .option('--max-token-ttl <duration>', 'the longest lifetime a user may ask for with "drover kubeconfig --ttl"')
     .option('--generate-token <true|false>', 'false: kubeconfigs run "drover token" (exec plugin) instead of holding a token')
     .option('-o, --output <format>', 'json or table')
     .action(async (name: string, opts: { tokenTtl?: string; maxTokenTtl?: string; generateToken?: string; output?: string }) => {
       const format = parseOutputFormat(opts.output);
       const setting = settingName(name);
-      const defaultTtlSeconds = seconds('--token-ttl', opts.tokenTtl);
-      const maxTtlSeconds = seconds('--max-token-ttl', opts.maxTokenTtl);
+      const defaultTtlSeconds = opts.tokenTtl === undefined ? undefined : durationOption('--token-ttl', opts.tokenTtl);
+      const maxTtlSeconds = opts.maxTokenTtl === undefined ? undefined : durationOption('--max-token-ttl', opts.maxTokenTtl);
       const generateToken = generateFlag(opts.generateToken);
       if (defaultTtlSeconds === undefined && maxTtlSeconds === undefined && generateToken === undefined) {
         throw new InvalidArgumentError('set kubeconfig', 'at least one of --token-ttl, --max-token-ttl or --generate-token');
       }
-      const view = await withClient(deps, async (client) => {
+      const view = await namingFlags({ defaultTtlSeconds: '--token-ttl', maxTtlSeconds: '--max-token-ttl', generateToken: '--generate-token' }, withClient(deps, async (client) => {
         const current = await client.request<KubeconfigSettingsView>('GET', `/v1/settings/${setting}`);
         return client.request<KubeconfigSettingsView>('PUT', `/v1/settings/${setting}`, {
           defaultTtlSeconds: defaultTtlSeconds ?? current.defaultTtlSeconds,
           maxTtlSeconds: maxTtlSeconds ?? current.maxTtlSeconds,
           generateToken: generateToken ?? current.generateToken,
         });
-      });
+      }));
       if (format === 'json') printJson(deps, view);
       else printSettings(deps, view);
     }));

@@ -1,12 +1,30 @@
 /** `drover tokens list|create|revoke`: your tokens (admins: anyone's with --all or --user). */
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
-import { withClient } from '../client/index.ts';
-import { InvalidArgumentError } from '../../shared/errors.ts';
+import { withClient, type DroverClient } from '../client/index.ts';
+import { DroverError, isDroverError } from '../../shared/errors.ts';
+import { DURATION_HINT, durationOption } from '../../shared/duration.ts';
+import { namingFlags } from '../flag-errors.ts';
 import { parseOutputFormat, printJson, printTable } from '../output.ts';
 
 interface TokenView {
   id: string; userId: string; kind: string; description: string; clusterId?: string; createdAt: string; expiresAt?: string; lastUsedAt?: string; current?: boolean;
+}
+
+/**
+ * The id of a cluster the caller can use, by name or id. The API would scope a token
+ * to any string; a token for a cluster that does not exist (or not for you) works
+ * nowhere, so it is refused here with what to do.
+ */
+async function clusterIdOf(client: DroverClient, nameOrId: string): Promise<string> {
+  try {
+    return (await client.request<{ id: string }>('GET', `/v1/clusters/${encodeURIComponent(nameOrId)}`)).id;
+  } catch (error) {
+    if (isDroverError(error) && (error.code === 'DRV_ERR_NOT_FOUND' || error.code === 'DRV_ERR_FORBIDDEN')) {
+      throw new DroverError('DRV_ERR_NOT_FOUND', `--cluster: no cluster "${nameOrId}" that you can use; see "drover clusters list"`);
+    }
+    throw error;
+  }
 }
 
 export function tokensCommand(deps: CliDeps): Command {
@@ -29,15 +47,17 @@ export function tokensCommand(deps: CliDeps): Command {
   tokens.addCommand(new Command('create')
     .description('create an API token for yourself; the token is shown only once')
     .option('--description <text>', 'what the token is for')
-    .option('--ttl <seconds>', 'lifetime in seconds (at most the server maximum)')
-    .option('--cluster <id>', 'scope the token to one cluster')
+    .option('--ttl <duration>', `lifetime: ${DURATION_HINT}; at most the server maximum`)
+    .option('--cluster <name>', 'scope the token to one cluster (name or id; it must be one you can use)')
     .option('-o, --output <format>', 'json or table')
     .action(async (opts: { description?: string; ttl?: string; cluster?: string; output?: string }) => {
       const format = parseOutputFormat(opts.output);
-      const ttl = opts.ttl === undefined ? undefined : Number(opts.ttl);
-      if (ttl !== undefined && (!Number.isInteger(ttl) || ttl <= 0)) throw new InvalidArgumentError('--ttl', 'a positive number of seconds', opts.ttl);
-      const issued = await withClient(deps, (client) => client.request<{ token: string; tokenId: string; expiresAt?: string }>('POST', '/v1/tokens', {
-        ...(opts.description ? { description: opts.description } : {}), ...(ttl ? { ttlSeconds: ttl } : {}), ...(opts.cluster ? { clusterId: opts.cluster } : {}),
+      const ttl = opts.ttl === undefined ? undefined : durationOption('--ttl', opts.ttl, { min: 1 });
+      const issued = await namingFlags({ ttlSeconds: '--ttl', clusterId: '--cluster', description: '--description' }, withClient(deps, async (client) => {
+        const clusterId = opts.cluster === undefined ? undefined : await clusterIdOf(client, opts.cluster);
+        return client.request<{ token: string; tokenId: string; expiresAt?: string }>('POST', '/v1/tokens', {
+          ...(opts.description ? { description: opts.description } : {}), ...(ttl ? { ttlSeconds: ttl } : {}), ...(clusterId ? { clusterId } : {}),
+        });
       }));
       if (format === 'json') printJson(deps, issued);
       else deps.stdout.write(`${issued.token}\n`);

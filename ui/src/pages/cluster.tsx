@@ -1,7 +1,7 @@
 /** One cluster: summary, nodes and capacity, warning events, kubeconfig, registration, members and projects. */
 import { useState } from 'preact/hooks';
 import { get, q } from '../api.ts';
-import { Code, CopyButton, ErrorText, Link, Show, StateBadge, Table, ago, useAction, useLoad } from '../components.tsx';
+import { Code, KubeconfigButtons, Link, Show, StateBadge, Table, ago, useLoad } from '../components.tsx';
 import type { Cluster, KubeList, KubeNode, Registration, User, Warning } from '../types.ts';
 import { MembersSection, ProjectsSection } from './members.tsx';
 
@@ -37,32 +37,12 @@ export function ClusterPage(props: { id: string; user: User }) {
   );
 }
 
-async function fetchKubeconfig(cluster: Cluster): Promise<string> {
-  return (await get<{ kubeconfig: string }>(`/v1/clusters/${q(cluster.id)}/kubeconfig`)).kubeconfig;
-}
-
 function KubeconfigSection(props: { cluster: Cluster }) {
-  const action = useAction();
-  const download = (): void => action.run(async () => {
-    const text = await fetchKubeconfig(props.cluster);
-    const url = URL.createObjectURL(new Blob([text], { type: 'application/yaml' }));
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = `${props.cluster.name}.yaml`;
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  });
   return (
     <div class="card">
       <h2>Kubeconfig</h2>
       <p>A kubeconfig for kubectl through Drover. Each download holds a new token you can revoke under API tokens.</p>
-      <div class="actions">
-        <button type="button" onClick={download} disabled={action.busy}>Download KubeConfig</button>
-        <CopyButton text={() => fetchKubeconfig(props.cluster)} label="Copy KubeConfig to clipboard" />
-      </div>
-      <ErrorText error={action.error} />
+      <KubeconfigButtons path={`/v1/clusters/${q(props.cluster.id)}/kubeconfig`} file={`${props.cluster.name}.yaml`} />
     </div>
   );
 }

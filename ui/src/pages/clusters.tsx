@@ -1,7 +1,7 @@
 /** Clusters: state and why, version, nodes, tunnel, last seen; admins register new ones. */
 import { useState } from 'preact/hooks';
 import { get, post } from '../api.ts';
-import { Code, ErrorText, Link, Show, StateBadge, Table, ago, useAction, useLoad, value } from '../components.tsx';
+import { Code, ErrorText, KubeconfigButtons, Link, Show, StateBadge, Table, ago, useAction, useLoad, value } from '../components.tsx';
 import type { Cluster, Registration, User } from '../types.ts';
 
 export function ClustersPage(props: { user: User }) {
@@ -27,6 +27,14 @@ export function ClustersPage(props: { user: User }) {
           </Table>
         )}
       </Show>
+      {(clusters.data ?? []).length > 0 && (
+        <div class="card">
+          <h2>Kubeconfig for all your clusters</h2>
+          <p>One file with a context per cluster you can use (and their direct ACE contexts); switch with <code>kubectl config use-context NAME</code>.
+            Each cluster gets a new token you can revoke under API tokens. The CLI does the same with <code>drover kubeconfig --all</code>.</p>
+          <KubeconfigButtons path="/v1/kubeconfig" file="drover-all.yaml" label="Download KubeConfig for all clusters" />
+        </div>
+      )}
       {admin && <RegisterCluster onCreated={clusters.reload} />}
     </section>
   );
@@ -48,7 +56,7 @@ function RegisterCluster(props: { onCreated: () => void }) {
     <div class="card">
       <h2>Register a cluster</h2>
       <form onSubmit={submit} class="inline">
-        <label>Name<input required pattern="[a-z0-9]([-a-z0-9]*[a-z0-9])?" maxLength={63} value={name} onInput={(e) => setName(value(e))}
+        <label>Name<input required pattern="[a-z0-9]([a-z0-9\-]*[a-z0-9])?" maxLength={63} value={name} onInput={(e) => setName(value(e))}
           title="lower-case letters, digits and dashes" /></label>
         <button type="submit" disabled={action.busy}>Register</button>
       </form>

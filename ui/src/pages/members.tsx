@@ -123,7 +123,10 @@ export function ProjectsSection(props: { cluster: Cluster; user: User }) {
   const namespaces = useLoad(() => get<KubeList<KubeNamespace>>(`/k8s/clusters/${q(id)}/api/v1/namespaces`), [id, props.cluster.state]);
   const [name, setName] = useState('');
   const [move, setMove] = useState<{ project: string; namespace: string }>({ project: '', namespace: '' });
+  const [fresh, setFresh] = useState<{ project: string; name: string }>({ project: '', name: '' });
   const action = useAction();
+  // Project owners may create namespaces in their own projects (the server checks again).
+  const owned = (projects.data ?? []).filter((p) => manager || (members.data ?? []).some((m) => m.projectId === p.id && m.subjectKind === 'user' && m.subject === props.user.id && m.roleTemplate === 'project-owner'));
   const inProject = (p: Project): string[] => (namespaces.data?.items ?? [])
     .filter((n) => n.metadata.annotations?.[projectAnnotation] === `${id}:${p.id}`).map((n) => n.metadata.name);
 
@@ -136,6 +139,14 @@ export function ProjectsSection(props: { cluster: Cluster; user: User }) {
     action.run(async () => {
       await post(`/v1/clusters/${q(id)}/projects/${q(move.project)}/namespaces`, { namespace: move.namespace });
       setMove({ project: move.project, namespace: '' });
+      namespaces.reload();
+    });
+  };
+  const createNamespace = (e: Event): void => {
+    e.preventDefault();
+    action.run(async () => {
+      await post(`/v1/clusters/${q(id)}/namespaces`, { name: fresh.name, project: fresh.project });
+      setFresh({ project: fresh.project, name: '' });
       namespaces.reload();
     });
   };
@@ -164,6 +175,19 @@ export function ProjectsSection(props: { cluster: Cluster; user: User }) {
             </select>
           </label>
           <button type="submit" class="secondary" disabled={action.busy}>Move namespace</button>
+        </form>
+      )}
+      {owned.length > 0 && (
+        <form onSubmit={createNamespace} class="inline" aria-label="Create a namespace in a project">
+          <label>New namespace<input required pattern="[a-z0-9]([a-z0-9\-]*[a-z0-9])?" maxLength={63} value={fresh.name}
+            title="lower-case letters, digits and dashes" onInput={(e) => setFresh({ ...fresh, name: value(e) })} /></label>
+          <label>In project
+            <select required value={fresh.project} onChange={(e) => setFresh({ ...fresh, project: value(e) })}>
+              <option value="">Choose…</option>
+              {owned.map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
+            </select>
+          </label>
+          <button type="submit" disabled={action.busy}>Create namespace</button>
         </form>
       )}
       <ErrorText error={action.error} />

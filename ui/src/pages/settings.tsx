@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import { api, get, q } from '../api.ts';
 import { ago, ErrorText, Notice, Show, Table, useAction, useLoad, value } from '../components.tsx';
 import type { AceSetting, Cluster, User } from '../types.ts';
+import { formatDuration, parseDuration } from '../../../src/shared/duration.ts';
 
 export function SettingsPage(props: { user: User }) {
   const clusters = useLoad(() => get<Cluster[]>('/v1/clusters'), []);
@@ -84,15 +85,18 @@ function duration(seconds: number): string {
   return parts.join(' ') || '0 seconds';
 }
 
+/** Seconds of a lifetime typed as `30d`, `12h`, `1h30m` or plain seconds (the CLI's parser); NaN when it is none. */
+const seconds = (text: string): number => parseDuration(text) ?? Number.NaN;
+
 /** Checks the form in words; undefined when it may be sent. */
 function checkDraft(draft: { ttl: string; max: string }): string | undefined {
   for (const [label, raw] of [['The default lifetime', draft.ttl], ['The maximum lifetime', draft.max]] as const) {
-    if (!/^\d+$/.test(raw.trim())) return `${label} must be a whole number of seconds.`;
-    const n = Number(raw);
+    const n = seconds(raw);
+    if (Number.isNaN(n)) return `${label} must be a duration like 90s, 15m, 12h or 30d (a plain number is seconds).`;
     if (n < MIN_TTL) return `${label} must be at least ${MIN_TTL} seconds (1 minute).`;
     if (n > MAX_TTL) return `${label} must be at most ${MAX_TTL} seconds (365 days).`;
   }
-  if (Number(draft.ttl) > Number(draft.max)) return `The default lifetime (${duration(Number(draft.ttl))}) is longer than the maximum (${duration(Number(draft.max))}); raise the maximum or shorten the default.`;
+  if (seconds(draft.ttl) > seconds(draft.max)) return `The default lifetime (${duration(seconds(draft.ttl))}) is longer than the maximum (${duration(seconds(draft.max))}); raise the maximum or shorten the default.`;
   return undefined;
 }
 
@@ -106,7 +110,7 @@ function KubeconfigSettingsCard(props: { admin: boolean }) {
     if (!draft) return;
     const problem = checkDraft(draft);
     if (problem) { action.setError(problem); return; }
-    const body = { defaultTtlSeconds: Number(draft.ttl), maxTtlSeconds: Number(draft.max), generateToken: draft.generate };
+    const body = { defaultTtlSeconds: seconds(draft.ttl), maxTtlSeconds: seconds(draft.max), generateToken: draft.generate };
     action.run(async () => {
       await api('PUT', '/v1/settings/kubeconfig', body);
       setDraft(undefined);
@@ -129,18 +133,18 @@ function KubeconfigSettingsCard(props: { admin: boolean }) {
               {s.source === 'stored' ? `Saved by an admin${s.updatedAt ? ` ${ago(s.updatedAt)}` : ''}.` : 'From the server environment (DROVER_KUBECONFIG_*) until an admin saves them here.'}
             </p>
             {props.admin && !draft && (
-              <button type="button" class="secondary small" onClick={() => { setSaved(undefined); action.setError(undefined); setDraft({ ttl: String(s.defaultTtlSeconds), max: String(s.maxTtlSeconds), generate: s.generateToken }); }}>Change</button>
+              <button type="button" class="secondary small" onClick={() => { setSaved(undefined); action.setError(undefined); setDraft({ ttl: formatDuration(s.defaultTtlSeconds), max: formatDuration(s.maxTtlSeconds), generate: s.generateToken }); }}>Change</button>
             )}
           </>
         )}
       </Show>
       {draft && (
         <form onSubmit={save} class="inline" aria-label="Kubeconfig token settings">
-          <label>Default lifetime (seconds)
-            <input inputMode="numeric" required value={draft.ttl} onInput={(e) => setDraft({ ...draft, ttl: value(e) })} />
+          <label>Default lifetime (e.g. 30d, 12h)
+            <input required value={draft.ttl} onInput={(e) => setDraft({ ...draft, ttl: value(e) })} />
           </label>
-          <label>Maximum lifetime (seconds)
-            <input inputMode="numeric" required value={draft.max} onInput={(e) => setDraft({ ...draft, max: value(e) })} />
+          <label>Maximum lifetime (e.g. 90d)
+            <input required value={draft.max} onInput={(e) => setDraft({ ...draft, max: value(e) })} />
           </label>
           <label>Kubeconfigs hold
             <select value={draft.generate ? 'token' : 'exec'} onChange={(e) => setDraft({ ...draft, generate: value(e) === 'token' })}>
@@ -151,7 +155,7 @@ function KubeconfigSettingsCard(props: { admin: boolean }) {
           <button type="button" class="secondary" onClick={() => { setDraft(undefined); action.setError(undefined); }}>Cancel</button>
         </form>
       )}
-      {draft && !checkDraft(draft) && <p class="muted">Default {duration(Number(draft.ttl))}, maximum {duration(Number(draft.max))}.</p>}
+      {draft && !checkDraft(draft) && <p class="muted">Default {duration(seconds(draft.ttl))}, maximum {duration(seconds(draft.max))}.</p>}
       <ErrorText error={action.error} />
       <Notice text={saved} />
     </div>
