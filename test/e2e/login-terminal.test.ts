@@ -7,39 +7,21 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCliForTest } from '../../src/testing/cli.ts';
 import { spawnServer, type ServerProcess } from './identity-support.ts';
+import { atTerminal, type TerminalRun } from '../testenv/index.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** Runs `drover ARGS` in a pseudo-terminal, typing each answer once its question is on screen, as a person would. */
-function atTerminal(args: string[], config: string, dialogue: Array<[RegExp, string]>): Promise<{ code: number | null; output: string }> {
+/** `drover ARGS` from this checkout in a pseudo-terminal, typing each answer once its question is on screen. */
+function droverAtTerminal(args: string[], config: string, dialogue: Array<[RegExp, string]>): Promise<TerminalRun> {
   const command = ['node', '--import', 'tsx', 'src/cli/main.ts', ...args].map((a) => `'${a}'`).join(' ');
-  return new Promise((resolve) => {
-    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: root, env: { ...process.env, DROVER_CONFIG: config } });
-    let output = '';
-    let next = 0;
-    let answeredAt = 0;
-    const onOutput = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const step = dialogue[next];
-      if (step && step[0].test(output.slice(answeredAt))) {
-        next++;
-        answeredAt = output.length;
-        child.stdin.write(`${step[1]}\r`);
-      }
-    };
-    child.stdout.on('data', onOutput);
-    child.stderr.on('data', onOutput);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, output }); });
-  });
+  return atTerminal(command, { cwd: root, env: { ...process.env, DROVER_CONFIG: config }, dialogue });
 }
 
 describe('drover login and passwd at a terminal', () => {
@@ -73,7 +55,7 @@ describe('drover login and passwd at a terminal', () => {
 
   it('a declined CA sends nothing and saves nothing', async () => {
     const config = join(dir, 'declined.json');
-    const run = await atTerminal(['login', server.url, '--username', 'admin'], config, [[/\[y\/N\] /, 'n']]);
+    const run = await droverAtTerminal(['login', server.url, '--username', 'admin'], config, [[/\[y\/N\] /, 'n']]);
     assert.notEqual(run.code, 0, run.output);
     assert.match(run.output, /CA was not trusted: nothing was sent or saved/);
     assert.equal(existsSync(config), false);
@@ -82,7 +64,7 @@ describe('drover login and passwd at a terminal', () => {
   it('shows the CA checksum and pins it when accepted, asks the password with echo off, and the due new password twice', async () => {
     const config = join(dir, 'admin.json');
     const chosen = 'the-admins-chosen-password';
-    const run = await atTerminal(['login', server.url, '--username', 'admin'], config, [
+    const run = await droverAtTerminal(['login', server.url, '--username', 'admin'], config, [
       [/Trust this CA and save it with the login\? \[y\/N\] /, 'y'],
       [/Password for admin at https:\/\/\S+: /, generated],
       [/New password: /, chosen],
@@ -97,19 +79,19 @@ describe('drover login and passwd at a terminal', () => {
     assert.equal((await runCliForTest(['tokens', 'create', '-o', 'json'], { configPath: config })).code, 0, 'the login opens everything');
 
     // The next login to the same server asks nothing about the CA.
-    const again = await atTerminal(['login', server.url, '--username', 'admin'], config, [[/Password for admin at \S+: /, chosen]]);
+    const again = await droverAtTerminal(['login', server.url, '--username', 'admin'], config, [[/Password for admin at \S+: /, chosen]]);
     assert.equal(again.code, 0, again.output);
     assert.doesNotMatch(again.output, /Trust this CA/);
   });
 
   it('drover passwd asks the current password and the new one twice, with echo off, and refuses two different new ones', async () => {
     const config = join(dir, 'admin.json');
-    const mismatch = await atTerminal(['passwd'], config, [
+    const mismatch = await droverAtTerminal(['passwd'], config, [
       [/Current password: /, 'the-admins-chosen-password'], [/New password: /, 'first-new-password-x'], [/New password again: /, 'second-new-password-y'],
     ]);
     assert.notEqual(mismatch.code, 0, mismatch.output);
     assert.match(mismatch.output, /the two new passwords differ: nothing was changed/);
-    const run = await atTerminal(['passwd'], config, [
+    const run = await droverAtTerminal(['passwd'], config, [
       [/Current password: /, 'the-admins-chosen-password'], [/New password: /, 'a-third-admin-password'], [/New password again: /, 'a-third-admin-password'],
     ]);
     assert.equal(run.code, 0, run.output);

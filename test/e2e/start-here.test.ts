@@ -1,9 +1,10 @@
 /**
  * README's "Start here", followed literally on a fresh clone: `git clone` of this
  * checkout's HEAD, then each command of the section's first shell block as written,
- * up to the test-suite line: install and start the server, pack and install the CLI
- * into a temporary npm prefix, log in with the password the server printed at the
- * URL it printed. Every command after the server's runs with a PATH that has Node
+ * up to the test-suite line, then the block that installs the CLI and logs in: install
+ * and start the server, pack and install the CLI into a temporary npm prefix, log in at
+ * a terminal with the password the server printed at the URL it printed, choosing the
+ * new password the login asks for. Every command after the server's runs with a PATH that has Node
  * and npm but no compiler (no cc, make or python3), so "the CLI installs without a
  * compiler" is checked too. Then
  * the installed `drover` mints an exec-plugin token, refuses `server` with a clear
@@ -22,19 +23,22 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync }
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { Agent, request } from 'undici';
-import { freePort } from '../testenv/index.ts';
 import { waitFor } from '../testenv/wait.ts';
 import { launchBrowser } from '../testenv/browser.ts';
+import { atTerminal, freePort, type TerminalRun } from '../testenv/index.ts';
 
 const root = resolve(import.meta.dirname, '..', '..');
 
-/** The commands of README's "Start here" block, up to (not including) the one that runs the test suite. */
+/**
+ * The commands of README's "Start here": its first shell block up to (not including) the
+ * one that runs the test suite, then the block that installs the CLI and logs in.
+ */
 function startHereCommands(readme: string): string[] {
   const section = /^## Start here\n([\s\S]*?)^## /m.exec(readme)?.[1] ?? '';
-  const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
-  const lines = block.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
-  const suite = lines.findIndex((l) => /\bnpm test\b/.test(l));
-  return suite < 0 ? lines : lines.slice(0, suite);
+  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => (m[1] ?? '').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#')));
+  const first = blocks[0] ?? [];
+  const suite = first.findIndex((l) => /\bnpm test\b/.test(l));
+  return [...(suite < 0 ? first : first.slice(0, suite)), ...(blocks[1] ?? [])];
 }
 
 /** A folder of links to exactly the tools the commands may use: Node, npm and a shell, no compiler. */
@@ -136,6 +140,7 @@ describe('README "Start here" on a fresh clone', { timeout: 1_200_000 }, () => {
     let output = '';
     let url: string | undefined;
     let password: string | undefined;
+    const chosenPassword = 'the-newcomers-own-password';
     for (const command of commands) {
       if (/\bserver\b/.test(command) && !/<URL>/.test(command)) {
         // The long-running one: started as written (with a port of its own), then its own words are read.
@@ -156,12 +161,16 @@ describe('README "Start here" on a fresh clone', { timeout: 1_200_000 }, () => {
       if (/<URL>/.test(command)) {
         assert.ok(url, 'the server printed its URL before the login step');
         const line = command.replaceAll('<URL>', url);
-        // Stops at the first that works: each wrong guess counts against the login throttle.
-        const tried: Ran[] = [];
+        // At a terminal, as the README says: the printed password, then the new one it asks for (a generated one must be changed).
+        // Stops at the first candidate that works: each wrong guess counts against the login throttle.
+        const tried: TerminalRun[] = [];
         for (const candidate of passwordCandidates(output, clone)) {
-          tried.push(run(line, { cwd: clone, env, input: `${candidate}\n`, timeoutMs: 60_000 }));
+          tried.push(await atTerminal(line, {
+            cwd: clone, env, timeoutMs: 60_000,
+            dialogue: [[/Password for admin at \S+: /, candidate], [/New password: /, chosenPassword], [/New password again: /, chosenPassword]],
+          }));
           if (tried.at(-1)?.code === 0) {
-            password = candidate;
+            password = chosenPassword;
             break;
           }
         }

@@ -18,6 +18,7 @@ export { kubeRequest, type KubeTarget } from './kube-http.ts';
 export { freePort } from './ports.ts';
 export { eventually } from './wait.ts';
 export { startTestNode, type TestNode, type TestNodeOptions } from './node.ts';
+export { atTerminal, type TerminalRun } from './terminal.ts';
 
 let shared: Promise<ControlPlaneState> | undefined;
 
