@@ -60,6 +60,11 @@ const DoctorBody = Type.Object({
   findings: Type.Array(Type.Object({ check: Type.String(), ok: Type.Boolean(), detail: Type.String() })),
 });
 
+/** The `drover token` exec stanza, naming the login it is for, so the plugin refuses any other. */
+function execCredential(publicUrl: string, username: string, clusterId: string): KubeconfigInput['credential'] {
+  return { type: 'exec', command: 'drover', clusterId, server: publicUrl, username };
+}
+
 export function proxyApi(options: ProxyApiOptions): FastifyPluginAsyncTypebox {
   const memberCluster = async (request: FastifyRequest, idOrName: string): Promise<{ me: AuthenticatedUser; cluster: { id: string; name: string } }> => {
     const me = caller(request);
@@ -95,7 +100,7 @@ export function proxyApi(options: ProxyApiOptions): FastifyPluginAsyncTypebox {
       const base = { publicUrl: options.publicUrl, caPem: options.caPem, clusterId: cluster.id, clusterName: cluster.name, aceContexts };
       const names = aceContexts.map((c) => c.name);
       if (!(await options.settings.current()).generateToken) {
-        return { kubeconfig: renderKubeconfig({ ...base, credential: { type: 'exec', command: 'drover', clusterId: cluster.id, server: options.publicUrl, username: me.username } }), aceContexts: names };
+        return { kubeconfig: renderKubeconfig({ ...base, credential: execCredential(options.publicUrl, me.username, cluster.id) }), aceContexts: names };
       }
       const issued = await issue(me, cluster.id, request.query.ttlSeconds, `kubeconfig for ${cluster.name}`);
       return {
@@ -122,7 +127,7 @@ export function proxyApi(options: ProxyApiOptions): FastifyPluginAsyncTypebox {
         const aceContexts = options.aceContexts ? await options.aceContexts(cluster.id) : [];
         const base = { publicUrl: options.publicUrl, caPem: options.caPem, clusterId: cluster.id, clusterName: cluster.name, aceContexts };
         if (!generate) {
-          inputs.push({ ...base, credential: { type: 'exec', command: 'drover', clusterId: cluster.id } });
+          inputs.push({ ...base, credential: execCredential(options.publicUrl, me.username, cluster.id) });
           continue;
         }
         const issued = await issue(me, cluster.id, request.query.ttlSeconds, `kubeconfig for ${cluster.name} (all clusters)`);
