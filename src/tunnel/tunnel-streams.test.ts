@@ -165,6 +165,16 @@ describe('tunnel streams', { timeout: 60_000 }, () => {
     await assert.rejects(harness.tunnel.dial(cluster, echo.address, { signal: controller.signal }), { name: 'AbortError' });
   });
 
+  it('bounds only the dial with its signal: a stream outlives a signal that fires after the agent answered', async () => {
+    const controller = new AbortController();
+    const stream = await harness.tunnel.dial(cluster, echo.address, { signal: controller.signal });
+    controller.abort(new Error('connect timeout'));
+    await new Promise((r) => setImmediate(r));
+    const got = collect(stream);
+    stream.end('still here');
+    assert.equal((await got).toString(), 'still here');
+  });
+
   it('answers ordinary requests from the agent routes', async () => {
     const session = harness.tunnel.sessionFor(cluster);
     assert.ok(session);
