@@ -118,8 +118,12 @@ export class Agent {
   private stop(stop: AgentStop): void {
     if (stop.error) this.options.logger.error({ server: this.options.serverUrl }, `${stop.message}. The agent stops: retrying cannot help`);
     else this.options.logger.info({ server: this.options.serverUrl }, `${stop.message}. The agent stops`);
-    // After the handler has answered the server, so the goodbye is acknowledged first.
-    setImmediate(() => void this.close().finally(() => this.stopWith?.(stop)));
+    // After the handler has answered the server, so the goodbye is acknowledged first;
+    // at once, not gracefully: streams the server still holds open would never end.
+    setImmediate(() => {
+      this.tunnel?.destroy();
+      void (this.client?.close() ?? Promise.resolve()).finally(() => this.stopWith?.(stop));
+    });
   }
 
   async close(): Promise<void> {

@@ -288,9 +288,7 @@ class ClusterController {
     if (this.closed || !access || !this.options.tunnel.sessionFor(this.clusterId)) return;
     this.probing = true;
     try {
-      const version = await access.client.request<{ gitVersion?: string }>({
-        method: 'GET', path: '/version', signal: AbortSignal.timeout(this.options.probeTimeoutMs),
-      });
+      const version = await withinTime(this.options.probeTimeoutMs, (signal) => access.client.request<{ gitVersion?: string }>({ method: 'GET', path: '/version', signal }));
       this.probeFailures = 0;
       if (!this.live && this.access === access) await this.markActive(access, version.gitVersion ?? access.version);
       this.scheduleProbe(this.options.probeIntervalMs);
@@ -325,6 +323,8 @@ class ClusterController {
     this.events = new WatchCache<Event>({
       source: client, path: resourcePath(resources.events), fieldSelector: 'type=Warning', logger: this.logger,
     }).start();
+    // A cluster without nodes sends no event: its count is reported once listed.
+    this.nodes.waitForSync().then(() => this.reportNodes(), () => undefined);
   }
 
   private reportNodes(): void {
@@ -353,7 +353,7 @@ class ClusterController {
   async pinChanged(): Promise<void> {
     await this.dropAccess();
     // Sessions admitted against the old pin report the old kube-apiserver: they reconnect and are checked again.
-    await Promise.all(this.options.tunnel.sessionsOf(this.clusterId).map((s) => s.close({ type: 'refused', message: 'an admin accepted another kube-apiserver' })));
+    for (const session of this.options.tunnel.sessionsOf(this.clusterId)) session.destroy({ type: 'refused', message: 'an admin accepted another kube-apiserver' });
   }
 
   async close(): Promise<void> {
@@ -374,6 +374,19 @@ class ClusterController {
       this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not record cluster status');
     });
   }
+}
+
+/**
+ * Runs `work` with a signal that fires after `ms`, and gives up at that moment even if
+ * `work` has not noticed yet (undici reports an abort only once a pending connect to a
+ * hung peer ends, which its own connect timeout bounds, not ours).
+ */
+async function withinTime<T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const signal = AbortSignal.timeout(ms);
+  const answer = work(signal);
+  answer.catch(() => undefined);
+  const timedOut = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+  return Promise.race([answer, timedOut]);
 }
 
 function describe(reason: SessionEndReason): string {

@@ -246,7 +246,7 @@ async function dismissAgents(sessions: AgentSessionView[], clusterName: string, 
   const message = `cluster "${clusterName}" was deleted from the Drover server: this agent has nothing left to serve and exits`;
   const told = await Promise.all(sessions.map(async (session) => {
     const ok = await sayGoodbye(session, { reason: 'cluster-deleted', message }, logger);
-    await session.close({ type: 'refused', message: 'cluster deleted' });
+    session.destroy({ type: 'refused', message: 'cluster deleted' });
     return ok;
   }));
   return told.filter(Boolean).length;

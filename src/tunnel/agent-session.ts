@@ -35,8 +35,8 @@ export interface AgentSessionView {
   request(method: string, path: string, options?: AgentRequestOptions): Promise<AgentResponse>;
   /** A stream through this very session (also before admission, to check what the agent reported). */
   dial(address: string, options?: { signal?: AbortSignal }): Promise<TunnelStream>;
-  /** Graceful close with the reason the server's logs and events show. */
-  close(reason?: SessionEndReason): Promise<void>;
+  /** Ends the session now (its streams fail), with the reason the server's logs and events show. */
+  destroy(reason: SessionEndReason): void;
 }
 
 const { NGHTTP2_CANCEL } = http2.constants;
@@ -162,9 +162,13 @@ export class AgentSession implements AgentSessionView {
       stream.once('close', () => reject(this.ended ? this.closedError() : new DroverError('DRV_ERR_BAD_GATEWAY', 'agent closed the request stream')));
     });
     stream.on('error', () => undefined);
+    // Read from the start: a response without a body ends (and its stream closes) with
+    // its headers, before a reader attached afterwards would see the end.
+    const bodyPromise = readBody(stream, options.maxBodyBytes ?? defaultMaxBodyBytes);
+    bodyPromise.catch(() => undefined);
     try {
       const headers = await headersPromise;
-      const body = await readBody(stream, options.maxBodyBytes ?? defaultMaxBodyBytes);
+      const body = await bodyPromise;
       const plain: Record<string, string> = {};
       for (const [k, v] of Object.entries(headers)) if (!k.startsWith(':') && v !== undefined) plain[k] = Array.isArray(v) ? v.join(', ') : String(v);
       return { status: Number(headers[':status']), headers: plain, body, json: () => JSON.parse(body.toString('utf8')) as unknown };

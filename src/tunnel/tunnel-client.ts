@@ -143,7 +143,7 @@ export class TunnelClient {
       reason = { type: 'refused', status: res.statusCode ?? 0, message: '' };
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => { if (chunks.length < 4) chunks.push(c); });
-      res.on('end', () => { if (reason?.type === 'refused') reason.message = Buffer.concat(chunks).toString('utf8').trim().slice(0, 200); ws.terminate(); });
+      res.on('end', () => { if (reason?.type === 'refused') reason.message = Buffer.concat(chunks).toString('utf8').trim().slice(0, 2000); ws.terminate(); });
       res.on('error', () => ws.terminate());
     });
     ws.on('error', (error) => { reason ??= { type: 'error', message: error.message }; });
