@@ -76,24 +76,30 @@ describe('the kube-apiserver a cluster is pinned to, and the agents that may ser
 
   it('keeps two agents with one token side by side; losing one fails only its streams, and kubectl works again once an agent is back', async () => {
     const first = cluster.agent;
-    const second = startAgent(genuine.state.kubeconfigPath);
-    await eventually('both agents admitted', () => Promise.resolve(serverLog('agent admitted').length >= 2 ? true : undefined));
-    // The newest session carries new streams: this watch rides on the second agent.
+    // Opened while the first agent is alone, this watch rides on its session.
     const watch = await openWatch();
     assert.equal(watch.statusCode, 200);
     let received = '';
     let cut = false;
     watch.on('data', (c: Buffer) => { received += c.toString(); });
     watch.on('close', () => { cut = true; });
-    await first.stop('SIGKILL');
-    await eventually('the first agent\'s session to end', () => Promise.resolve(serverLog('agent disconnected').length >= 1 ? true : undefined));
-    await kubectlOk(['-n', ns, 'create', 'configmap', 'after-first-lost'], { kubeconfig: genuine.state.kubeconfigPath });
-    await eventually('the event on the watch the second agent carries', () => Promise.resolve(received.includes('after-first-lost') ? true : undefined));
+    const event = async (name: string): Promise<void> => {
+      await kubectlOk(['-n', ns, 'create', 'configmap', name], { kubeconfig: genuine.state.kubeconfigPath });
+      await eventually(`${name} on the watch`, () => Promise.resolve(received.includes(name) ? true : undefined));
+    };
+    const second = startAgent(genuine.state.kubeconfigPath);
+    await eventually('both agents admitted', () => Promise.resolve(serverLog('agent admitted').length >= 2 ? true : undefined));
+    // The second session replaced nothing: the first agent's watch still delivers.
+    await event('with-two-agents');
+    assert.deepEqual(serverLog('agent disconnected'), []);
+    await second.stop('SIGKILL');
+    await eventually('the second agent\'s session to end', () => Promise.resolve(serverLog('agent disconnected').length >= 1 ? true : undefined));
+    await event('after-second-lost');
     assert.equal(cut, false);
     assert.equal((await drover.getCluster(cluster.name)).state, 'active');
     assert.equal(await kubectlThroughDrover(), `namespace/${ns}`);
 
-    await second.stop('SIGKILL');
+    await first.stop('SIGKILL');
     await eventually('the watch to end with its agent', () => Promise.resolve(cut ? true : undefined), 30_000);
     await drover.waitForState(cluster.name, 'unavailable', 30_000);
     const backAt = Date.now();
