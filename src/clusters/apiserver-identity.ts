@@ -12,7 +12,7 @@
  * identity.
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import { KubeClient, resourcePath, resources } from '../kube/index.ts';
+import { KubeClient, isKubeApiError, resourcePath, resources } from '../kube/index.ts';
 import type { Logger } from '../shared/log.ts';
 import { DroverError } from '../shared/errors.ts';
 import { formatHostPort, type AgentSessionView } from '../tunnel/index.ts';
@@ -74,14 +74,34 @@ export async function inspectThroughSession(
   });
   try {
     const version = await client.get<{ gitVersion?: string }>('/version', { signal: session.signal });
-    const review = await client.request<{ status?: { userInfo?: { username?: string } } }>({
-      method: 'POST', path: resourcePath(resources.selfsubjectreviews), signal: session.signal,
-      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
-    });
-    const account = review.status?.userInfo?.username;
-    if (!account) throw new DroverError('DRV_ERR_BAD_GATEWAY', 'kube-apiserver did not say who the agent\'s credential is (SelfSubjectReview without a username)');
+    const account = await whoIs(client, info.token, session.signal);
     return { account, version: version.gitVersion ?? 'unknown' };
   } finally {
     await client.destroy();
   }
+}
+
+/**
+ * Who `token` is, as kube-apiserver says: a SelfSubjectReview (GA in Kubernetes 1.28,
+ * needs no permission), or on an older apiserver a TokenReview (the agent's account
+ * may create those: it is cluster-admin there).
+ */
+async function whoIs(client: KubeClient, token: string, signal: AbortSignal): Promise<string> {
+  let username: string | undefined;
+  try {
+    const review = await client.request<{ status?: { userInfo?: { username?: string } } }>({
+      method: 'POST', path: resourcePath(resources.selfsubjectreviews), signal,
+      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+    });
+    username = review.status?.userInfo?.username;
+  } catch (error) {
+    if (!isKubeApiError(error, 404)) throw error;
+    const review = await client.request<{ status?: { authenticated?: boolean; user?: { username?: string } } }>({
+      method: 'POST', path: resourcePath(resources.tokenreviews), signal,
+      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } },
+    });
+    username = review.status?.authenticated === true ? review.status.user?.username : undefined;
+  }
+  if (!username) throw new DroverError('DRV_ERR_BAD_GATEWAY', 'kube-apiserver did not say who the agent\'s credential is (no username in its review)');
+  return username;
 }
