@@ -7,13 +7,21 @@
  * kube-apiserver address it reported, so the server can never use the agent to
  * reach anything else in the cluster's network. Never sees plaintext API traffic
  * (TLS runs end to end through the tunnel) and never holds user identities.
+ *
+ * Stops by itself (`finished`) when retrying cannot help: the server answers 401
+ * (registration token unknown, rotated out or expired: only an operator can fix
+ * that, and the server's answer says how), or it says the cluster was deleted. A
+ * server that refuses the agent's kube-apiserver report is retried with a growing
+ * wait (an admin may accept the change), and the reason is logged as an error.
  */
 import { hostname } from 'node:os';
 import type { Logger } from '../shared/log.ts';
 import { KubeClient, endpointFromKubeconfig, inClusterEndpoint, type KubeEndpoint } from '../kube/index.ts';
 import { TunnelClient, fetchPinnedCa, parseHostPort } from '../tunnel/index.ts';
-import { agentHeaders, clusterInfoRoute, routeKey, tunnelConnectPath, type ClusterInfo } from '../shared/agent-protocol.ts';
-import { InvalidArgumentError } from '../shared/errors.ts';
+import {
+  agentHeaders, clusterInfoRoute, goodbyeRoute, parseGoodbye, routeKey, tunnelConnectPath, type ClusterInfo,
+} from '../shared/agent-protocol.ts';
+import { DroverError, InvalidArgumentError } from '../shared/errors.ts';
 import { clusterInfoFor, ensureAgentAccount } from './agent-credentials.ts';
 
 export interface AgentOptions {
@@ -30,10 +38,16 @@ export interface AgentOptions {
   backoff?: { initialMs: number; maxMs: number };
 }
 
+/** Why the agent stopped by itself: `error` when an operator must act (exit non-zero). */
+export interface AgentStop { error: boolean; message: string }
+
 export class Agent {
   private readonly options: AgentOptions;
   private tunnel: TunnelClient | undefined;
   private client: KubeClient | undefined;
+  private stopWith: ((stop: AgentStop) => void) | undefined;
+  /** Resolves when the agent stopped by itself (never on close()). */
+  readonly finished = new Promise<AgentStop>((resolve) => { this.stopWith = resolve; });
 
   constructor(options: AgentOptions) {
     if (!/^https:\/\//.test(options.serverUrl)) throw new InvalidArgumentError('--server', 'an https:// URL', options.serverUrl);
@@ -64,7 +78,10 @@ export class Agent {
       }),
       ...(ca ? { ca } : {}),
       allow: (host, port) => host === api.host && port === api.port,
-      handlers: { [routeKey(clusterInfoRoute)]: () => ({ body: info satisfies ClusterInfo }) },
+      handlers: {
+        [routeKey(clusterInfoRoute)]: () => ({ body: info satisfies ClusterInfo }),
+        [routeKey(goodbyeRoute)]: (request) => this.onGoodbye(request.body),
+      },
       logger: options.logger,
       backoff: options.backoff ?? { initialMs: 1_000, maxMs: 30_000 },
     });
@@ -73,9 +90,40 @@ export class Agent {
       const off = tunnel.on('connected', () => { off(); resolve(); });
     });
     tunnel.on('connected', () => options.logger.info({ server: options.serverUrl, mode: options.mode }, 'tunnel connected'));
-    tunnel.on('disconnected', (reason, retryInMs) => options.logger.warn({ reason, retryInMs }, 'tunnel disconnected'));
+    tunnel.on('disconnected', (reason, retryInMs) => {
+      if (reason.type === 'refused' && reason.status === 401) {
+        return this.stop({ error: true, message: `the server refused the registration token: ${reason.message || 'unauthorized'}` });
+      }
+      options.logger.warn({ reason, retryInMs }, 'tunnel disconnected');
+    });
     tunnel.start();
-    await connected;
+    const stoppedFirst = await Promise.race([connected.then(() => undefined), this.finished]);
+    if (stoppedFirst) throw new DroverError('DRV_ERR_UNAUTHENTICATED', stoppedFirst.message);
+  }
+
+  /** The server's last word on a session (see agentProtocol's goodbyeRoute). */
+  private onGoodbye(body: Buffer): { status: number } {
+    let goodbye;
+    try {
+      goodbye = parseGoodbye(JSON.parse(body.toString('utf8')));
+    } catch {
+      goodbye = undefined;
+    }
+    if (!goodbye) return { status: 400 };
+    if (goodbye.reason === 'cluster-deleted') this.stop({ error: false, message: goodbye.message });
+    else this.options.logger.error({ server: this.options.serverUrl }, `the server refused this agent: ${goodbye.message}`);
+    return { status: 204 };
+  }
+
+  private stop(stop: AgentStop): void {
+    if (stop.error) this.options.logger.error({ server: this.options.serverUrl }, `${stop.message}. The agent stops: retrying cannot help`);
+    else this.options.logger.info({ server: this.options.serverUrl }, `${stop.message}. The agent stops`);
+    // After the handler has answered the server, so the goodbye is acknowledged first;
+    // at once, not gracefully: streams the server still holds open would never end.
+    setImmediate(() => {
+      this.tunnel?.destroy();
+      void (this.client?.close() ?? Promise.resolve()).finally(() => this.stopWith?.(stop));
+    });
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 /**
  * What `drover clusters delete` removes from a reachable cluster: every object
- * Drover labelled as its own (RBAC it rendered, impersonation accounts), then the
+ * Drover labelled as its own (RBAC it rendered, impersonation accounts, the
+ * authorized cluster endpoint's CRDs and with them their records), then the
  * agent's namespace, and last the agent's own cluster-admin role, since the
  * deletion runs with that credential. Objects Drover did not create are never
  * touched: everything is selected by Drover's label or by its fixed names.
@@ -35,6 +36,8 @@ export async function removeDroverObjects(client: KubeClient): Promise<number> {
       await remove(resourcePath({ ...kind, name: item.metadata.name, ...(item.metadata.namespace ? { namespace: item.metadata.namespace } : {}) }));
     }
   }
+  const crds = await client.list<KubeObject>(resourcePath(resources.customresourcedefinitions), { labelSelector: selector });
+  for (const crd of crds.items) await remove(resourcePath({ ...resources.customresourcedefinitions, name: crd.metadata.name }));
   const namespaces = await client.list<KubeObject>(resourcePath(resources.namespaces), { labelSelector: selector });
   for (const ns of namespaces.items) {
     if (ns.metadata.name !== agentNamespace) await remove(resourcePath({ ...resources.namespaces, name: ns.metadata.name }));

@@ -1,38 +1,53 @@
 /**
- * One controller per connected cluster. It follows the cluster's tunnel sessions
- * and keeps its status true:
+ * One controller per cluster. It admits the cluster's agent sessions, keeps one
+ * Kubernetes client to the cluster, and keeps its status true:
  *
- *   Pending ──agent connects, apiserver answers──▶ Active
- *   Active ──last tunnel gone for longer than the grace period──▶ Unavailable (why)
- *   Active ──apiserver unreachable through the agent──▶ Unavailable (why)
- *   Unavailable ──agent back, apiserver answers──▶ Active
+ *   Pending ──agent admitted, apiserver answers──▶ Active
+ *   Active ──last admitted session gone for longer than the grace period──▶ Unavailable (why)
+ *   Active ──health probe fails twice in a row (hung or unreachable apiserver)──▶ Unavailable (why)
+ *   Unavailable ──an admitted session, probe passes──▶ Active
  *
- * On every (re)connection it asks the agent how to reach kube-apiserver, stores
- * that (credential encrypted), and checks it through the tunnel before calling the
- * cluster Active. Nodes, capacity and warning events come from watches, not
- * polling. The cluster agent's tunnel is preferred; a node agent's tunnel keeps
- * the cluster reachable when the cluster agent is gone, and the status says which
- * one carries traffic.
+ * Admission (before a session carries anything): the agent reports how to reach
+ * kube-apiserver; the controller asks that apiserver, through that session only and
+ * over TLS verified by the reported CA, for its version and who the reported
+ * credential is. The first verified report pins address, CA and account; any later
+ * report that differs is refused (the agent is told why, the report is kept for an
+ * admin to accept), so a registration-token holder cannot re-point the cluster.
+ *
+ * One client per pinned identity: it dials through whichever admitted session is
+ * current, so sessions coming and going (two agent replicas, restarts) never close
+ * it, nor the watch caches built on it here, in the proxy and in the reconcilers.
+ * It is replaced only when an admin accepts a new kube-apiserver, or the cluster is
+ * deleted.
  */
 import type { Logger } from '../shared/log.ts';
 import { KubeClient, WatchCache, resourcePath, resources, type Event, type Node } from '../kube/index.ts';
-import { formatHostPort, type SessionEndReason, type SessionInfo, type TunnelServer } from '../tunnel/index.ts';
+import { formatHostPort, type AgentSessionView, type SessionEndReason, type SessionInfo, type TunnelServer } from '../tunnel/index.ts';
 import { clusterInfoRoute, parseClusterInfo, routeKey, type ClusterInfo } from '../shared/agent-protocol.ts';
+import { DroverError } from '../shared/errors.ts';
 import type { UpstreamEndpoint } from '../proxy/upstream.ts';
 import type { ClusterService, StatusUpdate } from './cluster-service.ts';
+import { caFingerprint, identityDifferences, inspectThroughSession, type ApiServerIdentity } from './apiserver-identity.ts';
+import { sayGoodbye } from './goodbye.ts';
 import { totalCapacity } from './capacity.ts';
 
 export interface ClusterControllersOptions {
   service: ClusterService;
-  tunnel: TunnelServer;
+  tunnel: Pick<TunnelServer, 'on' | 'dial' | 'sessionFor' | 'sessionsOf'>;
   logger: Logger;
   /** How long a cluster stays Active after its last tunnel drops (default 15 s). */
   graceMs?: number;
-  /** Wait between attempts to reach kube-apiserver while a tunnel is up (default 10 s). */
-  retryMs?: number;
+  /** How often the health probe asks kube-apiserver for /version (default 5 s). */
+  probeIntervalMs?: number;
+  /** How long a probe may take (default 4 s); two failures in a row make the cluster Unavailable. */
+  probeTimeoutMs?: number;
+  /** How long checking a new session's report may take (default 10 s). */
+  verifyTimeoutMs?: number;
 }
 
-/** Everything the server knows live about one connected cluster. */
+type Settings = Required<Omit<ClusterControllersOptions, 'service' | 'tunnel' | 'logger'>> & ClusterControllersOptions;
+
+/** Everything the server knows live about one Active cluster. */
 export interface LiveCluster {
   client: KubeClient;
   upstream: UpstreamEndpoint;
@@ -40,18 +55,18 @@ export interface LiveCluster {
 }
 
 export class ClusterControllers {
-  private readonly options: Required<Omit<ClusterControllersOptions, 'service' | 'tunnel' | 'logger'>> & ClusterControllersOptions;
+  private readonly options: Settings;
   private readonly controllers = new Map<string, ClusterController>();
   private readonly unsubscribe: Array<() => void> = [];
 
   constructor(options: ClusterControllersOptions) {
-    this.options = { graceMs: 15_000, retryMs: 10_000, ...options };
+    this.options = { graceMs: 15_000, probeIntervalMs: 5_000, probeTimeoutMs: 4_000, verifyTimeoutMs: 10_000, ...options };
   }
 
   start(): void {
     const { tunnel } = this.options;
     this.unsubscribe.push(
-      tunnel.on('session-up', (info) => this.controllerFor(info.identity.clusterId).sessionUp(info)),
+      tunnel.on('session-up', (info) => this.controllers.get(info.identity.clusterId)?.sessionUp(info)),
       tunnel.on('session-down', (info, reason) => this.controllers.get(info.identity.clusterId)?.sessionDown(info, reason)),
     );
     // After a restart no tunnel exists yet: a cluster still recorded Active whose
@@ -60,6 +75,11 @@ export class ClusterControllers {
     const check = setTimeout(() => void this.markSilentClusters(started), this.options.graceMs);
     check.unref();
     this.unsubscribe.push(() => clearTimeout(check));
+  }
+
+  /** The tunnel's admission hook: resolves when `session` may carry the cluster's traffic, rejects with why not. */
+  admit(session: AgentSessionView): Promise<void> {
+    return this.controllerFor(session.info.identity.clusterId).admit(session);
   }
 
   private async markSilentClusters(since: string): Promise<void> {
@@ -77,7 +97,7 @@ export class ClusterControllers {
     }
   }
 
-  /** The live connection to a cluster, or undefined while it is not connected. */
+  /** The live connection to a cluster, or undefined while it is not Active. */
   live(clusterId: string): LiveCluster | undefined {
     return this.controllers.get(clusterId)?.live;
   }
@@ -85,6 +105,11 @@ export class ClusterControllers {
   /** Recent Warning events, newest first. */
   warnings(clusterId: string): Event[] {
     return this.controllers.get(clusterId)?.warnings() ?? [];
+  }
+
+  /** After an admin accepted a new kube-apiserver: the old client goes, sessions reporting the old one are closed. */
+  async apiServerAccepted(clusterId: string): Promise<void> {
+    await this.controllers.get(clusterId)?.pinChanged();
   }
 
   /** Stops following a deleted cluster. */
@@ -111,101 +136,105 @@ export class ClusterControllers {
   }
 }
 
+/** The client for one pinned identity, and the credential it sends. */
+interface Access {
+  key: string;
+  client: KubeClient;
+  upstream: UpstreamEndpoint;
+  info: ClusterInfo;
+  version: string;
+}
+
 class ClusterController {
   live: LiveCluster | undefined;
+  private access: Access | undefined;
   private nodes: WatchCache<Node> | undefined;
   private events: WatchCache<Event> | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private connecting: Promise<void> | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probing = false;
+  private probeFailures = 0;
   private closed = false;
   private readonly logger: Logger;
 
-  constructor(private readonly clusterId: string, private readonly options: ClusterControllersOptions & { graceMs: number; retryMs: number }) {
+  constructor(private readonly clusterId: string, private readonly options: Settings) {
     this.logger = options.logger.child({ cluster: clusterId });
   }
 
-  sessionUp(info: SessionInfo): void {
-    clearTimeout(this.graceTimer);
-    this.graceTimer = undefined;
-    this.logger.info({ kind: info.identity.kind, node: info.identity.nodeName }, 'agent connected');
-    if (this.live) {
-      void this.report({ tunnel: this.tunnelKind(), lastSeenAt: new Date().toISOString() });
-      return;
-    }
-    this.connect();
-  }
-
-  sessionDown(info: SessionInfo, reason: SessionEndReason): void {
-    this.logger.warn({ kind: info.identity.kind, node: info.identity.nodeName, reason: reason.type }, 'agent disconnected');
-    const remaining = this.options.tunnel.sessionFor(this.clusterId);
-    if (remaining) {
-      void this.report({ tunnel: this.tunnelKind(), lastSeenAt: new Date().toISOString() });
-      return;
-    }
-    void this.report({ tunnel: null, lastSeenAt: new Date().toISOString() });
-    clearTimeout(this.graceTimer);
-    // A restarting agent reconnects within seconds; do not flap the status for that.
-    this.graceTimer = setTimeout(() => {
-      if (this.options.tunnel.sessionFor(this.clusterId)) return;
-      void this.disconnect(`cluster agent disconnected (${describe(reason)}) at ${new Date().toISOString()}`);
-    }, this.options.graceMs);
-    this.graceTimer.unref();
-  }
-
-  warnings(): Event[] {
-    return (this.events?.list() ?? [])
-      .sort((a, b) => (b.lastTimestamp ?? b.metadata.creationTimestamp ?? '').localeCompare(a.lastTimestamp ?? a.metadata.creationTimestamp ?? ''))
-      .slice(0, 50);
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    clearTimeout(this.graceTimer);
-    clearTimeout(this.retryTimer);
-    await this.stopWatching();
-  }
-
-  private connect(): void {
-    this.connecting ??= this.establish().finally(() => { this.connecting = undefined; });
-  }
-
-  /** Asks the agent for access, checks the apiserver through the tunnel, starts the watches. */
-  private async establish(): Promise<void> {
-    const { service, tunnel } = this.options;
+  async admit(session: AgentSessionView): Promise<void> {
+    if (this.closed) throw new DroverError('DRV_ERR_NOT_FOUND', `cluster ${this.clusterId} is being deleted`);
+    const { service } = this.options;
+    let info: ClusterInfo;
     try {
-      const session = tunnel.sessionFor(this.clusterId);
-      if (!session) return;
-      const response = await session.request(clusterInfoRoute.method, clusterInfoRoute.path);
+      const response = await session.request(clusterInfoRoute.method, clusterInfoRoute.path, { signal: AbortSignal.timeout(this.options.verifyTimeoutMs) });
       if (response.status !== 200) throw new Error(`the agent answered ${response.status} to ${routeKey(clusterInfoRoute)}`);
-      const info = parseClusterInfo(response.json());
-      await service.recordAccess(this.clusterId, info);
-      const live = this.buildLive(info);
-      const version = await live.client.get<{ gitVersion: string }>('/version');
-      if (this.closed) return void (await live.client.close());
-      await this.stopWatching();
-      this.live = live;
-      await this.startWatching(live.client);
-      await this.report({
-        state: 'active', stateReason: '', kubernetesVersion: version.gitVersion,
-        tunnel: this.tunnelKind(), lastSeenAt: new Date().toISOString(),
-      });
-      this.logger.info({ version: version.gitVersion }, 'cluster active');
+      info = parseClusterInfo(response.json());
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      this.logger.warn({ error: message }, 'cannot reach the cluster through its agent; retrying');
-      await this.report({ state: 'unavailable', stateReason: `kube-apiserver unreachable through the agent: ${message}` });
-      this.retryTimer = setTimeout(() => { if (!this.live && !this.closed) this.connect(); }, this.options.retryMs);
-      this.retryTimer.unref();
+      return this.unreachable(error);
     }
+    const pin = await service.pin(this.clusterId);
+    const reported: ApiServerIdentity = { apiServer: info.apiServer, caSha256: caFingerprint(info.caPem), account: '' };
+    const early = pin ? identityDifferences({ apiServer: pin.apiServer, caSha256: pin.caSha256 }, reported) : [];
+    // A report off the pin is refused whatever its apiserver says; asking it anyway
+    // (its own credential to its own apiserver) only names the account for the admin.
+    const seen = await inspectThroughSession(session, info, this.logger, this.options.verifyTimeoutMs)
+      .catch((error: unknown) => (early.length > 0 ? undefined : this.unreachable(error)));
+    const identity: Partial<ApiServerIdentity> = { apiServer: reported.apiServer, caSha256: reported.caSha256, ...(seen ? { account: seen.account } : {}) };
+    const differences = pin ? identityDifferences(pin, identity) : [];
+    if (differences.length > 0 || !seen) return this.refuse(session, identity, info.caPem, differences);
+    if (!pin?.account && !(await service.pinFirst(this.clusterId, { apiServer: info.apiServer, caPem: info.caPem, account: seen.account }, pin))) {
+      throw new DroverError('DRV_ERR_CONFLICT', 'another agent of this cluster registered first; reconnect to be checked against it');
+    }
+    await service.recordCredential(this.clusterId, info.token);
+    if (!pin) this.logger.info({ apiServer: info.apiServer, account: seen.account }, 'kube-apiserver identity pinned at first registration');
+    await this.useAccess(info, seen.version);
   }
 
-  private buildLive(info: ClusterInfo): LiveCluster {
+  /** The report could not be checked (agent or apiserver not answering): the agent retries by reconnecting. */
+  private async unreachable(error: unknown): Promise<never> {
+    const message = error instanceof Error ? error.message : String(error);
+    this.logger.warn({ error: message }, 'cannot check the agent\'s report through its session; it will reconnect');
+    if (!this.options.tunnel.sessionFor(this.clusterId)) {
+      await this.report({ state: 'unavailable', stateReason: `kube-apiserver unreachable through the agent: ${message}` });
+    }
+    throw new DroverError('DRV_ERR_CLUSTER_UNAVAILABLE', `kube-apiserver could not be reached through this agent: ${message}`);
+  }
+
+  private async refuse(session: AgentSessionView, identity: Partial<ApiServerIdentity>, caPem: string, differences: string[]): Promise<never> {
+    const { service } = this.options;
+    const cluster = await service.get(this.clusterId);
+    const what = differences.join('; ');
+    const message = `this agent reports a kube-apiserver other than the one pinned for cluster "${cluster.name}" at its first registration: ${what}. `
+      + `The server refuses its session. If the cluster's kube-apiserver really changed, an admin accepts it with "drover clusters update ${cluster.name} `
+      + '--accept-new-apiserver"; if not, this agent runs with a registration token that is not its cluster\'s (rotate a leaked token with '
+      + `"drover clusters update ${cluster.name} --rotate-token")`;
+    await service.recordConflict(this.clusterId, { apiServer: identity.apiServer ?? '', caSha256: identity.caSha256 ?? '', account: identity.account ?? '', caPem, differences });
+    this.logger.warn({ session: session.info.id, remote: session.info.remoteAddress, differences }, 'agent refused: it reports a different kube-apiserver');
+    if (!this.options.tunnel.sessionFor(this.clusterId)) {
+      await this.report({ state: 'unavailable', stateReason: `refused an agent that reports a different kube-apiserver (${what}); see "drover clusters get ${cluster.name}"` });
+    }
+    await sayGoodbye(session, { reason: 'apiserver-changed', message }, this.logger);
+    throw new DroverError('DRV_ERR_CONFLICT', message);
+  }
+
+  /** The client for the pinned identity: made once, kept across sessions; the credential follows the latest verified one. */
+  private async useAccess(info: ClusterInfo, version: string): Promise<void> {
+    const key = `${info.apiServer}\n${caFingerprint(info.caPem)}`;
+    if (this.access?.key !== key) {
+      await this.dropAccess();
+      this.access = { key, ...this.buildClient(info), info, version };
+    }
+    this.access.info = info;
+    this.access.version = version;
+    if (this.live) this.live = { ...this.live, info };
+  }
+
+  private buildClient(info: ClusterInfo): Pick<Access, 'client' | 'upstream'> {
     const { tunnel } = this.options;
     const clusterId = this.clusterId;
     const client = new KubeClient({
       endpoint: {
-        server: `https://${info.apiServer}`, caPem: info.caPem, token: info.token,
+        server: `https://${info.apiServer}`, caPem: info.caPem, token: () => this.access?.info.token ?? info.token,
         dial: (host, port, signal) => tunnel.dial(clusterId, formatHostPort(host, port), signal ? { signal } : {}),
       },
       logger: this.logger,
@@ -215,17 +244,87 @@ class ClusterController {
       caPem: info.caPem,
       dial: (signal) => tunnel.dial(clusterId, info.apiServer, signal ? { signal } : {}),
     };
-    return { client, upstream, info };
+    return { client, upstream };
   }
 
-  private async startWatching(client: KubeClient): Promise<void> {
+  sessionUp(info: SessionInfo): void {
+    clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    this.logger.info({ kind: info.identity.kind, node: info.identity.nodeName, session: info.id }, 'agent admitted');
+    void this.report({ tunnel: this.tunnelKind(), lastSeenAt: new Date().toISOString() });
+    if (!this.probing) this.scheduleProbe(0);
+  }
+
+  sessionDown(info: SessionInfo, reason: SessionEndReason): void {
+    this.logger.warn({ kind: info.identity.kind, node: info.identity.nodeName, session: info.id, reason: reason.type }, 'agent disconnected');
+    if (this.options.tunnel.sessionFor(this.clusterId)) {
+      void this.report({ tunnel: this.tunnelKind(), lastSeenAt: new Date().toISOString() });
+      return;
+    }
+    void this.report({ tunnel: null, lastSeenAt: new Date().toISOString() });
+    clearTimeout(this.graceTimer);
+    // A restarting agent reconnects within seconds; do not flap the status for that.
+    this.graceTimer = setTimeout(() => {
+      if (this.options.tunnel.sessionFor(this.clusterId)) return;
+      void this.markUnavailable(`cluster agent disconnected (${describe(reason)}) at ${new Date().toISOString()}`, { tunnel: null });
+    }, this.options.graceMs);
+    this.graceTimer.unref();
+  }
+
+  private scheduleProbe(delayMs: number): void {
+    clearTimeout(this.probeTimer);
+    this.probeTimer = setTimeout(() => void this.probe(), delayMs);
+    this.probeTimer.unref();
+  }
+
+  /**
+   * The health probe: GET /version through the current session, bounded by a short
+   * timeout. It runs while an admitted session exists; a hung kube-apiserver (or a
+   * dead path to it) fails it twice in a row (the second attempt at once), so the
+   * cluster turns Unavailable within interval + 2 × timeout.
+   */
+  private async probe(): Promise<void> {
+    const access = this.access;
+    if (this.closed || !access || !this.options.tunnel.sessionFor(this.clusterId)) return;
+    this.probing = true;
+    try {
+      const version = await withinTime(this.options.probeTimeoutMs, (signal) => access.client.request<{ gitVersion?: string }>({ method: 'GET', path: '/version', signal }));
+      this.probeFailures = 0;
+      if (!this.live && this.access === access) await this.markActive(access, version.gitVersion ?? access.version);
+      this.scheduleProbe(this.options.probeIntervalMs);
+    } catch (error) {
+      this.probeFailures += 1;
+      const message = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${this.options.probeTimeoutMs} ms` : error instanceof Error ? error.message : String(error);
+      this.logger.warn({ error: message, failures: this.probeFailures }, 'kube-apiserver health probe failed');
+      if (this.probeFailures === 2) await this.markUnavailable(`kube-apiserver does not answer through the agent (GET /version: ${message}) since ${new Date().toISOString()}`);
+      this.scheduleProbe(this.probeFailures === 1 ? 0 : this.options.probeIntervalMs);
+    } finally {
+      this.probing = false;
+    }
+  }
+
+  private async markActive(access: Access, version: string): Promise<void> {
+    this.live = { client: access.client, upstream: access.upstream, info: access.info };
+    if (!this.nodes) this.startWatching(access.client);
+    await this.report({ state: 'active', stateReason: '', kubernetesVersion: version, tunnel: this.tunnelKind(), lastSeenAt: new Date().toISOString() });
+    this.logger.info({ version }, 'cluster active');
+  }
+
+  /** Not Active any more; the client and its watches stay (they resume when the cluster is back). */
+  private async markUnavailable(reason: string, extra: StatusUpdate = {}): Promise<void> {
+    this.live = undefined;
+    await this.report({ state: 'unavailable', stateReason: reason, ...extra });
+    this.logger.warn({ reason }, 'cluster unavailable');
+  }
+
+  private startWatching(client: KubeClient): void {
     this.nodes = new WatchCache<Node>({ source: client, path: resourcePath(resources.nodes), logger: this.logger }).start();
     this.nodes.onEvent(() => this.reportNodes());
     this.events = new WatchCache<Event>({
       source: client, path: resourcePath(resources.events), fieldSelector: 'type=Warning', logger: this.logger,
     }).start();
-    await this.nodes.waitForSync(AbortSignal.timeout(30_000)).catch(() => undefined);
-    this.reportNodes();
+    // A cluster without nodes sends no event: its count is reported once listed.
+    this.nodes.waitForSync().then(() => this.reportNodes(), () => undefined);
   }
 
   private reportNodes(): void {
@@ -233,20 +332,35 @@ class ClusterController {
     void this.report({ nodeCount: nodes.length, capacity: totalCapacity(nodes) });
   }
 
-  private async stopWatching(): Promise<void> {
-    const caches = [this.nodes, this.events];
-    this.nodes = undefined;
-    this.events = undefined;
-    const live = this.live;
-    this.live = undefined;
-    await Promise.all(caches.flatMap((c) => (c ? [c.close()] : [])));
-    await live?.client.close();
+  warnings(): Event[] {
+    return (this.events?.list() ?? [])
+      .sort((a, b) => (b.lastTimestamp ?? b.metadata.creationTimestamp ?? '').localeCompare(a.lastTimestamp ?? a.metadata.creationTimestamp ?? ''))
+      .slice(0, 50);
   }
 
-  private async disconnect(reason: string): Promise<void> {
-    await this.stopWatching();
-    await this.report({ state: 'unavailable', stateReason: reason, tunnel: null });
-    this.logger.warn({ reason }, 'cluster unavailable');
+  /** Watches, client and live view go (an accepted new kube-apiserver, or deletion). */
+  private async dropAccess(): Promise<void> {
+    const caches = [this.nodes, this.events];
+    const access = this.access;
+    this.nodes = undefined;
+    this.events = undefined;
+    this.access = undefined;
+    this.live = undefined;
+    await Promise.all(caches.flatMap((c) => (c ? [c.close()] : [])));
+    await access?.client.close();
+  }
+
+  async pinChanged(): Promise<void> {
+    await this.dropAccess();
+    // Sessions admitted against the old pin report the old kube-apiserver: they reconnect and are checked again.
+    for (const session of this.options.tunnel.sessionsOf(this.clusterId)) session.destroy({ type: 'refused', message: 'an admin accepted another kube-apiserver' });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.graceTimer);
+    clearTimeout(this.probeTimer);
+    await this.dropAccess();
   }
 
   private tunnelKind(): 'cluster' | 'node' | null {
@@ -262,11 +376,24 @@ class ClusterController {
   }
 }
 
+/**
+ * Runs `work` with a signal that fires after `ms`, and gives up at that moment even if
+ * `work` has not noticed yet (undici reports an abort only once a pending connect to a
+ * hung peer ends, which its own connect timeout bounds, not ours).
+ */
+async function withinTime<T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const signal = AbortSignal.timeout(ms);
+  const answer = work(signal);
+  answer.catch(() => undefined);
+  const timedOut = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+  return Promise.race([answer, timedOut]);
+}
+
 function describe(reason: SessionEndReason): string {
   switch (reason.type) {
     case 'dead-peer': return `no answer for ${Math.round(reason.silentMs / 1000)}s`;
     case 'protocol-error': return `protocol error: ${reason.message}`;
-    case 'replaced': return 'replaced by a newer connection';
+    case 'refused': return `refused: ${reason.message}`;
     case 'closed-by-agent': return 'closed by the agent';
     case 'server-closing': return 'server shutting down';
     default: {
@@ -275,3 +402,4 @@ function describe(reason: SessionEndReason): string {
     }
   }
 }
+

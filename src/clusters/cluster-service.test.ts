@@ -1,13 +1,26 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
+import { execFileSync } from 'node:child_process';
 import { createSecretBox, openStore, type Store } from '../store/index.ts';
 import { DroverError } from '../shared/errors.ts';
 import { ClusterService } from './cluster-service.ts';
+
+/** A throwaway self-signed CA certificate (as a kube-apiserver's CA bundle would carry). */
+function makeCa(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kube-ca-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt'), '-subj', '/CN=kube-ca', '-days', '1'], { stdio: 'ignore' });
+    return readFileSync(join(dir, 'ca.crt'), 'utf8');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 const agentRequest = (headers: Record<string, string | string[]>): IncomingMessage => ({ headers }) as unknown as IncomingMessage;
 const refusedWith = (status: number, code?: string) => (e: unknown) =>
@@ -73,6 +86,19 @@ describe('ClusterService', () => {
     await clusters.clusterForToken(registrationToken);
     now = new Date(now.getTime() + 60_000);
     await assert.rejects(clusters.clusterForToken(registrationToken), refusedWith(401, 'DRV_ERR_TOKEN_EXPIRED'));
+    await assert.rejects(clusters.clusterForToken(registrationToken), /expired at .*drover clusters update expiring --rotate-token/);
+  });
+
+  it('tells an agent with a rotated-out token to use the new token, not to rotate again', async () => {
+    const { registrationToken: old } = await clusters.create({ name: 'rotated-out' });
+    await clusters.rotateToken('rotated-out', { graceMs: 0 });
+    await assert.rejects(clusters.clusterForToken(old), (error: unknown) => {
+      assert.ok(error instanceof DroverError && error.status === 401);
+      assert.match(error.message, /replaced by a rotation.*current token.*drover clusters get rotated-out --registration/);
+      assert.doesNotMatch(error.message, /--rotate-token/);
+      return true;
+    });
+    await assert.rejects(clusters.clusterForToken('B'.repeat(54)), /not known to the server: its cluster was deleted/);
   });
 
   it('keeps the old token for the grace period after rotation, then refuses it', async () => {
@@ -87,12 +113,22 @@ describe('ClusterService', () => {
     assert.equal((await clusters.clusterForToken(fresh)).id, cluster.id);
   });
 
-  it('stores what the agent reports with the credential encrypted, and forgets it on delete', async () => {
+  it('pins the first registration, keeps the credential encrypted, and forgets both on delete', async () => {
     const { cluster } = await clusters.create({ name: 'with-access' });
     assert.equal(await clusters.access(cluster.id), undefined);
-    const info = { apiServer: '10.43.0.1:443', caPem: '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n', token: 'sa-token-0123456789abcdef' };
-    await clusters.recordAccess(cluster.id, info);
+    assert.equal(await clusters.pin(cluster.id), undefined);
+    const caPem = makeCa();
+    const info = { apiServer: '10.43.0.1:443', caPem, token: 'sa-token-0123456789abcdef' };
+    assert.equal(await clusters.pinFirst(cluster.id, { ...info, account: 'system:serviceaccount:cattle-system:cattle' }, undefined), true);
+    await clusters.recordCredential(cluster.id, info.token);
     assert.deepEqual(await clusters.access(cluster.id), info);
+    const pin = await clusters.pin(cluster.id);
+    assert.equal(pin?.account, 'system:serviceaccount:cattle-system:cattle');
+    assert.match(pin?.caSha256 ?? '', /^[0-9a-f]{64}$/);
+    // A second "first" registration (another agent racing, or an impostor) cannot re-pin.
+    assert.equal(await clusters.pinFirst(cluster.id, { apiServer: '10.0.0.9:6443', caPem: makeCa(), account: 'system:anonymous' }, undefined), false);
+    assert.equal(await clusters.pinFirst(cluster.id, { apiServer: '10.0.0.9:6443', caPem: makeCa(), account: 'system:anonymous' }, pin), false);
+    assert.equal((await clusters.get(cluster.id)).apiServer, '10.43.0.1:443');
     const rows = await store.db.selectFrom('secrets').select(['name', 'ciphertext']).where('name', 'like', `cluster/${cluster.id}/%`).execute();
     assert.equal(rows.length, 2);
     for (const row of rows) assert.ok(!row.ciphertext.includes(info.token) && !row.ciphertext.includes('sa-token'), row.name);
@@ -100,6 +136,30 @@ describe('ClusterService', () => {
     await assert.rejects(clusters.get(cluster.id), refusedWith(404));
     const left = await store.db.selectFrom('secrets').select('name').where('name', 'like', `cluster/${cluster.id}/%`).execute();
     assert.deepEqual(left, []);
+  });
+
+  it('shows a differing report and accepts exactly the one shown; a token rotation clears it', async () => {
+    const { cluster } = await clusters.create({ name: 'conflicted' });
+    const caPem = makeCa();
+    await clusters.pinFirst(cluster.id, { apiServer: '10.43.0.1:443', caPem, account: 'system:serviceaccount:cattle-system:cattle' }, undefined);
+    await assert.rejects(clusters.acceptConflict('conflicted', 'whatever'), refusedWith(409));
+    const newCa = makeCa();
+    const report = (apiServer: string): Parameters<ClusterService['recordConflict']>[1] => ({
+      apiServer, caPem: newCa, caSha256: 'ab'.repeat(32), account: 'system:serviceaccount:cattle-system:cattle', differences: ['address'],
+    });
+    const first = await clusters.recordConflict(cluster.id, report('10.9.9.9:6443'));
+    assert.deepEqual((await clusters.get(cluster.id)).apiServerConflict, first);
+    const second = await clusters.recordConflict(cluster.id, report('10.8.8.8:6443'));
+    assert.notEqual(second.digest, first.digest);
+    // The admin saw the first; a newer report is never accepted unseen.
+    await assert.rejects(clusters.acceptConflict('conflicted', first.digest), refusedWith(409));
+    const accepted = await clusters.acceptConflict('conflicted', second.digest);
+    assert.equal(accepted.apiServer, '10.8.8.8:6443');
+    assert.equal(accepted.apiServerConflict, undefined);
+    assert.equal((await clusters.pin(cluster.id))?.caPem, newCa);
+    await clusters.recordConflict(cluster.id, report('10.7.7.7:6443'));
+    await clusters.rotateToken('conflicted', { graceMs: 0 });
+    assert.equal((await clusters.get(cluster.id)).apiServerConflict, undefined);
   });
 
   it('records status updates field by field', async () => {

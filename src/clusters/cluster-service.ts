@@ -14,11 +14,12 @@ import type { ClustersTable, Database, SecretBox } from '../store/index.ts';
 import { isUniqueViolation } from '../store/index.ts';
 import { randomId } from '../shared/token.ts';
 import { DroverError, InvalidArgumentError } from '../shared/errors.ts';
-import { agentHeaders, type ClusterInfo } from '../shared/agent-protocol.ts';
+import { agentHeaders } from '../shared/agent-protocol.ts';
 import type { AgentIdentity } from '../tunnel/index.ts';
 import {
   generateRegistrationToken, matchRegistrationToken, registrationTokenDigest, rotateRegistrationToken,
 } from './registration-token.ts';
+import { caFingerprint, identityDigest, type ApiServerIdentity } from './apiserver-identity.ts';
 
 export type ClusterState = 'pending' | 'active' | 'unavailable';
 
@@ -34,9 +35,34 @@ export interface Cluster {
   /** Which agent's tunnel carries traffic now. */
   tunnel?: 'cluster' | 'node';
   lastSeenAt?: string;
-  /** kube-apiserver as the agent reaches it. */
+  /** kube-apiserver as the agent reaches it (pinned at first registration). */
   apiServer?: string;
+  /** SHA-256 fingerprints of the pinned CA. */
+  apiServerCaSha256?: string;
+  /** The pinned account of the agent's credential. */
+  agentAccount?: string;
+  /** The last agent report that differed from the pin (its session was refused), until an admin accepts it. */
+  apiServerConflict?: ApiServerConflictView;
   createdAt: string;
+}
+
+/** A refused report as admins see it; `digest` is what `--accept-new-apiserver` confirms. */
+export interface ApiServerConflictView {
+  apiServer: string;
+  caSha256: string;
+  account?: string;
+  differences: string[];
+  reportedAt: string;
+  digest: string;
+}
+
+/** What is pinned for a cluster: undefined before its first registration. */
+export interface ApiServerPin {
+  apiServer: string;
+  caPem: string;
+  caSha256: string;
+  /** Absent for clusters registered before pinning: pinned at the next registration. */
+  account?: string;
 }
 
 /** How the server reaches a cluster: address, CA and the agent account's token. */
@@ -89,7 +115,7 @@ export class ClusterService {
           id, name: input.name, display_name: input.displayName ?? input.name, state: 'pending',
           state_reason: 'waiting for the cluster agent to connect', registration_digest: registrationTokenDigest(token),
           registration_expires_at: input.tokenTtlMs ? new Date(Date.parse(at) + input.tokenTtlMs).toISOString() : null,
-          previous_digest: null, previous_valid_until: null, api_server: null, ca_pem: null, kubernetes_version: null,
+          previous_digest: null, previous_valid_until: null, api_server: null, ca_pem: null, api_account: null, apiserver_conflict: null, kubernetes_version: null,
           node_count: null, capacity: null, tunnel: null, last_seen_at: null, created_at: at, updated_at: at,
         }).execute();
         await this.putSecret(tx, tokenSecret(id), token, at);
@@ -139,6 +165,8 @@ export class ClusterService {
         registration_expires_at: rotated.record.expiresAt ?? null,
         previous_digest: rotated.record.previousDigest ?? null,
         previous_valid_until: rotated.record.previousValidUntil ?? null,
+        // A refused report came from a holder of the old token: rotating locks it out.
+        apiserver_conflict: null,
         updated_at: now.toISOString(),
       }).where('id', '=', row.id).execute();
       await this.putSecret(tx, tokenSecret(row.id), rotated.token, now.toISOString());
@@ -146,7 +174,10 @@ export class ClusterService {
     return rotated.token;
   }
 
-  /** The cluster a registration token belongs to; 401 for unknown or expired tokens. */
+  /**
+   * The cluster a registration token belongs to; 401 for unknown, rotated-out or
+   * expired tokens, each saying what the agent's operator must do (an agent prints it).
+   */
   async clusterForToken(token: string): Promise<Cluster> {
     const digest = registrationTokenDigest(token);
     const row = await this.db.selectFrom('clusters').selectAll()
@@ -158,8 +189,21 @@ export class ClusterService {
       ...(row.previous_digest ? { previousDigest: row.previous_digest } : {}),
       ...(row.previous_valid_until ? { previousValidUntil: row.previous_valid_until } : {}),
     }, token, this.now()) : 'no-match';
-    if (!row || match === 'no-match') throw new DroverError('DRV_ERR_UNAUTHENTICATED', 'unknown cluster registration token');
-    if (match === 'expired') throw new DroverError('DRV_ERR_TOKEN_EXPIRED', 'the cluster registration token has expired; rotate it with "drover clusters update --rotate-token"');
+    if (!row || match === 'no-match') {
+      throw new DroverError('DRV_ERR_UNAUTHENTICATED', 'this registration token is not known to the server: its cluster was deleted, or the token '
+        + 'belongs to another Drover server or was mistyped. If the cluster still exists, an admin shows its current agent command with '
+        + '"drover clusters get NAME --registration"; otherwise stop this agent');
+    }
+    const registration = `"drover clusters get ${row.name} --registration"`;
+    if (match === 'rotated-out') {
+      throw new DroverError('DRV_ERR_TOKEN_EXPIRED', `this registration token of cluster "${row.name}" was replaced by a rotation (it stopped working at `
+        + `${row.previous_valid_until ?? 'once'}): run the agent with the cluster's current token, which an admin shows with ${registration} `
+        + '(in the cluster, re-apply the import manifest it prints)');
+    }
+    if (match === 'expired') {
+      throw new DroverError('DRV_ERR_TOKEN_EXPIRED', `the registration token of cluster "${row.name}" expired at ${row.registration_expires_at ?? ''}: `
+        + `an admin issues a new one with "drover clusters update ${row.name} --rotate-token", then the agent runs with that new token`);
+    }
     return toCluster(row);
   }
 
@@ -176,14 +220,61 @@ export class ClusterService {
     return { clusterId: cluster.id, kind, nodeName };
   }
 
-  /** Stores what the agent reported; the credential is encrypted and bound to this cluster. */
-  async recordAccess(clusterId: string, info: ClusterInfo): Promise<void> {
+  /** The pinned kube-apiserver identity, or undefined before the first registration. */
+  async pin(clusterId: string): Promise<ApiServerPin | undefined> {
+    const row = await this.row(clusterId);
+    return pinOf(row);
+  }
+
+  /**
+   * Pins what the first verified agent reported (address, CA, account), or the account
+   * alone for a cluster pinned before accounts were: only if the pin is still what
+   * `expected` says (another agent may have pinned meanwhile). Returns whether it did.
+   */
+  async pinFirst(clusterId: string, identity: { apiServer: string; caPem: string; account: string }, expected: ApiServerPin | undefined): Promise<boolean> {
+    const result = await this.db.updateTable('clusters')
+      .set({ api_server: identity.apiServer, ca_pem: identity.caPem, api_account: identity.account, updated_at: this.now().toISOString() })
+      .where('id', '=', clusterId).where('api_account', 'is', null)
+      .where((eb) => (expected
+        ? eb.and([eb('api_server', '=', expected.apiServer), eb('ca_pem', '=', expected.caPem)])
+        : eb('api_server', 'is', null)))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Stores a credential verified to be the pinned account's (encrypted, bound to this cluster). */
+  async recordCredential(clusterId: string, token: string): Promise<void> {
+    await this.putSecret(this.db, credentialSecret(clusterId), token, this.now().toISOString());
+  }
+
+  /** Remembers a report that differed from the pin, for admins to see and perhaps accept. */
+  async recordConflict(clusterId: string, report: ApiServerIdentity & { caPem: string; differences: string[] }): Promise<ApiServerConflictView> {
     const at = this.now().toISOString();
-    await this.db.transaction().execute(async (tx) => {
-      await tx.updateTable('clusters').set({ api_server: info.apiServer, ca_pem: info.caPem, updated_at: at })
-        .where('id', '=', clusterId).execute();
-      await this.putSecret(tx, credentialSecret(clusterId), info.token, at);
-    });
+    const conflict: StoredConflict = {
+      apiServer: report.apiServer, caPem: report.caPem, caSha256: report.caSha256, ...(report.account ? { account: report.account } : {}),
+      differences: report.differences, reportedAt: at, digest: identityDigest(report),
+    };
+    await this.db.updateTable('clusters').set({ apiserver_conflict: JSON.stringify(conflict), updated_at: at }).where('id', '=', clusterId).execute();
+    return conflictView(conflict);
+  }
+
+  /**
+   * An admin accepts the reported kube-apiserver identity named by `digest` (the one
+   * they were shown): it becomes the pin. 409 when there is none, or another report
+   * replaced it meanwhile.
+   */
+  async acceptConflict(idOrName: string, digest: string): Promise<Cluster> {
+    const row = await this.row(idOrName);
+    const conflict = parseConflict(row.apiserver_conflict);
+    if (!conflict) throw new DroverError('DRV_ERR_CONFLICT', `no agent of cluster "${row.name}" has reported a different kube-apiserver: there is nothing to accept`);
+    if (conflict.digest !== digest) {
+      throw new DroverError('DRV_ERR_CONFLICT', `the kube-apiserver reported for cluster "${row.name}" changed meanwhile (now ${conflict.digest}); look at "drover clusters get ${row.name}" and accept again`);
+    }
+    await this.db.updateTable('clusters').set({
+      api_server: conflict.apiServer, ca_pem: conflict.caPem, api_account: conflict.account ?? null, apiserver_conflict: null,
+      state: 'unavailable', state_reason: 'waiting for an agent that reports the kube-apiserver an admin accepted', updated_at: this.now().toISOString(),
+    }).where('id', '=', row.id).where('apiserver_conflict', '=', row.apiserver_conflict).execute();
+    return this.get(row.id);
   }
 
   /** How to reach the cluster, or undefined before its agent has registered. */
@@ -235,12 +326,37 @@ export class ClusterService {
   }
 }
 
+interface StoredConflict extends ApiServerConflictView { caPem: string }
+
+function parseConflict(json: string | null): StoredConflict | undefined {
+  if (!json) return undefined;
+  try {
+    return JSON.parse(json) as StoredConflict;
+  } catch {
+    return undefined;
+  }
+}
+
+function conflictView(conflict: StoredConflict): ApiServerConflictView {
+  const { caPem: _caPem, ...view } = conflict;
+  return view;
+}
+
+function pinOf(row: Selectable<ClustersTable>): ApiServerPin | undefined {
+  if (!row.api_server || !row.ca_pem) return undefined;
+  return {
+    apiServer: row.api_server, caPem: row.ca_pem, caSha256: caFingerprint(row.ca_pem),
+    ...(row.api_account ? { account: row.api_account } : {}),
+  };
+}
+
 function single(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? undefined : value;
 }
 
 function toCluster(row: Selectable<ClustersTable>): Cluster {
+  const conflict = parseConflict(row.apiserver_conflict);
   return {
     id: row.id,
     name: row.name,
@@ -253,6 +369,9 @@ function toCluster(row: Selectable<ClustersTable>): Cluster {
     ...(row.tunnel === 'cluster' || row.tunnel === 'node' ? { tunnel: row.tunnel } : {}),
     ...(row.last_seen_at ? { lastSeenAt: row.last_seen_at } : {}),
     ...(row.api_server ? { apiServer: row.api_server } : {}),
+    ...(row.ca_pem ? { apiServerCaSha256: caFingerprint(row.ca_pem) } : {}),
+    ...(row.api_account ? { agentAccount: row.api_account } : {}),
+    ...(conflict ? { apiServerConflict: conflictView(conflict) } : {}),
     createdAt: row.created_at,
   };
 }

@@ -17,6 +17,8 @@ import type { ClusterControllers } from './cluster-controller.ts';
 import { importManifest } from './import-manifest.ts';
 import { isWellFormedRegistrationToken } from './registration-token.ts';
 import { removeDroverObjects } from './cleanup.ts';
+import { sayGoodbye } from './goodbye.ts';
+import type { AgentSessionView, TunnelServer } from '../tunnel/index.ts';
 
 export const ClusterBody = Type.Object({
   id: Type.String(),
@@ -29,7 +31,14 @@ export const ClusterBody = Type.Object({
   capacity: Type.Optional(Type.Object({ cpu: Type.String(), memory: Type.String(), pods: Type.String() })),
   tunnel: Type.Optional(Type.Union([Type.Literal('cluster'), Type.Literal('node')])),
   lastSeenAt: Type.Optional(Type.String()),
-  apiServer: Type.Optional(Type.String()),
+  apiServer: Type.Optional(Type.String({ description: 'kube-apiserver host:port, pinned at first registration' })),
+  apiServerCaSha256: Type.Optional(Type.String({ description: 'SHA-256 fingerprints of the pinned kube-apiserver CA' })),
+  agentAccount: Type.Optional(Type.String({ description: 'The pinned account of the agent\'s credential' })),
+  apiServerConflict: Type.Optional(Type.Object({
+    apiServer: Type.String(), caSha256: Type.String(), account: Type.Optional(Type.String()),
+    differences: Type.Array(Type.String()), reportedAt: Type.String(),
+    digest: Type.String({ description: 'What accept-apiserver confirms' }),
+  }, { description: 'The last agent report that differed from the pin; its session was refused' })),
   createdAt: Type.String(),
 });
 
@@ -56,6 +65,10 @@ const RotateToken = Type.Object({
   tokenTtlSeconds: Type.Optional(Type.Integer({ minimum: 60 })),
 }, { additionalProperties: false });
 
+const AcceptApiServer = Type.Object({
+  digest: Type.String({ minLength: 1, maxLength: 64, description: 'apiServerConflict.digest of the report being accepted' }),
+}, { additionalProperties: false });
+
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 const Warning = Type.Object({
   reason: Type.String(), message: Type.String(), object: Type.String(), count: Type.Integer(), lastSeen: Type.String(),
@@ -71,6 +84,8 @@ export interface ClustersApiOptions {
   membership?: ClusterVisibility;
   service: ClusterService;
   controllers: ClusterControllers;
+  /** For telling a deleted cluster's agents to exit. */
+  tunnel: Pick<TunnelServer, 'sessionsOf'>;
   authenticator: TokenAuthenticator;
   publicUrl: string;
   caPem: string;
@@ -104,7 +119,7 @@ function importRoute(options: ClustersApiOptions, caChecksum: string): FastifyPl
 }
 
 function clusterRoutes(options: ClustersApiOptions, caChecksum: string): FastifyPluginAsyncTypebox {
-  const { service, controllers } = options;
+  const { service, controllers, tunnel } = options;
   const registration = (token: string): Static<typeof Registration> => {
     const manifestUrl = `${options.publicUrl}/v1/import/${token}.yaml`;
     return {
@@ -164,6 +179,17 @@ function clusterRoutes(options: ClustersApiOptions, caChecksum: string): Fastify
       return registration(token);
     });
 
+    authed.post('/v1/clusters/:id/accept-apiserver', {
+      schema: { ...common, summary: 'Accept the kube-apiserver an agent reported instead of the pinned one (admins)', params: Params, body: AcceptApiServer,
+        response: { 200: ClusterBody, ...authErrors, 409: ErrorBody } },
+    }, async (request) => {
+      requireAdmin(request);
+      const cluster = await service.acceptConflict(request.params.id, request.body.digest);
+      options.logger.warn({ cluster: cluster.id, apiServer: cluster.apiServer, account: cluster.agentAccount, by: caller(request).id }, 'an admin accepted a new kube-apiserver for the cluster');
+      await controllers.apiServerAccepted(cluster.id);
+      return cluster;
+    });
+
     authed.patch('/v1/clusters/:id', {
       schema: { ...common, summary: 'Update a cluster (admins)', params: Params, body: UpdateCluster, response: { 200: ClusterBody, ...authErrors } },
     }, async (request) => {
@@ -186,29 +212,44 @@ function clusterRoutes(options: ClustersApiOptions, caChecksum: string): Fastify
     });
 
     authed.delete('/v1/clusters/:id', {
-      schema: { ...common, summary: 'Delete a cluster (admins): removes what Drover created in it when reachable, and forgets it',
-        params: Params, response: { 200: Type.Object({ cluster: ClusterBody, cleanedUp: Type.Boolean(), removedObjects: Type.Integer(), note: Type.String() }), ...authErrors } },
+      schema: { ...common, summary: 'Delete a cluster (admins): removes what Drover created in it when reachable, tells connected agents to exit, and forgets it',
+        params: Params, response: { 200: Type.Object({ cluster: ClusterBody, cleanedUp: Type.Boolean(), removedObjects: Type.Integer(), agentsTold: Type.Integer(), note: Type.String() }), ...authErrors } },
     }, async (request) => {
       requireAdmin(request);
       const cluster = await service.get(request.params.id);
       const live = controllers.live(cluster.id);
       let removedObjects = 0;
-      let note = 'the cluster was not reachable: remove the cattle-system namespace and Drover-labelled objects by hand';
+      let note = 'the cluster was not reachable: remove the cattle-system namespace, Drover\'s CRDs (*.cluster.drover.dev) and Drover-labelled objects by hand';
       if (live) {
         try {
           removedObjects = await removeDroverObjects(live.client);
-          note = 'removed Drover\'s objects from the cluster; its agents stop when their namespace is gone';
+          note = 'removed Drover\'s objects and CRDs from the cluster; its in-cluster agents stop when their namespace is gone';
         } catch (error) {
           note = `cleanup in the cluster failed (${error instanceof Error ? error.message : String(error)}); the cluster is forgotten anyway`;
           options.logger.warn({ cluster: cluster.id, error: note }, 'cluster cleanup failed');
         }
       }
+      // The registration token dies with the row: an agent not connected now is refused (and exits) at its next attempt.
+      const agentsTold = await dismissAgents(tunnel.sessionsOf(cluster.id), cluster.name, options.logger);
       await controllers.forget(cluster.id);
       await service.delete(cluster.id);
-      return { cluster, cleanedUp: live !== undefined && removedObjects > 0, removedObjects, note };
+      note += agentsTold > 0 ? `; told ${agentsTold} connected agent(s) to exit`
+        : '; no agent was connected: a hand-run agent exits at its next connection attempt, when the server answers that its token is unknown';
+      return { cluster, cleanedUp: live !== undefined && removedObjects > 0, removedObjects, agentsTold, note };
     });
     return Promise.resolve();
   };
+}
+
+/** Tells each session's agent that its cluster is gone (so a hand-run agent exits), then closes it. */
+async function dismissAgents(sessions: AgentSessionView[], clusterName: string, logger: Logger): Promise<number> {
+  const message = `cluster "${clusterName}" was deleted from the Drover server: this agent has nothing left to serve and exits`;
+  const told = await Promise.all(sessions.map(async (session) => {
+    const ok = await sayGoodbye(session, { reason: 'cluster-deleted', message }, logger);
+    session.destroy({ type: 'refused', message: 'cluster deleted' });
+    return ok;
+  }));
+  return told.filter(Boolean).length;
 }
 
 /** Non-admins see only clusters they are members of; "not found" keeps names from leaking. */

@@ -5,8 +5,10 @@
  * Trusts: a registration token to name the one cluster an agent serves (never
  * anything the agent says about itself). Refuses: unknown, rotated-out or expired
  * tokens before the WebSocket upgrade; an agent's report that is not a valid
- * address, CA and token. Fails closed: a cluster with no live tunnel is
- * Unavailable after a short grace period, and the proxy gets no upstream for it.
+ * address, CA and token, or that differs from the kube-apiserver identity pinned at
+ * the cluster's first registration (until an admin accepts it). Fails closed: a
+ * session is used only once admitted; a cluster with no admitted session, or whose
+ * apiserver fails its health probe, is Unavailable, and the proxy gets no upstream.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Kysely } from 'kysely';
@@ -52,8 +54,10 @@ export interface ClustersFeature {
 export function createClustersFeature(options: ClustersFeatureOptions): ClustersFeature {
   const logger = options.logger.child({ component: 'clusters' });
   const service = new ClusterService({ db: options.db, secrets: options.secrets });
-  const tunnel = new TunnelServer({
+  // The controllers admit sessions; they are made right after the tunnel, before any agent can connect.
+  const tunnel: TunnelServer = new TunnelServer({
     authenticate: (req) => service.authenticateAgent(req),
+    admit: (session) => controllers.admit(session),
     logger: options.logger.child({ component: 'tunnel' }),
     ...(options.keepaliveIntervalMs ? { keepaliveIntervalMs: options.keepaliveIntervalMs } : {}),
     ...(options.deadPeerTimeoutMs ? { deadPeerTimeoutMs: options.deadPeerTimeoutMs } : {}),
@@ -63,7 +67,7 @@ export function createClustersFeature(options: ClustersFeatureOptions): Clusters
   return {
     service, tunnel, controllers,
     apiPlugins: clustersApi({
-      service, controllers, authenticator: options.identity.authenticator, publicUrl: options.publicUrl,
+      service, controllers, tunnel, authenticator: options.identity.authenticator, publicUrl: options.publicUrl,
       caPem: options.caPem, agentImage: options.agentImage, logger, ...(options.membership ? { membership: options.membership } : {}),
     }),
     upgrade: { prefix: tunnelConnectPath, handler: (req, socket, head) => tunnel.handleUpgrade(req, socket, head) },

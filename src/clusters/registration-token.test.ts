@@ -43,13 +43,15 @@ describe('registration tokens', () => {
     assert.notEqual(rotated.token, old);
     assert.equal(matchRegistrationToken(rotated.record, rotated.token, now), 'current');
     assert.equal(matchRegistrationToken(rotated.record, old, later(59_000)), 'previous');
-    assert.equal(matchRegistrationToken(rotated.record, old, later(60_000)), 'expired');
+    assert.equal(matchRegistrationToken(rotated.record, old, later(60_000)), 'rotated-out');
   });
 
-  it('revoke the previous token at once when rotated without grace', () => {
+  it('revoke the previous token at once when rotated without grace, still knowing it was rotated out', () => {
     const old = generateRegistrationToken();
     const rotated = rotateRegistrationToken({ digest: registrationTokenDigest(old) }, now, { graceMs: 0 });
-    assert.equal(matchRegistrationToken(rotated.record, old, now), 'no-match');
+    assert.equal(matchRegistrationToken(rotated.record, old, now), 'rotated-out');
+    const again = rotateRegistrationToken(rotated.record, now, { graceMs: 0 });
+    assert.equal(matchRegistrationToken(again.record, old, now), 'no-match');
   });
 
   it('survive a corrupted stored digest without throwing', () => {

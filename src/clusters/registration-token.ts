@@ -40,7 +40,8 @@ export interface RegistrationTokenRecord {
   previousValidUntil?: string;
 }
 
-export type TokenMatch = 'current' | 'previous' | 'expired' | 'no-match';
+/** `rotated-out`: the token before the last rotation, past its grace period (the agent needs the new one). */
+export type TokenMatch = 'current' | 'previous' | 'expired' | 'rotated-out' | 'no-match';
 
 /** Whether `token` opens this record at `now`, comparing digests in constant time. */
 export function matchRegistrationToken(record: RegistrationTokenRecord, token: string, now: Date): TokenMatch {
@@ -52,14 +53,15 @@ export function matchRegistrationToken(record: RegistrationTokenRecord, token: s
     return record.expiresAt && Date.parse(record.expiresAt) <= now.getTime() ? 'expired' : 'current';
   }
   if (same(record.previousDigest)) {
-    return record.previousValidUntil && Date.parse(record.previousValidUntil) > now.getTime() ? 'previous' : 'expired';
+    return record.previousValidUntil && Date.parse(record.previousValidUntil) > now.getTime() ? 'previous' : 'rotated-out';
   }
   return 'no-match';
 }
 
 /**
  * A rotation: a new token, with the current one kept for `graceMs` (0 revokes it
- * at once, for a leaked token).
+ * at once, for a leaked token). The old digest is remembered past its grace period
+ * so an agent still using it is told to use the new token (not to rotate again).
  */
 export function rotateRegistrationToken(
   record: RegistrationTokenRecord,
@@ -72,9 +74,8 @@ export function rotateRegistrationToken(
     record: {
       digest: registrationTokenDigest(token),
       ...(options.ttlMs ? { expiresAt: new Date(now.getTime() + options.ttlMs).toISOString() } : {}),
-      ...(options.graceMs > 0
-        ? { previousDigest: record.digest, previousValidUntil: new Date(now.getTime() + options.graceMs).toISOString() }
-        : {}),
+      previousDigest: record.digest,
+      previousValidUntil: new Date(now.getTime() + Math.max(0, options.graceMs)).toISOString(),
     },
   };
 }

@@ -53,5 +53,6 @@ export const resources = {
   subjectaccessreviews: { group: 'authorization.k8s.io', version: 'v1', resource: 'subjectaccessreviews' },
   selfsubjectaccessreviews: { group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectaccessreviews' },
   tokenreviews: { group: 'authentication.k8s.io', version: 'v1', resource: 'tokenreviews' },
+  selfsubjectreviews: { group: 'authentication.k8s.io', version: 'v1', resource: 'selfsubjectreviews' },
   customresourcedefinitions: { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions' },
 } as const satisfies Record<string, Omit<ResourceRef, 'namespace' | 'name' | 'subresource'>>;

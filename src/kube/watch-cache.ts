@@ -89,6 +89,8 @@ export class WatchCache<T extends KubeObject> implements WatchCacheReader<T> {
   private watching = false;
   private state: 'new' | 'running' | 'closed' = 'new';
   private loop: Promise<void> | undefined;
+  /** Whether the API answered since the current attempt began. */
+  private progressed = false;
 
   constructor(options: WatchCacheOptions) {
     if (typeof options?.source?.list !== 'function' || typeof options.source.watch !== 'function') {
@@ -204,11 +206,13 @@ export class WatchCache<T extends KubeObject> implements WatchCacheReader<T> {
     let failures = 0;
     let expiredInARow = 0;
     while (this.state === 'running') {
-      let progressed = false;
+      // Progress is an answer from the API (a list, or a watch event), not an attempt:
+      // while the cluster is unreachable every resume fails at once, and counting the
+      // attempt as progress would retry at the initial backoff forever.
+      this.progressed = false;
       try {
         if (this.resourceVersion === undefined) await this.relist();
         else if (this.counters.watches > 0) this.counters.resumes++;
-        progressed = true;
         await this.watchOnce();
         failures = 0;
         expiredInARow = 0;
@@ -228,7 +232,7 @@ export class WatchCache<T extends KubeObject> implements WatchCacheReader<T> {
           // Relist at once the first time; a server that keeps answering 410 gets the backoff.
           if (++expiredInARow === 1) continue;
         }
-        failures = progressed ? 1 : failures + 1;
+        failures = this.progressed ? 1 : failures + 1;
         const delayMs = this.backoffMs(Math.max(failures, expiredInARow));
         this.logger.warn({ path: this.path, err: error, failures, delayMs }, 'watch cache lost its watch; retrying');
         await sleep(delayMs, undefined, { signal: this.abort.signal }).catch(() => undefined);
@@ -257,6 +261,7 @@ export class WatchCache<T extends KubeObject> implements WatchCacheReader<T> {
     const old = this.store;
     this.store = fresh;
     this.resourceVersion = resourceVersion;
+    this.progressed = true;
     for (const [key, object] of fresh) {
       const before = old.get(key);
       if (!before) this.emit({ type: 'add', object });
@@ -282,6 +287,7 @@ export class WatchCache<T extends KubeObject> implements WatchCacheReader<T> {
   }
 
   private apply(event: WatchEvent<T>): void {
+    if (event.type !== 'ERROR') this.progressed = true;
     switch (event.type) {
       case 'ERROR':
         throw new KubeApiError(event.object.code ?? 500, event.object, `WATCH ${this.path}`);

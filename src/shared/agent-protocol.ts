@@ -25,6 +25,28 @@ export const tunnelConnectPath = '/v3/connect';
 /** The route the server calls on an agent's session to learn how to reach kube-apiserver. */
 export const clusterInfoRoute = { method: 'GET', path: '/v1/cluster-info' } as const;
 
+/**
+ * The route the server calls on an agent's session before it closes it for good,
+ * so the agent can say why and act: `apiserver-changed` (it reports a kube-apiserver
+ * other than the one pinned for the cluster: it keeps retrying, slowly, until an
+ * admin accepts the change) or `cluster-deleted` (it exits).
+ */
+export const goodbyeRoute = { method: 'POST', path: '/v1/goodbye' } as const;
+
+export interface Goodbye {
+  reason: 'apiserver-changed' | 'cluster-deleted';
+  /** What happened and what to do, for the agent's log. */
+  message: string;
+}
+
+/** Validates a goodbye the server sent; anything off is treated as no goodbye. */
+export function parseGoodbye(value: unknown): Goodbye | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { reason, message } = value as Record<string, unknown>;
+  if ((reason !== 'apiserver-changed' && reason !== 'cluster-deleted') || typeof message !== 'string') return undefined;
+  return { reason, message: message.slice(0, 2000) };
+}
+
 /** The tunnel's handler key for a route (`"METHOD /path"`). */
 export const routeKey = (route: { method: string; path: string }): string => `${route.method} ${route.path}`;
 

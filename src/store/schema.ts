@@ -54,9 +54,14 @@ export interface ClustersTable {
   registration_expires_at: string | null;
   previous_digest: string | null;
   previous_valid_until: string | null;
-  /** kube-apiserver `host:port` as the agent dials it. */
+  /** kube-apiserver `host:port` as the agent dials it, pinned at first registration. */
   api_server: string | null;
+  /** The CA that verifies it, pinned with it. */
   ca_pem: string | null;
+  /** The account the agent's credential authenticates as there, pinned with them (0008). */
+  api_account: string | null;
+  /** JSON: the last agent report that differed from the pin, until accepted (0008). */
+  apiserver_conflict: string | null;
   kubernetes_version: string | null;
   node_count: number | null;
   /** JSON `{cpu, memory, pods}` summed over nodes. */

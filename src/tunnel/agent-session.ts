@@ -30,7 +30,13 @@ export interface AgentSessionOptions {
 /** What a cluster controller may do with one agent's session. */
 export interface AgentSessionView {
   readonly info: SessionInfo;
+  /** Aborted when the session ends (for work that must stop with it). */
+  readonly signal: AbortSignal;
   request(method: string, path: string, options?: AgentRequestOptions): Promise<AgentResponse>;
+  /** A stream through this very session (also before admission, to check what the agent reported). */
+  dial(address: string, options?: { signal?: AbortSignal }): Promise<TunnelStream>;
+  /** Ends the session now (its streams fail), with the reason the server's logs and events show. */
+  destroy(reason: SessionEndReason): void;
 }
 
 const { NGHTTP2_CANCEL } = http2.constants;
@@ -42,6 +48,7 @@ export class AgentSession implements AgentSessionView {
   private readonly link: Link;
   private ended = false;
   private endReason: SessionEndReason | undefined;
+  private readonly ending = new AbortController();
 
   constructor(private readonly options: AgentSessionOptions) {
     this.info = options.info;
@@ -70,6 +77,10 @@ export class AgentSession implements AgentSessionView {
     return this.ended;
   }
 
+  get signal(): AbortSignal {
+    return this.ending.signal;
+  }
+
   /** Resolves once the agent has answered the HTTP/2 handshake; rejects if the session ends or the time runs out. */
   ready(timeoutMs: number): Promise<void> {
     if (this.ended) return Promise.reject(this.closedError());
@@ -81,21 +92,35 @@ export class AgentSession implements AgentSessionView {
     });
   }
 
-  /** Opens a byte stream to `address` (host:port) inside the cluster through the agent. */
+  /**
+   * Opens a byte stream to `address` (host:port) inside the cluster through the agent.
+   * `signal` bounds the dial only: once the agent has answered, aborting it does
+   * nothing, so a connect timeout never cuts the stream it opened (a watch held on it).
+   */
   dial(address: string, options: { signal?: AbortSignal } = {}): Promise<TunnelStream> {
     if (this.ended) return Promise.reject(this.closedError());
+    return this.openStream(address, options.signal);
+  }
+
+  private openStream(address: string, signal: AbortSignal | undefined): Promise<TunnelStream> {
     if (!parseHostPort(address)) return Promise.reject(new DroverError('DRV_ERR_INVALID_ARGUMENT', `dial address ${JSON.stringify(address)} is not host:port`));
-    if (options.signal?.aborted) return Promise.reject(options.signal.reason as Error);
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
     let stream: ClientHttp2Stream;
     try {
-      stream = this.h2.request({ ':method': 'CONNECT', ':authority': address }, { endStream: false, ...(options.signal ? { signal: options.signal } : {}) });
+      // No `signal` option here: Node would keep it bound to the stream for its whole life.
+      stream = this.h2.request({ ':method': 'CONNECT', ':authority': address }, { endStream: false });
     } catch (error) {
       // The session is going away (GOAWAY or destroyed) but has not reported it yet.
       return Promise.reject(new DroverError('DRV_ERR_SESSION_CLOSED', `tunnel session ${this.info.id} cannot open streams: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
     }
     return new Promise((resolve, reject) => {
       const fail = (error: Error): void => { cleanup(); reject(error); };
-      const onError = (error: Error): void => fail(this.ended ? this.closedError() : options.signal?.aborted ? error
+      const onAbort = (): void => {
+        fail(signal?.reason instanceof Error ? signal.reason : new Error(`dial to ${address} aborted`));
+        stream.on('error', () => undefined);
+        stream.close(NGHTTP2_CANCEL);
+      };
+      const onError = (error: Error): void => fail(this.ended ? this.closedError()
         : new DroverError('DRV_ERR_BAD_GATEWAY', `tunnel stream to ${address} failed: ${error.message}`, { cause: error }));
       const onClose = (): void => fail(this.ended ? this.closedError() : new DroverError('DRV_ERR_BAD_GATEWAY', `tunnel stream to ${address} closed before the agent answered`));
       const onResponse = (headers: IncomingHttpHeaders): void => {
@@ -105,10 +130,12 @@ export class AgentSession implements AgentSessionView {
         void readBody(stream, 4096).catch(() => Buffer.alloc(0)).then((body) => reject(dialError(status, address, body.toString('utf8'), this.info)));
       };
       const cleanup = (): void => {
+        signal?.removeEventListener('abort', onAbort);
         stream.off('error', onError);
         stream.off('close', onClose);
         stream.off('response', onResponse);
       };
+      signal?.addEventListener('abort', onAbort, { once: true });
       stream.on('error', onError);
       stream.on('close', onClose);
       stream.on('response', onResponse);
@@ -135,9 +162,13 @@ export class AgentSession implements AgentSessionView {
       stream.once('close', () => reject(this.ended ? this.closedError() : new DroverError('DRV_ERR_BAD_GATEWAY', 'agent closed the request stream')));
     });
     stream.on('error', () => undefined);
+    // Read from the start: a response without a body ends (and its stream closes) with
+    // its headers, before a reader attached afterwards would see the end.
+    const bodyPromise = readBody(stream, options.maxBodyBytes ?? defaultMaxBodyBytes);
+    bodyPromise.catch(() => undefined);
     try {
       const headers = await headersPromise;
-      const body = await readBody(stream, options.maxBodyBytes ?? defaultMaxBodyBytes);
+      const body = await bodyPromise;
       const plain: Record<string, string> = {};
       for (const [k, v] of Object.entries(headers)) if (!k.startsWith(':') && v !== undefined) plain[k] = Array.isArray(v) ? v.join(', ') : String(v);
       return { status: Number(headers[':status']), headers: plain, body, json: () => JSON.parse(body.toString('utf8')) as unknown };
@@ -172,7 +203,8 @@ export class AgentSession implements AgentSessionView {
     this.ended = true;
     this.endReason = reason;
     this.link.stop();
-    const level = reason.type === 'protocol-error' || reason.type === 'dead-peer' ? 'warn' : 'info';
+    this.ending.abort(this.closedError());
+    const level = reason.type === 'protocol-error' || reason.type === 'dead-peer' || reason.type === 'refused' ? 'warn' : 'info';
     this.options.logger[level]({ session: this.info.id, cluster: this.info.identity.clusterId, kind: this.info.identity.kind, reason }, 'tunnel session ended');
     this.options.onEnd(this, reason);
   }

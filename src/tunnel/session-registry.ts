@@ -1,51 +1,49 @@
 /**
- * Which sessions serve which cluster. One slot per cluster+kind+node: a new session
- * for a slot replaces the old one. Dialing prefers the cluster agent's session and
- * falls back to the longest-connected node agent's session (the reference design's
- * node-agent fallback).
+ * Which admitted sessions serve which cluster. Every session is kept: two agents
+ * with the same registration token (a cluster-agent Deployment with 2 replicas)
+ * both hold sessions, and neither replaces the other. Dialing prefers the newest
+ * cluster-agent session (an agent that restarted has a fresh one, while its old one
+ * may still be waiting for the keepalive to call it dead) and falls back to the
+ * longest-connected node agent's session (the reference design's node-agent
+ * fallback). Losing one session fails only the streams it carried.
  */
 import type { AgentSession } from './agent-session.ts';
-import type { AgentIdentity } from './types.ts';
-
-export function slotKey(identity: AgentIdentity): string {
-  return `${identity.clusterId}\u0000${identity.kind}\u0000${identity.nodeName ?? ''}`;
-}
 
 export class SessionRegistry {
-  private readonly byCluster = new Map<string, Map<string, AgentSession>>();
+  /** Per cluster, sessions in connection order. */
+  private readonly byCluster = new Map<string, Set<AgentSession>>();
 
-  /** Adds `session`, returning the session it replaces, if any. */
-  put(session: AgentSession): AgentSession | undefined {
+  add(session: AgentSession): void {
     const { clusterId } = session.info.identity;
-    let slots = this.byCluster.get(clusterId);
-    if (!slots) {
-      slots = new Map();
-      this.byCluster.set(clusterId, slots);
+    let sessions = this.byCluster.get(clusterId);
+    if (!sessions) {
+      sessions = new Set();
+      this.byCluster.set(clusterId, sessions);
     }
-    const key = slotKey(session.info.identity);
-    const previous = slots.get(key);
-    slots.delete(key); // re-insert so insertion order stays connection order
-    slots.set(key, session);
-    return previous === session ? undefined : previous;
+    sessions.add(session);
   }
 
-  /** Removes `session` if it still holds its slot; returns whether it did. */
+  /** Removes `session`; returns whether it was registered. */
   remove(session: AgentSession): boolean {
-    const slots = this.byCluster.get(session.info.identity.clusterId);
-    const key = slotKey(session.info.identity);
-    if (slots?.get(key) !== session) return false;
-    slots.delete(key);
-    if (slots.size === 0) this.byCluster.delete(session.info.identity.clusterId);
+    const { clusterId } = session.info.identity;
+    const sessions = this.byCluster.get(clusterId);
+    if (!sessions?.delete(session)) return false;
+    if (sessions.size === 0) this.byCluster.delete(clusterId);
     return true;
   }
 
-  /** The session to dial through: the cluster agent's, else the oldest node agent's. */
+  /** The session to dial through: the newest cluster agent's, else the oldest node agent's. */
   pick(clusterId: string): AgentSession | undefined {
-    const open = [...(this.byCluster.get(clusterId)?.values() ?? [])].filter((s) => !s.closed);
-    return open.find((s) => s.info.identity.kind === 'cluster') ?? open.find((s) => s.info.identity.kind === 'node');
+    const open = [...(this.byCluster.get(clusterId) ?? [])].filter((s) => !s.closed);
+    return open.findLast((s) => s.info.identity.kind === 'cluster') ?? open.find((s) => s.info.identity.kind === 'node');
+  }
+
+  /** The open sessions of one cluster, in connection order. */
+  of(clusterId: string): AgentSession[] {
+    return [...(this.byCluster.get(clusterId) ?? [])].filter((s) => !s.closed);
   }
 
   all(): AgentSession[] {
-    return [...this.byCluster.values()].flatMap((slots) => [...slots.values()]);
+    return [...this.byCluster.values()].flatMap((sessions) => [...sessions]);
   }
 }

@@ -2,7 +2,9 @@
  * The agent side of the reverse tunnel: one outbound WebSocket to
  * `<serverUrl>/v3/connect`, an HTTP/2 server on it (agent-endpoint.ts), keepalive
  * with dead-peer detection, and reconnects with exponential backoff and full jitter
- * until `close()`.
+ * until `close()`. The backoff starts over only after a connection that lasted
+ * (`stableAfterMs`): a server that takes the agent and drops it at once (refusing it
+ * after the handshake) sees the waits grow, not a reconnect every second.
  *
  * Trust: when `ca` is given it is the ONLY trust anchor (no fallback to the system
  * store, T15). Credentials come from `headers()` at every attempt, so a rotated
@@ -31,6 +33,8 @@ export interface TunnelClientOptions {
   handlers?: TunnelHandlers;
   logger: Logger;
   backoff: BackoffOptions;
+  /** How long a connection must have lasted for the backoff to start over (default 10 s). */
+  stableAfterMs?: number;
   keepaliveIntervalMs?: number;
   deadPeerTimeoutMs?: number;
   handshakeTimeoutMs?: number;
@@ -65,6 +69,7 @@ export class TunnelClient {
   private h2: Http2Session | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private connectedNow = false;
+  private connectedAt = 0;
 
   constructor(options: TunnelClientOptions) {
     const url = new URL(options.serverUrl);
@@ -138,7 +143,7 @@ export class TunnelClient {
       reason = { type: 'refused', status: res.statusCode ?? 0, message: '' };
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => { if (chunks.length < 4) chunks.push(c); });
-      res.on('end', () => { if (reason?.type === 'refused') reason.message = Buffer.concat(chunks).toString('utf8').trim().slice(0, 200); ws.terminate(); });
+      res.on('end', () => { if (reason?.type === 'refused') reason.message = Buffer.concat(chunks).toString('utf8').trim().slice(0, 2000); ws.terminate(); });
       res.on('error', () => ws.terminate());
     });
     ws.on('error', (error) => { reason ??= { type: 'error', message: error.message }; });
@@ -166,7 +171,7 @@ export class TunnelClient {
     h2.once('remoteSettings', () => {
       if (this.ws !== ws) return;
       this.connectedNow = true;
-      this.backoff.reset();
+      this.connectedAt = this.clock.now();
       this.options.logger.info({ url: this.url }, 'tunnel connected');
       this.emit('connected');
     });
@@ -177,6 +182,7 @@ export class TunnelClient {
     this.ws = undefined;
     this.h2?.destroy();
     this.h2 = undefined;
+    if (this.connectedNow && this.clock.now() - this.connectedAt >= (this.options.stableAfterMs ?? 10_000)) this.backoff.reset();
     this.connectedNow = false;
     const retryInMs = this.state === 'running' ? this.backoff.next() : undefined;
     this.options.logger.info({ url: this.url, reason, retryInMs }, 'tunnel disconnected');

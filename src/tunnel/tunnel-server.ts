@@ -2,13 +2,14 @@
  * The server side of the reverse tunnel. `handleUpgrade` authenticates an agent's
  * `/v3/connect` upgrade BEFORE completing it (a refusal is a plain HTTP error, never
  * a 101), binds the session to the identity `authenticate` returned, and registers
- * it once the agent has answered the HTTP/2 handshake. `dial` reaches an address
- * inside a cluster through the cluster agent's session, or a node agent's when the
- * cluster agent is gone.
+ * it once the agent has answered the HTTP/2 handshake and the owner's `admit` has
+ * accepted it. `dial` reaches an address inside a cluster through the newest cluster
+ * agent's session, or a node agent's when no cluster agent is connected.
  *
- * Events, in order: for a replacement, 'session-down' (reason replaced) of the old
- * session, then 'session-up' of the new one. A session that never completed its
- * handshake produces no event.
+ * Events: 'session-up' when a session is admitted, 'session-down' when an admitted
+ * session ends. Several sessions of one cluster (even of one kind) live side by
+ * side; none replaces another. A session that never completed its handshake or was
+ * refused produces no event.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -35,6 +36,13 @@ export interface TunnelServerOptions {
   handshakeTimeoutMs?: number;
   /** HTTP/2 flow-control window per stream (default 1 MiB): bounds what one slow reader can buffer. */
   streamWindowBytes?: number;
+  /**
+   * Decides, after the handshake, whether a session may carry dials (for example by
+   * checking what the agent reports about its cluster through `session`). It may take
+   * its time (the session waits, unused); a rejection closes the session with reason
+   * `refused` and the error's message. Default: every session is admitted at once.
+   */
+  admit?: (session: AgentSessionView) => Promise<void>;
   clock?: Clock;
 }
 
@@ -45,6 +53,7 @@ export interface TunnelServerEvents {
 
 export class TunnelServer implements ClusterDialer {
   private readonly authenticate: TunnelServerOptions['authenticate'];
+  private readonly admit: NonNullable<TunnelServerOptions['admit']>;
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly keepaliveIntervalMs: number;
@@ -60,6 +69,7 @@ export class TunnelServer implements ClusterDialer {
   constructor(options: TunnelServerOptions) {
     if (typeof options.authenticate !== 'function') throw new InvalidArgumentError('authenticate', 'a function');
     this.authenticate = options.authenticate;
+    this.admit = options.admit ?? (() => Promise.resolve());
     this.logger = options.logger;
     this.clock = options.clock ?? realClock;
     this.keepaliveIntervalMs = positive('keepaliveIntervalMs', options.keepaliveIntervalMs ?? 5_000);
@@ -108,6 +118,11 @@ export class TunnelServer implements ClusterDialer {
     return this.state === 'open' ? this.registry.pick(clusterId) : undefined;
   }
 
+  /** Every admitted, open session of `clusterId`, in connection order. */
+  sessionsOf(clusterId: string): AgentSessionView[] {
+    return this.state === 'open' ? this.registry.of(clusterId) : [];
+  }
+
   /** Every registered session. */
   sessions(): SessionInfo[] {
     return this.registry.all().filter((s) => !s.closed).map((s) => s.info);
@@ -136,33 +151,40 @@ export class TunnelServer implements ClusterDialer {
       remoteAddress: req.socket.remoteAddress,
     };
     Object.freeze(info.identity);
-    let up = false;
     const session = new AgentSession({
       ws, info, logger: this.logger, clock: this.clock,
       keepaliveIntervalMs: this.keepaliveIntervalMs, deadPeerTimeoutMs: this.deadPeerTimeoutMs,
       streamWindowBytes: this.streamWindowBytes, sessionWindowBytes: 32 * 1024 * 1024,
       onEnd: (s, reason) => {
         this.pending.delete(s);
-        if (this.registry.remove(s) && up) this.emit('session-down', s.info, reason);
+        if (this.registry.remove(s)) this.emit('session-down', s.info, reason);
       },
     });
     this.pending.add(session);
-    session.ready(this.handshakeTimeoutMs).then(() => {
-      this.pending.delete(session);
-      if (session.closed) return;
-      if (this.state !== 'open') return void session.close();
-      const previous = this.registry.put(session);
-      up = true;
-      if (previous) {
-        this.emit('session-down', previous.info, { type: 'replaced' });
-        previous.destroy({ type: 'replaced' });
-      }
-      this.logger.info({ session: info.id, cluster: identity.clusterId, kind: identity.kind, node: identity.nodeName }, 'tunnel session up');
-      this.emit('session-up', session.info);
-    }, (error: unknown) => {
-      this.logger.info({ session: info.id, cluster: identity.clusterId, err: error instanceof Error ? error.message : String(error) }, 'tunnel handshake failed');
-      session.destroy({ type: 'protocol-error', message: 'handshake failed' });
-    });
+    void this.register(session);
+  }
+
+  /** Handshake, then the owner's admission, then the registry and 'session-up'. */
+  private async register(session: AgentSession): Promise<void> {
+    const { id, identity } = session.info;
+    try {
+      await session.ready(this.handshakeTimeoutMs);
+    } catch (error) {
+      this.logger.info({ session: id, cluster: identity.clusterId, err: error instanceof Error ? error.message : String(error) }, 'tunnel handshake failed');
+      return session.destroy({ type: 'protocol-error', message: 'handshake failed' });
+    }
+    try {
+      await this.admit(session);
+    } catch (error) {
+      // The owner has told the agent why (if it could); the session is of no use.
+      return session.destroy({ type: 'refused', message: error instanceof Error ? error.message : String(error) });
+    }
+    this.pending.delete(session);
+    if (session.closed) return;
+    if (this.state !== 'open') return void session.close();
+    this.registry.add(session);
+    this.logger.info({ session: id, cluster: identity.clusterId, kind: identity.kind, node: identity.nodeName }, 'tunnel session up');
+    this.emit('session-up', session.info);
   }
 
   private emit<E extends keyof TunnelServerEvents>(event: E, ...args: Parameters<TunnelServerEvents[E]>): void {

@@ -77,23 +77,49 @@ describe('tunnel sessions', { timeout: 60_000 }, () => {
     assert.deepEqual(h.tunnel.sessions().map((s) => s.identity.clusterId), [a]);
   });
 
-  it('replaces the older session for the same cluster agent, reporting down before up', async () => {
+  it('keeps two agents of one cluster side by side: dials use the newest, losing one fails only its own streams', async () => {
     const h = await harnessFor();
     const log = record(h);
     const id = unique();
-    // Both back off for longer than the test runs: a replaced agent reconnects, and a quick
-    // reconnect would replace the second in turn and make the count of sessions race.
-    const slow = { backoff: { initialMs: 30_000, maxMs: 30_000 } };
-    const first = agent(h, `cluster:${id}`, slow);
+    const target = await startTarget();
+    cleanups.push(() => target.close());
+    const first = agent(h, `cluster:${id}`);
     first.start();
     await until('first session', () => log.up.length === 1);
-    const firstGone = nextDisconnect(first);
-    const second = agent(h, `cluster:${id}`, slow);
+    const onFirst = await h.tunnel.dial(id, target.address);
+    const second = agent(h, `cluster:${id}`);
     second.start();
-    await until('second session', () => log.up.length >= 2);
-    assert.deepEqual(log.order, [`up:${log.up[0]?.id}`, `down:${log.up[0]?.id}:replaced`, `up:${log.up[1]?.id}`]);
-    await firstGone;
-    assert.equal(h.tunnel.sessions().length, 1);
+    await until('second session', () => log.up.length === 2);
+    assert.equal(log.down.length, 0, 'a second session must not replace the first');
+    assert.equal(h.tunnel.sessionsOf(id).length, 2);
+    const onSecond = await h.tunnel.dial(id, target.address);
+    assert.equal(onSecond.via.id, log.up[1]?.id);
+    // The second agent goes: its stream fails, the first agent's stream still echoes, and new dials use the first.
+    const secondFailed = new Promise<void>((resolve) => { onSecond.on('error', () => resolve()); onSecond.on('close', () => resolve()); onSecond.resume(); });
+    second.destroy();
+    await secondFailed;
+    await until('second session down', () => log.down.length === 1);
+    const echoed = new Promise<string>((resolve) => onFirst.once('data', (d: Buffer) => resolve(d.toString())));
+    onFirst.write('first still works');
+    assert.equal(await echoed, 'first still works');
+    assert.equal((await h.tunnel.dial(id, target.address)).via.id, log.up[0]?.id);
+    onFirst.destroy();
+  });
+
+  it('uses no session the owner has not admitted, and a refused agent backs off further each time', async () => {
+    let admissions = 0;
+    const h = await harnessFor({ admit: () => { admissions += 1; return Promise.reject(new Error('reports another kube-apiserver')); } });
+    const log = record(h);
+    const id = unique();
+    const client = agent(h, `cluster:${id}`, { random: () => 0.999999, backoff: { initialMs: 20, maxMs: 160 } });
+    const waits: (number | undefined)[] = [];
+    client.on('disconnected', (_r, retryInMs) => waits.push(retryInMs));
+    client.start();
+    await until('five refusals', () => waits.length >= 5);
+    assert.ok(admissions >= 5);
+    assert.deepEqual(waits.slice(0, 5), [19, 39, 79, 159, 159]);
+    assert.equal(log.up.length, 0);
+    await assert.rejects(h.tunnel.dial(id, '127.0.0.1:1'), { code: 'DRV_ERR_CLUSTER_UNAVAILABLE' });
   });
 
   it('prefers the cluster agent and falls back to a node agent when it is gone', async () => {

@@ -43,6 +43,7 @@ describe('tunnel streams', { timeout: 60_000 }, () => {
       handlers: {
         'GET /v1/cluster-info': () => ({ body: { clusterId: cluster, version: 'v1.36.3' } }),
         'POST /v1/echo': (req) => ({ status: 201, headers: { 'x-got': req.headers['x-send'] ?? '' }, body: req.body }),
+        'POST /v1/nothing': () => ({ status: 204 }),
       },
       logger: silentLogger(), backoff: { initialMs: 50, maxMs: 500 },
     });
@@ -165,6 +166,16 @@ describe('tunnel streams', { timeout: 60_000 }, () => {
     await assert.rejects(harness.tunnel.dial(cluster, echo.address, { signal: controller.signal }), { name: 'AbortError' });
   });
 
+  it('bounds only the dial with its signal: a stream outlives a signal that fires after the agent answered', async () => {
+    const controller = new AbortController();
+    const stream = await harness.tunnel.dial(cluster, echo.address, { signal: controller.signal });
+    controller.abort(new Error('connect timeout'));
+    await new Promise((r) => setImmediate(r));
+    const got = collect(stream);
+    stream.end('still here');
+    assert.equal((await got).toString(), 'still here');
+  });
+
   it('answers ordinary requests from the agent routes', async () => {
     const session = harness.tunnel.sessionFor(cluster);
     assert.ok(session);
@@ -175,6 +186,8 @@ describe('tunnel streams', { timeout: 60_000 }, () => {
     assert.equal(echoed.status, 201);
     assert.equal(echoed.body.toString(), 'hello');
     assert.equal(echoed.headers['x-got'], 'yes');
+    // A reply without a body ends with its headers: the request must still complete.
+    assert.equal((await session.request('POST', '/v1/nothing', { body: '{}', signal: AbortSignal.timeout(5_000) })).status, 204);
     const missing = await session.request('GET', '/v1/secrets');
     assert.equal(missing.status, 404);
   });

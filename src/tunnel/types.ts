@@ -22,7 +22,7 @@ export interface SessionInfo {
 
 /** Why a session ended. */
 export type SessionEndReason =
-  | { type: 'replaced' }
+  | { type: 'refused'; message: string }
   | { type: 'closed-by-agent' }
   | { type: 'dead-peer'; silentMs: number }
   | { type: 'protocol-error'; message: string }
@@ -38,6 +38,7 @@ export type TunnelStream = Duplex & { readonly via: SessionInfo };
  * the agent could not connect it.
  */
 export interface ClusterDialer {
+  /** `signal` bounds the dial only (until the agent answers), never the stream's life. */
   dial(clusterId: string, address: string, options?: { signal?: AbortSignal }): Promise<TunnelStream>;
 }
 

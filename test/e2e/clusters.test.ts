@@ -163,6 +163,12 @@ describe('clusters, agents and the reverse tunnel', () => {
     const rotated = JSON.parse(await cli('clusters', 'update', 'beta', '--rotate-token', '-o', 'json')) as { registration: Registration };
     assert.notEqual(rotated.registration.token, beta.token);
     assert.equal(await attempt({ 'x-drover-registration-token': beta.token }), 401);
+    // An agent started with the rotated-out token stops at once and says to use the new token, not to rotate again.
+    const stale = startAgent(beta, cpB.state.kubeconfigPath);
+    const code = await new Promise<number | null>((r) => stale.child.once('exit', r));
+    assert.equal(code, 1);
+    assert.match(stale.output(), /replaced by a rotation.*run the agent with the cluster's current token.*drover clusters get beta --registration/);
+    assert.doesNotMatch(stale.output(), /--rotate-token/);
     beta = rotated.registration;
   });
 
@@ -173,9 +179,21 @@ describe('clusters, agents and the reverse tunnel', () => {
     assert.match(agent.output(), /does not match --ca-checksum/);
   });
 
-  it('deletes a cluster, removing what Drover created in it', async () => {
+  it('deletes a cluster, removing what Drover created in it (CRDs too) and telling its hand-run agent to exit', async () => {
+    const crd = 'clusterauthtokens.cluster.drover.dev';
+    await eventually('the ACE CRD in beta', async () => ((await kubectl(['get', 'crd', crd], { kubeconfig: cpB.state.kubeconfigPath })).code === 0 ? true : undefined));
+    const betaAgent = agents[1];
+    assert.ok(betaAgent);
+    const exited = new Promise<number | null>((r) => betaAgent.child.once('exit', r));
     const out = await cli('clusters', 'delete', 'beta');
-    assert.match(out, /removed Drover's objects/);
+    assert.match(out, /removed Drover's objects and CRDs/);
+    assert.match(out, /told 1 connected agent\(s\) to exit/);
+    assert.equal(await exited, 0);
+    assert.match(betaAgent.output(), /cluster \\?"beta\\?" was deleted from the Drover server/);
+    await eventually('the CRDs gone from beta', async () => {
+      const r = await kubectl(['get', 'crd', crd], { kubeconfig: cpB.state.kubeconfigPath });
+      return r.code !== 0 && /NotFound/.test(r.stderr) ? true : undefined;
+    });
     await eventually('cattle-system gone from beta', async () => {
       const r = await kubectl(['get', 'namespace', 'cattle-system', '-o', 'jsonpath={.status.phase}'], { kubeconfig: cpB.state.kubeconfigPath });
       return r.code !== 0 || r.stdout === 'Terminating' ? true : undefined;

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { Agent } from '../../agent/agent.ts';
-import { InvalidArgumentError } from '../../shared/errors.ts';
+import { DroverError, InvalidArgumentError } from '../../shared/errors.ts';
 import { createLogger } from '../../shared/log.ts';
 
 export function agentCommand(deps: CliDeps): Command {
@@ -28,11 +28,14 @@ export function agentCommand(deps: CliDeps): Command {
         ...(nodeName ? { nodeName } : {}),
       });
       await agent.start();
-      // Runs until signalled; the tunnel reconnects by itself meanwhile.
-      await new Promise<void>((resolve) => {
-        const stop = (): void => { void agent.close().then(resolve); };
+      // Runs until signalled or until it stops by itself (token refused, cluster deleted);
+      // the tunnel reconnects by itself meanwhile.
+      const signalled = new Promise<undefined>((resolve) => {
+        const stop = (): void => { void agent.close().then(() => resolve(undefined)); };
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
       });
+      const stopped = await Promise.race([signalled, agent.finished]);
+      if (stopped?.error) throw new DroverError('DRV_ERR_UNAUTHENTICATED', stopped.message);
     });
 }

@@ -1,16 +1,18 @@
 /** `drover clusters create|list|get|update|delete`: the cluster registry (admins). */
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
-import { withClient } from '../client/index.ts';
+import { withClient, type DroverClient } from '../client/index.ts';
 import { aceSettingFromFlags, withAceFlags, type AceFlags } from './kube-api-auth.ts';
 import { InvalidArgumentError } from '../../shared/errors.ts';
 import { DURATION_HINT, durationOption } from '../../shared/duration.ts';
 import { namingFlags } from '../flag-errors.ts';
 import { parseOutputFormat, printJson, printTable } from '../output.ts';
 
+interface ConflictView { apiServer: string; caSha256: string; account?: string; differences: string[]; reportedAt: string; digest: string }
 interface ClusterView {
   id: string; name: string; displayName: string; state: string; stateReason: string; kubernetesVersion?: string;
   nodeCount?: number; tunnel?: string; lastSeenAt?: string; createdAt: string;
+  apiServer?: string; apiServerCaSha256?: string; agentAccount?: string; apiServerConflict?: ConflictView;
 }
 interface RegistrationView { token: string; caChecksum: string; agentCommand: string; manifestUrl: string; kubectlCommand: string }
 
@@ -21,6 +23,20 @@ function printClusters(deps: CliDeps, clusters: ClusterView[]): void {
     c.id, c.name, c.state, c.kubernetesVersion ?? '', c.nodeCount === undefined ? '' : String(c.nodeCount),
     c.tunnel ?? '', c.lastSeenAt ?? '', c.stateReason,
   ]));
+}
+
+/** The pinned kube-apiserver, and a refused report that differs from it, for `get` and `update`. */
+function printApiServer(deps: CliDeps, c: ClusterView): void {
+  if (c.apiServer) deps.stdout.write(`kube-apiserver (pinned): ${c.apiServer}, CA sha256 ${c.apiServerCaSha256 ?? '?'}, agent account ${c.agentAccount ?? '(pinned at next registration)'}\n`);
+  const conflict = c.apiServerConflict;
+  if (!conflict) return;
+  deps.stdout.write([
+    `REFUSED at ${conflict.reportedAt}: an agent reported a different kube-apiserver: ${conflict.differences.join('; ')}.`,
+    `  reported: ${conflict.apiServer}, CA sha256 ${conflict.caSha256}, account ${conflict.account ?? 'unknown'}`,
+    `  If the cluster's kube-apiserver really changed: drover clusters update ${c.name} --accept-new-apiserver`,
+    `  If not, its registration token is in the wrong hands: drover clusters update ${c.name} --rotate-token`,
+    '',
+  ].join('\n'));
 }
 
 function printRegistration(deps: CliDeps, r: RegistrationView): void {
@@ -60,22 +76,37 @@ function updateCommand(deps: CliDeps): Command {
     .option('--display-name <name>', 'new display name')
     .option('--rotate-token', 'issue a new registration token')
     .option('--grace <duration>', `with --rotate-token: how long the old token keeps working, ${DURATION_HINT} (default 0: revoked now)`)
+    .option('--accept-new-apiserver', 'pin the kube-apiserver (address, CA, account) an agent reported instead of the pinned one, as "clusters get" shows it')
     .option('-o, --output <format>', 'json or table')
-    .action(async (name: string, opts: { displayName?: string; rotateToken?: boolean; grace?: string; output?: string } & AceFlags) => {
+    .action(async (name: string, opts: { displayName?: string; rotateToken?: boolean; grace?: string; acceptNewApiserver?: boolean; output?: string } & AceFlags) => {
       const format = parseOutputFormat(opts.output);
       const ace = aceSettingFromFlags(opts);
-      if (!opts.displayName && !opts.rotateToken && !ace) throw new InvalidArgumentError('update', 'at least one of --display-name, --rotate-token or an --ace-* flag');
+      if (!opts.displayName && !opts.rotateToken && !opts.acceptNewApiserver && !ace) {
+        throw new InvalidArgumentError('update', 'at least one of --display-name, --rotate-token, --accept-new-apiserver or an --ace-* flag');
+      }
       const grace = opts.grace === undefined ? 0 : durationOption('--grace', opts.grace);
       await namingFlags({ graceSeconds: '--grace', displayName: '--display-name' }, withClient(deps, async (client) => {
-        const cluster = opts.displayName ? await client.request<ClusterView>('PATCH', path(name), { displayName: opts.displayName }) : undefined;
+        const accepted = opts.acceptNewApiserver ? await acceptApiServer(client, name) : undefined;
+        const renamed = opts.displayName ? await client.request<ClusterView>('PATCH', path(name), { displayName: opts.displayName }) : undefined;
+        const cluster = renamed ?? accepted;
         const registration = opts.rotateToken ? await client.request<RegistrationView>('POST', `${path(name)}/rotate-token`, { graceSeconds: grace }) : undefined;
         const aceSetting = ace ? await client.request<object>('PATCH', `${path(name)}/ace`, ace) : undefined;
         if (format === 'json') return printJson(deps, { ...(cluster ? { cluster } : {}), ...(registration ? { registration } : {}), ...(aceSetting ? { ace: aceSetting } : {}) });
         if (ace) deps.stdout.write(`Authorized cluster endpoint: ${ace.mode === 'fqdn' ? ace.fqdn : ace.mode}. "drover kubeconfig ${name}" adds its contexts.\n`);
+        if (accepted) deps.stdout.write(`Accepted kube-apiserver ${accepted.apiServer ?? ''} (CA sha256 ${accepted.apiServerCaSha256 ?? '?'}) for ${accepted.name}; the cluster turns Active once an agent reporting it connects.\n`);
         if (cluster) printClusters(deps, [cluster]);
         if (registration) printRegistration(deps, registration);
       }));
     });
+}
+
+/** Accepts exactly the report `clusters get` shows now (by its digest), so a newer one is never accepted unseen. */
+async function acceptApiServer(client: DroverClient, name: string): Promise<ClusterView> {
+  const current = await client.request<ClusterView>('GET', path(name));
+  if (!current.apiServerConflict) {
+    throw new InvalidArgumentError('--accept-new-apiserver', `a refused agent report to accept; no agent of ${current.name} has reported a different kube-apiserver`);
+  }
+  return client.request<ClusterView>('POST', `${path(name)}/accept-apiserver`, { digest: current.apiServerConflict.digest });
 }
 
 export function clustersCommand(deps: CliDeps): Command {
@@ -102,6 +133,7 @@ export function clustersCommand(deps: CliDeps): Command {
         const registration = opts.registration ? await client.request<RegistrationView>('GET', `${path(name)}/registration`) : undefined;
         if (format === 'json') return printJson(deps, registration ? { ...cluster, registration } : cluster);
         printClusters(deps, [cluster]);
+        printApiServer(deps, cluster);
         if (registration) printRegistration(deps, registration);
       });
     }));

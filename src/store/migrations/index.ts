@@ -10,6 +10,7 @@ import { aceMigration } from './0004-ace.ts';
 import { providersMigration } from './0005-providers.ts';
 import { providerCredentialsMigration } from './0006-provider-credentials.ts';
 import { settingsMigration } from './0007-settings.ts';
+import { clusterApiServerPinMigration } from './0008-cluster-apiserver-pin.ts';
 
 export interface Migration {
   /** `NNNN-topic`; the number fixes the order. */
@@ -25,4 +26,5 @@ export const migrations: readonly Migration[] = [
   providersMigration,
   providerCredentialsMigration,
   settingsMigration,
+  clusterApiServerPinMigration,
 ];
