@@ -1,7 +1,8 @@
 /**
  * "Start here", as a user would see it: a real `drover server` process on a loopback
  * port, no --public-url. What it prints (URL, CA checksum, admin password) is what
- * works: the CLI logs in with the printed checksum and password, a browser page at the
+ * works: the CLI logs in with the printed checksum and password (then changes it, as a
+ * generated password must be), a browser page at the
  * printed URL gets a session, and one anywhere else is told which origin to use. Logs
  * are readable with --log-format text and JSON on a pipe. A second server on the same
  * port fails before it creates anything.
@@ -37,12 +38,19 @@ describe('drover server start-up as the README describes it', () => {
     assert.ok(password.length >= 12, out.slice(0, 2000));
     assert.match(out, /^\d\d:\d\d:\d\d\.\d{3} INFO {2}drover server listening url=https:\/\/127\.0\.0\.1:\d+ /m, 'readable log lines');
 
-    const login = await runCliForTest(['login', url, '--username', 'admin', '--password-stdin', '--ca-checksum', checksum ?? ''], { configPath: join(dir, 'cli.json'), stdin: password });
-    assert.equal(login.code, 0, login.stderr);
+    // The generated password logs in, but only to be changed (without a terminal, login saves it for `drover passwd`).
+    const configPath = join(dir, 'cli.json');
+    const login = await runCliForTest(['login', url, '--username', 'admin', '--password-stdin', '--ca-checksum', checksum ?? ''], { configPath, stdin: password });
+    assert.equal(login.code, 1, login.stderr);
+    assert.match(login.stderr, /the password must be changed before anything else: run "drover passwd"/);
+    const chosen = 'the-admins-own-start-password';
+    const passwd = await runCliForTest(['passwd', '--password-stdin'], { configPath, stdin: `${password}\n${chosen}\n` });
+    assert.equal(passwd.code, 0, passwd.stderr);
+    assert.equal((await runCliForTest(['tokens', 'list'], { configPath })).code, 0, 'the saved login opens everything once the password is changed');
     // A browser on the printed URL sends that Origin; one on another name for the same server is told what to use.
-    const here = await call(server, 'POST', '/v1/session', { headers: { origin: url, 'sec-fetch-site': 'same-origin' }, body: { username: 'admin', password } });
+    const here = await call(server, 'POST', '/v1/session', { headers: { origin: url, 'sec-fetch-site': 'same-origin' }, body: { username: 'admin', password: chosen } });
     assert.equal(here.status, 200, here.text);
-    const elsewhere = await call(server, 'POST', '/v1/session', { headers: { origin: `https://localhost:${server.port}` }, body: { username: 'admin', password } });
+    const elsewhere = await call(server, 'POST', '/v1/session', { headers: { origin: `https://localhost:${server.port}` }, body: { username: 'admin', password: chosen } });
     assert.equal(elsewhere.status, 403);
     assert.match((elsewhere.json() as { message: string }).message, new RegExp(`only from ${url.replace(/\./g, '\\.')} \\(its --public-url\\)\\. Open ${url.replace(/\./g, '\\.')} instead`));
   });
