@@ -1,24 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { caFingerprint, identityDifferences, identityDigest } from './apiserver-identity.ts';
-
-function makeCa(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'kube-ca-'));
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt'), '-subj', '/CN=kube-ca', '-days', '1'], { stdio: 'ignore' });
-    return readFileSync(join(dir, 'ca.crt'), 'utf8');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+import { selfSignedCaPem } from '../testing/certificates.ts';
 
 describe('the pinned kube-apiserver identity', () => {
-  const [a, b] = [makeCa(), makeCa()];
+  const [a, b] = [selfSignedCaPem(), selfSignedCaPem()];
   const account = 'system:serviceaccount:cattle-system:cattle';
 
   it('fingerprints a CA bundle whatever its order, whitespace or repeats', () => {

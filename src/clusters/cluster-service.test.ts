@@ -1,26 +1,14 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
-import { execFileSync } from 'node:child_process';
 import { createSecretBox, openStore, type Store } from '../store/index.ts';
 import { DroverError } from '../shared/errors.ts';
 import { ClusterService } from './cluster-service.ts';
-
-/** A throwaway self-signed CA certificate (as a kube-apiserver's CA bundle would carry). */
-function makeCa(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'kube-ca-'));
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt'), '-subj', '/CN=kube-ca', '-days', '1'], { stdio: 'ignore' });
-    return readFileSync(join(dir, 'ca.crt'), 'utf8');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+import { selfSignedCaPem } from '../testing/certificates.ts';
 
 const agentRequest = (headers: Record<string, string | string[]>): IncomingMessage => ({ headers }) as unknown as IncomingMessage;
 const refusedWith = (status: number, code?: string) => (e: unknown) =>
@@ -117,7 +105,7 @@ describe('ClusterService', () => {
     const { cluster } = await clusters.create({ name: 'with-access' });
     assert.equal(await clusters.access(cluster.id), undefined);
     assert.equal(await clusters.pin(cluster.id), undefined);
-    const caPem = makeCa();
+    const caPem = selfSignedCaPem();
     const info = { apiServer: '10.43.0.1:443', caPem, token: 'sa-token-0123456789abcdef' };
     assert.equal(await clusters.pinFirst(cluster.id, { ...info, account: 'system:serviceaccount:cattle-system:cattle' }, undefined), true);
     await clusters.recordCredential(cluster.id, info.token);
@@ -126,8 +114,8 @@ describe('ClusterService', () => {
     assert.equal(pin?.account, 'system:serviceaccount:cattle-system:cattle');
     assert.match(pin?.caSha256 ?? '', /^[0-9a-f]{64}$/);
     // A second "first" registration (another agent racing, or an impostor) cannot re-pin.
-    assert.equal(await clusters.pinFirst(cluster.id, { apiServer: '10.0.0.9:6443', caPem: makeCa(), account: 'system:anonymous' }, undefined), false);
-    assert.equal(await clusters.pinFirst(cluster.id, { apiServer: '10.0.0.9:6443', caPem: makeCa(), account: 'system:anonymous' }, pin), false);
+    assert.equal(await clusters.pinFirst(cluster.id, { apiServer: '10.0.0.9:6443', caPem: selfSignedCaPem(), account: 'system:anonymous' }, undefined), false);
+    assert.equal(await clusters.pinFirst(cluster.id, { apiServer: '10.0.0.9:6443', caPem: selfSignedCaPem(), account: 'system:anonymous' }, pin), false);
     assert.equal((await clusters.get(cluster.id)).apiServer, '10.43.0.1:443');
     const rows = await store.db.selectFrom('secrets').select(['name', 'ciphertext']).where('name', 'like', `cluster/${cluster.id}/%`).execute();
     assert.equal(rows.length, 2);
@@ -140,10 +128,10 @@ describe('ClusterService', () => {
 
   it('shows a differing report and accepts exactly the one shown; a token rotation clears it', async () => {
     const { cluster } = await clusters.create({ name: 'conflicted' });
-    const caPem = makeCa();
+    const caPem = selfSignedCaPem();
     await clusters.pinFirst(cluster.id, { apiServer: '10.43.0.1:443', caPem, account: 'system:serviceaccount:cattle-system:cattle' }, undefined);
     await assert.rejects(clusters.acceptConflict('conflicted', 'whatever'), refusedWith(409));
-    const newCa = makeCa();
+    const newCa = selfSignedCaPem();
     const report = (apiServer: string): Parameters<ClusterService['recordConflict']>[1] => ({
       apiServer, caPem: newCa, caSha256: 'ab'.repeat(32), account: 'system:serviceaccount:cattle-system:cattle', differences: ['address'],
     });
