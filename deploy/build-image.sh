@@ -13,7 +13,8 @@
 # names the image built here. The image carries a content key (sources, lockfile,
 # Node version, this script, the Containerfile) as a label; an image with the same
 # name and key is reused, unless --force. Buildah's storage is its default, or
-# $DROVER_IMAGE_STORAGE (a folder: the suite keeps its own). Progress goes to
+# $DROVER_IMAGE_STORAGE (a folder: the suite keeps its own, where the images
+# earlier builds left untagged are removed). Progress goes to
 # stderr; the last line of stdout is the image name.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -92,6 +93,8 @@ else
   "${bh[@]}" build --quiet --isolation chroot -f deploy/Containerfile \
     --build-arg "VERSION=$version" --build-arg "CONTENT_KEY=$key" -t "$tag" "$stage" >/dev/null
   step "[5/5] built $tag in $((SECONDS - start))s (content key $key)"
+  # A storage of our own (the suite's) would otherwise keep every earlier build, untagged.
+  if [[ -n ${DROVER_IMAGE_STORAGE:-} ]]; then "${bh[@]}" rmi --prune >/dev/null 2>&1 || true; fi
 fi
 
 if [[ -n $archive ]]; then
