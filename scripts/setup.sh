@@ -8,8 +8,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { echo "setup: $*" >&2; }
 
-# Debian packages the suite starts for real: PostgreSQL for the store tests, Chromium for the web UI tests, slapd for the LDAP provider tests.
-debs=(postgresql chromium slapd ldap-utils)
+# Debian packages the suite starts for real: PostgreSQL for the store tests, Chromium for the web UI tests, slapd for the LDAP provider tests, buildah for the image (deploy/build-image.sh).
+debs=(postgresql chromium slapd ldap-utils buildah)
 missing=()
 for pkg in "${debs[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
 if ((${#missing[@]})); then

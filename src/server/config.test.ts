@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../shared/log.ts';
+import { droverVersion } from '../shared/version.ts';
 import { serverConfigFromFlags, startServer } from './index.ts';
 import { caChecksum, passwordNotice, startupSummary, summaryFields } from './startup-summary.ts';
 
@@ -26,6 +27,20 @@ describe('drover server defaults', () => {
     assert.deepEqual(pick(serverConfigFromFlags({}, env)), { logLevel: 'debug', logFormat: 'json' });
     assert.deepEqual(pick(serverConfigFromFlags({ logLevel: 'warn', logFormat: 'text' }, env)), { logLevel: 'warn', logFormat: 'text' });
     assert.deepEqual(pick(serverConfigFromFlags({})), { logLevel: 'info', logFormat: 'auto' });
+  });
+
+  it('names the agent image with --agent-image, else DROVER_AGENT_IMAGE, else the version build-image.sh tags', () => {
+    const env = { DROVER_AGENT_IMAGE: 'registry.example:5000/ops/drover:1.2.3' };
+    assert.equal(serverConfigFromFlags({}).agentImage, `drover/drover:${droverVersion}`);
+    assert.equal(serverConfigFromFlags({}, env).agentImage, 'registry.example:5000/ops/drover:1.2.3');
+    assert.equal(serverConfigFromFlags({ agentImage: `ghcr.io/acme/drover@sha256:${'a'.repeat(64)}` }, env).agentImage, `ghcr.io/acme/drover@sha256:${'a'.repeat(64)}`);
+  });
+
+  it('refuses an agent image that is no image reference, naming where it came from', () => {
+    for (const bad of ['drover drover:1', 'Drover/Drover:1', 'drover:1\nkind: Secret', '-x', 'drover/drover:']) {
+      assert.throws(() => serverConfigFromFlags({ agentImage: bad }), /--agent-image: expected an image reference/);
+    }
+    assert.throws(() => serverConfigFromFlags({}, { DROVER_AGENT_IMAGE: 'a b' }), /DROVER_AGENT_IMAGE: expected an image reference/);
   });
 
   it('refuses a typo in any numeric variable at start, naming it, and reports every mistake at once', () => {

@@ -9,6 +9,7 @@ import { DroverError, InvalidArgumentError } from '../shared/errors.ts';
 import { envInteger } from '../shared/env.ts';
 import { durationOption } from '../shared/duration.ts';
 import { logFormatOption, logLevelOption, type LogFormat, type LogLevel } from '../shared/log.ts';
+import { droverVersion } from '../shared/version.ts';
 
 /** Loopback only by default: nothing is reachable from the network until the operator says so. */
 export const DEFAULT_LISTEN = '127.0.0.1:8443';
@@ -28,6 +29,8 @@ export interface ServerConfig {
   proxyResponseHeaderTimeoutMs: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  /** The image the import manifest runs (cluster agent, node agent, kube-api-auth). */
+  agentImage: string;
   /** Timing knobs from the environment; tests shorten them, production keeps the defaults. */
   tuning: { clusterGraceMs?: number; aceSyncMs?: number; rbacResyncMs?: number };
 }
@@ -43,6 +46,7 @@ export interface ServerFlags {
   proxyResponseHeaderTimeout?: string;
   logLevel?: string;
   logFormat?: string;
+  agentImage?: string;
 }
 
 export function parseListen(value: string): { host: string; port: number } {
@@ -84,6 +88,21 @@ function checkPublicUrl(publicUrl: string): string {
   return parsed.toString().replace(/\/$/, '');
 }
 
+/** What deploy/build-image.sh tags when neither --agent-image nor DROVER_AGENT_IMAGE names another image. */
+export const defaultAgentImage = `drover/drover:${droverVersion}`;
+
+/**
+ * An image reference as registries accept it: [host[:port]/]path[:tag][@sha256:digest].
+ * Checked at start so a typo shows now, not as ImagePullBackOff in every imported cluster.
+ */
+const imageReference = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::\w[\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+function agentImageOption(option: string, value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!imageReference.test(value)) throw new InvalidArgumentError(option, 'an image reference such as registry.example/drover/drover:0.1.0', value);
+  return value;
+}
+
 /** Runs every check, collecting the failures, so one start reports all of them. */
 function collect<T>(errors: string[], check: () => T): T | undefined {
   try {
@@ -101,6 +120,7 @@ export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv
   const publicUrl = chosen && collect(errors, () => checkPublicUrl(chosen.url));
   const logLevel = collect(errors, () => logLevelOption('--log-level', flags.logLevel) ?? logLevelOption('DROVER_LOG_LEVEL', env.DROVER_LOG_LEVEL)) ?? 'info';
   const logFormat = collect(errors, () => logFormatOption('--log-format', flags.logFormat) ?? logFormatOption('DROVER_LOG_FORMAT', env.DROVER_LOG_FORMAT)) ?? 'auto';
+  const agentImage = collect(errors, () => agentImageOption('--agent-image', flags.agentImage) ?? agentImageOption('DROVER_AGENT_IMAGE', env.DROVER_AGENT_IMAGE)) ?? defaultAgentImage;
   const ms = (name: string): number | undefined => collect(errors, () => envInteger(env, name, { min: 1, unit: 'milliseconds' }));
   const proxyResponseHeaderTimeoutMs = 1000 * (collect(errors, () => durationOption('--proxy-response-header-timeout', flags.proxyResponseHeaderTimeout ?? '60s')) ?? 0);
   const tuning = { clusterGraceMs: ms('DROVER_CLUSTER_GRACE_MS'), aceSyncMs: ms('DROVER_ACE_SYNC_MS'), rbacResyncMs: ms('DROVER_RBAC_RESYNC_MS') };
@@ -118,7 +138,7 @@ export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv
     ...(flags.tlsKeyFile ? { tlsKeyFile: flags.tlsKeyFile } : {}),
     ...(flags.tlsCaFile ? { tlsCaFile: flags.tlsCaFile } : {}),
     proxyResponseHeaderTimeoutMs,
-    logLevel, logFormat,
+    logLevel, logFormat, agentImage,
     tuning: Object.fromEntries(Object.entries(tuning).filter(([, v]) => v !== undefined)),
   };
 }

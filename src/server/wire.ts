@@ -30,7 +30,6 @@ import { createClustersFeature } from '../clusters/index.ts';
 import { AceSettings, AceSync, aceApi } from '../kube-api-auth/index.ts';
 import { createProxyFeature } from '../proxy/index.ts';
 import { AccessService, createAccessFeature } from '../access/index.ts';
-import { droverVersion } from '../shared/version.ts';
 
 /** What the features wired here can use. */
 export interface ServerCore {
@@ -81,7 +80,7 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   const clusters = createClustersFeature({
     membership: access, db: core.store.db, secrets: core.secrets, identity: core.identity, logger: core.logger,
     publicUrl: core.config.publicUrl, caPem: core.tls.caPem,
-    agentImage: env.DROVER_AGENT_IMAGE ?? `drover/drover:${droverVersion}`,
+    agentImage: core.config.agentImage,
     // Tests shorten the grace period; production keeps the default.
     ...(core.config.tuning.clusterGraceMs === undefined ? {} : { graceMs: core.config.tuning.clusterGraceMs }),
   });

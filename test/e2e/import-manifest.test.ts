@@ -1,8 +1,18 @@
-/** The import manifest is accepted by a real kube-apiserver (server-side dry run). */
-import { describe, it, before } from 'node:test';
+/**
+ * The import manifest is accepted by a real kube-apiserver (server-side dry run), and
+ * every workload in it (cluster agent, node agent, kube-api-auth) runs the image the
+ * server's one setting names: `--agent-image`, else DROVER_AGENT_IMAGE, else the
+ * drover/drover:<version> that deploy/build-image.sh tags (test/e2e/image.test.ts builds it).
+ */
+import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { kubectl, sharedControlPlane, type ControlPlaneState } from '../testenv/index.ts';
+import { startDrover, type Drover, type Registration } from '../testenv/drover.ts';
+import { call } from './identity-support.ts';
 import { importManifest } from '../../src/clusters/import-manifest.ts';
+import { serverConfigFromFlags } from '../../src/server/index.ts';
+
+interface Workload { kind: string; metadata: { name: string }; spec: { template: { spec: { containers: Array<{ image: string }> } } } }
 
 describe('import manifest against a real kube-apiserver', () => {
   let cp: ControlPlaneState;
@@ -13,16 +23,40 @@ describe('import manifest against a real kube-apiserver', () => {
     assert.ok(ns.code === 0 || /AlreadyExists/.test(ns.stderr), ns.stderr);
   });
 
-  it('passes kubectl apply --dry-run=server, with and without kube-api-auth', async () => {
+  /** Applies the manifest with a server-side dry run and returns each workload's container images, by name. */
+  const dryRunImages = async (manifest: string): Promise<Record<string, string[]>> => {
+    const result = await kubectl(['apply', '--dry-run=server', '-o', 'json', '-f', '-'], { kubeconfig: cp.kubeconfigPath, input: manifest });
+    assert.equal(result.code, 0, result.stderr);
+    const objects = (JSON.parse(result.stdout) as { items: Workload[] }).items;
+    return Object.fromEntries(objects.filter((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet')
+      .map((o) => [o.metadata.name, o.spec.template.spec.containers.map((c) => c.image)]));
+  };
+
+  it('passes kubectl apply --dry-run=server, with and without kube-api-auth, every workload on the built image', async () => {
+    const image = serverConfigFromFlags({}).agentImage;
     for (const kubeApiAuth of [undefined, { listen: '127.0.0.1:6440' }]) {
       const manifest = importManifest({
         serverUrl: 'https://drover.example:8443', clusterId: 'c-dry01', registrationToken: 'x'.repeat(54),
-        caChecksum: 'b'.repeat(64), image: 'drover/drover:0.1.0', ...(kubeApiAuth ? { kubeApiAuth } : {}),
+        caChecksum: 'b'.repeat(64), image, ...(kubeApiAuth ? { kubeApiAuth } : {}),
       });
-      const result = await kubectl(['apply', '--dry-run=server', '-f', '-'], { kubeconfig: cp.kubeconfigPath, input: manifest });
-      assert.equal(result.code, 0, result.stderr);
-      assert.match(result.stdout, /deployment.apps\/cattle-cluster-agent created \(server dry run\)/);
-      assert.match(result.stdout, /daemonset.apps\/cattle-node-agent created \(server dry run\)/);
+      const images = await dryRunImages(manifest);
+      assert.deepEqual(images, {
+        'cattle-cluster-agent': [image], 'cattle-node-agent': [image], ...(kubeApiAuth ? { 'kube-api-auth': [image] } : {}),
+      });
     }
+  });
+
+  describe('served by a drover server started with --agent-image', () => {
+    const configured = 'registry.example:5000/ops/drover:e2e';
+    let drover: Drover;
+    before(async () => { drover = await startDrover({ serverArgs: ['--agent-image', configured], env: { DROVER_AGENT_IMAGE: 'ignored/by:flag' } }); });
+    after(async () => { await drover.stop(); });
+
+    it('names that image for the cluster agent and the node agent, and the apiserver accepts it', async () => {
+      const created = JSON.parse(await drover.cli('clusters', 'create', 'imported', '-o', 'json')) as { registration: Registration };
+      const manifest = await call(drover.server, 'GET', new URL(created.registration.manifestUrl).pathname);
+      assert.equal(manifest.status, 200, manifest.text);
+      assert.deepEqual(await dryRunImages(manifest.text), { 'cattle-cluster-agent': [configured], 'cattle-node-agent': [configured] });
+    });
   });
 });

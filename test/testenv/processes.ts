@@ -5,9 +5,9 @@ import { spawn } from 'node:child_process';
  * Runs a bash script, forwarding its stderr lines as progress, and resolves with
  * the last line of its stdout (the build scripts print their result there).
  */
-export function runScript(script: string, args: string[], progress: (line: string) => void): Promise<string> {
+export function runScript(script: string, args: string[], progress: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn('bash', [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
     child.stderr.on('data', (chunk: Buffer) => {
