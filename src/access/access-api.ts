@@ -9,8 +9,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
-import { authenticateWith, caller, requireAdmin } from '../api/index.ts';
-import { authErrors, ErrorBody } from '../api/schemas.ts';
+import { authenticateWith, caller, requireAdmin, authErrors, ErrorBody } from '../http/index.ts';
 import type { ClusterControllers, ClusterService } from '../clusters/index.ts';
 import type { AuthenticatedUser, Identity } from '../identity/index.ts';
 import type { UsersByPrincipal } from '../identity/providers/index.ts';

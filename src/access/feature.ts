@@ -6,7 +6,8 @@ import type { UsersByPrincipal } from '../identity/providers/index.ts';
 import type { Logger } from '../shared/log.ts';
 import { accessApi } from './access-api.ts';
 import type { AccessService } from './access-service.ts';
-import { RbacReconciler, type ImpersonationAccounts } from './rbac-reconciler.ts';
+import type { ImpersonationAccounts } from '../impersonation/index.ts';
+import { RbacReconciler } from './rbac-reconciler.ts';
 
 export interface AccessFeatureOptions {
   access: AccessService;

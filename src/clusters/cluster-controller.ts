@@ -21,11 +21,10 @@
  * deleted.
  */
 import type { Logger } from '../shared/log.ts';
-import { KubeClient, WatchCache, resourcePath, resources, type Event, type Node } from '../kube/index.ts';
+import { KubeClient, WatchCache, resourcePath, resources, type Event, type Node, type UpstreamEndpoint } from '../kube/index.ts';
 import { formatHostPort, type AgentSessionView, type SessionEndReason, type SessionInfo, type TunnelServer } from '../tunnel/index.ts';
 import { clusterInfoRoute, parseClusterInfo, routeKey, type ClusterInfo } from '../shared/agent-protocol.ts';
 import { DroverError } from '../shared/errors.ts';
-import type { UpstreamEndpoint } from '../proxy/upstream.ts';
 import type { ClusterService, StatusUpdate } from './cluster-service.ts';
 import { caFingerprint, identityDifferences, inspectThroughSession, type ApiServerIdentity } from './apiserver-identity.ts';
 import { sayGoodbye } from './goodbye.ts';

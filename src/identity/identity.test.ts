@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { createPostgresDatabase } from '../../test/testenv/postgres.ts';
 import { silentLogger } from '../shared/log.ts';
 import { openStore, type Store } from '../store/index.ts';
-import { CachedTokenAuthenticator, createIdentity, refusePasswordChangeOnly, type Identity, type TokenLookup } from './index.ts';
+import { refusePasswordChangeOnly } from '../http/index.ts';
+import { CachedTokenAuthenticator, createIdentity, type Identity, type TokenLookup } from './index.ts';
 import { refusal } from '../testing/refusal.ts';
 
 const password = 'correct horse battery';

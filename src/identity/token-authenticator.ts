@@ -42,17 +42,6 @@ export function groupPrincipalIds(principalIds: readonly string[]): string[] {
   return principalIds.filter((p) => /^[a-z]+_(group|team|org)(_[a-z]+)?:\/\//.test(p)).sort();
 }
 
-/**
- * Refuses a credential whose user must change their password, for anything but
- * whoami, the password change and logging out (the callers decide which routes those
- * are). Only local logins carry the flag: provider users have no Drover password.
- */
-export function refusePasswordChangeOnly(user: AuthenticatedUser): void {
-  if (user.token.passwordChangeOnly) {
-    throw new DroverError('DRV_ERR_PASSWORD_CHANGE_REQUIRED', 'you must change your password before using Drover: run "drover passwd" (or log in to the web UI), then retry');
-  }
-}
-
 function toAuthenticatedUser(record: TokenAuthRecord): AuthenticatedUser {
   const passwordChangeOnly = record.user.mustChangePassword && record.authProvider === 'local';
   return Object.freeze({

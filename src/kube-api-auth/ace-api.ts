@@ -4,8 +4,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { authenticateWith, caller, requireAdmin } from '../api/index.ts';
-import { authErrors, ErrorBody } from '../api/schemas.ts';
+import { authenticateWith, caller, requireAdmin, authErrors, ErrorBody } from '../http/index.ts';
 import type { TokenAuthenticator } from '../identity/index.ts';
 import { DroverError } from '../shared/errors.ts';
 import type { AceSettings } from './ace-settings.ts';

@@ -25,6 +25,20 @@ export interface KubeEndpoint {
   dial?: KubeDialer;
 }
 
+/**
+ * A connected cluster's kube-apiserver as the proxy forwards to it: the clusters
+ * feature builds one per live cluster (through the agent's tunnel), the proxy opens
+ * TLS on top of `dial` trusting `caPem` only.
+ */
+export interface UpstreamEndpoint {
+  /** kube-apiserver as the agent sees it, e.g. https://10.43.0.1:443. */
+  url: URL;
+  /** PEM bundle trusted for kube-apiserver's serving certificate (and nothing else). */
+  caPem: string;
+  /** Opens a byte stream to the apiserver: through the tunnel, or a direct connection. */
+  dial: (signal?: AbortSignal) => Promise<Duplex>;
+}
+
 /** The parts of `server` a client needs, checked once. */
 export interface ParsedServer {
   origin: string;

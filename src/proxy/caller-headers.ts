@@ -14,14 +14,10 @@
  * with SubjectAccessReviews instead of passing it on.
  */
 import { DroverError } from '../shared/errors.ts';
+import type { RequestedImpersonation } from '../impersonation/index.ts';
 
-export interface RequestedImpersonation {
-  user: string;
-  uid?: string;
-  groups: string[];
-  /** Extra keys lower-cased and percent-decoded, as kube-apiserver reads them. */
-  extras: Record<string, string[]>;
-}
+export type { RequestedImpersonation };
+
 
 export interface ScrubbedRequest {
   /** Headers to forward, lower-case names, in the caller's order; repeats kept. */

@@ -20,7 +20,7 @@
 import { DroverError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { AuthenticatedUser } from '../identity/index.ts';
-import { identityKey } from './identity-key.ts';
+import { identityKey } from '../impersonation/index.ts';
 
 /** What changed, as narrow as the source knows it. */
 export type AccessChange =

@@ -1,5 +1,5 @@
 /** One string for everything a user's impersonation headers and ClusterRole are made of. */
-import type { UserIdentity } from '../access/index.ts';
+import type { UserIdentity } from './identity.ts';
 
 /** Id, username, groups and principal ids, separated by characters none of them may hold. */
 export function identityKey(user: UserIdentity): string {

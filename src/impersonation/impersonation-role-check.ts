@@ -13,7 +13,8 @@
  * same identity (groups from the user's principal ids), so they never fight.
  */
 import { impersonationRules } from './impersonation-resources.ts';
-import type { PolicyRule, UserIdentity } from './types.ts';
+import type { PolicyRule } from '../kube/index.ts';
+import type { UserIdentity } from './identity.ts';
 
 export interface ImpersonationRoleCheck {
   /** True when the existing rules are exactly the identity's: no write needed. */

@@ -6,7 +6,15 @@
  * weaker than the apiserver's would let the admin account grant what the caller
  * could never get by sending the headers straight to the cluster.
  */
-import type { RequestedImpersonation } from './caller-headers.ts';
+
+/** What a caller asked to impersonate (`kubectl --as/--as-group/--as-uid`), parsed as kube-apiserver parses the headers. */
+export interface RequestedImpersonation {
+  user: string;
+  uid?: string;
+  groups: string[];
+  /** Extra keys lower-cased and percent-decoded, as kube-apiserver reads them. */
+  extras: Record<string, string[]>;
+}
 
 export interface ImpersonationCheck {
   group: string;

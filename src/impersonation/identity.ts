@@ -7,8 +7,19 @@
  * else is refused rather than altered.
  */
 import { DroverError } from '../shared/errors.ts';
-import { assertObjectId } from './labels.ts';
-import type { UserIdentity } from './types.ts';
+import { assertObjectId } from '../downstream/index.ts';
+
+/** The identity the proxy forwards as: what the impersonation headers carry and the impersonation role allows. */
+export interface UserIdentity {
+  /** Drover user id (`u-...`): the Kubernetes user name downstream. */
+  id: string;
+  /** The login name, sent as the `username` extra. */
+  username: string;
+  /** Every principal URI of the user (`local://u-abc`, `github_user://1`), sent as `principalid` extras. */
+  principalIds: string[];
+  /** Group principals (and any other group names); `system:authenticated` and `system:cattle:authenticated` are added. */
+  groups: string[];
+}
 
 /** Groups every authenticated Drover user carries, as the reference design adds them. */
 export const AUTHENTICATED_GROUPS = ['system:authenticated', 'system:cattle:authenticated'] as const;

@@ -9,7 +9,7 @@
  * header first; this function only produces ours.
  */
 import { canonicalIdentity } from './identity.ts';
-import type { UserIdentity } from './types.ts';
+import type { UserIdentity } from './identity.ts';
 
 export const IMPERSONATE_USER = 'Impersonate-User';
 export const IMPERSONATE_GROUP = 'Impersonate-Group';

@@ -1,6 +1,6 @@
 /** Route guards: who the caller is (from the token), and whether they are an admin. */
 import type { FastifyRequest } from 'fastify';
-import { refusePasswordChangeOnly, type AuthenticatedUser, type TokenAuthenticator } from '../identity/index.ts';
+import { refusePasswordChangeOnly, type AuthenticatedUser, type TokenAuthenticator } from './credential.ts';
 import { DroverError } from '../shared/errors.ts';
 import { credentialFrom, uiSessionsFor } from './session.ts';
 

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import {
   IMPERSONATION_NAMESPACE, impersonationRules, impersonationTokenSecretName, renderImpersonationResources,
 } from './impersonation-resources.ts';
-import { isOwnedByDrover } from './labels.ts';
-import type { UserIdentity } from './types.ts';
+import { isOwnedByDrover } from '../downstream/index.ts';
+import type { UserIdentity } from './identity.ts';
 
 const alice: UserIdentity = { id: 'u-abc12', username: 'alice', principalIds: ['local://u-abc12', 'github_user://98'], groups: ['github_team://123'] };
 

@@ -3,7 +3,7 @@
  * data (what `kubectl apply -f -` or a REST POST takes). Only the fields Drover
  * sets are typed; the server adds the rest.
  */
-import type { PolicyRule } from './types.ts';
+import type { PolicyRule } from '../kube/index.ts';
 
 export interface OwnerReference { apiVersion: string; kind: string; name: string; uid: string }
 

@@ -18,11 +18,9 @@
  */
 import { createHash } from 'node:crypto';
 import { canonicalIdentity } from './identity.ts';
-import {
-  clusterRoleRef, type ClusterRole, type ClusterRoleBinding, type Namespace, type OwnerReference, type Secret, type ServiceAccount,
-} from './kube-objects.ts';
-import { ownedLabels, USER_LABEL } from './labels.ts';
-import type { PolicyRule, UserIdentity } from './types.ts';
+import { clusterRoleRef, type ClusterRole, type ClusterRoleBinding, type Namespace, type OwnerReference, type Secret, type ServiceAccount, ownedLabels, USER_LABEL } from '../downstream/index.ts';
+import type { PolicyRule } from '../kube/index.ts';
+import type { UserIdentity } from './identity.ts';
 
 export const IMPERSONATION_NAMESPACE = 'cattle-impersonation-system';
 export const IMPERSONATION_APPLY_ORDER = ['namespace', 'clusterRole', 'serviceAccount', 'tokenSecret', 'clusterRoleBinding'] as const;

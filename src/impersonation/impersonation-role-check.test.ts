@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { impersonationRules } from './impersonation-resources.ts';
 import { checkImpersonationRole } from './impersonation-role-check.ts';
-import type { PolicyRule, UserIdentity } from './types.ts';
+import type { PolicyRule } from '../kube/index.ts';
+import type { UserIdentity } from './identity.ts';
 
 const bob: UserIdentity = { id: 'u-bob', username: 'bob', principalIds: ['local://u-bob'], groups: ['ops'] };
 const groupsOf = (rules: PolicyRule[]): string[] | undefined => rules.find((r) => r.resources?.[0] === 'groups')?.resourceNames;

@@ -4,9 +4,9 @@
  * (not the caches, which are what might be wrong). Each finding says in plain
  * words what is wrong and what to do.
  */
-import {
-  IMPERSONATION_NAMESPACE, checkImpersonationRole, impersonationName, impersonationTokenSecretName, type UserIdentity,
-} from '../access/index.ts';
+import type { UserIdentity } from './identity.ts';
+import { IMPERSONATION_NAMESPACE, impersonationName, impersonationTokenSecretName } from './impersonation-resources.ts';
+import { checkImpersonationRole } from './impersonation-role-check.ts';
 import {
   isKubeApiError, resourcePath, resources, type ClusterRole, type ClusterRoleBinding, type KubeClient, type KubeObject, type Secret,
 } from '../kube/index.ts';

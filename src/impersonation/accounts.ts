@@ -16,15 +16,26 @@
 import type { Logger } from '../shared/log.ts';
 import { silentLogger } from '../shared/log.ts';
 import { DroverError } from '../shared/errors.ts';
+import { USER_LABEL, ownedSelector } from '../downstream/index.ts';
+import type { UserIdentity } from './identity.ts';
 import {
-  IMPERSONATION_APPLY_ORDER, IMPERSONATION_NAMESPACE, USER_LABEL, checkImpersonationRole, impersonationName, impersonationTokenSecretName,
-  ownedSelector, renderImpersonationResources, type ImpersonationAccounts, type UserIdentity,
-} from '../access/index.ts';
+  IMPERSONATION_APPLY_ORDER, IMPERSONATION_NAMESPACE, impersonationName, impersonationTokenSecretName, renderImpersonationResources,
+} from './impersonation-resources.ts';
+import { checkImpersonationRole } from './impersonation-role-check.ts';
 import {
   WatchCache, isKubeApiError, resourcePath, resources, type ClusterRole, type ClusterRoleBinding, type KubeClient, type KubeObject,
   type Secret, type ServiceAccount,
 } from '../kube/index.ts';
 import { identityKey } from './identity-key.ts';
+
+/** Per-user impersonation resources on a cluster, as the RBAC reconciler creates and removes them when bindings change. */
+export interface ImpersonationAccounts {
+  /** Creates what is missing and makes the role allow exactly `user` (no write when it already does). */
+  ensure(clusterId: string, user: UserIdentity): Promise<void>;
+  remove(clusterId: string, userId: string): Promise<void>;
+  /** Ids of the users holding an impersonation account on the cluster now (from its labels). */
+  holders(clusterId: string): Promise<string[]>;
+}
 
 /** The cluster-admin client for a connected cluster, or undefined while it is not connected. */
 export type AdminClientSource = (clusterId: string) => KubeClient | undefined;
