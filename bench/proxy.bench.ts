@@ -36,7 +36,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Pool, type Dispatcher } from 'undici';
 import { latencyStats, type BenchContext, type BenchResult, type LatencyStats } from './bench.ts';
-import { silentLogger } from '../src/shared/log.ts';
+import { silentLogger } from '../src/logging/index.ts';
 import { KubeClient, resourcePath, resources } from '../src/kube/index.ts';
 import { createProxyHandlers, OpenStreams, UpstreamPools, type ProxyCluster } from '../src/proxy/index.ts';
 import { KubeImpersonationAccounts, impersonationHeaders } from '../src/impersonation/index.ts';

@@ -19,7 +19,7 @@ import { runInNewContext } from 'node:vm';
 import { Client } from 'undici';
 import { WebSocket, WebSocketServer, createWebSocketStream } from 'ws';
 import { latencyStats, percentile, type BenchContext, type BenchResult, type LatencyStats } from './bench.ts';
-import { silentLogger } from '../src/shared/log.ts';
+import { silentLogger } from '../src/logging/index.ts';
 import { TunnelClient, dialTls } from '../src/tunnel/index.ts';
 import { startTunnelHarness, until, type TunnelHarness } from '../src/tunnel/test-support.ts';
 import { kubeRequest, startPrivateControlPlane, type ControlPlaneState } from '../test/testenv/index.ts';

@@ -19,7 +19,7 @@
  */
 import type { ClusterControllers, ClusterService } from '../clusters/index.ts';
 import { isKubeApiError, resourcePath, resources, WatchCache, type KubeClient, type KubeObject, type Namespace, type ResourceRef } from '../kube/index.ts';
-import type { Logger } from '../shared/log.ts';
+import type { Logger } from '../logging/index.ts';
 import type { AccessService, ProjectRecord } from './access-service.ts';
 import { defaultPlacements } from './namespace-placement.ts';
 import { ownedSelector } from '../downstream/index.ts';
@@ -28,7 +28,7 @@ import { planRbac, type ObjectRef, type ObservedRbacObject } from './rbac-plan.t
 import { renderClusterRbac, type RenderOptions } from './rbac-render.ts';
 import type { GlobalRole } from '../identity/index.ts';
 import type { Project, UserIdentity } from './types.ts';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 
 export const PROJECT_ANNOTATION = 'field.cattle.io/projectId';
 

@@ -16,7 +16,7 @@
  * project) is skipped and reported, never fatal: one bad binding must not stop a
  * cluster's reconciliation.
  */
-import { InvalidArgumentError } from '../shared/errors.ts';
+import { InvalidArgumentError } from '../errors/index.ts';
 import { covers } from './covers.ts';
 import { clusterRoleRef, type ClusterRole, type ClusterRoleBinding, type RbacSubject, type RoleBinding, isObjectId, ownedLabels, PROJECT_LABEL, PURPOSE_LABEL, ROLE_TEMPLATE_LABEL, USER_LABEL } from '../downstream/index.ts';
 import type { RoleTemplateCatalog } from './role-template-catalog.ts';

@@ -9,8 +9,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import swagger from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { UiSessions, bindUiSessions, installErrorHandling, installUiSessions } from '../http/index.ts';
-import type { Logger } from '../shared/log.ts';
-import { droverVersion } from '../shared/version.ts';
+import type { Logger } from '../logging/index.ts';
+import { droverVersion } from '../version/index.ts';
 import type { ApiContext } from './context.ts';
 import { loginRoutes } from './login-routes.ts';
 import { sessionRoutes } from './session-routes.ts';

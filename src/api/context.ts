@@ -1,6 +1,5 @@
 /** What the API's route plugins receive. */
-import type { Identity, LoginInput, LoginResult } from '../identity/index.ts';
-import type { ProvidersApi } from '../identity/providers/index.ts';
+import type { Identity, LoginInput, LoginResult, ProvidersApi } from '../identity/index.ts';
 import type { Metrics } from './metrics.ts';
 
 export interface ApiContext {

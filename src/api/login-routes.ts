@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ErrorBody, authErrors, authenticateWith, caller } from '../http/index.ts';
 import { Type } from 'typebox';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import type { ApiContext } from './context.ts';
 import { IssuedToken, LoginRequest } from './schemas.ts';
 

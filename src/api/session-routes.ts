@@ -7,7 +7,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ErrorBody, assertSameOrigin, authErrors, authenticateWith, caller, clearUiSession, credentialFrom, sessionCookiesOf, setUiSession, uiSessionsFor } from '../http/index.ts';
 import { Type } from 'typebox';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import type { ApiContext } from './context.ts';
 import { LoginRequest, User } from './schemas.ts';
 

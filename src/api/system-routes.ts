@@ -1,7 +1,7 @@
 /** Unauthenticated: /cacerts, /healthz, /readyz, /metrics, /v1/openapi.json; authenticated: /v1/whoami. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ErrorBody, authErrors, authenticateWith, caller } from '../http/index.ts';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import type { ApiContext } from './context.ts';
 import { Health, Whoami } from './schemas.ts';
 

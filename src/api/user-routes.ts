@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authErrors, authenticateWith, caller, requireAdmin } from '../http/index.ts';
 import { Type } from 'typebox';
 import { generatePassword } from '../identity/index.ts';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import type { ApiContext } from './context.ts';
 import { ChangePasswordRequest, CreateUserRequest, CreatedUser, IdParams, UpdateUserRequest, User } from './schemas.ts';
 

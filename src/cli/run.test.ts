@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { runCliForTest } from '../testing/cli.ts';
-import { droverVersion } from '../shared/version.ts';
+import { droverVersion } from '../version/index.ts';
 
 describe('drover CLI', () => {
   it('prints help listing its commands', async () => {

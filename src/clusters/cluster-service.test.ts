@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { execFileSync } from 'node:child_process';
 import { createSecretBox, openStore, type Store } from '../store/index.ts';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import { ClusterService } from './cluster-service.ts';
 
 /** A throwaway self-signed CA certificate (as a kube-apiserver's CA bundle would carry). */

@@ -5,7 +5,7 @@
  * objects it did not create. Ids that become names or label values are checked
  * here, so a crafted id cannot reach an object name.
  */
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'drover';

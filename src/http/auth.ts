@@ -1,7 +1,7 @@
 /** Route guards: who the caller is (from the token), and whether they are an admin. */
 import type { FastifyRequest } from 'fastify';
 import { refusePasswordChangeOnly, type AuthenticatedUser, type TokenAuthenticator } from './credential.ts';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import { credentialFrom, uiSessionsFor } from './session.ts';
 
 const callers = new WeakMap<FastifyRequest, AuthenticatedUser>();

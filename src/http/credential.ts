@@ -3,7 +3,7 @@
  * identity folder that answers: declared here, beside the code that extracts the
  * credential, so route files and the proxy depend on this layer and not on identity.
  */
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 
 export type GlobalRole = 'admin' | 'user';
 

@@ -5,7 +5,7 @@
  * 4xx are logged at info. Raw handlers (the proxy) reuse `errorBody`.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DroverError, isDroverError, publicMessage, type ErrorCode } from '../shared/errors.ts';
+import { DroverError, isDroverError, publicMessage, type ErrorCode } from '../errors/index.ts';
 
 const fastifyErrors: Record<string, [ErrorCode, string]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: ['DRV_ERR_PAYLOAD_TOO_LARGE', 'request body is too large'],

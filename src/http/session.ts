@@ -31,7 +31,7 @@ import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TokenAuthenticator } from './credential.ts';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 
 export const sessionCookieName = '__Host-drover_session';
 export const csrfHeaderName = 'x-drover-csrf';

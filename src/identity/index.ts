@@ -22,3 +22,7 @@ export { LoginThrottle, type ThrottlePolicy } from './login-throttle.ts';
 export { LocalLogin, type LoginInput, type LoginResult, type LoginObserver } from './local-login.ts';
 export { bootstrapAdmin, type BootstrapResult } from './bootstrap.ts';
 export { minPasswordLength, checkPasswordPolicy, generatePassword } from './passwords.ts';
+export {
+  GroupRefresher, ProviderService, providersApi, refreshIntervalMs, type ProvidersApi, type UsersByPrincipal,
+} from './providers/index.ts';
+export { redirectLoginApi } from './providers/redirect-api.ts';

@@ -10,9 +10,9 @@
  * (`onInvalidate`), so whatever holds access open on a token (the proxy's open
  * streams) checks it again at once.
  */
-import type { Logger } from '../shared/log.ts';
-import { DroverError } from '../shared/errors.ts';
-import { tokenFromAuthorization, verifyTokenSecret } from '../shared/token.ts';
+import type { Logger } from '../logging/index.ts';
+import { DroverError } from '../errors/index.ts';
+import { tokenFromAuthorization, verifyTokenSecret } from '../tokens/index.ts';
 import type { TokenAuthRecord, TokenLookup } from './token-service.ts';
 import type { AuthenticatedUser, Clock, TokenAuthenticator, TokenCacheInvalidator, TokenInvalidation } from './types.ts';
 

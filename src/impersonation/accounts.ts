@@ -13,9 +13,9 @@
  * Fails closed: a cache that is not synced (or was closed with its client) is
  * waited for, never bypassed; an account whose Secret stays empty is a 503.
  */
-import type { Logger } from '../shared/log.ts';
-import { silentLogger } from '../shared/log.ts';
-import { DroverError } from '../shared/errors.ts';
+import type { Logger } from '../logging/index.ts';
+import { silentLogger } from '../logging/index.ts';
+import { DroverError } from '../errors/index.ts';
 import { USER_LABEL, ownedSelector } from '../downstream/index.ts';
 import type { UserIdentity } from './identity.ts';
 import {

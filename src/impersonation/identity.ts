@@ -6,7 +6,7 @@
  * would trim them, and the apiserver would then authorize another name). Anything
  * else is refused rather than altered.
  */
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import { assertObjectId } from '../downstream/index.ts';
 
 /** The identity the proxy forwards as: what the impersonation headers carry and the impersonation role allows. */

@@ -8,8 +8,8 @@
 import type { Logger } from 'pino';
 import { KubeClient, WatchCache, resourcePath, resources, type KubeEndpoint } from '../kube/index.ts';
 import type { ConfigMap } from '../kube/index.ts';
-import { silentLogger } from '../shared/log.ts';
-import { InvalidArgumentError } from '../shared/errors.ts';
+import { silentLogger } from '../logging/index.ts';
+import { InvalidArgumentError } from '../errors/index.ts';
 import { aceConfigMapName, aceNamespace, clusterAuthTokens, clusterUserAttributes, type ClusterAuthToken, type ClusterUserAttribute } from './crds.ts';
 import { TokenReviewAuthenticator } from './token-authenticator.ts';
 import { WebhookServer } from './webhook-server.ts';

@@ -4,7 +4,7 @@
  * tunnel (`dial`), kube-api-auth.
  */
 import type { Duplex } from 'node:stream';
-import { InvalidArgumentError } from '../shared/errors.ts';
+import { InvalidArgumentError } from '../errors/index.ts';
 
 /** Opens a byte stream to host:port (for example through an agent's reverse tunnel). TLS runs on top. */
 export type KubeDialer = (host: string, port: number, signal?: AbortSignal) => Promise<Duplex>;

@@ -13,7 +13,7 @@
  * separately, parsed as kube-apiserver parses it, so the proxy can authorize it
  * with SubjectAccessReviews instead of passing it on.
  */
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import type { RequestedImpersonation } from '../impersonation/index.ts';
 
 export type { RequestedImpersonation };

@@ -22,8 +22,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { DroverError } from '../shared/errors.ts';
-import type { Logger } from '../shared/log.ts';
+import { DroverError } from '../errors/index.ts';
+import type { Logger } from '../logging/index.ts';
 import { refusePasswordChangeOnly, type AuthenticatedUser, type TokenAuthenticator } from '../http/index.ts';
 import { canonicalIdentity, impersonationHeaders, type UserIdentity, identityKey, describeCheck, impersonationChecks } from '../impersonation/index.ts';
 import type { KubeClient } from '../kube/index.ts';

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Identity } from '../identity/index.ts';
-import type { Logger } from '../shared/log.ts';
+import type { Logger } from '../logging/index.ts';
 import type { ClustersFeature } from '../clusters/index.ts';
 import { clusterPathPrefix, rootKubePrefixes } from './cluster-path.ts';
 import { createProxyHandlers, recheckAccess, type ClusterMembership, type ProxyClusters } from './chain.ts';

@@ -6,7 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
-import { DroverError, publicMessage } from '../shared/errors.ts';
+import { DroverError, publicMessage } from '../errors/index.ts';
 
 const reasons: Record<number, string> = {
   400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict',

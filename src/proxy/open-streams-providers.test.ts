@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../shared/log.ts';
+import { silentLogger } from '../logging/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { createIdentity, type Identity } from '../identity/index.ts';
 import { ExternalLogin, GroupRefresher, type AccessPolicy, type AuthProvider, type RefreshResult, type VerifiedIdentity } from '../identity/providers/index.ts';

@@ -11,12 +11,12 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { authenticateWith, caller, requireAdmin, authErrors } from '../http/index.ts';
 import { groupPrincipalIds, type AuthenticatedUser, type TokenAuthenticator, type TokenService, type UserService } from '../identity/index.ts';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import type { ClusterMembership } from './chain.ts';
 import type { AdminClientSource } from '../impersonation/index.ts';
 import { MIN_TOKEN_TTL_SECONDS, type KubeconfigSettingsSource } from './kubeconfig-settings.ts';
 import { renderKubeconfig, renderMergedKubeconfig, type KubeconfigInput } from './kubeconfig.ts';
-import { formatDuration } from '../shared/duration.ts';
+import { formatDuration } from '../durations/index.ts';
 import { runDoctor } from '../impersonation/index.ts';
 
 export interface ProxyApiOptions {

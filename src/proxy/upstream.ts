@@ -15,7 +15,7 @@ import { connect as tlsConnect, createSecureContext, type SecureContext, type TL
 import { isIP, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Pool } from 'undici';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import type { UpstreamEndpoint } from '../kube/index.ts';
 
 export type { UpstreamEndpoint };

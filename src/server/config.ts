@@ -5,10 +5,10 @@
  */
 import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
-import { DroverError, InvalidArgumentError } from '../shared/errors.ts';
-import { envInteger } from '../shared/env.ts';
-import { durationOption } from '../shared/duration.ts';
-import { logFormatOption, logLevelOption, type LogFormat, type LogLevel } from '../shared/log.ts';
+import { DroverError, InvalidArgumentError } from '../errors/index.ts';
+import { envInteger } from '../env/index.ts';
+import { durationOption } from '../durations/index.ts';
+import { logFormatOption, logLevelOption, type LogFormat, type LogLevel } from '../logging/index.ts';
 
 /** Loopback only by default: nothing is reachable from the network until the operator says so. */
 export const DEFAULT_LISTEN = '127.0.0.1:8443';

@@ -17,10 +17,10 @@ import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { buildApi, createMetrics, type Metrics } from '../api/index.ts';
 import { UiSessions } from '../http/index.ts';
-import { bootstrapAdmin, createIdentity, type Identity } from '../identity/index.ts';
-import { GroupRefresher, ProviderService, providersApi, refreshIntervalMs } from '../identity/providers/index.ts';
-import { redirectLoginApi } from '../identity/providers/redirect-api.ts';
-import type { Logger } from '../shared/log.ts';
+import {
+  GroupRefresher, ProviderService, bootstrapAdmin, createIdentity, providersApi, redirectLoginApi, refreshIntervalMs, type Identity,
+} from '../identity/index.ts';
+import type { Logger } from '../logging/index.ts';
 import { createSecretBox, describeDbUrl, loadEncryptionKey, openStore, type SecretBox, type Store } from '../store/index.ts';
 import { publicHost, type ServerConfig } from './config.ts';
 import { httpsServerFactory, type HttpRouting, type PrefixRoute, type RawHandler, type UpgradeHandler } from './http-server.ts';
@@ -32,7 +32,7 @@ import { AceSettings, AceSync, aceApi } from '../kube-api-auth/index.ts';
 import { createProxyFeature } from '../proxy/index.ts';
 import { KubeImpersonationAccounts } from '../impersonation/index.ts';
 import { AccessService, createAccessFeature } from '../access/index.ts';
-import { droverVersion } from '../shared/version.ts';
+import { droverVersion } from '../version/index.ts';
 
 /** What the features wired here can use. */
 export interface ServerCore {

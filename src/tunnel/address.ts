@@ -1,5 +1,5 @@
 /** `host:port` addresses as carried in a CONNECT `:authority`, and the agent's allow-list helpers. */
-import { InvalidArgumentError } from '../shared/errors.ts';
+import { InvalidArgumentError } from '../errors/index.ts';
 
 export interface HostPort { host: string; port: number }
 

@@ -12,8 +12,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
-import { DroverError } from '../shared/errors.ts';
-import { silentLogger } from '../shared/log.ts';
+import { DroverError } from '../errors/index.ts';
+import { silentLogger } from '../logging/index.ts';
 import { TunnelServer, type TunnelServerOptions } from './tunnel-server.ts';
 import type { AgentIdentity } from './types.ts';
 

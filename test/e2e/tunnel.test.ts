@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'undici';
-import { silentLogger } from '../../src/shared/log.ts';
+import { silentLogger } from '../../src/logging/index.ts';
 import { TunnelClient, allowAddresses, dialTls } from '../../src/tunnel/index.ts';
 import { startTunnelHarness, type TunnelHarness } from '../../src/tunnel/test-support.ts';
 import { kubeRequest, sharedControlPlane, type ControlPlaneState } from '../testenv/index.ts';

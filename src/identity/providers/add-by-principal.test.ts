@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { groupDn, groupsDn, peopleDn, serviceDn, servicePassword, startSlapd, userDn, type Slapd } from '../../../test/testenv/slapd.ts';
 import { startGitHubStandin, type GitHubStandin } from '../../../test/testenv/github-standin.ts';
 import { playBrowser } from '../../../test/testenv/oidc-issuer.ts';
-import { silentLogger } from '../../shared/log.ts';
+import { silentLogger } from '../../logging/index.ts';
 import { createSecretBox, openStore, type Store } from '../../store/index.ts';
 import { refused } from '../../testing/refusal.ts';
 import { createIdentity, type Identity } from '../index.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { silentLogger } from '../../../shared/log.ts';
+import { silentLogger } from '../../../logging/index.ts';
 import { playBrowser } from '../../../../test/testenv/oidc-issuer.ts';
 import { startGitHubStandin, type GitHubStandin } from '../../../../test/testenv/github-standin.ts';
 import type { RedirectStart } from '../types.ts';

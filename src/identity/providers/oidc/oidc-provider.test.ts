@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { silentLogger } from '../../../shared/log.ts';
+import { silentLogger } from '../../../logging/index.ts';
 import { playBrowser, signInAs, startOidcIssuer, type OidcIssuer } from '../../../../test/testenv/oidc-issuer.ts';
 import { providerHttp, type ProviderHttp } from '../redirect-fetch.ts';
 import type { RedirectStart } from '../types.ts';

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DroverError } from './errors.ts';
+import { DroverError } from '../errors/index.ts';
 import { generateToken, hashTokenSecret, parseToken, tokenFromAuthorization, verifyTokenSecret } from './token.ts';
 
 function refusal(fn: () => unknown): DroverError {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { durationOption, formatDuration, parseDuration } from './duration.ts';
-import { InvalidArgumentError } from './errors.ts';
+import { InvalidArgumentError } from '../errors/index.ts';
 
 describe('durations', () => {
   it('reads 90s, 15m, 1h, 7d, compounds, and plain seconds', () => {

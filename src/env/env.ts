@@ -3,7 +3,7 @@
  * timer that fires at once in a loop; a typo must stop the start instead, naming the
  * variable.
  */
-import { InvalidArgumentError } from './errors.ts';
+import { InvalidArgumentError } from '../errors/index.ts';
 
 /** A whole number of at least `min` from `env[name]`; undefined when unset or empty. */
 export function envInteger(env: NodeJS.ProcessEnv, name: string, bounds: { min: number; unit: string }): number | undefined {

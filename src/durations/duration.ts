@@ -3,7 +3,7 @@
  * A plain number is seconds, so scripts written for the old seconds-only flags keep
  * working. One parser for every TTL and grace flag, so they all accept the same text.
  */
-import { InvalidArgumentError } from './errors.ts';
+import { InvalidArgumentError } from '../errors/index.ts';
 
 const unitSeconds: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 const durationPattern = /^(?:\d+[smhd])+$/;

@@ -8,7 +8,7 @@
  * that comes from the registration token alone. What the agent reports (address,
  * CA, credential) only says how to reach the cluster the token belongs to.
  */
-import { DroverError } from './errors.ts';
+import { DroverError } from '../errors/index.ts';
 
 export const agentHeaders = {
   /** The cluster's registration token. */

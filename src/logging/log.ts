@@ -11,7 +11,7 @@
  * (`log-text.ts`); `auto` picks text when the destination is a terminal.
  */
 import { pino, type Logger, type DestinationStream } from 'pino';
-import { InvalidArgumentError } from './errors.ts';
+import { InvalidArgumentError } from '../errors/index.ts';
 import { textDestination } from './log-text.ts';
 
 export type { Logger } from 'pino';

@@ -10,7 +10,7 @@
  * bits, so a slow hash adds nothing, while a fast one keeps every request cheap.
  */
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
-import { DroverError } from './errors.ts';
+import { DroverError } from '../errors/index.ts';
 
 export const tokenIdPrefix = 'token-';
 const idAlphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
