@@ -43,7 +43,7 @@ import { KubeImpersonationAccounts, impersonationHeaders } from '../src/imperson
 import { httpsServerFactory } from '../src/server/http-server.ts';
 import { loadOrCreateTls } from '../src/server/tls.ts';
 import { TunnelClient } from '../src/tunnel/index.ts';
-import { startTunnelHarness, until } from '../src/tunnel/test-support.ts';
+import { startTunnelHarness, until } from '../src/testing/index.ts';
 import type { AuthenticatedUser } from '../src/identity/index.ts';
 import { startPrivateControlPlane } from '../test/testenv/index.ts';
 

@@ -8,7 +8,7 @@ import { silentLogger } from '../logging/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { refusePasswordChangeOnly } from '../http/index.ts';
 import { CachedTokenAuthenticator, createIdentity, type Identity, type TokenLookup } from './index.ts';
-import { refusal } from '../testing/refusal.ts';
+import { refusal } from '../testing/index.ts';
 
 const password = 'correct horse battery';
 

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { silentLogger } from '../logging/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { createIdentity, type Identity } from '../identity/index.ts';
-import { ExternalLogin, GroupRefresher, type AccessPolicy, type AuthProvider, type RefreshResult, type VerifiedIdentity } from '../identity/providers/index.ts';
+import { ExternalLogin, GroupRefresher, type AccessPolicy, type AuthProvider, type RefreshResult, type VerifiedIdentity } from '../identity/index.ts';
 import { AccessService } from '../access/index.ts';
 import { checkClusterAccess, recheckAccess } from './chain.ts';
 import { followAccessChanges, OpenStreams, type StreamOwner } from './open-streams.ts';

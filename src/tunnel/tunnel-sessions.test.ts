@@ -8,7 +8,7 @@ import { DroverError } from '../errors/index.ts';
 import { silentLogger } from '../logging/index.ts';
 import { fetchPinnedCa } from './ca-pin.ts';
 import { TunnelClient, type DisconnectReason, type TunnelClientOptions } from './tunnel-client.ts';
-import { makeTestPki, startRelay, startTarget, startTunnelHarness, until, type TunnelHarness } from './test-support.ts';
+import { makeTestPki, startRelay, startTarget, startTunnelHarness, until, type TunnelHarness } from '../testing/index.ts';
 import type { SessionEndReason, SessionInfo } from './types.ts';
 
 const pki = makeTestPki();

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'undici';
 import { silentLogger } from '../../src/logging/index.ts';
 import { TunnelClient, allowAddresses, dialTls } from '../../src/tunnel/index.ts';
-import { startTunnelHarness, type TunnelHarness } from '../../src/tunnel/test-support.ts';
+import { startTunnelHarness, type TunnelHarness } from '../../src/testing/index.ts';
 import { kubeRequest, sharedControlPlane, type ControlPlaneState } from '../testenv/index.ts';
 
 describe('the tunnel to a real kube-apiserver', { timeout: 120_000 }, () => {

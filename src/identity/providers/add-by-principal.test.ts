@@ -9,7 +9,7 @@ import { startGitHubStandin, type GitHubStandin } from '../../../test/testenv/gi
 import { playBrowser } from '../../../test/testenv/oidc-issuer.ts';
 import { silentLogger } from '../../logging/index.ts';
 import { createSecretBox, openStore, type Store } from '../../store/index.ts';
-import { refused } from '../../testing/refusal.ts';
+import { refused } from '../../testing/index.ts';
 import { createIdentity, type Identity } from '../index.ts';
 import { GitHubProvider } from './github/github-provider.ts';
 import { KnownUsers } from './known-users.ts';

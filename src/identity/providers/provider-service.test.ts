@@ -13,7 +13,7 @@ import { ExternalLogin, type AccessPolicy } from './external-login.ts';
 import { GroupRefresher } from './group-refresher.ts';
 import { ProviderService } from './provider-service.ts';
 import type { AuthProvider, RefreshResult, VerifiedIdentity } from './types.ts';
-import { refusal } from '../../testing/refusal.ts';
+import { refusal } from '../../testing/index.ts';
 
 const ldapUser = (uid: string, groups: string[] = [], loginName = uid): VerifiedIdentity => ({
   user: { id: `openldap_user://uid=${uid},dc=x`, kind: 'user', provider: 'openldap', displayName: uid, loginName },

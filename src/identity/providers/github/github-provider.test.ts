@@ -7,7 +7,7 @@ import type { RedirectStart } from '../types.ts';
 import { endpointsFor } from './config.ts';
 import { GitHubProvider } from './github-provider.ts';
 import { nextLink } from './api-client.ts';
-import { refused } from '../../../testing/refusal.ts';
+import { refused } from '../../../testing/index.ts';
 
 const redirectUri = 'https://drover.test/v1/auth/github/callback';
 

@@ -7,7 +7,7 @@ import { DroverError } from '../../../errors/index.ts';
 import { silentLogger } from '../../../logging/index.ts';
 import { settingsFrom, type LdapConfig } from './config.ts';
 import { LdapProvider } from './ldap-provider.ts';
-import { refusal } from '../../../testing/refusal.ts';
+import { refusal } from '../../../testing/index.ts';
 
 const ids = (list: Array<{ id: string }>): string[] => list.map((p) => p.id).sort();
 const og = (cn: string): string => `openldap_group://${groupDn(cn)}`;

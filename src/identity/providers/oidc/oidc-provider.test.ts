@@ -6,7 +6,7 @@ import { providerHttp, type ProviderHttp } from '../redirect-fetch.ts';
 import type { RedirectStart } from '../types.ts';
 import { OidcProvider } from './oidc-provider.ts';
 import type { OidcConfig } from './config.ts';
-import { refused } from '../../../testing/refusal.ts';
+import { refused } from '../../../testing/index.ts';
 
 const redirectUri = 'https://drover.test/v1/auth/oidc/callback';
 

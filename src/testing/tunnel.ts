@@ -14,8 +14,7 @@ import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { DroverError } from '../errors/index.ts';
 import { silentLogger } from '../logging/index.ts';
-import { TunnelServer, type TunnelServerOptions } from './tunnel-server.ts';
-import type { AgentIdentity } from './types.ts';
+import { TunnelServer, type AgentIdentity, type TunnelServerOptions } from '../tunnel/index.ts';
 
 export interface TestPki { caPem: string; certPem: string; keyPem: string }
 
