@@ -69,6 +69,16 @@ export function isDroverError(error: unknown): error is DroverError {
   return error instanceof DroverError;
 }
 
+/**
+ * The HTTP status to answer a caller with. A hidden error answers as the 5xx its code
+ * stands for: a KubeApiError keeps Kubernetes' own status (404, 409, ...) in `status`
+ * for the code that handles it, but one that escapes is Drover's failure, answered as
+ * a 502 with a generic message, never as a 4xx that names no reason.
+ */
+export function answerStatus(error: DroverError): number {
+  return error.expose ? error.status : errorCodes[error.code];
+}
+
 /** The message a caller may see for any error. */
 export function publicMessage(error: unknown): string {
   if (isDroverError(error) && error.expose) return error.message;

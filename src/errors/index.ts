@@ -4,4 +4,4 @@
  * `InvalidArgumentError` for options checked at construction. Every folder throws
  * these; http/ answers them.
  */
-export { DroverError, errorCodes, InvalidArgumentError, isDroverError, publicMessage, type ErrorCode } from './errors.ts';
+export { answerStatus, DroverError, errorCodes, InvalidArgumentError, isDroverError, publicMessage, type ErrorCode } from './errors.ts';

@@ -5,7 +5,7 @@
  * 4xx are logged at info. Raw handlers (the proxy) reuse `errorBody`.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DroverError, isDroverError, publicMessage, type ErrorCode } from '../errors/index.ts';
+import { answerStatus, DroverError, isDroverError, publicMessage, type ErrorCode } from '../errors/index.ts';
 
 const fastifyErrors: Record<string, [ErrorCode, string]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: ['DRV_ERR_PAYLOAD_TOO_LARGE', 'request body is too large'],
@@ -38,11 +38,12 @@ export function errorBody(error: DroverError): ErrorBodyShape {
 
 export async function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown): Promise<void> {
   const drover = toDroverError(error);
-  if (drover.status >= 500) request.log.error({ err: error, code: drover.code }, 'request failed');
-  else request.log.info({ code: drover.code, status: drover.status }, 'request refused');
+  const status = answerStatus(drover);
+  if (status >= 500) request.log.error({ err: error, code: drover.code }, 'request failed');
+  else request.log.info({ code: drover.code, status }, 'request refused');
   if (drover.retryAfterSeconds !== undefined) void reply.header('retry-after', String(drover.retryAfterSeconds));
-  if (drover.status === 401) void reply.header('www-authenticate', 'Bearer realm="drover"');
-  await reply.status(drover.status).type('application/json; charset=utf-8').send(errorBody(drover));
+  if (status === 401) void reply.header('www-authenticate', 'Bearer realm="drover"');
+  await reply.status(status).type('application/json; charset=utf-8').send(errorBody(drover));
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
