@@ -174,7 +174,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
   const app = await buildApi({
     identity: core.identity, metrics, caPem: core.tls.caPem, logger: options.logger, publicUrl: config.publicUrl,
     readiness: () => core.store.ping(), plugins: wired.apiPlugins,
-    providers: core.providers, passwordLogin: (provider, input) => core.providers.passwordLogin(provider, input), serverFactory: httpsServerFactory(core.tls, routing),
+    passwordLogin: (provider, input) => core.providers.passwordLogin(provider, input), serverFactory: httpsServerFactory(core.tls, routing),
     // The UI's CSRF key comes from the encryption key, so every replica accepts every replica's sessions.
     uiSessionKey: UiSessions.keyFromEncryptionKey(loadEncryptionKey(config.dataDir, options.env)),
   });
