@@ -17,7 +17,8 @@
 import { hostname } from 'node:os';
 import type { Logger } from '../logging/index.ts';
 import { KubeClient, endpointFromKubeconfig, inClusterEndpoint, type KubeEndpoint } from '../kube/index.ts';
-import { TunnelClient, fetchPinnedCa, parseHostPort } from '../tunnel/index.ts';
+import { parseHostPort } from '../addresses/index.ts';
+import { TunnelClient, fetchPinnedCa } from '../tunnel/index.ts';
 import {
   agentHeaders, clusterInfoRoute, goodbyeRoute, parseGoodbye, routeKey, tunnelConnectPath, type ClusterInfo,
 } from '../agent-protocol/index.ts';

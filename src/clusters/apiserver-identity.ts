@@ -15,7 +15,8 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { KubeClient, isKubeApiError, resourcePath, resources } from '../kube/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { DroverError } from '../errors/index.ts';
-import { formatHostPort, type AgentSessionView } from '../tunnel/index.ts';
+import { formatHostPort } from '../addresses/index.ts';
+import type { AgentSessionView } from '../tunnel/index.ts';
 import type { ClusterInfo } from '../agent-protocol/index.ts';
 
 export interface ApiServerIdentity {

@@ -22,7 +22,8 @@
  */
 import type { Logger } from '../logging/index.ts';
 import { KubeClient, WatchCache, resourcePath, resources, type Event, type Node, type UpstreamEndpoint } from '../kube/index.ts';
-import { formatHostPort, type AgentSessionView, type SessionEndReason, type SessionInfo, type TunnelServer } from '../tunnel/index.ts';
+import { formatHostPort } from '../addresses/index.ts';
+import type { AgentSessionView, SessionEndReason, SessionInfo, TunnelServer } from '../tunnel/index.ts';
 import { clusterInfoRoute, parseClusterInfo, routeKey, type ClusterInfo } from '../agent-protocol/index.ts';
 import { DroverError } from '../errors/index.ts';
 import type { ClusterService, StatusUpdate } from './cluster-service.ts';

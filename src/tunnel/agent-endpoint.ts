@@ -11,7 +11,7 @@ import http2, { type Http2Server, type Http2Session, type ServerHttp2Stream, typ
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../logging/index.ts';
-import { parseHostPort } from './address.ts';
+import { parseHostPort } from '../addresses/index.ts';
 import type { TunnelHandlers, TunnelReply } from './types.ts';
 
 export interface AgentEndpointOptions {

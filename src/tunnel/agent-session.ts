@@ -8,7 +8,7 @@ import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHt
 import type { WebSocket } from 'ws';
 import { DroverError } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
-import { parseHostPort } from './address.ts';
+import { parseHostPort } from '../addresses/index.ts';
 import { readBody } from './agent-endpoint.ts';
 import { linkWebSocket, type Link } from './ws-link.ts';
 import type {

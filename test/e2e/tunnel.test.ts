@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'undici';
 import { silentLogger } from '../../src/logging/index.ts';
-import { TunnelClient, allowAddresses, dialTls } from '../../src/tunnel/index.ts';
+import { allowAddresses } from '../../src/addresses/index.ts';
+import { TunnelClient, dialTls } from '../../src/tunnel/index.ts';
 import { startTunnelHarness, type TunnelHarness } from '../../src/testing/index.ts';
 import { kubeRequest, sharedControlPlane, type ControlPlaneState } from '../testenv/index.ts';
 

@@ -1,7 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { allowAddresses, formatHostPort, parseHostPort } from './address.ts';
-import { Backoff } from './backoff.ts';
+import { allowAddresses, formatHostPort, parseHostPort, parseListenAddress } from './address.ts';
 
 describe('dial addresses', () => {
   it('parses host:port and bracketed IPv6', () => {
@@ -26,18 +25,17 @@ describe('dial addresses', () => {
   });
 });
 
-describe('reconnect backoff', () => {
-  it('waits a random time up to a doubling ceiling capped at maxMs, and starts over after reset', () => {
-    const top = new Backoff({ initialMs: 100, maxMs: 1000 }, () => 0.999999);
-    assert.deepEqual([1, 2, 3, 4, 5, 6].map(() => top.next()), [99, 199, 399, 799, 999, 999]);
-    top.reset();
-    assert.equal(top.next(), 99);
-    const bottom = new Backoff({ initialMs: 100, maxMs: 1000 }, () => 0);
-    assert.equal(bottom.next(), 0);
+describe('listen addresses', () => {
+  it('takes port 0 for a free port, and :PORT only where every interface is meant', () => {
+    assert.deepEqual(parseListenAddress('127.0.0.1:0', '--listen'), { host: '127.0.0.1', port: 0 });
+    assert.deepEqual(parseListenAddress('[::1]:6440', '--listen'), { host: '::1', port: 6440 });
+    assert.deepEqual(parseListenAddress(':8443', '--listen', '0.0.0.0'), { host: '0.0.0.0', port: 8443 });
+    assert.throws(() => parseListenAddress(':6440', '--listen'), /--listen: expected HOST:PORT, got ":6440"/);
   });
 
-  it('refuses nonsense settings at construction', () => {
-    assert.throws(() => new Backoff({ initialMs: 0, maxMs: 10 }), { code: 'DRV_ERR_INVALID_ARGUMENT' });
-    assert.throws(() => new Backoff({ initialMs: 100, maxMs: 10 }), { code: 'DRV_ERR_INVALID_ARGUMENT' });
-  });
+  for (const bad of ['8443', 'host:', 'host:99999', 'a:b:c', 'a b:1', 'user@host:1']) {
+    it(`refuses the listen address ${JSON.stringify(bad)}, naming the option`, () => {
+      assert.throws(() => parseListenAddress(bad, '--listen', '0.0.0.0'), { code: 'DRV_ERR_INVALID_ARGUMENT', message: /--listen: expected HOST:PORT/ });
+    });
+  }
 });
