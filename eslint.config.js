@@ -1,14 +1,34 @@
 // Lint rules: typescript-eslint's type-aware recommended set, plus the guardrails
-// from STYLE.md (short functions, explicit exceptions with reasons).
+// from STYLE.md (short functions, explicit exceptions with reasons) and the folder
+// pyramid of src/ (eslint/folder-layers.js).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import drover from './eslint/folder-layers.js';
+
+/**
+ * The folder pyramid of src/, lowest layer first (docs/architecture.md, "Folder
+ * pyramid"): a folder imports only folders of lower layers, through their index.ts.
+ * Folders of one layer do not import each other.
+ */
+const folderLayers = [
+  ['errors'],
+  ['logging', 'tokens', 'durations', 'env', 'version', 'agent-protocol', 'addresses'],
+  ['kube', 'store', 'tunnel', 'http'],
+  ['identity', 'downstream'],
+  ['impersonation', 'clusters'],
+  ['access', 'proxy', 'kube-api-auth', 'agent', 'api'],
+  ['server'],
+  ['cli'],
+  ['testing'],
+];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/kube/**', 'src/ui/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
+    plugins: { drover },
     languageOptions: {
       globals: { ...globals.node },
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
@@ -24,6 +44,7 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/only-throw-error': 'error',
+      'drover/folder-layers': ['error', { srcRoot: 'src', layers: folderLayers, upwardAllowedIn: '\\.test\\.tsx?$' }],
     },
   },
   {
@@ -34,5 +55,5 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', name: ['describe', 'it', 'test', 'suite'], package: 'node:test' }] }],
     },
   },
-  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['eslint.config.js', 'eslint/**/*.js'], ...tseslint.configs.disableTypeChecked },
 );

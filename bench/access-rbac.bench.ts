@@ -12,10 +12,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { latencyStats, type BenchContext, type BenchResult } from './bench.ts';
 import { kubeRequest, sharedControlPlane, type KubeTarget } from '../test/testenv/index.ts';
-import {
-  renderClusterRbac, RoleTemplateCatalog, type ClusterAccessState, type ClusterRoleBinding, type Project, type ProjectRoleTemplateBinding,
-  type RoleBinding,
-} from '../src/access/index.ts';
+import { renderClusterRbac, RoleTemplateCatalog, type ClusterAccessState, type Project, type ProjectRoleTemplateBinding } from '../src/access/index.ts';
+import { type ClusterRoleBinding, type RoleBinding } from '../src/downstream/index.ts';
 
 const catalog = RoleTemplateCatalog.withBuiltins();
 

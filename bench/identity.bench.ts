@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CachedTokenAuthenticator, createIdentity } from '../src/identity/index.ts';
-import { silentLogger } from '../src/shared/log.ts';
-import { hashTokenSecret, parseToken, verifyTokenSecret } from '../src/shared/token.ts';
+import { silentLogger } from '../src/logging/index.ts';
+import { hashTokenSecret, parseToken, verifyTokenSecret } from '../src/tokens/index.ts';
 import { openStore } from '../src/store/index.ts';
 import { latencyStats, type BenchContext, type BenchResult } from './bench.ts';
 

@@ -36,14 +36,14 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Pool, type Dispatcher } from 'undici';
 import { latencyStats, type BenchContext, type BenchResult, type LatencyStats } from './bench.ts';
-import { silentLogger } from '../src/shared/log.ts';
+import { silentLogger } from '../src/logging/index.ts';
 import { KubeClient, resourcePath, resources } from '../src/kube/index.ts';
-import { createProxyHandlers, KubeImpersonationAccounts, OpenStreams, UpstreamPools, type ProxyCluster } from '../src/proxy/index.ts';
-import { impersonationHeaders } from '../src/access/index.ts';
+import { createProxyHandlers, OpenStreams, UpstreamPools, type ProxyCluster } from '../src/proxy/index.ts';
+import { KubeImpersonationAccounts, impersonationHeaders } from '../src/impersonation/index.ts';
 import { httpsServerFactory } from '../src/server/http-server.ts';
 import { loadOrCreateTls } from '../src/server/tls.ts';
 import { TunnelClient } from '../src/tunnel/index.ts';
-import { startTunnelHarness, until } from '../src/tunnel/test-support.ts';
+import { startTunnelHarness, until } from '../src/testing/index.ts';
 import type { AuthenticatedUser } from '../src/identity/index.ts';
 import { startPrivateControlPlane } from '../test/testenv/index.ts';
 

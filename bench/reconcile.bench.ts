@@ -15,7 +15,7 @@ import { startPrivateControlPlane } from '../test/testenv/index.ts';
 import { AccessService, RbacReconciler, PROJECT_ANNOTATION } from '../src/access/index.ts';
 import type { ClusterControllers, ClusterService } from '../src/clusters/index.ts';
 import { KubeClient, resourcePath, resources } from '../src/kube/index.ts';
-import { silentLogger } from '../src/shared/log.ts';
+import { silentLogger } from '../src/logging/index.ts';
 import { openStore } from '../src/store/index.ts';
 
 const USERS = 1000;

@@ -19,9 +19,9 @@ import { runInNewContext } from 'node:vm';
 import { Client } from 'undici';
 import { WebSocket, WebSocketServer, createWebSocketStream } from 'ws';
 import { latencyStats, percentile, type BenchContext, type BenchResult, type LatencyStats } from './bench.ts';
-import { silentLogger } from '../src/shared/log.ts';
+import { silentLogger } from '../src/logging/index.ts';
 import { TunnelClient, dialTls } from '../src/tunnel/index.ts';
-import { startTunnelHarness, until, type TunnelHarness } from '../src/tunnel/test-support.ts';
+import { startTunnelHarness, until, type TunnelHarness } from '../src/testing/index.ts';
 import { kubeRequest, startPrivateControlPlane, type ControlPlaneState } from '../test/testenv/index.ts';
 
 const sourceBytes = 64 * 1024 * 1024;

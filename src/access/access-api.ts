@@ -9,13 +9,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
-import { authenticateWith, caller, requireAdmin } from '../api/index.ts';
-import { authErrors, ErrorBody } from '../api/schemas.ts';
+import { authenticateWith, caller, requireAdmin, authErrors, ErrorBody } from '../http/index.ts';
 import type { ClusterControllers, ClusterService } from '../clusters/index.ts';
-import type { AuthenticatedUser, Identity } from '../identity/index.ts';
-import type { UsersByPrincipal } from '../identity/providers/index.ts';
+import type { AuthenticatedUser, Identity, UsersByPrincipal } from '../identity/index.ts';
 import { isKubeApiError, resourcePath, resources } from '../kube/index.ts';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import type { AccessService } from './access-service.ts';
 import { covers } from './covers.ts';
 import { assertCanGrant, canManageMembers } from './escalation-guard.ts';

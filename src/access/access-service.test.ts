@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserService, type AuthenticatedUser } from '../identity/index.ts';
-import { silentLogger } from '../shared/log.ts';
+import { silentLogger } from '../logging/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { AccessService } from './access-service.ts';
 import { assertCanGrant, canManageMembers } from './escalation-guard.ts';

@@ -17,9 +17,9 @@
  */
 import type { Kysely } from 'kysely';
 import type { AuthenticatedUser } from '../identity/index.ts';
-import { DroverError } from '../shared/errors.ts';
-import type { Logger } from '../shared/log.ts';
-import { randomId } from '../shared/token.ts';
+import { DroverError } from '../errors/index.ts';
+import type { Logger } from '../logging/index.ts';
+import { randomId } from '../tokens/index.ts';
 import type { Database } from '../store/index.ts';
 import { ALL_RULES, rulesHeld, type GrantScope } from './escalation-guard.ts';
 import { RoleTemplateCatalog } from './role-template-catalog.ts';

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import { ALL_RULES, assertCanGrant, canManageMembers, checkGrant, rulesHeld, type BindingsView } from './escalation-guard.ts';
 import { RoleTemplateCatalog } from './role-template-catalog.ts';
 import type { RoleTemplate } from './types.ts';

@@ -12,7 +12,7 @@
  * granter holds create/delete on Drover's binding resource for the scope, which
  * cluster-owner (`*`) and project-owner hold.
  */
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import { covers, type CoversResult } from './covers.ts';
 import type { RoleTemplateCatalog } from './role-template-catalog.ts';
 import type {

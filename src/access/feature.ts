@@ -2,11 +2,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ClustersFeature } from '../clusters/index.ts';
 import { groupPrincipalIds, type Identity, type UserService } from '../identity/index.ts';
-import type { UsersByPrincipal } from '../identity/providers/index.ts';
-import type { Logger } from '../shared/log.ts';
+import type { UsersByPrincipal } from '../identity/index.ts';
+import type { Logger } from '../logging/index.ts';
 import { accessApi } from './access-api.ts';
 import type { AccessService } from './access-service.ts';
-import { RbacReconciler, type ImpersonationAccounts } from './rbac-reconciler.ts';
+import type { ImpersonationAccounts } from '../impersonation/index.ts';
+import { RbacReconciler } from './rbac-reconciler.ts';
 
 export interface AccessFeatureOptions {
   access: AccessService;

@@ -1,8 +1,8 @@
 /**
  * access/: who may do what on which cluster, and what must exist downstream so
  * Kubernetes enforces it. This folder is the pure core: role templates and their
- * inheritance, rendering bindings into RBAC objects, the per-user impersonation
- * resources and headers, and the escalation guard. It does no I/O; the store,
+ * inheritance, rendering bindings into RBAC objects, and the escalation guard
+ * (the per-user impersonation account lives in impersonation/, below this folder). It does no I/O; the store,
  * API and reconciler call it. README.md holds the design note (trust, refusals,
  * fail-closed points, object counts).
  *
@@ -15,37 +15,23 @@ export type {
   BindingSubject, ClusterRoleTemplateBinding, PolicyRule, Project, ProjectRoleTemplateBinding, RoleTemplate,
   RoleTemplateContext, UserIdentity,
 } from './types.ts';
-export type {
-  AccessObject, ClusterRole, ClusterRoleBinding, Namespace, ObjectMeta, OwnerReference, RbacSubject, RoleBinding, Secret, ServiceAccount,
-} from './kube-objects.ts';
 export { covers, breakdownRule, type CoversResult } from './covers.ts';
 export { normalizeRule, normalizeRules, sameRules, validateRule } from './policy-rules.ts';
 export { builtinRoleTemplates } from './builtin-role-templates.ts';
 export { RoleTemplateCatalog, type ResolvedRoleTemplate } from './role-template-catalog.ts';
-export {
-  COMPONENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROJECT_LABEL, PURPOSE_LABEL, ROLE_TEMPLATE_LABEL, USER_LABEL,
-  isOwnedByDrover, ownedSelector, type Component,
-} from './labels.ts';
 export {
   DEFAULT_MAX_SUBJECTS_PER_BINDING, GLOBAL_ROLE_ANNOTATION, globalAdminBindingName, projectNamespacesRoleName, rbacSubject, renderClusterRbac,
   templateClusterRoleName,
   type ClusterAccessState, type DesiredRbac, type RenderOptions, type SkippedBinding,
 } from './rbac-render.ts';
 export { planRbac, type ObjectRef, type ObservedRbacObject, type RbacPlan } from './rbac-plan.ts';
-export { AUTHENTICATED_GROUPS, canonicalIdentity } from './identity.ts';
-export {
-  IMPERSONATION_APPLY_ORDER, IMPERSONATION_NAMESPACE, impersonationName, impersonationRules, impersonationServiceAccountUser,
-  impersonationTokenSecretName, renderImpersonationResources, type ImpersonationOwners, type ImpersonationResources,
-} from './impersonation-resources.ts';
-export { checkImpersonationRole, type ImpersonationRoleCheck } from './impersonation-role-check.ts';
-export { encodeExtraKey, impersonationHeaders, IMPERSONATE_EXTRA_PREFIX, IMPERSONATE_GROUP, IMPERSONATE_USER } from './impersonation-headers.ts';
 export {
   ALL_RULES, MEMBERSHIP_API_GROUP, assertCanGrant, canManageMembers, checkGrant, membershipRule, rulesHeld,
   type BindingsView, type GrantScope, type Holder,
 } from './escalation-guard.ts';
 export { AccessService, DEFAULT_PROJECTS, type ClusterMembership, type ProjectRecord, type UserAccessFacts } from './access-service.ts';
 export {
-  PROJECT_ANNOTATION, RbacReconciler, namespaceProject, type ImpersonationAccounts, type RbacReconcilerOptions, type ReconcileStats,
+  PROJECT_ANNOTATION, RbacReconciler, namespaceProject, type RbacReconcilerOptions, type ReconcileStats,
 } from './rbac-reconciler.ts';
 export { accessApi, type AccessApiOptions } from './access-api.ts';
 export { createAccessFeature, followUserChanges, type AccessFeature, type AccessFeatureOptions } from './feature.ts';

@@ -5,7 +5,7 @@
  * Rancher does), and a semantic equality so the reconciler updates an object
  * only when its rules really differ.
  */
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import type { PolicyRule } from './types.ts';
 
 const sortedUnique = (values: readonly string[] | undefined): string[] => [...new Set(values ?? [])].sort();

@@ -10,8 +10,8 @@
  * A binding whose roleRef changed is deleted and created again, because
  * Kubernetes refuses to change a roleRef in place.
  */
-import type { ClusterRole, ClusterRoleBinding, RbacSubject, RoleBinding, RoleRef } from './kube-objects.ts';
-import { isOwnedByDrover } from './labels.ts';
+import type { ClusterRole, ClusterRoleBinding, RbacSubject, RoleBinding, RoleRef } from '../downstream/index.ts';
+import { isOwnedByDrover } from '../downstream/index.ts';
 import { sameRules } from './policy-rules.ts';
 import type { DesiredRbac } from './rbac-render.ts';
 import { uniqueSubjects } from './subject-shards.ts';

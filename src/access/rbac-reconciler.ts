@@ -19,26 +19,18 @@
  */
 import type { ClusterControllers, ClusterService } from '../clusters/index.ts';
 import { isKubeApiError, resourcePath, resources, WatchCache, type KubeClient, type KubeObject, type Namespace, type ResourceRef } from '../kube/index.ts';
-import type { Logger } from '../shared/log.ts';
+import type { Logger } from '../logging/index.ts';
 import type { AccessService, ProjectRecord } from './access-service.ts';
 import { defaultPlacements } from './namespace-placement.ts';
-import { ownedSelector } from './labels.ts';
+import { ownedSelector } from '../downstream/index.ts';
+import type { ImpersonationAccounts } from '../impersonation/index.ts';
 import { planRbac, type ObjectRef, type ObservedRbacObject } from './rbac-plan.ts';
 import { renderClusterRbac, type RenderOptions } from './rbac-render.ts';
 import type { GlobalRole } from '../identity/index.ts';
 import type { Project, UserIdentity } from './types.ts';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 
 export const PROJECT_ANNOTATION = 'field.cattle.io/projectId';
-
-/** The proxy's side of the contract: per-user impersonation resources on a cluster. */
-export interface ImpersonationAccounts {
-  /** Creates what is missing and makes the role allow exactly `user` (no write when it already does). */
-  ensure(clusterId: string, user: UserIdentity): Promise<void>;
-  remove(clusterId: string, userId: string): Promise<void>;
-  /** Ids of the users holding an impersonation account on the cluster now (from its labels). */
-  holders(clusterId: string): Promise<string[]>;
-}
 
 /** What the reconciler needs to know about a user: the identity to render and whether it may act at all. */
 export interface ReconciledUser extends UserIdentity { globalRole: GlobalRole; enabled: boolean }

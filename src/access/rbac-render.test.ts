@@ -1,11 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isOwnedByDrover } from './labels.ts';
+import { isOwnedByDrover } from '../downstream/index.ts';
 import { renderClusterRbac, type ClusterAccessState } from './rbac-render.ts';
 import { RoleTemplateCatalog } from './role-template-catalog.ts';
 import { shardSubjects } from './subject-shards.ts';
 import type { ClusterRoleTemplateBinding, Project, ProjectRoleTemplateBinding } from './types.ts';
-import type { RbacSubject } from './kube-objects.ts';
+import type { RbacSubject } from '../downstream/index.ts';
 
 const catalog = RoleTemplateCatalog.withBuiltins();
 const user = (userId: string) => ({ kind: 'user' as const, userId });

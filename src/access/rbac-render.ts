@@ -16,12 +16,9 @@
  * project) is skipped and reported, never fatal: one bad binding must not stop a
  * cluster's reconciliation.
  */
-import { InvalidArgumentError } from '../shared/errors.ts';
+import { InvalidArgumentError } from '../errors/index.ts';
 import { covers } from './covers.ts';
-import {
-  clusterRoleRef, type ClusterRole, type ClusterRoleBinding, type RbacSubject, type RoleBinding,
-} from './kube-objects.ts';
-import { isObjectId, ownedLabels, PROJECT_LABEL, PURPOSE_LABEL, ROLE_TEMPLATE_LABEL, USER_LABEL } from './labels.ts';
+import { clusterRoleRef, type ClusterRole, type ClusterRoleBinding, type RbacSubject, type RoleBinding, isObjectId, ownedLabels, PROJECT_LABEL, PURPOSE_LABEL, ROLE_TEMPLATE_LABEL, USER_LABEL } from '../downstream/index.ts';
 import type { RoleTemplateCatalog } from './role-template-catalog.ts';
 import { shardSubjects, uniqueSubjects } from './subject-shards.ts';
 import type {

@@ -6,7 +6,7 @@
  * template's inheritance into one canonical rule list: that list is what lands
  * downstream in one ClusterRole, so no aggregation controller is relied on.
  */
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import { builtinRoleTemplates } from './builtin-role-templates.ts';
 import { normalizeRules, validateRule } from './policy-rules.ts';
 import type { PolicyRule, RoleTemplate, RoleTemplateContext } from './types.ts';

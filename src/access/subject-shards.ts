@@ -9,7 +9,7 @@
  * always gives the same shards (level-based reconciling needs that).
  */
 import { createHash } from 'node:crypto';
-import type { RbacSubject } from './kube-objects.ts';
+import type { RbacSubject } from '../downstream/index.ts';
 
 const subjectKey = (s: RbacSubject): string => `${s.kind}\u0000${s.namespace ?? ''}\u0000${s.name}`;
 const subjectHash = (s: RbacSubject): number => createHash('sha256').update(subjectKey(s)).digest().readUInt32BE(0);

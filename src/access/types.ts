@@ -4,10 +4,11 @@
  * proxy impersonates. Plain data; no behaviour lives here.
  */
 
-import type { PolicyRule } from '../kube/types.ts';
+import type { PolicyRule } from '../kube/index.ts';
+import type { UserIdentity } from '../impersonation/index.ts';
 
 /** A Kubernetes RBAC rule, field for field as `rbac.authorization.k8s.io/v1 PolicyRule`. */
-export type { PolicyRule };
+export type { PolicyRule, UserIdentity };
 
 export type RoleTemplateContext = 'cluster' | 'project';
 
@@ -57,14 +58,3 @@ export interface Project {
   namespaces: string[];
 }
 
-/** The identity the proxy forwards as: what the impersonation headers carry and the impersonation role allows. */
-export interface UserIdentity {
-  /** Drover user id (`u-...`): the Kubernetes user name downstream. */
-  id: string;
-  /** The login name, sent as the `username` extra. */
-  username: string;
-  /** Every principal URI of the user (`local://u-abc`, `github_user://1`), sent as `principalid` extras. */
-  principalIds: string[];
-  /** Group principals (and any other group names); `system:authenticated` and `system:cattle:authenticated` are added. */
-  groups: string[];
-}

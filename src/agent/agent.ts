@@ -15,13 +15,14 @@
  * wait (an admin may accept the change), and the reason is logged as an error.
  */
 import { hostname } from 'node:os';
-import type { Logger } from '../shared/log.ts';
+import type { Logger } from '../logging/index.ts';
 import { KubeClient, endpointFromKubeconfig, inClusterEndpoint, type KubeEndpoint } from '../kube/index.ts';
-import { TunnelClient, fetchPinnedCa, parseHostPort } from '../tunnel/index.ts';
+import { parseHostPort } from '../addresses/index.ts';
+import { TunnelClient, fetchPinnedCa } from '../tunnel/index.ts';
 import {
   agentHeaders, clusterInfoRoute, goodbyeRoute, parseGoodbye, routeKey, tunnelConnectPath, type ClusterInfo,
-} from '../shared/agent-protocol.ts';
-import { DroverError, InvalidArgumentError } from '../shared/errors.ts';
+} from '../agent-protocol/index.ts';
+import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 import { clusterInfoFor, ensureAgentAccount } from './agent-credentials.ts';
 
 export interface AgentOptions {

@@ -8,12 +8,11 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Logger } from '../shared/log.ts';
-import { droverVersion } from '../shared/version.ts';
+import { UiSessions, bindUiSessions, installErrorHandling, installUiSessions } from '../http/index.ts';
+import type { Logger } from '../logging/index.ts';
+import { droverVersion } from '../version/index.ts';
 import type { ApiContext } from './context.ts';
-import { installErrorHandling } from './errors.ts';
 import { loginRoutes } from './login-routes.ts';
-import { bindUiSessions, installUiSessions, UiSessions } from './session.ts';
 import { sessionRoutes } from './session-routes.ts';
 import { uiRoutes } from './ui-routes.ts';
 import { systemRoutes } from './system-routes.ts';

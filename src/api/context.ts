@@ -1,6 +1,5 @@
 /** What the API's route plugins receive. */
 import type { Identity, LoginInput, LoginResult } from '../identity/index.ts';
-import type { ProvidersApi } from '../identity/providers/index.ts';
 import type { Metrics } from './metrics.ts';
 
 export interface ApiContext {
@@ -12,6 +11,4 @@ export interface ApiContext {
   readiness: () => Promise<void>;
   /** Password logins for providers other than local (LDAP, AD), when wired; POST /v1/session uses it. */
   passwordLogin?: (provider: string, input: LoginInput) => Promise<LoginResult>;
-  /** External providers: live instances, test-login records and completeLogin (redirect routes use it), when wired. */
-  providers?: ProvidersApi;
 }

@@ -1,10 +1,10 @@
 /** POST /v1/login (password → session token) and POST /v1/logout (revokes the caller's token). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ErrorBody, authErrors, authenticateWith, caller } from '../http/index.ts';
 import { Type } from 'typebox';
-import { DroverError } from '../shared/errors.ts';
-import { authenticateWith, caller } from './auth.ts';
+import { DroverError } from '../errors/index.ts';
 import type { ApiContext } from './context.ts';
-import { ErrorBody, IssuedToken, LoginRequest, authErrors } from './schemas.ts';
+import { IssuedToken, LoginRequest } from './schemas.ts';
 
 export function loginRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   return (app) => {

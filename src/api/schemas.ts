@@ -8,11 +8,6 @@ import { Type, type Static } from 'typebox';
 
 const closed = { additionalProperties: false } as const;
 
-export const ErrorBody = Type.Object({
-  code: Type.String({ description: 'stable DRV_ERR_* code, see docs/errors.md' }),
-  message: Type.String(),
-});
-
 export const User = Type.Object({
   id: Type.String({ description: 'u-<random>' }),
   username: Type.String(),
@@ -111,8 +106,3 @@ export const Whoami = Type.Object({
 export const Health = Type.Object({ status: Type.String() });
 
 export type LoginRequestBody = Static<typeof LoginRequest>;
-
-/** Error responses every authenticated route can give, for the OpenAPI document. */
-export const authErrors = {
-  400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 429: ErrorBody, 500: ErrorBody,
-} as const;

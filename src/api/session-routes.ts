@@ -5,12 +5,11 @@
  * revokes the session's token and clears the cookie.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ErrorBody, assertSameOrigin, authErrors, authenticateWith, caller, clearUiSession, credentialFrom, sessionCookiesOf, setUiSession, uiSessionsFor } from '../http/index.ts';
 import { Type } from 'typebox';
-import { DroverError } from '../shared/errors.ts';
-import { authenticateWith, caller } from './auth.ts';
+import { DroverError } from '../errors/index.ts';
 import type { ApiContext } from './context.ts';
-import { ErrorBody, LoginRequest, User, authErrors } from './schemas.ts';
-import { assertSameOrigin, clearUiSession, credentialFrom, sessionCookiesOf, setUiSession, uiSessionsFor } from './session.ts';
+import { LoginRequest, User } from './schemas.ts';
 
 const SessionBody = Type.Object({
   csrfToken: Type.String({ description: 'send back as X-Drover-CSRF on every cookie-authenticated request' }),

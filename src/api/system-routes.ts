@@ -1,9 +1,9 @@
 /** Unauthenticated: /cacerts, /healthz, /readyz, /metrics, /v1/openapi.json; authenticated: /v1/whoami. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { DroverError } from '../shared/errors.ts';
-import { authenticateWith, caller } from './auth.ts';
+import { ErrorBody, authErrors, authenticateWith, caller } from '../http/index.ts';
+import { DroverError } from '../errors/index.ts';
 import type { ApiContext } from './context.ts';
-import { ErrorBody, Health, Whoami, authErrors } from './schemas.ts';
+import { Health, Whoami } from './schemas.ts';
 
 export function systemRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   return (app) => {

@@ -1,10 +1,10 @@
 /** /v1/tokens: list and revoke your own tokens (admins: anyone's), and create API tokens. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { authErrors, authenticateWith, caller } from '../http/index.ts';
 import { Type } from 'typebox';
-import { DroverError } from '../shared/errors.ts';
-import { authenticateWith, caller } from './auth.ts';
+import { DroverError } from '../errors/index.ts';
 import type { ApiContext } from './context.ts';
-import { CreateTokenRequest, IdParams, IssuedToken, Token, TokenListQuery, authErrors } from './schemas.ts';
+import { CreateTokenRequest, IdParams, IssuedToken, Token, TokenListQuery } from './schemas.ts';
 
 export function tokenRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   const { tokens, users } = ctx.identity;

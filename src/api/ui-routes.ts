@@ -11,7 +11,7 @@ import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 
 // src/api/ or dist/api/ → <package root>/dist/ui (fileURLToPath: import.meta.dirname needs Node 20.11).
 export const defaultUiDir = fileURLToPath(new URL('../../dist/ui', import.meta.url));

@@ -1,11 +1,11 @@
 /** /v1/users: admins create, list, enable/disable, reset passwords and delete; anyone reads themselves. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { authErrors, authenticateWith, caller, requireAdmin } from '../http/index.ts';
 import { Type } from 'typebox';
 import { generatePassword } from '../identity/index.ts';
-import { DroverError } from '../shared/errors.ts';
-import { authenticateWith, caller, requireAdmin } from './auth.ts';
+import { DroverError } from '../errors/index.ts';
 import type { ApiContext } from './context.ts';
-import { ChangePasswordRequest, CreateUserRequest, CreatedUser, IdParams, UpdateUserRequest, User, authErrors } from './schemas.ts';
+import { ChangePasswordRequest, CreateUserRequest, CreatedUser, IdParams, UpdateUserRequest, User } from './schemas.ts';
 
 export function userRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   const users = ctx.identity.users;

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import { namingFlags, withFlagNames } from './flag-errors.ts';
 
 describe('errors name the flag, not the API field', () => {

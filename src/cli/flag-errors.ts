@@ -3,7 +3,7 @@
  * `querystring/ttlSeconds`); a person at the CLI typed flags. Each command says
  * which field came from which flag, and the message it prints names the flag.
  */
-import { DroverError, isDroverError } from '../shared/errors.ts';
+import { DroverError, isDroverError } from '../errors/index.ts';
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -1,6 +1,6 @@
 /** Printing command results: `-o json` for scripts, aligned tables for people. */
 import type { CliDeps } from './deps.ts';
-import { InvalidArgumentError } from '../shared/errors.ts';
+import { InvalidArgumentError } from '../errors/index.ts';
 
 export type OutputFormat = 'table' | 'json';
 

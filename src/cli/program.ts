@@ -11,7 +11,7 @@
  */
 import { Command } from 'commander';
 import type { CliDeps } from './deps.ts';
-import { droverVersion } from '../shared/version.ts';
+import { droverVersion } from '../version/index.ts';
 
 type CommandLoader = (deps: CliDeps) => Promise<Command>;
 

@@ -2,8 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { runCliForTest } from '../testing/cli.ts';
-import { droverVersion } from '../shared/version.ts';
+import { runCliForTest } from '../testing/index.ts';
+import { droverVersion } from '../version/index.ts';
 
 describe('drover CLI', () => {
   it('prints help listing its commands', async () => {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { caFingerprint, identityDifferences, identityDigest } from './apiserver-identity.ts';
-import { selfSignedCaPem } from '../testing/certificates.ts';
+import { selfSignedCaPem } from '../testing/index.ts';
 
 describe('the pinned kube-apiserver identity', () => {
   const [a, b] = [selfSignedCaPem(), selfSignedCaPem()];

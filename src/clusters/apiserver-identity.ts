@@ -13,10 +13,11 @@
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { KubeClient, isKubeApiError, resourcePath, resources } from '../kube/index.ts';
-import type { Logger } from '../shared/log.ts';
-import { DroverError } from '../shared/errors.ts';
-import { formatHostPort, type AgentSessionView } from '../tunnel/index.ts';
-import type { ClusterInfo } from '../shared/agent-protocol.ts';
+import type { Logger } from '../logging/index.ts';
+import { DroverError } from '../errors/index.ts';
+import { formatHostPort } from '../addresses/index.ts';
+import type { AgentSessionView } from '../tunnel/index.ts';
+import type { ClusterInfo } from '../agent-protocol/index.ts';
 
 export interface ApiServerIdentity {
   /** `host:port` as the agent dials it. */

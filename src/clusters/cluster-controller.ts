@@ -20,12 +20,12 @@
  * It is replaced only when an admin accepts a new kube-apiserver, or the cluster is
  * deleted.
  */
-import type { Logger } from '../shared/log.ts';
-import { KubeClient, WatchCache, resourcePath, resources, type Event, type Node } from '../kube/index.ts';
-import { formatHostPort, type AgentSessionView, type SessionEndReason, type SessionInfo, type TunnelServer } from '../tunnel/index.ts';
-import { clusterInfoRoute, parseClusterInfo, routeKey, type ClusterInfo } from '../shared/agent-protocol.ts';
-import { DroverError } from '../shared/errors.ts';
-import type { UpstreamEndpoint } from '../proxy/upstream.ts';
+import type { Logger } from '../logging/index.ts';
+import { KubeClient, WatchCache, resourcePath, resources, type Event, type Node, type UpstreamEndpoint } from '../kube/index.ts';
+import { formatHostPort } from '../addresses/index.ts';
+import type { AgentSessionView, SessionEndReason, SessionInfo, TunnelServer } from '../tunnel/index.ts';
+import { clusterInfoRoute, parseClusterInfo, routeKey, type ClusterInfo } from '../agent-protocol/index.ts';
+import { DroverError } from '../errors/index.ts';
 import type { ClusterService, StatusUpdate } from './cluster-service.ts';
 import { caFingerprint, identityDifferences, inspectThroughSession, type ApiServerIdentity } from './apiserver-identity.ts';
 import { sayGoodbye } from './goodbye.ts';

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { createSecretBox, openStore, type Store } from '../store/index.ts';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import { ClusterService } from './cluster-service.ts';
-import { selfSignedCaPem } from '../testing/certificates.ts';
+import { selfSignedCaPem } from '../testing/index.ts';
 
 const agentRequest = (headers: Record<string, string | string[]>): IncomingMessage => ({ headers }) as unknown as IncomingMessage;
 const refusedWith = (status: number, code?: string) => (e: unknown) =>

@@ -12,9 +12,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Kysely, Selectable } from 'kysely';
 import type { ClustersTable, Database, SecretBox } from '../store/index.ts';
 import { isUniqueViolation } from '../store/index.ts';
-import { randomId } from '../shared/token.ts';
-import { DroverError, InvalidArgumentError } from '../shared/errors.ts';
-import { agentHeaders } from '../shared/agent-protocol.ts';
+import { randomId } from '../tokens/index.ts';
+import { DroverError, InvalidArgumentError } from '../errors/index.ts';
+import { agentHeaders } from '../agent-protocol/index.ts';
 import type { AgentIdentity } from '../tunnel/index.ts';
 import {
   generateRegistrationToken, matchRegistrationToken, registrationTokenDigest, rotateRegistrationToken,

@@ -7,11 +7,10 @@
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
-import { authenticateWith, caller, requireAdmin } from '../api/index.ts';
-import { authErrors, ErrorBody } from '../api/schemas.ts';
+import { authenticateWith, caller, requireAdmin, authErrors, ErrorBody } from '../http/index.ts';
 import type { AuthenticatedUser, TokenAuthenticator } from '../identity/index.ts';
-import { DroverError } from '../shared/errors.ts';
-import type { Logger } from '../shared/log.ts';
+import { DroverError } from '../errors/index.ts';
+import type { Logger } from '../logging/index.ts';
 import type { ClusterService } from './cluster-service.ts';
 import type { ClusterControllers } from './cluster-controller.ts';
 import { importManifest } from './import-manifest.ts';

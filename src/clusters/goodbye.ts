@@ -4,8 +4,8 @@
  * can log the reason and act on it (retry slowly, or exit). Best effort: an agent
  * that does not answer within a few seconds is closed all the same.
  */
-import type { Logger } from '../shared/log.ts';
-import { goodbyeRoute, type Goodbye } from '../shared/agent-protocol.ts';
+import type { Logger } from '../logging/index.ts';
+import { goodbyeRoute, type Goodbye } from '../agent-protocol/index.ts';
 import type { AgentSessionView } from '../tunnel/index.ts';
 
 const answerWithinMs = 5_000;

@@ -14,16 +14,16 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Kysely } from 'kysely';
 import type { Identity } from '../identity/index.ts';
 import type { Database, SecretBox } from '../store/index.ts';
-import type { Logger } from '../shared/log.ts';
+import type { Logger } from '../logging/index.ts';
 import { TunnelServer } from '../tunnel/index.ts';
-import { tunnelConnectPath } from '../shared/agent-protocol.ts';
+import { tunnelConnectPath } from '../agent-protocol/index.ts';
 import { ClusterService } from './cluster-service.ts';
 import { ClusterControllers } from './cluster-controller.ts';
 import { clustersApi, type ClusterVisibility } from './clusters-api.ts';
 
 export { ClusterService, type Cluster, type ClusterAccess, type ClusterState } from './cluster-service.ts';
 export { ClusterControllers, type LiveCluster } from './cluster-controller.ts';
-export { importManifest, managedByLabel, agentNamespace } from './import-manifest.ts';
+export { agentAccountObjects, agentNamespace, agentServiceAccount, importManifest, managedByLabel } from './import-manifest.ts';
 
 export interface ClustersFeatureOptions {
   db: Kysely<Database>;

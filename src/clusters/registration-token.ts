@@ -11,7 +11,7 @@
  * its expiry never works.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { randomString } from '../shared/token.ts';
+import { randomString } from '../tokens/index.ts';
 
 const alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 export const registrationTokenLength = 54;

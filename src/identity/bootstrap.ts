@@ -3,7 +3,7 @@
  * shown once. A shown password lands in logs and terminals, so it must be changed at
  * first login; a given one is the operator's choice and is kept.
  */
-import { isDroverError } from '../shared/errors.ts';
+import { isDroverError } from '../errors/index.ts';
 import { generatePassword } from './passwords.ts';
 import type { User } from './types.ts';
 import type { UserService } from './user-service.ts';

@@ -4,10 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPostgresDatabase } from '../../test/testenv/postgres.ts';
-import { silentLogger } from '../shared/log.ts';
+import { silentLogger } from '../logging/index.ts';
 import { openStore, type Store } from '../store/index.ts';
-import { CachedTokenAuthenticator, createIdentity, refusePasswordChangeOnly, type Identity, type TokenLookup } from './index.ts';
-import { refusal } from '../testing/refusal.ts';
+import { refusePasswordChangeOnly } from '../http/index.ts';
+import { CachedTokenAuthenticator, createIdentity, type Identity, type TokenLookup } from './index.ts';
+import { refusal } from '../testing/index.ts';
 
 const password = 'correct horse battery';
 

@@ -1,5 +1,5 @@
 /** Builds identity's parts around one store, each handed the collaborators it needs. */
-import type { Logger } from '../shared/log.ts';
+import type { Logger } from '../logging/index.ts';
 import type { Store } from '../store/index.ts';
 import { LocalLogin, type LoginObserver } from './local-login.ts';
 import { LoginThrottle, type ThrottlePolicy } from './login-throttle.ts';

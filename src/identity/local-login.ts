@@ -1,6 +1,6 @@
 /** Username + password login for the `local` provider: throttle, argon2id check, then a session token. */
-import { DroverError } from '../shared/errors.ts';
-import type { Logger } from '../shared/log.ts';
+import { DroverError } from '../errors/index.ts';
+import type { Logger } from '../logging/index.ts';
 import type { LoginThrottle } from './login-throttle.ts';
 import type { TokenService } from './token-service.ts';
 import type { TokenInfo, User } from './types.ts';

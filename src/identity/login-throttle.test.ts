@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import { LoginThrottle } from './login-throttle.ts';
 
 function locked(fn: () => unknown): DroverError {

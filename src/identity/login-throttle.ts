@@ -5,7 +5,7 @@
  * attempt (even with the right password) gets 429 with Retry-After until then.
  * In memory, per replica: with N replicas an attacker gets N times the budget.
  */
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import type { Clock } from './types.ts';
 
 export interface ThrottlePolicy {

@@ -4,8 +4,8 @@
  * does not exist, so response time does not reveal which usernames are real.
  */
 import { hash, verify } from '@node-rs/argon2';
-import { DroverError } from '../shared/errors.ts';
-import { randomString } from '../shared/token.ts';
+import { DroverError } from '../errors/index.ts';
+import { randomString } from '../tokens/index.ts';
 
 export const minPasswordLength = 12;
 const maxPasswordLength = 256;

@@ -10,9 +10,9 @@
  * (`onInvalidate`), so whatever holds access open on a token (the proxy's open
  * streams) checks it again at once.
  */
-import type { Logger } from '../shared/log.ts';
-import { DroverError } from '../shared/errors.ts';
-import { tokenFromAuthorization, verifyTokenSecret } from '../shared/token.ts';
+import type { Logger } from '../logging/index.ts';
+import { DroverError } from '../errors/index.ts';
+import { tokenFromAuthorization, verifyTokenSecret } from '../tokens/index.ts';
 import type { TokenAuthRecord, TokenLookup } from './token-service.ts';
 import type { AuthenticatedUser, Clock, TokenAuthenticator, TokenCacheInvalidator, TokenInvalidation } from './types.ts';
 
@@ -40,17 +40,6 @@ const invalid = (): DroverError => new DroverError('DRV_ERR_UNAUTHENTICATED', 'i
 /** Group principals among a user's principal ids (`openldap_group://…`, `github_team://…`, `github_org://…`), sorted. */
 export function groupPrincipalIds(principalIds: readonly string[]): string[] {
   return principalIds.filter((p) => /^[a-z]+_(group|team|org)(_[a-z]+)?:\/\//.test(p)).sort();
-}
-
-/**
- * Refuses a credential whose user must change their password, for anything but
- * whoami, the password change and logging out (the callers decide which routes those
- * are). Only local logins carry the flag: provider users have no Drover password.
- */
-export function refusePasswordChangeOnly(user: AuthenticatedUser): void {
-  if (user.token.passwordChangeOnly) {
-    throw new DroverError('DRV_ERR_PASSWORD_CHANGE_REQUIRED', 'you must change your password before using Drover: run "drover passwd" (or log in to the web UI), then retry');
-  }
 }
 
 function toAuthenticatedUser(record: TokenAuthRecord): AuthenticatedUser {

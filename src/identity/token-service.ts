@@ -6,8 +6,8 @@
  */
 import type { Selectable } from 'kysely';
 import type { Store, TokensTable } from '../store/index.ts';
-import { DroverError, InvalidArgumentError } from '../shared/errors.ts';
-import { generateToken, hashTokenSecret } from '../shared/token.ts';
+import { DroverError, InvalidArgumentError } from '../errors/index.ts';
+import { generateToken, hashTokenSecret } from '../tokens/index.ts';
 import type { Clock, GlobalRole, TokenCacheInvalidator, TokenInfo, TokenKind } from './types.ts';
 
 export interface TokenPolicy {

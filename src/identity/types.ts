@@ -1,6 +1,9 @@
 /** The identity vocabulary other folders use (proxy, access, kube-api-auth sync). */
+import type { GlobalRole } from '../http/index.ts';
 
-export type GlobalRole = 'admin' | 'user';
+/** Who a request is and how its token is checked: declared by the HTTP layer that asks, produced here. */
+export type { AuthenticatedUser, GlobalRole, TokenAuthenticator } from '../http/index.ts';
+
 export type TokenKind = 'session' | 'api' | 'kubeconfig';
 
 export interface User {
@@ -27,34 +30,6 @@ export interface TokenInfo {
   createdAt: string;
   expiresAt?: string;
   lastUsedAt?: string;
-}
-
-/** Who a request is, once its token checked out. */
-export interface AuthenticatedUser {
-  id: string;
-  username: string;
-  displayName: string;
-  provider: string;
-  principalIds: string[];
-  /** Group principals; empty for local users (the proxy adds `system:authenticated`). */
-  groups: string[];
-  globalRole: GlobalRole;
-  /**
-   * `passwordChangeOnly`: the user must change their local password; until then this
-   * credential opens only whoami, the password change and logging out (see
-   * `refusePasswordChangeOnly`). The server decides it from the user's record on every
-   * check, so every way in (REST, proxy, UI cookie) inherits it.
-   */
-  token: { id: string; clusterId?: string; expiresAt?: string; passwordChangeOnly?: true };
-}
-
-/**
- * Checks a Drover token on every request. Accepts an Authorization header value
- * (`Bearer …`, `Basic …`) or a bare token; throws DroverError 401
- * (DRV_ERR_UNAUTHENTICATED, DRV_ERR_TOKEN_EXPIRED) or 403 (DRV_ERR_USER_DISABLED).
- */
-export interface TokenAuthenticator {
-  authenticate(authorizationHeaderOrToken: string | undefined): Promise<AuthenticatedUser>;
 }
 
 /** Tells the authenticator's cache that records changed; called by whoever changed them. */

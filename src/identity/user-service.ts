@@ -7,8 +7,8 @@
 import type { Selectable } from 'kysely';
 import type { Store, UsersTable } from '../store/index.ts';
 import { isUniqueViolation } from '../store/index.ts';
-import { DroverError } from '../shared/errors.ts';
-import { randomId } from '../shared/token.ts';
+import { DroverError } from '../errors/index.ts';
+import { randomId } from '../tokens/index.ts';
 import { checkPasswordPolicy, generatePassword, hashPassword, verifyPasswordOrDummy } from './passwords.ts';
 import type { Clock, GlobalRole, TokenCacheInvalidator, User } from './types.ts';
 

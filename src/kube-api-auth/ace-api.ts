@@ -4,10 +4,9 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { authenticateWith, caller, requireAdmin } from '../api/index.ts';
-import { authErrors, ErrorBody } from '../api/schemas.ts';
+import { authenticateWith, caller, requireAdmin, authErrors, ErrorBody } from '../http/index.ts';
 import type { TokenAuthenticator } from '../identity/index.ts';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import type { AceSettings } from './ace-settings.ts';
 import type { ClusterAccessCheck } from './sync.ts';
 

@@ -2,7 +2,6 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkAceSetting } from './ace-settings.ts';
 import { groupPrincipals } from './sync.ts';
-import { aceSettingFromFlags } from '../cli/commands/kube-api-auth.ts';
 
 const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----';
 
@@ -18,15 +17,6 @@ describe('ACE settings', () => {
 
   it('refuses a CA that is not PEM', () => {
     assert.throws(() => checkAceSetting({ mode: 'fqdn', fqdn: 'a:1', caPem: 'not a cert' }), /--ace-ca-file/);
-  });
-
-  it('reads the flags: one mode at most, the CA only with an FQDN', () => {
-    assert.equal(aceSettingFromFlags({}), undefined);
-    assert.deepEqual(aceSettingFromFlags({ aceNodes: true }), { mode: 'nodes' });
-    assert.deepEqual(aceSettingFromFlags({ aceOff: true }), { mode: 'off' });
-    assert.throws(() => aceSettingFromFlags({ aceNodes: true, aceFqdn: 'a:1' }), /only one of them/);
-    assert.throws(() => aceSettingFromFlags({ aceCaFile: '/x' }), /to go with --ace-fqdn/);
-    assert.throws(() => aceSettingFromFlags({ aceFqdn: 'a:1', aceCaFile: '/nonexistent/ca.pem' }), /a readable PEM file/);
   });
 });
 

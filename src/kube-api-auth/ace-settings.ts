@@ -7,7 +7,7 @@ import type { Kysely } from 'kysely';
 import type { ClusterService, ClusterControllers } from '../clusters/index.ts';
 import { resourcePath, resources, type Node } from '../kube/index.ts';
 import type { Database } from '../store/index.ts';
-import { InvalidArgumentError } from '../shared/errors.ts';
+import { InvalidArgumentError } from '../errors/index.ts';
 
 export type AceSetting =
   | { mode: 'off' }

@@ -8,7 +8,7 @@
  * the user's groups and enabled flag.
  */
 // The leaf module, not clusters/index.ts: kube-api-auth runs in the cluster and must not load the server's tunnel code.
-import { managedByLabel } from '../clusters/import-manifest.ts';
+import { managedByLabel } from '../clusters/index.ts';
 import type { KubeObject, ObjectMeta } from '../kube/index.ts';
 
 export const aceGroup = 'cluster.drover.dev';
@@ -20,7 +20,7 @@ export const aceConfigMapName = 'drover-ace';
 export interface ClusterAuthTokenSpec {
   userId: string;
   clusterId: string;
-  /** `sha3-512$salt$digest`, as src/shared/token.ts stores it. */
+  /** `sha3-512$salt$digest`, as src/tokens/token.ts stores it. */
   hash: string;
   enabled: boolean;
   /** RFC 3339; absent for a token that never expires. */

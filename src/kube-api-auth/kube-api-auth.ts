@@ -8,8 +8,8 @@
 import type { Logger } from 'pino';
 import { KubeClient, WatchCache, resourcePath, resources, type KubeEndpoint } from '../kube/index.ts';
 import type { ConfigMap } from '../kube/index.ts';
-import { silentLogger } from '../shared/log.ts';
-import { InvalidArgumentError } from '../shared/errors.ts';
+import { silentLogger } from '../logging/index.ts';
+import { parseListenAddress, type HostPort } from '../addresses/index.ts';
 import { aceConfigMapName, aceNamespace, clusterAuthTokens, clusterUserAttributes, type ClusterAuthToken, type ClusterUserAttribute } from './crds.ts';
 import { TokenReviewAuthenticator } from './token-authenticator.ts';
 import { WebhookServer } from './webhook-server.ts';
@@ -21,12 +21,8 @@ export interface KubeApiAuthOptions {
   logger?: Logger;
 }
 
-export function parseListen(listen: string): { host: string; port: number } {
-  const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(listen);
-  const port = Number(match?.[2]);
-  if (!match || !(port >= 0 && port <= 65535)) throw new InvalidArgumentError('--listen', 'HOST:PORT', listen);
-  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
-}
+/** `--listen`: `HOST:PORT` or `[v6]:PORT`; the host is required (the webhook listens on loopback by default). */
+export const parseListen = (listen: string): HostPort => parseListenAddress(listen, '--listen');
 
 export class KubeApiAuth {
   private readonly client: KubeClient;

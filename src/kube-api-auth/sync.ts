@@ -17,7 +17,7 @@ import type { KubeClient, KubeList } from '../kube/index.ts';
 import { isKubeApiError, resourcePath, resources } from '../kube/index.ts';
 import type { Database } from '../store/index.ts';
 import { managedByLabel } from '../clusters/index.ts';
-import { silentLogger } from '../shared/log.ts';
+import { silentLogger } from '../logging/index.ts';
 import {
   aceConfigMapName, aceCrds, aceNamespace, clusterAuthToken, clusterAuthTokens, clusterUserAttribute, clusterUserAttributes,
   type AceRecord, type ClusterAuthTokenSpec, type ClusterUserAttributeSpec,

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { hashTokenSecret } from '../shared/token.ts';
+import { hashTokenSecret } from '../tokens/index.ts';
 import { TokenReviewAuthenticator, type TokenRecordsReader } from './token-authenticator.ts';
 import { clusterAuthToken, clusterUserAttribute, type ClusterAuthToken, type ClusterAuthTokenSpec, type ClusterUserAttribute } from './crds.ts';
 

@@ -5,7 +5,7 @@
  * for the log (never the secret); the caller only learns "not authenticated".
  */
 import type { WatchCacheReader } from '../kube/index.ts';
-import { parseToken, verifyTokenSecret, hashTokenSecret } from '../shared/token.ts';
+import { parseToken, verifyTokenSecret, hashTokenSecret } from '../tokens/index.ts';
 import { aceNamespace, type ClusterAuthToken, type ClusterUserAttribute } from './crds.ts';
 
 export interface ReviewUser { username: string; uid: string; groups: string[] }

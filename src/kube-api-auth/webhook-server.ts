@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { silentLogger } from '../shared/log.ts';
+import { silentLogger } from '../logging/index.ts';
 import type { TokenReviewAuthenticator } from './token-authenticator.ts';
 import { parseTokenReview, tokenReviewResponse } from './token-review.ts';
 

@@ -5,9 +5,9 @@
  */
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
-import { DroverError, InvalidArgumentError } from '../shared/errors.ts';
-import { silentLogger } from '../shared/log.ts';
-import { droverVersion } from '../shared/version.ts';
+import { DroverError, InvalidArgumentError } from '../errors/index.ts';
+import { silentLogger } from '../logging/index.ts';
+import { droverVersion } from '../version/index.ts';
 import { connectorFor } from './connector.ts';
 import { bearerHeader, validateEndpoint, type KubeEndpoint, type ParsedServer } from './endpoint.ts';
 import { KubeApiError, kubeNetworkError, statusFromBody } from './errors.ts';

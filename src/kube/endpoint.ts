@@ -4,7 +4,7 @@
  * tunnel (`dial`), kube-api-auth.
  */
 import type { Duplex } from 'node:stream';
-import { InvalidArgumentError } from '../shared/errors.ts';
+import { InvalidArgumentError } from '../errors/index.ts';
 
 /** Opens a byte stream to host:port (for example through an agent's reverse tunnel). TLS runs on top. */
 export type KubeDialer = (host: string, port: number, signal?: AbortSignal) => Promise<Duplex>;
@@ -23,6 +23,20 @@ export interface KubeEndpoint {
   clientCert?: { certPem: string; keyPem: string };
   /** When given, every connection is opened through it and TLS runs end to end on top. */
   dial?: KubeDialer;
+}
+
+/**
+ * A connected cluster's kube-apiserver as the proxy forwards to it: the clusters
+ * feature builds one per live cluster (through the agent's tunnel), the proxy opens
+ * TLS on top of `dial` trusting `caPem` only.
+ */
+export interface UpstreamEndpoint {
+  /** kube-apiserver as the agent sees it, e.g. https://10.43.0.1:443. */
+  url: URL;
+  /** PEM bundle trusted for kube-apiserver's serving certificate (and nothing else). */
+  caPem: string;
+  /** Opens a byte stream to the apiserver: through the tunnel, or a direct connection. */
+  dial: (signal?: AbortSignal) => Promise<Duplex>;
 }
 
 /** The parts of `server` a client needs, checked once. */

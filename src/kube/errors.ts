@@ -3,7 +3,7 @@
  * Kubernetes' own Status), the server could not be reached or timed out (a
  * DroverError naming the server), or the client was closed.
  */
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import type { Status, StatusDetails } from './types.ts';
 
 /** A non-2xx answer from kube-apiserver (or an ERROR event in a watch). */

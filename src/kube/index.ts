@@ -6,7 +6,7 @@ export { KubeClient } from './client.ts';
 export type {
   DeleteOptions, HttpMethod, KubeClientOptions, KubeClientStats, KubeRequest, ListOptions, PatchOptions, PatchType, Query, WatchOptions,
 } from './client.ts';
-export type { KubeDialer, KubeEndpoint, TokenSource } from './endpoint.ts';
+export type { KubeDialer, KubeEndpoint, TokenSource, UpstreamEndpoint } from './endpoint.ts';
 export { KubeApiError, isKubeApiError, isResourceExpired } from './errors.ts';
 export { endpointFromKubeconfig, fileTokenSource, inClusterEndpoint, serviceAccountDir } from './kubeconfig.ts';
 export { resourcePath, resources, type ResourceRef } from './resource-path.ts';

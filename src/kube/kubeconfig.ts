@@ -7,7 +7,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { InvalidArgumentError } from '../shared/errors.ts';
+import { InvalidArgumentError } from '../errors/index.ts';
 import type { KubeEndpoint } from './endpoint.ts';
 
 interface NamedCluster { name?: string; cluster?: Record<string, unknown> }

@@ -4,7 +4,7 @@
  * cut across chunks is decoded whole. `maxLineBytes` bounds memory against a peer
  * that never sends a newline.
  */
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 
 export async function forEachLine(
   body: AsyncIterable<Uint8Array>,

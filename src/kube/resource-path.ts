@@ -1,5 +1,5 @@
 /** Builds Kubernetes REST paths from typed parts, refusing segments that could change the path. */
-import { InvalidArgumentError } from '../shared/errors.ts';
+import { InvalidArgumentError } from '../errors/index.ts';
 
 export interface ResourceRef {
   /** '' or undefined for the core group (/api/v1). */

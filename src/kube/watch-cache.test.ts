@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { Writable } from 'node:stream';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import { WatchCache, type WatchSource } from './watch-cache.ts';
 import type { KubeList, KubeObject } from './types.ts';
 

@@ -13,8 +13,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { DroverError, InvalidArgumentError } from '../shared/errors.ts';
-import { silentLogger } from '../shared/log.ts';
+import { DroverError, InvalidArgumentError } from '../errors/index.ts';
+import { silentLogger } from '../logging/index.ts';
 import type { KubeClient, ListOptions, WatchOptions } from './client.ts';
 import { KubeApiError, isResourceExpired } from './errors.ts';
 import type { KubeList, KubeObject, WatchEvent } from './types.ts';

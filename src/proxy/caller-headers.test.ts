@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { scrubCallerHeaders } from './caller-headers.ts';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 
 const raw = (...pairs: Array<[string, string]>): string[] => pairs.flat();
 const forwardedNames = (headers: string[]): string[] => scrubCallerHeaders(headers).forward.map(([n]) => n);

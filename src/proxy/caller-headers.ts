@@ -13,15 +13,11 @@
  * separately, parsed as kube-apiserver parses it, so the proxy can authorize it
  * with SubjectAccessReviews instead of passing it on.
  */
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
+import type { RequestedImpersonation } from '../impersonation/index.ts';
 
-export interface RequestedImpersonation {
-  user: string;
-  uid?: string;
-  groups: string[];
-  /** Extra keys lower-cased and percent-decoded, as kube-apiserver reads them. */
-  extras: Record<string, string[]>;
-}
+export type { RequestedImpersonation };
+
 
 export interface ScrubbedRequest {
   /** Headers to forward, lower-case names, in the caller's order; repeats kept. */

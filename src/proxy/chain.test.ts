@@ -5,8 +5,8 @@ import {
   authenticate, ensureImpersonation, parseClusterPath, recheckAccess, refuseUpgradeBody, resolveCluster, routeRootPath, stripCallerIdentity,
   type ProxyContext, type ProxyDeps,
 } from './chain.ts';
-import { DroverError } from '../shared/errors.ts';
-import { silentLogger } from '../shared/log.ts';
+import { DroverError } from '../errors/index.ts';
+import { silentLogger } from '../logging/index.ts';
 import { UpstreamPools } from './upstream.ts';
 import type { AuthenticatedUser } from '../identity/index.ts';
 

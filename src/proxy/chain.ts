@@ -22,20 +22,18 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { DroverError } from '../shared/errors.ts';
-import type { Logger } from '../shared/log.ts';
-import { refusePasswordChangeOnly, type AuthenticatedUser, type TokenAuthenticator } from '../identity/index.ts';
-import { canonicalIdentity, impersonationHeaders, type UserIdentity } from '../access/index.ts';
+import { DroverError } from '../errors/index.ts';
+import type { Logger } from '../logging/index.ts';
+import { refusePasswordChangeOnly, type AuthenticatedUser, type TokenAuthenticator } from '../http/index.ts';
+import { canonicalIdentity, impersonationHeaders, type UserIdentity, identityKey, describeCheck, impersonationChecks } from '../impersonation/index.ts';
 import type { KubeClient } from '../kube/index.ts';
 import { parseClusterPath as parsePath, parseRootKubePath, clusterPathPrefix, type ClusterPath } from './cluster-path.ts';
 import { scrubCallerHeaders, type RequestedImpersonation, type ScrubbedRequest } from './caller-headers.ts';
 import { assertOnlyOurIdentity, forwardRequest } from './forward.ts';
 import { forwardUpgrade } from './upgrade.ts';
 import { writeKubeStatus, writeKubeStatusToSocket } from './kube-status.ts';
-import { credentialFrom, uiSessionsFor } from '../api/index.ts';
+import { credentialFrom, uiSessionsFor } from '../http/index.ts';
 import type { UpstreamEndpoint, UpstreamPools } from './upstream.ts';
-import { identityKey } from './identity-key.ts';
-import { describeCheck, impersonationChecks } from './impersonation-checks.ts';
 import type { EndStream, OpenStreams, StreamOwner } from './open-streams.ts';
 
 /** Whether a user may reach a cluster through the proxy (admins always). Owned by access/ bindings. */

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseClusterPath, parseRootKubePath } from './cluster-path.ts';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 
 describe('parseClusterPath', () => {
   const ok: Array<[string, string, string]> = [

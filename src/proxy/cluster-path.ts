@@ -6,7 +6,7 @@
  * segments (plain or percent-encoded) that could climb out of the cluster prefix. The downstream path and
  * query are passed on byte for byte; kube-apiserver parses them itself.
  */
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 
 export const clusterPathPrefix = '/k8s/clusters/';
 

@@ -3,12 +3,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Identity } from '../identity/index.ts';
-import type { Logger } from '../shared/log.ts';
+import type { Logger } from '../logging/index.ts';
 import type { ClustersFeature } from '../clusters/index.ts';
 import { clusterPathPrefix, rootKubePrefixes } from './cluster-path.ts';
 import { createProxyHandlers, recheckAccess, type ClusterMembership, type ProxyClusters } from './chain.ts';
 import { followAccessChanges, OpenStreams } from './open-streams.ts';
-import { KubeImpersonationAccounts } from './impersonation-accounts.ts';
+import type { KubeImpersonationAccounts } from '../impersonation/index.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.ts';
 import { KubeconfigSettingsStore, kubeconfigSettingsFromEnv } from './kubeconfig-settings.ts';
@@ -18,6 +18,8 @@ import { UpstreamPools } from './upstream.ts';
 
 export interface ProxyFeatureOptions {
   identity: Identity;
+  /** The per-user impersonation accounts (built and closed by the server, shared with the RBAC reconciler). */
+  accounts: KubeImpersonationAccounts;
   clusters: Pick<ClustersFeature, 'service' | 'controllers'>;
   /** Who may use which cluster; `onChange` names the cluster whose members changed (undefined: every cluster). */
   membership: ClusterMembership & { onChange(listener: (clusterId: string | undefined) => void): () => void };
@@ -38,7 +40,6 @@ export interface ProxyFeatureOptions {
 }
 
 export interface ProxyFeature {
-  accounts: KubeImpersonationAccounts;
   /** Proxied requests and upgrades open now; `accessChanged` is where another replica's changes come in (issue #19). */
   streams: OpenStreams;
   /** Kubeconfig token settings (`/v1/settings/kubeconfig`). */
@@ -55,7 +56,7 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
   const logger = options.logger.child({ component: 'proxy' });
   const { service, controllers } = options.clusters;
   const adminClient = (clusterId: string) => controllers.live(clusterId)?.client;
-  const accounts = new KubeImpersonationAccounts({ adminClient, logger });
+  const { accounts } = options;
   const responseHeaderTimeoutMs = options.responseHeaderTimeoutMs ?? 60_000;
   const pools = new UpstreamPools({ connectTimeoutMs: responseHeaderTimeoutMs });
   const clusters: ProxyClusters = {
@@ -82,7 +83,6 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
   }, options.sweepMs ?? 15_000);
   sweep.unref();
   return {
-    accounts,
     streams,
     settings,
     raw: { prefix: clusterPathPrefix, handler: handlers.request },
@@ -98,7 +98,6 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
       unfollow();
       streams.close();
       await pools.close();
-      await accounts.close();
     },
   };
 }

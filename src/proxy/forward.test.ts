@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import { SANDBOX_POLICY, forwardRequest, responseHeaders } from './forward.ts';
 import type { EndStream } from './open-streams.ts';
 

@@ -26,7 +26,7 @@
  */
 import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import { writeKubeStatus } from './kube-status.ts';
 import type { EndStream } from './open-streams.ts';
 

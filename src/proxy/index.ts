@@ -37,7 +37,6 @@
  * checks refuse kubeconfigs and plugin tokens until an admin saves them again.
  */
 export { parseClusterPath, parseRootKubePath, rootKubePrefixes, clusterPathPrefix, type ClusterPath } from './cluster-path.ts';
-export { identityKey } from './identity-key.ts';
 export { scrubCallerHeaders, type RequestedImpersonation, type ScrubbedRequest } from './caller-headers.ts';
 export { assertOnlyOurIdentity, downstreamFailure, forwardRequest, noAnswerInTime, rewriteLocation, type ForwardRequest } from './forward.ts';
 export { OpenStreams, followAccessChanges, type AccessChange, type AccessChangeSources, type AccessRecheck, type EndStream, type OpenStreamsOptions, type StreamOwner } from './open-streams.ts';
@@ -48,9 +47,6 @@ export {
   createProxyHandlers, proxyChain, upgradeChain, runChain, checkClusterAccess, recheckAccess, refuseUpgradeBody, type ClusterMembership, type ProxyCluster, type ProxyClusters,
   type ProxyContext, type ProxyDeps, type ProxyStep, type ImpersonationTokenSource,
 } from './chain.ts';
-export {
-  KubeImpersonationAccounts, type ImpersonationAccountsOptions, type AdminClientSource,
-} from './impersonation-accounts.ts';
 export { createProxyFeature, type ProxyFeature, type ProxyFeatureOptions } from './feature.ts';
 export { renderKubeconfig, EXEC_CREDENTIAL_API_VERSION, type KubeconfigCredential, type KubeconfigInput } from './kubeconfig.ts';
 export {
@@ -58,4 +54,3 @@ export {
   type KubeconfigSettings, type KubeconfigSettingsView, type KubeconfigSettingsSource,
 } from './kubeconfig-settings.ts';
 export { settingsApi } from './settings-api.ts';
-export { runDoctor, type DoctorFinding, type DoctorReport } from './doctor.ts';

@@ -6,7 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
-import { DroverError, publicMessage } from '../shared/errors.ts';
+import { answerStatus, DroverError, publicMessage } from '../errors/index.ts';
 
 const reasons: Record<number, string> = {
   400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict',
@@ -15,7 +15,7 @@ const reasons: Record<number, string> = {
 };
 
 export function kubeStatusBody(error: unknown): { status: number; body: string; retryAfter?: number } {
-  const status = error instanceof DroverError ? error.status : 500;
+  const status = error instanceof DroverError ? answerStatus(error) : 500;
   const code = error instanceof DroverError ? error.code : 'DRV_ERR_INTERNAL';
   const body = JSON.stringify({
     kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure',

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, type Store } from '../store/index.ts';
-import { DroverError, InvalidArgumentError } from '../shared/errors.ts';
+import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 import {
   checkKubeconfigSettings, kubeconfigSettingsFromEnv, KubeconfigSettingsStore, MAX_TOKEN_TTL_SECONDS, type KubeconfigSettings,
 } from './kubeconfig-settings.ts';

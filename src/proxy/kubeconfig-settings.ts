@@ -17,8 +17,8 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.ts';
-import { DroverError, InvalidArgumentError } from '../shared/errors.ts';
-import { envInteger } from '../shared/env.ts';
+import { DroverError, InvalidArgumentError } from '../errors/index.ts';
+import { envInteger } from '../env/index.ts';
 
 export interface KubeconfigSettings {
   defaultTtlSeconds: number;

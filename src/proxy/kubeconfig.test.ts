@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import { renderKubeconfig, renderMergedKubeconfig } from './kubeconfig.ts';
 import { kubeconfigSettingsFromEnv } from './kubeconfig-settings.ts';
-import { InvalidArgumentError } from '../shared/errors.ts';
+import { InvalidArgumentError } from '../errors/index.ts';
 
 interface Config {
   'current-context': string;

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DroverError } from '../shared/errors.ts';
-import { silentLogger } from '../shared/log.ts';
+import { DroverError } from '../errors/index.ts';
+import { silentLogger } from '../logging/index.ts';
 import type { AuthenticatedUser } from '../identity/index.ts';
 import { OpenStreams, type StreamOwner } from './open-streams.ts';
 

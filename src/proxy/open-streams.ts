@@ -17,10 +17,10 @@
  * anything else (the store unreachable) keeps them and is tried again on the next
  * pass, as a blip of the database must not cut every watch of every user.
  */
-import { DroverError } from '../shared/errors.ts';
-import type { Logger } from '../shared/log.ts';
+import { DroverError } from '../errors/index.ts';
+import type { Logger } from '../logging/index.ts';
 import type { AuthenticatedUser } from '../identity/index.ts';
-import { identityKey } from './identity-key.ts';
+import { identityKey } from '../impersonation/index.ts';
 
 /** What changed, as narrow as the source knows it. */
 export type AccessChange =

@@ -9,16 +9,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { authenticateWith, caller, requireAdmin } from '../api/index.ts';
-import { authErrors } from '../api/schemas.ts';
+import { authenticateWith, caller, requireAdmin, authErrors } from '../http/index.ts';
 import { groupPrincipalIds, type AuthenticatedUser, type TokenAuthenticator, type TokenService, type UserService } from '../identity/index.ts';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import type { ClusterMembership } from './chain.ts';
-import type { AdminClientSource } from './impersonation-accounts.ts';
+import type { AdminClientSource } from '../impersonation/index.ts';
 import { MIN_TOKEN_TTL_SECONDS, type KubeconfigSettingsSource } from './kubeconfig-settings.ts';
 import { renderKubeconfig, renderMergedKubeconfig, type KubeconfigInput } from './kubeconfig.ts';
-import { formatDuration } from '../shared/duration.ts';
-import { runDoctor } from './doctor.ts';
+import { formatDuration } from '../durations/index.ts';
+import { runDoctor } from '../impersonation/index.ts';
 
 export interface ProxyApiOptions {
   authenticator: TokenAuthenticator;

@@ -6,10 +6,9 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { authenticateWith, caller, requireAdmin } from '../api/index.ts';
-import { authErrors } from '../api/schemas.ts';
+import { authenticateWith, caller, requireAdmin, authErrors } from '../http/index.ts';
 import type { TokenAuthenticator } from '../identity/index.ts';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import { MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS, type KubeconfigSettingsStore } from './kubeconfig-settings.ts';
 
 const Seconds = Type.Integer({ minimum: MIN_TOKEN_TTL_SECONDS, maximum: MAX_TOKEN_TTL_SECONDS });

@@ -13,7 +13,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { makeTestPki, until } from '../tunnel/test-support.ts';
+import { makeTestPki, until } from '../testing/index.ts';
 import { forwardUpgrade } from './upgrade.ts';
 
 const pki = makeTestPki();

@@ -19,7 +19,7 @@ import { request as httpsRequest } from 'node:https';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import { connectTls, type UpstreamEndpoint } from './upstream.ts';
 import { writeKubeStatusToSocket } from './kube-status.ts';
 import { downstreamFailure, noAnswerInTime, rewriteLocation } from './forward.ts';

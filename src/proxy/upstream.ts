@@ -15,16 +15,11 @@ import { connect as tlsConnect, createSecureContext, type SecureContext, type TL
 import { isIP, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Pool } from 'undici';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
+import type { UpstreamEndpoint } from '../kube/index.ts';
 
-export interface UpstreamEndpoint {
-  /** kube-apiserver as the agent sees it, e.g. https://10.43.0.1:443. */
-  url: URL;
-  /** PEM bundle trusted for kube-apiserver's serving certificate (and nothing else). */
-  caPem: string;
-  /** Opens a byte stream to the apiserver: through the tunnel, or a direct connection. */
-  dial: (signal?: AbortSignal) => Promise<Duplex>;
-}
+export type { UpstreamEndpoint };
+
 
 /** TLS session resumption between connections of one pool (the certificate is still verified on a full handshake). */
 export interface TlsSessionStore {

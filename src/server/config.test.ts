@@ -4,8 +4,8 @@ import { createServer } from 'node:net';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../shared/log.ts';
-import { droverVersion } from '../shared/version.ts';
+import { silentLogger } from '../logging/index.ts';
+import { droverVersion } from '../version/index.ts';
 import { serverConfigFromFlags, startServer } from './index.ts';
 import { caChecksum, passwordNotice, startupSummary, summaryFields } from './startup-summary.ts';
 

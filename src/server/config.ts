@@ -5,11 +5,12 @@
  */
 import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
-import { DroverError, InvalidArgumentError } from '../shared/errors.ts';
-import { envInteger } from '../shared/env.ts';
-import { durationOption } from '../shared/duration.ts';
-import { logFormatOption, logLevelOption, type LogFormat, type LogLevel } from '../shared/log.ts';
-import { droverVersion } from '../shared/version.ts';
+import { DroverError, InvalidArgumentError } from '../errors/index.ts';
+import { parseListenAddress, type HostPort } from '../addresses/index.ts';
+import { envInteger } from '../env/index.ts';
+import { durationOption } from '../durations/index.ts';
+import { logFormatOption, logLevelOption, type LogFormat, type LogLevel } from '../logging/index.ts';
+import { droverVersion } from '../version/index.ts';
 
 /** Loopback only by default: nothing is reachable from the network until the operator says so. */
 export const DEFAULT_LISTEN = '127.0.0.1:8443';
@@ -49,13 +50,8 @@ export interface ServerFlags {
   agentImage?: string;
 }
 
-export function parseListen(value: string): { host: string; port: number } {
-  const match = /^(\[[^\]]+\]|[^:]*):(\d{1,5})$/.exec(value);
-  const port = Number(match?.[2]);
-  if (!match || !Number.isInteger(port) || port > 65535) throw new InvalidArgumentError('--listen', 'HOST:PORT', value);
-  const host = (match[1] ?? '').replace(/^\[|\]$/g, '');
-  return { host: host === '' ? '0.0.0.0' : host, port };
-}
+/** `--listen`: `HOST:PORT`, `[v6]:PORT`, or `:PORT` for every interface. */
+export const parseListen = (value: string): HostPort => parseListenAddress(value, '--listen', '0.0.0.0');
 
 const isWildcard = (host: string): boolean => host === '0.0.0.0' || host === '::';
 

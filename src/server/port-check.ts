@@ -5,7 +5,7 @@
  * real listen fails later with the same explanation.
  */
 import { createServer } from 'node:net';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 
 /** A listen failure as something an operator can act on. */
 export function listenError(host: string, port: number, error: unknown): DroverError {

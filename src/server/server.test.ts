@@ -5,7 +5,7 @@ import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { silentLogger } from '../shared/log.ts';
+import { silentLogger } from '../logging/index.ts';
 import { parseListen, serverConfigFromFlags, startServer, type RunningServer } from './index.ts';
 
 describe('server options', () => {

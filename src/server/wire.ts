@@ -15,11 +15,12 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { buildApi, createMetrics, UiSessions, type Metrics } from '../api/index.ts';
-import { bootstrapAdmin, createIdentity, type Identity } from '../identity/index.ts';
-import { GroupRefresher, ProviderService, providersApi, refreshIntervalMs } from '../identity/providers/index.ts';
-import { redirectLoginApi } from '../identity/providers/redirect-api.ts';
-import type { Logger } from '../shared/log.ts';
+import { buildApi, createMetrics, type Metrics } from '../api/index.ts';
+import { UiSessions } from '../http/index.ts';
+import {
+  GroupRefresher, ProviderService, bootstrapAdmin, createIdentity, providersApi, redirectLoginApi, refreshIntervalMs, type Identity,
+} from '../identity/index.ts';
+import type { Logger } from '../logging/index.ts';
 import { createSecretBox, describeDbUrl, loadEncryptionKey, openStore, type SecretBox, type Store } from '../store/index.ts';
 import { publicHost, type ServerConfig } from './config.ts';
 import { httpsServerFactory, type HttpRouting, type PrefixRoute, type RawHandler, type UpgradeHandler } from './http-server.ts';
@@ -29,6 +30,7 @@ import { passwordNotice, startupSummary, summaryFields, type AdminBootstrap } fr
 import { createClustersFeature } from '../clusters/index.ts';
 import { AceSettings, AceSync, aceApi } from '../kube-api-auth/index.ts';
 import { createProxyFeature } from '../proxy/index.ts';
+import { KubeImpersonationAccounts } from '../impersonation/index.ts';
 import { AccessService, createAccessFeature } from '../access/index.ts';
 
 /** What the features wired here can use. */
@@ -95,14 +97,19 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   }).start();
   // ACE settings; aceSettings.contexts(cluster) gives `drover kubeconfig` its extra contexts.
   const aceSettings = new AceSettings({ db: core.store.db, clusters: clusters.service, controllers: clusters.controllers });
+  // The per-user impersonation accounts, below both features that use them: the proxy acts through them,
+  // the RBAC reconciler creates and removes them as bindings change.
+  const accounts = new KubeImpersonationAccounts({
+    adminClient: (clusterId) => clusters.controllers.live(clusterId)?.client, logger: core.logger.child({ component: 'proxy' }),
+  });
   // The authentication proxy at /k8s/clusters/.
   const proxy = createProxyFeature({
-    identity: core.identity, clusters, membership: access, logger: core.logger,
+    identity: core.identity, accounts, clusters, membership: access, logger: core.logger,
     publicUrl: core.config.publicUrl, caPem: core.tls.caPem, env, db: core.store.db, aceContexts: (clusterId) => aceSettings.contexts(clusterId),
     responseHeaderTimeoutMs: core.config.proxyResponseHeaderTimeoutMs,
   });
   // Projects, members, and their reconciliation into every live cluster's RBAC.
-  const accessFeature = createAccessFeature({ access, clusters, accounts: proxy.accounts, identity: core.identity, principals: core.providers, logger: core.logger,
+  const accessFeature = createAccessFeature({ access, clusters, accounts, identity: core.identity, principals: core.providers, logger: core.logger,
     ...(core.config.tuning.rbacResyncMs === undefined ? {} : { resyncMs: core.config.tuning.rbacResyncMs }) });
   const ace = aceApi({ settings: aceSettings, authenticator: core.identity.authenticator, access });
   // External identity providers: their routes, and the background group refresh (DROVER_PROVIDER_REFRESH_SECONDS).
@@ -116,7 +123,7 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   return {
     raw: [proxy.raw, ...proxy.rootRaw], upgrade: [clusters.upgrade, proxy.upgrade],
     apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins],
-    onClose: [() => accessFeature.close(), () => proxy.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => core.providers.close()],
+    onClose: [() => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => core.providers.close()],
   };
 }
 
@@ -166,7 +173,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
   const app = await buildApi({
     identity: core.identity, metrics, caPem: core.tls.caPem, logger: options.logger, publicUrl: config.publicUrl,
     readiness: () => core.store.ping(), plugins: wired.apiPlugins,
-    providers: core.providers, passwordLogin: (provider, input) => core.providers.passwordLogin(provider, input), serverFactory: httpsServerFactory(core.tls, routing),
+    passwordLogin: (provider, input) => core.providers.passwordLogin(provider, input), serverFactory: httpsServerFactory(core.tls, routing),
     // The UI's CSRF key comes from the encryption key, so every replica accepts every replica's sessions.
     uiSessionKey: UiSessions.keyFromEncryptionKey(loadEncryptionKey(config.dataDir, options.env)),
   });

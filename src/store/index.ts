@@ -7,7 +7,7 @@
  * a failed migration (the server does not start on a half-migrated schema).
  * Fails closed: a secret that does not decrypt with the current key is an error,
  * never an empty value. Token secrets never reach this layer in clear: callers
- * store only `src/shared/token.ts` hashes.
+ * store only `src/tokens/token.ts` hashes.
  */
 export { openStore, isUniqueViolation, describeDbUrl, type Store, type StoreKind, type OpenStoreOptions } from './open-store.ts';
 export { createSecretBox, loadEncryptionKey, type SecretBox } from './secret-box.ts';

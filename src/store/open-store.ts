@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type SQLiteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration as KyselyMigration } from 'kysely';
 import pg from 'pg';
-import { DroverError, InvalidArgumentError } from '../shared/errors.ts';
+import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 import type { Database } from './schema.ts';
 import { migrations as allMigrations, type Migration } from './migrations/index.ts';
 

@@ -24,7 +24,7 @@ export interface UsersTable {
 export interface TokensTable {
   id: string;
   user_id: string;
-  /** `sha3-512$salt$digest`, see src/shared/token.ts. */
+  /** `sha3-512$salt$digest`, see src/tokens/token.ts. */
   secret_hash: string;
   kind: 'session' | 'api' | 'kubeconfig';
   auth_provider: string;

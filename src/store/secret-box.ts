@@ -8,7 +8,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DroverError, InvalidArgumentError } from '../shared/errors.ts';
+import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 
 const version = 'v1';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { createPostgresDatabase } from '../../test/testenv/postgres.ts';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 import { createSecretBox, describeDbUrl, loadEncryptionKey, openStore } from './index.ts';
 
 const dirs: string[] = [];

@@ -1,7 +1,6 @@
 /** Runs the drover CLI in-process with captured streams, as tests use it. */
 import { PassThrough, Readable } from 'node:stream';
-import type { CliDeps } from '../cli/deps.ts';
-import { runCli } from '../cli/run.ts';
+import { runCli, type CliDeps } from '../cli/index.ts';
 
 export interface CliResult { code: number; stdout: string; stderr: string }
 

@@ -1,6 +1,6 @@
 /** Assertions for code that must refuse with a DroverError (unit tests only). */
 import assert from 'node:assert/strict';
-import { DroverError } from '../shared/errors.ts';
+import { DroverError } from '../errors/index.ts';
 
 /** Awaits `promise`, which must reject with a DroverError, and returns that error for further checks. */
 export async function refusal(promise: Promise<unknown>): Promise<DroverError> {

@@ -10,8 +10,8 @@
 import http2, { type Http2Server, type Http2Session, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Logger } from '../shared/log.ts';
-import { parseHostPort } from './address.ts';
+import type { Logger } from '../logging/index.ts';
+import { parseHostPort } from '../addresses/index.ts';
 import type { TunnelHandlers, TunnelReply } from './types.ts';
 
 export interface AgentEndpointOptions {

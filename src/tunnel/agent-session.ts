@@ -6,9 +6,9 @@
  */
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import type { WebSocket } from 'ws';
-import { DroverError } from '../shared/errors.ts';
-import type { Logger } from '../shared/log.ts';
-import { parseHostPort } from './address.ts';
+import { DroverError } from '../errors/index.ts';
+import type { Logger } from '../logging/index.ts';
+import { parseHostPort } from '../addresses/index.ts';
 import { readBody } from './agent-endpoint.ts';
 import { linkWebSocket, type Link } from './ws-link.ts';
 import type {

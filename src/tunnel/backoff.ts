@@ -1,5 +1,5 @@
 /** Exponential backoff with full jitter (a uniformly random wait up to the capped exponential), for agent reconnects. */
-import { InvalidArgumentError } from '../shared/errors.ts';
+import { InvalidArgumentError } from '../errors/index.ts';
 
 export interface BackoffOptions { initialMs: number; maxMs: number }
 

@@ -6,7 +6,7 @@
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import https from 'node:https';
-import { DroverError, InvalidArgumentError } from '../shared/errors.ts';
+import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 
 const maxCaBytes = 64 * 1024;
 

@@ -8,7 +8,6 @@ export { TunnelClient, type TunnelClientOptions, type TunnelClientEvents, type D
 export type { AgentSessionView } from './agent-session.ts';
 export { fetchPinnedCa } from './ca-pin.ts';
 export { dialTls, type TlsDialOptions } from './tls-dial.ts';
-export { allowAddresses, parseHostPort, formatHostPort, type HostPort } from './address.ts';
 export { Backoff, type BackoffOptions } from './backoff.ts';
 export type {
   AgentIdentity, AgentRequestOptions, AgentResponse, ClusterDialer, Clock, SessionEndReason, SessionInfo,

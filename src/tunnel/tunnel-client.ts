@@ -13,8 +13,8 @@
 import { WebSocket } from 'ws';
 import type { IncomingMessage } from 'node:http';
 import type { Http2Session } from 'node:http2';
-import { InvalidArgumentError } from '../shared/errors.ts';
-import type { Logger } from '../shared/log.ts';
+import { InvalidArgumentError } from '../errors/index.ts';
+import type { Logger } from '../logging/index.ts';
 import { AgentEndpoint } from './agent-endpoint.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { linkWebSocket } from './ws-link.ts';

@@ -4,11 +4,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { DroverError } from '../shared/errors.ts';
-import { silentLogger } from '../shared/log.ts';
+import { DroverError } from '../errors/index.ts';
+import { silentLogger } from '../logging/index.ts';
 import { fetchPinnedCa } from './ca-pin.ts';
 import { TunnelClient, type DisconnectReason, type TunnelClientOptions } from './tunnel-client.ts';
-import { makeTestPki, startRelay, startTarget, startTunnelHarness, until, type TunnelHarness } from './test-support.ts';
+import { makeTestPki, startRelay, startTarget, startTunnelHarness, until, type TunnelHarness } from '../testing/index.ts';
 import type { SessionEndReason, SessionInfo } from './types.ts';
 
 const pki = makeTestPki();

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { silentLogger } from '../shared/log.ts';
-import { DroverError } from '../shared/errors.ts';
+import { silentLogger } from '../logging/index.ts';
+import { DroverError } from '../errors/index.ts';
 import { TunnelClient } from './tunnel-client.ts';
-import { startTarget, startTunnelHarness, until, type TestTarget, type TunnelHarness } from './test-support.ts';
+import { startTarget, startTunnelHarness, until, type TestTarget, type TunnelHarness } from '../testing/index.ts';
 
 function collect(stream: Duplex): Promise<Buffer> {
   return new Promise((resolve, reject) => {

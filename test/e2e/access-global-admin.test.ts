@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { kubectl, startPrivateControlPlane, type PrivateControlPlane } from '../testenv/index.ts';
 import { adminPassword, eventually, startDrover, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
-import { runCliForTest } from '../../src/testing/cli.ts';
+import { runCliForTest } from '../../src/testing/index.ts';
 import { call } from './identity-support.ts';
 
 const suffix = Math.random().toString(36).slice(2, 7);

@@ -13,10 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, kubectl, kubectlOk, kubeRequest, sharedControlPlane, type ControlPlaneState, type KubeTarget } from '../testenv/index.ts';
 import { adminKubeconfig } from '../testenv/kubeconfig-files.ts';
-import {
-  IMPERSONATION_NAMESPACE, checkImpersonationRole, impersonationHeaders, impersonationServiceAccountUser, renderImpersonationResources,
-  type AccessObject, type UserIdentity,
-} from '../../src/access/index.ts';
+import { type AccessObject } from '../../src/downstream/index.ts';
+import { IMPERSONATION_NAMESPACE, checkImpersonationRole, impersonationHeaders, impersonationServiceAccountUser, renderImpersonationResources, type UserIdentity } from '../../src/impersonation/index.ts';
 
 const sfx = randomBytes(4).toString('hex');
 const user: UserIdentity = {

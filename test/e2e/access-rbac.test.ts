@@ -12,10 +12,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { kubectl, kubectlOk, sharedControlPlane, type ControlPlaneState } from '../testenv/index.ts';
-import {
-  covers, ownedSelector, planRbac, renderClusterRbac, RoleTemplateCatalog, type AccessObject, type ClusterRole, type ClusterRoleBinding,
-  type DesiredRbac, type ObservedRbacObject, type PolicyRule, type Project, type ProjectRoleTemplateBinding, type RoleBinding,
-} from '../../src/access/index.ts';
+import { covers, planRbac, renderClusterRbac, RoleTemplateCatalog, type DesiredRbac, type ObservedRbacObject, type PolicyRule, type Project, type ProjectRoleTemplateBinding } from '../../src/access/index.ts';
+import { ownedSelector, type AccessObject, type ClusterRole, type ClusterRoleBinding, type RoleBinding } from '../../src/downstream/index.ts';
 
 const sfx = randomBytes(4).toString('hex');
 const id = (name: string): string => `${name}-${sfx}`;

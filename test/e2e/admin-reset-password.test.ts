@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCliForTest } from '../../src/testing/cli.ts';
+import { runCliForTest } from '../../src/testing/index.ts';
 import { createPostgresDatabase } from '../testenv/postgres.ts';
 import { eventually } from '../testenv/wait.ts';
 import { call, spawnServer, type ServerProcess } from './identity-support.ts';

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { kubectl, kubectlOk, startPrivateControlPlane, type PrivateControlPlane } from '../testenv/index.ts';
 import { eventually, startDrover, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
-import { runCliForTest } from '../../src/testing/cli.ts';
+import { runCliForTest } from '../../src/testing/index.ts';
 
 const suffix = Math.random().toString(36).slice(2, 7);
 

@@ -10,7 +10,7 @@ import { kubectl, kubectlOk, startPrivateControlPlane, type PrivateControlPlane 
 import { eventually, startDrover, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
 import { call, spawnServer } from './identity-support.ts';
 import { KubeClient, resourcePath, resources, type ClusterRole } from '../../src/kube/index.ts';
-import { KubeImpersonationAccounts } from '../../src/proxy/index.ts';
+import { KubeImpersonationAccounts } from '../../src/impersonation/index.ts';
 
 const suffix = Math.random().toString(36).slice(2, 7);
 const OWNED = 'app.kubernetes.io/managed-by=drover,drover.io/component=rbac';

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeConfig } from '../../src/cli/client/index.ts';
-import { runCliForTest, type CliResult } from '../../src/testing/cli.ts';
+import { runCliForTest, type CliResult } from '../../src/testing/index.ts';
 import { createPostgresDatabase } from '../testenv/postgres.ts';
 import { spawnServer, type ServerProcess } from './identity-support.ts';
 

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildah, buildahMissing, buildImage } from '../testenv/image.ts';
 import { serverConfigFromFlags } from '../../src/server/index.ts';
-import { droverVersion } from '../../src/shared/version.ts';
+import { droverVersion } from '../../src/version/index.ts';
 
 interface ImageConfig { User: string; Entrypoint: string[]; Cmd: string[]; WorkingDir: string; Labels: Record<string, string> }
 

@@ -14,8 +14,8 @@ import { request } from 'undici';
 import { freePort, kubectl, kubectlOk, startPrivateControlPlane, type ControlPlaneState, type PrivateControlPlane } from '../testenv/index.ts';
 import { eventually, startDrover, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
 import { call, spawnServer } from './identity-support.ts';
-import { runCliForTest } from '../../src/testing/cli.ts';
-import { hashTokenSecret } from '../../src/shared/token.ts';
+import { runCliForTest } from '../../src/testing/index.ts';
+import { hashTokenSecret } from '../../src/tokens/index.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const suffix = randomBytes(3).toString('hex');

@@ -11,7 +11,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import { DroverError } from '../../src/shared/errors.ts';
+import { DroverError } from '../../src/errors/index.ts';
 import {
   KubeApiError, KubeClient, endpointFromKubeconfig, resourcePath, resources,
   type ClusterRole, type ClusterRoleBinding, type ConfigMap, type KubeList, type Namespace, type Role, type RoleBinding,

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCliForTest } from '../../src/testing/cli.ts';
+import { runCliForTest } from '../../src/testing/index.ts';
 import { spawnServer, type ServerProcess } from './identity-support.ts';
 import { atTerminal, type TerminalRun } from '../testenv/index.ts';
 

@@ -15,7 +15,7 @@ import { stringify as toYaml } from 'yaml';
 import { freePort, kubectl, kubectlOk, startPrivateControlPlane, type PrivateControlPlane } from '../testenv/index.ts';
 import { eventually, startDrover, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
 import { groupDn, groupsDn, peopleDn, serviceDn, servicePassword, startSlapd, userDn, type Slapd } from '../testenv/slapd.ts';
-import { runCliForTest, type CliResult } from '../../src/testing/cli.ts';
+import { runCliForTest, type CliResult } from '../../src/testing/index.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const suffix = Math.random().toString(36).slice(2, 7);

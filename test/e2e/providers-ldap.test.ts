@@ -12,7 +12,7 @@ import { eventually, startDrover, type Drover, type RegisteredCluster } from '..
 import {
   adGroupDn, adGroupsDn, adUserDn, adUsersDn, groupDn, groupsDn, peopleDn, serviceDn, servicePassword, startSlapd, userDn, type Slapd,
 } from '../testenv/slapd.ts';
-import type { CliResult } from '../../src/testing/cli.ts';
+import type { CliResult } from '../../src/testing/index.ts';
 import { call } from './identity-support.ts';
 
 const suffix = Math.random().toString(36).slice(2, 7);

@@ -9,8 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { eventually, kubectl, sharedControlPlane, type ControlPlaneState } from '../testenv/index.ts';
 import { KubeClient, resourcePath, resources, type ClusterRole } from '../../src/kube/index.ts';
-import { KubeImpersonationAccounts } from '../../src/proxy/index.ts';
-import { IMPERSONATION_NAMESPACE, impersonationName, impersonationTokenSecretName, type UserIdentity } from '../../src/access/index.ts';
+import { KubeImpersonationAccounts, IMPERSONATION_NAMESPACE, impersonationName, impersonationTokenSecretName, type UserIdentity } from '../../src/impersonation/index.ts';
 
 describe('impersonation accounts on a real cluster', () => {
   let cp: ControlPlaneState;

@@ -7,20 +7,19 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { statSync, readFileSync } from 'node:fs';
+import { statSync, readFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import {
   freePort, kubectl, kubectlOk, kubeRequest, startPrivateControlPlane, startTestNode, type ControlPlaneState, type PrivateControlPlane, type TestNode,
 } from '../testenv/index.ts';
 import { eventually, startDrover, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
 import { call } from './identity-support.ts';
-import { impersonationName, impersonationServiceAccountUser, impersonationTokenSecretName } from '../../src/access/index.ts';
+import { impersonationName, impersonationServiceAccountUser, impersonationTokenSecretName } from '../../src/impersonation/index.ts';
 
 interface Whoami { id: string; username: string }
 interface SelfReview { status: { userInfo: { username: string; groups?: string[]; extra?: Record<string, string[]> } } }

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCliForTest } from '../../src/testing/cli.ts';
+import { runCliForTest } from '../../src/testing/index.ts';
 import { call, spawnServer, type ServerProcess } from './identity-support.ts';
 
 const root = join(import.meta.dirname, '..', '..');

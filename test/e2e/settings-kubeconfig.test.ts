@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { spawn } from 'node:child_process';
 import { kubectl, kubectlOk, startPrivateControlPlane, type PrivateControlPlane } from '../testenv/index.ts';
-import { runCliForTest } from '../../src/testing/cli.ts';
+import { runCliForTest } from '../../src/testing/index.ts';
 import { adminPassword, startDrover, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
 import { call } from './identity-support.ts';
 

@@ -7,9 +7,10 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'undici';
-import { silentLogger } from '../../src/shared/log.ts';
-import { TunnelClient, allowAddresses, dialTls } from '../../src/tunnel/index.ts';
-import { startTunnelHarness, type TunnelHarness } from '../../src/tunnel/test-support.ts';
+import { silentLogger } from '../../src/logging/index.ts';
+import { allowAddresses } from '../../src/addresses/index.ts';
+import { TunnelClient, dialTls } from '../../src/tunnel/index.ts';
+import { startTunnelHarness, type TunnelHarness } from '../../src/testing/index.ts';
 import { kubeRequest, sharedControlPlane, type ControlPlaneState } from '../testenv/index.ts';
 
 describe('the tunnel to a real kube-apiserver', { timeout: 120_000 }, () => {

@@ -18,7 +18,7 @@ import { ensureUiBuilt, launchBrowser, type TestBrowser } from '../testenv/brows
 import { adGroupsDn, adUsersDn, groupsDn, peopleDn, serviceDn, servicePassword, startSlapd, userDn, type Slapd } from '../testenv/slapd.ts';
 import { signInAs, startOidcIssuer, type OidcIssuer } from '../testenv/oidc-issuer.ts';
 import { startGitHubStandin, type GitHubStandin } from '../testenv/github-standin.ts';
-import { runCliForTest } from '../../src/testing/cli.ts';
+import { runCliForTest } from '../../src/testing/index.ts';
 import { call } from './identity-support.ts';
 import { cliBrowserLogin } from './browser-login-support.ts';
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { spawnServer, type ServerProcess } from '../e2e/identity-support.ts';
-import { runCliForTest, type CliResult } from '../../src/testing/cli.ts';
+import { runCliForTest, type CliResult } from '../../src/testing/index.ts';
 import type { ControlPlaneState } from './control-plane.ts';
 import { eventually } from './wait.ts';
 

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { connect } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
-import { DroverError, errorCodes, type ErrorCode } from '../../shared/errors.ts';
+import { DroverError, errorCodes, type ErrorCode } from '../../errors/index.ts';
 
 export interface ClientOptions {
   server: string;

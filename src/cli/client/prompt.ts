@@ -6,7 +6,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { CliDeps } from '../deps.ts';
-import { DroverError } from '../../shared/errors.ts';
+import { DroverError } from '../../errors/index.ts';
 
 type Input = Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
 

@@ -12,7 +12,7 @@ import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { UserService } from '../../identity/index.ts';
 import { openStore } from '../../store/index.ts';
-import { DroverError, InvalidArgumentError } from '../../shared/errors.ts';
+import { DroverError, InvalidArgumentError } from '../../errors/index.ts';
 import { parseOutputFormat, printJson } from '../output.ts';
 
 interface ResetFlags { dataDir: string; db?: string; username: string; output?: string }

@@ -1,9 +1,9 @@
 /** `drover agent`: the cluster and node agents (see src/agent/agent.ts). */
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
-import { Agent } from '../../agent/agent.ts';
-import { DroverError, InvalidArgumentError } from '../../shared/errors.ts';
-import { createLogger } from '../../shared/log.ts';
+import { Agent } from '../../agent/index.ts';
+import { DroverError, InvalidArgumentError } from '../../errors/index.ts';
+import { createLogger } from '../../logging/index.ts';
 
 export function agentCommand(deps: CliDeps): Command {
   return new Command('agent')

@@ -3,8 +3,8 @@ import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { withClient, type DroverClient } from '../client/index.ts';
 import { aceSettingFromFlags, withAceFlags, type AceFlags } from './kube-api-auth.ts';
-import { InvalidArgumentError } from '../../shared/errors.ts';
-import { DURATION_HINT, durationOption } from '../../shared/duration.ts';
+import { InvalidArgumentError } from '../../errors/index.ts';
+import { DURATION_HINT, durationOption } from '../../durations/index.ts';
 import { namingFlags } from '../flag-errors.ts';
 import { parseOutputFormat, printJson, printTable } from '../output.ts';
 

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { withClient } from '../client/index.ts';
 import { parseOutputFormat, printJson } from '../output.ts';
-import { DroverError } from '../../shared/errors.ts';
+import { DroverError } from '../../errors/index.ts';
 
 interface DoctorReport { clusterId: string; userId: string; username: string; ok: boolean; findings: Array<{ check: string; ok: boolean; detail: string }> }
 

@@ -2,11 +2,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
-import { KubeApiAuth, webhookConfig, kubeApiserverFlags } from '../../kube-api-auth/index.ts';
+import { KubeApiAuth, webhookConfig, kubeApiserverFlags, type AceSetting } from '../../kube-api-auth/index.ts';
 import { endpointFromKubeconfig, inClusterEndpoint } from '../../kube/index.ts';
-import { createLogger } from '../../shared/log.ts';
-import { InvalidArgumentError } from '../../shared/errors.ts';
-import type { AceSetting } from '../../kube-api-auth/ace-settings.ts';
+import { createLogger } from '../../logging/index.ts';
+import { InvalidArgumentError } from '../../errors/index.ts';
 
 export function kubeApiAuthCommand(deps: CliDeps): Command {
   return new Command('kube-api-auth')

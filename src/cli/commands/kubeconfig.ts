@@ -7,8 +7,8 @@ import { writeFileSync, chmodSync } from 'node:fs';
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { withClient } from '../client/index.ts';
-import { DURATION_HINT, durationOption } from '../../shared/duration.ts';
-import { InvalidArgumentError } from '../../shared/errors.ts';
+import { DURATION_HINT, durationOption } from '../../durations/index.ts';
+import { InvalidArgumentError } from '../../errors/index.ts';
 import { namingFlags } from '../flag-errors.ts';
 
 interface KubeconfigAnswer { kubeconfig: string; aceContexts?: string[]; contexts?: string[]; currentContext?: string }

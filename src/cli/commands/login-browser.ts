@@ -10,8 +10,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DroverClient } from '../client/index.ts';
 import type { CliDeps } from '../deps.ts';
-import { DroverError } from '../../shared/errors.ts';
-import { envInteger } from '../../shared/env.ts';
+import { DroverError } from '../../errors/index.ts';
+import { envInteger } from '../../env/index.ts';
 
 export interface BrowserLoginAnswer { token: string; tokenId: string; expiresAt?: string; user: { id: string; username: string } }
 

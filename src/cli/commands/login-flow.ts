@@ -7,7 +7,7 @@
 import type { CliDeps } from '../deps.ts';
 import { DroverClient, trustOf, writeConfig, type CliConfig, type ServerTrust } from '../client/index.ts';
 import { promptSecret } from '../client/prompt.ts';
-import { DroverError } from '../../shared/errors.ts';
+import { DroverError } from '../../errors/index.ts';
 import { browserLogin, browserProviders } from './login-browser.ts';
 
 export interface LoginAnswer { token: string; tokenId: string; expiresAt?: string; user: { id: string; username: string; mustChangePassword?: boolean } }

@@ -17,7 +17,7 @@ import {
   DroverClient, fetchCaUnverified, fetchPinnedCa, isTerminal, promptLine, promptSecret, readConfig, readStdinSecret, sha256Hex, systemTrusts,
   type ServerTrust,
 } from '../client/index.ts';
-import { DroverError, InvalidArgumentError } from '../../shared/errors.ts';
+import { DroverError, InvalidArgumentError } from '../../errors/index.ts';
 import { parseOutputFormat, printJson } from '../output.ts';
 import { isBrowserProvider, logInAndSave, type LoginAnswer } from './login-flow.ts';
 import { askNewPassword, changeOwnPassword } from './passwd.ts';

@@ -6,7 +6,7 @@
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { readConfig, withClient, writeConfig } from '../client/index.ts';
-import { isDroverError } from '../../shared/errors.ts';
+import { isDroverError } from '../../errors/index.ts';
 
 export function logoutCommand(deps: CliDeps): Command {
   return new Command('logout')

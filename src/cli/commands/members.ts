@@ -7,7 +7,7 @@
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { withClient } from '../client/index.ts';
-import { InvalidArgumentError } from '../../shared/errors.ts';
+import { InvalidArgumentError } from '../../errors/index.ts';
 import { parseOutputFormat, printJson, printTable } from '../output.ts';
 
 interface MemberView {

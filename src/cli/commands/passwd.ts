@@ -7,7 +7,7 @@
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { isTerminal, promptSecret, readStdinSecret, withClient, type DroverClient } from '../client/index.ts';
-import { DroverError, InvalidArgumentError } from '../../shared/errors.ts';
+import { DroverError, InvalidArgumentError } from '../../errors/index.ts';
 
 /** Asks for a new password twice on the terminal; refuses when the two differ. */
 export async function askNewPassword(deps: CliDeps): Promise<string> {

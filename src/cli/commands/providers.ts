@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import type { CliDeps } from '../deps.ts';
 import { readStdinSecret, withClient, type DroverClient } from '../client/index.ts';
 import { waitForBrowser } from './login-browser.ts';
-import { InvalidArgumentError } from '../../shared/errors.ts';
+import { InvalidArgumentError } from '../../errors/index.ts';
 import { parseOutputFormat, printJson, printTable } from '../output.ts';
 
 interface ProviderView {

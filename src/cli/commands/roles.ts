@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import type { CliDeps } from '../deps.ts';
 import { withClient } from '../client/index.ts';
-import { DroverError } from '../../shared/errors.ts';
+import { DroverError } from '../../errors/index.ts';
 import { parseOutputFormat, printJson, printTable } from '../output.ts';
 
 interface RoleView { name: string; displayName: string; context: string; inherits: string[]; builtin: boolean; locked: boolean; rules: unknown[] }

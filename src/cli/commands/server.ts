@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { DEFAULT_LISTEN, serverConfigFromFlags, startServer, type ServerFlags } from '../../server/index.ts';
-import { createLogger, resolvedLogFormat } from '../../shared/log.ts';
+import { createLogger, resolvedLogFormat } from '../../logging/index.ts';
 
 export function serverCommand(deps: CliDeps): Command {
   return new Command('server')

@@ -8,8 +8,8 @@ import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { withClient } from '../client/index.ts';
 import { parseOutputFormat, printJson, printTable } from '../output.ts';
-import { InvalidArgumentError } from '../../shared/errors.ts';
-import { DURATION_HINT, durationOption, formatDuration } from '../../shared/duration.ts';
+import { InvalidArgumentError } from '../../errors/index.ts';
+import { DURATION_HINT, durationOption, formatDuration } from '../../durations/index.ts';
 import { namingFlags } from '../flag-errors.ts';
 
 interface KubeconfigSettingsView {

@@ -6,7 +6,7 @@
  */
 import type { CliDeps } from '../deps.ts';
 import { DroverClient, trustOf, withClient, type CliConfig } from '../client/index.ts';
-import { DroverError } from '../../shared/errors.ts';
+import { DroverError } from '../../errors/index.ts';
 import { logInAgain } from './login-flow.ts';
 import type { CachedToken } from './token-cache.ts';
 

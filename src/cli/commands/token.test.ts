@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCliForTest } from '../../testing/cli.ts';
+import { runCliForTest } from '../../testing/index.ts';
 import { cachePath } from './token-cache.ts';
 
 interface Seen { method: string; url: string; auth: string }

@@ -18,7 +18,7 @@ import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 // Not client/index.ts: that loads the HTTP client, which a cached answer never needs.
 import { requireLogin, writePrivateFile, type CliConfig } from '../client/config-file.ts';
-import { DroverError } from '../../shared/errors.ts';
+import { DroverError } from '../../errors/index.ts';
 import { askedAgain, cachePath, readCache, type CachedToken } from './token-cache.ts';
 
 interface TokenFlags { cluster: string; server?: string; user?: string }

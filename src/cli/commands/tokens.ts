@@ -2,8 +2,8 @@
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { withClient, type DroverClient } from '../client/index.ts';
-import { DroverError, isDroverError } from '../../shared/errors.ts';
-import { DURATION_HINT, durationOption } from '../../shared/duration.ts';
+import { DroverError, isDroverError } from '../../errors/index.ts';
+import { DURATION_HINT, durationOption } from '../../durations/index.ts';
 import { namingFlags } from '../flag-errors.ts';
 import { parseOutputFormat, printJson, printTable } from '../output.ts';
 

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { readStdinSecret, withClient } from '../client/index.ts';
-import { InvalidArgumentError } from '../../shared/errors.ts';
+import { InvalidArgumentError } from '../../errors/index.ts';
 import { parseOutputFormat, printJson, printTable } from '../output.ts';
 
 interface UserView { id: string; username: string; displayName: string; enabled: boolean; globalRole: string; createdAt: string }

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
-import { droverVersion } from '../../shared/version.ts';
+import { droverVersion } from '../../version/index.ts';
 import { parseOutputFormat, printJson } from '../output.ts';
 
 export function versionCommand(deps: CliDeps): Command {

@@ -9,8 +9,8 @@
 import { sql } from 'kysely';
 import type { Store } from '../../store/index.ts';
 import { isUniqueViolation } from '../../store/index.ts';
-import { DroverError } from '../../shared/errors.ts';
-import { randomId } from '../../shared/token.ts';
+import { DroverError } from '../../errors/index.ts';
+import { randomId } from '../../tokens/index.ts';
 import type { TokenCacheInvalidator, TokenInfo, User } from '../types.ts';
 import type { TokenService } from '../token-service.ts';
 import { toUser } from '../user-service.ts';

@@ -8,8 +8,8 @@
  * failure is logged.
  */
 import type { Store } from '../../store/index.ts';
-import { DroverError } from '../../shared/errors.ts';
-import type { Logger } from '../../shared/log.ts';
+import { DroverError } from '../../errors/index.ts';
+import type { Logger } from '../../logging/index.ts';
 import { checkIdentityShape, isAllowed, type AccessPolicy, type ExternalLogin } from './external-login.ts';
 import { forgetOrphanCredentials } from './known-users.ts';
 import type { AuthProvider, ProviderName } from './types.ts';

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { silentLogger } from '../../shared/log.ts';
+import { silentLogger } from '../../logging/index.ts';
 import { createSecretBox, openStore, type Store } from '../../store/index.ts';
 import { KnownUsers, StoredKnownUsers, forgetOrphanCredentials, forgetProviderCredentials } from './known-users.ts';
 import type { CredentialStore, ProviderName, VerifiedIdentity } from './types.ts';

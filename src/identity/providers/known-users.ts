@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createSecretBox, type SecretBox, type Store } from '../../store/index.ts';
-import type { Logger } from '../../shared/log.ts';
+import type { Logger } from '../../logging/index.ts';
 import type { CredentialStore, Principal, ProviderName, StoredCredential, VerifiedIdentity } from './types.ts';
 
 /** Principals of these identities whose id, name or login contains `query` (case-insensitive), up to `limit`. */

@@ -5,15 +5,15 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { groupDn, groupsDn, peopleDn, serviceDn, servicePassword, startSlapd, userDn, type Slapd } from '../../../test/testenv/slapd.ts';
-import { DroverError } from '../../shared/errors.ts';
-import { silentLogger } from '../../shared/log.ts';
+import { DroverError } from '../../errors/index.ts';
+import { silentLogger } from '../../logging/index.ts';
 import { createSecretBox, openStore, type Store } from '../../store/index.ts';
 import { createIdentity, type Identity } from '../index.ts';
 import { ExternalLogin, type AccessPolicy } from './external-login.ts';
 import { GroupRefresher } from './group-refresher.ts';
 import { ProviderService } from './provider-service.ts';
 import type { AuthProvider, RefreshResult, VerifiedIdentity } from './types.ts';
-import { refusal } from '../../testing/refusal.ts';
+import { refusal } from '../../testing/index.ts';
 
 const ldapUser = (uid: string, groups: string[] = [], loginName = uid): VerifiedIdentity => ({
   user: { id: `openldap_user://uid=${uid},dc=x`, kind: 'user', provider: 'openldap', displayName: uid, loginName },

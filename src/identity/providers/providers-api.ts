@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { authenticateWith, caller, requireAdmin } from '../../api/auth.ts';
+import { authenticateWith, caller, requireAdmin } from '../../http/index.ts';
 import type { TokenAuthenticator } from '../types.ts';
 import type { ProviderService } from './provider-service.ts';
 

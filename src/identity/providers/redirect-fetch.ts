@@ -6,7 +6,7 @@
  * from "the provider said no".
  */
 import { Agent, fetch as undiciFetch } from 'undici';
-import { DroverError } from '../../shared/errors.ts';
+import { DroverError } from '../../errors/index.ts';
 
 /** `fetch` as the providers use it (the WHATWG shape, so openid-client can take it as its customFetch). */
 export type ProviderFetch = (url: string | URL, init?: RequestInit) => Promise<Response>;

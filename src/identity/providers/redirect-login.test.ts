@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { DroverError } from '../../shared/errors.ts';
+import { DroverError } from '../../errors/index.ts';
 import { RedirectLogins, sha256url, type IssuedLogin, type PendingLogin } from './redirect-login.ts';
 import { safeReturnPath } from './redirect-api.ts';
 

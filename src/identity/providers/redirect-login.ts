@@ -11,7 +11,7 @@
  * finishes the login; only the holder of the verifier can collect the token, once.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { DroverError } from '../../shared/errors.ts';
+import { DroverError } from '../../errors/index.ts';
 import type { ProviderName, RedirectStart } from './types.ts';
 
 export type LoginPurpose = 'ui' | 'cli' | 'test';

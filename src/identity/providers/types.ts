@@ -6,7 +6,7 @@
  * login to a principal it did not itself verify.
  */
 import type { TSchema } from 'typebox';
-import type { Logger } from '../../shared/log.ts';
+import type { Logger } from '../../logging/index.ts';
 
 export type ProviderName = 'openldap' | 'activedirectory' | 'github' | 'oidc';
 

@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { api, get, q } from '../api.ts';
 import { ago, ErrorText, Notice, Show, Table, useAction, useLoad, value } from '../components.tsx';
 import type { AceSetting, Cluster, User } from '../types.ts';
-import { formatDuration, parseDuration } from '../../../src/shared/duration.ts';
+import { formatDuration, parseDuration } from '../../../src/durations/index.ts';
 
 export function SettingsPage(props: { user: User }) {
   const clusters = useLoad(() => get<Cluster[]>('/v1/clusters'), []);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { DroverError } from '../../../shared/errors.ts';
+import { DroverError } from '../../../errors/index.ts';
 import { providerHttp } from '../redirect-fetch.ts';
 import { GitHubApi, GitHubTokenRejected } from './api-client.ts';
 

@@ -5,7 +5,7 @@
  *   GET /user, /user/{account_id}, /user/orgs, /user/teams, /search/users, /orgs/{org}/teams
  *   (docs.github.com/en/rest/users/users, /orgs/orgs, /teams/teams, /search/search)
  */
-import { DroverError } from '../../../shared/errors.ts';
+import { DroverError } from '../../../errors/index.ts';
 import { isUnreachable, unavailable, type ProviderFetch } from '../redirect-fetch.ts';
 
 export const maxPages = 50;

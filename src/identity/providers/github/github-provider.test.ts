@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { silentLogger } from '../../../shared/log.ts';
+import { silentLogger } from '../../../logging/index.ts';
 import { playBrowser } from '../../../../test/testenv/oidc-issuer.ts';
 import { startGitHubStandin, type GitHubStandin } from '../../../../test/testenv/github-standin.ts';
 import type { RedirectStart } from '../types.ts';
 import { endpointsFor } from './config.ts';
 import { GitHubProvider } from './github-provider.ts';
 import { nextLink } from './api-client.ts';
-import { refused } from '../../../testing/refusal.ts';
+import { refused } from '../../../testing/index.ts';
 
 const redirectUri = 'https://drover.test/v1/auth/github/callback';
 

@@ -12,8 +12,8 @@
  * /user/{account_id} and some stored token; without one Drover refuses.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { DroverError } from '../../../shared/errors.ts';
-import type { Logger } from '../../../shared/log.ts';
+import { DroverError } from '../../../errors/index.ts';
+import type { Logger } from '../../../logging/index.ts';
 import { KnownUsers } from '../known-users.ts';
 import { isUnreachable, providerHttp, unavailable, type ProviderHttp } from '../redirect-fetch.ts';
 import type { CredentialStore, Principal, RedirectProvider, RedirectStart, RefreshResult, VerifiedIdentity } from '../types.ts';

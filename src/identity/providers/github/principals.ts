@@ -1,5 +1,5 @@
 /** GitHub users, organisations and teams as Drover principals, by numeric id (logins and slugs can be renamed and reused). */
-import { DroverError } from '../../../shared/errors.ts';
+import { DroverError } from '../../../errors/index.ts';
 import type { Principal } from '../types.ts';
 
 export interface GitHubUser { id: number; login: string; name?: string | null }

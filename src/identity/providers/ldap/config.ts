@@ -1,7 +1,7 @@
 /** LDAP / Active Directory settings: the closed schema the API validates, and the defaults each flavour fills in. */
 import { X509Certificate } from 'node:crypto';
 import { Type, type Static } from 'typebox';
-import { DroverError } from '../../../shared/errors.ts';
+import { DroverError } from '../../../errors/index.ts';
 import { parseDn } from './dn.ts';
 import { attributePattern, isBalancedFilter } from './filter.ts';
 

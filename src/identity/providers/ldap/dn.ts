@@ -5,7 +5,7 @@
  * and a DN taken from a principal id is parsed before it is used as a search
  * base, so a malformed or foreign DN never reaches the directory.
  */
-import { DroverError } from '../../../shared/errors.ts';
+import { DroverError } from '../../../errors/index.ts';
 
 export interface Ava { type: string; value: string }
 /** One RDN: usually one attribute=value pair, several when joined with `+`. */

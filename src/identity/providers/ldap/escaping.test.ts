@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DroverError } from '../../../shared/errors.ts';
+import { DroverError } from '../../../errors/index.ts';
 import { settingsFrom, type LdapConfig } from './config.ts';
 import { dnKey, escapeDnValue, formatDn, isWithin, normalizeDn, parseDn } from './dn.ts';
 import { equals, escapeFilterValue, isBalancedFilter } from './filter.ts';

@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import {
   adGroupDn, adGroupsDn, adUserDn, adUsersDn, groupDn, groupsDn, peopleDn, serviceDn, servicePassword, startSlapd, userDn, type Slapd,
 } from '../../../../test/testenv/slapd.ts';
-import { DroverError } from '../../../shared/errors.ts';
-import { silentLogger } from '../../../shared/log.ts';
+import { DroverError } from '../../../errors/index.ts';
+import { silentLogger } from '../../../logging/index.ts';
 import { settingsFrom, type LdapConfig } from './config.ts';
 import { LdapProvider } from './ldap-provider.ts';
-import { refusal } from '../../../testing/refusal.ts';
+import { refusal } from '../../../testing/index.ts';
 
 const ids = (list: Array<{ id: string }>): string[] => list.map((p) => p.id).sort();
 const og = (cn: string): string => `openldap_group://${groupDn(cn)}`;

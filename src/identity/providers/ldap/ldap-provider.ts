@@ -12,8 +12,8 @@
  */
 import { Client, InvalidCredentialsError, NoSuchObjectError, type Entry } from 'ldapts';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
-import { DroverError } from '../../../shared/errors.ts';
-import type { Logger } from '../../../shared/log.ts';
+import { DroverError } from '../../../errors/index.ts';
+import type { Logger } from '../../../logging/index.ts';
 import type { PasswordProvider, Principal, RefreshResult, VerifiedIdentity } from '../types.ts';
 import type { LdapSettings } from './config.ts';
 import { dnKey, isWithin, normalizeDn, parseDn } from './dn.ts';

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { silentLogger } from '../../../shared/log.ts';
+import { silentLogger } from '../../../logging/index.ts';
 import { playBrowser, signInAs, startOidcIssuer, type OidcIssuer } from '../../../../test/testenv/oidc-issuer.ts';
 import { providerHttp, type ProviderHttp } from '../redirect-fetch.ts';
 import type { RedirectStart } from '../types.ts';
 import { OidcProvider } from './oidc-provider.ts';
 import type { OidcConfig } from './config.ts';
-import { refused } from '../../../testing/refusal.ts';
+import { refused } from '../../../testing/index.ts';
 
 const redirectUri = 'https://drover.test/v1/auth/oidc/callback';
 

@@ -11,8 +11,8 @@
  * the new ID token (or userinfo) replace the old ones.
  */
 import * as oidc from 'openid-client';
-import { DroverError } from '../../../shared/errors.ts';
-import type { Logger } from '../../../shared/log.ts';
+import { DroverError } from '../../../errors/index.ts';
+import type { Logger } from '../../../logging/index.ts';
 import { KnownUsers } from '../known-users.ts';
 import { isUnreachable, providerHttp, unavailable, type ProviderHttp } from '../redirect-fetch.ts';
 import type { CredentialStore, Principal, RedirectProvider, RedirectStart, RefreshResult, VerifiedIdentity } from '../types.ts';

@@ -30,8 +30,3 @@ export function groupsFromClaim(claims: Record<string, unknown> | undefined, cla
   const names = list.filter((v): v is string => typeof v === 'string' && v !== '' && v.length <= 1024 && ![...v].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f));
   return [...new Set(names)].slice(0, maxGroups);
 }
-
-/** The `sub` as it appears in a principal id, or undefined for anything else. */
-export function subOf(userPrincipalId: string): string | undefined {
-  return userPrincipalId.startsWith('oidc_user://') ? userPrincipalId.slice('oidc_user://'.length) : undefined;
-}

@@ -1,0 +1,6 @@
+/**
+ * agent-protocol/: what the agent and the server say to each other besides
+ * tunnelled bytes (connect headers, the cluster-info and goodbye routes); both
+ * sides import this folder, so the contract lives once.
+ */
+export { agentHeaders, clusterInfoRoute, goodbyeRoute, parseClusterInfo, parseGoodbye, routeKey, tunnelConnectPath, type ClusterInfo, type Goodbye } from './agent-protocol.ts';
