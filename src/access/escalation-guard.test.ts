@@ -111,6 +111,15 @@ describe('escalation guard', () => {
     assert.equal(canManageMembers(held('u-pmember', 'p-a'), 'project'), false);
   });
 
+  it('asks for create and delete on the binding resource of the scope, nothing less', () => {
+    const on = (resource: string, verbs = ['create', 'delete']) => [{ apiGroups: ['management.drover.io'], resources: [resource], verbs }];
+    assert.equal(canManageMembers(on('clusterroletemplatebindings'), 'cluster'), true);
+    assert.equal(canManageMembers(on('projectroletemplatebindings'), 'project'), true);
+    assert.equal(canManageMembers(on('projectroletemplatebindings'), 'cluster'), false);
+    assert.equal(canManageMembers(on('clusterroletemplatebindings'), 'project'), false);
+    assert.equal(canManageMembers(on('clusterroletemplatebindings', ['create']), 'cluster'), false);
+  });
+
   it('counts a binding to a template that no longer exists as granting nothing', () => {
     const ghost: BindingsView = { ...view, clusterBindings: [{ id: 'g', clusterId: 'c-1', roleTemplate: 'deleted', subject: { kind: 'user', userId: 'u-g' } }] };
     assert.deepEqual(rulesHeld({ userId: 'u-g', groupPrincipalIds: [] }, { clusterId: 'c-1' }, ghost), []);

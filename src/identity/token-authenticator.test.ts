@@ -185,6 +185,22 @@ describe('CachedTokenAuthenticator', () => {
     assert.equal(tokens.reads, reads + 1, 'the oldest was evicted');
   });
 
+  it('counts a reloaded entry as freshly loaded when evicting', async () => {
+    const { tokens, auth, clock } = setup({ maxEntries: 2, recheckMs: 1000 });
+    const [a, b, c] = [tokens.add(), tokens.add(), tokens.add()];
+    await auth.authenticate(a);
+    clock.now = start + 500;
+    await auth.authenticate(b);
+    clock.now = start + 1001;
+    await auth.authenticate(a);
+    await auth.authenticate(c);
+    const reads = tokens.reads;
+    await auth.authenticate(a);
+    assert.equal(tokens.reads, reads, 'a was reloaded after b, so b went first');
+    await auth.authenticate(b);
+    assert.equal(tokens.reads, reads + 1);
+  });
+
   it('holds 10,000 entries by default', async () => {
     const { tokens, auth } = setup();
     const values = Array.from({ length: 10_001 }, () => tokens.add());
@@ -298,7 +314,7 @@ describe('groupPrincipalIds', () => {
   it('keeps provider group, team and org principals, sorted, and nothing else', () => {
     assert.deepEqual(groupPrincipalIds([
       'openldap_group://cn=b', 'local://u-1', 'github_user://1', 'activedirectory_group://cn=a', 'github_team://9', 'github_org://z',
-      'keycloakoidc_group://x', 'x_group:/y', 'evil://github_team://1', 'Github_team://1', 'github_team_x://1',
-    ]), ['activedirectory_group://cn=a', 'github_org://z', 'github_team://9', 'github_team_x://1', 'keycloakoidc_group://x', 'openldap_group://cn=b']);
+      'keycloakoidc_group://x', 'x_group:/y', 'evil://github_team://1', 'Github_team://1', 'github_team_xy://1',
+    ]), ['activedirectory_group://cn=a', 'github_org://z', 'github_team://9', 'github_team_xy://1', 'keycloakoidc_group://x', 'openldap_group://cn=b']);
   });
 });

@@ -73,6 +73,12 @@ describe('TokenReviewAuthenticator', () => {
     assert.equal(review(records({ token: { expiresAt: new Date(now + 1).toISOString() } })).kind, 'authenticated');
   });
 
+  it('refuses a token record that has no spec as unknown', () => {
+    const r = records();
+    const bare = { ...r, tokens: { ...r.tokens, get: () => ({ apiVersion: 'x', kind: 'ClusterAuthToken', metadata: { name: id } }) as unknown as ClusterAuthToken } };
+    assert.deepEqual(review(bare), { kind: 'refused', reason: 'unknown token', tokenId: id });
+  });
+
   it('uses the real clock by default', () => {
     const past = records({ token: { expiresAt: new Date(Date.now() - 60_000).toISOString() } });
     const future = records({ token: { expiresAt: new Date(Date.now() + 3_600_000).toISOString() } });

@@ -40,7 +40,8 @@ describe('scrubCallerHeaders', () => {
   it('never forwards hop-by-hop headers or Host', () => {
     const names = forwardedNames(raw(
       ['Host', 'drover.example'], ['TE', 'trailers'], ['Trailer', 'x'], ['Transfer-Encoding', 'chunked'],
-      ['Upgrade', 'SPDY/3.1'], ['HTTP2-Settings', 'AAA'], ['Expect', '100-continue'], ['User-Agent', 'kubectl/v1.32'],
+      ['Upgrade', 'SPDY/3.1'], ['HTTP2-Settings', 'AAA'], ['Expect', '100-continue'], ['Keep-Alive', 'timeout=5'],
+      ['Proxy-Connection', ''], ['User-Agent', 'kubectl/v1.32'],
     ));
     assert.deepEqual(names, ['user-agent']);
   });
@@ -118,5 +119,6 @@ describe('scrubCallerHeaders', () => {
 
   it('tolerates an odd-length rawHeaders array without forwarding the dangling name', () => {
     assert.deepEqual(scrubCallerHeaders(['Accept', 'a', 'Authorization']).forward, [['accept', 'a']]);
+    assert.deepEqual(scrubCallerHeaders(['Accept', 'a', 'X-Dangling']).forward, [['accept', 'a']]);
   });
 });

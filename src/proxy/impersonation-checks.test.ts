@@ -35,6 +35,7 @@ describe('impersonationChecks', () => {
     for (const bad of ['a.', '.a', 'a..b', 'a_b', 'a-', '-a']) assert.equal(splitServiceAccountUsername(`system:serviceaccount:ns:${bad}`), undefined, bad);
     for (const bad of ['a.b', 'ns-', 'n_s']) assert.equal(splitServiceAccountUsername(`system:serviceaccount:${bad}:x`), undefined, bad);
     assert.deepEqual(splitServiceAccountUsername('system:serviceaccount:0:9'), { namespace: '0', name: '9' });
+    assert.deepEqual(splitServiceAccountUsername('system:serviceaccount:ns:a.b.c'), { namespace: 'ns', name: 'a.b.c' });
   });
 
   it('checks every group, the uid and each extra value, in the apiserver order', () => {

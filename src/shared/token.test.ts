@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { DroverError } from './errors.ts';
 import { generateToken, hashTokenSecret, parseToken, tokenFromAuthorization, verifyTokenSecret } from './token.ts';
 
@@ -94,6 +95,8 @@ describe('Authorization header extraction', () => {
     assert.match(refusal(() => tokenFromAuthorization('Basic !!')).message, /malformed Basic credential/);
     assert.match(refusal(() => tokenFromAuthorization(`Bearer ${'a'.repeat(600)}`)).message, /malformed Authorization header/);
     assert.match(refusal(() => parseToken('x')).message, /malformed token: expected token-<id>:<secret>/);
+    assert.match(refusal(() => parseToken('token-ab:cd')).message, /malformed token: expected token-<id>:<secret>/);
+    for (const empty of ['', '   ', '\t']) assert.match(refusal(() => tokenFromAuthorization(empty)).message, /no credential/);
   });
 
   for (const [name, header] of refused) {
@@ -118,6 +121,12 @@ describe('secret hashing', () => {
     const { secret } = generateToken();
     const stored = hashTokenSecret(secret);
     assert.equal(verifyTokenSecret(`${secret.slice(0, -1)}${secret.endsWith('a') ? 'b' : 'a'}`, stored), false);
+  });
+
+  it('refuses an unsalted hash even when its digest matches', () => {
+    const { secret } = generateToken();
+    const unsalted = createHash('sha3-512').update(secret, 'utf8').digest('base64url');
+    assert.equal(verifyTokenSecret(secret, `sha3-512$$${unsalted}`), false);
   });
 
   it('fails closed on unknown schemes and broken hashes', () => {
