@@ -201,6 +201,19 @@ describe('CachedTokenAuthenticator', () => {
     assert.equal(tokens.reads, reads + 1);
   });
 
+  it('reloading a cached token at the limit evicts nothing else', async () => {
+    const { tokens, auth, clock } = setup({ maxEntries: 2, recheckMs: 1000 });
+    const [a, b] = [tokens.add(), tokens.add()];
+    await auth.authenticate(a);
+    clock.now = start + 500;
+    await auth.authenticate(b);
+    clock.now = start + 1501;
+    const reads = tokens.reads;
+    await auth.authenticate(b);
+    assert.equal(tokens.reads, reads + 1, 'b was read again');
+    assert.equal(auth.size, 2);
+  });
+
   it('holds 10,000 entries by default', async () => {
     const { tokens, auth } = setup();
     const values = Array.from({ length: 10_001 }, () => tokens.add());
