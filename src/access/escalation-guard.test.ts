@@ -56,6 +56,47 @@ describe('escalation guard', () => {
     assert.throws(() => assertCanGrant(catalog, held('u-member'), 'cluster-owner', 'cluster'), /cannot grant role template "cluster-owner".*\* \*\/\*/);
   });
 
+  it('lists at most five missing rules, each readably, and counts the rest', () => {
+    const four: RoleTemplate = {
+      name: 'four', displayName: 'four', description: '', context: 'cluster', builtin: false, locked: false, inherits: [],
+      rules: [
+        { apiGroups: [''], resources: ['pods'], verbs: ['get'] },
+        { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'], resourceNames: ['web'] },
+        { nonResourceURLs: ['/metrics'], verbs: ['get'] },
+        { apiGroups: ['batch'], resources: ['jobs'], verbs: ['create'] },
+      ],
+    };
+    const message = (t: RoleTemplate): string => {
+      try {
+        assertCanGrant(catalog.with(t), [], t.name, 'cluster');
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'granted';
+    };
+    assert.equal(message(four), 'cannot grant role template "four": it holds rights you do not hold (get core/pods; get apps/deployments [web]; create batch/jobs; get /metrics)');
+    const seven = { ...four, rules: [...four.rules, ...['secrets', 'configmaps', 'services'].map((r) => ({ apiGroups: [''], resources: [r], verbs: ['get'] }))] };
+    assert.match(message(seven), /^cannot grant role template "four": it holds rights you do not hold \((?:[^;]+; ){4}[^;]+ and 2 more\)$/);
+    const five = { ...four, rules: [...four.rules, { apiGroups: [''], resources: ['secrets'], verbs: ['get'] }] };
+    assert.match(message(five), /^cannot grant role template "four": it holds rights you do not hold \((?:[^;]+; ){4}[^;]+\)$/);
+    assert.doesNotMatch(message(five), /more/);
+  });
+
+  it('counts project bindings only on the cluster and project of the grant', () => {
+    const elsewhere: BindingsView = {
+      ...view, clusterBindings: [],
+      projectBindings: [{ id: 'x', clusterId: 'c-2', projectId: 'p-a', roleTemplate: 'project-owner', subject: { kind: 'user', userId: 'u-x' } }],
+    };
+    assert.deepEqual(rulesHeld({ userId: 'u-x', groupPrincipalIds: [] }, { clusterId: 'c-1', projectId: 'p-a' }, elsewhere), []);
+    assert.notDeepEqual(rulesHeld({ userId: 'u-x', groupPrincipalIds: [] }, { clusterId: 'c-2', projectId: 'p-a' }, elsewhere), []);
+  });
+
+  it('does not credit a user with a group binding they are not in, nor a group with a user binding of the same name', () => {
+    assert.deepEqual(held('u-y', undefined, ['github_team://others']), []);
+    assert.deepEqual(held('github_team://admins'), []);
+    assert.deepEqual(held('u-x', undefined, ['u-owner']), []);
+  });
+
   it('refuses a locked template even to a global admin', () => {
     const locked = catalog.with({ ...wide, name: 'frozen', locked: true });
     assert.throws(() => assertCanGrant(locked, [...ALL_RULES], 'frozen', 'project'), (e: unknown) => e instanceof DroverError && e.code === 'DRV_ERR_ROLE_TEMPLATE_LOCKED');
@@ -68,6 +109,15 @@ describe('escalation guard', () => {
     assert.equal(canManageMembers(held('u-powner', 'p-a'), 'project'), true);
     assert.equal(canManageMembers(held('u-powner', 'p-a'), 'cluster'), false);
     assert.equal(canManageMembers(held('u-pmember', 'p-a'), 'project'), false);
+  });
+
+  it('asks for create and delete on the binding resource of the scope, nothing less', () => {
+    const on = (resource: string, verbs = ['create', 'delete']) => [{ apiGroups: ['management.drover.io'], resources: [resource], verbs }];
+    assert.equal(canManageMembers(on('clusterroletemplatebindings'), 'cluster'), true);
+    assert.equal(canManageMembers(on('projectroletemplatebindings'), 'project'), true);
+    assert.equal(canManageMembers(on('projectroletemplatebindings'), 'cluster'), false);
+    assert.equal(canManageMembers(on('clusterroletemplatebindings'), 'project'), false);
+    assert.equal(canManageMembers(on('clusterroletemplatebindings', ['create']), 'cluster'), false);
   });
 
   it('counts a binding to a template that no longer exists as granting nothing', () => {

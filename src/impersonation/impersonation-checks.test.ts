@@ -27,6 +27,17 @@ describe('impersonationChecks', () => {
     assert.deepEqual(splitServiceAccountUsername(`system:serviceaccount:${'n'.repeat(63)}:a.b-c`), { namespace: 'n'.repeat(63), name: 'a.b-c' });
   });
 
+  it('accepts the longest names the apiserver accepts, and nothing longer', () => {
+    const name = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`;
+    assert.equal(name.length, 253);
+    assert.deepEqual(splitServiceAccountUsername(`system:serviceaccount:ns:${name}`), { namespace: 'ns', name });
+    assert.equal(splitServiceAccountUsername(`system:serviceaccount:ns:${name}d`), undefined);
+    for (const bad of ['a.', '.a', 'a..b', 'a_b', 'a-', '-a']) assert.equal(splitServiceAccountUsername(`system:serviceaccount:ns:${bad}`), undefined, bad);
+    for (const bad of ['a.b', 'ns-', 'n_s']) assert.equal(splitServiceAccountUsername(`system:serviceaccount:${bad}:x`), undefined, bad);
+    assert.deepEqual(splitServiceAccountUsername('system:serviceaccount:0:9'), { namespace: '0', name: '9' });
+    assert.deepEqual(splitServiceAccountUsername('system:serviceaccount:ns:a.b.c'), { namespace: 'ns', name: 'a.b.c' });
+  });
+
   it('checks every group, the uid and each extra value, in the apiserver order', () => {
     const checks = impersonationChecks({ user: 'u', uid: '1234', groups: ['g1', 'g2'], extras: { scopes: ['view', 'edit'] } });
     assert.deepEqual(checks.map((c) => [c.group, c.resource, c.subresource, c.name]), [
@@ -39,5 +50,6 @@ describe('impersonationChecks', () => {
     assert.equal(describeCheck(only('system:serviceaccount:kube-system:default')[0]!), 'serviceaccounts "default" in namespace "kube-system"');
     const [, extra] = impersonationChecks({ user: 'u', groups: [], extras: { scopes: ['x'.repeat(100)] } });
     assert.equal(describeCheck(extra!), `userextras/scopes "${'x'.repeat(64)}"`);
+    assert.equal(describeCheck(only('bob')[0]!), 'users "bob"');
   });
 });

@@ -55,6 +55,51 @@ describe('TokenReviewAuthenticator', () => {
     });
   }
 
+  it('refuses while either cache has not listed yet', () => {
+    for (const [tokensSynced, usersSynced] of [[false, true], [true, false]] as const) {
+      const r = records();
+      const outcome = review({ ...r, tokens: { ...r.tokens, hasSynced: tokensSynced }, users: { ...r.users, hasSynced: usersSynced } });
+      assert.deepEqual(outcome, { kind: 'refused', reason: 'token records not synced yet', tokenId: id });
+    }
+  });
+
+  it('names the token in a refusal once it has parsed, and nothing for a value that is not a token', () => {
+    assert.deepEqual(review(records({ token: { enabled: false } })), { kind: 'refused', reason: 'token disabled', tokenId: id });
+    assert.deepEqual(review(records(), 'garbage'), { kind: 'refused', reason: 'not a Drover token' });
+  });
+
+  it('treats an expiry at this very millisecond as expired, and one a millisecond later as valid', () => {
+    assert.equal(review(records({ token: { expiresAt: new Date(now).toISOString() } })).kind, 'refused');
+    assert.equal(review(records({ token: { expiresAt: new Date(now + 1).toISOString() } })).kind, 'authenticated');
+  });
+
+  it('refuses a token record that has no spec as unknown', () => {
+    const r = records();
+    const bare = { ...r, tokens: { ...r.tokens, get: () => ({ apiVersion: 'x', kind: 'ClusterAuthToken', metadata: { name: id } }) as unknown as ClusterAuthToken } };
+    assert.deepEqual(review(bare), { kind: 'refused', reason: 'unknown token', tokenId: id });
+  });
+
+  it('uses the real clock by default', () => {
+    const past = records({ token: { expiresAt: new Date(Date.now() - 60_000).toISOString() } });
+    const future = records({ token: { expiresAt: new Date(Date.now() + 3_600_000).toISOString() } });
+    assert.equal(new TokenReviewAuthenticator({ records: past }).review(`${id}:${secret}`).kind, 'refused');
+    assert.equal(new TokenReviewAuthenticator({ records: future }).review(`${id}:${secret}`).kind, 'authenticated');
+  });
+
+  it('accepts only enabled: true, not a truthy look-alike, on the token and the user', () => {
+    for (const enabled of ['true', 1, undefined] as unknown as boolean[]) {
+      assert.equal(review(records({ token: { enabled } })).kind, 'refused', String(enabled));
+      assert.equal(review(records({ user: { enabled } })).kind, 'refused', String(enabled));
+    }
+  });
+
+  it('ignores groups that are not a list, and never repeats system:authenticated', () => {
+    const notAList = review(records({ user: { groups: 'system:masters' as unknown as string[] } }));
+    assert.deepEqual(notAList.kind === 'authenticated' && notAList.user.groups, ['system:authenticated']);
+    const repeated = review(records({ user: { groups: ['system:authenticated', 'g', 'g'] } }));
+    assert.deepEqual(repeated.kind === 'authenticated' && repeated.user.groups, ['system:authenticated', 'g']);
+  });
+
   it('never puts the secret in a refusal', () => {
     const outcome = review(records(), `${id}:${'Q'.repeat(43)}`);
     assert.doesNotMatch(JSON.stringify(outcome), /QQQQ/);

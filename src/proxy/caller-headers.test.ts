@@ -40,7 +40,8 @@ describe('scrubCallerHeaders', () => {
   it('never forwards hop-by-hop headers or Host', () => {
     const names = forwardedNames(raw(
       ['Host', 'drover.example'], ['TE', 'trailers'], ['Trailer', 'x'], ['Transfer-Encoding', 'chunked'],
-      ['Upgrade', 'SPDY/3.1'], ['HTTP2-Settings', 'AAA'], ['Expect', '100-continue'], ['User-Agent', 'kubectl/v1.32'],
+      ['Upgrade', 'SPDY/3.1'], ['HTTP2-Settings', 'AAA'], ['Expect', '100-continue'], ['Keep-Alive', 'timeout=5'],
+      ['Proxy-Connection', ''], ['User-Agent', 'kubectl/v1.32'],
     ));
     assert.deepEqual(names, ['user-agent']);
   });
@@ -83,7 +84,41 @@ describe('scrubCallerHeaders', () => {
     });
   }
 
+  it('reads Connection tokens with spaces, any casing and empty items, and trims the Upgrade protocol', () => {
+    const result = scrubCallerHeaders(raw(['CONNECTION', ' ,UPGRADE , x-Secret ,,'], ['Upgrade', '  websocket  '], ['X-SECRET', 's'], ['Accept', '*/*']));
+    assert.equal(result.upgrade, 'websocket');
+    assert.deepEqual(result.forward, [['accept', '*/*']]);
+  });
+
+  it('sees no upgrade when Connection asks for one but no protocol is named', () => {
+    assert.equal('upgrade' in scrubCallerHeaders(raw(['Connection', 'Upgrade'])), false);
+    assert.equal('upgrade' in scrubCallerHeaders(raw(['Connection', 'Upgrade'], ['Upgrade', ' '])), false);
+  });
+
+  it('returns exactly what kube-apiserver would read: no uid key without a uid, extras grouped by key', () => {
+    const result = scrubCallerHeaders(raw(['Impersonate-User', 'bob'], ['Impersonate-Uid', ''], ['Impersonate-Extra-A', '1'], ['Impersonate-Extra-b', '2'], ['impersonate-extra-a', '3']));
+    assert.deepEqual(result.impersonation, { user: 'bob', groups: [], extras: { a: ['1', '3'], b: ['2'] } });
+    assert.equal('uid' in (result.impersonation ?? {}), false);
+  });
+
+  it('says which rule an impersonation broke', () => {
+    const message = (...headers: Array<[string, string]>): string => {
+      try {
+        scrubCallerHeaders(raw(...headers));
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'accepted';
+    };
+    assert.equal(message(['Impersonate-Group', 'g']), 'impersonation needs exactly one non-empty Impersonate-User header');
+    assert.equal(message(['Impersonate-User', 'a'], ['Impersonate-Uid', '1'], ['Impersonate-Uid', '2']), 'at most one Impersonate-Uid header is allowed');
+    assert.equal(message(['Impersonate-User', 'a'], [`Impersonate-${'X'.repeat(100)}`, 'x']), `unknown impersonation header "impersonate-${'x'.repeat(52)}"`);
+    assert.equal(message(['Impersonate-User', 'a'], ['Impersonate-Extra-%zz', 'x']), 'an Impersonate-Extra-* header name is not valid percent-encoding');
+    assert.equal(message(['Impersonate-User', 'a'], ['Impersonate-Extra-', 'x']), 'Impersonate-Extra-* keys must be non-empty and contain no "/"');
+  });
+
   it('tolerates an odd-length rawHeaders array without forwarding the dangling name', () => {
     assert.deepEqual(scrubCallerHeaders(['Accept', 'a', 'Authorization']).forward, [['accept', 'a']]);
+    assert.deepEqual(scrubCallerHeaders(['Accept', 'a', 'X-Dangling']).forward, [['accept', 'a']]);
   });
 });

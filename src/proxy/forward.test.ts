@@ -4,7 +4,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { DroverError } from '../errors/index.ts';
-import { SANDBOX_POLICY, forwardRequest, responseHeaders } from './forward.ts';
+import { SANDBOX_POLICY, assertOnlyOurIdentity, downstreamFailure, forwardRequest, responseHeaders, rewriteLocation } from './forward.ts';
 import type { EndStream } from './open-streams.ts';
 
 const at = { proxyPrefix: '/k8s/clusters/c-1', upstreamOrigin: 'https://10.0.0.1:6443', downstreamPath: '/api/v1/namespaces/default/pods/p/proxy' };
@@ -43,6 +43,82 @@ describe('responseHeaders (what a downstream answer may carry to Drover\'s origi
   it('rewrites a same-apiserver Location and drops a foreign one', () => {
     assert.equal(responseHeaders({ location: 'https://10.0.0.1:6443/api/v1/x?y=1' }, at).location, '/k8s/clusters/c-1/api/v1/x?y=1');
     assert.equal(responseHeaders({ location: 'https://evil.example/steal' }, at).location, undefined);
+  });
+});
+
+describe('assertOnlyOurIdentity (the last check before a request leaves)', () => {
+  const ours = new Set(['impersonate-user', 'impersonate-group', 'authorization']);
+  it('lets our own identity headers and ordinary ones through', () => {
+    assertOnlyOurIdentity([['Authorization', 'Bearer ours'], ['impersonate-user', 'u-1'], ['Impersonate-Group', 'g'], ['accept', '*/*']], ours);
+  });
+
+  for (const name of ['Cookie', 'IMPERSONATE-UID', 'impersonate-extra-scopes', 'X-Remote-User', 'x-remote-group']) {
+    it(`refuses a caller's ${name} header with a plain 500`, () => {
+      assert.throws(() => assertOnlyOurIdentity([['accept', '*/*'], [name, 'x']], ours), (e: unknown) => e instanceof DroverError
+        && e.code === 'DRV_ERR_INTERNAL' && e.message === `refusing to forward caller identity header ${name.toLowerCase()}`);
+    });
+  }
+
+  it('refuses an Authorization header that is not ours', () => {
+    assert.throws(() => assertOnlyOurIdentity([['authorization', 'Bearer caller']], new Set(['impersonate-user'])), /authorization/);
+  });
+});
+
+describe('downstreamFailure (what the caller is told when the cluster fails)', () => {
+  it('turns a headers timeout into a 504 naming the cluster and the bound', () => {
+    for (const code of ['UND_ERR_HEADERS_TIMEOUT', 'DRV_ERR_GATEWAY_TIMEOUT']) {
+      const error = downstreamFailure(Object.assign(new Error('x'), { code }), 'c-9', 1500);
+      assert.equal(error.code, 'DRV_ERR_GATEWAY_TIMEOUT');
+      assert.match(error.message, /^cluster c-9 sent no response within 1.5 s: .*"drover clusters get c-9"/);
+    }
+  });
+
+  it('keeps a DroverError that already says what to do', () => {
+    const unavailable = new DroverError('DRV_ERR_CLUSTER_UNAVAILABLE', 'agent not connected');
+    assert.equal(downstreamFailure(unavailable, 'c-9'), unavailable);
+  });
+
+  it('turns anything else into a 502 naming the cluster and the cause', () => {
+    for (const cause of [new Error('socket hang up'), new DroverError('DRV_ERR_BAD_GATEWAY', 'socket hang up')]) {
+      const error = downstreamFailure(cause, 'c-9');
+      assert.equal(error.code, 'DRV_ERR_BAD_GATEWAY');
+      assert.notEqual(error, cause);
+      assert.equal(error.cause, cause);
+      assert.equal(error.message, 'the connection to cluster c-9 failed before it answered (socket hang up): '
+        + 'its agent may have disconnected; check "drover clusters get c-9" and retry');
+    }
+  });
+});
+
+describe('rewriteLocation (redirects never lead clients elsewhere)', () => {
+  const cases: Array<[string, string | undefined]> = [
+    ['proxy/', '/k8s/clusters/c-1/api/v1/namespaces/default/pods/p/proxy/'],
+    ['/api/v1/x?watch=1#frag', '/k8s/clusters/c-1/api/v1/x?watch=1'],
+    ['https://10.0.0.1:6443/healthz', '/k8s/clusters/c-1/healthz'],
+    ['//evil.example/x', undefined], ['https://10.0.0.1:6444/x', undefined], ['http://10.0.0.1:6443/x', undefined],
+    ['https://evil.example@10.0.0.1:6443/x', '/k8s/clusters/c-1/x'], ['http://[::1', undefined], ['javascript:alert(1)', undefined],
+  ];
+  for (const [location, expected] of cases) {
+    it(`maps ${location} to ${String(expected)}`, () => assert.equal(rewriteLocation(location, at), expected));
+  }
+
+  it('drops every Location when the upstream origin cannot be read', () => {
+    assert.equal(rewriteLocation('/x', { ...at, upstreamOrigin: 'not a url' }), undefined);
+  });
+
+  it('takes the first of repeated Location headers, and keeps repeated ordinary headers', () => {
+    const out = responseHeaders({ location: ['/a', '/b'], 'www-authenticate': ['Basic', 'Bearer'] }, at);
+    assert.equal(out.location, '/k8s/clusters/c-1/a');
+    assert.deepEqual(out['www-authenticate'], ['Basic', 'Bearer']);
+  });
+
+  it('drops headers listed in a repeated or oddly cased Connection, and undefined values', () => {
+    const out = responseHeaders({ connection: ['Close', ' X-A ,x-b'], 'x-a': '1', 'x-b': '2', 'x-c': undefined, 'proxy-connection': 'x', te: 'x', trailer: 'x', upgrade: 'h2c' }, at);
+    assert.deepEqual(Object.keys(out).sort(), ['content-security-policy', 'x-content-type-options']);
+  });
+
+  it('adds the sandbox to every one of several CSP headers', () => {
+    assert.equal(responseHeaders({ 'content-security-policy': ['a', 'b'] }, at)['content-security-policy'], `a, b, ${SANDBOX_POLICY}`);
   });
 });
 

@@ -36,6 +36,16 @@ describe('an upgrade whose caller leaves before the 101', () => {
       upstreams.push(entry);
       socket.on('data', (c: Buffer) => {
         entry.received += c.toString();
+        const port = (silent.address() as AddressInfo).port;
+        if (entry.received.startsWith('GET /redirect') && entry.received.includes('\r\n\r\n')) {
+          socket.end('HTTP/1.1 302 \r\nSet-Cookie: drover_session=planted\r\nLocation: https://127.0.0.1:' + port + '/api/v1/x?y=1\r\n'
+            + 'Keep-Alive: timeout=5\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\nX-Kept: 1\r\n\r\n2\r\nno\r\n0\r\n\r\n');
+          return;
+        }
+        if (entry.received.startsWith('GET /foreign') && entry.received.includes('\r\n\r\n')) {
+          socket.end('HTTP/1.1 307 Temporary Redirect\r\nLocation: https://evil.example/steal\r\ncontent-length: 0\r\n\r\n');
+          return;
+        }
         if (entry.received.startsWith('GET /refuse') && entry.received.includes('\r\n\r\n')) {
           socket.end('HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nno');
           return;
@@ -59,7 +69,7 @@ describe('an upgrade whose caller leaves before the 101', () => {
     proxy.on('upgrade', (req, socket, head) => {
       callers.push(socket);
       void forwardUpgrade({
-        req, socket, head, clusterId: 'c-1', downstreamPath: req.url ?? '/', headers: [['authorization', 'Bearer ours']], protocol: 'websocket', proxyPrefix: '/k8s/clusters/c-1',
+        req, socket, head, clusterId: 'c-1', downstreamPath: req.url ?? '/', headers: [['authorization', 'Bearer ours'], ['x-dup', '1'], ['x-dup', '2'], ['x-dup', '3']], protocol: 'websocket', proxyPrefix: '/k8s/clusters/c-1',
         endpoint: {
           url: new URL(`https://127.0.0.1:${upstreamPort}`), caPem: pki.caPem,
           dial: async () => {
@@ -132,6 +142,37 @@ describe('an upgrade whose caller leaves before the 101', () => {
     caller.write(Buffer.alloc(100 * 1024, 'x'));
     await closed;
     await until('the upstream connection to close', () => upstreams[before]?.closed === true);
+  });
+
+  const refusedAnswer = async (path: string): Promise<string> => {
+    const caller = await sendUpgrade(path);
+    let answer = '';
+    caller.on('data', (c: Buffer) => { answer += c.toString(); });
+    await new Promise((r) => caller.once('close', r));
+    return answer;
+  };
+
+  it('relays a refused upgrade\'s head without its cookies or connection headers, with a rewritten Location', async () => {
+    const answer = await refusedAnswer('/redirect');
+    assert.equal(answer.slice(0, answer.indexOf('\r\n\r\n') + 4),
+      'HTTP/1.1 302 Found\r\nLocation: /k8s/clusters/c-1/api/v1/x?y=1\r\nX-Kept: 1\r\nconnection: close\r\n\r\n');
+    assert.equal(answer.slice(answer.indexOf('\r\n\r\n') + 4), 'no');
+  });
+
+  it('drops a Location that points away from the cluster', async () => {
+    const answer = await refusedAnswer('/foreign');
+    assert.equal(answer, 'HTTP/1.1 307 Temporary Redirect\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+  });
+
+  it('sends our identity and every repeated header upstream, and asks for the caller\'s protocol', async () => {
+    const before = upstreams.length;
+    await refusedAnswer('/refuse');
+    const head = upstreams[before]?.received.split('\r\n\r\n')[0] ?? '';
+    assert.match(head, /^GET \/refuse HTTP\/1\.1\r\n/);
+    assert.match(head, /\r\nauthorization: Bearer ours\r\n/);
+    assert.match(head, /\r\nx-dup: 1\r\nx-dup: 2\r\nx-dup: 3\r\n/);
+    assert.match(head, /\r\nconnection: Upgrade\r\n/);
+    assert.match(head, /\r\nupgrade: websocket(\r\n|$)/);
   });
 
   it('relays a refused upgrade, then closes the caller\'s connection on the proxy side as well', async () => {

@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { DroverError } from '../errors/index.ts';
 import { generateToken, hashTokenSecret, parseToken, tokenFromAuthorization, verifyTokenSecret } from './token.ts';
 
@@ -60,6 +61,44 @@ describe('Authorization header extraction', () => {
     ['Basic of user:password', `Basic ${Buffer.from('admin:password').toString('base64')}`], ['two tokens', `Bearer ${t.value} ${t.value}`],
     ['a huge header', `Bearer ${'a'.repeat(100_000)}`], ['a JWT-looking value', 'Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc'],
   ];
+  const longest = `token-${'a'.repeat(64)}:${'A'.repeat(128)}`;
+  it('accepts the longest well-formed token, bare, as Bearer and as Basic, with padding up to the header limit', () => {
+    const parts = { id: `token-${'a'.repeat(64)}`, secret: 'A'.repeat(128) };
+    assert.deepEqual(tokenFromAuthorization(longest), parts);
+    assert.deepEqual(tokenFromAuthorization(`Basic ${Buffer.from(longest).toString('base64')}`), parts);
+    const padded = `Bearer ${longest}`.padEnd(512, ' ');
+    assert.equal(padded.length, 512);
+    assert.deepEqual(tokenFromAuthorization(padded), parts);
+    assert.equal(refusal(() => tokenFromAuthorization(`${padded} `)).code, 'DRV_ERR_UNAUTHENTICATED');
+  });
+
+  it('refuses a token one character past the id or secret limits', () => {
+    assert.equal(refusal(() => parseToken(`token-${'a'.repeat(65)}:${'A'.repeat(40)}`)).code, 'DRV_ERR_UNAUTHENTICATED');
+    assert.equal(refusal(() => parseToken(`token-abcde:${'A'.repeat(129)}`)).code, 'DRV_ERR_UNAUTHENTICATED');
+    assert.deepEqual(parseToken(`token-abcde:${'A'.repeat(32)}`), { id: 'token-abcde', secret: 'A'.repeat(32) });
+    assert.equal(refusal(() => parseToken(`token-abcd:${'A'.repeat(32)}`)).code, 'DRV_ERR_UNAUTHENTICATED');
+  });
+
+  // Node's base64 decoder skips what is not base64, so these would decode to the good token if let through.
+  const encoded = Buffer.from(t.value).toString('base64');
+  const junkBasic: Array<[string, string]> = [
+    ['junk before the base64', `!!${encoded}`], ['junk after it', `${encoded}!!`], ['junk inside it', `${encoded.slice(0, 8)}.${encoded.slice(8)}`],
+    ['too much padding', `${Buffer.from(`${t.value}x`).toString('base64').replace(/=*$/, '')}===`], ['a space inside it', `${encoded.slice(0, 8)} ${encoded.slice(8)}`],
+  ];
+  for (const [name, credential] of junkBasic) {
+    it(`refuses Basic with ${name}`, () => assert.equal(refusal(() => tokenFromAuthorization(`Basic ${credential}`)).code, 'DRV_ERR_UNAUTHENTICATED'));
+  }
+
+  it('names the problem in each refusal', () => {
+    assert.match(refusal(() => tokenFromAuthorization(undefined)).message, /no credential: send Authorization: Bearer/);
+    assert.match(refusal(() => tokenFromAuthorization(`Token ${t.value}`)).message, /unsupported Authorization scheme: use Bearer/);
+    assert.match(refusal(() => tokenFromAuthorization('Basic !!')).message, /malformed Basic credential/);
+    assert.match(refusal(() => tokenFromAuthorization(`Bearer ${'a'.repeat(600)}`)).message, /malformed Authorization header/);
+    assert.match(refusal(() => parseToken('x')).message, /malformed token: expected token-<id>:<secret>/);
+    assert.match(refusal(() => parseToken('token-ab:cd')).message, /malformed token: expected token-<id>:<secret>/);
+    for (const empty of ['', '   ', '\t']) assert.match(refusal(() => tokenFromAuthorization(empty)).message, /no credential/);
+  });
+
   for (const [name, header] of refused) {
     it(`refuses ${name} as unauthenticated`, () => assert.equal(refusal(() => tokenFromAuthorization(header)).code, 'DRV_ERR_UNAUTHENTICATED'));
   }
@@ -82,6 +121,12 @@ describe('secret hashing', () => {
     const { secret } = generateToken();
     const stored = hashTokenSecret(secret);
     assert.equal(verifyTokenSecret(`${secret.slice(0, -1)}${secret.endsWith('a') ? 'b' : 'a'}`, stored), false);
+  });
+
+  it('refuses an unsalted hash even when its digest matches', () => {
+    const { secret } = generateToken();
+    const unsalted = createHash('sha3-512').update(secret, 'utf8').digest('base64url');
+    assert.equal(verifyTokenSecret(secret, `sha3-512$$${unsalted}`), false);
   });
 
   it('fails closed on unknown schemes and broken hashes', () => {
