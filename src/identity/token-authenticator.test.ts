@@ -1,12 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import type { Logger } from '../shared/log.ts';
-import { formatToken, generateToken, hashTokenSecret } from '../shared/token.ts';
-import { refused } from '../testing/refusal.ts';
+import type { Logger } from '../logging/index.ts';
+import { formatToken, generateToken, hashTokenSecret } from '../tokens/index.ts';
+import { refused } from '../testing/index.ts';
+import { refusePasswordChangeOnly } from '../http/index.ts';
 import type { TokenAuthRecord, TokenLookup } from './token-service.ts';
 import type { TokenInvalidation } from './types.ts';
-import { CachedTokenAuthenticator, groupPrincipalIds, refusePasswordChangeOnly } from './token-authenticator.ts';
+import { CachedTokenAuthenticator, groupPrincipalIds } from './token-authenticator.ts';
 
 const start = Date.parse('2026-03-01T00:00:00Z');
 
