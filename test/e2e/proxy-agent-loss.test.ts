@@ -75,15 +75,17 @@ describe('the proxy when the agent is killed', () => {
     const watch = await open(`/api/v1/namespaces/${ns}/configmaps?watch=1`);
     assert.equal(watch.statusCode, 200);
     const watchEnded = ending(watch);
+    let rawOut = '';
+    watch.on('data', (c: Buffer) => { rawOut += c.toString(); });
     const kubectlWatch = spawn('kubectl', ['--kubeconfig', kubeconfig, '-n', ns, 'get', 'configmaps', '--watch', '--request-timeout=0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let kubectlOut = '';
     kubectlWatch.stdout.on('data', (c: Buffer) => { kubectlOut += c.toString(); });
     kubectlWatch.stderr.on('data', (c: Buffer) => { kubectlOut += c.toString(); });
     const kubectlExited = new Promise<number | null>((resolve) => kubectlWatch.once('exit', (code) => resolve(code)));
-    // An event flows first, proving the watch is live through the tunnel.
+    // An event flows first through both watches, proving they are live through the tunnel.
     await kubectlOk(['-n', ns, 'create', 'configmap', 'before-kill'], { kubeconfig: cp.kubeconfigPath });
     const first = await within(15_000, 'the first watch event', new Promise<void>((resolve) => {
-      const check = (): void => { if (kubectlOut.includes('before-kill')) resolve(); else setTimeout(check, 50); };
+      const check = (): void => { if (kubectlOut.includes('before-kill') && rawOut.includes('before-kill')) resolve(); else setTimeout(check, 50); };
       check();
     }));
     assert.equal(first, undefined);
