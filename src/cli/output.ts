@@ -28,23 +28,33 @@ export function withOutputFlags(command: Command): Command {
     .option('--no-headers', 'print tables without their header line');
 }
 
-export function parseOutputFormat(value: string | undefined): OutputFormat {
+function parseOutputFormat(value: string | undefined): OutputFormat {
   if (value === undefined) return 'table';
   const format = FORMATS.find((f) => f === value);
   if (format) return format;
   throw new InvalidArgumentError('-o/--output', FORMATS.map((f) => `"${f}"`).join(', '), value);
 }
 
-export function printJson(deps: CliDeps, data: unknown): void {
+function printJson(deps: CliDeps, data: unknown): void {
   deps.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
 }
 
-/** Prints rows under upper-case headers, columns padded to their widest cell. */
-export function printTable(deps: CliDeps, headers: string[], rows: string[][], withHeaders = true): void {
+/** Rows under upper-case headers, columns padded to their widest cell; '' when there is no line. */
+function formatTable(headers: string[], rows: string[][], withHeaders = true): string {
   const widths = headers.map((h, i) => Math.max(withHeaders ? h.length : 0, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('   ').trimEnd();
   const lines = [...(withHeaders ? [line(headers.map((h) => h.toUpperCase()))] : []), ...rows.map(line)];
-  if (lines.length > 0) deps.stdout.write(`${lines.join('\n')}\n`);
+  return lines.map((l) => `${l}\n`).join('');
+}
+
+export function printTable(deps: CliDeps, headers: string[], rows: string[][], withHeaders = true): void {
+  deps.stdout.write(formatTable(headers, rows, withHeaders));
+}
+
+/** The table (or wide table) of `items`, for commands that print it among sentences. */
+export function formatItems<T>(flags: OutputFlags, items: readonly T[], view: ItemView<T>): string {
+  const columns = view.columns.filter((c) => flags.output === 'wide' || !c.wide);
+  return formatTable(columns.map((c) => c.header), items.map((item) => columns.map((c) => c.cell(item))), flags.headers !== false);
 }
 
 /** The formats every command prints alike; returns false for the human ones (table, wide). */
@@ -61,10 +71,8 @@ function printForMachines(deps: CliDeps, format: OutputFormat, data: unknown, na
  * which may hold more than the items) as JSON or YAML, or the items' names.
  */
 export function printItems<T>(deps: CliDeps, flags: OutputFlags, data: unknown, items: readonly T[], view: ItemView<T>, after?: () => void): void {
-  const format = flags.output ?? 'table';
-  if (printForMachines(deps, format, data, items.map(view.name))) return;
-  const columns = view.columns.filter((c) => format === 'wide' || !c.wide);
-  printTable(deps, columns.map((c) => c.header), items.map((item) => columns.map((c) => c.cell(item))), flags.headers !== false);
+  if (printForMachines(deps, flags.output ?? 'table', data, items.map(view.name))) return;
+  deps.stdout.write(formatItems(flags, items, view));
   after?.();
 }
 
