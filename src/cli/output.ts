@@ -28,8 +28,7 @@ export function withOutputFlags(command: Command): Command {
     .option('--no-headers', 'print tables without their header line');
 }
 
-function parseOutputFormat(value: string | undefined): OutputFormat {
-  if (value === undefined) return 'table';
+function parseOutputFormat(value: string): OutputFormat {
   const format = FORMATS.find((f) => f === value);
   if (format) return format;
   throw new InvalidArgumentError('-o/--output', FORMATS.map((f) => `"${f}"`).join(', '), value);
