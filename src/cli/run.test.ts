@@ -22,9 +22,9 @@ describe('drover CLI', () => {
   });
 
   it('exits non-zero with a one-line reason on a bad output format', async () => {
-    const result = await runCliForTest(['version', '-o', 'yaml']);
+    const result = await runCliForTest(['version', '-o', 'xml']);
     assert.equal(result.code, 1);
-    assert.equal(result.stderr, 'drover: -o/--output: expected "json" or "table", got "yaml"\n');
+    assert.equal(result.stderr, 'drover: -o/--output: expected "table", "wide", "json", "yaml", "name", got "xml"\n');
   });
 
   it('refuses an unknown command', async () => {

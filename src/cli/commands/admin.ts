@@ -13,15 +13,14 @@ import type { CliDeps } from '../deps.ts';
 import { UserService } from '../../identity/index.ts';
 import { openStore } from '../../store/index.ts';
 import { DroverError, InvalidArgumentError } from '../../errors/index.ts';
-import { parseOutputFormat, printJson } from '../output.ts';
+import { printText, withOutputFlags, type OutputFlags } from '../output.ts';
 
-interface ResetFlags { dataDir: string; db?: string; username: string; output?: string }
+interface ResetFlags extends OutputFlags { dataDir: string; db?: string; username: string }
 
 /** Nothing to invalidate in this process: the running server re-reads tokens by itself. */
 const noCache = { invalidateToken: () => undefined, invalidateUser: () => undefined };
 
 async function resetPassword(deps: CliDeps, flags: ResetFlags): Promise<void> {
-  const format = parseOutputFormat(flags.output);
   const dataDir = resolve(flags.dataDir);
   if (flags.db === undefined && !existsSync(join(dataDir, 'drover.db'))) {
     throw new InvalidArgumentError('--data-dir', `the server's data directory (no drover.db in ${dataDir}), or --db with its database URL`);
@@ -30,15 +29,12 @@ async function resetPassword(deps: CliDeps, flags: ResetFlags): Promise<void> {
   try {
     const users = new UserService({ store, clock: Date.now, invalidator: noCache });
     const { user, password } = await users.resetPassword(flags.username);
-    if (format === 'json') printJson(deps, { username: user.username, userId: user.id, password, mustChangePassword: true });
-    else {
-      deps.stdout.write([
-        `New password for ${user.username} (shown only now; it must be changed at first login):`,
-        `    ${password}`,
-        'All their tokens are revoked; log in again with "drover login".',
-        '',
-      ].join('\n'));
-    }
+    printText(deps, flags, { username: user.username, userId: user.id, password, mustChangePassword: true }, [user.username], [
+      `New password for ${user.username} (shown only now; it must be changed at first login):`,
+      `    ${password}`,
+      'All their tokens are revoked; log in again with "drover login".',
+      '',
+    ].join('\n'));
   } catch (error) {
     if (error instanceof DroverError && error.code === 'DRV_ERR_NOT_FOUND') {
       throw new DroverError('DRV_ERR_NOT_FOUND', `no user "${flags.username}" in this database: check --username and --data-dir/--db`);
@@ -51,12 +47,11 @@ async function resetPassword(deps: CliDeps, flags: ResetFlags): Promise<void> {
 
 export function adminCommand(deps: CliDeps): Command {
   const admin = new Command('admin').description('server-host maintenance, run against the server\'s data dir or database');
-  admin.addCommand(new Command('reset-password')
+  admin.addCommand(withOutputFlags(new Command('reset-password'))
     .description('set a new generated password for a user (printed once, to be changed at first login) and revoke their tokens')
     .option('--data-dir <dir>', 'the server\'s state directory (SQLite database)', './drover-data')
     .option('--db <url>', 'the server\'s postgres://… URL instead of the data dir\'s SQLite')
     .option('--username <name>', 'the user whose password to reset', 'admin')
-    .option('-o, --output <format>', 'json or table')
     .action((flags: ResetFlags) => resetPassword(deps, flags)));
   return admin;
 }

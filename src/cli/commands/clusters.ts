@@ -6,7 +6,7 @@ import { aceSettingFromFlags, withAceFlags, type AceFlags } from './kube-api-aut
 import { InvalidArgumentError } from '../../errors/index.ts';
 import { DURATION_HINT, durationOption } from '../../durations/index.ts';
 import { namingFlags } from '../flag-errors.ts';
-import { parseOutputFormat, printJson, printTable } from '../output.ts';
+import { formatItems, printItems, printText, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
 
 interface ConflictView { apiServer: string; caSha256: string; account?: string; differences: string[]; reportedAt: string; digest: string }
 interface ClusterView {
@@ -18,12 +18,14 @@ interface RegistrationView { token: string; caChecksum: string; agentCommand: st
 
 const path = (name: string): string => `/v1/clusters/${encodeURIComponent(name)}`;
 
-function printClusters(deps: CliDeps, clusters: ClusterView[]): void {
-  printTable(deps, ['id', 'name', 'state', 'version', 'nodes', 'tunnel', 'last seen', 'reason'], clusters.map((c) => [
-    c.id, c.name, c.state, c.kubernetesVersion ?? '', c.nodeCount === undefined ? '' : String(c.nodeCount),
-    c.tunnel ?? '', c.lastSeenAt ?? '', c.stateReason,
-  ]));
-}
+const clusterView: ItemView<ClusterView> = {
+  columns: [
+    { header: 'id', cell: (c) => c.id }, { header: 'name', cell: (c) => c.name }, { header: 'state', cell: (c) => c.state },
+    { header: 'version', cell: (c) => c.kubernetesVersion ?? '' }, { header: 'nodes', cell: (c) => c.nodeCount === undefined ? '' : String(c.nodeCount) },
+    { header: 'tunnel', cell: (c) => c.tunnel ?? '' }, { header: 'last seen', cell: (c) => c.lastSeenAt ?? '' }, { header: 'reason', cell: (c) => c.stateReason },
+  ],
+  name: (c) => c.name,
+};
 
 /** The pinned kube-apiserver, and a refused report that differs from it, for `get` and `update`. */
 function printApiServer(deps: CliDeps, c: ClusterView): void {
@@ -39,47 +41,41 @@ function printApiServer(deps: CliDeps, c: ClusterView): void {
   ].join('\n'));
 }
 
-function printRegistration(deps: CliDeps, r: RegistrationView): void {
-  deps.stdout.write([
+function registrationText(r: RegistrationView): string {
+  return [
     'Run the agent in the cluster with either of:',
     `  ${r.kubectlCommand}`,
     `  ${r.agentCommand}`,
     `Import manifest: ${r.manifestUrl}`,
     'The token in these commands registers agents for this cluster: keep it secret.',
     '',
-  ].join('\n'));
+  ].join('\n');
 }
 
 function createCommand(deps: CliDeps): Command {
-  return new Command('create')
+  return withOutputFlags(new Command('create'))
     .description('register a cluster; prints the agent command and the import manifest URL')
     .argument('<name>', 'cluster name (a DNS label)')
     .option('--display-name <name>', 'display name')
     .option('--token-ttl <duration>', `registration token lifetime, at least 1m: ${DURATION_HINT} (default: no expiry)`)
-    .option('-o, --output <format>', 'json or table')
-    .action(async (name: string, opts: { displayName?: string; tokenTtl?: string; output?: string }) => {
-      const format = parseOutputFormat(opts.output);
+    .action(async (name: string, opts: { displayName?: string; tokenTtl?: string } & OutputFlags) => {
       const ttl = opts.tokenTtl === undefined ? undefined : durationOption('--token-ttl', opts.tokenTtl, { min: 60 });
       const result = await namingFlags({ tokenTtlSeconds: '--token-ttl', displayName: '--display-name' }, withClient(deps, (client) => client.request<{ cluster: ClusterView; registration: RegistrationView }>('POST', '/v1/clusters', {
         name, ...(opts.displayName ? { displayName: opts.displayName } : {}), ...(ttl ? { tokenTtlSeconds: ttl } : {}),
       })));
-      if (format === 'json') return printJson(deps, result);
-      printClusters(deps, [result.cluster]);
-      printRegistration(deps, result.registration);
+      printItems(deps, opts, result, [result.cluster], clusterView, () => deps.stdout.write(registrationText(result.registration)));
     });
 }
 
 function updateCommand(deps: CliDeps): Command {
-  return withAceFlags(new Command('update'))
+  return withOutputFlags(withAceFlags(new Command('update')))
     .description('change a cluster\'s display name, or rotate its registration token')
     .argument('<name>', 'cluster name or id')
     .option('--display-name <name>', 'new display name')
     .option('--rotate-token', 'issue a new registration token')
     .option('--grace <duration>', `with --rotate-token: how long the old token keeps working, ${DURATION_HINT} (default 0: revoked now)`)
     .option('--accept-new-apiserver', 'pin the kube-apiserver (address, CA, account) an agent reported instead of the pinned one, as "clusters get" shows it')
-    .option('-o, --output <format>', 'json or table')
-    .action(async (name: string, opts: { displayName?: string; rotateToken?: boolean; grace?: string; acceptNewApiserver?: boolean; output?: string } & AceFlags) => {
-      const format = parseOutputFormat(opts.output);
+    .action(async (name: string, opts: { displayName?: string; rotateToken?: boolean; grace?: string; acceptNewApiserver?: boolean } & AceFlags & OutputFlags) => {
       const ace = aceSettingFromFlags(opts);
       if (!opts.displayName && !opts.rotateToken && !opts.acceptNewApiserver && !ace) {
         throw new InvalidArgumentError('update', 'at least one of --display-name, --rotate-token, --accept-new-apiserver or an --ace-* flag');
@@ -91,11 +87,12 @@ function updateCommand(deps: CliDeps): Command {
         const cluster = renamed ?? accepted;
         const registration = opts.rotateToken ? await client.request<RegistrationView>('POST', `${path(name)}/rotate-token`, { graceSeconds: grace }) : undefined;
         const aceSetting = ace ? await client.request<object>('PATCH', `${path(name)}/ace`, ace) : undefined;
-        if (format === 'json') return printJson(deps, { ...(cluster ? { cluster } : {}), ...(registration ? { registration } : {}), ...(aceSetting ? { ace: aceSetting } : {}) });
-        if (ace) deps.stdout.write(`Authorized cluster endpoint: ${ace.mode === 'fqdn' ? ace.fqdn : ace.mode}. "drover kubeconfig ${name}" adds its contexts.\n`);
-        if (accepted) deps.stdout.write(`Accepted kube-apiserver ${accepted.apiServer ?? ''} (CA sha256 ${accepted.apiServerCaSha256 ?? '?'}) for ${accepted.name}; the cluster turns Active once an agent reporting it connects.\n`);
-        if (cluster) printClusters(deps, [cluster]);
-        if (registration) printRegistration(deps, registration);
+        printText(deps, opts, { ...(cluster ? { cluster } : {}), ...(registration ? { registration } : {}), ...(aceSetting ? { ace: aceSetting } : {}) }, [cluster?.name ?? name], [
+          ace ? `Authorized cluster endpoint: ${ace.mode === 'fqdn' ? ace.fqdn : ace.mode}. "drover kubeconfig ${name}" adds its contexts.\n` : '',
+          accepted ? `Accepted kube-apiserver ${accepted.apiServer ?? ''} (CA sha256 ${accepted.apiServerCaSha256 ?? '?'}) for ${accepted.name}; the cluster turns Active once an agent reporting it connects.\n` : '',
+          cluster ? formatItems(opts, [cluster], clusterView) : '',
+          registration ? registrationText(registration) : '',
+        ].join(''));
       }));
     });
 }
@@ -112,41 +109,33 @@ async function acceptApiServer(client: DroverClient, name: string): Promise<Clus
 export function clustersCommand(deps: CliDeps): Command {
   const clusters = new Command('clusters').description('register and manage downstream clusters');
   clusters.addCommand(createCommand(deps));
-  clusters.addCommand(new Command('list')
+  clusters.addCommand(withOutputFlags(new Command('list'))
     .description('list clusters with their state')
-    .option('-o, --output <format>', 'json or table')
-    .action(async (opts: { output?: string }) => {
-      const format = parseOutputFormat(opts.output);
+    .action(async (opts: OutputFlags) => {
       const list = await withClient(deps, (client) => client.request<ClusterView[]>('GET', '/v1/clusters'));
-      if (format === 'json') printJson(deps, list);
-      else printClusters(deps, list);
+      printItems(deps, opts, list, list, clusterView);
     }));
-  clusters.addCommand(new Command('get')
+  clusters.addCommand(withOutputFlags(new Command('get'))
     .description('show one cluster; with --registration, its agent command again (admins)')
     .argument('<name>', 'cluster name or id')
     .option('--registration', 'also print the agent command and import manifest URL')
-    .option('-o, --output <format>', 'json or table')
-    .action(async (name: string, opts: { registration?: boolean; output?: string }) => {
-      const format = parseOutputFormat(opts.output);
+    .action(async (name: string, opts: { registration?: boolean } & OutputFlags) => {
       await withClient(deps, async (client) => {
         const cluster = await client.request<ClusterView>('GET', path(name));
         const registration = opts.registration ? await client.request<RegistrationView>('GET', `${path(name)}/registration`) : undefined;
-        if (format === 'json') return printJson(deps, registration ? { ...cluster, registration } : cluster);
-        printClusters(deps, [cluster]);
-        printApiServer(deps, cluster);
-        if (registration) printRegistration(deps, registration);
+        printItems(deps, opts, registration ? { ...cluster, registration } : cluster, [cluster], clusterView, () => {
+          printApiServer(deps, cluster);
+          if (registration) deps.stdout.write(registrationText(registration));
+        });
       });
     }));
   clusters.addCommand(updateCommand(deps));
-  clusters.addCommand(new Command('delete')
+  clusters.addCommand(withOutputFlags(new Command('delete'))
     .description('remove what Drover created in the cluster (when reachable) and forget it')
     .argument('<name>', 'cluster name or id')
-    .option('-o, --output <format>', 'json or table')
-    .action(async (name: string, opts: { output?: string }) => {
-      const format = parseOutputFormat(opts.output);
+    .action(async (name: string, opts: OutputFlags) => {
       const result = await withClient(deps, (client) => client.request<{ cluster: ClusterView; note: string }>('DELETE', path(name)));
-      if (format === 'json') printJson(deps, result);
-      else deps.stdout.write(`Cluster ${result.cluster.name} (${result.cluster.id}) deleted: ${result.note}.\n`);
+      printText(deps, opts, result, [result.cluster.name], `Cluster ${result.cluster.name} (${result.cluster.id}) deleted: ${result.note}.\n`);
     }));
   return clusters;
 }

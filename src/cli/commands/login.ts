@@ -18,13 +18,13 @@ import {
   type ServerTrust,
 } from '../client/index.ts';
 import { DroverError, InvalidArgumentError } from '../../errors/index.ts';
-import { parseOutputFormat, printJson } from '../output.ts';
+import { printText, withOutputFlags, type OutputFlags } from '../output.ts';
 import { isBrowserProvider, logInAndSave, type LoginAnswer } from './login-flow.ts';
 import { askNewPassword, changeOwnPassword } from './passwd.ts';
 
-interface LoginFlags {
+interface LoginFlags extends OutputFlags {
   username?: string; password?: string; passwordStdin?: boolean; provider: string; caFile?: string; caChecksum?: string;
-  insecureSkipTlsVerify?: boolean; output?: string;
+  insecureSkipTlsVerify?: boolean;
 }
 
 async function trustFor(server: string, flags: LoginFlags, deps: CliDeps): Promise<ServerTrust> {
@@ -98,7 +98,7 @@ async function completePasswordChange(deps: CliDeps, server: string, trust: Serv
 }
 
 export function loginCommand(deps: CliDeps): Command {
-  return new Command('login')
+  return withOutputFlags(new Command('login'))
     .description('log in to a Drover server and save the token in $DROVER_CONFIG')
     .argument('<url>', 'the server, e.g. https://drover.example.com:8443')
     .option('--username <name>', 'user name (password providers: local, openldap, activedirectory)')
@@ -108,9 +108,7 @@ export function loginCommand(deps: CliDeps): Command {
     .option('--ca-file <file>', 'trust this CA (PEM) for the server')
     .option('--ca-checksum <sha256>', 'fetch the server CA from /cacerts and trust it if its sha256 matches')
     .option('--insecure-skip-tls-verify', 'do not verify the server certificate (prints a warning)')
-    .option('-o, --output <format>', 'json or table')
     .action(async (url: string, flags: LoginFlags) => {
-      const format = parseOutputFormat(flags.output);
       let server: string;
       try {
         const parsed = new URL(url);
@@ -126,7 +124,6 @@ export function loginCommand(deps: CliDeps): Command {
       const answer = await logInAndSave(deps, server, trust, { provider: flags.provider, username: flags.username, password });
       if (answer.user.mustChangePassword && password !== undefined) await completePasswordChange(deps, server, trust, answer, password);
       const info = { server, username: answer.user.username, userId: answer.user.id, tokenId: answer.tokenId, expiresAt: answer.expiresAt ?? null };
-      if (format === 'json') printJson(deps, info);
-      else deps.stdout.write(`Logged in to ${server} as ${info.username} (token ${info.tokenId}, expires ${info.expiresAt ?? 'never'}); saved to ${deps.configPath}\n`);
+      printText(deps, flags, info, [info.username], `Logged in to ${server} as ${info.username} (token ${info.tokenId}, expires ${info.expiresAt ?? 'never'}); saved to ${deps.configPath}\n`);
     });
 }

@@ -8,22 +8,25 @@ import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { withClient } from '../client/index.ts';
 import { InvalidArgumentError } from '../../errors/index.ts';
-import { parseOutputFormat, printJson, printTable } from '../output.ts';
+import { printItems, printText, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
 
 interface MemberView {
   id: string; clusterId: string; projectId?: string; projectName?: string; roleTemplate: string;
   subjectKind: 'user' | 'group'; subject: string; username?: string;
 }
-interface Scope { cluster: string; project?: string; user?: string; group?: string; role?: string; output?: string }
+interface Scope { cluster: string; project?: string; user?: string; group?: string; role?: string }
 
 const base = (cluster: string): string => `/v1/clusters/${encodeURIComponent(cluster)}/members`;
 
-function printMembers(deps: CliDeps, list: MemberView[]): void {
-  printTable(deps, ['id', 'scope', 'member', 'role'], list.map((m) => [
-    m.id, m.projectId ? `project ${m.projectName ?? m.projectId}` : 'cluster',
-    m.subjectKind === 'user' ? `user ${m.username ?? m.subject}` : `group ${m.subject}`, m.roleTemplate,
-  ]));
-}
+const memberView: ItemView<MemberView> = {
+  columns: [
+    { header: 'id', cell: (m) => m.id },
+    { header: 'scope', cell: (m) => m.projectId ? `project ${m.projectName ?? m.projectId}` : 'cluster' },
+    { header: 'member', cell: (m) => m.subjectKind === 'user' ? `user ${m.username ?? m.subject}` : `group ${m.subject}` },
+    { header: 'role', cell: (m) => m.roleTemplate },
+  ],
+  name: (m) => m.id,
+};
 
 function subject(opts: Scope): { user: string } | { group: string } {
   if ((opts.user === undefined) === (opts.group === undefined)) throw new InvalidArgumentError('--user/--group', 'exactly one of them');
@@ -36,42 +39,33 @@ const scoped = (command: Command): Command => command
 
 export function membersCommand(deps: CliDeps): Command {
   const members = new Command('members').description('who holds which role template on a cluster or project');
-  members.addCommand(scoped(new Command('add'))
+  members.addCommand(withOutputFlags(scoped(new Command('add')))
     .description('grant a role template to a user or group (you can grant only what you hold)')
     .option('--user <name>', 'user name or id, or a provider user principal (openldap_user://<dn>, github_user://<id>) of someone who has not logged in yet')
     .option('--group <principal>', 'group principal id')
     .requiredOption('--role <role>', 'role template name (see "drover roles list")')
-    .option('-o, --output <format>', 'json or table')
-    .action(async (opts: Scope) => {
-      const format = parseOutputFormat(opts.output);
+    .action(async (opts: Scope & OutputFlags) => {
       const added = await withClient(deps, (client) => client.request<MemberView>('POST', base(opts.cluster), {
         ...(opts.project ? { project: opts.project } : {}), ...subject(opts), role: opts.role,
       }));
-      if (format === 'json') printJson(deps, added);
-      else printMembers(deps, [added]);
+      printItems(deps, opts, added, [added], memberView);
     }));
-  members.addCommand(scoped(new Command('list'))
+  members.addCommand(withOutputFlags(scoped(new Command('list')))
     .description('list the members of a cluster (with every project) or of one project')
-    .option('-o, --output <format>', 'json or table')
-    .action(async (opts: Scope) => {
-      const format = parseOutputFormat(opts.output);
+    .action(async (opts: Scope & OutputFlags) => {
       const query = opts.project ? `?project=${encodeURIComponent(opts.project)}` : '';
       const list = await withClient(deps, (client) => client.request<MemberView[]>('GET', `${base(opts.cluster)}${query}`));
-      if (format === 'json') printJson(deps, list);
-      else printMembers(deps, list);
+      printItems(deps, opts, list, list, memberView);
     }));
-  members.addCommand(scoped(new Command('remove'))
+  members.addCommand(withOutputFlags(scoped(new Command('remove')))
     .description('remove a member\'s role (or all their roles) on a cluster or project')
     .option('--user <name>', 'user name or id, or a provider user principal')
     .option('--group <principal>', 'group principal id')
     .option('--role <role>', 'only this role template')
-    .option('-o, --output <format>', 'json or table')
-    .action(async (opts: Scope) => {
-      const format = parseOutputFormat(opts.output);
+    .action(async (opts: Scope & OutputFlags) => {
       const params = new URLSearchParams({ ...(opts.project ? { project: opts.project } : {}), ...subject(opts), ...(opts.role ? { role: opts.role } : {}) });
       const result = await withClient(deps, (client) => client.request<{ removed: MemberView[] }>('DELETE', `${base(opts.cluster)}?${params.toString()}`));
-      if (format === 'json') printJson(deps, result);
-      else deps.stdout.write(`Removed ${result.removed.length} binding(s).\n`);
+      printText(deps, opts, result, result.removed.map(memberView.name), `Removed ${result.removed.length} binding(s).\n`);
     }));
   return members;
 }

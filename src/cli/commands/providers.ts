@@ -10,7 +10,7 @@ import type { CliDeps } from '../deps.ts';
 import { readStdinSecret, withClient, type DroverClient } from '../client/index.ts';
 import { waitForBrowser } from './login-browser.ts';
 import { InvalidArgumentError } from '../../errors/index.ts';
-import { parseOutputFormat, printJson, printTable } from '../output.ts';
+import { printItems, printText, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
 
 interface ProviderView {
   name: string; style: string; displayName: string; configured: boolean; enabled: boolean; accessMode: string;
@@ -25,13 +25,21 @@ interface PrincipalView { id: string; kind: string; provider: string; displayNam
 
 const path = (name: string, action = ''): string => `/v1/providers/${encodeURIComponent(name)}${action ? `/${action}` : ''}`;
 
-function printProviders(deps: CliDeps, list: ProviderView[]): void {
-  printTable(deps, ['name', 'style', 'configured', 'tested', 'enabled', 'pending', 'access'], list.map((p) => [
-    p.name, p.style, p.configured ? 'yes' : 'no', p.tested ? 'yes' : 'no', p.enabled ? 'yes' : 'no',
-    p.pending ? (p.pending.tested ? 'tested' : 'untested') : '-',
-    p.accessMode === 'restricted' ? `restricted (${p.allowedPrincipals.length})` : p.accessMode,
-  ]));
-}
+const yesNo = (value: boolean): string => value ? 'yes' : 'no';
+const providerView: ItemView<ProviderView> = {
+  columns: [
+    { header: 'name', cell: (p) => p.name }, { header: 'style', cell: (p) => p.style },
+    { header: 'configured', cell: (p) => yesNo(p.configured) }, { header: 'tested', cell: (p) => yesNo(p.tested) },
+    { header: 'enabled', cell: (p) => yesNo(p.enabled) },
+    { header: 'pending', cell: (p) => p.pending ? (p.pending.tested ? 'tested' : 'untested') : '-' },
+    { header: 'access', cell: (p) => p.accessMode === 'restricted' ? `restricted (${p.allowedPrincipals.length})` : p.accessMode },
+  ],
+  name: (p) => p.name,
+};
+const principalView: ItemView<PrincipalView> = {
+  columns: [{ header: 'id', cell: (p) => p.id }, { header: 'kind', cell: (p) => p.kind }, { header: 'name', cell: (p) => p.loginName ?? p.displayName }],
+  name: (p) => p.id,
+};
 
 /** The settings file: `{config: {...}, accessMode?, allowedPrincipals?}`, or just the config object. YAML or JSON. */
 function readSettings(file: string): Record<string, unknown> {
@@ -65,45 +73,35 @@ async function browserTest(client: DroverClient, name: string, deps: CliDeps): P
 
 export function providersCommand(deps: CliDeps): Command {
   const providers = new Command('providers').description('external identity providers (admins): configure, test, enable, disable');
-  const output = (c: Command): Command => c.option('-o, --output <format>', 'json or table');
-
-  providers.addCommand(output(new Command('list')).description('every provider and its state').action(async (opts: { output?: string }) => {
-    const format = parseOutputFormat(opts.output);
+  providers.addCommand(withOutputFlags(new Command('list')).description('every provider and its state').action(async (opts: OutputFlags) => {
     const list = await withClient(deps, (client) => client.request<ProviderView[]>('GET', '/v1/providers'));
-    if (format === 'json') printJson(deps, list);
-    else printProviders(deps, list);
+    printItems(deps, opts, list, list, providerView);
   }));
 
-  providers.addCommand(output(new Command('configure')).description('store a provider\'s settings from a YAML/JSON file; it must pass "providers test" before "providers enable"')
+  providers.addCommand(withOutputFlags(new Command('configure')).description('store a provider\'s settings from a YAML/JSON file; it must pass "providers test" before "providers enable"')
     .argument('<name>', 'openldap, activedirectory, github or oidc')
     .requiredOption('-f, --file <file>', 'settings: {config: {...}, accessMode?: unrestricted|restricted, allowedPrincipals?: [...]}')
-    .action(async (name: string, opts: { file: string; output?: string }) => {
-      const format = parseOutputFormat(opts.output);
+    .action(async (name: string, opts: { file: string } & OutputFlags) => {
       const view = await withClient(deps, (client) => client.request<ProviderView>('PUT', path(name), readSettings(opts.file)));
-      if (format === 'json') printJson(deps, view);
-      else {
-        const next = `drover providers test ${name}${view.style === 'password' ? ' --username U --password-stdin' : ''}`;
-        deps.stdout.write(view.pending
-          ? `${name} is enabled: the new settings are pending and serve nothing yet (the current ones keep serving). Next: ${next}, then drover providers enable ${name}\n`
-          : `Configured ${name}. Next: ${next}\n`);
-      }
+      const next = `drover providers test ${name}${view.style === 'password' ? ' --username U --password-stdin' : ''}`;
+      printText(deps, opts, view, [view.name], view.pending
+        ? `${name} is enabled: the new settings are pending and serve nothing yet (the current ones keep serving). Next: ${next}, then drover providers enable ${name}\n`
+        : `Configured ${name}. Next: ${next}\n`);
     }));
 
-  providers.addCommand(output(new Command('test'))
+  providers.addCommand(withOutputFlags(new Command('test'))
     .description('log in once with the stored settings (password providers: --username and a password; github, oidc: in a browser); success allows enabling it')
     .argument('<name>', 'openldap, activedirectory, github or oidc')
     .option('--username <name>', 'password providers: a directory user to test with')
     .option('--password <password>', 'password (prefer --password-stdin)')
     .option('--password-stdin', 'read the password from stdin')
-    .action(async (name: string, opts: { username?: string; password?: string; passwordStdin?: boolean; output?: string }) => {
-      const format = parseOutputFormat(opts.output);
+    .action(async (name: string, opts: { username?: string; password?: string; passwordStdin?: boolean } & OutputFlags) => {
       const style = opts.username === undefined
         ? (await withClient(deps, (client) => client.request<ProviderView[]>('GET', '/v1/providers'))).find((p) => p.name === name)?.style
         : 'password';
       if (style === 'redirect') {
         const view = await withClient(deps, (client) => browserTest(client, name, deps));
-        if (format === 'json') printJson(deps, view);
-        else deps.stdout.write(`Test login through ${name} succeeded.\nEnable it with: drover providers enable ${name}\n`);
+        printText(deps, opts, view, [name], `Test login through ${name} succeeded.\nEnable it with: drover providers enable ${name}\n`);
         return;
       }
       if (opts.username === undefined) throw new InvalidArgumentError('--username', `a directory user to test ${name} with (and --password-stdin)`);
@@ -113,23 +111,20 @@ export function providersCommand(deps: CliDeps): Command {
       const username = opts.username;
       const answer = await withClient(deps, (client) => client.request<{ ok: boolean; user: PrincipalView; groups: PrincipalView[] }>(
         'POST', path(name, 'test'), { username, password }));
-      if (format === 'json') printJson(deps, answer);
-      else {
-        deps.stdout.write(`Test login through ${name} succeeded as ${answer.user.id}\n`);
-        for (const g of answer.groups) deps.stdout.write(`  group ${g.id}\n`);
-        deps.stdout.write(`Enable it with: drover providers enable ${name}\n`);
-      }
+      printText(deps, opts, answer, [answer.user.id], [
+        `Test login through ${name} succeeded as ${answer.user.id}\n`,
+        ...answer.groups.map((g) => `  group ${g.id}\n`),
+        `Enable it with: drover providers enable ${name}\n`,
+      ].join(''));
     }));
 
   for (const action of ['enable', 'disable'] as const) {
-    providers.addCommand(output(new Command(action))
+    providers.addCommand(withOutputFlags(new Command(action))
       .description(action === 'enable' ? 'enable a provider whose current settings passed a test login (or promote its tested pending settings)' : 'disable a provider: its users are logged out (tokens revoked)')
       .argument('<name>', 'provider name')
-      .action(async (name: string, opts: { output?: string }) => {
-        const format = parseOutputFormat(opts.output);
+      .action(async (name: string, opts: OutputFlags) => {
         const view = await withClient(deps, (client) => client.request<ProviderView>('POST', path(name, action)));
-        if (format === 'json') printJson(deps, view);
-        else deps.stdout.write(`${name} ${action}d.\n`);
+        printText(deps, opts, view, [view.name], `${name} ${action}d.\n`);
       }));
   }
   return providers;
@@ -137,17 +132,14 @@ export function providersCommand(deps: CliDeps): Command {
 
 export function principalsCommand(deps: CliDeps): Command {
   const principals = new Command('principals').description('find users and groups (local and every enabled provider) by name');
-  principals.addCommand(new Command('search').description('users and groups whose name contains QUERY; use the id with "members add --group"')
+  principals.addCommand(withOutputFlags(new Command('search')).description('users and groups whose name contains QUERY; use the id with "members add --group"')
     .argument('<query>', 'part of a name')
     .option('--limit <n>', 'at most this many (1-100)', '20')
-    .option('-o, --output <format>', 'json or table')
-    .action(async (query: string, opts: { limit: string; output?: string }) => {
-      const format = parseOutputFormat(opts.output);
+    .action(async (query: string, opts: { limit: string } & OutputFlags) => {
       if (!/^\d{1,3}$/.test(opts.limit)) throw new InvalidArgumentError('--limit', 'a number from 1 to 100', opts.limit);
       const params = new URLSearchParams({ q: query, limit: opts.limit });
       const list = await withClient(deps, (client) => client.request<PrincipalView[]>('GET', `/v1/principals?${params.toString()}`));
-      if (format === 'json') printJson(deps, list);
-      else printTable(deps, ['id', 'kind', 'name'], list.map((p) => [p.id, p.kind, p.loginName ?? p.displayName]));
+      printItems(deps, opts, list, list, principalView);
     }));
   return principals;
 }

@@ -5,17 +5,21 @@ import { parse as parseYaml } from 'yaml';
 import type { CliDeps } from '../deps.ts';
 import { withClient } from '../client/index.ts';
 import { DroverError } from '../../errors/index.ts';
-import { parseOutputFormat, printJson, printTable } from '../output.ts';
+import { printItems, printTable, printText, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
 
 interface RoleView { name: string; displayName: string; context: string; inherits: string[]; builtin: boolean; locked: boolean; rules: unknown[] }
 interface ResolvedView { template: RoleView; rules: { verbs: string[]; apiGroups?: string[]; resources?: string[]; resourceNames?: string[]; nonResourceURLs?: string[] }[]; includes: string[] }
 
 const path = (name: string): string => `/v1/roles/${encodeURIComponent(name)}`;
 
-function printRoles(deps: CliDeps, roles: RoleView[]): void {
-  printTable(deps, ['name', 'context', 'inherits', 'builtin', 'locked', 'rules'],
-    roles.map((r) => [r.name, r.context, r.inherits.join(',') || '-', r.builtin ? 'yes' : 'no', r.locked ? 'yes' : 'no', String(r.rules.length)]));
-}
+const roleView: ItemView<RoleView> = {
+  columns: [
+    { header: 'name', cell: (r) => r.name }, { header: 'context', cell: (r) => r.context },
+    { header: 'inherits', cell: (r) => r.inherits.join(',') || '-' }, { header: 'builtin', cell: (r) => r.builtin ? 'yes' : 'no' },
+    { header: 'locked', cell: (r) => r.locked ? 'yes' : 'no' }, { header: 'rules', cell: (r) => String(r.rules.length) },
+  ],
+  name: (r) => r.name,
+};
 
 /** Reads a template from a YAML or JSON file ("-" for stdin is not supported: files are reviewed artefacts). */
 function readTemplate(file: string): unknown {
@@ -34,47 +38,39 @@ function readTemplate(file: string): unknown {
 
 export function rolesCommand(deps: CliDeps): Command {
   const roles = new Command('roles').description('role templates: named rule sets granted on clusters and projects');
-  roles.addCommand(new Command('list')
+  roles.addCommand(withOutputFlags(new Command('list'))
     .description('list role templates')
-    .option('-o, --output <format>', 'json or table')
-    .action(async (opts: { output?: string }) => {
-      const format = parseOutputFormat(opts.output);
+    .action(async (opts: OutputFlags) => {
       const list = await withClient(deps, (client) => client.request<RoleView[]>('GET', '/v1/roles'));
-      if (format === 'json') printJson(deps, list);
-      else printRoles(deps, list);
+      printItems(deps, opts, list, list, roleView);
     }));
-  roles.addCommand(new Command('get')
+  roles.addCommand(withOutputFlags(new Command('get'))
     .description('show a role template and its flattened rules')
     .argument('<name>', 'role template name')
-    .option('-o, --output <format>', 'json or table')
-    .action(async (name: string, opts: { output?: string }) => {
-      const format = parseOutputFormat(opts.output);
+    .action(async (name: string, opts: OutputFlags) => {
       const got = await withClient(deps, (client) => client.request<ResolvedView>('GET', path(name)));
-      if (format === 'json') { printJson(deps, got); return; }
-      printRoles(deps, [got.template]);
-      deps.stdout.write(`\nincludes: ${got.includes.join(', ')}\n\n`);
-      printTable(deps, ['verbs', 'api groups', 'resources', 'names / urls'], got.rules.map((r) => [
-        r.verbs.join(','), (r.apiGroups ?? []).map((g) => g || 'core').join(',') || '-', (r.resources ?? []).join(',') || '-',
-        (r.resourceNames ?? r.nonResourceURLs ?? []).join(',') || '-',
-      ]));
+      printItems(deps, opts, got, [got.template], roleView, () => {
+        deps.stdout.write(`\nincludes: ${got.includes.join(', ')}\n\n`);
+        printTable(deps, ['verbs', 'api groups', 'resources', 'names / urls'], got.rules.map((r) => [
+          r.verbs.join(','), (r.apiGroups ?? []).map((g) => g || 'core').join(',') || '-', (r.resources ?? []).join(',') || '-',
+          (r.resourceNames ?? r.nonResourceURLs ?? []).join(',') || '-',
+        ]), opts.headers !== false);
+      });
     }));
-  roles.addCommand(new Command('create')
+  roles.addCommand(withOutputFlags(new Command('create'))
     .description('create a custom role template from a YAML or JSON file (admins)')
     .requiredOption('-f, --file <file>', 'the template: name, context (cluster|project), rules, and optionally displayName, description, inherits, locked')
-    .option('-o, --output <format>', 'json or table')
-    .action(async (opts: { file: string; output?: string }) => {
-      const format = parseOutputFormat(opts.output);
+    .action(async (opts: { file: string } & OutputFlags) => {
       const body = readTemplate(opts.file);
       const created = await withClient(deps, (client) => client.request<RoleView>('POST', '/v1/roles', body));
-      if (format === 'json') printJson(deps, created);
-      else printRoles(deps, [created]);
+      printItems(deps, opts, created, [created], roleView);
     }));
-  roles.addCommand(new Command('delete')
+  roles.addCommand(withOutputFlags(new Command('delete'))
     .description('delete a custom role template that no binding uses (admins)')
     .argument('<name>', 'role template name')
-    .action(async (name: string) => {
+    .action(async (name: string, opts: OutputFlags) => {
       const deleted = await withClient(deps, (client) => client.request<RoleView>('DELETE', path(name)));
-      deps.stdout.write(`Role template ${deleted.name} deleted.\n`);
+      printText(deps, opts, deleted, [deleted.name], `Role template ${deleted.name} deleted.\n`);
     }));
   return roles;
 }

@@ -7,7 +7,7 @@
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { withClient } from '../client/index.ts';
-import { parseOutputFormat, printJson, printTable } from '../output.ts';
+import { printItems, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
 import { InvalidArgumentError } from '../../errors/index.ts';
 import { DURATION_HINT, durationOption, formatDuration } from '../../durations/index.ts';
 import { namingFlags } from '../flag-errors.ts';
@@ -39,36 +39,37 @@ export function describeSeconds(total: number): string {
   return `${total} (${formatDuration(total)})`;
 }
 
-function printSettings(deps: CliDeps, view: KubeconfigSettingsView): void {
-  printTable(deps, ['setting', 'value'], [
+/** A setting prints as one row per field; `-o name` prints the fields' names. */
+const fieldView: ItemView<[string, string]> = {
+  columns: [{ header: 'setting', cell: ([field]) => field }, { header: 'value', cell: ([, value]) => value }],
+  name: ([field]) => field,
+};
+
+function printSettings(deps: CliDeps, flags: OutputFlags, view: KubeconfigSettingsView): void {
+  printItems(deps, flags, view, [
     ['token-ttl', describeSeconds(view.defaultTtlSeconds)],
     ['max-token-ttl', describeSeconds(view.maxTtlSeconds)],
     ['generate-token', String(view.generateToken)],
     ['source', view.source === 'stored' ? `saved by an admin${view.updatedAt ? ` at ${view.updatedAt}` : ''}` : 'server environment (DROVER_KUBECONFIG_*)'],
-  ]);
+  ], fieldView);
 }
 
 export function settingsCommand(deps: CliDeps): Command {
   const settings = new Command('settings').description('server settings: kubeconfig token lifetime and generation');
-  settings.addCommand(new Command('get')
+  settings.addCommand(withOutputFlags(new Command('get'))
     .description('show a setting (kubeconfig)')
     .argument('<setting>', 'kubeconfig')
-    .option('-o, --output <format>', 'json or table')
-    .action(async (name: string, opts: { output?: string }) => {
-      const format = parseOutputFormat(opts.output);
+    .action(async (name: string, opts: OutputFlags) => {
       const view = await withClient(deps, (client) => client.request<KubeconfigSettingsView>('GET', `/v1/settings/${settingName(name)}`));
-      if (format === 'json') printJson(deps, view);
-      else printSettings(deps, view);
+      printSettings(deps, opts, view);
     }));
-  settings.addCommand(new Command('set')
+  settings.addCommand(withOutputFlags(new Command('set'))
     .description('change a setting (admins); flags not given keep their value')
     .argument('<setting>', 'kubeconfig')
     .option('--token-ttl <duration>', `lifetime of the token in a new kubeconfig, ${DURATION_HINT} (at most --max-token-ttl)`)
     .option('--max-token-ttl <duration>', 'the longest lifetime a user may ask for with "drover kubeconfig --ttl"')
     .option('--generate-token <true|false>', 'false: kubeconfigs run "drover token" (exec plugin) instead of holding a token')
-    .option('-o, --output <format>', 'json or table')
-    .action(async (name: string, opts: { tokenTtl?: string; maxTokenTtl?: string; generateToken?: string; output?: string }) => {
-      const format = parseOutputFormat(opts.output);
+    .action(async (name: string, opts: { tokenTtl?: string; maxTokenTtl?: string; generateToken?: string } & OutputFlags) => {
       const setting = settingName(name);
       const defaultTtlSeconds = opts.tokenTtl === undefined ? undefined : durationOption('--token-ttl', opts.tokenTtl);
       const maxTtlSeconds = opts.maxTokenTtl === undefined ? undefined : durationOption('--max-token-ttl', opts.maxTokenTtl);
@@ -84,8 +85,7 @@ export function settingsCommand(deps: CliDeps): Command {
           generateToken: generateToken ?? current.generateToken,
         });
       }));
-      if (format === 'json') printJson(deps, view);
-      else printSettings(deps, view);
+      printSettings(deps, opts, view);
     }));
   return settings;
 }

@@ -5,7 +5,7 @@ import { withClient, type DroverClient } from '../client/index.ts';
 import { DroverError, isDroverError } from '../../errors/index.ts';
 import { DURATION_HINT, durationOption } from '../../durations/index.ts';
 import { namingFlags } from '../flag-errors.ts';
-import { parseOutputFormat, printJson, printTable } from '../output.ts';
+import { printItems, printText, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
 
 interface TokenView {
   id: string; userId: string; kind: string; description: string; clusterId?: string; createdAt: string; expiresAt?: string; lastUsedAt?: string; current?: boolean;
@@ -27,31 +27,33 @@ async function clusterIdOf(client: DroverClient, nameOrId: string): Promise<stri
   }
 }
 
+const tokenView: ItemView<TokenView> = {
+  columns: [
+    { header: 'id', cell: (t) => t.id }, { header: 'user', cell: (t) => t.userId }, { header: 'kind', cell: (t) => t.kind },
+    { header: 'description', cell: (t) => t.description }, { header: 'cluster', cell: (t) => t.clusterId ?? '' },
+    { header: 'expires', cell: (t) => t.expiresAt ?? 'never' }, { header: 'last used', cell: (t) => t.lastUsedAt ?? '' },
+    { header: 'current', cell: (t) => t.current ? '*' : '' },
+  ],
+  name: (t) => t.id,
+};
+
 export function tokensCommand(deps: CliDeps): Command {
   const tokens = new Command('tokens').description('list, create and revoke tokens');
-  tokens.addCommand(new Command('list')
+  tokens.addCommand(withOutputFlags(new Command('list'))
     .description('list your tokens')
     .option('--all', 'every user\'s tokens (admins)')
     .option('--user <name>', 'this user\'s tokens (admins)')
-    .option('-o, --output <format>', 'json or table')
-    .action(async (opts: { all?: boolean; user?: string; output?: string }) => {
-      const format = parseOutputFormat(opts.output);
+    .action(async (opts: { all?: boolean; user?: string } & OutputFlags) => {
       const query = opts.all ? '?all=true' : opts.user ? `?userId=${encodeURIComponent(opts.user)}` : '';
       const list = await withClient(deps, (client) => client.request<TokenView[]>('GET', `/v1/tokens${query}`));
-      if (format === 'json') printJson(deps, list);
-      else {
-        printTable(deps, ['id', 'user', 'kind', 'description', 'cluster', 'expires', 'last used', 'current'],
-          list.map((t) => [t.id, t.userId, t.kind, t.description, t.clusterId ?? '', t.expiresAt ?? 'never', t.lastUsedAt ?? '', t.current ? '*' : '']));
-      }
+      printItems(deps, opts, list, list, tokenView);
     }));
-  tokens.addCommand(new Command('create')
+  tokens.addCommand(withOutputFlags(new Command('create'))
     .description('create an API token for yourself; the token is shown only once')
     .option('--description <text>', 'what the token is for')
     .option('--ttl <duration>', `lifetime: ${DURATION_HINT}; at most the server maximum`)
     .option('--cluster <name>', 'scope the token to one cluster (name or id; it must be one you can use)')
-    .option('-o, --output <format>', 'json or table')
-    .action(async (opts: { description?: string; ttl?: string; cluster?: string; output?: string }) => {
-      const format = parseOutputFormat(opts.output);
+    .action(async (opts: { description?: string; ttl?: string; cluster?: string } & OutputFlags) => {
       const ttl = opts.ttl === undefined ? undefined : durationOption('--ttl', opts.ttl, { min: 1 });
       const issued = await namingFlags({ ttlSeconds: '--ttl', clusterId: '--cluster', description: '--description' }, withClient(deps, async (client) => {
         const clusterId = opts.cluster === undefined ? undefined : await clusterIdOf(client, opts.cluster);
@@ -59,8 +61,7 @@ export function tokensCommand(deps: CliDeps): Command {
           ...(opts.description ? { description: opts.description } : {}), ...(ttl ? { ttlSeconds: ttl } : {}), ...(clusterId ? { clusterId } : {}),
         });
       }));
-      if (format === 'json') printJson(deps, issued);
-      else deps.stdout.write(`${issued.token}\n`);
+      printText(deps, opts, issued, [issued.tokenId], `${issued.token}\n`);
     }));
   tokens.addCommand(new Command('revoke')
     .description('revoke a token; it stops working at once')

@@ -3,101 +3,89 @@ import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { readStdinSecret, withClient } from '../client/index.ts';
 import { InvalidArgumentError } from '../../errors/index.ts';
-import { parseOutputFormat, printJson, printTable } from '../output.ts';
+import { printItems, printText, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
 
 interface UserView { id: string; username: string; displayName: string; enabled: boolean; globalRole: string; createdAt: string }
 
 const path = (name: string): string => `/v1/users/${encodeURIComponent(name)}`;
 
-function printUsers(deps: CliDeps, users: UserView[]): void {
-  printTable(deps, ['id', 'username', 'display name', 'role', 'enabled', 'created'],
-    users.map((u) => [u.id, u.username, u.displayName, u.globalRole, u.enabled ? 'yes' : 'no', u.createdAt]));
-}
+const userView: ItemView<UserView> = {
+  columns: [
+    { header: 'id', cell: (u) => u.id }, { header: 'username', cell: (u) => u.username },
+    { header: 'display name', cell: (u) => u.displayName }, { header: 'role', cell: (u) => u.globalRole },
+    { header: 'enabled', cell: (u) => u.enabled ? 'yes' : 'no' }, { header: 'created', cell: (u) => u.createdAt },
+  ],
+  name: (u) => u.username,
+};
 
 function createCommand(deps: CliDeps): Command {
-  return new Command('create')
+  return withOutputFlags(new Command('create'))
     .description('create a local user (without a password the server generates one, shown once, to be changed at first login)')
     .argument('<name>', 'user name')
     .option('--password <password>', 'initial password (at least 12 characters)')
     .option('--password-stdin', 'read the initial password from stdin')
     .option('--admin', 'give the user the global admin role')
     .option('--display-name <name>', 'display name')
-    .option('-o, --output <format>', 'json or table')
-    .action(async (name: string, opts: { password?: string; passwordStdin?: boolean; admin?: boolean; displayName?: string; output?: string }) => {
-      const format = parseOutputFormat(opts.output);
+    .action(async (name: string, opts: { password?: string; passwordStdin?: boolean; admin?: boolean; displayName?: string } & OutputFlags) => {
       if (opts.password !== undefined && opts.passwordStdin) throw new InvalidArgumentError('--password/--password-stdin', 'one of them, not both');
       const password = opts.passwordStdin ? await readStdinSecret(deps) : opts.password;
       const user = await withClient(deps, (client) => client.request<UserView & { generatedPassword?: string }>('POST', '/v1/users', {
         username: name, globalRole: opts.admin ? 'admin' : 'user',
         ...(password === undefined ? {} : { password }), ...(opts.displayName ? { displayName: opts.displayName } : {}),
       }));
-      if (format === 'json') printJson(deps, user);
-      else {
-        printUsers(deps, [user]);
+      printItems(deps, opts, user, [user], userView, () => {
         if (user.generatedPassword !== undefined) {
           deps.stdout.write(`Password for ${user.username} (shown only now; they must change it at first login): ${user.generatedPassword}\n`);
         }
-      }
+      });
     });
 }
 
 function setEnabledCommand(deps: CliDeps, verb: 'disable' | 'enable'): Command {
-  return new Command(verb)
+  return withOutputFlags(new Command(verb))
     .description(verb === 'disable'
       ? 'disable a user and revoke all their tokens (sessions, API, kubeconfig) for good'
       : 'enable a disabled user; they log in again (no old token comes back)')
     .argument('<name>', 'user name or id')
-    .option('-o, --output <format>', 'json or table')
-    .action(async (name: string, opts: { output?: string }) => {
-      const format = parseOutputFormat(opts.output);
+    .action(async (name: string, opts: OutputFlags) => {
       const user = await withClient(deps, (client) => client.request<UserView>('PATCH', path(name), { enabled: verb === 'enable' }));
-      if (format === 'json') printJson(deps, user);
-      else deps.stdout.write(`User ${user.username} ${verb}d${verb === 'disable' ? '; all their tokens are revoked' : ''}.\n`);
+      printText(deps, opts, user, [user.username], `User ${user.username} ${verb}d${verb === 'disable' ? '; all their tokens are revoked' : ''}.\n`);
     });
 }
 
 function updateCommand(deps: CliDeps): Command {
-  return new Command('update')
+  return withOutputFlags(new Command('update'))
     .description('change a user\'s global role or password; an admin holds cluster-admin in every cluster')
     .argument('<name>', 'user name or id')
     .option('--admin', 'give the user the global admin role')
     .option('--no-admin', 'take the global admin role away')
     .option('--password-stdin', 'set a new password read from stdin')
-    .option('-o, --output <format>', 'json or table')
-    .action(async (name: string, opts: { admin?: boolean; passwordStdin?: boolean; output?: string }) => {
-      const format = parseOutputFormat(opts.output);
+    .action(async (name: string, opts: { admin?: boolean; passwordStdin?: boolean } & OutputFlags) => {
       const patch = {
         ...(opts.admin === undefined ? {} : { globalRole: opts.admin ? 'admin' : 'user' }),
         ...(opts.passwordStdin ? { password: await readStdinSecret(deps) } : {}),
       };
       if (Object.keys(patch).length === 0) throw new InvalidArgumentError('update', 'say what to change: --admin, --no-admin or --password-stdin');
       const user = await withClient(deps, (client) => client.request<UserView>('PATCH', path(name), patch));
-      if (format === 'json') printJson(deps, user);
-      else printUsers(deps, [user]);
+      printItems(deps, opts, user, [user], userView);
     });
 }
 
 export function usersCommand(deps: CliDeps): Command {
   const users = new Command('users').description('manage users (admins)');
   users.addCommand(createCommand(deps));
-  users.addCommand(new Command('list')
+  users.addCommand(withOutputFlags(new Command('list'))
     .description('list users')
-    .option('-o, --output <format>', 'json or table')
-    .action(async (opts: { output?: string }) => {
-      const format = parseOutputFormat(opts.output);
+    .action(async (opts: OutputFlags) => {
       const list = await withClient(deps, (client) => client.request<UserView[]>('GET', '/v1/users'));
-      if (format === 'json') printJson(deps, list);
-      else printUsers(deps, list);
+      printItems(deps, opts, list, list, userView);
     }));
-  users.addCommand(new Command('get')
+  users.addCommand(withOutputFlags(new Command('get'))
     .description('show one user')
     .argument('<name>', 'user name or id')
-    .option('-o, --output <format>', 'json or table')
-    .action(async (name: string, opts: { output?: string }) => {
-      const format = parseOutputFormat(opts.output);
+    .action(async (name: string, opts: OutputFlags) => {
       const user = await withClient(deps, (client) => client.request<UserView>('GET', path(name)));
-      if (format === 'json') printJson(deps, user);
-      else printUsers(deps, [user]);
+      printItems(deps, opts, user, [user], userView);
     }));
   users.addCommand(updateCommand(deps));
   users.addCommand(setEnabledCommand(deps, 'disable'));

@@ -1,15 +1,13 @@
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { droverVersion } from '../../version/index.ts';
-import { parseOutputFormat, printJson } from '../output.ts';
+import { printText, withOutputFlags, type OutputFlags } from '../output.ts';
 
 export function versionCommand(deps: CliDeps): Command {
-  return new Command('version')
+  return withOutputFlags(new Command('version'))
     .description('print the Drover version')
-    .option('-o, --output <format>', 'json or table')
-    .action((opts: { output?: string }) => {
+    .action((opts: OutputFlags) => {
       const info = { version: droverVersion, node: process.version, platform: `${process.platform}/${process.arch}` };
-      if (parseOutputFormat(opts.output) === 'json') printJson(deps, info);
-      else deps.stdout.write(`drover ${info.version} (node ${info.node}, ${info.platform})\n`);
+      printText(deps, opts, info, [info.version], `drover ${info.version} (node ${info.node}, ${info.platform})\n`);
     });
 }

@@ -2,18 +2,24 @@
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { withClient } from '../client/index.ts';
-import { parseOutputFormat, printJson, printTable } from '../output.ts';
+import { printItems, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
 
 interface Whoami { id: string; username: string; displayName: string; provider: string; globalRole: string; token: { id: string; expiresAt?: string } }
 
+const whoamiView: ItemView<Whoami> = {
+  columns: [
+    { header: 'id', cell: (m) => m.id }, { header: 'username', cell: (m) => m.username },
+    { header: 'display name', cell: (m) => m.displayName }, { header: 'role', cell: (m) => m.globalRole },
+    { header: 'provider', cell: (m) => m.provider }, { header: 'token', cell: (m) => m.token.id },
+  ],
+  name: (m) => m.username,
+};
+
 export function whoamiCommand(deps: CliDeps): Command {
-  return new Command('whoami')
+  return withOutputFlags(new Command('whoami'))
     .description('show the logged-in user')
-    .option('-o, --output <format>', 'json or table')
-    .action(async (opts: { output?: string }) => {
-      const format = parseOutputFormat(opts.output);
+    .action(async (opts: OutputFlags) => {
       const me = await withClient(deps, (client) => client.request<Whoami>('GET', '/v1/whoami'));
-      if (format === 'json') printJson(deps, me);
-      else printTable(deps, ['id', 'username', 'display name', 'role', 'provider', 'token'], [[me.id, me.username, me.displayName, me.globalRole, me.provider, me.token.id]]);
+      printItems(deps, opts, me, [me], whoamiView);
     });
 }
