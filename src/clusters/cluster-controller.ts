@@ -102,6 +102,15 @@ export class ClusterControllers {
     return this.controllers.get(clusterId)?.live;
   }
 
+  /**
+   * Whether the cluster still has its verified kube-apiserver client: true while it is
+   * Unavailable for a moment (a hung apiserver, an agent reconnecting), false once it is
+   * deleted or an admin accepted another kube-apiserver. Open watches live that long.
+   */
+  reachable(clusterId: string): boolean {
+    return this.controllers.get(clusterId)?.reachable() ?? false;
+  }
+
   /** Recent Warning events, newest first. */
   warnings(clusterId: string): Event[] {
     return this.controllers.get(clusterId)?.warnings() ?? [];
@@ -330,6 +339,10 @@ class ClusterController {
   private reportNodes(): void {
     const nodes = this.nodes?.list() ?? [];
     void this.report({ nodeCount: nodes.length, capacity: totalCapacity(nodes) });
+  }
+
+  reachable(): boolean {
+    return this.access !== undefined;
   }
 
   warnings(): Event[] {

@@ -75,10 +75,11 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
   const unfollow = followAccessChanges(streams, { tokens: authenticator, membership: options.membership });
   const handlers = createProxyHandlers({ authenticator, membership: options.membership, clusters, accounts, pools, streams, responseHeaderTimeoutMs, logger });
   const settings = new KubeconfigSettingsStore({ db: options.db, defaults: kubeconfigSettingsFromEnv(options.env) });
-  // No leaks when a cluster is deleted or its agent goes: its watch caches and its
-  // connection pool are dropped once it is no longer live (and rebuilt on return).
+  // No leaks when a cluster is deleted or its kube-apiserver replaced: its connection
+  // pool is dropped then. Not while it is only Unavailable (two failed health probes):
+  // destroying the pool would cut every open watch and exec that outlived the hiccup.
   const sweep = setInterval(() => {
-    pools.sweep((clusterId) => controllers.live(clusterId) !== undefined);
+    pools.sweep((clusterId) => controllers.reachable(clusterId));
     void accounts.sweep();
   }, options.sweepMs ?? 15_000);
   sweep.unref();

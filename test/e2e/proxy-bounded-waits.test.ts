@@ -8,7 +8,8 @@
  *    goes through.
  *  - With kube-apiserver frozen (SIGSTOP), a request, an upgrade and requests needing new
  *    connections get a 504 Status naming the cluster; a watch opened before is not cut
- *    by the timeout and delivers events again once the apiserver resumes.
+ *    by the timeout, nor by the cluster turning Unavailable, and delivers events again
+ *    once the apiserver resumes.
  *  - A request waiting on a frozen apiserver when the agent dies gets a clear 502.
  */
 import { describe, it, before, after } from 'node:test';
@@ -124,11 +125,19 @@ describe('the proxy bounds every wait that holds a tunnel connection', () => {
         assert.ok(upgrade.closed);
         // The watch was opened before: the timeout bounds only the wait for headers, never a body.
         assert.equal(watchExited, false, `the watch was cut: ${watched}`);
+        // Two failed health probes make the cluster Unavailable; the watch outlives that too,
+        // past one pass of the proxy's 15 s pool sweep (which once destroyed its connection).
+        await drover.waitForState(cluster.name, 'unavailable', 60_000);
+        await new Promise((r) => setTimeout(r, 16_000));
+        assert.equal(watchExited, false, `the watch was cut while the cluster was Unavailable: ${watched}`);
       } finally {
         thaw();
       }
       await kubectlOk(['-n', ns, 'create', 'configmap', 'after-thaw'], { kubeconfig: cp.kubeconfigPath });
-      await eventually('the old watch to deliver an event after the thaw', () => (watched.includes('configmap/after-thaw') ? true : undefined), 30_000);
+      await eventually('the old watch to deliver an event after the thaw', () => {
+        if (watched.includes('configmap/after-thaw')) return true;
+        throw new Error(`${watchExited ? 'kubectl exited' : 'kubectl still runs'}; it printed: ${watched}`);
+      }, 30_000);
       assert.equal(watchExited, false);
       assert.match(await kubectlOk(['-n', ns, 'get', 'configmap', 'after-thaw', '-o', 'name'], { kubeconfig }), /after-thaw/);
     } finally {
