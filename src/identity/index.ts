@@ -23,7 +23,7 @@ export { LocalLogin, type LoginInput, type LoginResult, type LoginObserver } fro
 export { bootstrapAdmin, type BootstrapResult } from './bootstrap.ts';
 export { minPasswordLength, checkPasswordPolicy, generatePassword } from './passwords.ts';
 export {
-  ExternalLogin, GroupRefresher, ProviderService, providersApi, refreshIntervalMs, type AccessPolicy, type UsersByPrincipal,
+  ExternalLogin, GroupRefresher, ProviderService, providersApi, type AccessPolicy, type UsersByPrincipal,
 } from './providers/index.ts';
 export type { AuthProvider, RefreshResult, VerifiedIdentity } from './providers/index.ts';
 export { redirectLoginApi } from './providers/redirect-api.ts';

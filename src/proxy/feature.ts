@@ -11,7 +11,7 @@ import { followAccessChanges, OpenStreams } from './open-streams.ts';
 import type { KubeImpersonationAccounts } from '../impersonation/index.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.ts';
-import { KubeconfigSettingsStore, kubeconfigSettingsFromEnv } from './kubeconfig-settings.ts';
+import { KubeconfigSettingsStore, type KubeconfigSettings } from './kubeconfig-settings.ts';
 import { settingsApi } from './settings-api.ts';
 import { proxyApi, type ProxyApiOptions } from './proxy-api.ts';
 import { UpstreamPools } from './upstream.ts';
@@ -26,8 +26,9 @@ export interface ProxyFeatureOptions {
   logger: Logger;
   publicUrl: string;
   caPem: string;
-  env: NodeJS.ProcessEnv;
-  /** Where the kubeconfig settings an admin saves are kept (the environment gives the defaults). */
+  /** The kubeconfig token settings until an admin saves some (`DROVER_KUBECONFIG_*`, read by the server's config). */
+  kubeconfigDefaults: KubeconfigSettings;
+  /** Where the kubeconfig settings an admin saves are kept. */
   db: Kysely<Database>;
   /** Authorized cluster endpoint contexts for generated kubeconfigs (kube-api-auth's AceSettings). */
   aceContexts?: ProxyApiOptions['aceContexts'];
@@ -74,7 +75,7 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
   });
   const unfollow = followAccessChanges(streams, { tokens: authenticator, membership: options.membership });
   const handlers = createProxyHandlers({ authenticator, membership: options.membership, clusters, accounts, pools, streams, responseHeaderTimeoutMs, logger });
-  const settings = new KubeconfigSettingsStore({ db: options.db, defaults: kubeconfigSettingsFromEnv(options.env) });
+  const settings = new KubeconfigSettingsStore({ db: options.db, defaults: options.kubeconfigDefaults });
   // No leaks when a cluster is deleted or its agent goes: its watch caches and its
   // connection pool are dropped once it is no longer live (and rebuilt on return).
   const sweep = setInterval(() => {

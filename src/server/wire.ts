@@ -18,7 +18,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { buildApi, createMetrics, type Metrics } from '../api/index.ts';
 import { UiSessions } from '../http/index.ts';
 import {
-  GroupRefresher, ProviderService, bootstrapAdmin, createIdentity, providersApi, redirectLoginApi, refreshIntervalMs, type Identity,
+  GroupRefresher, ProviderService, bootstrapAdmin, createIdentity, providersApi, redirectLoginApi, type Identity,
 } from '../identity/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { createSecretBox, describeDbUrl, loadEncryptionKey, openStore, type SecretBox, type Store } from '../store/index.ts';
@@ -65,7 +65,6 @@ export interface RunningServer {
 }
 
 export interface StartOptions {
-  env: NodeJS.ProcessEnv;
   logger: Logger;
   /** Where the start-up summary (URL, CA checksum, the one-off bootstrap password) is shown. */
   announce: (text: string) => void;
@@ -76,7 +75,7 @@ export interface StartOptions {
 }
 
 /** The features Drover runs. Later issues add their proxy, tunnel and API plugins here. */
-function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
+function features(core: ServerCore): Features {
   // Access first: the clusters API and the proxy ask it who may see which cluster.
   const access = new AccessService(core.store.db, core.logger.child({ component: 'access' }));
   const clusters = createClustersFeature({
@@ -105,7 +104,7 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   // The authentication proxy at /k8s/clusters/.
   const proxy = createProxyFeature({
     identity: core.identity, accounts, clusters, membership: access, logger: core.logger,
-    publicUrl: core.config.publicUrl, caPem: core.tls.caPem, env, db: core.store.db, aceContexts: (clusterId) => aceSettings.contexts(clusterId),
+    publicUrl: core.config.publicUrl, caPem: core.tls.caPem, kubeconfigDefaults: core.config.kubeconfigDefaults, db: core.store.db, aceContexts: (clusterId) => aceSettings.contexts(clusterId),
     responseHeaderTimeoutMs: core.config.proxyResponseHeaderTimeoutMs,
   });
   // Projects, members, and their reconciliation into every live cluster's RBAC.
@@ -115,7 +114,7 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   // External identity providers: their routes, and the background group refresh (DROVER_PROVIDER_REFRESH_SECONDS).
   const refresher = new GroupRefresher({
     store: core.store, source: core.providers, login: core.providers.external, logger: core.logger.child({ component: 'group-refresh' }),
-    intervalMs: refreshIntervalMs(env),
+    intervalMs: core.config.providerRefreshMs,
   }).start();
   const providers = providersApi({ service: core.providers, authenticator: core.identity.authenticator });
   // Browser logins through GitHub and OIDC (UI, CLI device-style, admin test login).
@@ -137,7 +136,7 @@ function merge(a: Features, b: Partial<Features> | undefined): Features {
 }
 
 async function openCore(config: ServerConfig, options: StartOptions, metrics: Metrics): Promise<{ core: ServerCore; admin: AdminBootstrap }> {
-  const { logger, env } = options;
+  const { logger } = options;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const tls = await loadOrCreateTls({
     dataDir: config.dataDir, publicHost: publicHost(config.publicUrl),
@@ -148,9 +147,9 @@ async function openCore(config: ServerConfig, options: StartOptions, metrics: Me
   if (tls.created) logger.info({ dataDir: config.dataDir }, 'created the server CA and serving certificate');
   const store = await openStore({ dataDir: config.dataDir, ...(config.dbUrl ? { url: config.dbUrl } : {}) });
   logger.info({ db: describeDbUrl(config.dbUrl, config.dataDir), kind: store.kind }, 'store open');
-  const secrets = createSecretBox(loadEncryptionKey(config.dataDir, env));
+  const secrets = createSecretBox(loadEncryptionKey(config.dataDir, config.encryptionKey));
   const identity = createIdentity({ store, logger, loginObserver: metrics.loginObserver });
-  const boot = await bootstrapAdmin(identity.users, env);
+  const boot = await bootstrapAdmin(identity.users, config.bootstrapPassword);
   let admin: AdminBootstrap = { kind: 'existing' };
   if (boot?.generatedPassword !== undefined) {
     logger.warn({ username: 'admin' }, 'created the bootstrap admin with a random password, shown once on stderr');
@@ -168,14 +167,14 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
   await assertCanListen(config.listenHost, config.listenPort);
   const metrics = createMetrics();
   const { core, admin } = await openCore(config, options, metrics);
-  const wired = merge(features(core, options.env), options.extraFeatures);
+  const wired = merge(features(core), options.extraFeatures);
   const routing: HttpRouting = { raw: wired.raw, upgrade: wired.upgrade };
   const app = await buildApi({
     identity: core.identity, metrics, caPem: core.tls.caPem, logger: options.logger, publicUrl: config.publicUrl,
     readiness: () => core.store.ping(), plugins: wired.apiPlugins,
     passwordLogin: (provider, input) => core.providers.passwordLogin(provider, input), serverFactory: httpsServerFactory(core.tls, routing),
     // The UI's CSRF key comes from the encryption key, so every replica accepts every replica's sessions.
-    uiSessionKey: UiSessions.keyFromEncryptionKey(loadEncryptionKey(config.dataDir, options.env)),
+    uiSessionKey: UiSessions.keyFromEncryptionKey(loadEncryptionKey(config.dataDir, config.encryptionKey)),
   });
   try {
     await app.listen({

@@ -22,14 +22,6 @@ export interface RefreshSource {
 
 export interface RefreshOutcome { refreshed: number; revoked: number; failed: number }
 
-export function refreshIntervalMs(env: NodeJS.ProcessEnv): number {
-  const raw = env.DROVER_PROVIDER_REFRESH_SECONDS;
-  if (raw === undefined || raw === '') return 120_000;
-  const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new DroverError('DRV_ERR_INVALID_ARGUMENT', `DROVER_PROVIDER_REFRESH_SECONDS: expected a positive number of seconds, got ${JSON.stringify(raw)}`);
-  return Math.round(seconds * 1000);
-}
-
 export class GroupRefresher {
   private readonly store: Store;
   private readonly source: RefreshSource;

@@ -29,5 +29,5 @@ export {
   ExternalLogin, checkIdentityShape, isAllowed, principalIdsFor, usernameCandidate,
   type AccessPolicy, type CompleteExternalLogin, type ExternalLoginMeta, type ExternalLoginResult,
 } from './external-login.ts';
-export { GroupRefresher, refreshIntervalMs, type RefreshOutcome, type RefreshSource } from './group-refresher.ts';
+export { GroupRefresher, type RefreshOutcome, type RefreshSource } from './group-refresher.ts';
 export { providersApi } from './providers-api.ts';
