@@ -17,7 +17,7 @@ export type {
 export { createIdentity, type Identity, type IdentityOptions } from './identity.ts';
 export { UserService, toUser, type CreateUserInput, type UserChange } from './user-service.ts';
 export { TokenService, defaultTokenPolicy, type TokenPolicy, type TokenLookup, type TokenAuthRecord, type IssueTokenInput } from './token-service.ts';
-export { CachedTokenAuthenticator, groupPrincipalIds } from './token-authenticator.ts';
+export { CachedTokenAuthenticator } from './token-authenticator.ts';
 export { LoginThrottle, type ThrottlePolicy } from './login-throttle.ts';
 export { LocalLogin, type LoginInput, type LoginResult, type LoginObserver } from './local-login.ts';
 export { bootstrapAdmin, type BootstrapResult } from './bootstrap.ts';

@@ -18,6 +18,7 @@ import { isKubeApiError, resourcePath, resources } from '../kube/index.ts';
 import type { Database } from '../store/index.ts';
 import { managedByLabel } from '../clusters/index.ts';
 import { silentLogger } from '../logging/index.ts';
+import { groupPrincipalIds } from '../principals/index.ts';
 import {
   aceConfigMapName, aceCrds, aceNamespace, clusterAuthToken, clusterAuthTokens, clusterUserAttribute, clusterUserAttributes,
   type AceRecord, type ClusterAuthTokenSpec, type ClusterUserAttributeSpec,
@@ -52,11 +53,6 @@ export interface DesiredRecords {
 
 const fieldManager = 'drover-ace-sync';
 const selector = Object.entries(managedByLabel).map(([k, v]) => `${k}=${v}`).join(',');
-
-/** Group principals among a user's principal ids (user principals are not groups). */
-export function groupPrincipals(principalIds: string[]): string[] {
-  return principalIds.filter((p) => /^[a-z]+_(group|team|org)(_[a-z]+)?:\/\//.test(p)).sort();
-}
 
 export class AceSync {
   private readonly options: AceSyncOptions;
@@ -144,7 +140,7 @@ export class AceSync {
     for (const row of rows) {
       if (row.clusterId !== clusterId || !row.hash.startsWith('sha3-512$')) continue;
       const principalIds = parsePrincipals(row.principalIds);
-      const groups = groupPrincipals(principalIds);
+      const groups = groupPrincipalIds(principalIds);
       let ok = allowed.get(row.userId);
       if (ok === undefined) {
         const user: AuthenticatedUser = {
