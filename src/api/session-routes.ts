@@ -5,7 +5,7 @@
  * revokes the session's token and clears the cookie.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ErrorBody, assertSameOrigin, authErrors, authenticateWith, caller, clearUiSession, credentialFrom, sessionCookiesOf, setUiSession, uiSessionsFor } from '../http/index.ts';
+import { ErrorBody, assertSameOrigin, authErrors, authenticateWith, caller, clearUiSession, credentialFrom, sessionCookiesOf, setUiSession, uiSessionsOf } from '../http/index.ts';
 import { Type } from 'typebox';
 import { DroverError } from '../errors/index.ts';
 import type { ApiContext } from './context.ts';
@@ -24,7 +24,7 @@ export function sessionRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       },
     }, async (request, reply) => {
       // Login CSRF: another site must not log the browser into an account of its choosing.
-      assertSameOrigin(request.headers, uiSessionsFor(authenticator));
+      assertSameOrigin(request.headers, uiSessionsOf(request.server));
       const b = request.body;
       const input = {
         username: b.username, password: b.password, address: request.ip, description: b.description ?? 'web UI session',
@@ -42,7 +42,7 @@ export function sessionRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     app.get('/v1/session', {
       schema: { ...common, summary: 'The UI session: who is logged in, and the CSRF token (cookie only)', response: { 200: Session, ...authErrors } },
     }, async (request, reply) => {
-      const sessions = uiSessionsFor(authenticator);
+      const sessions = uiSessionsOf(request.server);
       const token = sessionCookiesOf(request.headers)[0];
       if (!sessions || token === undefined || request.headers.authorization !== undefined) {
         throw new DroverError('DRV_ERR_UNAUTHENTICATED', 'no UI session: log in');

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Identity } from '../identity/index.ts';
+import type { UiSessions } from '../http/index.ts';
 import type { Logger } from '../logging/index.ts';
 import type { ClustersFeature } from '../clusters/index.ts';
 import { clusterPathPrefix, rootKubePrefixes } from './cluster-path.ts';
@@ -18,6 +19,8 @@ import { UpstreamPools } from './upstream.ts';
 
 export interface ProxyFeatureOptions {
   identity: Identity;
+  /** The web UI's session settings (the same as the REST API's), so the UI's cookie reaches the proxy. */
+  uiSessions: UiSessions;
   /** The per-user impersonation accounts (built and closed by the server, shared with the RBAC reconciler). */
   accounts: KubeImpersonationAccounts;
   clusters: Pick<ClustersFeature, 'service' | 'controllers'>;
@@ -74,7 +77,7 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
     ...(options.streamRecheckMs === undefined ? {} : { intervalMs: options.streamRecheckMs }),
   });
   const unfollow = followAccessChanges(streams, { tokens: authenticator, membership: options.membership });
-  const handlers = createProxyHandlers({ authenticator, membership: options.membership, clusters, accounts, pools, streams, responseHeaderTimeoutMs, logger });
+  const handlers = createProxyHandlers({ authenticator, uiSessions: options.uiSessions, membership: options.membership, clusters, accounts, pools, streams, responseHeaderTimeoutMs, logger });
   const settings = new KubeconfigSettingsStore({ db: options.db, defaults: options.kubeconfigDefaults });
   // No leaks when a cluster is deleted or its agent goes: its watch caches and its
   // connection pool are dropped once it is no longer live (and rebuilt on return).

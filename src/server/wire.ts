@@ -45,6 +45,8 @@ export interface ServerCore {
   metrics: Metrics;
   /** Serving certificate and key, and the CA PEM /cacerts serves. */
   tls: TlsMaterial;
+  /** The web UI's session settings, for the REST API and the proxy. */
+  uiSessions: UiSessions;
 }
 
 export interface Features {
@@ -103,7 +105,7 @@ function features(core: ServerCore): Features {
   });
   // The authentication proxy at /k8s/clusters/.
   const proxy = createProxyFeature({
-    identity: core.identity, accounts, clusters, membership: access, logger: core.logger,
+    identity: core.identity, uiSessions: core.uiSessions, accounts, clusters, membership: access, logger: core.logger,
     publicUrl: core.config.publicUrl, caPem: core.tls.caPem, kubeconfigDefaults: core.config.kubeconfigDefaults, db: core.store.db, aceContexts: (clusterId) => aceSettings.contexts(clusterId),
     responseHeaderTimeoutMs: core.config.proxyResponseHeaderTimeoutMs,
   });
@@ -147,7 +149,10 @@ async function openCore(config: ServerConfig, options: StartOptions, metrics: Me
   if (tls.created) logger.info({ dataDir: config.dataDir }, 'created the server CA and serving certificate');
   const store = await openStore({ dataDir: config.dataDir, ...(config.dbUrl ? { url: config.dbUrl } : {}) });
   logger.info({ db: describeDbUrl(config.dbUrl, config.dataDir), kind: store.kind }, 'store open');
-  const secrets = createSecretBox(loadEncryptionKey(config.dataDir, config.encryptionKey));
+  const encryptionKey = loadEncryptionKey(config.dataDir, config.encryptionKey);
+  const secrets = createSecretBox(encryptionKey);
+  // The UI's CSRF key comes from the encryption key, so every replica accepts every replica's sessions.
+  const uiSessions = new UiSessions({ key: UiSessions.keyFromEncryptionKey(encryptionKey), publicUrl: config.publicUrl });
   const identity = createIdentity({ store, logger, loginObserver: metrics.loginObserver });
   const boot = await bootstrapAdmin(identity.users, config.bootstrapPassword);
   let admin: AdminBootstrap = { kind: 'existing' };
@@ -159,7 +164,7 @@ async function openCore(config: ServerConfig, options: StartOptions, metrics: Me
     admin = { kind: 'from-env' };
   }
   const providers = new ProviderService({ store, secrets, identity, logger: logger.child({ component: 'providers' }), publicUrl: config.publicUrl });
-  return { core: { config, logger, store, secrets, identity, providers, metrics, tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem } }, admin };
+  return { core: { config, logger, store, secrets, identity, providers, metrics, tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem }, uiSessions }, admin };
 }
 
 export async function startServer(config: ServerConfig, options: StartOptions): Promise<RunningServer> {
@@ -173,8 +178,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     identity: core.identity, metrics, caPem: core.tls.caPem, logger: options.logger, publicUrl: config.publicUrl,
     readiness: () => core.store.ping(), plugins: wired.apiPlugins,
     passwordLogin: (provider, input) => core.providers.passwordLogin(provider, input), serverFactory: httpsServerFactory(core.tls, routing),
-    // The UI's CSRF key comes from the encryption key, so every replica accepts every replica's sessions.
-    uiSessionKey: UiSessions.keyFromEncryptionKey(loadEncryptionKey(config.dataDir, config.encryptionKey)),
+    uiSessions: core.uiSessions,
   });
   try {
     await app.listen({
