@@ -10,12 +10,10 @@
  * within about one interval plus the writes. Each cluster syncs on its own: a
  * cluster that fails or hangs is retried on a later tick and never delays another.
  */
-import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { AuthenticatedUser } from '../identity/index.ts';
+import type { AuthenticatedUser, TokenService } from '../identity/index.ts';
 import type { KubeClient, KubeList } from '../kube/index.ts';
 import { isKubeApiError, resourcePath, resources } from '../kube/index.ts';
-import type { Database } from '../store/index.ts';
 import { managedByLabel } from '../clusters/index.ts';
 import { silentLogger } from '../logging/index.ts';
 import { groupPrincipalIds } from '../principals/index.ts';
@@ -36,8 +34,11 @@ export const adminsOnly: ClusterAccessCheck = {
 
 export interface SyncTarget { id: string; client: KubeClient }
 
+/** The cluster-scoped tokens with their users (identity's TokenService, the tokens table's owner). */
+export type ClusterTokenSource = Pick<TokenService, 'clusterScoped'>;
+
 export interface AceSyncOptions {
-  db: Kysely<Database>;
+  tokens: ClusterTokenSource;
   /** The clusters to sync now (live ones, with a client through their tunnel). */
   targets: () => Promise<SyncTarget[]>;
   access?: ClusterAccessCheck;
@@ -121,16 +122,7 @@ export class AceSync {
 
   private async readStore() {
     const now = new Date(this.clock()).toISOString();
-    return this.options.db.selectFrom('tokens')
-      .innerJoin('users', 'users.id', 'tokens.user_id')
-      .select([
-        'tokens.id as tokenId', 'tokens.cluster_id as clusterId', 'tokens.secret_hash as hash', 'tokens.enabled as tokenEnabled',
-        'tokens.expires_at as expiresAt', 'tokens.auth_provider as provider', 'users.id as userId', 'users.username as username',
-        'users.display_name as displayName', 'users.enabled as userEnabled', 'users.global_role as globalRole', 'users.principal_ids as principalIds',
-      ])
-      .where('tokens.cluster_id', 'is not', null)
-      .where((eb) => eb.or([eb('tokens.expires_at', 'is', null), eb('tokens.expires_at', '>', now)]))
-      .execute();
+    return this.options.tokens.clusterScoped(now);
   }
 
   private async desired(clusterId: string, rows: Awaited<ReturnType<AceSync['readStore']>>): Promise<DesiredRecords> {

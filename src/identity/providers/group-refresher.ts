@@ -65,10 +65,9 @@ export class GroupRefresher {
     if (forgotten > 0) this.logger.info({ forgotten }, 'stored provider credentials of users that no longer exist deleted');
     for (const { name, provider, policy } of await this.source.enabledProviders()) {
       // Only users who can still act: those holding a token.
-      const rows = await this.store.db.selectFrom('user_principals').select(['principal_id', 'user_id'])
-        .where('provider', '=', name)
-        .where((eb) => eb.exists(eb.selectFrom('tokens').select('tokens.id').whereRef('tokens.user_id', '=', 'user_principals.user_id')))
-        .execute();
+      const holders = await this.login.tokenHolders();
+      const rows = (await this.store.db.selectFrom('user_principals').select(['principal_id', 'user_id']).where('provider', '=', name).execute())
+        .filter((row) => holders.has(row.user_id));
       let next = 0;
       const worker = async (): Promise<void> => {
         while (next < rows.length && !this.closed) {

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { Compile } from 'typebox/compile';
 import type { Selectable } from 'kysely';
 import type { AuthProvidersTable, Store } from '../../store/index.ts';
-import type { SecretBox } from '../../store/index.ts';
+import { deleteSecrets, putSecret, readSecret, type SecretBox } from '../../store/index.ts';
 import { DroverError } from '../../errors/index.ts';
 import type { Logger } from '../../logging/index.ts';
 import type { Identity } from '../identity.ts';
@@ -171,8 +171,8 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
   }
 
   private async storedSecrets(name: string): Promise<Record<string, unknown>> {
-    const secret = await this.store.db.selectFrom('secrets').select('ciphertext').where('name', '=', name).executeTakeFirst();
-    return secret ? JSON.parse(this.secrets.decrypt(secret.ciphertext, name)) as Record<string, unknown> : {};
+    const secret = await readSecret(this.store.db, this.secrets, name);
+    return secret === undefined ? {} : JSON.parse(secret) as Record<string, unknown>;
   }
 
   private view(definition: ProviderDefinition, row: Row | undefined, secretsSet: string[]): ProviderView {
@@ -263,13 +263,11 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
       // Configuring the current settings again (or a disabled provider) discards a pending configuration.
       pending: null,
     };
-    const ciphertext = this.secrets.encrypt(JSON.stringify(secret), secretName(definition.name));
     await this.store.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('auth_providers').where('name', '=', definition.name).execute();
       await trx.insertInto('auth_providers').values(values).execute();
-      await trx.deleteFrom('secrets').where('name', '=', secretName(definition.name)).execute();
-      await trx.insertInto('secrets').values({ name: secretName(definition.name), ciphertext, updated_at: now }).execute();
-      await trx.deleteFrom('secrets').where('name', '=', pendingSecretName(definition.name)).execute();
+      await putSecret(trx, this.secrets, secretName(definition.name), JSON.stringify(secret), now);
+      await deleteSecrets(trx, [pendingSecretName(definition.name)]);
     });
     this.logger.info({ provider: definition.name, accessMode }, 'auth provider configured');
     return this.view(definition, values, definition.secretFields.filter((f) => secret[f] !== undefined && secret[f] !== ''));
@@ -287,11 +285,9 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
       ...(before?.digest === input.digest && before.testedAt !== undefined ? { testedAt: before.testedAt } : {}),
     };
     const name = pendingSecretName(definition.name);
-    const ciphertext = this.secrets.encrypt(JSON.stringify(input.secret), name);
     await this.store.db.transaction().execute(async (trx) => {
       await trx.updateTable('auth_providers').set({ pending: JSON.stringify(pending) }).where('name', '=', definition.name).execute();
-      await trx.deleteFrom('secrets').where('name', '=', name).execute();
-      await trx.insertInto('secrets').values({ name, ciphertext, updated_at: input.now }).execute();
+      await putSecret(trx, this.secrets, name, JSON.stringify(input.secret), input.now);
     });
     this.logger.info({ provider: definition.name, accessMode: input.accessMode }, 'auth provider configuration stored as pending; the current one keeps serving');
     return this.view(definition, { ...row, pending: JSON.stringify(pending) }, await this.secretsSet(definition, row));
@@ -374,12 +370,11 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
       enabled: 1, access_mode: pending.accessMode, allowed_principals: JSON.stringify(pending.allowedPrincipals), config: JSON.stringify(pending.config),
       config_digest: pending.digest, tested_digest: pending.digest, tested_at: pending.testedAt ?? now, updated_at: now, pending: null,
     };
-    const ciphertext = this.secrets.encrypt(JSON.stringify(secrets), secretName(name));
     const promoted = await this.store.db.transaction().execute(async (trx) => {
       const result = await trx.updateTable('auth_providers').set(values).where('name', '=', name).where('pending', '=', stored).executeTakeFirst();
       if (Number(result.numUpdatedRows) !== 1) return false;
-      await trx.deleteFrom('secrets').where('name', 'in', [secretName(name), pendingSecretName(name)]).execute();
-      await trx.insertInto('secrets').values({ name: secretName(name), ciphertext, updated_at: now }).execute();
+      await putSecret(trx, this.secrets, secretName(name), JSON.stringify(secrets), now);
+      await deleteSecrets(trx, [pendingSecretName(name)]);
       return true;
     });
     if (!promoted) throw new DroverError('DRV_ERR_CONFLICT', `${name}: the pending configuration changed meanwhile; test it again, then enable`);
@@ -394,11 +389,11 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
     // A pending configuration goes too: configuring a disabled provider changes it directly.
     await this.store.db.transaction().execute(async (trx) => {
       await trx.updateTable('auth_providers').set({ enabled: 0, pending: null, updated_at: this.now() }).where('name', '=', definition.name).execute();
-      await trx.deleteFrom('secrets').where('name', '=', pendingSecretName(definition.name)).execute();
+      await deleteSecrets(trx, [pendingSecretName(definition.name)]);
     });
     const users = await this.store.db.selectFrom('user_principals').select('user_id').where('provider', '=', definition.name).execute();
-    const fromTokens = await this.store.db.selectFrom('tokens').select('user_id').where('auth_provider', '=', definition.name).execute();
-    const revoked = await this.external.revokeTokens([...users, ...fromTokens].map((u) => u.user_id));
+    const fromTokens = await this.identity.tokens.holders({ authProvider: definition.name });
+    const revoked = await this.external.revokeTokens([...users.map((u) => u.user_id), ...fromTokens]);
     const forgotten = await forgetProviderCredentials(this.store, definition.name);
     await this.dropLive(definition.name);
     this.logger.info({ provider: definition.name, revokedTokens: revoked, forgottenCredentials: forgotten }, 'auth provider disabled; its users\' tokens revoked');
