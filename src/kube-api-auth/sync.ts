@@ -7,14 +7,16 @@
  *
  * Polls the store every `intervalMs` (one indexed query for all clusters), so a
  * revocation, a disabled user or a group change reaches each reachable cluster
- * within about one interval plus the writes. Each cluster syncs on its own: a
- * cluster that fails or hangs is retried on a later tick and never delays another.
+ * within about one interval plus the writes. Which clusters are live comes from
+ * ClusterControllers' events, not a poll: a cluster that turns Active is synced at
+ * once, one that goes is left alone. Each cluster syncs on its own: a cluster that
+ * fails or hangs is retried on a later tick and never delays another.
  */
 import type { Logger } from 'pino';
 import type { AuthenticatedUser, TokenService } from '../identity/index.ts';
 import type { KubeClient, KubeList } from '../kube/index.ts';
 import { isKubeApiError, resourcePath, resources } from '../kube/index.ts';
-import { managedByLabel } from '../clusters/index.ts';
+import { managedByLabel, type ClusterLiveness } from '../clusters/index.ts';
 import { silentLogger } from '../logging/index.ts';
 import { groupPrincipalIds } from '../principals/index.ts';
 import {
@@ -39,8 +41,8 @@ export type ClusterTokenSource = Pick<TokenService, 'clusterScoped'>;
 
 export interface AceSyncOptions {
   tokens: ClusterTokenSource;
-  /** The clusters to sync now (live ones, with a client through their tunnel). */
-  targets: () => Promise<SyncTarget[]>;
+  /** Which clusters are live, with a client through their tunnel. */
+  clusters: Pick<ClusterLiveness, 'onLive' | 'onGone'>;
   access?: ClusterAccessCheck;
   logger?: Logger;
   intervalMs?: number;
@@ -63,6 +65,9 @@ export class AceSync {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly crdsApplied = new Set<string>();
   private readonly lastError = new Map<string, string>();
+  /** The live clusters, kept by ClusterControllers' events. */
+  private readonly targets = new Map<string, KubeClient>();
+  private unsubscribe: Array<() => void> = [];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Completed per-cluster syncs, for tests and metrics. */
@@ -79,6 +84,12 @@ export class AceSync {
     if (this.timer || this.closed) return this;
     this.timer = setInterval(() => { void this.tick(); }, this.options.intervalMs ?? 2_000);
     this.timer.unref();
+    const { clusters } = this.options;
+    this.unsubscribe = [
+      clusters.onLive((clusterId, live) => { this.targets.set(clusterId, live.client); void this.tick(); }),
+      // Back later, perhaps with another kube-apiserver: the CRDs are checked again then.
+      clusters.onGone((clusterId) => { this.targets.delete(clusterId); this.crdsApplied.delete(clusterId); }),
+    ];
     void this.tick();
     return this;
   }
@@ -86,6 +97,7 @@ export class AceSync {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    for (const off of this.unsubscribe.splice(0)) off();
     await Promise.allSettled([...this.inFlight.values()]);
   }
 
@@ -93,10 +105,10 @@ export class AceSync {
   async tick(): Promise<void> {
     if (this.closed) return;
     this.stats.ticks++;
-    let targets: SyncTarget[];
+    const targets: SyncTarget[] = [...this.targets].map(([id, client]) => ({ id, client }));
     let rows: Awaited<ReturnType<AceSync['readStore']>>;
     try {
-      [targets, rows] = await Promise.all([this.options.targets(), this.readStore()]);
+      rows = await this.readStore();
     } catch (error) {
       this.logger.warn({ err: error }, 'ace sync could not read the store');
       return;

@@ -16,6 +16,7 @@ import { KubeconfigSettingsStore, type KubeconfigSettings } from './kubeconfig-s
 import { settingsApi } from './settings-api.ts';
 import { proxyApi, type ProxyApiOptions } from './proxy-api.ts';
 import { UpstreamPools } from './upstream.ts';
+import { dropWhenGone } from './cluster-gone.ts';
 
 export interface ProxyFeatureOptions {
   identity: Identity;
@@ -35,8 +36,6 @@ export interface ProxyFeatureOptions {
   db: Kysely<Database>;
   /** Authorized cluster endpoint contexts for generated kubeconfigs (kube-api-auth's AceSettings). */
   aceContexts?: ProxyApiOptions['aceContexts'];
-  /** How often caches and pools of clusters that are gone are dropped (default 15 s). */
-  sweepMs?: number;
   /** How long a proxied request waits for the cluster's response head (ms; `--proxy-response-header-timeout`); 0: no bound. */
   responseHeaderTimeoutMs?: number;
   /** How often open streams are checked again without an event (ms; default 2 s). */
@@ -79,13 +78,8 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
   const unfollow = followAccessChanges(streams, { tokens: authenticator, membership: options.membership });
   const handlers = createProxyHandlers({ authenticator, uiSessions: options.uiSessions, membership: options.membership, clusters, accounts, pools, streams, responseHeaderTimeoutMs, logger });
   const settings = new KubeconfigSettingsStore({ db: options.db, defaults: options.kubeconfigDefaults });
-  // No leaks when a cluster is deleted or its agent goes: its watch caches and its
-  // connection pool are dropped once it is no longer live (and rebuilt on return).
-  const sweep = setInterval(() => {
-    pools.sweep((clusterId) => controllers.live(clusterId) !== undefined);
-    void accounts.sweep();
-  }, options.sweepMs ?? 15_000);
-  sweep.unref();
+  // No leaks: what the proxy holds for a cluster goes when the cluster does (see cluster-gone.ts).
+  const offGone = dropWhenGone(controllers, { pools, accounts });
   return {
     streams,
     settings,
@@ -98,7 +92,7 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
       ...(options.aceContexts ? { aceContexts: options.aceContexts } : {}),
     }), settingsApi({ settings, authenticator: options.identity.authenticator })],
     close: async () => {
-      clearInterval(sweep);
+      offGone();
       unfollow();
       streams.close();
       await pools.close();

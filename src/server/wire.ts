@@ -90,10 +90,7 @@ function features(core: ServerCore): Features {
   // Authorized cluster endpoint: token records of the users with access into every live cluster.
   const aceSync = new AceSync({
     tokens: core.identity.tokens, access, logger: core.logger.child({ component: 'ace-sync' }),
-    targets: async () => (await clusters.service.list()).flatMap((c) => {
-      const live = clusters.controllers.live(c.id);
-      return live ? [{ id: c.id, client: live.client }] : [];
-    }),
+    clusters: clusters.controllers,
     ...(core.config.tuning.aceSyncMs === undefined ? {} : { intervalMs: core.config.tuning.aceSyncMs }),
   }).start();
   // ACE settings; aceSettings.contexts(cluster) gives `drover kubeconfig` its extra contexts.
