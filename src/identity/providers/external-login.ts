@@ -170,6 +170,12 @@ export class ExternalLogin {
     return this.tokens.revokeAllOf(userIds);
   }
 
+  /** The user principals of one provider with the Drover user each is bound to (`user_principals`, kept by this module). */
+  async principalsOf(provider: ProviderName): Promise<Array<{ principalId: string; userId: string }>> {
+    const rows = await this.store.db.selectFrom('user_principals').select(['principal_id', 'user_id']).where('provider', '=', provider).execute();
+    return rows.map((row) => ({ principalId: row.principal_id, userId: row.user_id }));
+  }
+
   /** The users who hold a token, so can still act (the group refresher re-reads only them). */
   tokenHolders(): Promise<Set<string>> {
     return this.tokens.holders();

@@ -66,13 +66,12 @@ export class GroupRefresher {
     for (const { name, provider, policy } of await this.source.enabledProviders()) {
       // Only users who can still act: those holding a token.
       const holders = await this.login.tokenHolders();
-      const rows = (await this.store.db.selectFrom('user_principals').select(['principal_id', 'user_id']).where('provider', '=', name).execute())
-        .filter((row) => holders.has(row.user_id));
+      const rows = (await this.login.principalsOf(name)).filter((row) => holders.has(row.userId));
       let next = 0;
       const worker = async (): Promise<void> => {
         while (next < rows.length && !this.closed) {
           const row = rows[next++];
-          if (row) await this.refreshOne(name, provider, policy, row.principal_id, row.user_id, outcome);
+          if (row) await this.refreshOne(name, provider, policy, row.principalId, row.userId, outcome);
         }
       };
       await Promise.all(Array.from({ length: Math.min(this.concurrency, rows.length) }, worker));

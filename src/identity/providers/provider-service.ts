@@ -290,9 +290,9 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
       await trx.updateTable('auth_providers').set({ enabled: 0, pending: null, updated_at: this.now() }).where('name', '=', definition.name).execute();
       await deleteSecrets(trx, [pendingSecretName(definition.name)]);
     });
-    const users = await this.store.db.selectFrom('user_principals').select('user_id').where('provider', '=', definition.name).execute();
+    const users = await this.external.principalsOf(definition.name);
     const fromTokens = await this.identity.tokens.holders({ authProvider: definition.name });
-    const revoked = await this.external.revokeTokens([...users.map((u) => u.user_id), ...fromTokens]);
+    const revoked = await this.external.revokeTokens([...users.map((u) => u.userId), ...fromTokens]);
     const forgotten = await forgetProviderCredentials(this.store, definition.name);
     await this.instances.drop(definition.name);
     this.logger.info({ provider: definition.name, revokedTokens: revoked, forgottenCredentials: forgotten }, 'auth provider disabled; its users\' tokens revoked');
