@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { BenchContext, BenchResult } from './bench.ts';
 import { startPrivateControlPlane } from '../test/testenv/index.ts';
 import { AccessService, RbacReconciler, PROJECT_ANNOTATION } from '../src/access/index.ts';
-import type { ClusterControllers, ClusterService } from '../src/clusters/index.ts';
+import type { ClusterService, LiveCluster } from '../src/clusters/index.ts';
 import { KubeClient, resourcePath, resources } from '../src/kube/index.ts';
 import { silentLogger } from '../src/logging/index.ts';
 import { openStore } from '../src/store/index.ts';
@@ -58,7 +58,12 @@ export default async function reconcileBench(ctx: BenchContext): Promise<BenchRe
       const reconciler = new RbacReconciler({
         access,
         clusters: { list: () => Promise.resolve([{ id: clusterId }]) } as unknown as ClusterService,
-        controllers: { live: () => ({ client }) } as unknown as ClusterControllers,
+        // The cluster is live from the start: onLive replays it to the new subscriber, as ClusterControllers does.
+        controllers: {
+          live: () => ({ client }) as unknown as LiveCluster,
+          onLive: (listener) => { listener(clusterId, { client } as unknown as LiveCluster); return () => undefined; },
+          onGone: () => () => undefined,
+        },
         accounts: { ensure: () => Promise.resolve(), remove: () => Promise.resolve(), holders: () => Promise.resolve([]) },
         lookupUser: () => Promise.resolve(undefined),
         logger: silentLogger(),

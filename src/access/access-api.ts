@@ -8,7 +8,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { Type, type Static } from 'typebox';
+import { Type } from 'typebox';
 import { authenticateWith, caller, requireAdmin, authErrors, ErrorBody } from '../http/index.ts';
 import type { ClusterControllers, ClusterService } from '../clusters/index.ts';
 import type { AuthenticatedUser, Identity, UsersByPrincipal } from '../identity/index.ts';
@@ -19,55 +19,23 @@ import { covers } from './covers.ts';
 import { assertCanGrant, canManageMembers } from './escalation-guard.ts';
 import { PROJECT_ANNOTATION } from './rbac-reconciler.ts';
 import type { BindingSubject, ClusterRoleTemplateBinding, ProjectRoleTemplateBinding } from './types.ts';
-
-const Rule = Type.Object({
-  verbs: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 64 }),
-  apiGroups: Type.Optional(Type.Array(Type.String({ maxLength: 253 }), { maxItems: 64 })),
-  resources: Type.Optional(Type.Array(Type.String({ maxLength: 253 }), { maxItems: 128 })),
-  resourceNames: Type.Optional(Type.Array(Type.String({ maxLength: 253 }), { maxItems: 256 })),
-  nonResourceURLs: Type.Optional(Type.Array(Type.String({ maxLength: 512 }), { maxItems: 64 })),
-}, { additionalProperties: false });
-
-const RoleTemplateBody = Type.Object({
-  name: Type.String(),
-  displayName: Type.String(),
-  description: Type.String(),
-  context: Type.Union([Type.Literal('cluster'), Type.Literal('project')]),
-  rules: Type.Array(Rule),
-  inherits: Type.Array(Type.String()),
-  builtin: Type.Boolean(),
-  locked: Type.Boolean(),
-});
+import { Member, PlacedNamespace, PolicyRule, Project, RemovedMembers, ResolvedRoleTemplate, RoleTemplate } from '../api-types/index.ts';
 
 const CreateRoleTemplate = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 50 }),
   displayName: Type.Optional(Type.String({ maxLength: 256 })),
   description: Type.Optional(Type.String({ maxLength: 1024 })),
   context: Type.Union([Type.Literal('cluster'), Type.Literal('project')]),
-  rules: Type.Array(Rule, { maxItems: 256 }),
+  rules: Type.Array(PolicyRule, { maxItems: 256 }),
   inherits: Type.Optional(Type.Array(Type.String({ maxLength: 50 }), { maxItems: 32 })),
   locked: Type.Optional(Type.Boolean()),
 }, { additionalProperties: false });
-
-const ProjectBody = Type.Object({ id: Type.String(), clusterId: Type.String(), name: Type.String(), createdAt: Type.String() });
-const Member = Type.Object({
-  id: Type.String(),
-  clusterId: Type.String(),
-  projectId: Type.Optional(Type.String()),
-  projectName: Type.Optional(Type.String()),
-  roleTemplate: Type.String(),
-  subjectKind: Type.Union([Type.Literal('user'), Type.Literal('group')]),
-  subject: Type.String({ description: 'user id or group principal id' }),
-  username: Type.Optional(Type.String()),
-});
-type MemberView = Static<typeof Member>;
 
 const ClusterParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) });
 const ProjectParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }), project: Type.String({ minLength: 1, maxLength: 128 }) });
 /** A namespace name as Kubernetes takes it (a DNS label). */
 const NamespaceName = Type.String({ minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' });
-const PlacedNamespace = Type.Object({ namespace: Type.String(), projectId: Type.String() });
 const createNamespaceRule = { apiGroups: [''], resources: ['namespaces'], verbs: ['create'] };
 const userField = Type.String({
   minLength: 1, maxLength: 512,
@@ -105,17 +73,17 @@ function roleRoutes(options: AccessApiOptions): FastifyPluginAsyncTypebox {
   return (app) => {
     app.addHook('preHandler', authenticateWith(identity.authenticator));
     const roles = { tags: ['access'], security: [{ bearer: [] }] };
-    app.get('/v1/roles', { schema: { ...roles, summary: 'List role templates', response: { 200: Type.Array(RoleTemplateBody), ...authErrors } } }, async () =>
+    app.get('/v1/roles', { schema: { ...roles, summary: 'List role templates', response: { 200: Type.Array(RoleTemplate), ...authErrors } } }, async () =>
       (await access.catalog()).list().sort((a, b) => a.context.localeCompare(b.context) || a.name.localeCompare(b.name)));
 
-    app.get('/v1/roles/:name', { schema: { ...roles, summary: 'Get a role template with its inheritance flattened', params: NameParams, response: { 200: Type.Object({ template: RoleTemplateBody, rules: Type.Array(Rule), includes: Type.Array(Type.String()) }), ...authErrors } } }, async (request) => {
+    app.get('/v1/roles/:name', { schema: { ...roles, summary: 'Get a role template with its inheritance flattened', params: NameParams, response: { 200: ResolvedRoleTemplate, ...authErrors } } }, async (request) => {
       const catalog = await access.catalog();
       if (!catalog.get(request.params.name)) throw new DroverError('DRV_ERR_NOT_FOUND', `no role template "${request.params.name}"; see "drover roles list"`);
       const resolved = catalog.resolve(request.params.name);
       return { template: resolved.template, rules: resolved.rules, includes: resolved.includes };
     });
 
-    app.post('/v1/roles', { schema: { ...roles, summary: 'Create a custom role template (admins)', body: CreateRoleTemplate, response: { 201: RoleTemplateBody, ...authErrors, 409: ErrorBody, 422: ErrorBody } } }, async (request, reply) => {
+    app.post('/v1/roles', { schema: { ...roles, summary: 'Create a custom role template (admins)', body: CreateRoleTemplate, response: { 201: RoleTemplate, ...authErrors, 409: ErrorBody, 422: ErrorBody } } }, async (request, reply) => {
       requireAdmin(request);
       const b = request.body;
       const created = await access.createRoleTemplate({
@@ -125,7 +93,7 @@ function roleRoutes(options: AccessApiOptions): FastifyPluginAsyncTypebox {
       return reply.status(201).send(created);
     });
 
-    app.delete('/v1/roles/:name', { schema: { ...roles, summary: 'Delete a custom role template no binding uses (admins)', params: NameParams, response: { 200: RoleTemplateBody, ...authErrors, 409: ErrorBody } } }, async (request) => {
+    app.delete('/v1/roles/:name', { schema: { ...roles, summary: 'Delete a custom role template no binding uses (admins)', params: NameParams, response: { 200: RoleTemplate, ...authErrors, 409: ErrorBody } } }, async (request) => {
       requireAdmin(request);
       return access.deleteRoleTemplate(request.params.name);
     });
@@ -187,13 +155,13 @@ function projectRoutes(options: AccessApiOptions): FastifyPluginAsyncTypebox {
     app.addHook('preHandler', authenticateWith(identity.authenticator));
     const members = { tags: ['access'], security: [{ bearer: [] }] };
 
-    app.get('/v1/clusters/:id/projects', { schema: { ...members, summary: 'List a cluster\'s projects', params: ClusterParams, response: { 200: Type.Array(ProjectBody), ...authErrors } } }, async (request) => {
+    app.get('/v1/clusters/:id/projects', { schema: { ...members, summary: 'List a cluster\'s projects', params: ClusterParams, response: { 200: Type.Array(Project), ...authErrors } } }, async (request) => {
       const { id } = await visibleCluster(request, request.params.id);
       return access.listProjects(id);
     });
 
     app.post('/v1/clusters/:id/projects', {
-      schema: { ...members, summary: 'Create a project (admins and cluster owners)', params: ClusterParams, body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 63 }) }, { additionalProperties: false }), response: { 201: ProjectBody, ...authErrors, 409: ErrorBody } },
+      schema: { ...members, summary: 'Create a project (admins and cluster owners)', params: ClusterParams, body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 63 }) }, { additionalProperties: false }), response: { 201: Project, ...authErrors, 409: ErrorBody } },
     }, async (request, reply) => {
       const { id, me } = await visibleCluster(request, request.params.id);
       await requireManager(me, id);
@@ -260,8 +228,8 @@ function memberRoutes(options: AccessApiOptions): FastifyPluginAsyncTypebox {
   const subjectOf = (user: string | undefined, group: string | undefined, create: boolean): Promise<BindingSubject> =>
     memberSubject({ identity, principals }, user, group, create);
 
-  const view = async (b: ClusterRoleTemplateBinding | ProjectRoleTemplateBinding): Promise<MemberView> => {
-    const base: MemberView = {
+  const view = async (b: ClusterRoleTemplateBinding | ProjectRoleTemplateBinding): Promise<Member> => {
+    const base: Member = {
       id: b.id, clusterId: b.clusterId, roleTemplate: b.roleTemplate, subjectKind: b.subject.kind,
       subject: b.subject.kind === 'user' ? b.subject.userId : b.subject.principalId,
     };
@@ -309,7 +277,7 @@ function memberRoutes(options: AccessApiOptions): FastifyPluginAsyncTypebox {
 
     app.delete('/v1/clusters/:id/members', {
       schema: { ...members, summary: 'Remove a member\'s bindings (one role, or all of them) on a cluster or project', params: ClusterParams, querystring: RemoveMember,
-        response: { 200: Type.Object({ removed: Type.Array(Member) }), ...authErrors } },
+        response: { 200: RemovedMembers, ...authErrors } },
     }, async (request) => {
       const { id, me } = await visibleCluster(request, request.params.id);
       const q = request.query;

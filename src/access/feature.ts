@@ -1,7 +1,8 @@
 /** Puts the access feature together: the store-backed service (built first: the clusters API and proxy ask it), the reconciler and the API. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ClustersFeature } from '../clusters/index.ts';
-import { groupPrincipalIds, type Identity, type UserService } from '../identity/index.ts';
+import type { Identity, UserService } from '../identity/index.ts';
+import { groupPrincipalIds } from '../principals/index.ts';
 import type { UsersByPrincipal } from '../identity/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { accessApi } from './access-api.ts';

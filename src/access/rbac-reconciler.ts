@@ -16,8 +16,14 @@
  * (directly or through a group binding) gets `accounts.ensure` with the current
  * identity, which rewrites a role whose groups or extras drifted; everyone else
  * gets `accounts.remove`. Group members get theirs from the proxy on first use.
+ *
+ * Clusters come and go by ClusterControllers' events, not by polling: a loop starts
+ * when a cluster turns Active (after its Default and System projects exist) and
+ * closes when it stops being live; a deleted cluster is forgotten by the access
+ * service. Every registered cluster gets its default projects at start, and a new one
+ * when it first turns Active.
  */
-import type { ClusterControllers, ClusterService } from '../clusters/index.ts';
+import type { ClusterControllers, ClusterService, GoneReason } from '../clusters/index.ts';
 import { isKubeApiError, resourcePath, resources, WatchCache, type KubeClient, type KubeObject, type Namespace, type ResourceRef } from '../kube/index.ts';
 import type { Logger } from '../logging/index.ts';
 import type { AccessService, ProjectRecord } from './access-service.ts';
@@ -38,13 +44,11 @@ export interface ReconciledUser extends UserIdentity { globalRole: GlobalRole; e
 export interface RbacReconcilerOptions {
   access: AccessService;
   clusters: ClusterService;
-  controllers: ClusterControllers;
+  controllers: Pick<ClusterControllers, 'live' | 'onLive' | 'onGone'>;
   accounts: ImpersonationAccounts;
   /** Looks a user up for `accounts.ensure` (groups from its principal ids, as tokens carry them); undefined when gone. */
   lookupUser: (userId: string) => Promise<ReconciledUser | undefined>;
   logger: Logger;
-  /** How often live clusters are looked for (default 1 s). */
-  discoverMs?: number;
   /** Quiet time before a pass after a change (default 150 ms). */
   debounceMs?: number;
   /** A full pass even without events (default 5 min). */
@@ -68,9 +72,8 @@ export function namespaceProject(ns: Namespace, clusterId: string): string | und
 
 export class RbacReconciler {
   private readonly loops = new Map<string, ClusterLoop>();
-  private readonly timer: NodeJS.Timeout;
   private readonly offChange: () => void;
-  private discovering = false;
+  private readonly offClusters: Array<() => void>;
   private closed = false;
 
   constructor(private readonly options: RbacReconcilerOptions) {
@@ -78,9 +81,11 @@ export class RbacReconciler {
       if (clusterId === undefined) this.scheduleAll();
       else this.loops.get(clusterId)?.schedule();
     });
-    this.timer = setInterval(() => void this.discover(), options.discoverMs ?? 1000);
-    this.timer.unref();
-    void this.discover();
+    void this.ensureDefaultProjects();
+    this.offClusters = [
+      options.controllers.onLive((clusterId, live) => void this.clusterLive(clusterId, live.client)),
+      options.controllers.onGone((clusterId, reason) => this.clusterGone(clusterId, reason)),
+    ];
   }
 
   /** Schedules a pass on every live cluster (a user changed: their accounts follow). */
@@ -104,34 +109,36 @@ export class RbacReconciler {
     }
   }
 
-  private async discover(): Promise<void> {
-    if (this.discovering || this.closed) return;
-    this.discovering = true;
+  /** Every registered cluster has its Default and System projects (a new one gets them when it turns Active). */
+  private async ensureDefaultProjects(): Promise<void> {
     try {
-      const { clusters, controllers, access } = this.options;
-      const known = await clusters.list();
-      const ids = new Set(known.map((c) => c.id));
-      for (const cluster of known) {
-        await access.ensureDefaultProjects(cluster.id);
-        const live = controllers.live(cluster.id);
-        const loop = this.loops.get(cluster.id);
-        if (loop && loop.client === live?.client) continue;
-        if (loop) { this.loops.delete(cluster.id); void loop.close(); }
-        if (live && !this.closed) this.loops.set(cluster.id, new ClusterLoop(cluster.id, live.client, this.options));
-      }
-      for (const [id, loop] of this.loops) {
-        if (!ids.has(id)) { this.loops.delete(id); access.forgetCluster(id); void loop.close(); }
-      }
+      for (const cluster of await this.options.clusters.list()) await this.options.access.ensureDefaultProjects(cluster.id);
     } catch (error) {
-      this.options.logger.warn({ err: error }, 'could not look for live clusters');
-    } finally {
-      this.discovering = false;
+      this.options.logger.warn({ err: error }, 'could not create the default projects of the registered clusters');
     }
+  }
+
+  private async clusterLive(clusterId: string, client: KubeClient): Promise<void> {
+    await this.options.access.ensureDefaultProjects(clusterId)
+      .catch((error: unknown) => this.options.logger.warn({ cluster: clusterId, err: error }, 'could not create the default projects'));
+    // Gone again, or replaced, while the projects were made: a later event says what to do.
+    if (this.closed || this.options.controllers.live(clusterId)?.client !== client) return;
+    const loop = this.loops.get(clusterId);
+    if (loop?.client === client) return;
+    if (loop) void loop.close();
+    this.loops.set(clusterId, new ClusterLoop(clusterId, client, this.options));
+  }
+
+  private clusterGone(clusterId: string, reason: GoneReason): void {
+    const loop = this.loops.get(clusterId);
+    this.loops.delete(clusterId);
+    void loop?.close();
+    if (reason === 'deleted') this.options.access.forgetCluster(clusterId);
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    clearInterval(this.timer);
+    for (const off of this.offClusters) off();
     this.offChange();
     const loops = [...this.loops.values()];
     this.loops.clear();

@@ -34,6 +34,8 @@ export interface AgentOptions {
   kubeconfig?: string;
   mode: 'cluster' | 'node';
   nodeName?: string;
+  /** The command's environment: in a pod, where KUBERNETES_SERVICE_HOST/PORT say how to reach kube-apiserver. */
+  env: NodeJS.ProcessEnv;
   logger: Logger;
   /** Reconnect backoff (defaults suit production: 1 s growing to 30 s, with jitter). */
   backoff?: { initialMs: number; maxMs: number };
@@ -60,7 +62,7 @@ export class Agent {
   /** Prepares credentials, then connects; resolves once the first tunnel is up. */
   async start(): Promise<void> {
     const { options } = this;
-    const endpoint: KubeEndpoint = options.kubeconfig ? endpointFromKubeconfig(options.kubeconfig) : inClusterEndpoint();
+    const endpoint: KubeEndpoint = options.kubeconfig ? endpointFromKubeconfig(options.kubeconfig) : inClusterEndpoint({ env: options.env });
     this.client = new KubeClient({ endpoint, logger: options.logger });
     const account = await ensureAgentAccount(this.client);
     const info = clusterInfoFor(endpoint, account);

@@ -8,7 +8,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { UiSessions, bindUiSessions, installErrorHandling, installUiSessions } from '../http/index.ts';
+import { installErrorHandling, installUiSessions, type UiSessions } from '../http/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { droverVersion } from '../version/index.ts';
 import type { ApiContext } from './context.ts';
@@ -28,8 +28,8 @@ export interface BuildApiOptions extends ApiContext {
   /** Lets the server own the https listener (see src/server/http-server.ts); tests use inject() without it. */
   serverFactory?: FastifyServerFactory;
   publicUrl?: string;
-  /** Key for the UI session's CSRF tokens (derived from the encryption key); random when absent (tests). */
-  uiSessionKey?: Buffer;
+  /** The web UI's session settings (CSRF key, public origin), shared with the proxy. */
+  uiSessions: UiSessions;
   /** The built web UI (dist/ui); the UI routes answer 404 with a hint when it is missing. */
   uiDir?: string;
 }
@@ -47,9 +47,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
     return503OnClosing: true,
   });
   installErrorHandling(base);
-  const sessions = new UiSessions({ key: options.uiSessionKey ?? UiSessions.randomKey(), ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}) });
-  installUiSessions(base, sessions);
-  bindUiSessions(options.identity.authenticator, sessions);
+  installUiSessions(base, options.uiSessions);
   options.metrics.observe(base);
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
   await app.register(swagger, {

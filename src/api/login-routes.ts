@@ -4,7 +4,8 @@ import { ErrorBody, authErrors, authenticateWith, caller } from '../http/index.t
 import { Type } from 'typebox';
 import { DroverError } from '../errors/index.ts';
 import type { ApiContext } from './context.ts';
-import { IssuedToken, LoginRequest } from './schemas.ts';
+import { LoginRequest } from './schemas.ts';
+import { IssuedToken } from '../api-types/index.ts';
 
 export function loginRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   return (app) => {

@@ -5,17 +5,12 @@
  * revokes the session's token and clears the cookie.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ErrorBody, assertSameOrigin, authErrors, authenticateWith, caller, clearUiSession, credentialFrom, sessionCookiesOf, setUiSession, uiSessionsFor } from '../http/index.ts';
+import { ErrorBody, assertSameOrigin, authErrors, authenticateWith, caller, clearUiSession, credentialFrom, sessionCookiesOf, setUiSession, uiSessionsOf } from '../http/index.ts';
 import { Type } from 'typebox';
 import { DroverError } from '../errors/index.ts';
 import type { ApiContext } from './context.ts';
-import { LoginRequest, User } from './schemas.ts';
-
-const SessionBody = Type.Object({
-  csrfToken: Type.String({ description: 'send back as X-Drover-CSRF on every cookie-authenticated request' }),
-  expiresAt: Type.Optional(Type.String()),
-  user: User,
-});
+import { LoginRequest } from './schemas.ts';
+import { Session } from '../api-types/index.ts';
 
 export function sessionRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   const authenticator = ctx.identity.authenticator;
@@ -25,11 +20,11 @@ export function sessionRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     app.post('/v1/session', {
       schema: {
         ...common, summary: 'Log in for the web UI: sets the __Host-drover_session cookie and returns the CSRF token',
-        body: LoginRequest, response: { 200: SessionBody, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 413: ErrorBody, 422: ErrorBody, 429: ErrorBody, 502: ErrorBody },
+        body: LoginRequest, response: { 200: Session, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 413: ErrorBody, 422: ErrorBody, 429: ErrorBody, 502: ErrorBody },
       },
     }, async (request, reply) => {
       // Login CSRF: another site must not log the browser into an account of its choosing.
-      assertSameOrigin(request.headers, uiSessionsFor(authenticator));
+      assertSameOrigin(request.headers, uiSessionsOf(request.server));
       const b = request.body;
       const input = {
         username: b.username, password: b.password, address: request.ip, description: b.description ?? 'web UI session',
@@ -45,9 +40,9 @@ export function sessionRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     });
 
     app.get('/v1/session', {
-      schema: { ...common, summary: 'The UI session: who is logged in, and the CSRF token (cookie only)', response: { 200: SessionBody, ...authErrors } },
+      schema: { ...common, summary: 'The UI session: who is logged in, and the CSRF token (cookie only)', response: { 200: Session, ...authErrors } },
     }, async (request, reply) => {
-      const sessions = uiSessionsFor(authenticator);
+      const sessions = uiSessionsOf(request.server);
       const token = sessionCookiesOf(request.headers)[0];
       if (!sessions || token === undefined || request.headers.authorization !== undefined) {
         throw new DroverError('DRV_ERR_UNAUTHENTICATED', 'no UI session: log in');

@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ErrorBody, authErrors, authenticateWith, caller } from '../http/index.ts';
 import { DroverError } from '../errors/index.ts';
 import type { ApiContext } from './context.ts';
-import { Health, Whoami } from './schemas.ts';
+import { Health } from './schemas.ts';
+import { Whoami } from '../api-types/index.ts';
 
 export function systemRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   return (app) => {

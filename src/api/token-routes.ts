@@ -4,7 +4,8 @@ import { authErrors, authenticateWith, caller } from '../http/index.ts';
 import { Type } from 'typebox';
 import { DroverError } from '../errors/index.ts';
 import type { ApiContext } from './context.ts';
-import { CreateTokenRequest, IdParams, IssuedToken, Token, TokenListQuery } from './schemas.ts';
+import { CreateTokenRequest, IdParams, TokenListQuery } from './schemas.ts';
+import { IssuedToken, Token } from '../api-types/index.ts';
 
 export function tokenRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   const { tokens, users } = ctx.identity;

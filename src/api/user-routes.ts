@@ -5,7 +5,8 @@ import { Type } from 'typebox';
 import { generatePassword } from '../identity/index.ts';
 import { DroverError } from '../errors/index.ts';
 import type { ApiContext } from './context.ts';
-import { ChangePasswordRequest, CreateUserRequest, CreatedUser, IdParams, UpdateUserRequest, User } from './schemas.ts';
+import { ChangePasswordRequest, CreateUserRequest, IdParams, UpdateUserRequest } from './schemas.ts';
+import { CreatedUser, User } from '../api-types/index.ts';
 
 export function userRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   const users = ctx.identity.users;

@@ -19,6 +19,13 @@
  * it, nor the watch caches built on it here, in the proxy and in the reconcilers.
  * It is replaced only when an admin accepts a new kube-apiserver, or the cluster is
  * deleted.
+ *
+ * Events, so features need not poll (as `TunnelServer` emits `session-up`/`session-down`):
+ * `onLive` when a cluster turns Active (and at once for every cluster Active when the
+ * listener subscribes), `onGone` when it stops being live, with why: `unavailable`
+ * (its client stays and comes back with it, so open watches through it may outlive the
+ * hiccup), `replaced` (an admin accepted another kube-apiserver: the old client is
+ * closed) or `deleted`.
  */
 import type { Logger } from '../logging/index.ts';
 import { KubeClient, WatchCache, resourcePath, resources, type Event, type Node, type UpstreamEndpoint } from '../kube/index.ts';
@@ -47,6 +54,23 @@ export interface ClusterControllersOptions {
 
 type Settings = Required<Omit<ClusterControllersOptions, 'service' | 'tunnel' | 'logger'>> & ClusterControllersOptions;
 
+/** Why a cluster stopped being live; see the design note above. */
+export type GoneReason = 'unavailable' | 'replaced' | 'deleted';
+
+/** What features subscribe to instead of polling `live()`. */
+export interface ClusterLiveness {
+  /** Calls `listener` for every cluster live now, then whenever one turns Active; returns the unsubscribe. */
+  onLive(listener: (clusterId: string, live: LiveCluster) => void): () => void;
+  /** Calls `listener` whenever a cluster stops being live, or its client goes (`replaced`, `deleted`); returns the unsubscribe. */
+  onGone(listener: (clusterId: string, reason: GoneReason) => void): () => void;
+}
+
+/** How a controller tells ClusterControllers' listeners. */
+interface Announce {
+  live(clusterId: string, live: LiveCluster): void;
+  gone(clusterId: string, reason: GoneReason): void;
+}
+
 /** Everything the server knows live about one Active cluster. */
 export interface LiveCluster {
   client: KubeClient;
@@ -54,10 +78,17 @@ export interface LiveCluster {
   info: ClusterInfo;
 }
 
-export class ClusterControllers {
+export class ClusterControllers implements ClusterLiveness {
   private readonly options: Settings;
   private readonly controllers = new Map<string, ClusterController>();
   private readonly unsubscribe: Array<() => void> = [];
+  private readonly liveListeners = new Set<(clusterId: string, live: LiveCluster) => void>();
+  private readonly goneListeners = new Set<(clusterId: string, reason: GoneReason) => void>();
+  /** A listener that throws is logged and skipped: one feature's bug must not stop a controller or the others. */
+  private readonly announce: Announce = {
+    live: (clusterId, live) => { for (const listener of this.liveListeners) this.call(clusterId, () => listener(clusterId, live)); },
+    gone: (clusterId, reason) => { for (const listener of this.goneListeners) this.call(clusterId, () => listener(clusterId, reason)); },
+  };
 
   constructor(options: ClusterControllersOptions) {
     this.options = { graceMs: 15_000, probeIntervalMs: 5_000, probeTimeoutMs: 4_000, verifyTimeoutMs: 10_000, ...options };
@@ -97,18 +128,31 @@ export class ClusterControllers {
     }
   }
 
+  onLive(listener: (clusterId: string, live: LiveCluster) => void): () => void {
+    this.liveListeners.add(listener);
+    for (const [clusterId, controller] of this.controllers) {
+      const { live } = controller;
+      if (live) this.call(clusterId, () => listener(clusterId, live));
+    }
+    return () => { this.liveListeners.delete(listener); };
+  }
+
+  onGone(listener: (clusterId: string, reason: GoneReason) => void): () => void {
+    this.goneListeners.add(listener);
+    return () => { this.goneListeners.delete(listener); };
+  }
+
+  private call(clusterId: string, notify: () => void): void {
+    try {
+      notify();
+    } catch (error) {
+      this.options.logger.error({ cluster: clusterId, err: error }, 'a cluster live/gone listener failed');
+    }
+  }
+
   /** The live connection to a cluster, or undefined while it is not Active. */
   live(clusterId: string): LiveCluster | undefined {
     return this.controllers.get(clusterId)?.live;
-  }
-
-  /**
-   * Whether the cluster still has its verified kube-apiserver client: true while it is
-   * Unavailable for a moment (a hung apiserver, an agent reconnecting), false once it is
-   * deleted or an admin accepted another kube-apiserver. Open watches live that long.
-   */
-  reachable(clusterId: string): boolean {
-    return this.controllers.get(clusterId)?.reachable() ?? false;
   }
 
   /** Recent Warning events, newest first. */
@@ -126,6 +170,7 @@ export class ClusterControllers {
     const controller = this.controllers.get(clusterId);
     this.controllers.delete(clusterId);
     await controller?.close();
+    this.announce.gone(clusterId, 'deleted');
   }
 
   async close(): Promise<void> {
@@ -138,7 +183,7 @@ export class ClusterControllers {
   private controllerFor(clusterId: string): ClusterController {
     let controller = this.controllers.get(clusterId);
     if (!controller) {
-      controller = new ClusterController(clusterId, this.options);
+      controller = new ClusterController(clusterId, this.options, this.announce);
       this.controllers.set(clusterId, controller);
     }
     return controller;
@@ -166,7 +211,7 @@ class ClusterController {
   private closed = false;
   private readonly logger: Logger;
 
-  constructor(private readonly clusterId: string, private readonly options: Settings) {
+  constructor(private readonly clusterId: string, private readonly options: Settings, private readonly announce: Announce) {
     this.logger = options.logger.child({ cluster: clusterId });
   }
 
@@ -313,15 +358,20 @@ class ClusterController {
   }
 
   private async markActive(access: Access, version: string): Promise<void> {
-    this.live = { client: access.client, upstream: access.upstream, info: access.info };
+    const live = { client: access.client, upstream: access.upstream, info: access.info };
+    this.live = live;
     if (!this.nodes) this.startWatching(access.client);
     await this.report({ state: 'active', stateReason: '', kubernetesVersion: version, tunnel: this.tunnelKind(), lastSeenAt: new Date().toISOString() });
     this.logger.info({ version }, 'cluster active');
+    // After the status is recorded, so a listener that reads the cluster sees it Active.
+    if (this.live === live) this.announce.live(this.clusterId, live);
   }
 
   /** Not Active any more; the client and its watches stay (they resume when the cluster is back). */
   private async markUnavailable(reason: string, extra: StatusUpdate = {}): Promise<void> {
+    const wasLive = this.live !== undefined;
     this.live = undefined;
+    if (wasLive) this.announce.gone(this.clusterId, 'unavailable');
     await this.report({ state: 'unavailable', stateReason: reason, ...extra });
     this.logger.warn({ reason }, 'cluster unavailable');
   }
@@ -339,10 +389,6 @@ class ClusterController {
   private reportNodes(): void {
     const nodes = this.nodes?.list() ?? [];
     void this.report({ nodeCount: nodes.length, capacity: totalCapacity(nodes) });
-  }
-
-  reachable(): boolean {
-    return this.access !== undefined;
   }
 
   warnings(): Event[] {
@@ -364,7 +410,9 @@ class ClusterController {
   }
 
   async pinChanged(): Promise<void> {
+    const hadAccess = this.access !== undefined;
     await this.dropAccess();
+    if (hadAccess) this.announce.gone(this.clusterId, 'replaced');
     // Sessions admitted against the old pin report the old kube-apiserver: they reconnect and are checked again.
     for (const session of this.options.tunnel.sessionsOf(this.clusterId)) session.destroy({ type: 'refused', message: 'an admin accepted another kube-apiserver' });
   }

@@ -11,7 +11,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Kysely, Selectable } from 'kysely';
 import type { ClustersTable, Database, SecretBox } from '../store/index.ts';
-import { isUniqueViolation } from '../store/index.ts';
+import { deleteSecrets, isUniqueViolation, putSecret, readSecret } from '../store/index.ts';
 import { randomId } from '../tokens/index.ts';
 import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 import { agentHeaders } from '../agent-protocol/index.ts';
@@ -140,7 +140,7 @@ export class ClusterService {
   async delete(idOrName: string): Promise<Cluster> {
     const row = await this.row(idOrName);
     await this.db.transaction().execute(async (tx) => {
-      await tx.deleteFrom('secrets').where('name', 'in', [tokenSecret(row.id), credentialSecret(row.id)]).execute();
+      await deleteSecrets(tx, [tokenSecret(row.id), credentialSecret(row.id)]);
       await tx.deleteFrom('clusters').where('id', '=', row.id).execute();
     });
     return toCluster(row);
@@ -312,17 +312,14 @@ export class ClusterService {
     return row;
   }
 
-  private async putSecret(db: Kysely<Database>, name: string, value: string, at: string): Promise<void> {
-    const ciphertext = this.secrets.encrypt(value, name);
-    await db.insertInto('secrets').values({ name, ciphertext, updated_at: at })
-      .onConflict((oc) => oc.column('name').doUpdateSet({ ciphertext, updated_at: at }))
-      .execute();
+  private putSecret(db: Kysely<Database>, name: string, value: string, at: string): Promise<void> {
+    return putSecret(db, this.secrets, name, value, at);
   }
 
   private async getSecret(name: string): Promise<string> {
-    const row = await this.db.selectFrom('secrets').select('ciphertext').where('name', '=', name).executeTakeFirst();
-    if (!row) throw new DroverError('DRV_ERR_INTERNAL', `the stored secret ${name} is missing`);
-    return this.secrets.decrypt(row.ciphertext, name);
+    const value = await readSecret(this.db, this.secrets, name);
+    if (value === undefined) throw new DroverError('DRV_ERR_INTERNAL', `the stored secret ${name} is missing`);
+    return value;
   }
 }
 

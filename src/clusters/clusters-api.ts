@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type Static } from 'typebox';
+import { Type } from 'typebox';
 import { authenticateWith, caller, requireAdmin, authErrors, ErrorBody } from '../http/index.ts';
 import type { AuthenticatedUser, TokenAuthenticator } from '../identity/index.ts';
 import { DroverError } from '../errors/index.ts';
@@ -18,36 +18,7 @@ import { isWellFormedRegistrationToken } from './registration-token.ts';
 import { removeDroverObjects } from './cleanup.ts';
 import { sayGoodbye } from './goodbye.ts';
 import type { AgentSessionView, TunnelServer } from '../tunnel/index.ts';
-
-export const ClusterBody = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  displayName: Type.String(),
-  state: Type.Union([Type.Literal('pending'), Type.Literal('active'), Type.Literal('unavailable')]),
-  stateReason: Type.String(),
-  kubernetesVersion: Type.Optional(Type.String()),
-  nodeCount: Type.Optional(Type.Integer()),
-  capacity: Type.Optional(Type.Object({ cpu: Type.String(), memory: Type.String(), pods: Type.String() })),
-  tunnel: Type.Optional(Type.Union([Type.Literal('cluster'), Type.Literal('node')])),
-  lastSeenAt: Type.Optional(Type.String()),
-  apiServer: Type.Optional(Type.String({ description: 'kube-apiserver host:port, pinned at first registration' })),
-  apiServerCaSha256: Type.Optional(Type.String({ description: 'SHA-256 fingerprints of the pinned kube-apiserver CA' })),
-  agentAccount: Type.Optional(Type.String({ description: 'The pinned account of the agent\'s credential' })),
-  apiServerConflict: Type.Optional(Type.Object({
-    apiServer: Type.String(), caSha256: Type.String(), account: Type.Optional(Type.String()),
-    differences: Type.Array(Type.String()), reportedAt: Type.String(),
-    digest: Type.String({ description: 'What accept-apiserver confirms' }),
-  }, { description: 'The last agent report that differed from the pin; its session was refused' })),
-  createdAt: Type.String(),
-});
-
-const Registration = Type.Object({
-  token: Type.String({ description: 'The registration token; treat it as a secret' }),
-  caChecksum: Type.String({ description: 'Hex SHA-256 of /cacerts, for --ca-checksum' }),
-  agentCommand: Type.String(),
-  manifestUrl: Type.String(),
-  kubectlCommand: Type.String(),
-});
+import { Cluster, ClusterWarning, CreatedCluster, Registration } from '../api-types/index.ts';
 
 const CreateCluster = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 63 }),
@@ -69,9 +40,6 @@ const AcceptApiServer = Type.Object({
 }, { additionalProperties: false });
 
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
-const Warning = Type.Object({
-  reason: Type.String(), message: Type.String(), object: Type.String(), count: Type.Integer(), lastSeen: Type.String(),
-});
 
 /** Who sees which cluster (access/ implements it); admins see all. */
 export interface ClusterVisibility {
@@ -119,7 +87,7 @@ function importRoute(options: ClustersApiOptions, caChecksum: string): FastifyPl
 
 function clusterRoutes(options: ClustersApiOptions, caChecksum: string): FastifyPluginAsyncTypebox {
   const { service, controllers, tunnel } = options;
-  const registration = (token: string): Static<typeof Registration> => {
+  const registration = (token: string): Registration => {
     const manifestUrl = `${options.publicUrl}/v1/import/${token}.yaml`;
     return {
       token, caChecksum, manifestUrl,
@@ -134,7 +102,7 @@ function clusterRoutes(options: ClustersApiOptions, caChecksum: string): Fastify
 
     authed.post('/v1/clusters', {
       schema: { ...common, summary: 'Register a cluster (admins): returns the agent command, shown with its token', body: CreateCluster,
-        response: { 201: Type.Object({ cluster: ClusterBody, registration: Registration }), ...authErrors, 409: ErrorBody } },
+        response: { 201: CreatedCluster, ...authErrors, 409: ErrorBody } },
     }, async (request, reply) => {
       requireAdmin(request);
       const { cluster, registrationToken } = await service.create({
@@ -145,7 +113,7 @@ function clusterRoutes(options: ClustersApiOptions, caChecksum: string): Fastify
       return reply.status(201).send({ cluster, registration: registration(registrationToken) });
     });
 
-    authed.get('/v1/clusters', { schema: { ...common, summary: 'List the clusters you can see', response: { 200: Type.Array(ClusterBody), ...authErrors } } }, async (request) => {
+    authed.get('/v1/clusters', { schema: { ...common, summary: 'List the clusters you can see', response: { 200: Type.Array(Cluster), ...authErrors } } }, async (request) => {
       const me = caller(request);
       if (me.globalRole === 'admin') return service.list();
       // Members see the clusters they have a binding on; without memberships, none.
@@ -154,7 +122,7 @@ function clusterRoutes(options: ClustersApiOptions, caChecksum: string): Fastify
       return (await service.list()).filter((c) => visible === 'all' || visible.has(c.id));
     });
 
-    authed.get('/v1/clusters/:id', { schema: { ...common, summary: 'Get a cluster by id or name', params: Params, response: { 200: ClusterBody, ...authErrors } } }, async (request) => {
+    authed.get('/v1/clusters/:id', { schema: { ...common, summary: 'Get a cluster by id or name', params: Params, response: { 200: Cluster, ...authErrors } } }, async (request) => {
       const cluster = await service.get(request.params.id).catch(() => undefined);
       await requireVisible(request, cluster?.id, options.membership);
       return cluster ?? service.get(request.params.id);
@@ -180,7 +148,7 @@ function clusterRoutes(options: ClustersApiOptions, caChecksum: string): Fastify
 
     authed.post('/v1/clusters/:id/accept-apiserver', {
       schema: { ...common, summary: 'Accept the kube-apiserver an agent reported instead of the pinned one (admins)', params: Params, body: AcceptApiServer,
-        response: { 200: ClusterBody, ...authErrors, 409: ErrorBody } },
+        response: { 200: Cluster, ...authErrors, 409: ErrorBody } },
     }, async (request) => {
       requireAdmin(request);
       const cluster = await service.acceptConflict(request.params.id, request.body.digest);
@@ -190,7 +158,7 @@ function clusterRoutes(options: ClustersApiOptions, caChecksum: string): Fastify
     });
 
     authed.patch('/v1/clusters/:id', {
-      schema: { ...common, summary: 'Update a cluster (admins)', params: Params, body: UpdateCluster, response: { 200: ClusterBody, ...authErrors } },
+      schema: { ...common, summary: 'Update a cluster (admins)', params: Params, body: UpdateCluster, response: { 200: Cluster, ...authErrors } },
     }, async (request) => {
       requireAdmin(request);
       const { displayName } = request.body;
@@ -198,7 +166,7 @@ function clusterRoutes(options: ClustersApiOptions, caChecksum: string): Fastify
     });
 
     authed.get('/v1/clusters/:id/warnings', {
-      schema: { ...common, summary: 'Recent Warning events in the cluster', params: Params, response: { 200: Type.Array(Warning), ...authErrors } },
+      schema: { ...common, summary: 'Recent Warning events in the cluster', params: Params, response: { 200: Type.Array(ClusterWarning), ...authErrors } },
     }, async (request) => {
       const cluster = await service.get(request.params.id).catch(() => undefined);
       await requireVisible(request, cluster?.id, options.membership);
@@ -212,7 +180,7 @@ function clusterRoutes(options: ClustersApiOptions, caChecksum: string): Fastify
 
     authed.delete('/v1/clusters/:id', {
       schema: { ...common, summary: 'Delete a cluster (admins): removes what Drover created in it when reachable, tells connected agents to exit, and forgets it',
-        params: Params, response: { 200: Type.Object({ cluster: ClusterBody, cleanedUp: Type.Boolean(), removedObjects: Type.Integer(), agentsTold: Type.Integer(), note: Type.String() }), ...authErrors } },
+        params: Params, response: { 200: Type.Object({ cluster: Cluster, cleanedUp: Type.Boolean(), removedObjects: Type.Integer(), agentsTold: Type.Integer(), note: Type.String() }), ...authErrors } },
     }, async (request) => {
       requireAdmin(request);
       const cluster = await service.get(request.params.id);

@@ -22,7 +22,7 @@ import { ClusterControllers } from './cluster-controller.ts';
 import { clustersApi, type ClusterVisibility } from './clusters-api.ts';
 
 export { ClusterService, type Cluster, type ClusterAccess, type ClusterState } from './cluster-service.ts';
-export { ClusterControllers, type LiveCluster } from './cluster-controller.ts';
+export { ClusterControllers, type ClusterLiveness, type GoneReason, type LiveCluster } from './cluster-controller.ts';
 export { agentAccountObjects, agentNamespace, agentServiceAccount, importManifest, managedByLabel } from './import-manifest.ts';
 
 export interface ClustersFeatureOptions {

@@ -2,7 +2,7 @@
 import type { FastifyRequest } from 'fastify';
 import { refusePasswordChangeOnly, type AuthenticatedUser, type TokenAuthenticator } from './credential.ts';
 import { DroverError } from '../errors/index.ts';
-import { credentialFrom, uiSessionsFor } from './session.ts';
+import { credentialFrom, uiSessionsOf } from './session.ts';
 
 const callers = new WeakMap<FastifyRequest, AuthenticatedUser>();
 
@@ -30,7 +30,8 @@ const passwordChangeRoutes: ReadonlySet<string> = new Set(['/v1/whoami', '/v1/us
 export function authenticateWith(authenticator: TokenAuthenticator) {
   return async (request: FastifyRequest): Promise<void> => {
     const route = request.routeOptions.url ?? '';
-    const credential = credentialFrom(request.headers, uiSessionsFor(authenticator));
+    // The session settings come with the app the route is registered on (api/app.ts installs them).
+    const credential = credentialFrom(request.headers, uiSessionsOf(request.server));
     const user = await authenticator.authenticate(credential);
     if (!passwordChangeRoutes.has(route)) refusePasswordChangeOnly(user);
     if (user.token.clusterId !== undefined && !clusterTokenRoutes.has(route)) {

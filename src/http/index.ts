@@ -14,15 +14,15 @@
  * anywhere but whoami, the change and logout (403), a cluster-scoped token on the
  * REST API, a cookie without its CSRF token or from another origin. Fails closed: a
  * route that forgets its authentication hook gets a 500, never an anonymous caller;
- * with no session settings bound, cookies are refused.
+ * where no session settings were given, cookies are refused.
  */
 export {
   refusePasswordChangeOnly, type AuthenticatedUser, type GlobalRole, type TokenAuthenticator,
 } from './credential.ts';
 export { authenticateWith, caller, requireAdmin } from './auth.ts';
 export {
-  UiSessions, assertSameOrigin, bindUiSessions, clearUiSession, credentialFrom, csrfHeaderName, installUiSessions, sessionCookieName,
-  sessionCookiesOf, setUiSession, uiSessionsFor, type CredentialOptions,
+  UiSessions, assertSameOrigin, clearUiSession, credentialFrom, csrfHeaderName, installUiSessions, sessionCookieName,
+  sessionCookiesOf, setUiSession, uiSessionsOf, type CredentialOptions,
 } from './session.ts';
 export { errorBody, installErrorHandling, sendError, toDroverError, type ErrorBodyShape } from './errors.ts';
 export { ErrorBody, authErrors } from './schemas.ts';

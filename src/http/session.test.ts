@@ -49,8 +49,8 @@ describe('UI session cookie and CSRF rules (real server)', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'drover-session-'));
-    const config = serverConfigFromFlags({ dataDir: dir, listen: '127.0.0.1:0', publicUrl });
-    server = await startServer(config, { env: { DROVER_BOOTSTRAP_PASSWORD: password }, logger: silentLogger(), announce: () => undefined });
+    const config = serverConfigFromFlags({ dataDir: dir, listen: '127.0.0.1:0', publicUrl }, { DROVER_BOOTSTRAP_PASSWORD: password });
+    server = await startServer(config, { logger: silentLogger(), announce: () => undefined });
     base = `https://127.0.0.1:${server.port}`;
     agent = new Agent({ connect: { ca: server.core.tls.caPem, servername: 'localhost' } });
   });

@@ -22,15 +22,15 @@
  * request that carries both a cookie session and an Authorization header (400:
  * which identity was meant is ambiguous); two session cookies (400, clear the
  * cookies); a POST /v1/session from another origin (login CSRF); a GET
- * /v1/session that a browser did not send from our own page. Fails closed: with
- * no session configuration bound to the authenticator, cookies are refused. What
+ * /v1/session that a browser did not send from our own page. Fails closed: where
+ * no session settings were given (`installUiSessions` on the REST app, the proxy's
+ * `uiSessions`), cookies are refused. What
  * a session may do while the user must change their password is the token's
  * business (src/identity), not the cookie's.
  */
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { TokenAuthenticator } from './credential.ts';
 import { DroverError } from '../errors/index.ts';
 
 export const sessionCookieName = '__Host-drover_session';
@@ -78,24 +78,21 @@ function tokenIdOf(tokenValue: string): string {
   return match[1];
 }
 
-const bound = new WeakMap<TokenAuthenticator, UiSessions>();
-
-/** Lets routes and the proxy that use this authenticator accept the UI's cookie (under the CSRF rules). */
-export function bindUiSessions(authenticator: TokenAuthenticator, sessions: UiSessions): void {
-  bound.set(authenticator, sessions);
-}
-
-export function uiSessionsFor(authenticator: TokenAuthenticator): UiSessions | undefined {
-  return bound.get(authenticator);
-}
-
-/** Makes `setUiSession`/`clearUiSession` work for every route plugin of this app. */
+/**
+ * Gives every route plugin of this app the session settings: `authenticateWith` accepts
+ * the UI's cookie under them, and `setUiSession`/`clearUiSession` work.
+ */
 export function installUiSessions(app: FastifyInstance, sessions: UiSessions): void {
   app.decorate(decoratorName, sessions);
 }
 
+/** The session settings installed on the app a route belongs to (`request.server`); undefined: cookies are refused. */
+export function uiSessionsOf(app: FastifyInstance): UiSessions | undefined {
+  return app.hasDecorator(decoratorName) ? app.getDecorator<UiSessions>(decoratorName) : undefined;
+}
+
 function sessionsOf(reply: FastifyReply): UiSessions {
-  const sessions = reply.server.hasDecorator(decoratorName) ? reply.server.getDecorator<UiSessions>(decoratorName) : undefined;
+  const sessions = uiSessionsOf(reply.server);
   if (!sessions) throw new DroverError('DRV_ERR_INTERNAL', 'UI sessions are not configured on this server');
   return sessions;
 }

@@ -14,10 +14,9 @@ export interface BootstrapResult {
   generatedPassword?: string;
 }
 
-/** Creates `admin` when the store has no users; undefined when there was nothing to do. */
-export async function bootstrapAdmin(users: UserService, env: NodeJS.ProcessEnv): Promise<BootstrapResult | undefined> {
+/** Creates `admin` when the store has no users; undefined when there was nothing to do. `given`: DROVER_BOOTSTRAP_PASSWORD. */
+export async function bootstrapAdmin(users: UserService, given: string | undefined): Promise<BootstrapResult | undefined> {
   if ((await users.count()) > 0) return undefined;
-  const given = env.DROVER_BOOTSTRAP_PASSWORD;
   const chosen = given !== undefined && given !== '';
   const password = chosen ? given : generatePassword();
   try {

@@ -17,13 +17,13 @@ export type {
 export { createIdentity, type Identity, type IdentityOptions } from './identity.ts';
 export { UserService, toUser, type CreateUserInput, type UserChange } from './user-service.ts';
 export { TokenService, defaultTokenPolicy, type TokenPolicy, type TokenLookup, type TokenAuthRecord, type IssueTokenInput } from './token-service.ts';
-export { CachedTokenAuthenticator, groupPrincipalIds } from './token-authenticator.ts';
+export { CachedTokenAuthenticator } from './token-authenticator.ts';
 export { LoginThrottle, type ThrottlePolicy } from './login-throttle.ts';
 export { LocalLogin, type LoginInput, type LoginResult, type LoginObserver } from './local-login.ts';
 export { bootstrapAdmin, type BootstrapResult } from './bootstrap.ts';
 export { minPasswordLength, checkPasswordPolicy, generatePassword } from './passwords.ts';
 export {
-  ExternalLogin, GroupRefresher, ProviderService, providersApi, refreshIntervalMs, type AccessPolicy, type UsersByPrincipal,
+  ExternalLogin, GroupRefresher, ProviderService, providersApi, type AccessPolicy, type UsersByPrincipal,
 } from './providers/index.ts';
 export type { AuthProvider, RefreshResult, VerifiedIdentity } from './providers/index.ts';
 export { redirectLoginApi } from './providers/redirect-api.ts';

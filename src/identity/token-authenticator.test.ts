@@ -7,7 +7,7 @@ import { refused } from '../testing/index.ts';
 import { refusePasswordChangeOnly } from '../http/index.ts';
 import type { TokenAuthRecord, TokenLookup } from './token-service.ts';
 import type { TokenInvalidation } from './types.ts';
-import { CachedTokenAuthenticator, groupPrincipalIds } from './token-authenticator.ts';
+import { CachedTokenAuthenticator } from './token-authenticator.ts';
 
 const start = Date.parse('2026-03-01T00:00:00Z');
 
@@ -321,14 +321,5 @@ describe('CachedTokenAuthenticator', () => {
     assert.equal((await auth.authenticate(tokens.add())).username, 'alice');
     await settle();
     assert.deepEqual(warnings, ['could not record token last-used time']);
-  });
-});
-
-describe('groupPrincipalIds', () => {
-  it('keeps provider group, team and org principals, sorted, and nothing else', () => {
-    assert.deepEqual(groupPrincipalIds([
-      'openldap_group://cn=b', 'local://u-1', 'github_user://1', 'activedirectory_group://cn=a', 'github_team://9', 'github_org://z',
-      'keycloakoidc_group://x', 'x_group:/y', 'evil://github_team://1', 'Github_team://1', 'github_team_xy://1',
-    ]), ['activedirectory_group://cn=a', 'github_org://z', 'github_team://9', 'github_team_xy://1', 'keycloakoidc_group://x', 'openldap_group://cn=b']);
   });
 });

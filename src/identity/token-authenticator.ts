@@ -11,6 +11,7 @@
  * streams) checks it again at once.
  */
 import type { Logger } from '../logging/index.ts';
+import { groupPrincipalIds } from '../principals/index.ts';
 import { DroverError } from '../errors/index.ts';
 import { tokenFromAuthorization, verifyTokenSecret } from '../tokens/index.ts';
 import type { TokenAuthRecord, TokenLookup } from './token-service.ts';
@@ -36,11 +37,6 @@ export interface CachedTokenAuthenticatorOptions {
 }
 
 const invalid = (): DroverError => new DroverError('DRV_ERR_UNAUTHENTICATED', 'invalid or revoked token: log in again ("drover login")');
-
-/** Group principals among a user's principal ids (`openldap_group://…`, `github_team://…`, `github_org://…`), sorted. */
-export function groupPrincipalIds(principalIds: readonly string[]): string[] {
-  return principalIds.filter((p) => /^[a-z]+_(group|team|org)(_[a-z]+)?:\/\//.test(p)).sort();
-}
 
 function toAuthenticatedUser(record: TokenAuthRecord): AuthenticatedUser {
   const passwordChangeOnly = record.user.mustChangePassword && record.authProvider === 'local';

@@ -3,9 +3,12 @@
  * revoke, and the one-query lookup the authenticator uses. TTLs: login sessions
  * default to 16 h; API and kubeconfig tokens take a requested TTL up to the
  * server-wide maximum.
+ *
+ * This module is the one owner of the `tokens` table: every other module (users,
+ * providers, kube-api-auth's sync) reads and writes tokens through it.
  */
-import type { Selectable } from 'kysely';
-import type { Store, TokensTable } from '../store/index.ts';
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, Store, TokensTable } from '../store/index.ts';
 import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 import { generateToken, hashTokenSecret } from '../tokens/index.ts';
 import type { Clock, GlobalRole, TokenCacheInvalidator, TokenInfo, TokenKind } from './types.ts';
@@ -62,6 +65,17 @@ export function toTokenInfo(row: Selectable<TokensTable>): TokenInfo {
     ...(row.expires_at === null ? {} : { expiresAt: row.expires_at }),
     ...(row.last_used_at === null ? {} : { lastUsedAt: row.last_used_at }),
   };
+}
+
+/**
+ * Deletes every token of these users, in the caller's transaction when it changes the
+ * users too (disable, delete, password reset); returns how many. The caller tells the
+ * authenticator after the commit.
+ */
+export async function deleteTokensOf(db: Kysely<Database>, userIds: readonly string[]): Promise<number> {
+  if (userIds.length === 0) return 0;
+  const result = await db.deleteFrom('tokens').where('user_id', 'in', userIds).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
 
 export class TokenService implements TokenLookup {
@@ -140,6 +154,35 @@ export class TokenService implements TokenLookup {
     const result = await this.store.db.deleteFrom('tokens').where('id', '=', id).executeTakeFirst();
     this.invalidator.invalidateToken(id);
     if (Number(result.numDeletedRows) === 0) throw new DroverError('DRV_ERR_NOT_FOUND', `no token "${id}"`);
+  }
+
+  /** Deletes every token of these users (gone at their provider, provider disabled); the authenticator forgets them at once. */
+  async revokeAllOf(userIds: readonly string[]): Promise<number> {
+    const unique = [...new Set(userIds)];
+    const deleted = await deleteTokensOf(this.store.db, unique);
+    for (const id of unique) this.invalidator.invalidateUser(id);
+    return deleted;
+  }
+
+  /** The users who hold a token (of one provider's logins, when given): those who can still act. */
+  async holders(filter: { authProvider?: string } = {}): Promise<Set<string>> {
+    let query = this.store.db.selectFrom('tokens').select('user_id').distinct();
+    if (filter.authProvider !== undefined) query = query.where('auth_provider', '=', filter.authProvider);
+    return new Set((await query.execute()).map((row) => row.user_id));
+  }
+
+  /** Every cluster-scoped token not expired at `now`, with its user: what kube-api-auth checks offline. */
+  async clusterScoped(now: string) {
+    return this.store.db.selectFrom('tokens')
+      .innerJoin('users', 'users.id', 'tokens.user_id')
+      .select([
+        'tokens.id as tokenId', 'tokens.cluster_id as clusterId', 'tokens.secret_hash as hash', 'tokens.enabled as tokenEnabled',
+        'tokens.expires_at as expiresAt', 'tokens.auth_provider as provider', 'users.id as userId', 'users.username as username',
+        'users.display_name as displayName', 'users.enabled as userEnabled', 'users.global_role as globalRole', 'users.principal_ids as principalIds',
+      ])
+      .where('tokens.cluster_id', 'is not', null)
+      .where((eb) => eb.or([eb('tokens.expires_at', 'is', null), eb('tokens.expires_at', '>', now)]))
+      .execute();
   }
 
   /** Removes expired records; returns how many. */

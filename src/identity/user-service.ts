@@ -10,6 +10,7 @@ import { isUniqueViolation } from '../store/index.ts';
 import { DroverError } from '../errors/index.ts';
 import { randomId } from '../tokens/index.ts';
 import { checkPasswordPolicy, generatePassword, hashPassword, verifyPasswordOrDummy } from './passwords.ts';
+import { deleteTokensOf } from './token-service.ts';
 import type { Clock, GlobalRole, TokenCacheInvalidator, User } from './types.ts';
 
 const usernamePattern = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
@@ -129,7 +130,7 @@ export class UserService {
     await this.store.db.transaction().execute(async (trx) => {
       // The user row first: a token issued concurrently waits on it (see TokenService.issue).
       await trx.updateTable('users').set({ enabled: enabled ? 1 : 0, updated_at: this.now() }).where('id', '=', user.id).execute();
-      if (!enabled) await trx.deleteFrom('tokens').where('user_id', '=', user.id).execute();
+      if (!enabled) await deleteTokensOf(trx, [user.id]);
     });
     // After the commit, so a concurrent check cannot re-cache the old state.
     this.invalidator.invalidateUser(user.id);
@@ -151,7 +152,7 @@ export class UserService {
   async delete(idOrUsername: string): Promise<User> {
     const user = await this.get(idOrUsername);
     await this.store.db.transaction().execute(async (trx) => {
-      await trx.deleteFrom('tokens').where('user_id', '=', user.id).execute();
+      await deleteTokensOf(trx, [user.id]);
       await trx.deleteFrom('users').where('id', '=', user.id).execute();
     });
     this.invalidator.invalidateUser(user.id);
@@ -180,7 +181,7 @@ export class UserService {
     const password = generatePassword();
     const passwordHash = await hashPassword(password);
     await this.store.db.transaction().execute(async (trx) => {
-      await trx.deleteFrom('tokens').where('user_id', '=', user.id).execute();
+      await deleteTokensOf(trx, [user.id]);
       await trx.updateTable('users').set({ password_hash: passwordHash, must_change_password: 1, updated_at: this.now() }).where('id', '=', user.id).execute();
     });
     this.invalidator.invalidateUser(user.id);

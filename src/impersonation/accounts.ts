@@ -341,12 +341,6 @@ export class KubeImpersonationAccounts implements ImpersonationAccounts {
     await existing?.close().catch(() => undefined);
   }
 
-  /** Forgets every cluster that is no longer connected, or is connected through a new client. */
-  async sweep(): Promise<void> {
-    const gone = [...this.clusters].filter(([id, c]) => this.adminClient(id) !== c.client).map(([id]) => id);
-    await Promise.all(gone.map((id) => this.forget(id)));
-  }
-
   async close(): Promise<void> {
     const all = [...this.clusters.values()];
     this.clusters.clear();

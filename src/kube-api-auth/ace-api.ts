@@ -9,13 +9,8 @@ import type { TokenAuthenticator } from '../identity/index.ts';
 import { DroverError } from '../errors/index.ts';
 import type { AceSettings } from './ace-settings.ts';
 import type { ClusterAccessCheck } from './sync.ts';
+import { AceSetting, AceView } from '../api-types/index.ts';
 
-const Setting = Type.Union([
-  Type.Object({ mode: Type.Literal('off') }, { additionalProperties: false }),
-  Type.Object({ mode: Type.Literal('nodes') }, { additionalProperties: false }),
-  Type.Object({ mode: Type.Literal('fqdn'), fqdn: Type.String({ minLength: 3, maxLength: 260 }), caPem: Type.Optional(Type.String({ maxLength: 65536 })) }, { additionalProperties: false }),
-]);
-const Context = Type.Object({ name: Type.String(), server: Type.String(), caPem: Type.Optional(Type.String()) });
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 
 export function aceApi(options: { settings: AceSettings; authenticator: TokenAuthenticator; access: ClusterAccessCheck }): FastifyPluginAsyncTypebox {
@@ -24,15 +19,15 @@ export function aceApi(options: { settings: AceSettings; authenticator: TokenAut
     authed.addHook('preHandler', authenticateWith(options.authenticator));
     const common = { tags: ['clusters'], security: [{ bearer: [] }] };
     authed.patch('/v1/clusters/:id/ace', {
-      schema: { ...common, summary: 'Set the authorized cluster endpoint (admins): off, an FQDN with its CA, or per-node contexts', params: Params, body: Setting,
-        response: { 200: Setting, ...authErrors, 404: ErrorBody } },
+      schema: { ...common, summary: 'Set the authorized cluster endpoint (admins): off, an FQDN with its CA, or per-node contexts', params: Params, body: AceSetting,
+        response: { 200: AceSetting, ...authErrors, 404: ErrorBody } },
     }, async (request) => {
       requireAdmin(request);
       return settings.set(request.params.id, request.body);
     });
     authed.get('/v1/clusters/:id/ace', {
       schema: { ...common, summary: 'The authorized cluster endpoint setting and the kubeconfig contexts it yields', params: Params,
-        response: { 200: Type.Object({ setting: Setting, contexts: Type.Array(Context) }), ...authErrors, 404: ErrorBody } },
+        response: { 200: AceView, ...authErrors, 404: ErrorBody } },
     }, async (request) => {
       const me = caller(request);
       const notFound = new DroverError('DRV_ERR_NOT_FOUND', `no cluster "${request.params.id.slice(0, 64)}"`);

@@ -1,7 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkAceSetting } from './ace-settings.ts';
-import { groupPrincipals } from './sync.ts';
 
 const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----';
 
@@ -17,13 +16,5 @@ describe('ACE settings', () => {
 
   it('refuses a CA that is not PEM', () => {
     assert.throws(() => checkAceSetting({ mode: 'fqdn', fqdn: 'a:1', caPem: 'not a cert' }), /--ace-ca-file/);
-  });
-});
-
-describe('group principals synced as groups', () => {
-  it('keeps group and team principals, drops user principals, sorted', () => {
-    assert.deepEqual(groupPrincipals([
-      'local://u-1', 'openldap_user://uid=bob', 'openldap_group://cn=ops', 'github_team://678', 'github_user://1', 'oidc_group://devs', 'activedirectory_group://cn=x',
-    ]), ['activedirectory_group://cn=x', 'github_team://678', 'oidc_group://devs', 'openldap_group://cn=ops']);
   });
 });

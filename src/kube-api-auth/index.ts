@@ -28,6 +28,6 @@ export { parseTokenReview, tokenReviewResponse, tokenReviewVersions } from './to
 export { WebhookServer, authenticatePath, maxReviewBodyBytes } from './webhook-server.ts';
 export { KubeApiAuth, parseListen, type KubeApiAuthOptions } from './kube-api-auth.ts';
 export { webhookConfig, kubeApiserverFlags, defaultWebhookUrl } from './webhook-config.ts';
-export { AceSync, adminsOnly, groupPrincipals, type AceSyncOptions, type ClusterAccessCheck, type SyncTarget } from './sync.ts';
+export { AceSync, adminsOnly, type AceSyncOptions, type ClusterAccessCheck, type SyncTarget } from './sync.ts';
 export { AceSettings, checkAceSetting, type AceSetting, type AceContext } from './ace-settings.ts';
 export { aceApi } from './ace-api.ts';

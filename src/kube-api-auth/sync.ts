@@ -7,17 +7,18 @@
  *
  * Polls the store every `intervalMs` (one indexed query for all clusters), so a
  * revocation, a disabled user or a group change reaches each reachable cluster
- * within about one interval plus the writes. Each cluster syncs on its own: a
- * cluster that fails or hangs is retried on a later tick and never delays another.
+ * within about one interval plus the writes. Which clusters are live comes from
+ * ClusterControllers' events, not a poll: a cluster that turns Active is synced at
+ * once, one that goes is left alone. Each cluster syncs on its own: a cluster that
+ * fails or hangs is retried on a later tick and never delays another.
  */
-import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { AuthenticatedUser } from '../identity/index.ts';
+import type { AuthenticatedUser, TokenService } from '../identity/index.ts';
 import type { KubeClient, KubeList } from '../kube/index.ts';
 import { isKubeApiError, resourcePath, resources } from '../kube/index.ts';
-import type { Database } from '../store/index.ts';
-import { managedByLabel } from '../clusters/index.ts';
+import { managedByLabel, type ClusterLiveness } from '../clusters/index.ts';
 import { silentLogger } from '../logging/index.ts';
+import { groupPrincipalIds } from '../principals/index.ts';
 import {
   aceConfigMapName, aceCrds, aceNamespace, clusterAuthToken, clusterAuthTokens, clusterUserAttribute, clusterUserAttributes,
   type AceRecord, type ClusterAuthTokenSpec, type ClusterUserAttributeSpec,
@@ -35,10 +36,13 @@ export const adminsOnly: ClusterAccessCheck = {
 
 export interface SyncTarget { id: string; client: KubeClient }
 
+/** The cluster-scoped tokens with their users (identity's TokenService, the tokens table's owner). */
+export type ClusterTokenSource = Pick<TokenService, 'clusterScoped'>;
+
 export interface AceSyncOptions {
-  db: Kysely<Database>;
-  /** The clusters to sync now (live ones, with a client through their tunnel). */
-  targets: () => Promise<SyncTarget[]>;
+  tokens: ClusterTokenSource;
+  /** Which clusters are live, with a client through their tunnel. */
+  clusters: Pick<ClusterLiveness, 'onLive' | 'onGone'>;
   access?: ClusterAccessCheck;
   logger?: Logger;
   intervalMs?: number;
@@ -53,11 +57,6 @@ export interface DesiredRecords {
 const fieldManager = 'drover-ace-sync';
 const selector = Object.entries(managedByLabel).map(([k, v]) => `${k}=${v}`).join(',');
 
-/** Group principals among a user's principal ids (user principals are not groups). */
-export function groupPrincipals(principalIds: string[]): string[] {
-  return principalIds.filter((p) => /^[a-z]+_(group|team|org)(_[a-z]+)?:\/\//.test(p)).sort();
-}
-
 export class AceSync {
   private readonly options: AceSyncOptions;
   private readonly access: ClusterAccessCheck;
@@ -66,6 +65,9 @@ export class AceSync {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly crdsApplied = new Set<string>();
   private readonly lastError = new Map<string, string>();
+  /** The live clusters, kept by ClusterControllers' events. */
+  private readonly targets = new Map<string, KubeClient>();
+  private unsubscribe: Array<() => void> = [];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Completed per-cluster syncs, for tests and metrics. */
@@ -82,6 +84,12 @@ export class AceSync {
     if (this.timer || this.closed) return this;
     this.timer = setInterval(() => { void this.tick(); }, this.options.intervalMs ?? 2_000);
     this.timer.unref();
+    const { clusters } = this.options;
+    this.unsubscribe = [
+      clusters.onLive((clusterId, live) => { this.targets.set(clusterId, live.client); void this.tick(); }),
+      // Back later, perhaps with another kube-apiserver: the CRDs are checked again then.
+      clusters.onGone((clusterId) => { this.targets.delete(clusterId); this.crdsApplied.delete(clusterId); }),
+    ];
     void this.tick();
     return this;
   }
@@ -89,6 +97,7 @@ export class AceSync {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    for (const off of this.unsubscribe.splice(0)) off();
     await Promise.allSettled([...this.inFlight.values()]);
   }
 
@@ -96,10 +105,10 @@ export class AceSync {
   async tick(): Promise<void> {
     if (this.closed) return;
     this.stats.ticks++;
-    let targets: SyncTarget[];
+    const targets: SyncTarget[] = [...this.targets].map(([id, client]) => ({ id, client }));
     let rows: Awaited<ReturnType<AceSync['readStore']>>;
     try {
-      [targets, rows] = await Promise.all([this.options.targets(), this.readStore()]);
+      rows = await this.readStore();
     } catch (error) {
       this.logger.warn({ err: error }, 'ace sync could not read the store');
       return;
@@ -125,16 +134,7 @@ export class AceSync {
 
   private async readStore() {
     const now = new Date(this.clock()).toISOString();
-    return this.options.db.selectFrom('tokens')
-      .innerJoin('users', 'users.id', 'tokens.user_id')
-      .select([
-        'tokens.id as tokenId', 'tokens.cluster_id as clusterId', 'tokens.secret_hash as hash', 'tokens.enabled as tokenEnabled',
-        'tokens.expires_at as expiresAt', 'tokens.auth_provider as provider', 'users.id as userId', 'users.username as username',
-        'users.display_name as displayName', 'users.enabled as userEnabled', 'users.global_role as globalRole', 'users.principal_ids as principalIds',
-      ])
-      .where('tokens.cluster_id', 'is not', null)
-      .where((eb) => eb.or([eb('tokens.expires_at', 'is', null), eb('tokens.expires_at', '>', now)]))
-      .execute();
+    return this.options.tokens.clusterScoped(now);
   }
 
   private async desired(clusterId: string, rows: Awaited<ReturnType<AceSync['readStore']>>): Promise<DesiredRecords> {
@@ -144,7 +144,7 @@ export class AceSync {
     for (const row of rows) {
       if (row.clusterId !== clusterId || !row.hash.startsWith('sha3-512$')) continue;
       const principalIds = parsePrincipals(row.principalIds);
-      const groups = groupPrincipals(principalIds);
+      const groups = groupPrincipalIds(principalIds);
       let ok = allowed.get(row.userId);
       if (ok === undefined) {
         const user: AuthenticatedUser = {

@@ -105,8 +105,8 @@ export const serviceAccountDir = '/var/run/secrets/kubernetes.io/serviceaccount'
  * The endpoint of the cluster this process runs in: KUBERNETES_SERVICE_HOST/PORT and
  * the mounted service-account files. The token is re-read as the kubelet rotates it.
  */
-export function inClusterEndpoint(options: { env?: NodeJS.ProcessEnv; dir?: string } = {}): KubeEndpoint {
-  const env = options.env ?? process.env;
+export function inClusterEndpoint(options: { env: NodeJS.ProcessEnv; dir?: string }): KubeEndpoint {
+  const { env } = options;
   const dir = options.dir ?? serviceAccountDir;
   const host = env.KUBERNETES_SERVICE_HOST;
   const port = env.KUBERNETES_SERVICE_PORT;

@@ -31,9 +31,9 @@ export type LogFormat = typeof LOG_FORMATS[number];
 export interface LogSink { write(text: string): unknown; isTTY?: boolean }
 
 export interface LogOptions {
-  /** Default: `DROVER_LOG_LEVEL`, else info. */
+  /** Default: info. Each role reads `--log-level`/`DROVER_LOG_LEVEL` in its own configuration. */
   level?: LogLevel;
-  /** Default: `DROVER_LOG_FORMAT`, else auto (text on a terminal, JSON otherwise). */
+  /** Default: auto (text on a terminal, JSON otherwise). */
   format?: LogFormat;
   /** Where to write; stderr by default so command output on stdout stays clean. */
   destination?: LogSink;
@@ -67,8 +67,8 @@ function destinationFor(format: LogFormat, sink: LogSink | undefined): Destinati
 }
 
 export function createLogger(options: LogOptions = {}): Logger {
-  const level = options.level ?? logLevelOption('DROVER_LOG_LEVEL', process.env.DROVER_LOG_LEVEL) ?? 'info';
-  const format = options.format ?? logFormatOption('DROVER_LOG_FORMAT', process.env.DROVER_LOG_FORMAT) ?? 'auto';
+  const level = options.level ?? 'info';
+  const format = options.format ?? 'auto';
   return pino({
     level,
     ...(options.name ? { name: options.name } : {}),

@@ -32,7 +32,7 @@ import { scrubCallerHeaders, type RequestedImpersonation, type ScrubbedRequest }
 import { assertOnlyOurIdentity, forwardRequest } from './forward.ts';
 import { forwardUpgrade } from './upgrade.ts';
 import { writeKubeStatus, writeKubeStatusToSocket } from './kube-status.ts';
-import { credentialFrom, uiSessionsFor } from '../http/index.ts';
+import { credentialFrom, type UiSessions } from '../http/index.ts';
 import type { UpstreamEndpoint, UpstreamPools } from './upstream.ts';
 import type { EndStream, OpenStreams, StreamOwner } from './open-streams.ts';
 
@@ -67,6 +67,8 @@ export interface ImpersonationTokenSource {
 
 export interface ProxyDeps {
   authenticator: TokenAuthenticator;
+  /** The web UI's session settings, to accept its cookie; absent: cookies are refused. */
+  uiSessions?: UiSessions;
   membership: ClusterMembership;
   clusters: ProxyClusters;
   accounts: ImpersonationTokenSource;
@@ -118,7 +120,7 @@ export const authenticate: ProxyStep = async (ctx, deps) => {
   if (values.length > 1) throw new DroverError('DRV_ERR_UNAUTHENTICATED', 'send exactly one Authorization header');
   // The UI's session cookie counts only with the page's CSRF token and our own Origin, which a
   // WebSocket must always send (cross-site WebSocket hijacking, CVE-2019-13209); cookie + Bearer is refused.
-  const header = credentialFrom(ctx.req.headers, uiSessionsFor(deps.authenticator), { requireOrigin: ctx.kind.type === 'upgrade' });
+  const header = credentialFrom(ctx.req.headers, deps.uiSessions, { requireOrigin: ctx.kind.type === 'upgrade' });
   if (header === undefined || !/^bearer\s+\S/i.test(header)) {
     throw new DroverError('DRV_ERR_UNAUTHENTICATED', 'send a Drover token as "Authorization: Bearer <token>"; get a kubeconfig with "drover kubeconfig CLUSTER"');
   }

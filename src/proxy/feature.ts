@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Identity } from '../identity/index.ts';
+import type { UiSessions } from '../http/index.ts';
 import type { Logger } from '../logging/index.ts';
 import type { ClustersFeature } from '../clusters/index.ts';
 import { clusterPathPrefix, rootKubePrefixes } from './cluster-path.ts';
@@ -11,13 +12,16 @@ import { followAccessChanges, OpenStreams } from './open-streams.ts';
 import type { KubeImpersonationAccounts } from '../impersonation/index.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.ts';
-import { KubeconfigSettingsStore, kubeconfigSettingsFromEnv } from './kubeconfig-settings.ts';
+import { KubeconfigSettingsStore, type KubeconfigSettings } from './kubeconfig-settings.ts';
 import { settingsApi } from './settings-api.ts';
 import { proxyApi, type ProxyApiOptions } from './proxy-api.ts';
 import { UpstreamPools } from './upstream.ts';
+import { dropWhenGone } from './cluster-gone.ts';
 
 export interface ProxyFeatureOptions {
   identity: Identity;
+  /** The web UI's session settings (the same as the REST API's), so the UI's cookie reaches the proxy. */
+  uiSessions: UiSessions;
   /** The per-user impersonation accounts (built and closed by the server, shared with the RBAC reconciler). */
   accounts: KubeImpersonationAccounts;
   clusters: Pick<ClustersFeature, 'service' | 'controllers'>;
@@ -26,13 +30,12 @@ export interface ProxyFeatureOptions {
   logger: Logger;
   publicUrl: string;
   caPem: string;
-  env: NodeJS.ProcessEnv;
-  /** Where the kubeconfig settings an admin saves are kept (the environment gives the defaults). */
+  /** The kubeconfig token settings until an admin saves some (`DROVER_KUBECONFIG_*`, read by the server's config). */
+  kubeconfigDefaults: KubeconfigSettings;
+  /** Where the kubeconfig settings an admin saves are kept. */
   db: Kysely<Database>;
   /** Authorized cluster endpoint contexts for generated kubeconfigs (kube-api-auth's AceSettings). */
   aceContexts?: ProxyApiOptions['aceContexts'];
-  /** How often caches and pools of clusters that are gone are dropped (default 15 s). */
-  sweepMs?: number;
   /** How long a proxied request waits for the cluster's response head (ms; `--proxy-response-header-timeout`); 0: no bound. */
   responseHeaderTimeoutMs?: number;
   /** How often open streams are checked again without an event (ms; default 2 s). */
@@ -73,16 +76,10 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
     ...(options.streamRecheckMs === undefined ? {} : { intervalMs: options.streamRecheckMs }),
   });
   const unfollow = followAccessChanges(streams, { tokens: authenticator, membership: options.membership });
-  const handlers = createProxyHandlers({ authenticator, membership: options.membership, clusters, accounts, pools, streams, responseHeaderTimeoutMs, logger });
-  const settings = new KubeconfigSettingsStore({ db: options.db, defaults: kubeconfigSettingsFromEnv(options.env) });
-  // No leaks when a cluster is deleted or its kube-apiserver replaced: its connection
-  // pool is dropped then. Not while it is only Unavailable (two failed health probes):
-  // destroying the pool would cut every open watch and exec that outlived the hiccup.
-  const sweep = setInterval(() => {
-    pools.sweep((clusterId) => controllers.reachable(clusterId));
-    void accounts.sweep();
-  }, options.sweepMs ?? 15_000);
-  sweep.unref();
+  const handlers = createProxyHandlers({ authenticator, uiSessions: options.uiSessions, membership: options.membership, clusters, accounts, pools, streams, responseHeaderTimeoutMs, logger });
+  const settings = new KubeconfigSettingsStore({ db: options.db, defaults: options.kubeconfigDefaults });
+  // No leaks: what the proxy holds for a cluster goes when the cluster does (see cluster-gone.ts).
+  const offGone = dropWhenGone(controllers, { pools, accounts });
   return {
     streams,
     settings,
@@ -95,7 +92,7 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
       ...(options.aceContexts ? { aceContexts: options.aceContexts } : {}),
     }), settingsApi({ settings, authenticator: options.identity.authenticator })],
     close: async () => {
-      clearInterval(sweep);
+      offGone();
       unfollow();
       streams.close();
       await pools.close();

@@ -4,7 +4,7 @@
  *
  * Stored in the `settings` table (row `kubeconfig`) and changed by admins through
  * `PUT /v1/settings/kubeconfig`. Until an admin saves them, the environment gives
- * the values, checked at startup:
+ * the values (read and checked at startup by src/server/config.ts):
  *   DROVER_KUBECONFIG_TOKEN_TTL_SECONDS      default lifetime (default 30 days)
  *   DROVER_KUBECONFIG_TOKEN_MAX_TTL_SECONDS  the most a caller may ask for (default 90 days)
  *   DROVER_KUBECONFIG_GENERATE_TOKEN         "false": kubeconfigs use `drover token` instead of a token
@@ -18,7 +18,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.ts';
 import { DroverError, InvalidArgumentError } from '../errors/index.ts';
-import { envInteger } from '../env/index.ts';
 
 export interface KubeconfigSettings {
   defaultTtlSeconds: number;
@@ -62,19 +61,6 @@ export function checkKubeconfigSettings(
   }
   if (typeof input.generateToken !== 'boolean') throw new InvalidArgumentError(names.generate, 'true or false', input.generateToken);
   return { defaultTtlSeconds, maxTtlSeconds, generateToken: input.generateToken };
-}
-
-/** The environment's defaults, checked with the same rules as an admin's change. */
-export function kubeconfigSettingsFromEnv(env: NodeJS.ProcessEnv): KubeconfigSettings {
-  // Bounds are checked below with the admin's rules; here only that it is a number at all.
-  const seconds = (name: string): number | undefined => envInteger(env, name, { min: 0, unit: 'seconds' });
-  const maxTtlSeconds = seconds('DROVER_KUBECONFIG_TOKEN_MAX_TTL_SECONDS') ?? 90 * 24 * 3600;
-  const defaultTtlSeconds = seconds('DROVER_KUBECONFIG_TOKEN_TTL_SECONDS') ?? Math.min(30 * 24 * 3600, maxTtlSeconds);
-  const generate = env.DROVER_KUBECONFIG_GENERATE_TOKEN ?? 'true';
-  if (generate !== 'true' && generate !== 'false') throw new InvalidArgumentError('DROVER_KUBECONFIG_GENERATE_TOKEN', '"true" or "false"', generate);
-  return checkKubeconfigSettings({ defaultTtlSeconds, maxTtlSeconds, generateToken: generate === 'true' }, {
-    defaultTtl: 'DROVER_KUBECONFIG_TOKEN_TTL_SECONDS', maxTtl: 'DROVER_KUBECONFIG_TOKEN_MAX_TTL_SECONDS', generate: 'DROVER_KUBECONFIG_GENERATE_TOKEN',
-  });
 }
 
 /** What the proxy API reads on every kubeconfig and plugin-token request. */

@@ -2,8 +2,6 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import { renderKubeconfig, renderMergedKubeconfig } from './kubeconfig.ts';
-import { kubeconfigSettingsFromEnv } from './kubeconfig-settings.ts';
-import { InvalidArgumentError } from '../errors/index.ts';
 
 interface Config {
   'current-context': string;
@@ -70,23 +68,5 @@ describe('renderMergedKubeconfig (drover kubeconfig --all)', () => {
     assert.deepEqual(merged.contexts, ['prod', 'prod-fqdn']);
     assert.deepEqual(merged.aceContexts, []);
     assert.equal(config.clusters.find((c) => c.name === 'prod-fqdn')?.cluster.server, 'https://drover.example:8443/k8s/clusters/c-clash');
-  });
-});
-
-describe('kubeconfigSettingsFromEnv', () => {
-  it('defaults to generated tokens of 30 days with a 90-day maximum', () => {
-    assert.deepEqual(kubeconfigSettingsFromEnv({}), { defaultTtlSeconds: 30 * 86400, maxTtlSeconds: 90 * 86400, generateToken: true });
-  });
-  it('refuses a default above the maximum, a bad number and a bad switch at startup', () => {
-    for (const env of [
-      { DROVER_KUBECONFIG_TOKEN_TTL_SECONDS: '7200', DROVER_KUBECONFIG_TOKEN_MAX_TTL_SECONDS: '3600' },
-      { DROVER_KUBECONFIG_TOKEN_TTL_SECONDS: '-1' },
-      { DROVER_KUBECONFIG_TOKEN_MAX_TTL_SECONDS: '1.5' },
-      { DROVER_KUBECONFIG_GENERATE_TOKEN: 'no' },
-    ]) assert.throws(() => kubeconfigSettingsFromEnv(env), InvalidArgumentError, JSON.stringify(env));
-  });
-  it('caps the default to a smaller maximum and can switch to the exec plugin', () => {
-    assert.deepEqual(kubeconfigSettingsFromEnv({ DROVER_KUBECONFIG_TOKEN_MAX_TTL_SECONDS: '3600', DROVER_KUBECONFIG_GENERATE_TOKEN: 'false' }),
-      { defaultTtlSeconds: 3600, maxTtlSeconds: 3600, generateToken: false });
   });
 });

@@ -10,7 +10,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { authenticateWith, caller, requireAdmin, authErrors } from '../http/index.ts';
-import { groupPrincipalIds, type AuthenticatedUser, type TokenAuthenticator, type TokenService, type UserService } from '../identity/index.ts';
+import type { AuthenticatedUser, TokenAuthenticator, TokenService, UserService } from '../identity/index.ts';
+import { groupPrincipalIds } from '../principals/index.ts';
 import { DroverError } from '../errors/index.ts';
 import type { ClusterMembership } from './chain.ts';
 import type { AdminClientSource } from '../impersonation/index.ts';
@@ -18,6 +19,7 @@ import { MIN_TOKEN_TTL_SECONDS, type KubeconfigSettingsSource } from './kubeconf
 import { renderKubeconfig, renderMergedKubeconfig, type KubeconfigInput } from './kubeconfig.ts';
 import { formatDuration } from '../durations/index.ts';
 import { runDoctor } from '../impersonation/index.ts';
+import { DoctorReport, Kubeconfig, MergedKubeconfig, PluginToken } from '../api-types/index.ts';
 
 export interface ProxyApiOptions {
   authenticator: TokenAuthenticator;
@@ -37,27 +39,6 @@ export interface ProxyApiOptions {
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 // Query strings are text (the API does not coerce types): whole seconds, checked against the settings' bounds in issue().
 const TtlQuery = Type.Object({ ttlSeconds: Type.Optional(Type.String({ pattern: '^[0-9]{1,10}$' })) }, { additionalProperties: false });
-const IssuedToken = Type.Object({ id: Type.String(), expiresAt: Type.Optional(Type.String()) });
-const KubeconfigBody = Type.Object({
-  kubeconfig: Type.String(),
-  token: Type.Optional(IssuedToken),
-  /** Names of the authorized cluster endpoint contexts the kubeconfig also holds. */
-  aceContexts: Type.Array(Type.String()),
-});
-const MergedKubeconfigBody = Type.Object({
-  kubeconfig: Type.String(),
-  currentContext: Type.String(),
-  /** Every context in the file, proxy contexts (one per cluster) first. */
-  contexts: Type.Array(Type.String()),
-  aceContexts: Type.Array(Type.String()),
-  /** The cluster-scoped tokens issued, one per cluster (none with the exec plugin). */
-  tokens: Type.Array(Type.Object({ cluster: Type.String(), id: Type.String(), expiresAt: Type.Optional(Type.String()) })),
-});
-const PluginToken = Type.Object({ token: Type.String(), expiresAt: Type.Optional(Type.String()) });
-const DoctorBody = Type.Object({
-  clusterId: Type.String(), userId: Type.String(), username: Type.String(), ok: Type.Boolean(),
-  findings: Type.Array(Type.Object({ check: Type.String(), ok: Type.Boolean(), detail: Type.String() })),
-});
 
 /** The `drover token` exec stanza, naming the login it is for, so the plugin refuses any other. */
 function execCredential(publicUrl: string, username: string, clusterId: string): KubeconfigInput['credential'] {
@@ -92,7 +73,7 @@ export function proxyApi(options: ProxyApiOptions): FastifyPluginAsyncTypebox {
     const common = { tags: ['clusters'], security: [{ bearer: [] }] };
 
     authed.get('/v1/clusters/:id/kubeconfig', {
-      schema: { ...common, summary: 'A kubeconfig for this cluster through the Drover proxy', params: Params, querystring: TtlQuery, response: { 200: KubeconfigBody, ...authErrors } },
+      schema: { ...common, summary: 'A kubeconfig for this cluster through the Drover proxy', params: Params, querystring: TtlQuery, response: { 200: Kubeconfig, ...authErrors } },
     }, async (request) => {
       const { me, cluster } = await memberCluster(request, request.params.id);
       const aceContexts = options.aceContexts ? await options.aceContexts(cluster.id) : [];
@@ -112,7 +93,7 @@ export function proxyApi(options: ProxyApiOptions): FastifyPluginAsyncTypebox {
     authed.get('/v1/kubeconfig', {
       schema: {
         ...common, summary: 'One kubeconfig with a context for every cluster you can use (plus their ACE contexts)', querystring: TtlQuery,
-        response: { 200: MergedKubeconfigBody, ...authErrors },
+        response: { 200: MergedKubeconfig, ...authErrors },
       },
     }, async (request) => {
       const me = caller(request);
@@ -151,7 +132,7 @@ export function proxyApi(options: ProxyApiOptions): FastifyPluginAsyncTypebox {
       schema: {
         ...common, summary: 'Check a user\'s impersonation resources on a cluster (admins)', params: Params,
         querystring: Type.Object({ user: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }),
-        response: { 200: DoctorBody, ...authErrors },
+        response: { 200: DoctorReport, ...authErrors },
       },
     }, async (request) => {
       requireAdmin(request);

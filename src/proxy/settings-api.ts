@@ -10,6 +10,7 @@ import { authenticateWith, caller, requireAdmin, authErrors } from '../http/inde
 import type { TokenAuthenticator } from '../identity/index.ts';
 import { DroverError } from '../errors/index.ts';
 import { MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS, type KubeconfigSettingsStore } from './kubeconfig-settings.ts';
+import { KubeconfigSettingsView } from '../api-types/index.ts';
 
 const Seconds = Type.Integer({ minimum: MIN_TOKEN_TTL_SECONDS, maximum: MAX_TOKEN_TTL_SECONDS });
 const SettingsBody = Type.Object({
@@ -17,14 +18,6 @@ const SettingsBody = Type.Object({
   maxTtlSeconds: Seconds,
   generateToken: Type.Boolean(),
 }, { additionalProperties: false });
-const SettingsView = Type.Object({
-  defaultTtlSeconds: Type.Integer(),
-  maxTtlSeconds: Type.Integer(),
-  generateToken: Type.Boolean(),
-  /** `environment`: nobody saved them yet, the DROVER_KUBECONFIG_* variables apply. */
-  source: Type.Union([Type.Literal('stored'), Type.Literal('environment')]),
-  updatedAt: Type.Optional(Type.String()),
-});
 
 export function settingsApi(options: { settings: KubeconfigSettingsStore; authenticator: TokenAuthenticator }): FastifyPluginAsyncTypebox {
   const { settings } = options;
@@ -32,7 +25,7 @@ export function settingsApi(options: { settings: KubeconfigSettingsStore; authen
     authed.addHook('preHandler', authenticateWith(options.authenticator));
     const common = { tags: ['settings'], security: [{ bearer: [] }] };
     authed.get('/v1/settings/kubeconfig', {
-      schema: { ...common, summary: 'Kubeconfig token settings: default and maximum lifetime, token or "drover token" exec plugin', response: { 200: SettingsView, ...authErrors } },
+      schema: { ...common, summary: 'Kubeconfig token settings: default and maximum lifetime, token or "drover token" exec plugin', response: { 200: KubeconfigSettingsView, ...authErrors } },
     }, async (request) => {
       caller(request);
       return settings.get();
@@ -40,7 +33,7 @@ export function settingsApi(options: { settings: KubeconfigSettingsStore; authen
     authed.put('/v1/settings/kubeconfig', {
       schema: {
         ...common, summary: 'Change the kubeconfig token settings (admins); applies to the next kubeconfig or plugin token',
-        body: SettingsBody, response: { 200: SettingsView, ...authErrors },
+        body: SettingsBody, response: { 200: KubeconfigSettingsView, ...authErrors },
       },
     }, async (request) => {
       const me = requireAdmin(request);

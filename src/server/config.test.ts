@@ -53,6 +53,41 @@ describe('drover server defaults', () => {
   });
 });
 
+describe('the environment of drover server', () => {
+  it('gives kubeconfigs generated tokens of 30 days with a 90-day maximum by default', () => {
+    assert.deepEqual(serverConfigFromFlags({}).kubeconfigDefaults, { defaultTtlSeconds: 30 * 86400, maxTtlSeconds: 90 * 86400, generateToken: true });
+  });
+  it('refuses a kubeconfig default above the maximum, a bad number and a bad switch at startup, naming the variable', () => {
+    for (const [env, name] of [
+      [{ DROVER_KUBECONFIG_TOKEN_TTL_SECONDS: '7200', DROVER_KUBECONFIG_TOKEN_MAX_TTL_SECONDS: '3600' }, 'DROVER_KUBECONFIG_TOKEN_TTL_SECONDS'],
+      [{ DROVER_KUBECONFIG_TOKEN_TTL_SECONDS: '-1' }, 'DROVER_KUBECONFIG_TOKEN_TTL_SECONDS'],
+      [{ DROVER_KUBECONFIG_TOKEN_MAX_TTL_SECONDS: '1.5' }, 'DROVER_KUBECONFIG_TOKEN_MAX_TTL_SECONDS'],
+      [{ DROVER_KUBECONFIG_GENERATE_TOKEN: 'no' }, 'DROVER_KUBECONFIG_GENERATE_TOKEN'],
+    ] as const) assert.throws(() => serverConfigFromFlags({}, env), (e: Error) => e.message.includes(`${name}: expected`), JSON.stringify(env));
+    assert.throws(() => serverConfigFromFlags({}, { DROVER_KUBECONFIG_TOKEN_TTL_SECONDS: '30' }), /DROVER_KUBECONFIG_TOKEN_TTL_SECONDS: expected a whole number of seconds from 60/);
+    assert.throws(() => serverConfigFromFlags({}, { DROVER_KUBECONFIG_TOKEN_MAX_TTL_SECONDS: '1e9' }), /DROVER_KUBECONFIG_TOKEN_MAX_TTL_SECONDS/);
+  });
+  it('caps the kubeconfig default to a smaller maximum and can switch to the exec plugin', () => {
+    assert.deepEqual(serverConfigFromFlags({}, { DROVER_KUBECONFIG_TOKEN_MAX_TTL_SECONDS: '3600', DROVER_KUBECONFIG_GENERATE_TOKEN: 'false' }).kubeconfigDefaults,
+      { defaultTtlSeconds: 3600, maxTtlSeconds: 3600, generateToken: false });
+  });
+  it('reads the provider refresh interval, 120 s by default, and refuses a typo', () => {
+    assert.equal(serverConfigFromFlags({}).providerRefreshMs, 120_000);
+    assert.equal(serverConfigFromFlags({}, { DROVER_PROVIDER_REFRESH_SECONDS: '1' }).providerRefreshMs, 1000);
+    for (const bad of ['0', '2m', 'NaN']) assert.throws(() => serverConfigFromFlags({}, { DROVER_PROVIDER_REFRESH_SECONDS: bad }), /DROVER_PROVIDER_REFRESH_SECONDS: expected a whole number of seconds/);
+  });
+  it('takes the bootstrap password and a valid encryption key, and refuses a key of the wrong size', () => {
+    const hex = 'ab'.repeat(32);
+    const config = serverConfigFromFlags({}, { DROVER_BOOTSTRAP_PASSWORD: 'operator-chosen-pw', DROVER_ENCRYPTION_KEY: hex });
+    assert.equal(config.bootstrapPassword, 'operator-chosen-pw');
+    assert.equal(config.encryptionKey?.toString('hex'), hex);
+    const unset = serverConfigFromFlags({}, { DROVER_BOOTSTRAP_PASSWORD: '', DROVER_ENCRYPTION_KEY: '' });
+    assert.equal(unset.bootstrapPassword, undefined);
+    assert.equal(unset.encryptionKey, undefined);
+    assert.throws(() => serverConfigFromFlags({}, { DROVER_ENCRYPTION_KEY: 'abcd' }), /DROVER_ENCRYPTION_KEY: expected 32 bytes/);
+  });
+});
+
 function pick(config: { logLevel: string; logFormat: string }): { logLevel: string; logFormat: string } {
   return { logLevel: config.logLevel, logFormat: config.logFormat };
 }
@@ -90,8 +125,8 @@ describe('a second server on a busy port', () => {
     const parent = mkdtempSync(join(tmpdir(), 'drover-busy-'));
     const dataDir = join(parent, 'data');
     try {
-      const config = serverConfigFromFlags({ dataDir, listen: `127.0.0.1:${port}` });
-      await assert.rejects(startServer(config, { env: { DROVER_BOOTSTRAP_PASSWORD: 'busy-port-password' }, logger: silentLogger(), announce: () => undefined }),
+      const config = serverConfigFromFlags({ dataDir, listen: `127.0.0.1:${port}` }, { DROVER_BOOTSTRAP_PASSWORD: 'busy-port-password' });
+      await assert.rejects(startServer(config, { logger: silentLogger(), announce: () => undefined }),
         /cannot listen on 127\.0\.0\.1:\d+: the address is already in use \(is another drover server running\?\); stop it or choose another --listen/);
       assert.equal(existsSync(dataDir), false, 'no data dir was created');
     } finally {

@@ -10,6 +10,8 @@ import { parseListenAddress, type HostPort } from '../addresses/index.ts';
 import { envInteger } from '../env/index.ts';
 import { durationOption } from '../durations/index.ts';
 import { logFormatOption, logLevelOption, type LogFormat, type LogLevel } from '../logging/index.ts';
+import { parseKey } from '../store/index.ts';
+import { checkKubeconfigSettings, type KubeconfigSettings } from '../proxy/index.ts';
 import { droverVersion } from '../version/index.ts';
 
 /** Loopback only by default: nothing is reachable from the network until the operator says so. */
@@ -32,6 +34,14 @@ export interface ServerConfig {
   logFormat: LogFormat;
   /** The image the import manifest runs (cluster agent, node agent, kube-api-auth). */
   agentImage: string;
+  /** `DROVER_BOOTSTRAP_PASSWORD`: the first start's admin password; otherwise one is generated and shown once. */
+  bootstrapPassword?: string;
+  /** `DROVER_ENCRYPTION_KEY`; otherwise `<data-dir>/encryption.key`. */
+  encryptionKey?: Buffer;
+  /** `DROVER_PROVIDER_REFRESH_SECONDS`: how often external users' groups are re-read (ms). */
+  providerRefreshMs: number;
+  /** `DROVER_KUBECONFIG_*`: the kubeconfig token settings until an admin saves some. */
+  kubeconfigDefaults: KubeconfigSettings;
   /** Timing knobs from the environment; tests shorten them, production keeps the defaults. */
   tuning: { clusterGraceMs?: number; aceSyncMs?: number; rbacResyncMs?: number };
 }
@@ -99,6 +109,19 @@ function agentImageOption(option: string, value: string | undefined): string | u
   return value;
 }
 
+/** The kubeconfig token defaults, checked with the rules an admin's change meets. */
+function kubeconfigDefaults(env: NodeJS.ProcessEnv): KubeconfigSettings {
+  // Bounds are checked below with the admin's rules; here only that it is a number at all.
+  const seconds = (name: string): number | undefined => envInteger(env, name, { min: 0, unit: 'seconds' });
+  const maxTtlSeconds = seconds('DROVER_KUBECONFIG_TOKEN_MAX_TTL_SECONDS') ?? 90 * 24 * 3600;
+  const defaultTtlSeconds = seconds('DROVER_KUBECONFIG_TOKEN_TTL_SECONDS') ?? Math.min(30 * 24 * 3600, maxTtlSeconds);
+  const generate = env.DROVER_KUBECONFIG_GENERATE_TOKEN ?? 'true';
+  if (generate !== 'true' && generate !== 'false') throw new InvalidArgumentError('DROVER_KUBECONFIG_GENERATE_TOKEN', '"true" or "false"', generate);
+  return checkKubeconfigSettings({ defaultTtlSeconds, maxTtlSeconds, generateToken: generate === 'true' }, {
+    defaultTtl: 'DROVER_KUBECONFIG_TOKEN_TTL_SECONDS', maxTtl: 'DROVER_KUBECONFIG_TOKEN_MAX_TTL_SECONDS', generate: 'DROVER_KUBECONFIG_GENERATE_TOKEN',
+  });
+}
+
 /** Runs every check, collecting the failures, so one start reports all of them. */
 function collect<T>(errors: string[], check: () => T): T | undefined {
   try {
@@ -120,7 +143,11 @@ export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv
   const ms = (name: string): number | undefined => collect(errors, () => envInteger(env, name, { min: 1, unit: 'milliseconds' }));
   const proxyResponseHeaderTimeoutMs = 1000 * (collect(errors, () => durationOption('--proxy-response-header-timeout', flags.proxyResponseHeaderTimeout ?? '60s')) ?? 0);
   const tuning = { clusterGraceMs: ms('DROVER_CLUSTER_GRACE_MS'), aceSyncMs: ms('DROVER_ACE_SYNC_MS'), rbacResyncMs: ms('DROVER_RBAC_RESYNC_MS') };
-  if (errors.length > 0 || !listen || !chosen || !publicUrl) {
+  const refreshSeconds = collect(errors, () => envInteger(env, 'DROVER_PROVIDER_REFRESH_SECONDS', { min: 1, unit: 'seconds' }));
+  const kubeconfig = collect(errors, () => kubeconfigDefaults(env));
+  const encryptionKey = collect(errors, () => (env.DROVER_ENCRYPTION_KEY ? parseKey(env.DROVER_ENCRYPTION_KEY, 'DROVER_ENCRYPTION_KEY') : undefined));
+  const bootstrapPassword = env.DROVER_BOOTSTRAP_PASSWORD;
+  if (errors.length > 0 || !listen || !chosen || !publicUrl || !kubeconfig) {
     throw new DroverError('DRV_ERR_INVALID_ARGUMENT', `cannot start the server: ${errors.join('; ')}`);
   }
   return {
@@ -135,6 +162,10 @@ export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv
     ...(flags.tlsCaFile ? { tlsCaFile: flags.tlsCaFile } : {}),
     proxyResponseHeaderTimeoutMs,
     logLevel, logFormat, agentImage,
+    ...(bootstrapPassword ? { bootstrapPassword } : {}),
+    ...(encryptionKey ? { encryptionKey } : {}),
+    providerRefreshMs: 1000 * (refreshSeconds ?? 120),
+    kubeconfigDefaults: kubeconfig,
     tuning: Object.fromEntries(Object.entries(tuning).filter(([, v]) => v !== undefined)),
   };
 }

@@ -33,9 +33,8 @@ describe('one https listener with seams for raw handlers, upgrades and Fastify',
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'drover-server-'));
-    const config = serverConfigFromFlags({ dataDir: dir, listen: '127.0.0.1:0', publicUrl: 'https://drover.test:8443' });
+    const config = serverConfigFromFlags({ dataDir: dir, listen: '127.0.0.1:0', publicUrl: 'https://drover.test:8443' }, { DROVER_BOOTSTRAP_PASSWORD: 'server-test-password' });
     server = await startServer(config, {
-      env: { DROVER_BOOTSTRAP_PASSWORD: 'server-test-password' },
       logger: silentLogger(),
       announce: () => undefined,
       extraFeatures: {

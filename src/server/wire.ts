@@ -18,7 +18,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { buildApi, createMetrics, type Metrics } from '../api/index.ts';
 import { UiSessions } from '../http/index.ts';
 import {
-  GroupRefresher, ProviderService, bootstrapAdmin, createIdentity, providersApi, redirectLoginApi, refreshIntervalMs, type Identity,
+  GroupRefresher, ProviderService, bootstrapAdmin, createIdentity, providersApi, redirectLoginApi, type Identity,
 } from '../identity/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { createSecretBox, describeDbUrl, loadEncryptionKey, openStore, type SecretBox, type Store } from '../store/index.ts';
@@ -45,6 +45,8 @@ export interface ServerCore {
   metrics: Metrics;
   /** Serving certificate and key, and the CA PEM /cacerts serves. */
   tls: TlsMaterial;
+  /** The web UI's session settings, for the REST API and the proxy. */
+  uiSessions: UiSessions;
 }
 
 export interface Features {
@@ -65,7 +67,6 @@ export interface RunningServer {
 }
 
 export interface StartOptions {
-  env: NodeJS.ProcessEnv;
   logger: Logger;
   /** Where the start-up summary (URL, CA checksum, the one-off bootstrap password) is shown. */
   announce: (text: string) => void;
@@ -76,7 +77,7 @@ export interface StartOptions {
 }
 
 /** The features Drover runs. Later issues add their proxy, tunnel and API plugins here. */
-function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
+function features(core: ServerCore): Features {
   // Access first: the clusters API and the proxy ask it who may see which cluster.
   const access = new AccessService(core.store.db, core.logger.child({ component: 'access' }));
   const clusters = createClustersFeature({
@@ -88,11 +89,8 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   });
   // Authorized cluster endpoint: token records of the users with access into every live cluster.
   const aceSync = new AceSync({
-    db: core.store.db, access, logger: core.logger.child({ component: 'ace-sync' }),
-    targets: async () => (await clusters.service.list()).flatMap((c) => {
-      const live = clusters.controllers.live(c.id);
-      return live ? [{ id: c.id, client: live.client }] : [];
-    }),
+    tokens: core.identity.tokens, access, logger: core.logger.child({ component: 'ace-sync' }),
+    clusters: clusters.controllers,
     ...(core.config.tuning.aceSyncMs === undefined ? {} : { intervalMs: core.config.tuning.aceSyncMs }),
   }).start();
   // ACE settings; aceSettings.contexts(cluster) gives `drover kubeconfig` its extra contexts.
@@ -104,8 +102,8 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   });
   // The authentication proxy at /k8s/clusters/.
   const proxy = createProxyFeature({
-    identity: core.identity, accounts, clusters, membership: access, logger: core.logger,
-    publicUrl: core.config.publicUrl, caPem: core.tls.caPem, env, db: core.store.db, aceContexts: (clusterId) => aceSettings.contexts(clusterId),
+    identity: core.identity, uiSessions: core.uiSessions, accounts, clusters, membership: access, logger: core.logger,
+    publicUrl: core.config.publicUrl, caPem: core.tls.caPem, kubeconfigDefaults: core.config.kubeconfigDefaults, db: core.store.db, aceContexts: (clusterId) => aceSettings.contexts(clusterId),
     responseHeaderTimeoutMs: core.config.proxyResponseHeaderTimeoutMs,
   });
   // Projects, members, and their reconciliation into every live cluster's RBAC.
@@ -115,7 +113,7 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   // External identity providers: their routes, and the background group refresh (DROVER_PROVIDER_REFRESH_SECONDS).
   const refresher = new GroupRefresher({
     store: core.store, source: core.providers, login: core.providers.external, logger: core.logger.child({ component: 'group-refresh' }),
-    intervalMs: refreshIntervalMs(env),
+    intervalMs: core.config.providerRefreshMs,
   }).start();
   const providers = providersApi({ service: core.providers, authenticator: core.identity.authenticator });
   // Browser logins through GitHub and OIDC (UI, CLI device-style, admin test login).
@@ -137,7 +135,7 @@ function merge(a: Features, b: Partial<Features> | undefined): Features {
 }
 
 async function openCore(config: ServerConfig, options: StartOptions, metrics: Metrics): Promise<{ core: ServerCore; admin: AdminBootstrap }> {
-  const { logger, env } = options;
+  const { logger } = options;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const tls = await loadOrCreateTls({
     dataDir: config.dataDir, publicHost: publicHost(config.publicUrl),
@@ -148,9 +146,12 @@ async function openCore(config: ServerConfig, options: StartOptions, metrics: Me
   if (tls.created) logger.info({ dataDir: config.dataDir }, 'created the server CA and serving certificate');
   const store = await openStore({ dataDir: config.dataDir, ...(config.dbUrl ? { url: config.dbUrl } : {}) });
   logger.info({ db: describeDbUrl(config.dbUrl, config.dataDir), kind: store.kind }, 'store open');
-  const secrets = createSecretBox(loadEncryptionKey(config.dataDir, env));
+  const encryptionKey = loadEncryptionKey(config.dataDir, config.encryptionKey);
+  const secrets = createSecretBox(encryptionKey);
+  // The UI's CSRF key comes from the encryption key, so every replica accepts every replica's sessions.
+  const uiSessions = new UiSessions({ key: UiSessions.keyFromEncryptionKey(encryptionKey), publicUrl: config.publicUrl });
   const identity = createIdentity({ store, logger, loginObserver: metrics.loginObserver });
-  const boot = await bootstrapAdmin(identity.users, env);
+  const boot = await bootstrapAdmin(identity.users, config.bootstrapPassword);
   let admin: AdminBootstrap = { kind: 'existing' };
   if (boot?.generatedPassword !== undefined) {
     logger.warn({ username: 'admin' }, 'created the bootstrap admin with a random password, shown once on stderr');
@@ -160,7 +161,7 @@ async function openCore(config: ServerConfig, options: StartOptions, metrics: Me
     admin = { kind: 'from-env' };
   }
   const providers = new ProviderService({ store, secrets, identity, logger: logger.child({ component: 'providers' }), publicUrl: config.publicUrl });
-  return { core: { config, logger, store, secrets, identity, providers, metrics, tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem } }, admin };
+  return { core: { config, logger, store, secrets, identity, providers, metrics, tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem }, uiSessions }, admin };
 }
 
 export async function startServer(config: ServerConfig, options: StartOptions): Promise<RunningServer> {
@@ -168,14 +169,13 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
   await assertCanListen(config.listenHost, config.listenPort);
   const metrics = createMetrics();
   const { core, admin } = await openCore(config, options, metrics);
-  const wired = merge(features(core, options.env), options.extraFeatures);
+  const wired = merge(features(core), options.extraFeatures);
   const routing: HttpRouting = { raw: wired.raw, upgrade: wired.upgrade };
   const app = await buildApi({
     identity: core.identity, metrics, caPem: core.tls.caPem, logger: options.logger, publicUrl: config.publicUrl,
     readiness: () => core.store.ping(), plugins: wired.apiPlugins,
     passwordLogin: (provider, input) => core.providers.passwordLogin(provider, input), serverFactory: httpsServerFactory(core.tls, routing),
-    // The UI's CSRF key comes from the encryption key, so every replica accepts every replica's sessions.
-    uiSessionKey: UiSessions.keyFromEncryptionKey(loadEncryptionKey(config.dataDir, options.env)),
+    uiSessions: core.uiSessions,
   });
   try {
     await app.listen({

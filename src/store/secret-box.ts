@@ -25,10 +25,9 @@ export function parseKey(text: string, source: string): Buffer {
   return key;
 }
 
-/** The key from the environment, or the data dir's key file (created if missing). */
-export function loadEncryptionKey(dataDir: string, env: NodeJS.ProcessEnv): Buffer {
-  const fromEnv = env.DROVER_ENCRYPTION_KEY;
-  if (fromEnv !== undefined && fromEnv !== '') return parseKey(fromEnv, 'DROVER_ENCRYPTION_KEY');
+/** The key given (`DROVER_ENCRYPTION_KEY`, parsed by the server's config), or the data dir's key file (created if missing). */
+export function loadEncryptionKey(dataDir: string, given?: Buffer): Buffer {
+  if (given !== undefined) return given;
   const path = join(dataDir, 'encryption.key');
   if (!existsSync(path)) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { createPostgresDatabase } from '../../test/testenv/postgres.ts';
 import { DroverError } from '../errors/index.ts';
-import { createSecretBox, describeDbUrl, loadEncryptionKey, openStore } from './index.ts';
+import { createSecretBox, describeDbUrl, loadEncryptionKey, openStore, parseKey } from './index.ts';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -62,19 +62,19 @@ describe('store', () => {
 describe('secret box', () => {
   it('creates a 0600 key file once and reuses it', () => {
     const dir = tempDir();
-    const key = loadEncryptionKey(dir, {});
+    const key = loadEncryptionKey(dir);
     assert.equal(statSync(join(dir, 'encryption.key')).mode & 0o777, 0o600);
-    assert.deepEqual(loadEncryptionKey(dir, {}), key);
+    assert.deepEqual(loadEncryptionKey(dir), key);
   });
 
-  it('prefers DROVER_ENCRYPTION_KEY and refuses a key of the wrong size', () => {
+  it('prefers the given key (DROVER_ENCRYPTION_KEY) and refuses a key of the wrong size', () => {
     const hex = 'ab'.repeat(32);
-    assert.equal(loadEncryptionKey(tempDir(), { DROVER_ENCRYPTION_KEY: hex }).toString('hex'), hex);
-    assert.throws(() => loadEncryptionKey(tempDir(), { DROVER_ENCRYPTION_KEY: 'abcd' }), /DROVER_ENCRYPTION_KEY/);
+    assert.equal(loadEncryptionKey(tempDir(), parseKey(hex, 'DROVER_ENCRYPTION_KEY')).toString('hex'), hex);
+    assert.throws(() => parseKey('abcd', 'DROVER_ENCRYPTION_KEY'), /DROVER_ENCRYPTION_KEY/);
   });
 
   it('round-trips, uses a fresh IV each time, and fails closed on tampering, a wrong key or other associated data', () => {
-    const box = createSecretBox(loadEncryptionKey(tempDir(), {}));
+    const box = createSecretBox(loadEncryptionKey(tempDir()));
     const a = box.encrypt('cluster-token-123', 'cluster:c-1');
     assert.notEqual(a, box.encrypt('cluster-token-123', 'cluster:c-1'));
     assert.ok(!a.includes('cluster-token-123'));
@@ -84,7 +84,7 @@ describe('secret box', () => {
     data[0] = (data[0] ?? 0) ^ 1;
     const tampered = [parts[0], parts[1], parts[2], data.toString('base64url')].join(':');
     for (const attempt of [() => box.decrypt(tampered, 'cluster:c-1'), () => box.decrypt(a, 'cluster:c-2'),
-      () => createSecretBox(loadEncryptionKey(tempDir(), {})).decrypt(a, 'cluster:c-1'), () => box.decrypt('garbage')]) {
+      () => createSecretBox(loadEncryptionKey(tempDir())).decrypt(a, 'cluster:c-1'), () => box.decrypt('garbage')]) {
       assert.throws(attempt, (e: unknown) => e instanceof DroverError && e.code === 'DRV_ERR_INTERNAL');
     }
   });

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { Agent } from '../../agent/index.ts';
 import { DroverError, InvalidArgumentError } from '../../errors/index.ts';
-import { createLogger } from '../../logging/index.ts';
+import { roleLogger } from './role-logger.ts';
 
 export function agentCommand(deps: CliDeps): Command {
   return new Command('agent')
@@ -21,9 +21,9 @@ export function agentCommand(deps: CliDeps): Command {
       if (opts.mode !== 'cluster' && opts.mode !== 'node') throw new InvalidArgumentError('--mode', '"cluster" or "node"', opts.mode);
       const caChecksum = opts.caChecksum ?? deps.env.DROVER_CA_CHECKSUM;
       const nodeName = deps.env.DROVER_NODE_NAME;
-      const logger = createLogger({ name: 'agent' });
+      const logger = roleLogger('agent', deps.env);
       const agent = new Agent({
-        serverUrl: server, registrationToken: token, mode: opts.mode, logger,
+        serverUrl: server, registrationToken: token, mode: opts.mode, env: deps.env, logger,
         ...(caChecksum ? { caChecksum } : {}), ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
         ...(nodeName ? { nodeName } : {}),
       });

@@ -7,18 +7,12 @@ import { InvalidArgumentError } from '../../errors/index.ts';
 import { DURATION_HINT, durationOption } from '../../durations/index.ts';
 import { namingFlags } from '../flag-errors.ts';
 import { formatItems, printItems, printText, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
+import type { Cluster, CreatedCluster, Registration } from '../../api-types/index.ts';
 
-interface ConflictView { apiServer: string; caSha256: string; account?: string; differences: string[]; reportedAt: string; digest: string }
-interface ClusterView {
-  id: string; name: string; displayName: string; state: string; stateReason: string; kubernetesVersion?: string;
-  nodeCount?: number; tunnel?: string; lastSeenAt?: string; createdAt: string;
-  apiServer?: string; apiServerCaSha256?: string; agentAccount?: string; apiServerConflict?: ConflictView;
-}
-interface RegistrationView { token: string; caChecksum: string; agentCommand: string; manifestUrl: string; kubectlCommand: string }
 
 const path = (name: string): string => `/v1/clusters/${encodeURIComponent(name)}`;
 
-const clusterView: ItemView<ClusterView> = {
+const clusterView: ItemView<Cluster> = {
   columns: [
     { header: 'id', cell: (c) => c.id }, { header: 'name', cell: (c) => c.name }, { header: 'state', cell: (c) => c.state },
     { header: 'version', cell: (c) => c.kubernetesVersion ?? '' }, { header: 'nodes', cell: (c) => c.nodeCount === undefined ? '' : String(c.nodeCount) },
@@ -28,7 +22,7 @@ const clusterView: ItemView<ClusterView> = {
 };
 
 /** The pinned kube-apiserver, and a refused report that differs from it, for `get` and `update`. */
-function printApiServer(deps: CliDeps, c: ClusterView): void {
+function printApiServer(deps: CliDeps, c: Cluster): void {
   if (c.apiServer) deps.stdout.write(`kube-apiserver (pinned): ${c.apiServer}, CA sha256 ${c.apiServerCaSha256 ?? '?'}, agent account ${c.agentAccount ?? '(pinned at next registration)'}\n`);
   const conflict = c.apiServerConflict;
   if (!conflict) return;
@@ -41,7 +35,7 @@ function printApiServer(deps: CliDeps, c: ClusterView): void {
   ].join('\n'));
 }
 
-function registrationText(r: RegistrationView): string {
+function registrationText(r: Registration): string {
   return [
     'Run the agent in the cluster with either of:',
     `  ${r.kubectlCommand}`,
@@ -60,7 +54,7 @@ function createCommand(deps: CliDeps): Command {
     .option('--token-ttl <duration>', `registration token lifetime, at least 1m: ${DURATION_HINT} (default: no expiry)`)
     .action(async (name: string, opts: { displayName?: string; tokenTtl?: string } & OutputFlags) => {
       const ttl = opts.tokenTtl === undefined ? undefined : durationOption('--token-ttl', opts.tokenTtl, { min: 60 });
-      const result = await namingFlags({ tokenTtlSeconds: '--token-ttl', displayName: '--display-name' }, withClient(deps, (client) => client.request<{ cluster: ClusterView; registration: RegistrationView }>('POST', '/v1/clusters', {
+      const result = await namingFlags({ tokenTtlSeconds: '--token-ttl', displayName: '--display-name' }, withClient(deps, (client) => client.request<CreatedCluster>('POST', '/v1/clusters', {
         name, ...(opts.displayName ? { displayName: opts.displayName } : {}), ...(ttl ? { tokenTtlSeconds: ttl } : {}),
       })));
       printItems(deps, opts, result, [result.cluster], clusterView, () => deps.stdout.write(registrationText(result.registration)));
@@ -83,9 +77,9 @@ function updateCommand(deps: CliDeps): Command {
       const grace = opts.grace === undefined ? 0 : durationOption('--grace', opts.grace);
       await namingFlags({ graceSeconds: '--grace', displayName: '--display-name' }, withClient(deps, async (client) => {
         const accepted = opts.acceptNewApiserver ? await acceptApiServer(client, name) : undefined;
-        const renamed = opts.displayName ? await client.request<ClusterView>('PATCH', path(name), { displayName: opts.displayName }) : undefined;
+        const renamed = opts.displayName ? await client.request<Cluster>('PATCH', path(name), { displayName: opts.displayName }) : undefined;
         const cluster = renamed ?? accepted;
-        const registration = opts.rotateToken ? await client.request<RegistrationView>('POST', `${path(name)}/rotate-token`, { graceSeconds: grace }) : undefined;
+        const registration = opts.rotateToken ? await client.request<Registration>('POST', `${path(name)}/rotate-token`, { graceSeconds: grace }) : undefined;
         const aceSetting = ace ? await client.request<object>('PATCH', `${path(name)}/ace`, ace) : undefined;
         printText(deps, opts, { ...(cluster ? { cluster } : {}), ...(registration ? { registration } : {}), ...(aceSetting ? { ace: aceSetting } : {}) }, [cluster?.name ?? name], [
           ace ? `Authorized cluster endpoint: ${ace.mode === 'fqdn' ? ace.fqdn : ace.mode}. "drover kubeconfig ${name}" adds its contexts.\n` : '',
@@ -98,12 +92,12 @@ function updateCommand(deps: CliDeps): Command {
 }
 
 /** Accepts exactly the report `clusters get` shows now (by its digest), so a newer one is never accepted unseen. */
-async function acceptApiServer(client: DroverClient, name: string): Promise<ClusterView> {
-  const current = await client.request<ClusterView>('GET', path(name));
+async function acceptApiServer(client: DroverClient, name: string): Promise<Cluster> {
+  const current = await client.request<Cluster>('GET', path(name));
   if (!current.apiServerConflict) {
     throw new InvalidArgumentError('--accept-new-apiserver', `a refused agent report to accept; no agent of ${current.name} has reported a different kube-apiserver`);
   }
-  return client.request<ClusterView>('POST', `${path(name)}/accept-apiserver`, { digest: current.apiServerConflict.digest });
+  return client.request<Cluster>('POST', `${path(name)}/accept-apiserver`, { digest: current.apiServerConflict.digest });
 }
 
 export function clustersCommand(deps: CliDeps): Command {
@@ -112,7 +106,7 @@ export function clustersCommand(deps: CliDeps): Command {
   clusters.addCommand(withOutputFlags(new Command('list'))
     .description('list clusters with their state')
     .action(async (opts: OutputFlags) => {
-      const list = await withClient(deps, (client) => client.request<ClusterView[]>('GET', '/v1/clusters'));
+      const list = await withClient(deps, (client) => client.request<Cluster[]>('GET', '/v1/clusters'));
       printItems(deps, opts, list, list, clusterView);
     }));
   clusters.addCommand(withOutputFlags(new Command('get'))
@@ -121,8 +115,8 @@ export function clustersCommand(deps: CliDeps): Command {
     .option('--registration', 'also print the agent command and import manifest URL')
     .action(async (name: string, opts: { registration?: boolean } & OutputFlags) => {
       await withClient(deps, async (client) => {
-        const cluster = await client.request<ClusterView>('GET', path(name));
-        const registration = opts.registration ? await client.request<RegistrationView>('GET', `${path(name)}/registration`) : undefined;
+        const cluster = await client.request<Cluster>('GET', path(name));
+        const registration = opts.registration ? await client.request<Registration>('GET', `${path(name)}/registration`) : undefined;
         printItems(deps, opts, registration ? { ...cluster, registration } : cluster, [cluster], clusterView, () => {
           printApiServer(deps, cluster);
           if (registration) deps.stdout.write(registrationText(registration));
@@ -134,7 +128,7 @@ export function clustersCommand(deps: CliDeps): Command {
     .description('remove what Drover created in the cluster (when reachable) and forget it')
     .argument('<name>', 'cluster name or id')
     .action(async (name: string, opts: OutputFlags) => {
-      const result = await withClient(deps, (client) => client.request<{ cluster: ClusterView; note: string }>('DELETE', path(name)));
+      const result = await withClient(deps, (client) => client.request<{ cluster: Cluster; note: string }>('DELETE', path(name)));
       printText(deps, opts, result, [result.cluster.name], `Cluster ${result.cluster.name} (${result.cluster.id}) deleted: ${result.note}.\n`);
     }));
   return clusters;

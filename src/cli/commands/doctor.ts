@@ -4,8 +4,7 @@ import type { CliDeps } from '../deps.ts';
 import { withClient } from '../client/index.ts';
 import { printText, withOutputFlags, type OutputFlags } from '../output.ts';
 import { DroverError } from '../../errors/index.ts';
-
-interface DoctorReport { clusterId: string; userId: string; username: string; ok: boolean; findings: Array<{ check: string; ok: boolean; detail: string }> }
+import type { DoctorReport } from '../../api-types/index.ts';
 
 export function doctorCommand(deps: CliDeps): Command {
   return withOutputFlags(new Command('doctor'))

@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { KubeApiAuth, webhookConfig, kubeApiserverFlags, type AceSetting } from '../../kube-api-auth/index.ts';
 import { endpointFromKubeconfig, inClusterEndpoint } from '../../kube/index.ts';
-import { createLogger } from '../../logging/index.ts';
+import { roleLogger } from './role-logger.ts';
 import { InvalidArgumentError } from '../../errors/index.ts';
 
 export function kubeApiAuthCommand(deps: CliDeps): Command {
@@ -20,7 +20,7 @@ export function kubeApiAuthCommand(deps: CliDeps): Command {
         return;
       }
       const endpoint = opts.kubeconfig ? endpointFromKubeconfig(opts.kubeconfig) : inClusterEndpoint({ env: deps.env });
-      const logger = createLogger({ name: 'kube-api-auth' });
+      const logger = roleLogger('kube-api-auth', deps.env);
       const service = new KubeApiAuth({ endpoint, listen: opts.listen, logger });
       await service.start();
       await new Promise<void>((resolve) => {

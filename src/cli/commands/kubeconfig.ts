@@ -10,10 +10,9 @@ import { withClient } from '../client/index.ts';
 import { DURATION_HINT, durationOption } from '../../durations/index.ts';
 import { InvalidArgumentError } from '../../errors/index.ts';
 import { namingFlags } from '../flag-errors.ts';
+import type { Kubeconfig, MergedKubeconfig } from '../../api-types/index.ts';
 
-interface KubeconfigAnswer { kubeconfig: string; aceContexts?: string[]; contexts?: string[]; currentContext?: string }
-
-function deliver(deps: CliDeps, answer: KubeconfigAnswer, file: string | undefined): void {
+function deliver(deps: CliDeps, answer: Pick<Kubeconfig, 'kubeconfig'>, file: string | undefined): void {
   if (file) {
     writeFileSync(file, answer.kubeconfig, { mode: 0o600 });
     chmodSync(file, 0o600);
@@ -33,15 +32,17 @@ export function kubeconfigCommand(deps: CliDeps): Command {
     .action(async (cluster: string | undefined, opts: { all?: boolean; file?: string; ttl?: string }) => {
       if ((cluster === undefined) === (opts.all !== true)) throw new InvalidArgumentError('kubeconfig', 'either a CLUSTER or --all', cluster);
       const query = opts.ttl === undefined ? '' : `?ttlSeconds=${durationOption('--ttl', opts.ttl)}`;
-      const path = cluster === undefined ? `/v1/kubeconfig${query}` : `/v1/clusters/${encodeURIComponent(cluster)}/kubeconfig${query}`;
-      const answer = await namingFlags({ ttlSeconds: '--ttl' }, withClient(deps, (client) => client.request<KubeconfigAnswer>('GET', path)));
-      deliver(deps, answer, opts.file);
-      // stderr, so `drover kubeconfig … > file` still writes a clean kubeconfig.
+      const get = <T>(path: string): Promise<T> => namingFlags({ ttlSeconds: '--ttl' }, withClient(deps, (client) => client.request<T>('GET', path)));
+      // Notes go to stderr, so `drover kubeconfig … > file` still writes a clean kubeconfig.
       if (cluster === undefined) {
-        deps.stderr.write(`contexts: ${(answer.contexts ?? []).join(', ')}; current: ${answer.currentContext ?? ''} (switch with "kubectl config use-context NAME")\n`);
+        const merged = await get<MergedKubeconfig>(`/v1/kubeconfig${query}`);
+        deliver(deps, merged, opts.file);
+        deps.stderr.write(`contexts: ${merged.contexts.join(', ')}; current: ${merged.currentContext} (switch with "kubectl config use-context NAME")\n`);
         return;
       }
-      const ace = answer.aceContexts ?? [];
+      const answer = await get<Kubeconfig>(`/v1/clusters/${encodeURIComponent(cluster)}/kubeconfig${query}`);
+      deliver(deps, answer, opts.file);
+      const ace = answer.aceContexts;
       if (ace.length > 0) {
         deps.stderr.write(`also contains direct (authorized cluster endpoint) contexts: ${ace.join(', ')}; switch with "kubectl config use-context ${ace[0] ?? ''}"\n`);
       }

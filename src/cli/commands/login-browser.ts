@@ -12,8 +12,8 @@ import type { DroverClient } from '../client/index.ts';
 import type { CliDeps } from '../deps.ts';
 import { DroverError } from '../../errors/index.ts';
 import { envInteger } from '../../env/index.ts';
+import type { CollectedToken, LoginLink } from '../../api-types/index.ts';
 
-export interface BrowserLoginAnswer { token: string; tokenId: string; expiresAt?: string; user: { id: string; username: string } }
 
 export const browserProviders = ['github', 'oidc'] as const;
 
@@ -36,14 +36,14 @@ export async function waitForBrowser<T>(deps: CliDeps, what: string, loginUrl: s
 }
 
 /** Runs the flow; `DROVER_LOGIN_POLL_MS` / `DROVER_LOGIN_TIMEOUT_MS` shorten it in tests. */
-export async function browserLogin(client: DroverClient, provider: string, deps: CliDeps): Promise<BrowserLoginAnswer> {
+export async function browserLogin(client: DroverClient, provider: string, deps: CliDeps): Promise<CollectedToken> {
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
-  const start = await client.request<{ requestId: string; loginUrl: string }>('POST', `/v1/auth/${provider}/cli-login`, { challenge });
+  const start = await client.request<LoginLink>('POST', `/v1/auth/${provider}/cli-login`, { challenge });
   return waitForBrowser(deps, `log in with ${provider}`, start.loginUrl, async () => {
-    let answer: BrowserLoginAnswer | { status: 'pending' };
+    let answer: CollectedToken | { status: 'pending' };
     try {
-      answer = await client.request<BrowserLoginAnswer | { status: 'pending' }>('POST', '/v1/auth/cli-token', { requestId: start.requestId, verifier });
+      answer = await client.request<CollectedToken | { status: 'pending' }>('POST', '/v1/auth/cli-token', { requestId: start.requestId, verifier });
     } catch (error) {
       if (error instanceof DroverError && error.code === 'DRV_ERR_LOGIN_EXPIRED') {
         throw new DroverError('DRV_ERR_LOGIN_EXPIRED', 'the browser login was not finished within 10 minutes; run drover login again');

@@ -9,16 +9,13 @@ import type { CliDeps } from '../deps.ts';
 import { withClient } from '../client/index.ts';
 import { InvalidArgumentError } from '../../errors/index.ts';
 import { printItems, printText, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
+import type { Member, RemovedMembers } from '../../api-types/index.ts';
 
-interface MemberView {
-  id: string; clusterId: string; projectId?: string; projectName?: string; roleTemplate: string;
-  subjectKind: 'user' | 'group'; subject: string; username?: string;
-}
 interface Scope { cluster: string; project?: string; user?: string; group?: string; role?: string }
 
 const base = (cluster: string): string => `/v1/clusters/${encodeURIComponent(cluster)}/members`;
 
-const memberView: ItemView<MemberView> = {
+const memberView: ItemView<Member> = {
   columns: [
     { header: 'id', cell: (m) => m.id },
     { header: 'scope', cell: (m) => m.projectId ? `project ${m.projectName ?? m.projectId}` : 'cluster' },
@@ -45,7 +42,7 @@ export function membersCommand(deps: CliDeps): Command {
     .option('--group <principal>', 'group principal id')
     .requiredOption('--role <role>', 'role template name (see "drover roles list")')
     .action(async (opts: Scope & OutputFlags) => {
-      const added = await withClient(deps, (client) => client.request<MemberView>('POST', base(opts.cluster), {
+      const added = await withClient(deps, (client) => client.request<Member>('POST', base(opts.cluster), {
         ...(opts.project ? { project: opts.project } : {}), ...subject(opts), role: opts.role,
       }));
       printItems(deps, opts, added, [added], memberView);
@@ -54,7 +51,7 @@ export function membersCommand(deps: CliDeps): Command {
     .description('list the members of a cluster (with every project) or of one project')
     .action(async (opts: Scope & OutputFlags) => {
       const query = opts.project ? `?project=${encodeURIComponent(opts.project)}` : '';
-      const list = await withClient(deps, (client) => client.request<MemberView[]>('GET', `${base(opts.cluster)}${query}`));
+      const list = await withClient(deps, (client) => client.request<Member[]>('GET', `${base(opts.cluster)}${query}`));
       printItems(deps, opts, list, list, memberView);
     }));
   members.addCommand(withOutputFlags(scoped(new Command('remove')))
@@ -64,7 +61,7 @@ export function membersCommand(deps: CliDeps): Command {
     .option('--role <role>', 'only this role template')
     .action(async (opts: Scope & OutputFlags) => {
       const params = new URLSearchParams({ ...(opts.project ? { project: opts.project } : {}), ...subject(opts), ...(opts.role ? { role: opts.role } : {}) });
-      const result = await withClient(deps, (client) => client.request<{ removed: MemberView[] }>('DELETE', `${base(opts.cluster)}?${params.toString()}`));
+      const result = await withClient(deps, (client) => client.request<RemovedMembers>('DELETE', `${base(opts.cluster)}?${params.toString()}`));
       printText(deps, opts, result, result.removed.map(memberView.name), `Removed ${result.removed.length} binding(s).\n`);
     }));
   return members;

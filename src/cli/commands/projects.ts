@@ -6,12 +6,12 @@ import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { withClient } from '../client/index.ts';
 import { printItems, printText, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
+import type { PlacedNamespace, Project } from '../../api-types/index.ts';
 
-interface ProjectView { id: string; clusterId: string; name: string; createdAt: string }
 
 const base = (cluster: string): string => `/v1/clusters/${encodeURIComponent(cluster)}/projects`;
 
-const projectView: ItemView<ProjectView> = {
+const projectView: ItemView<Project> = {
   columns: [
     { header: 'id', cell: (p) => p.id }, { header: 'name', cell: (p) => p.name },
     { header: 'cluster', cell: (p) => p.clusterId }, { header: 'created', cell: (p) => p.createdAt },
@@ -25,7 +25,7 @@ export function projectsCommand(deps: CliDeps): Command {
     .description('list a cluster\'s projects')
     .argument('<cluster>', 'cluster name or id')
     .action(async (cluster: string, opts: OutputFlags) => {
-      const list = await withClient(deps, (client) => client.request<ProjectView[]>('GET', base(cluster)));
+      const list = await withClient(deps, (client) => client.request<Project[]>('GET', base(cluster)));
       printItems(deps, opts, list, list, projectView);
     }));
   projects.addCommand(withOutputFlags(new Command('create'))
@@ -33,7 +33,7 @@ export function projectsCommand(deps: CliDeps): Command {
     .argument('<cluster>', 'cluster name or id')
     .argument('<name>', 'project name')
     .action(async (cluster: string, name: string, opts: OutputFlags) => {
-      const created = await withClient(deps, (client) => client.request<ProjectView>('POST', base(cluster), { name }));
+      const created = await withClient(deps, (client) => client.request<Project>('POST', base(cluster), { name }));
       printItems(deps, opts, created, [created], projectView);
     }));
   projects.addCommand(new Command('add-namespace')
@@ -42,7 +42,7 @@ export function projectsCommand(deps: CliDeps): Command {
     .argument('<project>', 'project name or id')
     .argument('<namespace>', 'namespace name')
     .action(async (cluster: string, project: string, namespace: string) => {
-      const done = await withClient(deps, (client) => client.request<{ namespace: string; projectId: string }>(
+      const done = await withClient(deps, (client) => client.request<PlacedNamespace>(
         'POST', `${base(cluster)}/${encodeURIComponent(project)}/namespaces`, { namespace }));
       deps.stdout.write(`Namespace ${done.namespace} is in project ${done.projectId}.\n`);
     }));
@@ -52,7 +52,7 @@ export function projectsCommand(deps: CliDeps): Command {
     .argument('<project>', 'project name or id')
     .argument('<name>', 'the new namespace\'s name (a DNS label)')
     .action(async (cluster: string, project: string, name: string, opts: OutputFlags) => {
-      const done = await withClient(deps, (client) => client.request<{ namespace: string; projectId: string }>(
+      const done = await withClient(deps, (client) => client.request<PlacedNamespace>(
         'POST', `/v1/clusters/${encodeURIComponent(cluster)}/namespaces`, { name, project }));
       printText(deps, opts, done, [done.namespace], `Namespace ${done.namespace} created in project ${done.projectId}.\n`);
     }));

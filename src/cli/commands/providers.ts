@@ -11,17 +11,10 @@ import { readStdinSecret, withClient, type DroverClient } from '../client/index.
 import { waitForBrowser } from './login-browser.ts';
 import { InvalidArgumentError } from '../../errors/index.ts';
 import { printItems, printText, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
-
-interface ProviderView {
-  name: string; style: string; displayName: string; configured: boolean; enabled: boolean; accessMode: string;
-  allowedPrincipals: string[]; tested: boolean; testedAt?: string;
-  /** A changed configuration of the enabled provider, waiting for a test login before enable promotes it. */
-  pending?: { tested: boolean; testedAt?: string };
-}
+import type { LoginLink, Principal, ProviderTestAnswer, ProviderView } from '../../api-types/index.ts';
 
 /** Whether the configuration under test (the pending one if any) passed, and when. */
 const testState = (view: ProviderView | undefined): { tested: boolean; testedAt?: string } | undefined => view?.pending ?? view;
-interface PrincipalView { id: string; kind: string; provider: string; displayName: string; loginName?: string }
 
 const path = (name: string, action = ''): string => `/v1/providers/${encodeURIComponent(name)}${action ? `/${action}` : ''}`;
 
@@ -36,7 +29,7 @@ const providerView: ItemView<ProviderView> = {
   ],
   name: (p) => p.name,
 };
-const principalView: ItemView<PrincipalView> = {
+const principalView: ItemView<Principal> = {
   columns: [{ header: 'id', cell: (p) => p.id }, { header: 'kind', cell: (p) => p.kind }, { header: 'name', cell: (p) => p.loginName ?? p.displayName }],
   name: (p) => p.id,
 };
@@ -63,7 +56,7 @@ async function browserTest(client: DroverClient, name: string, deps: CliDeps): P
   const current = async (): Promise<ProviderView | undefined> =>
     (await client.request<ProviderView[]>('GET', '/v1/providers')).find((p) => p.name === name);
   const before = testState(await current())?.testedAt;
-  const link = await client.request<{ requestId: string; loginUrl: string }>('POST', `/v1/auth/${encodeURIComponent(name)}/test-login`);
+  const link = await client.request<LoginLink>('POST', `/v1/auth/${encodeURIComponent(name)}/test-login`);
   return waitForBrowser(deps, `test ${name} (log in as any ${name} user)`, link.loginUrl, async () => {
     const view = await current();
     const state = testState(view);
@@ -109,7 +102,7 @@ export function providersCommand(deps: CliDeps): Command {
       const password = opts.passwordStdin ? await readStdinSecret(deps) : opts.password;
       if (password === undefined || password === '') throw new InvalidArgumentError('--password or --password-stdin', 'a password');
       const username = opts.username;
-      const answer = await withClient(deps, (client) => client.request<{ ok: boolean; user: PrincipalView; groups: PrincipalView[] }>(
+      const answer = await withClient(deps, (client) => client.request<ProviderTestAnswer>(
         'POST', path(name, 'test'), { username, password }));
       printText(deps, opts, answer, [answer.user.id], [
         `Test login through ${name} succeeded as ${answer.user.id}\n`,
@@ -138,7 +131,7 @@ export function principalsCommand(deps: CliDeps): Command {
     .action(async (query: string, opts: { limit: string } & OutputFlags) => {
       if (!/^\d{1,3}$/.test(opts.limit)) throw new InvalidArgumentError('--limit', 'a number from 1 to 100', opts.limit);
       const params = new URLSearchParams({ q: query, limit: opts.limit });
-      const list = await withClient(deps, (client) => client.request<PrincipalView[]>('GET', `/v1/principals?${params.toString()}`));
+      const list = await withClient(deps, (client) => client.request<Principal[]>('GET', `/v1/principals?${params.toString()}`));
       printItems(deps, opts, list, list, principalView);
     }));
   return principals;

@@ -6,13 +6,12 @@ import type { CliDeps } from '../deps.ts';
 import { withClient } from '../client/index.ts';
 import { DroverError } from '../../errors/index.ts';
 import { printItems, printTable, printText, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
+import type { ResolvedRoleTemplate, RoleTemplate } from '../../api-types/index.ts';
 
-interface RoleView { name: string; displayName: string; context: string; inherits: string[]; builtin: boolean; locked: boolean; rules: unknown[] }
-interface ResolvedView { template: RoleView; rules: { verbs: string[]; apiGroups?: string[]; resources?: string[]; resourceNames?: string[]; nonResourceURLs?: string[] }[]; includes: string[] }
 
 const path = (name: string): string => `/v1/roles/${encodeURIComponent(name)}`;
 
-const roleView: ItemView<RoleView> = {
+const roleView: ItemView<RoleTemplate> = {
   columns: [
     { header: 'name', cell: (r) => r.name }, { header: 'context', cell: (r) => r.context },
     { header: 'inherits', cell: (r) => r.inherits.join(',') || '-' }, { header: 'builtin', cell: (r) => r.builtin ? 'yes' : 'no' },
@@ -41,14 +40,14 @@ export function rolesCommand(deps: CliDeps): Command {
   roles.addCommand(withOutputFlags(new Command('list'))
     .description('list role templates')
     .action(async (opts: OutputFlags) => {
-      const list = await withClient(deps, (client) => client.request<RoleView[]>('GET', '/v1/roles'));
+      const list = await withClient(deps, (client) => client.request<RoleTemplate[]>('GET', '/v1/roles'));
       printItems(deps, opts, list, list, roleView);
     }));
   roles.addCommand(withOutputFlags(new Command('get'))
     .description('show a role template and its flattened rules')
     .argument('<name>', 'role template name')
     .action(async (name: string, opts: OutputFlags) => {
-      const got = await withClient(deps, (client) => client.request<ResolvedView>('GET', path(name)));
+      const got = await withClient(deps, (client) => client.request<ResolvedRoleTemplate>('GET', path(name)));
       printItems(deps, opts, got, [got.template], roleView, () => {
         deps.stdout.write(`\nincludes: ${got.includes.join(', ')}\n\n`);
         printTable(deps, ['verbs', 'api groups', 'resources', 'names / urls'], got.rules.map((r) => [
@@ -62,14 +61,14 @@ export function rolesCommand(deps: CliDeps): Command {
     .requiredOption('-f, --file <file>', 'the template: name, context (cluster|project), rules, and optionally displayName, description, inherits, locked')
     .action(async (opts: { file: string } & OutputFlags) => {
       const body = readTemplate(opts.file);
-      const created = await withClient(deps, (client) => client.request<RoleView>('POST', '/v1/roles', body));
+      const created = await withClient(deps, (client) => client.request<RoleTemplate>('POST', '/v1/roles', body));
       printItems(deps, opts, created, [created], roleView);
     }));
   roles.addCommand(withOutputFlags(new Command('delete'))
     .description('delete a custom role template that no binding uses (admins)')
     .argument('<name>', 'role template name')
     .action(async (name: string, opts: OutputFlags) => {
-      const deleted = await withClient(deps, (client) => client.request<RoleView>('DELETE', path(name)));
+      const deleted = await withClient(deps, (client) => client.request<RoleTemplate>('DELETE', path(name)));
       printText(deps, opts, deleted, [deleted.name], `Role template ${deleted.name} deleted.\n`);
     }));
   return roles;

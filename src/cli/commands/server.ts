@@ -24,7 +24,7 @@ export function serverCommand(deps: CliDeps): Command {
         name: 'drover-server', level: config.logLevel, format: config.logFormat, ...(deps.stderr === process.stderr ? {} : { destination: deps.stderr }),
       });
       const readableSummary = resolvedLogFormat(config.logFormat, deps.stderr) === 'text';
-      const server = await startServer(config, { env: deps.env, logger, readableSummary, announce: (text) => deps.stderr.write(`${text}\n`) });
+      const server = await startServer(config, { logger, readableSummary, announce: (text) => deps.stderr.write(`${text}\n`) });
       await new Promise<void>((resolveStop) => {
         const stop = (signal: NodeJS.Signals): void => {
           logger.info({ signal }, 'shutting down');

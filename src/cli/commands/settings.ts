@@ -11,14 +11,8 @@ import { printItems, withOutputFlags, type ItemView, type OutputFlags } from '..
 import { InvalidArgumentError } from '../../errors/index.ts';
 import { DURATION_HINT, durationOption, formatDuration } from '../../durations/index.ts';
 import { namingFlags } from '../flag-errors.ts';
+import type { KubeconfigSettingsView } from '../../api-types/index.ts';
 
-interface KubeconfigSettingsView {
-  defaultTtlSeconds: number;
-  maxTtlSeconds: number;
-  generateToken: boolean;
-  source: 'stored' | 'environment';
-  updatedAt?: string;
-}
 
 const SETTINGS = ['kubeconfig'] as const;
 

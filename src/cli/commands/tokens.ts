@@ -6,10 +6,8 @@ import { DroverError, isDroverError } from '../../errors/index.ts';
 import { DURATION_HINT, durationOption } from '../../durations/index.ts';
 import { namingFlags } from '../flag-errors.ts';
 import { printItems, printText, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
+import type { IssuedToken, Token } from '../../api-types/index.ts';
 
-interface TokenView {
-  id: string; userId: string; kind: string; description: string; clusterId?: string; createdAt: string; expiresAt?: string; lastUsedAt?: string; current?: boolean;
-}
 
 /**
  * The id of a cluster the caller can use, by name or id. The API would scope a token
@@ -27,7 +25,7 @@ async function clusterIdOf(client: DroverClient, nameOrId: string): Promise<stri
   }
 }
 
-const tokenView: ItemView<TokenView> = {
+const tokenView: ItemView<Token> = {
   columns: [
     { header: 'id', cell: (t) => t.id }, { header: 'user', cell: (t) => t.userId }, { header: 'kind', cell: (t) => t.kind },
     { header: 'description', cell: (t) => t.description }, { header: 'cluster', cell: (t) => t.clusterId ?? '' },
@@ -45,7 +43,7 @@ export function tokensCommand(deps: CliDeps): Command {
     .option('--user <name>', 'this user\'s tokens (admins)')
     .action(async (opts: { all?: boolean; user?: string } & OutputFlags) => {
       const query = opts.all ? '?all=true' : opts.user ? `?userId=${encodeURIComponent(opts.user)}` : '';
-      const list = await withClient(deps, (client) => client.request<TokenView[]>('GET', `/v1/tokens${query}`));
+      const list = await withClient(deps, (client) => client.request<Token[]>('GET', `/v1/tokens${query}`));
       printItems(deps, opts, list, list, tokenView);
     }));
   tokens.addCommand(withOutputFlags(new Command('create'))
@@ -57,7 +55,7 @@ export function tokensCommand(deps: CliDeps): Command {
       const ttl = opts.ttl === undefined ? undefined : durationOption('--ttl', opts.ttl, { min: 1 });
       const issued = await namingFlags({ ttlSeconds: '--ttl', clusterId: '--cluster', description: '--description' }, withClient(deps, async (client) => {
         const clusterId = opts.cluster === undefined ? undefined : await clusterIdOf(client, opts.cluster);
-        return client.request<{ token: string; tokenId: string; expiresAt?: string }>('POST', '/v1/tokens', {
+        return client.request<IssuedToken>('POST', '/v1/tokens', {
           ...(opts.description ? { description: opts.description } : {}), ...(ttl ? { ttlSeconds: ttl } : {}), ...(clusterId ? { clusterId } : {}),
         });
       }));

@@ -4,12 +4,12 @@ import type { CliDeps } from '../deps.ts';
 import { readStdinSecret, withClient } from '../client/index.ts';
 import { InvalidArgumentError } from '../../errors/index.ts';
 import { printItems, printText, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
+import type { CreatedUser, User } from '../../api-types/index.ts';
 
-interface UserView { id: string; username: string; displayName: string; enabled: boolean; globalRole: string; createdAt: string }
 
 const path = (name: string): string => `/v1/users/${encodeURIComponent(name)}`;
 
-const userView: ItemView<UserView> = {
+const userView: ItemView<User> = {
   columns: [
     { header: 'id', cell: (u) => u.id }, { header: 'username', cell: (u) => u.username },
     { header: 'display name', cell: (u) => u.displayName }, { header: 'role', cell: (u) => u.globalRole },
@@ -29,7 +29,7 @@ function createCommand(deps: CliDeps): Command {
     .action(async (name: string, opts: { password?: string; passwordStdin?: boolean; admin?: boolean; displayName?: string } & OutputFlags) => {
       if (opts.password !== undefined && opts.passwordStdin) throw new InvalidArgumentError('--password/--password-stdin', 'one of them, not both');
       const password = opts.passwordStdin ? await readStdinSecret(deps) : opts.password;
-      const user = await withClient(deps, (client) => client.request<UserView & { generatedPassword?: string }>('POST', '/v1/users', {
+      const user = await withClient(deps, (client) => client.request<CreatedUser>('POST', '/v1/users', {
         username: name, globalRole: opts.admin ? 'admin' : 'user',
         ...(password === undefined ? {} : { password }), ...(opts.displayName ? { displayName: opts.displayName } : {}),
       }));
@@ -48,7 +48,7 @@ function setEnabledCommand(deps: CliDeps, verb: 'disable' | 'enable'): Command {
       : 'enable a disabled user; they log in again (no old token comes back)')
     .argument('<name>', 'user name or id')
     .action(async (name: string, opts: OutputFlags) => {
-      const user = await withClient(deps, (client) => client.request<UserView>('PATCH', path(name), { enabled: verb === 'enable' }));
+      const user = await withClient(deps, (client) => client.request<User>('PATCH', path(name), { enabled: verb === 'enable' }));
       printText(deps, opts, user, [user.username], `User ${user.username} ${verb}d${verb === 'disable' ? '; all their tokens are revoked' : ''}.\n`);
     });
 }
@@ -66,7 +66,7 @@ function updateCommand(deps: CliDeps): Command {
         ...(opts.passwordStdin ? { password: await readStdinSecret(deps) } : {}),
       };
       if (Object.keys(patch).length === 0) throw new InvalidArgumentError('update', 'say what to change: --admin, --no-admin or --password-stdin');
-      const user = await withClient(deps, (client) => client.request<UserView>('PATCH', path(name), patch));
+      const user = await withClient(deps, (client) => client.request<User>('PATCH', path(name), patch));
       printItems(deps, opts, user, [user], userView);
     });
 }
@@ -77,14 +77,14 @@ export function usersCommand(deps: CliDeps): Command {
   users.addCommand(withOutputFlags(new Command('list'))
     .description('list users')
     .action(async (opts: OutputFlags) => {
-      const list = await withClient(deps, (client) => client.request<UserView[]>('GET', '/v1/users'));
+      const list = await withClient(deps, (client) => client.request<User[]>('GET', '/v1/users'));
       printItems(deps, opts, list, list, userView);
     }));
   users.addCommand(withOutputFlags(new Command('get'))
     .description('show one user')
     .argument('<name>', 'user name or id')
     .action(async (name: string, opts: OutputFlags) => {
-      const user = await withClient(deps, (client) => client.request<UserView>('GET', path(name)));
+      const user = await withClient(deps, (client) => client.request<User>('GET', path(name)));
       printItems(deps, opts, user, [user], userView);
     }));
   users.addCommand(updateCommand(deps));

@@ -3,8 +3,7 @@ import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { withClient } from '../client/index.ts';
 import { printItems, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
-
-interface Whoami { id: string; username: string; displayName: string; provider: string; globalRole: string; token: { id: string; expiresAt?: string } }
+import type { Whoami } from '../../api-types/index.ts';
 
 const whoamiView: ItemView<Whoami> = {
   columns: [

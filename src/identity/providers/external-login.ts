@@ -167,11 +167,18 @@ export class ExternalLogin {
 
   /** Deletes every token of these users (gone at the provider, provider disabled); returns how many. */
   async revokeTokens(userIds: readonly string[]): Promise<number> {
-    const unique = [...new Set(userIds)];
-    if (unique.length === 0) return 0;
-    const result = await this.store.db.deleteFrom('tokens').where('user_id', 'in', unique).executeTakeFirst();
-    for (const id of unique) this.invalidator.invalidateUser(id);
-    return Number(result.numDeletedRows);
+    return this.tokens.revokeAllOf(userIds);
+  }
+
+  /** The user principals of one provider with the Drover user each is bound to (`user_principals`, kept by this module). */
+  async principalsOf(provider: ProviderName): Promise<Array<{ principalId: string; userId: string }>> {
+    const rows = await this.store.db.selectFrom('user_principals').select(['principal_id', 'user_id']).where('provider', '=', provider).execute();
+    return rows.map((row) => ({ principalId: row.principal_id, userId: row.user_id }));
+  }
+
+  /** The users who hold a token, so can still act (the group refresher re-reads only them). */
+  tokenHolders(): Promise<Set<string>> {
+    return this.tokens.holders();
   }
 
   private async usernameTaken(username: string): Promise<boolean> {

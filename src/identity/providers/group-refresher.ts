@@ -22,14 +22,6 @@ export interface RefreshSource {
 
 export interface RefreshOutcome { refreshed: number; revoked: number; failed: number }
 
-export function refreshIntervalMs(env: NodeJS.ProcessEnv): number {
-  const raw = env.DROVER_PROVIDER_REFRESH_SECONDS;
-  if (raw === undefined || raw === '') return 120_000;
-  const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new DroverError('DRV_ERR_INVALID_ARGUMENT', `DROVER_PROVIDER_REFRESH_SECONDS: expected a positive number of seconds, got ${JSON.stringify(raw)}`);
-  return Math.round(seconds * 1000);
-}
-
 export class GroupRefresher {
   private readonly store: Store;
   private readonly source: RefreshSource;
@@ -73,15 +65,13 @@ export class GroupRefresher {
     if (forgotten > 0) this.logger.info({ forgotten }, 'stored provider credentials of users that no longer exist deleted');
     for (const { name, provider, policy } of await this.source.enabledProviders()) {
       // Only users who can still act: those holding a token.
-      const rows = await this.store.db.selectFrom('user_principals').select(['principal_id', 'user_id'])
-        .where('provider', '=', name)
-        .where((eb) => eb.exists(eb.selectFrom('tokens').select('tokens.id').whereRef('tokens.user_id', '=', 'user_principals.user_id')))
-        .execute();
+      const holders = await this.login.tokenHolders();
+      const rows = (await this.login.principalsOf(name)).filter((row) => holders.has(row.userId));
       let next = 0;
       const worker = async (): Promise<void> => {
         while (next < rows.length && !this.closed) {
           const row = rows[next++];
-          if (row) await this.refreshOne(name, provider, policy, row.principal_id, row.user_id, outcome);
+          if (row) await this.refreshOne(name, provider, policy, row.principalId, row.userId, outcome);
         }
       };
       await Promise.all(Array.from({ length: Math.min(this.concurrency, rows.length) }, worker));

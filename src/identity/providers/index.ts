@@ -21,13 +21,12 @@
  */
 export type * from './types.ts';
 export { providerCatalog } from './catalog.ts';
-export {
-  ProviderService, definitionOf, validateConfig, type ConfigureInput, type FoundPrincipal, type ProviderView, type ProvidersApi,
-  type UsersByPrincipal,
-} from './provider-service.ts';
+export { ProviderService, type ProvidersApi } from './provider-service.ts';
+export { definitionOf, validateConfig, type ConfigureInput, type ProviderView } from './provider-settings.ts';
+export type { FoundPrincipal, UsersByPrincipal } from './principal-users.ts';
 export {
   ExternalLogin, checkIdentityShape, isAllowed, principalIdsFor, usernameCandidate,
   type AccessPolicy, type CompleteExternalLogin, type ExternalLoginMeta, type ExternalLoginResult,
 } from './external-login.ts';
-export { GroupRefresher, refreshIntervalMs, type RefreshOutcome, type RefreshSource } from './group-refresher.ts';
+export { GroupRefresher, type RefreshOutcome, type RefreshSource } from './group-refresher.ts';
 export { providersApi } from './providers-api.ts';

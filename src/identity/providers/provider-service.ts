@@ -1,5 +1,5 @@
 /**
- * Provider settings and live instances. An admin configures a provider (secret
+ * The provider lifecycle: configure → test → enable, and disable. An admin configures a provider (secret
  * fields encrypted through the SecretBox, never returned), tests a login with
  * exactly that configuration, and only then may enable it: `config_digest`
  * covers the whole configuration, secrets included, and enabling requires the
@@ -11,68 +11,22 @@
  * current one keeps serving (nobody is logged out), test logins use the pending
  * one, and `enable` promotes it once it passed a test login.
  */
-import { createHash } from 'node:crypto';
-import { Compile } from 'typebox/compile';
-import type { Selectable } from 'kysely';
-import type { AuthProvidersTable, Store } from '../../store/index.ts';
-import type { SecretBox } from '../../store/index.ts';
+import type { Store } from '../../store/index.ts';
+import { deleteSecrets, putSecret, readSecret, type SecretBox } from '../../store/index.ts';
 import { DroverError } from '../../errors/index.ts';
 import type { Logger } from '../../logging/index.ts';
 import type { Identity } from '../identity.ts';
 import type { User } from '../types.ts';
 import type { LoginInput, LoginResult } from '../local-login.ts';
 import { providerCatalog } from './catalog.ts';
-import { ExternalLogin, isAllowed, type AccessPolicy, type CompleteExternalLogin } from './external-login.ts';
+import { ExternalLogin, type AccessPolicy, type CompleteExternalLogin } from './external-login.ts';
 import { KnownUsers, StoredKnownUsers, forgetProviderCredentials } from './known-users.ts';
-import type { AccessMode, AuthProvider, LoginStyle, Principal, ProviderDefinition, ProviderDeps, ProviderName, VerifiedIdentity } from './types.ts';
-
-export interface ProviderView {
-  name: ProviderName;
-  style: LoginStyle;
-  displayName: string;
-  configured: boolean;
-  enabled: boolean;
-  accessMode: AccessMode;
-  allowedPrincipals: string[];
-  /** The configuration without its secret fields. */
-  config: Record<string, unknown>;
-  /** Secret fields that hold a value (the values are never returned). */
-  secretsSet: string[];
-  /** Whether the current configuration passed a test login. */
-  tested: boolean;
-  testedAt?: string;
-  updatedAt?: string;
-  /** A changed configuration of the enabled provider, not serving until tested and promoted by enable. */
-  pending?: PendingView;
-}
-
-export interface PendingView {
-  accessMode: AccessMode;
-  allowedPrincipals: string[];
-  config: Record<string, unknown>;
-  tested: boolean;
-  testedAt?: string;
-  updatedAt: string;
-}
-
-/** `auth_providers.pending` as stored. */
-interface Pending {
-  config: Record<string, unknown>;
-  digest: string;
-  accessMode: AccessMode;
-  allowedPrincipals: string[];
-  testedDigest?: string;
-  testedAt?: string;
-  updatedAt: string;
-}
-
-const pendingOf = (row: Row | undefined): Pending | undefined => (row?.pending ? JSON.parse(row.pending) as Pending : undefined);
-
-export interface ConfigureInput {
-  config: Record<string, unknown>;
-  accessMode?: AccessMode;
-  allowedPrincipals?: string[];
-}
+import { PrincipalUsers, type FoundPrincipal, type UsersByPrincipal } from './principal-users.ts';
+import { ProviderInstances, type InstanceKind } from './provider-instances.ts';
+import {
+  definitionOf, digestOf, pendingOf, pendingSecretName, secretName, settingsView, validateConfig, type ConfigureInput, type Pending, type ProviderView, type Row,
+} from './provider-settings.ts';
+import type { AccessMode, AuthProvider, LoginStyle, ProviderDefinition, ProviderDeps, ProviderName, VerifiedIdentity } from './types.ts';
 
 /** What the API context and O's redirect routes use. */
 export interface ProvidersApi {
@@ -86,47 +40,6 @@ export interface ProvidersApi {
   passwordLogin(provider: string, input: LoginInput): Promise<LoginResult>;
 }
 
-/** What adding a member by principal needs (the access API): the Drover user of a provider user principal. */
-export interface UsersByPrincipal {
-  /** The user bound to the principal, created (no tokens) once its enabled provider confirms it; see ProviderService. */
-  ensureUserForPrincipal(principalId: string): Promise<User>;
-  /** The user bound to the principal, if any; never asks a provider, never creates. */
-  findUserByPrincipal(principalId: string): Promise<User | undefined>;
-}
-
-/** A principal search hit: a provider's user or group, or a local user (`local://u-…`). */
-export type FoundPrincipal = Omit<Principal, 'provider'> & { provider: ProviderName | 'local' };
-
-interface Row extends Selectable<AuthProvidersTable> { name: ProviderName }
-
-const digestOf = (name: string, config: Record<string, unknown>): string =>
-  createHash('sha256').update(`${name}\n${canonicalJson(config)}`).digest('hex');
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
-const secretName = (name: string): string => `provider/${name}`;
-const pendingSecretName = (name: string): string => `provider-pending/${name}`;
-
-export function definitionOf(name: string): ProviderDefinition {
-  const definition = (providerCatalog as Partial<Record<string, ProviderDefinition>>)[name];
-  if (!definition) throw new DroverError('DRV_ERR_NOT_FOUND', `no auth provider "${name}"; known: ${Object.keys(providerCatalog).join(', ')}`);
-  return definition;
-}
-
-/** Checks a configuration against the provider's closed schema; 422 with the first problem. */
-export function validateConfig(definition: ProviderDefinition, config: unknown): void {
-  const validator = Compile(definition.configSchema);
-  if (validator.Check(config)) return;
-  const first = validator.Errors(config)[0] as { instancePath?: string; message?: string } | undefined;
-  throw new DroverError('DRV_ERR_UNPROCESSABLE', `${definition.name} config${first?.instancePath ? ` ${first.instancePath}` : ''}: ${first?.message ?? 'does not match the schema'}`);
-}
-
 export class ProviderService implements ProvidersApi, UsersByPrincipal {
   private readonly store: Store;
   private readonly secrets: SecretBox;
@@ -136,8 +49,8 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
   private readonly clock: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   readonly external: ExternalLogin;
-  private readonly live = new Map<ProviderName, { digest: string; provider: AuthProvider }>();
-  private readonly testing = new Map<ProviderName, { digest: string; provider: AuthProvider }>();
+  private readonly instances = new ProviderInstances();
+  private readonly principals: PrincipalUsers;
 
   constructor(options: {
     store: Store; secrets: SecretBox; identity: Identity; logger: Logger; publicUrl: string; clock?: () => number;
@@ -153,6 +66,10 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
     this.external = new ExternalLogin({
       store: options.store, tokens: options.identity.tokens, invalidator: options.identity.authenticator, clock: this.clock,
       policyOf: (name) => this.policyOf(name), announce: (user) => options.identity.users.announce(user),
+    });
+    this.principals = new PrincipalUsers({
+      external: this.external, enabledInstance: (name) => this.enabledInstance(name), enabledProviders: () => this.enabledProviders(),
+      policyOf: (name) => this.policyOf(name), users: options.identity.users, logger: this.logger,
     });
   }
 
@@ -171,26 +88,8 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
   }
 
   private async storedSecrets(name: string): Promise<Record<string, unknown>> {
-    const secret = await this.store.db.selectFrom('secrets').select('ciphertext').where('name', '=', name).executeTakeFirst();
-    return secret ? JSON.parse(this.secrets.decrypt(secret.ciphertext, name)) as Record<string, unknown> : {};
-  }
-
-  private view(definition: ProviderDefinition, row: Row | undefined, secretsSet: string[]): ProviderView {
-    const pending = pendingOf(row);
-    return {
-      name: definition.name, style: definition.style, displayName: definition.displayName, configured: row !== undefined,
-      enabled: row?.enabled === 1, accessMode: row?.access_mode ?? 'unrestricted',
-      allowedPrincipals: row ? JSON.parse(row.allowed_principals) as string[] : [],
-      config: row ? JSON.parse(row.config) as Record<string, unknown> : {}, secretsSet,
-      tested: row !== undefined && row.tested_digest === row.config_digest,
-      ...(row?.tested_at ? { testedAt: row.tested_at } : {}), ...(row ? { updatedAt: row.updated_at } : {}),
-      ...(pending ? {
-        pending: {
-          accessMode: pending.accessMode, allowedPrincipals: pending.allowedPrincipals, config: pending.config,
-          tested: pending.testedDigest === pending.digest, ...(pending.testedAt ? { testedAt: pending.testedAt } : {}), updatedAt: pending.updatedAt,
-        },
-      } : {}),
-    };
+    const secret = await readSecret(this.store.db, this.secrets, name);
+    return secret === undefined ? {} : JSON.parse(secret) as Record<string, unknown>;
   }
 
   async list(): Promise<ProviderView[]> {
@@ -198,7 +97,7 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
     const out: ProviderView[] = [];
     for (const definition of Object.values<ProviderDefinition>(providerCatalog)) {
       const row = rows.get(definition.name);
-      out.push(this.view(definition, row, row ? await this.secretsSet(definition, row) : []));
+      out.push(settingsView(definition, row, row ? await this.secretsSet(definition, row) : []));
     }
     return out;
   }
@@ -263,16 +162,14 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
       // Configuring the current settings again (or a disabled provider) discards a pending configuration.
       pending: null,
     };
-    const ciphertext = this.secrets.encrypt(JSON.stringify(secret), secretName(definition.name));
     await this.store.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('auth_providers').where('name', '=', definition.name).execute();
       await trx.insertInto('auth_providers').values(values).execute();
-      await trx.deleteFrom('secrets').where('name', '=', secretName(definition.name)).execute();
-      await trx.insertInto('secrets').values({ name: secretName(definition.name), ciphertext, updated_at: now }).execute();
-      await trx.deleteFrom('secrets').where('name', '=', pendingSecretName(definition.name)).execute();
+      await putSecret(trx, this.secrets, secretName(definition.name), JSON.stringify(secret), now);
+      await deleteSecrets(trx, [pendingSecretName(definition.name)]);
     });
     this.logger.info({ provider: definition.name, accessMode }, 'auth provider configured');
-    return this.view(definition, values, definition.secretFields.filter((f) => secret[f] !== undefined && secret[f] !== ''));
+    return settingsView(definition, values, definition.secretFields.filter((f) => secret[f] !== undefined && secret[f] !== ''));
   }
 
   /** A changed configuration of an enabled provider: stored beside the current one, which keeps serving. */
@@ -287,14 +184,12 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
       ...(before?.digest === input.digest && before.testedAt !== undefined ? { testedAt: before.testedAt } : {}),
     };
     const name = pendingSecretName(definition.name);
-    const ciphertext = this.secrets.encrypt(JSON.stringify(input.secret), name);
     await this.store.db.transaction().execute(async (trx) => {
       await trx.updateTable('auth_providers').set({ pending: JSON.stringify(pending) }).where('name', '=', definition.name).execute();
-      await trx.deleteFrom('secrets').where('name', '=', name).execute();
-      await trx.insertInto('secrets').values({ name, ciphertext, updated_at: input.now }).execute();
+      await putSecret(trx, this.secrets, name, JSON.stringify(input.secret), input.now);
     });
     this.logger.info({ provider: definition.name, accessMode: input.accessMode }, 'auth provider configuration stored as pending; the current one keeps serving');
-    return this.view(definition, { ...row, pending: JSON.stringify(pending) }, await this.secretsSet(definition, row));
+    return settingsView(definition, { ...row, pending: JSON.stringify(pending) }, await this.secretsSet(definition, row));
   }
 
   /** `stored`: users' credentials go to the database (live instances); otherwise they stay in memory (test logins, validation). */
@@ -359,7 +254,7 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
     await this.store.db.updateTable('auth_providers').set({ enabled: 1, updated_at: this.now() })
       .where('name', '=', definition.name).where('config_digest', '=', row.config_digest).execute();
     this.logger.info({ provider: definition.name }, 'auth provider enabled');
-    return this.view(definition, { ...row, enabled: 1 }, await this.secretsSet(definition, row));
+    return settingsView(definition, { ...row, enabled: 1 }, await this.secretsSet(definition, row));
   }
 
   /** Makes a tested pending configuration the current one; users stay logged in, the live instance is rebuilt on next use. */
@@ -374,18 +269,17 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
       enabled: 1, access_mode: pending.accessMode, allowed_principals: JSON.stringify(pending.allowedPrincipals), config: JSON.stringify(pending.config),
       config_digest: pending.digest, tested_digest: pending.digest, tested_at: pending.testedAt ?? now, updated_at: now, pending: null,
     };
-    const ciphertext = this.secrets.encrypt(JSON.stringify(secrets), secretName(name));
     const promoted = await this.store.db.transaction().execute(async (trx) => {
       const result = await trx.updateTable('auth_providers').set(values).where('name', '=', name).where('pending', '=', stored).executeTakeFirst();
       if (Number(result.numUpdatedRows) !== 1) return false;
-      await trx.deleteFrom('secrets').where('name', 'in', [secretName(name), pendingSecretName(name)]).execute();
-      await trx.insertInto('secrets').values({ name: secretName(name), ciphertext, updated_at: now }).execute();
+      await putSecret(trx, this.secrets, secretName(name), JSON.stringify(secrets), now);
+      await deleteSecrets(trx, [pendingSecretName(name)]);
       return true;
     });
     if (!promoted) throw new DroverError('DRV_ERR_CONFLICT', `${name}: the pending configuration changed meanwhile; test it again, then enable`);
     this.logger.info({ provider: name, accessMode: pending.accessMode }, 'auth provider pending configuration promoted; its users stay logged in');
     const next = { ...row, ...values } as Row;
-    return this.view(definition, next, await this.secretsSet(definition, next));
+    return settingsView(definition, next, await this.secretsSet(definition, next));
   }
 
   /** Stops logins through the provider and revokes every token of its users. */
@@ -394,48 +288,34 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
     // A pending configuration goes too: configuring a disabled provider changes it directly.
     await this.store.db.transaction().execute(async (trx) => {
       await trx.updateTable('auth_providers').set({ enabled: 0, pending: null, updated_at: this.now() }).where('name', '=', definition.name).execute();
-      await trx.deleteFrom('secrets').where('name', '=', pendingSecretName(definition.name)).execute();
+      await deleteSecrets(trx, [pendingSecretName(definition.name)]);
     });
-    const users = await this.store.db.selectFrom('user_principals').select('user_id').where('provider', '=', definition.name).execute();
-    const fromTokens = await this.store.db.selectFrom('tokens').select('user_id').where('auth_provider', '=', definition.name).execute();
-    const revoked = await this.external.revokeTokens([...users, ...fromTokens].map((u) => u.user_id));
+    const users = await this.external.principalsOf(definition.name);
+    const fromTokens = await this.identity.tokens.holders({ authProvider: definition.name });
+    const revoked = await this.external.revokeTokens([...users.map((u) => u.userId), ...fromTokens]);
     const forgotten = await forgetProviderCredentials(this.store, definition.name);
-    await this.dropLive(definition.name);
+    await this.instances.drop(definition.name);
     this.logger.info({ provider: definition.name, revokedTokens: revoked, forgottenCredentials: forgotten }, 'auth provider disabled; its users\' tokens revoked');
-    return this.view(definition, { ...row, enabled: 0, pending: null }, await this.secretsSet(definition, row));
+    return settingsView(definition, { ...row, enabled: 0, pending: null }, await this.secretsSet(definition, row));
   }
 
-  private async dropLive(name: ProviderName): Promise<void> {
-    for (const map of [this.live, this.testing]) {
-      const entry = map.get(name);
-      map.delete(name);
-      if (entry) await entry.provider.close().catch(() => undefined);
-    }
-  }
-
-  private async instance(
-    map: Map<ProviderName, { digest: string; provider: AuthProvider }>, definition: ProviderDefinition, row: Row, pending?: Pending,
-  ): Promise<AuthProvider> {
-    const digest = pending?.digest ?? row.config_digest;
-    const current = map.get(definition.name);
-    if (current !== undefined && current.digest === digest) return current.provider;
-    const config = pending ? await this.pendingFullConfig(row, pending) : await this.fullConfig(row);
-    const provider = definition.create(config, this.deps(definition.name, map === this.live));
-    map.set(definition.name, { digest, provider });
-    if (current) await current.provider.close().catch(() => undefined);
-    return provider;
+  private instance(kind: InstanceKind, definition: ProviderDefinition, row: Row, pending?: Pending): Promise<AuthProvider> {
+    return this.instances.get(kind, definition.name, pending?.digest ?? row.config_digest, async () => {
+      const config = pending ? await this.pendingFullConfig(row, pending) : await this.fullConfig(row);
+      return definition.create(config, this.deps(definition.name, kind === 'live'));
+    });
   }
 
   async get(name: string): Promise<AuthProvider> {
     const { definition, row } = await this.configured(name);
     if (row.enabled !== 1) throw new DroverError('DRV_ERR_CONFLICT', `auth provider "${name}" is not enabled`);
-    return this.instance(this.live, definition, row);
+    return this.instance('live', definition, row);
   }
 
   async getForTest(name: string): Promise<AuthProvider> {
     const { definition, row } = await this.configured(name);
     // A pending configuration is what a test login tests.
-    return this.instance(this.testing, definition, row, pendingOf(row));
+    return this.instance('test', definition, row, pendingOf(row));
   }
 
   /** Every enabled provider with its live instance and access policy (the refresher, principal search). */
@@ -447,7 +327,7 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
       if (!definition) continue;
       try {
         out.push({
-          name: definition.name, provider: await this.instance(this.live, definition, row),
+          name: definition.name, provider: await this.instance('live', definition, row),
           policy: { enabled: true, accessMode: row.access_mode, allowedPrincipals: JSON.parse(row.allowed_principals) as string[] },
         });
       } catch (error) {
@@ -471,7 +351,7 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
     const throttleKey = `${definition.name}:${input.username}`;
     const delay = this.identity.throttle.check(throttleKey, input.address);
     if (delay > 0) await this.sleep(delay);
-    const provider = await this.instance(this.live, definition, row);
+    const provider = await this.instance('live', definition, row);
     if (provider.style !== 'password') throw new DroverError('DRV_ERR_INTERNAL', `${providerName} is not a password provider`);
     let identity: VerifiedIdentity;
     try {
@@ -492,73 +372,28 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
     return result;
   }
 
-  /**
-   * The Drover user of a provider user principal (`openldap_user://<dn>`,
-   * `github_user://<id>`, `oidc_user://<sub>`), for adding a member before their
-   * first login. An existing binding in `user_principals` wins; otherwise the
-   * principal's provider must be enabled and confirm the user (LDAP and AD look it
-   * up through the service account; GitHub asks its API with a stored token; OIDC
-   * knows only users it has seen), and the user is created the way a first login
-   * creates one (username from the login name, same clash rule) with no tokens.
-   * Their first login then finds this user by the same principal. `local://` and
-   * group principals are refused: they name no provider user.
-   */
-  async ensureUserForPrincipal(principalId: string): Promise<User> {
-    const name = this.userPrincipalProvider(principalId);
-    const existing = await this.external.findByPrincipal(principalId);
-    if (existing) return existing;
+  /** The live instance of the provider named, when it is enabled. */
+  private async enabledInstance(name: string): Promise<{ definition: ProviderDefinition; provider: AuthProvider } | undefined> {
     const definition = (providerCatalog as Partial<Record<string, ProviderDefinition>>)[name];
     const row = definition ? await this.row(definition.name) : undefined;
-    if (!definition || row?.enabled !== 1) {
-      throw new DroverError('DRV_ERR_UNPROCESSABLE', `auth provider "${name}" is not enabled on this server: enable it before adding its users ("drover providers enable ${name}")`);
-    }
-    const provider = await this.instance(this.live, definition, row);
-    const answer = await provider.confirmUser(principalId);
-    if (answer.state === 'gone') {
-      throw new DroverError('DRV_ERR_NOT_FOUND', `${name} has no such user (${answer.reason}); check the principal with "drover principals search"`);
-    }
-    const user = await this.external.ensureUser(definition.name, answer.identity);
-    // A restricted provider may still refuse this user's login; the member binding is harmless until then.
-    const mayLogIn = isAllowed(await this.policyOf(definition.name), answer.identity);
-    this.logger.info({ provider: definition.name, userId: user.id, mayLogIn }, 'user added by principal before their first login');
-    return user;
+    if (!definition || row?.enabled !== 1) return undefined;
+    return { definition, provider: await this.instance('live', definition, row) };
   }
 
-  async findUserByPrincipal(principalId: string): Promise<User | undefined> {
-    this.userPrincipalProvider(principalId);
-    return this.external.findByPrincipal(principalId);
+  /** See PrincipalUsers. */
+  ensureUserForPrincipal(principalId: string): Promise<User> {
+    return this.principals.ensureUserForPrincipal(principalId);
   }
 
-  /** The provider name of `<provider>_user://<id>`; 422 for anything else. */
-  private userPrincipalProvider(principalId: string): string {
-    if (principalId.startsWith('local://')) {
-      throw new DroverError('DRV_ERR_UNPROCESSABLE', 'a local:// principal names an existing local user: give their username or id instead');
-    }
-    const match = /^([a-z]+)_user:\/\/./.exec(principalId);
-    if (!match?.[1]) throw new DroverError('DRV_ERR_UNPROCESSABLE', `not a provider user principal: expected <provider>_user://<id> (e.g. openldap_user://<dn>), got ${JSON.stringify(principalId.slice(0, 80))}`);
-    return match[1];
+  findUserByPrincipal(principalId: string): Promise<User | undefined> {
+    return this.principals.findUserByPrincipal(principalId);
   }
 
-  /** Local users and every enabled provider's users and groups whose name matches; an unreachable provider is skipped and logged. */
-  async search(query: string, limit: number): Promise<FoundPrincipal[]> {
-    const q = query.toLowerCase();
-    const locals = (await this.identity.users.list())
-      .filter((u) => u.username.toLowerCase().includes(q) || u.displayName.toLowerCase().includes(q))
-      .slice(0, limit)
-      .map((u) => ({ id: `local://${u.id}`, kind: 'user' as const, provider: 'local' as const, displayName: u.displayName, loginName: u.username }));
-    const out: FoundPrincipal[] = [...locals];
-    for (const { name, provider } of await this.enabledProviders()) {
-      if (out.length >= limit) break;
-      try {
-        out.push(...(await provider.search(query, limit - out.length)).slice(0, limit - out.length));
-      } catch (error) {
-        this.logger.warn({ provider: name, err: error }, 'principal search failed for a provider; skipped');
-      }
-    }
-    return out;
+  search(query: string, limit: number): Promise<FoundPrincipal[]> {
+    return this.principals.search(query, limit);
   }
 
   async close(): Promise<void> {
-    for (const name of new Set([...this.live.keys(), ...this.testing.keys()])) await this.dropLive(name);
+    await this.instances.close();
   }
 }

@@ -8,40 +8,16 @@ import { Type } from 'typebox';
 import { authenticateWith, caller, requireAdmin } from '../../http/index.ts';
 import type { TokenAuthenticator } from '../types.ts';
 import type { ProviderService } from './provider-service.ts';
+import { AuthProviderInfo, Principal, ProviderAccessMode, ProviderTestAnswer, ProviderView } from '../../api-types/index.ts';
 
 const closed = { additionalProperties: false } as const;
 const ErrorBody = Type.Object({ code: Type.String(), message: Type.String() });
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, 429: ErrorBody, 500: ErrorBody, 502: ErrorBody } as const;
 const ProviderNameParam = Type.Object({ name: Type.String({ minLength: 1, maxLength: 32, pattern: '^[a-z]+$' }) });
-const Style = Type.Union([Type.Literal('password'), Type.Literal('redirect')]);
-const AccessModeSchema = Type.Union([Type.Literal('unrestricted'), Type.Literal('restricted')]);
-
-const PrincipalSchema = Type.Object({
-  id: Type.String({ description: 'principal URI, e.g. openldap_group://cn=ops,ou=groups,dc=example,dc=org' }),
-  kind: Type.Union([Type.Literal('user'), Type.Literal('group')]),
-  provider: Type.String(),
-  displayName: Type.String(),
-  loginName: Type.Optional(Type.String()),
-});
-
-const ProviderViewSchema = Type.Object({
-  name: Type.String(), style: Style, displayName: Type.String(), configured: Type.Boolean(), enabled: Type.Boolean(),
-  accessMode: AccessModeSchema, allowedPrincipals: Type.Array(Type.String()),
-  config: Type.Record(Type.String(), Type.Unknown(), { description: 'the configuration without secret fields' }),
-  secretsSet: Type.Array(Type.String(), { description: 'secret fields that hold a value (never returned)' }),
-  tested: Type.Boolean({ description: 'the current configuration passed a test login' }),
-  testedAt: Type.Optional(Type.String()), updatedAt: Type.Optional(Type.String()),
-  pending: Type.Optional(Type.Object({
-    accessMode: AccessModeSchema, allowedPrincipals: Type.Array(Type.String()),
-    config: Type.Record(Type.String(), Type.Unknown()),
-    tested: Type.Boolean({ description: 'the pending configuration passed a test login; enable promotes it' }),
-    testedAt: Type.Optional(Type.String()), updatedAt: Type.String(),
-  }, { description: 'a changed configuration of the enabled provider: serves nothing until tested, then enable promotes it' })),
-});
 
 const ConfigureBody = Type.Object({
   config: Type.Record(Type.String(), Type.Unknown(), { description: 'provider settings; secret fields left out keep their stored value' }),
-  accessMode: Type.Optional(AccessModeSchema),
+  accessMode: Type.Optional(ProviderAccessMode),
   allowedPrincipals: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { maxItems: 1000 })),
 }, closed);
 
@@ -49,8 +25,6 @@ const TestBody = Type.Object({
   username: Type.String({ minLength: 1, maxLength: 256 }),
   password: Type.String({ minLength: 1, maxLength: 1024 }),
 }, closed);
-
-const TestAnswer = Type.Object({ ok: Type.Boolean(), user: PrincipalSchema, groups: Type.Array(PrincipalSchema) });
 
 const SearchQuery = Type.Object({
   q: Type.String({ minLength: 1, maxLength: 128 }),
@@ -64,13 +38,13 @@ export function providersApi(options: { service: ProviderService; authenticator:
     app.get('/v1/auth/providers', {
       schema: {
         summary: 'Enabled auth providers, for the login page and the CLI (no authentication)', tags: ['auth'],
-        response: { 200: Type.Array(Type.Object({ name: Type.String(), style: Style, displayName: Type.String() })), 500: ErrorBody },
+        response: { 200: Type.Array(AuthProviderInfo), 500: ErrorBody },
       },
     }, async () => [{ name: 'local', style: 'password' as const, displayName: 'Local users' }, ...await service.publicList()]);
 
     const admin = { tags: ['providers'], security: [{ bearer: [] }] };
     app.get('/v1/providers', {
-      schema: { ...admin, summary: 'Every auth provider with its settings, without secrets (admins)', response: { 200: Type.Array(ProviderViewSchema), ...errors } },
+      schema: { ...admin, summary: 'Every auth provider with its settings, without secrets (admins)', response: { 200: Type.Array(ProviderView), ...errors } },
       preHandler: authenticated,
     }, async (request) => {
       requireAdmin(request);
@@ -78,7 +52,7 @@ export function providersApi(options: { service: ProviderService; authenticator:
     });
 
     app.put('/v1/providers/:name', {
-      schema: { ...admin, summary: 'Configure a provider (admins); a changed configuration needs a new test login before it can be enabled', params: ProviderNameParam, body: ConfigureBody, response: { 200: ProviderViewSchema, ...errors } },
+      schema: { ...admin, summary: 'Configure a provider (admins); a changed configuration needs a new test login before it can be enabled', params: ProviderNameParam, body: ConfigureBody, response: { 200: ProviderView, ...errors } },
       preHandler: authenticated,
     }, async (request) => {
       requireAdmin(request);
@@ -89,7 +63,7 @@ export function providersApi(options: { service: ProviderService; authenticator:
     });
 
     app.post('/v1/providers/:name/test', {
-      schema: { ...admin, summary: 'Test-log-in through a password provider with its stored configuration (admins); success allows enabling it', params: ProviderNameParam, body: TestBody, response: { 200: TestAnswer, ...errors } },
+      schema: { ...admin, summary: 'Test-log-in through a password provider with its stored configuration (admins); success allows enabling it', params: ProviderNameParam, body: TestBody, response: { 200: ProviderTestAnswer, ...errors } },
       preHandler: authenticated,
     }, async (request) => {
       requireAdmin(request);
@@ -100,7 +74,7 @@ export function providersApi(options: { service: ProviderService; authenticator:
     for (const action of ['enable', 'disable'] as const) {
       app.post(`/v1/providers/:name/${action}`, {
         schema: {
-          ...admin, params: ProviderNameParam, response: { 200: ProviderViewSchema, ...errors },
+          ...admin, params: ProviderNameParam, response: { 200: ProviderView, ...errors },
           summary: action === 'enable' ? 'Enable a provider whose configuration passed a test login (admins)' : 'Disable a provider and revoke every token of its users (admins)',
         },
         preHandler: authenticated,
@@ -113,7 +87,7 @@ export function providersApi(options: { service: ProviderService; authenticator:
     app.get('/v1/principals', {
       schema: {
         tags: ['providers'], security: [{ bearer: [] }], summary: 'Search users and groups by name: local users and every enabled provider',
-        querystring: SearchQuery, response: { 200: Type.Array(PrincipalSchema), ...errors },
+        querystring: SearchQuery, response: { 200: Type.Array(Principal), ...errors },
       },
       preHandler: authenticated,
     }, async (request) => {

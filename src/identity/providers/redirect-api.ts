@@ -26,6 +26,7 @@ import type { TokenAuthenticator } from '../types.ts';
 import type { CompleteExternalLogin } from './external-login.ts';
 import { RedirectLogins, sha256url, type IssuedLogin, type LoginPurpose, type PendingLogin } from './redirect-login.ts';
 import type { AuthProvider, ProviderName, RedirectProvider } from './types.ts';
+import { CollectedToken, LoginLink } from '../../api-types/index.ts';
 
 /** What the routes need from the provider core (P's ProviderService satisfies it). */
 export interface RedirectLoginBackend {
@@ -47,7 +48,6 @@ export interface RedirectApiOptions {
 const RedirectProviderName = Type.Union([Type.Literal('github'), Type.Literal('oidc')]);
 const ProviderParams = Type.Object({ provider: RedirectProviderName });
 const ErrorBody = Type.Object({ code: Type.String(), message: Type.String() });
-const LoginLink = Type.Object({ requestId: Type.String(), loginUrl: Type.String() });
 
 const bindingCookie = (provider: ProviderName): string => `drover_login_${provider}`;
 
@@ -205,7 +205,7 @@ export function redirectLoginApi(options: RedirectApiOptions): FastifyPluginAsyn
         summary: 'Collect the token of a terminal login (202 while the browser login is pending)', tags: ['auth'],
         body: Type.Object({ requestId: Type.String({ maxLength: 128 }), verifier: Type.String({ minLength: 43, maxLength: 128 }) }, { additionalProperties: false }),
         response: {
-          200: Type.Object({ token: Type.String(), tokenId: Type.String(), expiresAt: Type.Optional(Type.String()), user: Type.Object({ id: Type.String(), username: Type.String() }) }),
+          200: CollectedToken,
           202: Type.Object({ status: Type.Literal('pending') }), 400: ErrorBody, 410: ErrorBody,
         },
       },

@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { get, q } from '../api.ts';
 import { Code, KubeconfigButtons, Link, Show, StateBadge, Table, ago, useLoad } from '../components.tsx';
-import type { Cluster, KubeList, KubeNode, Registration, User, Warning } from '../types.ts';
+import type { Cluster, KubeList, KubeNode, Registration, User, ClusterWarning } from '../types.ts';
 import { MembersSection, ProjectsSection } from './members.tsx';
 
 export function ClusterPage(props: { id: string; user: User }) {
@@ -95,7 +95,7 @@ function NodesSection(props: { cluster: Cluster }) {
 }
 
 function WarningsSection(props: { cluster: Cluster }) {
-  const warnings = useLoad(() => get<Warning[]>(`/v1/clusters/${q(props.cluster.id)}/warnings`), [props.cluster.id], 15000);
+  const warnings = useLoad(() => get<ClusterWarning[]>(`/v1/clusters/${q(props.cluster.id)}/warnings`), [props.cluster.id], 15000);
   return (
     <div class="card">
       <h2>Recent warnings</h2>

@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { get, post } from '../api.ts';
 import { Code, ErrorText, KubeconfigButtons, Link, Show, StateBadge, Table, ago, useAction, useLoad, value } from '../components.tsx';
-import type { Cluster, Registration, User } from '../types.ts';
+import type { Cluster, CreatedCluster, User } from '../types.ts';
 
 export function ClustersPage(props: { user: User }) {
   const clusters = useLoad(() => get<Cluster[]>('/v1/clusters'), [], 5000);
@@ -42,12 +42,12 @@ export function ClustersPage(props: { user: User }) {
 
 function RegisterCluster(props: { onCreated: () => void }) {
   const [name, setName] = useState('');
-  const [created, setCreated] = useState<{ cluster: Cluster; registration: Registration } | undefined>(undefined);
+  const [created, setCreated] = useState<CreatedCluster | undefined>(undefined);
   const action = useAction();
   const submit = (e: Event): void => {
     e.preventDefault();
     action.run(async () => {
-      setCreated(await post<{ cluster: Cluster; registration: Registration }>('/v1/clusters', { name }));
+      setCreated(await post<CreatedCluster>('/v1/clusters', { name }));
       setName('');
       props.onCreated();
     });

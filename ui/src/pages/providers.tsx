@@ -2,11 +2,7 @@
 import { useState } from 'preact/hooks';
 import { ApiError, api, get, post, q } from '../api.ts';
 import { ErrorText, Notice, Show, Table, ago, useAction, useLoad, value } from '../components.tsx';
-
-interface ProviderView {
-  name: string; style: 'password' | 'redirect'; displayName: string; configured: boolean; enabled: boolean;
-  accessMode: string; allowedPrincipals: string[]; config: Record<string, unknown>; secretsSet: string[]; tested: boolean; testedAt?: string;
-}
+import type { ProviderTestAnswer, ProviderView } from '../types.ts';
 
 export function ProvidersPage() {
   const providers = useLoad(async () => {
@@ -30,7 +26,7 @@ export function ProvidersPage() {
     if (!testing) return;
     action.run(async () => {
       setResult(undefined);
-      const answer = await post<{ user: { displayName: string }; groups: unknown[] }>(`/v1/providers/${q(testing.name)}/test`, { username: testing.username, password: testing.password });
+      const answer = await post<ProviderTestAnswer>(`/v1/providers/${q(testing.name)}/test`, { username: testing.username, password: testing.password });
       setResult(`${testing.name}: logged in as ${answer.user.displayName} with ${answer.groups.length} groups.`);
       setTesting(undefined);
       providers.reload();

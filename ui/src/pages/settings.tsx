@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { api, get, q } from '../api.ts';
 import { ago, ErrorText, Notice, Show, Table, useAction, useLoad, value } from '../components.tsx';
-import type { AceSetting, Cluster, User } from '../types.ts';
+import type { AceView, Cluster, KubeconfigSettingsView, User } from '../types.ts';
 import { formatDuration, parseDuration } from '../../../src/durations/index.ts';
 
 export function SettingsPage(props: { user: User }) {
@@ -25,7 +25,7 @@ export function SettingsPage(props: { user: User }) {
 
 function AceEditor(props: { cluster: Cluster; admin: boolean }) {
   const id = props.cluster.id;
-  const ace = useLoad(() => get<{ setting: AceSetting; contexts: Array<{ name: string; server: string }> }>(`/v1/clusters/${q(id)}/ace`), [id]);
+  const ace = useLoad(() => get<AceView>(`/v1/clusters/${q(id)}/ace`), [id]);
   const [draft, setDraft] = useState<{ mode: string; fqdn: string; caPem: string } | undefined>(undefined);
   const [saved, setSaved] = useState<string | undefined>(undefined);
   const action = useAction();
@@ -67,8 +67,6 @@ function AceEditor(props: { cluster: Cluster; admin: boolean }) {
   );
 }
 
-interface KubeconfigSettings { defaultTtlSeconds: number; maxTtlSeconds: number; generateToken: boolean; source: 'stored' | 'environment'; updatedAt?: string }
-
 /** The server's bounds (src/proxy/kubeconfig-settings.ts); the server checks again. */
 const MIN_TTL = 60;
 const MAX_TTL = 365 * 86400;
@@ -101,7 +99,7 @@ function checkDraft(draft: { ttl: string; max: string }): string | undefined {
 }
 
 function KubeconfigSettingsCard(props: { admin: boolean }) {
-  const settings = useLoad(() => get<KubeconfigSettings>('/v1/settings/kubeconfig'), []);
+  const settings = useLoad(() => get<KubeconfigSettingsView>('/v1/settings/kubeconfig'), []);
   const [draft, setDraft] = useState<{ ttl: string; max: string; generate: boolean } | undefined>(undefined);
   const [saved, setSaved] = useState<string | undefined>(undefined);
   const action = useAction();
