@@ -113,7 +113,8 @@ export class RbacReconciler {
       const ids = new Set(known.map((c) => c.id));
       for (const cluster of known) {
         await access.ensureDefaultProjects(cluster.id);
-        const live = controllers.live(cluster.id);
+        // Only the cluster's owner reconciles it (replicas: one writer per cluster).
+        const live = controllers.owned(cluster.id);
         const loop = this.loops.get(cluster.id);
         if (loop && loop.client === live?.client) continue;
         if (loop) { this.loops.delete(cluster.id); void loop.close(); }

@@ -22,6 +22,16 @@ describe('drover server defaults', () => {
     assert.equal(config.publicUrlSource, 'first network address');
   });
 
+  it('advertises the listen address to other replicas unless --advertise-address names one', () => {
+    assert.equal(serverConfigFromFlags({ listen: '10.1.2.3:9443' }).advertiseAddress, '10.1.2.3:9443');
+    assert.match(serverConfigFromFlags({ listen: ':9443' }).advertiseAddress, /^\d+\.\d+\.\d+\.\d+:9443$/);
+    assert.equal(serverConfigFromFlags({ advertiseAddress: 'drover-0.drover:8443' }).advertiseAddress, 'drover-0.drover:8443');
+    assert.equal(serverConfigFromFlags({ advertiseAddress: '[fd00::1]:8443' }).advertiseAddress, '[fd00::1]:8443');
+    for (const bad of ['0.0.0.0:8443', 'host', 'host:0', 'https://host:8443', '[::]:8443']) {
+      assert.throws(() => serverConfigFromFlags({ advertiseAddress: bad }), /--advertise-address: expected HOST:PORT that other replicas can reach/, bad);
+    }
+  });
+
   it('takes --log-level and --log-format over DROVER_LOG_LEVEL and DROVER_LOG_FORMAT', () => {
     const env = { DROVER_LOG_LEVEL: 'debug', DROVER_LOG_FORMAT: 'json' };
     assert.deepEqual(pick(serverConfigFromFlags({}, env)), { logLevel: 'debug', logFormat: 'json' });

@@ -11,6 +11,7 @@ export function serverCommand(deps: CliDeps): Command {
     .option('--listen <host:port>', `address to listen on (default ${DEFAULT_LISTEN}: this machine only; 0.0.0.0:8443 for every interface)`)
     .option('--public-url <url>', 'the https URL browsers, kubeconfigs and agents use (default: https://<listen address>; on 0.0.0.0 the first network address)')
     .option('--db <url>', 'postgres://… for PostgreSQL (default: SQLite in the data dir)')
+    .option('--advertise-address <host:port>', 'where other replicas reach this one (default: the --listen address; on 0.0.0.0 the first network address)')
     .option('--tls-cert-file <file>', 'serving certificate (PEM) instead of the generated one')
     .option('--tls-key-file <file>', 'its private key (PEM)')
     .option('--tls-ca-file <file>', 'the CA to serve at /cacerts with --tls-cert-file')
