@@ -20,7 +20,7 @@ async function store(engine: 'SQLite' | 'PostgreSQL'): Promise<Store> {
 function replica(db: Store, id: string, clock: { now: number }, sessions: Map<string, number>): ReplicaPresence {
   return new ReplicaPresence({
     db: db.db, self: { id, version: '0.1.0', startedAt: '2026-12-07T00:00:00Z' }, localSessions: () => sessions,
-    logger: silentLogger, heartbeatMs: 1000, now: () => clock.now,
+    logger: silentLogger(), heartbeatMs: 1000, now: () => clock.now,
   });
 }
 
