@@ -46,6 +46,7 @@ export function createReplicasFeature(options: ReplicasFeatureOptions): Replicas
   const relay = new PeerRelay({
     selfId: options.id, peer: options.peer, logger, clusterOf,
     servesLocally: (clusterId) => options.servesLocally(clusterId), holdersOf: (clusterId) => presence.holdersOf(clusterId),
+    heldWithin: (clusterId, ms) => presence.heldWithin(clusterId, ms), refresh: () => presence.refresh(),
   });
   return {
     presence, relay,

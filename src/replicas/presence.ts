@@ -62,6 +62,8 @@ export class ReplicaPresence implements ClusterOwnership {
   private replicas: ReplicaRecord[] = [];
   /** Per cluster, live holders best-ranked first (the first is the owner). */
   private holders = new Map<string, TunnelHolder[]>();
+  /** When each cluster last had a live holder other than this replica (ms). */
+  private readonly lastHeld = new Map<string, number>();
   private readonly listeners = new Set<() => void>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -159,6 +161,7 @@ export class ReplicaPresence implements ClusterOwnership {
     this.holders = new Map([...holders].map(([clusterId, list]) => [
       clusterId, list.sort((a, b) => b.score.localeCompare(a.score)).map(({ replicaId, address, sessions }) => ({ replicaId, address, sessions })),
     ]));
+    for (const [clusterId, list] of this.holders) if (list.some((h) => h.replicaId !== this.id)) this.lastHeld.set(clusterId, now);
     if (this.ownedKey() !== before) for (const listener of this.listeners) listener();
   }
 
@@ -173,6 +176,15 @@ export class ReplicaPresence implements ClusterOwnership {
   /** Live replicas holding a tunnel for `clusterId`, the owner first (as of the last pass). */
   holdersOf(clusterId: string): TunnelHolder[] {
     return this.holders.get(clusterId) ?? [];
+  }
+
+  /**
+   * Whether another live replica held a tunnel for the cluster within the last `ms`: its
+   * agent may be reconnecting to another replica (a failover under way). A single server
+   * never says so, so it answers at once when its own agent is gone.
+   */
+  heldWithin(clusterId: string, ms: number): boolean {
+    return this.now() - (this.lastHeld.get(clusterId) ?? -Infinity) <= ms;
   }
 
   /** The replica that runs `clusterId`'s controller work, if any live replica holds a tunnel for it. */
