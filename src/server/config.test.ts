@@ -32,6 +32,13 @@ describe('drover server defaults', () => {
     }
   });
 
+  it('runs one process unless --workers asks for more, and more only on PostgreSQL', () => {
+    assert.equal(serverConfigFromFlags({}).workers, 1);
+    assert.equal(serverConfigFromFlags({ workers: '4', db: 'postgres://db/drover' }).workers, 4);
+    assert.throws(() => serverConfigFromFlags({ workers: '2' }), /--workers: expected 1 with SQLite/);
+    for (const bad of ['0', '-1', 'two', '1.5', '65']) assert.throws(() => serverConfigFromFlags({ workers: bad, db: 'postgres://db/x' }), /--workers: expected a whole number from 1 to 64/, bad);
+  });
+
   it('takes --log-level and --log-format over DROVER_LOG_LEVEL and DROVER_LOG_FORMAT', () => {
     const env = { DROVER_LOG_LEVEL: 'debug', DROVER_LOG_FORMAT: 'json' };
     assert.deepEqual(pick(serverConfigFromFlags({}, env)), { logLevel: 'debug', logFormat: 'json' });

@@ -25,6 +25,8 @@ export interface ServerConfig {
   dbUrl?: string;
   /** `HOST:PORT` other replicas reach this one's listener at (port 0: the port bound, filled in at start). */
   advertiseAddress: string;
+  /** Processes sharing the listener on this host, each a replica (`--workers`; 1: this process alone). */
+  workers: number;
   tlsCertFile?: string;
   tlsKeyFile?: string;
   tlsCaFile?: string;
@@ -44,6 +46,7 @@ export interface ServerFlags {
   publicUrl?: string;
   db?: string;
   advertiseAddress?: string;
+  workers?: string;
   tlsCertFile?: string;
   tlsKeyFile?: string;
   tlsCaFile?: string;
@@ -85,6 +88,17 @@ function advertiseAddressOption(value: string | undefined, listen: HostPort): st
   const parsed = parseHostPort(value);
   if (!parsed || isWildcard(parsed.host)) throw new InvalidArgumentError('--advertise-address', 'HOST:PORT that other replicas can reach (not 0.0.0.0 or ::)', value);
   return formatHostPort(parsed.host, parsed.port);
+}
+
+/** `--workers N`: 1 to 64 processes; more than one needs PostgreSQL (each worker is a replica, and SQLite serves one process). */
+function workersOption(value: string | undefined, dbUrl: string | undefined): number {
+  if (value === undefined) return 1;
+  const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('--workers', 'a whole number from 1 to 64', value);
+  if (n > 1 && !dbUrl?.startsWith('postgres')) {
+    throw new InvalidArgumentError('--workers', '1 with SQLite (one process owns the database file); for more, use --db postgres://…', value);
+  }
+  return n;
 }
 
 function checkPublicUrl(publicUrl: string): string {
@@ -129,6 +143,7 @@ export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv
   const chosen = flags.publicUrl === undefined ? (listen && defaultPublicUrl(listen.host, listen.port)) : { url: flags.publicUrl, source: 'flag' as const };
   const publicUrl = chosen && collect(errors, () => checkPublicUrl(chosen.url));
   const advertiseAddress = listen && collect(errors, () => advertiseAddressOption(flags.advertiseAddress, listen));
+  const workers = collect(errors, () => workersOption(flags.workers, flags.db)) ?? 1;
   const logLevel = collect(errors, () => logLevelOption('--log-level', flags.logLevel) ?? logLevelOption('DROVER_LOG_LEVEL', env.DROVER_LOG_LEVEL)) ?? 'info';
   const logFormat = collect(errors, () => logFormatOption('--log-format', flags.logFormat) ?? logFormatOption('DROVER_LOG_FORMAT', env.DROVER_LOG_FORMAT)) ?? 'auto';
   const agentImage = collect(errors, () => agentImageOption('--agent-image', flags.agentImage) ?? agentImageOption('DROVER_AGENT_IMAGE', env.DROVER_AGENT_IMAGE)) ?? defaultAgentImage;
@@ -146,6 +161,7 @@ export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv
     publicUrlSource: chosen.source,
     ...(flags.db ? { dbUrl: flags.db } : {}),
     advertiseAddress,
+    workers,
     ...(flags.tlsCertFile ? { tlsCertFile: flags.tlsCertFile } : {}),
     ...(flags.tlsKeyFile ? { tlsKeyFile: flags.tlsKeyFile } : {}),
     ...(flags.tlsCaFile ? { tlsCaFile: flags.tlsCaFile } : {}),

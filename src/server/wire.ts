@@ -26,6 +26,7 @@ import { publicHost, type ServerConfig } from './config.ts';
 import { httpsServerFactory, type HttpRouting, type PrefixRoute, type RawHandler, type UpgradeHandler } from './http-server.ts';
 import { loadOrCreateTls, type TlsMaterial } from './tls.ts';
 import { assertCanListen, listenError } from './port-check.ts';
+import { isWorker, listenForPeers, reportListening } from './workers.ts';
 import { passwordNotice, startupSummary, summaryFields, type AdminBootstrap } from './startup-summary.ts';
 import { createClustersFeature } from '../clusters/index.ts';
 import { AceSettings, AceSync, aceApi } from '../kube-api-auth/index.ts';
@@ -56,8 +57,8 @@ export interface Features {
   apiPlugins: FastifyPluginAsyncTypebox[];
   /** Run on shutdown, before the store closes (stop controllers, close tunnels). */
   onClose: Array<() => Promise<void>>;
-  /** Run once the listener is bound, with the port it got. */
-  onListen: Array<(port: number) => Promise<void>>;
+  /** Run once the listener is bound, with the address other replicas reach this process at. */
+  onListen: Array<(advertised: string) => Promise<void>>;
 }
 
 export interface RunningServer {
@@ -147,7 +148,7 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv, replica: ReplicaIden
     raw: [proxy.raw, ...proxy.rootRaw].map((r) => relayed(r, relayRequest)),
     upgrade: [clusters.upgrade, relayed(proxy.upgrade, (h: UpgradeHandler) => replicas.relay.upgrade(h))],
     apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins, ...replicas.apiPlugins],
-    onListen: [(port) => replicas.start(advertisedAddress(core.config.advertiseAddress, port))],
+    onListen: [(advertised) => replicas.start(advertised)],
     // Replicas first: peers stop counting on this one before its tunnels close.
     onClose: [() => replicas.close(), () => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => core.providers.close()],
   };
@@ -198,7 +199,8 @@ async function openCore(config: ServerConfig, options: StartOptions, metrics: Me
 
 export async function startServer(config: ServerConfig, options: StartOptions): Promise<RunningServer> {
   // Before anything is created: a second server on a busy port leaves no data dir, database or admin behind.
-  await assertCanListen(config.listenHost, config.listenPort);
+  // (--workers: the primary checked it; the port is shared through it.)
+  if (!isWorker()) await assertCanListen(config.listenHost, config.listenPort);
   const metrics = createMetrics();
   const { core, admin } = await openCore(config, options, metrics);
   const replicaId = newReplicaId();
@@ -224,7 +226,11 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     throw listenError(config.listenHost, config.listenPort, error);
   }
   const port = (app.server.address() as AddressInfo).port;
-  for (const started of wired.onListen) await started(port);
+  // A worker of --workers shares its port with the others: peers reach it on a port of its own.
+  const peers = isWorker() ? await listenForPeers(app.server, config.advertiseAddress) : undefined;
+  const advertised = peers?.address ?? advertisedAddress(config.advertiseAddress, port);
+  for (const started of wired.onListen) await started(advertised);
+  reportListening();
   options.logger.info(summaryFields(config, port, core.tls.caPem, admin), 'drover server listening');
   if (options.readableSummary) options.announce(startupSummary(config, port, core.tls.caPem, admin));
   else if (admin.kind === 'generated') options.announce(passwordNotice(admin.password));
@@ -243,6 +249,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
         const force = setTimeout(() => app.server.closeAllConnections(), 10_000);
         force.unref();
         const httpClosed = app.close();
+        await peers?.close();
         // Upgraded connections (agent tunnels, exec) are not HTTP connections the
         // server can drain: the features close them, or the listener never finishes.
         for (const stop of wired.onClose) await stop();

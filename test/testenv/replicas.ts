@@ -34,12 +34,12 @@ export interface ReplicaSet {
   stop: () => Promise<void>;
 }
 
-export async function startReplicaSet(count: number, options: { env?: NodeJS.ProcessEnv } = {}): Promise<ReplicaSet> {
+export async function startReplicaSet(count: number, options: { env?: NodeJS.ProcessEnv; /** More `drover server` flags for every replica. */ serverArgs?: string[] } = {}): Promise<ReplicaSet> {
   const dir = mkdtempSync(join(tmpdir(), 'drover-replicas-'));
   const dbUrl = await createPostgresDatabase('replicas');
   const lbPort = await freePort();
   const env = { DROVER_BOOTSTRAP_PASSWORD: adminPassword, DROVER_CLUSTER_GRACE_MS: '1500', ...options.env };
-  const args = ['--public-url', `https://127.0.0.1:${lbPort}`];
+  const args = ['--public-url', `https://127.0.0.1:${lbPort}`, ...(options.serverArgs ?? [])];
   const dataDir = (i: number): string => join(dir, `replica-${i + 1}`);
   const replicas: ServerProcess[] = [await spawnServer({ dataDir: dataDir(0), db: dbUrl, env, args })];
   for (let i = 1; i < count; i += 1) {
