@@ -10,30 +10,13 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
-import { latencyStats, type BenchContext, type BenchResult, type LatencyStats } from './bench.ts';
+import { latencyStats, timedGets, type BenchContext, type BenchResult, type LatencyStats } from './bench.ts';
 import { eventually, kubectl, startPrivateControlPlane } from '../test/testenv/index.ts';
 import { startReplicaSet } from '../test/testenv/replicas.ts';
 import type { ClusterView, Registration } from '../test/testenv/drover.ts';
 
 const rounds = 10;
 const perRound = Number(process.env.DROVER_BENCH_RELAY_REQUESTS ?? 300) / rounds;
-
-async function measure(pool: Pool, path: string, token: string, count: number, concurrency: number): Promise<number[]> {
-  const durations: number[] = [];
-  let left = count;
-  const worker = async (): Promise<void> => {
-    while (left > 0) {
-      left -= 1;
-      const started = performance.now();
-      const res = await pool.request({ method: 'GET', path, headers: { authorization: `Bearer ${token}` } });
-      await res.body.text();
-      if (res.statusCode !== 200) throw new Error(`GET ${path} answered ${res.statusCode}`);
-      durations.push(performance.now() - started);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return durations;
-}
 
 export default async function relayBench(ctx: BenchContext): Promise<BenchResult> {
   ctx.progress('starting a control plane, PostgreSQL and 2 replicas');
@@ -55,12 +38,12 @@ export default async function relayBench(ctx: BenchContext): Promise<BenchResult
       const pools = { local: new Pool(owner.url, { connect: { ca: owner.caPem() }, connections: concurrency }), relayed: new Pool(peer.url, { connect: { ca: peer.caPem() }, connections: concurrency }) };
       const samples: Record<'local' | 'relayed', { durations: number[]; wallMs: number }> = { local: { durations: [], wallMs: 0 }, relayed: { durations: [], wallMs: 0 } };
       // Warm both (connections, the owner's caches, the peer connection pool).
-      for (const pool of Object.values(pools)) await measure(pool, path, token, 50, concurrency);
+      for (const pool of Object.values(pools)) await timedGets(pool, path, token, 50, concurrency);
       ctx.progress(`measuring at concurrency ${concurrency}`);
       for (let round = 0; round < rounds; round += 1) {
         for (const variant of ['local', 'relayed'] as const) {
           const started = performance.now();
-          samples[variant].durations.push(...await measure(pools[variant], path, token, perRound, concurrency));
+          samples[variant].durations.push(...await timedGets(pools[variant], path, token, perRound, concurrency));
           samples[variant].wallMs += performance.now() - started;
         }
       }

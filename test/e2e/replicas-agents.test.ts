@@ -119,4 +119,14 @@ describe('two agents of one cluster on two server replicas', () => {
     await new Promise((r) => setTimeout(r, 5_000));
     assert.equal((JSON.parse(await set.cli('clusters', 'get', cluster.name, '-o', 'json')) as ClusterView).state, 'active');
   });
+
+  it('a replica starting while another serves the cluster marks nothing Unavailable', async () => {
+    // Replica 1 (no session since its agent was killed) starts again: it has no tunnel of its own.
+    await set.replicas[0]?.stop();
+    await set.restart(0);
+    // Several grace periods (1.5 s each) and checks of silent clusters on the new process.
+    await new Promise((r) => setTimeout(r, 6_000));
+    const view = JSON.parse(await set.cli('clusters', 'get', cluster.name, '-o', 'json')) as ClusterView;
+    assert.equal(view.state, 'active', view.stateReason);
+  });
 });
