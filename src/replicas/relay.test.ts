@@ -181,6 +181,25 @@ describe('the peer relay between replicas', () => {
     }
   });
 
+  it('lists the replicas to admins only, this one marked as the one that answered', async () => {
+    const post = async (path: string, body: unknown, token?: string) => {
+      const res = await request(`${base}${path}`, {
+        method: 'POST', dispatcher: plain, body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      });
+      return res.body.json() as Promise<Record<string, unknown>>;
+    };
+    await post('/v1/users', { username: 'plain-user', password: 'plain-user-password', mustChangePassword: false }, adminToken);
+    const userToken = String((await post('/v1/login', { username: 'plain-user', password: 'plain-user-password' })).token);
+    assert.equal((await send('/v1/replicas', { token: userToken })).status, 403);
+    assert.equal((await send('/v1/replicas')).status, 401);
+    const list = JSON.parse((await send('/v1/replicas', { token: adminToken })).text) as { items: Array<{ id: string; self: boolean; live: boolean; owns: string[]; address: string }> };
+    const self = list.items.find((r) => r.self);
+    assert.equal(self?.live, true);
+    assert.equal(self?.address, `127.0.0.1:${server.port}`);
+    assert.deepEqual(list.items.find((r) => r.id === 'r-b')?.owns, ['c-remote']);
+  });
+
   it('never sends a caller\'s token to a listener without a replica certificate, whatever the database says', async () => {
     const answer = await send('/k8s/clusters/c-impostor/api/v1/namespaces', { token: adminToken });
     assert.equal(answer.status, 404, answer.text);
