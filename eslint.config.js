@@ -13,11 +13,12 @@ import drover from './eslint/folder-layers.js';
  */
 const folderLayers = [
   ['errors'],
-  ['logging', 'tokens', 'durations', 'env', 'version', 'agent-protocol', 'addresses', 'api-types', 'principals'],
+  ['logging', 'tokens', 'durations', 'env', 'version', 'agent-protocol', 'addresses', 'api-types', 'principals', 'certificates'],
   ['kube', 'store', 'tunnel', 'http'],
   ['identity', 'downstream'],
   ['impersonation', 'clusters'],
   ['access', 'proxy', 'kube-api-auth', 'agent', 'api'],
+  ['replicas'],
   ['server'],
   ['cli'],
   ['testing'],

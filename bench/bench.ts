@@ -1,4 +1,5 @@
 /** The contract between bench/run.ts and each bench/*.bench.ts file, plus shared statistics. */
+import type { Pool } from 'undici';
 
 export interface BenchContext {
   progress: (line: string) => void;
@@ -31,4 +32,22 @@ export function latencyStats(durationsMs: number[], wallMs: number): LatencyStat
     meanMs: sorted.length ? total / sorted.length : Number.NaN,
     perSecond: wallMs > 0 ? (sorted.length * 1000) / wallMs : Number.NaN,
   };
+}
+
+/** `count` GETs of `path` with a bearer token over `pool`, `concurrency` at a time; returns each one's duration (ms). Any answer but 200 fails the bench. */
+export async function timedGets(pool: Pool, path: string, token: string, count: number, concurrency: number): Promise<number[]> {
+  const durations: number[] = [];
+  let left = count;
+  const worker = async (): Promise<void> => {
+    while (left > 0) {
+      left -= 1;
+      const started = performance.now();
+      const res = await pool.request({ method: 'GET', path, headers: { authorization: `Bearer ${token}` } });
+      await res.body.text();
+      if (res.statusCode !== 200) throw new Error(`GET ${path} answered ${res.statusCode}`);
+      durations.push(performance.now() - started);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return durations;
 }

@@ -8,8 +8,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { echo "setup: $*" >&2; }
 
-# Debian packages the suite starts for real: PostgreSQL for the store tests, Chromium for the web UI tests, slapd for the LDAP provider tests, buildah for the image (deploy/build-image.sh).
-debs=(postgresql chromium slapd ldap-utils buildah)
+# Debian packages the suite starts for real: PostgreSQL for the store tests, Chromium for the web UI tests, slapd for the LDAP provider tests, buildah for the image (deploy/build-image.sh), HAProxy in front of server replicas (test/testenv/haproxy.ts).
+debs=(postgresql chromium slapd ldap-utils buildah haproxy)
 missing=()
 for pkg in "${debs[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
 if ((${#missing[@]})); then
@@ -17,6 +17,11 @@ if ((${#missing[@]})); then
   sudo_cmd=(); [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian starts HAProxy on install (an empty configuration); the suite runs its own.
+if command -v haproxy >/dev/null && pgrep -x haproxy >/dev/null; then
+  step "stopping the system HAProxy started by the package install"
+  service haproxy stop >/dev/null 2>&1 || true
 fi
 # Debian starts a cluster on install; the suite runs its own servers instead.
 if command -v pg_lsclusters >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q online; then

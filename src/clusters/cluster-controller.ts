@@ -21,11 +21,19 @@
  * deleted.
  *
  * Events, so features need not poll (as `TunnelServer` emits `session-up`/`session-down`):
- * `onLive` when a cluster turns Active (and at once for every cluster Active when the
- * listener subscribes), `onGone` when it stops being live, with why: `unavailable`
- * (its client stays and comes back with it, so open watches through it may outlive the
- * hiccup), `replaced` (an admin accepted another kube-apiserver: the old client is
- * closed) or `deleted`.
+ * `onLive` when a cluster this replica owns turns Active here (and at once for every such
+ * cluster when the listener subscribes): the controller work (RBAC, ACE sync) follows it.
+ * `onGone` when that stops, with why: `unavailable` (its client stays and comes back with
+ * it, so open watches through it may outlive the hiccup), `moved` (another replica owns it
+ * now), `replaced` (an admin accepted another kube-apiserver: the old client is closed) or
+ * `deleted`; the last two reach every replica, owner or not.
+ *
+ * With replicas (src/replicas/), every replica holding a session probes through it
+ * (its proxy needs `live`), but only the cluster's owner (`ClusterOwnership`) runs
+ * the controller work: status reports, node and event watches. A cluster turns
+ * Unavailable only when no live replica holds a session for it: a replica that
+ * merely has none of its own (a second replica starting, or one the agent never
+ * reached) leaves the status alone.
  */
 import type { Logger } from '../logging/index.ts';
 import { KubeClient, WatchCache, resourcePath, resources, type Event, type Node, type UpstreamEndpoint } from '../kube/index.ts';
@@ -37,6 +45,19 @@ import type { ClusterService, StatusUpdate } from './cluster-service.ts';
 import { caFingerprint, identityDifferences, inspectThroughSession, type ApiServerIdentity } from './apiserver-identity.ts';
 import { sayGoodbye } from './goodbye.ts';
 import { totalCapacity } from './capacity.ts';
+
+/**
+ * Which replica runs a cluster's controller work. A single server owns every
+ * cluster it holds a session for (`localOwnership`); replicas/ answers from the database.
+ */
+export interface ClusterOwnership {
+  owns(clusterId: string): boolean;
+  /** Whether any live replica, this one included, holds an agent session for the cluster. */
+  anyTunnel(clusterId: string): boolean;
+  /** Brings the answers up to date now (after a local session ended). */
+  refresh(): Promise<void>;
+  onOwnershipChange(listener: () => void): () => void;
+}
 
 export interface ClusterControllersOptions {
   service: ClusterService;
@@ -50,12 +71,20 @@ export interface ClusterControllersOptions {
   probeTimeoutMs?: number;
   /** How long checking a new session's report may take (default 10 s). */
   verifyTimeoutMs?: number;
+  /** Who owns which cluster (default: this server, for every cluster it holds a session for). */
+  ownership?: ClusterOwnership;
 }
 
-type Settings = Required<Omit<ClusterControllersOptions, 'service' | 'tunnel' | 'logger'>> & ClusterControllersOptions;
+type Settings = Required<Omit<ClusterControllersOptions, 'service' | 'tunnel' | 'logger' | 'ownership'>> & ClusterControllersOptions & { ownership: ClusterOwnership };
+
+/** One server alone: it owns what it holds a session for, and nobody else holds any. */
+export function localOwnership(tunnel: Pick<TunnelServer, 'sessionFor'>): ClusterOwnership {
+  const has = (clusterId: string): boolean => tunnel.sessionFor(clusterId) !== undefined;
+  return { owns: has, anyTunnel: has, refresh: () => Promise.resolve(), onOwnershipChange: () => () => undefined };
+}
 
 /** Why a cluster stopped being live; see the design note above. */
-export type GoneReason = 'unavailable' | 'replaced' | 'deleted';
+export type GoneReason = 'unavailable' | 'moved' | 'replaced' | 'deleted';
 
 /** What features subscribe to instead of polling `live()`. */
 export interface ClusterLiveness {
@@ -89,9 +118,12 @@ export class ClusterControllers implements ClusterLiveness {
     live: (clusterId, live) => { for (const listener of this.liveListeners) this.call(clusterId, () => listener(clusterId, live)); },
     gone: (clusterId, reason) => { for (const listener of this.goneListeners) this.call(clusterId, () => listener(clusterId, reason)); },
   };
+  /** Clusters recorded Active that no live replica held a session for at the last check. */
+  private readonly silent = new Set<string>();
+  private checks = 0;
 
   constructor(options: ClusterControllersOptions) {
-    this.options = { graceMs: 15_000, probeIntervalMs: 5_000, probeTimeoutMs: 4_000, verifyTimeoutMs: 10_000, ...options };
+    this.options = { graceMs: 15_000, probeIntervalMs: 5_000, probeTimeoutMs: 4_000, verifyTimeoutMs: 10_000, ...options, ownership: options.ownership ?? localOwnership(options.tunnel) };
   }
 
   start(): void {
@@ -99,13 +131,17 @@ export class ClusterControllers implements ClusterLiveness {
     this.unsubscribe.push(
       tunnel.on('session-up', (info) => this.controllers.get(info.identity.clusterId)?.sessionUp(info)),
       tunnel.on('session-down', (info, reason) => this.controllers.get(info.identity.clusterId)?.sessionDown(info, reason)),
+      this.options.ownership.onOwnershipChange(() => {
+        for (const [clusterId, controller] of this.controllers) controller.ownershipChanged(this.options.ownership.owns(clusterId));
+      }),
     );
-    // After a restart no tunnel exists yet: a cluster still recorded Active whose
-    // agent does not come back within the grace period is not Active any more.
+    // After a restart no tunnel exists yet: a cluster still recorded Active whose agent
+    // reaches no replica within the grace period is not Active any more. Checked again
+    // every grace period, for a cluster whose owner died with its agent.
     const started = new Date().toISOString();
-    const check = setTimeout(() => void this.markSilentClusters(started), this.options.graceMs);
+    const check = setInterval(() => void this.markSilentClusters(started), this.options.graceMs);
     check.unref();
-    this.unsubscribe.push(() => clearTimeout(check));
+    this.unsubscribe.push(() => clearInterval(check));
   }
 
   /** The tunnel's admission hook: resolves when `session` may carry the cluster's traffic, rejects with why not. */
@@ -113,14 +149,27 @@ export class ClusterControllers implements ClusterLiveness {
     return this.controllerFor(session.info.identity.clusterId).admit(session);
   }
 
-  private async markSilentClusters(since: string): Promise<void> {
-    const { service, tunnel, logger } = this.options;
+  private async markSilentClusters(started: string): Promise<void> {
+    const { service, ownership, logger } = this.options;
+    const first = this.checks === 0;
+    this.checks += 1;
     try {
-      for (const cluster of await service.list()) {
-        if (cluster.state !== 'active' || tunnel.sessionFor(cluster.id)) continue;
+      for (const cluster of (await service.list()).filter((c) => c.state === 'active')) {
+        if (ownership.anyTunnel(cluster.id)) {
+          this.silent.delete(cluster.id);
+          continue;
+        }
+        // Silent at two checks in a row (a grace period); at the first check, the start counts as the first.
+        if (!first && !this.silent.has(cluster.id)) {
+          this.silent.add(cluster.id);
+          continue;
+        }
+        this.silent.delete(cluster.id);
+        await ownership.refresh();
+        if (ownership.anyTunnel(cluster.id)) continue;
         await service.updateStatus(cluster.id, {
           state: 'unavailable', tunnel: null,
-          stateReason: `no agent has connected since the server started at ${since}`,
+          stateReason: first ? `no agent has connected to any replica since this server started at ${started}` : `no replica has held an agent session for it for ${Math.round(this.options.graceMs / 1000)} s`,
         });
       }
     } catch (error) {
@@ -131,8 +180,8 @@ export class ClusterControllers implements ClusterLiveness {
   onLive(listener: (clusterId: string, live: LiveCluster) => void): () => void {
     this.liveListeners.add(listener);
     for (const [clusterId, controller] of this.controllers) {
-      const { live } = controller;
-      if (live) this.call(clusterId, () => listener(clusterId, live));
+      const { announced } = controller;
+      if (announced) this.call(clusterId, () => listener(clusterId, announced));
     }
     return () => { this.liveListeners.delete(listener); };
   }
@@ -150,9 +199,19 @@ export class ClusterControllers implements ClusterLiveness {
     }
   }
 
-  /** The live connection to a cluster, or undefined while it is not Active. */
+  /** The live connection to a cluster through this replica's sessions, or undefined while there is none. */
   live(clusterId: string): LiveCluster | undefined {
     return this.controllers.get(clusterId)?.live;
+  }
+
+  /** Whether this replica answers for the cluster itself: live, with an agent session of its own now. */
+  servesLocally(clusterId: string): boolean {
+    return this.live(clusterId) !== undefined && this.options.tunnel.sessionFor(clusterId) !== undefined;
+  }
+
+  /** The live connection when this replica also owns the cluster: what controller work (RBAC, ACE sync) runs on. */
+  owned(clusterId: string): LiveCluster | undefined {
+    return this.options.ownership.owns(clusterId) ? this.live(clusterId) : undefined;
   }
 
   /** Recent Warning events, newest first. */
@@ -209,6 +268,10 @@ class ClusterController {
   private probing = false;
   private probeFailures = 0;
   private closed = false;
+  /** The kube-apiserver version the last probe saw, for the owner's report. */
+  private version = '';
+  /** What `onLive` listeners were last told: live here and owned here. */
+  announced: LiveCluster | undefined;
   private readonly logger: Logger;
 
   constructor(private readonly clusterId: string, private readonly options: Settings, private readonly announce: Announce) {
@@ -248,7 +311,7 @@ class ClusterController {
   private async unreachable(error: unknown): Promise<never> {
     const message = error instanceof Error ? error.message : String(error);
     this.logger.warn({ error: message }, 'cannot check the agent\'s report through its session; it will reconnect');
-    if (!this.options.tunnel.sessionFor(this.clusterId)) {
+    if (!this.options.ownership.anyTunnel(this.clusterId)) {
       await this.report({ state: 'unavailable', stateReason: `kube-apiserver unreachable through the agent: ${message}` });
     }
     throw new DroverError('DRV_ERR_CLUSTER_UNAVAILABLE', `kube-apiserver could not be reached through this agent: ${message}`);
@@ -264,7 +327,7 @@ class ClusterController {
       + `"drover clusters update ${cluster.name} --rotate-token")`;
     await service.recordConflict(this.clusterId, { apiServer: identity.apiServer ?? '', caSha256: identity.caSha256 ?? '', account: identity.account ?? '', caPem, differences });
     this.logger.warn({ session: session.info.id, remote: session.info.remoteAddress, differences }, 'agent refused: it reports a different kube-apiserver');
-    if (!this.options.tunnel.sessionFor(this.clusterId)) {
+    if (!this.options.ownership.anyTunnel(this.clusterId)) {
       await this.report({ state: 'unavailable', stateReason: `refused an agent that reports a different kube-apiserver (${what}); see "drover clusters get ${cluster.name}"` });
     }
     await sayGoodbye(session, { reason: 'apiserver-changed', message }, this.logger);
@@ -305,24 +368,50 @@ class ClusterController {
     clearTimeout(this.graceTimer);
     this.graceTimer = undefined;
     this.logger.info({ kind: info.identity.kind, node: info.identity.nodeName, session: info.id }, 'agent admitted');
-    void this.report({ tunnel: this.tunnelKind(), lastSeenAt: new Date().toISOString() });
+    void this.reportIfOwner({ tunnel: this.tunnelKind(), lastSeenAt: new Date().toISOString() });
     if (!this.probing) this.scheduleProbe(0);
   }
 
   sessionDown(info: SessionInfo, reason: SessionEndReason): void {
     this.logger.warn({ kind: info.identity.kind, node: info.identity.nodeName, session: info.id, reason: reason.type }, 'agent disconnected');
     if (this.options.tunnel.sessionFor(this.clusterId)) {
-      void this.report({ tunnel: this.tunnelKind(), lastSeenAt: new Date().toISOString() });
+      void this.reportIfOwner({ tunnel: this.tunnelKind(), lastSeenAt: new Date().toISOString() });
       return;
     }
-    void this.report({ tunnel: null, lastSeenAt: new Date().toISOString() });
+    // No session here any more: the controller work stops here (the proxy relays to a replica that has one).
+    this.ownershipChanged(false);
+    const at = new Date().toISOString();
     clearTimeout(this.graceTimer);
-    // A restarting agent reconnects within seconds; do not flap the status for that.
-    this.graceTimer = setTimeout(() => {
-      if (this.options.tunnel.sessionFor(this.clusterId)) return;
-      void this.markUnavailable(`cluster agent disconnected (${describe(reason)}) at ${new Date().toISOString()}`, { tunnel: null });
-    }, this.options.graceMs);
+    // A restarting agent reconnects within seconds; do not flap the status for that. Another
+    // replica may hold a session (a second agent, or this one reconnected elsewhere): then it is not ours to mark.
+    this.graceTimer = setTimeout(() => void this.markIfNoReplicaHasSession(`cluster agent disconnected (${describe(reason)}) at ${at}`), this.options.graceMs);
     this.graceTimer.unref();
+  }
+
+  private async markIfNoReplicaHasSession(reason: string): Promise<void> {
+    const { tunnel, ownership } = this.options;
+    if (tunnel.sessionFor(this.clusterId)) return;
+    this.live = undefined;
+    this.announceChange('unavailable');
+    await ownership.refresh();
+    if (tunnel.sessionFor(this.clusterId) || ownership.anyTunnel(this.clusterId)) return;
+    await this.report({ state: 'unavailable', stateReason: reason, tunnel: null, lastSeenAt: new Date().toISOString() });
+    this.logger.warn({ reason }, 'cluster unavailable');
+  }
+
+  /**
+   * This replica became (or stopped being) the cluster's owner: the owner watches nodes and
+   * events and reports the status it sees; anyone else keeps only what its proxy needs.
+   */
+  ownershipChanged(owned: boolean): void {
+    if (this.closed) return;
+    if (!owned) {
+      void this.stopWatching();
+      this.announceChange('moved');
+      return;
+    }
+    if (this.live && this.access) void this.markActive(this.access, this.version);
+    else if (!this.probing && this.options.tunnel.sessionFor(this.clusterId)) this.scheduleProbe(0);
   }
 
   private scheduleProbe(delayMs: number): void {
@@ -344,7 +433,8 @@ class ClusterController {
     try {
       const version = await withinTime(this.options.probeTimeoutMs, (signal) => access.client.request<{ gitVersion?: string }>({ method: 'GET', path: '/version', signal }));
       this.probeFailures = 0;
-      if (!this.live && this.access === access) await this.markActive(access, version.gitVersion ?? access.version);
+      this.version = version.gitVersion ?? access.version;
+      if (!this.live && this.access === access) await this.markActive(access, this.version);
       this.scheduleProbe(this.options.probeIntervalMs);
     } catch (error) {
       this.probeFailures += 1;
@@ -357,22 +447,36 @@ class ClusterController {
     }
   }
 
+  /** Live here; the owner also watches and records it Active. */
   private async markActive(access: Access, version: string): Promise<void> {
     const live = { client: access.client, upstream: access.upstream, info: access.info };
     this.live = live;
+    if (!this.options.ownership.owns(this.clusterId)) return;
     if (!this.nodes) this.startWatching(access.client);
     await this.report({ state: 'active', stateReason: '', kubernetesVersion: version, tunnel: this.tunnelKind(), lastSeenAt: new Date().toISOString() });
     this.logger.info({ version }, 'cluster active');
     // After the status is recorded, so a listener that reads the cluster sees it Active.
-    if (this.live === live) this.announce.live(this.clusterId, live);
+    if (this.live === live) this.announceChange('unavailable');
   }
 
-  /** Not Active any more; the client and its watches stay (they resume when the cluster is back). */
-  private async markUnavailable(reason: string, extra: StatusUpdate = {}): Promise<void> {
-    const wasLive = this.live !== undefined;
+  /** Tells the listeners when "live here and owned here" starts or stops; `why` names a stop. */
+  private announceChange(why: GoneReason): void {
+    const now = this.live && this.options.ownership.owns(this.clusterId) ? this.live : undefined;
+    if (now && !this.announced) {
+      this.announced = now;
+      this.announce.live(this.clusterId, now);
+    } else if (!now && this.announced) {
+      this.announced = undefined;
+      this.announce.gone(this.clusterId, why);
+    }
+  }
+
+  /** Not live here any more; the owner records why. The client and its watches stay (they resume when the cluster is back). */
+  private async markUnavailable(reason: string): Promise<void> {
     this.live = undefined;
-    if (wasLive) this.announce.gone(this.clusterId, 'unavailable');
-    await this.report({ state: 'unavailable', stateReason: reason, ...extra });
+    this.announceChange('unavailable');
+    if (!this.options.ownership.owns(this.clusterId)) return;
+    await this.report({ state: 'unavailable', stateReason: reason });
     this.logger.warn({ reason }, 'cluster unavailable');
   }
 
@@ -397,21 +501,27 @@ class ClusterController {
       .slice(0, 50);
   }
 
-  /** Watches, client and live view go (an accepted new kube-apiserver, or deletion). */
-  private async dropAccess(): Promise<void> {
+  private async stopWatching(): Promise<void> {
     const caches = [this.nodes, this.events];
-    const access = this.access;
     this.nodes = undefined;
     this.events = undefined;
+    await Promise.all(caches.flatMap((c) => (c ? [c.close()] : [])));
+  }
+
+  /** Watches, client and live view go (an accepted new kube-apiserver, or deletion). */
+  private async dropAccess(): Promise<void> {
+    const access = this.access;
     this.access = undefined;
     this.live = undefined;
-    await Promise.all(caches.flatMap((c) => (c ? [c.close()] : [])));
+    await this.stopWatching();
     await access?.client.close();
   }
 
   async pinChanged(): Promise<void> {
     const hadAccess = this.access !== undefined;
     await this.dropAccess();
+    this.announced = undefined;
+    // Every replica hears it, owner or not: their proxies hold pools to the old kube-apiserver.
     if (hadAccess) this.announce.gone(this.clusterId, 'replaced');
     // Sessions admitted against the old pin report the old kube-apiserver: they reconnect and are checked again.
     for (const session of this.options.tunnel.sessionsOf(this.clusterId)) session.destroy({ type: 'refused', message: 'an admin accepted another kube-apiserver' });
@@ -426,6 +536,10 @@ class ClusterController {
 
   private tunnelKind(): 'cluster' | 'node' | null {
     return this.options.tunnel.sessionFor(this.clusterId)?.info.identity.kind ?? null;
+  }
+
+  private async reportIfOwner(update: StatusUpdate): Promise<void> {
+    if (this.options.ownership.owns(this.clusterId)) await this.report(update);
   }
 
   private async report(update: StatusUpdate): Promise<void> {

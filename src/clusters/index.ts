@@ -18,11 +18,11 @@ import type { Logger } from '../logging/index.ts';
 import { TunnelServer } from '../tunnel/index.ts';
 import { tunnelConnectPath } from '../agent-protocol/index.ts';
 import { ClusterService } from './cluster-service.ts';
-import { ClusterControllers } from './cluster-controller.ts';
+import { ClusterControllers, type ClusterOwnership } from './cluster-controller.ts';
 import { clustersApi, type ClusterVisibility } from './clusters-api.ts';
 
 export { ClusterService, type Cluster, type ClusterAccess, type ClusterState } from './cluster-service.ts';
-export { ClusterControllers, type ClusterLiveness, type GoneReason, type LiveCluster } from './cluster-controller.ts';
+export { ClusterControllers, localOwnership, type ClusterLiveness, type ClusterOwnership, type GoneReason, type LiveCluster } from './cluster-controller.ts';
 export { agentAccountObjects, agentNamespace, agentServiceAccount, importManifest, managedByLabel } from './import-manifest.ts';
 
 export interface ClustersFeatureOptions {
@@ -37,6 +37,8 @@ export interface ClustersFeatureOptions {
   membership?: ClusterVisibility;
   /** How long a cluster stays Active after its last tunnel drops. */
   graceMs?: number;
+  /** Which replica runs which cluster's controller work (default: this server, for every cluster it has a session for). */
+  ownership?: ClusterOwnership;
   /** Tunnel keepalive; a silently dead agent is noticed within interval + timeout. */
   keepaliveIntervalMs?: number;
   deadPeerTimeoutMs?: number;
@@ -62,7 +64,9 @@ export function createClustersFeature(options: ClustersFeatureOptions): Clusters
     ...(options.keepaliveIntervalMs ? { keepaliveIntervalMs: options.keepaliveIntervalMs } : {}),
     ...(options.deadPeerTimeoutMs ? { deadPeerTimeoutMs: options.deadPeerTimeoutMs } : {}),
   });
-  const controllers = new ClusterControllers({ service, tunnel, logger, ...(options.graceMs ? { graceMs: options.graceMs } : {}) });
+  const controllers = new ClusterControllers({
+    service, tunnel, logger, ...(options.graceMs ? { graceMs: options.graceMs } : {}), ...(options.ownership ? { ownership: options.ownership } : {}),
+  });
   controllers.start();
   return {
     service, tunnel, controllers,

@@ -22,6 +22,23 @@ describe('drover server defaults', () => {
     assert.equal(config.publicUrlSource, 'first network address');
   });
 
+  it('advertises the listen address to other replicas unless --advertise-address names one', () => {
+    assert.equal(serverConfigFromFlags({ listen: '10.1.2.3:9443' }).advertiseAddress, '10.1.2.3:9443');
+    assert.match(serverConfigFromFlags({ listen: ':9443' }).advertiseAddress, /^\d+\.\d+\.\d+\.\d+:9443$/);
+    assert.equal(serverConfigFromFlags({ advertiseAddress: 'drover-0.drover:8443' }).advertiseAddress, 'drover-0.drover:8443');
+    assert.equal(serverConfigFromFlags({ advertiseAddress: '[fd00::1]:8443' }).advertiseAddress, '[fd00::1]:8443');
+    for (const bad of ['0.0.0.0:8443', 'host', 'host:0', 'https://host:8443', '[::]:8443']) {
+      assert.throws(() => serverConfigFromFlags({ advertiseAddress: bad }), /--advertise-address: expected HOST:PORT that other replicas can reach/, bad);
+    }
+  });
+
+  it('runs one process unless --workers asks for more, and more only on PostgreSQL', () => {
+    assert.equal(serverConfigFromFlags({}).workers, 1);
+    assert.equal(serverConfigFromFlags({ workers: '4', db: 'postgres://db/drover' }).workers, 4);
+    assert.throws(() => serverConfigFromFlags({ workers: '2' }), /--workers: expected 1 with SQLite/);
+    for (const bad of ['0', '-1', 'two', '1.5', '65']) assert.throws(() => serverConfigFromFlags({ workers: bad, db: 'postgres://db/x' }), /--workers: expected a whole number from 1 to 64/, bad);
+  });
+
   it('takes --log-level and --log-format over DROVER_LOG_LEVEL and DROVER_LOG_FORMAT', () => {
     const env = { DROVER_LOG_LEVEL: 'debug', DROVER_LOG_FORMAT: 'json' };
     assert.deepEqual(pick(serverConfigFromFlags({}, env)), { logLevel: 'debug', logFormat: 'json' });

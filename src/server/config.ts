@@ -6,7 +6,7 @@
 import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import { DroverError, InvalidArgumentError } from '../errors/index.ts';
-import { parseListenAddress, type HostPort } from '../addresses/index.ts';
+import { formatHostPort, parseHostPort, parseListenAddress, type HostPort } from '../addresses/index.ts';
 import { envInteger } from '../env/index.ts';
 import { durationOption } from '../durations/index.ts';
 import { logFormatOption, logLevelOption, type LogFormat, type LogLevel } from '../logging/index.ts';
@@ -25,6 +25,10 @@ export interface ServerConfig {
   /** How the public URL was chosen, for the start-up summary. */
   publicUrlSource: 'flag' | 'listen address' | 'first network address';
   dbUrl?: string;
+  /** `HOST:PORT` other replicas reach this one's listener at (port 0: the port bound, filled in at start). */
+  advertiseAddress: string;
+  /** Processes sharing the listener on this host, each a replica (`--workers`; 1: this process alone). */
+  workers: number;
   tlsCertFile?: string;
   tlsKeyFile?: string;
   tlsCaFile?: string;
@@ -43,7 +47,7 @@ export interface ServerConfig {
   /** `DROVER_KUBECONFIG_*`: the kubeconfig token settings until an admin saves some. */
   kubeconfigDefaults: KubeconfigSettings;
   /** Timing knobs from the environment; tests shorten them, production keeps the defaults. */
-  tuning: { clusterGraceMs?: number; aceSyncMs?: number; rbacResyncMs?: number };
+  tuning: { clusterGraceMs?: number; aceSyncMs?: number; rbacResyncMs?: number; replicaHeartbeatMs?: number };
 }
 
 export interface ServerFlags {
@@ -51,6 +55,8 @@ export interface ServerFlags {
   listen?: string;
   publicUrl?: string;
   db?: string;
+  advertiseAddress?: string;
+  workers?: string;
   tlsCertFile?: string;
   tlsKeyFile?: string;
   tlsCaFile?: string;
@@ -81,6 +87,28 @@ function firstNetworkAddress(): string | undefined {
 function defaultPublicUrl(host: string, port: number): { url: string; source: ServerConfig['publicUrlSource'] } {
   const name = isWildcard(host) ? firstNetworkAddress() ?? '127.0.0.1' : host;
   return { url: `https://${name.includes(':') ? `[${name}]` : name}:${port}`, source: isWildcard(host) ? 'first network address' : 'listen address' };
+}
+
+/**
+ * `--advertise-address`: a host other machines can reach (never a wildcard) and a real port.
+ * Default: the listen address, with a wildcard host replaced as for the public URL.
+ */
+function advertiseAddressOption(value: string | undefined, listen: HostPort): string {
+  if (value === undefined) return formatHostPort(isWildcard(listen.host) ? firstNetworkAddress() ?? '127.0.0.1' : listen.host, listen.port);
+  const parsed = parseHostPort(value);
+  if (!parsed || isWildcard(parsed.host)) throw new InvalidArgumentError('--advertise-address', 'HOST:PORT that other replicas can reach (not 0.0.0.0 or ::)', value);
+  return formatHostPort(parsed.host, parsed.port);
+}
+
+/** `--workers N`: 1 to 64 processes; more than one needs PostgreSQL (each worker is a replica, and SQLite serves one process). */
+function workersOption(value: string | undefined, dbUrl: string | undefined): number {
+  if (value === undefined) return 1;
+  const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('--workers', 'a whole number from 1 to 64', value);
+  if (n > 1 && !dbUrl?.startsWith('postgres')) {
+    throw new InvalidArgumentError('--workers', '1 with SQLite (one process owns the database file); for more, use --db postgres://…', value);
+  }
+  return n;
 }
 
 function checkPublicUrl(publicUrl: string): string {
@@ -137,17 +165,19 @@ export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv
   const listen = collect(errors, () => parseListen(flags.listen ?? DEFAULT_LISTEN));
   const chosen = flags.publicUrl === undefined ? (listen && defaultPublicUrl(listen.host, listen.port)) : { url: flags.publicUrl, source: 'flag' as const };
   const publicUrl = chosen && collect(errors, () => checkPublicUrl(chosen.url));
+  const advertiseAddress = listen && collect(errors, () => advertiseAddressOption(flags.advertiseAddress, listen));
+  const workers = collect(errors, () => workersOption(flags.workers, flags.db)) ?? 1;
   const logLevel = collect(errors, () => logLevelOption('--log-level', flags.logLevel) ?? logLevelOption('DROVER_LOG_LEVEL', env.DROVER_LOG_LEVEL)) ?? 'info';
   const logFormat = collect(errors, () => logFormatOption('--log-format', flags.logFormat) ?? logFormatOption('DROVER_LOG_FORMAT', env.DROVER_LOG_FORMAT)) ?? 'auto';
   const agentImage = collect(errors, () => agentImageOption('--agent-image', flags.agentImage) ?? agentImageOption('DROVER_AGENT_IMAGE', env.DROVER_AGENT_IMAGE)) ?? defaultAgentImage;
   const ms = (name: string): number | undefined => collect(errors, () => envInteger(env, name, { min: 1, unit: 'milliseconds' }));
   const proxyResponseHeaderTimeoutMs = 1000 * (collect(errors, () => durationOption('--proxy-response-header-timeout', flags.proxyResponseHeaderTimeout ?? '60s')) ?? 0);
-  const tuning = { clusterGraceMs: ms('DROVER_CLUSTER_GRACE_MS'), aceSyncMs: ms('DROVER_ACE_SYNC_MS'), rbacResyncMs: ms('DROVER_RBAC_RESYNC_MS') };
+  const tuning = { clusterGraceMs: ms('DROVER_CLUSTER_GRACE_MS'), aceSyncMs: ms('DROVER_ACE_SYNC_MS'), rbacResyncMs: ms('DROVER_RBAC_RESYNC_MS'), replicaHeartbeatMs: ms('DROVER_REPLICA_HEARTBEAT_MS') };
   const refreshSeconds = collect(errors, () => envInteger(env, 'DROVER_PROVIDER_REFRESH_SECONDS', { min: 1, unit: 'seconds' }));
   const kubeconfig = collect(errors, () => kubeconfigDefaults(env));
   const encryptionKey = collect(errors, () => (env.DROVER_ENCRYPTION_KEY ? parseKey(env.DROVER_ENCRYPTION_KEY, 'DROVER_ENCRYPTION_KEY') : undefined));
   const bootstrapPassword = env.DROVER_BOOTSTRAP_PASSWORD;
-  if (errors.length > 0 || !listen || !chosen || !publicUrl || !kubeconfig) {
+  if (errors.length > 0 || !listen || !chosen || !publicUrl || !kubeconfig || !advertiseAddress) {
     throw new DroverError('DRV_ERR_INVALID_ARGUMENT', `cannot start the server: ${errors.join('; ')}`);
   }
   return {
@@ -157,6 +187,8 @@ export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv
     publicUrl,
     publicUrlSource: chosen.source,
     ...(flags.db ? { dbUrl: flags.db } : {}),
+    advertiseAddress,
+    workers,
     ...(flags.tlsCertFile ? { tlsCertFile: flags.tlsCertFile } : {}),
     ...(flags.tlsKeyFile ? { tlsKeyFile: flags.tlsKeyFile } : {}),
     ...(flags.tlsCaFile ? { tlsCaFile: flags.tlsCaFile } : {}),

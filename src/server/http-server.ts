@@ -6,6 +6,7 @@
  * under /k8s/clusters/) or are refused with 404; everything else is Fastify's.
  */
 import { createServer, type Server } from 'node:https';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyServerFactory } from 'fastify';
@@ -28,10 +29,28 @@ function match<H>(routes: PrefixRoute<H>[], url: string | undefined): H | undefi
   return undefined;
 }
 
+/**
+ * Replicas' mutual TLS on the same listener (src/replicas/peer-tls.ts): every client is
+ * asked for a certificate from the peer CA, and one that sends none is served as before
+ * (`rejectUnauthorized: false`; whoever needs to know checks `socket.authorized`). A
+ * replica dialing with SNI `serverName` gets the peer certificate instead of the public one.
+ */
+export interface PeerTls { caPem: string; certPem: string; keyPem: string; serverName: string }
+
+function peerTlsOptions(peer: PeerTls | undefined): object {
+  if (!peer) return {};
+  const context: SecureContext = createSecureContext({ cert: peer.certPem, key: peer.keyPem, ca: peer.caPem, minVersion: 'TLSv1.2' });
+  return {
+    requestCert: true, rejectUnauthorized: false, ca: peer.caPem,
+    SNICallback: (name: string, done: (error: Error | null, context?: SecureContext) => void) => done(null, name === peer.serverName ? context : undefined),
+  };
+}
+
 /** A Fastify `serverFactory` that builds the shared https server around Fastify's handler. */
-export function httpsServerFactory(tls: { certPem: string; keyPem: string }, routing: HttpRouting): FastifyServerFactory {
+export function httpsServerFactory(tls: { certPem: string; keyPem: string; peer?: PeerTls }, routing: HttpRouting): FastifyServerFactory {
   return (fastifyHandler) => {
     const server: Server = createServer({
+      ...peerTlsOptions(tls.peer),
       cert: tls.certPem,
       key: tls.keyPem,
       minVersion: 'TLSv1.2',

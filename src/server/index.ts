@@ -13,3 +13,4 @@
 export { startServer, type RunningServer, type ServerCore, type Features, type StartOptions } from './wire.ts';
 export { DEFAULT_LISTEN, serverConfigFromFlags, parseListen, type ServerConfig, type ServerFlags } from './config.ts';
 export type { RawHandler, UpgradeHandler, PrefixRoute } from './http-server.ts';
+export { isWorker, superviseWorkers } from './workers.ts';

@@ -26,12 +26,16 @@ import { publicHost, type ServerConfig } from './config.ts';
 import { httpsServerFactory, type HttpRouting, type PrefixRoute, type RawHandler, type UpgradeHandler } from './http-server.ts';
 import { loadOrCreateTls, type TlsMaterial } from './tls.ts';
 import { assertCanListen, listenError } from './port-check.ts';
+import { isWorker, listenForPeers, reportListening } from './workers.ts';
 import { passwordNotice, startupSummary, summaryFields, type AdminBootstrap } from './startup-summary.ts';
 import { createClustersFeature } from '../clusters/index.ts';
 import { AceSettings, AceSync, aceApi } from '../kube-api-auth/index.ts';
 import { createProxyFeature } from '../proxy/index.ts';
 import { KubeImpersonationAccounts } from '../impersonation/index.ts';
 import { AccessService, createAccessFeature } from '../access/index.ts';
+import { createReplicasFeature, loadPeerCredentials, newReplicaId, peerServerName, sessionsByCluster, type PeerCredentials } from '../replicas/index.ts';
+import { droverVersion } from '../version/index.ts';
+import { formatHostPort, parseHostPort } from '../addresses/index.ts';
 
 /** What the features wired here can use. */
 export interface ServerCore {
@@ -55,6 +59,8 @@ export interface Features {
   apiPlugins: FastifyPluginAsyncTypebox[];
   /** Run on shutdown, before the store closes (stop controllers, close tunnels). */
   onClose: Array<() => Promise<void>>;
+  /** Run once the listener is bound, with the address other replicas reach this process at. */
+  onListen: Array<(advertised: string) => Promise<void>>;
 }
 
 export interface RunningServer {
@@ -76,11 +82,23 @@ export interface StartOptions {
   extraFeatures?: Partial<Features>;
 }
 
+/** This process as a replica: its id and its peer certificate (src/replicas/). */
+interface ReplicaIdentity { id: string; peer: PeerCredentials }
+
 /** The features Drover runs. Later issues add their proxy, tunnel and API plugins here. */
-function features(core: ServerCore): Features {
+function features(core: ServerCore, replica: ReplicaIdentity): Features {
   // Access first: the clusters API and the proxy ask it who may see which cluster.
   const access = new AccessService(core.store.db, core.logger.child({ component: 'access' }));
+  // Replicas: presence (who holds which cluster's tunnel, who owns it) and the peer relay. The
+  // closures read `clusters`, made just below; none runs before the listener is bound.
+  const replicas = createReplicasFeature({
+    id: replica.id, version: droverVersion, peer: replica.peer, db: core.store.db, authenticator: core.identity.authenticator, logger: core.logger,
+    localSessions: () => sessionsByCluster(clusters.tunnel.sessions()),
+    servesLocally: (clusterId) => clusters.controllers.servesLocally(clusterId),
+    ...(core.config.tuning.replicaHeartbeatMs === undefined ? {} : { heartbeatMs: core.config.tuning.replicaHeartbeatMs }),
+  });
   const clusters = createClustersFeature({
+    ownership: replicas.presence,
     membership: access, db: core.store.db, secrets: core.secrets, identity: core.identity, logger: core.logger,
     publicUrl: core.config.publicUrl, caPem: core.tls.caPem,
     agentImage: core.config.agentImage,
@@ -118,10 +136,19 @@ function features(core: ServerCore): Features {
   const providers = providersApi({ service: core.providers, authenticator: core.identity.authenticator });
   // Browser logins through GitHub and OIDC (UI, CLI device-style, admin test login).
   const redirectLogins = redirectLoginApi({ providers: core.providers, authenticator: core.identity.authenticator, publicUrl: core.config.publicUrl, logger: core.logger.child({ component: 'redirect-login' }) });
+  // A new or lost session is known to the other replicas at once, not at the next heartbeat.
+  clusters.tunnel.on('session-up', () => replicas.presence.tunnelsChanged());
+  clusters.tunnel.on('session-down', () => replicas.presence.tunnelsChanged());
+  // Kubernetes requests for a cluster whose tunnel another replica holds are relayed there.
+  const relayed = <H>(route: { prefix: string; handler: H }, wrap: (h: H) => H) => ({ prefix: route.prefix, handler: wrap(route.handler) });
+  const relayRequest = (h: RawHandler): RawHandler => replicas.relay.request(h);
   return {
-    raw: [proxy.raw, ...proxy.rootRaw], upgrade: [clusters.upgrade, proxy.upgrade],
-    apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins],
-    onClose: [() => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => core.providers.close()],
+    raw: [proxy.raw, ...proxy.rootRaw].map((r) => relayed(r, relayRequest)),
+    upgrade: [clusters.upgrade, relayed(proxy.upgrade, (h: UpgradeHandler) => replicas.relay.upgrade(h))],
+    apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins, ...replicas.apiPlugins],
+    onListen: [(advertised) => replicas.start(advertised)],
+    // Replicas first: peers stop counting on this one before its tunnels close.
+    onClose: [() => replicas.close(), () => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => core.providers.close()],
   };
 }
 
@@ -131,7 +158,14 @@ function merge(a: Features, b: Partial<Features> | undefined): Features {
     upgrade: [...a.upgrade, ...(b?.upgrade ?? [])],
     apiPlugins: [...a.apiPlugins, ...(b?.apiPlugins ?? [])],
     onClose: [...a.onClose, ...(b?.onClose ?? [])],
+    onListen: [...a.onListen, ...(b?.onListen ?? [])],
   };
+}
+
+/** The advertised address, with port 0 (`--listen HOST:0`) replaced by the port bound. */
+function advertisedAddress(configured: string, port: number): string {
+  const parsed = parseHostPort(configured, { portZero: true });
+  return parsed && parsed.port === 0 ? formatHostPort(parsed.host, port) : configured;
 }
 
 async function openCore(config: ServerConfig, options: StartOptions, metrics: Metrics): Promise<{ core: ServerCore; admin: AdminBootstrap }> {
@@ -166,15 +200,18 @@ async function openCore(config: ServerConfig, options: StartOptions, metrics: Me
 
 export async function startServer(config: ServerConfig, options: StartOptions): Promise<RunningServer> {
   // Before anything is created: a second server on a busy port leaves no data dir, database or admin behind.
-  await assertCanListen(config.listenHost, config.listenPort);
+  // (--workers: the primary checked it; the port is shared through it.)
+  if (!isWorker()) await assertCanListen(config.listenHost, config.listenPort);
   const metrics = createMetrics();
   const { core, admin } = await openCore(config, options, metrics);
-  const wired = merge(features(core), options.extraFeatures);
+  const replicaId = newReplicaId();
+  const peer = await loadPeerCredentials(core.store.db, core.secrets, replicaId);
+  const wired = merge(features(core, { id: replicaId, peer }), options.extraFeatures);
   const routing: HttpRouting = { raw: wired.raw, upgrade: wired.upgrade };
   const app = await buildApi({
     identity: core.identity, metrics, caPem: core.tls.caPem, logger: options.logger, publicUrl: config.publicUrl,
     readiness: () => core.store.ping(), plugins: wired.apiPlugins,
-    passwordLogin: (provider, input) => core.providers.passwordLogin(provider, input), serverFactory: httpsServerFactory(core.tls, routing),
+    passwordLogin: (provider, input) => core.providers.passwordLogin(provider, input), serverFactory: httpsServerFactory({ ...core.tls, peer: { ...peer, serverName: peerServerName } }, routing),
     uiSessions: core.uiSessions,
   });
   try {
@@ -189,6 +226,11 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     throw listenError(config.listenHost, config.listenPort, error);
   }
   const port = (app.server.address() as AddressInfo).port;
+  // A worker of --workers shares its port with the others: peers reach it on a port of its own.
+  const peers = isWorker() ? await listenForPeers(app.server, config.advertiseAddress) : undefined;
+  const advertised = peers?.address ?? advertisedAddress(config.advertiseAddress, port);
+  for (const started of wired.onListen) await started(advertised);
+  reportListening();
   options.logger.info(summaryFields(config, port, core.tls.caPem, admin), 'drover server listening');
   if (options.readableSummary) options.announce(startupSummary(config, port, core.tls.caPem, admin));
   else if (admin.kind === 'generated') options.announce(passwordNotice(admin.password));
@@ -207,6 +249,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
         const force = setTimeout(() => app.server.closeAllConnections(), 10_000);
         force.unref();
         const httpClosed = app.close();
+        await peers?.close();
         // Upgraded connections (agent tunnels, exec) are not HTTP connections the
         // server can drain: the features close them, or the listener never finishes.
         for (const stop of wired.onClose) await stop();

@@ -157,6 +157,25 @@ export interface SettingsTable {
   updated_at: string;
 }
 
+/** One `drover server` process (migration 0010): where peers reach it, and when it last said it is alive. */
+export interface ReplicasTable {
+  id: string;
+  /** `HOST:PORT` of its HTTPS listener, as other replicas reach it (`--advertise-address`). */
+  address: string;
+  version: string;
+  started_at: string;
+  /** Milliseconds since the epoch (PostgreSQL's bigint arrives as a string). */
+  heartbeat_at: number | string;
+}
+
+/** A replica holding agent sessions for a cluster (migration 0010). */
+export interface ClusterTunnelsTable {
+  cluster_id: string;
+  replica_id: string;
+  sessions: number;
+  renewed_at: number | string;
+}
+
 export interface Database {
   users: UsersTable;
   tokens: TokensTable;
@@ -171,4 +190,6 @@ export interface Database {
   user_principals: UserPrincipalsTable;
   provider_credentials: ProviderCredentialsTable;
   settings: SettingsTable;
+  replicas: ReplicasTable;
+  cluster_tunnels: ClusterTunnelsTable;
 }

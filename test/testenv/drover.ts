@@ -63,6 +63,26 @@ export interface Drover {
 }
 
 
+/** A real `drover agent` process for `registration`, dialing `serverUrl` (a server, or a load balancer in front of replicas). */
+export function spawnAgent(serverUrl: string, registration: Registration, kubeconfig: string, extra: string[] = [], agentEnv: NodeJS.ProcessEnv = {}): AgentProcess {
+  const child = spawn(process.execPath, [
+    '--import', 'tsx', 'src/cli/main.ts', 'agent', '--server', serverUrl, '--ca-checksum', registration.caChecksum,
+    '--kubeconfig', kubeconfig, ...extra,
+  ], { cwd: root, env: { ...process.env, DROVER_TOKEN: registration.token, ...agentEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  for (const s of [child.stdout, child.stderr]) s.on('data', (c: Buffer) => { output += c.toString(); });
+  return {
+    child,
+    output: () => output,
+    stop: async (signal = 'SIGKILL') => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill(signal);
+      await exited;
+    },
+  };
+}
+
 export async function startDrover(options: { env?: NodeJS.ProcessEnv; /** More `drover server` flags. */ serverArgs?: string[] } = {}): Promise<Drover> {
   const dir = mkdtempSync(join(tmpdir(), 'drover-e2e-'));
   const configPath = join(dir, 'cli-config.json');
@@ -79,22 +99,7 @@ export async function startDrover(options: { env?: NodeJS.ProcessEnv; /** More `
   await cli('login', server.url, '--username', 'admin', '--password', adminPassword, '--ca-file', join(dir, 'server', 'ca.crt'));
 
   const startAgent = (registration: Registration, kubeconfig: string, extra: string[] = [], agentEnv: NodeJS.ProcessEnv = {}): AgentProcess => {
-    const child = spawn(process.execPath, [
-      '--import', 'tsx', 'src/cli/main.ts', 'agent', '--server', server.url, '--ca-checksum', registration.caChecksum,
-      '--kubeconfig', kubeconfig, ...extra,
-    ], { cwd: root, env: { ...process.env, DROVER_TOKEN: registration.token, ...agentEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    for (const s of [child.stdout, child.stderr]) s.on('data', (c: Buffer) => { output += c.toString(); });
-    const agent: AgentProcess = {
-      child,
-      output: () => output,
-      stop: async (signal = 'SIGKILL') => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill(signal);
-        await exited;
-      },
-    };
+    const agent = spawnAgent(server.url, registration, kubeconfig, extra, agentEnv);
     agents.push(agent);
     return agent;
   };

@@ -1,7 +1,7 @@
 /** `drover server`: runs the server until SIGTERM/SIGINT, then shuts down gracefully. */
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
-import { DEFAULT_LISTEN, serverConfigFromFlags, startServer, type ServerFlags } from '../../server/index.ts';
+import { DEFAULT_LISTEN, isWorker, serverConfigFromFlags, startServer, superviseWorkers, type ServerFlags } from '../../server/index.ts';
 import { createLogger, resolvedLogFormat } from '../../logging/index.ts';
 
 export function serverCommand(deps: CliDeps): Command {
@@ -11,6 +11,8 @@ export function serverCommand(deps: CliDeps): Command {
     .option('--listen <host:port>', `address to listen on (default ${DEFAULT_LISTEN}: this machine only; 0.0.0.0:8443 for every interface)`)
     .option('--public-url <url>', 'the https URL browsers, kubeconfigs and agents use (default: https://<listen address>; on 0.0.0.0 the first network address)')
     .option('--db <url>', 'postgres://… for PostgreSQL (default: SQLite in the data dir)')
+    .option('--advertise-address <host:port>', 'where other replicas reach this one (default: the --listen address; on 0.0.0.0 the first network address)')
+    .option('--workers <n>', 'processes on this host sharing the listener, each a replica (needs --db postgres://…; default 1)')
     .option('--tls-cert-file <file>', 'serving certificate (PEM) instead of the generated one')
     .option('--tls-key-file <file>', 'its private key (PEM)')
     .option('--tls-ca-file <file>', 'the CA to serve at /cacerts with --tls-cert-file')
@@ -24,7 +26,10 @@ export function serverCommand(deps: CliDeps): Command {
         name: 'drover-server', level: config.logLevel, format: config.logFormat, ...(deps.stderr === process.stderr ? {} : { destination: deps.stderr }),
       });
       const readableSummary = resolvedLogFormat(config.logFormat, deps.stderr) === 'text';
-      const server = await startServer(config, { logger, readableSummary, announce: (text) => deps.stderr.write(`${text}\n`) });
+      // --workers: this process supervises; the workers (this same command, forked) serve.
+      const server = config.workers > 1 && !isWorker()
+        ? { close: await superviseWorkers(config, logger) }
+        : await startServer(config, { logger, readableSummary, announce: (text) => deps.stderr.write(`${text}\n`) });
       await new Promise<void>((resolveStop) => {
         const stop = (signal: NodeJS.Signals): void => {
           logger.info({ signal }, 'shutting down');
@@ -38,5 +43,7 @@ export function serverCommand(deps: CliDeps): Command {
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
       });
+      // A worker's channel to its primary would keep it running after the server stopped.
+      if (isWorker()) process.disconnect();
     });
 }

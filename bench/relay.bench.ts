@@ -1,0 +1,71 @@
+/**
+ * Relay overhead between replicas: two real `drover server` processes on one real
+ * PostgreSQL, one real agent connected to replica 1, one real kube-apiserver. The
+ * same small GET through the proxy goes to replica 1 (it holds the tunnel: served
+ * there) and to replica 2 (relayed to replica 1 over the peers' mutual TLS),
+ * interleaved round by round so load drift on the shared machine hits both alike.
+ * Keep-alive clients (undici), sequential and 8 concurrent. The ratio is what counts.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { Pool } from 'undici';
+import { latencyStats, timedGets, type BenchContext, type BenchResult, type LatencyStats } from './bench.ts';
+import { eventually, kubectl, startPrivateControlPlane } from '../test/testenv/index.ts';
+import { startReplicaSet } from '../test/testenv/replicas.ts';
+import type { ClusterView, Registration } from '../test/testenv/drover.ts';
+
+const rounds = 10;
+const perRound = Number(process.env.DROVER_BENCH_RELAY_REQUESTS ?? 300) / rounds;
+
+export default async function relayBench(ctx: BenchContext): Promise<BenchResult> {
+  ctx.progress('starting a control plane, PostgreSQL and 2 replicas');
+  const cp = await startPrivateControlPlane();
+  const set = await startReplicaSet(2);
+  try {
+    const [owner, peer] = set.replicas;
+    if (!owner || !peer) throw new Error('two replicas expected');
+    const created = JSON.parse(await set.cli('clusters', 'create', `bench-${randomBytes(3).toString('hex')}`, '-o', 'json')) as { cluster: ClusterView; registration: Registration };
+    set.startAgent(created.registration, cp.state.kubeconfigPath, owner.url);
+    await set.waitForState(created.cluster.name, 'active');
+    const kubeconfig = join(set.dir, 'bench.kubeconfig');
+    await set.cli('kubeconfig', created.cluster.name, '--file', kubeconfig);
+    const token = /token: (\S+)/.exec(readFileSync(kubeconfig, 'utf8'))?.[1] ?? '';
+    await eventually('the proxy to answer', async () => ((await kubectl(['get', 'ns', 'default'], { kubeconfig })).code === 0 ? true : undefined), 60_000);
+    const path = `/k8s/clusters/${created.cluster.id}/api/v1/namespaces/default`;
+    const results: Record<string, LatencyStats> = {};
+    for (const concurrency of [1, 8]) {
+      const pools = { local: new Pool(owner.url, { connect: { ca: owner.caPem() }, connections: concurrency }), relayed: new Pool(peer.url, { connect: { ca: peer.caPem() }, connections: concurrency }) };
+      const samples: Record<'local' | 'relayed', { durations: number[]; wallMs: number }> = { local: { durations: [], wallMs: 0 }, relayed: { durations: [], wallMs: 0 } };
+      // Warm both (connections, the owner's caches, the peer connection pool).
+      for (const pool of Object.values(pools)) await timedGets(pool, path, token, 50, concurrency);
+      ctx.progress(`measuring at concurrency ${concurrency}`);
+      for (let round = 0; round < rounds; round += 1) {
+        for (const variant of ['local', 'relayed'] as const) {
+          const started = performance.now();
+          samples[variant].durations.push(...await timedGets(pools[variant], path, token, perRound, concurrency));
+          samples[variant].wallMs += performance.now() - started;
+        }
+      }
+      for (const variant of ['local', 'relayed'] as const) results[`${variant}-c${concurrency}`] = latencyStats(samples[variant].durations, samples[variant].wallMs);
+      await Promise.all(Object.values(pools).map((p) => p.close()));
+    }
+    const line = (c: number): string => {
+      const local = results[`local-c${c}`];
+      const relayed = results[`relayed-c${c}`];
+      if (!local || !relayed) return '';
+      return `| ${c} | ${local.p50Ms.toFixed(2)} | ${relayed.p50Ms.toFixed(2)} | +${(relayed.p50Ms - local.p50Ms).toFixed(2)} | ${local.perSecond.toFixed(0)} | ${relayed.perSecond.toFixed(0)} | ${(100 * relayed.perSecond / local.perSecond).toFixed(0)} % |`;
+    };
+    const summary = [
+      'Small GET through the proxy, served by the replica holding the tunnel vs relayed from a peer replica (2 real servers, one PostgreSQL, one agent, real kube-apiserver).',
+      '',
+      '| concurrency | owner p50 ms | relayed p50 ms | relay adds | owner req/s | relayed req/s | relayed/owner |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+      line(1), line(8),
+    ].join('\n');
+    return { summary, figures: results };
+  } finally {
+    await set.stop();
+    await cp.stop();
+  }
+}

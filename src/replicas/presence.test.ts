@@ -1,0 +1,105 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPostgresDatabase } from '../../test/testenv/postgres.ts';
+import { openStore, type Store } from '../store/index.ts';
+import { silentLogger } from '../logging/index.ts';
+import { ReplicaPresence } from './presence.ts';
+
+const dirs: string[] = [];
+after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+
+async function store(engine: 'SQLite' | 'PostgreSQL'): Promise<Store> {
+  const dir = mkdtempSync(join(tmpdir(), 'drover-replicas-'));
+  dirs.push(dir);
+  return openStore({ dataDir: dir, ...(engine === 'PostgreSQL' ? { url: await createPostgresDatabase('replicas') } : {}) });
+}
+
+function replica(db: Store, id: string, clock: { now: number }, sessions: Map<string, number>): ReplicaPresence {
+  return new ReplicaPresence({
+    db: db.db, self: { id, version: '0.1.0', startedAt: '2026-12-07T00:00:00Z' }, localSessions: () => sessions,
+    logger: silentLogger(), heartbeatMs: 1000, now: () => clock.now,
+  });
+}
+
+for (const engine of ['SQLite', 'PostgreSQL'] as const) {
+  describe(`replica presence on ${engine}`, () => {
+    it('every replica names the same owner among the live holders of a tunnel, and the owner moves when it stops beating', async () => {
+      const db = await store(engine);
+      const clock = { now: 1_000_000 };
+      const tunnels = { a: new Map([['c-1', 1]]), b: new Map([['c-1', 2]]), c: new Map<string, number>() };
+      const a = await replica(db, 'r-a', clock, tunnels.a).start('10.0.0.1:8443');
+      const b = await replica(db, 'r-b', clock, tunnels.b).start('10.0.0.2:8443');
+      const c = await replica(db, 'r-c', clock, tunnels.c).start('10.0.0.3:8443');
+      try {
+        await a.beat();
+        const owner = a.ownerOf('c-1');
+        assert.ok(owner === 'r-a' || owner === 'r-b');
+        for (const p of [b, c]) assert.equal(p.ownerOf('c-1'), owner);
+        assert.deepEqual(c.holdersOf('c-1').map((h) => h.replicaId).sort(), ['r-a', 'r-b']);
+        assert.equal(c.holdersOf('c-1')[0]?.address, owner === 'r-a' ? '10.0.0.1:8443' : '10.0.0.2:8443');
+        assert.equal(c.anyTunnel('c-1'), true);
+        assert.equal(c.owns('c-1'), false);
+        assert.equal([a, b].filter((p) => p.owns('c-1')).length, 1, 'exactly one replica owns the cluster');
+        // The owner is killed (kill -9: no more beats, its rows stay): stopped here, its rows put back as they were.
+        const [dead, survivor] = owner === 'r-a' ? [a, b] : [b, a];
+        await dead.close();
+        await db.db.insertInto('replicas').values({ id: dead.id, address: 'gone:1', version: '0.1.0', started_at: 'x', heartbeat_at: clock.now }).execute();
+        await db.db.insertInto('cluster_tunnels').values({ cluster_id: 'c-1', replica_id: dead.id, sessions: 1, renewed_at: clock.now }).execute();
+        await survivor.beat();
+        assert.equal(survivor.ownerOf('c-1'), dead.id, 'a replica counts until its heartbeat is old');
+        clock.now += survivor.deadAfterMs + 1;
+        await survivor.beat();
+        await c.beat();
+        assert.equal(survivor.owns('c-1'), true);
+        assert.equal(c.ownerOf('c-1'), survivor.id);
+        assert.deepEqual(c.list().find((r) => r.id === dead.id)?.live, false);
+      } finally {
+        for (const p of [a, b, c]) await p.close();
+        await db.close();
+      }
+    });
+
+    it('a replica whose last session ended drops its row, and nobody holds the cluster then', async () => {
+      const db = await store(engine);
+      const clock = { now: 2_000_000 };
+      const sessions = new Map([['c-2', 1]]);
+      const a = await replica(db, 'r-a', clock, sessions).start('10.0.0.1:8443');
+      const watcher = await replica(db, 'r-w', clock, new Map()).start('10.0.0.9:8443');
+      const changes: string[] = [];
+      a.onOwnershipChange(() => changes.push(a.owns('c-2') ? 'owns' : 'lost'));
+      try {
+        await watcher.beat();
+        assert.equal(watcher.ownerOf('c-2'), 'r-a');
+        sessions.delete('c-2');
+        await a.beat();
+        await watcher.beat();
+        assert.equal(watcher.anyTunnel('c-2'), false);
+        assert.deepEqual(changes, ['lost']);
+        assert.deepEqual(await db.db.selectFrom('cluster_tunnels').selectAll().execute(), []);
+      } finally {
+        await a.close();
+        await watcher.close();
+        await db.close();
+      }
+    });
+
+    it('a replica closing removes its rows, so peers stop counting on it at once', async () => {
+      const db = await store(engine);
+      const clock = { now: 3_000_000 };
+      const a = await replica(db, 'r-a', clock, new Map([['c-3', 1]])).start('10.0.0.1:8443');
+      const b = await replica(db, 'r-b', clock, new Map()).start('10.0.0.2:8443');
+      try {
+        await a.close();
+        await b.beat();
+        assert.equal(b.anyTunnel('c-3'), false);
+        assert.deepEqual(b.list().map((r) => r.id), ['r-b']);
+      } finally {
+        await b.close();
+        await db.close();
+      }
+    });
+  });
+}

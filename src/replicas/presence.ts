@@ -1,0 +1,233 @@
+/**
+ * Replica presence: this process's heartbeat row, the clusters it holds agent
+ * sessions for, and what it last read of every other replica. One pass (`beat`)
+ * writes and reads; it runs every `heartbeatMs` and at once (coalesced) when a
+ * local session comes or goes, so a new tunnel is known to its peers within one
+ * database round trip, not one interval.
+ *
+ * From what it read, every replica computes the same answer to "who owns cluster
+ * X": among the live replicas holding a tunnel for X, the highest rendezvous score
+ * of (cluster, replica). No lease, no extra write: a replica that stops beating
+ * drops out of every other replica's view after `deadAfterMs`, and the owner moves.
+ * Two replicas can disagree for at most one pass (each acts on its last read).
+ */
+import { createHash } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/index.ts';
+import type { Logger } from '../logging/index.ts';
+import type { ClusterOwnership } from '../clusters/index.ts';
+
+/** What peers know about one replica. */
+export interface ReplicaRecord {
+  id: string;
+  address: string;
+  version: string;
+  startedAt: string;
+  heartbeatAt: number;
+}
+
+/** A live replica holding agent sessions for one cluster. */
+export interface TunnelHolder {
+  replicaId: string;
+  address: string;
+  sessions: number;
+}
+
+export interface PresenceOptions {
+  db: Kysely<Database>;
+  /** This replica; its address is given to `start` (the port is known once listening). */
+  self: Omit<ReplicaRecord, 'heartbeatAt' | 'address'>;
+  /** Admitted local agent sessions per cluster, now. */
+  localSessions(): Map<string, number>;
+  logger: Logger;
+  /** Default 2 s. */
+  heartbeatMs?: number;
+  /** A replica whose heartbeat is older is dead (default 3.5 heartbeats: three missed beats and some slack). */
+  deadAfterMs?: number;
+  now?: () => number;
+}
+
+/** Rows of replicas dead this long are deleted by whoever beats next. */
+const forgetAfterMs = 3600_000;
+
+/** Rendezvous (highest random weight) score: every replica ranks the holders of a cluster the same way. */
+function score(clusterId: string, replicaId: string): string {
+  return createHash('sha256').update(`${clusterId}\u0000${replicaId}`).digest('hex');
+}
+
+export class ReplicaPresence implements ClusterOwnership {
+  readonly heartbeatMs: number;
+  readonly deadAfterMs: number;
+  private readonly now: () => number;
+  private replicas: ReplicaRecord[] = [];
+  /** Per cluster, live holders best-ranked first (the first is the owner). */
+  private holders = new Map<string, TunnelHolder[]>();
+  /** When each cluster last had a live holder other than this replica (ms). */
+  private readonly lastHeld = new Map<string, number>();
+  private readonly listeners = new Set<() => void>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private closed = false;
+  private address = '';
+
+  constructor(private readonly options: PresenceOptions) {
+    this.heartbeatMs = options.heartbeatMs ?? 2_000;
+    this.deadAfterMs = options.deadAfterMs ?? Math.round(this.heartbeatMs * 3.5);
+    this.now = options.now ?? Date.now;
+  }
+
+  get id(): string {
+    return this.options.self.id;
+  }
+
+  /** Writes the first heartbeat with the address peers reach this replica at, then keeps beating. */
+  async start(address: string): Promise<this> {
+    this.address = address;
+    await this.beat();
+    this.timer = setInterval(() => void this.beat(), this.heartbeatMs);
+    this.timer.unref();
+    return this;
+  }
+
+  /** A local session came or went: beat now (coalesced with a pass already running). */
+  tunnelsChanged(): void {
+    void this.beat();
+  }
+
+  /** Runs one pass; a call during a pass schedules exactly one more. */
+  beat(): Promise<void> {
+    if (this.closed || this.address === '') return Promise.resolve();
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.pass()
+      .catch((error: unknown) => this.options.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'replica heartbeat failed; retrying'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          void this.beat();
+        }
+      });
+    return this.running;
+  }
+
+  private async pass(): Promise<void> {
+    const { db, self } = this.options;
+    const { address } = this;
+    const now = this.now();
+    const local = this.options.localSessions();
+    await db.insertInto('replicas').values({ id: self.id, address, version: self.version, started_at: self.startedAt, heartbeat_at: now })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ address, version: self.version, heartbeat_at: now }))
+      .execute();
+    for (const [clusterId, sessions] of local) {
+      await db.insertInto('cluster_tunnels').values({ cluster_id: clusterId, replica_id: self.id, sessions, renewed_at: now })
+        .onConflict((oc) => oc.columns(['cluster_id', 'replica_id']).doUpdateSet({ sessions, renewed_at: now }))
+        .execute();
+    }
+    let gone = db.deleteFrom('cluster_tunnels').where('replica_id', '=', self.id);
+    if (local.size > 0) gone = gone.where('cluster_id', 'not in', [...local.keys()]);
+    await gone.execute();
+    await this.forgetLongDead(now);
+    await this.read(now);
+  }
+
+  private async forgetLongDead(now: number): Promise<void> {
+    const { db } = this.options;
+    const dead = await db.selectFrom('replicas').select('id').where('heartbeat_at', '<', now - forgetAfterMs).execute();
+    if (dead.length === 0) return;
+    const ids = dead.map((r) => r.id);
+    await db.deleteFrom('cluster_tunnels').where('replica_id', 'in', ids).execute();
+    await db.deleteFrom('replicas').where('id', 'in', ids).execute();
+  }
+
+  private async read(now: number): Promise<void> {
+    const { db } = this.options;
+    const rows = await db.selectFrom('replicas').selectAll().orderBy('id').execute();
+    this.replicas = rows.map((r) => ({ id: r.id, address: r.address, version: r.version, startedAt: r.started_at, heartbeatAt: Number(r.heartbeat_at) }));
+    const live = new Map(this.replicas.filter((r) => this.isLive(r, now)).map((r) => [r.id, r]));
+    const tunnels = await db.selectFrom('cluster_tunnels').selectAll().where('renewed_at', '>=', now - this.deadAfterMs).execute();
+    const holders = new Map<string, Array<TunnelHolder & { score: string }>>();
+    for (const t of tunnels) {
+      const replica = live.get(t.replica_id);
+      if (!replica || t.sessions <= 0) continue;
+      const list = holders.get(t.cluster_id) ?? [];
+      list.push({ replicaId: t.replica_id, address: replica.address, sessions: t.sessions, score: score(t.cluster_id, t.replica_id) });
+      holders.set(t.cluster_id, list);
+    }
+    const before = this.ownedKey();
+    this.holders = new Map([...holders].map(([clusterId, list]) => [
+      clusterId, list.sort((a, b) => b.score.localeCompare(a.score)).map(({ replicaId, address, sessions }) => ({ replicaId, address, sessions })),
+    ]));
+    for (const [clusterId, list] of this.holders) if (list.some((h) => h.replicaId !== this.id)) this.lastHeld.set(clusterId, now);
+    if (this.ownedKey() !== before) for (const listener of this.listeners) listener();
+  }
+
+  private ownedKey(): string {
+    return [...this.holders].filter(([, list]) => list[0]?.replicaId === this.id).map(([id]) => id).sort().join(',');
+  }
+
+  private isLive(replica: ReplicaRecord, now: number): boolean {
+    return replica.heartbeatAt >= now - this.deadAfterMs;
+  }
+
+  /** Live replicas holding a tunnel for `clusterId`, the owner first (as of the last pass). */
+  holdersOf(clusterId: string): TunnelHolder[] {
+    return this.holders.get(clusterId) ?? [];
+  }
+
+  /**
+   * Whether another live replica held a tunnel for the cluster within the last `ms`: its
+   * agent may be reconnecting to another replica (a failover under way). A single server
+   * never says so, so it answers at once when its own agent is gone.
+   */
+  heldWithin(clusterId: string, ms: number): boolean {
+    return this.now() - (this.lastHeld.get(clusterId) ?? -Infinity) <= ms;
+  }
+
+  /** The replica that runs `clusterId`'s controller work, if any live replica holds a tunnel for it. */
+  ownerOf(clusterId: string): string | undefined {
+    return this.holdersOf(clusterId)[0]?.replicaId;
+  }
+
+  owns(clusterId: string): boolean {
+    return this.ownerOf(clusterId) === this.id;
+  }
+
+  /** A local session counts before the next pass has recorded it. */
+  anyTunnel(clusterId: string): boolean {
+    return this.holdersOf(clusterId).length > 0 || (this.options.localSessions().get(clusterId) ?? 0) > 0;
+  }
+
+  refresh(): Promise<void> {
+    return this.beat();
+  }
+
+  /** Every replica row as last read, live or not, with whether it is live. */
+  list(): Array<ReplicaRecord & { live: boolean; owns: string[] }> {
+    const now = this.now();
+    return this.replicas.map((r) => ({
+      ...r, live: this.isLive(r, now),
+      owns: [...this.holders].filter(([, list]) => list[0]?.replicaId === r.id).map(([clusterId]) => clusterId).sort(),
+    }));
+  }
+
+  /** Called when the set of clusters this replica owns changes. */
+  onOwnershipChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Stops beating and removes this replica's rows, so peers stop counting on it at once. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    await this.running;
+    const { db, self } = this.options;
+    await db.deleteFrom('cluster_tunnels').where('replica_id', '=', self.id).execute();
+    await db.deleteFrom('replicas').where('id', '=', self.id).execute();
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * The peer relay seen from outside: a real server (SQLite) whose presence is told
+ * that stand-in replicas hold tunnels, and clients that try to use the peer side
+ * without being a replica.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
+import { connect } from 'node:tls';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { silentLogger } from '../logging/index.ts';
+import { serverConfigFromFlags, startServer, type RunningServer } from '../server/index.ts';
+import { createAuthority, issueCertificate, type KeyPair } from '../certificates/index.ts';
+import { loadPeerCredentials, peerServerName, relayHeader, type PeerCredentials } from './index.ts';
+
+interface Seen { url: string; headers: IncomingHttpHeaders; authorized: boolean }
+
+/** A stand-in replica: a TLS listener with a peer (or any) certificate that records what reaches it. */
+async function standIn(tls: KeyPair & { caPem?: string }): Promise<{ server: Server; port: number; seen: Seen[] }> {
+  const seen: Seen[] = [];
+  const server = createServer({ cert: tls.certPem, key: tls.keyPem, ...(tls.caPem ? { ca: tls.caPem, requestCert: true, rejectUnauthorized: false } : {}) }, (req, res) => {
+    seen.push({ url: req.url ?? '', headers: req.headers, authorized: (req.socket as { authorized?: boolean }).authorized === true });
+    if (req.url?.includes('watch=true')) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"type":"ADDED"}\n');
+      // The end comes later: the caller must have the first event before it.
+      setTimeout(() => res.end('{"type":"DELETED"}\n'), 300);
+      return;
+    }
+    res.end('answered by the other replica');
+  });
+  server.on('upgrade', (req, socket) => {
+    seen.push({ url: req.url ?? '', headers: req.headers, authorized: true });
+    // As a real replica answers: with its HSTS header.
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nstrict-transport-security: max-age=31536000\r\nupgrade: SPDY/3.1\r\nconnection: Upgrade\r\n\r\n');
+    socket.on('data', (chunk: Buffer) => socket.write(Buffer.concat([Buffer.from('echo:'), chunk])));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as { port: number }).port, seen };
+}
+
+describe('the peer relay between replicas', () => {
+  let dir: string;
+  let server: RunningServer;
+  let base: string;
+  let plain: Agent;
+  let adminToken: string;
+  let registrationToken: string;
+  let peer: PeerCredentials;
+  let replicaB: Awaited<ReturnType<typeof standIn>>;
+  let impostor: Awaited<ReturnType<typeof standIn>>;
+
+  const send = async (path: string, options: { token?: string; headers?: Record<string, string>; dispatcher?: Agent } = {}) => {
+    const res = await request(`${base}${path}`, {
+      dispatcher: options.dispatcher ?? plain,
+      headers: { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...options.headers },
+    });
+    return { status: res.statusCode, text: await res.body.text() };
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'drover-relay-'));
+    const config = serverConfigFromFlags({ dataDir: dir, listen: '127.0.0.1:0' }, { DROVER_REPLICA_HEARTBEAT_MS: '200', DROVER_BOOTSTRAP_PASSWORD: 'relay-test-password' });
+    server = await startServer(config, { logger: silentLogger(), announce: () => undefined });
+    base = `https://127.0.0.1:${server.port}`;
+    plain = new Agent({ connect: { ca: server.core.tls.caPem } });
+    const login = await request(`${base}/v1/login`, { method: 'POST', dispatcher: plain, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'relay-test-password' }) });
+    adminToken = (await login.body.json() as { token: string }).token;
+    const created = await request(`${base}/v1/clusters`, {
+      method: 'POST', dispatcher: plain, headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` }, body: JSON.stringify({ name: 'relay-test' }),
+    });
+    registrationToken = (await created.body.json() as { registration: { token: string } }).registration.token;
+    // What only a replica can do: read the peer CA with the database and the encryption key.
+    const db = server.core.store.db;
+    peer = await loadPeerCredentials(db, server.core.secrets, 'r-standin');
+    replicaB = await standIn({ ...(await loadPeerCredentials(db, server.core.secrets, 'r-b')), caPem: peer.caPem });
+    const otherCa = await createAuthority('somebody-else', 1);
+    impostor = await standIn(await issueCertificate(otherCa, { commonName: 'drover-replica:r-evil', usage: 'peer', names: [peerServerName], days: 1 }));
+    const alive = Date.now() + 3600_000;
+    await db.insertInto('replicas').values([
+      { id: 'r-b', address: `127.0.0.1:${replicaB.port}`, version: 'test', started_at: 'x', heartbeat_at: alive },
+      { id: 'r-evil', address: `127.0.0.1:${impostor.port}`, version: 'test', started_at: 'x', heartbeat_at: alive },
+    ]).execute();
+    await db.insertInto('cluster_tunnels').values([
+      { cluster_id: 'c-remote', replica_id: 'r-b', sessions: 1, renewed_at: alive },
+      { cluster_id: 'c-impostor', replica_id: 'r-evil', sessions: 1, renewed_at: alive },
+    ]).execute();
+  });
+
+  after(async () => {
+    await plain.close();
+    await server.close();
+    for (const s of [replicaB, impostor]) s.server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const relayedCount = async (path: string, token: string): Promise<{ status: number; text: string }> => {
+    let last = { status: 0, text: '' };
+    // The server learns of the stand-in's tunnel at its next heartbeat (200 ms here).
+    for (let i = 0; i < 100; i += 1) {
+      last = await send(path, { token });
+      if (last.status === 200) return last;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return last;
+  };
+
+  it('relays a request for a cluster another replica holds, with the caller\'s own credential, over mutual TLS', async () => {
+    const answer = await relayedCount('/k8s/clusters/c-remote/api/v1/namespaces', adminToken);
+    assert.deepEqual(answer, { status: 200, text: 'answered by the other replica' });
+    const last = replicaB.seen.at(-1);
+    assert.equal(last?.url, '/k8s/clusters/c-remote/api/v1/namespaces');
+    assert.equal(last?.headers.authorization, `Bearer ${adminToken}`, 'the receiving replica authenticates the caller itself');
+    assert.match(String(last?.headers[relayHeader]), /^r-[a-z2-7]{10}$/);
+    assert.equal(last?.authorized, true, 'the relaying replica proved a peer certificate');
+  });
+
+  it('streams a watch through the relay as it comes, without waiting for its end', async () => {
+    const res = await request(`${base}/k8s/clusters/c-remote/api/v1/pods?watch=true`, { dispatcher: plain, headers: { authorization: `Bearer ${adminToken}` } });
+    assert.equal(res.statusCode, 200);
+    const chunks: string[] = [];
+    for await (const chunk of res.body) {
+      chunks.push(String(chunk));
+      if (chunks.length === 1) assert.equal(chunks[0], '{"type":"ADDED"}\n', 'the first event arrives before the stand-in ends the watch');
+    }
+    assert.equal(chunks.join(''), '{"type":"ADDED"}\n{"type":"DELETED"}\n');
+  });
+
+  it('relays an upgrade (exec, port-forward) and joins the two streams', async () => {
+    const socket = connect({ host: '127.0.0.1', port: server.port, ca: server.core.tls.caPem, servername: 'localhost' });
+    await new Promise((r) => socket.once('secureConnect', r));
+    socket.write(`POST /k8s/clusters/c-remote/api/v1/namespaces/x/pods/p/exec HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${adminToken}\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n\r\n`);
+    let got = '';
+    socket.on('data', (c: Buffer) => { got += c.toString(); if (got.includes('\r\n\r\n') && !got.includes('echo:')) socket.write('ping'); });
+    for (let i = 0; i < 100 && !got.includes('echo:ping'); i += 1) await new Promise((r) => setTimeout(r, 50));
+    socket.destroy();
+    assert.match(got, /^HTTP\/1\.1 101 /);
+    assert.equal(got.match(/strict-transport-security/gi)?.length, 1, 'one HSTS header, the receiving replica\'s');
+    assert.match(got, /echo:ping/);
+    assert.equal(replicaB.seen.at(-1)?.headers.upgrade, 'SPDY/3.1');
+  });
+
+  it('refuses the relay header from every client that has not proved a replica certificate', async () => {
+    const publicCa = { certPem: readFileSync(join(dir, 'ca.crt'), 'utf8'), keyPem: readFileSync(join(dir, 'ca.key'), 'utf8') };
+    const fromPublicCa = await issueCertificate(publicCa, { commonName: 'drover-replica:r-evil', usage: 'peer', names: [peerServerName], days: 1 });
+    const fromOtherCa = await issueCertificate(await createAuthority('other', 1), { commonName: 'drover-replica:r-evil', usage: 'peer', names: [peerServerName], days: 1 });
+    const withCert = (cert: KeyPair) => new Agent({ connect: { ca: server.core.tls.caPem, cert: cert.certPem, key: cert.keyPem } });
+    const clients: Array<[string, { token?: string; dispatcher?: Agent }]> = [
+      ['a user with a valid token', { token: adminToken }],
+      ['an agent with its registration token', { token: registrationToken }],
+      ['no credential at all', {}],
+      ['a certificate from the server\'s public CA', { token: adminToken, dispatcher: withCert(fromPublicCa) }],
+      ['a certificate from another CA', { token: adminToken, dispatcher: withCert(fromOtherCa) }],
+    ];
+    const before = replicaB.seen.length;
+    for (const [who, options] of clients) {
+      for (const path of ['/k8s/clusters/c-remote/api/v1/namespaces', '/k8s/clusters/c-local/version']) {
+        const answer = await send(path, { ...options, headers: { [relayHeader]: 'r-b' } });
+        assert.equal(answer.status, 403, `${who} on ${path}: ${answer.text}`);
+        assert.match(answer.text, /for Drover replicas only/);
+      }
+      await options.dispatcher?.close();
+    }
+    assert.equal(replicaB.seen.length, before, 'nothing was relayed');
+  });
+
+  it('serves a request that arrived relayed itself, never relaying it again (no loops)', async () => {
+    const asReplica = new Agent({ connect: { ca: peer.caPem, cert: peer.certPem, key: peer.keyPem, servername: peerServerName } });
+    try {
+      const before = replicaB.seen.length;
+      const answer = await send('/k8s/clusters/c-remote/api/v1/namespaces', { token: adminToken, dispatcher: asReplica, headers: { [relayHeader]: 'r-standin' } });
+      // Answered by this replica's own chain: the cluster is not in its database.
+      assert.equal(answer.status, 404, answer.text);
+      assert.equal(replicaB.seen.length, before);
+    } finally {
+      await asReplica.close();
+    }
+  });
+
+  it('lists the replicas to admins only, this one marked as the one that answered', async () => {
+    const post = async (path: string, body: unknown, token?: string) => {
+      const res = await request(`${base}${path}`, {
+        method: 'POST', dispatcher: plain, body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      });
+      return res.body.json() as Promise<Record<string, unknown>>;
+    };
+    await post('/v1/users', { username: 'plain-user', password: 'plain-user-password', mustChangePassword: false }, adminToken);
+    const userToken = String((await post('/v1/login', { username: 'plain-user', password: 'plain-user-password' })).token);
+    assert.equal((await send('/v1/replicas', { token: userToken })).status, 403);
+    assert.equal((await send('/v1/replicas')).status, 401);
+    const list = JSON.parse((await send('/v1/replicas', { token: adminToken })).text) as { items: Array<{ id: string; self: boolean; live: boolean; owns: string[]; address: string }> };
+    const self = list.items.find((r) => r.self);
+    assert.equal(self?.live, true);
+    assert.equal(self?.address, `127.0.0.1:${server.port}`);
+    assert.deepEqual(list.items.find((r) => r.id === 'r-b')?.owns, ['c-remote']);
+  });
+
+  it('never sends a caller\'s token to a listener without a replica certificate, whatever the database says', async () => {
+    const answer = await send('/k8s/clusters/c-impostor/api/v1/namespaces', { token: adminToken });
+    assert.equal(answer.status, 404, answer.text);
+    assert.equal(impostor.seen.length, 0, 'the impostor got no request');
+  });
+});

@@ -1,0 +1,258 @@
+/**
+ * The peer relay: a Kubernetes request, watch or upgrade that lands on a replica
+ * without a session for its cluster goes, byte for byte and streaming, to a live
+ * replica that has one (the owner first), over mutual TLS with the peer CA.
+ *
+ * The receiving replica runs the whole proxy chain itself on the caller's own
+ * credential, as if the caller had reached it directly: the relaying replica
+ * vouches for nothing. What the peer certificate proves is only "this request was
+ * already relayed": a replica serves such a request itself, never relays it again,
+ * so a loop is impossible. The relay marker header is refused (403) from anyone
+ * who has not proved a peer certificate on that very connection.
+ */
+import { request as httpsRequest, Agent } from 'node:https';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { DroverError } from '../errors/index.ts';
+import type { Logger } from '../logging/index.ts';
+import { writeKubeStatus, writeKubeStatusToSocket } from '../proxy/index.ts';
+import { parseHostPort } from '../addresses/index.ts';
+import { peerClientTls, replicaPeerOf, type PeerCredentials } from './peer-tls.ts';
+import type { TunnelHolder } from './presence.ts';
+
+/** Added by the relaying replica (its id, for the receiver's logs); refused from anyone else. */
+export const relayHeader = 'x-drover-relayed-by';
+
+type RawHandler = (req: IncomingMessage, res: ServerResponse) => void;
+type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+export interface RelayOptions {
+  selfId: string;
+  peer: PeerCredentials;
+  /** Whether this replica answers for the cluster itself (live, with a session of its own). */
+  servesLocally(clusterId: string): boolean;
+  /** Live replicas holding a session for the cluster, the owner first. */
+  holdersOf(clusterId: string): TunnelHolder[];
+  /** Whether another replica held a session for the cluster within the last `ms` (a failover may be under way). */
+  heldWithin(clusterId: string, ms: number): boolean;
+  /** Reads the holders again now. */
+  refresh(): Promise<void>;
+  /** The cluster a request is for, or undefined (the local chain answers what is wrong with it). */
+  clusterOf(req: IncomingMessage): Promise<string | undefined> | string | undefined;
+  logger: Logger;
+  /** How long connecting to a peer may take before the next one is tried (default 3 s). */
+  connectTimeoutMs?: number;
+  /**
+   * How long a request for a cluster that had a session a moment ago waits for one to
+   * appear again (its agent reconnecting after a replica stopped or died) before the
+   * local chain answers 503 (default 10 s, the failover target).
+   */
+  failoverWaitMs?: number;
+}
+
+/** Hop-by-hop headers (RFC 9110 7.6.1) and ours: never passed across the relay as they came. */
+const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', relayHeader]);
+
+function connectionListed(headers: IncomingHttpHeaders): Set<string> {
+  const listed = headers.connection;
+  return new Set((Array.isArray(listed) ? listed.join(',') : listed ?? '').split(',').map((v) => v.trim().toLowerCase()).filter(Boolean));
+}
+
+/** `raw` without hop-by-hop headers (and `drop`), as a flat name/value list. */
+function endToEnd(raw: string[], headers: IncomingHttpHeaders, drop: ReadonlySet<string> = new Set()): string[] {
+  const listed = connectionListed(headers);
+  const out: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] ?? '').toLowerCase();
+    if (hopByHop.has(name) || listed.has(name) || drop.has(name)) continue;
+    out.push(raw[i] ?? '', raw[i + 1] ?? '');
+  }
+  return out;
+}
+
+/** Where one request goes: here, or the peers to try in order. */
+type Route = { to: 'local' } | { to: 'peers'; clusterId: string; deadline: number } | { to: 'refuse'; error: DroverError };
+
+export class PeerRelay {
+  private readonly agents = new Map<string, Agent>();
+  private readonly connectTimeoutMs: number;
+  private readonly failoverWaitMs: number;
+
+  constructor(private readonly options: RelayOptions) {
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 3_000;
+    this.failoverWaitMs = options.failoverWaitMs ?? 10_000;
+  }
+
+  /** Wraps the local proxy handler for requests. */
+  request(local: RawHandler): RawHandler {
+    return (req, res) => {
+      void this.route(req).then((route) => {
+        if (route.to === 'refuse') return writeKubeStatus(res, route.error);
+        if (route.to === 'local') return local(req, res);
+        const serve = (excluded: ReadonlySet<string>): void => {
+          void this.targets(route.clusterId, excluded, route.deadline, () => res.destroyed).then((targets) => {
+            if (targets.length === 0) return local(req, res);
+            this.relayRequest(req, res, targets, excluded, serve);
+          });
+        };
+        serve(new Set());
+      });
+    };
+  }
+
+  /** Wraps the local proxy handler for upgrades (exec, attach, port-forward). */
+  upgrade(local: UpgradeHandler): UpgradeHandler {
+    return (req, socket, head) => {
+      void this.route(req).then((route) => {
+        if (route.to === 'refuse') return writeKubeStatusToSocket(socket, route.error);
+        if (route.to === 'local') return local(req, socket, head);
+        const serve = (excluded: ReadonlySet<string>): void => {
+          void this.targets(route.clusterId, excluded, route.deadline, () => socket.destroyed).then((targets) => {
+            if (targets.length === 0) return local(req, socket, head);
+            this.relayUpgrade(req, socket, head, targets, excluded, serve);
+          });
+        };
+        serve(new Set());
+      });
+    };
+  }
+
+  private async route(req: IncomingMessage): Promise<Route> {
+    const peer = replicaPeerOf(req.socket);
+    if (req.headers[relayHeader] !== undefined && peer === undefined) {
+      this.options.logger.info({ remote: req.socket.remoteAddress }, 'refused a relay header from a client that is not a replica');
+      return { to: 'refuse', error: new DroverError('DRV_ERR_FORBIDDEN', `the ${relayHeader} header is for Drover replicas only; send the request without it`) };
+    }
+    // Already relayed once: answer here whatever happens, so a request never travels in circles.
+    if (peer !== undefined) return { to: 'local' };
+    let clusterId: string | undefined;
+    try {
+      clusterId = await this.options.clusterOf(req);
+    } catch {
+      clusterId = undefined;
+    }
+    if (clusterId === undefined || this.options.servesLocally(clusterId)) return { to: 'local' };
+    return { to: 'peers', clusterId, deadline: Date.now() + this.failoverWaitMs };
+  }
+
+  /**
+   * The peers to try (none: answer here). While the cluster is between sessions (it had
+   * one a moment ago, none is reachable now) the request waits, reading the holders again,
+   * until a session appears here or on a peer, the deadline passes or the caller leaves.
+   */
+  private async targets(clusterId: string, excluded: ReadonlySet<string>, deadline: number, gone: () => boolean): Promise<TunnelHolder[]> {
+    const { options } = this;
+    for (;;) {
+      if (options.servesLocally(clusterId) || gone()) return [];
+      const holders = options.holdersOf(clusterId).filter((h) => h.replicaId !== options.selfId && !excluded.has(h.replicaId));
+      if (holders.length > 0 || Date.now() >= deadline || !options.heldWithin(clusterId, this.failoverWaitMs)) return holders;
+      await options.refresh();
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  private agentFor(address: string): Agent {
+    let agent = this.agents.get(address);
+    if (!agent) {
+      agent = new Agent({ keepAlive: true, ...peerClientTls(this.options.peer) });
+      this.agents.set(address, agent);
+    }
+    return agent;
+  }
+
+  /**
+   * Relays to the first target. A failure before the answer's head, with none of the
+   * caller's body read yet, moves on to the next target (or waits for one); a refused
+   * connection or a pooled connection the peer closed while shutting down is not the
+   * caller's problem. After that, the caller gets a 502 Status or a cut stream.
+   */
+  private relayRequest(req: IncomingMessage, res: ServerResponse, targets: TunnelHolder[], excluded: ReadonlySet<string>, next: (excluded: ReadonlySet<string>) => void): void {
+    const [target, ...rest] = targets;
+    if (!target) return next(excluded);
+    const skip = (): void => (rest.length > 0 ? this.relayRequest(req, res, rest, new Set([...excluded, target.replicaId]), next) : next(new Set([...excluded, target.replicaId])));
+    const hostPort = parseHostPort(target.address);
+    if (!hostPort) return skip();
+    const headers = [...endToEnd(req.rawHeaders, req.headers), relayHeader, this.options.selfId];
+    let bodyRead = false;
+    let answered = false;
+    const outgoing = httpsRequest({
+      host: hostPort.host, port: hostPort.port, method: req.method, path: req.url, headers, agent: this.agentFor(target.address),
+      timeout: this.connectTimeoutMs,
+    });
+    outgoing.on('error', (error) => {
+      if (!answered && !bodyRead) {
+        this.options.logger.warn({ peer: target.replicaId, address: target.address, err: error.message }, 'could not relay to a replica; trying another');
+        return skip();
+      }
+      if (!res.headersSent) writeKubeStatus(res, new DroverError('DRV_ERR_BAD_GATEWAY', `the replica relaying this request failed: ${error.message}; retry`));
+      else res.destroy(error);
+    });
+    outgoing.on('timeout', () => { if (!answered) outgoing.destroy(new Error(`no answer within ${this.connectTimeoutMs} ms`)); });
+    outgoing.on('socket', (socket: TLSSocket) => {
+      const ready = (): void => {
+        // Connected: from here the exchange may be idle for hours (a quiet watch), and
+        // how long kube-apiserver takes to answer is the receiving replica's to bound.
+        outgoing.setTimeout(0);
+        if (req.readableEnded) {
+          outgoing.end();
+          return;
+        }
+        req.once('data', () => { bodyRead = true; });
+        req.pipe(outgoing);
+      };
+      if (!socket.connecting && !(socket as { pending?: boolean }).pending) ready();
+      else socket.once('secureConnect', ready);
+    });
+    outgoing.on('response', (answer) => {
+      answered = true;
+      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEnd(answer.rawHeaders, answer.headers, new Set(['strict-transport-security'])));
+      // Every chunk as it comes (a watch's events, a log line); nothing is held back.
+      res.flushHeaders();
+      answer.pipe(res);
+      answer.on('error', (error) => res.destroy(error));
+    });
+    // The caller left: the relayed exchange ends too, and the receiving replica ends its own.
+    res.on('close', () => { if (!res.writableFinished) outgoing.destroy(); });
+  }
+
+  private relayUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, targets: TunnelHolder[], excluded: ReadonlySet<string>, next: (excluded: ReadonlySet<string>) => void): void {
+    const [target, ...rest] = targets;
+    if (!target) return next(excluded);
+    const skip = (): void => (rest.length > 0 ? this.relayUpgrade(req, socket, head, rest, new Set([...excluded, target.replicaId]), next) : next(new Set([...excluded, target.replicaId])));
+    const hostPort = parseHostPort(target.address);
+    if (!hostPort) return skip();
+    const upstream = tlsConnect({ host: hostPort.host, port: hostPort.port, ALPNProtocols: ['http/1.1'], ...peerClientTls(this.options.peer) });
+    const timer = setTimeout(() => upstream.destroy(new Error(`no connection within ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
+    let connected = false;
+    upstream.once('error', (error: Error) => {
+      clearTimeout(timer);
+      if (connected) return socket.destroy();
+      this.options.logger.warn({ peer: target.replicaId, address: target.address, err: error.message }, 'could not relay an upgrade to a replica; trying another');
+      skip();
+    });
+    upstream.once('secureConnect', () => {
+      clearTimeout(timer);
+      connected = true;
+      const raw = [...endToEnd(req.rawHeaders, req.headers), 'Connection', 'Upgrade', 'Upgrade', String(req.headers.upgrade ?? ''), relayHeader, this.options.selfId];
+      const lines = [`${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1`];
+      for (let i = 0; i + 1 < raw.length; i += 2) lines.push(`${raw[i]}: ${raw[i + 1]}`);
+      upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
+      if (head.length > 0) upstream.write(head);
+      // The peer's answer head already carries HSTS: an empty first write disarms the
+      // listener's insertion of a second one (server/hsts.ts adds it to the first write only).
+      socket.write(Buffer.alloc(0));
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+      socket.on('close', () => upstream.destroy());
+      upstream.on('close', () => socket.destroy());
+    });
+  }
+
+  close(): void {
+    for (const agent of this.agents.values()) agent.destroy();
+    this.agents.clear();
+  }
+}
