@@ -15,6 +15,7 @@ import { KubeconfigSettingsStore, kubeconfigSettingsFromEnv } from './kubeconfig
 import { settingsApi } from './settings-api.ts';
 import { proxyApi, type ProxyApiOptions } from './proxy-api.ts';
 import { UpstreamPools } from './upstream.ts';
+import type { ChangePublisher } from '../coordination/index.ts';
 
 export interface ProxyFeatureOptions {
   identity: Identity;
@@ -37,6 +38,8 @@ export interface ProxyFeatureOptions {
   responseHeaderTimeoutMs?: number;
   /** How often open streams are checked again without an event (ms; default 2 s). */
   streamRecheckMs?: number;
+  /** Where settings changes are published for other replicas (the change feed). */
+  changes?: ChangePublisher;
 }
 
 export interface ProxyFeature {
@@ -74,7 +77,9 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
   });
   const unfollow = followAccessChanges(streams, { tokens: authenticator, membership: options.membership });
   const handlers = createProxyHandlers({ authenticator, membership: options.membership, clusters, accounts, pools, streams, responseHeaderTimeoutMs, logger });
-  const settings = new KubeconfigSettingsStore({ db: options.db, defaults: kubeconfigSettingsFromEnv(options.env) });
+  const settings = new KubeconfigSettingsStore({
+    db: options.db, defaults: kubeconfigSettingsFromEnv(options.env), ...(options.changes ? { changes: options.changes } : {}),
+  });
   // No leaks when a cluster is deleted or its agent goes: its watch caches and its
   // connection pool are dropped once it is no longer live (and rebuilt on return).
   const sweep = setInterval(() => {

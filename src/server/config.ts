@@ -34,6 +34,8 @@ export interface ServerConfig {
   agentImage: string;
   /** Timing knobs from the environment; tests shorten them, production keeps the defaults. */
   tuning: { clusterGraceMs?: number; aceSyncMs?: number; rbacResyncMs?: number };
+  /** On PostgreSQL: how often every in-memory view is re-read even without change events (ms; `DROVER_RESYNC_MS`). */
+  resyncMs: number;
 }
 
 export interface ServerFlags {
@@ -120,6 +122,7 @@ export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv
   const ms = (name: string): number | undefined => collect(errors, () => envInteger(env, name, { min: 1, unit: 'milliseconds' }));
   const proxyResponseHeaderTimeoutMs = 1000 * (collect(errors, () => durationOption('--proxy-response-header-timeout', flags.proxyResponseHeaderTimeout ?? '60s')) ?? 0);
   const tuning = { clusterGraceMs: ms('DROVER_CLUSTER_GRACE_MS'), aceSyncMs: ms('DROVER_ACE_SYNC_MS'), rbacResyncMs: ms('DROVER_RBAC_RESYNC_MS') };
+  const resyncMs = ms('DROVER_RESYNC_MS') ?? 30_000;
   if (errors.length > 0 || !listen || !chosen || !publicUrl) {
     throw new DroverError('DRV_ERR_INVALID_ARGUMENT', `cannot start the server: ${errors.join('; ')}`);
   }
@@ -136,6 +139,7 @@ export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv
     proxyResponseHeaderTimeoutMs,
     logLevel, logFormat, agentImage,
     tuning: Object.fromEntries(Object.entries(tuning).filter(([, v]) => v !== undefined)),
+    resyncMs,
   };
 }
 

@@ -32,6 +32,8 @@ import { AceSettings, AceSync, aceApi } from '../kube-api-auth/index.ts';
 import { createProxyFeature } from '../proxy/index.ts';
 import { KubeImpersonationAccounts } from '../impersonation/index.ts';
 import { AccessService, createAccessFeature } from '../access/index.ts';
+import { LocalChangeFeed, PostgresChangeFeed, type ChangeFeed } from '../coordination/index.ts';
+import { followChanges } from './replica-views.ts';
 
 /** What the features wired here can use. */
 export interface ServerCore {
@@ -45,6 +47,8 @@ export interface ServerCore {
   metrics: Metrics;
   /** Serving certificate and key, and the CA PEM /cacerts serves. */
   tls: TlsMaterial;
+  /** Every write that changes a replica's in-memory view is published here; other replicas' writes come in here. */
+  changes: ChangeFeed;
 }
 
 export interface Features {
@@ -78,8 +82,10 @@ export interface StartOptions {
 /** The features Drover runs. Later issues add their proxy, tunnel and API plugins here. */
 function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   // Access first: the clusters API and the proxy ask it who may see which cluster.
-  const access = new AccessService(core.store.db, core.logger.child({ component: 'access' }));
+  const { changes } = core;
+  const access = new AccessService(core.store.db, core.logger.child({ component: 'access' }), changes);
   const clusters = createClustersFeature({
+    changes,
     membership: access, db: core.store.db, secrets: core.secrets, identity: core.identity, logger: core.logger,
     publicUrl: core.config.publicUrl, caPem: core.tls.caPem,
     agentImage: core.config.agentImage,
@@ -106,7 +112,7 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   const proxy = createProxyFeature({
     identity: core.identity, accounts, clusters, membership: access, logger: core.logger,
     publicUrl: core.config.publicUrl, caPem: core.tls.caPem, env, db: core.store.db, aceContexts: (clusterId) => aceSettings.contexts(clusterId),
-    responseHeaderTimeoutMs: core.config.proxyResponseHeaderTimeoutMs,
+    responseHeaderTimeoutMs: core.config.proxyResponseHeaderTimeoutMs, changes,
   });
   // Projects, members, and their reconciliation into every live cluster's RBAC.
   const accessFeature = createAccessFeature({ access, clusters, accounts, identity: core.identity, principals: core.providers, logger: core.logger,
@@ -119,11 +125,14 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   }).start();
   const providers = providersApi({ service: core.providers, authenticator: core.identity.authenticator });
   // Browser logins through GitHub and OIDC (UI, CLI device-style, admin test login).
+  // Other replicas' writes: each event drops or re-reads the one view it names (PostgreSQL only).
+  followChanges(changes, { identity: core.identity, access, kubeconfigSettings: proxy.settings, providers: core.providers, clusters });
+  changes.start();
   const redirectLogins = redirectLoginApi({ providers: core.providers, authenticator: core.identity.authenticator, publicUrl: core.config.publicUrl, logger: core.logger.child({ component: 'redirect-login' }) });
   return {
     raw: [proxy.raw, ...proxy.rootRaw], upgrade: [clusters.upgrade, proxy.upgrade],
     apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins],
-    onClose: [() => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => core.providers.close()],
+    onClose: [() => changes.close(), () => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => core.providers.close()],
   };
 }
 
@@ -149,7 +158,11 @@ async function openCore(config: ServerConfig, options: StartOptions, metrics: Me
   const store = await openStore({ dataDir: config.dataDir, ...(config.dbUrl ? { url: config.dbUrl } : {}) });
   logger.info({ db: describeDbUrl(config.dbUrl, config.dataDir), kind: store.kind }, 'store open');
   const secrets = createSecretBox(loadEncryptionKey(config.dataDir, env));
-  const identity = createIdentity({ store, logger, loginObserver: metrics.loginObserver });
+  // Replicas on one PostgreSQL tell each other what they changed; one process on SQLite has no one to tell.
+  const changes: ChangeFeed = store.kind === 'postgres' && config.dbUrl
+    ? new PostgresChangeFeed({ url: config.dbUrl, db: store.db, logger: logger.child({ component: 'change-feed' }), resyncMs: config.resyncMs })
+    : new LocalChangeFeed();
+  const identity = createIdentity({ store, logger, loginObserver: metrics.loginObserver, changes });
   const boot = await bootstrapAdmin(identity.users, env);
   let admin: AdminBootstrap = { kind: 'existing' };
   if (boot?.generatedPassword !== undefined) {
@@ -159,8 +172,8 @@ async function openCore(config: ServerConfig, options: StartOptions, metrics: Me
     logger.info({ username: 'admin' }, 'created the bootstrap admin with DROVER_BOOTSTRAP_PASSWORD');
     admin = { kind: 'from-env' };
   }
-  const providers = new ProviderService({ store, secrets, identity, logger: logger.child({ component: 'providers' }), publicUrl: config.publicUrl });
-  return { core: { config, logger, store, secrets, identity, providers, metrics, tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem } }, admin };
+  const providers = new ProviderService({ store, secrets, identity, logger: logger.child({ component: 'providers' }), publicUrl: config.publicUrl, changes });
+  return { core: { config, logger, store, secrets, identity, providers, metrics, tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem }, changes }, admin };
 }
 
 export async function startServer(config: ServerConfig, options: StartOptions): Promise<RunningServer> {

@@ -11,6 +11,7 @@
  * current one keeps serving (nobody is logged out), test logins use the pending
  * one, and `enable` promotes it once it passed a test login.
  */
+import type { ChangePublisher } from '../../coordination/index.ts';
 import { createHash } from 'node:crypto';
 import { Compile } from 'typebox/compile';
 import type { Selectable } from 'kysely';
@@ -139,10 +140,15 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
   private readonly live = new Map<ProviderName, { digest: string; provider: AuthProvider }>();
   private readonly testing = new Map<ProviderName, { digest: string; provider: AuthProvider }>();
 
+  private readonly changes: ChangePublisher | undefined;
+
   constructor(options: {
     store: Store; secrets: SecretBox; identity: Identity; logger: Logger; publicUrl: string; clock?: () => number;
     sleep?: (ms: number) => Promise<void>;
+    /** Where a disable or a promotion is published for other replicas (the change feed). */
+    changes?: ChangePublisher;
   }) {
+    this.changes = options.changes;
     this.store = options.store;
     this.secrets = options.secrets;
     this.identity = options.identity;
@@ -383,6 +389,7 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
       return true;
     });
     if (!promoted) throw new DroverError('DRV_ERR_CONFLICT', `${name}: the pending configuration changed meanwhile; test it again, then enable`);
+    this.changes?.publish({ table: 'auth_providers', key: name });
     this.logger.info({ provider: name, accessMode: pending.accessMode }, 'auth provider pending configuration promoted; its users stay logged in');
     const next = { ...row, ...values } as Row;
     return this.view(definition, next, await this.secretsSet(definition, next));
@@ -401,8 +408,20 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
     const revoked = await this.external.revokeTokens([...users, ...fromTokens].map((u) => u.user_id));
     const forgotten = await forgetProviderCredentials(this.store, definition.name);
     await this.dropLive(definition.name);
+    this.changes?.publish({ table: 'auth_providers', key: definition.name });
     this.logger.info({ provider: definition.name, revokedTokens: revoked, forgottenCredentials: forgotten }, 'auth provider disabled; its users\' tokens revoked');
     return this.view(definition, { ...row, enabled: 0, pending: null }, await this.secretsSet(definition, row));
+  }
+
+  /**
+   * Another replica disabled the provider or promoted a new configuration: the live
+   * instance built from the old one (and its connections) goes; the next use builds
+   * it again from the row. Rows are read on every use, so this frees resources; it
+   * decides nothing.
+   */
+  async forget(name: string): Promise<void> {
+    const definition = (providerCatalog as Partial<Record<string, ProviderDefinition>>)[name];
+    if (definition) await this.dropLive(definition.name);
   }
 
   private async dropLive(name: ProviderName): Promise<void> {
