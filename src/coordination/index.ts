@@ -7,3 +7,4 @@
  */
 export { LocalChangeFeed, type ChangeEvent, type ChangeFeed, type ChangePublisher, type ChangeTable, type ResyncReason } from './change-feed.ts';
 export { CHANGE_CHANNEL, LISTENER_APPLICATION_NAME, PostgresChangeFeed, type PostgresChangeFeedOptions } from './postgres-change-feed.ts';
+export { LocalLease, PostgresLease, type Lease, type PostgresLeaseOptions } from './lease.ts';

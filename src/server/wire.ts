@@ -11,7 +11,9 @@
  *   (c) `apiPlugins`: Fastify route plugins (clusters API, access, providers).
  * One https server serves all three (see http-server.ts).
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -32,7 +34,7 @@ import { AceSettings, AceSync, aceApi } from '../kube-api-auth/index.ts';
 import { createProxyFeature } from '../proxy/index.ts';
 import { KubeImpersonationAccounts } from '../impersonation/index.ts';
 import { AccessService, createAccessFeature } from '../access/index.ts';
-import { LocalChangeFeed, PostgresChangeFeed, type ChangeFeed } from '../coordination/index.ts';
+import { LocalChangeFeed, LocalLease, PostgresChangeFeed, PostgresLease, type ChangeFeed, type Lease } from '../coordination/index.ts';
 import { followChanges } from './replica-views.ts';
 
 /** What the features wired here can use. */
@@ -79,6 +81,33 @@ export interface StartOptions {
   extraFeatures?: Partial<Features>;
 }
 
+/**
+ * Who this process is among replicas, for leases: unique per process start.
+ * (A stable replica id from the replicas table can replace it.)
+ */
+const holderId = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+
+/** A loop that runs on one replica at a time: the lease of `name` on PostgreSQL; always here on SQLite. */
+function singletonLease(core: ServerCore, name: string): Lease {
+  return core.store.kind === 'postgres'
+    ? new PostgresLease({ db: core.store.db, name, holderId, logger: core.logger.child({ component: 'lease' }) }).start()
+    : new LocalLease();
+}
+
+/** Expired tokens are deleted hourly, by one replica. */
+function expiredTokenSweeper(core: ServerCore): () => Promise<void> {
+  const lease = singletonLease(core, 'expired-tokens');
+  const sweeper = setInterval(() => {
+    if (!lease.held()) return;
+    core.identity.tokens.deleteExpired().catch((error: unknown) => core.logger.warn({ err: error }, 'could not delete expired tokens'));
+  }, 3600_000);
+  sweeper.unref();
+  return async () => {
+    clearInterval(sweeper);
+    await lease.close();
+  };
+}
+
 /** The features Drover runs. Later issues add their proxy, tunnel and API plugins here. */
 function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   // Access first: the clusters API and the proxy ask it who may see which cluster.
@@ -119,10 +148,12 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
     ...(core.config.tuning.rbacResyncMs === undefined ? {} : { resyncMs: core.config.tuning.rbacResyncMs }) });
   const ace = aceApi({ settings: aceSettings, authenticator: core.identity.authenticator, access });
   // External identity providers: their routes, and the background group refresh (DROVER_PROVIDER_REFRESH_SECONDS).
+  const refreshLease = singletonLease(core, 'group-refresh');
   const refresher = new GroupRefresher({
     store: core.store, source: core.providers, login: core.providers.external, logger: core.logger.child({ component: 'group-refresh' }),
-    intervalMs: refreshIntervalMs(env),
+    intervalMs: refreshIntervalMs(env), runHere: () => refreshLease.held(),
   }).start();
+  const stopSweeper = expiredTokenSweeper(core);
   const providers = providersApi({ service: core.providers, authenticator: core.identity.authenticator });
   // Browser logins through GitHub and OIDC (UI, CLI device-style, admin test login).
   // Other replicas' writes: each event drops or re-reads the one view it names (PostgreSQL only).
@@ -132,7 +163,8 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   return {
     raw: [proxy.raw, ...proxy.rootRaw], upgrade: [clusters.upgrade, proxy.upgrade],
     apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins],
-    onClose: [() => changes.close(), () => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => core.providers.close()],
+    onClose: [() => changes.close(), () => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => refreshLease.close(), stopSweeper,
+      () => core.providers.close()],
   };
 }
 
@@ -205,16 +237,11 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
   options.logger.info(summaryFields(config, port, core.tls.caPem, admin), 'drover server listening');
   if (options.readableSummary) options.announce(startupSummary(config, port, core.tls.caPem, admin));
   else if (admin.kind === 'generated') options.announce(passwordNotice(admin.password));
-  const sweeper = setInterval(() => {
-    core.identity.tokens.deleteExpired().catch((error: unknown) => options.logger.warn({ err: error }, 'could not delete expired tokens'));
-  }, 3600_000);
-  sweeper.unref();
   let closing: Promise<void> | undefined;
   return {
     core, app, port,
     close() {
       closing ??= (async () => {
-        clearInterval(sweeper);
         // Graceful first: idle connections close, in-flight requests finish. Long
         // streams (watches, exec) would hold that forever, so they are cut after 10 s.
         const force = setTimeout(() => app.server.closeAllConnections(), 10_000);
