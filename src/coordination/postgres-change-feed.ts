@@ -7,8 +7,8 @@
  * back and LISTEN is per connection.
  *
  * Each event carries the id of the process that sent it: the sender already updated
- * its own memory as it wrote, so it skips its own events. Events that arrive in one
- * burst are applied once per (table, key).
+ * its own memory as it wrote, so it skips its own events. Events that arrive within
+ * `coalesceMs` (20 ms) of each other are applied once per (table, key).
  *
  * Notifications sent while the listener is disconnected are lost for good, so after
  * every (re)connection the feed runs a full re-read; a timer runs one every
@@ -37,6 +37,8 @@ export interface PostgresChangeFeedOptions {
   reconnectInitialMs?: number;
   /** ... to this (ms). */
   reconnectMaxMs?: number;
+  /** Events arriving within this window (ms) after the first are applied together, once per (table, key). */
+  coalesceMs?: number;
 }
 
 interface Payload { t: ChangeTable; k: string; o: string }
@@ -67,7 +69,7 @@ export class PostgresChangeFeed implements ChangeFeed {
   private again: ResyncReason | undefined;
 
   constructor(options: PostgresChangeFeedOptions) {
-    this.options = { reconnectInitialMs: 200, reconnectMaxMs: 5_000, ...options };
+    this.options = { reconnectInitialMs: 200, reconnectMaxMs: 5_000, coalesceMs: 20, ...options };
   }
 
   publish(event: ChangeEvent): void {
@@ -153,8 +155,8 @@ export class PostgresChangeFeed implements ChangeFeed {
     if (payload.o === this.origin) return;
     const first = this.pending.size === 0;
     this.pending.set(`${payload.t}\n${payload.k}`, { table: payload.t, key: payload.k });
-    // One pass per burst: the notifications of one read arrive together.
-    if (first) setImmediate(() => void this.flush());
+    // One pass per burst: a change often publishes several events for one key (a user's row and their tokens).
+    if (first) setTimeout(() => void this.flush(), this.options.coalesceMs).unref();
   }
 
   private async flush(): Promise<void> {
