@@ -21,6 +21,7 @@ import { createPostgresDatabase } from '../testenv/postgres.ts';
 import { adminPassword, eventually, startDrover, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
 import { runCliForTest } from '../../src/testing/index.ts';
 import { spawnServer, type ServerProcess } from './identity-support.ts';
+import { groupsDn, peopleDn, serviceDn, servicePassword, startSlapd, type Slapd } from '../testenv/slapd.ts';
 
 const suffix = (): string => randomBytes(3).toString('hex');
 const password = 'a-password-long-enough';
@@ -141,6 +142,32 @@ describe('replicas on one PostgreSQL see each other\'s changes', () => {
     const since = Date.now();
     await cli2('users', 'update', u.name, '--no-admin');
     await until('admin demoted', since, async () => !(await allowed(u.kubeconfig)));
+  });
+
+  it('a provider disabled through replica 2 logs its users out of replica 1', async () => {
+    let slapd: Slapd | undefined;
+    try {
+      slapd = await startSlapd();
+      const file = drover.yamlFile('openldap', { config: {
+        url: slapd.url, startTls: true, caPem: slapd.caPem, bindDn: serviceDn, bindPassword: servicePassword, userBaseDn: peopleDn, groupBaseDn: groupsDn,
+      } });
+      await drover.cli('providers', 'configure', 'openldap', '-f', file);
+      const tested = await drover.as('admin', ['providers', 'test', 'openldap', '--username', 'alice', '--password-stdin'], 'alice-password');
+      assert.equal(tested.code, 0, tested.stderr);
+      await drover.cli('providers', 'enable', 'openldap');
+      const login = await drover.as('alice', ['login', drover.server.url, '--provider', 'openldap', '--username', 'alice', '--password-stdin', '--ca-file', join(drover.server.dataDir, 'ca.crt')], 'alice-password');
+      assert.equal(login.code, 0, login.stderr);
+      await drover.cli('members', 'add', '--cluster', cluster.name, '--user', 'alice', '--role', 'cluster-member');
+      const kubeconfig = join(drover.dir, 'alice.kubeconfig');
+      const made = await drover.as('alice', ['kubeconfig', cluster.name, '--file', kubeconfig]);
+      assert.equal(made.code, 0, made.stderr);
+      await until('directory user allowed before the disable', Date.now(), () => allowed(kubeconfig));
+      const since = Date.now();
+      await cli2('providers', 'disable', 'openldap');
+      await until('provider disabled', since, async () => !(await allowed(kubeconfig)));
+    } finally {
+      await slapd?.stop();
+    }
   });
 
   it('kubeconfig settings saved through replica 2 are what replica 1 answers', async () => {
