@@ -8,7 +8,8 @@
  *
  * Each event carries the id of the process that sent it: the sender already updated
  * its own memory as it wrote, so it skips its own events. Events that arrive within
- * `coalesceMs` (20 ms) of each other are applied once per (table, key).
+ * `coalesceMs` of each other (by default: those read from the socket together) are
+ * applied once per (table, key).
  *
  * Notifications sent while the listener is disconnected are lost for good, so after
  * every (re)connection the feed runs a full re-read; a timer runs one every
@@ -69,7 +70,7 @@ export class PostgresChangeFeed implements ChangeFeed {
   private again: ResyncReason | undefined;
 
   constructor(options: PostgresChangeFeedOptions) {
-    this.options = { reconnectInitialMs: 200, reconnectMaxMs: 5_000, coalesceMs: 20, ...options };
+    this.options = { reconnectInitialMs: 200, reconnectMaxMs: 5_000, coalesceMs: 0, ...options };
   }
 
   publish(event: ChangeEvent): void {
