@@ -6,5 +6,5 @@
  * the code paths the same.
  */
 export { LocalChangeFeed, type ChangeEvent, type ChangeFeed, type ChangePublisher, type ChangeTable, type ResyncReason } from './change-feed.ts';
-export { CHANGE_CHANNEL, LISTENER_APPLICATION_NAME, PostgresChangeFeed, type PostgresChangeFeedOptions } from './postgres-change-feed.ts';
+export { CHANGE_CHANNEL, LISTENER_APPLICATION_NAME, PostgresChangeFeed, notifyChange, type PostgresChangeFeedOptions } from './postgres-change-feed.ts';
 export { LocalLease, PostgresLease, type Lease, type PostgresLeaseOptions } from './lease.ts';

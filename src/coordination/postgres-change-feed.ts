@@ -53,6 +53,15 @@ function parsePayload(text: string | undefined): Payload | undefined {
   }
 }
 
+/**
+ * Sends one event on the channel; resolves once PostgreSQL took it. For a process that
+ * writes but does not listen (`drover admin reset-password`); `origin` names the sender.
+ */
+export async function notifyChange(db: QueryExecutorProvider, event: ChangeEvent, origin: string): Promise<void> {
+  const payload = JSON.stringify({ t: event.table, k: event.key, o: origin } satisfies Payload);
+  await sql`select pg_notify(${CHANGE_CHANNEL}, ${payload})`.execute(db);
+}
+
 export class PostgresChangeFeed implements ChangeFeed {
   /** This process; events it sent are skipped when they come back. */
   readonly origin = randomBytes(9).toString('base64url');
@@ -74,8 +83,7 @@ export class PostgresChangeFeed implements ChangeFeed {
   }
 
   publish(event: ChangeEvent): void {
-    const payload = JSON.stringify({ t: event.table, k: event.key, o: this.origin } satisfies Payload);
-    sql`select pg_notify(${CHANGE_CHANNEL}, ${payload})`.execute(this.options.db).catch((error: unknown) => {
+    notifyChange(this.options.db, event, this.origin).catch((error: unknown) => {
       this.options.logger.warn({ err: error, table: event.table, key: event.key }, 'could not publish a change; other replicas see it at their next full re-read');
     });
   }
