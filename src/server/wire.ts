@@ -155,10 +155,10 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   }).start();
   const stopSweeper = expiredTokenSweeper(core);
   const providers = providersApi({ service: core.providers, authenticator: core.identity.authenticator });
-  // Browser logins through GitHub and OIDC (UI, CLI device-style, admin test login).
   // Other replicas' writes: each event drops or re-reads the one view it names (PostgreSQL only).
   followChanges(changes, { identity: core.identity, access, kubeconfigSettings: proxy.settings, providers: core.providers, clusters });
   changes.start();
+  // Browser logins through GitHub and OIDC (UI, CLI device-style, admin test login).
   const redirectLogins = redirectLoginApi({ providers: core.providers, authenticator: core.identity.authenticator, publicUrl: core.config.publicUrl, logger: core.logger.child({ component: 'redirect-login' }) });
   return {
     raw: [proxy.raw, ...proxy.rootRaw], upgrade: [clusters.upgrade, proxy.upgrade],
