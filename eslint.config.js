@@ -14,7 +14,7 @@ import drover from './eslint/folder-layers.js';
 const folderLayers = [
   ['errors'],
   ['logging', 'tokens', 'durations', 'env', 'version', 'agent-protocol', 'addresses', 'api-types', 'principals', 'certificates'],
-  ['kube', 'store', 'tunnel', 'http'],
+  ['kube', 'store', 'tunnel', 'http', 'coordination'],
   ['identity', 'downstream'],
   ['impersonation', 'clusters'],
   ['access', 'proxy', 'kube-api-auth', 'agent', 'api'],

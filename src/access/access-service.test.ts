@@ -135,3 +135,93 @@ describe('AccessService', () => {
     await store.close();
   });
 });
+
+describe('AccessService on several replicas', () => {
+  it('publishes every write, and another replica re-reads what it names, telling its listeners only of what differs', async () => {
+    const { store, clusterId } = await setup();
+    const published: unknown[] = [];
+    const one = new AccessService(store.db, silentLogger(), { publish: (e) => { published.push(e); } });
+    const other = new AccessService(store.db, silentLogger());
+    await other.whenReady();
+    const heard: Array<string | undefined> = [];
+    other.onChange((c) => heard.push(c));
+    const alice = user('u-alice');
+
+    const binding = await one.addBinding({ clusterId, roleTemplate: 'cluster-member', subject: { kind: 'user', userId: alice.id } });
+    assert.deepEqual(published, [{ table: 'bindings', key: clusterId }]);
+    assert.equal(await other.canAccessCluster(alice, clusterId), false, 'not re-read yet');
+    await other.reloadCluster(clusterId);
+    assert.equal(await other.canAccessCluster(alice, clusterId), true);
+    assert.deepEqual(heard, [clusterId]);
+
+    await other.reloadCluster(clusterId);
+    await other.reloadAll();
+    assert.deepEqual(heard, [clusterId], 're-reading what did not change tells nobody');
+
+    await one.removeBindings(clusterId, [binding.id]);
+    await other.reloadAll();
+    assert.equal(await other.canAccessCluster(alice, clusterId), false, 'the safety-net re-read takes the removal too');
+    assert.deepEqual(heard, [clusterId, clusterId]);
+
+    await one.createRoleTemplate({ name: 'reader', displayName: 'Reader', description: '', context: 'cluster', rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }], inherits: [], locked: false });
+    assert.deepEqual(published.at(-1), { table: 'role_templates', key: 'reader' });
+    await other.reloadAll();
+    assert.ok((await other.catalog()).get('reader'));
+    assert.deepEqual(heard.at(-1), undefined, 'a catalog change concerns every cluster');
+  });
+
+  it('a re-read that overlaps a write made here never puts back what the write replaced', async () => {
+    const { store, clusterId } = await setup();
+    // The re-read's bindings query runs, then its answer is held until the write below has
+    // committed and updated memory (held after the query, so the connection is free for the write).
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => { release = r; });
+    let heldNow: () => void = () => undefined;
+    const readHeld = new Promise<void>((r) => { heldNow = r; });
+    let armed = false;
+    type Builder = { execute: () => Promise<unknown> } & Record<string | symbol, unknown>;
+    const holdAnswer = (builder: Builder): Builder => new Proxy(builder, {
+      get(target, prop) {
+        const value = target[prop];
+        if (typeof value !== 'function') return value;
+        if (prop === 'execute') {
+          return async () => {
+            const rows = await target.execute();
+            if (armed) {
+              armed = false;
+              heldNow();
+              await gate;
+            }
+            return rows;
+          };
+        }
+        return (...args: unknown[]) => {
+          const out = (value as (...a: unknown[]) => unknown).apply(target, args);
+          return typeof out === 'object' && out !== null && 'execute' in out ? holdAnswer(out as Builder) : out;
+        };
+      },
+    });
+    const db = new Proxy(store.db, {
+      get(target, prop) {
+        if (prop === 'selectFrom') {
+          return (table: 'cluster_role_bindings') => {
+            const builder = target.selectFrom(table);
+            return table === 'cluster_role_bindings' ? holdAnswer(builder as unknown as Builder) : builder;
+          };
+        }
+        const value = (target as unknown as Record<string | symbol, unknown>)[prop];
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const access = new AccessService(db, silentLogger());
+    await access.whenReady();
+    const alice = user('u-alice');
+    armed = true;
+    const reading = access.reloadCluster(clusterId);
+    await readHeld;
+    await access.addBinding({ clusterId, roleTemplate: 'cluster-member', subject: { kind: 'user', userId: alice.id } });
+    release();
+    await reading;
+    assert.equal(await access.canAccessCluster(alice, clusterId), true);
+  });
+});

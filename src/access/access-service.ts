@@ -10,12 +10,19 @@
  * calls after every commit), so a reconcile pass renders `globaladmin-<userId>`
  * without a query. A change to the set tells listeners "every cluster".
  *
+ * Replicas: every write here is published on the change feed (`bindings` with the
+ * cluster id, `role_templates`); another replica's event re-reads that cluster
+ * (`reloadCluster`) or everything (`reloadAll`, also the feed's periodic safety net),
+ * and listeners hear of what actually differs. A re-read that overlapped a write made
+ * here reads again, so it never puts back what the write replaced.
+ *
  * Refuses: an invalid catalog (validated as a whole on every change), bindings to
  * locked templates or templates of the wrong context, deleting a template that
  * bindings or other templates still use, projects with a taken name, and deleting
  * the Default and System projects.
  */
 import type { Kysely } from 'kysely';
+import { LocalChangeFeed, type ChangePublisher } from '../coordination/index.ts';
 import type { AuthenticatedUser } from '../identity/index.ts';
 import { DroverError } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
@@ -53,6 +60,25 @@ const toSubject = (kind: 'user' | 'group', value: string): BindingSubject =>
 /** Who a membership question is about: a caller, or a user the reconciler looked up. */
 export type Member = Pick<AuthenticatedUser, 'id' | 'groups' | 'globalRole'>;
 
+/** One cluster's projects and bindings as the store has them. */
+interface ClusterState {
+  projects: ProjectRecord[];
+  clusterBindings: ClusterRoleTemplateBinding[];
+  projectBindings: ProjectRoleTemplateBinding[];
+}
+
+/** Everything this service holds, as read from the store. */
+interface Snapshot { catalog: RoleTemplateCatalog; clusters: Map<string, ClusterState>; admins: Set<string> }
+
+const emptyState = (): ClusterState => ({ projects: [], clusterBindings: [], projectBindings: [] });
+
+/** A comparable digest of one cluster's state, so a re-read tells listeners only of what differs. */
+const stateKey = (state: ClusterState): string => JSON.stringify([
+  state.projects.map((p) => [p.id, p.name]).sort(),
+  state.clusterBindings.map((b) => [b.id, b.roleTemplate, subjectKey(b.subject)]).sort(),
+  state.projectBindings.map((b) => [b.id, b.projectId, b.roleTemplate, subjectKey(b.subject)]).sort(),
+]);
+
 const callerKeys = (user: Member): string[] => [`user:${user.id}`, ...user.groups.map((g) => `group:${g}`)];
 
 export class AccessService implements ClusterMembership {
@@ -66,31 +92,114 @@ export class AccessService implements ClusterMembership {
   private readonly admins = new Set<string>();
   private readonly listeners = new Set<(clusterId: string | undefined) => void>();
   private readonly ready: Promise<void>;
+  /** Writes made here so far; see readStable. */
+  private writes = 0;
 
-  constructor(private readonly db: Kysely<Database>, private readonly logger: Logger) {
+  constructor(private readonly db: Kysely<Database>, private readonly logger: Logger, private readonly changes: ChangePublisher = new LocalChangeFeed()) {
     this.ready = this.load();
     // A failed load is reported by every later call; keep the rejection handled meanwhile.
     this.ready.catch((error: unknown) => logger.error({ err: error }, 'could not load access state'));
   }
 
   private async load(): Promise<void> {
+    this.apply(await this.readAll(), undefined);
+  }
+
+  /** Reads everything this service holds. */
+  private async readAll(): Promise<Snapshot> {
     const custom = await this.db.selectFrom('role_templates').select(['body']).execute();
-    this.catalogValue = RoleTemplateCatalog.withBuiltins(custom.map((r) => JSON.parse(r.body) as RoleTemplate));
-    for (const p of await this.db.selectFrom('projects').selectAll().execute()) {
-      this.projects.set(p.id, { id: p.id, clusterId: p.cluster_id, name: p.name, createdAt: p.created_at });
+    const catalog = RoleTemplateCatalog.withBuiltins(custom.map((r) => JSON.parse(r.body) as RoleTemplate));
+    const admins = await this.db.selectFrom('users').select(['id']).where('global_role', '=', 'admin').where('enabled', '=', 1).execute();
+    return { catalog, clusters: await this.readClusters(undefined), admins: new Set(admins.map((a) => a.id)) };
+  }
+
+  /** Projects and bindings by cluster: of one cluster, or (undefined) of all. */
+  private async readClusters(clusterId: string | undefined): Promise<Map<string, ClusterState>> {
+    const out = new Map<string, ClusterState>();
+    const of = (id: string): ClusterState => {
+      let state = out.get(id);
+      if (!state) out.set(id, state = emptyState());
+      return state;
+    };
+    let projects = this.db.selectFrom('projects').selectAll();
+    let clusterBindings = this.db.selectFrom('cluster_role_bindings').selectAll();
+    let projectBindings = this.db.selectFrom('project_role_bindings').selectAll();
+    if (clusterId !== undefined) {
+      projects = projects.where('cluster_id', '=', clusterId);
+      clusterBindings = clusterBindings.where('cluster_id', '=', clusterId);
+      projectBindings = projectBindings.where('cluster_id', '=', clusterId);
     }
-    for (const b of await this.db.selectFrom('cluster_role_bindings').selectAll().execute()) {
-      this.clusterBindingsById.set(b.id, { id: b.id, clusterId: b.cluster_id, roleTemplate: b.role_template, subject: toSubject(b.subject_kind, b.subject) });
+    for (const p of await projects.execute()) of(p.cluster_id).projects.push({ id: p.id, clusterId: p.cluster_id, name: p.name, createdAt: p.created_at });
+    for (const b of await clusterBindings.execute()) {
+      of(b.cluster_id).clusterBindings.push({ id: b.id, clusterId: b.cluster_id, roleTemplate: b.role_template, subject: toSubject(b.subject_kind, b.subject) });
     }
-    for (const b of await this.db.selectFrom('project_role_bindings').selectAll().execute()) {
-      this.projectBindingsById.set(b.id, {
+    for (const b of await projectBindings.execute()) {
+      of(b.cluster_id).projectBindings.push({
         id: b.id, clusterId: b.cluster_id, projectId: b.project_id, roleTemplate: b.role_template, subject: toSubject(b.subject_kind, b.subject),
       });
     }
-    const admins = await this.db.selectFrom('users').select(['id']).where('global_role', '=', 'admin').where('enabled', '=', 1).execute();
-    for (const a of admins) this.admins.add(a.id);
-    const clusters = new Set([...this.clusterBindingsById.values(), ...this.projectBindingsById.values()].map((b) => b.clusterId));
-    for (const c of clusters) this.reindex(c);
+    return out;
+  }
+
+  /** One cluster's state as held in memory now. */
+  private stateOf(clusterId: string): ClusterState {
+    return {
+      projects: [...this.projects.values()].filter((p) => p.clusterId === clusterId),
+      clusterBindings: [...this.clusterBindingsById.values()].filter((b) => b.clusterId === clusterId),
+      projectBindings: [...this.projectBindingsById.values()].filter((b) => b.clusterId === clusterId),
+    };
+  }
+
+  /** Puts one cluster's state in memory; true when it differs from what was there. */
+  private replaceCluster(clusterId: string, state: ClusterState): boolean {
+    const before = stateKey(this.stateOf(clusterId));
+    this.forgetCluster(clusterId);
+    for (const p of state.projects) this.projects.set(p.id, p);
+    for (const b of state.clusterBindings) this.clusterBindingsById.set(b.id, b);
+    for (const b of state.projectBindings) this.projectBindingsById.set(b.id, b);
+    this.reindex(clusterId);
+    return stateKey(state) !== before;
+  }
+
+  /** Puts a whole snapshot in memory, telling listeners of what differs (nothing on the first load). */
+  private apply(snapshot: Snapshot, notify: ((clusterId: string | undefined) => void) | undefined): void {
+    const catalogChanged = JSON.stringify(snapshot.catalog.list()) !== JSON.stringify(this.catalogValue.list());
+    this.catalogValue = snapshot.catalog;
+    const adminsChanged = snapshot.admins.size !== this.admins.size || [...snapshot.admins].some((a) => !this.admins.has(a));
+    this.admins.clear();
+    for (const a of snapshot.admins) this.admins.add(a);
+    const clusterIds = new Set([...snapshot.clusters.keys(), ...[...this.projects.values()].map((p) => p.clusterId), ...this.members.keys()]);
+    const changed = [...clusterIds].filter((id) => this.replaceCluster(id, snapshot.clusters.get(id) ?? emptyState()));
+    if (!notify) return;
+    if (catalogChanged || adminsChanged) notify(undefined);
+    else for (const id of changed) notify(id);
+  }
+
+  /**
+   * Reads until no write of this process overlapped the read: a write counts `writes`
+   * in the same step that updates memory, so a read that saw the count unchanged is
+   * at least as new as memory.
+   */
+  private async readStable<T>(read: () => Promise<T>): Promise<T> {
+    for (;;) {
+      const writes = this.writes;
+      const value = await read();
+      if (writes === this.writes) return value;
+    }
+  }
+
+  /** Another replica changed this cluster's projects or bindings: read them again. */
+  async reloadCluster(clusterId: string): Promise<void> {
+    await this.ready;
+    const state = await this.readStable(() => this.readClusters(clusterId));
+    if (this.replaceCluster(clusterId, state.get(clusterId) ?? emptyState())) this.changed(clusterId);
+  }
+
+  /** Reads everything again (another replica's template change, the change feed's periodic re-read). */
+  async reloadAll(): Promise<void> {
+    await this.ready;
+    const snapshot = await this.readStable(() => this.readAll());
+    this.apply(snapshot, (clusterId) => this.changed(clusterId));
   }
 
   /** Resolves once the store has been read; a failed load rejects. */
@@ -100,6 +209,13 @@ export class AccessService implements ClusterMembership {
   onChange(listener: (clusterId: string | undefined) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** A write made here committed and memory holds it: other replicas re-read it, listeners here hear of it. */
+  private committed(event: { table: 'bindings'; clusterId: string } | { table: 'role_templates'; name: string }): void {
+    this.writes++;
+    this.changes.publish(event.table === 'bindings' ? { table: 'bindings', key: event.clusterId } : { table: 'role_templates', key: event.name });
+    this.changed(event.table === 'bindings' ? event.clusterId : undefined);
   }
 
   private changed(clusterId: string | undefined): void {
@@ -181,7 +297,7 @@ export class AccessService implements ClusterMembership {
     const now = new Date().toISOString();
     await this.db.insertInto('role_templates').values({ name: template.name, body: JSON.stringify(template), created_at: now, updated_at: now }).execute();
     this.catalogValue = next;
-    this.changed(undefined);
+    this.committed({ table: 'role_templates', name: template.name });
     return next.get(template.name) ?? template;
   }
 
@@ -194,7 +310,7 @@ export class AccessService implements ClusterMembership {
     if (inUse > 0) throw new DroverError('DRV_ERR_CONFLICT', `role template "${name}" is used by ${inUse} binding(s); remove them first ("drover members remove ... --role ${name}")`);
     await this.db.deleteFrom('role_templates').where('name', '=', name).execute();
     this.catalogValue = next;
-    this.changed(undefined);
+    this.committed({ table: 'role_templates', name });
     if (!existing) throw new DroverError('DRV_ERR_NOT_FOUND', `no role template "${name}"`);
     return existing;
   }
@@ -235,7 +351,7 @@ export class AccessService implements ClusterMembership {
     const project: ProjectRecord = { id: randomId('p-', 8), clusterId, name, createdAt: new Date().toISOString() };
     await this.db.insertInto('projects').values({ id: project.id, cluster_id: clusterId, name, created_at: project.createdAt }).execute();
     this.projects.set(project.id, project);
-    this.changed(clusterId);
+    this.committed({ table: 'bindings', clusterId });
     return project;
   }
 
@@ -268,7 +384,7 @@ export class AccessService implements ClusterMembership {
       }).execute();
       this.clusterBindingsById.set(binding.id, binding);
       this.reindex(input.clusterId);
-      this.changed(input.clusterId);
+      this.committed({ table: 'bindings', clusterId: input.clusterId });
       return binding;
     }
     const project = this.projects.get(projectId);
@@ -281,7 +397,7 @@ export class AccessService implements ClusterMembership {
     }).execute();
     this.projectBindingsById.set(binding.id, binding);
     this.reindex(input.clusterId);
-    this.changed(input.clusterId);
+    this.committed({ table: 'bindings', clusterId: input.clusterId });
     return binding;
   }
 
@@ -296,7 +412,7 @@ export class AccessService implements ClusterMembership {
       if (this.projectBindingsById.get(id)?.clusterId === clusterId) this.projectBindingsById.delete(id);
     }
     this.reindex(clusterId);
-    this.changed(clusterId);
+    this.committed({ table: 'bindings', clusterId });
   }
 
   /** Forgets everything of a deleted cluster (the store's foreign keys already cascaded). */

@@ -8,6 +8,7 @@
  * the cluster they belong to, and plaintext registration tokens are kept only
  * encrypted so that an admin can show the agent command again.
  */
+import type { ChangePublisher } from '../coordination/index.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Kysely, Selectable } from 'kysely';
 import type { ClustersTable, Database, SecretBox } from '../store/index.ts';
@@ -91,15 +92,19 @@ export interface ClusterServiceOptions {
   db: Kysely<Database>;
   secrets: SecretBox;
   now?: () => Date;
+  /** Where a delete or an accepted kube-apiserver is published for other replicas (the change feed). */
+  changes?: ChangePublisher;
 }
 
 export class ClusterService {
   private readonly db: Kysely<Database>;
   private readonly secrets: SecretBox;
   private readonly now: () => Date;
+  private readonly changes: ChangePublisher | undefined;
 
   constructor(options: ClusterServiceOptions) {
     this.db = options.db;
+    this.changes = options.changes;
     this.secrets = options.secrets;
     this.now = options.now ?? (() => new Date());
   }
@@ -143,6 +148,7 @@ export class ClusterService {
       await deleteSecrets(tx, [tokenSecret(row.id), credentialSecret(row.id)]);
       await tx.deleteFrom('clusters').where('id', '=', row.id).execute();
     });
+    this.changes?.publish({ table: 'clusters', key: row.id });
     return toCluster(row);
   }
 
@@ -274,6 +280,7 @@ export class ClusterService {
       api_server: conflict.apiServer, ca_pem: conflict.caPem, api_account: conflict.account ?? null, apiserver_conflict: null,
       state: 'unavailable', state_reason: 'waiting for an agent that reports the kube-apiserver an admin accepted', updated_at: this.now().toISOString(),
     }).where('id', '=', row.id).where('apiserver_conflict', '=', row.apiserver_conflict).execute();
+    this.changes?.publish({ table: 'clusters', key: row.id });
     return this.get(row.id);
   }
 

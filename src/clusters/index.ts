@@ -10,6 +10,7 @@
  * session is used only once admitted; a cluster with no admitted session, or whose
  * apiserver fails its health probe, is Unavailable, and the proxy gets no upstream.
  */
+import type { ChangePublisher } from '../coordination/index.ts';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Kysely } from 'kysely';
 import type { Identity } from '../identity/index.ts';
@@ -42,6 +43,8 @@ export interface ClustersFeatureOptions {
   /** Tunnel keepalive; a silently dead agent is noticed within interval + timeout. */
   keepaliveIntervalMs?: number;
   deadPeerTimeoutMs?: number;
+  /** Where cluster deletes and accepted kube-apiservers are published for other replicas (the change feed). */
+  changes?: ChangePublisher;
 }
 
 export interface ClustersFeature {
@@ -55,7 +58,7 @@ export interface ClustersFeature {
 
 export function createClustersFeature(options: ClustersFeatureOptions): ClustersFeature {
   const logger = options.logger.child({ component: 'clusters' });
-  const service = new ClusterService({ db: options.db, secrets: options.secrets });
+  const service = new ClusterService({ db: options.db, secrets: options.secrets, ...(options.changes ? { changes: options.changes } : {}) });
   // The controllers admit sessions; they are made right after the tunnel, before any agent can connect.
   const tunnel: TunnelServer = new TunnelServer({
     authenticate: (req) => service.authenticateAgent(req),

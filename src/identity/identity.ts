@@ -1,4 +1,5 @@
 /** Builds identity's parts around one store, each handed the collaborators it needs. */
+import type { ChangePublisher } from '../coordination/index.ts';
 import type { Logger } from '../logging/index.ts';
 import type { Store } from '../store/index.ts';
 import { LocalLogin, type LoginObserver } from './local-login.ts';
@@ -16,6 +17,8 @@ export interface IdentityOptions {
   throttle?: { perUsername?: Partial<ThrottlePolicy>; perAddress?: Partial<ThrottlePolicy> };
   authCacheRecheckMs?: number;
   loginObserver?: LoginObserver;
+  /** Where token and user changes are published for other replicas (the change feed). */
+  changes?: ChangePublisher;
 }
 
 export interface Identity {
@@ -37,7 +40,8 @@ export function createIdentity(options: IdentityOptions): Identity {
   };
   const tokens = new TokenService({ store: options.store, clock, invalidator, ...(options.tokenPolicy ? { policy: options.tokenPolicy } : {}) });
   const authenticator = new CachedTokenAuthenticator({
-    tokens, clock, logger: options.logger, ...(options.authCacheRecheckMs === undefined ? {} : { recheckMs: options.authCacheRecheckMs }),
+    tokens, clock, logger: options.logger, ...(options.changes ? { changes: options.changes } : {}),
+    ...(options.authCacheRecheckMs === undefined ? {} : { recheckMs: options.authCacheRecheckMs }),
   });
   cache.current = authenticator;
   const users = new UserService({ store: options.store, clock, invalidator });

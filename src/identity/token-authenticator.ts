@@ -9,7 +9,13 @@
  * token, off the request path. Every invalidation is also announced
  * (`onInvalidate`), so whatever holds access open on a token (the proxy's open
  * streams) checks it again at once.
+ *
+ * Replicas: `invalidateToken`/`invalidateUser` are called by the writers of this
+ * process after their commit, and publish the change on the change feed; another
+ * replica's event comes in through `dropToken`/`dropUser`, which invalidate and
+ * announce here only (publishing them again would echo between replicas forever).
  */
+import type { ChangePublisher } from '../coordination/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { groupPrincipalIds } from '../principals/index.ts';
 import { DroverError } from '../errors/index.ts';
@@ -34,6 +40,8 @@ export interface CachedTokenAuthenticatorOptions {
   maxEntries?: number;
   /** Minimum interval between last-used writes for one token (ms). */
   lastUsedIntervalMs?: number;
+  /** Where this process's invalidations are published for the other replicas (nowhere by default). */
+  changes?: ChangePublisher;
 }
 
 const invalid = (): DroverError => new DroverError('DRV_ERR_UNAUTHENTICATED', 'invalid or revoked token: log in again ("drover login")');
@@ -62,6 +70,7 @@ export class CachedTokenAuthenticator implements TokenAuthenticator, TokenCacheI
   private readonly recheckMs: number;
   private readonly maxEntries: number;
   private readonly lastUsedIntervalMs: number;
+  private readonly changes: ChangePublisher | undefined;
   private readonly cache = new Map<string, Entry>();
   /** Bumped on every invalidation, so a lookup that started before it does not re-cache stale data. */
   private generation = 0;
@@ -74,6 +83,7 @@ export class CachedTokenAuthenticator implements TokenAuthenticator, TokenCacheI
     this.recheckMs = options.recheckMs ?? 5_000;
     this.maxEntries = options.maxEntries ?? 10_000;
     this.lastUsedIntervalMs = options.lastUsedIntervalMs ?? 60_000;
+    this.changes = options.changes;
   }
 
   async authenticate(authorizationHeaderOrToken: string | undefined): Promise<AuthenticatedUser> {
@@ -135,13 +145,27 @@ export class CachedTokenAuthenticator implements TokenAuthenticator, TokenCacheI
     }
   }
 
+  /** This process changed the token (revoke, delete): drop it here and tell the other replicas. */
   invalidateToken(tokenId: string): void {
+    this.dropToken(tokenId);
+    this.changes?.publish({ table: 'tokens', key: tokenId });
+  }
+
+  /** This process changed the user (any committed change to their row or tokens): drop it here and tell the other replicas. */
+  invalidateUser(userId: string): void {
+    this.dropUser(userId);
+    this.changes?.publish({ table: 'users', key: userId });
+  }
+
+  /** Another replica changed the token: drop it here only. */
+  dropToken(tokenId: string): void {
     this.generation++;
     this.cache.delete(tokenId);
     this.announce({ kind: 'token', tokenId });
   }
 
-  invalidateUser(userId: string): void {
+  /** Another replica changed the user: drop their entries here only. */
+  dropUser(userId: string): void {
     this.generation++;
     for (const [id, entry] of this.cache) if (entry.record.user.id === userId) this.cache.delete(id);
     this.announce({ kind: 'user', userId });

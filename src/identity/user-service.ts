@@ -60,6 +60,15 @@ export class UserService {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Another replica changed the user (its change-feed event): reads the row again and tells
+   * this process's listeners, as if the change had been made here.
+   */
+  async refresh(userId: string): Promise<void> {
+    const row = await this.store.db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
+    this.emit(row ? { kind: 'changed', user: toUser(row) } : { kind: 'deleted', userId });
+  }
+
   /** Tells listeners of a change committed elsewhere: a provider login rewrote the user's groups. */
   announce(user: User): void {
     this.emit({ kind: 'changed', user });
@@ -98,6 +107,8 @@ export class UserService {
       throw error;
     }
     const user = toUser(row);
+    // Nothing is cached for a new user; this publishes it, so other replicas learn of a new admin.
+    this.invalidator.invalidateUser(user.id);
     this.emit({ kind: 'changed', user });
     return user;
   }

@@ -16,6 +16,7 @@ import { KubeconfigSettingsStore, type KubeconfigSettings } from './kubeconfig-s
 import { settingsApi } from './settings-api.ts';
 import { proxyApi, type ProxyApiOptions } from './proxy-api.ts';
 import { UpstreamPools } from './upstream.ts';
+import type { ChangePublisher } from '../coordination/index.ts';
 import { dropWhenGone } from './cluster-gone.ts';
 
 export interface ProxyFeatureOptions {
@@ -40,6 +41,8 @@ export interface ProxyFeatureOptions {
   responseHeaderTimeoutMs?: number;
   /** How often open streams are checked again without an event (ms; default 2 s). */
   streamRecheckMs?: number;
+  /** Where settings changes are published for other replicas (the change feed). */
+  changes?: ChangePublisher;
 }
 
 export interface ProxyFeature {
@@ -77,7 +80,9 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
   });
   const unfollow = followAccessChanges(streams, { tokens: authenticator, membership: options.membership });
   const handlers = createProxyHandlers({ authenticator, uiSessions: options.uiSessions, membership: options.membership, clusters, accounts, pools, streams, responseHeaderTimeoutMs, logger });
-  const settings = new KubeconfigSettingsStore({ db: options.db, defaults: options.kubeconfigDefaults });
+  const settings = new KubeconfigSettingsStore({
+    db: options.db, defaults: options.kubeconfigDefaults, ...(options.changes ? { changes: options.changes } : {}),
+  });
   // No leaks: what the proxy holds for a cluster goes when the cluster does (see cluster-gone.ts).
   const offGone = dropWhenGone(controllers, { pools, accounts });
   return {

@@ -9,14 +9,16 @@
  *   DROVER_KUBECONFIG_TOKEN_MAX_TTL_SECONDS  the most a caller may ask for (default 90 days)
  *   DROVER_KUBECONFIG_GENERATE_TOKEN         "false": kubeconfigs use `drover token` instead of a token
  *
- * Readers get an in-memory copy: a write on this replica updates it at once; other
- * replicas re-read the row when their copy is older than `refreshMs` (10 s), so a
- * change reaches every replica within that time. A stored value that does not pass
+ * Readers get an in-memory copy: a write on this replica updates it at once and is
+ * published on the change feed (`settings`, `kubeconfig`), whose event makes other
+ * replicas drop their copy (`invalidate`); a copy older than `refreshMs` (10 s) is
+ * re-read anyway. A stored value that does not pass
  * the checks fails closed: kubeconfig and token requests are refused until an admin
  * saves a valid value, rather than silently using something nobody chose.
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.ts';
+import type { ChangePublisher } from '../coordination/index.ts';
 import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 
 export interface KubeconfigSettings {
@@ -77,9 +79,11 @@ export class KubeconfigSettingsStore implements KubeconfigSettingsSource {
   private reading: Promise<KubeconfigSettingsView> | undefined;
   /** Bumped by every write, so a read that started before it cannot put back the old value. */
   private generation = 0;
+  private readonly changes: ChangePublisher | undefined;
 
-  constructor(options: { db: Kysely<Database>; defaults: KubeconfigSettings; refreshMs?: number; now?: () => number }) {
+  constructor(options: { db: Kysely<Database>; defaults: KubeconfigSettings; refreshMs?: number; now?: () => number; changes?: ChangePublisher }) {
     this.db = options.db;
+    this.changes = options.changes;
     this.defaults = checkKubeconfigSettings(options.defaults);
     this.refreshMs = options.refreshMs ?? 10_000;
     this.now = options.now ?? Date.now;
@@ -108,7 +112,14 @@ export class KubeconfigSettingsStore implements KubeconfigSettingsSource {
     const view: KubeconfigSettingsView = { ...value, source: 'stored', updatedAt };
     this.generation += 1;
     this.cached = { view, readAt: this.now() };
+    this.changes?.publish({ table: 'settings', key: SETTING_NAME });
     return view;
+  }
+
+  /** Another replica saved the settings: the next reader reads the row. */
+  invalidate(): void {
+    this.generation += 1;
+    this.cached = undefined;
   }
 
   private async read(): Promise<KubeconfigSettingsView> {

@@ -68,6 +68,12 @@ describe('drover server defaults', () => {
       (error: Error) => ['--listen', '--log-level', 'DROVER_ACE_SYNC_MS'].every((name) => error.message.includes(name)));
     assert.deepEqual(serverConfigFromFlags({}, { DROVER_RBAC_RESYNC_MS: '500', DROVER_CLUSTER_GRACE_MS: ' 1500 ' }).tuning, { rbacResyncMs: 500, clusterGraceMs: 1500 });
   });
+
+  it('re-reads every in-memory view every 30 s by default (the change feed\'s safety net), or every DROVER_RESYNC_MS', () => {
+    assert.equal(serverConfigFromFlags({}, {}).resyncMs, 30_000);
+    assert.equal(serverConfigFromFlags({}, { DROVER_RESYNC_MS: '5000' }).resyncMs, 5000);
+    assert.throws(() => serverConfigFromFlags({}, { DROVER_RESYNC_MS: '0' }), /DROVER_RESYNC_MS/);
+  });
 });
 
 describe('the environment of drover server', () => {

@@ -48,6 +48,8 @@ export interface ServerConfig {
   kubeconfigDefaults: KubeconfigSettings;
   /** Timing knobs from the environment; tests shorten them, production keeps the defaults. */
   tuning: { clusterGraceMs?: number; aceSyncMs?: number; rbacResyncMs?: number; replicaHeartbeatMs?: number };
+  /** On PostgreSQL: how often every in-memory view is re-read even without change events (ms; `DROVER_RESYNC_MS`). */
+  resyncMs: number;
 }
 
 export interface ServerFlags {
@@ -173,6 +175,7 @@ export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv
   const ms = (name: string): number | undefined => collect(errors, () => envInteger(env, name, { min: 1, unit: 'milliseconds' }));
   const proxyResponseHeaderTimeoutMs = 1000 * (collect(errors, () => durationOption('--proxy-response-header-timeout', flags.proxyResponseHeaderTimeout ?? '60s')) ?? 0);
   const tuning = { clusterGraceMs: ms('DROVER_CLUSTER_GRACE_MS'), aceSyncMs: ms('DROVER_ACE_SYNC_MS'), rbacResyncMs: ms('DROVER_RBAC_RESYNC_MS'), replicaHeartbeatMs: ms('DROVER_REPLICA_HEARTBEAT_MS') };
+  const resyncMs = ms('DROVER_RESYNC_MS') ?? 30_000;
   const refreshSeconds = collect(errors, () => envInteger(env, 'DROVER_PROVIDER_REFRESH_SECONDS', { min: 1, unit: 'seconds' }));
   const kubeconfig = collect(errors, () => kubeconfigDefaults(env));
   const encryptionKey = collect(errors, () => (env.DROVER_ENCRYPTION_KEY ? parseKey(env.DROVER_ENCRYPTION_KEY, 'DROVER_ENCRYPTION_KEY') : undefined));
@@ -199,6 +202,7 @@ export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv
     providerRefreshMs: 1000 * (refreshSeconds ?? 120),
     kubeconfigDefaults: kubeconfig,
     tuning: Object.fromEntries(Object.entries(tuning).filter(([, v]) => v !== undefined)),
+    resyncMs,
   };
 }
 

@@ -36,6 +36,8 @@ import { AccessService, createAccessFeature } from '../access/index.ts';
 import { createReplicasFeature, loadPeerCredentials, newReplicaId, peerServerName, sessionsByCluster, type PeerCredentials } from '../replicas/index.ts';
 import { droverVersion } from '../version/index.ts';
 import { formatHostPort, parseHostPort } from '../addresses/index.ts';
+import { LocalChangeFeed, LocalLease, PostgresChangeFeed, PostgresLease, type ChangeFeed, type Lease } from '../coordination/index.ts';
+import { followChanges } from './replica-views.ts';
 
 /** What the features wired here can use. */
 export interface ServerCore {
@@ -51,6 +53,8 @@ export interface ServerCore {
   tls: TlsMaterial;
   /** The web UI's session settings, for the REST API and the proxy. */
   uiSessions: UiSessions;
+  /** Every write that changes a replica's in-memory view is published here; other replicas' writes come in here. */
+  changes: ChangeFeed;
 }
 
 export interface Features {
@@ -85,10 +89,32 @@ export interface StartOptions {
 /** This process as a replica: its id and its peer certificate (src/replicas/). */
 interface ReplicaIdentity { id: string; peer: PeerCredentials }
 
+/** A loop that runs on one replica at a time (the holder is the replica id): the lease of `name` on PostgreSQL; always here on SQLite. */
+function singletonLease(core: ServerCore, holderId: string, name: string): Lease {
+  return core.store.kind === 'postgres'
+    ? new PostgresLease({ db: core.store.db, name, holderId, logger: core.logger.child({ component: 'lease' }) }).start()
+    : new LocalLease();
+}
+
+/** Expired tokens are deleted hourly, by one replica. */
+function expiredTokenSweeper(core: ServerCore, holderId: string): () => Promise<void> {
+  const lease = singletonLease(core, holderId, 'expired-tokens');
+  const sweeper = setInterval(() => {
+    if (!lease.held()) return;
+    core.identity.tokens.deleteExpired().catch((error: unknown) => core.logger.warn({ err: error }, 'could not delete expired tokens'));
+  }, 3600_000);
+  sweeper.unref();
+  return async () => {
+    clearInterval(sweeper);
+    await lease.close();
+  };
+}
+
 /** The features Drover runs. Later issues add their proxy, tunnel and API plugins here. */
 function features(core: ServerCore, replica: ReplicaIdentity): Features {
   // Access first: the clusters API and the proxy ask it who may see which cluster.
-  const access = new AccessService(core.store.db, core.logger.child({ component: 'access' }));
+  const { changes } = core;
+  const access = new AccessService(core.store.db, core.logger.child({ component: 'access' }), changes);
   // Replicas: presence (who holds which cluster's tunnel, who owns it) and the peer relay. The
   // closures read `clusters`, made just below; none runs before the listener is bound.
   const replicas = createReplicasFeature({
@@ -99,6 +125,7 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
   });
   const clusters = createClustersFeature({
     ownership: replicas.presence,
+    changes,
     membership: access, db: core.store.db, secrets: core.secrets, identity: core.identity, logger: core.logger,
     publicUrl: core.config.publicUrl, caPem: core.tls.caPem,
     agentImage: core.config.agentImage,
@@ -122,18 +149,23 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
   const proxy = createProxyFeature({
     identity: core.identity, uiSessions: core.uiSessions, accounts, clusters, membership: access, logger: core.logger,
     publicUrl: core.config.publicUrl, caPem: core.tls.caPem, kubeconfigDefaults: core.config.kubeconfigDefaults, db: core.store.db, aceContexts: (clusterId) => aceSettings.contexts(clusterId),
-    responseHeaderTimeoutMs: core.config.proxyResponseHeaderTimeoutMs,
+    responseHeaderTimeoutMs: core.config.proxyResponseHeaderTimeoutMs, changes,
   });
   // Projects, members, and their reconciliation into every live cluster's RBAC.
   const accessFeature = createAccessFeature({ access, clusters, accounts, identity: core.identity, principals: core.providers, logger: core.logger,
     ...(core.config.tuning.rbacResyncMs === undefined ? {} : { resyncMs: core.config.tuning.rbacResyncMs }) });
   const ace = aceApi({ settings: aceSettings, authenticator: core.identity.authenticator, access });
   // External identity providers: their routes, and the background group refresh (DROVER_PROVIDER_REFRESH_SECONDS).
+  const refreshLease = singletonLease(core, replica.id, 'group-refresh');
   const refresher = new GroupRefresher({
     store: core.store, source: core.providers, login: core.providers.external, logger: core.logger.child({ component: 'group-refresh' }),
-    intervalMs: core.config.providerRefreshMs,
+    intervalMs: core.config.providerRefreshMs, runHere: () => refreshLease.held(),
   }).start();
+  const stopSweeper = expiredTokenSweeper(core, replica.id);
   const providers = providersApi({ service: core.providers, authenticator: core.identity.authenticator });
+  // Other replicas' writes: each event drops or re-reads the one view it names (PostgreSQL only).
+  followChanges(changes, { identity: core.identity, access, kubeconfigSettings: proxy.settings, providers: core.providers, clusters });
+  changes.start();
   // Browser logins through GitHub and OIDC (UI, CLI device-style, admin test login).
   const redirectLogins = redirectLoginApi({ providers: core.providers, authenticator: core.identity.authenticator, publicUrl: core.config.publicUrl, logger: core.logger.child({ component: 'redirect-login' }) });
   // A new or lost session is known to the other replicas at once, not at the next heartbeat.
@@ -148,7 +180,8 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins, ...replicas.apiPlugins],
     onListen: [(advertised) => replicas.start(advertised)],
     // Replicas first: peers stop counting on this one before its tunnels close.
-    onClose: [() => replicas.close(), () => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => core.providers.close()],
+    onClose: [() => replicas.close(), () => changes.close(), () => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => refreshLease.close(), stopSweeper,
+      () => core.providers.close()],
   };
 }
 
@@ -184,7 +217,11 @@ async function openCore(config: ServerConfig, options: StartOptions, metrics: Me
   const secrets = createSecretBox(encryptionKey);
   // The UI's CSRF key comes from the encryption key, so every replica accepts every replica's sessions.
   const uiSessions = new UiSessions({ key: UiSessions.keyFromEncryptionKey(encryptionKey), publicUrl: config.publicUrl });
-  const identity = createIdentity({ store, logger, loginObserver: metrics.loginObserver });
+  // Replicas on one PostgreSQL tell each other what they changed; one process on SQLite has no one to tell.
+  const changes: ChangeFeed = store.kind === 'postgres' && config.dbUrl
+    ? new PostgresChangeFeed({ url: config.dbUrl, db: store.db, logger: logger.child({ component: 'change-feed' }), resyncMs: config.resyncMs })
+    : new LocalChangeFeed();
+  const identity = createIdentity({ store, logger, loginObserver: metrics.loginObserver, changes });
   const boot = await bootstrapAdmin(identity.users, config.bootstrapPassword);
   let admin: AdminBootstrap = { kind: 'existing' };
   if (boot?.generatedPassword !== undefined) {
@@ -194,8 +231,8 @@ async function openCore(config: ServerConfig, options: StartOptions, metrics: Me
     logger.info({ username: 'admin' }, 'created the bootstrap admin with DROVER_BOOTSTRAP_PASSWORD');
     admin = { kind: 'from-env' };
   }
-  const providers = new ProviderService({ store, secrets, identity, logger: logger.child({ component: 'providers' }), publicUrl: config.publicUrl });
-  return { core: { config, logger, store, secrets, identity, providers, metrics, tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem }, uiSessions }, admin };
+  const providers = new ProviderService({ store, secrets, identity, logger: logger.child({ component: 'providers' }), publicUrl: config.publicUrl, changes });
+  return { core: { config, logger, store, secrets, identity, providers, metrics, tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem }, uiSessions, changes }, admin };
 }
 
 export async function startServer(config: ServerConfig, options: StartOptions): Promise<RunningServer> {
@@ -234,16 +271,11 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
   options.logger.info(summaryFields(config, port, core.tls.caPem, admin), 'drover server listening');
   if (options.readableSummary) options.announce(startupSummary(config, port, core.tls.caPem, admin));
   else if (admin.kind === 'generated') options.announce(passwordNotice(admin.password));
-  const sweeper = setInterval(() => {
-    core.identity.tokens.deleteExpired().catch((error: unknown) => options.logger.warn({ err: error }, 'could not delete expired tokens'));
-  }, 3600_000);
-  sweeper.unref();
   let closing: Promise<void> | undefined;
   return {
     core, app, port,
     close() {
       closing ??= (async () => {
-        clearInterval(sweeper);
         // Graceful first: idle connections close, in-flight requests finish. Long
         // streams (watches, exec) would hold that forever, so they are cut after 10 s.
         const force = setTimeout(() => app.server.closeAllConnections(), 10_000);

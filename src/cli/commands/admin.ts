@@ -3,8 +3,10 @@
  * lost password, run on the server host against the server's own database, as
  * Rancher's `reset-password`. It needs no running server and works while one runs:
  * it sets a generated password (printed once), marks it must-change, and deletes the
- * user's tokens; a running server stops accepting them within its token cache's
- * re-read interval (5 s), and kube-api-auth within AceSync's next pass.
+ * user's tokens. On PostgreSQL it tells the running replicas through the change feed
+ * (they drop the user's cached tokens at once); on SQLite the server stops accepting
+ * them within its token cache's re-read interval (5 s). kube-api-auth follows within
+ * AceSync's next pass.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -12,12 +14,13 @@ import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { UserService } from '../../identity/index.ts';
 import { openStore } from '../../store/index.ts';
+import { notifyChange } from '../../coordination/index.ts';
 import { DroverError, InvalidArgumentError } from '../../errors/index.ts';
 import { printText, withOutputFlags, type OutputFlags } from '../output.ts';
 
 interface ResetFlags extends OutputFlags { dataDir: string; db?: string; username: string }
 
-/** Nothing to invalidate in this process: the running server re-reads tokens by itself. */
+/** Nothing to invalidate in this process; running servers are told below (PostgreSQL) or re-read by themselves. */
 const noCache = { invalidateToken: () => undefined, invalidateUser: () => undefined };
 
 async function resetPassword(deps: CliDeps, flags: ResetFlags): Promise<void> {
@@ -29,6 +32,7 @@ async function resetPassword(deps: CliDeps, flags: ResetFlags): Promise<void> {
   try {
     const users = new UserService({ store, clock: Date.now, invalidator: noCache });
     const { user, password } = await users.resetPassword(flags.username);
+    if (store.kind === 'postgres') await notifyChange(store.db, { table: 'users', key: user.id }, 'drover-admin');
     printText(deps, flags, { username: user.username, userId: user.id, password, mustChangePassword: true }, [user.username], [
       `New password for ${user.username} (shown only now; it must be changed at first login):`,
       `    ${password}`,

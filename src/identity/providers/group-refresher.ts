@@ -5,7 +5,9 @@
  * disabled at the provider) and "no longer allowed by the access mode" revoke
  * the user's tokens. A provider that cannot be reached changes nothing: the last
  * known groups stay (they never grow without the provider saying so), and the
- * failure is logged.
+ * failure is logged. With several replicas the pass runs on one of them at a time
+ * (`runHere`, the holder of the `group-refresh` lease): it calls every provider for
+ * every user, which N replicas need not do N times.
  */
 import type { Store } from '../../store/index.ts';
 import { DroverError } from '../../errors/index.ts';
@@ -29,11 +31,17 @@ export class GroupRefresher {
   private readonly logger: Logger;
   private readonly intervalMs: number;
   private readonly concurrency: number;
+  private readonly runHere: () => boolean;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<RefreshOutcome> | undefined;
   private closed = false;
 
-  constructor(options: { store: Store; source: RefreshSource; login: ExternalLogin; logger: Logger; intervalMs: number; concurrency?: number }) {
+  constructor(options: {
+    store: Store; source: RefreshSource; login: ExternalLogin; logger: Logger; intervalMs: number; concurrency?: number;
+    /** Whether this replica runs the periodic pass now (default: always, one process). */
+    runHere?: () => boolean;
+  }) {
+    this.runHere = options.runHere ?? (() => true);
     this.store = options.store;
     this.source = options.source;
     this.login = options.login;
@@ -45,7 +53,7 @@ export class GroupRefresher {
   start(): this {
     const tick = (): void => {
       if (this.closed) return;
-      this.runOnce().catch((error: unknown) => this.logger.warn({ err: error }, 'group refresh failed'))
+      (this.runHere() ? this.runOnce() : Promise.resolve()).catch((error: unknown) => this.logger.warn({ err: error }, 'group refresh failed'))
         .finally(() => { if (!this.closed) this.timer = setTimeout(tick, this.intervalMs).unref(); });
     };
     this.timer = setTimeout(tick, this.intervalMs).unref();

@@ -11,6 +11,7 @@
  * current one keeps serving (nobody is logged out), test logins use the pending
  * one, and `enable` promotes it once it passed a test login.
  */
+import type { ChangePublisher } from '../../coordination/index.ts';
 import type { Store } from '../../store/index.ts';
 import { deleteSecrets, putSecret, readSecret, type SecretBox } from '../../store/index.ts';
 import { DroverError } from '../../errors/index.ts';
@@ -52,10 +53,15 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
   private readonly instances = new ProviderInstances();
   private readonly principals: PrincipalUsers;
 
+  private readonly changes: ChangePublisher | undefined;
+
   constructor(options: {
     store: Store; secrets: SecretBox; identity: Identity; logger: Logger; publicUrl: string; clock?: () => number;
     sleep?: (ms: number) => Promise<void>;
+    /** Where a disable or a promotion is published for other replicas (the change feed). */
+    changes?: ChangePublisher;
   }) {
+    this.changes = options.changes;
     this.store = options.store;
     this.secrets = options.secrets;
     this.identity = options.identity;
@@ -277,6 +283,7 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
       return true;
     });
     if (!promoted) throw new DroverError('DRV_ERR_CONFLICT', `${name}: the pending configuration changed meanwhile; test it again, then enable`);
+    this.changes?.publish({ table: 'auth_providers', key: name });
     this.logger.info({ provider: name, accessMode: pending.accessMode }, 'auth provider pending configuration promoted; its users stay logged in');
     const next = { ...row, ...values } as Row;
     return settingsView(definition, next, await this.secretsSet(definition, next));
@@ -295,8 +302,20 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
     const revoked = await this.external.revokeTokens([...users.map((u) => u.userId), ...fromTokens]);
     const forgotten = await forgetProviderCredentials(this.store, definition.name);
     await this.instances.drop(definition.name);
+    this.changes?.publish({ table: 'auth_providers', key: definition.name });
     this.logger.info({ provider: definition.name, revokedTokens: revoked, forgottenCredentials: forgotten }, 'auth provider disabled; its users\' tokens revoked');
     return settingsView(definition, { ...row, enabled: 0, pending: null }, await this.secretsSet(definition, row));
+  }
+
+  /**
+   * Another replica disabled the provider or promoted a new configuration: the live
+   * instance built from the old one (and its connections) goes; the next use builds
+   * it again from the row. Rows are read on every use, so this frees resources; it
+   * decides nothing.
+   */
+  async forget(name: string): Promise<void> {
+    const definition = (providerCatalog as Partial<Record<string, ProviderDefinition>>)[name];
+    if (definition) await this.instances.drop(definition.name);
   }
 
   private instance(kind: InstanceKind, definition: ProviderDefinition, row: Row, pending?: Pending): Promise<AuthProvider> {

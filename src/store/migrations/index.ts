@@ -11,6 +11,7 @@ import { providersMigration } from './0005-providers.ts';
 import { providerCredentialsMigration } from './0006-provider-credentials.ts';
 import { settingsMigration } from './0007-settings.ts';
 import { clusterApiServerPinMigration } from './0008-cluster-apiserver-pin.ts';
+import { leasesMigration } from './0009-leases.ts';
 import { replicasMigration } from './0010-replicas.ts';
 
 export interface Migration {
@@ -28,5 +29,6 @@ export const migrations: readonly Migration[] = [
   providerCredentialsMigration,
   settingsMigration,
   clusterApiServerPinMigration,
+  leasesMigration,
   replicasMigration,
 ];
