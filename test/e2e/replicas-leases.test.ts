@@ -32,8 +32,9 @@ describe('singleton loops run on one replica at a time', () => {
     }
   };
   /** The replica whose process id the holder id names. */
+  // A lease's holder is the replica id, which each server logs once its heartbeat starts.
   const replicaOf = (holder: string | undefined): ServerProcess | undefined =>
-    replicas.find((r) => holder?.split('-').at(-2) === String(r.child().pid));
+    (holder ? replicas.find((r) => r.output().includes(`"replica":"${holder}"`)) : undefined);
   const heldBy = (r: ServerProcess, lease: string): boolean =>
     r.output().split('\n').some((line) => line.includes(`"lease":"${lease}"`) && line.includes('holding the lease'));
 
