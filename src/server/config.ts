@@ -32,6 +32,8 @@ export interface ServerConfig {
   logFormat: LogFormat;
   /** The image the import manifest runs (cluster agent, node agent, kube-api-auth). */
   agentImage: string;
+  /** `--kubernetes-binaries`: what node agents of provisioned clusters fetch (src/provisioning/). */
+  kubernetesBinaries?: string;
   /** Timing knobs from the environment; tests shorten them, production keeps the defaults. */
   tuning: { clusterGraceMs?: number; aceSyncMs?: number; rbacResyncMs?: number };
 }
@@ -48,6 +50,7 @@ export interface ServerFlags {
   logLevel?: string;
   logFormat?: string;
   agentImage?: string;
+  kubernetesBinaries?: string;
 }
 
 /** `--listen`: `HOST:PORT`, `[v6]:PORT`, or `:PORT` for every interface. */
@@ -133,6 +136,7 @@ export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv
     ...(flags.tlsCertFile ? { tlsCertFile: flags.tlsCertFile } : {}),
     ...(flags.tlsKeyFile ? { tlsKeyFile: flags.tlsKeyFile } : {}),
     ...(flags.tlsCaFile ? { tlsCaFile: flags.tlsCaFile } : {}),
+    ...(flags.kubernetesBinaries ? { kubernetesBinaries: resolve(flags.kubernetesBinaries) } : {}),
     proxyResponseHeaderTimeoutMs,
     logLevel, logFormat, agentImage,
     tuning: Object.fromEntries(Object.entries(tuning).filter(([, v]) => v !== undefined)),

@@ -28,7 +28,8 @@ import { loadOrCreateTls, type TlsMaterial } from './tls.ts';
 import { assertCanListen, listenError } from './port-check.ts';
 import { passwordNotice, startupSummary, summaryFields, type AdminBootstrap } from './startup-summary.ts';
 import { createClustersFeature } from '../clusters/index.ts';
-import { AceSettings, AceSync, aceApi } from '../kube-api-auth/index.ts';
+import { AceSettings, AceSync, aceApi, kubeApiserverFlags, webhookConfig } from '../kube-api-auth/index.ts';
+import { createProvisioningFeature } from '../provisioning/index.ts';
 import { createProxyFeature } from '../proxy/index.ts';
 import { KubeImpersonationAccounts } from '../impersonation/index.ts';
 import { AccessService, createAccessFeature } from '../access/index.ts';
@@ -97,6 +98,12 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   }).start();
   // ACE settings; aceSettings.contexts(cluster) gives `drover kubeconfig` its extra contexts.
   const aceSettings = new AceSettings({ db: core.store.db, clusters: clusters.service, controllers: clusters.controllers });
+  // Clusters Drover builds on registered machines; their control planes get kube-api-auth's webhook, so node contexts exist at once.
+  const provisioning = createProvisioningFeature({
+    db: core.store.db, secrets: core.secrets, clusters: clusters.service, authenticator: core.identity.authenticator,
+    publicUrl: core.config.publicUrl, caPem: core.tls.caPem, webhook: { config: webhookConfig, flags: kubeApiserverFlags },
+    ...(core.config.kubernetesBinaries ? { binariesDir: core.config.kubernetesBinaries } : {}),
+  });
   // The per-user impersonation accounts, below both features that use them: the proxy acts through them,
   // the RBAC reconciler creates and removes them as bindings change.
   const accounts = new KubeImpersonationAccounts({
@@ -105,7 +112,7 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   // The authentication proxy at /k8s/clusters/.
   const proxy = createProxyFeature({
     identity: core.identity, accounts, clusters, membership: access, logger: core.logger,
-    publicUrl: core.config.publicUrl, caPem: core.tls.caPem, env, db: core.store.db, aceContexts: (clusterId) => aceSettings.contexts(clusterId),
+    publicUrl: core.config.publicUrl, caPem: core.tls.caPem, env, db: core.store.db, aceContexts: async (clusterId) => [...await aceSettings.contexts(clusterId), ...await provisioning.aceContexts(clusterId)],
     responseHeaderTimeoutMs: core.config.proxyResponseHeaderTimeoutMs,
   });
   // Projects, members, and their reconciliation into every live cluster's RBAC.
@@ -122,7 +129,7 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   const redirectLogins = redirectLoginApi({ providers: core.providers, authenticator: core.identity.authenticator, publicUrl: core.config.publicUrl, logger: core.logger.child({ component: 'redirect-login' }) });
   return {
     raw: [proxy.raw, ...proxy.rootRaw], upgrade: [clusters.upgrade, proxy.upgrade],
-    apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins],
+    apiPlugins: [...clusters.apiPlugins, ...provisioning.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins],
     onClose: [() => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => core.providers.close()],
   };
 }

@@ -47,7 +47,7 @@ export interface ClustersTable {
   id: string;
   name: string;
   display_name: string;
-  state: 'pending' | 'active' | 'unavailable';
+  state: 'pending' | 'provisioning' | 'active' | 'unavailable';
   state_reason: string;
   /** SHA-256 of the registration token (src/clusters/registration-token.ts). */
   registration_digest: string;
@@ -157,6 +157,27 @@ export interface SettingsTable {
   updated_at: string;
 }
 
+/** A cluster Drover provisions on the user's machines (migration 0012). */
+export interface ProvisionedClustersTable {
+  cluster_id: string;
+  kubernetes_version: string;
+  created_at: string;
+}
+
+/** A node registered for a provisioned cluster; `roles` and `ports` are JSON, `progress` the node's last report (JSON). */
+export interface ProvisionedNodesTable {
+  cluster_id: string;
+  name: string;
+  /** Random id the node agent keeps in its data dir: tells a restart from a second machine claiming the name. */
+  node_id: string;
+  roles: string;
+  address: string;
+  ports: string;
+  plan_digest: string | null;
+  progress: string | null;
+  updated_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   tokens: TokensTable;
@@ -171,4 +192,6 @@ export interface Database {
   user_principals: UserPrincipalsTable;
   provider_credentials: ProviderCredentialsTable;
   settings: SettingsTable;
+  provisioned_clusters: ProvisionedClustersTable;
+  provisioned_nodes: ProvisionedNodesTable;
 }

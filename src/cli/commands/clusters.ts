@@ -7,6 +7,7 @@ import { InvalidArgumentError } from '../../errors/index.ts';
 import { DURATION_HINT, durationOption } from '../../durations/index.ts';
 import { namingFlags } from '../flag-errors.ts';
 import { formatItems, printItems, printText, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
+import { createCustom, customRegistrationText, nodesOf, nodesText } from './provisioned-clusters.ts';
 
 interface ConflictView { apiServer: string; caSha256: string; account?: string; differences: string[]; reportedAt: string; digest: string }
 interface ClusterView {
@@ -58,7 +59,15 @@ function createCommand(deps: CliDeps): Command {
     .argument('<name>', 'cluster name (a DNS label)')
     .option('--display-name <name>', 'display name')
     .option('--token-ttl <duration>', `registration token lifetime, at least 1m: ${DURATION_HINT} (default: no expiry)`)
-    .action(async (name: string, opts: { displayName?: string; tokenTtl?: string } & OutputFlags) => {
+    .option('--custom', 'Drover provisions Kubernetes on machines that run the node command it prints (docs/provisioning.md)')
+    .option('--kubernetes-version <version>', 'with --custom: the Kubernetes version, one the server has binaries for')
+    .action(async (name: string, opts: { displayName?: string; tokenTtl?: string; custom?: boolean; kubernetesVersion?: string } & OutputFlags) => {
+      if (opts.custom) {
+        const custom = await withClient(deps, (client) => createCustom<ClusterView>(client, name, opts.kubernetesVersion));
+        printItems(deps, opts, custom, [custom.cluster], clusterView, () => deps.stdout.write(customRegistrationText(custom.registration)));
+        return;
+      }
+      if (opts.kubernetesVersion) throw new InvalidArgumentError('--kubernetes-version', 'to go with --custom');
       const ttl = opts.tokenTtl === undefined ? undefined : durationOption('--token-ttl', opts.tokenTtl, { min: 60 });
       const result = await namingFlags({ tokenTtlSeconds: '--token-ttl', displayName: '--display-name' }, withClient(deps, (client) => client.request<{ cluster: ClusterView; registration: RegistrationView }>('POST', '/v1/clusters', {
         name, ...(opts.displayName ? { displayName: opts.displayName } : {}), ...(ttl ? { tokenTtlSeconds: ttl } : {}),
@@ -123,8 +132,10 @@ export function clustersCommand(deps: CliDeps): Command {
       await withClient(deps, async (client) => {
         const cluster = await client.request<ClusterView>('GET', path(name));
         const registration = opts.registration ? await client.request<RegistrationView>('GET', `${path(name)}/registration`) : undefined;
-        printItems(deps, opts, registration ? { ...cluster, registration } : cluster, [cluster], clusterView, () => {
+        const provisioned = await nodesOf(client, path(name));
+        printItems(deps, opts, { ...cluster, ...(registration ? { registration } : {}), ...(provisioned ? { provisioning: provisioned } : {}) }, [cluster], clusterView, () => {
           printApiServer(deps, cluster);
+          if (provisioned) deps.stdout.write(nodesText(provisioned));
           if (registration) deps.stdout.write(registrationText(registration));
         });
       });
