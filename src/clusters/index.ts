@@ -40,6 +40,8 @@ export interface ClustersFeatureOptions {
   /** Tunnel keepalive; a silently dead agent is noticed within interval + timeout. */
   keepaliveIntervalMs?: number;
   deadPeerTimeoutMs?: number;
+  /** See ClustersApiOptions.onDelete. */
+  onDelete?: (clusterId: string, toldNodes: string[]) => Promise<string>;
 }
 
 export interface ClustersFeature {
@@ -69,6 +71,7 @@ export function createClustersFeature(options: ClustersFeatureOptions): Clusters
     apiPlugins: clustersApi({
       service, controllers, tunnel, authenticator: options.identity.authenticator, publicUrl: options.publicUrl,
       caPem: options.caPem, agentImage: options.agentImage, logger, ...(options.membership ? { membership: options.membership } : {}),
+      ...(options.onDelete ? { onDelete: options.onDelete } : {}),
     }),
     upgrade: { prefix: tunnelConnectPath, handler: (req, socket, head) => tunnel.handleUpgrade(req, socket, head) },
     close: async () => {

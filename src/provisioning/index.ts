@@ -44,6 +44,11 @@ export interface ProvisioningFeature {
   apiPlugins: FastifyPluginAsyncTypebox[];
   /** Direct-access contexts of a provisioned cluster: one per control-plane node, on by default. */
   aceContexts(clusterId: string): Promise<NodeContext[]>;
+  /**
+   * A deleted cluster: its node agents that held a tunnel were told and uninstall
+   * themselves; the others are named (never silently forgotten), then all is forgotten.
+   */
+  clusterDeleted(clusterId: string, toldNodes: string[]): Promise<string>;
 }
 
 export function createProvisioningFeature(options: ProvisioningFeatureOptions): ProvisioningFeature {
@@ -60,6 +65,15 @@ export function createProvisioningFeature(options: ProvisioningFeatureOptions): 
         server: `https://${node.address.includes(':') ? `[${node.address}]` : node.address}:${node.apiServerPort}`,
         caPem,
       }]));
+    },
+    clusterDeleted: async (clusterId, toldNodes) => {
+      if ((await service.versionOf(clusterId)) === undefined) return '';
+      const nodes = await service.nodes(clusterId);
+      await service.forget(clusterId);
+      const unreached = nodes.filter((n) => !toldNodes.includes(n.name)).map((n) => `${n.name} (${n.address})`);
+      const told = nodes.length - unreached.length;
+      return `; ${told} node agent(s) told to stop their processes and remove their data dir`
+        + (unreached.length > 0 ? `; NOT REACHED (no tunnel now): ${unreached.join(', ')}: stop their node agent and remove its --data-dir by hand` : '');
     },
   };
 }

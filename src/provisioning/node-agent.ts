@@ -73,6 +73,7 @@ export class NodeAgent {
     this.client = new NodeClient({ serverUrl: options.serverUrl, caPem, token: options.token, nodeName: state.name, nodeId: state.nodeId });
     const registered = await this.client.json<{ clusterId: string; clusterName: string }>('POST', '/register', {
       name: state.name, nodeId: state.nodeId, roles: options.roles, address: options.address, ports: state.ports,
+      ...(state.clusterId ? { clusterId: state.clusterId } : {}),
     });
     if (!registered) throw new DroverError('DRV_ERR_BAD_GATEWAY', 'the server answered the registration with no body');
     if (state.clusterId && state.clusterId !== registered.clusterId) {

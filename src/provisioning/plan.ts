@@ -34,6 +34,8 @@ export interface NodeRegistration {
   /** The address other nodes and direct (ACE) clients reach this node at. */
   address: string;
   ports: NodePorts;
+  /** The cluster this node's data dir already belongs to, if any: another cluster's token is refused. */
+  clusterId?: string;
 }
 
 /** How the agent decides a process is up. */

@@ -33,7 +33,7 @@ const Ports = Type.Object({
 const Registration = Type.Object({
   name: Type.String({ maxLength: 63 }), nodeId: Type.String({ maxLength: 32 }),
   roles: Type.Array(Type.Union(roleNames.map((r) => Type.Literal(r))), { minItems: 1, maxItems: 3 }),
-  address: Type.String({ maxLength: 45 }), ports: Ports,
+  address: Type.String({ maxLength: 45 }), ports: Ports, clusterId: Type.Optional(Type.String({ maxLength: 64 })),
 }, { additionalProperties: false });
 const Progress = Type.Object({
   planId: Type.Optional(Type.String({ maxLength: 64 })),

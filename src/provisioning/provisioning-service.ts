@@ -86,6 +86,10 @@ export class ProvisioningService {
   async register(token: string, input: NodeRegistration): Promise<{ clusterId: string; clusterName: string }> {
     const registration = checkRegistration(input);
     const { cluster } = await this.clusterForNode(token);
+    if (input.clusterId !== undefined && input.clusterId !== cluster.id) {
+      throw new DroverError('DRV_ERR_CONFLICT', `this node's data dir belongs to cluster ${input.clusterId.slice(0, 64)}, but its registration token is for cluster "${cluster.name}" `
+        + `(${cluster.id}): one data dir is one node of one cluster; run this node with its own cluster's token, or give it another --data-dir`);
+    }
     const { db } = this.options;
     const at = new Date().toISOString();
     const existing = await this.nodeRow(cluster.id, registration.name);

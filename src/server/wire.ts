@@ -84,6 +84,8 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
     membership: access, db: core.store.db, secrets: core.secrets, identity: core.identity, logger: core.logger,
     publicUrl: core.config.publicUrl, caPem: core.tls.caPem,
     agentImage: core.config.agentImage,
+    // A provisioned cluster's nodes go with it (`provisioning` is made below; this runs only on a delete).
+    onDelete: (clusterId, toldNodes) => provisioning.clusterDeleted(clusterId, toldNodes),
     // Tests shorten the grace period; production keeps the default.
     ...(core.config.tuning.clusterGraceMs === undefined ? {} : { graceMs: core.config.tuning.clusterGraceMs }),
   });

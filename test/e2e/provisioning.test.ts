@@ -9,13 +9,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubectl, kubectlOk } from '../testenv/index.ts';
 import { eventually, startDrover, type Drover } from '../testenv/drover.ts';
 import { provisioningBinaries } from '../testenv/binaries.ts';
 import { startNodeAgent, type NodeAgentProcess } from '../testenv/node-agents.ts';
+import { spawnServer } from './identity-support.ts';
 
 const suffix = Math.random().toString(36).slice(2, 7);
 const quiet = (): void => undefined;
@@ -25,13 +26,16 @@ interface Created { cluster: { id: string; name: string; state: string }; regist
 describe('provisioned clusters', () => {
   let drover: Drover;
   let version: string;
+  let serverArgs: string[];
+  const name = `prov-${suffix}`;
   const nodes: NodeAgentProcess[] = [];
   const dirs = mkdtempSync(join(tmpdir(), 'drover-nodes-'));
 
   before(async () => {
     const binaries = await provisioningBinaries(quiet);
     version = (await import('node:fs')).readdirSync(binaries)[0] ?? '';
-    drover = await startDrover({ serverArgs: ['--kubernetes-binaries', binaries], env: { DROVER_ACE_SYNC_MS: '500' } });
+    serverArgs = ['--kubernetes-binaries', binaries];
+    drover = await startDrover({ serverArgs, env: { DROVER_ACE_SYNC_MS: '500' } });
   });
   after(async () => {
     for (const node of nodes) {
@@ -49,7 +53,6 @@ describe('provisioned clusters', () => {
   });
 
   it('a 1-node cluster with every role is provisioned and reached through the proxy, then directly with the server stopped', async () => {
-    const name = `prov-${suffix}`;
     const created = JSON.parse(await drover.cli('clusters', 'create', name, '--custom', '--kubernetes-version', version, '-o', 'json')) as Created;
     assert.equal(created.cluster.state, 'provisioning');
     assert.match(created.registration.nodeCommand, /^drover agent --mode node --roles etcd,controlplane,worker --server https:\/\/\S+ --token \S+ --ca-checksum [0-9a-f]{64} --data-dir \S+$/);
@@ -89,5 +92,31 @@ describe('provisioned clusters', () => {
     await drover.server.stop();
     const direct = await kubectlOk(['get', 'namespace', `made-${suffix}`, '-o', 'name'], { kubeconfig });
     assert.equal(direct.trim(), `namespace/made-${suffix}`);
+  });
+
+  it('a node data dir refuses another cluster\'s token; delete makes the node agent stop everything and remove its data dir', async () => {
+    drover.server = await spawnServer({ dataDir: drover.server.dataDir, port: drover.server.port, args: serverArgs, env: { DROVER_CLUSTER_GRACE_MS: '1500' } });
+    await drover.waitForState(name, 'active', 120_000);
+    const node = nodes[0] as NodeAgentProcess;
+
+    const other = JSON.parse(await drover.cli('clusters', 'create', `other-${suffix}`, '--custom', '--kubernetes-version', version, '-o', 'json')) as Created;
+    const intruder = startNodeAgent(other.registration.nodeCommand, { dataDir: node.dataDir, nodeName: 'n1' });
+    const code = await new Promise((r) => intruder.child.once('exit', r));
+    assert.notEqual(code, 0);
+    assert.match(intruder.output(), /data dir belongs to cluster c-\w+, but its registration token is for cluster "other-/);
+    assert.equal((await drover.getCluster(name)).state, 'active', 'the running node was not disturbed');
+
+    const deleted = JSON.parse(await drover.cli('clusters', 'delete', name, '-o', 'json')) as { note: string };
+    assert.match(deleted.note, /1 node agent\(s\) told to stop their processes and remove their data dir/);
+    const exit = await new Promise((r) => (node.child.exitCode === null ? node.child.once('exit', r) : r(node.child.exitCode)));
+    assert.equal(exit, 0, node.output().slice(-2000));
+    assert.equal(existsSync(node.dataDir), false, 'the data dir is gone');
+
+    // A worker waiting for a control plane holds no tunnel: deleting its cluster cannot reach it, and says so.
+    const waiting = startNodeAgent(other.registration.nodeCommand, { dataDir: join(dirs, 'w1'), nodeName: 'w1', roles: 'worker' });
+    nodes.push(waiting);
+    await eventually('w1 to register and wait', async () => (/waiting for a node with the etcd role/.test(await drover.cli('clusters', 'get', `other-${suffix}`)) ? true : undefined), 60_000);
+    const unreached = JSON.parse(await drover.cli('clusters', 'delete', `other-${suffix}`, '-o', 'json')) as { note: string };
+    assert.match(unreached.note, /NOT REACHED \(no tunnel now\): w1 \(127\.0\.0\.1\): stop their node agent and remove its --data-dir by hand/);
   });
 });
