@@ -7,6 +7,7 @@
  * files and starts and supervises the processes, reporting each step. See
  * README.md for the design note and docs/provisioning.md for the driver interface.
  */
+import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Database, SecretBox } from '../store/index.ts';
@@ -16,6 +17,8 @@ import { KubernetesBinaries } from './binaries.ts';
 import { ProvisioningService } from './provisioning-service.ts';
 import { provisioningApi } from './provisioning-api.ts';
 import type { WebhookFiles } from './planner.ts';
+import type { NodeContext, ProvisioningDriver } from './driver.ts';
+import { customDriver } from './custom-driver.ts';
 
 export { KubernetesBinaries, binaryNames, testKubeletMarker, type BinaryName, type BinarySet } from './binaries.ts';
 export { ProvisioningService, type ProvisionedNode } from './provisioning-service.ts';
@@ -23,6 +26,7 @@ export { NodeAgent, type NodeAgentOptions } from './node-agent.ts';
 export { parseRoles, roleNames, type Role, type NodePlan, type NodeProgress } from './plan.ts';
 export { kubeletInvocation, kubeletConfiguration } from './kubelet-config.ts';
 export type { WebhookFiles } from './planner.ts';
+export type { ProvisioningDriver, ClusterSpec, DriverRegistration, NodeContext } from './driver.ts';
 
 export interface ProvisioningFeatureOptions {
   db: Kysely<Database>;
@@ -36,44 +40,27 @@ export interface ProvisioningFeatureOptions {
   webhook: WebhookFiles;
 }
 
-/** One kubeconfig context straight at a control-plane node's kube-apiserver. */
-export interface NodeContext { name: string; server: string; caPem: string }
-
 export interface ProvisioningFeature {
   service: ProvisioningService;
+  /** The engines by name; only `custom` today (docs/provisioning.md). */
+  drivers: Record<string, ProvisioningDriver>;
   apiPlugins: FastifyPluginAsyncTypebox[];
-  /** Direct-access contexts of a provisioned cluster: one per control-plane node, on by default. */
+  /** Direct-access contexts of a provisioned cluster, on by default. */
   aceContexts(clusterId: string): Promise<NodeContext[]>;
-  /**
-   * A deleted cluster: its node agents that held a tunnel were told and uninstall
-   * themselves; the others are named (never silently forgotten), then all is forgotten.
-   */
+  /** A deleted cluster: each driver removes what it can and names what it could not reach. */
   clusterDeleted(clusterId: string, toldNodes: string[]): Promise<string>;
 }
 
 export function createProvisioningFeature(options: ProvisioningFeatureOptions): ProvisioningFeature {
   const binaries = new KubernetesBinaries(options.binariesDir);
   const service = new ProvisioningService({ db: options.db, secrets: options.secrets, clusters: options.clusters, binaries, webhook: options.webhook });
+  const caChecksum = createHash('sha256').update(options.caPem, 'utf8').digest('hex');
+  const drivers: Record<string, ProvisioningDriver> = { custom: customDriver({ service, clusters: options.clusters, publicUrl: options.publicUrl, caChecksum }) };
+  const all = Object.values(drivers);
   return {
-    service,
-    apiPlugins: provisioningApi({ service, clusters: options.clusters, binaries, authenticator: options.authenticator, publicUrl: options.publicUrl, caPem: options.caPem }),
-    aceContexts: async (clusterId) => {
-      if ((await service.versionOf(clusterId)) === undefined) return [];
-      const [cluster, caPem, nodes] = await Promise.all([options.clusters.get(clusterId), service.caPem(clusterId), service.nodes(clusterId)]);
-      return nodes.flatMap((node) => (node.apiServerPort === undefined ? [] : [{
-        name: `${cluster.name}-${node.name}`,
-        server: `https://${node.address.includes(':') ? `[${node.address}]` : node.address}:${node.apiServerPort}`,
-        caPem,
-      }]));
-    },
-    clusterDeleted: async (clusterId, toldNodes) => {
-      if ((await service.versionOf(clusterId)) === undefined) return '';
-      const nodes = await service.nodes(clusterId);
-      await service.forget(clusterId);
-      const unreached = nodes.filter((n) => !toldNodes.includes(n.name)).map((n) => `${n.name} (${n.address})`);
-      const told = nodes.length - unreached.length;
-      return `; ${told} node agent(s) told to stop their processes and remove their data dir`
-        + (unreached.length > 0 ? `; NOT REACHED (no tunnel now): ${unreached.join(', ')}: stop their node agent and remove its --data-dir by hand` : '');
-    },
+    service, drivers,
+    apiPlugins: provisioningApi({ service, driver: drivers.custom as ProvisioningDriver, clusters: options.clusters, binaries, authenticator: options.authenticator }),
+    aceContexts: async (clusterId) => (await Promise.all(all.map((d) => d.aceContexts(clusterId)))).flat(),
+    clusterDeleted: async (clusterId, toldNodes) => (await Promise.all(all.map((d) => d.deleted(clusterId, toldNodes)))).join(''),
   };
 }

@@ -9,7 +9,6 @@
  * - for admins: create a custom cluster (`POST /v1/provisioning/clusters`) and
  *   read its nodes with their progress (`GET /v1/clusters/:id/nodes`).
  */
-import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
@@ -20,6 +19,7 @@ import { DroverError } from '../errors/index.ts';
 import type { ClusterService } from '../clusters/index.ts';
 import type { KubernetesBinaries } from './binaries.ts';
 import type { ProvisioningService } from './provisioning-service.ts';
+import type { ProvisioningDriver } from './driver.ts';
 import { roleNames, type NodeRegistration } from './plan.ts';
 
 /** The header carrying the node's random id (from its data dir). */
@@ -50,11 +50,11 @@ const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) }
 
 export interface ProvisioningApiOptions {
   service: ProvisioningService;
+  /** The engine `POST /v1/provisioning/clusters` creates with. */
+  driver: ProvisioningDriver;
   clusters: Pick<ClusterService, 'get'>;
   binaries: KubernetesBinaries;
   authenticator: TokenAuthenticator;
-  publicUrl: string;
-  caPem: string;
 }
 
 function header(request: FastifyRequest, name: string): string {
@@ -110,8 +110,7 @@ function nodeRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox 
 }
 
 function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox {
-  const { service } = options;
-  const caChecksum = createHash('sha256').update(options.caPem, 'utf8').digest('hex');
+  const { driver } = options;
   return (authed) => {
     authed.addHook('preHandler', authenticateWith(options.authenticator));
     const common = { tags: ['provisioning'], security: [{ bearer: [] }] };
@@ -120,20 +119,16 @@ function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox
         response: { 201: Type.Object({ cluster: Type.Unknown(), registration: Type.Object({ token: Type.String(), caChecksum: Type.String(), nodeCommand: Type.String() }) }), ...authErrors, 409: ErrorBody } },
     }, async (request, reply) => {
       requireAdmin(request);
-      const { cluster, registrationToken } = await service.createCustom(request.body);
-      return reply.status(201).send({
-        cluster,
-        registration: { token: registrationToken, caChecksum, nodeCommand: nodeCommand(options.publicUrl, registrationToken, caChecksum) },
-      });
+      return reply.status(201).send(await driver.create(request.body));
     });
     authed.get('/v1/clusters/:id/nodes', {
       schema: { ...common, summary: 'A provisioned cluster\'s nodes with each step\'s progress (admins)', params: Params, response: { 200: Type.Unknown(), ...authErrors } },
     }, async (request) => {
       requireAdmin(request);
       const cluster = await options.clusters.get(request.params.id);
-      const version = await service.versionOf(cluster.id);
+      const version = await driver.versionOf(cluster.id);
       if (version === undefined) return { provisioned: false, nodes: [] };
-      return { provisioned: true, kubernetesVersion: version, nodes: await service.nodes(cluster.id) };
+      return { provisioned: true, kubernetesVersion: version, nodes: await driver.nodes(cluster.id) };
     });
     return Promise.resolve();
   };
