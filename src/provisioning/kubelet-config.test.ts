@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { kubeletConfiguration, kubeletInvocation } from './kubelet-config.ts';
 
 describe('kubelet configuration', () => {
-  it('the real kubelet: webhook authn/z with anonymous off, the cluster CA, cluster DNS, no static pods', () => {
+  it('the real kubelet: webhook authn/z with anonymous off, the cluster CA, cluster DNS, no static pods, cgroupfs, cgroup v1 hosts allowed', () => {
     const config = parse(kubeletConfiguration()) as Record<string, unknown> & { authentication: { anonymous: { enabled: boolean }; webhook: { enabled: boolean }; x509: { clientCAFile: string } }; authorization: { mode: string } };
     assert.equal(config.kind, 'KubeletConfiguration');
     assert.equal(config.authentication.anonymous.enabled, false);
@@ -13,6 +13,8 @@ describe('kubelet configuration', () => {
     assert.equal(config.authorization.mode, 'Webhook');
     assert.deepEqual(config.clusterDNS, ['10.43.0.10']);
     assert.equal(config.staticPodPath, '');
+    assert.equal(config.cgroupDriver, 'cgroupfs');
+    assert.equal(config.failCgroupV1, false);
   });
 
   it('the real kubelet: its config file, the container runtime socket, the node name and address', () => {

@@ -3,7 +3,11 @@
  *
  * - `kubelet`, the real one: a KubeletConfiguration file (client CA, cgroup
  *   driver, the cluster DNS address, static pods off) and flags for the container
- *   runtime's socket, the node's name and address. It authenticates as
+ *   runtime's socket, the node's name and address. The cgroup driver is cgroupfs,
+ *   as Debian's containerd is configured by default (`SystemdCgroup = false`), and
+ *   cgroup v1 is allowed (`failCgroupV1: false`): hosts that mount v1 controllers
+ *   beside v2 (these test machines do) are refused by a 1.35+ kubelet otherwise.
+ *   It authenticates as
  *   `system:node:<name>` in `system:nodes`, so the Node authorizer and the
  *   NodeRestriction admission plugin confine it to its own objects.
  * - `drover-test-kubelet`, the project's test node (test/kubelet), for machines
@@ -37,7 +41,8 @@ export function kubeletConfiguration(): string {
       x509: { clientCAFile: 'etc/kubernetes/pki/ca.crt' },
     },
     authorization: { mode: 'Webhook' },
-    cgroupDriver: 'systemd',
+    cgroupDriver: 'cgroupfs',
+    failCgroupV1: false,
     clusterDNS: [clusterDns],
     clusterDomain: 'cluster.local',
     // Drover supervises the control plane itself; the kubelet runs only scheduled pods.

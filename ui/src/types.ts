@@ -6,7 +6,7 @@ export interface User {
 export interface Session { csrfToken: string; expiresAt?: string; user: User }
 export interface AuthProviderInfo { name: string; style: string; displayName: string }
 export interface Cluster {
-  id: string; name: string; displayName: string; state: 'pending' | 'active' | 'unavailable'; stateReason: string;
+  id: string; name: string; displayName: string; state: 'pending' | 'provisioning' | 'active' | 'unavailable'; stateReason: string;
   kubernetesVersion?: string; nodeCount?: number; capacity?: { cpu: string; memory: string; pods: string };
   tunnel?: 'cluster' | 'node'; lastSeenAt?: string; apiServer?: string; createdAt: string;
 }
