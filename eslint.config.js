@@ -13,7 +13,7 @@ import drover from './eslint/folder-layers.js';
  */
 const folderLayers = [
   ['errors'],
-  ['logging', 'tokens', 'durations', 'env', 'version', 'agent-protocol', 'addresses'],
+  ['logging', 'tokens', 'durations', 'env', 'version', 'agent-protocol', 'addresses', 'certificates'],
   ['kube', 'store', 'tunnel', 'http'],
   ['identity', 'downstream'],
   ['impersonation', 'clusters'],
