@@ -13,6 +13,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Database, SecretBox } from '../store/index.ts';
 import type { ClusterService } from '../clusters/index.ts';
 import type { TokenAuthenticator } from '../identity/index.ts';
+import type { AgentSessionView } from '../tunnel/index.ts';
+import { EtcdSnapshots } from './snapshots.ts';
 import { KubernetesBinaries } from './binaries.ts';
 import { ProvisioningService } from './provisioning-service.ts';
 import { provisioningApi } from './provisioning-api.ts';
@@ -25,6 +27,8 @@ export { ProvisioningService, type ProvisionedNode } from './provisioning-servic
 export { NodeAgent, type NodeAgentOptions } from './node-agent.ts';
 export { parseRoles, roleNames, type Role, type NodePlan, type NodeProgress } from './plan.ts';
 export { kubeletInvocation, kubeletConfiguration } from './kubelet-config.ts';
+export { maxSnapshotBytes } from './etcd-snapshot.ts';
+export type { EtcdSnapshot } from './snapshots.ts';
 export type { WebhookFiles } from './planner.ts';
 export type { ProvisioningDriver, ClusterSpec, DriverRegistration, NodeContext } from './driver.ts';
 
@@ -38,6 +42,10 @@ export interface ProvisioningFeatureOptions {
   publicUrl: string;
   caPem: string;
   webhook: WebhookFiles;
+  /** Where etcd snapshots are kept: `<server data dir>/snapshots`. */
+  snapshotsDir: string;
+  /** A cluster's current tunnel session, through which snapshots are taken. */
+  sessionFor: (clusterId: string) => AgentSessionView | undefined;
 }
 
 export interface ProvisioningFeature {
@@ -57,10 +65,14 @@ export function createProvisioningFeature(options: ProvisioningFeatureOptions): 
   const caChecksum = createHash('sha256').update(options.caPem, 'utf8').digest('hex');
   const drivers: Record<string, ProvisioningDriver> = { custom: customDriver({ service, clusters: options.clusters, publicUrl: options.publicUrl, caChecksum }) };
   const all = Object.values(drivers);
+  const snapshots = new EtcdSnapshots({ db: options.db, dir: options.snapshotsDir, sessionFor: options.sessionFor });
   return {
     service, drivers,
-    apiPlugins: provisioningApi({ service, driver: drivers.custom as ProvisioningDriver, clusters: options.clusters, binaries, authenticator: options.authenticator }),
+    apiPlugins: provisioningApi({ service, driver: drivers.custom as ProvisioningDriver, snapshots, clusters: options.clusters, binaries, authenticator: options.authenticator }),
     aceContexts: async (clusterId) => (await Promise.all(all.map((d) => d.aceContexts(clusterId)))).flat(),
-    clusterDeleted: async (clusterId, toldNodes) => (await Promise.all(all.map((d) => d.deleted(clusterId, toldNodes)))).join(''),
+    clusterDeleted: async (clusterId, toldNodes) => {
+      await snapshots.forget(clusterId);
+      return (await Promise.all(all.map((d) => d.deleted(clusterId, toldNodes)))).join('');
+    },
   };
 }

@@ -22,7 +22,9 @@ import http from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logging/index.ts';
-import { fetchPinnedCa } from '../tunnel/index.ts';
+import { fetchPinnedCa, type TunnelHandlers } from '../tunnel/index.ts';
+import { routeKey } from '../agent-protocol/index.ts';
+import { snapshotRoute, takeSnapshot } from './etcd-snapshot.ts';
 import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 import { NodeClient } from './node-client.ts';
 import { Supervisor } from './supervisor.ts';
@@ -116,6 +118,21 @@ export class NodeAgent {
     await this.close();
     await rm(this.dataDir, { recursive: true, force: true });
     this.options.logger.info({ dataDir: this.dataDir }, 'node uninstalled: processes stopped, data dir removed');
+  }
+
+  /** The routes this node answers on its tunnel session: an etcd snapshot from its own member. */
+  handlers(): TunnelHandlers {
+    return {
+      [routeKey(snapshotRoute)]: async () => {
+        const health = this.current?.processes.find((p) => p.name === 'etcd')?.health;
+        if (health?.kind !== 'https') return { status: 404, body: 'this node runs no etcd member: take the snapshot through a node with the etcd role' };
+        try {
+          return { headers: { 'content-type': 'application/octet-stream' }, body: await takeSnapshot(this.dataDir, health) };
+        } catch (error) {
+          return { status: 502, body: error instanceof Error ? error.message : String(error) };
+        }
+      },
+    };
   }
 
   binaryPath(name: string): string {

@@ -20,6 +20,7 @@ import type { ClusterService } from '../clusters/index.ts';
 import type { KubernetesBinaries } from './binaries.ts';
 import type { ProvisioningService } from './provisioning-service.ts';
 import type { ProvisioningDriver } from './driver.ts';
+import type { EtcdSnapshots } from './snapshots.ts';
 import { roleNames, type NodeRegistration } from './plan.ts';
 
 /** The header carrying the node's random id (from its data dir). */
@@ -52,6 +53,7 @@ export interface ProvisioningApiOptions {
   service: ProvisioningService;
   /** The engine `POST /v1/provisioning/clusters` creates with. */
   driver: ProvisioningDriver;
+  snapshots: EtcdSnapshots;
   clusters: Pick<ClusterService, 'get'>;
   binaries: KubernetesBinaries;
   authenticator: TokenAuthenticator;
@@ -129,6 +131,25 @@ function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox
       const version = await driver.versionOf(cluster.id);
       if (version === undefined) return { provisioned: false, nodes: [] };
       return { provisioned: true, kubernetesVersion: version, nodes: await driver.nodes(cluster.id) };
+    });
+    const provisioned = async (id: string): Promise<{ id: string; name: string }> => {
+      const cluster = await options.clusters.get(id);
+      if ((await driver.versionOf(cluster.id)) === undefined) {
+        throw new DroverError('DRV_ERR_BAD_REQUEST', `cluster "${cluster.name}" was imported, not provisioned by Drover: take its etcd snapshots where its etcd runs`);
+      }
+      return cluster;
+    };
+    authed.post('/v1/clusters/:id/snapshots', {
+      schema: { ...common, summary: 'Take an etcd snapshot of a provisioned cluster, kept by the server (admins)', params: Params, response: { 201: Type.Unknown(), ...authErrors } },
+    }, async (request, reply) => {
+      requireAdmin(request);
+      return reply.status(201).send(await options.snapshots.create(await provisioned(request.params.id)));
+    });
+    authed.get('/v1/clusters/:id/snapshots', {
+      schema: { ...common, summary: 'A provisioned cluster\'s etcd snapshots (admins)', params: Params, response: { 200: Type.Unknown(), ...authErrors } },
+    }, async (request) => {
+      requireAdmin(request);
+      return options.snapshots.list((await provisioned(request.params.id)).id);
     });
     return Promise.resolve();
   };

@@ -12,6 +12,7 @@
  * One https server serves all three (see http-server.ts).
  */
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -104,6 +105,7 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   const provisioning = createProvisioningFeature({
     db: core.store.db, secrets: core.secrets, clusters: clusters.service, authenticator: core.identity.authenticator,
     publicUrl: core.config.publicUrl, caPem: core.tls.caPem, webhook: { config: webhookConfig, flags: kubeApiserverFlags },
+    snapshotsDir: join(core.config.dataDir, 'snapshots'), sessionFor: (clusterId) => clusters.tunnel.sessionFor(clusterId),
     ...(core.config.kubernetesBinaries ? { binariesDir: core.config.kubernetesBinaries } : {}),
   });
   // The per-user impersonation accounts, below both features that use them: the proxy acts through them,

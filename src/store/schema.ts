@@ -178,6 +178,17 @@ export interface ProvisionedNodesTable {
   updated_at: string;
 }
 
+/** An etcd snapshot of a provisioned cluster; the bytes are `<data-dir>/snapshots/<cluster_id>/<id>.db`. */
+export interface EtcdSnapshotsTable {
+  id: string;
+  cluster_id: string;
+  /** The node whose etcd member gave it. */
+  node: string;
+  size: number;
+  sha256: string;
+  created_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   tokens: TokensTable;
@@ -194,4 +205,5 @@ export interface Database {
   settings: SettingsTable;
   provisioned_clusters: ProvisionedClustersTable;
   provisioned_nodes: ProvisionedNodesTable;
+  etcd_snapshots: EtcdSnapshotsTable;
 }

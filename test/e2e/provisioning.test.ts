@@ -9,7 +9,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubectl, kubectlOk } from '../testenv/index.ts';
@@ -83,6 +84,15 @@ describe('provisioned clusters', () => {
     }, 60_000);
     assert.match(nodeList, /node\/n1/);
     await kubectlOk(['create', 'namespace', `made-${suffix}`], { kubeconfig });
+
+    // An etcd snapshot through etcd's snapshot API, kept and checksummed by the server.
+    const snapshot = JSON.parse(await drover.cli('clusters', 'snapshots', 'create', name, '-o', 'json')) as { id: string; node: string; size: number; sha256: string };
+    assert.equal(snapshot.node, 'n1');
+    const kept = readFileSync(join(drover.server.dataDir, 'snapshots', created.cluster.id, `${snapshot.id}.db`));
+    assert.equal(kept.length, snapshot.size);
+    assert.equal(createHash('sha256').update(kept).digest('hex'), snapshot.sha256);
+    assert.ok(kept.includes(Buffer.from(`made-${suffix}`)), 'the snapshot holds the namespace made before it');
+    assert.match(await drover.cli('clusters', 'snapshots', 'list', name), new RegExp(`${snapshot.id}\\s.*n1\\s+${snapshot.size}\\s+${snapshot.sha256}`));
 
     await kubectlOk(['config', 'use-context', `${name}-n1`], { kubeconfig });
     await eventually('direct access through kube-api-auth (AceSync has put the token in)', async () => {

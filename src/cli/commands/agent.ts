@@ -62,7 +62,7 @@ async function runNodeAgent(opts: AgentFlags, common: { serverUrl: string; regis
     nodeName: common.nodeName, address: opts.address ?? '127.0.0.1', drover: droverItself(), logger: common.logger,
   });
   const plan = await nodeAgent.start();
-  const agent = plan.tunnel ? new Agent({ ...common, mode: 'node', kubeconfig: join(dataDir, plan.tunnel.kubeconfig) }) : undefined;
+  const agent = plan.tunnel ? new Agent({ ...common, mode: 'node', kubeconfig: join(dataDir, plan.tunnel.kubeconfig), handlers: nodeAgent.handlers() }) : undefined;
   await agent?.start();
   const stopped = await untilStopped(agent?.finished ?? new Promise<AgentStop>(() => undefined), async () => {
     // A graceful tunnel close waits for open streams (watches never end): bounded, then the processes stop.

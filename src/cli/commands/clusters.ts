@@ -7,7 +7,7 @@ import { InvalidArgumentError } from '../../errors/index.ts';
 import { DURATION_HINT, durationOption } from '../../durations/index.ts';
 import { namingFlags } from '../flag-errors.ts';
 import { formatItems, printItems, printText, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
-import { createCustom, customRegistrationText, nodesOf, nodesText } from './provisioned-clusters.ts';
+import { createCustom, customRegistrationText, nodesOf, nodesText, snapshotsCommand } from './provisioned-clusters.ts';
 
 interface ConflictView { apiServer: string; caSha256: string; account?: string; differences: string[]; reportedAt: string; digest: string }
 interface ClusterView {
@@ -141,6 +141,7 @@ export function clustersCommand(deps: CliDeps): Command {
       });
     }));
   clusters.addCommand(updateCommand(deps));
+  clusters.addCommand(snapshotsCommand(deps));
   clusters.addCommand(withOutputFlags(new Command('delete'))
     .description('remove what Drover created in the cluster (when reachable) and forget it')
     .argument('<name>', 'cluster name or id')

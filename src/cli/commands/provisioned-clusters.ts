@@ -1,8 +1,12 @@
 /**
  * The provisioned-cluster parts of `drover clusters`: `create --custom` (prints the
- * node command) and the node table `get` adds for a cluster Drover provisions.
+ * node command), the node table `get` adds for a cluster Drover provisions, and
+ * `snapshots create|list`.
  */
-import type { DroverClient } from '../client/index.ts';
+import { Command } from 'commander';
+import type { CliDeps } from '../deps.ts';
+import { withClient, type DroverClient } from '../client/index.ts';
+import { printItems, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
 import { InvalidArgumentError } from '../../errors/index.ts';
 
 export interface NodeView {
@@ -41,4 +45,35 @@ export function nodesText(view: NodesView): string {
     for (const s of node.progress.steps) lines.push(`    ${s.state.padEnd(7)} ${s.step}${s.message ? `: ${s.message}` : ''}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+interface SnapshotView { id: string; node: string; size: number; sha256: string; createdAt: string }
+
+const snapshotView: ItemView<SnapshotView> = {
+  columns: [
+    { header: 'id', cell: (s) => s.id }, { header: 'created', cell: (s) => s.createdAt }, { header: 'node', cell: (s) => s.node },
+    { header: 'bytes', cell: (s) => String(s.size) }, { header: 'sha256', cell: (s) => s.sha256 },
+  ],
+  name: (s) => s.id,
+};
+
+/** `drover clusters snapshots create|list NAME`: etcd snapshots of a provisioned cluster, kept by the server. */
+export function snapshotsCommand(deps: CliDeps): Command {
+  const path = (name: string): string => `/v1/clusters/${encodeURIComponent(name)}/snapshots`;
+  const snapshots = new Command('snapshots').description('etcd snapshots of a provisioned cluster, taken through etcd\'s snapshot API and kept by the server (admins)');
+  snapshots.addCommand(withOutputFlags(new Command('create'))
+    .description('take a snapshot now (checksummed; at most 256 MiB)')
+    .argument('<name>', 'cluster name or id')
+    .action(async (name: string, opts: OutputFlags) => {
+      const snapshot = await withClient(deps, (client) => client.request<SnapshotView>('POST', path(name)));
+      printItems(deps, opts, snapshot, [snapshot], snapshotView);
+    }));
+  snapshots.addCommand(withOutputFlags(new Command('list'))
+    .description('the snapshots the server keeps, oldest first')
+    .argument('<name>', 'cluster name or id')
+    .action(async (name: string, opts: OutputFlags) => {
+      const list = await withClient(deps, (client) => client.request<SnapshotView[]>('GET', path(name)));
+      printItems(deps, opts, list, list, snapshotView);
+    }));
+  return snapshots;
 }

@@ -1,7 +1,8 @@
 /**
  * Provisioned ("custom") clusters (issue 24): which clusters Drover builds itself
  * and at which Kubernetes version, and the nodes that registered for them with
- * their roles, address, ports and last reported progress. The cluster CA, the
+ * their roles, address, ports and last reported progress, and the etcd snapshots
+ * the server keeps (files under its data dir; here their checksums). The cluster CA, the
  * service-account key and each node's planned files live encrypted in `secrets`.
  */
 import type { Kysely } from 'kysely';
@@ -26,6 +27,14 @@ export const provisioningMigration: Migration = {
       .addColumn('progress', 'text')
       .addColumn('updated_at', 'text', (c) => c.notNull())
       .addPrimaryKeyConstraint('provisioned_nodes_pk', ['cluster_id', 'name'])
+      .execute();
+    await db.schema.createTable('etcd_snapshots')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('cluster_id', 'text', (c) => c.notNull())
+      .addColumn('node', 'text', (c) => c.notNull())
+      .addColumn('size', 'integer', (c) => c.notNull())
+      .addColumn('sha256', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
       .execute();
   },
 };
