@@ -10,7 +10,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubectl, kubectlOk } from '../testenv/index.ts';
@@ -44,6 +44,7 @@ describe('provisioned clusters', () => {
       node.killProcesses();
     }
     await drover?.stop();
+    rmSync(dirs, { recursive: true, force: true });
   });
 
   it('refuses up front a version the server has no binaries for, naming those it has', async () => {
@@ -105,8 +106,13 @@ describe('provisioned clusters', () => {
   });
 
   it('a node data dir refuses another cluster\'s token; delete makes the node agent stop everything and remove its data dir', async () => {
+    const restarted = new Date().toISOString();
     drover.server = await spawnServer({ dataDir: drover.server.dataDir, port: drover.server.port, args: serverArgs, env: { DROVER_CLUSTER_GRACE_MS: '1500' } });
-    await drover.waitForState(name, 'active', 120_000);
+    // The row still says Active from before the stop: wait for the node agent's tunnel to come back (its backoff reaches 30 s).
+    await eventually('the node agent to reconnect to the restarted server', async () => {
+      const c = await drover.getCluster(name);
+      return c.state === 'active' && c.tunnel === 'node' && (c.lastSeenAt ?? '') > restarted ? c : undefined;
+    }, 120_000);
     const node = nodes[0] as NodeAgentProcess;
 
     const other = JSON.parse(await drover.cli('clusters', 'create', `other-${suffix}`, '--custom', '--kubernetes-version', version, '-o', 'json')) as Created;
