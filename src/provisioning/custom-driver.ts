@@ -1,17 +1,19 @@
 /** The custom engine as a ProvisioningDriver: machines the user registers with the node command. */
 import type { ClusterService } from '../clusters/index.ts';
-import type { ProvisioningDriver } from './driver.ts';
+import type { DriverRegistration, ProvisioningDriver } from './driver.ts';
 import type { ProvisioningService } from './provisioning-service.ts';
 import { nodeCommand } from './provisioning-api.ts';
 
-export function customDriver(options: { service: ProvisioningService; clusters: Pick<ClusterService, 'get'>; publicUrl: string; caChecksum: string }): ProvisioningDriver {
+export function customDriver(options: { service: ProvisioningService; clusters: Pick<ClusterService, 'get' | 'registrationToken'>; publicUrl: string; caChecksum: string }): ProvisioningDriver {
   const { service } = options;
+  const registration = (token: string): DriverRegistration => ({ token, caChecksum: options.caChecksum, nodeCommand: nodeCommand(options.publicUrl, token, options.caChecksum) });
   return {
     name: 'custom',
     create: async (spec) => {
       const { cluster, registrationToken } = await service.createCustom(spec);
-      return { cluster, registration: { token: registrationToken, caChecksum: options.caChecksum, nodeCommand: nodeCommand(options.publicUrl, registrationToken, options.caChecksum) } };
+      return { cluster, registration: registration(registrationToken) };
     },
+    registration: async (clusterId) => registration(await options.clusters.registrationToken(clusterId)),
     versionOf: (clusterId) => service.versionOf(clusterId),
     nodes: (clusterId) => service.nodes(clusterId),
     aceContexts: async (clusterId) => {

@@ -28,6 +28,8 @@ export interface ProvisioningDriver {
   readonly name: string;
   /** Checks the spec up front (unknown version, bad name) and creates the cluster in state `provisioning`. */
   create(spec: ClusterSpec): Promise<{ cluster: Cluster; registration: DriverRegistration }>;
+  /** How machines join again (for `clusters get --registration`), with the cluster's current token. */
+  registration(clusterId: string): Promise<DriverRegistration>;
   /** Whether this driver built the cluster (undefined: not its cluster), at which version. */
   versionOf(clusterId: string): Promise<string | undefined>;
   /** Nodes (or node pools) with each step's progress, for `clusters get` and the UI. */

@@ -130,7 +130,7 @@ function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox
       const cluster = await options.clusters.get(request.params.id);
       const version = await driver.versionOf(cluster.id);
       if (version === undefined) return { provisioned: false, nodes: [] };
-      return { provisioned: true, kubernetesVersion: version, nodes: await driver.nodes(cluster.id) };
+      return { provisioned: true, kubernetesVersion: version, nodes: await driver.nodes(cluster.id), registration: await driver.registration(cluster.id) };
     });
     const provisioned = async (id: string): Promise<{ id: string; name: string }> => {
       const cluster = await options.clusters.get(id);

@@ -69,7 +69,8 @@ describe('provisioned clusters', () => {
       return c.state === 'active' ? c : undefined;
     }, 300_000).catch((error: unknown) => { throw new Error(`${String(error)}; last reason: ${last}; node agent: ${node.output().slice(-3000)}`); });
 
-    const shown = await drover.cli('clusters', 'get', name);
+    const shown = await drover.cli('clusters', 'get', name, '--registration');
+    assert.ok(shown.includes(created.registration.nodeCommand), `the node command again: ${shown}`);
     for (const step of ['binaries', 'files', 'etcd', 'kube-apiserver', 'kube-api-auth', 'kube-controller-manager', 'kube-scheduler', 'kubelet']) {
       assert.match(shown, new RegExp(`done\\s+${step}`), shown);
     }

@@ -136,7 +136,8 @@ export function clustersCommand(deps: CliDeps): Command {
         printItems(deps, opts, { ...cluster, ...(registration ? { registration } : {}), ...(provisioned ? { provisioning: provisioned } : {}) }, [cluster], clusterView, () => {
           printApiServer(deps, cluster);
           if (provisioned) deps.stdout.write(nodesText(provisioned));
-          if (registration) deps.stdout.write(registrationText(registration));
+          // A provisioned cluster's machines join with the node command, not the import manifest.
+          if (registration) deps.stdout.write(provisioned?.registration ? customRegistrationText(provisioned.registration) : registrationText(registration));
         });
       });
     }));

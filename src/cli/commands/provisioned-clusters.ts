@@ -13,7 +13,7 @@ export interface NodeView {
   name: string; roles: string[]; address: string; apiServerPort?: number; updatedAt: string;
   progress: { planId?: string; steps: Array<{ step: string; state: string; message?: string; at: string }> };
 }
-export interface NodesView { provisioned: boolean; kubernetesVersion?: string; nodes: NodeView[] }
+export interface NodesView { provisioned: boolean; kubernetesVersion?: string; nodes: NodeView[]; registration?: CustomRegistration }
 export interface CustomRegistration { token: string; caChecksum: string; nodeCommand: string }
 
 export async function createCustom<C>(client: DroverClient, name: string, kubernetesVersion: string | undefined): Promise<{ cluster: C; registration: CustomRegistration }> {
