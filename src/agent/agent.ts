@@ -18,7 +18,7 @@ import { hostname } from 'node:os';
 import type { Logger } from '../logging/index.ts';
 import { KubeClient, endpointFromKubeconfig, inClusterEndpoint, type KubeEndpoint } from '../kube/index.ts';
 import { parseHostPort } from '../addresses/index.ts';
-import { TunnelClient, fetchPinnedCa } from '../tunnel/index.ts';
+import { TunnelClient, fetchPinnedCa, type TunnelHandlers } from '../tunnel/index.ts';
 import {
   agentHeaders, clusterInfoRoute, goodbyeRoute, parseGoodbye, routeKey, tunnelConnectPath, type ClusterInfo,
 } from '../agent-protocol/index.ts';
@@ -37,6 +37,8 @@ export interface AgentOptions {
   /** The command's environment: in a pod, where KUBERNETES_SERVICE_HOST/PORT say how to reach kube-apiserver. */
   env: NodeJS.ProcessEnv;
   logger: Logger;
+  /** More routes the server may call on this agent's session (a provisioned node's etcd snapshot). */
+  handlers?: TunnelHandlers;
   /** Reconnect backoff (defaults suit production: 1 s growing to 30 s, with jitter). */
   backoff?: { initialMs: number; maxMs: number };
 }
@@ -82,6 +84,7 @@ export class Agent {
       ...(ca ? { ca } : {}),
       allow: (host, port) => host === api.host && port === api.port,
       handlers: {
+        ...options.handlers,
         [routeKey(clusterInfoRoute)]: () => ({ body: info satisfies ClusterInfo }),
         [routeKey(goodbyeRoute)]: (request) => this.onGoodbye(request.body),
       },

@@ -5,7 +5,7 @@ export const Cluster = Type.Object({
   id: Type.String(),
   name: Type.String(),
   displayName: Type.String(),
-  state: Type.Union([Type.Literal('pending'), Type.Literal('active'), Type.Literal('unavailable')]),
+  state: Type.Union([Type.Literal('pending'), Type.Literal('provisioning'), Type.Literal('active'), Type.Literal('unavailable')]),
   stateReason: Type.String(),
   kubernetesVersion: Type.Optional(Type.String()),
   nodeCount: Type.Optional(Type.Integer()),

@@ -1,6 +1,7 @@
 /**
- * certificates/: ECDSA P-256 certificate authorities and the leaves they sign.
- * Knows nothing of where keys are kept: callers store them (the data dir for the
- * server's CA, the database, encrypted, for the replicas' peer CA).
+ * certificates/: ECDSA P-256 certificate authorities and the leaf certificates they
+ * sign, for the server's own TLS (server/tls.ts) and each provisioned cluster's CA
+ * (provisioning/). One implementation, so both get the same key type, serials and
+ * extensions.
  */
-export { createAuthority, issueCertificate, coversHost, type KeyPair, type LeafSpec } from './authority.ts';
+export { createCa, issueCertificate, coversHost, type KeyPair, type CertRequest } from './certificates.ts';

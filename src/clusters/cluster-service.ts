@@ -22,7 +22,8 @@ import {
 } from './registration-token.ts';
 import { caFingerprint, identityDigest, type ApiServerIdentity } from './apiserver-identity.ts';
 
-export type ClusterState = 'pending' | 'active' | 'unavailable';
+/** `provisioning`: Drover is building it on registered nodes (src/provisioning/) until its API answers through the tunnel. */
+export type ClusterState = 'pending' | 'provisioning' | 'active' | 'unavailable';
 
 export interface Cluster {
   id: string;
@@ -109,7 +110,7 @@ export class ClusterService {
     this.now = options.now ?? (() => new Date());
   }
 
-  async create(input: { name: string; displayName?: string; tokenTtlMs?: number }): Promise<{ cluster: Cluster; registrationToken: string }> {
+  async create(input: { name: string; displayName?: string; tokenTtlMs?: number; provisioned?: boolean }): Promise<{ cluster: Cluster; registrationToken: string }> {
     if (!namePattern.test(input.name)) throw new InvalidArgumentError('name', 'a DNS label: lowercase letters, digits and "-", at most 63', input.name);
     const token = generateRegistrationToken();
     const at = this.now().toISOString();
@@ -117,8 +118,8 @@ export class ClusterService {
     try {
       await this.db.transaction().execute(async (tx) => {
         await tx.insertInto('clusters').values({
-          id, name: input.name, display_name: input.displayName ?? input.name, state: 'pending',
-          state_reason: 'waiting for the cluster agent to connect', registration_digest: registrationTokenDigest(token),
+          id, name: input.name, display_name: input.displayName ?? input.name, state: input.provisioned ? 'provisioning' : 'pending',
+          state_reason: input.provisioned ? 'waiting for node agents to register' : 'waiting for the cluster agent to connect', registration_digest: registrationTokenDigest(token),
           registration_expires_at: input.tokenTtlMs ? new Date(Date.parse(at) + input.tokenTtlMs).toISOString() : null,
           previous_digest: null, previous_valid_until: null, api_server: null, ca_pem: null, api_account: null, apiserver_conflict: null, kubernetes_version: null,
           node_count: null, capacity: null, tunnel: null, last_seen_at: null, created_at: at, updated_at: at,

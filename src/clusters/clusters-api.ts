@@ -58,6 +58,11 @@ export interface ClustersApiOptions {
   caPem: string;
   agentImage: string;
   logger: Logger;
+  /**
+   * After a cluster's agents were told it is deleted: what else must go (provisioning
+   * forgets its nodes), given the node names that were told; returns a note for the answer.
+   */
+  onDelete?: (clusterId: string, toldNodes: string[]) => Promise<string>;
 }
 
 /** The two plugins: the unauthenticated import route, and the authenticated /v1/clusters routes. */
@@ -197,11 +202,14 @@ function clusterRoutes(options: ClustersApiOptions, caChecksum: string): Fastify
         }
       }
       // The registration token dies with the row: an agent not connected now is refused (and exits) at its next attempt.
-      const agentsTold = await dismissAgents(tunnel.sessionsOf(cluster.id), cluster.name, options.logger);
+      const sessions = tunnel.sessionsOf(cluster.id);
+      const agentsTold = await dismissAgents(sessions, cluster.name, options.logger);
+      const more = await options.onDelete?.(cluster.id, sessions.flatMap((s) => (s.info.identity.nodeName ? [s.info.identity.nodeName] : [])));
       await controllers.forget(cluster.id);
       await service.delete(cluster.id);
       note += agentsTold > 0 ? `; told ${agentsTold} connected agent(s) to exit`
         : '; no agent was connected: a hand-run agent exits at its next connection attempt, when the server answers that its token is unknown';
+      note += more ?? '';
       return { cluster, cleanedUp: live !== undefined && removedObjects > 0, removedObjects, agentsTold, note };
     });
     return Promise.resolve();

@@ -45,6 +45,8 @@ export interface ClustersFeatureOptions {
   deadPeerTimeoutMs?: number;
   /** Where cluster deletes and accepted kube-apiservers are published for other replicas (the change feed). */
   changes?: ChangePublisher;
+  /** See ClustersApiOptions.onDelete. */
+  onDelete?: (clusterId: string, toldNodes: string[]) => Promise<string>;
 }
 
 export interface ClustersFeature {
@@ -76,6 +78,7 @@ export function createClustersFeature(options: ClustersFeatureOptions): Clusters
     apiPlugins: clustersApi({
       service, controllers, tunnel, authenticator: options.identity.authenticator, publicUrl: options.publicUrl,
       caPem: options.caPem, agentImage: options.agentImage, logger, ...(options.membership ? { membership: options.membership } : {}),
+      ...(options.onDelete ? { onDelete: options.onDelete } : {}),
     }),
     upgrade: { prefix: tunnelConnectPath, handler: (req, socket, head) => tunnel.handleUpgrade(req, socket, head) },
     close: async () => {

@@ -15,7 +15,7 @@
  */
 import type { ConnectionOptions, PeerCertificate, TLSSocket } from 'node:tls';
 import type { Kysely } from 'kysely';
-import { createAuthority, issueCertificate, type KeyPair } from '../certificates/index.ts';
+import { createCa, issueCertificate, type KeyPair } from '../certificates/index.ts';
 import type { Database, SecretBox } from '../store/index.ts';
 
 /** The TLS server name a replica asks for when it dials a peer; never a real host. */
@@ -37,7 +37,7 @@ async function peerAuthority(db: Kysely<Database>, secrets: SecretBox): Promise<
   const known = await read();
   if (known) return known;
   // Replicas starting together race here: the first insert wins, everyone uses what is stored.
-  const made = await createAuthority(`drover-replica-ca@${Math.floor(Date.now() / 1000)}`, 3650);
+  const made = await createCa(`drover-replica-ca@${Math.floor(Date.now() / 1000)}`, 3650);
   await db.insertInto('secrets').values({ name: secretName, ciphertext: secrets.encrypt(JSON.stringify(made), secretName), updated_at: new Date().toISOString() })
     .onConflict((oc) => oc.column('name').doNothing()).execute();
   const stored = await read();
@@ -48,7 +48,7 @@ async function peerAuthority(db: Kysely<Database>, secrets: SecretBox): Promise<
 /** Loads (or, on the first replica, creates) the peer CA and issues this replica's certificate. */
 export async function loadPeerCredentials(db: Kysely<Database>, secrets: SecretBox, replicaId: string): Promise<PeerCredentials> {
   const ca = await peerAuthority(db, secrets);
-  const leaf = await issueCertificate(ca, { commonName: `${commonNamePrefix}${replicaId}`, usage: 'peer', names: [peerServerName], days: 365 });
+  const leaf = await issueCertificate(ca, { commonName: `${commonNamePrefix}${replicaId}`, usage: 'peer', hosts: [peerServerName], validDays: 365 });
   return { ...leaf, caPem: ca.certPem };
 }
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { silentLogger } from '../logging/index.ts';
 import { serverConfigFromFlags, startServer, type RunningServer } from '../server/index.ts';
-import { createAuthority, issueCertificate, type KeyPair } from '../certificates/index.ts';
+import { createCa, issueCertificate, type KeyPair } from '../certificates/index.ts';
 import { loadPeerCredentials, peerServerName, relayHeader, type PeerCredentials } from './index.ts';
 
 interface Seen { url: string; headers: IncomingHttpHeaders; authorized: boolean }
@@ -78,8 +78,8 @@ describe('the peer relay between replicas', () => {
     const db = server.core.store.db;
     peer = await loadPeerCredentials(db, server.core.secrets, 'r-standin');
     replicaB = await standIn({ ...(await loadPeerCredentials(db, server.core.secrets, 'r-b')), caPem: peer.caPem });
-    const otherCa = await createAuthority('somebody-else', 1);
-    impostor = await standIn(await issueCertificate(otherCa, { commonName: 'drover-replica:r-evil', usage: 'peer', names: [peerServerName], days: 1 }));
+    const otherCa = await createCa('somebody-else', 1);
+    impostor = await standIn(await issueCertificate(otherCa, { commonName: 'drover-replica:r-evil', usage: 'peer', hosts: [peerServerName], validDays: 1 }));
     const alive = Date.now() + 3600_000;
     await db.insertInto('replicas').values([
       { id: 'r-b', address: `127.0.0.1:${replicaB.port}`, version: 'test', started_at: 'x', heartbeat_at: alive },
@@ -146,8 +146,8 @@ describe('the peer relay between replicas', () => {
 
   it('refuses the relay header from every client that has not proved a replica certificate', async () => {
     const publicCa = { certPem: readFileSync(join(dir, 'ca.crt'), 'utf8'), keyPem: readFileSync(join(dir, 'ca.key'), 'utf8') };
-    const fromPublicCa = await issueCertificate(publicCa, { commonName: 'drover-replica:r-evil', usage: 'peer', names: [peerServerName], days: 1 });
-    const fromOtherCa = await issueCertificate(await createAuthority('other', 1), { commonName: 'drover-replica:r-evil', usage: 'peer', names: [peerServerName], days: 1 });
+    const fromPublicCa = await issueCertificate(publicCa, { commonName: 'drover-replica:r-evil', usage: 'peer', hosts: [peerServerName], validDays: 1 });
+    const fromOtherCa = await issueCertificate(await createCa('other', 1), { commonName: 'drover-replica:r-evil', usage: 'peer', hosts: [peerServerName], validDays: 1 });
     const withCert = (cert: KeyPair) => new Agent({ connect: { ca: server.core.tls.caPem, cert: cert.certPem, key: cert.keyPem } });
     const clients: Array<[string, { token?: string; dispatcher?: Agent }]> = [
       ['a user with a valid token', { token: adminToken }],

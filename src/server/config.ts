@@ -46,6 +46,8 @@ export interface ServerConfig {
   providerRefreshMs: number;
   /** `DROVER_KUBECONFIG_*`: the kubeconfig token settings until an admin saves some. */
   kubeconfigDefaults: KubeconfigSettings;
+  /** `--kubernetes-binaries`: what node agents of provisioned clusters fetch (src/provisioning/). */
+  kubernetesBinaries?: string;
   /** Timing knobs from the environment; tests shorten them, production keeps the defaults. */
   tuning: { clusterGraceMs?: number; aceSyncMs?: number; rbacResyncMs?: number; replicaHeartbeatMs?: number };
   /** On PostgreSQL: how often every in-memory view is re-read even without change events (ms; `DROVER_RESYNC_MS`). */
@@ -66,6 +68,7 @@ export interface ServerFlags {
   logLevel?: string;
   logFormat?: string;
   agentImage?: string;
+  kubernetesBinaries?: string;
 }
 
 /** `--listen`: `HOST:PORT`, `[v6]:PORT`, or `:PORT` for every interface. */
@@ -195,6 +198,7 @@ export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv
     ...(flags.tlsCertFile ? { tlsCertFile: flags.tlsCertFile } : {}),
     ...(flags.tlsKeyFile ? { tlsKeyFile: flags.tlsKeyFile } : {}),
     ...(flags.tlsCaFile ? { tlsCaFile: flags.tlsCaFile } : {}),
+    ...(flags.kubernetesBinaries ? { kubernetesBinaries: resolve(flags.kubernetesBinaries) } : {}),
     proxyResponseHeaderTimeoutMs,
     logLevel, logFormat, agentImage,
     ...(bootstrapPassword ? { bootstrapPassword } : {}),

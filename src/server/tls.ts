@@ -8,8 +8,8 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { coversHost, createCa, issueCertificate } from '../certificates/index.ts';
 import { InvalidArgumentError } from '../errors/index.ts';
-import { coversHost, createAuthority, issueCertificate } from '../certificates/index.ts';
 
 export interface TlsMaterial {
   certPem: string;
@@ -26,12 +26,6 @@ export interface TlsOptions {
   caFile?: string;
 }
 
-const createCa = () => createAuthority(`drover-ca@${Math.floor(Date.now() / 1000)}`, 3650);
-
-/** Serving certificate names: localhost, 127.0.0.1 and the public URL's host. */
-const issueServing = (ca: { certPem: string; keyPem: string }, publicHost: string) =>
-  issueCertificate(ca, { commonName: 'drover', usage: 'server', names: [...new Set(['localhost', '127.0.0.1', ...(publicHost ? [publicHost] : [])])], days: 730 });
-
 function readOperatorFiles(options: TlsOptions): TlsMaterial {
   if (!options.certFile || !options.keyFile) throw new InvalidArgumentError('--tls-cert-file/--tls-key-file', 'both files, or neither');
   const certPem = readFileSync(options.certFile, 'utf8');
@@ -44,14 +38,16 @@ export async function loadOrCreateTls(options: TlsOptions): Promise<TlsMaterial 
   const path = (name: string): string => join(options.dataDir, name);
   let created = false;
   if (!existsSync(path('ca.crt')) || !existsSync(path('ca.key'))) {
-    const ca = await createCa();
+    const ca = await createCa(`drover-ca@${Math.floor(Date.now() / 1000)}`, 3650);
     writeFileSync(path('ca.key'), ca.keyPem, { mode: 0o600 });
     writeFileSync(path('ca.crt'), ca.certPem, { mode: 0o644 });
     created = true;
   }
   const ca = { certPem: readFileSync(path('ca.crt'), 'utf8'), keyPem: readFileSync(path('ca.key'), 'utf8') };
   if (created || !existsSync(path('server.crt')) || !existsSync(path('server.key')) || !coversHost(readFileSync(path('server.crt'), 'utf8'), options.publicHost)) {
-    const serving = await issueServing(ca, options.publicHost);
+    const serving = await issueCertificate(ca, {
+      commonName: 'drover', usage: 'server', validDays: 730, hosts: ['localhost', '127.0.0.1', ...(options.publicHost ? [options.publicHost] : [])],
+    });
     writeFileSync(path('server.key'), serving.keyPem, { mode: 0o600 });
     writeFileSync(path('server.crt'), serving.certPem, { mode: 0o644 });
   }

@@ -12,6 +12,7 @@
  * One https server serves all three (see http-server.ts).
  */
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -29,7 +30,8 @@ import { assertCanListen, listenError } from './port-check.ts';
 import { isWorker, listenForPeers, reportListening } from './workers.ts';
 import { passwordNotice, startupSummary, summaryFields, type AdminBootstrap } from './startup-summary.ts';
 import { createClustersFeature } from '../clusters/index.ts';
-import { AceSettings, AceSync, aceApi } from '../kube-api-auth/index.ts';
+import { AceSettings, AceSync, aceApi, kubeApiserverFlags, webhookConfig } from '../kube-api-auth/index.ts';
+import { createProvisioningFeature } from '../provisioning/index.ts';
 import { createProxyFeature } from '../proxy/index.ts';
 import { KubeImpersonationAccounts } from '../impersonation/index.ts';
 import { AccessService, createAccessFeature } from '../access/index.ts';
@@ -129,6 +131,8 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     membership: access, db: core.store.db, secrets: core.secrets, identity: core.identity, logger: core.logger,
     publicUrl: core.config.publicUrl, caPem: core.tls.caPem,
     agentImage: core.config.agentImage,
+    // A provisioned cluster's nodes go with it (`provisioning` is made below; this runs only on a delete).
+    onDelete: (clusterId, toldNodes) => provisioning.clusterDeleted(clusterId, toldNodes),
     // Tests shorten the grace period; production keeps the default.
     ...(core.config.tuning.clusterGraceMs === undefined ? {} : { graceMs: core.config.tuning.clusterGraceMs }),
   });
@@ -140,6 +144,13 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
   }).start();
   // ACE settings; aceSettings.contexts(cluster) gives `drover kubeconfig` its extra contexts.
   const aceSettings = new AceSettings({ db: core.store.db, clusters: clusters.service, controllers: clusters.controllers });
+  // Clusters Drover builds on registered machines; their control planes get kube-api-auth's webhook, so node contexts exist at once.
+  const provisioning = createProvisioningFeature({
+    db: core.store.db, secrets: core.secrets, clusters: clusters.service, authenticator: core.identity.authenticator,
+    publicUrl: core.config.publicUrl, caPem: core.tls.caPem, webhook: { config: webhookConfig, flags: kubeApiserverFlags },
+    snapshotsDir: join(core.config.dataDir, 'snapshots'), sessionFor: (clusterId) => clusters.tunnel.sessionFor(clusterId),
+    ...(core.config.kubernetesBinaries ? { binariesDir: core.config.kubernetesBinaries } : {}),
+  });
   // The per-user impersonation accounts, below both features that use them: the proxy acts through them,
   // the RBAC reconciler creates and removes them as bindings change.
   const accounts = new KubeImpersonationAccounts({
@@ -148,7 +159,7 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
   // The authentication proxy at /k8s/clusters/.
   const proxy = createProxyFeature({
     identity: core.identity, uiSessions: core.uiSessions, accounts, clusters, membership: access, logger: core.logger,
-    publicUrl: core.config.publicUrl, caPem: core.tls.caPem, kubeconfigDefaults: core.config.kubeconfigDefaults, db: core.store.db, aceContexts: (clusterId) => aceSettings.contexts(clusterId),
+    publicUrl: core.config.publicUrl, caPem: core.tls.caPem, kubeconfigDefaults: core.config.kubeconfigDefaults, db: core.store.db, aceContexts: async (clusterId) => [...await aceSettings.contexts(clusterId), ...await provisioning.aceContexts(clusterId)],
     responseHeaderTimeoutMs: core.config.proxyResponseHeaderTimeoutMs, changes,
   });
   // Projects, members, and their reconciliation into every live cluster's RBAC.
@@ -177,7 +188,7 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
   return {
     raw: [proxy.raw, ...proxy.rootRaw].map((r) => relayed(r, relayRequest)),
     upgrade: [clusters.upgrade, relayed(proxy.upgrade, (h: UpgradeHandler) => replicas.relay.upgrade(h))],
-    apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins, ...replicas.apiPlugins],
+    apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins, ...provisioning.apiPlugins, ...replicas.apiPlugins],
     onListen: [(advertised) => replicas.start(advertised)],
     // Replicas first: peers stop counting on this one before its tunnels close.
     onClose: [() => replicas.close(), () => changes.close(), () => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => refreshLease.close(), stopSweeper,

@@ -47,7 +47,7 @@ export interface ClustersTable {
   id: string;
   name: string;
   display_name: string;
-  state: 'pending' | 'active' | 'unavailable';
+  state: 'pending' | 'provisioning' | 'active' | 'unavailable';
   state_reason: string;
   /** SHA-256 of the registration token (src/clusters/registration-token.ts). */
   registration_digest: string;
@@ -176,6 +176,38 @@ export interface ClusterTunnelsTable {
   renewed_at: number | string;
 }
 
+/** A cluster Drover provisions on the user's machines (migration 0012). */
+export interface ProvisionedClustersTable {
+  cluster_id: string;
+  kubernetes_version: string;
+  created_at: string;
+}
+
+/** A node registered for a provisioned cluster; `roles` and `ports` are JSON, `progress` the node's last report (JSON). */
+export interface ProvisionedNodesTable {
+  cluster_id: string;
+  name: string;
+  /** Random id the node agent keeps in its data dir: tells a restart from a second machine claiming the name. */
+  node_id: string;
+  roles: string;
+  address: string;
+  ports: string;
+  plan_digest: string | null;
+  progress: string | null;
+  updated_at: string;
+}
+
+/** An etcd snapshot of a provisioned cluster; the bytes are `<data-dir>/snapshots/<cluster_id>/<id>.db`. */
+export interface EtcdSnapshotsTable {
+  id: string;
+  cluster_id: string;
+  /** The node whose etcd member gave it. */
+  node: string;
+  size: number;
+  sha256: string;
+  created_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   tokens: TokensTable;
@@ -192,4 +224,7 @@ export interface Database {
   settings: SettingsTable;
   replicas: ReplicasTable;
   cluster_tunnels: ClusterTunnelsTable;
+  provisioned_clusters: ProvisionedClustersTable;
+  provisioned_nodes: ProvisionedNodesTable;
+  etcd_snapshots: EtcdSnapshotsTable;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the real Kubernetes control plane our end-to-end tests run against:
-# kube-apiserver, kube-controller-manager and etcd, from k8s.io/kubernetes at the
+# kube-apiserver, kube-controller-manager, kube-scheduler and etcd, from k8s.io/kubernetes at the
 # version pinned in go.mod, through the Go module proxy.
 #
 # Binaries go to a cache outside git, keyed by the Kubernetes version and the
@@ -50,4 +50,6 @@ mkdir -p "$out"
 build etcd go.etcd.io/etcd/server/v3
 build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
 build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
+# Only provisioned clusters (src/provisioning) need the scheduler.
+build kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler
 echo "$out"

@@ -2,12 +2,13 @@
  * npm run testenv -- up DIR [--token-webhook URL]   start a control plane, write DIR/admin.kubeconfig
  * npm run testenv -- down DIR                       stop it and remove its state (logs stay)
  * npm run testenv -- build                          build the control-plane binaries if missing
+ * npm run testenv -- binaries [VERSION]              print the --kubernetes-binaries directory (building if needed)
  */
 import { parseArgs } from 'node:util';
 import { startControlPlane, stopControlPlane } from './control-plane.ts';
-import { kubeBinaries } from './binaries.ts';
+import { kubeBinaries, provisioningBinaries } from './binaries.ts';
 
-const usage = 'usage: npm run testenv -- up DIR [--token-webhook URL] | down DIR | build';
+const usage = 'usage: npm run testenv -- up DIR [--token-webhook URL] | down DIR | build | binaries [VERSION]';
 
 async function main(argv: string[]): Promise<void> {
   const { positionals, values } = parseArgs({
@@ -35,6 +36,10 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(`${JSON.stringify(bins)}\n`);
       return;
     }
+    case 'binaries':
+      // `dir` is the optional VERSION here.
+      process.stdout.write(`${await provisioningBinaries(progress, dir)}\n`);
+      return;
     case undefined:
     default:
       throw new Error(usage);

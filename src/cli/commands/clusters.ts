@@ -8,6 +8,7 @@ import { DURATION_HINT, durationOption } from '../../durations/index.ts';
 import { namingFlags } from '../flag-errors.ts';
 import { formatItems, printItems, printText, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
 import type { Cluster, CreatedCluster, Registration } from '../../api-types/index.ts';
+import { createCustom, customRegistrationText, nodesOf, nodesText, snapshotsCommand } from './provisioned-clusters.ts';
 
 
 const path = (name: string): string => `/v1/clusters/${encodeURIComponent(name)}`;
@@ -52,7 +53,15 @@ function createCommand(deps: CliDeps): Command {
     .argument('<name>', 'cluster name (a DNS label)')
     .option('--display-name <name>', 'display name')
     .option('--token-ttl <duration>', `registration token lifetime, at least 1m: ${DURATION_HINT} (default: no expiry)`)
-    .action(async (name: string, opts: { displayName?: string; tokenTtl?: string } & OutputFlags) => {
+    .option('--custom', 'Drover provisions Kubernetes on machines that run the node command it prints (docs/provisioning.md)')
+    .option('--kubernetes-version <version>', 'with --custom: the Kubernetes version, one the server has binaries for')
+    .action(async (name: string, opts: { displayName?: string; tokenTtl?: string; custom?: boolean; kubernetesVersion?: string } & OutputFlags) => {
+      if (opts.custom) {
+        const custom = await withClient(deps, (client) => createCustom<Cluster>(client, name, opts.kubernetesVersion));
+        printItems(deps, opts, custom, [custom.cluster], clusterView, () => deps.stdout.write(customRegistrationText(custom.registration)));
+        return;
+      }
+      if (opts.kubernetesVersion) throw new InvalidArgumentError('--kubernetes-version', 'to go with --custom');
       const ttl = opts.tokenTtl === undefined ? undefined : durationOption('--token-ttl', opts.tokenTtl, { min: 60 });
       const result = await namingFlags({ tokenTtlSeconds: '--token-ttl', displayName: '--display-name' }, withClient(deps, (client) => client.request<CreatedCluster>('POST', '/v1/clusters', {
         name, ...(opts.displayName ? { displayName: opts.displayName } : {}), ...(ttl ? { tokenTtlSeconds: ttl } : {}),
@@ -117,13 +126,17 @@ export function clustersCommand(deps: CliDeps): Command {
       await withClient(deps, async (client) => {
         const cluster = await client.request<Cluster>('GET', path(name));
         const registration = opts.registration ? await client.request<Registration>('GET', `${path(name)}/registration`) : undefined;
-        printItems(deps, opts, registration ? { ...cluster, registration } : cluster, [cluster], clusterView, () => {
+        const provisioned = await nodesOf(client, path(name));
+        printItems(deps, opts, { ...cluster, ...(registration ? { registration } : {}), ...(provisioned ? { provisioning: provisioned } : {}) }, [cluster], clusterView, () => {
           printApiServer(deps, cluster);
-          if (registration) deps.stdout.write(registrationText(registration));
+          if (provisioned) deps.stdout.write(nodesText(provisioned));
+          // A provisioned cluster's machines join with the node command, not the import manifest.
+          if (registration) deps.stdout.write(provisioned?.registration ? customRegistrationText(provisioned.registration) : registrationText(registration));
         });
       });
     }));
   clusters.addCommand(updateCommand(deps));
+  clusters.addCommand(snapshotsCommand(deps));
   clusters.addCommand(withOutputFlags(new Command('delete'))
     .description('remove what Drover created in the cluster (when reachable) and forget it')
     .argument('<name>', 'cluster name or id')

@@ -18,6 +18,7 @@ export function serverCommand(deps: CliDeps): Command {
     .option('--tls-ca-file <file>', 'the CA to serve at /cacerts with --tls-cert-file')
     .option('--proxy-response-header-timeout <duration>', 'how long a proxied Kubernetes request waits for the cluster to start answering before a 504 (watches, logs and exec are never cut; 0: no limit)', '60s')
     .option('--agent-image <image>', 'the image the import manifest runs (cluster agent, node agent, kube-api-auth); build it with deploy/build-image.sh (default: DROVER_AGENT_IMAGE, else drover/drover:<version>)')
+    .option('--kubernetes-binaries <dir>', 'DIR/<version>/{etcd,kube-apiserver,kube-controller-manager,kube-scheduler,kubelet}: what node agents of provisioned clusters run (docs/provisioning.md)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default: DROVER_LOG_LEVEL, else info)')
     .option('--log-format <format>', 'text, json or auto: text on a terminal, JSON otherwise (default: DROVER_LOG_FORMAT, else auto)')
     .action(async (flags: ServerFlags) => {

@@ -13,6 +13,7 @@ import { settingsMigration } from './0007-settings.ts';
 import { clusterApiServerPinMigration } from './0008-cluster-apiserver-pin.ts';
 import { leasesMigration } from './0009-leases.ts';
 import { replicasMigration } from './0010-replicas.ts';
+import { provisioningMigration } from './0012-provisioning.ts';
 
 export interface Migration {
   /** `NNNN-topic`; the number fixes the order. */
@@ -31,4 +32,5 @@ export const migrations: readonly Migration[] = [
   clusterApiServerPinMigration,
   leasesMigration,
   replicasMigration,
+  provisioningMigration,
 ];

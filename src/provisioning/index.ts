@@ -1,0 +1,78 @@
+/**
+ * provisioning/: clusters Drover builds on the user's machines ("custom"
+ * clusters). The server plans (planner.ts), keeps each cluster's CA and signs
+ * every node certificate (cluster-pki.ts), and serves the Kubernetes binaries
+ * (binaries.ts); a node agent (node-agent.ts, run by `drover agent --mode node
+ * --roles ...`) registers, fetches and checks the binaries, writes its plan's
+ * files and starts and supervises the processes, reporting each step. See
+ * README.md for the design note and docs/provisioning.md for the driver interface.
+ */
+import { createHash } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Database, SecretBox } from '../store/index.ts';
+import type { ClusterService } from '../clusters/index.ts';
+import type { TokenAuthenticator } from '../identity/index.ts';
+import type { AgentSessionView } from '../tunnel/index.ts';
+import { EtcdSnapshots } from './snapshots.ts';
+import { KubernetesBinaries } from './binaries.ts';
+import { ProvisioningService } from './provisioning-service.ts';
+import { provisioningApi } from './provisioning-api.ts';
+import type { WebhookFiles } from './planner.ts';
+import type { NodeContext, ProvisioningDriver } from './driver.ts';
+import { customDriver } from './custom-driver.ts';
+
+export { KubernetesBinaries, binaryNames, testKubeletMarker, type BinaryName, type BinarySet } from './binaries.ts';
+export { ProvisioningService, type ProvisionedNode } from './provisioning-service.ts';
+export { NodeAgent, type NodeAgentOptions } from './node-agent.ts';
+export { parseRoles, roleNames, type Role, type NodePlan, type NodeProgress } from './plan.ts';
+export { kubeletInvocation, kubeletConfiguration } from './kubelet-config.ts';
+export { maxSnapshotBytes } from './etcd-snapshot.ts';
+export type { EtcdSnapshot } from './snapshots.ts';
+export type { WebhookFiles } from './planner.ts';
+export type { ProvisioningDriver, ClusterSpec, DriverRegistration, NodeContext } from './driver.ts';
+
+export interface ProvisioningFeatureOptions {
+  db: Kysely<Database>;
+  secrets: SecretBox;
+  clusters: ClusterService;
+  /** `--kubernetes-binaries`; without it no custom cluster can be created. */
+  binariesDir?: string;
+  authenticator: TokenAuthenticator;
+  publicUrl: string;
+  caPem: string;
+  webhook: WebhookFiles;
+  /** Where etcd snapshots are kept: `<server data dir>/snapshots`. */
+  snapshotsDir: string;
+  /** A cluster's current tunnel session, through which snapshots are taken. */
+  sessionFor: (clusterId: string) => AgentSessionView | undefined;
+}
+
+export interface ProvisioningFeature {
+  service: ProvisioningService;
+  /** The engines by name; only `custom` today (docs/provisioning.md). */
+  drivers: Record<string, ProvisioningDriver>;
+  apiPlugins: FastifyPluginAsyncTypebox[];
+  /** Direct-access contexts of a provisioned cluster, on by default. */
+  aceContexts(clusterId: string): Promise<NodeContext[]>;
+  /** A deleted cluster: each driver removes what it can and names what it could not reach. */
+  clusterDeleted(clusterId: string, toldNodes: string[]): Promise<string>;
+}
+
+export function createProvisioningFeature(options: ProvisioningFeatureOptions): ProvisioningFeature {
+  const binaries = new KubernetesBinaries(options.binariesDir);
+  const service = new ProvisioningService({ db: options.db, secrets: options.secrets, clusters: options.clusters, binaries, webhook: options.webhook });
+  const caChecksum = createHash('sha256').update(options.caPem, 'utf8').digest('hex');
+  const drivers: Record<string, ProvisioningDriver> = { custom: customDriver({ service, clusters: options.clusters, publicUrl: options.publicUrl, caChecksum }) };
+  const all = Object.values(drivers);
+  const snapshots = new EtcdSnapshots({ db: options.db, dir: options.snapshotsDir, sessionFor: options.sessionFor });
+  return {
+    service, drivers,
+    apiPlugins: provisioningApi({ service, driver: drivers.custom as ProvisioningDriver, snapshots, clusters: options.clusters, binaries, authenticator: options.authenticator }),
+    aceContexts: async (clusterId) => (await Promise.all(all.map((d) => d.aceContexts(clusterId)))).flat(),
+    clusterDeleted: async (clusterId, toldNodes) => {
+      await snapshots.forget(clusterId);
+      return (await Promise.all(all.map((d) => d.deleted(clusterId, toldNodes)))).join('');
+    },
+  };
+}

@@ -1,0 +1,322 @@
+/**
+ * The node agent's provisioning half (`drover agent --mode node --roles ...`):
+ * register with the server, wait for the plan, then carry it out step by step,
+ * reporting each step: fetch the binaries (checksums from the plan), write the
+ * files, start each process and wait for its health check before the next.
+ * Afterwards it keeps the processes running (supervisor.ts) and asks for the plan
+ * again every 10 s, re-running it when it changed. The tunnel is held by the
+ * ordinary Agent (src/agent), which the CLI starts with the plan's admin
+ * kubeconfig once kube-apiserver answers.
+ *
+ * Trusts: the server, once its CA matches --ca-checksum; binaries only when their
+ * SHA-256 is the planned one. Refuses: a data dir that already belongs to a node of
+ * another cluster (one data dir, one node), an address that is not an IP.
+ * Everything it installs stays under the data dir, so `uninstall` is removing it.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import https from 'node:https';
+import http from 'node:http';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../logging/index.ts';
+import { fetchPinnedCa, type TunnelHandlers } from '../tunnel/index.ts';
+import { routeKey } from '../agent-protocol/index.ts';
+import { snapshotRoute, takeSnapshot } from './etcd-snapshot.ts';
+import { DroverError, InvalidArgumentError } from '../errors/index.ts';
+import { NodeClient } from './node-client.ts';
+import { Supervisor } from './supervisor.ts';
+import { portNames, type HealthCheck, type NodePlan, type NodePorts, type NodeProgress, type PlanAnswer, type Role, type StepState } from './plan.ts';
+
+export interface NodeAgentOptions {
+  serverUrl: string;
+  token: string;
+  caChecksum: string;
+  dataDir: string;
+  roles: Role[];
+  nodeName: string;
+  address: string;
+  /** How to run `drover` itself (kube-api-auth runs beside kube-apiserver). */
+  drover: { file: string; args: string[] };
+  logger: Logger;
+  /** How often the plan is asked for again once carried out (default 10 s). */
+  replanMs?: number;
+}
+
+/** What the data dir remembers about its node. */
+interface NodeState { nodeId: string; name: string; clusterId?: string; ports: NodePorts }
+
+const healthTimeoutMs = 180_000;
+const retryFailedMs = 15_000;
+
+export class NodeAgent {
+  private readonly dataDir: string;
+  private client: NodeClient | undefined;
+  private supervisor: Supervisor | undefined;
+  private readonly progress: NodeProgress = { steps: [] };
+  private reporting: Promise<void> = Promise.resolve();
+  private current: NodePlan | undefined;
+  private closed = false;
+  private replanTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: NodeAgentOptions) {
+    if (!options.dataDir) throw new InvalidArgumentError('--data-dir', 'a directory for this node\'s binaries, certificates, state and logs');
+    this.dataDir = resolve(options.dataDir);
+  }
+
+  /** Registers, waits for the plan and carries it out; resolves with the plan once every process is healthy. */
+  async start(onPlanChanged?: (plan: NodePlan) => void): Promise<NodePlan> {
+    const { options } = this;
+    await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
+    const state = await this.loadState();
+    const caPem = await fetchPinnedCa(options.serverUrl, options.caChecksum);
+    this.client = new NodeClient({ serverUrl: options.serverUrl, caPem, token: options.token, nodeName: state.name, nodeId: state.nodeId });
+    const registered = await this.client.json<{ clusterId: string; clusterName: string }>('POST', '/register', {
+      name: state.name, nodeId: state.nodeId, roles: options.roles, address: options.address, ports: state.ports,
+      ...(state.clusterId ? { clusterId: state.clusterId } : {}),
+    });
+    if (!registered) throw new DroverError('DRV_ERR_BAD_GATEWAY', 'the server answered the registration with no body');
+    if (state.clusterId && state.clusterId !== registered.clusterId) {
+      throw new InvalidArgumentError('--token', `a token of the cluster this data dir's node belongs to (${state.clusterId}); it is for cluster "${registered.clusterName}" `
+        + `(${registered.clusterId}). Use another --data-dir for a node of another cluster`);
+    }
+    await this.saveState({ ...state, clusterId: registered.clusterId });
+    options.logger.info({ cluster: registered.clusterName, node: state.name, roles: options.roles }, 'node registered');
+    this.supervisor = new Supervisor({
+      dataDir: this.dataDir,
+      command: (p) => (p.binary === 'drover' ? { file: options.drover.file, args: [...options.drover.args, ...p.args] } : { file: this.binaryPath(p.binary), args: p.args }),
+      onExit: (name, how, retryInMs) => this.step(name, 'failed', `exited (${how}); restarting in ${Math.round(retryInMs / 1000)} s; see ${this.supervisor?.logFile(name) ?? 'its log'}`),
+    });
+    this.supervisor.killLeftovers();
+    for (;;) {
+      const plan = await this.waitForPlan();
+      try {
+        await this.carryOut(plan);
+        this.scheduleReplan(onPlanChanged);
+        return plan;
+      } catch (error) {
+        // The failed step is reported (the server shows it); the plan may be fixed meanwhile, so ask again.
+        if (this.closed) throw error;
+        options.logger.error({ error: error instanceof Error ? error.message : String(error), retryInMs: retryFailedMs }, 'the plan failed; retrying');
+        await sleep(retryFailedMs);
+      }
+    }
+  }
+
+  /** Stops every process (the data dir stays). */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.replanTimer);
+    await this.supervisor?.stopAll();
+    await this.reporting;
+  }
+
+  /** Stops every process and removes everything this node installed (the whole data dir). */
+  async uninstall(): Promise<void> {
+    await this.close();
+    await rm(this.dataDir, { recursive: true, force: true });
+    this.options.logger.info({ dataDir: this.dataDir }, 'node uninstalled: processes stopped, data dir removed');
+  }
+
+  /** The routes this node answers on its tunnel session: an etcd snapshot from its own member. */
+  handlers(): TunnelHandlers {
+    return {
+      [routeKey(snapshotRoute)]: async () => {
+        const health = this.current?.processes.find((p) => p.name === 'etcd')?.health;
+        if (health?.kind !== 'https') return { status: 404, body: 'this node runs no etcd member: take the snapshot through a node with the etcd role' };
+        try {
+          return { headers: { 'content-type': 'application/octet-stream' }, body: await takeSnapshot(this.dataDir, health) };
+        } catch (error) {
+          return { status: 502, body: error instanceof Error ? error.message : String(error) };
+        }
+      },
+    };
+  }
+
+  binaryPath(name: string): string {
+    return join(this.dataDir, 'bin', this.current?.version ?? 'none', name);
+  }
+
+  private async waitForPlan(): Promise<NodePlan> {
+    for (;;) {
+      const answer = await this.client?.json<PlanAnswer>('GET', '/plan');
+      if (answer?.kind === 'plan') return answer.plan;
+      this.step('plan', 'running', answer?.reason ?? 'the server sent no plan');
+      if (this.closed) throw new DroverError('DRV_ERR_SESSION_CLOSED', 'the node agent stopped before it got a plan');
+      await sleep(2_000);
+    }
+  }
+
+  private async carryOut(plan: NodePlan): Promise<void> {
+    const supervisor = this.supervisor as Supervisor;
+    await supervisor.stopAll();
+    this.current = plan;
+    this.progress.planId = plan.id;
+    this.step('plan', 'done', `plan ${plan.id} for Kubernetes ${plan.version}`);
+    await this.run('binaries', async () => {
+      await mkdir(join(this.dataDir, 'bin', plan.version), { recursive: true });
+      for (const binary of plan.binaries) {
+        const file = this.binaryPath(binary.name);
+        if (existsSync(file) && (await sha256Of(file)) === binary.sha256) continue;
+        await this.client?.download(`/binaries/${plan.version}/${binary.name}`, file, binary.sha256);
+        await chmod(file, 0o755);
+      }
+      return `${plan.binaries.map((b) => b.name).join(', ')} checked against their planned SHA-256`;
+    });
+    await this.run('files', async () => {
+      for (const file of plan.files) {
+        const path = this.inDataDir(file.path);
+        await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+        await writeFile(path, file.content, { mode: file.mode });
+        await chmod(path, file.mode);
+      }
+      for (const dir of ['var/lib/etcd', 'var/lib/kubelet']) await mkdir(join(this.dataDir, dir), { recursive: true, mode: 0o700 });
+      return `${plan.files.length} files under ${join(this.dataDir, 'etc/kubernetes')}`;
+    });
+    for (const process of plan.processes) {
+      await this.run(process.name, async () => {
+        supervisor.start(process);
+        await this.healthy(process.name, process.health);
+        return `running (${process.health.kind === 'running' ? 'started' : `healthy at ${process.health.url}`})`;
+      });
+    }
+  }
+
+  /** Runs one step, reporting it running, then done or failed (and rethrowing). */
+  private async run(step: string, work: () => Promise<string>): Promise<void> {
+    this.step(step, 'running');
+    try {
+      this.step(step, 'done', await work());
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.step(step, 'failed', message);
+      throw new DroverError('DRV_ERR_PROVISIONING_FAILED', `step ${step} failed: ${message}`);
+    }
+  }
+
+  private async healthy(name: string, check: HealthCheck): Promise<void> {
+    const supervisor = this.supervisor as Supervisor;
+    const deadline = Date.now() + healthTimeoutMs;
+    for (;;) {
+      const exited = supervisor.exited(name);
+      if (exited) throw new DroverError('DRV_ERR_PROVISIONING_FAILED', `${exited}; last lines: ${tail(supervisor.logFile(name))}`);
+      if (check.kind === 'running') {
+        // Give a process that dies at once (bad flag, port taken) the chance to show it.
+        await sleep(1_000);
+        const late = supervisor.exited(name);
+        if (late) throw new DroverError('DRV_ERR_PROVISIONING_FAILED', `${late}; last lines: ${tail(supervisor.logFile(name))}`);
+        return;
+      }
+      if (await this.probe(check)) return;
+      if (Date.now() > deadline) {
+        throw new DroverError('DRV_ERR_PROVISIONING_FAILED', `${name} did not pass its health check (${check.url}) within ${healthTimeoutMs / 1000} s; last lines: ${tail(supervisor.logFile(name))}`);
+      }
+      await sleep(500);
+    }
+  }
+
+  private probe(check: Exclude<HealthCheck, { kind: 'running' }>): Promise<boolean> {
+    return new Promise((done) => {
+      const onResponse = (res: http.IncomingMessage): void => { res.resume(); done(res.statusCode === 200); };
+      const req = check.kind === 'http'
+        ? http.get(check.url, { timeout: 3_000 }, onResponse)
+        : https.get(check.url, {
+          timeout: 3_000, rejectUnauthorized: check.insecure !== true,
+          ...(check.caFile ? { ca: readFileSync(this.inDataDir(check.caFile)) } : {}),
+          ...(check.certFile ? { cert: readFileSync(this.inDataDir(check.certFile)) } : {}),
+          ...(check.keyFile ? { key: readFileSync(this.inDataDir(check.keyFile)) } : {}),
+        }, onResponse);
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => done(false));
+    });
+  }
+
+  private scheduleReplan(onPlanChanged?: (plan: NodePlan) => void): void {
+    if (this.closed) return;
+    this.replanTimer = setTimeout(() => void (async () => {
+      try {
+        const answer = await this.client?.json<PlanAnswer>('GET', '/plan');
+        if (answer?.kind === 'plan' && answer.plan.id !== this.current?.id && !this.closed) {
+          this.options.logger.info({ plan: answer.plan.id }, 'the plan changed; carrying out the new one');
+          await this.carryOut(answer.plan);
+          onPlanChanged?.(answer.plan);
+        }
+      } catch (error) {
+        this.options.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not check the plan; retrying');
+      }
+      this.scheduleReplan(onPlanChanged);
+    })(), this.options.replanMs ?? 10_000);
+    this.replanTimer.unref();
+  }
+
+  /** Records a step and sends the whole progress (in order, one report at a time). */
+  private step(step: string, state: StepState, message?: string): void {
+    const entry = { step, state, at: new Date().toISOString(), ...(message ? { message } : {}) };
+    const index = this.progress.steps.findIndex((s) => s.step === step);
+    if (index >= 0) this.progress.steps[index] = entry;
+    else this.progress.steps.push(entry);
+    const log = state === 'failed' ? 'error' : 'info';
+    this.options.logger[log]({ step, state, message }, 'provisioning step');
+    const snapshot = structuredClone(this.progress);
+    this.reporting = this.reporting.then(() => this.client?.json('POST', '/progress', snapshot)).then(() => undefined, (error: unknown) => {
+      this.options.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not report progress');
+    });
+  }
+
+  /** A plan path under the data dir; anything that would leave it is refused. */
+  private inDataDir(path: string): string {
+    const full = resolve(this.dataDir, path);
+    if (!full.startsWith(`${this.dataDir}/`)) throw new DroverError('DRV_ERR_BAD_GATEWAY', `the plan names a path outside the data dir: ${path.slice(0, 100)}`);
+    return full;
+  }
+
+  private stateFile(): string {
+    return join(this.dataDir, 'node.json');
+  }
+
+  private async loadState(): Promise<NodeState> {
+    if (existsSync(this.stateFile())) {
+      const state = JSON.parse(readFileSync(this.stateFile(), 'utf8')) as NodeState;
+      if (state.name !== this.options.nodeName) {
+        throw new InvalidArgumentError('--node-name', `the name this data dir's node registered with ("${state.name}")`, this.options.nodeName);
+      }
+      return state;
+    }
+    const ports = {} as NodePorts;
+    for (const name of portNames) ports[name] = await freePort(this.options.address);
+    const state: NodeState = { nodeId: randomBytes(16).toString('hex'), name: this.options.nodeName, ports };
+    await this.saveState(state);
+    return state;
+  }
+
+  private async saveState(state: NodeState): Promise<void> {
+    await writeFile(this.stateFile(), JSON.stringify(state, null, 2), { mode: 0o600 });
+  }
+}
+
+async function sha256Of(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-5).join(' | ').slice(-1500);
+  } catch {
+    return '(no log)';
+  }
+}
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}

@@ -1,0 +1,87 @@
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { parse } from 'yaml';
+import { createClusterPki, type ClusterPki } from './cluster-pki.ts';
+import { planId, planNode, webhookConfigPath } from './planner.ts';
+import type { NodePlan, NodeRegistration } from './plan.ts';
+import type { BinarySet } from './binaries.ts';
+
+const binaries: BinarySet = {
+  version: 'v1.36.3', kubelet: 'kubelet',
+  sha256: { etcd: 'a'.repeat(64), 'kube-apiserver': 'b'.repeat(64), 'kube-controller-manager': 'c'.repeat(64), 'kube-scheduler': 'd'.repeat(64), kubelet: 'e'.repeat(64) },
+};
+const webhook = { config: (url: string) => `server: ${url}\n`, flags: (path: string) => [`--authentication-token-webhook-config-file=${path}`] };
+const node = (name: string, address: string, roles: NodeRegistration['roles'], base: number): NodeRegistration => ({
+  name, nodeId: '0'.repeat(32), roles, address,
+  ports: { etcdClient: base, etcdPeer: base + 1, apiServer: base + 2, kubeApiAuth: base + 3, controllerManager: base + 4, scheduler: base + 5 },
+});
+
+describe('planNode', () => {
+  let pki: ClusterPki;
+  const cluster = { id: 'c-abc', name: 'alpha' };
+  const n1 = node('n1', '10.0.0.1', ['etcd', 'controlplane', 'worker'], 2000);
+  const n2 = node('n2', '10.0.0.2', ['etcd', 'controlplane'], 3000);
+  const w1 = node('w1', '10.0.0.3', ['worker'], 4000);
+  const nodes = [n1, n2, w1];
+  const plan = async (of: NodeRegistration): Promise<NodePlan> => {
+    const answer = await planNode({ cluster, binaries, pki, nodes, node: of, webhook });
+    assert.equal(answer.kind, 'plan');
+    return (answer as { plan: NodePlan }).plan;
+  };
+  const args = (p: NodePlan, name: string): string[] => p.processes.find((x) => x.name === name)?.args ?? [];
+  const file = (p: NodePlan, path: string): string => p.files.find((f) => f.path === path)?.content ?? '';
+
+  before(async () => { pki = await createClusterPki('alpha'); });
+
+  it('starts etcd, then kube-apiserver with kube-api-auth\'s webhook file and flag, kube-api-auth beside it, then the controllers and the kubelet', async () => {
+    const p = await plan(n1);
+    assert.deepEqual(p.processes.map((x) => x.name), ['etcd', 'kube-apiserver', 'kube-api-auth', 'kube-controller-manager', 'kube-scheduler', 'kubelet']);
+    assert.ok(args(p, 'kube-apiserver').includes(`--authentication-token-webhook-config-file=${webhookConfigPath}`));
+    assert.equal(webhookConfigPath, 'etc/kubernetes/kube-api-authn-webhook.yaml');
+    assert.equal(file(p, webhookConfigPath), 'server: http://127.0.0.1:2003/v1/authenticate\n');
+    assert.deepEqual(args(p, 'kube-api-auth'), ['kube-api-auth', '--kubeconfig', 'etc/kubernetes/admin.kubeconfig', '--listen', '127.0.0.1:2003']);
+    assert.deepEqual(p.tunnel, { apiServer: '10.0.0.1:2002', kubeconfig: 'etc/kubernetes/admin.kubeconfig' });
+  });
+
+  it('forms one etcd cluster of every etcd node, over TLS with client certificates, and points every apiserver at all of them', async () => {
+    const p = await plan(n2);
+    assert.ok(args(p, 'etcd').includes('--initial-cluster=n1=https://10.0.0.1:2001,n2=https://10.0.0.2:3001'));
+    assert.ok(args(p, 'etcd').includes('--client-cert-auth=true') && args(p, 'etcd').includes('--peer-client-cert-auth=true'));
+    assert.ok(args(p, 'kube-apiserver').includes('--etcd-servers=https://10.0.0.1:2000,https://10.0.0.2:3000'));
+    assert.equal(p.processes.some((x) => x.name === 'kubelet'), false);
+  });
+
+  it('signs the apiserver certificate for the node\'s address and the kubernetes Service, and keeps keys at 0600', async () => {
+    const p = await plan(n2);
+    const cert = new X509Certificate(file(p, 'etc/kubernetes/pki/apiserver.crt'));
+    assert.ok(cert.checkIssued(new X509Certificate(pki.ca.certPem)));
+    for (const san of ['IP Address:10.0.0.2', 'IP Address:10.43.0.1', 'DNS:kubernetes.default.svc']) assert.ok(cert.subjectAltName?.includes(san), cert.subjectAltName);
+    for (const f of p.files.filter((x) => x.path.endsWith('.key') || x.path.endsWith('.kubeconfig'))) assert.equal(f.mode, 0o600, f.path);
+    assert.equal(p.files.some((f) => f.content.includes(pki.ca.keyPem)), false, 'the CA key never leaves the server');
+  });
+
+  it('gives a worker-only node a kubelet that reaches the first control plane as system:node:<name>, and no control-plane files', async () => {
+    const p = await plan(w1);
+    assert.deepEqual(p.processes.map((x) => x.name), ['kubelet']);
+    assert.deepEqual(p.binaries.map((b) => b.name), ['kubelet']);
+    const kubeconfig = parse(file(p, 'etc/kubernetes/kubelet.kubeconfig')) as { clusters: Array<{ cluster: { server: string } }>; users: Array<{ user: Record<string, string> }> };
+    assert.equal(kubeconfig.clusters[0]?.cluster.server, 'https://10.0.0.1:2002');
+    const cert = new X509Certificate(Buffer.from(kubeconfig.users[0]?.user['client-certificate-data'] ?? '', 'base64'));
+    assert.match(cert.subject, /CN=system:node:w1/);
+    assert.match(cert.subject, /O=system:nodes/);
+    assert.equal(p.files.some((f) => f.path.includes('service-account') || f.path.includes('admin')), false);
+    assert.equal(p.tunnel, undefined);
+  });
+
+  it('waits while no node has the etcd or controlplane role', async () => {
+    assert.deepEqual(await planNode({ cluster, binaries, pki, nodes: [w1], node: w1, webhook }), { kind: 'wait', reason: 'waiting for a node with the etcd role to register' });
+  });
+
+  it('gives the same id for the same inputs, and a new one when a node joins or the version changes', () => {
+    const id = planId({ cluster, binaries, nodes, node: n1 });
+    assert.equal(planId({ cluster, binaries, nodes: [...nodes], node: n1 }), id);
+    assert.notEqual(planId({ cluster, binaries, nodes: [...nodes, node('n3', '10.0.0.4', ['etcd'], 5000)], node: n1 }), id);
+    assert.notEqual(planId({ cluster, binaries: { ...binaries, version: 'v1.36.4' }, nodes, node: n1 }), id);
+  });
+});

@@ -1,0 +1,156 @@
+/**
+ * Provisioning's routes. Two plugins:
+ *
+ * - for node agents, under /v1/provisioning/node/: register, the plan, progress
+ *   reports and the binaries. No Drover login: the registration token (header, as
+ *   on the tunnel) names the cluster, and only a provisioned cluster's token is
+ *   taken; the node name and node id headers name the node. Binaries are served
+ *   only at the cluster's own version.
+ * - for admins: create a custom cluster (`POST /v1/provisioning/clusters`) and
+ *   read its nodes with their progress (`GET /v1/clusters/:id/nodes`).
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { authenticateWith, requireAdmin, authErrors, ErrorBody } from '../http/index.ts';
+import type { TokenAuthenticator } from '../identity/index.ts';
+import { agentHeaders } from '../agent-protocol/index.ts';
+import { DroverError } from '../errors/index.ts';
+import type { ClusterService } from '../clusters/index.ts';
+import type { KubernetesBinaries } from './binaries.ts';
+import type { ProvisioningService } from './provisioning-service.ts';
+import type { ProvisioningDriver } from './driver.ts';
+import type { EtcdSnapshots } from './snapshots.ts';
+import { roleNames, type NodeRegistration } from './plan.ts';
+
+/** The header carrying the node's random id (from its data dir). */
+export const nodeIdHeader = 'x-drover-node-id';
+export const nodeApiPrefix = '/v1/provisioning/node';
+
+const Ports = Type.Object({
+  etcdClient: Type.Integer(), etcdPeer: Type.Integer(), apiServer: Type.Integer(),
+  kubeApiAuth: Type.Integer(), controllerManager: Type.Integer(), scheduler: Type.Integer(),
+}, { additionalProperties: false });
+const Registration = Type.Object({
+  name: Type.String({ maxLength: 63 }), nodeId: Type.String({ maxLength: 32 }),
+  roles: Type.Array(Type.Union(roleNames.map((r) => Type.Literal(r))), { minItems: 1, maxItems: 3 }),
+  address: Type.String({ maxLength: 45 }), ports: Ports, clusterId: Type.Optional(Type.String({ maxLength: 64 })),
+}, { additionalProperties: false });
+const Progress = Type.Object({
+  planId: Type.Optional(Type.String({ maxLength: 64 })),
+  steps: Type.Array(Type.Object({
+    step: Type.String({ maxLength: 80 }), state: Type.Union([Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]),
+    message: Type.Optional(Type.String({ maxLength: 4000 })), at: Type.String({ maxLength: 40 }),
+  }, { additionalProperties: false }), { maxItems: 100 }),
+}, { additionalProperties: false });
+const CreateCustom = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 63 }),
+  kubernetesVersion: Type.String({ minLength: 1, maxLength: 64 }),
+}, { additionalProperties: false });
+const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+
+export interface ProvisioningApiOptions {
+  service: ProvisioningService;
+  /** The engine `POST /v1/provisioning/clusters` creates with. */
+  driver: ProvisioningDriver;
+  snapshots: EtcdSnapshots;
+  clusters: Pick<ClusterService, 'get'>;
+  binaries: KubernetesBinaries;
+  authenticator: TokenAuthenticator;
+}
+
+function header(request: FastifyRequest, name: string): string {
+  const value = request.headers[name];
+  if (typeof value !== 'string' || value === '') throw new DroverError('DRV_ERR_UNAUTHENTICATED', `missing ${name} header: run the node agent with the command "drover clusters create --custom" printed`);
+  return value;
+}
+
+/** The command an admin runs on each machine (roles and name chosen per machine). */
+export function nodeCommand(publicUrl: string, token: string, caChecksum: string): string {
+  return `drover agent --mode node --roles etcd,controlplane,worker --server ${publicUrl} --token ${token} --ca-checksum ${caChecksum} --data-dir /var/lib/drover-node`;
+}
+
+export function provisioningApi(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox[] {
+  return [nodeRoutes(options), adminRoutes(options)];
+}
+
+function nodeRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox {
+  const { service, binaries } = options;
+  const node = (request: FastifyRequest): { token: string; name: string; id: string } => ({
+    token: header(request, agentHeaders.token), name: header(request, agentHeaders.node), id: header(request, nodeIdHeader),
+  });
+  const common = { tags: ['provisioning'] };
+  return (app) => {
+    app.post(`${nodeApiPrefix}/register`, {
+      schema: { ...common, summary: 'A node agent registers its roles, address and ports (registration token)', body: Registration,
+        response: { 200: Type.Object({ clusterId: Type.String(), clusterName: Type.String() }), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 409: ErrorBody } },
+    }, async (request) => service.register(header(request, agentHeaders.token), request.body as NodeRegistration));
+
+    app.get(`${nodeApiPrefix}/plan`, { schema: { ...common, summary: 'The node\'s plan, or why there is none yet (registration token)' } }, async (request, reply) => {
+      const who = node(request);
+      return reply.header('cache-control', 'no-store').send(await service.plan(who.token, who.name, who.id));
+    });
+
+    app.post(`${nodeApiPrefix}/progress`, { schema: { ...common, summary: 'A node agent reports its steps (registration token)', body: Progress } }, async (request, reply) => {
+      const who = node(request);
+      await service.report(who.token, who.name, who.id, request.body);
+      return reply.status(204).send();
+    });
+
+    app.get(`${nodeApiPrefix}/binaries/:version/:name`, {
+      schema: { ...common, summary: 'A Kubernetes binary at the cluster\'s version (registration token)', params: Type.Object({ version: Type.String({ maxLength: 64 }), name: Type.String({ maxLength: 40 }) }) },
+    }, async (request, reply) => {
+      const { cluster, version } = await service.clusterForNode(header(request, agentHeaders.token));
+      if (request.params.version !== version) {
+        throw new DroverError('DRV_ERR_FORBIDDEN', `cluster "${cluster.name}" runs Kubernetes ${version}; its nodes get only that version's binaries`);
+      }
+      const file = binaries.open(version, request.params.name);
+      return reply.type('application/octet-stream').header('content-length', String(file.size)).send(file.stream);
+    });
+    return Promise.resolve();
+  };
+}
+
+function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox {
+  const { driver } = options;
+  return (authed) => {
+    authed.addHook('preHandler', authenticateWith(options.authenticator));
+    const common = { tags: ['provisioning'], security: [{ bearer: [] }] };
+    authed.post('/v1/provisioning/clusters', {
+      schema: { ...common, summary: 'Create a cluster Drover provisions on registered machines (admins): returns the node command', body: CreateCustom,
+        response: { 201: Type.Object({ cluster: Type.Unknown(), registration: Type.Object({ token: Type.String(), caChecksum: Type.String(), nodeCommand: Type.String() }) }), ...authErrors, 409: ErrorBody } },
+    }, async (request, reply) => {
+      requireAdmin(request);
+      return reply.status(201).send(await driver.create(request.body));
+    });
+    authed.get('/v1/clusters/:id/nodes', {
+      schema: { ...common, summary: 'A provisioned cluster\'s nodes with each step\'s progress (admins)', params: Params, response: { 200: Type.Unknown(), ...authErrors } },
+    }, async (request) => {
+      requireAdmin(request);
+      const cluster = await options.clusters.get(request.params.id);
+      const version = await driver.versionOf(cluster.id);
+      if (version === undefined) return { provisioned: false, nodes: [] };
+      return { provisioned: true, kubernetesVersion: version, nodes: await driver.nodes(cluster.id), registration: await driver.registration(cluster.id) };
+    });
+    const provisioned = async (id: string): Promise<{ id: string; name: string }> => {
+      const cluster = await options.clusters.get(id);
+      if ((await driver.versionOf(cluster.id)) === undefined) {
+        throw new DroverError('DRV_ERR_BAD_REQUEST', `cluster "${cluster.name}" was imported, not provisioned by Drover: take its etcd snapshots where its etcd runs`);
+      }
+      return cluster;
+    };
+    authed.post('/v1/clusters/:id/snapshots', {
+      schema: { ...common, summary: 'Take an etcd snapshot of a provisioned cluster, kept by the server (admins)', params: Params, response: { 201: Type.Unknown(), ...authErrors } },
+    }, async (request, reply) => {
+      requireAdmin(request);
+      return reply.status(201).send(await options.snapshots.create(await provisioned(request.params.id)));
+    });
+    authed.get('/v1/clusters/:id/snapshots', {
+      schema: { ...common, summary: 'A provisioned cluster\'s etcd snapshots (admins)', params: Params, response: { 200: Type.Unknown(), ...authErrors } },
+    }, async (request) => {
+      requireAdmin(request);
+      return options.snapshots.list((await provisioned(request.params.id)).id);
+    });
+    return Promise.resolve();
+  };
+}

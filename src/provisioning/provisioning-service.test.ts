@@ -1,0 +1,124 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSecretBox, openStore, type Store } from '../store/index.ts';
+import { ClusterService } from '../clusters/index.ts';
+import { DroverError } from '../errors/index.ts';
+import { KubernetesBinaries, binaryNames } from './binaries.ts';
+import { ProvisioningService, checkRegistration } from './provisioning-service.ts';
+import type { NodePlan, NodeRegistration } from './plan.ts';
+
+const refusedWith = (status: number, pattern?: RegExp) => (e: unknown) =>
+  e instanceof DroverError && e.status === status && (pattern === undefined || pattern.test(e.message));
+const webhook = { config: (url: string) => `server: ${url}\n`, flags: (path: string) => [`--authentication-token-webhook-config-file=${path}`] };
+const ports = { etcdClient: 2379, etcdPeer: 2380, apiServer: 6443, kubeApiAuth: 6440, controllerManager: 10257, scheduler: 10259 };
+const node = (name: string, extra: Partial<NodeRegistration> = {}): NodeRegistration => ({
+  name, nodeId: randomBytes(16).toString('hex'), roles: ['etcd', 'controlplane', 'worker'], address: '127.0.0.1', ports, ...extra,
+});
+
+describe('ProvisioningService', () => {
+  let dir: string;
+  let store: Store;
+  let clusters: ClusterService;
+  let service: ProvisioningService;
+  const secrets = createSecretBox(randomBytes(32));
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'provisioning-'));
+    mkdirSync(join(dir, 'bin', 'v1.36.3'), { recursive: true });
+    for (const name of binaryNames) writeFileSync(join(dir, 'bin', 'v1.36.3', name), `#!/bin/sh\necho ${name}\n`);
+    mkdirSync(join(dir, 'bin', 'v1.35.0'), { recursive: true });
+    writeFileSync(join(dir, 'bin', 'v1.35.0', 'etcd'), 'incomplete');
+    store = await openStore({ dataDir: dir });
+    clusters = new ClusterService({ db: store.db, secrets });
+    service = new ProvisioningService({ db: store.db, secrets, clusters, binaries: new KubernetesBinaries(join(dir, 'bin')), webhook });
+  });
+  after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a version without all five binaries, or one that tries to leave the directory, and leaves no cluster behind', async () => {
+    for (const version of ['v1.35.0', 'v9.9.9', '../bin/v1.36.3', 'v1.36.3/../v1.36.3', '']) {
+      await assert.rejects(service.createCustom({ name: 'nope', kubernetesVersion: version }), refusedWith(400, /unknown Kubernetes version.*offers v1\.36\.3/));
+    }
+    assert.equal((await clusters.list()).length, 0);
+  });
+
+  it('creates the cluster provisioning, with its CA kept encrypted (never in clear in the store)', async () => {
+    const { cluster } = await service.createCustom({ name: 'alpha', kubernetesVersion: 'v1.36.3' });
+    assert.equal(cluster.state, 'provisioning');
+    assert.equal(cluster.kubernetesVersion, 'v1.36.3');
+    const ca = new X509Certificate(await service.caPem(cluster.id));
+    assert.ok(ca.ca);
+    const rows = await store.db.selectFrom('secrets').selectAll().execute();
+    assert.ok(rows.every((r) => !r.ciphertext.includes('PRIVATE KEY')));
+  });
+
+  it('refuses a node agent whose token is for a cluster Drover did not provision, or unknown', async () => {
+    const imported = await clusters.create({ name: 'imported' });
+    await assert.rejects(service.register(imported.registrationToken, node('n1')), refusedWith(403, /did not provision/));
+    await assert.rejects(service.register('x'.repeat(54), node('n1')), refusedWith(401));
+  });
+
+  it('refuses a second machine claiming a registered node name, but takes the same node back after a restart', async () => {
+    const { cluster, registrationToken } = await service.createCustom({ name: 'beta', kubernetesVersion: 'v1.36.3' });
+    const first = node('n1');
+    assert.deepEqual(await service.register(registrationToken, first), { clusterId: cluster.id, clusterName: 'beta' });
+    await service.register(registrationToken, first);
+    await assert.rejects(service.register(registrationToken, { ...first, nodeId: randomBytes(16).toString('hex') }), refusedWith(409, /already registered.*another machine/));
+    await assert.rejects(service.plan(registrationToken, 'n1', randomBytes(16).toString('hex')), refusedWith(409));
+  });
+
+  it('waits for etcd and control-plane roles, then plans; the same inputs give the stored plan, not new certificates', async () => {
+    const { registrationToken: token } = await service.createCustom({ name: 'gamma', kubernetesVersion: 'v1.36.3' });
+    const worker = node('w1', { roles: ['worker'] });
+    await service.register(token, worker);
+    assert.deepEqual(await service.plan(token, 'w1', worker.nodeId), { kind: 'wait', reason: 'waiting for a node with the etcd role to register' });
+    const etcd = node('e1', { roles: ['etcd'] });
+    await service.register(token, etcd);
+    assert.deepEqual(await service.plan(token, 'w1', worker.nodeId), { kind: 'wait', reason: 'waiting for a node with the controlplane role to register' });
+    const cp = node('c1', { roles: ['controlplane'] });
+    await service.register(token, cp);
+    const first = await service.plan(token, 'c1', cp.nodeId);
+    const again = await service.plan(token, 'c1', cp.nodeId);
+    assert.equal(first.kind, 'plan');
+    assert.deepEqual(again, first);
+    const plan = (first as { plan: NodePlan }).plan;
+    assert.deepEqual(plan.processes.map((p) => p.name), ['kube-apiserver', 'kube-api-auth', 'kube-controller-manager', 'kube-scheduler']);
+    await service.report(token, 'c1', cp.nodeId, { planId: plan.id, steps: [{ step: 'kube-apiserver', state: 'failed', message: 'exited (code 1)', at: new Date().toISOString() }] });
+    const gamma = await clusters.get('gamma');
+    assert.equal(gamma.stateReason, 'node c1: kube-apiserver failed: exited (code 1)');
+  });
+
+  it('forgets a deleted cluster\'s nodes, CA and plans', async () => {
+    const cluster = await clusters.get('gamma');
+    await service.forget(cluster.id);
+    assert.equal(await service.versionOf(cluster.id), undefined);
+    assert.deepEqual(await service.nodes(cluster.id), []);
+    const left = await store.db.selectFrom('secrets').select('name').where('name', 'like', `cluster/${cluster.id}/%`).execute();
+    assert.deepEqual(left.map((r) => r.name), [`cluster/${cluster.id}/registration-token`]);
+  });
+});
+
+describe('checkRegistration (what a node says ends up in flags and certificates)', () => {
+  const bad: Array<[string, Partial<NodeRegistration>]> = [
+    ['a name with a slash', { name: 'n1/../../etc' }],
+    ['a name with upper case', { name: 'Node1' }],
+    ['a flag smuggled in the address', { address: '127.0.0.1 --insecure' }],
+    ['a host name as address', { address: 'evil.example' }],
+    ['an unknown role', { roles: ['etcd', 'root'] as NodeRegistration['roles'] }],
+    ['no role', { roles: [] }],
+    ['a port out of range', { ports: { ...ports, apiServer: 70000 } }],
+    ['two processes on one port', { ports: { ...ports, scheduler: 6443 } }],
+    ['a short node id', { nodeId: 'abc' }],
+  ];
+  for (const [what, change] of bad) {
+    it(`refuses ${what}`, () => {
+      assert.throws(() => checkRegistration({ ...node('n1'), ...change }), (e: unknown) => e instanceof DroverError && e.status === 400);
+    });
+  }
+});

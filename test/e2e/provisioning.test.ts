@@ -1,0 +1,139 @@
+/**
+ * A cluster Drover provisions itself: `drover clusters create --custom` and one
+ * real node agent with every role, which fetches the binaries from the server,
+ * writes certificates from the cluster's CA and runs etcd, kube-apiserver (with
+ * kube-api-auth's webhook), kube-api-auth, kube-controller-manager,
+ * kube-scheduler and the test kubelet. The cluster turns Active through the node
+ * agent's tunnel; kubectl reaches it through the proxy, and through the node's own
+ * context (direct access) with the Drover server stopped.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { kubectl, kubectlOk } from '../testenv/index.ts';
+import { eventually, startDrover, type Drover } from '../testenv/drover.ts';
+import { provisioningBinaries } from '../testenv/binaries.ts';
+import { startNodeAgent, type NodeAgentProcess } from '../testenv/node-agents.ts';
+import { spawnServer } from './identity-support.ts';
+
+const suffix = Math.random().toString(36).slice(2, 7);
+const quiet = (): void => undefined;
+
+interface Created { cluster: { id: string; name: string; state: string }; registration: { token: string; nodeCommand: string } }
+
+describe('provisioned clusters', () => {
+  let drover: Drover;
+  let version: string;
+  let serverArgs: string[];
+  const name = `prov-${suffix}`;
+  const nodes: NodeAgentProcess[] = [];
+  const dirs = mkdtempSync(join(tmpdir(), 'drover-nodes-'));
+
+  before(async () => {
+    const binaries = await provisioningBinaries(quiet);
+    version = (await import('node:fs')).readdirSync(binaries)[0] ?? '';
+    serverArgs = ['--kubernetes-binaries', binaries];
+    drover = await startDrover({ serverArgs, env: { DROVER_ACE_SYNC_MS: '500' } });
+  });
+  after(async () => {
+    for (const node of nodes) {
+      await node.stop('SIGTERM');
+      node.killProcesses();
+    }
+    await drover?.stop();
+    rmSync(dirs, { recursive: true, force: true });
+  });
+
+  it('refuses up front a version the server has no binaries for, naming those it has', async () => {
+    const result = await drover.run('clusters', 'create', `bad-${suffix}`, '--custom', '--kubernetes-version', 'v1.0.0');
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /unknown Kubernetes version "v1\.0\.0".*offers v\d+\.\d+\.\d+/);
+    assert.equal((await drover.run('clusters', 'get', `bad-${suffix}`)).code, 1, 'no cluster is left behind');
+  });
+
+  it('a 1-node cluster with every role is provisioned and reached through the proxy, then directly with the server stopped', async () => {
+    const created = JSON.parse(await drover.cli('clusters', 'create', name, '--custom', '--kubernetes-version', version, '-o', 'json')) as Created;
+    assert.equal(created.cluster.state, 'provisioning');
+    assert.match(created.registration.nodeCommand, /^drover agent --mode node --roles etcd,controlplane,worker --server https:\/\/\S+ --token \S+ --ca-checksum [0-9a-f]{64} --data-dir \S+$/);
+
+    const node = startNodeAgent(created.registration.nodeCommand, { dataDir: join(dirs, 'n1'), nodeName: 'n1' });
+    nodes.push(node);
+    let last = '';
+    await eventually(`${name} to be active`, async () => {
+      if (node.child.exitCode !== null) throw new Error(`the node agent exited: ${node.output().slice(-3000)}`);
+      const c = await drover.getCluster(name);
+      last = c.stateReason;
+      return c.state === 'active' ? c : undefined;
+    }, 300_000).catch((error: unknown) => { throw new Error(`${String(error)}; last reason: ${last}; node agent: ${node.output().slice(-3000)}`); });
+
+    const shown = await drover.cli('clusters', 'get', name, '--registration');
+    assert.ok(shown.includes(created.registration.nodeCommand), `the node command again: ${shown}`);
+    for (const step of ['binaries', 'files', 'etcd', 'kube-apiserver', 'kube-api-auth', 'kube-controller-manager', 'kube-scheduler', 'kubelet']) {
+      assert.match(shown, new RegExp(`done\\s+${step}`), shown);
+    }
+
+    const kubeconfig = join(drover.dir, `${name}.kubeconfig`);
+    await drover.cli('kubeconfig', name, '--file', kubeconfig);
+    const contexts = (await kubectlOk(['config', 'get-contexts', '-o', 'name'], { kubeconfig })).split('\n').filter(Boolean);
+    assert.ok(contexts.includes(`${name}-n1`), `a node context at once: ${contexts.join(', ')}`);
+    await kubectlOk(['config', 'use-context', name], { kubeconfig });
+    const nodeList = await eventually('the kubelet\'s Node through the proxy', async () => {
+      const r = await kubectl(['get', 'nodes', '-o', 'name'], { kubeconfig });
+      return r.code === 0 && r.stdout.includes('node/n1') ? r.stdout : undefined;
+    }, 60_000);
+    assert.match(nodeList, /node\/n1/);
+    await kubectlOk(['create', 'namespace', `made-${suffix}`], { kubeconfig });
+
+    // An etcd snapshot through etcd's snapshot API, kept and checksummed by the server.
+    const snapshot = JSON.parse(await drover.cli('clusters', 'snapshots', 'create', name, '-o', 'json')) as { id: string; node: string; size: number; sha256: string };
+    assert.equal(snapshot.node, 'n1');
+    const kept = readFileSync(join(drover.server.dataDir, 'snapshots', created.cluster.id, `${snapshot.id}.db`));
+    assert.equal(kept.length, snapshot.size);
+    assert.equal(createHash('sha256').update(kept).digest('hex'), snapshot.sha256);
+    assert.ok(kept.includes(Buffer.from(`made-${suffix}`)), 'the snapshot holds the namespace made before it');
+    assert.match(await drover.cli('clusters', 'snapshots', 'list', name), new RegExp(`${snapshot.id}\\s.*n1\\s+${snapshot.size}\\s+${snapshot.sha256}`));
+
+    await kubectlOk(['config', 'use-context', `${name}-n1`], { kubeconfig });
+    await eventually('direct access through kube-api-auth (AceSync has put the token in)', async () => {
+      const r = await kubectl(['get', 'namespace', `made-${suffix}`, '-o', 'name'], { kubeconfig });
+      return r.code === 0 ? true : undefined;
+    }, 60_000);
+    await drover.server.stop();
+    const direct = await kubectlOk(['get', 'namespace', `made-${suffix}`, '-o', 'name'], { kubeconfig });
+    assert.equal(direct.trim(), `namespace/made-${suffix}`);
+  });
+
+  it('a node data dir refuses another cluster\'s token; delete makes the node agent stop everything and remove its data dir', async () => {
+    const restarted = new Date().toISOString();
+    drover.server = await spawnServer({ dataDir: drover.server.dataDir, port: drover.server.port, args: serverArgs, env: { DROVER_CLUSTER_GRACE_MS: '1500' } });
+    // The row still says Active from before the stop: wait for the node agent's tunnel to come back (its backoff reaches 30 s).
+    await eventually('the node agent to reconnect to the restarted server', async () => {
+      const c = await drover.getCluster(name);
+      return c.state === 'active' && c.tunnel === 'node' && (c.lastSeenAt ?? '') > restarted ? c : undefined;
+    }, 120_000);
+    const node = nodes[0] as NodeAgentProcess;
+
+    const other = JSON.parse(await drover.cli('clusters', 'create', `other-${suffix}`, '--custom', '--kubernetes-version', version, '-o', 'json')) as Created;
+    const intruder = startNodeAgent(other.registration.nodeCommand, { dataDir: node.dataDir, nodeName: 'n1' });
+    const code = await new Promise((r) => intruder.child.once('exit', r));
+    assert.notEqual(code, 0);
+    assert.match(intruder.output(), /data dir belongs to cluster c-\w+, but its registration token is for cluster "other-/);
+    assert.equal((await drover.getCluster(name)).state, 'active', 'the running node was not disturbed');
+
+    const deleted = JSON.parse(await drover.cli('clusters', 'delete', name, '-o', 'json')) as { note: string };
+    assert.match(deleted.note, /1 node agent\(s\) told to stop their processes and remove their data dir/);
+    const exit = await new Promise((r) => (node.child.exitCode === null ? node.child.once('exit', r) : r(node.child.exitCode)));
+    assert.equal(exit, 0, node.output().slice(-2000));
+    assert.equal(existsSync(node.dataDir), false, 'the data dir is gone');
+
+    // A worker waiting for a control plane holds no tunnel: deleting its cluster cannot reach it, and says so.
+    const waiting = startNodeAgent(other.registration.nodeCommand, { dataDir: join(dirs, 'w1'), nodeName: 'w1', roles: 'worker' });
+    nodes.push(waiting);
+    await eventually('w1 to register and wait', async () => (/waiting for a node with the etcd role/.test(await drover.cli('clusters', 'get', `other-${suffix}`)) ? true : undefined), 60_000);
+    const unreached = JSON.parse(await drover.cli('clusters', 'delete', `other-${suffix}`, '-o', 'json')) as { note: string };
+    assert.match(unreached.note, /NOT REACHED \(no tunnel now\): w1 \(127\.0\.0\.1\): stop their node agent and remove its --data-dir by hand/);
+  });
+});
