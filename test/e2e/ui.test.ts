@@ -13,28 +13,15 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
 import { kubectl, startPrivateControlPlane, type PrivateControlPlane } from '../testenv/index.ts';
 import { adminPassword, eventually, startDrover, type Drover, type Registration } from '../testenv/drover.ts';
 import { ensureUiBuilt, launchBrowser, type TestBrowser } from '../testenv/browser.ts';
 import { call } from './identity-support.ts';
+import { artifacts, login, phone, shoot } from './ui-support.ts';
 
-const artifacts = join(import.meta.dirname, '..', 'artifacts', 'ui');
-const phone = { width: 390, height: 844 };
 const suffix = Math.random().toString(36).slice(2, 7);
 const clusterName = `ui-${suffix}`;
 const alice = { username: `alice-${suffix}`, first: 'first-password-123', second: 'second-password-456' };
-
-async function shoot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
-}
-
-async function login(page: Page, url: string, username: string, password: string): Promise<void> {
-  await page.goto(`${url}/`);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-}
 
 describe('web UI in a real browser', { timeout: 240_000 }, () => {
   let cp: PrivateControlPlane;
