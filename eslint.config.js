@@ -17,7 +17,7 @@ const folderLayers = [
   ['kube', 'store', 'tunnel', 'http'],
   ['identity', 'downstream'],
   ['impersonation', 'clusters'],
-  ['access', 'proxy', 'kube-api-auth', 'agent', 'api'],
+  ['access', 'proxy', 'kube-api-auth', 'agent', 'api', 'web-shell'],
   ['server'],
   ['cli'],
   ['testing'],

@@ -29,7 +29,8 @@ import { assertCanListen, listenError } from './port-check.ts';
 import { passwordNotice, startupSummary, summaryFields, type AdminBootstrap } from './startup-summary.ts';
 import { createClustersFeature } from '../clusters/index.ts';
 import { AceSettings, AceSync, aceApi } from '../kube-api-auth/index.ts';
-import { createProxyFeature } from '../proxy/index.ts';
+import { createProxyFeature, renderKubeconfig } from '../proxy/index.ts';
+import { ShellSessions, locatePrograms, webShellApi } from '../web-shell/index.ts';
 import { KubeImpersonationAccounts } from '../impersonation/index.ts';
 import { AccessService, createAccessFeature } from '../access/index.ts';
 
@@ -120,10 +121,16 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   const providers = providersApi({ service: core.providers, authenticator: core.identity.authenticator });
   // Browser logins through GitHub and OIDC (UI, CLI device-style, admin test login).
   const redirectLogins = redirectLoginApi({ providers: core.providers, authenticator: core.identity.authenticator, publicUrl: core.config.publicUrl, logger: core.logger.child({ component: 'redirect-login' }) });
+  // The browser's kubectl console: the server's own kubectl and helm, against the proxy, as the user.
+  const shells = new ShellSessions({
+    tokens: core.identity.tokens, binaries: locatePrograms(env.PATH), logger: core.logger.child({ component: 'web-shell' }),
+    kubeconfig: (clusterId, clusterName, token) => renderKubeconfig({ publicUrl: core.config.publicUrl, caPem: core.tls.caPem, clusterId, clusterName, credential: { type: 'token', token } }),
+  });
+  const shellApi = webShellApi({ authenticator: core.identity.authenticator, sessions: shells, clusters: clusters.service, membership: access });
   return {
     raw: [proxy.raw, ...proxy.rootRaw], upgrade: [clusters.upgrade, proxy.upgrade],
-    apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins],
-    onClose: [() => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => core.providers.close()],
+    apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins, shellApi],
+    onClose: [() => shells.closeAll(), () => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => core.providers.close()],
   };
 }
 

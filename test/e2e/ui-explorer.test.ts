@@ -9,6 +9,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { eventually, kubectl, kubectlOk, startPrivateControlPlane, startTestNode, type PrivateControlPlane, type TestNode } from '../testenv/index.ts';
 import { adminPassword, startDrover, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
 import { ensureUiBuilt, launchBrowser, type TestBrowser } from '../testenv/browser.ts';
@@ -238,6 +239,40 @@ describe('cluster explorer in a real browser', { timeout: 300_000 }, () => {
       await page.getByRole('button', { name: 'Open a terminal' }).waitFor();
       await nav.getByRole('link', { name: 'Nodes' }).click();
       await page.getByText(/Nothing here for you: you may not list Nodes in this cluster/).waitFor();
+      // kubectl in the browser, as her, with a token of its own that ends with the console.
+      await page.goto(`${drover.server.url}/clusters/${cluster.id}`);
+      await page.getByRole('button', { name: 'Open a kubectl console' }).click();
+      const form = page.getByRole('form', { name: 'kubectl command' });
+      const output = page.getByLabel('kubectl output');
+      const run = async (line: string): Promise<void> => {
+        await form.getByLabel('Command').fill(line);
+        await form.getByRole('button', { name: 'Run' }).click();
+        await output.getByText(`$ ${line}`).waitFor();
+      };
+      await run(`kubectl get pods -n ${teamNs}`);
+      await output.getByText(/web-\S+\s+1\/1\s+Running/).waitFor({ timeout: 30_000 });
+      const consoleTokens = async (): Promise<number> => {
+        const listed = await drover.as(carol, ['tokens', 'list', '-o', 'json']);
+        assert.equal(listed.code, 0, listed.stderr);
+        return (JSON.parse(listed.stdout) as Array<{ description: string }>).filter((t) => t.description.startsWith('browser kubectl console')).length;
+      };
+      const cliLogin = await drover.as(carol, ['login', drover.server.url, '--username', carol, '--password-stdin', '--ca-file', join(drover.server.dataDir, 'ca.crt')], password);
+      assert.equal(cliLogin.code, 0, cliLogin.stderr);
+      assert.equal(await consoleTokens(), 1);
+      // Not a shell, not the server's files, not another server or identity: refused in words.
+      mobile.expectHttpError(422, /\/shell\/[^/]+\/run$/);
+      await run('kubectl get pods; cat /etc/passwd');
+      await output.getByText(/refused: .*shell syntax/).waitFor();
+      await run('kubectl get pods --kubeconfig=/etc/kubernetes/admin.conf');
+      await output.getByText(/refused: the flag --kubeconfig/).waitFor();
+      await run('kubectl get nodes');
+      await output.getByText(/forbidden/i).waitFor();
+      await assertNoOverflow(page, 'kubectl console (project member)');
+      await shoot(page, 'kubectl-console-phone');
+      await assertAccessible(page, 'the cluster page with a kubectl console');
+      await page.getByRole('button', { name: 'Close the console' }).click();
+      await page.getByRole('button', { name: 'Open a kubectl console' }).waitFor();
+      await eventually('the console\'s token revoked', async () => ((await consoleTokens()) === 0 ? true : undefined), 15_000);
       await assertNoOverflow(page, 'nodes (project member)');
       assert.deepEqual(mobile.problems, []);
     } finally {
@@ -250,6 +285,14 @@ describe('cluster explorer in a real browser', { timeout: 300_000 }, () => {
     try {
       const { page } = other;
       await login(page, drover.server.url, bob, password);
+      await page.getByRole('heading', { name: 'Clusters' }).waitFor();
+      // kubectl in the browser as a cluster member: nodes yes, pods no.
+      await page.getByRole('link', { name: cluster.name }).click();
+      await page.getByRole('button', { name: 'Open a kubectl console' }).click();
+      const form = page.getByRole('form', { name: 'kubectl command' });
+      await form.getByLabel('Command').fill('kubectl get nodes');
+      await form.getByRole('button', { name: 'Run' }).click();
+      await page.getByLabel('kubectl output').getByText(new RegExp(`${node.name}\\s+Ready`)).waitFor({ timeout: 30_000 });
       await page.goto(explore('_all/nodes'));
       await page.getByRole('region', { name: 'Nodes' }).locator(`tr[data-name="${node.name}"]`).getByRole('cell', { name: 'Ready' }).waitFor({ timeout: 30_000 });
       await page.goto(explore(`${teamNs}/secrets`));

@@ -38,12 +38,12 @@ async function errorOf(res: Response): Promise<ApiError> {
 }
 
 /** A same-origin request with the session cookie and the CSRF header; a non-2xx answer throws ApiError in the server's words. */
-export async function request(method: string, path: string, init: { headers?: Record<string, string>; body?: string; signal?: AbortSignal } = {}): Promise<Response> {
+export async function request(method: string, path: string, init: { headers?: Record<string, string>; body?: string; signal?: AbortSignal; keepalive?: boolean } = {}): Promise<Response> {
   const headers: Record<string, string> = { accept: 'application/json', ...init.headers };
   if (csrfToken !== undefined) headers['x-drover-csrf'] = csrfToken;
   let res: Response;
   try {
-    res = await fetch(path, { method, headers, credentials: 'same-origin', ...(init.body === undefined ? {} : { body: init.body }), ...(init.signal ? { signal: init.signal } : {}) });
+    res = await fetch(path, { method, headers, credentials: 'same-origin', ...(init.body === undefined ? {} : { body: init.body }), ...(init.signal ? { signal: init.signal } : {}), ...(init.keepalive ? { keepalive: true } : {}) });
   } catch (e) {
     if (init.signal?.aborted) throw e;
     throw new ApiError(0, 'NETWORK', 'could not reach the Drover server; check your connection');

@@ -4,6 +4,7 @@ import { get, q } from '../api.ts';
 import { Code, KubeconfigButtons, Link, Show, StateBadge, Table, ago, useLoad } from '../components.tsx';
 import type { Cluster, KubeList, KubeNode, Registration, User, Warning } from '../types.ts';
 import { MembersSection, ProjectsSection } from './members.tsx';
+import { KubectlConsole } from './kubectl-console.tsx';
 import { canI } from '../explorer/kube.ts';
 
 export function ClusterPage(props: { id: string; user: User }) {
@@ -27,6 +28,7 @@ export function ClusterPage(props: { id: string; user: User }) {
               <dt>Last seen</dt><dd>{ago(c.lastSeenAt)}</dd>
             </dl>
             <KubeconfigSection cluster={c} />
+            {c.state === 'active' && <KubectlConsole clusterId={c.id} />}
             {admin && <RegistrationSection cluster={c} />}
             <NodesSection cluster={c} />
             <WarningsSection cluster={c} />
