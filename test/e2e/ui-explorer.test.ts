@@ -285,7 +285,7 @@ describe('cluster explorer in a real browser', { timeout: 300_000 }, () => {
     try {
       const { page } = other;
       await login(page, drover.server.url, bob, password);
-      await page.getByRole('heading', { name: 'Clusters' }).waitFor();
+      await page.getByRole('heading', { name: 'Clusters', exact: true }).waitFor();
       // kubectl in the browser as a cluster member: nodes yes, pods no.
       await page.getByRole('link', { name: cluster.name }).click();
       await page.getByRole('button', { name: 'Open a kubectl console' }).click();

@@ -17,7 +17,7 @@ import { kubectl, startPrivateControlPlane, type PrivateControlPlane } from '../
 import { adminPassword, eventually, startDrover, type Drover, type Registration } from '../testenv/drover.ts';
 import { ensureUiBuilt, launchBrowser, type TestBrowser } from '../testenv/browser.ts';
 import { call } from './identity-support.ts';
-import { artifacts, login, phone, shoot } from './ui-support.ts';
+import { artifacts, assertAccessible, assertNoOverflow, login, phone, shoot } from './ui-support.ts';
 
 const suffix = Math.random().toString(36).slice(2, 7);
 const clusterName = `ui-${suffix}`;
@@ -67,6 +67,7 @@ describe('web UI in a real browser', { timeout: 240_000 }, () => {
     drover.startAgent(created.registration, cp.state.kubeconfigPath);
     await row.getByText('Active').waitFor({ timeout: 60_000 });
     await shoot(page, 'clusters-1280');
+    await assertAccessible(page, 'clusters-1280');
   });
 
   it('creates a user, adds them as a cluster member, and shows the cluster page', async () => {
@@ -90,6 +91,7 @@ describe('web UI in a real browser', { timeout: 240_000 }, () => {
     await page.getByRole('heading', { name: 'Nodes' }).waitFor();
     await page.getByText('Loading…').first().waitFor({ state: 'detached' });
     await shoot(page, 'cluster-1280');
+    await assertAccessible(page, 'cluster-1280');
     const members = JSON.parse(await drover.cli('members', 'list', '--cluster', clusterName, '-o', 'json')) as Array<{ subject: string; roleTemplate: string; username?: string }>;
     assert.ok(members.some((m) => m.username === alice.username && m.roleTemplate === 'cluster-member'), JSON.stringify(members));
   });
@@ -146,6 +148,7 @@ describe('web UI in a real browser', { timeout: 240_000 }, () => {
     assert.match(secret, /^token-[a-z0-9]+:[A-Za-z0-9]{43}$/);
     assert.equal((await call(drover.server, 'GET', '/v1/whoami', { token: secret })).status, 200);
     await shoot(page, 'tokens-1280');
+    await assertAccessible(page, 'tokens-1280');
     await page.getByRole('button', { name: `Revoke ui token ${suffix}` }).click();
     await page.getByRole('button', { name: `Revoke ui token ${suffix}` }).waitFor({ state: 'detached' });
     assert.equal((await call(drover.server, 'GET', '/v1/whoami', { token: secret })).status, 401);
@@ -195,6 +198,7 @@ describe('web UI in a real browser', { timeout: 240_000 }, () => {
       await page.getByRole('heading', { name: heading, exact: true }).waitFor();
       await page.getByText('Loading…').first().waitFor({ state: 'detached' });
       await shoot(page, `${shot}-1280`);
+      await assertAccessible(page, shot);
     }
     // Lifetimes are typed as durations, as on the command line.
     await page.getByRole('button', { name: 'Change' }).first().click();
@@ -223,12 +227,14 @@ describe('web UI in a real browser', { timeout: 240_000 }, () => {
       await page.keyboard.press('Enter');
       await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
       await shoot(page, 'password-phone');
+      await assertAccessible(page, 'password-phone');
       await page.getByLabel('Current password').fill(alice.first);
       await page.getByLabel('New password', { exact: true }).fill(alice.second);
       await page.getByLabel('New password again').fill(alice.second);
       await page.getByRole('button', { name: 'Change password' }).click();
       await page.getByRole('link', { name: clusterName }).waitFor();
       await shoot(page, 'clusters-phone');
+      await assertAccessible(page, 'clusters-phone');
       await page.getByRole('button', { name: 'Menu' }).click();
       await shoot(page, 'menu-phone');
       await page.getByRole('link', { name: 'Clusters' }).click();
@@ -237,6 +243,8 @@ describe('web UI in a real browser', { timeout: 240_000 }, () => {
       await page.getByText('Loading…').first().waitFor({ state: 'detached' });
       assert.equal(await page.getByRole('form', { name: 'Add a member' }).count(), 0, 'a cluster member is not offered member changes');
       await shoot(page, 'cluster-phone');
+      await assertNoOverflow(page, 'the cluster page');
+      await assertAccessible(page, 'cluster-phone');
       // A reload keeps the session (GET /v1/session hands the page its CSRF token again).
       await page.reload();
       await page.getByRole('heading', { name: 'Kubeconfig' }).waitFor();

@@ -62,7 +62,7 @@ export function KubectlConsole(props: { clusterId: string }) {
         </>
       ) : (
         <>
-          <pre class="logs" ref={out} tabIndex={0} aria-label="kubectl output">{transcript}</pre>
+          <pre class="logs console" ref={out} tabIndex={0} aria-label="kubectl output">{transcript}</pre>
           <form class="inline" onSubmit={run} aria-label="kubectl command">
             <label>Command<input class="command" value={line} onInput={(e) => setLine(value(e))} spellcheck={false} autoComplete="off" /></label>
             <button type="submit" disabled={busy}>Run</button>
