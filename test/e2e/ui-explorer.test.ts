@@ -204,7 +204,7 @@ describe('cluster explorer in a real browser', { timeout: 300_000 }, () => {
     await assertAccessible(page, 'a Secret\'s page');
   });
 
-  it('project member: sees their project\'s namespace and its pods, and "nothing here" for nodes', async () => {
+  it('project member: her project\'s namespace and pods, logs, a terminal, a YAML edit, the kubectl console; "nothing here" for nodes', async () => {
     const mobile = await launchBrowser({ viewport: phone });
     try {
       const { page } = mobile;
@@ -224,8 +224,9 @@ describe('cluster explorer in a real browser', { timeout: 300_000 }, () => {
       await assertNoOverflow(page, 'pods (project member)');
       await shoot(page, 'explorer-pods-phone');
       await assertAccessible(page, 'the pods list at phone width');
-      // A terminal into her pod: exec over WebSocket through the proxy, as her.
+      // A terminal into her pod: exec over WebSocket through the proxy, as her; its logs followed first.
       await pods.getByRole('link', { name: /^web-/ }).first().click();
+      await page.getByLabel('Logs of web').getByText(/tick \d+/).first().waitFor({ timeout: 20_000 });
       await page.getByRole('button', { name: 'Open a terminal' }).click();
       const terminal = page.getByRole('region', { name: 'Terminal in web' });
       await page.getByText('Connected to web').waitFor({ timeout: 20_000 });
@@ -237,6 +238,17 @@ describe('cluster explorer in a real browser', { timeout: 300_000 }, () => {
       await assertAccessible(page, 'a pod\'s page with a terminal');
       await page.getByRole('button', { name: 'Close the terminal' }).click();
       await page.getByRole('button', { name: 'Open a terminal' }).waitFor();
+      // She edits a ConfigMap of her project: a new key, reviewed, applied (no one else owns it: no conflict).
+      await kubectlOk(['create', 'configmap', 'carol-settings', '-n', teamNs, '--from-literal=colour=blue'], admin());
+      await page.goto(explore(`${teamNs}/configmaps/carol-settings`));
+      await page.getByRole('button', { name: 'Edit YAML' }).click();
+      const editor = page.getByLabel('Edit, then review the server\'s dry run before applying');
+      await editor.fill((await editor.inputValue()).replace('  colour: blue\n', '  colour: blue\n  size: large\n'));
+      await page.getByRole('button', { name: 'Review changes' }).click();
+      await page.getByLabel('Changes').getByText('+   size: large').waitFor();
+      await page.getByRole('button', { name: 'Apply', exact: true }).click();
+      await page.getByText('Applied with server-side apply as "drover-ui".').waitFor();
+      assert.equal(await kubectlOk(['get', 'configmap', 'carol-settings', '-n', teamNs, '-o', 'jsonpath={.data.size}'], admin()), 'large');
       await nav.getByRole('link', { name: 'Nodes' }).click();
       await page.getByText(/Nothing here for you: you may not list Nodes in this cluster/).waitFor();
       // kubectl in the browser, as her, with a token of its own that ends with the console.
