@@ -17,7 +17,7 @@ const folderLayers = [
   ['kube', 'store', 'tunnel', 'http', 'coordination'],
   ['identity', 'downstream'],
   ['impersonation', 'clusters'],
-  ['access', 'proxy', 'kube-api-auth', 'agent', 'api', 'provisioning'],
+  ['access', 'proxy', 'kube-api-auth', 'agent', 'api', 'provisioning', 'web-shell'],
   ['replicas'],
   ['server'],
   ['cli'],

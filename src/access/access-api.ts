@@ -12,14 +12,14 @@ import { Type } from 'typebox';
 import { authenticateWith, caller, requireAdmin, authErrors, ErrorBody } from '../http/index.ts';
 import type { ClusterControllers, ClusterService } from '../clusters/index.ts';
 import type { AuthenticatedUser, Identity, UsersByPrincipal } from '../identity/index.ts';
-import { isKubeApiError, resourcePath, resources } from '../kube/index.ts';
+import { isKubeApiError, resourcePath, resources, type Namespace } from '../kube/index.ts';
 import { DroverError } from '../errors/index.ts';
 import type { AccessService } from './access-service.ts';
 import { covers } from './covers.ts';
 import { assertCanGrant, canManageMembers } from './escalation-guard.ts';
 import { PROJECT_ANNOTATION } from './rbac-reconciler.ts';
 import type { BindingSubject, ClusterRoleTemplateBinding, ProjectRoleTemplateBinding } from './types.ts';
-import { Member, PlacedNamespace, PolicyRule, Project, RemovedMembers, ResolvedRoleTemplate, RoleTemplate } from '../api-types/index.ts';
+import { Member, PlacedNamespace, PolicyRule, Project, RemovedMembers, ResolvedRoleTemplate, RoleTemplate, VisibleNamespace } from '../api-types/index.ts';
 
 const CreateRoleTemplate = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 50 }),
@@ -37,6 +37,7 @@ const ProjectParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 1
 /** A namespace name as Kubernetes takes it (a DNS label). */
 const NamespaceName = Type.String({ minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' });
 const createNamespaceRule = { apiGroups: [''], resources: ['namespaces'], verbs: ['create'] };
+const listNamespacesRule = { apiGroups: [''], resources: ['namespaces'], verbs: ['list'] };
 const userField = Type.String({
   minLength: 1, maxLength: 512,
   description: 'username, user id, or a provider user principal (a value containing "://", e.g. openldap_user://<dn>, github_user://<id>): a directory user who never logged in is confirmed with their provider and created',
@@ -147,6 +148,22 @@ function clusterGuards(options: AccessApiOptions): {
   return { visibleCluster, requireManager };
 }
 
+/** The project id a `field.cattle.io/projectId` annotation (`<cluster>:<project>`) names in this cluster. */
+function projectOf(annotation: string | undefined, clusterId: string): string | undefined {
+  const prefix = `${clusterId}:`;
+  return annotation?.startsWith(prefix) ? annotation.slice(prefix.length) : undefined;
+}
+
+/** Projects where the caller holds a binding, directly or through a group: exactly those whose namespaces-view role they get. */
+async function projectsBoundTo(access: AccessService, me: AuthenticatedUser, clusterId: string): Promise<Set<string>> {
+  const groups = new Set(me.groups);
+  const bound = new Set<string>();
+  for (const b of await access.projectBindings(clusterId)) {
+    if (b.subject.kind === 'user' ? b.subject.userId === me.id : groups.has(b.subject.principalId)) bound.add(b.projectId);
+  }
+  return bound;
+}
+
 /** Projects and their namespaces: list, create, move a namespace in, create one in. */
 function projectRoutes(options: AccessApiOptions): FastifyPluginAsyncTypebox {
   const { access, controllers, identity } = options;
@@ -158,6 +175,27 @@ function projectRoutes(options: AccessApiOptions): FastifyPluginAsyncTypebox {
     app.get('/v1/clusters/:id/projects', { schema: { ...members, summary: 'List a cluster\'s projects', params: ClusterParams, response: { 200: Type.Array(Project), ...authErrors } } }, async (request) => {
       const { id } = await visibleCluster(request, request.params.id);
       return access.listProjects(id);
+    });
+
+    // The explorer's navigation. A project member may get their project's namespaces by name but cannot list
+    // namespaces (RBAC has no "list these names"), so Drover, which knows the projects, tells them the names;
+    // whoever may list namespaces cluster-wide gets every one. Each name is then read through the proxy as the user.
+    app.get('/v1/clusters/:id/namespaces', { schema: { ...members, summary: 'The namespaces the caller can see, with their project', params: ClusterParams, response: { 200: Type.Array(VisibleNamespace), ...authErrors, 503: ErrorBody } } }, async (request) => {
+      const { id, me } = await visibleCluster(request, request.params.id);
+      const live = controllers.live(id);
+      if (!live) throw new DroverError('DRV_ERR_CLUSTER_UNAVAILABLE', 'the cluster is not connected; try again when it is Active');
+      const everything = covers(await access.rulesOf(me, { clusterId: id }), [listNamespacesRule]).covered;
+      const mine = everything ? undefined : await projectsBoundTo(access, me, id);
+      const list = await live.client.list<Namespace>(resourcePath(resources.namespaces));
+      const visible: VisibleNamespace[] = [];
+      for (const ns of list.items) {
+        const name = ns.metadata.name;
+        if (name === undefined) continue;
+        const projectId = projectOf(ns.metadata.annotations?.[PROJECT_ANNOTATION], id);
+        if (mine && (projectId === undefined || !mine.has(projectId))) continue;
+        visible.push({ name, ...(projectId === undefined ? {} : { projectId }) });
+      }
+      return visible.sort((a, b) => a.name.localeCompare(b.name));
     });
 
     app.post('/v1/clusters/:id/projects', {

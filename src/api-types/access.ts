@@ -48,3 +48,7 @@ export type RemovedMembers = Static<typeof RemovedMembers>;
 /** A namespace and the project it was placed in. */
 export const PlacedNamespace = Type.Object({ namespace: Type.String(), projectId: Type.String() });
 export type PlacedNamespace = Static<typeof PlacedNamespace>;
+
+/** A namespace the caller can see (the explorer's navigation), with its project. */
+export const VisibleNamespace = Type.Object({ name: Type.String(), projectId: Type.Optional(Type.String()) });
+export type VisibleNamespace = Static<typeof VisibleNamespace>;

@@ -8,7 +8,7 @@
  * so the UI's type check and bundle never see server code.
  */
 export { AceContext, AceSetting, AceView } from './ace.ts';
-export { Member, PlacedNamespace, PolicyRule, Project, RemovedMembers, ResolvedRoleTemplate, RoleTemplate } from './access.ts';
+export { Member, PlacedNamespace, PolicyRule, Project, RemovedMembers, ResolvedRoleTemplate, RoleTemplate, VisibleNamespace } from './access.ts';
 export { Cluster, ClusterWarning, CreatedCluster, Registration } from './clusters.ts';
 export { DoctorReport, Kubeconfig, KubeconfigSettingsView, MergedKubeconfig, PluginToken } from './kubeconfig.ts';
 export { AuthProviderInfo, CollectedToken, LoginLink, Principal, ProviderAccessMode, ProviderStyle, ProviderTestAnswer, ProviderView } from './providers.ts';

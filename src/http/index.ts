@@ -21,7 +21,7 @@ export {
 } from './credential.ts';
 export { authenticateWith, caller, requireAdmin } from './auth.ts';
 export {
-  UiSessions, assertSameOrigin, clearUiSession, credentialFrom, csrfHeaderName, installUiSessions, sessionCookieName,
+  UiSessions, assertSameOrigin, clearUiSession, credentialFrom, csrfHeaderName, csrfProtocolPrefix, installUiSessions, sessionCookieName,
   sessionCookiesOf, setUiSession, uiSessionsOf, type CredentialOptions,
 } from './session.ts';
 export { errorBody, installErrorHandling, sendError, toDroverError, type ErrorBodyShape } from './errors.ts';

@@ -174,6 +174,21 @@ describe('UI session cookie and CSRF rules (real server)', () => {
     assert.match(await rawUpgrade(path, [...cookie, `origin: ${publicUrl}`]), /^HTTP\/1\.1 404/);
   });
 
+  it('a browser WebSocket may carry the CSRF token as a subprotocol: only the right one, only one, only with our Origin', async () => {
+    const s = await login();
+    const path = '/k8s/clusters/c-nosuch/api/v1/namespaces/default/pods/p/exec?command=sh';
+    const offer = (...protocols: string[]): string => `sec-websocket-protocol: ${['v5.channel.k8s.io', ...protocols].join(', ')}`;
+    const ours = [`cookie: ${s.cookie}`, `origin: ${publicUrl}`];
+    // 404 (unknown cluster, admin) means the cookie was accepted.
+    assert.match(await rawUpgrade(path, [...ours, offer(`csrf.drover.io.${s.csrf}`)]), /^HTTP\/1\.1 404/);
+    assert.match(await rawUpgrade(path, [...ours, offer(`csrf.drover.io.${other(s.csrf)}`)]), /^HTTP\/1\.1 401/);
+    assert.match(await rawUpgrade(path, [...ours, offer(`csrf.drover.io.${s.csrf}`, `csrf.drover.io.${other(s.csrf)}`)]), /^HTTP\/1\.1 401/);
+    assert.match(await rawUpgrade(path, [...ours, offer('csrf.drover.io.')]), /^HTTP\/1\.1 401/);
+    assert.match(await rawUpgrade(path, [`cookie: ${s.cookie}`, 'origin: https://evil.example', offer(`csrf.drover.io.${s.csrf}`)]), /^HTTP\/1\.1 403/);
+    // Not an upgrade: the subprotocol is no CSRF token there.
+    assert.equal((await send('GET', '/k8s/clusters/c-nosuch/api', { cookie: s.cookie, origin: publicUrl, 'sec-websocket-protocol': `csrf.drover.io.${s.csrf}` })).status, 401);
+  });
+
   it('limits a session that must change its password to whoami, the change and logout, then opens it in place', async () => {
     const admin = (await send('POST', '/v1/login', {}, { username: 'admin', password })).json().token as string;
     const created = await send('POST', '/v1/users', { authorization: `Bearer ${admin}` }, { username: 'newbie', password: 'initial-password-1', mustChangePassword: true });

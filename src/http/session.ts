@@ -35,6 +35,12 @@ import { DroverError } from '../errors/index.ts';
 
 export const sessionCookieName = '__Host-drover_session';
 export const csrfHeaderName = 'x-drover-csrf';
+/**
+ * A browser's WebSocket cannot send headers, only subprotocols: the UI offers its CSRF
+ * token as the subprotocol `csrf.drover.io.<token>` beside the real one
+ * (`v5.channel.k8s.io`). Only upgrades read it there, and the proxy never forwards it.
+ */
+export const csrfProtocolPrefix = 'csrf.drover.io.';
 const decoratorName = 'droverUiSessions';
 const tokenValuePattern = /^(token-[a-z0-9]+):[A-Za-z0-9]{43}$/;
 
@@ -128,6 +134,12 @@ export function sessionCookiesOf(headers: IncomingHttpHeaders): string[] {
   return values;
 }
 
+/** The one CSRF subprotocol offered; none, or two (ambiguous), count as none. */
+function csrfFromProtocols(header: string | undefined): string | undefined {
+  const offered = (header ?? '').split(',').map((p) => p.trim()).filter((p) => p.startsWith(csrfProtocolPrefix));
+  return offered.length === 1 ? offered[0]?.slice(csrfProtocolPrefix.length) : undefined;
+}
+
 function single(value: string | string[] | undefined): string | undefined {
   if (Array.isArray(value)) return value.length === 1 ? value[0] : undefined;
   return value;
@@ -147,8 +159,11 @@ export function assertSameOrigin(headers: IncomingHttpHeaders, sessions: UiSessi
 }
 
 export interface CredentialOptions {
-  /** Proxy WebSocket upgrades: the browser always sends Origin there, so it is required. */
-  requireOrigin?: boolean;
+  /**
+   * Proxy WebSocket upgrades: the browser always sends Origin there, so it is required;
+   * the CSRF token may come as a `csrf.drover.io.<token>` subprotocol instead of the header.
+   */
+  upgrade?: boolean;
   /**
    * Only GET /v1/session, which hands a reloaded page its CSRF token: no side
    * effects, and the answer is readable only by a same-origin page (no CORS).
@@ -175,7 +190,7 @@ export function credentialFrom(headers: IncomingHttpHeaders, sessions: UiSession
   if (!sessions) throw new DroverError('DRV_ERR_UNAUTHENTICATED', 'session cookies are not accepted here; send "Authorization: Bearer <token>"');
   const token = cookies[0] ?? '';
   assertSameOrigin(headers, sessions);
-  if (options.requireOrigin && single(headers.origin) === undefined) {
+  if (options.upgrade && single(headers.origin) === undefined) {
     throw new DroverError('DRV_ERR_FORBIDDEN', 'a WebSocket authenticated by the session cookie must carry this server\'s Origin');
   }
   if (options.csrfExempt) {
@@ -186,7 +201,8 @@ export function credentialFrom(headers: IncomingHttpHeaders, sessions: UiSession
     }
     return `Bearer ${token}`;
   }
-  if (!sessions.csrfMatches(token, single(headers[csrfHeaderName]))) {
+  const presented = single(headers[csrfHeaderName]) ?? (options.upgrade ? csrfFromProtocols(headers['sec-websocket-protocol']) : undefined);
+  if (!sessions.csrfMatches(token, presented)) {
     // 401, not 403: without its CSRF token the cookie authenticates nobody.
     throw new DroverError('DRV_ERR_UNAUTHENTICATED', 'the session cookie needs a matching X-Drover-CSRF header: reload the page and log in again');
   }

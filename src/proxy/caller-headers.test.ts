@@ -46,6 +46,12 @@ describe('scrubCallerHeaders', () => {
     assert.deepEqual(names, ['user-agent']);
   });
 
+  it('never forwards a subprotocol that carries a credential (the UI\'s CSRF token, a bearer token), in any casing', () => {
+    const { forward } = scrubCallerHeaders(['Sec-WebSocket-Protocol', 'v5.channel.k8s.io, csrf.drover.io.abc, Base64url.Bearer.Authorization.k8s.io.dG9rZW4, v4.channel.k8s.io']);
+    assert.deepEqual(forward, [['sec-websocket-protocol', 'v5.channel.k8s.io, v4.channel.k8s.io']]);
+    assert.deepEqual(scrubCallerHeaders(['sec-websocket-protocol', 'csrf.drover.io.abc']).forward, []);
+  });
+
   it('keeps ordinary headers, their order and repeats', () => {
     const result = scrubCallerHeaders(raw(['Accept', 'a'], ['Content-Type', 'application/json'], ['Accept', 'b'], ['Content-Length', '2']));
     assert.deepEqual(result.forward, [['accept', 'a'], ['content-type', 'application/json'], ['accept', 'b'], ['content-length', '2']]);

@@ -9,12 +9,17 @@
  * strip it (CVE-2021-31999: a client listed Impersonate-User in Connection and the
  * proxy dropped the identity it had set itself).
  *
+ * WebSocket subprotocols that carry a credential are dropped too: the UI's CSRF token
+ * (`csrf.drover.io.<token>`) and a bearer token (`base64url.bearer.authorization.k8s.io.<token>`,
+ * which kube-apiserver would authenticate); the real protocols (`v5.channel.k8s.io`) pass.
+ *
  * What the caller asked to impersonate (`kubectl --as/--as-group`) is returned
  * separately, parsed as kube-apiserver parses it, so the proxy can authorize it
  * with SubjectAccessReviews instead of passing it on.
  */
 import { DroverError } from '../errors/index.ts';
 import type { RequestedImpersonation } from '../impersonation/index.ts';
+import { csrfProtocolPrefix } from '../http/index.ts';
 
 export type { RequestedImpersonation };
 
@@ -39,6 +44,14 @@ function isIdentityHeader(name: string): boolean {
   return name === 'authorization' || name === 'proxy-authorization' || name === 'cookie'
     || name.startsWith('impersonate-') || name.startsWith('x-remote-')
     || name === 'forwarded' || name.startsWith('x-forwarded-') || name === 'x-real-ip';
+}
+
+const credentialProtocols = [csrfProtocolPrefix, 'base64url.bearer.authorization.k8s.io.'];
+
+/** A Sec-WebSocket-Protocol value without the entries that carry a credential; undefined when none is left. */
+function withoutCredentialProtocols(value: string): string | undefined {
+  const kept = value.split(',').map((p) => p.trim()).filter((p) => p !== '' && !credentialProtocols.some((prefix) => p.toLowerCase().startsWith(prefix)));
+  return kept.length === 0 ? undefined : kept.join(', ');
 }
 
 /** Scrubs Node's `rawHeaders` (name, value, name, value, ...). */
@@ -67,6 +80,11 @@ export function scrubCallerHeaders(rawHeaders: readonly string[]): ScrubbedReque
     const value = rawHeaders[i + 1] ?? '';
     if (name.startsWith('impersonate-')) impersonate.push([name, value]);
     if (hopByHop.has(name) || named.has(name) || isIdentityHeader(name)) continue;
+    if (name === 'sec-websocket-protocol') {
+      const kept = withoutCredentialProtocols(value);
+      if (kept !== undefined) forward.push([name, kept]);
+      continue;
+    }
     forward.push([name, value]);
   }
   return {

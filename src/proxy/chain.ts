@@ -120,7 +120,8 @@ export const authenticate: ProxyStep = async (ctx, deps) => {
   if (values.length > 1) throw new DroverError('DRV_ERR_UNAUTHENTICATED', 'send exactly one Authorization header');
   // The UI's session cookie counts only with the page's CSRF token and our own Origin, which a
   // WebSocket must always send (cross-site WebSocket hijacking, CVE-2019-13209); cookie + Bearer is refused.
-  const header = credentialFrom(ctx.req.headers, deps.uiSessions, { requireOrigin: ctx.kind.type === 'upgrade' });
+  // A WebSocket carries the CSRF token as a subprotocol, which stripCallerIdentity never forwards.
+  const header = credentialFrom(ctx.req.headers, deps.uiSessions, { upgrade: ctx.kind.type === 'upgrade' });
   if (header === undefined || !/^bearer\s+\S/i.test(header)) {
     throw new DroverError('DRV_ERR_UNAUTHENTICATED', 'send a Drover token as "Authorization: Bearer <token>"; get a kubeconfig with "drover kubeconfig CLUSTER"');
   }

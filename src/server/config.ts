@@ -40,6 +40,8 @@ export interface ServerConfig {
   agentImage: string;
   /** `DROVER_BOOTSTRAP_PASSWORD`: the first start's admin password; otherwise one is generated and shown once. */
   bootstrapPassword?: string;
+  /** `PATH`: where the web UI's kubectl console finds `kubectl` and `helm` (src/web-shell/). */
+  programPath: string;
   /** `DROVER_ENCRYPTION_KEY`; otherwise `<data-dir>/encryption.key`. */
   encryptionKey?: Buffer;
   /** `DROVER_PROVIDER_REFRESH_SECONDS`: how often external users' groups are re-read (ms). */
@@ -207,6 +209,7 @@ export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv
     kubeconfigDefaults: kubeconfig,
     tuning: Object.fromEntries(Object.entries(tuning).filter(([, v]) => v !== undefined)),
     resyncMs,
+    programPath: env.PATH ?? '',
   };
 }
 

@@ -32,7 +32,8 @@ import { passwordNotice, startupSummary, summaryFields, type AdminBootstrap } fr
 import { createClustersFeature } from '../clusters/index.ts';
 import { AceSettings, AceSync, aceApi, kubeApiserverFlags, webhookConfig } from '../kube-api-auth/index.ts';
 import { createProvisioningFeature } from '../provisioning/index.ts';
-import { createProxyFeature } from '../proxy/index.ts';
+import { createProxyFeature, renderKubeconfig } from '../proxy/index.ts';
+import { ShellSessions, locatePrograms, webShellApi } from '../web-shell/index.ts';
 import { KubeImpersonationAccounts } from '../impersonation/index.ts';
 import { AccessService, createAccessFeature } from '../access/index.ts';
 import { createReplicasFeature, loadPeerCredentials, newReplicaId, peerServerName, sessionsByCluster, type PeerCredentials } from '../replicas/index.ts';
@@ -179,6 +180,12 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
   changes.start();
   // Browser logins through GitHub and OIDC (UI, CLI device-style, admin test login).
   const redirectLogins = redirectLoginApi({ providers: core.providers, authenticator: core.identity.authenticator, publicUrl: core.config.publicUrl, logger: core.logger.child({ component: 'redirect-login' }) });
+  // The browser's kubectl console: the server's own kubectl and helm, against the proxy, as the user.
+  const shells = new ShellSessions({
+    tokens: core.identity.tokens, binaries: locatePrograms(core.config.programPath), logger: core.logger.child({ component: 'web-shell' }),
+    kubeconfig: (clusterId, clusterName, token) => renderKubeconfig({ publicUrl: core.config.publicUrl, caPem: core.tls.caPem, clusterId, clusterName, credential: { type: 'token', token } }),
+  });
+  const shellApi = webShellApi({ authenticator: core.identity.authenticator, sessions: shells, clusters: clusters.service, membership: access });
   // A new or lost session is known to the other replicas at once, not at the next heartbeat.
   clusters.tunnel.on('session-up', () => replicas.presence.tunnelsChanged());
   clusters.tunnel.on('session-down', () => replicas.presence.tunnelsChanged());
@@ -188,10 +195,10 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
   return {
     raw: [proxy.raw, ...proxy.rootRaw].map((r) => relayed(r, relayRequest)),
     upgrade: [clusters.upgrade, relayed(proxy.upgrade, (h: UpgradeHandler) => replicas.relay.upgrade(h))],
-    apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins, ...provisioning.apiPlugins, ...replicas.apiPlugins],
+    apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins, ...provisioning.apiPlugins, ...replicas.apiPlugins, shellApi],
     onListen: [(advertised) => replicas.start(advertised)],
     // Replicas first: peers stop counting on this one before its tunnels close.
-    onClose: [() => replicas.close(), () => changes.close(), () => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => refreshLease.close(), stopSweeper,
+    onClose: [() => replicas.close(), () => shells.closeAll(), () => changes.close(), () => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => refreshLease.close(), stopSweeper,
       () => core.providers.close()],
   };
 }

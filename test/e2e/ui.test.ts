@@ -13,28 +13,15 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
 import { kubectl, startPrivateControlPlane, type PrivateControlPlane } from '../testenv/index.ts';
 import { adminPassword, eventually, startDrover, type Drover, type Registration } from '../testenv/drover.ts';
 import { ensureUiBuilt, launchBrowser, type TestBrowser } from '../testenv/browser.ts';
 import { call } from './identity-support.ts';
+import { artifacts, assertAccessible, assertNoOverflow, login, phone, shoot } from './ui-support.ts';
 
-const artifacts = join(import.meta.dirname, '..', 'artifacts', 'ui');
-const phone = { width: 390, height: 844 };
 const suffix = Math.random().toString(36).slice(2, 7);
 const clusterName = `ui-${suffix}`;
 const alice = { username: `alice-${suffix}`, first: 'first-password-123', second: 'second-password-456' };
-
-async function shoot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
-}
-
-async function login(page: Page, url: string, username: string, password: string): Promise<void> {
-  await page.goto(`${url}/`);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-}
 
 describe('web UI in a real browser', { timeout: 240_000 }, () => {
   let cp: PrivateControlPlane;
@@ -80,6 +67,7 @@ describe('web UI in a real browser', { timeout: 240_000 }, () => {
     drover.startAgent(created.registration, cp.state.kubeconfigPath);
     await row.getByText('Active').waitFor({ timeout: 60_000 });
     await shoot(page, 'clusters-1280');
+    await assertAccessible(page, 'clusters-1280');
   });
 
   it('creates a user, adds them as a cluster member, and shows the cluster page', async () => {
@@ -103,6 +91,7 @@ describe('web UI in a real browser', { timeout: 240_000 }, () => {
     await page.getByRole('heading', { name: 'Nodes' }).waitFor();
     await page.getByText('Loading…').first().waitFor({ state: 'detached' });
     await shoot(page, 'cluster-1280');
+    await assertAccessible(page, 'cluster-1280');
     const members = JSON.parse(await drover.cli('members', 'list', '--cluster', clusterName, '-o', 'json')) as Array<{ subject: string; roleTemplate: string; username?: string }>;
     assert.ok(members.some((m) => m.username === alice.username && m.roleTemplate === 'cluster-member'), JSON.stringify(members));
   });
@@ -159,6 +148,7 @@ describe('web UI in a real browser', { timeout: 240_000 }, () => {
     assert.match(secret, /^token-[a-z0-9]+:[A-Za-z0-9]{43}$/);
     assert.equal((await call(drover.server, 'GET', '/v1/whoami', { token: secret })).status, 200);
     await shoot(page, 'tokens-1280');
+    await assertAccessible(page, 'tokens-1280');
     await page.getByRole('button', { name: `Revoke ui token ${suffix}` }).click();
     await page.getByRole('button', { name: `Revoke ui token ${suffix}` }).waitFor({ state: 'detached' });
     assert.equal((await call(drover.server, 'GET', '/v1/whoami', { token: secret })).status, 401);
@@ -208,6 +198,7 @@ describe('web UI in a real browser', { timeout: 240_000 }, () => {
       await page.getByRole('heading', { name: heading, exact: true }).waitFor();
       await page.getByText('Loading…').first().waitFor({ state: 'detached' });
       await shoot(page, `${shot}-1280`);
+      await assertAccessible(page, shot);
     }
     // Lifetimes are typed as durations, as on the command line.
     await page.getByRole('button', { name: 'Change' }).first().click();
@@ -236,12 +227,14 @@ describe('web UI in a real browser', { timeout: 240_000 }, () => {
       await page.keyboard.press('Enter');
       await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
       await shoot(page, 'password-phone');
+      await assertAccessible(page, 'password-phone');
       await page.getByLabel('Current password').fill(alice.first);
       await page.getByLabel('New password', { exact: true }).fill(alice.second);
       await page.getByLabel('New password again').fill(alice.second);
       await page.getByRole('button', { name: 'Change password' }).click();
       await page.getByRole('link', { name: clusterName }).waitFor();
       await shoot(page, 'clusters-phone');
+      await assertAccessible(page, 'clusters-phone');
       await page.getByRole('button', { name: 'Menu' }).click();
       await shoot(page, 'menu-phone');
       await page.getByRole('link', { name: 'Clusters' }).click();
@@ -250,6 +243,8 @@ describe('web UI in a real browser', { timeout: 240_000 }, () => {
       await page.getByText('Loading…').first().waitFor({ state: 'detached' });
       assert.equal(await page.getByRole('form', { name: 'Add a member' }).count(), 0, 'a cluster member is not offered member changes');
       await shoot(page, 'cluster-phone');
+      await assertNoOverflow(page, 'the cluster page');
+      await assertAccessible(page, 'cluster-phone');
       // A reload keeps the session (GET /v1/session hands the page its CSRF token again).
       await page.reload();
       await page.getByRole('heading', { name: 'Kubeconfig' }).waitFor();

@@ -3,8 +3,10 @@
  * driven by playwright-core, headless, with a fresh user-data dir and the flags
  * of issue #9 (the machine has no internet, so nothing may phone home). The
  * page trusts the test server's own CA only through Playwright's
- * ignoreHTTPSErrors, in this context alone. Console errors and page errors are
- * collected so a test can assert there were none.
+ * ignoreHTTPSErrors, in this context alone. Console errors, page errors and
+ * every 4xx/5xx answer are collected so a test can assert there were none; a test
+ * that provokes an error answer on purpose says so with `expectHttpError`. The only
+ * one expected everywhere: GET /v1/session answering 401 before anyone logged in.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, readdirSync } from 'node:fs';
@@ -42,8 +44,10 @@ export function ensureUiBuilt(): void {
 export interface TestBrowser {
   context: BrowserContext;
   page: Page;
-  /** Console errors, page errors and failed requests seen so far (excluding expected HTTP error answers). */
+  /** Console errors, page errors and 4xx/5xx answers seen so far (less those expected with `expectHttpError`). */
   problems: string[];
+  /** Declares that answers with `status` to a request whose path matches `path` are part of the test. */
+  expectHttpError: (status: number, path: RegExp) => void;
   downloadsDir: string;
   close: () => Promise<void>;
 }
@@ -62,12 +66,20 @@ export async function launchBrowser(options: { viewport?: { width: number; heigh
     viewport: options.viewport ?? { width: 1280, height: 900 },
   });
   const problems: string[] = [];
+  const expected: Array<{ status: number; path: RegExp }> = [{ status: 401, path: /^\/v1\/session$/ }];
   const watch = (page: Page): void => {
     page.on('console', (message) => {
-      // The browser logs every non-2xx fetch as a console error; those are answers the UI shows in words.
+      // The browser logs every non-2xx fetch as a console error; the response handler below judges those.
       if (message.type() === 'error' && !/Failed to load resource: the server responded with a status of/.test(message.text())) {
         problems.push(`console: ${message.text()}`);
       }
+    });
+    page.on('response', (response) => {
+      const status = response.status();
+      if (status < 400) return;
+      const url = new URL(response.url());
+      if (expected.some((e) => e.status === status && e.path.test(url.pathname))) return;
+      problems.push(`http: ${status} ${response.request().method()} ${url.pathname}${url.search}`);
     });
     page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
   };
@@ -76,6 +88,7 @@ export async function launchBrowser(options: { viewport?: { width: number; heigh
   const page = context.pages()[0] ?? await context.newPage();
   return {
     context, page, problems, downloadsDir,
+    expectHttpError: (status, path) => { expected.push({ status, path }); },
     close: async () => {
       await context.close();
       rmSync(userDataDir, { recursive: true, force: true });

@@ -17,6 +17,11 @@ export function setCsrfToken(token: string | undefined): void {
   csrfToken = token;
 }
 
+/** What a WebSocket offers besides its real subprotocol: the CSRF token, the one thing a browser WebSocket can carry (src/http/session.ts). */
+export function csrfSubprotocols(): string[] {
+  return csrfToken === undefined ? [] : [`csrf.drover.io.${csrfToken}`];
+}
+
 /** Called once a request answers 401 (session expired or revoked). */
 export function whenUnauthenticated(handler: () => void): void {
   onUnauthenticated = handler;
@@ -32,14 +37,15 @@ async function errorOf(res: Response): Promise<ApiError> {
   }
 }
 
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (body !== undefined) headers['content-type'] = 'application/json';
+/** A same-origin request with the session cookie and the CSRF header; a non-2xx answer throws ApiError in the server's words. */
+export async function request(method: string, path: string, init: { headers?: Record<string, string>; body?: string; signal?: AbortSignal; keepalive?: boolean } = {}): Promise<Response> {
+  const headers: Record<string, string> = { accept: 'application/json', ...init.headers };
   if (csrfToken !== undefined) headers['x-drover-csrf'] = csrfToken;
   let res: Response;
   try {
-    res = await fetch(path, { method, headers, credentials: 'same-origin', ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-  } catch {
+    res = await fetch(path, { method, headers, credentials: 'same-origin', ...(init.body === undefined ? {} : { body: init.body }), ...(init.signal ? { signal: init.signal } : {}), ...(init.keepalive ? { keepalive: true } : {}) });
+  } catch (e) {
+    if (init.signal?.aborted) throw e;
     throw new ApiError(0, 'NETWORK', 'could not reach the Drover server; check your connection');
   }
   if (!res.ok) {
@@ -47,6 +53,11 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     if (res.status === 401 && !path.startsWith('/v1/session')) onUnauthenticated();
     throw error;
   }
+  return res;
+}
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await request(method, path, body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   if (res.status === 204) return undefined as T;
   return await res.json() as T;
 }

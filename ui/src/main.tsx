@@ -14,11 +14,16 @@ import { TokensPage } from './pages/tokens.tsx';
 import { UsersPage } from './pages/users.tsx';
 import { ProvidersPage } from './pages/providers.tsx';
 import { SettingsPage } from './pages/settings.tsx';
+import { lazyComponent } from './lazy.tsx';
 import './style.css';
+
+const Explorer = lazyComponent(async () => (await import('./explorer/page.tsx')).ExplorerPage, 'explorer');
 
 function Page(props: { path: string; user: User; onUserChanged: (u: User) => void }) {
   const { path, user } = props;
   const admin = user.globalRole === 'admin';
+  const explore = /^\/clusters\/([^/]+)\/explore(?:\/(.*))?$/.exec(path);
+  if (explore?.[1]) return <Explorer clusterId={decodeURIComponent(explore[1])} rest={(explore[2] ?? '').split('/').filter((s) => s !== '').map(decodeURIComponent)} user={user} />;
   const cluster = match('/clusters/:id', path);
   if (cluster?.id) return <ClusterPage id={cluster.id} user={user} />;
   switch (path.replace(/\/+$/, '') || '/') {

@@ -4,7 +4,7 @@
  */
 export type {
   AceView, AuthProviderInfo, Cluster, ClusterWarning, CreatedCluster, IssuedToken, KubeconfigSettingsView, Member, Principal, Project,
-  ProviderTestAnswer, ProviderView, Registration, RoleTemplate, Session, Token, User,
+  ProviderTestAnswer, ProviderView, Registration, RoleTemplate, Session, Token, User, VisibleNamespace,
 } from '../../src/api-types/index.ts';
 
 /** Kubernetes objects read through the proxy: kube-apiserver's shapes, the fields the pages show. */

@@ -4,6 +4,8 @@ import { get, q } from '../api.ts';
 import { Code, KubeconfigButtons, Link, Show, StateBadge, Table, ago, useLoad } from '../components.tsx';
 import type { Cluster, KubeList, KubeNode, Registration, User, ClusterWarning } from '../types.ts';
 import { MembersSection, ProjectsSection } from './members.tsx';
+import { KubectlConsole } from './kubectl-console.tsx';
+import { canI } from '../explorer/kube.ts';
 
 export function ClusterPage(props: { id: string; user: User }) {
   const cluster = useLoad(() => get<Cluster>(`/v1/clusters/${q(props.id)}`), [props.id], 5000);
@@ -16,6 +18,7 @@ export function ClusterPage(props: { id: string; user: User }) {
           <>
             <h1>{c.displayName || c.name} <StateBadge state={c.state} /></h1>
             {c.stateReason && <p class="muted">{c.stateReason}</p>}
+            <p class="actions"><Link class="button" href={`/clusters/${encodeURIComponent(c.id)}/explore`}>Explore the cluster</Link></p>
             <dl class="facts">
               <dt>Id</dt><dd>{c.id}</dd>
               <dt>Kubernetes</dt><dd>{c.kubernetesVersion ?? '—'}</dd>
@@ -25,6 +28,7 @@ export function ClusterPage(props: { id: string; user: User }) {
               <dt>Last seen</dt><dd>{ago(c.lastSeenAt)}</dd>
             </dl>
             <KubeconfigSection cluster={c} />
+            {c.state === 'active' && <KubectlConsole clusterId={c.id} />}
             {admin && <RegistrationSection cluster={c} />}
             <NodesSection cluster={c} />
             <WarningsSection cluster={c} />
@@ -74,12 +78,15 @@ function ready(node: KubeNode): string {
 }
 
 function NodesSection(props: { cluster: Cluster }) {
-  const nodes = useLoad(() => get<KubeList<KubeNode>>(`/k8s/clusters/${q(props.cluster.id)}/api/v1/nodes`), [props.cluster.id, props.cluster.state]);
+  // Asked first, so a user without node rights reads a sentence, not a 403.
+  const nodes = useLoad(async () => (await canI(props.cluster.id, { verb: 'list', group: '', resource: 'nodes' }))
+    ? get<KubeList<KubeNode>>(`/k8s/clusters/${q(props.cluster.id)}/api/v1/nodes`) : 'not yours' as const, [props.cluster.id, props.cluster.state]);
   return (
     <div class="card">
       <h2>Nodes</h2>
-      <Show load={nodes} empty={(l) => l.items.length === 0} emptyText="The cluster reports no nodes.">
-        {(l) => (
+      <Show load={nodes} empty={(l) => l === 'not yours' || l.items.length === 0}
+        emptyText={nodes.data === 'not yours' ? 'Your role does not show this cluster\'s nodes; the explorer shows what you can see.' : 'The cluster reports no nodes.'}>
+        {(l) => l !== 'not yours' && (
           <Table label="Nodes" head={['Name', 'Status', 'Kubelet', 'CPU', 'Memory', 'Pods']}>
             {l.items.map((n) => (
               <tr key={n.metadata.name}>

@@ -3,9 +3,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api, get, post, q } from '../api.ts';
 import { ErrorText, Show, Table, useAction, useLoad, value } from '../components.tsx';
 import { isGroup, isProviderUser } from '../principals.ts';
-import type { Cluster, KubeList, KubeNamespace, Member, Principal, Project, RoleTemplate, User } from '../types.ts';
-
-const projectAnnotation = 'field.cattle.io/projectId';
+import type { Cluster, Member, Principal, Project, RoleTemplate, User } from '../types.ts';
+import type { VisibleNamespace } from '../explorer/kube.ts';
 
 /**
  * A member subject from what was typed or picked: group principals as groups, anything else as a user (id, username or
@@ -120,15 +119,15 @@ export function ProjectsSection(props: { cluster: Cluster; user: User }) {
   const projects = useLoad(() => get<Project[]>(`/v1/clusters/${q(id)}/projects`), [id]);
   const members = useLoad(() => get<Member[]>(`/v1/clusters/${q(id)}/members`), [id]);
   const manager = canManage(props.user, members.data);
-  const namespaces = useLoad(() => get<KubeList<KubeNamespace>>(`/k8s/clusters/${q(id)}/api/v1/namespaces`), [id, props.cluster.state]);
+  // Drover's list of what the user can see: a project member may not list namespaces, but sees their project's.
+  const namespaces = useLoad(() => get<VisibleNamespace[]>(`/v1/clusters/${q(id)}/namespaces`), [id, props.cluster.state]);
   const [name, setName] = useState('');
   const [move, setMove] = useState<{ project: string; namespace: string }>({ project: '', namespace: '' });
   const [fresh, setFresh] = useState<{ project: string; name: string }>({ project: '', name: '' });
   const action = useAction();
   // Project owners may create namespaces in their own projects (the server checks again).
   const owned = (projects.data ?? []).filter((p) => manager || (members.data ?? []).some((m) => m.projectId === p.id && m.subjectKind === 'user' && m.subject === props.user.id && m.roleTemplate === 'project-owner'));
-  const inProject = (p: Project): string[] => (namespaces.data?.items ?? [])
-    .filter((n) => n.metadata.annotations?.[projectAnnotation] === `${id}:${p.id}`).map((n) => n.metadata.name);
+  const inProject = (p: Project): string[] => (namespaces.data ?? []).filter((n) => n.projectId === p.id).map((n) => n.name);
 
   const create = (e: Event): void => {
     e.preventDefault();

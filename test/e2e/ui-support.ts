@@ -1,0 +1,44 @@
+/** Shared steps of the web UI suites: logging in through the form, full-page screenshots into test/artifacts/ui/, the accessibility and phone-width checks. */
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+
+export const artifacts = join(import.meta.dirname, '..', 'artifacts', 'ui');
+export const phone = { width: 390, height: 844 };
+
+export async function shoot(page: Page, name: string): Promise<void> {
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+}
+
+export async function login(page: Page, url: string, username: string, password: string): Promise<void> {
+  await page.goto(`${url}/`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+interface AxeViolation { id: string; impact?: string; help: string; nodes: Array<{ target: unknown[] }> }
+
+/**
+ * Runs axe-core on the page as it is now and fails on any serious or critical
+ * violation. The source is evaluated through the DevTools protocol rather than
+ * added as a <script> tag, which the UI's CSP (`script-src 'self'`) rightly refuses.
+ */
+export async function assertAccessible(page: Page, what: string): Promise<void> {
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate<AxeViolation[]>('axe.run(document, { resultTypes: ["violations"] }).then((r) => r.violations)');
+  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact ?? '?'}): ${v.help} at ${v.nodes.slice(0, 3).map((n) => JSON.stringify(n.target)).join(', ')}`);
+  assert.deepEqual(serious, [], `accessibility of ${what}`);
+}
+
+/** Fails when the page is wider than the viewport (something forces horizontal scrolling). */
+export async function assertNoOverflow(page: Page, what: string): Promise<void> {
+  const widths = await page.evaluate<{ scroll: number; client: number }>('({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })');
+  assert.ok(widths.scroll <= widths.client, `${what} overflows at ${widths.client}px: ${widths.scroll}px wide`);
+}
