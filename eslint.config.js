@@ -15,7 +15,7 @@ const folderLayers = [
   ['errors'],
   ['logging', 'tokens', 'durations', 'env', 'version', 'agent-protocol', 'addresses'],
   ['kube', 'store', 'tunnel', 'http'],
-  ['identity', 'downstream'],
+  ['identity', 'downstream', 'audit'],
   ['impersonation', 'clusters'],
   ['access', 'proxy', 'kube-api-auth', 'agent', 'api'],
   ['server'],

@@ -6,7 +6,7 @@ import type { Identity } from '../identity/index.ts';
 import type { Logger } from '../logging/index.ts';
 import type { ClustersFeature } from '../clusters/index.ts';
 import { clusterPathPrefix, rootKubePrefixes } from './cluster-path.ts';
-import { createProxyHandlers, recheckAccess, type ClusterMembership, type ProxyClusters } from './chain.ts';
+import { createProxyHandlers, recheckAccess, type ClusterMembership, type ProxyClusters, type ProxyDeps } from './chain.ts';
 import { followAccessChanges, OpenStreams } from './open-streams.ts';
 import type { KubeImpersonationAccounts } from '../impersonation/index.ts';
 import type { Kysely } from 'kysely';
@@ -37,6 +37,8 @@ export interface ProxyFeatureOptions {
   responseHeaderTimeoutMs?: number;
   /** How often open streams are checked again without an event (ms; default 2 s). */
   streamRecheckMs?: number;
+  /** The audit trail proxied requests are recorded in; absent: not recorded. */
+  audit?: ProxyDeps['audit'];
 }
 
 export interface ProxyFeature {
@@ -73,7 +75,9 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
     ...(options.streamRecheckMs === undefined ? {} : { intervalMs: options.streamRecheckMs }),
   });
   const unfollow = followAccessChanges(streams, { tokens: authenticator, membership: options.membership });
-  const handlers = createProxyHandlers({ authenticator, membership: options.membership, clusters, accounts, pools, streams, responseHeaderTimeoutMs, logger });
+  const handlers = createProxyHandlers({
+    authenticator, membership: options.membership, clusters, accounts, pools, streams, responseHeaderTimeoutMs, logger, ...(options.audit ? { audit: options.audit } : {}),
+  });
   const settings = new KubeconfigSettingsStore({ db: options.db, defaults: kubeconfigSettingsFromEnv(options.env) });
   // No leaks when a cluster is deleted or its agent goes: its watch caches and its
   // connection pool are dropped once it is no longer live (and rebuilt on return).

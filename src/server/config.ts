@@ -11,6 +11,7 @@ import { envInteger } from '../env/index.ts';
 import { durationOption } from '../durations/index.ts';
 import { logFormatOption, logLevelOption, type LogFormat, type LogLevel } from '../logging/index.ts';
 import { droverVersion } from '../version/index.ts';
+import { auditConfigFromFlags, defaultPolicy, type AuditConfig, type AuditFlags } from '../audit/index.ts';
 
 /** Loopback only by default: nothing is reachable from the network until the operator says so. */
 export const DEFAULT_LISTEN = '127.0.0.1:8443';
@@ -34,9 +35,11 @@ export interface ServerConfig {
   agentImage: string;
   /** Timing knobs from the environment; tests shorten them, production keeps the defaults. */
   tuning: { clusterGraceMs?: number; aceSyncMs?: number; rbacResyncMs?: number };
+  /** The audit trail's policy and sinks (docs/audit.md). */
+  audit: AuditConfig;
 }
 
-export interface ServerFlags {
+export interface ServerFlags extends AuditFlags {
   dataDir?: string;
   listen?: string;
   publicUrl?: string;
@@ -119,6 +122,7 @@ export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv
   const agentImage = collect(errors, () => agentImageOption('--agent-image', flags.agentImage) ?? agentImageOption('DROVER_AGENT_IMAGE', env.DROVER_AGENT_IMAGE)) ?? defaultAgentImage;
   const ms = (name: string): number | undefined => collect(errors, () => envInteger(env, name, { min: 1, unit: 'milliseconds' }));
   const proxyResponseHeaderTimeoutMs = 1000 * (collect(errors, () => durationOption('--proxy-response-header-timeout', flags.proxyResponseHeaderTimeout ?? '60s')) ?? 0);
+  const audit = collect(errors, () => auditConfigFromFlags(flags));
   const tuning = { clusterGraceMs: ms('DROVER_CLUSTER_GRACE_MS'), aceSyncMs: ms('DROVER_ACE_SYNC_MS'), rbacResyncMs: ms('DROVER_RBAC_RESYNC_MS') };
   if (errors.length > 0 || !listen || !chosen || !publicUrl) {
     throw new DroverError('DRV_ERR_INVALID_ARGUMENT', `cannot start the server: ${errors.join('; ')}`);
@@ -135,6 +139,7 @@ export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv
     ...(flags.tlsCaFile ? { tlsCaFile: flags.tlsCaFile } : {}),
     proxyResponseHeaderTimeoutMs,
     logLevel, logFormat, agentImage,
+    audit: audit ?? { policy: defaultPolicy, logMaxBytes: 0, logMaxBackups: 0, logMaxAgeMs: 0 },
     tuning: Object.fromEntries(Object.entries(tuning).filter(([, v]) => v !== undefined)),
   };
 }

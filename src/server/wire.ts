@@ -32,6 +32,7 @@ import { AceSettings, AceSync, aceApi } from '../kube-api-auth/index.ts';
 import { createProxyFeature } from '../proxy/index.ts';
 import { KubeImpersonationAccounts } from '../impersonation/index.ts';
 import { AccessService, createAccessFeature } from '../access/index.ts';
+import { createAuditTrail, type AuditTrail } from '../audit/index.ts';
 
 /** What the features wired here can use. */
 export interface ServerCore {
@@ -45,6 +46,8 @@ export interface ServerCore {
   metrics: Metrics;
   /** Serving certificate and key, and the CA PEM /cacerts serves. */
   tls: TlsMaterial;
+  /** The audit trail (`--audit-*`); absent when no sink is configured. */
+  audit?: AuditTrail;
 }
 
 export interface Features {
@@ -106,7 +109,7 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   const proxy = createProxyFeature({
     identity: core.identity, accounts, clusters, membership: access, logger: core.logger,
     publicUrl: core.config.publicUrl, caPem: core.tls.caPem, env, db: core.store.db, aceContexts: (clusterId) => aceSettings.contexts(clusterId),
-    responseHeaderTimeoutMs: core.config.proxyResponseHeaderTimeoutMs,
+    responseHeaderTimeoutMs: core.config.proxyResponseHeaderTimeoutMs, ...(core.audit ? { audit: core.audit } : {}),
   });
   // Projects, members, and their reconciliation into every live cluster's RBAC.
   const accessFeature = createAccessFeature({ access, clusters, accounts, identity: core.identity, principals: core.providers, logger: core.logger,
@@ -160,7 +163,8 @@ async function openCore(config: ServerConfig, options: StartOptions, metrics: Me
     admin = { kind: 'from-env' };
   }
   const providers = new ProviderService({ store, secrets, identity, logger: logger.child({ component: 'providers' }), publicUrl: config.publicUrl });
-  return { core: { config, logger, store, secrets, identity, providers, metrics, tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem } }, admin };
+  const audit = createAuditTrail({ config: config.audit, registry: metrics.registry, logger: logger.child({ component: 'audit' }) });
+  return { core: { config, logger, store, secrets, identity, providers, metrics, tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem }, ...(audit ? { audit } : {}) }, admin };
 }
 
 export async function startServer(config: ServerConfig, options: StartOptions): Promise<RunningServer> {
@@ -172,7 +176,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
   const routing: HttpRouting = { raw: wired.raw, upgrade: wired.upgrade };
   const app = await buildApi({
     identity: core.identity, metrics, caPem: core.tls.caPem, logger: options.logger, publicUrl: config.publicUrl,
-    readiness: () => core.store.ping(), plugins: wired.apiPlugins,
+    readiness: () => core.store.ping(), plugins: wired.apiPlugins, ...(core.audit ? { audit: core.audit } : {}),
     passwordLogin: (provider, input) => core.providers.passwordLogin(provider, input), serverFactory: httpsServerFactory(core.tls, routing),
     // The UI's CSRF key comes from the encryption key, so every replica accepts every replica's sessions.
     uiSessionKey: UiSessions.keyFromEncryptionKey(loadEncryptionKey(config.dataDir, options.env)),
@@ -212,6 +216,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
         for (const stop of wired.onClose) await stop();
         await httpClosed;
         clearTimeout(force);
+        await core.audit?.close();
         await core.store.close();
         options.logger.info({}, 'drover server stopped');
       })();

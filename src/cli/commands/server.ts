@@ -16,6 +16,12 @@ export function serverCommand(deps: CliDeps): Command {
     .option('--tls-ca-file <file>', 'the CA to serve at /cacerts with --tls-cert-file')
     .option('--proxy-response-header-timeout <duration>', 'how long a proxied Kubernetes request waits for the cluster to start answering before a 504 (watches, logs and exec are never cut; 0: no limit)', '60s')
     .option('--agent-image <image>', 'the image the import manifest runs (cluster agent, node agent, kube-api-auth); build it with deploy/build-image.sh (default: DROVER_AGENT_IMAGE, else drover/drover:<version>)')
+    .option('--audit-log <path>', 'write audit.k8s.io/v1 events, one JSON object a line, to this file (- for stdout); see docs/audit.md')
+    .option('--audit-log-maxsize <MB>', 'rotate the audit log before it passes this size (0: never)', '100')
+    .option('--audit-log-maxbackup <N>', 'rotated audit logs kept (0: all)', '10')
+    .option('--audit-log-maxage <days>', 'rotated audit logs older than this are deleted (0: kept)', '30')
+    .option('--audit-policy <file>', 'an audit.k8s.io/v1 Policy deciding what is recorded at which level (default: everything at Metadata)')
+    .option('--audit-webhook-config <file>', 'a kubeconfig naming the HTTPS receiver audit events are posted to in batches')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default: DROVER_LOG_LEVEL, else info)')
     .option('--log-format <format>', 'text, json or auto: text on a terminal, JSON otherwise (default: DROVER_LOG_FORMAT, else auto)')
     .action(async (flags: ServerFlags) => {
