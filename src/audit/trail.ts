@@ -185,6 +185,9 @@ export class RequestAudit {
     if (decision.level === 'None' || decision.omitStages.has(stage)) return;
     const info = this.requestInfo();
     const objectRef = objectRefOf(info);
+    // A create names its object in the body only; kube-apiserver fills the name from it, and so do we when we have it.
+    const bodyName = (this.requestObject as { metadata?: { name?: unknown } } | undefined)?.metadata?.name;
+    if (objectRef && objectRef.name === undefined && decision.level !== 'Metadata' && typeof bodyName === 'string') objectRef.name = bodyName;
     const event: AuditEvent = {
       kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: decision.level, auditID: this.auditID, stage,
       requestURI: this.uri, verb: info.verb, user: auditUser(this.caller, this.attemptedUsername),

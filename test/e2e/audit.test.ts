@@ -5,11 +5,11 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { kubectlOk, startPrivateControlPlane, type ControlPlaneState, type PrivateControlPlane } from '../testenv/index.ts';
+import { kubectl, kubectlOk, startPrivateControlPlane, type ControlPlaneState, type PrivateControlPlane } from '../testenv/index.ts';
 import { eventually, startDrover, adminPassword, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
 import { call } from './identity-support.ts';
 import type { AuditEvent } from '../../src/audit/index.ts';
@@ -26,6 +26,13 @@ describe('the audit trail', () => {
   let kubeconfig: string;
   const dir = mkdtempSync(join(tmpdir(), 'drover-audit-'));
   const auditLog = join(dir, 'audit.log');
+  const policyFile = join(dir, 'policy.yaml');
+  // ConfigMaps in default at Metadata; everything else at the most revealing level, where redaction must hold.
+  writeFileSync(policyFile, [
+    'apiVersion: audit.k8s.io/v1', 'kind: Policy', 'rules:',
+    '- level: Metadata', '  namespaces: ["default"]', '  resources: [{group: "", resources: ["configmaps"]}]',
+    '- level: RequestResponse', '',
+  ].join('\n'));
   /** The first events the predicate accepts, once they are in the log. */
   const find = (what: string, accept: (e: AuditEvent) => boolean): Promise<AuditEvent> =>
     eventually(what, () => readEvents(auditLog).find(accept), 30_000);
@@ -33,11 +40,14 @@ describe('the audit trail', () => {
   before(async () => {
     privateCp = await startPrivateControlPlane({ auditLog: true });
     cp = privateCp.state;
-    drover = await startDrover({ serverArgs: ['--audit-log', auditLog] });
+    drover = await startDrover({ serverArgs: ['--audit-log', auditLog, '--audit-policy', policyFile] });
     cluster = await drover.registerCluster(`audit-${suffix()}`, cp);
     adminId = (JSON.parse(await drover.cli('whoami', '-o', 'json')) as { id: string }).id;
     kubeconfig = join(drover.dir, 'admin.kubeconfig');
     await drover.cli('kubeconfig', cluster.name, '--file', kubeconfig);
+    // The admin's cluster-admin binding downstream is written by the reconciler shortly after registration.
+    await eventually('the admin to act in the cluster', async () =>
+      ((await kubectl(['auth', 'can-i', 'create', 'secrets', '-n', 'default'], { kubeconfig })).stdout.trim() === 'yes' ? true : undefined), 60_000);
   });
   after(async () => {
     await drover?.stop();
@@ -112,5 +122,106 @@ describe('the audit trail', () => {
     await find('the marker', (e) => e.requestURI === '/v1/login' && (e.user.extra?.username?.[0] ?? '').startsWith('marker-'));
     const between = readEvents(auditLog).slice(before).filter((e) => e.requestURI.startsWith('/v1/') && e.verb === 'get');
     assert.deepEqual(between, [], 'reads are not audited');
+  });
+
+  describe('redaction, tried from an attacker\'s side at RequestResponse', () => {
+    const marker = (): string => `leak-${randomBytes(6).toString('hex')}`;
+    /** Fails if `secret` (or its base64) is anywhere in the audit log, once `until` is in it. */
+    const assertNeverLogged = async (secrets: string[], until: (e: AuditEvent) => boolean): Promise<AuditEvent> => {
+      const event = await find('the event of the attempt', until);
+    if (process.env.AUDIT_DEBUG) process.stderr.write(`${readFileSync(auditLog, 'utf8')}\n`);
+      const text = readFileSync(auditLog, 'utf8');
+      for (const secret of secrets) {
+        for (const form of [secret, Buffer.from(secret).toString('base64')]) assert.ok(!text.includes(form), `the audit log holds ${form}`);
+      }
+      return event;
+    };
+    /** The annotation's value (the whole applied object) is nowhere; managedFields may name the field, holding nothing. */
+    const assertNoLastApplied = (): void => {
+      assert.ok(!/"kubectl\.kubernetes\.io\/last-applied-configuration"\s*:\s*"/.test(readFileSync(auditLog, 'utf8')), 'last-applied-configuration has a value in the audit log');
+    };
+    let ns: string;
+    before(async () => {
+      ns = `leaks-${suffix()}`;
+      await kubectlOk(['create', 'namespace', ns], { kubeconfig });
+    });
+
+    it('kubectl create secret (a protobuf body, which is not recorded) leaks nothing', async () => {
+      const value = marker();
+      await kubectlOk(['create', 'secret', 'generic', 'one', '-n', ns, `--from-literal=k=${value}`], { kubeconfig });
+      const event = await assertNeverLogged([value], (e) => e.verb === 'create' && e.objectRef?.resource === 'secrets' && e.objectRef.namespace === ns);
+      assert.equal(event.level, 'RequestResponse');
+      assert.equal(event.responseStatus?.code, 201);
+    });
+
+    it('a JSON Secret create is recorded without its data', async () => {
+      const value = marker();
+      const body = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'json' }, data: { k: Buffer.from(value).toString('base64') }, stringData: { s: value } };
+      const res = await call(drover.server, 'POST', `/k8s/clusters/${cluster.id}/api/v1/namespaces/${ns}/secrets`, { token: drover.tokenOf('admin'), body });
+      assert.equal(res.status, 201, res.text);
+      const event = await assertNeverLogged([value], (e) => e.verb === 'create' && e.objectRef?.name === 'json');
+      assert.deepEqual((event.requestObject as { metadata?: unknown }).metadata, { name: 'json' }, 'the body was read');
+      assert.equal((event.responseObject as { metadata?: { name?: string } }).metadata?.name, 'json');
+    });
+
+    it('kubectl apply of a Secret with stringData: neither the data nor last-applied-configuration', async () => {
+      const value = marker();
+      const manifest = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'applied', namespace: ns }, stringData: { password: value } };
+      await kubectlOk(['apply', '-f', '-'], { kubeconfig, input: JSON.stringify(manifest) });
+      await kubectlOk(['apply', '-f', '-'], { kubeconfig, input: JSON.stringify({ ...manifest, stringData: { password: `${value}-2` } }) });
+      await assertNeverLogged([value, `${value}-2`], (e) => e.verb === 'patch' && e.objectRef?.resource === 'secrets' && e.objectRef.name === 'applied');
+      assertNoLastApplied();
+    });
+
+    it('kubectl apply of a ConfigMap keeps its data but never last-applied-configuration', async () => {
+      const value = marker();
+      await kubectlOk(['apply', '-f', '-'], { kubeconfig, input: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'applied', namespace: ns }, data: { k: value } }) });
+      const event = await find('the ConfigMap apply', (e) => e.objectRef?.resource === 'configmaps' && e.objectRef.namespace === ns && e.verb === 'create');
+      assert.equal((event.requestObject as { data?: { k?: string } }).data?.k, value, 'a ConfigMap is not a Secret');
+      assertNoLastApplied();
+    });
+
+    it('a JSON patch of a Secret leaks no value', async () => {
+      const value = marker();
+      const patch = JSON.stringify([{ op: 'replace', path: '/data/k', value: Buffer.from(value).toString('base64') }]);
+      await kubectlOk(['patch', 'secret', 'one', '-n', ns, '--type=json', '-p', patch], { kubeconfig });
+      await assertNeverLogged([value], (e) => e.verb === 'patch' && e.objectRef?.resource === 'secrets' && e.objectRef.name === 'one');
+    });
+
+    it('a Secret list at RequestResponse: the items are recorded without data', async () => {
+      const value = marker();
+      await kubectlOk(['create', 'secret', 'generic', 'two', '-n', ns, `--from-literal=k=${value}`], { kubeconfig });
+      const listed = await kubectlOk(['get', 'secrets', '-n', ns, '-o', 'json'], { kubeconfig });
+      assert.ok(listed.includes(Buffer.from(value).toString('base64')), 'the caller itself got the data');
+      const event = await assertNeverLogged([value], (e) => e.verb === 'list' && e.objectRef?.resource === 'secrets' && e.objectRef.namespace === ns && e.responseObject !== undefined);
+      const items = (event.responseObject as { items: Array<{ metadata: { name: string }; data?: unknown }> }).items;
+      assert.ok(items.some((i) => i.metadata.name === 'two'));
+      assert.ok(items.every((i) => i.data === undefined));
+      await kubectlOk(['get', 'secret', 'two', '-n', ns, '-o', 'yaml'], { kubeconfig });
+      await assertNeverLogged([value], (e) => e.verb === 'get' && e.objectRef?.name === 'two' && e.responseObject !== undefined);
+    });
+
+    it('a login\'s password, the session token it returns, and a created token never appear', async () => {
+      const password = marker();
+      await drover.cli('users', 'create', `u${suffix()}`, '--password', password).then(() => undefined, () => undefined);
+      const failed = await call(drover.server, 'POST', '/v1/login', { body: { username: 'admin', password } });
+      assert.equal(failed.status, 401);
+      const ok = await call(drover.server, 'POST', '/v1/login', { body: { username: 'admin', password: adminPassword } });
+      const session = (ok.json() as { token: string }).token;
+      const created = (JSON.parse(await drover.cli('tokens', 'create', '--description', 'leak-test', '-o', 'json')) as { token: string }).token;
+      await assertNeverLogged([password, adminPassword, session, created, session.split(':')[1] ?? session, created.split(':')[1] ?? created],
+        (e) => e.requestURI.startsWith('/v1/tokens') && e.verb === 'post' && (e.requestObject as { description?: string } | undefined)?.description === 'leak-test');
+    });
+
+    it('a kubeconfig download, and the bearer token kubectl then sends, never appear', async () => {
+      const file = join(dir, 'leak.kubeconfig');
+      await drover.cli('kubeconfig', cluster.name, '--file', file);
+      const token = /token: (\S+)/.exec(readFileSync(file, 'utf8'))?.[1] ?? '';
+      assert.notEqual(token, '');
+      const probe = `probe-${suffix()}`;
+      await kubectl(['get', 'configmap', probe, '-n', ns], { kubeconfig: file });
+      await assertNeverLogged([token, token.split(':')[1] ?? token], (e) => e.objectRef?.name === probe);
+      await find('the kubeconfig download', (e) => e.requestURI.includes('/kubeconfig') && e.verb === 'get');
+    });
   });
 });
