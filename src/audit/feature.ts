@@ -5,6 +5,7 @@ import type { Logger } from '../logging/index.ts';
 import type { AuditConfig } from './options.ts';
 import { AuditTrail, type AuditSink } from './trail.ts';
 import { fileSink, streamSink } from './file-sink.ts';
+import { webhookSink } from './webhook-sink.ts';
 
 /** Events held per sink before new ones are dropped (kube-apiserver's buffer size). */
 export const maxBufferedEvents = 10_000;
@@ -17,6 +18,8 @@ export interface AuditFeatureOptions {
   sinks?: AuditSink[];
   /** Where `--audit-log -` writes (stdout). */
   stdout?: Writable;
+  /** Tests shorten the webhook's batch wait and backoff. */
+  webhookTiming?: { batchWaitMs?: number; initialBackoffMs?: number };
 }
 
 /** The trail, or undefined when no sink is configured (nothing to record into). */
@@ -42,6 +45,7 @@ export function createAuditTrail(options: AuditFeatureOptions): AuditTrail | und
   else if (config.log !== undefined) {
     sinks.push(fileSink({ path: config.log, maxBytes: config.logMaxBytes, maxBackups: config.logMaxBackups, maxAgeMs: config.logMaxAgeMs, ...hooks('file') }));
   }
+  if (config.webhook) sinks.push(webhookSink({ target: config.webhook, ...hooks('webhook'), ...(options.webhookTiming ?? {}) }));
   if (sinks.length === 0) return undefined;
   return new AuditTrail({ policy: config.policy, sinks });
 }

@@ -12,3 +12,4 @@ export { BufferedSink } from './buffered-sink.ts';
 export { fileSink, streamSink } from './file-sink.ts';
 export { auditConfigFromFlags, auditDefaults, type AuditConfig, type AuditFlags } from './options.ts';
 export { createAuditTrail, maxBufferedEvents, type AuditFeatureOptions } from './feature.ts';
+export { webhookSink, webhookTargetFromKubeconfig, type WebhookTarget, type WebhookSinkOptions } from './webhook-sink.ts';

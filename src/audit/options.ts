@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from '../errors/index.ts';
 import { defaultPolicy, loadPolicy, type AuditPolicy } from './policy.ts';
+import { webhookTargetFromKubeconfig, type WebhookTarget } from './webhook-sink.ts';
 
 export interface AuditFlags {
   auditLog?: string;
@@ -22,8 +23,8 @@ export interface AuditConfig {
   logMaxBytes: number;
   logMaxBackups: number;
   logMaxAgeMs: number;
-  /** A kubeconfig naming the webhook receiver; absent: no webhook. */
-  webhookConfig?: string;
+  /** The webhook receiver, read from `--audit-webhook-config`; absent: no webhook. */
+  webhook?: WebhookTarget;
 }
 
 export const auditDefaults = { maxsizeMb: 100, maxbackup: 10, maxageDays: 30 } as const;
@@ -43,6 +44,6 @@ export function auditConfigFromFlags(flags: AuditFlags): AuditConfig {
     logMaxBytes: count('--audit-log-maxsize', flags.auditLogMaxsize, auditDefaults.maxsizeMb) * 1024 * 1024,
     logMaxBackups: count('--audit-log-maxbackup', flags.auditLogMaxbackup, auditDefaults.maxbackup),
     logMaxAgeMs: count('--audit-log-maxage', flags.auditLogMaxage, auditDefaults.maxageDays) * 86_400_000,
-    ...(flags.auditWebhookConfig === undefined ? {} : { webhookConfig: flags.auditWebhookConfig }),
+    ...(flags.auditWebhookConfig === undefined ? {} : { webhook: webhookTargetFromKubeconfig(flags.auditWebhookConfig) }),
   };
 }
