@@ -6,6 +6,9 @@ import type { AuditConfig } from './options.ts';
 import { AuditTrail, type AuditSink } from './trail.ts';
 import { fileSink, streamSink } from './file-sink.ts';
 import { webhookSink } from './webhook-sink.ts';
+import { storeSink } from './store-sink.ts';
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/index.ts';
 
 /** Events held per sink before new ones are dropped (kube-apiserver's buffer size). */
 export const maxBufferedEvents = 10_000;
@@ -14,8 +17,10 @@ export interface AuditFeatureOptions {
   config: AuditConfig;
   registry: Registry;
   logger: Logger;
-  /** Extra sinks (the store, tests). */
+  /** Extra sinks (tests). */
   sinks?: AuditSink[];
+  /** Where recent events are kept for search (`--audit-retention`; 0 keeps none). */
+  db?: Kysely<Database>;
   /** Where `--audit-log -` writes (stdout). */
   stdout?: Writable;
   /** Tests shorten the webhook's batch wait and backoff. */
@@ -45,6 +50,7 @@ export function createAuditTrail(options: AuditFeatureOptions): AuditTrail | und
   else if (config.log !== undefined) {
     sinks.push(fileSink({ path: config.log, maxBytes: config.logMaxBytes, maxBackups: config.logMaxBackups, maxAgeMs: config.logMaxAgeMs, ...hooks('file') }));
   }
+  if (options.db && config.retentionMs > 0) sinks.push(storeSink({ db: options.db, retentionMs: config.retentionMs, ...hooks('store') }));
   if (config.webhook) sinks.push(webhookSink({ target: config.webhook, ...hooks('webhook'), ...(options.webhookTiming ?? {}) }));
   if (sinks.length === 0) return undefined;
   return new AuditTrail({ policy: config.policy, sinks });

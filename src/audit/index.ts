@@ -13,3 +13,5 @@ export { fileSink, streamSink } from './file-sink.ts';
 export { auditConfigFromFlags, auditDefaults, type AuditConfig, type AuditFlags } from './options.ts';
 export { createAuditTrail, maxBufferedEvents, type AuditFeatureOptions } from './feature.ts';
 export { webhookSink, webhookTargetFromKubeconfig, type WebhookTarget, type WebhookSinkOptions } from './webhook-sink.ts';
+export { storeSink, searchAuditEvents, type AuditQuery } from './store-sink.ts';
+export { auditApi, AuditList, AuditListQuery, type AuditListAnswer, type AuditApiOptions } from './audit-api.ts';

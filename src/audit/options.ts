@@ -4,6 +4,7 @@
  * `--audit-log-maxage DAYS`, `--audit-policy FILE`, `--audit-webhook-config FILE`.
  */
 import { InvalidArgumentError } from '../errors/index.ts';
+import { durationOption } from '../durations/index.ts';
 import { defaultPolicy, loadPolicy, type AuditPolicy } from './policy.ts';
 import { webhookTargetFromKubeconfig, type WebhookTarget } from './webhook-sink.ts';
 
@@ -14,6 +15,7 @@ export interface AuditFlags {
   auditLogMaxage?: string;
   auditPolicy?: string;
   auditWebhookConfig?: string;
+  auditRetention?: string;
 }
 
 export interface AuditConfig {
@@ -25,9 +27,11 @@ export interface AuditConfig {
   logMaxAgeMs: number;
   /** The webhook receiver, read from `--audit-webhook-config`; absent: no webhook. */
   webhook?: WebhookTarget;
+  /** How long events stay searchable in the store (ms); 0: not stored. */
+  retentionMs: number;
 }
 
-export const auditDefaults = { maxsizeMb: 100, maxbackup: 10, maxageDays: 30 } as const;
+export const auditDefaults = { maxsizeMb: 100, maxbackup: 10, maxageDays: 30, retention: '7d' } as const;
 
 function count(option: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -45,5 +49,6 @@ export function auditConfigFromFlags(flags: AuditFlags): AuditConfig {
     logMaxBackups: count('--audit-log-maxbackup', flags.auditLogMaxbackup, auditDefaults.maxbackup),
     logMaxAgeMs: count('--audit-log-maxage', flags.auditLogMaxage, auditDefaults.maxageDays) * 86_400_000,
     ...(flags.auditWebhookConfig === undefined ? {} : { webhook: webhookTargetFromKubeconfig(flags.auditWebhookConfig) }),
+    retentionMs: 1000 * (durationOption('--audit-retention', flags.auditRetention ?? auditDefaults.retention) ?? 0),
   };
 }

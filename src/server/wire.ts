@@ -32,7 +32,7 @@ import { AceSettings, AceSync, aceApi } from '../kube-api-auth/index.ts';
 import { createProxyFeature } from '../proxy/index.ts';
 import { KubeImpersonationAccounts } from '../impersonation/index.ts';
 import { AccessService, createAccessFeature } from '../access/index.ts';
-import { createAuditTrail, type AuditTrail } from '../audit/index.ts';
+import { auditApi, createAuditTrail, type AuditTrail } from '../audit/index.ts';
 
 /** What the features wired here can use. */
 export interface ServerCore {
@@ -125,7 +125,8 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   const redirectLogins = redirectLoginApi({ providers: core.providers, authenticator: core.identity.authenticator, publicUrl: core.config.publicUrl, logger: core.logger.child({ component: 'redirect-login' }) });
   return {
     raw: [proxy.raw, ...proxy.rootRaw], upgrade: [clusters.upgrade, proxy.upgrade],
-    apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins],
+    apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins,
+      auditApi({ db: core.store.db, authenticator: core.identity.authenticator, clusters: clusters.service })],
     onClose: [() => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => core.providers.close()],
   };
 }
@@ -163,7 +164,7 @@ async function openCore(config: ServerConfig, options: StartOptions, metrics: Me
     admin = { kind: 'from-env' };
   }
   const providers = new ProviderService({ store, secrets, identity, logger: logger.child({ component: 'providers' }), publicUrl: config.publicUrl });
-  const audit = createAuditTrail({ config: config.audit, registry: metrics.registry, logger: logger.child({ component: 'audit' }) });
+  const audit = createAuditTrail({ config: config.audit, registry: metrics.registry, logger: logger.child({ component: 'audit' }), db: store.db });
   return { core: { config, logger, store, secrets, identity, providers, metrics, tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem }, ...(audit ? { audit } : {}) }, admin };
 }
 

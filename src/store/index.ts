@@ -11,5 +11,5 @@
  */
 export { openStore, isUniqueViolation, describeDbUrl, type Store, type StoreKind, type OpenStoreOptions } from './open-store.ts';
 export { createSecretBox, loadEncryptionKey, type SecretBox } from './secret-box.ts';
-export type { Database, UsersTable, TokensTable, SecretsTable, ClustersTable, AuthProvidersTable, UserPrincipalsTable, ProviderCredentialsTable, SettingsTable } from './schema.ts';
+export type { Database, UsersTable, TokensTable, SecretsTable, ClustersTable, AuthProvidersTable, UserPrincipalsTable, ProviderCredentialsTable, SettingsTable, AuditEventsTable } from './schema.ts';
 export { migrations, type Migration } from './migrations/index.ts';

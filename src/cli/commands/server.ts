@@ -22,6 +22,7 @@ export function serverCommand(deps: CliDeps): Command {
     .option('--audit-log-maxage <days>', 'rotated audit logs older than this are deleted (0: kept)', '30')
     .option('--audit-policy <file>', 'an audit.k8s.io/v1 Policy deciding what is recorded at which level (default: everything at Metadata)')
     .option('--audit-webhook-config <file>', 'a kubeconfig naming the HTTPS receiver audit events are posted to in batches')
+    .option('--audit-retention <duration>', 'how long events stay searchable (drover audit list, the Audit page); 0: not stored', '7d')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default: DROVER_LOG_LEVEL, else info)')
     .option('--log-format <format>', 'text, json or auto: text on a terminal, JSON otherwise (default: DROVER_LOG_FORMAT, else auto)')
     .action(async (flags: ServerFlags) => {

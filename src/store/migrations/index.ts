@@ -11,6 +11,7 @@ import { providersMigration } from './0005-providers.ts';
 import { providerCredentialsMigration } from './0006-provider-credentials.ts';
 import { settingsMigration } from './0007-settings.ts';
 import { clusterApiServerPinMigration } from './0008-cluster-apiserver-pin.ts';
+import { auditEventsMigration } from './0011-audit-events.ts';
 
 export interface Migration {
   /** `NNNN-topic`; the number fixes the order. */
@@ -27,4 +28,5 @@ export const migrations: readonly Migration[] = [
   providerCredentialsMigration,
   settingsMigration,
   clusterApiServerPinMigration,
+  auditEventsMigration,
 ];
