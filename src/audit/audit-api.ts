@@ -13,6 +13,7 @@ import { DroverError } from '../errors/index.ts';
 import type { Database } from '../store/index.ts';
 import { searchAuditEvents } from './store-sink.ts';
 import type { AuditEvent } from './event.ts';
+import type { RecordingHeader, SessionRecorder } from './session-recorder.ts';
 
 export const AuditListQuery = Type.Object({
   user: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
@@ -26,12 +27,17 @@ export const AuditListQuery = Type.Object({
 /** The answer: audit.k8s.io/v1 Events as they were recorded (their shape is kube-apiserver's, not repeated here). */
 export const AuditList = Type.Object({ items: Type.Array(Type.Object({}, { additionalProperties: true })) });
 export type AuditListAnswer = { items: AuditEvent[] };
+export const SessionList = Type.Object({ items: Type.Array(Type.Object({}, { additionalProperties: true })) });
+export type SessionListAnswer = { items: RecordingHeader[] };
+export const SessionCast = Type.Object({ cast: Type.String() });
 
 export interface AuditApiOptions {
   db: Kysely<Database>;
   authenticator: TokenAuthenticator;
   /** Resolves `cluster` given as a name (throws DRV_ERR_NOT_FOUND for neither id nor name). */
   clusters: { get(idOrName: string): Promise<{ id: string }> };
+  /** Exec and attach recordings, for `/v1/audit/sessions`. */
+  recordings: Pick<SessionRecorder, 'list' | 'read'>;
   now?: () => number;
 }
 
@@ -59,6 +65,23 @@ export function auditApi(options: AuditApiOptions): FastifyPluginAsyncTypebox {
         ...(sinceMs === undefined ? {} : { sinceMs }),
       });
       return { items };
+    });
+    app.get('/v1/audit/sessions', {
+      schema: { summary: 'Recorded exec and attach sessions, newest first (admins)', tags: ['audit'], security: [{ bearer: [] }], response: { 200: SessionList, ...authErrors } },
+      preHandler: authenticateWith(options.authenticator),
+    }, async (request): Promise<SessionListAnswer> => {
+      requireAdmin(request);
+      return { items: await options.recordings.list() };
+    });
+    app.get('/v1/audit/sessions/:id', {
+      schema: {
+        summary: 'One recorded session: its asciicast v2 text (admins)', tags: ['audit'], security: [{ bearer: [] }],
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }), response: { 200: SessionCast, ...authErrors },
+      },
+      preHandler: authenticateWith(options.authenticator),
+    }, async (request): Promise<Static<typeof SessionCast>> => {
+      requireAdmin(request);
+      return { cast: await options.recordings.read(request.params.id) };
     });
     return Promise.resolve();
   };

@@ -14,4 +14,5 @@ export { auditConfigFromFlags, auditDefaults, type AuditConfig, type AuditFlags 
 export { createAuditTrail, maxBufferedEvents, type AuditFeatureOptions } from './feature.ts';
 export { webhookSink, webhookTargetFromKubeconfig, type WebhookTarget, type WebhookSinkOptions } from './webhook-sink.ts';
 export { storeSink, searchAuditEvents, type AuditQuery } from './store-sink.ts';
-export { auditApi, AuditList, AuditListQuery, type AuditListAnswer, type AuditApiOptions } from './audit-api.ts';
+export { auditApi, AuditList, AuditListQuery, type AuditListAnswer, type SessionListAnswer, type AuditApiOptions } from './audit-api.ts';
+export { SessionRecorder, execSessionInfo, recordingModes, type RecordingMode, type RecordingHeader, type SessionInfo, type SessionRecording } from './session-recorder.ts';

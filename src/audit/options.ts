@@ -7,6 +7,7 @@ import { InvalidArgumentError } from '../errors/index.ts';
 import { durationOption } from '../durations/index.ts';
 import { defaultPolicy, loadPolicy, type AuditPolicy } from './policy.ts';
 import { webhookTargetFromKubeconfig, type WebhookTarget } from './webhook-sink.ts';
+import { recordingModes, type RecordingMode } from './session-recorder.ts';
 
 export interface AuditFlags {
   auditLog?: string;
@@ -16,6 +17,7 @@ export interface AuditFlags {
   auditPolicy?: string;
   auditWebhookConfig?: string;
   auditRetention?: string;
+  execRecording?: string;
 }
 
 export interface AuditConfig {
@@ -29,6 +31,8 @@ export interface AuditConfig {
   webhook?: WebhookTarget;
   /** How long events stay searchable in the store (ms); 0: not stored. */
   retentionMs: number;
+  /** Exec and attach recordings: none, when possible, or required (the exec is refused without one). */
+  execRecording: RecordingMode;
 }
 
 export const auditDefaults = { maxsizeMb: 100, maxbackup: 10, maxageDays: 30, retention: '7d' } as const;
@@ -37,6 +41,11 @@ function count(option: string, value: string | undefined, fallback: number): num
   if (value === undefined) return fallback;
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError(option, 'a whole number (0: no limit)', value);
   return Number(value);
+}
+
+function recordingMode(value: string): RecordingMode {
+  if (!recordingModes.includes(value as RecordingMode)) throw new InvalidArgumentError('--exec-recording', recordingModes.join(', '), value);
+  return value as RecordingMode;
 }
 
 /** Parses every audit flag; throws the first mistake (the server's option check collects them). */
@@ -50,5 +59,6 @@ export function auditConfigFromFlags(flags: AuditFlags): AuditConfig {
     logMaxAgeMs: count('--audit-log-maxage', flags.auditLogMaxage, auditDefaults.maxageDays) * 86_400_000,
     ...(flags.auditWebhookConfig === undefined ? {} : { webhook: webhookTargetFromKubeconfig(flags.auditWebhookConfig) }),
     retentionMs: 1000 * (durationOption('--audit-retention', flags.auditRetention ?? auditDefaults.retention) ?? 0),
+    execRecording: recordingMode(flags.execRecording ?? 'best-effort'),
   };
 }

@@ -107,6 +107,7 @@ export class RequestAudit {
   private started = false;
   private completed = false;
   private requestObject: unknown;
+  private readonly annotations: Record<string, string> = {};
   private responseObject: unknown;
   private readonly method: string;
   private readonly uri: string;
@@ -134,6 +135,11 @@ export class RequestAudit {
   /** A login that failed: the username it tried (never more), recorded beside `system:anonymous`. */
   attempted(username: string): void {
     this.attemptedUsername = username.slice(0, 256);
+  }
+
+  /** An annotation of the event (`drover.dev/recording`: why a session was not recorded). */
+  annotate(key: string, value: string): void {
+    this.annotations[key] = value;
   }
 
   /** The request as kube-apiserver's RequestInfo reads it. */
@@ -200,7 +206,8 @@ export class RequestAudit {
       ...(decision.level === 'RequestResponse' && stage === 'ResponseComplete' && this.responseObject !== undefined ? { responseObject: this.responseObject } : {}),
       requestReceivedTimestamp: microTime(this.receivedAt),
       stageTimestamp: microTime(this.trail.time()),
-      ...(this.clusterId ? { annotations: { [clusterAnnotation]: this.clusterId } } : {}),
+      ...(this.clusterId || Object.keys(this.annotations).length > 0
+        ? { annotations: { ...this.annotations, ...(this.clusterId ? { [clusterAnnotation]: this.clusterId } : {}) } } : {}),
     };
     this.trail.emit(event);
   }

@@ -37,7 +37,7 @@ import { writeKubeStatus, writeKubeStatusToSocket } from './kube-status.ts';
 import { credentialFrom, uiSessionsFor } from '../http/index.ts';
 import type { UpstreamEndpoint, UpstreamPools } from './upstream.ts';
 import type { EndStream, OpenStreams, StreamOwner } from './open-streams.ts';
-import { auditExchange, type AuditTrail, type RequestAudit } from '../audit/index.ts';
+import { auditExchange, execSessionInfo, newAuditId, type AuditTrail, type RequestAudit, type SessionRecorder, type SessionRecording } from '../audit/index.ts';
 
 /** Whether a user may reach a cluster through the proxy (admins always). Owned by access/ bindings. */
 export interface ClusterMembership {
@@ -81,6 +81,8 @@ export interface ProxyDeps {
   logger: Logger;
   /** The audit trail; absent: nothing is recorded. */
   audit?: Pick<AuditTrail, 'begin'>;
+  /** Records exec and attach sessions; absent: none are. */
+  recorder?: Pick<SessionRecorder, 'start'>;
 }
 
 /** What the steps hand forward. Each fact has one owner step. */
@@ -327,23 +329,43 @@ export const refuseUpgradeBody: ProxyStep = (ctx) => {
   }
 };
 
-export const forwardImpersonatedUpgrade: ProxyStep = (ctx, deps) => {
+/** An exec or attach is recorded before it starts (strict mode refuses it here when it cannot be). */
+async function startRecording(ctx: ProxyContext, deps: ProxyDeps): Promise<SessionRecording | undefined> {
+  const { clusterId, downstreamPath } = need(ctx.path, 'a cluster path');
+  const session = deps.recorder && execSessionInfo({
+    method: ctx.req.method ?? 'GET', target: downstreamPath, auditID: ctx.audit?.auditID ?? newAuditId(), clusterId, user: need(ctx.user, 'a user'),
+  });
+  if (!session || !deps.recorder) return undefined;
+  const started = await deps.recorder.start(session);
+  if (!('failed' in started)) return started;
+  deps.logger.warn({ cluster: clusterId, userId: session.userId, reason: started.failed }, 'exec session not recorded');
+  ctx.audit?.annotate('drover.dev/recording', started.failed);
+  return undefined;
+}
+
+export const forwardImpersonatedUpgrade: ProxyStep = async (ctx, deps) => {
   if (ctx.kind.type !== 'upgrade') throw new DroverError('DRV_ERR_INTERNAL', 'forwardImpersonatedUpgrade got a plain request');
   const { clusterId, downstreamPath } = need(ctx.path, 'a cluster path');
   const protocol = need(ctx.scrubbed, 'scrubbed headers').upgrade;
   if (!protocol) throw new DroverError('DRV_ERR_BAD_REQUEST', 'an upgrade needs "Connection: Upgrade" and an Upgrade header');
+  const recording = await startRecording(ctx, deps);
   const { socket } = ctx.kind;
+  if (recording && socket.destroyed) recording.close();
+  else if (recording) socket.once('close', () => recording.close());
   const exchange = ctx.audit && auditExchange(ctx.audit.identify(auditFacts(ctx)), { upgrade: true });
   let answered = 502;
-  const observer = exchange && { ...exchange, onResponseStart: (status: number, headers: Record<string, string | string[] | undefined>) => {
-    answered = status;
-    exchange.onResponseStart(status, headers);
-  } };
+  const observer = {
+    onResponseStart: (status: number, headers: Record<string, string | string[] | undefined>) => {
+      answered = status;
+      exchange?.onResponseStart(status, headers);
+    },
+    onUpgraded: (caller: Duplex, upstream: Duplex, chosen: string | undefined) => recording?.attach(caller, upstream, chosen),
+  };
   if (exchange) socket.once('close', () => exchange.finish(answered));
   const end = forwardUpgrade({
     req: ctx.req, socket, head: ctx.kind.head, endpoint: need(ctx.cluster, 'a cluster').upstream, clusterId,
     downstreamPath, headers: egressHeaders(ctx), protocol, proxyPrefix: `${clusterPathPrefix}${clusterId}`,
-    responseHeaderTimeoutMs: deps.responseHeaderTimeoutMs ?? 0, ...(observer ? { observer } : {}),
+    responseHeaderTimeoutMs: deps.responseHeaderTimeoutMs ?? 0, observer,
   });
   holdOpen(ctx, deps, end, socket);
 };

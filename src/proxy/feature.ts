@@ -39,6 +39,8 @@ export interface ProxyFeatureOptions {
   streamRecheckMs?: number;
   /** The audit trail proxied requests are recorded in; absent: not recorded. */
   audit?: ProxyDeps['audit'];
+  /** Records exec and attach sessions; absent: not recorded. */
+  recorder?: ProxyDeps['recorder'];
 }
 
 export interface ProxyFeature {
@@ -77,6 +79,7 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
   const unfollow = followAccessChanges(streams, { tokens: authenticator, membership: options.membership });
   const handlers = createProxyHandlers({
     authenticator, membership: options.membership, clusters, accounts, pools, streams, responseHeaderTimeoutMs, logger, ...(options.audit ? { audit: options.audit } : {}),
+    ...(options.recorder ? { recorder: options.recorder } : {}),
   });
   const settings = new KubeconfigSettingsStore({ db: options.db, defaults: kubeconfigSettingsFromEnv(options.env) });
   // No leaks when a cluster is deleted or its agent goes: its watch caches and its

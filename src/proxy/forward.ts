@@ -25,7 +25,7 @@
  * which releases its connection and tunnel stream.
  */
 import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { DroverError } from '../errors/index.ts';
 import { writeKubeStatus } from './kube-status.ts';
@@ -56,6 +56,8 @@ export interface ExchangeObserver {
   body?(req: IncomingMessage): Readable;
   onResponseStart?(status: number, headers: Record<string, string | string[] | undefined>): void;
   onResponseData?(chunk: Buffer): void;
+  /** An upgrade went through: the two sockets, already piped to each other, and the protocol the cluster chose. */
+  onUpgraded?(caller: Duplex, upstream: Duplex, protocol: string | undefined): void;
 }
 
 /** Response headers that describe the upstream connection, not the response, or that must not reach Drover's origin. */

@@ -43,7 +43,7 @@ export interface UpgradeRequest {
   /** How long to wait for kube-apiserver's answer head, dial included (ms); 0 or absent: no bound. */
   responseHeaderTimeoutMs?: number;
   /** Told the status the caller got (the audit record). */
-  observer?: Pick<ExchangeObserver, 'onResponseStart'>;
+  observer?: Pick<ExchangeObserver, 'onResponseStart' | 'onUpgraded'>;
 }
 
 /** Real clients send nothing before the 101 (WebSocket and SPDY wait for it); more than this is refused. */
@@ -139,6 +139,7 @@ async function sendUpgrade(input: UpgradeRequest, state: Exchange, early: EarlyB
     for (const chunk of early.stop()) upgraded.write(chunk);
     upgraded.pipe(socket);
     socket.pipe(upgraded);
+    input.observer?.onUpgraded?.(socket, upgraded, res.headers['sec-websocket-protocol']);
   });
 
   request.on('response', (res: IncomingMessage) => {

@@ -139,7 +139,7 @@ export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv
     ...(flags.tlsCaFile ? { tlsCaFile: flags.tlsCaFile } : {}),
     proxyResponseHeaderTimeoutMs,
     logLevel, logFormat, agentImage,
-    audit: audit ?? { policy: defaultPolicy, logMaxBytes: 0, logMaxBackups: 0, logMaxAgeMs: 0, retentionMs: 0 },
+    audit: audit ?? { policy: defaultPolicy, logMaxBytes: 0, logMaxBackups: 0, logMaxAgeMs: 0, retentionMs: 0, execRecording: 'off' },
     tuning: Object.fromEntries(Object.entries(tuning).filter(([, v]) => v !== undefined)),
   };
 }

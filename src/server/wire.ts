@@ -32,7 +32,8 @@ import { AceSettings, AceSync, aceApi } from '../kube-api-auth/index.ts';
 import { createProxyFeature } from '../proxy/index.ts';
 import { KubeImpersonationAccounts } from '../impersonation/index.ts';
 import { AccessService, createAccessFeature } from '../access/index.ts';
-import { auditApi, createAuditTrail, type AuditTrail } from '../audit/index.ts';
+import { auditApi, createAuditTrail, SessionRecorder, type AuditTrail } from '../audit/index.ts';
+import { join } from 'node:path';
 
 /** What the features wired here can use. */
 export interface ServerCore {
@@ -48,6 +49,8 @@ export interface ServerCore {
   tls: TlsMaterial;
   /** The audit trail (`--audit-*`); absent when no sink is configured. */
   audit?: AuditTrail;
+  /** Exec and attach recordings (`--exec-recording`), in `<data-dir>/recordings`. */
+  recorder: SessionRecorder;
 }
 
 export interface Features {
@@ -110,6 +113,7 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
     identity: core.identity, accounts, clusters, membership: access, logger: core.logger,
     publicUrl: core.config.publicUrl, caPem: core.tls.caPem, env, db: core.store.db, aceContexts: (clusterId) => aceSettings.contexts(clusterId),
     responseHeaderTimeoutMs: core.config.proxyResponseHeaderTimeoutMs, ...(core.audit ? { audit: core.audit } : {}),
+    ...(core.config.audit.execRecording === 'off' ? {} : { recorder: core.recorder }),
   });
   // Projects, members, and their reconciliation into every live cluster's RBAC.
   const accessFeature = createAccessFeature({ access, clusters, accounts, identity: core.identity, principals: core.providers, logger: core.logger,
@@ -126,7 +130,7 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   return {
     raw: [proxy.raw, ...proxy.rootRaw], upgrade: [clusters.upgrade, proxy.upgrade],
     apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins,
-      auditApi({ db: core.store.db, authenticator: core.identity.authenticator, clusters: clusters.service })],
+      auditApi({ db: core.store.db, authenticator: core.identity.authenticator, clusters: clusters.service, recordings: core.recorder })],
     onClose: [() => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => core.providers.close()],
   };
 }
@@ -165,7 +169,8 @@ async function openCore(config: ServerConfig, options: StartOptions, metrics: Me
   }
   const providers = new ProviderService({ store, secrets, identity, logger: logger.child({ component: 'providers' }), publicUrl: config.publicUrl });
   const audit = createAuditTrail({ config: config.audit, registry: metrics.registry, logger: logger.child({ component: 'audit' }), db: store.db });
-  return { core: { config, logger, store, secrets, identity, providers, metrics, tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem }, ...(audit ? { audit } : {}) }, admin };
+  const recorder = new SessionRecorder({ dir: join(config.dataDir, 'recordings'), mode: config.audit.execRecording });
+  return { core: { config, logger, store, secrets, identity, providers, metrics, tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem }, ...(audit ? { audit } : {}), recorder }, admin };
 }
 
 export async function startServer(config: ServerConfig, options: StartOptions): Promise<RunningServer> {

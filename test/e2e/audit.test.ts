@@ -5,11 +5,13 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { kubectl, kubectlOk, startPrivateControlPlane, type ControlPlaneState, type PrivateControlPlane } from '../testenv/index.ts';
+import { kubectl, kubectlOk, startPrivateControlPlane, startTestNode, type ControlPlaneState, type PrivateControlPlane, type TestNode } from '../testenv/index.ts';
+import { spawn } from 'node:child_process';
+import { renameSync } from 'node:fs';
 import { eventually, startDrover, adminPassword, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
 import { call } from './identity-support.ts';
 import type { AuditEvent } from '../../src/audit/index.ts';
@@ -24,6 +26,7 @@ describe('the audit trail', () => {
   let cluster: RegisteredCluster;
   let adminId: string;
   let kubeconfig: string;
+  let node: TestNode;
   const dir = mkdtempSync(join(tmpdir(), 'drover-audit-'));
   const auditLog = join(dir, 'audit.log');
   const policyFile = join(dir, 'policy.yaml');
@@ -40,7 +43,7 @@ describe('the audit trail', () => {
   before(async () => {
     privateCp = await startPrivateControlPlane({ auditLog: true });
     cp = privateCp.state;
-    drover = await startDrover({ serverArgs: ['--audit-log', auditLog, '--audit-policy', policyFile] });
+    [drover, node] = await Promise.all([startDrover({ serverArgs: ['--audit-log', auditLog, '--audit-policy', policyFile] }), startTestNode(cp)]);
     cluster = await drover.registerCluster(`audit-${suffix()}`, cp);
     adminId = (JSON.parse(await drover.cli('whoami', '-o', 'json')) as { id: string }).id;
     kubeconfig = join(drover.dir, 'admin.kubeconfig');
@@ -51,6 +54,7 @@ describe('the audit trail', () => {
   });
   after(async () => {
     await drover?.stop();
+    await node?.stop();
     await privateCp?.stop();
   });
 
@@ -261,6 +265,75 @@ describe('the audit trail', () => {
       assert.ok(raw.includes(last.auditID), 'the database files hold the events');
       for (const secret of tried) {
         for (const form of [secret, Buffer.from(secret).toString('base64')]) assert.ok(!raw.includes(form), `the store holds ${form}`);
+      }
+    });
+  });
+
+  describe('exec and attach sessions are recorded', () => {
+    let ns: string;
+    before(async () => {
+      ns = `rec-${suffix()}`;
+      await kubectlOk(['create', 'namespace', ns], { kubeconfig });
+      await kubectlOk(['apply', '-f', '-'], { kubeconfig, input: JSON.stringify({
+        apiVersion: 'v1', kind: 'Pod', metadata: { name: 'shell', namespace: ns },
+        spec: { nodeSelector: { 'kubernetes.io/hostname': node.name }, terminationGracePeriodSeconds: 2, containers: [{ name: 'main', image: 'none', command: ['sh', '-c', 'sleep 3600'] }] },
+      }) });
+      await kubectlOk(['wait', '-n', ns, '--for=condition=Ready', 'pod/shell', '--timeout=60s'], { kubeconfig });
+    });
+    /** `kubectl exec -it` on a pseudo-terminal (script gives it one), typing `input`. */
+    const interactive = (args: string[], input: string): Promise<string> => new Promise((resolve, reject) => {
+      // The pty gets a size, which kubectl sends as a resize message.
+      const child = spawn('script', ['-qfec', `stty cols 100 rows 30; ${['kubectl', ...args].map((a) => `'${a}'`).join(' ')}`, '/dev/null'], { env: { ...process.env, KUBECONFIG: kubeconfig, TERM: 'xterm' } });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+      child.stderr.on('data', (c: Buffer) => { out += c.toString(); });
+      child.once('error', reject);
+      child.once('close', () => resolve(out));
+      // Typed a line at a time, once the shell can read it.
+      void (async () => {
+        await eventually('the shell to start', () => (out.length > 0 ? true : undefined), 30_000).catch(() => undefined);
+        for (const line of input.split('\n')) {
+          child.stdin.write(`${line}\n`);
+          await new Promise((r) => setTimeout(r, 300));
+        }
+      })();
+    });
+
+    it('records a real kubectl exec -it over WebSocket as asciicast v2, with who, when, cluster, pod and container', async () => {
+      const marker = `rec-${suffix()}`;
+      const out = await interactive(['exec', '-it', '-n', ns, 'shell', '-c', 'main', '--', 'sh'], `echo ${marker}-$((6*7))\nexit`);
+      assert.match(out, new RegExp(`${marker}-42`), out);
+      const event = await find('the exec event', (e) => e.objectRef?.subresource === 'exec' && e.objectRef.namespace === ns && e.stage === 'ResponseComplete');
+      assert.equal(event.responseStatus?.code, 101);
+      const sessions = JSON.parse(await drover.cli('audit', 'sessions', '-o', 'json')) as Array<{ title: string; drover: { auditID: string; username: string; userId: string; clusterId: string; pod: string; container?: string; namespace: string; tty: boolean; kind: string } }>;
+      const header = sessions.find((s) => s.drover.auditID === event.auditID);
+      assert.ok(header, 'the recording is named by the exec\'s auditID');
+      assert.deepEqual([header.drover.username, header.drover.userId, header.drover.clusterId, header.drover.namespace, header.drover.pod, header.drover.container, header.drover.kind, header.drover.tty],
+        ['admin', adminId, cluster.id, ns, 'shell', 'main', 'exec', true]);
+      const cast = await drover.cli('audit', 'sessions', 'get', event.auditID);
+      const [head, ...lines] = cast.trimEnd().split('\n');
+      assert.equal((JSON.parse(head ?? '{}') as { version: number }).version, 2);
+      const events = lines.map((l) => JSON.parse(l) as [number, string, string]);
+      const output = events.filter(([, code]) => code === 'o').map(([, , d]) => d).join('');
+      const typed = events.filter(([, code]) => code === 'i').map(([, , d]) => d).join('');
+      assert.match(output, new RegExp(`${marker}-42`), 'the shell\'s output');
+      assert.match(typed, new RegExp(`echo ${marker}`), 'what was typed');
+      assert.ok(events.some(([, code, d]) => code === 'r' && d === '100x30'), 'the terminal size');
+      assert.ok(events.every(([t], i) => i === 0 || t >= (events[i - 1]?.[0] ?? 0)), 'times only grow');
+    });
+
+    it('lets an exec through with a warning event when the recording cannot be written (best effort)', async () => {
+      const recordings = join(drover.dir, 'server', 'recordings');
+      renameSync(recordings, `${recordings}.moved`);
+      writeFileSync(recordings, 'not a directory');
+      try {
+        const out = await kubectlOk(['exec', '-n', ns, 'shell', '--', 'echo', 'unrecorded'], { kubeconfig });
+        assert.equal(out, 'unrecorded\n');
+        const event = await find('the unrecorded exec', (e) => e.objectRef?.subresource === 'exec' && e.annotations?.['drover.dev/recording'] !== undefined);
+        assert.match(event.annotations?.['drover.dev/recording'] ?? '', /could not be written/);
+      } finally {
+        rmSync(recordings);
+        renameSync(`${recordings}.moved`, recordings);
       }
     });
   });

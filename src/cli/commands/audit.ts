@@ -4,8 +4,9 @@ import type { CliDeps } from '../deps.ts';
 import { withClient } from '../client/index.ts';
 import { DURATION_HINT, durationOption } from '../../durations/index.ts';
 import { namingFlags } from '../flag-errors.ts';
+import { DroverError } from '../../errors/index.ts';
 import { printItems, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
-import type { AuditEvent, AuditListAnswer } from '../../audit/index.ts';
+import type { AuditEvent, AuditListAnswer, RecordingHeader, SessionListAnswer } from '../../audit/index.ts';
 
 /** What the event was about: `pods/exec web -n team`, or the path of a non-resource request. */
 function target(e: AuditEvent): string {
@@ -30,6 +31,19 @@ const eventView: ItemView<AuditEvent> = {
   name: (e) => e.auditID,
 };
 
+const sessionView: ItemView<RecordingHeader> = {
+  columns: [
+    { header: 'started', cell: (h) => h.drover.startedAt.replace(/\.\d+Z$/, 'Z') },
+    { header: 'user', cell: (h) => h.drover.username },
+    { header: 'cluster', cell: (h) => h.drover.clusterId },
+    { header: 'kind', cell: (h) => h.drover.kind },
+    { header: 'pod', cell: (h) => `${h.drover.namespace}/${h.drover.pod}${h.drover.container ? `/${h.drover.container}` : ''}` },
+    { header: 'command', cell: (h) => (h.drover.command ?? []).join(' '), wide: true },
+    { header: 'audit id', cell: (h) => h.drover.auditID },
+  ],
+  name: (h) => h.drover.auditID,
+};
+
 export function auditCommand(deps: CliDeps): Command {
   const audit = new Command('audit').description('who did what on which cluster (admins)');
   audit.addCommand(withOutputFlags(new Command('list'))
@@ -46,6 +60,19 @@ export function auditCommand(deps: CliDeps): Command {
       const answer = await namingFlags({ limit: '--limit', user: '--user', cluster: '--cluster', verb: '--verb', since: '--since' },
         withClient(deps, (client) => client.request<AuditListAnswer>('GET', `/v1/audit?${query.toString()}`)));
       printItems(deps, opts, answer.items, answer.items, eventView);
+    }));
+  audit.addCommand(withOutputFlags(new Command('sessions'))
+    .description('recorded kubectl exec and attach sessions, newest first; "drover audit sessions get ID" prints one as asciicast v2')
+    .argument('[get]', 'print one recording')
+    .argument('[id]', 'its audit id')
+    .action(async (verb: string | undefined, id: string | undefined, opts: OutputFlags) => {
+      if (verb !== undefined && (verb !== 'get' || id === undefined)) throw new DroverError('DRV_ERR_INVALID_ARGUMENT', 'usage: drover audit sessions [get ID]');
+      if (id !== undefined) {
+        deps.stdout.write((await withClient(deps, (client) => client.request<{ cast: string }>('GET', `/v1/audit/sessions/${encodeURIComponent(id)}`))).cast);
+        return;
+      }
+      const answer = await withClient(deps, (client) => client.request<SessionListAnswer>('GET', '/v1/audit/sessions'));
+      printItems(deps, opts, answer.items, answer.items, sessionView);
     }));
   return audit;
 }
