@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { renameSync } from 'node:fs';
 import { eventually, startDrover, adminPassword, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
 import { call } from './identity-support.ts';
+import { ensureUiBuilt, launchBrowser } from '../testenv/browser.ts';
 import type { AuditEvent } from '../../src/audit/index.ts';
 
 const suffix = (): string => randomBytes(3).toString('hex');
@@ -299,8 +300,9 @@ describe('the audit trail', () => {
       })();
     });
 
+    let marker = '';
     it('records a real kubectl exec -it over WebSocket as asciicast v2, with who, when, cluster, pod and container', async () => {
-      const marker = `rec-${suffix()}`;
+      marker = `rec-${suffix()}`;
       const out = await interactive(['exec', '-it', '-n', ns, 'shell', '-c', 'main', '--', 'sh'], `echo ${marker}-$((6*7))\nexit`);
       assert.match(out, new RegExp(`${marker}-42`), out);
       const event = await find('the exec event', (e) => e.objectRef?.subresource === 'exec' && e.objectRef.namespace === ns && e.stage === 'ResponseComplete');
@@ -334,6 +336,30 @@ describe('the audit trail', () => {
       } finally {
         rmSync(recordings);
         renameSync(`${recordings}.moved`, recordings);
+      }
+    });
+
+    it('shows the events and replays the session on the web UI\'s Audit page (admins), under the strict CSP', async () => {
+      ensureUiBuilt();
+      const browser = await launchBrowser();
+      try {
+        const { page } = browser;
+        const blocked: string[] = [];
+        page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) blocked.push(m.text()); });
+        await page.goto(`${drover.server.url}/`);
+        await page.getByLabel('Username').fill('admin');
+        await page.getByLabel('Password', { exact: true }).fill(adminPassword);
+        await page.getByRole('button', { name: 'Log in' }).click();
+        await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit', exact: true }).click();
+        await page.getByRole('heading', { name: 'Audit' }).waitFor();
+        await page.getByLabel('Verb').fill('get');
+        await page.getByRole('button', { name: 'Show' }).click();
+        await page.getByRole('region', { name: 'Audit events' }).getByText('pods/exec shell').first().waitFor();
+        await page.locator('tr[data-session]').first().getByRole('button', { name: 'Play' }).click();
+        await eventually('the replayed output', async () => ((await page.getByTestId('session-output').textContent())?.includes(`${marker}-42`) ? true : undefined), 30_000);
+        assert.deepEqual(blocked, []);
+      } finally {
+        await browser.close();
       }
     });
   });

@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import { get } from '../api.ts';
 import { Show, Table, ago, useLoad, value } from '../components.tsx';
 import type { AuditEvent, AuditListAnswer } from '../../../src/audit/index.ts';
+import { SessionsSection } from './session-player.tsx';
 
 type Filters = { user: string; cluster: string; verb: string; since: string };
 
@@ -42,6 +43,7 @@ export function AuditPage() {
           </Table>
         )}
       </Show>
+      <SessionsSection />
     </section>
   );
 }
