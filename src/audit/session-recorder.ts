@@ -1,13 +1,15 @@
 /**
  * Recording of interactive `kubectl exec` and `attach` sessions through the proxy, as
- * asciicast v2 files (one JSON header line, then `[seconds, "o"|"i"|"r", data]` lines),
+ * asciicast v2 files (one JSON header line, then `[seconds, "o"|"r"|"m", data]` lines),
  * the format asciinema and most terminal players read. Who, when, cluster, pod and
  * container are in the header (`drover`) and its title; the file is named by the
  * request's auditID, so a session's events and its recording find each other.
  *
  * The recording reads copies of the bytes as they pass (a 'data' listener on sockets
  * already piped to each other) and writes through a file stream: the session is never
- * delayed. WebSocket sessions (`v5.channel.k8s.io` and older channel protocols,
+ * delayed. Typed input is not recorded (Teleport's choice too): a password typed into a
+ * prompt with echo off would be; the terminal's echo of ordinary typing is in the output.
+ * WebSocket sessions (`v5.channel.k8s.io` and older channel protocols,
  * kubectl's default) are decoded; SPDY sessions are recorded as a header without
  * frames (their channels travel in zlib-compressed SPDY streams, not decoded yet).
  * A recording stops growing at `maxBytes` (a `kubectl cp` through exec would
@@ -126,9 +128,10 @@ export class SessionRecorder {
         const fromCluster = new ChannelFrameReader((channel, data) => {
           if (channel === 1 || channel === 2) event('o', data.toString('utf8'));
         });
+        // Typed input (channel 0) is not recorded: a password typed with echo off would be.
+        // What the terminal echoes back is in the output.
         const fromCaller = new ChannelFrameReader((channel, data) => {
-          if (channel === 0) event('i', data.toString('utf8'));
-          else if (channel === 4) {
+          if (channel === 4) {
             try {
               const size = JSON.parse(data.toString('utf8')) as { Width?: number; Height?: number };
               if (size.Width && size.Height) event('r', `${size.Width}x${size.Height}`);

@@ -1,7 +1,7 @@
 /**
  * Recorded exec and attach sessions (admins): the list, and a small asciicast v2 player
  * that writes the session's output into a <pre> at its recorded pace (escape sequences
- * dropped: colours and cursor moves are not drawn), with what was typed shown apart.
+ * dropped: colours and cursor moves are not drawn).
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, q } from '../api.ts';
@@ -34,13 +34,11 @@ function Player(props: { header: RecordingHeader; events: CastEvent[] }) {
   }, [props.events]);
   const upTo = props.events.slice(0, shown);
   const output = plain(upTo.filter(([, code]) => code === 'o').map(([, , d]) => d).join(''));
-  const typed = plain(upTo.filter(([, code]) => code === 'i').map(([, , d]) => d).join(''));
   return (
     <div class="card" aria-label={`Recording of ${props.header.title}`}>
       <p><strong>{props.header.title}</strong> <span class="muted small">{props.header.drover.startedAt}</span>
         {' '}<button type="button" class="secondary small" onClick={play}>Replay</button></p>
       <div class="codeblock"><pre data-testid="session-output">{output}</pre></div>
-      <p class="muted small">Typed: <code data-testid="session-input">{typed.replace(/\n/g, '⏎')}</code></p>
     </div>
   );
 }
