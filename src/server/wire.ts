@@ -195,6 +195,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     // Someone took the port after the probe: stop what was opened, say why.
     for (const stop of wired.onClose) await stop();
     await app.close();
+    await core.audit?.close();
     await core.store.close();
     throw listenError(config.listenHost, config.listenPort, error);
   }
