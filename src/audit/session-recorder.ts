@@ -9,9 +9,8 @@
  * already piped to each other) and writes through a file stream: the session is never
  * delayed. Typed input is not recorded (Teleport's choice too): a password typed into a
  * prompt with echo off would be; the terminal's echo of ordinary typing is in the output.
- * WebSocket sessions (`v5.channel.k8s.io` and older channel protocols,
- * kubectl's default) are decoded; SPDY sessions are recorded as a header without
- * frames (their channels travel in zlib-compressed SPDY streams, not decoded yet).
+ * Both transports are decoded: WebSocket (`v5.channel.k8s.io` and older channel
+ * protocols, kubectl's default; channel-frames.ts) and SPDY/3.1 (spdy-frames.ts).
  * A recording stops growing at `maxBytes` (a `kubectl cp` through exec would
  * otherwise store the whole archive) and says so in a marker event.
  *
@@ -24,7 +23,8 @@ import { open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { DroverError } from '../errors/index.ts';
-import { ChannelFrameReader } from './channel-frames.ts';
+import { ChannelFrameReader, type ChannelSink } from './channel-frames.ts';
+import { SpdyFrameReader, SpdySession } from './spdy-frames.ts';
 import { parseRequestInfo } from './request-info.ts';
 
 export type RecordingMode = 'off' | 'best-effort' | 'strict';
@@ -121,23 +121,26 @@ export class SessionRecorder {
     return {
       close: () => { file.end(); },
       attach: (caller, upstream, protocol) => {
-        if (!protocol || !wsProtocols.has(protocol)) {
-          event('m', `${protocol ?? 'SPDY'} session: content not recorded`);
+        const spdy = protocol?.toUpperCase().startsWith('SPDY/') === true;
+        if (!spdy && (!protocol || !wsProtocols.has(protocol))) {
+          event('m', `${protocol ?? 'unknown'} session: content not recorded`);
           return;
         }
-        const fromCluster = new ChannelFrameReader((channel, data) => {
+        const onCluster: ChannelSink = (channel, data) => {
           if (channel === 1 || channel === 2) event('o', data.toString('utf8'));
-        });
+        };
         // Typed input (channel 0) is not recorded: a password typed with echo off would be.
         // What the terminal echoes back is in the output.
-        const fromCaller = new ChannelFrameReader((channel, data) => {
-          if (channel === 4) {
-            try {
-              const size = JSON.parse(data.toString('utf8')) as { Width?: number; Height?: number };
-              if (size.Width && size.Height) event('r', `${size.Width}x${size.Height}`);
-            } catch { /* a malformed resize is the cluster's to refuse */ }
-          }
-        });
+        const onCaller: ChannelSink = (channel, data) => {
+          if (channel !== 4) return;
+          try {
+            const size = JSON.parse(data.toString('utf8')) as { Width?: number; Height?: number };
+            if (size.Width && size.Height) event('r', `${size.Width}x${size.Height}`);
+          } catch { /* a malformed resize is the cluster's to refuse */ }
+        };
+        const session = new SpdySession();
+        const fromCluster = spdy ? new SpdyFrameReader(session, false, onCluster) : new ChannelFrameReader(onCluster);
+        const fromCaller = spdy ? new SpdyFrameReader(session, true, onCaller) : new ChannelFrameReader(onCaller);
         upstream.on('data', (chunk: Buffer) => fromCluster.push(chunk));
         caller.on('data', (chunk: Buffer) => fromCaller.push(chunk));
       },

@@ -359,7 +359,9 @@ export const forwardImpersonatedUpgrade: ProxyStep = async (ctx, deps) => {
       answered = status;
       exchange?.onResponseStart(status, headers);
     },
-    onUpgraded: (caller: Duplex, upstream: Duplex, chosen: string | undefined) => recording?.attach(caller, upstream, chosen),
+    // A WebSocket session is told apart by the subprotocol the cluster chose; SPDY by its Upgrade.
+    onUpgraded: (caller: Duplex, upstream: Duplex, chosen: string | undefined) =>
+      recording?.attach(caller, upstream, /^spdy\//i.test(protocol) ? protocol : chosen),
   };
   if (exchange) socket.once('close', () => exchange.finish(answered));
   const end = forwardUpgrade({
