@@ -12,7 +12,7 @@ import { constants, inflateSync } from 'node:zlib';
 import type { ChannelSink } from './channel-frames.ts';
 
 /** SPDY/3's zlib dictionary for header blocks (draft-mbelshe-httpbis-spdy-00, 2.6.10.1). */
-const dictionary = Buffer.from([
+export const spdyDictionary = Buffer.from([
   'AAAAB29wdGlvbnMAAAAEaGVhZAAAAARwb3N0AAAAA3B1dAAAAAZkZWxldGUAAAAFdHJhY2UAAAAGYWNjZXB0AAAADmFjY2VwdC1j',
   'aGFyc2V0AAAAD2FjY2VwdC1lbmNvZGluZwAAAA9hY2NlcHQtbGFuZ3VhZ2UAAAANYWNjZXB0LXJhbmdlcwAAAANhZ2UAAAAFYWxs',
   'b3cAAAANYXV0aG9yaXphdGlvbgAAAA1jYWNoZS1jb250cm9sAAAACmNvbm5lY3Rpb24AAAAMY29udGVudC1iYXNlAAAAEGNvbnRl',
@@ -47,7 +47,7 @@ export class SpdySession {
     this.compressed.push(block);
     let all: Buffer;
     try {
-      all = inflateSync(Buffer.concat(this.compressed), { dictionary, finishFlush: constants.Z_SYNC_FLUSH });
+      all = inflateSync(Buffer.concat(this.compressed), { dictionary: spdyDictionary, finishFlush: constants.Z_SYNC_FLUSH });
     } catch {
       return;
     }
