@@ -327,6 +327,21 @@ describe('the audit trail', () => {
       assert.ok(events.every(([t], i) => i === 0 || t >= (events[i - 1]?.[0] ?? 0)), 'times only grow');
     });
 
+    it('records kubectl attach -it to a container\'s own terminal', async () => {
+      await kubectlOk(['apply', '-f', '-'], { kubeconfig, input: JSON.stringify({
+        apiVersion: 'v1', kind: 'Pod', metadata: { name: 'console', namespace: ns },
+        spec: { nodeSelector: { 'kubernetes.io/hostname': node.name }, terminationGracePeriodSeconds: 2, containers: [{ name: 'main', image: 'none', command: ['sh'], stdin: true, tty: true }] },
+      }) });
+      await kubectlOk(['wait', '-n', ns, '--for=condition=Ready', 'pod/console', '--timeout=60s'], { kubeconfig });
+      const attached = `att-${suffix()}`;
+      const out = await interactive(['attach', '-it', '-n', ns, 'console', '-c', 'main'], `echo ${attached}-$((6*7))\nexit`);
+      assert.match(out, new RegExp(`${attached}-42`), out);
+      const event = await find('the attach event', (e) => e.objectRef?.subresource === 'attach' && e.objectRef.namespace === ns && e.stage === 'ResponseComplete');
+      const header = (JSON.parse(await drover.cli('audit', 'sessions', '-o', 'json')) as Array<{ drover: { auditID: string; kind: string; pod: string } }>).find((h) => h.drover.auditID === event.auditID);
+      assert.deepEqual([header?.drover.kind, header?.drover.pod], ['attach', 'console']);
+      assert.match(await drover.cli('audit', 'sessions', 'get', event.auditID), new RegExp(`${attached}-42`));
+    });
+
     it('lets an exec through with a warning event when the recording cannot be written (best effort)', async () => {
       const recordings = join(drover.dir, 'server', 'recordings');
       renameSync(recordings, `${recordings}.moved`);
@@ -358,7 +373,7 @@ describe('the audit trail', () => {
         await page.getByLabel('Verb').fill('get');
         await page.getByRole('button', { name: 'Show' }).click();
         await page.getByRole('region', { name: 'Audit events' }).getByText('pods/exec shell').first().waitFor();
-        await page.locator('tr[data-session]').first().getByRole('button', { name: 'Play' }).click();
+        await page.locator('tr[data-session]', { hasText: 'exec ' }).first().getByRole('button', { name: 'Play' }).click();
         await eventually('the replayed output', async () => ((await page.getByTestId('session-output').textContent())?.includes(`${marker}-42`) ? true : undefined), 30_000);
         assert.deepEqual(blocked, []);
       } finally {
