@@ -15,7 +15,7 @@ const folderLayers = [
   ['errors'],
   ['logging', 'tokens', 'durations', 'env', 'version', 'agent-protocol', 'addresses', 'api-types', 'principals', 'certificates'],
   ['kube', 'store', 'tunnel', 'http', 'coordination'],
-  ['identity', 'downstream'],
+  ['identity', 'downstream', 'audit'],
   ['impersonation', 'clusters'],
   ['access', 'proxy', 'kube-api-auth', 'agent', 'api', 'provisioning', 'web-shell'],
   ['replicas'],

@@ -11,6 +11,7 @@ import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/ty
 import { installErrorHandling, installUiSessions, type UiSessions } from '../http/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { droverVersion } from '../version/index.ts';
+import { installApiAudit, type AuditTrail } from '../audit/index.ts';
 import type { ApiContext } from './context.ts';
 import { loginRoutes } from './login-routes.ts';
 import { sessionRoutes } from './session-routes.ts';
@@ -32,6 +33,8 @@ export interface BuildApiOptions extends ApiContext {
   uiSessions: UiSessions;
   /** The built web UI (dist/ui); the UI routes answer 404 with a hint when it is missing. */
   uiDir?: string;
+  /** The audit trail /v1 calls that change something or authenticate are recorded in. */
+  audit?: Pick<AuditTrail, 'begin'>;
 }
 
 export async function buildApi(options: BuildApiOptions): Promise<FastifyInstance> {
@@ -49,6 +52,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   installErrorHandling(base);
   installUiSessions(base, options.uiSessions);
   options.metrics.observe(base);
+  if (options.audit) installApiAudit(base, options.audit);
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
   await app.register(swagger, {
     openapi: {

@@ -38,6 +38,7 @@ export const commands: Readonly<Record<string, CommandLoader>> = {
   settings: async (deps) => (await import('./commands/settings.ts')).settingsCommand(deps),
   passwd: async (deps) => (await import('./commands/passwd.ts')).passwdCommand(deps),
   admin: async (deps) => (await import('./commands/admin.ts')).adminCommand(deps),
+  audit: async (deps) => (await import('./commands/audit.ts')).auditCommand(deps),
   replicas: async (deps) => (await import('./commands/replicas.ts')).replicasCommand(deps),
 };
 

@@ -48,6 +48,11 @@ export function caller(request: FastifyRequest): AuthenticatedUser {
   return user;
 }
 
+/** The caller, when an authentication hook accepted one (the audit trail; routes use `caller`). */
+export function knownCaller(request: FastifyRequest): AuthenticatedUser | undefined {
+  return callers.get(request);
+}
+
 export function requireAdmin(request: FastifyRequest): AuthenticatedUser {
   const user = caller(request);
   if (user.globalRole !== 'admin') throw new DroverError('DRV_ERR_FORBIDDEN', 'only admins may do this');

@@ -19,7 +19,7 @@
 export {
   refusePasswordChangeOnly, type AuthenticatedUser, type GlobalRole, type TokenAuthenticator,
 } from './credential.ts';
-export { authenticateWith, caller, requireAdmin } from './auth.ts';
+export { authenticateWith, caller, knownCaller, requireAdmin } from './auth.ts';
 export {
   UiSessions, assertSameOrigin, clearUiSession, credentialFrom, csrfHeaderName, csrfProtocolPrefix, installUiSessions, sessionCookieName,
   sessionCookiesOf, setUiSession, uiSessionsOf, type CredentialOptions,

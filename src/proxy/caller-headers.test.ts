@@ -13,6 +13,7 @@ describe('scrubCallerHeaders', () => {
     ['Proxy-Authorization', [['Proxy-Authorization', 'Basic x']]],
     ['front-proxy identity headers', [['X-Remote-User', 'admin'], ['x-remote-group', 'system:masters'], ['X-Remote-Extra-Scopes', 'x']]],
     ['forwarding headers that feed audit logs', [['X-Forwarded-For', '1.2.3.4'], ['Forwarded', 'for=1.2.3.4'], ['X-Real-IP', '1.2.3.4'], ['X-Forwarded-Host', 'evil']]],
+    ['a caller\'s Audit-ID, which would make the cluster\'s log name a request of its choosing', [['Audit-ID', 'chosen'], ['audit-id', 'again']]],
   ];
   for (const [what, headers] of identityCases) {
     it(`removes ${what}`, () => {

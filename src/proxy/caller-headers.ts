@@ -39,9 +39,9 @@ const hopByHop = new Set([
   'http2-settings', 'host', 'expect',
 ]);
 
-/** Headers that could select or assert an identity downstream or in audit logs. */
+/** Headers that could select or assert an identity downstream or in audit logs (Audit-ID is ours to set). */
 function isIdentityHeader(name: string): boolean {
-  return name === 'authorization' || name === 'proxy-authorization' || name === 'cookie'
+  return name === 'authorization' || name === 'audit-id' || name === 'proxy-authorization' || name === 'cookie'
     || name.startsWith('impersonate-') || name.startsWith('x-remote-')
     || name === 'forwarded' || name.startsWith('x-forwarded-') || name === 'x-real-ip';
 }

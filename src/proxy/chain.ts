@@ -19,6 +19,8 @@
  *   ensureImpersonation    the per-user account token, from watch caches (no API call once it exists)
  *   forward / forwardUpgrade  identity added to the clean list at egress, re-checked, then sent; the stream is
  *                          held in `OpenStreams` until its caller leaves, and ended when access is taken away
+ * Audit (when `deps.audit` is set): the record opens as the request arrives, so a refusal at any step is
+ * recorded too; its `Audit-ID` goes downstream (a caller's own is scrubbed) so the cluster's log carries it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -35,6 +37,7 @@ import { writeKubeStatus, writeKubeStatusToSocket } from './kube-status.ts';
 import { credentialFrom, type UiSessions } from '../http/index.ts';
 import type { UpstreamEndpoint, UpstreamPools } from './upstream.ts';
 import type { EndStream, OpenStreams, StreamOwner } from './open-streams.ts';
+import { auditExchange, execSessionInfo, newAuditId, type AuditTrail, type RequestAudit, type SessionRecorder, type SessionRecording } from '../audit/index.ts';
 
 /** Whether a user may reach a cluster through the proxy (admins always). Owned by access/ bindings. */
 export interface ClusterMembership {
@@ -78,6 +81,10 @@ export interface ProxyDeps {
   /** How long a forwarded request waits for the response head (ms); 0 or absent: no bound. Never bounds a body. */
   responseHeaderTimeoutMs?: number;
   logger: Logger;
+  /** The audit trail; absent: nothing is recorded. */
+  audit?: Pick<AuditTrail, 'begin'>;
+  /** Records exec and attach sessions; absent: none are. */
+  recorder?: Pick<SessionRecorder, 'start'>;
 }
 
 /** What the steps hand forward. Each fact has one owner step. */
@@ -96,6 +103,8 @@ export interface ProxyContext {
   actAs?: RequestedImpersonation;
   /** The identity headers added at egress: bearer token plus Impersonate-*. Shared between requests: never mutate. */
   egressIdentity?: ReadonlyArray<[string, string]>;
+  /** The request's audit record, opened by the runner. */
+  audit?: RequestAudit;
 }
 
 export type ProxyStep = (ctx: ProxyContext, deps: ProxyDeps) => Promise<void> | void;
@@ -266,10 +275,16 @@ function requestedHeaders(requested: RequestedImpersonation): Array<[string, str
 
 const egressNames = new WeakMap<ReadonlyArray<[string, string]>, ReadonlySet<string>>();
 
-/** The outgoing header list: the scrubbed caller headers, then our identity, checked. */
+/** What the audit record learns from the context, as far as the chain got. */
+function auditFacts(ctx: ProxyContext): Parameters<RequestAudit['identify']>[0] {
+  return { caller: ctx.user, clusterId: ctx.path?.clusterId, target: ctx.path?.downstreamPath, impersonated: ctx.actAs };
+}
+
+/** The outgoing header list: the scrubbed caller headers, then our identity, checked; and the audit id. */
 function egressHeaders(ctx: ProxyContext): Array<[string, string]> {
   const identity = need(ctx.egressIdentity, 'an egress identity');
   const headers = [...need(ctx.scrubbed, 'scrubbed headers').forward, ...identity];
+  if (ctx.audit) headers.push(['audit-id', ctx.audit.auditID]);
   let names = egressNames.get(identity);
   if (!names) egressNames.set(identity, names = new Set(identity.map(([name]) => name)));
   assertOnlyOurIdentity(headers, names);
@@ -289,10 +304,12 @@ export const forwardImpersonated: ProxyStep = (ctx, deps) => {
   const { clusterId, downstreamPath } = need(ctx.path, 'a cluster path');
   const cluster = need(ctx.cluster, 'a cluster');
   const { res } = ctx.kind;
+  const exchange = ctx.audit && auditExchange(ctx.audit.identify(auditFacts(ctx)), { upgrade: false });
+  if (exchange) res.once('close', () => exchange.finish(res.statusCode));
   const end = forwardRequest({
     req: ctx.req, res, pool: deps.pools.get(clusterId, cluster.upstream), clusterId, downstreamPath,
     headers: egressHeaders(ctx), proxyPrefix: `${clusterPathPrefix}${clusterId}`, upstreamOrigin: cluster.upstream.url.origin,
-    responseHeaderTimeoutMs: deps.responseHeaderTimeoutMs ?? 0,
+    responseHeaderTimeoutMs: deps.responseHeaderTimeoutMs ?? 0, ...(exchange ? { observer: exchange } : {}),
   });
   holdOpen(ctx, deps, end, res);
 };
@@ -315,16 +332,45 @@ export const refuseUpgradeBody: ProxyStep = (ctx) => {
   }
 };
 
-export const forwardImpersonatedUpgrade: ProxyStep = (ctx, deps) => {
+/** An exec or attach is recorded before it starts (strict mode refuses it here when it cannot be). */
+async function startRecording(ctx: ProxyContext, deps: ProxyDeps): Promise<SessionRecording | undefined> {
+  const { clusterId, downstreamPath } = need(ctx.path, 'a cluster path');
+  const session = deps.recorder && execSessionInfo({
+    method: ctx.req.method ?? 'GET', target: downstreamPath, auditID: ctx.audit?.auditID ?? newAuditId(), clusterId, user: need(ctx.user, 'a user'),
+  });
+  if (!session || !deps.recorder) return undefined;
+  const started = await deps.recorder.start(session);
+  if (!('failed' in started)) return started;
+  deps.logger.warn({ cluster: clusterId, userId: session.userId, reason: started.failed }, 'exec session not recorded');
+  ctx.audit?.annotate('drover.dev/recording', started.failed);
+  return undefined;
+}
+
+export const forwardImpersonatedUpgrade: ProxyStep = async (ctx, deps) => {
   if (ctx.kind.type !== 'upgrade') throw new DroverError('DRV_ERR_INTERNAL', 'forwardImpersonatedUpgrade got a plain request');
   const { clusterId, downstreamPath } = need(ctx.path, 'a cluster path');
   const protocol = need(ctx.scrubbed, 'scrubbed headers').upgrade;
   if (!protocol) throw new DroverError('DRV_ERR_BAD_REQUEST', 'an upgrade needs "Connection: Upgrade" and an Upgrade header');
+  const recording = await startRecording(ctx, deps);
   const { socket } = ctx.kind;
+  if (recording && socket.destroyed) recording.close();
+  else if (recording) socket.once('close', () => recording.close());
+  const exchange = ctx.audit && auditExchange(ctx.audit.identify(auditFacts(ctx)), { upgrade: true });
+  let answered = 502;
+  const observer = {
+    onResponseStart: (status: number, headers: Record<string, string | string[] | undefined>) => {
+      answered = status;
+      exchange?.onResponseStart(status, headers);
+    },
+    // A WebSocket session is told apart by the subprotocol the cluster chose; SPDY by its Upgrade.
+    onUpgraded: (caller: Duplex, upstream: Duplex, chosen: string | undefined) =>
+      recording?.attach(caller, upstream, /^spdy\//i.test(protocol) ? protocol : chosen),
+  };
+  if (exchange) socket.once('close', () => exchange.finish(answered));
   const end = forwardUpgrade({
     req: ctx.req, socket, head: ctx.kind.head, endpoint: need(ctx.cluster, 'a cluster').upstream, clusterId,
     downstreamPath, headers: egressHeaders(ctx), protocol, proxyPrefix: `${clusterPathPrefix}${clusterId}`,
-    responseHeaderTimeoutMs: deps.responseHeaderTimeoutMs ?? 0,
+    responseHeaderTimeoutMs: deps.responseHeaderTimeoutMs ?? 0, observer,
   });
   holdOpen(ctx, deps, end, socket);
 };
@@ -338,6 +384,7 @@ export const upgradeChain: readonly ProxyStep[] = [refuseUpgradeBody, ...identit
 
 /** recoverErrors: runs the steps; any failure is answered once, as a Kubernetes Status. */
 export async function runChain(steps: readonly ProxyStep[], ctx: ProxyContext, deps: ProxyDeps): Promise<void> {
+  ctx.audit ??= deps.audit?.begin(ctx.req);
   try {
     for (const step of steps) {
       // Synchronous steps do not pay for an await.
@@ -351,6 +398,7 @@ export async function runChain(steps: readonly ProxyStep[], ctx: ProxyContext, d
     else deps.logger.info(fields, 'proxy request refused');
     if (ctx.kind.type === 'http') writeKubeStatus(ctx.kind.res, error);
     else writeKubeStatusToSocket(ctx.kind.socket, error);
+    ctx.audit?.identify(auditFacts(ctx)).complete(status, error instanceof DroverError && error.expose ? error.message : undefined);
   }
 }
 

@@ -7,7 +7,7 @@ import type { UiSessions } from '../http/index.ts';
 import type { Logger } from '../logging/index.ts';
 import type { ClustersFeature } from '../clusters/index.ts';
 import { clusterPathPrefix, rootKubePrefixes } from './cluster-path.ts';
-import { createProxyHandlers, recheckAccess, type ClusterMembership, type ProxyClusters } from './chain.ts';
+import { createProxyHandlers, recheckAccess, type ClusterMembership, type ProxyClusters, type ProxyDeps } from './chain.ts';
 import { followAccessChanges, OpenStreams } from './open-streams.ts';
 import type { KubeImpersonationAccounts } from '../impersonation/index.ts';
 import type { Kysely } from 'kysely';
@@ -43,6 +43,10 @@ export interface ProxyFeatureOptions {
   streamRecheckMs?: number;
   /** Where settings changes are published for other replicas (the change feed). */
   changes?: ChangePublisher;
+  /** The audit trail proxied requests are recorded in; absent: not recorded. */
+  audit?: ProxyDeps['audit'];
+  /** Records exec and attach sessions; absent: not recorded. */
+  recorder?: ProxyDeps['recorder'];
 }
 
 export interface ProxyFeature {
@@ -79,7 +83,10 @@ export function createProxyFeature(options: ProxyFeatureOptions): ProxyFeature {
     ...(options.streamRecheckMs === undefined ? {} : { intervalMs: options.streamRecheckMs }),
   });
   const unfollow = followAccessChanges(streams, { tokens: authenticator, membership: options.membership });
-  const handlers = createProxyHandlers({ authenticator, uiSessions: options.uiSessions, membership: options.membership, clusters, accounts, pools, streams, responseHeaderTimeoutMs, logger });
+  const handlers = createProxyHandlers({
+    authenticator, uiSessions: options.uiSessions, membership: options.membership, clusters, accounts, pools, streams, responseHeaderTimeoutMs, logger,
+    ...(options.audit ? { audit: options.audit } : {}), ...(options.recorder ? { recorder: options.recorder } : {}),
+  });
   const settings = new KubeconfigSettingsStore({
     db: options.db, defaults: options.kubeconfigDefaults, ...(options.changes ? { changes: options.changes } : {}),
   });

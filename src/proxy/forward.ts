@@ -25,6 +25,7 @@
  * which releases its connection and tunnel stream.
  */
 import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:http';
+import type { Duplex, Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { DroverError } from '../errors/index.ts';
 import { writeKubeStatus } from './kube-status.ts';
@@ -46,6 +47,17 @@ export interface ForwardRequest {
   upstreamOrigin: string;
   /** How long to wait for the response head once the request is sent (ms); 0 or absent: no bound. */
   responseHeaderTimeoutMs?: number;
+  /** Told about the exchange as it passes (the audit record); it never delays it. */
+  observer?: ExchangeObserver;
+}
+
+/** What an observer of an exchange (audit) sees: the request body goes through `body`, the answer is reported. */
+export interface ExchangeObserver {
+  body?(req: IncomingMessage): Readable;
+  onResponseStart?(status: number, headers: Record<string, string | string[] | undefined>): void;
+  onResponseData?(chunk: Buffer): void;
+  /** An upgrade went through: the two sockets, already piped to each other, and the protocol the cluster chose. */
+  onUpgraded?(caller: Duplex, upstream: Duplex, protocol: string | undefined): void;
 }
 
 /** Response headers that describe the upstream connection, not the response, or that must not reach Drover's origin. */
@@ -111,6 +123,7 @@ class Relay implements Dispatcher.DispatchHandler {
     // 1xx (100 Continue) are hop-by-hop interim answers: the caller's own server sent its own.
     if (statusCode < 200 || this.stopped) return;
     const { res } = this.input;
+    this.input.observer?.onResponseStart?.(statusCode, headers);
     res.writeHead(statusCode, responseHeaders(headers, this.input));
     // A streamed answer (a watch, `logs -f`: no Content-Length) gets its head now, as
     // its first event may be minutes away. A sized answer sends head and body in one
@@ -121,6 +134,7 @@ class Relay implements Dispatcher.DispatchHandler {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.stopped) return;
     const { res } = this.input;
+    this.input.observer?.onResponseData?.(chunk);
     if (!res.write(chunk)) {
       controller.pause();
       res.once('drain', () => controller.resume());
@@ -161,7 +175,7 @@ export function forwardRequest(input: ForwardRequest): EndStream {
     method: input.req.method as Dispatcher.HttpMethod,
     path: input.downstreamPath,
     headers: input.headers.flat(),
-    body: hasBody(input.req) ? input.req : null,
+    body: hasBody(input.req) ? input.observer?.body?.(input.req) ?? input.req : null,
     headersTimeout: input.responseHeaderTimeoutMs ?? 0,
     bodyTimeout: 0,
   }, relay);

@@ -22,7 +22,7 @@ import type { Duplex } from 'node:stream';
 import { DroverError } from '../errors/index.ts';
 import { connectTls, type UpstreamEndpoint } from './upstream.ts';
 import { writeKubeStatusToSocket } from './kube-status.ts';
-import { downstreamFailure, noAnswerInTime, rewriteLocation } from './forward.ts';
+import { downstreamFailure, noAnswerInTime, rewriteLocation, type ExchangeObserver } from './forward.ts';
 import type { EndStream } from './open-streams.ts';
 
 export interface UpgradeRequest {
@@ -42,6 +42,8 @@ export interface UpgradeRequest {
   proxyPrefix: string;
   /** How long to wait for kube-apiserver's answer head, dial included (ms); 0 or absent: no bound. */
   responseHeaderTimeoutMs?: number;
+  /** Told the status the caller got (the audit record). */
+  observer?: Pick<ExchangeObserver, 'onResponseStart' | 'onUpgraded'>;
 }
 
 /** Real clients send nothing before the 101 (WebSocket and SPDY wait for it); more than this is refused. */
@@ -74,6 +76,7 @@ export function forwardUpgrade(input: UpgradeRequest): EndStream {
     }
     state.answered = true;
     early.stop();
+    input.observer?.onResponseStart?.(why.status, {});
     writeKubeStatusToSocket(socket, why);
   };
   const timeoutMs = input.responseHeaderTimeoutMs ?? 0;
@@ -129,12 +132,14 @@ async function sendUpgrade(input: UpgradeRequest, state: Exchange, early: EarlyB
       upgraded.destroy();
       return;
     }
+    input.observer?.onResponseStart?.(101, res.headers);
     socket.write(responseHead(res, input));
     if (upgradedHead.length > 0) socket.write(upgradedHead);
     if (input.head.length > 0) upgraded.write(input.head);
     for (const chunk of early.stop()) upgraded.write(chunk);
     upgraded.pipe(socket);
     socket.pipe(upgraded);
+    input.observer?.onUpgraded?.(socket, upgraded, res.headers['sec-websocket-protocol']);
   });
 
   request.on('response', (res: IncomingMessage) => {
@@ -144,6 +149,7 @@ async function sendUpgrade(input: UpgradeRequest, state: Exchange, early: EarlyB
     }
     // Not upgraded: relay the answer, then close both connections for good.
     early.stop();
+    input.observer?.onResponseStart?.(res.statusCode ?? 502, res.headers);
     socket.write(responseHead(res, input, true));
     res.pipe(socket);
     res.once('end', () => { socket.end(); tlsSocket.destroy(); });

@@ -13,6 +13,7 @@ import { logFormatOption, logLevelOption, type LogFormat, type LogLevel } from '
 import { parseKey } from '../store/index.ts';
 import { checkKubeconfigSettings, type KubeconfigSettings } from '../proxy/index.ts';
 import { droverVersion } from '../version/index.ts';
+import { auditConfigFromFlags, defaultPolicy, type AuditConfig, type AuditFlags } from '../audit/index.ts';
 
 /** Loopback only by default: nothing is reachable from the network until the operator says so. */
 export const DEFAULT_LISTEN = '127.0.0.1:8443';
@@ -54,9 +55,11 @@ export interface ServerConfig {
   tuning: { clusterGraceMs?: number; aceSyncMs?: number; rbacResyncMs?: number; replicaHeartbeatMs?: number };
   /** On PostgreSQL: how often every in-memory view is re-read even without change events (ms; `DROVER_RESYNC_MS`). */
   resyncMs: number;
+  /** The audit trail's policy and sinks (docs/audit.md). */
+  audit: AuditConfig;
 }
 
-export interface ServerFlags {
+export interface ServerFlags extends AuditFlags {
   dataDir?: string;
   listen?: string;
   publicUrl?: string;
@@ -179,6 +182,7 @@ export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv
   const agentImage = collect(errors, () => agentImageOption('--agent-image', flags.agentImage) ?? agentImageOption('DROVER_AGENT_IMAGE', env.DROVER_AGENT_IMAGE)) ?? defaultAgentImage;
   const ms = (name: string): number | undefined => collect(errors, () => envInteger(env, name, { min: 1, unit: 'milliseconds' }));
   const proxyResponseHeaderTimeoutMs = 1000 * (collect(errors, () => durationOption('--proxy-response-header-timeout', flags.proxyResponseHeaderTimeout ?? '60s')) ?? 0);
+  const audit = collect(errors, () => auditConfigFromFlags(flags));
   const tuning = { clusterGraceMs: ms('DROVER_CLUSTER_GRACE_MS'), aceSyncMs: ms('DROVER_ACE_SYNC_MS'), rbacResyncMs: ms('DROVER_RBAC_RESYNC_MS'), replicaHeartbeatMs: ms('DROVER_REPLICA_HEARTBEAT_MS') };
   const resyncMs = ms('DROVER_RESYNC_MS') ?? 30_000;
   const refreshSeconds = collect(errors, () => envInteger(env, 'DROVER_PROVIDER_REFRESH_SECONDS', { min: 1, unit: 'seconds' }));
@@ -207,6 +211,7 @@ export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv
     ...(encryptionKey ? { encryptionKey } : {}),
     providerRefreshMs: 1000 * (refreshSeconds ?? 120),
     kubeconfigDefaults: kubeconfig,
+    audit: audit ?? { policy: defaultPolicy, logMaxBytes: 0, logMaxBackups: 0, logMaxAgeMs: 0, retentionMs: 0, execRecording: 'off' },
     tuning: Object.fromEntries(Object.entries(tuning).filter(([, v]) => v !== undefined)),
     resyncMs,
     programPath: env.PATH ?? '',

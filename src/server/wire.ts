@@ -41,6 +41,7 @@ import { droverVersion } from '../version/index.ts';
 import { formatHostPort, parseHostPort } from '../addresses/index.ts';
 import { LocalChangeFeed, LocalLease, PostgresChangeFeed, PostgresLease, type ChangeFeed, type Lease } from '../coordination/index.ts';
 import { followChanges } from './replica-views.ts';
+import { auditApi, createAuditTrail, SessionRecorder, type AuditTrail } from '../audit/index.ts';
 
 /** What the features wired here can use. */
 export interface ServerCore {
@@ -58,6 +59,10 @@ export interface ServerCore {
   uiSessions: UiSessions;
   /** Every write that changes a replica's in-memory view is published here; other replicas' writes come in here. */
   changes: ChangeFeed;
+  /** The audit trail (`--audit-*`); absent when no sink is configured. */
+  audit?: AuditTrail;
+  /** Exec and attach recordings (`--exec-recording`), in `<data-dir>/recordings`. */
+  recorder: SessionRecorder;
 }
 
 export interface Features {
@@ -161,7 +166,8 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
   const proxy = createProxyFeature({
     identity: core.identity, uiSessions: core.uiSessions, accounts, clusters, membership: access, logger: core.logger,
     publicUrl: core.config.publicUrl, caPem: core.tls.caPem, kubeconfigDefaults: core.config.kubeconfigDefaults, db: core.store.db, aceContexts: async (clusterId) => [...await aceSettings.contexts(clusterId), ...await provisioning.aceContexts(clusterId)],
-    responseHeaderTimeoutMs: core.config.proxyResponseHeaderTimeoutMs, changes,
+    responseHeaderTimeoutMs: core.config.proxyResponseHeaderTimeoutMs, changes, ...(core.audit ? { audit: core.audit } : {}),
+    ...(core.config.audit.execRecording === 'off' ? {} : { recorder: core.recorder }),
   });
   // Projects, members, and their reconciliation into every live cluster's RBAC.
   const accessFeature = createAccessFeature({ access, clusters, accounts, identity: core.identity, principals: core.providers, logger: core.logger,
@@ -195,7 +201,8 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
   return {
     raw: [proxy.raw, ...proxy.rootRaw].map((r) => relayed(r, relayRequest)),
     upgrade: [clusters.upgrade, relayed(proxy.upgrade, (h: UpgradeHandler) => replicas.relay.upgrade(h))],
-    apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins, ...provisioning.apiPlugins, ...replicas.apiPlugins, shellApi],
+    apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins, ...provisioning.apiPlugins, ...replicas.apiPlugins, shellApi,
+      auditApi({ db: core.store.db, authenticator: core.identity.authenticator, clusters: clusters.service, recordings: core.recorder })],
     onListen: [(advertised) => replicas.start(advertised)],
     // Replicas first: peers stop counting on this one before its tunnels close.
     onClose: [() => replicas.close(), () => shells.closeAll(), () => changes.close(), () => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => refreshLease.close(), stopSweeper,
@@ -250,7 +257,9 @@ async function openCore(config: ServerConfig, options: StartOptions, metrics: Me
     admin = { kind: 'from-env' };
   }
   const providers = new ProviderService({ store, secrets, identity, logger: logger.child({ component: 'providers' }), publicUrl: config.publicUrl, changes });
-  return { core: { config, logger, store, secrets, identity, providers, metrics, tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem }, uiSessions, changes }, admin };
+  const audit = createAuditTrail({ config: config.audit, registry: metrics.registry, logger: logger.child({ component: 'audit' }), db: store.db });
+  const recorder = new SessionRecorder({ dir: join(config.dataDir, 'recordings'), mode: config.audit.execRecording });
+  return { core: { config, logger, store, secrets, identity, providers, metrics, tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem }, uiSessions, changes, ...(audit ? { audit } : {}), recorder }, admin };
 }
 
 export async function startServer(config: ServerConfig, options: StartOptions): Promise<RunningServer> {
@@ -265,7 +274,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
   const routing: HttpRouting = { raw: wired.raw, upgrade: wired.upgrade };
   const app = await buildApi({
     identity: core.identity, metrics, caPem: core.tls.caPem, logger: options.logger, publicUrl: config.publicUrl,
-    readiness: () => core.store.ping(), plugins: wired.apiPlugins,
+    readiness: () => core.store.ping(), plugins: wired.apiPlugins, ...(core.audit ? { audit: core.audit } : {}),
     passwordLogin: (provider, input) => core.providers.passwordLogin(provider, input), serverFactory: httpsServerFactory({ ...core.tls, peer: { ...peer, serverName: peerServerName } }, routing),
     uiSessions: core.uiSessions,
   });
@@ -277,6 +286,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     // Someone took the port after the probe: stop what was opened, say why.
     for (const stop of wired.onClose) await stop();
     await app.close();
+    await core.audit?.close();
     await core.store.close();
     throw listenError(config.listenHost, config.listenPort, error);
   }
@@ -305,6 +315,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
         for (const stop of wired.onClose) await stop();
         await httpClosed;
         clearTimeout(force);
+        await core.audit?.close();
         await core.store.close();
         options.logger.info({}, 'drover server stopped');
       })();

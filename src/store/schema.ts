@@ -208,6 +208,21 @@ export interface EtcdSnapshotsTable {
   created_at: string;
 }
 
+/** One recorded audit event (ResponseComplete), kept for `--audit-retention`. */
+export interface AuditEventsTable {
+  audit_id: string;
+  /** MicroTime (fixed width), so text order is time order. */
+  received_at: string;
+  /** The Drover user id (the event's user.username), or system:anonymous. */
+  user_id: string;
+  username: string | null;
+  cluster_id: string | null;
+  verb: string;
+  code: number;
+  /** The whole audit.k8s.io/v1 Event as JSON, already redacted. */
+  event: string;
+}
+
 export interface Database {
   users: UsersTable;
   tokens: TokensTable;
@@ -227,4 +242,5 @@ export interface Database {
   provisioned_clusters: ProvisionedClustersTable;
   provisioned_nodes: ProvisionedNodesTable;
   etcd_snapshots: EtcdSnapshotsTable;
+  audit_events: AuditEventsTable;
 }

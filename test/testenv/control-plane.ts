@@ -31,6 +31,8 @@ export interface ControlPlaneOptions {
   tokenWebhook?: string;
   /** Reports progress lines (defaults to stderr). */
   progress?: (line: string) => void;
+  /** Have kube-apiserver write its own audit log (every request at Metadata) to `<dir>/audit.log`. */
+  auditLog?: boolean;
 }
 
 /** What `testenv.json` records: everything a test needs to reach the control plane. */
@@ -46,6 +48,8 @@ export interface ControlPlaneState {
   kubeconfigPath: string;
   etcdUrl: string;
   tokenWebhook?: string;
+  /** kube-apiserver's audit log (`--audit-log-path`), when started with `auditLog`. */
+  auditLogPath?: string;
   pids: { etcd: number; apiserver: number; controllerManager: number };
   startedAt: string;
   startupMs: number;
@@ -64,7 +68,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   // Two control planes starting at once can race for the same free port: retry.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(dir, options.tokenWebhook, progress);
+      return await startOnce(dir, options.tokenWebhook, progress, options.auditLog === true);
     } catch (error) {
       await stopControlPlane(dir).catch(() => undefined);
       if (attempt >= 3 || !(error instanceof PortInUseError)) throw error;
@@ -79,6 +83,7 @@ async function startOnce(
   dir: string,
   tokenWebhook: string | undefined,
   progress: (line: string) => void,
+  auditLog: boolean,
 ): Promise<ControlPlaneState> {
   const started = Date.now();
   const bins = await kubeBinaries(progress);
@@ -146,6 +151,12 @@ async function startOnce(
       '--authentication-token-webhook-cache-ttl=0s',
     );
   }
+  const auditLogPath = auditLog ? join(dir, 'audit.log') : undefined;
+  if (auditLogPath) {
+    const policy = join(pki, 'audit-policy.yaml');
+    await writeFile(policy, 'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n');
+    apiArgs.push(`--audit-policy-file=${policy}`, `--audit-log-path=${auditLogPath}`, '--audit-log-format=json');
+  }
   progress(`testenv: starting kube-apiserver on ${url}`);
   const apiserver = launch(dir, 'kube-apiserver', bins.kubeApiserver, apiArgs);
   pids.apiserver = apiserver.pid;
@@ -192,6 +203,7 @@ async function startOnce(
     dir, version: bins.version, url, caPem, adminToken, kubeconfigPath, etcdUrl, pids,
     startedAt: new Date(started).toISOString(), startupMs: Date.now() - started,
     ...(tokenWebhook ? { tokenWebhook } : {}),
+    ...(auditLogPath ? { auditLogPath } : {}),
   };
   await writeFile(stateFile(dir), JSON.stringify(state, null, 2), { mode: 0o600 });
   progress(`testenv: control plane ready in ${(state.startupMs / 1000).toFixed(1)}s; kubeconfig ${kubeconfigPath}`);

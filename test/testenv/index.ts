@@ -31,7 +31,7 @@ export function sharedControlPlane(): Promise<ControlPlaneState> {
 export interface PrivateControlPlane { state: ControlPlaneState; stop: () => Promise<void> }
 
 /** A control plane of this process's own (for flags the shared one lacks), removed at exit. */
-export async function startPrivateControlPlane(options: { tokenWebhook?: string } = {}): Promise<PrivateControlPlane> {
+export async function startPrivateControlPlane(options: { tokenWebhook?: string; auditLog?: boolean } = {}): Promise<PrivateControlPlane> {
   const dir = mkdtempSync(join(tmpdir(), 'drover-testenv-'));
   const quiet = (): void => undefined;
   const state = await startControlPlane({ dir, progress: process.env.DROVER_TESTENV_VERBOSE ? undefined : quiet, ...options });

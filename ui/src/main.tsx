@@ -15,6 +15,7 @@ import { UsersPage } from './pages/users.tsx';
 import { ProvidersPage } from './pages/providers.tsx';
 import { SettingsPage } from './pages/settings.tsx';
 import { lazyComponent } from './lazy.tsx';
+import { AuditPage } from './pages/audit.tsx';
 import './style.css';
 
 const Explorer = lazyComponent(async () => (await import('./explorer/page.tsx')).ExplorerPage, 'explorer');
@@ -33,6 +34,7 @@ function Page(props: { path: string; user: User; onUserChanged: (u: User) => voi
     case '/account': return <PasswordPage user={user} onChanged={props.onUserChanged} />;
     case '/users': return admin ? <UsersPage me={user} /> : <NotFound />;
     case '/providers': return admin ? <ProvidersPage /> : <NotFound />;
+    case '/audit': return admin ? <AuditPage /> : <NotFound />;
     case '/settings': return <SettingsPage user={user} />;
     default: return <NotFound />;
   }
@@ -47,7 +49,7 @@ function Nav(props: { user: User; path: string; onLogout: () => void }) {
   const admin = props.user.globalRole === 'admin';
   const items: Array<[string, string]> = [
     ['/clusters', 'Clusters'], ['/roles', 'Roles'], ['/tokens', 'API tokens'],
-    ...(admin ? [['/users', 'Users'], ['/providers', 'Auth providers']] as Array<[string, string]> : []),
+    ...(admin ? [['/users', 'Users'], ['/providers', 'Auth providers'], ['/audit', 'Audit']] as Array<[string, string]> : []),
     ['/settings', 'Settings'], ['/account', 'Account'],
   ];
   const current = (href: string): boolean => props.path === href || (href === '/clusters' && (props.path === '/' || props.path.startsWith('/clusters/')));

@@ -13,6 +13,7 @@ import { settingsMigration } from './0007-settings.ts';
 import { clusterApiServerPinMigration } from './0008-cluster-apiserver-pin.ts';
 import { leasesMigration } from './0009-leases.ts';
 import { replicasMigration } from './0010-replicas.ts';
+import { auditEventsMigration } from './0011-audit-events.ts';
 import { provisioningMigration } from './0012-provisioning.ts';
 
 export interface Migration {
@@ -32,5 +33,6 @@ export const migrations: readonly Migration[] = [
   clusterApiServerPinMigration,
   leasesMigration,
   replicasMigration,
+  auditEventsMigration,
   provisioningMigration,
 ];

@@ -1,0 +1,101 @@
+/**
+ * What a Kubernetes API request is about, parsed exactly as kube-apiserver's RequestInfo
+ * (k8s.io/apiserver/pkg/endpoints/request/requestinfo.go, NewRequestInfo): so an event's
+ * `verb` and `objectRef` read the same in Drover's log and in the cluster's, and a policy
+ * rule written for kube-apiserver matches the same requests here.
+ */
+
+export interface RequestInfo {
+  isResourceRequest: boolean;
+  /** `get`, `list`, `watch`, `create`, `update`, `patch`, `delete`, `deletecollection`, `proxy`; lower-case method otherwise. */
+  verb: string;
+  /** The path without the query. */
+  path: string;
+  apiPrefix?: string;
+  apiGroup?: string;
+  apiVersion?: string;
+  namespace?: string;
+  resource?: string;
+  subresource?: string;
+  name?: string;
+}
+
+const apiPrefixes = new Set(['api', 'apis']);
+const grouplessPrefixes = new Set(['api']);
+/** Verbs written into the path (`/api/v1/watch/pods`, `/api/v1/proxy/...`): deprecated, still served. */
+const specialVerbs = new Set(['proxy', 'watch']);
+const specialVerbsNoSubresources = new Set(['proxy']);
+const namespaceSubresources = new Set(['status', 'finalize']);
+const verbOfMethod: Record<string, string> = { POST: 'create', GET: 'get', HEAD: 'get', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/** `watch=` as kube-apiserver's query decoding reads a bool: anything but "0" and "false" is true. */
+function isWatch(query: URLSearchParams): boolean {
+  const value = query.get('watch');
+  return value !== null && value !== '0' && value.toLowerCase() !== 'false';
+}
+
+/** The name a `fieldSelector=metadata.name=NAME` list asks for (RequiresExactMatch), when it is a valid path segment. */
+function selectedName(query: URLSearchParams): string | undefined {
+  for (const term of (query.get('fieldSelector') ?? '').split(',')) {
+    const match = /^\s*metadata\.name\s*==?\s*(.*?)\s*$/.exec(term);
+    const name = match?.[1];
+    if (name !== undefined && name !== '' && name !== '.' && name !== '..' && !/[/%]/.test(name)) return name;
+  }
+  return undefined;
+}
+
+/** `method` and the request target (path and query) as the cluster sees it. */
+export function parseRequestInfo(method: string, target: string): RequestInfo {
+  const queryAt = target.indexOf('?');
+  const path = queryAt < 0 ? target : target.slice(0, queryAt);
+  const query = new URLSearchParams(queryAt < 0 ? '' : target.slice(queryAt + 1));
+  const info: RequestInfo = { isResourceRequest: false, path, verb: method.toLowerCase() };
+  // splitPath: trimmed of slashes at both ends, then split (an empty segment inside stays).
+  const trimmed = path.replace(/^\/+|\/+$/g, '');
+  let parts = trimmed === '' ? [] : trimmed.split('/').map(decodeSegment);
+  if (parts.length < 3 || !apiPrefixes.has(parts[0] ?? '')) return info;
+  const apiPrefix = parts[0] ?? '';
+  parts = parts.slice(1);
+  let apiGroup = '';
+  if (!grouplessPrefixes.has(apiPrefix)) {
+    if (parts.length < 3) return info;
+    apiGroup = parts[0] ?? '';
+    parts = parts.slice(1);
+  }
+  const resourceInfo: RequestInfo = { ...info, isResourceRequest: true, apiPrefix, apiGroup, apiVersion: parts[0] ?? '' };
+  parts = parts.slice(1);
+  if (specialVerbs.has(parts[0] ?? '')) {
+    // kube-apiserver refuses `/api/v1/watch` alone; it is still a resource request, verb unknown.
+    if (parts.length < 2) return { ...resourceInfo, verb: parts[0] ?? '' };
+    resourceInfo.verb = parts[0] ?? '';
+    parts = parts.slice(1);
+  } else {
+    resourceInfo.verb = verbOfMethod[method.toUpperCase()] ?? '';
+  }
+  if (parts[0] === 'namespaces') {
+    if (parts.length > 1) {
+      resourceInfo.namespace = parts[1];
+      // `/namespaces/NS/pods/...` is about pods; `/namespaces/NS/status` about the namespace.
+      if (parts.length > 2 && !namespaceSubresources.has(parts[2] ?? '')) parts = parts.slice(2);
+    }
+  }
+  const [resource, name, subresource] = parts;
+  if (resource !== undefined) resourceInfo.resource = resource;
+  if (name !== undefined) resourceInfo.name = name;
+  if (subresource !== undefined && !specialVerbsNoSubresources.has(resourceInfo.verb)) resourceInfo.subresource = subresource;
+  if (resourceInfo.name === undefined && resourceInfo.verb === 'get') {
+    resourceInfo.verb = isWatch(query) ? 'watch' : 'list';
+    const selected = selectedName(query);
+    if (selected !== undefined) resourceInfo.name = selected;
+  }
+  if (resourceInfo.name === undefined && resourceInfo.verb === 'delete') resourceInfo.verb = 'deletecollection';
+  return resourceInfo;
+}
