@@ -28,10 +28,14 @@ import { percentile, type BenchContext, type BenchResult } from './bench.ts';
 import { KubeClient } from '../src/kube/index.ts';
 import { startPrivateControlPlane } from '../test/testenv/index.ts';
 import { runScript } from '../test/testenv/processes.ts';
-import { eventually, startDrover } from '../test/testenv/drover.ts';
+import { eventually, startDrover, type RegisteredCluster } from '../test/testenv/drover.ts';
 import { call } from '../test/e2e/identity-support.ts';
 
 const rounds = Number(process.env.DROVER_BENCH_ROUNDS ?? 4);
+/** Only the workloads whose name contains this (for profiling one of them). */
+const only = process.env.DROVER_BENCH_WORKLOAD ?? '';
+/** Extra environment of the Drover server process, such as NODE_OPTIONS=--cpu-prof. */
+const serverEnv = process.env.DROVER_BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.DROVER_BENCH_SERVER_NODE_OPTIONS } : {};
 const variants = ['straight', 'impersonated', 'reference', 'drover'] as const;
 type Variant = typeof variants[number];
 /** The user and groups the Go reference impersonates; straight+impersonation sends the same. */
@@ -96,14 +100,16 @@ export default async function referenceBench(ctx: BenchContext): Promise<BenchRe
   const cp = await startPrivateControlPlane();
   const state = cp.state;
   const admin = new KubeClient({ endpoint: { server: state.url, caPem: state.caPem, token: state.adminToken } });
-  const drover = await startDrover();
+  const drover = await startDrover({ env: serverEnv });
   const children: ChildProcess[] = [];
+  let cluster: RegisteredCluster | undefined;
   try {
     const suffix = randomBytes(3).toString('hex');
-    const cluster = await drover.registerCluster(`bench-${suffix}`, state);
+    const registered = await drover.registerCluster(`bench-${suffix}`, state);
+    cluster = registered;
     const password = `member-password-${suffix}`;
     await drover.cli('users', 'create', 'member', '--password', password);
-    await drover.cli('members', 'add', '--cluster', cluster.name, '--user', 'member', '--role', 'cluster-owner');
+    await drover.cli('members', 'add', '--cluster', registered.name, '--user', 'member', '--role', 'cluster-owner');
     const login = await call(drover.server, 'POST', '/v1/login', { body: { username: 'member', password } });
     const memberToken = (login.json() as { token: string }).token;
 
@@ -131,13 +137,13 @@ export default async function referenceBench(ctx: BenchContext): Promise<BenchRe
       subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: member.user }],
     });
     for (let i = 0; i < 1000; i += 50) {
-      await Promise.all(Array.from({ length: 50 }, (_, j) => admin.create(`/api/v1/namespaces/${ns}/configmaps`, { metadata: { name: `cm-${i + j}` }, data: { v: 'x'.repeat(64) } })));
+      await Promise.all(Array.from({ length: 50 }, (_, j) => admin.create(`/api/v1/namespaces/${ns}/configmaps`, { metadata: { name: `cm-${i + j}` }, data: { v: randomBytes(48).toString('base64') } })));
     }
     for (let i = 0; i < 200; i += 20) {
-      await Promise.all(Array.from({ length: 20 }, (_, j) => admin.create(`/api/v1/namespaces/${big}/configmaps`, { metadata: { name: `cm-${i + j}` }, data: { v: 'x'.repeat(20 * 1024) } })));
+      await Promise.all(Array.from({ length: 20 }, (_, j) => admin.create(`/api/v1/namespaces/${big}/configmaps`, { metadata: { name: `cm-${i + j}` }, data: { v: randomBytes(15 * 1024).toString('base64') } })));
     }
 
-    const droverPids = [drover.server.child().pid ?? 0, cluster.agent.child.pid ?? 0];
+    const droverPids = [drover.server.child().pid ?? 0, registered.agent.child.pid ?? 0];
     const refPids = [ref.child.pid ?? 0, refAgent.pid ?? 0];
     const impersonate = { 'impersonate-user': [member.user], 'impersonate-group': member.groups };
     const target = (variant: Variant, path: string): Target => {
@@ -145,7 +151,7 @@ export default async function referenceBench(ctx: BenchContext): Promise<BenchRe
         case 'straight': return { url: `${state.url}${path}`, headers: { authorization: [`Bearer ${state.adminToken}`] }, pids: [] };
         case 'impersonated': return { url: `${state.url}${path}`, headers: { authorization: [`Bearer ${state.adminToken}`], ...impersonate }, pids: [] };
         case 'reference': return { url: `${refOrigin}/k8s/clusters/c-ref${path}`, headers: { authorization: [`Bearer ${userToken}`] }, pids: refPids };
-        case 'drover': return { url: `${drover.server.url}/k8s/clusters/${cluster.id}${path}`, headers: { authorization: [`Bearer ${memberToken}`] }, pids: droverPids };
+        case 'drover': return { url: `${drover.server.url}/k8s/clusters/${registered.id}${path}`, headers: { authorization: [`Bearer ${memberToken}`] }, pids: droverPids };
         default: return variant satisfies never;
       }
     };
@@ -155,6 +161,14 @@ export default async function referenceBench(ctx: BenchContext): Promise<BenchRe
       await eventually(`${v} to answer a LIST`, () => load.run(t.url, t.headers, 1, 1).then(() => true, () => undefined), 60_000);
     }
 
+    // What each process burns with no request at all (keepalives, controllers, health checks):
+    // it is in every per-request figure below, so it is reported on its own.
+    const idleMs = 5_000;
+    const idleBefore = [...droverPids, ...refPids].map(cpuUs);
+    await new Promise((r) => setTimeout(r, idleMs));
+    const idle = [...droverPids, ...refPids].map((pid, i) => (cpuUs(pid) - (idleBefore[i] ?? 0)) / idleMs);
+    ctx.progress(`idle CPU ms/s: drover server ${idle[0]?.toFixed(1)}, agent ${idle[1]?.toFixed(1)}; reference server ${idle[2]?.toFixed(1)}, agent ${idle[3]?.toFixed(1)}`);
+
     const workloads: Workload[] = [
       { name: 'small GET, 1 at a time', path: '/api/v1/namespaces/default', concurrency: 1, perRound: 300 },
       { name: 'small GET, 8 concurrent', path: '/api/v1/namespaces/default', concurrency: 8, perRound: 600 },
@@ -163,7 +177,7 @@ export default async function referenceBench(ctx: BenchContext): Promise<BenchRe
       { name: '200 × 20 KB LIST, 4 concurrent', path: `/api/v1/namespaces/${big}/configmaps`, concurrency: 4, perRound: 12 },
     ];
     const results: Record<string, Record<Variant, Figures>> = {};
-    for (const w of workloads) {
+    for (const w of workloads.filter((x) => x.name.includes(only))) {
       ctx.progress(`${w.name}: ${rounds} interleaved rounds of ${variants.join(', ')}`);
       const acc = Object.fromEntries(variants.map((v) => [v, { durations: [] as number[], wall: 0, bytes: 0, cpu: [0, 0] }]));
       // Warm every connection of every variant first.
@@ -185,16 +199,18 @@ export default async function referenceBench(ctx: BenchContext): Promise<BenchRe
         return [v, figures(a?.durations ?? [], a?.wall ?? 0, a?.bytes ?? 0, a?.cpu ?? [])];
       })) as Record<Variant, Figures>;
     }
-    return { summary: summarize(results), figures: { rounds, results } };
+    return { summary: summarize(results, idle), figures: { rounds, idleCpuMsPerSecond: { droverServer: idle[0], droverAgent: idle[1], referenceServer: idle[2], referenceAgent: idle[3] }, results } };
   } finally {
     for (const child of children) child.kill();
+    // SIGTERM first, so an agent run with --cpu-prof writes its profile (drover.stop kills with SIGKILL).
+    await cluster?.agent.stop('SIGTERM');
     await drover.stop();
     await admin.close();
     await cp.stop();
   }
 }
 
-function summarize(results: Record<string, Record<Variant, Figures>>): string {
+function summarize(results: Record<string, Record<Variant, Figures>>, idle: number[]): string {
   const pct = (a: number, b: number): string => `${((a / b) * 100).toFixed(0)} %`;
   const cpu = (f: Figures): string => `${f.cpuUsPerRequest.map((c) => c.toFixed(0)).join(' + ')} = ${f.cpuUsPerRequest.reduce((s, c) => s + c, 0).toFixed(0)}`;
   const total = (f: Figures): number => f.cpuUsPerRequest.reduce((s, c) => s + c, 0);
@@ -210,6 +226,7 @@ function summarize(results: Record<string, Record<Variant, Figures>>): string {
       lines.push(`| ${name} | ${v} | ${f.cpuUsPerRequest.length ? cpu(f) : '–'} | ${f.p50Ms.toFixed(2)} | ${f.p99Ms.toFixed(2)} | ${f.perSecond.toFixed(0)} | ${f.mibPerSecond.toFixed(1)} |`);
     }
   }
+  lines.push('', `Idle CPU (ms per second, no requests): Drover server ${idle[0]?.toFixed(1)}, agent ${idle[1]?.toFixed(1)}; reference server ${idle[2]?.toFixed(1)}, agent ${idle[3]?.toFixed(1)}.`);
   lines.push('', 'Targets (issue #21), Drover against the reference:', '');
   for (const [name, r] of Object.entries(results)) {
     const d = r.drover;
