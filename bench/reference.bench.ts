@@ -202,8 +202,9 @@ export default async function referenceBench(ctx: BenchContext): Promise<BenchRe
     return { summary: summarize(results, idle), figures: { rounds, idleCpuMsPerSecond: { droverServer: idle[0], droverAgent: idle[1], referenceServer: idle[2], referenceAgent: idle[3] }, results } };
   } finally {
     for (const child of children) child.kill();
-    // SIGTERM first, so an agent run with --cpu-prof writes its profile (drover.stop kills with SIGKILL).
-    await cluster?.agent.stop('SIGTERM');
+    // SIGTERM first, so an agent run with --cpu-prof writes its profile; drover.stop kills what is left
+    // after 15 s (a graceful agent waits for its open streams).
+    if (cluster) await Promise.race([cluster.agent.stop('SIGTERM'), new Promise((r) => setTimeout(r, 15_000))]);
     await drover.stop();
     await admin.close();
     await cp.stop();
