@@ -20,7 +20,8 @@ import { Client } from 'undici';
 import { WebSocket, WebSocketServer, createWebSocketStream } from 'ws';
 import { latencyStats, percentile, type BenchContext, type BenchResult, type LatencyStats } from './bench.ts';
 import { silentLogger } from '../src/logging/index.ts';
-import { TunnelClient, dialTls } from '../src/tunnel/index.ts';
+import { TunnelClient } from '../src/tunnel/index.ts';
+import { connectorFor } from '../src/kube/index.ts';
 import { startTunnelHarness, until, type TunnelHarness } from '../src/testing/index.ts';
 import { kubeRequest, startPrivateControlPlane, type ControlPlaneState } from '../test/testenv/index.ts';
 
@@ -203,13 +204,9 @@ async function perf(ctx: BenchContext, harness: TunnelHarness, cp: ControlPlaneS
     await kubeRequest(admin, 'POST', '/api/v1/namespaces', { metadata: { name: ns } });
     const filler = 'x'.repeat(20_000);
     for (let i = 0; i < 200; i += 1) await kubeRequest(admin, 'POST', `/api/v1/namespaces/${ns}/configmaps`, { metadata: { name: `cm-${i}` }, data: { filler } });
-    const apiserver = new URL(cp.url).host;
     const directClient = new Client(cp.url, { connect: { ca: cp.caPem } });
     const tunnelClient = new Client(cp.url, {
-      connect: (_o, cb) => {
-        dialTls(harness.tunnel, 'c-bench', apiserver, { ca: cp.caPem, servername: '127.0.0.1', ALPNProtocols: ['http/1.1'] })
-          .then(({ socket }) => cb(null, socket), (e: Error) => cb(e, null));
-      },
+      connect: connectorFor({ server: cp.url, caPem: cp.caPem, dial: (host, port, signal) => harness.tunnel.dial('c-bench', `${host}:${port}`, signal ? { signal } : {}) }, 30_000),
     });
     const headers = { authorization: `Bearer ${cp.adminToken}`, accept: 'application/json' };
     const list = async (c: Client): Promise<number> => {

@@ -41,7 +41,7 @@ export { scrubCallerHeaders, type RequestedImpersonation, type ScrubbedRequest }
 export { assertOnlyOurIdentity, downstreamFailure, forwardRequest, noAnswerInTime, rewriteLocation, type ForwardRequest } from './forward.ts';
 export { OpenStreams, followAccessChanges, type AccessChange, type AccessChangeSources, type AccessRecheck, type EndStream, type OpenStreamsOptions, type StreamOwner } from './open-streams.ts';
 export { forwardUpgrade, type UpgradeRequest } from './upgrade.ts';
-export { UpstreamPools, connectTls, type UpstreamEndpoint, type TlsSessionStore } from './upstream.ts';
+export { UpstreamPools, connectTls, type UpstreamEndpoint } from './upstream.ts';
 export { writeKubeStatus, writeKubeStatusToSocket, kubeStatusBody } from './kube-status.ts';
 export {
   createProxyHandlers, proxyChain, upgradeChain, runChain, checkClusterAccess, recheckAccess, refuseUpgradeBody, type ClusterMembership, type ProxyCluster, type ProxyClusters,

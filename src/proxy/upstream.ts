@@ -11,68 +11,34 @@
  * dial and the TLS handshake) is bounded by `connectTimeoutMs`, as a kube-apiserver
  * that is stopped still completes TCP handshakes but never a TLS one.
  */
-import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
-import { isIP, Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { Pool } from 'undici';
 import { DroverError } from '../errors/index.ts';
-import type { UpstreamEndpoint } from '../kube/index.ts';
+import { tlsOverDial, type TlsSessionStore, type UpstreamEndpoint } from '../kube/index.ts';
 
 export type { UpstreamEndpoint };
 
-
-/** TLS session resumption between connections of one pool (the certificate is still verified on a full handshake). */
-export interface TlsSessionStore {
-  session?: Buffer;
-  /** The cluster CA parsed once per pool, not once per connection. */
-  secureContext?: SecureContext;
-}
-
-/** Why a connection failed; a DroverError given as the abort reason (the pool's timeout) is kept as it is. */
-function connectFailure(endpoint: UpstreamEndpoint, error: Error): DroverError {
+/** Why a connection failed; a DroverError (the tunnel's, or the pool's timeout given as the abort reason) is kept as it is. */
+function connectFailure(endpoint: UpstreamEndpoint, error: unknown): DroverError {
   if (error instanceof DroverError) return error;
-  return new DroverError('DRV_ERR_BAD_GATEWAY', `TLS to kube-apiserver at ${endpoint.url.host} failed: ${error.message}`, { cause: error });
+  const message = error instanceof Error ? error.message : String(error);
+  return new DroverError('DRV_ERR_BAD_GATEWAY', `TLS to kube-apiserver at ${endpoint.url.host} failed: ${message}`, { cause: error });
 }
 
-/** Dials and completes a TLS handshake that verifies kube-apiserver against the cluster CA; `signal` can give up on both. */
-export async function connectTls(endpoint: UpstreamEndpoint, signal?: AbortSignal, sessions?: TlsSessionStore): Promise<TLSSocket> {
-  let stream: Duplex;
+/**
+ * TLS to the cluster's kube-apiserver over `endpoint.dial()` (kube/tls-over-dial.ts),
+ * trusting only the cluster CA (`secureContext`, when given, is that CA parsed once per
+ * pool); `signal` can give up on the dial and the handshake.
+ */
+export async function connectTls(endpoint: UpstreamEndpoint, signal?: AbortSignal, reuse?: { sessions: TlsSessionStore; secureContext: SecureContext }): Promise<TLSSocket> {
   try {
-    stream = await endpoint.dial(signal);
+    return await tlsOverDial({
+      dial: endpoint.dial, host: endpoint.url.hostname, signal,
+      ...(reuse ? { secureContext: reuse.secureContext, sessions: reuse.sessions } : { caPem: endpoint.caPem }),
+    });
   } catch (error) {
-    const reason: unknown = signal?.reason;
-    throw signal?.aborted && reason instanceof Error ? connectFailure(endpoint, reason) : error;
+    throw connectFailure(endpoint, error);
   }
-  // Small API requests must not wait for the previous segment's ACK (Nagle).
-  if (stream instanceof Socket) stream.setNoDelay(true);
-  const host = endpoint.url.hostname.replace(/^\[|\]$/g, '');
-  return new Promise((resolve, reject) => {
-    const socket = tlsConnect({
-      socket: stream,
-      host,
-      // SNI may not carry an IP address; the certificate check still uses `host`.
-      ...(isIP(host) ? {} : { servername: host }),
-      ...(sessions?.secureContext ? { secureContext: sessions.secureContext } : { ca: endpoint.caPem }),
-      ALPNProtocols: ['http/1.1'],
-      ...(sessions?.session ? { session: sessions.session } : {}),
-    });
-    if (sessions) socket.on('session', (session: Buffer) => { sessions.session = session; });
-    const fail = (error: Error): void => {
-      signal?.removeEventListener('abort', onAbort);
-      socket.destroy();
-      stream.destroy();
-      reject(connectFailure(endpoint, error));
-    };
-    const onAbort = (): void => fail(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
-    socket.once('secureConnect', () => {
-      socket.off('error', fail);
-      signal?.removeEventListener('abort', onAbort);
-      resolve(socket);
-    });
-    socket.once('error', fail);
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** Keeps one pool per cluster, rebuilt when the cluster's endpoint changes. */
@@ -98,7 +64,7 @@ export class UpstreamPools {
     if (existing?.key === key) return existing.pool;
     if (existing) void existing.pool.close().catch(() => undefined);
     // One session store per pool: a new endpoint or CA starts with full handshakes.
-    const sessions: TlsSessionStore = { secureContext: createSecureContext({ ca: endpoint.caPem, minVersion: 'TLSv1.2' }) };
+    const reuse = { sessions: {}, secureContext: createSecureContext({ ca: endpoint.caPem, minVersion: 'TLSv1.2' }) };
     const pool = new Pool(endpoint.url.origin, {
       connections: this.connectionsPerCluster,
       headersTimeout: 0,
@@ -109,7 +75,7 @@ export class UpstreamPools {
         const attempt = new AbortController();
         const timer = this.connectTimeoutMs > 0 ? setTimeout(() => attempt.abort(new DroverError('DRV_ERR_GATEWAY_TIMEOUT',
           `TLS to kube-apiserver at ${endpoint.url.host} did not complete within ${this.connectTimeoutMs / 1000} s`)), this.connectTimeoutMs) : undefined;
-        connectTls(endpoint, attempt.signal, sessions).then((socket) => {
+        connectTls(endpoint, attempt.signal, reuse).then((socket) => {
           clearTimeout(timer);
           callback(null, socket);
         }, (error: Error) => {
@@ -127,11 +93,6 @@ export class UpstreamPools {
     const existing = this.pools.get(clusterId);
     this.pools.delete(clusterId);
     if (existing) void existing.pool.destroy().catch(() => undefined);
-  }
-
-  /** Drops the pool of every cluster `isLive` says is gone. */
-  sweep(isLive: (clusterId: string) => boolean): void {
-    for (const clusterId of [...this.pools.keys()]) if (!isLive(clusterId)) this.forget(clusterId);
   }
 
   /** Clusters with a pool (diagnostics and tests). */

@@ -13,6 +13,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from '../logging/index.ts';
 import { parseHostPort } from '../addresses/index.ts';
 import type { TunnelHandlers, TunnelReply } from './types.ts';
+import { maxFrameBytes } from './ws-link.ts';
 
 export interface AgentEndpointOptions {
   allow: (host: string, port: number) => boolean;
@@ -35,7 +36,7 @@ export class AgentEndpoint {
     // Every open watch through the proxy holds one stream for as long as it lasts: at
     // the old cap of 1,000 the 1,001st request of a cluster waited for a watch to end.
     this.server = http2.createServer({
-      settings: { initialWindowSize: options.streamWindowBytes, maxConcurrentStreams: maxConcurrentStreams, enablePush: false },
+      settings: { initialWindowSize: options.streamWindowBytes, maxConcurrentStreams: maxConcurrentStreams, enablePush: false, maxFrameSize: maxFrameBytes },
       maxSessionMemory: 64,
     });
     this.server.on('stream', (stream, headers) => this.onStream(stream, headers));

@@ -10,7 +10,7 @@ import { DroverError } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { parseHostPort } from '../addresses/index.ts';
 import { readBody } from './agent-endpoint.ts';
-import { linkWebSocket, type Link } from './ws-link.ts';
+import { linkWebSocket, maxFrameBytes, type Link } from './ws-link.ts';
 import type {
   AgentRequestOptions, AgentResponse, Clock, SessionEndReason, SessionInfo, TunnelStream,
 } from './types.ts';
@@ -61,7 +61,7 @@ export class AgentSession implements AgentSessionView {
     });
     this.h2 = http2.connect('http://agent.tunnel', {
       createConnection: () => this.link.duplex,
-      settings: { enablePush: false, initialWindowSize: options.streamWindowBytes, maxConcurrentStreams: 0 },
+      settings: { enablePush: false, initialWindowSize: options.streamWindowBytes, maxConcurrentStreams: 0, maxFrameSize: maxFrameBytes },
       maxSessionMemory: 64,
     });
     this.h2.on('error', (error: Error) => this.destroy({ type: 'protocol-error', message: error.message }));

@@ -7,7 +7,6 @@ export { TunnelServer, type TunnelServerOptions, type TunnelServerEvents } from 
 export { TunnelClient, type TunnelClientOptions, type TunnelClientEvents, type DisconnectReason } from './tunnel-client.ts';
 export type { AgentSessionView } from './agent-session.ts';
 export { fetchPinnedCa } from './ca-pin.ts';
-export { dialTls, type TlsDialOptions } from './tls-dial.ts';
 export { Backoff, type BackoffOptions } from './backoff.ts';
 export type {
   AgentIdentity, AgentRequestOptions, AgentResponse, ClusterDialer, Clock, SessionEndReason, SessionInfo,

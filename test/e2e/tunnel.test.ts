@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'undici';
 import { silentLogger } from '../../src/logging/index.ts';
 import { allowAddresses } from '../../src/addresses/index.ts';
-import { TunnelClient, dialTls } from '../../src/tunnel/index.ts';
+import { TunnelClient } from '../../src/tunnel/index.ts';
+import { connectorFor, tlsOverDial } from '../../src/kube/index.ts';
 import { startTunnelHarness, type TunnelHarness } from '../../src/testing/index.ts';
 import { kubeRequest, sharedControlPlane, type ControlPlaneState } from '../testenv/index.ts';
 
@@ -34,11 +35,9 @@ describe('the tunnel to a real kube-apiserver', { timeout: 120_000 }, () => {
     const up = new Promise<void>((resolve) => harness.tunnel.on('session-up', () => resolve()));
     agent.start();
     await up;
+    // The KubeClient's connector: TLS to the apiserver over a tunnel stream, verified against its CA.
     http = new Client(cp.url, {
-      connect: (_opts, callback) => {
-        dialTls(harness.tunnel, cluster, apiserver, { ca: cp.caPem, servername: '127.0.0.1', ALPNProtocols: ['http/1.1'] })
-          .then(({ socket }) => callback(null, socket), (error: Error) => callback(error, null));
-      },
+      connect: connectorFor({ server: cp.url, caPem: cp.caPem, dial: (host, port, signal) => harness.tunnel.dial(cluster, `${host}:${port}`, signal ? { signal } : {}) }, 30_000),
     });
   });
 
@@ -105,6 +104,6 @@ describe('the tunnel to a real kube-apiserver', { timeout: 120_000 }, () => {
   });
 
   it('fails TLS when the apiserver certificate does not match the CA given', async () => {
-    await assert.rejects(dialTls(harness.tunnel, cluster, apiserver, { ca: harness.pki.caPem, servername: '127.0.0.1' }), /certificate/);
+    await assert.rejects(tlsOverDial({ dial: (signal) => harness.tunnel.dial(cluster, apiserver, signal ? { signal } : {}), host: '127.0.0.1', caPem: harness.pki.caPem }), /certificate/);
   });
 });
