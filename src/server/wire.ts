@@ -15,7 +15,7 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { buildApi, createMetrics, type Metrics } from '../api/index.ts';
+import { buildApi, createMetrics, type ApiContext, type Metrics } from '../api/index.ts';
 import { UiSessions } from '../http/index.ts';
 import {
   GroupRefresher, ProviderService, bootstrapAdmin, createIdentity, providersApi, redirectLoginApi, refreshIntervalMs, type Identity,
@@ -53,6 +53,8 @@ export interface Features {
   apiPlugins: FastifyPluginAsyncTypebox[];
   /** Run on shutdown, before the store closes (stop controllers, close tunnels). */
   onClose: Array<() => Promise<void>>;
+  /** Which clusters a caller may scope a token to (POST /v1/tokens); none without it. */
+  usableCluster?: ApiContext['usableCluster'];
 }
 
 export interface RunningServer {
@@ -123,6 +125,10 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
   return {
     raw: [proxy.raw, ...proxy.rootRaw], upgrade: [clusters.upgrade, proxy.upgrade],
     apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins],
+    usableCluster: async (user, idOrName) => {
+      const cluster = await clusters.service.get(idOrName).catch(() => undefined);
+      return cluster && await access.canAccessCluster(user, cluster.id) ? cluster.id : undefined;
+    },
     onClose: [() => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => core.providers.close()],
   };
 }
@@ -133,6 +139,7 @@ function merge(a: Features, b: Partial<Features> | undefined): Features {
     upgrade: [...a.upgrade, ...(b?.upgrade ?? [])],
     apiPlugins: [...a.apiPlugins, ...(b?.apiPlugins ?? [])],
     onClose: [...a.onClose, ...(b?.onClose ?? [])],
+    ...(a.usableCluster ? { usableCluster: a.usableCluster } : {}),
   };
 }
 
@@ -172,7 +179,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
   const routing: HttpRouting = { raw: wired.raw, upgrade: wired.upgrade };
   const app = await buildApi({
     identity: core.identity, metrics, caPem: core.tls.caPem, logger: options.logger, publicUrl: config.publicUrl,
-    readiness: () => core.store.ping(), plugins: wired.apiPlugins,
+    readiness: () => core.store.ping(), plugins: wired.apiPlugins, ...(wired.usableCluster ? { usableCluster: wired.usableCluster } : {}),
     passwordLogin: (provider, input) => core.providers.passwordLogin(provider, input), serverFactory: httpsServerFactory(core.tls, routing),
     // The UI's CSRF key comes from the encryption key, so every replica accepts every replica's sessions.
     uiSessionKey: UiSessions.keyFromEncryptionKey(loadEncryptionKey(config.dataDir, options.env)),
