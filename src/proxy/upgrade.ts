@@ -145,8 +145,9 @@ async function sendUpgrade(input: UpgradeRequest, state: Exchange, early: EarlyB
     // Not upgraded: relay the answer, then close both connections for good.
     early.stop();
     socket.write(responseHead(res, input, true));
+    // The pipe ends the caller's side; kube-apiserver's connection is never reused.
     res.pipe(socket);
-    res.once('end', () => { socket.end(); tlsSocket.destroy(); });
+    res.once('end', () => tlsSocket.destroy());
     // The caller's socket is no longer read, so its FIN would go unseen: once the answer
     // is flushed, the connection is closed from this side.
     socket.once('finish', () => socket.destroy());
@@ -156,8 +157,7 @@ async function sendUpgrade(input: UpgradeRequest, state: Exchange, early: EarlyB
   request.on('error', (error: Error) => {
     // Ended by us (the caller left, the timeout, access taken away): its answer is already on its way.
     if (state.abort.signal.aborted) return;
-    if (state.answered) closeBoth();
-    else end(new DroverError('DRV_ERR_BAD_GATEWAY', `upgrade to cluster ${input.clusterId} failed: ${error.message}`, { cause: error }));
+    end(new DroverError('DRV_ERR_BAD_GATEWAY', `upgrade to cluster ${input.clusterId} failed: ${error.message}`, { cause: error }));
   });
   request.end();
 }
