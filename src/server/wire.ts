@@ -28,7 +28,7 @@ import { loadOrCreateTls, type TlsMaterial } from './tls.ts';
 import { assertCanListen, listenError } from './port-check.ts';
 import { passwordNotice, startupSummary, summaryFields, type AdminBootstrap } from './startup-summary.ts';
 import { createClustersFeature } from '../clusters/index.ts';
-import { AceSettings, AceSync, aceApi } from '../kube-api-auth/index.ts';
+import { AceSettings, AceSync, aceApi, defaultWebhookUrl } from '../kube-api-auth/index.ts';
 import { createProxyFeature } from '../proxy/index.ts';
 import { KubeImpersonationAccounts } from '../impersonation/index.ts';
 import { AccessService, createAccessFeature } from '../access/index.ts';
@@ -85,6 +85,8 @@ function features(core: ServerCore, env: NodeJS.ProcessEnv): Features {
     membership: access, db: core.store.db, secrets: core.secrets, identity: core.identity, logger: core.logger,
     publicUrl: core.config.publicUrl, caPem: core.tls.caPem,
     agentImage: core.config.agentImage,
+    // The import manifest carries kube-api-auth while the cluster's authorized endpoint is on.
+    kubeApiAuth: async (clusterId) => ((await aceSettings.get(clusterId)).mode === 'off' ? undefined : { listen: new URL(defaultWebhookUrl).host }),
     // Tests shorten the grace period; production keeps the default.
     ...(core.config.tuning.clusterGraceMs === undefined ? {} : { graceMs: core.config.tuning.clusterGraceMs }),
   });
