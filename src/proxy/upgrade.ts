@@ -130,8 +130,9 @@ async function sendUpgrade(input: UpgradeRequest, state: Exchange, early: EarlyB
       return;
     }
     socket.write(responseHead(res, input));
-    if (upgradedHead.length > 0) socket.write(upgradedHead);
-    if (input.head.length > 0) upgraded.write(input.head);
+    // Either may be empty; an empty write sends nothing.
+    socket.write(upgradedHead);
+    upgraded.write(input.head);
     for (const chunk of early.stop()) upgraded.write(chunk);
     upgraded.pipe(socket);
     socket.pipe(upgraded);
@@ -145,9 +146,9 @@ async function sendUpgrade(input: UpgradeRequest, state: Exchange, early: EarlyB
     // Not upgraded: relay the answer, then close both connections for good.
     early.stop();
     socket.write(responseHead(res, input, true));
-    // The pipe ends the caller's side; kube-apiserver's connection is never reused.
+    // The pipe ends the caller's side; once that is flushed the caller's socket is destroyed,
+    // and its 'close' releases kube-apiserver's connection, which is never reused.
     res.pipe(socket);
-    res.once('end', () => tlsSocket.destroy());
     // The caller's socket is no longer read, so its FIN would go unseen: once the answer
     // is flushed, the connection is closed from this side.
     socket.once('finish', () => socket.destroy());
