@@ -1,5 +1,5 @@
 /** What the API's route plugins receive. */
-import type { Identity, LoginInput, LoginResult } from '../identity/index.ts';
+import type { AuthenticatedUser, Identity, LoginInput, LoginResult } from '../identity/index.ts';
 import type { Metrics } from './metrics.ts';
 
 export interface ApiContext {
@@ -11,4 +11,9 @@ export interface ApiContext {
   readiness: () => Promise<void>;
   /** Password logins for providers other than local (LDAP, AD), when wired; POST /v1/session uses it. */
   passwordLogin?: (provider: string, input: LoginInput) => Promise<LoginResult>;
+  /**
+   * The id of the cluster (by id or name) that `user` may use, or undefined when there is
+   * none: what POST /v1/tokens scopes a token to. Without it, cluster-scoped tokens are refused.
+   */
+  usableCluster?: (user: AuthenticatedUser, idOrName: string) => Promise<string | undefined>;
 }

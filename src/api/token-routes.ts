@@ -3,12 +3,25 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authErrors, authenticateWith, caller } from '../http/index.ts';
 import { Type } from 'typebox';
 import { DroverError } from '../errors/index.ts';
+import type { AuthenticatedUser } from '../identity/index.ts';
 import type { ApiContext } from './context.ts';
 import { CreateTokenRequest, IdParams, TokenListQuery } from './schemas.ts';
 import { IssuedToken, Token } from '../api-types/index.ts';
 
 export function tokenRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   const { tokens, users } = ctx.identity;
+  /**
+   * A token scoped to a cluster that does not exist, or that the caller may not use, would
+   * be a credential with a promise nobody checked (ACE mirrors cluster-scoped tokens into
+   * their cluster). Both get the same answer, so cluster ids cannot be probed.
+   */
+  const usableCluster = async (me: AuthenticatedUser, idOrName: string): Promise<string> => {
+    const id = ctx.usableCluster ? await ctx.usableCluster(me, idOrName) : undefined;
+    if (id === undefined) {
+      throw new DroverError('DRV_ERR_UNPROCESSABLE', `clusterId: no cluster "${idOrName.slice(0, 64)}" that you can use; see "drover clusters list"`);
+    }
+    return id;
+  };
   return (app) => {
     app.addHook('preHandler', authenticateWith(ctx.identity.authenticator));
     const common = { tags: ['tokens'], security: [{ bearer: [] }] };
@@ -25,14 +38,15 @@ export function tokenRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     });
 
     app.post('/v1/tokens', {
-      schema: { ...common, summary: 'Create an API or kubeconfig token for yourself (shown once)', body: CreateTokenRequest, response: { 201: IssuedToken, ...authErrors, 422: authErrors[400] } },
+      schema: { ...common, summary: 'Create an API or kubeconfig token for yourself (shown once); clusterId (id or name) must be a cluster you can use', body: CreateTokenRequest, response: { 201: IssuedToken, ...authErrors, 422: authErrors[400] } },
     }, async (request, reply) => {
       const me = caller(request);
       const b = request.body;
+      const clusterId = b.clusterId === undefined ? undefined : await usableCluster(me, b.clusterId);
       const issued = await tokens.issue({
         userId: me.id, kind: b.kind ?? 'api', authProvider: me.provider, description: b.description ?? '',
         ...(b.ttlSeconds === undefined ? {} : { ttlSeconds: b.ttlSeconds }),
-        ...(b.clusterId === undefined ? {} : { clusterId: b.clusterId }),
+        ...(clusterId === undefined ? {} : { clusterId }),
       });
       const user = await users.get(me.id);
       return reply.status(201).send({ token: issued.value, tokenId: issued.token.id, ...(issued.token.expiresAt ? { expiresAt: issued.token.expiresAt } : {}), user });

@@ -57,13 +57,17 @@ export function userRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     });
 
     app.patch('/v1/users/:id', {
-      schema: { ...common, summary: 'Enable, disable, change the global role of, or reset the password of a user (admins)', params: IdParams, body: UpdateUserRequest, response: { 200: User, ...authErrors, 409: authErrors[400], 422: authErrors[400] } },
+      schema: { ...common, summary: 'Enable, disable, change the global role of, or set the password of another user (admins): they must change it at first login, and their tokens are revoked', params: IdParams, body: UpdateUserRequest, response: { 200: User, ...authErrors, 409: authErrors[400], 422: authErrors[400] } },
     }, async (request) => {
       const me = requireAdmin(request);
       const target = await users.get(request.params.id);
       if (request.body.enabled === false && target.id === me.id) throw new DroverError('DRV_ERR_CONFLICT', 'you cannot disable yourself; ask another admin');
       if (request.body.globalRole === 'user' && target.id === me.id) throw new DroverError('DRV_ERR_CONFLICT', 'you cannot remove your own admin role; ask another admin');
-      if (request.body.password !== undefined) await users.setPassword(target.id, request.body.password);
+      if (request.body.password !== undefined && target.id === me.id) {
+        throw new DroverError('DRV_ERR_CONFLICT', 'change your own password with "drover passwd" (it asks for the current one)');
+      }
+      // Someone else's password: they must change it at first login, and their tokens are revoked (as reset-password).
+      if (request.body.password !== undefined) await users.resetPassword(target.id, request.body.password);
       if (request.body.enabled !== undefined) await users.setEnabled(target.id, request.body.enabled);
       if (request.body.globalRole !== undefined && request.body.globalRole !== target.globalRole) await users.setGlobalRole(target.id, request.body.globalRole);
       return users.get(target.id);

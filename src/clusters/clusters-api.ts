@@ -63,6 +63,11 @@ export interface ClustersApiOptions {
    * forgets its nodes), given the node names that were told; returns a note for the answer.
    */
   onDelete?: (clusterId: string, toldNodes: string[]) => Promise<string>;
+  /**
+   * kube-api-auth for the import manifest when the cluster's authorized endpoint is on
+   * (as the reference's agent manifest carries its DaemonSet then); undefined: left out.
+   */
+  kubeApiAuth?: (clusterId: string) => Promise<{ listen: string } | undefined>;
 }
 
 /** The two plugins: the unauthenticated import route, and the authenticated /v1/clusters routes. */
@@ -82,8 +87,10 @@ function importRoute(options: ClustersApiOptions, caChecksum: string): FastifyPl
       const notFound = new DroverError('DRV_ERR_NOT_FOUND', 'no cluster for this registration token (it may have been rotated or expired)');
       if (!isWellFormedRegistrationToken(token)) throw notFound;
       const cluster = await service.clusterForToken(token).catch(() => { throw notFound; });
+      const kubeApiAuth = await options.kubeApiAuth?.(cluster.id);
       return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(importManifest({
         serverUrl: options.publicUrl, clusterId: cluster.id, registrationToken: token, caChecksum, image: options.agentImage,
+        ...(kubeApiAuth ? { kubeApiAuth } : {}),
       }));
     });
     return Promise.resolve();

@@ -59,7 +59,7 @@ export function importManifestObjects(input: ImportManifestInput): object[] {
     clusterAgent(input, secretName),
     nodeAgent(input, secretName),
   ];
-  // Slot for the authorized cluster endpoint's webhook (its own issue fills in the CRDs).
+  // The authorized cluster endpoint's webhook; AceSync writes its CRDs and records through the tunnel.
   if (input.kubeApiAuth) objects.push(kubeApiAuthDaemonSet(input, input.kubeApiAuth.listen));
   return objects;
 }

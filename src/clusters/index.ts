@@ -20,7 +20,7 @@ import { TunnelServer } from '../tunnel/index.ts';
 import { tunnelConnectPath } from '../agent-protocol/index.ts';
 import { ClusterService } from './cluster-service.ts';
 import { ClusterControllers, type ClusterOwnership } from './cluster-controller.ts';
-import { clustersApi, type ClusterVisibility } from './clusters-api.ts';
+import { clustersApi, type ClusterVisibility, type ClustersApiOptions } from './clusters-api.ts';
 
 export { ClusterService, type Cluster, type ClusterAccess, type ClusterState } from './cluster-service.ts';
 export { ClusterControllers, localOwnership, type ClusterLiveness, type ClusterOwnership, type GoneReason, type LiveCluster } from './cluster-controller.ts';
@@ -36,6 +36,8 @@ export interface ClustersFeatureOptions {
   agentImage: string;
   /** Who sees which cluster (access/); without it only admins see clusters. */
   membership?: ClusterVisibility;
+  /** Where kube-api-auth listens for a cluster whose authorized endpoint is on (kube-api-auth/); undefined: off. */
+  kubeApiAuth?: ClustersApiOptions['kubeApiAuth'];
   /** How long a cluster stays Active after its last tunnel drops. */
   graceMs?: number;
   /** Which replica runs which cluster's controller work (default: this server, for every cluster it has a session for). */
@@ -79,6 +81,7 @@ export function createClustersFeature(options: ClustersFeatureOptions): Clusters
       service, controllers, tunnel, authenticator: options.identity.authenticator, publicUrl: options.publicUrl,
       caPem: options.caPem, agentImage: options.agentImage, logger, ...(options.membership ? { membership: options.membership } : {}),
       ...(options.onDelete ? { onDelete: options.onDelete } : {}),
+      ...(options.kubeApiAuth ? { kubeApiAuth: options.kubeApiAuth } : {}),
     }),
     upgrade: { prefix: tunnelConnectPath, handler: (req, socket, head) => tunnel.handleUpgrade(req, socket, head) },
     close: async () => {

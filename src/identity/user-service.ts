@@ -171,7 +171,7 @@ export class UserService {
     return user;
   }
 
-  /** Sets a local password and clears must-change: the user's tokens open everything again at once. */
+  /** The user's own new password (`drover passwd`); clears must-change: the user's tokens open everything again at once. */
   async setPassword(idOrUsername: string, password: string): Promise<void> {
     checkPasswordPolicy(password);
     const user = await this.get(idOrUsername);
@@ -183,13 +183,17 @@ export class UserService {
   }
 
   /**
-   * A lost password (`drover admin reset-password`): a generated one, to be changed at first
-   * login, and every token of the user revoked, since whoever lost the password may not be
-   * the only one holding their sessions. Returns the password, for showing once.
+   * A password set by someone else: `chosen` by an admin (`drover users update
+   * --password-stdin`), or generated for a lost one (`drover admin reset-password`).
+   * Either way it must be changed at first login, as only the user should know their
+   * password, and every token of the user is revoked: whoever lost or leaked the old
+   * password may not be the only one holding their sessions, and must-change alone would
+   * hand those sessions back once the user picks a new password. Returns the password.
    */
-  async resetPassword(idOrUsername: string): Promise<{ user: User; password: string }> {
+  async resetPassword(idOrUsername: string, chosen?: string): Promise<{ user: User; password: string }> {
+    if (chosen !== undefined) checkPasswordPolicy(chosen);
     const user = await this.get(idOrUsername);
-    const password = generatePassword();
+    const password = chosen ?? generatePassword();
     const passwordHash = await hashPassword(password);
     await this.store.db.transaction().execute(async (trx) => {
       await deleteTokensOf(trx, [user.id]);

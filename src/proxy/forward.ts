@@ -166,9 +166,8 @@ class Relay implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
     if (this.stopped) return;
     this.stopped = error;
-    const { res } = this.input;
-    if (res.headersSent) res.destroy();
-    else writeKubeStatus(res, downstreamFailure(error, this.input.clusterId, this.input.responseHeaderTimeoutMs));
+    // After the head this cuts the body (writeKubeStatus destroys the response), so the caller cannot take part of it for all of it.
+    writeKubeStatus(this.input.res, downstreamFailure(error, this.input.clusterId, this.input.responseHeaderTimeoutMs));
   }
 
   /** Access ended: the reason as a Status before the head, else a cleanly ended body; the upstream is aborted. */

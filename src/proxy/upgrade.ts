@@ -134,8 +134,9 @@ async function sendUpgrade(input: UpgradeRequest, state: Exchange, early: EarlyB
     }
     input.observer?.onResponseStart?.(101, res.headers);
     socket.write(responseHead(res, input));
-    if (upgradedHead.length > 0) socket.write(upgradedHead);
-    if (input.head.length > 0) upgraded.write(input.head);
+    // Either may be empty; an empty write sends nothing.
+    socket.write(upgradedHead);
+    upgraded.write(input.head);
     for (const chunk of early.stop()) upgraded.write(chunk);
     upgraded.pipe(socket);
     socket.pipe(upgraded);
@@ -151,8 +152,9 @@ async function sendUpgrade(input: UpgradeRequest, state: Exchange, early: EarlyB
     early.stop();
     input.observer?.onResponseStart?.(res.statusCode ?? 502, res.headers);
     socket.write(responseHead(res, input, true));
+    // The pipe ends the caller's side; once that is flushed the caller's socket is destroyed,
+    // and its 'close' releases kube-apiserver's connection, which is never reused.
     res.pipe(socket);
-    res.once('end', () => { socket.end(); tlsSocket.destroy(); });
     // The caller's socket is no longer read, so its FIN would go unseen: once the answer
     // is flushed, the connection is closed from this side.
     socket.once('finish', () => socket.destroy());
@@ -162,8 +164,7 @@ async function sendUpgrade(input: UpgradeRequest, state: Exchange, early: EarlyB
   request.on('error', (error: Error) => {
     // Ended by us (the caller left, the timeout, access taken away): its answer is already on its way.
     if (state.abort.signal.aborted) return;
-    if (state.answered) closeBoth();
-    else end(new DroverError('DRV_ERR_BAD_GATEWAY', `upgrade to cluster ${input.clusterId} failed: ${error.message}`, { cause: error }));
+    end(new DroverError('DRV_ERR_BAD_GATEWAY', `upgrade to cluster ${input.clusterId} failed: ${error.message}`, { cause: error }));
   });
   request.end();
 }

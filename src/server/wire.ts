@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { buildApi, createMetrics, type Metrics } from '../api/index.ts';
+import { buildApi, createMetrics, type ApiContext, type Metrics } from '../api/index.ts';
 import { UiSessions } from '../http/index.ts';
 import {
   GroupRefresher, ProviderService, bootstrapAdmin, createIdentity, providersApi, redirectLoginApi, type Identity,
@@ -30,7 +30,7 @@ import { assertCanListen, listenError } from './port-check.ts';
 import { isWorker, listenForPeers, reportListening } from './workers.ts';
 import { passwordNotice, startupSummary, summaryFields, type AdminBootstrap } from './startup-summary.ts';
 import { createClustersFeature } from '../clusters/index.ts';
-import { AceSettings, AceSync, aceApi, kubeApiserverFlags, webhookConfig } from '../kube-api-auth/index.ts';
+import { AceSettings, AceSync, aceApi, defaultWebhookUrl, kubeApiserverFlags, webhookConfig } from '../kube-api-auth/index.ts';
 import { createProvisioningFeature } from '../provisioning/index.ts';
 import { createProxyFeature, renderKubeconfig } from '../proxy/index.ts';
 import { ShellSessions, locatePrograms, webShellApi } from '../web-shell/index.ts';
@@ -73,6 +73,8 @@ export interface Features {
   onClose: Array<() => Promise<void>>;
   /** Run once the listener is bound, with the address other replicas reach this process at. */
   onListen: Array<(advertised: string) => Promise<void>>;
+  /** Which clusters a caller may scope a token to (POST /v1/tokens); none without it. */
+  usableCluster?: ApiContext['usableCluster'];
 }
 
 export interface RunningServer {
@@ -139,6 +141,8 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     agentImage: core.config.agentImage,
     // A provisioned cluster's nodes go with it (`provisioning` is made below; this runs only on a delete).
     onDelete: (clusterId, toldNodes) => provisioning.clusterDeleted(clusterId, toldNodes),
+    // The import manifest carries kube-api-auth while the cluster's authorized endpoint is on.
+    kubeApiAuth: async (clusterId) => ((await aceSettings.get(clusterId)).mode === 'off' ? undefined : { listen: new URL(defaultWebhookUrl).host }),
     // Tests shorten the grace period; production keeps the default.
     ...(core.config.tuning.clusterGraceMs === undefined ? {} : { graceMs: core.config.tuning.clusterGraceMs }),
   });
@@ -203,6 +207,10 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     upgrade: [clusters.upgrade, relayed(proxy.upgrade, (h: UpgradeHandler) => replicas.relay.upgrade(h))],
     apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins, ...provisioning.apiPlugins, ...replicas.apiPlugins, shellApi,
       auditApi({ db: core.store.db, authenticator: core.identity.authenticator, clusters: clusters.service, recordings: core.recorder })],
+    usableCluster: async (user, idOrName) => {
+      const cluster = await clusters.service.get(idOrName).catch(() => undefined);
+      return cluster && await access.canAccessCluster(user, cluster.id) ? cluster.id : undefined;
+    },
     onListen: [(advertised) => replicas.start(advertised)],
     // Replicas first: peers stop counting on this one before its tunnels close.
     onClose: [() => replicas.close(), () => shells.closeAll(), () => changes.close(), () => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => refreshLease.close(), stopSweeper,
@@ -217,6 +225,7 @@ function merge(a: Features, b: Partial<Features> | undefined): Features {
     apiPlugins: [...a.apiPlugins, ...(b?.apiPlugins ?? [])],
     onClose: [...a.onClose, ...(b?.onClose ?? [])],
     onListen: [...a.onListen, ...(b?.onListen ?? [])],
+    ...(a.usableCluster ? { usableCluster: a.usableCluster } : {}),
   };
 }
 
@@ -274,7 +283,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
   const routing: HttpRouting = { raw: wired.raw, upgrade: wired.upgrade };
   const app = await buildApi({
     identity: core.identity, metrics, caPem: core.tls.caPem, logger: options.logger, publicUrl: config.publicUrl,
-    readiness: () => core.store.ping(), plugins: wired.apiPlugins, ...(core.audit ? { audit: core.audit } : {}),
+    readiness: () => core.store.ping(), plugins: wired.apiPlugins, ...(core.audit ? { audit: core.audit } : {}), ...(wired.usableCluster ? { usableCluster: wired.usableCluster } : {}),
     passwordLogin: (provider, input) => core.providers.passwordLogin(provider, input), serverFactory: httpsServerFactory({ ...core.tls, peer: { ...peer, serverName: peerServerName } }, routing),
     uiSessions: core.uiSessions,
   });

@@ -64,3 +64,39 @@ for (const engine of ['SQLite', 'PostgreSQL'] as const) {
     });
   });
 }
+
+describe('drover users update --password-stdin: an admin sets another user\'s password', () => {
+  it('is a reset like reset-password: must be changed at first login, and every old token of the user is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drover-set-password-e2e-'));
+    dirs.push(dir);
+    const server = await spawnServer({ dataDir: join(dir, 'data'), env: { DROVER_BOOTSTRAP_PASSWORD: adminPassword } });
+    servers.push(server);
+    const configPath = join(dir, 'admin.json');
+    const admin = (args: string[], stdin?: string) => runCliForTest(args, { configPath, ...(stdin === undefined ? {} : { stdin }) });
+    const loggedIn = await admin(['login', server.url, '--username', 'admin', '--password-stdin', '--ca-file', join(server.dataDir, 'ca.crt')], `${adminPassword}\n`);
+    assert.equal(loggedIn.code, 0, loggedIn.stderr);
+    assert.equal((await admin(['users', 'create', 'ivy', '--password-stdin'], 'ivys-first-password\n')).code, 0);
+    // Ivy's password leaked: whoever has it holds a session and an API token.
+    const stolen = ((await call(server, 'POST', '/v1/login', { body: { username: 'ivy', password: 'ivys-first-password' } })).json() as { token: string }).token;
+    const stolenApi = ((await call(server, 'POST', '/v1/tokens', { token: stolen, body: { description: 'persistence' } })).json() as { token: string }).token;
+
+    const set = await admin(['users', 'update', 'ivy', '--password-stdin', '-o', 'json'], 'set-by-the-admin-1\n');
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal((JSON.parse(set.stdout) as { mustChangePassword: boolean }).mustChangePassword, true);
+    for (const token of [stolen, stolenApi]) assert.equal((await call(server, 'GET', '/v1/whoami', { token })).status, 401, 'an old token of ivy still works');
+
+    const fresh = await call(server, 'POST', '/v1/login', { body: { username: 'ivy', password: 'set-by-the-admin-1' } });
+    assert.equal((fresh.json() as { user: { mustChangePassword: boolean } }).user.mustChangePassword, true);
+    const token = (fresh.json() as { token: string }).token;
+    assert.equal((await call(server, 'POST', '/v1/tokens', { token, body: {} })).status, 403, 'nothing but the change until it is made');
+    assert.equal((await call(server, 'POST', '/v1/users/me/password', { token, body: { currentPassword: 'set-by-the-admin-1', newPassword: 'only-ivy-knows-this' } })).status, 204);
+    assert.equal((await call(server, 'POST', '/v1/tokens', { token, body: {} })).status, 201);
+    // Once ivy chose her own, the tokens of the leak stay dead.
+    assert.equal((await call(server, 'GET', '/v1/whoami', { token: stolenApi })).status, 401);
+
+    // An admin's own password goes through "drover passwd", which asks for the current one.
+    const self = await admin(['users', 'update', 'admin', '--password-stdin'], 'no-current-password-asked\n');
+    assert.equal(self.code, 1);
+    assert.match(self.stderr, /change your own password with "drover passwd" \(it asks for the current one\)/);
+  });
+});

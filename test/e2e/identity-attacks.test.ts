@@ -124,6 +124,33 @@ describe('attacks on the identity API', () => {
     assertError(await call(server, 'DELETE', '/v1/users/admin', { token: adminToken }), 409, 'DRV_ERR_CONFLICT');
   });
 
+  it('scopes a token only to a cluster the caller may use, whatever clusterId the API is sent', async () => {
+    const registered = await call(server, 'POST', '/v1/clusters', { token: adminToken, body: { name: 'scoped-target' } });
+    assert.equal(registered.status, 201, registered.text);
+    const cluster = (registered.json() as { cluster: { id: string } }).cluster;
+    const mallory = (await login('mallory', malloryPassword)).json() as { token: string };
+    // Not a member: the same answer as for a cluster that does not exist, so ids cannot be probed.
+    for (const clusterId of [cluster.id, 'scoped-target', 'c-doesnotexist', 'x'.repeat(64)]) {
+      const refused = await call(server, 'POST', '/v1/tokens', { token: mallory.token, body: { kind: 'kubeconfig', clusterId } });
+      assertError(refused, 422, 'DRV_ERR_UNPROCESSABLE');
+      assert.equal((refused.json() as { message: string }).message,
+        `clusterId: no cluster "${clusterId}" that you can use; see "drover clusters list"`);
+    }
+    // Once a member, the token is scoped by id, even when the cluster was named.
+    const added = await call(server, 'POST', `/v1/clusters/${cluster.id}/members`, { token: adminToken, body: { user: 'mallory', role: 'cluster-member' } });
+    assert.equal(added.status, 201, added.text);
+    for (const clusterId of [cluster.id, 'scoped-target']) {
+      const issued = await call(server, 'POST', '/v1/tokens', { token: mallory.token, body: { kind: 'kubeconfig', clusterId } });
+      assert.equal(issued.status, 201, issued.text);
+      const tokenId = (issued.json() as { tokenId: string }).tokenId;
+      const listed = (await call(server, 'GET', '/v1/tokens', { token: mallory.token })).json() as Array<{ id: string; clusterId?: string }>;
+      assert.equal(listed.find((t) => t.id === tokenId)?.clusterId, cluster.id);
+    }
+    // An admin may use every cluster, but still only clusters that exist.
+    assertError(await call(server, 'POST', '/v1/tokens', { token: adminToken, body: { clusterId: 'c-doesnotexist' } }), 422, 'DRV_ERR_UNPROCESSABLE');
+    assert.equal((await call(server, 'POST', '/v1/tokens', { token: adminToken, body: { clusterId: cluster.id } })).status, 201);
+  });
+
   it('slows and then locks out password guessing; the right password fails until the window ends', async () => {
     const started = Date.now();
     for (let i = 0; i < 10; i++) assertError(await login('mallory', `guess-number-${i}-wrong`), 401, 'DRV_ERR_UNAUTHENTICATED');

@@ -58,5 +58,22 @@ describe('import manifest against a real kube-apiserver', () => {
       assert.equal(manifest.status, 200, manifest.text);
       assert.deepEqual(await dryRunImages(manifest.text), { 'cattle-cluster-agent': [configured], 'cattle-node-agent': [configured] });
     });
+
+    it('carries kube-api-auth while the cluster\'s authorized endpoint is on, and the apiserver accepts it', async () => {
+      const created = JSON.parse(await drover.cli('clusters', 'create', 'ace-imported', '-o', 'json')) as { registration: Registration };
+      const path = new URL(created.registration.manifestUrl).pathname;
+      const served = async (): Promise<Record<string, string[]>> => {
+        const manifest = await call(drover.server, 'GET', path);
+        assert.equal(manifest.status, 200, manifest.text);
+        return dryRunImages(manifest.text);
+      };
+      const agents = { 'cattle-cluster-agent': [configured], 'cattle-node-agent': [configured] };
+      for (const flag of ['--ace-nodes', '--ace-fqdn=ace.example:6443']) {
+        await drover.cli('clusters', 'update', 'ace-imported', flag);
+        assert.deepEqual(await served(), { ...agents, 'kube-api-auth': [configured] }, flag);
+      }
+      await drover.cli('clusters', 'update', 'ace-imported', '--ace-off');
+      assert.deepEqual(await served(), agents);
+    });
   });
 });

@@ -1,29 +1,12 @@
 /** `drover tokens list|create|revoke`: your tokens (admins: anyone's with --all or --user). */
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
-import { withClient, type DroverClient } from '../client/index.ts';
-import { DroverError, isDroverError } from '../../errors/index.ts';
+import { withClient } from '../client/index.ts';
 import { DURATION_HINT, durationOption } from '../../durations/index.ts';
 import { namingFlags } from '../flag-errors.ts';
 import { printItems, printText, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
 import type { IssuedToken, Token } from '../../api-types/index.ts';
 
-
-/**
- * The id of a cluster the caller can use, by name or id. The API would scope a token
- * to any string; a token for a cluster that does not exist (or not for you) works
- * nowhere, so it is refused here with what to do.
- */
-async function clusterIdOf(client: DroverClient, nameOrId: string): Promise<string> {
-  try {
-    return (await client.request<{ id: string }>('GET', `/v1/clusters/${encodeURIComponent(nameOrId)}`)).id;
-  } catch (error) {
-    if (isDroverError(error) && (error.code === 'DRV_ERR_NOT_FOUND' || error.code === 'DRV_ERR_FORBIDDEN')) {
-      throw new DroverError('DRV_ERR_NOT_FOUND', `--cluster: no cluster "${nameOrId}" that you can use; see "drover clusters list"`);
-    }
-    throw error;
-  }
-}
 
 const tokenView: ItemView<Token> = {
   columns: [
@@ -53,12 +36,11 @@ export function tokensCommand(deps: CliDeps): Command {
     .option('--cluster <name>', 'scope the token to one cluster (name or id; it must be one you can use)')
     .action(async (opts: { description?: string; ttl?: string; cluster?: string } & OutputFlags) => {
       const ttl = opts.ttl === undefined ? undefined : durationOption('--ttl', opts.ttl, { min: 1 });
-      const issued = await namingFlags({ ttlSeconds: '--ttl', clusterId: '--cluster', description: '--description' }, withClient(deps, async (client) => {
-        const clusterId = opts.cluster === undefined ? undefined : await clusterIdOf(client, opts.cluster);
-        return client.request<IssuedToken>('POST', '/v1/tokens', {
-          ...(opts.description ? { description: opts.description } : {}), ...(ttl ? { ttlSeconds: ttl } : {}), ...(clusterId ? { clusterId } : {}),
-        });
-      }));
+      // The server resolves --cluster (name or id) and refuses a cluster the caller cannot use.
+      const issued = await namingFlags({ ttlSeconds: '--ttl', clusterId: '--cluster', description: '--description' }, withClient(deps, (client) =>
+        client.request<IssuedToken>('POST', '/v1/tokens', {
+          ...(opts.description ? { description: opts.description } : {}), ...(ttl ? { ttlSeconds: ttl } : {}), ...(opts.cluster === undefined ? {} : { clusterId: opts.cluster }),
+        })));
       printText(deps, opts, issued, [issued.tokenId], `${issued.token}\n`);
     }));
   tokens.addCommand(new Command('revoke')

@@ -59,7 +59,7 @@ function updateCommand(deps: CliDeps): Command {
     .argument('<name>', 'user name or id')
     .option('--admin', 'give the user the global admin role')
     .option('--no-admin', 'take the global admin role away')
-    .option('--password-stdin', 'set a new password read from stdin')
+    .option('--password-stdin', 'set another user\'s password, read from stdin: they must change it at first login, and their tokens are revoked')
     .action(async (name: string, opts: { admin?: boolean; passwordStdin?: boolean } & OutputFlags) => {
       const patch = {
         ...(opts.admin === undefined ? {} : { globalRole: opts.admin ? 'admin' : 'user' }),
