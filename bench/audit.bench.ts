@@ -9,7 +9,6 @@
  */
 import { fork } from 'node:child_process';
 import type { Server } from 'node:https';
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,9 +16,10 @@ import { join } from 'node:path';
 import { Pool } from 'undici';
 import { Registry } from 'prom-client';
 import type { BenchContext, BenchResult } from './bench.ts';
+import { directCluster } from './clusters.ts';
 import { silentLogger } from '../src/logging/index.ts';
 import { KubeClient, resourcePath, resources } from '../src/kube/index.ts';
-import { createProxyHandlers, OpenStreams, UpstreamPools, type ProxyCluster } from '../src/proxy/index.ts';
+import { createProxyHandlers, OpenStreams, UpstreamPools } from '../src/proxy/index.ts';
 import { KubeImpersonationAccounts } from '../src/impersonation/index.ts';
 import { createAuditTrail, type AuditLevel, type AuditTrail } from '../src/audit/index.ts';
 import { httpsServerFactory } from '../src/server/http-server.ts';
@@ -64,20 +64,10 @@ export default async function auditBench(ctx: BenchContext): Promise<BenchResult
   ctx.progress('starting a private control plane and the load generator');
   const cp = await startPrivateControlPlane();
   const state = cp.state;
-  const apiserver = new URL(state.url);
   const admin = new KubeClient({ endpoint: { server: state.url, caPem: state.caPem, token: state.adminToken } });
   const accounts = new KubeImpersonationAccounts({ adminClient: () => admin, waitMs: 30_000 });
   const pools = new UpstreamPools();
-  const cluster: ProxyCluster = {
-    client: admin, adminToken: state.adminToken,
-    upstream: {
-      url: apiserver, caPem: state.caPem,
-      dial: () => new Promise((resolve, reject) => {
-        const s = net.connect(Number(apiserver.port), apiserver.hostname, () => resolve(s));
-        s.once('error', reject);
-      }),
-    },
-  };
+  const cluster = directCluster(state, admin);
   const dir = mkdtempSync(join(tmpdir(), 'audit-bench-'));
   const tls = await loadOrCreateTls({ dataDir: dir, publicHost: '127.0.0.1' });
   const trail = (level: AuditLevel): AuditTrail | undefined => createAuditTrail({

@@ -26,7 +26,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Server } from 'node:https';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -36,6 +35,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Pool, type Dispatcher } from 'undici';
 import { latencyStats, type BenchContext, type BenchResult, type LatencyStats } from './bench.ts';
+import { directCluster } from './clusters.ts';
 import { silentLogger } from '../src/logging/index.ts';
 import { KubeClient, resourcePath, resources } from '../src/kube/index.ts';
 import { createProxyHandlers, OpenStreams, UpstreamPools, type ProxyCluster } from '../src/proxy/index.ts';
@@ -227,16 +227,7 @@ export default async function proxyBench(ctx: BenchContext): Promise<BenchResult
   const quiet = `bench-quiet-${randomBytes(3).toString('hex')}`;
   const accounts = new KubeImpersonationAccounts({ adminClient: () => admin, waitMs: 30_000 });
   const pools = new UpstreamPools();
-  const direct: ProxyCluster = {
-    client: admin, adminToken: state.adminToken,
-    upstream: {
-      url: apiserver, caPem: state.caPem,
-      dial: () => new Promise((resolve, reject) => {
-        const s = net.connect(Number(apiserver.port), apiserver.hostname, () => resolve(s));
-        s.once('error', reject);
-      }),
-    },
-  };
+  const direct = directCluster(state, admin);
   const tunneled: ProxyCluster = { ...direct, upstream: { ...direct.upstream, dial: (signal) => harness.tunnel.dial('c-tunnel', apiserver.host, signal ? { signal } : {}) } };
   let user = benchUser('u-bench');
   const handlers = createProxyHandlers({

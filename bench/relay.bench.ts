@@ -6,14 +6,11 @@
  * interleaved round by round so load drift on the shared machine hits both alike.
  * Keep-alive clients (undici), sequential and 8 concurrent. The ratio is what counts.
  */
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
 import { latencyStats, timedGets, type BenchContext, type BenchResult, type LatencyStats } from './bench.ts';
-import { eventually, kubectl, startPrivateControlPlane } from '../test/testenv/index.ts';
+import { registerBenchCluster } from './clusters.ts';
+import { startPrivateControlPlane } from '../test/testenv/index.ts';
 import { startReplicaSet } from '../test/testenv/replicas.ts';
-import type { ClusterView, Registration } from '../test/testenv/drover.ts';
 
 const rounds = 10;
 const perRound = Number(process.env.DROVER_BENCH_RELAY_REQUESTS ?? 300) / rounds;
@@ -25,14 +22,7 @@ export default async function relayBench(ctx: BenchContext): Promise<BenchResult
   try {
     const [owner, peer] = set.replicas;
     if (!owner || !peer) throw new Error('two replicas expected');
-    const created = JSON.parse(await set.cli('clusters', 'create', `bench-${randomBytes(3).toString('hex')}`, '-o', 'json')) as { cluster: ClusterView; registration: Registration };
-    set.startAgent(created.registration, cp.state.kubeconfigPath, owner.url);
-    await set.waitForState(created.cluster.name, 'active');
-    const kubeconfig = join(set.dir, 'bench.kubeconfig');
-    await set.cli('kubeconfig', created.cluster.name, '--file', kubeconfig);
-    const token = /token: (\S+)/.exec(readFileSync(kubeconfig, 'utf8'))?.[1] ?? '';
-    await eventually('the proxy to answer', async () => ((await kubectl(['get', 'ns', 'default'], { kubeconfig })).code === 0 ? true : undefined), 60_000);
-    const path = `/k8s/clusters/${created.cluster.id}/api/v1/namespaces/default`;
+    const { path, token } = await registerBenchCluster(set, cp.state.kubeconfigPath, owner.url, 'bench');
     const results: Record<string, LatencyStats> = {};
     for (const concurrency of [1, 8]) {
       const pools = { local: new Pool(owner.url, { connect: { ca: owner.caPem() }, connections: concurrency }), relayed: new Pool(peer.url, { connect: { ca: peer.caPem() }, connections: concurrency }) };

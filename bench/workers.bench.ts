@@ -5,15 +5,12 @@
  * small GET through the proxy, 16 keep-alive connections (spread over the workers by
  * node:cluster), so some requests are relayed between workers as in production.
  */
-import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
 import { latencyStats, timedGets, type BenchContext, type BenchResult, type LatencyStats } from './bench.ts';
-import { eventually, kubectl, startPrivateControlPlane } from '../test/testenv/index.ts';
+import { registerBenchCluster } from './clusters.ts';
+import { startPrivateControlPlane } from '../test/testenv/index.ts';
 import { startReplicaSet } from '../test/testenv/replicas.ts';
-import type { ClusterView, Registration } from '../test/testenv/drover.ts';
 
 const requests = Number(process.env.DROVER_BENCH_WORKER_REQUESTS ?? 1500);
 const connections = 16;
@@ -24,14 +21,7 @@ async function throughput(ctx: BenchContext, workers: number, kubeconfigPath: st
   try {
     const server = set.replicas[0];
     if (!server) throw new Error('no server');
-    const created = JSON.parse(await set.cli('clusters', 'create', `workers-${randomBytes(3).toString('hex')}`, '-o', 'json')) as { cluster: ClusterView; registration: Registration };
-    set.startAgent(created.registration, kubeconfigPath, server.url);
-    await set.waitForState(created.cluster.name, 'active');
-    const kubeconfig = join(set.dir, 'bench.kubeconfig');
-    await set.cli('kubeconfig', created.cluster.name, '--file', kubeconfig);
-    const token = /token: (\S+)/.exec(readFileSync(kubeconfig, 'utf8'))?.[1] ?? '';
-    await eventually('the proxy to answer', async () => ((await kubectl(['get', 'ns', 'default'], { kubeconfig })).code === 0 ? true : undefined), 60_000);
-    const path = `/k8s/clusters/${created.cluster.id}/api/v1/namespaces/default`;
+    const { path, token } = await registerBenchCluster(set, kubeconfigPath, server.url, 'workers');
     const pool = new Pool(server.url, { connect: { ca: server.caPem() }, connections });
     try {
       await timedGets(pool, path, token, 200, connections);
