@@ -14,6 +14,7 @@
 import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { Pool } from 'undici';
 import { DroverError } from '../errors/index.ts';
+import type { Duplex } from 'node:stream';
 import { tlsOverDial, type TlsSessionStore, type UpstreamEndpoint } from '../kube/index.ts';
 
 export type { UpstreamEndpoint };
@@ -31,12 +32,19 @@ function connectFailure(endpoint: UpstreamEndpoint, error: unknown): DroverError
  * pool); `signal` can give up on the dial and the handshake.
  */
 export async function connectTls(endpoint: UpstreamEndpoint, signal?: AbortSignal, reuse?: { sessions: TlsSessionStore; secureContext: SecureContext }): Promise<TLSSocket> {
+  // A failed dial says itself what failed (the tunnel's own errors name the agent); only the handshake is "TLS … failed".
+  let dialFailure: unknown;
+  const dial = (dialSignal?: AbortSignal): Promise<Duplex> => endpoint.dial(dialSignal).catch((error: unknown) => {
+    dialFailure = error;
+    throw error;
+  });
   try {
     return await tlsOverDial({
-      dial: endpoint.dial, host: endpoint.url.hostname, signal,
+      dial, host: endpoint.url.hostname, signal,
       ...(reuse ? { secureContext: reuse.secureContext, sessions: reuse.sessions } : { caPem: endpoint.caPem }),
     });
   } catch (error) {
+    if (error === dialFailure) throw error;
     throw connectFailure(endpoint, error);
   }
 }
