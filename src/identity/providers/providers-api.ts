@@ -5,13 +5,12 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { authenticateWith, caller, requireAdmin } from '../../http/index.ts';
+import { authenticateWith, caller, ErrorBody, requireAdmin } from '../../http/index.ts';
 import type { TokenAuthenticator } from '../types.ts';
 import type { ProviderService } from './provider-service.ts';
 import { AuthProviderInfo, Principal, ProviderAccessMode, ProviderTestAnswer, ProviderView } from '../../api-types/index.ts';
 
 const closed = { additionalProperties: false } as const;
-const ErrorBody = Type.Object({ code: Type.String(), message: Type.String() });
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, 429: ErrorBody, 500: ErrorBody, 502: ErrorBody } as const;
 const ProviderNameParam = Type.Object({ name: Type.String({ minLength: 1, maxLength: 32, pattern: '^[a-z]+$' }) });
 

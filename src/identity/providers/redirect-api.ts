@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { authenticateWith, requireAdmin, setUiSession } from '../../http/index.ts';
+import { authenticateWith, ErrorBody, requireAdmin, setUiSession } from '../../http/index.ts';
 import { DroverError } from '../../errors/index.ts';
 import type { Logger } from '../../logging/index.ts';
 import type { TokenAuthenticator } from '../types.ts';
@@ -47,7 +47,6 @@ export interface RedirectApiOptions {
 
 const RedirectProviderName = Type.Union([Type.Literal('github'), Type.Literal('oidc')]);
 const ProviderParams = Type.Object({ provider: RedirectProviderName });
-const ErrorBody = Type.Object({ code: Type.String(), message: Type.String() });
 
 const bindingCookie = (provider: ProviderName): string => `drover_login_${provider}`;
 
