@@ -23,7 +23,7 @@
  */
 import type { Kysely } from 'kysely';
 import { LocalChangeFeed, type ChangePublisher } from '../coordination/index.ts';
-import type { AuthenticatedUser } from '../identity/index.ts';
+import { activeAdminIds, type AuthenticatedUser } from '../identity/index.ts';
 import { DroverError } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { randomId } from '../tokens/index.ts';
@@ -109,8 +109,7 @@ export class AccessService implements ClusterMembership {
   private async readAll(): Promise<Snapshot> {
     const custom = await this.db.selectFrom('role_templates').select(['body']).execute();
     const catalog = RoleTemplateCatalog.withBuiltins(custom.map((r) => JSON.parse(r.body) as RoleTemplate));
-    const admins = await this.db.selectFrom('users').select(['id']).where('global_role', '=', 'admin').where('enabled', '=', 1).execute();
-    return { catalog, clusters: await this.readClusters(undefined), admins: new Set(admins.map((a) => a.id)) };
+    return { catalog, clusters: await this.readClusters(undefined), admins: new Set(await activeAdminIds(this.db)) };
   }
 
   /** Projects and bindings by cluster: of one cluster, or (undefined) of all. */

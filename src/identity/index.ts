@@ -15,7 +15,7 @@ export type {
   AuthenticatedUser, Clock, GlobalRole, TokenAuthenticator, TokenCacheInvalidator, TokenInfo, TokenInvalidation, TokenKind, User,
 } from './types.ts';
 export { createIdentity, type Identity, type IdentityOptions } from './identity.ts';
-export { UserService, toUser, type CreateUserInput, type UserChange } from './user-service.ts';
+export { UserService, activeAdminIds, toUser, type CreateUserInput, type UserChange } from './user-service.ts';
 export { TokenService, defaultTokenPolicy, type TokenPolicy, type TokenLookup, type TokenAuthRecord, type IssueTokenInput } from './token-service.ts';
 export { CachedTokenAuthenticator } from './token-authenticator.ts';
 export { LoginThrottle, type ThrottlePolicy } from './login-throttle.ts';

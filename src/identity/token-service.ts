@@ -5,13 +5,15 @@
  * server-wide maximum.
  *
  * This module is the one owner of the `tokens` table: every other module (users,
- * providers, kube-api-auth's sync) reads and writes tokens through it.
+ * providers, kube-api-auth's sync) reads and writes tokens through it. Its queries that
+ * need a token's user join the `users` table through user-service.ts, that table's owner.
  */
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, Store, TokensTable } from '../store/index.ts';
 import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 import { generateToken, hashTokenSecret } from '../tokens/index.ts';
 import type { Clock, GlobalRole, TokenCacheInvalidator, TokenInfo, TokenKind } from './types.ts';
+import { isUserEnabled, withTokenUser } from './user-service.ts';
 
 export interface TokenPolicy {
   /** Login sessions (seconds); 16 h by default. */
@@ -127,9 +129,7 @@ export class TokenService implements TokenLookup {
     // it deletes the tokens, in one transaction: this read either comes first (and the
     // delete then takes the new token) or, on PostgreSQL, waits on that row until the
     // disable commits (SQLite has one writer, so the insert itself waited).
-    let check = this.store.db.selectFrom('users').select('enabled').where('id', '=', input.userId);
-    if (this.store.kind === 'postgres') check = check.forShare();
-    if ((await check.executeTakeFirst())?.enabled !== 1) {
+    if (!await isUserEnabled(this.store, input.userId)) {
       await this.store.db.deleteFrom('tokens').where('id', '=', row.id).execute();
       throw new DroverError('DRV_ERR_USER_DISABLED', 'user is disabled: an admin can enable them again');
     }
@@ -173,12 +173,10 @@ export class TokenService implements TokenLookup {
 
   /** Every cluster-scoped token not expired at `now`, with its user: what kube-api-auth checks offline. */
   async clusterScoped(now: string) {
-    return this.store.db.selectFrom('tokens')
-      .innerJoin('users', 'users.id', 'tokens.user_id')
+    return withTokenUser(this.store.db.selectFrom('tokens'))
       .select([
         'tokens.id as tokenId', 'tokens.cluster_id as clusterId', 'tokens.secret_hash as hash', 'tokens.enabled as tokenEnabled',
-        'tokens.expires_at as expiresAt', 'tokens.auth_provider as provider', 'users.id as userId', 'users.username as username',
-        'users.display_name as displayName', 'users.enabled as userEnabled', 'users.global_role as globalRole', 'users.principal_ids as principalIds',
+        'tokens.expires_at as expiresAt', 'tokens.auth_provider as provider',
       ])
       .where('tokens.cluster_id', 'is not', null)
       .where((eb) => eb.or([eb('tokens.expires_at', 'is', null), eb('tokens.expires_at', '>', now)]))
@@ -192,13 +190,10 @@ export class TokenService implements TokenLookup {
   }
 
   async findForAuth(tokenId: string): Promise<TokenAuthRecord | undefined> {
-    const row = await this.store.db.selectFrom('tokens')
-      .innerJoin('users', 'users.id', 'tokens.user_id')
+    const row = await withTokenUser(this.store.db.selectFrom('tokens'))
       .select([
         'tokens.id as id', 'tokens.secret_hash as secret_hash', 'tokens.enabled as enabled', 'tokens.auth_provider as auth_provider',
-        'tokens.cluster_id as cluster_id', 'tokens.expires_at as expires_at', 'users.id as user_id', 'users.username as username',
-        'users.display_name as display_name', 'users.enabled as user_enabled', 'users.global_role as global_role',
-        'users.principal_ids as principal_ids', 'users.must_change_password as must_change_password',
+        'tokens.cluster_id as cluster_id', 'tokens.expires_at as expires_at',
       ])
       .where('tokens.id', '=', tokenId)
       .executeTakeFirst();
@@ -211,13 +206,13 @@ export class TokenService implements TokenLookup {
       ...(row.cluster_id === null ? {} : { clusterId: row.cluster_id }),
       ...(row.expires_at === null ? {} : { expiresAt: row.expires_at }),
       user: {
-        id: row.user_id,
+        id: row.userId,
         username: row.username,
-        displayName: row.display_name,
-        enabled: row.user_enabled === 1,
-        globalRole: row.global_role,
-        principalIds: JSON.parse(row.principal_ids) as string[],
-        mustChangePassword: row.must_change_password === 1,
+        displayName: row.displayName,
+        enabled: row.userEnabled === 1,
+        globalRole: row.globalRole,
+        principalIds: JSON.parse(row.principalIds) as string[],
+        mustChangePassword: row.mustChangePassword === 1,
       },
     };
   }

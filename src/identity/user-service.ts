@@ -3,9 +3,13 @@
  * delete all the user's tokens (session, API, kubeconfig) in the same transaction, so enabling the user again
  * brings none back: they log in again. Listeners (`onChange`) hear of every create, enable/disable, role change and delete after it
  * committed (access/ keeps its set of global admins from them).
+ *
+ * This module is the one owner of the `users` table and of `user_principals` (which external user
+ * principal is bound to which user): other modules (provider logins, the token check, access/)
+ * read and write them through the functions below.
  */
-import type { Selectable } from 'kysely';
-import type { Store, UsersTable } from '../store/index.ts';
+import { sql, type Kysely, type Selectable, type SelectQueryBuilder } from 'kysely';
+import type { Database, Store, UsersTable } from '../store/index.ts';
 import { isUniqueViolation } from '../store/index.ts';
 import { DroverError } from '../errors/index.ts';
 import { randomId } from '../tokens/index.ts';
@@ -38,6 +42,76 @@ export function toUser(row: Selectable<UsersTable>): User {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+/** Ids of the enabled users whose global role is admin (access/ keeps them as its admin set). */
+export async function activeAdminIds(db: Kysely<Database>): Promise<string[]> {
+  const rows = await db.selectFrom('users').select(['id']).where('global_role', '=', 'admin').where('enabled', '=', 1).execute();
+  return rows.map((row) => row.id);
+}
+
+/**
+ * Whether the user exists and is enabled. On PostgreSQL the read waits on the user row until a
+ * concurrent disable commits (see TokenService.issue); SQLite has one writer anyway.
+ */
+export async function isUserEnabled(store: Store, userId: string): Promise<boolean> {
+  let check = store.db.selectFrom('users').select('enabled').where('id', '=', userId);
+  if (store.kind === 'postgres') check = check.forShare();
+  return (await check.executeTakeFirst())?.enabled === 1;
+}
+
+/**
+ * Joins a query on `tokens` with each token's user, in the same query: the token check is one
+ * round trip to the store, and stays so. The user's columns come out as `userId`, `username`,
+ * `displayName`, `userEnabled`, `globalRole`, `principalIds` (JSON) and `mustChangePassword`.
+ */
+export function withTokenUser<O>(query: SelectQueryBuilder<Database, 'tokens', O>) {
+  return query.innerJoin('users', 'users.id', 'tokens.user_id').select([
+    'users.id as userId', 'users.username as username', 'users.display_name as displayName', 'users.enabled as userEnabled',
+    'users.global_role as globalRole', 'users.principal_ids as principalIds', 'users.must_change_password as mustChangePassword',
+  ]);
+}
+
+/** The user bound to an external user principal (`user_principals`), if any. */
+export async function findUserByPrincipal(db: Kysely<Database>, principalId: string): Promise<User | undefined> {
+  const row = await db.selectFrom('user_principals').innerJoin('users', 'users.id', 'user_principals.user_id')
+    .selectAll('users').where('user_principals.principal_id', '=', principalId).executeTakeFirst();
+  return row ? toUser(row) : undefined;
+}
+
+/**
+ * Creates a user bound to an external user principal, both rows in one transaction. A unique
+ * violation (the principal or the username was taken meanwhile) is the caller's to retry.
+ */
+export async function insertPrincipalUser(db: Kysely<Database>, row: Selectable<UsersTable>, bound: { principalId: string; provider: string }): Promise<User> {
+  await db.transaction().execute(async (trx) => {
+    await trx.insertInto('users').values(row).execute();
+    await trx.insertInto('user_principals').values({ principal_id: bound.principalId, user_id: row.id, provider: bound.provider, created_at: row.created_at }).execute();
+  });
+  return toUser(row);
+}
+
+/** Rewrites a user's principals (JSON list) and display name, as a provider login reported them. */
+export async function setUserPrincipals(db: Kysely<Database>, userId: string, change: { principalIds: readonly string[]; displayName: string; now: string }): Promise<void> {
+  await db.updateTable('users').set({ principal_ids: JSON.stringify(change.principalIds), display_name: change.displayName, updated_at: change.now })
+    .where('id', '=', userId).execute();
+}
+
+/** Whether a username is taken, ignoring case (a provider login picks a name no local user has). */
+export async function usernameTaken(db: Kysely<Database>, username: string): Promise<boolean> {
+  const row = await db.selectFrom('users').select('id').where(sql<string>`lower(username)`, '=', username.toLowerCase()).executeTakeFirst();
+  return row !== undefined;
+}
+
+/** The user principals of one provider with the Drover user each is bound to. */
+export async function principalsOfProvider(db: Kysely<Database>, provider: string): Promise<Array<{ principalId: string; userId: string }>> {
+  const rows = await db.selectFrom('user_principals').select(['principal_id', 'user_id']).where('provider', '=', provider).execute();
+  return rows.map((row) => ({ principalId: row.principal_id, userId: row.user_id }));
+}
+
+/** Every external user principal bound to a user, as a subquery (for `not in`, within the caller's one statement). */
+export function boundPrincipalIds(db: Kysely<Database>) {
+  return db.selectFrom('user_principals').select('user_principals.principal_id');
 }
 
 export class UserService {

@@ -6,14 +6,13 @@
  * (the reference design's CVE-2025-23389). Groups are written into
  * `principal_ids` on every login and refresh.
  */
-import { sql } from 'kysely';
 import type { Store } from '../../store/index.ts';
 import { isUniqueViolation } from '../../store/index.ts';
 import { DroverError } from '../../errors/index.ts';
 import { randomId } from '../../tokens/index.ts';
 import type { TokenCacheInvalidator, TokenInfo, User } from '../types.ts';
 import type { TokenService } from '../token-service.ts';
-import { toUser } from '../user-service.ts';
+import { findUserByPrincipal, insertPrincipalUser, principalsOfProvider, setUserPrincipals, usernameTaken } from '../user-service.ts';
 import type { AccessMode, ProviderName, VerifiedIdentity } from './types.ts';
 
 export interface ExternalLoginMeta { address: string; description?: string; ttlSeconds?: number }
@@ -130,9 +129,7 @@ export class ExternalLogin {
   }
 
   async findByPrincipal(principalId: string): Promise<User | undefined> {
-    const row = await this.store.db.selectFrom('user_principals').innerJoin('users', 'users.id', 'user_principals.user_id')
-      .selectAll('users').where('user_principals.principal_id', '=', principalId).executeTakeFirst();
-    return row ? toUser(row) : undefined;
+    return findUserByPrincipal(this.store.db, principalId);
   }
 
   /** Replaces the user's external principals (user + groups) with the identity's; invalidates their cached tokens. */
@@ -141,8 +138,7 @@ export class ExternalLogin {
     const displayName = identity.user.displayName || user.displayName;
     if (JSON.stringify(principalIds) === JSON.stringify(user.principalIds) && displayName === user.displayName) return user;
     const now = this.now();
-    await this.store.db.updateTable('users').set({ principal_ids: JSON.stringify(principalIds), display_name: displayName, updated_at: now })
-      .where('id', '=', user.id).execute();
+    await setUserPrincipals(this.store.db, user.id, { principalIds, displayName, now });
     this.invalidator.invalidateUser(user.id);
     const changed = { ...user, principalIds, displayName, updatedAt: now };
     this.announce(changed);
@@ -152,17 +148,13 @@ export class ExternalLogin {
   private async create(provider: ProviderName, identity: VerifiedIdentity, withSuffix: boolean): Promise<User> {
     const id = randomId('u-', 10);
     let username = usernameCandidate(identity);
-    if (withSuffix || await this.usernameTaken(username)) username = `${username.slice(0, 40)}-${randomId('', 6)}`;
+    if (withSuffix || await usernameTaken(this.store.db, username)) username = `${username.slice(0, 40)}-${randomId('', 6)}`;
     const now = this.now();
     const row = {
       id, username, display_name: identity.user.displayName || username, enabled: 1, global_role: 'user' as const, password_hash: null,
       must_change_password: 0, principal_ids: JSON.stringify(principalIdsFor(id, identity)), created_at: now, updated_at: now,
     };
-    await this.store.db.transaction().execute(async (trx) => {
-      await trx.insertInto('users').values(row).execute();
-      await trx.insertInto('user_principals').values({ principal_id: identity.user.id, user_id: id, provider, created_at: now }).execute();
-    });
-    return toUser(row);
+    return insertPrincipalUser(this.store.db, row, { principalId: identity.user.id, provider });
   }
 
   /** Deletes every token of these users (gone at the provider, provider disabled); returns how many. */
@@ -170,19 +162,13 @@ export class ExternalLogin {
     return this.tokens.revokeAllOf(userIds);
   }
 
-  /** The user principals of one provider with the Drover user each is bound to (`user_principals`, kept by this module). */
+  /** The user principals of one provider with the Drover user each is bound to. */
   async principalsOf(provider: ProviderName): Promise<Array<{ principalId: string; userId: string }>> {
-    const rows = await this.store.db.selectFrom('user_principals').select(['principal_id', 'user_id']).where('provider', '=', provider).execute();
-    return rows.map((row) => ({ principalId: row.principal_id, userId: row.user_id }));
+    return principalsOfProvider(this.store.db, provider);
   }
 
   /** The users who hold a token, so can still act (the group refresher re-reads only them). */
   tokenHolders(): Promise<Set<string>> {
     return this.tokens.holders();
-  }
-
-  private async usernameTaken(username: string): Promise<boolean> {
-    const row = await this.store.db.selectFrom('users').select('id').where(sql<string>`lower(username)`, '=', username.toLowerCase()).executeTakeFirst();
-    return row !== undefined;
   }
 }

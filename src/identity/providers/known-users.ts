@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { createSecretBox, type SecretBox, type Store } from '../../store/index.ts';
 import type { Logger } from '../../logging/index.ts';
+import { boundPrincipalIds } from '../user-service.ts';
 import type { CredentialStore, Principal, ProviderName, StoredCredential, VerifiedIdentity } from './types.ts';
 
 /** Principals of these identities whose id, name or login contains `query` (case-insensitive), up to `limit`. */
@@ -154,8 +155,7 @@ export async function forgetProviderCredentials(store: Store, provider: Provider
 export async function forgetOrphanCredentials(store: Store, olderThan: string): Promise<number> {
   const result = await store.db.deleteFrom('provider_credentials')
     .where('updated_at', '<', olderThan)
-    .where((eb) => eb.not(eb.exists(eb.selectFrom('user_principals').select('user_principals.principal_id')
-      .whereRef('user_principals.principal_id', '=', 'provider_credentials.principal_id'))))
+    .where('provider_credentials.principal_id', 'not in', boundPrincipalIds(store.db))
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }
