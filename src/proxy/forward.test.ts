@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
+import { Transform } from 'node:stream';
 import { Client, Pool, type Dispatcher } from 'undici';
 import { DroverError } from '../errors/index.ts';
 import { SANDBOX_POLICY, assertOnlyOurIdentity, downstreamFailure, forwardRequest, responseHeaders, rewriteLocation } from './forward.ts';
@@ -180,6 +181,8 @@ describe('forwardRequest against a real upstream (hostile, slow or vanishing)', 
   const open = new Map<string, ServerResponse>();
   const listItems = 1000;
   let proxyWrites = 0;
+  /** What an observer (the audit trail) was told, by path, for requests that asked for one (`x-test-observe`). */
+  const observed = new Map<string, { bodyAsked: boolean; status?: number; data: string }>();
   let upstream: Server;
   let proxy: Server;
   let pool: Pool;
@@ -254,9 +257,22 @@ describe('forwardRequest against a real upstream (hostile, slow or vanishing)', 
       const write = res.write.bind(res) as (chunk: Buffer) => boolean;
       res.write = ((chunk: Buffer) => { proxyWrites += 1; return write(chunk); }) as typeof res.write;
       const timeout = req.headers['x-test-timeout'];
+      const seen = { bodyAsked: false, data: '' } as { bodyAsked: boolean; status?: number; data: string };
+      if (req.headers['x-test-observe'] !== undefined) observed.set(req.url ?? '', seen);
       ends.push(forwardRequest({
         req, res, pool, clusterId: 'c-1', downstreamPath: req.url ?? '/', headers: callerHeaders(req), proxyPrefix: '/k8s/clusters/c-1', upstreamOrigin: upstreamUrl,
         ...(typeof timeout === 'string' ? { responseHeaderTimeoutMs: Number(timeout) } : {}),
+        ...(req.headers['x-test-observe'] === undefined ? {} : {
+          observer: {
+            // The observer's copy of the body is what goes upstream: shouted, so the test can tell.
+            body: (incoming: IncomingMessage) => {
+              seen.bodyAsked = true;
+              return incoming.pipe(new Transform({ transform: (chunk: Buffer, _enc, done) => done(null, chunk.toString().toUpperCase()) }));
+            },
+            onResponseStart: (status: number) => { seen.status = status; },
+            onResponseData: (chunk: Buffer) => { seen.data += chunk.toString(); },
+          },
+        }),
       }));
     });
     proxyUrl = await listen(proxy);
@@ -267,6 +283,17 @@ describe('forwardRequest against a real upstream (hostile, slow or vanishing)', 
     await pool.destroy();
     upstream.closeAllConnections();
     upstream.close();
+  });
+
+  it('sends upstream the body an observer (the audit trail) hands back, and shows it the status and every byte of the answer', async () => {
+    const answer = await send(`${proxyUrl}/echo`, { method: 'POST', headers: { 'x-test-observe': '1', 'content-type': 'text/plain' }, body: 'hello' });
+    assert.equal((JSON.parse(answer.body) as { body: string }).body, 'HELLO');
+    assert.deepEqual(observed.get('/echo'), { bodyAsked: true, status: 200, data: answer.body });
+  });
+
+  it('asks no observer for the body of a request without one', async () => {
+    const answer = await send(`${proxyUrl}/ok`, { headers: { 'x-test-observe': '1' } });
+    assert.deepEqual(observed.get('/ok'), { bodyAsked: false, status: 200, data: answer.body });
   });
 
   it('passes a LIST written item by item through whole and in order, in far fewer writes than items', async () => {

@@ -211,6 +211,8 @@ describe('an upgrade between a hostile or slow cluster and a hostile caller', ()
   const cues = new Map<string, () => void>();
   /** Dials that were given up, and whether their signal said so. */
   const dialSignals: AbortSignal[] = [];
+  /** What an observer (the audit trail) was told, per caller, when the caller asked for one (`x-test-observe`). */
+  const observed = new Map<number, { statuses: number[]; upgraded?: { piped: boolean; protocol: string | undefined } }>();
 
   const answerFor = (entry: { socket: TLSSocket; received: string }, path: string): void => {
     const { socket } = entry;
@@ -264,9 +266,19 @@ describe('an upgrade between a hostile or slow cluster and a hostile caller', ()
       callers.push(socket);
       const dial = req.headers['x-test-dial'];
       const timeout = req.headers['x-test-timeout'];
+      const seen = { statuses: [] as number[] } as { statuses: number[]; upgraded?: { piped: boolean; protocol: string | undefined } };
+      if (req.headers['x-test-observe'] !== undefined) observed.set(callers.length - 1, seen);
       ends.push(forwardUpgrade({
         req, socket, head, clusterId: 'c-1', downstreamPath: req.url ?? '/', headers: [['authorization', 'Bearer ours']], protocol: 'websocket', proxyPrefix: '/k8s/clusters/c-1',
         ...(typeof timeout === 'string' ? { responseHeaderTimeoutMs: Number(timeout) } : {}),
+        ...(req.headers['x-test-observe'] === undefined ? {} : {
+          observer: {
+            onResponseStart: (status: number) => { seen.statuses.push(status); },
+            onUpgraded: (caller: Duplex, upstreamSocket: Duplex, protocol: string | undefined) => {
+              seen.upgraded = { piped: caller.listenerCount('data') > 0 && upstreamSocket.listenerCount('data') > 0, protocol };
+            },
+          },
+        }),
         endpoint: {
           url: new URL(`https://127.0.0.1:${upstreamPort}`), caPem: pki.caPem,
           dial: (signal) => {
@@ -375,6 +387,26 @@ describe('an upgrade between a hostile or slow cluster and a hostile caller', ()
     await until('the answer', () => call.closed);
     assert.match(call.answer, /^HTTP\/1\.1 403 Forbidden\r\n[\s\S]*ended while this stream was open/);
     await until('the cluster connection to close', () => conns[call.connIndex]?.closed === true);
+  });
+
+  it('tells an observer (the audit trail) the 101 and the two sockets, already piped, with the protocol the cluster chose', async () => {
+    const call = await open('/echo-now', { headers: { 'x-test-observe': '1' } });
+    await until('the 101', () => call.answer.includes('\r\n\r\n'));
+    call.caller.write('ping');
+    await until('the echo', () => bodyOf(call.answer) === 'ping');
+    assert.deepEqual(observed.get(call.index), { statuses: [101], upgraded: { piped: true, protocol: undefined } });
+    call.caller.destroy();
+  });
+
+  it('tells an observer the status of a refusal, and of an exchange ended before the 101', async () => {
+    const refused = await open('/odd-status', { headers: { 'x-test-observe': '1' } });
+    await until('the refusal', () => refused.closed);
+    assert.deepEqual(observed.get(refused.index), { statuses: [599] });
+    const ended = await open('/exec-never', { headers: { 'x-test-observe': '1' } });
+    await until('the request to reach the cluster', () => conns[ended.connIndex]?.received.includes('\r\n\r\n') === true);
+    ends[ended.index]?.(revoked);
+    await until('the answer', () => ended.closed);
+    assert.deepEqual(observed.get(ended.index), { statuses: [403] });
   });
 
   it('closes both connections, writing nothing into the stream, when access ends after the 101', async () => {
