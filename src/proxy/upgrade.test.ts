@@ -224,6 +224,7 @@ describe('an upgrade between a hostile or slow cluster and a hostile caller', ()
     };
     switch (path) {
       case '/echo-now': socket.write(switching); echo(); return;
+      case '/echo-protocol': socket.write(switching.replace('\r\n\r\n', '\r\nSec-WebSocket-Protocol: v5.channel.k8s.io\r\n\r\n')); echo(); return;
       case '/echo-on-cue': cues.set(path, () => { socket.write(switching); echo(); }); return;
       case '/first-frame': socket.write(`${switching}first-frame;`); echo(); return;
       case '/reset-after-101':
@@ -271,7 +272,9 @@ describe('an upgrade between a hostile or slow cluster and a hostile caller', ()
       ends.push(forwardUpgrade({
         req, socket, head, clusterId: 'c-1', downstreamPath: req.url ?? '/', headers: [['authorization', 'Bearer ours']], protocol: 'websocket', proxyPrefix: '/k8s/clusters/c-1',
         ...(typeof timeout === 'string' ? { responseHeaderTimeoutMs: Number(timeout) } : {}),
-        ...(req.headers['x-test-observe'] === undefined ? {} : {
+        // `x-test-observe: partial`: an observer that implements none of the callbacks (they are all optional).
+        ...(req.headers['x-test-observe'] === 'partial' ? { observer: {} } : {}),
+        ...(req.headers['x-test-observe'] === undefined || req.headers['x-test-observe'] === 'partial' ? {} : {
           observer: {
             onResponseStart: (status: number) => { seen.statuses.push(status); },
             onUpgraded: (caller: Duplex, upstreamSocket: Duplex, protocol: string | undefined) => {
@@ -396,6 +399,29 @@ describe('an upgrade between a hostile or slow cluster and a hostile caller', ()
     await until('the echo', () => bodyOf(call.answer) === 'ping');
     assert.deepEqual(observed.get(call.index), { statuses: [101], upgraded: { piped: true, protocol: undefined } });
     call.caller.destroy();
+  });
+
+  it('tells an observer the subprotocol the cluster chose', async () => {
+    const call = await open('/echo-protocol', { headers: { 'x-test-observe': '1' } });
+    await until('the 101', () => call.answer.includes('\r\n\r\n'));
+    assert.deepEqual(observed.get(call.index)?.upgraded, { piped: true, protocol: 'v5.channel.k8s.io' });
+    call.caller.destroy();
+  });
+
+  it('works with an observer that implements none of its optional callbacks (101, refusal, ended before the 101)', async () => {
+    const upgraded = await open('/echo-now', { headers: { 'x-test-observe': 'partial' } });
+    await until('the 101', () => upgraded.answer.includes('\r\n\r\n'));
+    upgraded.caller.write('ping');
+    await until('the echo', () => bodyOf(upgraded.answer) === 'ping');
+    upgraded.caller.destroy();
+    const refused = await open('/odd-status', { headers: { 'x-test-observe': 'partial' } });
+    await until('the refusal', () => refused.closed);
+    assert.match(refused.answer, /^HTTP\/1\.1 599 /);
+    const ended = await open('/exec-never', { headers: { 'x-test-observe': 'partial' } });
+    await until('the request to reach the cluster', () => conns[ended.connIndex]?.received.includes('\r\n\r\n') === true);
+    ends[ended.index]?.(revoked);
+    await until('the answer', () => ended.closed);
+    assert.match(ended.answer, /^HTTP\/1\.1 403 Forbidden/);
   });
 
   it('tells an observer the status of a refusal, and of an exchange ended before the 101', async () => {
