@@ -102,13 +102,18 @@ describe('replicas on one PostgreSQL see each other\'s changes', () => {
   it('a member removed through replica 2 is refused by replica 1, and their open watch through replica 1 ends', async () => {
     const u = await user(`rm-${suffix()}`, { role: 'cluster-owner' });
     await until('member allowed before removal', Date.now(), () => allowed(u.kubeconfig));
-    // The reconciler (on replica 1, which holds the tunnel) must have written the member's RBAC for a watch.
+    // The reconciler (on replica 1, which holds the tunnel) writes the member's RBAC shortly
+    // after the member is added; until then the watch's first LIST is a 403 and kubectl exits.
+    await eventually('the member\'s RBAC to let them watch namespaces', async () =>
+      ((await kubectl(['auth', 'can-i', 'watch', 'namespaces', '--request-timeout=10s'], { kubeconfig: u.kubeconfig })).stdout.trim() === 'yes' ? true : undefined), 60_000);
     const child = spawn('kubectl', ['get', 'namespaces', '--watch', '--request-timeout=0'], { env: { ...process.env, KUBECONFIG: u.kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     for (const s of [child.stdout, child.stderr]) s.on('data', (b: Buffer) => { out += b.toString(); });
     const ended = new Promise((resolve) => child.once('exit', resolve));
     try {
-      await eventually('the watch through replica 1 to be live', () => (/default/.test(out) ? true : undefined), 60_000);
+      const exitedBeforeRemoval = ended.then((code) => { throw new Error(`kubectl get --watch exited (${String(code)}) before the removal: ${out.slice(-500)}`); });
+      exitedBeforeRemoval.catch(() => { /* the race below reports it when it comes first */ });
+      await Promise.race([eventually('the watch through replica 1 to be live', () => (/default/.test(out) ? true : undefined), 60_000), exitedBeforeRemoval]);
       const since = Date.now();
       await cli2('members', 'remove', '--cluster', cluster.name, '--user', u.name);
       await until('member removed', since, async () => !(await allowed(u.kubeconfig)));
