@@ -13,7 +13,7 @@ import type { Database, Store, TokensTable } from '../store/index.ts';
 import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 import { generateToken, hashTokenSecret } from '../tokens/index.ts';
 import type { Clock, GlobalRole, TokenCacheInvalidator, TokenInfo, TokenKind } from './types.ts';
-import { isUserEnabled, withTokenUser } from './user-service.ts';
+import { isUserEnabled, withTokenUser } from './token-owner.ts';
 
 export interface TokenPolicy {
   /** Login sessions (seconds); 16 h by default. */

@@ -5,10 +5,10 @@
  * committed (access/ keeps its set of global admins from them).
  *
  * This module is the one owner of the `users` table and of `user_principals` (which external user
- * principal is bound to which user): other modules (provider logins, the token check, access/)
- * read and write them through the functions below.
+ * principal is bound to which user): other modules (provider logins, access/) read and write them
+ * through the functions below; the token check reads a token's user through `token-owner.ts`.
  */
-import { sql, type Kysely, type Selectable, type SelectQueryBuilder } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Database, Store, UsersTable } from '../store/index.ts';
 import { isUniqueViolation } from '../store/index.ts';
 import { DroverError } from '../errors/index.ts';
@@ -48,28 +48,6 @@ export function toUser(row: Selectable<UsersTable>): User {
 export async function activeAdminIds(db: Kysely<Database>): Promise<string[]> {
   const rows = await db.selectFrom('users').select(['id']).where('global_role', '=', 'admin').where('enabled', '=', 1).execute();
   return rows.map((row) => row.id);
-}
-
-/**
- * Whether the user exists and is enabled. On PostgreSQL the read waits on the user row until a
- * concurrent disable commits (see TokenService.issue); SQLite has one writer anyway.
- */
-export async function isUserEnabled(store: Store, userId: string): Promise<boolean> {
-  let check = store.db.selectFrom('users').select('enabled').where('id', '=', userId);
-  if (store.kind === 'postgres') check = check.forShare();
-  return (await check.executeTakeFirst())?.enabled === 1;
-}
-
-/**
- * Joins a query on `tokens` with each token's user, in the same query: the token check is one
- * round trip to the store, and stays so. The user's columns come out as `userId`, `username`,
- * `displayName`, `userEnabled`, `globalRole`, `principalIds` (JSON) and `mustChangePassword`.
- */
-export function withTokenUser<O>(query: SelectQueryBuilder<Database, 'tokens', O>) {
-  return query.innerJoin('users', 'users.id', 'tokens.user_id').select([
-    'users.id as userId', 'users.username as username', 'users.display_name as displayName', 'users.enabled as userEnabled',
-    'users.global_role as globalRole', 'users.principal_ids as principalIds', 'users.must_change_password as mustChangePassword',
-  ]);
 }
 
 /** The user bound to an external user principal (`user_principals`), if any. */
