@@ -71,7 +71,7 @@ export default async function auditBench(ctx: BenchContext): Promise<BenchResult
   const dir = mkdtempSync(join(tmpdir(), 'audit-bench-'));
   const tls = await loadOrCreateTls({ dataDir: dir, publicHost: '127.0.0.1' });
   const trail = (level: AuditLevel): AuditTrail | undefined => createAuditTrail({
-    config: { policy: { rules: [{ level }] }, log: join(dir, `${level}.log`), logMaxBytes: 0, logMaxBackups: 0, logMaxAgeMs: 0, retentionMs: 0, execRecording: 'off' },
+    config: { policy: { rules: [{ level }] }, log: join(dir, `${level}.log`), logMaxBytes: 0, logMaxBackups: 0, logMaxAgeMs: 0, retentionMs: 0, execRecording: 'off', execRecordingRetentionMs: 0 },
     registry: new Registry(), logger: silentLogger(),
   });
   const variants = [['off', undefined], ['Metadata', trail('Metadata')], ['RequestResponse', trail('RequestResponse')]] as const;

@@ -17,6 +17,7 @@ export interface AuditFlags {
   auditPolicy?: string;
   auditWebhookConfig?: string;
   auditRetention?: string;
+  execRecordingRetention?: string;
   execRecording?: string;
 }
 
@@ -33,9 +34,11 @@ export interface AuditConfig {
   retentionMs: number;
   /** Exec and attach recordings: none, when possible, or required (the exec is refused without one). */
   execRecording: RecordingMode;
+  /** Recordings untouched for longer than this are deleted (ms); 0: kept. */
+  execRecordingRetentionMs: number;
 }
 
-export const auditDefaults = { maxsizeMb: 100, maxbackup: 10, maxageDays: 30, retention: '7d' } as const;
+export const auditDefaults = { maxsizeMb: 100, maxbackup: 10, maxageDays: 30, retention: '7d', recordingRetention: '30d' } as const;
 
 function count(option: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -60,5 +63,6 @@ export function auditConfigFromFlags(flags: AuditFlags): AuditConfig {
     ...(flags.auditWebhookConfig === undefined ? {} : { webhook: webhookTargetFromKubeconfig(flags.auditWebhookConfig) }),
     retentionMs: 1000 * (durationOption('--audit-retention', flags.auditRetention ?? auditDefaults.retention) ?? 0),
     execRecording: recordingMode(flags.execRecording ?? 'best-effort'),
+    execRecordingRetentionMs: 1000 * (durationOption('--exec-recording-retention', flags.execRecordingRetention ?? auditDefaults.recordingRetention) ?? 0),
   };
 }

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { SessionRecorder, execSessionInfo, type SessionInfo } from './session-recorder.ts';
@@ -33,6 +33,28 @@ describe('SessionRecorder', () => {
     first.close();
     await assert.rejects(recorder.start(info), /could not be written/);
     await assert.rejects(recorder.read('../../etc/passwd'), (e: unknown) => e instanceof DroverError && e.code === 'DRV_ERR_NOT_FOUND');
+  });
+
+  it('prunes recordings last written before the retention, and nothing else', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drover-rec-'));
+    const now = Date.parse('2026-12-07T12:00:00Z');
+    const day = 86_400_000;
+    const file = (name: string, ageMs: number): string => {
+      const path = join(dir, name);
+      writeFileSync(path, '{}\n');
+      utimesSync(path, (now - ageMs) / 1000, (now - ageMs) / 1000);
+      return path;
+    };
+    const old = file('old.cast', 31 * day);
+    const recent = file('recent.cast', 29 * day);
+    const notARecording = file('notes.txt', 400 * day);
+    const recorder = new SessionRecorder({ dir, mode: 'best-effort', now: () => now, retentionMs: 30 * day });
+    assert.equal(await recorder.prune(), 1);
+    assert.equal(existsSync(old), false, 'the recording older than the retention is gone');
+    assert.equal(existsSync(recent), true, 'a younger recording stays');
+    assert.equal(existsSync(notARecording), true, 'only .cast files are judged');
+    assert.equal(await new SessionRecorder({ dir, mode: 'best-effort', now: () => now + 400 * day }).prune(), 0, 'no retention: kept forever');
+    assert.equal(await new SessionRecorder({ dir: join(dir, 'missing'), mode: 'best-effort', now: () => now, retentionMs: day }).prune(), 0, 'no directory yet: nothing to do');
   });
 
   it('knows an exec or attach from its path, and nothing else', () => {

@@ -17,9 +17,13 @@
  * Strict mode: when the file cannot be created, the exec is refused (503); otherwise it
  * goes through and the audit record carries a `drover.dev/recording` annotation saying
  * why nothing was recorded.
+ *
+ * Recordings not written to for longer than the retention (`--exec-recording-retention`)
+ * are deleted hourly: judged by the file's modification time, so a session still open
+ * keeps its file however long it runs.
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { open, readdir, readFile } from 'node:fs/promises';
+import { open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { DroverError } from '../errors/index.ts';
@@ -70,12 +74,44 @@ export class SessionRecorder {
   private readonly dir: string;
   private readonly maxBytes: number;
   private readonly now: () => number;
+  private readonly retentionMs: number;
 
-  constructor(options: { dir: string; mode: RecordingMode; maxBytes?: number; now?: () => number }) {
+  constructor(options: { dir: string; mode: RecordingMode; maxBytes?: number; now?: () => number; /** 0: kept. */ retentionMs?: number }) {
     this.dir = options.dir;
     this.mode = options.mode;
     this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
     this.now = options.now ?? Date.now;
+    this.retentionMs = options.retentionMs ?? 0;
+  }
+
+  /** Prunes now and every hour until the returned stop is called; errors go to `onError`. */
+  startPruning(onError: (error: unknown) => void): () => void {
+    if (this.retentionMs <= 0) return () => {};
+    const run = (): void => { this.prune().catch(onError); };
+    const timer = setInterval(run, 3600_000);
+    timer.unref();
+    run();
+    return () => { clearInterval(timer); };
+  }
+
+  /** Deletes the recordings last written before the retention; returns how many. */
+  async prune(): Promise<number> {
+    if (this.retentionMs <= 0) return 0;
+    const cutoff = this.now() - this.retentionMs;
+    let files: string[];
+    try {
+      files = (await readdir(this.dir)).filter((f) => f.endsWith('.cast'));
+    } catch {
+      return 0;
+    }
+    let deleted = 0;
+    for (const f of files) {
+      const path = join(this.dir, f);
+      // A file gone meanwhile (another prune, an operator) is no error.
+      const modified = await stat(path).then((s) => s.mtimeMs, () => undefined);
+      if (modified !== undefined && modified < cutoff) deleted += await unlink(path).then(() => 1, () => 0);
+    }
+    return deleted;
   }
 
   /**

@@ -158,7 +158,7 @@ describe('the webhook sink against a real HTTPS receiver', () => {
     hang = true;
     const registry = new Registry();
     const trail = createAuditTrail({
-      config: { policy: { rules: [{ level: 'Metadata' }] }, logMaxBytes: 0, logMaxBackups: 0, logMaxAgeMs: 0, retentionMs: 0, execRecording: 'off', webhook: webhookTargetFromKubeconfig(await kubeconfig()) },
+      config: { policy: { rules: [{ level: 'Metadata' }] }, logMaxBytes: 0, logMaxBackups: 0, logMaxAgeMs: 0, retentionMs: 0, execRecording: 'off', execRecordingRetentionMs: 0, webhook: webhookTargetFromKubeconfig(await kubeconfig()) },
       registry, logger: silentLogger(), webhookTiming: { batchWaitMs: 1 },
     });
     assert.ok(trail);

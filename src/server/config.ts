@@ -211,7 +211,7 @@ export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv
     ...(encryptionKey ? { encryptionKey } : {}),
     providerRefreshMs: 1000 * (refreshSeconds ?? 120),
     kubeconfigDefaults: kubeconfig,
-    audit: audit ?? { policy: defaultPolicy, logMaxBytes: 0, logMaxBackups: 0, logMaxAgeMs: 0, retentionMs: 0, execRecording: 'off' },
+    audit: audit ?? { policy: defaultPolicy, logMaxBytes: 0, logMaxBackups: 0, logMaxAgeMs: 0, retentionMs: 0, execRecording: 'off', execRecordingRetentionMs: 0 },
     tuning: Object.fromEntries(Object.entries(tuning).filter(([, v]) => v !== undefined)),
     resyncMs,
     programPath: env.PATH ?? '',

@@ -184,6 +184,7 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     intervalMs: core.config.providerRefreshMs, runHere: () => refreshLease.held(),
   }).start();
   const stopSweeper = expiredTokenSweeper(core, replica.id);
+  const stopRecordingPrune = core.recorder.startPruning((error) => { core.logger.warn({ err: error }, 'could not prune old exec recordings; check the data dir'); });
   const providers = providersApi({ service: core.providers, authenticator: core.identity.authenticator });
   // Other replicas' writes: each event drops or re-reads the one view it names (PostgreSQL only).
   followChanges(changes, { identity: core.identity, access, kubeconfigSettings: proxy.settings, providers: core.providers, clusters });
@@ -213,7 +214,7 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     },
     onListen: [(advertised) => replicas.start(advertised)],
     // Replicas first: peers stop counting on this one before its tunnels close.
-    onClose: [() => replicas.close(), () => shells.closeAll(), () => changes.close(), () => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => refreshLease.close(), stopSweeper,
+    onClose: [() => replicas.close(), () => shells.closeAll(), () => changes.close(), () => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => refreshLease.close(), stopSweeper, async () => { stopRecordingPrune(); },
       () => core.providers.close()],
   };
 }
@@ -267,7 +268,7 @@ async function openCore(config: ServerConfig, options: StartOptions, metrics: Me
   }
   const providers = new ProviderService({ store, secrets, identity, logger: logger.child({ component: 'providers' }), publicUrl: config.publicUrl, changes });
   const audit = createAuditTrail({ config: config.audit, registry: metrics.registry, logger: logger.child({ component: 'audit' }), db: store.db });
-  const recorder = new SessionRecorder({ dir: join(config.dataDir, 'recordings'), mode: config.audit.execRecording });
+  const recorder = new SessionRecorder({ dir: join(config.dataDir, 'recordings'), mode: config.audit.execRecording, retentionMs: config.audit.execRecordingRetentionMs });
   return { core: { config, logger, store, secrets, identity, providers, metrics, tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem }, uiSessions, changes, ...(audit ? { audit } : {}), recorder }, admin };
 }
 

@@ -27,6 +27,7 @@ export function serverCommand(deps: CliDeps): Command {
     .option('--audit-webhook-config <file>', 'a kubeconfig naming the HTTPS receiver audit events are posted to in batches')
     .option('--audit-retention <duration>', 'how long events stay searchable (drover audit list, the Audit page); 0: not stored', '7d')
     .option('--exec-recording <mode>', 'record kubectl exec and attach sessions (asciicast, in <data-dir>/recordings): off, best-effort (let an unrecordable session through with a warning event) or strict (refuse it)', 'best-effort')
+    .option('--exec-recording-retention <duration>', 'recordings older than this are deleted (checked hourly); 0: kept', '30d')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default: DROVER_LOG_LEVEL, else info)')
     .option('--log-format <format>', 'text, json or auto: text on a terminal, JSON otherwise (default: DROVER_LOG_FORMAT, else auto)')
     .action(async (flags: ServerFlags) => {
