@@ -1,8 +1,10 @@
 /**
  * One object, read through the proxy as the user: its facts, status conditions,
  * related objects, events (live), actions, and the YAML view and editor (loaded on
- * demand). A Secret's values stay hidden until the user reveals them; nothing
- * revealed is ever logged or sent anywhere.
+ * demand). What the user may do is asked first (SelfSubjectAccessReview), so an
+ * object or an action that is not theirs reads as such in words, never as a raw 403.
+ * A Secret's values stay hidden until the user reveals them; nothing revealed is
+ * ever logged or sent anywhere.
  */
 import { useState } from 'preact/hooks';
 import { Link, Show, Table, ago, useLoad } from '../components.tsx';
@@ -28,36 +30,61 @@ interface Condition { type: string; status: string; reason?: string; message?: s
 const YamlPanel = lazyComponent(async () => (await import('./yaml-editor.tsx')).YamlPanel, 'YAML editor');
 const PodTools = lazyComponent(async () => (await import('./pod-tools.tsx')).PodTools, 'pod logs and terminal');
 
+/** What the user may do to one object; `edit` is a patch (YAML apply, rollout restart), `scale` a patch of the scale subresource. */
+export interface Rights { read: boolean; edit: boolean; scale: boolean; delete: boolean }
+
+async function rightsOn(clusterId: string, kind: Kind, name: string, namespace: string | undefined): Promise<Rights> {
+  const attrs = { group: kind.group, resource: kind.resource, name, ...(namespace === undefined ? {} : { namespace }) };
+  const [read, edit, scale, remove] = await Promise.all([
+    canI(clusterId, { ...attrs, verb: 'get' }),
+    canI(clusterId, { ...attrs, verb: 'patch' }),
+    canI(clusterId, { ...attrs, verb: 'patch', subresource: 'scale' }),
+    canI(clusterId, { ...attrs, verb: 'delete' }),
+  ]);
+  return { read, edit, scale, delete: remove };
+}
+
 export function ResourcePage(props: { clusterId: string; kind: Kind; namespace: string | undefined; name: string; kinds: Kind[] }) {
   const { clusterId, kind, namespace, name } = props;
-  const object = useLoad(() => getJson<KubeObject>(objectPath(clusterId, kind, name, namespace)), [clusterId, kind.key, namespace, name]);
-  const [revealed, setRevealed] = useState(false);
-  const isSecret = kind.key === 'secrets';
+  const rights = useLoad(() => rightsOn(clusterId, kind, name, namespace), [clusterId, kind.key, namespace, name]);
   const listPath = explorePath(clusterId, namespace ?? '_all', kind.key);
+  const where = namespace === undefined ? '' : ` in namespace ${namespace}`;
   return (
     <div>
       <p><Link href={listPath}>← {kind.kind} list</Link></p>
       <h2>{kind.kind} {name}</h2>
-      <Show load={object}>
-        {(o) => (
-          <>
-            <dl class="facts">
-              {o.metadata.namespace !== undefined && <><dt>Namespace</dt><dd>{o.metadata.namespace}</dd></>}
-              <dt>Created</dt><dd>{ago(o.metadata.creationTimestamp)}</dd>
-              <dt>Labels</dt><dd>{Object.entries(o.metadata.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') || '—'}</dd>
-              {(o.metadata.ownerReferences ?? []).length > 0 && <><dt>Owned by</dt><dd>{(o.metadata.ownerReferences ?? []).map((r) => `${r.kind} ${r.name}`).join(', ')}</dd></>}
-            </dl>
-            <ObjectActions clusterId={clusterId} kind={kind} object={o} listPath={listPath} onChanged={object.reload} />
-            <Conditions object={o} />
-            {isSecret && <SecretData object={o} revealed={revealed} onReveal={() => setRevealed(true)} />}
-            <Related clusterId={clusterId} kind={kind} object={o} kinds={props.kinds} />
-            {kind.key === 'pods' && <PodTools clusterId={clusterId} pod={o} />}
-            <Events clusterId={clusterId} object={o} />
-            <YamlPanel clusterId={clusterId} kind={kind} object={o} secretHidden={isSecret && !revealed} onApplied={object.reload} />
-          </>
-        )}
+      <Show load={rights} empty={(r) => !r.read} emptyText={`Nothing here for you: you may not read ${kind.kind} ${name}${where}. Ask a cluster or project owner for access.`}>
+        {(r) => <ObjectView {...props} rights={r} listPath={listPath} />}
       </Show>
     </div>
+  );
+}
+
+function ObjectView(props: { clusterId: string; kind: Kind; namespace: string | undefined; name: string; kinds: Kind[]; rights: Rights; listPath: string }) {
+  const { clusterId, kind, namespace, name, rights, listPath } = props;
+  const object = useLoad(() => getJson<KubeObject>(objectPath(clusterId, kind, name, namespace)), [clusterId, kind.key, namespace, name]);
+  const [revealed, setRevealed] = useState(false);
+  const isSecret = kind.key === 'secrets';
+  return (
+    <Show load={object}>
+      {(o) => (
+        <>
+          <dl class="facts">
+            {o.metadata.namespace !== undefined && <><dt>Namespace</dt><dd>{o.metadata.namespace}</dd></>}
+            <dt>Created</dt><dd>{ago(o.metadata.creationTimestamp)}</dd>
+            <dt>Labels</dt><dd>{Object.entries(o.metadata.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') || '—'}</dd>
+            {(o.metadata.ownerReferences ?? []).length > 0 && <><dt>Owned by</dt><dd>{(o.metadata.ownerReferences ?? []).map((r) => `${r.kind} ${r.name}`).join(', ')}</dd></>}
+          </dl>
+          <ObjectActions clusterId={clusterId} kind={kind} object={o} rights={rights} listPath={listPath} onChanged={object.reload} />
+          <Conditions object={o} />
+          {isSecret && <SecretData object={o} revealed={revealed} onReveal={() => setRevealed(true)} />}
+          <Related clusterId={clusterId} kind={kind} object={o} kinds={props.kinds} />
+          {kind.key === 'pods' && <PodTools clusterId={clusterId} pod={o} />}
+          <Events clusterId={clusterId} object={o} />
+          <YamlPanel clusterId={clusterId} kind={kind} object={o} editable={rights.edit} secretHidden={isSecret && !revealed} onApplied={object.reload} />
+        </>
+      )}
+    </Show>
   );
 }
 
