@@ -236,6 +236,31 @@ describe('cluster explorer in a real browser', { timeout: 300_000 }, () => {
     await page.getByRole('button', { name: 'Open a terminal' }).waitFor();
   });
 
+  it('admin: the terminal and the YAML editor are loaded only by the pages that show them', async () => {
+    const { page } = browser;
+    const loaded: string[] = [];
+    const record = (request: { url: () => string }): void => { loaded.push(new URL(request.url()).pathname); };
+    page.on('request', record);
+    try {
+      const chunks = (pattern: RegExp): string[] => loaded.filter((path) => pattern.test(path));
+      await page.goto(`${drover.server.url}/clusters/${cluster.id}`);
+      await page.getByRole('button', { name: 'Open a kubectl console' }).waitFor();
+      await page.goto(explore(`${teamNs}/pods`));
+      const link = page.getByRole('region', { name: 'Pods' }).getByRole('link', { name: /^web-/ }).first();
+      await link.waitFor();
+      assert.deepEqual(chunks(/\/assets\/(yaml-editor|pod-terminal)-/), [], 'the cluster page and a list load neither');
+      await link.click();
+      await page.getByRole('button', { name: 'Edit YAML' }).waitFor();
+      assert.equal(chunks(/\/assets\/yaml-editor-.*\.js$/).length, 1, 'a resource page loads the editor');
+      assert.deepEqual(chunks(/\/assets\/pod-terminal-/), [], 'until a terminal is opened');
+      await openTerminal(page);
+      assert.equal(chunks(/\/assets\/pod-terminal-.*\.js$/).length, 1, 'opening a terminal loads xterm.js');
+      await page.getByRole('button', { name: 'Close the terminal' }).click();
+    } finally {
+      page.off('request', record);
+    }
+  });
+
   it('admin: kubectl get pods in the browser\'s kubectl console', async () => {
     const { page } = browser;
     await page.goto(`${drover.server.url}/clusters/${cluster.id}`);
@@ -339,18 +364,18 @@ describe('cluster explorer in a real browser', { timeout: 300_000 }, () => {
         await output.getByText(/web-\S+\s+1\/1\s+Running/).waitFor({ timeout: 30_000 });
       } },
     ];
-    for (const { name, open } of pages) {
-      await page.setViewportSize(desktop);
-      await open();
-      await shoot(page, `sweep-${name}-1280`);
-      await assertAccessible(page, `${name} at desktop width`);
-      await page.setViewportSize(phone);
-      await assertNoOverflow(page, `${name} at phone width`);
-      await shoot(page, `sweep-${name}-phone`);
-      await assertAccessible(page, `${name} at phone width`);
+    // Each page is opened afresh at each width: a phone gets the phone's first layout, not a shrunk desktop one.
+    for (const [width, viewport] of [['1280', desktop], ['phone', phone]] as const) {
+      await page.setViewportSize(viewport);
+      for (const { name, open } of pages) {
+        await open();
+        if (width === 'phone') await assertNoOverflow(page, `${name} at phone width`);
+        await shoot(page, `sweep-${name}-${width}`);
+        await assertAccessible(page, `${name} at ${width} width`);
+      }
+      await page.getByRole('button', { name: 'Close the console' }).click();
     }
     await page.setViewportSize(desktop);
-    await page.getByRole('button', { name: 'Close the console' }).click();
   });
 
   it('project member: her project\'s namespace and pods, logs, a terminal, a YAML edit, the kubectl console; "nothing here" for nodes', async () => {
@@ -367,6 +392,9 @@ describe('cluster explorer in a real browser', { timeout: 300_000 }, () => {
       await page.getByText(/Your role does not show this cluster's nodes/).waitFor();
       await assertNoOverflow(page, 'dashboard (project member)');
       // Pods across every namespace she can see: her project's.
+      // On a phone the kinds are folded under "Resources", so the dashboard starts on the first screen.
+      assert.equal(await nav.getByRole('link', { name: 'Pods' }).isVisible(), false);
+      await nav.locator('details.kinds > summary').click();
       await nav.getByRole('link', { name: 'Pods' }).click();
       const pods = page.getByRole('region', { name: 'Pods' });
       await pods.getByRole('cell', { name: 'Running' }).first().waitFor({ timeout: 30_000 });
@@ -394,6 +422,7 @@ describe('cluster explorer in a real browser', { timeout: 300_000 }, () => {
       await page.getByRole('button', { name: 'Apply', exact: true }).click();
       await page.getByText('Applied with server-side apply as "drover-ui".').waitFor();
       assert.equal(await kubectlOk(['get', 'configmap', 'carol-settings', '-n', teamNs, '-o', 'jsonpath={.data.size}'], admin()), 'large');
+      await nav.locator('details.kinds > summary').click();
       await nav.getByRole('link', { name: 'Nodes' }).click();
       await page.getByText(/Nothing here for you: you may not list Nodes in this cluster/).waitFor();
       // kubectl in the browser, as her, with a token of its own that ends with the console.

@@ -11,10 +11,10 @@ import { Link, Show, Table, ago, useLoad } from '../components.tsx';
 import { lazyComponent } from '../lazy.tsx';
 import { canI, clusterBase, getJson, objectPath, type Kind } from './kube.ts';
 import { useLiveTable } from './live-table.ts';
-import { explorePath } from './navigation.tsx';
+import { allNamespaces, explorePath } from './navigation.tsx';
 import { ObjectActions } from './object-actions.tsx';
 import { Related } from './related.tsx';
-import { cellText } from './resource-list.tsx';
+import { cellClass, cellText } from './resource-list.tsx';
 
 export interface KubeObject {
   apiVersion?: string; kind?: string;
@@ -47,7 +47,7 @@ async function rightsOn(clusterId: string, kind: Kind, name: string, namespace: 
 export function ResourcePage(props: { clusterId: string; kind: Kind; namespace: string | undefined; name: string; kinds: Kind[] }) {
   const { clusterId, kind, namespace, name } = props;
   const rights = useLoad(() => rightsOn(clusterId, kind, name, namespace), [clusterId, kind.key, namespace, name]);
-  const listPath = explorePath(clusterId, namespace ?? '_all', kind.key);
+  const listPath = explorePath(clusterId, namespace ?? allNamespaces, kind.key);
   const where = namespace === undefined ? '' : ` in namespace ${namespace}`;
   return (
     <div>
@@ -71,6 +71,10 @@ function ObjectView(props: { clusterId: string; kind: Kind; namespace: string | 
         <>
           <dl class="facts">
             {o.metadata.namespace !== undefined && <><dt>Namespace</dt><dd>{o.metadata.namespace}</dd></>}
+            {/* A Node's phase is deprecated (always Running): its Ready condition below says more. */}
+            {typeof o.status?.phase === 'string' && kind.key !== 'nodes' && <><dt>Status</dt><dd>{o.status.phase}</dd></>}
+            {typeof o.spec?.nodeName === 'string' && <><dt>Node</dt><dd><Link href={explorePath(clusterId, allNamespaces, 'nodes', o.spec.nodeName)}>{o.spec.nodeName}</Link></dd></>}
+            {typeof o.status?.podIP === 'string' && <><dt>Pod IP</dt><dd>{o.status.podIP}</dd></>}
             <dt>Created</dt><dd>{ago(o.metadata.creationTimestamp)}</dd>
             <dt>Labels</dt><dd>{Object.entries(o.metadata.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') || '—'}</dd>
             {(o.metadata.ownerReferences ?? []).length > 0 && <><dt>Owned by</dt><dd>{(o.metadata.ownerReferences ?? []).map((r) => `${r.kind} ${r.name}`).join(', ')}</dd></>}
@@ -95,7 +99,7 @@ function Conditions(props: { object: KubeObject }) {
     <div class="card">
       <h3>Conditions</h3>
       <Table label="Conditions" head={['Type', 'Status', 'Reason', 'Message', 'Changed']}>
-        {conditions.map((c) => <tr key={c.type}><td>{c.type}</td><td>{c.status}</td><td>{c.reason ?? ''}</td><td>{c.message ?? ''}</td><td>{ago(c.lastTransitionTime)}</td></tr>)}
+        {conditions.map((c) => <tr key={c.type}><td>{c.type}</td><td>{c.status}</td><td>{c.reason ?? ''}</td><td class="long">{c.message ?? ''}</td><td>{ago(c.lastTransitionTime)}</td></tr>)}
       </Table>
     </div>
   );
@@ -143,7 +147,7 @@ function EventRows(props: { clusterId: string; object: KubeObject }) {
   const shown = table.columns.map((c, i) => [c, i] as const).filter(([c]) => c.priority === 0 && c.name !== 'Object');
   return (
     <Table label="Events" head={shown.map(([c]) => c.name)}>
-      {table.rows.map((r) => <tr key={r.object.metadata.uid}>{shown.map(([c, i]) => <td key={c.name}>{cellText(r, i, c)}</td>)}</tr>)}
+      {table.rows.map((r) => <tr key={r.object.metadata.uid}>{shown.map(([c, i]) => <td key={c.name} class={cellClass(c)}>{cellText(r, i, c)}</td>)}</tr>)}
     </Table>
   );
 }
