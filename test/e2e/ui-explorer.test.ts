@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { eventually, kubectl, kubectlOk, startPrivateControlPlane, startTestNode, type PrivateControlPlane, type TestNode } from '../testenv/index.ts';
 import { adminPassword, startDrover, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
-import type { Locator, Page } from 'playwright-core';
+import type { Locator, Page, WebSocket } from 'playwright-core';
 import { ensureUiBuilt, launchBrowser, type TestBrowser } from '../testenv/browser.ts';
 import { assertAccessible, assertNoOverflow, login, phone, shoot } from './ui-support.ts';
 
@@ -208,6 +208,14 @@ describe('cluster explorer in a real browser', { timeout: 300_000 }, () => {
     const { page } = browser;
     await page.goto(explore(`${teamNs}/pods`));
     await page.getByRole('region', { name: 'Pods' }).getByRole('link', { name: /^web-/ }).first().click();
+    // Every resize message the page sends: channel 4, then {"Width","Height"}.
+    const resizes: Array<{ Width: number; Height: number }> = [];
+    const onSocket = (ws: WebSocket): void => {
+      ws.on('framesent', ({ payload }) => {
+        if (typeof payload !== 'string' && payload[0] === 4) resizes.push(JSON.parse(payload.subarray(1).toString('utf8')) as { Width: number; Height: number });
+      });
+    };
+    page.on('websocket', onSocket);
     const terminal = await openTerminal(page);
     await typeLine(page, terminal, 'echo "sum=$((40+2))"', /sum=42/);
     // `stty size` in the pod reads the pty's size, which only the resize channel (4) sets.
@@ -225,10 +233,13 @@ describe('cluster explorer in a real browser', { timeout: 300_000 }, () => {
         return seen < wideCols ? seen : undefined;
       }, 30_000);
       assert.ok(narrowCols >= 20 && narrowCols < 50, `a phone-wide terminal has 20 to 50 columns, the shell saw ${narrowCols}`);
+      assert.deepEqual(resizes.at(-1), { Width: narrowCols, Height: 20 }, 'the last resize message sent is the size the shell sees');
+      assert.ok(resizes.some((r) => r.Width === wideCols), 'the first size was sent on the same channel');
       await assertNoOverflow(page, 'pod terminal (admin, phone width)');
     } finally {
       await page.setViewportSize(desktop);
     }
+    page.off('websocket', onSocket);
     await page.keyboard.type('exit\n');
     await page.getByRole('status').getByText('The shell exited; the session is closed.').waitFor({ timeout: 15_000 });
     await shoot(page, 'explorer-terminal-ended-1280');

@@ -67,8 +67,8 @@ export function PodTerminal(props: { clusterId: string; namespace: string; pod: 
       else if (bytes[0] === channel.status) ended = JSON.parse(new TextDecoder().decode(data)) as ExecStatus;
     };
     ws.onerror = () => setState('Could not open the terminal: the container may have no such command, or you may not exec into it');
-    // What is left on screen stays readable; typing goes nowhere once the command has ended.
-    ws.onclose = () => { term.options.disableStdin = true; setState(endedText(ended)); };
+    // What is left on screen stays readable; typing goes nowhere once the command has ended, so the cursor goes too (DECTCEM off).
+    ws.onclose = () => { term.options.disableStdin = true; term.write('\x1b[?25l'); setState(endedText(ended)); };
     const input = term.onData((text) => send(channel.stdin, encoder.encode(text)));
     const resized = term.onResize(sendSize);
     return () => {
