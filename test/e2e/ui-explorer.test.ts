@@ -4,14 +4,18 @@
  * people: an admin, a cluster member (sees nodes, nothing inside namespaces) and a
  * project member (sees their project's namespaces and what is in them, without any
  * cluster-wide list right). Lists come live from watches; a CRD appears with its
- * columns. Every page is checked for horizontal overflow at phone width, and the
- * browser must see no console error and no 4xx/5xx answer.
+ * columns. Each of the three browses, edits YAML (dry-run diff, then apply), follows a
+ * pod's logs, types into a pod terminal and runs `kubectl get pods` in the browser's
+ * kubectl console, or is told in words that their role does not allow it. Every page
+ * is checked with axe-core at desktop and phone width and for horizontal overflow at
+ * phone width, and the browser must see no console error and no 4xx/5xx answer.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { eventually, kubectl, kubectlOk, startPrivateControlPlane, startTestNode, type PrivateControlPlane, type TestNode } from '../testenv/index.ts';
 import { adminPassword, startDrover, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
+import type { Locator, Page, WebSocket } from 'playwright-core';
 import { ensureUiBuilt, launchBrowser, type TestBrowser } from '../testenv/browser.ts';
 import { assertAccessible, assertNoOverflow, login, phone, shoot } from './ui-support.ts';
 
@@ -20,6 +24,36 @@ const password = 'explorer-password-123';
 const bob = `bob-${suffix}`; // cluster member
 const carol = `carol-${suffix}`; // project member
 const teamNs = `team-${suffix}`;
+
+const desktop = { width: 1280, height: 900 };
+
+/** Opens a terminal (sh) on the pod page shown, waits until the shell is connected, and gives it the keyboard. */
+async function openTerminal(page: Page): Promise<Locator> {
+  await page.getByRole('button', { name: 'Open a terminal' }).click();
+  await page.getByText('Connected to web').waitFor({ timeout: 20_000 });
+  const terminal = page.getByRole('region', { name: 'Terminal in web' });
+  await terminal.click();
+  return terminal;
+}
+
+/** Types `line` and Enter into the terminal, then waits for its screen to show `answer`; returns the match. */
+async function typeLine(page: Page, terminal: Locator, line: string, answer: RegExp): Promise<RegExpMatchArray> {
+  await page.keyboard.type(`${line}\n`);
+  return await eventually(`the terminal to answer ${line}`, async () => ((await terminal.textContent()) ?? '').match(answer) ?? undefined, 15_000);
+}
+
+/** Opens the cluster page's kubectl console; the answer runs one command line and waits for it in the transcript. */
+async function openConsole(page: Page): Promise<{ run: (line: string) => Promise<void>; output: Locator }> {
+  await page.getByRole('button', { name: 'Open a kubectl console' }).click();
+  const form = page.getByRole('form', { name: 'kubectl command' });
+  const output = page.getByLabel('kubectl output');
+  const run = async (line: string): Promise<void> => {
+    await form.getByLabel('Command').fill(line);
+    await form.getByRole('button', { name: 'Run' }).click();
+    await output.getByText(`$ ${line}`).waitFor();
+  };
+  return { run, output };
+}
 
 describe('cluster explorer in a real browser', { timeout: 300_000 }, () => {
   let cp: PrivateControlPlane;
@@ -170,6 +204,84 @@ describe('cluster explorer in a real browser', { timeout: 300_000 }, () => {
     await assertAccessible(page, 'a pod\'s page with its logs');
   });
 
+  it('admin: a pod terminal answers, follows the viewport\'s width (the resize channel reaches the shell), and exit closes it with a message', async () => {
+    const { page } = browser;
+    await page.goto(explore(`${teamNs}/pods`));
+    await page.getByRole('region', { name: 'Pods' }).getByRole('link', { name: /^web-/ }).first().click();
+    // Every resize message the page sends: channel 4, then {"Width","Height"}.
+    const resizes: Array<{ Width: number; Height: number }> = [];
+    const onSocket = (ws: WebSocket): void => {
+      ws.on('framesent', ({ payload }) => {
+        if (typeof payload !== 'string' && payload[0] === 4) resizes.push(JSON.parse(payload.subarray(1).toString('utf8')) as { Width: number; Height: number });
+      });
+    };
+    page.on('websocket', onSocket);
+    const terminal = await openTerminal(page);
+    await typeLine(page, terminal, 'echo "sum=$((40+2))"', /sum=42/);
+    // `stty size` in the pod reads the pty's size, which only the resize channel (4) sets.
+    const wide = await typeLine(page, terminal, 'echo "wide=$(stty size)"', /wide=(\d+)\s+(\d+)/);
+    const wideCols = Number(wide[2]);
+    assert.equal(Number(wide[1]), 20, 'rows');
+    assert.ok(wideCols > 80, `a desktop-wide terminal has more than 80 columns, the shell saw ${wideCols}`);
+    await page.setViewportSize(phone);
+    try {
+      // The resize and the next line travel separate channels: ask again until the new width has arrived.
+      let asked = 0;
+      const narrowCols = await eventually('the shell to see the phone-width terminal', async () => {
+        asked += 1;
+        const seen = Number((await typeLine(page, terminal, `echo "narrow${asked}=$(stty size)"`, new RegExp(`narrow${asked}=\\d+\\s+(\\d+)`)))[1]);
+        return seen < wideCols ? seen : undefined;
+      }, 30_000);
+      assert.ok(narrowCols >= 20 && narrowCols < 50, `a phone-wide terminal has 20 to 50 columns, the shell saw ${narrowCols}`);
+      assert.deepEqual(resizes.at(-1), { Width: narrowCols, Height: 20 }, 'the last resize message sent is the size the shell sees');
+      assert.ok(resizes.some((r) => r.Width === wideCols), 'the first size was sent on the same channel');
+      await assertNoOverflow(page, 'pod terminal (admin, phone width)');
+    } finally {
+      await page.setViewportSize(desktop);
+    }
+    page.off('websocket', onSocket);
+    await page.keyboard.type('exit\n');
+    await page.getByRole('status').getByText('The shell exited; the session is closed.').waitFor({ timeout: 15_000 });
+    await shoot(page, 'explorer-terminal-ended-1280');
+    await page.getByRole('button', { name: 'Close the terminal' }).click();
+    await page.getByRole('button', { name: 'Open a terminal' }).waitFor();
+  });
+
+  it('admin: the terminal and the YAML editor are loaded only by the pages that show them', async () => {
+    const { page } = browser;
+    const loaded: string[] = [];
+    const record = (request: { url: () => string }): void => { loaded.push(new URL(request.url()).pathname); };
+    page.on('request', record);
+    try {
+      const chunks = (pattern: RegExp): string[] => loaded.filter((path) => pattern.test(path));
+      await page.goto(`${drover.server.url}/clusters/${cluster.id}`);
+      await page.getByRole('button', { name: 'Open a kubectl console' }).waitFor();
+      await page.goto(explore(`${teamNs}/pods`));
+      const link = page.getByRole('region', { name: 'Pods' }).getByRole('link', { name: /^web-/ }).first();
+      await link.waitFor();
+      assert.deepEqual(chunks(/\/assets\/(yaml-editor|pod-terminal)-/), [], 'the cluster page and a list load neither');
+      await link.click();
+      await page.getByRole('button', { name: 'Edit YAML' }).waitFor();
+      assert.equal(chunks(/\/assets\/yaml-editor-.*\.js$/).length, 1, 'a resource page loads the editor');
+      assert.deepEqual(chunks(/\/assets\/pod-terminal-/), [], 'until a terminal is opened');
+      await openTerminal(page);
+      assert.equal(chunks(/\/assets\/pod-terminal-.*\.js$/).length, 1, 'opening a terminal loads xterm.js');
+      await page.getByRole('button', { name: 'Close the terminal' }).click();
+    } finally {
+      page.off('request', record);
+    }
+  });
+
+  it('admin: kubectl get pods in the browser\'s kubectl console', async () => {
+    const { page } = browser;
+    await page.goto(`${drover.server.url}/clusters/${cluster.id}`);
+    const { run, output } = await openConsole(page);
+    await run(`kubectl get pods -n ${teamNs}`);
+    await output.getByText(/web-\S+\s+1\/1\s+Running/).waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Close the console' }).click();
+    await page.getByRole('button', { name: 'Open a kubectl console' }).waitFor();
+  });
+
   it('admin: scale, rollout restart, and delete after a confirmation', async () => {
     const { page } = browser;
     await page.goto(explore(`${teamNs}/deployments.apps/web`));
@@ -204,6 +316,79 @@ describe('cluster explorer in a real browser', { timeout: 300_000 }, () => {
     await assertAccessible(page, 'a Secret\'s page');
   });
 
+  it('admin: every explorer page and the kubectl console pass axe-core at desktop and phone width, and none scrolls sideways on a phone', async () => {
+    const { page } = browser;
+    await kubectlOk(['create', 'configmap', 'sweep', '-n', teamNs, '--from-literal=colour=green'], admin());
+    // Each page: where it is, and what shows it is ready (lists and terminals fill in after the first paint).
+    const pages: Array<{ name: string; open: () => Promise<void> }> = [
+      { name: 'dashboard', open: async () => {
+        await page.goto(explore(''));
+        await page.getByRole('region', { name: 'Node conditions' }).getByRole('row', { name: new RegExp(node.name) }).waitFor();
+      } },
+      { name: 'deployments', open: async () => {
+        await page.goto(explore(`${teamNs}/deployments.apps`));
+        await page.getByRole('region', { name: 'Deployments' }).locator('tr[data-name="web"]').waitFor();
+      } },
+      { name: 'deployment', open: async () => {
+        await page.goto(explore(`${teamNs}/deployments.apps/web`));
+        await page.getByRole('region', { name: 'Related objects' }).getByRole('cell', { name: 'Running' }).first().waitFor({ timeout: 30_000 });
+      } },
+      { name: 'pod-terminal', open: async () => {
+        await page.goto(explore(`${teamNs}/pods`));
+        await page.getByRole('region', { name: 'Pods' }).getByRole('link', { name: /^web-/ }).first().click();
+        await page.getByLabel('Logs of web').getByText(/tick \d+/).first().waitFor({ timeout: 20_000 });
+        await typeLine(page, await openTerminal(page), 'echo "sum=$((40+2))"', /sum=42/);
+      } },
+      { name: 'yaml-diff', open: async () => {
+        await page.goto(explore(`${teamNs}/configmaps/sweep`));
+        await page.getByRole('button', { name: 'Edit YAML' }).click();
+        const editor = page.getByLabel('Edit, then review the server\'s dry run before applying');
+        // A new key (kubectl owns colour: changing it would be a conflict), long enough to test wrapping.
+        await editor.fill((await editor.inputValue()).replace('  colour: green\n', '  colour: green\n  note: a-rather-long-value-that-must-wrap-rather-than-widen-the-page-on-a-phone\n'));
+        await page.getByRole('button', { name: 'Review changes' }).click();
+        await page.getByLabel('Changes').getByText(/\+ {3}note: a-rather-long/).waitFor();
+      } },
+      { name: 'secrets', open: async () => {
+        await page.goto(explore(`${teamNs}/secrets`));
+        await page.getByRole('region', { name: 'Secrets' }).locator('tr[data-name="db"]').waitFor();
+      } },
+      { name: 'events', open: async () => {
+        await page.goto(explore(`${teamNs}/events`));
+        await page.getByRole('region', { name: 'Events' }).locator('tbody tr').first().waitFor();
+      } },
+      { name: 'widgets', open: async () => {
+        await page.goto(explore(`${teamNs}/widgets.example.com`));
+        await page.getByRole('region', { name: 'Widgets' }).locator('tr[data-name="blue"]').waitFor();
+      } },
+      { name: 'nodes', open: async () => {
+        await page.goto(explore('_all/nodes'));
+        await page.getByRole('region', { name: 'Nodes' }).locator(`tr[data-name="${node.name}"]`).waitFor();
+      } },
+      { name: 'node', open: async () => {
+        await page.goto(explore(`_all/nodes/${node.name}`));
+        await page.getByRole('region', { name: 'Conditions' }).getByRole('cell', { name: 'Ready', exact: true }).waitFor();
+      } },
+      { name: 'kubectl-console', open: async () => {
+        await page.goto(`${drover.server.url}/clusters/${cluster.id}`);
+        const { run, output } = await openConsole(page);
+        await run('kubectl get pods -A');
+        await output.getByText(/web-\S+\s+1\/1\s+Running/).waitFor({ timeout: 30_000 });
+      } },
+    ];
+    // Each page is opened afresh at each width: a phone gets the phone's first layout, not a shrunk desktop one.
+    for (const [width, viewport] of [['1280', desktop], ['phone', phone]] as const) {
+      await page.setViewportSize(viewport);
+      for (const { name, open } of pages) {
+        await open();
+        if (width === 'phone') await assertNoOverflow(page, `${name} at phone width`);
+        await shoot(page, `sweep-${name}-${width}`);
+        await assertAccessible(page, `${name} at ${width} width`);
+      }
+      await page.getByRole('button', { name: 'Close the console' }).click();
+    }
+    await page.setViewportSize(desktop);
+  });
+
   it('project member: her project\'s namespace and pods, logs, a terminal, a YAML edit, the kubectl console; "nothing here" for nodes', async () => {
     const mobile = await launchBrowser({ viewport: phone });
     try {
@@ -218,6 +403,9 @@ describe('cluster explorer in a real browser', { timeout: 300_000 }, () => {
       await page.getByText(/Your role does not show this cluster's nodes/).waitFor();
       await assertNoOverflow(page, 'dashboard (project member)');
       // Pods across every namespace she can see: her project's.
+      // On a phone the kinds are folded under "Resources", so the dashboard starts on the first screen.
+      assert.equal(await nav.getByRole('link', { name: 'Pods' }).isVisible(), false);
+      await nav.locator('details.kinds > summary').click();
       await nav.getByRole('link', { name: 'Pods' }).click();
       const pods = page.getByRole('region', { name: 'Pods' });
       await pods.getByRole('cell', { name: 'Running' }).first().waitFor({ timeout: 30_000 });
@@ -227,12 +415,8 @@ describe('cluster explorer in a real browser', { timeout: 300_000 }, () => {
       // A terminal into her pod: exec over WebSocket through the proxy, as her; its logs followed first.
       await pods.getByRole('link', { name: /^web-/ }).first().click();
       await page.getByLabel('Logs of web').getByText(/tick \d+/).first().waitFor({ timeout: 20_000 });
-      await page.getByRole('button', { name: 'Open a terminal' }).click();
-      const terminal = page.getByRole('region', { name: 'Terminal in web' });
-      await page.getByText('Connected to web').waitFor({ timeout: 20_000 });
-      await terminal.click();
-      await page.keyboard.type('echo "sum=$((40+2))"\n');
-      await terminal.getByText('sum=42').waitFor({ timeout: 15_000 });
+      const terminal = await openTerminal(page);
+      await typeLine(page, terminal, 'echo "sum=$((40+2))"', /sum=42/);
       await assertNoOverflow(page, 'pod terminal (project member)');
       await shoot(page, 'explorer-terminal-phone');
       await assertAccessible(page, 'a pod\'s page with a terminal');
@@ -249,18 +433,12 @@ describe('cluster explorer in a real browser', { timeout: 300_000 }, () => {
       await page.getByRole('button', { name: 'Apply', exact: true }).click();
       await page.getByText('Applied with server-side apply as "drover-ui".').waitFor();
       assert.equal(await kubectlOk(['get', 'configmap', 'carol-settings', '-n', teamNs, '-o', 'jsonpath={.data.size}'], admin()), 'large');
+      await nav.locator('details.kinds > summary').click();
       await nav.getByRole('link', { name: 'Nodes' }).click();
       await page.getByText(/Nothing here for you: you may not list Nodes in this cluster/).waitFor();
       // kubectl in the browser, as her, with a token of its own that ends with the console.
       await page.goto(`${drover.server.url}/clusters/${cluster.id}`);
-      await page.getByRole('button', { name: 'Open a kubectl console' }).click();
-      const form = page.getByRole('form', { name: 'kubectl command' });
-      const output = page.getByLabel('kubectl output');
-      const run = async (line: string): Promise<void> => {
-        await form.getByLabel('Command').fill(line);
-        await form.getByRole('button', { name: 'Run' }).click();
-        await output.getByText(`$ ${line}`).waitFor();
-      };
+      const { run, output } = await openConsole(page);
       await run(`kubectl get pods -n ${teamNs}`);
       await output.getByText(/web-\S+\s+1\/1\s+Running/).waitFor({ timeout: 30_000 });
       const consoleTokens = async (): Promise<number> => {
@@ -278,7 +456,7 @@ describe('cluster explorer in a real browser', { timeout: 300_000 }, () => {
       await run('kubectl get pods --kubeconfig=/etc/kubernetes/admin.conf');
       await output.getByText(/refused: the flag --kubeconfig/).waitFor();
       await run('kubectl get nodes');
-      await output.getByText(/forbidden/i).waitFor();
+      await output.getByText(/# not allowed: your role in this cluster does not let you do this/).waitFor();
       await assertNoOverflow(page, 'kubectl console (project member)');
       await shoot(page, 'kubectl-console-phone');
       await assertAccessible(page, 'the cluster page with a kubectl console');
@@ -292,21 +470,41 @@ describe('cluster explorer in a real browser', { timeout: 300_000 }, () => {
     }
   });
 
-  it('cluster member: sees the nodes, and "nothing here" inside namespaces', async () => {
+  it('cluster member: sees the nodes; told in words that pods, their logs and terminals, and edits are not his', async () => {
     const other = await launchBrowser();
     try {
       const { page } = other;
       await login(page, drover.server.url, bob, password);
       await page.getByRole('heading', { name: 'Clusters', exact: true }).waitFor();
-      // kubectl in the browser as a cluster member: nodes yes, pods no.
+      // kubectl in the browser as a cluster member: nodes yes, pods no (kubectl's refusal, then the console's words).
       await page.getByRole('link', { name: cluster.name }).click();
-      await page.getByRole('button', { name: 'Open a kubectl console' }).click();
-      const form = page.getByRole('form', { name: 'kubectl command' });
-      await form.getByLabel('Command').fill('kubectl get nodes');
-      await form.getByRole('button', { name: 'Run' }).click();
-      await page.getByLabel('kubectl output').getByText(new RegExp(`${node.name}\\s+Ready`)).waitFor({ timeout: 30_000 });
+      const { run, output } = await openConsole(page);
+      await run('kubectl get nodes');
+      await output.getByText(new RegExp(`${node.name}\\s+Ready`)).waitFor({ timeout: 30_000 });
+      await run(`kubectl get pods -n ${teamNs}`);
+      await output.getByText(/Error from server \(Forbidden\): pods is forbidden/).waitFor({ timeout: 30_000 });
+      await output.getByText(/# not allowed: your role in this cluster does not let you do this/).waitFor();
+      await page.getByRole('button', { name: 'Close the console' }).click();
+      // Browse: the nodes list and a node's page.
       await page.goto(explore('_all/nodes'));
       await page.getByRole('region', { name: 'Nodes' }).locator(`tr[data-name="${node.name}"]`).getByRole('cell', { name: 'Ready' }).waitFor({ timeout: 30_000 });
+      await page.getByRole('region', { name: 'Nodes' }).getByRole('link', { name: node.name }).click();
+      // Edit YAML: he reads the node's YAML, and is told he may not change it (no button that would end in a 403).
+      await page.getByLabel('YAML', { exact: true }).getByText(`name: ${node.name}`).first().waitFor();
+      await page.getByText('You may not edit this Node: your role lets you read it, not change it.').waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Edit YAML' }).count(), 0);
+      assert.equal(await page.getByRole('button', { name: 'Delete…' }).count(), 0);
+      await shoot(page, 'explorer-node-readonly-1280');
+      await assertAccessible(page, 'a node\'s page, read only');
+      // Logs and terminal: the pod's page itself says it is not his, before any request could answer 403.
+      await page.goto(explore(`${teamNs}/pods`));
+      await page.getByText(`Nothing here for you: you may not list Pods in namespace ${teamNs}`).waitFor();
+      const pod = (await kubectlOk(['get', 'pods', '-n', teamNs, '-l', 'app=web', '-o', 'jsonpath={.items[0].metadata.name}'], admin())).trim();
+      await page.goto(explore(`${teamNs}/pods/${pod}`));
+      await page.getByText(`Nothing here for you: you may not read Pod ${pod} in namespace ${teamNs}. Ask a cluster or project owner for access.`).waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Open a terminal' }).count(), 0);
+      assert.equal(await page.getByLabel(/^Logs of/).count(), 0);
+      await assertAccessible(page, 'a pod that is not yours');
       await page.goto(explore(`${teamNs}/secrets`));
       await page.getByText(`Nothing here for you: you may not list Secrets in namespace ${teamNs}`).waitFor();
       await shoot(page, 'explorer-nothing-1280');

@@ -7,7 +7,7 @@
 import { Show, Table, useLoad } from '../components.tsx';
 import { canI, clusterBase, getJson } from './kube.ts';
 import { useLiveTable } from './live-table.ts';
-import { cellText } from './resource-list.tsx';
+import { cellClass, cellText } from './resource-list.tsx';
 
 interface Node { metadata: { name: string }; status?: { allocatable?: Record<string, string>; conditions?: Array<{ type: string; status: string; message?: string }> } }
 interface Pod {
@@ -101,7 +101,7 @@ function Warnings(props: { clusterId: string }) {
   const shown = table.columns.map((c, i) => [c, i] as const).filter(([c]) => c.priority === 0 && c.name !== 'Type');
   return (
     <Table label="Warning events" head={['Namespace', ...shown.map(([c]) => c.name)]}>
-      {table.rows.map((r) => <tr key={r.object.metadata.uid}><td>{r.object.metadata.namespace}</td>{shown.map(([c, i]) => <td key={c.name}>{cellText(r, i, c)}</td>)}</tr>)}
+      {table.rows.map((r) => <tr key={r.object.metadata.uid}><td>{r.object.metadata.namespace}</td>{shown.map(([c, i]) => <td key={c.name} class={cellClass(c)}>{cellText(r, i, c)}</td>)}</tr>)}
     </Table>
   );
 }

@@ -2,13 +2,14 @@
  * What a person does to one object, each as kubectl does it: scale (the `scale`
  * subresource), rollout restart (a `restartedAt` annotation on the pod template,
  * which starts a new rollout), and delete after a confirmation naming the object.
+ * Only what the user's rights allow is offered (asked by the resource page).
  */
 import { useState } from 'preact/hooks';
 import { api, request } from '../api.ts';
 import { ErrorText, useAction, value } from '../components.tsx';
 import { navigate } from '../router.ts';
 import { objectPath, type Kind } from './kube.ts';
-import type { KubeObject } from './resource-page.tsx';
+import type { KubeObject, Rights } from './resource-page.tsx';
 
 const scalable = new Set(['deployments.apps', 'statefulsets.apps', 'replicasets.apps']);
 const restartable = new Set(['deployments.apps', 'statefulsets.apps', 'daemonsets.apps']);
@@ -17,8 +18,8 @@ async function mergePatch(path: string, patch: unknown): Promise<void> {
   await request('PATCH', path, { headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify(patch) });
 }
 
-export function ObjectActions(props: { clusterId: string; kind: Kind; object: KubeObject; listPath: string; onChanged: () => void }) {
-  const { object, kind } = props;
+export function ObjectActions(props: { clusterId: string; kind: Kind; object: KubeObject; rights: Rights; listPath: string; onChanged: () => void }) {
+  const { object, kind, rights } = props;
   const path = objectPath(props.clusterId, kind, object.metadata.name, object.metadata.namespace);
   const action = useAction();
   const [confirming, setConfirming] = useState(false);
@@ -43,17 +44,21 @@ export function ObjectActions(props: { clusterId: string; kind: Kind; object: Ku
     navigate(props.listPath);
   });
 
+  const canScale = rights.scale && scalable.has(kind.key);
+  const canRestart = rights.edit && restartable.has(kind.key);
+  const canDelete = rights.delete && kind.verbs.includes('delete');
+  if (!canScale && !canRestart && !canDelete) return null;
   return (
     <div class="card">
       <div class="actions">
-        {scalable.has(kind.key) && (
+        {canScale && (
           <form class="inline" onSubmit={scale} aria-label="Scale">
             <label>Replicas<input type="number" min={0} max={1000} required value={wanted} onInput={(e) => setWanted(value(e))} /></label>
             <button type="submit" disabled={action.busy}>Scale</button>
           </form>
         )}
-        {restartable.has(kind.key) && <button type="button" class="secondary" onClick={restart} disabled={action.busy}>Rollout restart</button>}
-        {kind.verbs.includes('delete') && !confirming && <button type="button" class="danger" onClick={() => setConfirming(true)}>Delete…</button>}
+        {canRestart && <button type="button" class="secondary" onClick={restart} disabled={action.busy}>Rollout restart</button>}
+        {canDelete && !confirming && <button type="button" class="danger" onClick={() => setConfirming(true)}>Delete…</button>}
       </div>
       {confirming && (
         <div class="confirm" role="group" aria-label="Confirm delete">

@@ -8,10 +8,13 @@ import { get, q } from '../api.ts';
 import { Link, Show, useLoad } from '../components.tsx';
 import type { Cluster, Project, User } from '../types.ts';
 import { discoverKinds, type VisibleNamespace } from './kube.ts';
-import { KindLinks, NamespaceSelect, allNamespaces, explorePath } from './navigation.tsx';
+import { KindLinks, NamespaceSelect, allNamespaces, explorePath, kindLabel } from './navigation.tsx';
 import { ResourceList } from './resource-list.tsx';
 import { Dashboard } from './dashboard.tsx';
 import { ResourcePage } from './resource-page.tsx';
+
+/** The width below which style.css stacks the explorer (keep the two equal). */
+const phoneWidth = '(max-width: 700px)';
 
 export function ExplorerPage(props: { clusterId: string; rest: string[]; user: User }) {
   const { clusterId } = props;
@@ -30,8 +33,12 @@ export function ExplorerPage(props: { clusterId: string; rest: string[]; user: U
           <Show load={namespaces}>
             {(list) => <NamespaceSelect clusterId={clusterId} namespace={namespace} kind={kindKey ?? 'pods'} namespaces={list} projects={projects.data ?? []} />}
           </Show>
-          <p><Link href={`/clusters/${encodeURIComponent(clusterId)}/explore`} class={kindKey === undefined ? 'current' : ''}>Cluster dashboard</Link></p>
-          <Show load={kinds}>{(list) => <KindLinks clusterId={clusterId} namespace={namespace} kinds={list} current={kindKey} />}</Show>
+          {/* On a phone the kinds fold away (and fold again after each choice), so the page's content starts on the first screen. */}
+          <details class="kinds" key={`${namespace}/${kindKey ?? ''}/${name ?? ''}`} open={!matchMedia(phoneWidth).matches}>
+            <summary>Resources{kind ? `: ${kindLabel(kind)}` : kindKey === undefined ? ': Cluster dashboard' : ''}</summary>
+            <p><Link href={`/clusters/${encodeURIComponent(clusterId)}/explore`} class={kindKey === undefined ? 'current' : ''}>Cluster dashboard</Link></p>
+            <Show load={kinds}>{(list) => <KindLinks clusterId={clusterId} namespace={namespace} kinds={list} current={kindKey} />}</Show>
+          </details>
         </nav>
         <div class="explorer-main">
           {kindKey === undefined ? <Dashboard clusterId={clusterId} /> : kinds.data !== undefined && namespaces.data !== undefined && (kind === undefined

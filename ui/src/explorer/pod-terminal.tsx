@@ -18,6 +18,15 @@ const channel = { stdin: 0, stdout: 1, stderr: 2, status: 3, resize: 4, close: 2
 const fontSize = 13;
 const rows = 20;
 
+/** Channel 3's last word: a Kubernetes Status, `Success` when the command exited 0. */
+interface ExecStatus { status?: string; message?: string }
+
+function endedText(status: ExecStatus | undefined): string {
+  if (status === undefined) return 'The connection closed: open a new terminal to go on.';
+  if (status.status === 'Success') return 'The shell exited; the session is closed.';
+  return `The session ended: ${status.message ?? 'the command failed'}.`;
+}
+
 export function PodTerminal(props: { clusterId: string; namespace: string; pod: string; container: string; command: string[]; onClosed: () => void }) {
   const host = useRef<HTMLDivElement>(null);
   const [state, setState] = useState('Connecting…');
@@ -49,16 +58,17 @@ export function PodTerminal(props: { clusterId: string; namespace: string; pod: 
     const observer = new ResizeObserver(fit);
     observer.observe(element);
     fit();
-    let status = '';
+    let ended: ExecStatus | undefined;
     ws.onopen = () => { setState(`Connected to ${props.container}`); sendSize(); term.focus(); };
     ws.onmessage = (event: MessageEvent<ArrayBuffer>) => {
       const bytes = new Uint8Array(event.data);
       const data = bytes.subarray(1);
       if (bytes[0] === channel.stdout || bytes[0] === channel.stderr) term.write(data);
-      else if (bytes[0] === channel.status) status = (JSON.parse(new TextDecoder().decode(data)) as { message?: string }).message ?? '';
+      else if (bytes[0] === channel.status) ended = JSON.parse(new TextDecoder().decode(data)) as ExecStatus;
     };
     ws.onerror = () => setState('Could not open the terminal: the container may have no such command, or you may not exec into it');
-    ws.onclose = () => { setState(status === '' ? 'The session ended.' : `The session ended: ${status}`); };
+    // What is left on screen stays readable; typing goes nowhere once the command has ended, so the cursor goes too (DECTCEM off).
+    ws.onclose = () => { term.options.disableStdin = true; term.write('\x1b[?25l'); setState(endedText(ended)); };
     const input = term.onData((text) => send(channel.stdin, encoder.encode(text)));
     const resized = term.onResize(sendSize);
     return () => {

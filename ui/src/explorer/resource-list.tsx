@@ -47,6 +47,11 @@ export function cellText(row: TableRow, index: number, column: ColumnDefinition)
   return typeof cell === 'string' || typeof cell === 'number' || typeof cell === 'boolean' ? String(cell) : JSON.stringify(cell);
 }
 
+/** Columns of free text (an event's message) get a readable minimum width: on a phone the table scrolls rather than stacking words. */
+export function cellClass(column: ColumnDefinition): string | undefined {
+  return column.name === 'Message' ? 'long' : undefined;
+}
+
 /** Sort key: Age by creation time, numbers as numbers, the rest as text. */
 function compare(a: TableRow, b: TableRow, index: number, column: ColumnDefinition): number {
   if (column.name === 'Age') return (b.object.metadata.creationTimestamp ?? '').localeCompare(a.object.metadata.creationTimestamp ?? '');
@@ -93,7 +98,7 @@ function LiveList(props: { clusterId: string; kind: Kind; paths: string[]; showN
                   <tr key={meta.uid} data-name={meta.name}>
                     {props.showNamespace && <td>{meta.namespace}</td>}
                     {shown.map(([c, i], n) => (
-                      <td key={c.name}>{n === 0 && c.name === 'Name'
+                      <td key={c.name} class={cellClass(c)}>{n === 0 && c.name === 'Name'
                         ? <Link href={explorePath(props.clusterId, meta.namespace ?? allNamespaces, props.kind.key, meta.name)}>{meta.name}</Link>
                         : cellText(row, i, c)}</td>
                     ))}

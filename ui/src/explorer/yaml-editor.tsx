@@ -31,7 +31,7 @@ function masked(object: KubeObject): KubeObject {
   return { ...object, ...(object.data === undefined ? {} : { data: mask(object.data) }), ...(stringData === undefined ? {} : { stringData: mask(stringData) }) };
 }
 
-export function YamlPanel(props: { clusterId: string; kind: Kind; object: KubeObject; secretHidden: boolean; onApplied: () => void }) {
+export function YamlPanel(props: { clusterId: string; kind: Kind; object: KubeObject; editable: boolean; secretHidden: boolean; onApplied: () => void }) {
   const { object } = props;
   const [draft, setDraft] = useState<string | undefined>(undefined);
   const [diff, setDiff] = useState<DiffLine[] | undefined>(undefined);
@@ -81,7 +81,9 @@ export function YamlPanel(props: { clusterId: string; kind: Kind; object: KubeOb
       {draft === undefined ? (
         <>
           <pre class="yaml" tabIndex={0} aria-label="YAML">{view}</pre>
-          {props.secretHidden
+          {!props.editable
+            ? <p class="muted">You may not edit this {props.kind.kind}: your role lets you read it, not change it.</p>
+            : props.secretHidden
             ? <p class="muted">Reveal the values to edit this Secret.</p>
             : <button type="button" onClick={() => { setDraft(stringify(editable(object))); setDiff(undefined); }}>Edit YAML</button>}
         </>

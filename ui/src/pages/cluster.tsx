@@ -110,7 +110,7 @@ function WarningsSection(props: { cluster: Cluster }) {
         {(l) => (
           <Table label="Warning events" head={['Object', 'Reason', 'Message', 'Count', 'Last seen']}>
             {l.map((w, i) => (
-              <tr key={`${w.object}-${i}`}><td>{w.object}</td><td>{w.reason}</td><td>{w.message}</td><td>{w.count}</td><td>{ago(w.lastSeen)}</td></tr>
+              <tr key={`${w.object}-${i}`}><td>{w.object}</td><td>{w.reason}</td><td class="long">{w.message}</td><td>{w.count}</td><td>{ago(w.lastSeen)}</td></tr>
             ))}
           </Table>
         )}

@@ -11,6 +11,16 @@ import { ErrorText, value } from '../components.tsx';
 interface Opened { id: string; expiresAt: string; programs: string[] }
 interface Ran { exitCode: number; output: string; truncated: boolean; timedOut: boolean }
 
+/** The line the console adds after a command's own output: why it stopped, or that RBAC said no, in words. */
+function outcome(r: Ran): string {
+  if (r.timedOut) return '\n# stopped: the command ran too long';
+  if (r.truncated) return '\n# output cut: too long';
+  if (r.exitCode === 0) return '';
+  // kubectl prints "Error from server (Forbidden): …" for every RBAC refusal.
+  if (/^Error from server \(Forbidden\)/m.test(r.output)) return `\n# not allowed: your role in this cluster does not let you do this (exit code ${r.exitCode}); ask a cluster or project owner`;
+  return `\n# exit code ${r.exitCode}`;
+}
+
 export function KubectlConsole(props: { clusterId: string }) {
   const [session, setSession] = useState<Opened | undefined>(undefined);
   const [transcript, setTranscript] = useState('');
@@ -45,8 +55,7 @@ export function KubectlConsole(props: { clusterId: string }) {
     const command = line.trim();
     post<Ran>(`${base}/${q(session.id)}/run`, { command })
       .then((r) => {
-        const note = r.timedOut ? '\n# stopped: the command ran too long' : r.truncated ? '\n# output cut: too long' : r.exitCode === 0 ? '' : `\n# exit code ${r.exitCode}`;
-        setTranscript((t) => `${t}$ ${command}\n${r.output}${note}\n`);
+        setTranscript((t) => `${t}$ ${command}\n${r.output}${outcome(r)}\n`);
         setLine('');
       })
       .catch((err: unknown) => setTranscript((t) => `${t}$ ${command}\n# refused: ${describeError(err)}\n`))
