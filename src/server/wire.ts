@@ -19,7 +19,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { buildApi, createMetrics, type ApiContext, type Metrics } from '../api/index.ts';
 import { UiSessions } from '../http/index.ts';
 import {
-  GroupRefresher, ProviderService, bootstrapAdmin, createIdentity, providersApi, redirectLoginApi, type Identity,
+  GroupRefresher, ProviderService, RedirectLogins, bootstrapAdmin, createIdentity, providersApi, redirectLoginApi, type Identity,
 } from '../identity/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { createSecretBox, describeDbUrl, loadEncryptionKey, openStore, type SecretBox, type Store } from '../store/index.ts';
@@ -188,8 +188,9 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
   // Other replicas' writes: each event drops or re-reads the one view it names (PostgreSQL only).
   followChanges(changes, { identity: core.identity, access, kubeconfigSettings: proxy.settings, providers: core.providers, clusters });
   changes.start();
-  // Browser logins through GitHub and OIDC (UI, CLI device-style, admin test login).
-  const redirectLogins = redirectLoginApi({ providers: core.providers, authenticator: core.identity.authenticator, publicUrl: core.config.publicUrl, logger: core.logger.child({ component: 'redirect-login' }) });
+  // Browser logins through GitHub and OIDC (UI, CLI device-style, admin test login); their state is in the database, for every replica.
+  const redirectLogins = redirectLoginApi({ providers: core.providers, authenticator: core.identity.authenticator, publicUrl: core.config.publicUrl, logger: core.logger.child({ component: 'redirect-login' }),
+    logins: new RedirectLogins({ db: core.store.db, box: core.secrets }) });
   // The browser's kubectl console: the server's own kubectl and helm, against the proxy, as the user.
   const shells = new ShellSessions({
     tokens: core.identity.tokens, binaries: locatePrograms(core.config.programPath), logger: core.logger.child({ component: 'web-shell' }),
