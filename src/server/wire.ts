@@ -131,6 +131,7 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     id: replica.id, version: droverVersion, peer: replica.peer, db: core.store.db, authenticator: core.identity.authenticator, logger: core.logger,
     localSessions: () => sessionsByCluster(clusters.tunnel.sessions()),
     servesLocally: (clusterId) => clusters.controllers.servesLocally(clusterId),
+    clusterIdOf: (idOrName) => clusters.service.get(idOrName).then((c) => c.id, () => undefined),
     ...(core.config.tuning.replicaHeartbeatMs === undefined ? {} : { heartbeatMs: core.config.tuning.replicaHeartbeatMs }),
   });
   const clusters = createClustersFeature({
@@ -204,7 +205,9 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
   const relayed = <H>(route: { prefix: string; handler: H }, wrap: (h: H) => H) => ({ prefix: route.prefix, handler: wrap(route.handler) });
   const relayRequest = (h: RawHandler): RawHandler => replicas.relay.request(h);
   return {
-    raw: [proxy.raw, ...proxy.rootRaw].map((r) => relayed(r, relayRequest)),
+    raw: [...[proxy.raw, ...proxy.rootRaw].map((r) => relayed(r, relayRequest)),
+      // REST calls that need the cluster live, from a replica without its session: relayed too; the rest go on to Fastify.
+      { prefix: '/v1/clusters/', handler: (req, res, next) => replicas.restRelay(req, res, () => next?.()) }],
     upgrade: [clusters.upgrade, relayed(proxy.upgrade, (h: UpgradeHandler) => replicas.relay.upgrade(h))],
     apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins, ...provisioning.apiPlugins, ...replicas.apiPlugins, shellApi,
       auditApi({ db: core.store.db, authenticator: core.identity.authenticator, clusters: clusters.service, recordings: core.recorder })],
