@@ -244,6 +244,16 @@ export interface LoginFlowsTable {
   failure: string | null;
 }
 
+/** The login throttle's counter for one username or client address (migration 0013). */
+export interface LoginFailuresTable {
+  /** `user:<lower-case username>` or `addr:<address>`. */
+  key: string;
+  failures: number;
+  /** Milliseconds since the epoch (PostgreSQL's bigint arrives as a string). */
+  first_at: number | string;
+  locked_until: number | string;
+}
+
 export interface Database {
   users: UsersTable;
   tokens: TokensTable;
@@ -265,4 +275,5 @@ export interface Database {
   etcd_snapshots: EtcdSnapshotsTable;
   audit_events: AuditEventsTable;
   login_flows: LoginFlowsTable;
+  login_failures: LoginFailuresTable;
 }

@@ -2,6 +2,7 @@
  * Browser logins through OIDC with two real replicas on one real PostgreSQL behind
  * a real HAProxy (no session affinity): the login's state lives in the database
  * (`login_flows`), so a login started on one replica finishes on the other. The
+ * password-login throttle's counters are there too (`login_failures`). The
  * OpenID provider is the real oidc-provider library; the test plays the browser and
  * decides which replica each of its requests reaches (the load balancer's address is
  * what the browser sees, so cookies stay with that address, as in a real browser).
@@ -146,6 +147,21 @@ describe('browser logins across replicas (no session affinity)', () => {
     const polled = await call(replica(0), 'POST', '/v1/auth/cli-token', { body: { requestId: a.requestId, verifier: a.verifier } });
     assert.equal(polled.status, 401, polled.text);
     assert.match(message(polled), /the browser login failed/);
+  });
+
+  it('password guesses spread over both replicas count against one budget: the user is locked on both', async () => {
+    const name = `guess-${suffix}`;
+    await set.cli('users', 'create', name, '--password', 'the-right-password-123');
+    // The username's budget is 10 failures in 15 minutes; each replica alone sees 5.
+    for (let i = 0; i < 10; i += 1) {
+      const r = await call(replica(i % 2), 'POST', '/v1/login', { body: { username: name, password: `wrong-${i}` } });
+      assert.equal(r.status, 401, r.text);
+    }
+    for (const i of [0, 1]) {
+      const r = await call(replica(i), 'POST', '/v1/login', { body: { username: name, password: 'the-right-password-123' } });
+      assert.equal(r.status, 429, r.text);
+      assert.match(message(r), /too many failed logins for this user/);
+    }
   });
 
   it('an expired login is refused at its callback with its own message, and its CLI poll answers 410', async () => {

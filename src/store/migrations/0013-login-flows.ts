@@ -7,6 +7,10 @@
  * verifier, the token waiting for the CLI) is encrypted with the encryption key.
  * Only `src/identity/providers/redirect-login.ts` reads and writes it; rows live
  * 10 minutes and are deleted when used or expired.
+ *
+ * `login_failures`: the password-login throttle's counters (`src/identity/login-throttle.ts`),
+ * per username and per client address, shared by every replica so N replicas do not
+ * give a password guesser N budgets. Rows whose window and lockout are over are deleted.
  */
 import type { Kysely } from 'kysely';
 import type { Migration } from './index.ts';
@@ -28,5 +32,13 @@ export const loginFlowsMigration: Migration = {
       .addColumn('failure', 'text')
       .execute();
     await db.schema.createIndex('login_flows_expires_at').on('login_flows').column('expires_at').execute();
+    await db.schema.createTable('login_failures')
+      .addColumn('key', 'text', (c) => c.primaryKey())
+      .addColumn('failures', 'integer', (c) => c.notNull())
+      // Milliseconds since the epoch.
+      .addColumn('first_at', 'bigint', (c) => c.notNull())
+      .addColumn('locked_until', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('login_failures_first_at').on('login_failures').column('first_at').execute();
   },
 };
