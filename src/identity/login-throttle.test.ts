@@ -1,11 +1,7 @@
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createPostgresDatabase } from '../../test/testenv/postgres.ts';
+import { engines, sharedStore } from '../../test/testenv/stores.ts';
 import { DroverError } from '../errors/index.ts';
-import { openStore, type Store } from '../store/index.ts';
 import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.ts';
 
 async function locked(fn: () => Promise<unknown>): Promise<DroverError> {
@@ -19,25 +15,8 @@ async function locked(fn: () => Promise<unknown>): Promise<DroverError> {
   assert.fail('expected a lockout');
 }
 
-const dirs: string[] = [];
-const stores: Store[] = [];
-after(async () => {
-  await Promise.all(stores.map((s) => s.close()));
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-for (const engine of ['SQLite', 'PostgreSQL'] as const) {
-  let shared: Promise<Store> | undefined;
-  const store = (): Promise<Store> => {
-    shared ??= (async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'drover-throttle-'));
-      dirs.push(dir);
-      const s = await openStore({ dataDir: dir, ...(engine === 'PostgreSQL' ? { url: await createPostgresDatabase('throttle') } : {}) });
-      stores.push(s);
-      return s;
-    })();
-    return shared;
-  };
+for (const engine of engines) {
+  const store = sharedStore(engine, 'throttle');
   /** A throttle over an empty table of the engine's one database. */
   const throttle = async (options: Omit<LoginThrottleOptions, 'db'>): Promise<LoginThrottle> => {
     const s = await store();

@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { createPostgresDatabase } from '../../../test/testenv/postgres.ts';
+import { describe, it } from 'node:test';
+import { engines, sharedStore } from '../../../test/testenv/stores.ts';
 import { DroverError } from '../../errors/index.ts';
-import { createSecretBox, openStore, type Store } from '../../store/index.ts';
+import { createSecretBox } from '../../store/index.ts';
 import { RedirectLogins, sha256url, type IssuedLogin, type PendingLogin, type RedirectLoginsOptions } from './redirect-login.ts';
 import { safeReturnPath } from './redirect-api.ts';
 
@@ -33,26 +30,10 @@ const message = async (fn: () => Promise<unknown>): Promise<string> => {
   return 'no error';
 };
 
-const dirs: string[] = [];
-const stores: Store[] = [];
-after(async () => {
-  await Promise.all(stores.map((s) => s.close()));
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
 const box = createSecretBox(randomBytes(32));
 
-for (const engine of ['SQLite', 'PostgreSQL'] as const) {
-  let shared: Promise<Store> | undefined;
-  const store = (): Promise<Store> => {
-    shared ??= (async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'drover-logins-'));
-      dirs.push(dir);
-      const s = await openStore({ dataDir: dir, ...(engine === 'PostgreSQL' ? { url: await createPostgresDatabase('logins') } : {}) });
-      stores.push(s);
-      return s;
-    })();
-    return shared;
-  };
+for (const engine of engines) {
+  const store = sharedStore(engine, 'logins');
   /** A fresh, empty table for each case, on the engine's one database. */
   const logins = async (options: Partial<RedirectLoginsOptions> = {}): Promise<RedirectLogins> => {
     const s = await store();
