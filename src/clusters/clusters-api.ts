@@ -224,7 +224,7 @@ function clusterRoutes(options: ClustersApiOptions, caChecksum: string): Fastify
 }
 
 /** Tells each session's agent that its cluster is gone (so a hand-run agent exits), then closes it. */
-async function dismissAgents(sessions: AgentSessionView[], clusterName: string, logger: Logger): Promise<number> {
+export async function dismissAgents(sessions: AgentSessionView[], clusterName: string, logger: Logger): Promise<number> {
   const message = `cluster "${clusterName}" was deleted from the Drover server: this agent has nothing left to serve and exits`;
   const told = await Promise.all(sessions.map(async (session) => {
     const ok = await sayGoodbye(session, { reason: 'cluster-deleted', message }, logger);

@@ -20,7 +20,7 @@ import { TunnelServer } from '../tunnel/index.ts';
 import { tunnelConnectPath } from '../agent-protocol/index.ts';
 import { ClusterService } from './cluster-service.ts';
 import { ClusterControllers, type ClusterOwnership } from './cluster-controller.ts';
-import { clustersApi, type ClusterVisibility, type ClustersApiOptions } from './clusters-api.ts';
+import { clustersApi, dismissAgents, type ClusterVisibility, type ClustersApiOptions } from './clusters-api.ts';
 
 export { ClusterService, type Cluster, type ClusterAccess, type ClusterState } from './cluster-service.ts';
 export { ClusterControllers, localOwnership, type ClusterLiveness, type ClusterOwnership, type GoneReason, type LiveCluster } from './cluster-controller.ts';
@@ -57,6 +57,8 @@ export interface ClustersFeature {
   controllers: ClusterControllers;
   apiPlugins: FastifyPluginAsyncTypebox[];
   upgrade: { prefix: string; handler: TunnelServer['handleUpgrade'] };
+  /** Tells this replica's agents of a cluster deleted elsewhere (another replica, the change feed says) to exit; how many heard it. */
+  dismissAgents(clusterId: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -84,6 +86,7 @@ export function createClustersFeature(options: ClustersFeatureOptions): Clusters
       ...(options.kubeApiAuth ? { kubeApiAuth: options.kubeApiAuth } : {}),
     }),
     upgrade: { prefix: tunnelConnectPath, handler: (req, socket, head) => tunnel.handleUpgrade(req, socket, head) },
+    dismissAgents: (clusterId) => dismissAgents(tunnel.sessionsOf(clusterId), clusterId, logger),
     close: async () => {
       await controllers.close();
       // Graceful close waits for open streams (a watch may never end): bound it.

@@ -26,7 +26,7 @@ export interface Identity {
   tokens: TokenService;
   authenticator: CachedTokenAuthenticator;
   login: LocalLogin;
-  /** Shared by local and provider password logins, so an address has one budget. */
+  /** Shared by local and provider password logins, and by every replica (its counters are in the database), so an address has one budget. */
   throttle: LoginThrottle;
 }
 
@@ -45,7 +45,7 @@ export function createIdentity(options: IdentityOptions): Identity {
   });
   cache.current = authenticator;
   const users = new UserService({ store: options.store, clock, invalidator });
-  const throttle = new LoginThrottle({ clock, ...options.throttle });
+  const throttle = new LoginThrottle({ db: options.store.db, clock, ...options.throttle });
   const login = new LocalLogin({
     users, tokens, throttle, logger: options.logger, ...(options.loginObserver ? { observer: options.loginObserver } : {}),
   });

@@ -27,3 +27,4 @@ export {
 } from './providers/index.ts';
 export type { AuthProvider, RefreshResult, VerifiedIdentity } from './providers/index.ts';
 export { redirectLoginApi } from './providers/redirect-api.ts';
+export { RedirectLogins } from './providers/redirect-login.ts';

@@ -42,7 +42,7 @@ export class LocalLogin {
   async login(input: LoginInput): Promise<LoginResult> {
     let delay: number;
     try {
-      delay = this.throttle.check(input.username, input.address);
+      delay = await this.throttle.check(input.username, input.address);
     } catch (error) {
       this.observer.loginFailed('throttled');
       this.logger.info({ address: input.address }, 'login refused while locked out');
@@ -51,12 +51,12 @@ export class LocalLogin {
     if (delay > 0) await this.sleep(delay);
     const user = await this.users.verifyPassword(input.username, input.password);
     if (!user) {
-      this.throttle.recordFailure(input.username, input.address);
+      await this.throttle.recordFailure(input.username, input.address);
       this.observer.loginFailed('bad-credentials');
       this.logger.info({ address: input.address }, 'login failed');
       throw new DroverError('DRV_ERR_UNAUTHENTICATED', 'invalid username or password');
     }
-    this.throttle.recordSuccess(input.username);
+    await this.throttle.recordSuccess(input.username);
     if (!user.enabled) {
       this.observer.loginFailed('disabled');
       throw new DroverError('DRV_ERR_USER_DISABLED', 'user is disabled: an admin can enable them again');

@@ -1,11 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { engines, sharedStore } from '../../test/testenv/stores.ts';
 import { DroverError } from '../errors/index.ts';
-import { LoginThrottle } from './login-throttle.ts';
+import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.ts';
 
-function locked(fn: () => unknown): DroverError {
+async function locked(fn: () => Promise<unknown>): Promise<DroverError> {
   try {
-    fn();
+    await fn();
   } catch (error) {
     assert.ok(error instanceof DroverError);
     assert.equal(error.code, 'DRV_ERR_TOO_MANY_REQUESTS');
@@ -14,52 +15,74 @@ function locked(fn: () => unknown): DroverError {
   assert.fail('expected a lockout');
 }
 
-describe('login throttle', () => {
-  const policy = { windowMs: 60_000, slowdownAfter: 2, slowdownMs: 500, maxFailures: 4, lockoutMs: 30_000 };
+for (const engine of engines) {
+  const store = sharedStore(engine, 'throttle');
+  /** A throttle over an empty table of the engine's one database. */
+  const throttle = async (options: Omit<LoginThrottleOptions, 'db'>): Promise<LoginThrottle> => {
+    const s = await store();
+    await s.db.deleteFrom('login_failures').execute();
+    return new LoginThrottle({ db: s.db, ...options });
+  };
 
-  it('slows a username down after a few failures, then locks it for the lockout window', () => {
-    let now = 0;
-    const throttle = new LoginThrottle({ clock: () => now, perUsername: policy, perAddress: { ...policy, maxFailures: 1000, slowdownAfter: 1000 } });
-    assert.equal(throttle.check('alice', 'a1'), 0);
-    throttle.recordFailure('alice', 'a1');
-    throttle.recordFailure('Alice', 'a2');
-    assert.equal(throttle.check('ALICE', 'a3'), 500, 'usernames are compared without case');
-    throttle.recordFailure('alice', 'a3');
-    throttle.recordFailure('alice', 'a4');
-    const error = locked(() => throttle.check('alice', 'a5'));
-    assert.equal(error.retryAfterSeconds, 30);
-    assert.match(error.message, /for this user/);
-    now += 29_000;
-    locked(() => throttle.check('alice', 'a5'));
-    now += 1_001;
-    assert.equal(throttle.check('alice', 'a5'), 0);
-  });
+  describe(`login throttle (${engine})`, () => {
+    const policy = { windowMs: 60_000, slowdownAfter: 2, slowdownMs: 500, maxFailures: 4, lockoutMs: 30_000 };
 
-  it('locks an address that tries many usernames, without locking those users elsewhere', () => {
-    const throttle = new LoginThrottle({ clock: () => 0, perUsername: policy, perAddress: { ...policy, maxFailures: 3 } });
-    for (const name of ['u1', 'u2', 'u3']) throttle.recordFailure(name, '10.0.0.66');
-    assert.match(locked(() => throttle.check('u4', '10.0.0.66')).message, /from this address/);
-    assert.equal(throttle.check('u1', '10.0.0.1'), 0);
-  });
+    it('slows a username down after a few failures, then locks it for the lockout window', async () => {
+      let now = 1_000_000;
+      const t = await throttle({ clock: () => now, perUsername: policy, perAddress: { ...policy, maxFailures: 1000, slowdownAfter: 1000 } });
+      assert.equal(await t.check('alice', 'a1'), 0);
+      await t.recordFailure('alice', 'a1');
+      await t.recordFailure('Alice', 'a2');
+      assert.equal(await t.check('ALICE', 'a3'), 500, 'usernames are compared without case');
+      await t.recordFailure('alice', 'a3');
+      await t.recordFailure('alice', 'a4');
+      const error = await locked(() => t.check('alice', 'a5'));
+      assert.equal(error.retryAfterSeconds, 30);
+      assert.match(error.message, /for this user/);
+      now += 29_000;
+      await locked(() => t.check('alice', 'a5'));
+      now += 1_001;
+      assert.equal(await t.check('alice', 'a5'), 0);
+    });
 
-  it('forgets failures older than the window and clears a username on success', () => {
-    let now = 0;
-    const throttle = new LoginThrottle({ clock: () => now, perUsername: policy });
-    throttle.recordFailure('bob', 'a');
-    throttle.recordFailure('bob', 'a');
-    throttle.recordFailure('bob', 'a');
-    throttle.recordSuccess('bob');
-    throttle.recordFailure('bob', 'b');
-    throttle.recordFailure('bob', 'b');
-    throttle.recordFailure('bob', 'b');
-    now += 61_000;
-    throttle.recordFailure('bob', 'c');
-    assert.equal(throttle.check('bob', 'c'), 0);
-  });
+    it('locks an address that tries many usernames, without locking those users elsewhere', async () => {
+      const t = await throttle({ clock: () => 1_000_000, perUsername: policy, perAddress: { ...policy, maxFailures: 3 } });
+      for (const name of ['u1', 'u2', 'u3']) await t.recordFailure(name, '10.0.0.66');
+      assert.match((await locked(() => t.check('u4', '10.0.0.66'))).message, /from this address/);
+      assert.equal(await t.check('u1', '10.0.0.1'), 0);
+    });
 
-  it('keeps memory bounded under a flood of distinct usernames', () => {
-    const throttle = new LoginThrottle({ clock: () => 0, maxKeys: 100 });
-    for (let i = 0; i < 10_000; i++) throttle.recordFailure(`user-${i}`, `10.0.${i % 250}.1`);
-    assert.ok((throttle as unknown as { counters: Map<string, unknown> }).counters.size <= 100);
+    it('forgets failures older than the window, deletes their rows, and clears a username on success', async () => {
+      let now = 1_000_000;
+      const t = await throttle({ clock: () => now, perUsername: policy });
+      for (let i = 0; i < 3; i++) await t.recordFailure('bob', 'a');
+      await t.recordSuccess('bob');
+      for (let i = 0; i < 3; i++) await t.recordFailure('bob', 'b');
+      now += 61_000;
+      await t.recordFailure('bob', 'c');
+      assert.equal(await t.check('bob', 'c'), 0);
+      now += 15 * 60_000 + 1;
+      await t.recordFailure('carol', 'd');
+      const keys = (await (await store()).db.selectFrom('login_failures').select('key').execute()).map((r) => r.key).sort();
+      assert.deepEqual(keys, ['addr:d', 'user:carol'], 'rows whose window and lockout are over are gone');
+    });
+
+    it('replicas share one budget: failures on two replicas lock the user on both', async () => {
+      const one = await throttle({ clock: () => 1_000_000, perUsername: policy });
+      const two = new LoginThrottle({ db: (await store()).db, clock: () => 1_000_000, perUsername: policy });
+      await one.recordFailure('dave', 'a');
+      await two.recordFailure('dave', 'b');
+      await one.recordFailure('dave', 'c');
+      await two.recordFailure('dave', 'd');
+      await locked(() => one.check('dave', 'e'));
+      await locked(() => two.check('dave', 'e'));
+    });
+
+    it('guesses recorded in parallel are each counted', async () => {
+      const t = await throttle({ clock: () => 1_000_000, perUsername: { ...policy, maxFailures: 1000 } });
+      await Promise.all(Array.from({ length: 20 }, (_, i) => t.recordFailure('erin', `10.0.1.${i}`)));
+      const row = await (await store()).db.selectFrom('login_failures').select('failures').where('key', '=', 'user:erin').executeTakeFirstOrThrow();
+      assert.equal(row.failures, 20);
+    });
   });
-});
+}

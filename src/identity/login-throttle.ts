@@ -3,9 +3,16 @@
  * After `slowdownAfter` failures within `windowMs` each further attempt waits
  * `slowdownMs`; after `maxFailures` the key is locked for `lockoutMs`, and every
  * attempt (even with the right password) gets 429 with Retry-After until then.
- * In memory, per replica: with N replicas an attacker gets N times the budget.
+ *
+ * The counters live in the database (`login_failures`, migration 0013), so every
+ * replica counts against one budget: N replicas do not give a guesser N budgets.
+ * A failure is counted with one upsert (`failures + 1`, or a new window), so guesses
+ * sent in parallel, to one replica or several, are each counted. Rows whose window
+ * and lockout are over are deleted as failures come in.
  */
+import { sql, type Kysely } from 'kysely';
 import { DroverError } from '../errors/index.ts';
+import type { Database } from '../store/index.ts';
 import type { Clock } from './types.ts';
 
 export interface ThrottlePolicy {
@@ -17,83 +24,77 @@ export interface ThrottlePolicy {
 }
 
 export interface LoginThrottleOptions {
+  db: Kysely<Database>;
   clock: Clock;
   perUsername?: Partial<ThrottlePolicy>;
   perAddress?: Partial<ThrottlePolicy>;
-  maxKeys?: number;
 }
 
 const defaultUsername: ThrottlePolicy = { windowMs: 15 * 60_000, slowdownAfter: 3, slowdownMs: 1_000, maxFailures: 10, lockoutMs: 15 * 60_000 };
 const defaultAddress: ThrottlePolicy = { windowMs: 15 * 60_000, slowdownAfter: 10, slowdownMs: 1_000, maxFailures: 50, lockoutMs: 15 * 60_000 };
 
-interface Counter { failures: number; firstAt: number; lockedUntil: number }
-
 export class LoginThrottle {
+  private readonly db: Kysely<Database>;
   private readonly clock: Clock;
   private readonly policies: { user: ThrottlePolicy; addr: ThrottlePolicy };
-  private readonly maxKeys: number;
-  private readonly counters = new Map<string, Counter>();
 
   constructor(options: LoginThrottleOptions) {
+    this.db = options.db;
     this.clock = options.clock;
     this.policies = { user: { ...defaultUsername, ...options.perUsername }, addr: { ...defaultAddress, ...options.perAddress } };
-    this.maxKeys = options.maxKeys ?? 100_000;
   }
 
   private keys(username: string, address: string): Array<[string, ThrottlePolicy]> {
     return [[`user:${username.toLowerCase()}`, this.policies.user], [`addr:${address}`, this.policies.addr]];
   }
 
-  private live(key: string, policy: ThrottlePolicy, now: number): Counter | undefined {
-    const counter = this.counters.get(key);
-    if (counter && now >= counter.lockedUntil && now - counter.firstAt > policy.windowMs) {
-      this.counters.delete(key);
-      return undefined;
-    }
-    return counter;
-  }
-
   /** Throws 429 while either key is locked; otherwise returns how long to wait first (ms). */
-  check(username: string, address: string): number {
+  async check(username: string, address: string): Promise<number> {
     const now = this.clock();
+    const keys = this.keys(username, address);
+    const rows = await this.db.selectFrom('login_failures').selectAll().where('key', 'in', keys.map(([key]) => key)).execute();
     let delay = 0;
-    for (const [key, policy] of this.keys(username, address)) {
-      const counter = this.live(key, policy, now);
-      if (!counter) continue;
-      if (now < counter.lockedUntil) {
-        const seconds = Math.ceil((counter.lockedUntil - now) / 1000);
+    for (const [key, policy] of keys) {
+      const row = rows.find((r) => r.key === key);
+      if (!row) continue;
+      const lockedUntil = Number(row.locked_until);
+      if (now < lockedUntil) {
+        const seconds = Math.ceil((lockedUntil - now) / 1000);
         throw new DroverError('DRV_ERR_TOO_MANY_REQUESTS',
           `too many failed logins ${key.startsWith('user:') ? 'for this user' : 'from this address'}: try again in ${seconds} s`,
           { retryAfterSeconds: seconds });
       }
-      if (counter.failures >= policy.slowdownAfter) delay = Math.max(delay, policy.slowdownMs);
+      // A window that is over counts for nothing (its row goes at the next clean-up).
+      if (now - Number(row.first_at) > policy.windowMs) continue;
+      if (row.failures >= policy.slowdownAfter) delay = Math.max(delay, policy.slowdownMs);
     }
     return delay;
   }
 
-  recordFailure(username: string, address: string): void {
+  async recordFailure(username: string, address: string): Promise<void> {
     const now = this.clock();
     for (const [key, policy] of this.keys(username, address)) {
-      const counter = this.live(key, policy, now) ?? { failures: 0, firstAt: now, lockedUntil: 0 };
-      counter.failures++;
-      if (counter.failures >= policy.maxFailures) {
-        counter.lockedUntil = now + policy.lockoutMs;
-        // A fresh window starts when the lock ends.
-        counter.failures = 0;
-        counter.firstAt = counter.lockedUntil;
+      // One statement: a new window when the last one is over and no lockout holds, else one more failure.
+      const over = sql<boolean>`login_failures.locked_until <= ${now} and ${now} - login_failures.first_at > ${policy.windowMs}`;
+      const counted = await this.db.insertInto('login_failures').values({ key, failures: 1, first_at: now, locked_until: 0 })
+        .onConflict((oc) => oc.column('key').doUpdateSet({
+          failures: sql<number>`case when ${over} then 1 else login_failures.failures + 1 end`,
+          first_at: sql<number>`case when ${over} then ${now} else login_failures.first_at end`,
+        }))
+        .returning('failures').executeTakeFirstOrThrow();
+      if (counted.failures >= policy.maxFailures) {
+        // Locked; a fresh window starts when the lock ends. Conditional, so racing replicas lock once.
+        const until = now + policy.lockoutMs;
+        await this.db.updateTable('login_failures').set({ failures: 0, first_at: until, locked_until: until })
+          .where('key', '=', key).where('failures', '>=', policy.maxFailures).execute();
       }
-      this.counters.delete(key);
-      this.counters.set(key, counter);
     }
-    while (this.counters.size > this.maxKeys) {
-      const oldest = this.counters.keys().next().value;
-      if (oldest === undefined) break;
-      this.counters.delete(oldest);
-    }
+    const longest = Math.max(this.policies.user.windowMs, this.policies.addr.windowMs);
+    await this.db.deleteFrom('login_failures').where('first_at', '<', now - longest).where('locked_until', '<=', now).execute();
   }
 
   /** A good login clears the username's failures (not the address's). */
-  recordSuccess(username: string): void {
-    this.counters.delete(`user:${username.toLowerCase()}`);
+  async recordSuccess(username: string): Promise<void> {
+    await this.db.deleteFrom('login_failures').where('key', '=', `user:${username.toLowerCase()}`).execute();
   }
 }

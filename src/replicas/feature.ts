@@ -1,5 +1,5 @@
 /** Puts replica presence, the peer relay and `/v1/replicas` together from what the server has. */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.ts';
@@ -9,6 +9,7 @@ import { ReplicaPresence } from './presence.ts';
 import { PeerRelay } from './relay.ts';
 import { replicasApi } from './replicas-api.ts';
 import { clusterOfRequest } from './cluster-of.ts';
+import { restClusterOf } from './rest-relay.ts';
 import type { PeerCredentials } from './peer-tls.ts';
 
 export interface ReplicasFeatureOptions {
@@ -22,6 +23,8 @@ export interface ReplicasFeatureOptions {
   localSessions(): Map<string, number>;
   /** Whether this replica answers for a cluster itself (live, with a session of its own). */
   servesLocally(clusterId: string): boolean;
+  /** The id of a cluster named by id or name (REST paths accept both); undefined when there is none. */
+  clusterIdOf(idOrName: string): Promise<string | undefined>;
   /** Heartbeat interval (ms; default 2 s); a replica is dead after 3.5 of them. */
   heartbeatMs?: number;
 }
@@ -29,6 +32,8 @@ export interface ReplicasFeatureOptions {
 export interface ReplicasFeature {
   presence: ReplicaPresence;
   relay: PeerRelay;
+  /** The same relay for the REST calls that need the cluster live (`rest-relay.ts`); `local` answers the rest. */
+  restRelay(req: IncomingMessage, res: ServerResponse, local: () => void): void;
   apiPlugins: FastifyPluginAsyncTypebox[];
   /** Starts beating once the listener is bound (the advertised port may be the one bound). */
   start(address: string): Promise<void>;
@@ -43,13 +48,29 @@ export function createReplicasFeature(options: ReplicasFeatureOptions): Replicas
     ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
   });
   const clusterOf: (req: IncomingMessage) => Promise<string | undefined> = clusterOfRequest(options.authenticator);
+  const holders = {
+    holdersOf: (clusterId: string) => presence.holdersOf(clusterId),
+    heldWithin: (clusterId: string, ms: number) => presence.heldWithin(clusterId, ms), refresh: () => presence.refresh(),
+  };
   const relay = new PeerRelay({
-    selfId: options.id, peer: options.peer, logger, clusterOf,
-    servesLocally: (clusterId) => options.servesLocally(clusterId), holdersOf: (clusterId) => presence.holdersOf(clusterId),
-    heldWithin: (clusterId, ms) => presence.heldWithin(clusterId, ms), refresh: () => presence.refresh(),
+    selfId: options.id, peer: options.peer, logger, clusterOf, servesLocally: (clusterId) => options.servesLocally(clusterId), ...holders,
+  });
+  // REST: relayed only when this replica cannot answer (no session, or not the owner for owner-only routes);
+  // while waiting for a holder, the owner is the one that can answer every such route.
+  const restClusterId = restClusterOf({ clusterIdOf: (idOrName) => options.clusterIdOf(idOrName), servesLocally: (clusterId) => options.servesLocally(clusterId), owns: (clusterId) => presence.owns(clusterId) });
+  const restRelay = new PeerRelay({
+    selfId: options.id, peer: options.peer, logger, ...holders, servesLocally: (clusterId) => presence.owns(clusterId),
+    clusterOf: async (req) => {
+      const clusterId = await restClusterId(req);
+      // No holder known yet (a session that came up since the last beat): read again once rather than answer
+      // "not connected". REST calls are rare; the /k8s relay does not pay this.
+      if (clusterId !== undefined && presence.holdersOf(clusterId).length === 0) await presence.refresh();
+      return clusterId;
+    },
   });
   return {
     presence, relay,
+    restRelay: (req, res, local) => restRelay.request(() => local())(req, res),
     apiPlugins: [replicasApi({ presence, authenticator: options.authenticator })],
     start: async (address) => {
       await presence.start(address);
@@ -57,6 +78,7 @@ export function createReplicasFeature(options: ReplicasFeatureOptions): Replicas
     },
     close: async () => {
       relay.close();
+      restRelay.close();
       await presence.close();
     },
   };

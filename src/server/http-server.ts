@@ -12,7 +12,8 @@ import type { Duplex } from 'node:stream';
 import type { FastifyServerFactory } from 'fastify';
 import { addHsts, addHstsToRawAnswer } from './hsts.ts';
 
-export type RawHandler = (req: IncomingMessage, res: ServerResponse) => void;
+/** `next` hands the request to Fastify instead (a handler that serves only some of its prefix's requests). */
+export type RawHandler = (req: IncomingMessage, res: ServerResponse, next?: () => void) => void;
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 export interface PrefixRoute<H> { prefix: string; handler: H }
@@ -65,7 +66,7 @@ export function httpsServerFactory(tls: { certPem: string; keyPem: string; peer?
     }, (req, res) => {
       addHsts(res);
       const raw = match(routing.raw, req.url);
-      if (raw) raw(req, res);
+      if (raw) raw(req, res, () => fastifyHandler(req, res));
       else fastifyHandler(req, res);
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

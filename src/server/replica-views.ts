@@ -17,7 +17,7 @@ export interface ReplicaViews {
   access: Pick<AccessService, 'reloadCluster' | 'reloadAll'>;
   kubeconfigSettings: Pick<KubeconfigSettingsStore, 'invalidate'>;
   providers: Pick<ProviderService, 'forget'>;
-  clusters: Pick<ClustersFeature, 'service' | 'controllers'>;
+  clusters: Pick<ClustersFeature, 'service' | 'controllers' | 'dismissAgents'>;
 }
 
 export function followChanges(feed: ChangeFeed, views: ReplicaViews): void {
@@ -38,9 +38,11 @@ export function followChanges(feed: ChangeFeed, views: ReplicaViews): void {
       if (error instanceof DroverError && error.code === 'DRV_ERR_NOT_FOUND') return false;
       throw error;
     });
-    // Deleted: stop serving it here (its bindings went with it). Otherwise an admin accepted another kube-apiserver.
+    // Deleted: its agents connected here exit (as those of the replica that deleted it did), and it is served
+    // here no more (its bindings went with it). Otherwise an admin accepted another kube-apiserver.
     if (exists) await controllers.apiServerAccepted(clusterId);
     else {
+      await views.clusters.dismissAgents(clusterId);
       await controllers.forget(clusterId);
       await views.access.reloadCluster(clusterId);
     }

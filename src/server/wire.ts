@@ -19,7 +19,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { buildApi, createMetrics, type ApiContext, type Metrics } from '../api/index.ts';
 import { UiSessions } from '../http/index.ts';
 import {
-  GroupRefresher, ProviderService, bootstrapAdmin, createIdentity, providersApi, redirectLoginApi, type Identity,
+  GroupRefresher, ProviderService, RedirectLogins, bootstrapAdmin, createIdentity, providersApi, redirectLoginApi, type Identity,
 } from '../identity/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { createSecretBox, describeDbUrl, loadEncryptionKey, openStore, type SecretBox, type Store } from '../store/index.ts';
@@ -131,6 +131,7 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     id: replica.id, version: droverVersion, peer: replica.peer, db: core.store.db, authenticator: core.identity.authenticator, logger: core.logger,
     localSessions: () => sessionsByCluster(clusters.tunnel.sessions()),
     servesLocally: (clusterId) => clusters.controllers.servesLocally(clusterId),
+    clusterIdOf: (idOrName) => clusters.service.get(idOrName).then((c) => c.id, () => undefined),
     ...(core.config.tuning.replicaHeartbeatMs === undefined ? {} : { heartbeatMs: core.config.tuning.replicaHeartbeatMs }),
   });
   const clusters = createClustersFeature({
@@ -189,8 +190,9 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
   // Other replicas' writes: each event drops or re-reads the one view it names (PostgreSQL only).
   followChanges(changes, { identity: core.identity, access, kubeconfigSettings: proxy.settings, providers: core.providers, clusters });
   changes.start();
-  // Browser logins through GitHub and OIDC (UI, CLI device-style, admin test login).
-  const redirectLogins = redirectLoginApi({ providers: core.providers, authenticator: core.identity.authenticator, publicUrl: core.config.publicUrl, logger: core.logger.child({ component: 'redirect-login' }) });
+  // Browser logins through GitHub and OIDC (UI, CLI device-style, admin test login); their state is in the database, for every replica.
+  const redirectLogins = redirectLoginApi({ providers: core.providers, authenticator: core.identity.authenticator, publicUrl: core.config.publicUrl, logger: core.logger.child({ component: 'redirect-login' }),
+    logins: new RedirectLogins({ db: core.store.db, box: core.secrets }) });
   // The browser's kubectl console: the server's own kubectl and helm, against the proxy, as the user.
   const shells = new ShellSessions({
     tokens: core.identity.tokens, binaries: locatePrograms(core.config.programPath), logger: core.logger.child({ component: 'web-shell' }),
@@ -204,7 +206,9 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
   const relayed = <H>(route: { prefix: string; handler: H }, wrap: (h: H) => H) => ({ prefix: route.prefix, handler: wrap(route.handler) });
   const relayRequest = (h: RawHandler): RawHandler => replicas.relay.request(h);
   return {
-    raw: [proxy.raw, ...proxy.rootRaw].map((r) => relayed(r, relayRequest)),
+    raw: [...[proxy.raw, ...proxy.rootRaw].map((r) => relayed(r, relayRequest)),
+      // REST calls that need the cluster live, from a replica without its session: relayed too; the rest go on to Fastify.
+      { prefix: '/v1/clusters/', handler: (req, res, next) => replicas.restRelay(req, res, () => next?.()) }],
     upgrade: [clusters.upgrade, relayed(proxy.upgrade, (h: UpgradeHandler) => replicas.relay.upgrade(h))],
     apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins, ...provisioning.apiPlugins, ...replicas.apiPlugins, shellApi,
       auditApi({ db: core.store.db, authenticator: core.identity.authenticator, clusters: clusters.service, recordings: core.recorder })],

@@ -12,5 +12,5 @@
 export { openStore, isUniqueViolation, describeDbUrl, type Store, type StoreKind, type OpenStoreOptions } from './open-store.ts';
 export { createSecretBox, loadEncryptionKey, parseKey, type SecretBox } from './secret-box.ts';
 export { deleteSecrets, putSecret, readSecret } from './stored-secrets.ts';
-export type { Database, UsersTable, TokensTable, SecretsTable, ClustersTable, AuthProvidersTable, UserPrincipalsTable, ProviderCredentialsTable, SettingsTable, ReplicasTable, ClusterTunnelsTable, ProvisionedNodesTable, AuditEventsTable } from './schema.ts';
+export type { Database, UsersTable, TokensTable, SecretsTable, ClustersTable, AuthProvidersTable, UserPrincipalsTable, ProviderCredentialsTable, SettingsTable, ReplicasTable, ClusterTunnelsTable, ProvisionedNodesTable, AuditEventsTable, LoginFlowsTable, LoginFailuresTable } from './schema.ts';
 export { migrations, type Migration } from './migrations/index.ts';

@@ -223,6 +223,37 @@ export interface AuditEventsTable {
   event: string;
 }
 
+/** A browser login in progress (migration 0013): its state's or request id's hash, and what its later steps need. */
+export interface LoginFlowsTable {
+  /** base64url(sha256(kind + ':' + state or request id)). */
+  id: string;
+  kind: 'callback' | 'request';
+  provider: string;
+  purpose: string;
+  /** The client address that started it: each address holds a bounded number. */
+  address: string;
+  /** Milliseconds since the epoch (PostgreSQL's bigint arrives as a string). */
+  expires_at: number | string;
+  /** kind=request: its login link was opened (0/1). */
+  started: number;
+  /** kind=request, purpose=cli: base64url(sha256(verifier)). */
+  challenge: string | null;
+  /** SecretBox-encrypted JSON: the pending login (callback), or the token issued for the CLI (request). */
+  payload: string | null;
+  /** kind=request: JSON `{code, message}` of a failed browser login. */
+  failure: string | null;
+}
+
+/** The login throttle's counter for one username or client address (migration 0013). */
+export interface LoginFailuresTable {
+  /** `user:<lower-case username>` or `addr:<address>`. */
+  key: string;
+  failures: number;
+  /** Milliseconds since the epoch (PostgreSQL's bigint arrives as a string). */
+  first_at: number | string;
+  locked_until: number | string;
+}
+
 export interface Database {
   users: UsersTable;
   tokens: TokensTable;
@@ -243,4 +274,6 @@ export interface Database {
   provisioned_nodes: ProvisionedNodesTable;
   etcd_snapshots: EtcdSnapshotsTable;
   audit_events: AuditEventsTable;
+  login_flows: LoginFlowsTable;
+  login_failures: LoginFailuresTable;
 }

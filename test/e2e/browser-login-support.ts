@@ -22,6 +22,8 @@ export async function cliBrowserLogin(server: ServerProcess, options: {
   timeoutMs?: number;
   /** More environment for the CLI (e.g. KUBERNETES_EXEC_INFO, as kubectl sets it for `drover token`). */
   env?: NodeJS.ProcessEnv;
+  /** Where the browser's requests really go (see playBrowser). */
+  route?: (url: URL) => URL;
 }): Promise<CliBrowserLogin> {
   const argv = options.argv ?? ['login', server.url, '--provider', options.provider, '--ca-file', join(server.dataDir, 'ca.crt')];
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...argv], { cwd: root, env: { ...process.env, ...options.env, DROVER_CONFIG: options.configPath, DROVER_LOGIN_POLL_MS: '200', DROVER_LOGIN_TIMEOUT_MS: String(options.timeoutMs ?? 60_000) }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -38,7 +40,7 @@ export async function cliBrowserLogin(server: ServerProcess, options: {
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const url = await loginUrl;
-  const browser = url === undefined || options.noBrowser ? [] : await playBrowser(url, { cas: [server.caPem(), ...options.cas], fields: options.fields });
+  const browser = url === undefined || options.noBrowser ? [] : await playBrowser(url, { cas: [server.caPem(), ...options.cas], fields: options.fields, ...(options.route ? { route: options.route } : {}) });
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   const code = await exited;
   clearTimeout(timer);

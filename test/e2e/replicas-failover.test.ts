@@ -84,7 +84,7 @@ describe('3 replicas behind HAProxy: relay, kill -9 and rolling restart', () => 
     assert.deepEqual(statuses, Array.from({ length: 12 }, () => 200), 'every request through the load balancer succeeds');
   });
 
-  it('recovers after kill -9 of the replica holding the tunnel; the open kubectl watch is reported', async () => {
+  it('recovers after kill -9 of the replica holding the tunnel; kubectl wait (which re-watches) carries on; the open kubectl get --watch is reported', async () => {
     const victim = await ownerIndex();
     const watch = spawn('kubectl', ['--kubeconfig', kubeconfig, '-n', ns, 'get', 'configmaps', '--watch', '--request-timeout=0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let watchOut = '';
@@ -94,6 +94,13 @@ describe('3 replicas behind HAProxy: relay, kill -9 and rolling restart', () => 
     watch.on('exit', (code, signal) => { watchExit = `exit ${code ?? signal}`; });
     await kubectlOk(['-n', ns, 'create', 'configmap', 'before-kill'], { kubeconfig: cp.kubeconfigPath });
     await eventually('the watch to show the first event', () => (watchOut.includes('before-kill') ? true : undefined), 30_000);
+    // A client that re-watches by itself (kubectl wait lists, then watches, and watches again when a watch ends).
+    await kubectlOk(['-n', ns, 'create', 'configmap', 'wait-me', '--from-literal=ready=no'], { kubeconfig: cp.kubeconfigPath });
+    const waiter = spawn('kubectl', ['--kubeconfig', kubeconfig, '-n', ns, 'wait', '--for=jsonpath={.data.ready}=yes', 'configmap/wait-me', '--timeout=300s', '-v=6'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let waiterOut = '';
+    for (const stream of [waiter.stdout, waiter.stderr]) stream.on('data', (c: Buffer) => { waiterOut += c.toString(); });
+    const waited = new Promise<number | null>((resolve) => waiter.on('exit', (code) => resolve(code)));
+    await eventually('kubectl wait to be watching', () => (/watch=true[^\n]* 200 OK/.test(waiterOut) ? true : undefined), 30_000);
 
     const killedAt = Date.now();
     await set.replicas[victim]?.kill9();
@@ -114,7 +121,15 @@ describe('3 replicas behind HAProxy: relay, kill -9 and rolling restart', () => 
       .then(() => watchOut.includes('after-kill'), () => false);
     report(`open kubectl get --watch: ${seen ? 're-established by kubectl itself (saw an event created after the failover)' : `not re-established; kubectl ${watchExit ?? 'still running without new events'}; its output: ${JSON.stringify(watchOut.slice(-400))}`}`);
     watch.kill();
+    // The change kubectl wait is waiting for, made after the failover: it sees it only through a new watch.
+    await kubectlOk(['-n', ns, 'patch', 'configmap', 'wait-me', '--type=merge', '-p', '{"data":{"ready":"yes"}}'], { kubeconfig: cp.kubeconfigPath });
+    const waitExit = await Promise.race([waited, new Promise<string>((resolve) => setTimeout(() => resolve('still waiting after 120 s'), 120_000))]);
+    if (waitExit === 'still waiting after 120 s') waiter.kill();
     await set.restart(victim);
+    const rewatches = (waiterOut.match(/watch=true[^\n]* 200 OK/g) ?? []).length;
+    report(`kubectl wait across the kill -9: ${waitExit === 0 ? `carried on (${rewatches} watches opened through the load balancer) and saw the change made after the failover` : `did not carry on (${String(waitExit)}): ${JSON.stringify(waiterOut.slice(-600))}`}`);
+    assert.equal(waitExit, 0, `kubectl wait through the load balancer should re-watch after the failover: ${waiterOut.slice(-1500)}`);
+    assert.ok(rewatches >= 2, `the failover cut kubectl wait's first watch, and kubectl opened another: ${waiterOut.slice(-1500)}`);
   });
 
   it('keeps answering through a rolling restart of every replica', async () => {

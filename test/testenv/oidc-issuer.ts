@@ -124,6 +124,8 @@ export async function playBrowser(startUrl: string, options: {
   /** Stop before following a redirect to a URL this returns true for (to capture a callback URL). */
   stopAt?: (url: string) => boolean;
   cookies?: Map<string, Map<string, string>>;
+  /** Where a request for a URL really goes (e.g. one replica behind the load balancer's address); cookies stay with the URL's host. */
+  route?: (url: URL) => URL;
 }): Promise<BrowserStep[]> {
   const agent = new Agent({ connect: { ca: options.cas } });
   const jar = options.cookies ?? new Map<string, Map<string, string>>();
@@ -134,7 +136,7 @@ export async function playBrowser(startUrl: string, options: {
       const target: URL = new URL(next.url);
       if (options.stopAt?.(next.url)) { steps.push({ url: next.url, status: 0, text: '', headers: {} }); break; }
       const cookies = jar.get(target.host) ?? new Map<string, string>();
-      const res: Awaited<ReturnType<typeof request>> = await request(target, {
+      const res: Awaited<ReturnType<typeof request>> = await request(options.route?.(target) ?? target, {
         method: next.method, dispatcher: agent,
         headers: {
           ...(cookies.size > 0 ? { cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') } : {}),

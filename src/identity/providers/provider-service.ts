@@ -368,7 +368,7 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
       throw new DroverError('DRV_ERR_UNPROCESSABLE', `${providerName} logs in through the browser: run "drover login URL --provider ${providerName}" without a password`);
     }
     const throttleKey = `${definition.name}:${input.username}`;
-    const delay = this.identity.throttle.check(throttleKey, input.address);
+    const delay = await this.identity.throttle.check(throttleKey, input.address);
     if (delay > 0) await this.sleep(delay);
     const provider = await this.instance('live', definition, row);
     if (provider.style !== 'password') throw new DroverError('DRV_ERR_INTERNAL', `${providerName} is not a password provider`);
@@ -377,12 +377,12 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
       identity = await provider.authenticate(input.username, input.password);
     } catch (error) {
       if (error instanceof DroverError && error.code === 'DRV_ERR_UNAUTHENTICATED') {
-        this.identity.throttle.recordFailure(throttleKey, input.address);
+        await this.identity.throttle.recordFailure(throttleKey, input.address);
         this.logger.info({ provider: definition.name, address: input.address }, 'provider login failed');
       }
       throw error;
     }
-    this.identity.throttle.recordSuccess(throttleKey);
+    await this.identity.throttle.recordSuccess(throttleKey);
     const result = await this.completeLogin(definition.name, identity, {
       address: input.address, ...(input.description === undefined ? {} : { description: input.description }),
       ...(input.ttlSeconds === undefined ? {} : { ttlSeconds: input.ttlSeconds }),

@@ -24,7 +24,7 @@ import { DroverError } from '../../errors/index.ts';
 import type { Logger } from '../../logging/index.ts';
 import type { TokenAuthenticator } from '../types.ts';
 import type { CompleteExternalLogin } from './external-login.ts';
-import { RedirectLogins, sha256url, type IssuedLogin, type LoginPurpose, type PendingLogin } from './redirect-login.ts';
+import { sha256url, type RedirectLogins, type IssuedLogin, type LoginPurpose, type PendingLogin } from './redirect-login.ts';
 import type { AuthProvider, ProviderName, RedirectProvider } from './types.ts';
 import { CollectedToken, LoginLink } from '../../api-types/index.ts';
 
@@ -42,7 +42,8 @@ export interface RedirectApiOptions {
   /** The server's public URL: redirect URIs and login URLs are built from it, never from request headers. */
   publicUrl: string;
   logger: Logger;
-  logins?: RedirectLogins;
+  /** Logins in progress, kept in the database so any replica can finish them. */
+  logins: RedirectLogins;
 }
 
 const RedirectProviderName = Type.Union([Type.Literal('github'), Type.Literal('oidc')]);
@@ -91,7 +92,7 @@ function loginFinisher(options: RedirectApiOptions, logins: RedirectLogins, inst
     switch (login.purpose) {
       case 'test': {
         await options.providers.recordTestLogin(name);
-        if (login.requestId !== undefined) logins.close(login.requestId);
+        if (login.requestId !== undefined) await logins.close(login.requestId);
         options.logger.info({ provider: name, groups: identity.groups.length }, 'redirect provider test login succeeded');
         return page(reply, 'Test login succeeded', `${name} answered for ${identity.user.displayName} (${identity.user.id}) with ${identity.groups.length} group(s). You can enable the provider now.`);
       }
@@ -101,7 +102,7 @@ function loginFinisher(options: RedirectApiOptions, logins: RedirectLogins, inst
           token: result.value, tokenId: result.token.id, user: result.user,
           ...(result.token.expiresAt ? { expiresAt: result.token.expiresAt } : {}),
         };
-        logins.complete(login.requestId ?? '', issued);
+        await logins.complete(login.requestId ?? '', issued);
         return page(reply, 'Logged in', `You are logged in to Drover as ${result.user.username}. Return to your terminal; you can close this window.`);
       }
       case 'ui': {
@@ -118,7 +119,7 @@ function loginFinisher(options: RedirectApiOptions, logins: RedirectLogins, inst
 }
 
 export function redirectLoginApi(options: RedirectApiOptions): FastifyPluginAsyncTypebox {
-  const logins = options.logins ?? new RedirectLogins();
+  const logins = options.logins;
   const base = options.publicUrl.replace(/\/$/, '');
   const callbackUri = (provider: ProviderName): string => `${base}/v1/auth/${provider}/callback`;
   const loginUrl = (provider: ProviderName, purpose: LoginPurpose, requestId: string): string =>
@@ -142,7 +143,7 @@ export function redirectLoginApi(options: RedirectApiOptions): FastifyPluginAsyn
     }, async (request, reply) => {
       const name = request.params.provider;
       const purpose = request.query.purpose ?? 'ui';
-      if (purpose !== 'ui') logins.startRequest(request.query.request, name, purpose);
+      if (purpose !== 'ui') await logins.startRequest(request.query.request, name, purpose);
       const provider = await instance(name, purpose);
       const start = await provider.startLogin(callbackUri(name));
       const login: PendingLogin = { provider: name, purpose, pending: start.pending, ...(request.query.request && purpose !== 'ui' ? { requestId: request.query.request } : {}) };
@@ -153,7 +154,7 @@ export function redirectLoginApi(options: RedirectApiOptions): FastifyPluginAsyn
         // Lax, not Strict: the provider's redirect back is a cross-site top-level navigation.
         reply.header('set-cookie', `${bindingCookie(name)}=${binding}; Path=/v1/auth/${name}/callback; HttpOnly; Secure; SameSite=Lax; Max-Age=600`);
       }
-      logins.begin(login, request.ip);
+      await logins.begin(login, request.ip);
       return reply.header('cache-control', 'no-store').redirect(start.authorizeUrl, 302);
     });
 
@@ -166,7 +167,7 @@ export function redirectLoginApi(options: RedirectApiOptions): FastifyPluginAsyn
       },
     }, async (request, reply) => {
       const name = request.params.provider;
-      const login = logins.finish(request.query.state ?? null, name);
+      const login = await logins.finish(request.query.state ?? null, name);
       if (login.purpose === 'ui') {
         const binding = cookieValue(request, bindingCookie(name));
         if (binding === undefined || login.browserBinding !== sha256url(binding)) {
@@ -176,7 +177,7 @@ export function redirectLoginApi(options: RedirectApiOptions): FastifyPluginAsyn
       try {
         return await finishLogin(request, reply, name, login);
       } catch (error) {
-        if (login.purpose === 'cli' && login.requestId !== undefined && error instanceof DroverError) logins.fail(login.requestId, error);
+        if (login.purpose === 'cli' && login.requestId !== undefined && error instanceof DroverError) await logins.fail(login.requestId, error);
         // A browser is on this page, not a script: back to the login page, which shows the reason in words.
         if (login.purpose === 'ui' && error instanceof DroverError) {
           options.logger.info({ provider: name, code: error.code, reason: error.message }, 'ui login through a redirect provider refused');
@@ -195,7 +196,7 @@ export function redirectLoginApi(options: RedirectApiOptions): FastifyPluginAsyn
     }, async (request) => {
       const name = request.params.provider;
       await instance(name, 'cli');
-      const requestId = logins.openRequest(request.ip, name, 'cli', request.body.challenge);
+      const requestId = await logins.openRequest(request.ip, name, 'cli', request.body.challenge);
       return { requestId, loginUrl: loginUrl(name, 'cli', requestId) };
     });
 
@@ -209,7 +210,7 @@ export function redirectLoginApi(options: RedirectApiOptions): FastifyPluginAsyn
         },
       },
     }, async (request, reply) => {
-      const answer = logins.poll(request.body.requestId, request.body.verifier);
+      const answer = await logins.poll(request.body.requestId, request.body.verifier);
       reply.header('cache-control', 'no-store');
       if (answer.state === 'pending') return reply.status(202).send({ status: 'pending' as const });
       return reply.status(200).send(answer.issued);
@@ -225,7 +226,7 @@ export function redirectLoginApi(options: RedirectApiOptions): FastifyPluginAsyn
       requireAdmin(request);
       const name = request.params.provider;
       await instance(name, 'test');
-      const requestId = logins.openRequest(request.ip, name, 'test');
+      const requestId = await logins.openRequest(request.ip, name, 'test');
       return { requestId, loginUrl: loginUrl(name, 'test', requestId) };
     });
     return Promise.resolve();

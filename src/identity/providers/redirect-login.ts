@@ -2,16 +2,28 @@
  * Server-side state of browser logins through a redirect provider (GitHub,
  * OIDC). Nothing the browser brings back is trusted beyond the `state` key:
  * the nonce, the PKCE verifier, the redirect URI, the purpose and the CLI
- * request all stay here. Every entry is single use, expires after 10 minutes,
- * and the number of live entries is bounded, overall and per client address (a flood answers
- * 429; it cannot grow memory, and one address cannot crowd out the others).
+ * request all stay on the server. Every entry is single use, expires after 10
+ * minutes, and the number of live entries is bounded, overall and per client
+ * address (a flood answers 429; it cannot grow the table without bound, and one
+ * address cannot crowd out the others).
+ *
+ * The state lives in the database (`login_flows`, migration 0013), not in this
+ * process, so a login started on one replica finishes on any other behind a load
+ * balancer without session affinity. Keys are stored as SHA-256 hashes, the
+ * pending login (nonce, PKCE verifier) and the token waiting for the CLI are
+ * encrypted with the encryption key, and every use that must happen once (a
+ * callback, the token handed to the CLI) is one conditional statement
+ * (`DELETE … RETURNING`, `UPDATE … WHERE`), so two replicas racing on the same
+ * entry cannot both win. Expired rows are deleted whenever a new entry is added.
  *
  * CLI logins (device style, no loopback listener): the CLI sends
  * `challenge = base64url(sha256(verifier))` and keeps the verifier; the browser
  * finishes the login; only the holder of the verifier can collect the token, once.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import { DroverError } from '../../errors/index.ts';
+import type { Database, SecretBox } from '../../store/index.ts';
 import type { ProviderName, RedirectStart } from './types.ts';
 
 export type LoginPurpose = 'ui' | 'cli' | 'test';
@@ -35,56 +47,6 @@ export const pendingTtlMs = 10 * 60_000;
 export const defaultMaxEntries = 10_000;
 export const defaultMaxPerAddress = 200;
 
-interface Timed<T> { value: T; expiresAt: number; owner: string }
-
-/** A bounded map whose entries expire; each owner (client address) holds at most `perOwner` of them. */
-class ExpiringMap<T> {
-  private readonly entries = new Map<string, Timed<T>>();
-  private readonly owners = new Map<string, number>();
-  constructor(private readonly max: number, private readonly perOwner: number, private readonly ttlMs: number, private readonly clock: () => number) {}
-
-  add(key: string, value: T, owner: string): void {
-    this.sweep();
-    if (this.entries.size >= this.max) throw new DroverError('DRV_ERR_TOO_MANY_REQUESTS', 'too many logins are in progress; try again in a few minutes');
-    const held = this.owners.get(owner) ?? 0;
-    if (held >= this.perOwner) throw new DroverError('DRV_ERR_TOO_MANY_REQUESTS', 'too many unfinished logins from this address; finish one or try again in 10 minutes');
-    this.entries.set(key, { value, expiresAt: this.clock() + this.ttlMs, owner });
-    this.owners.set(owner, held + 1);
-  }
-
-  get(key: string): T | undefined {
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    if (entry.expiresAt <= this.clock()) {
-      this.delete(key);
-      return undefined;
-    }
-    return entry.value;
-  }
-
-  take(key: string): T | undefined {
-    const value = this.get(key);
-    this.delete(key);
-    return value;
-  }
-
-  get size(): number { return this.entries.size; }
-
-  private delete(key: string): void {
-    const entry = this.entries.get(key);
-    if (!entry) return;
-    this.entries.delete(key);
-    const held = (this.owners.get(entry.owner) ?? 1) - 1;
-    if (held <= 0) this.owners.delete(entry.owner);
-    else this.owners.set(entry.owner, held);
-  }
-
-  private sweep(): void {
-    const now = this.clock();
-    for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.delete(key);
-  }
-}
-
 export function sha256url(text: string): string {
   return createHash('sha256').update(text).digest('base64url');
 }
@@ -97,98 +59,152 @@ function sameText(a: string, b: string): boolean {
 
 const challengePattern = /^[A-Za-z0-9_-]{43}$/;
 
-interface CliRequest {
-  provider: ProviderName;
-  purpose: 'cli' | 'test';
-  challenge?: string;
-  /** Set once the browser login finished; taken (deleted) by the poll that collects it. */
-  issued?: IssuedLogin;
-  /** The login URL was opened: a second browser cannot reuse it. */
-  started: boolean;
-  /** Why the browser login failed, for the CLI's next poll. */
-  failure?: { code: string; message: string };
-}
+type FlowKind = 'callback' | 'request';
+
+/** The row's key: a hash, so a database reader learns no state or request id it could present. */
+const rowId = (kind: FlowKind, key: string): string => sha256url(`${kind}:${key}`);
+/** Associated data of a row's encrypted payload: a payload copied to another row does not decrypt. */
+const payloadLabel = (id: string): string => `login-flow/${id}`;
 
 export type CliPoll = { state: 'pending' } | { state: 'done'; issued: IssuedLogin };
 
-export class RedirectLogins {
-  private readonly pending: ExpiringMap<PendingLogin>;
-  private readonly requests: ExpiringMap<CliRequest>;
+export interface RedirectLoginsOptions {
+  db: Kysely<Database>;
+  box: SecretBox;
+  maxEntries?: number;
+  maxPerAddress?: number;
+  ttlMs?: number;
+  clock?: () => number;
+}
 
-  constructor(options: { maxEntries?: number; maxPerAddress?: number; ttlMs?: number; clock?: () => number } = {}) {
-    const clock = options.clock ?? Date.now;
-    const max = options.maxEntries ?? defaultMaxEntries;
-    const perAddress = options.maxPerAddress ?? defaultMaxPerAddress;
-    const ttl = options.ttlMs ?? pendingTtlMs;
-    this.pending = new ExpiringMap(max, perAddress, ttl, clock);
-    this.requests = new ExpiringMap(max, perAddress, ttl, clock);
+export class RedirectLogins {
+  private readonly db: Kysely<Database>;
+  private readonly box: SecretBox;
+  private readonly max: number;
+  private readonly perAddress: number;
+  private readonly ttlMs: number;
+  private readonly clock: () => number;
+
+  constructor(options: RedirectLoginsOptions) {
+    this.db = options.db;
+    this.box = options.box;
+    this.max = options.maxEntries ?? defaultMaxEntries;
+    this.perAddress = options.maxPerAddress ?? defaultMaxPerAddress;
+    this.ttlMs = options.ttlMs ?? pendingTtlMs;
+    this.clock = options.clock ?? Date.now;
   }
 
   /** Keeps a started login under its state (which the provider made: 32+ random bytes). */
-  begin(login: PendingLogin, address: string): void {
-    if (this.pending.get(login.pending.state)) throw new DroverError('DRV_ERR_INTERNAL', 'a login state was issued twice');
-    this.pending.add(login.pending.state, login, address);
+  async begin(login: PendingLogin, address: string): Promise<void> {
+    const id = rowId('callback', login.pending.state);
+    await this.add({ id, kind: 'callback', provider: login.provider, purpose: login.purpose, address, payload: this.box.encrypt(JSON.stringify(login), payloadLabel(id)) });
   }
 
-  /** The login for a callback's state, removed so it can never be used again; 400 when unknown, used or expired. */
-  finish(state: string | null, provider: ProviderName): PendingLogin {
-    const login = state === null || state === '' || state.length > 512 ? undefined : this.pending.take(state);
-    if (!login) throw new DroverError('DRV_ERR_BAD_REQUEST', 'this login callback is unknown, was already used, or has expired (10 minutes); start the login again');
+  /**
+   * The login for a callback's state, deleted in the same statement that reads it, so it can
+   * never be used again (on this replica or another); 400 when unknown, used, expired, or
+   * started for another provider (it is spent then too).
+   */
+  async finish(state: string | null, provider: ProviderName): Promise<PendingLogin> {
+    const row = state === null || state === '' || state.length > 512 ? undefined
+      : await this.db.deleteFrom('login_flows').where('id', '=', rowId('callback', state)).where('kind', '=', 'callback')
+        .returning(['id', 'expires_at', 'payload']).executeTakeFirst();
+    if (!row?.payload) throw new DroverError('DRV_ERR_BAD_REQUEST', 'this login callback is unknown or was already used; start the login again');
+    if (Number(row.expires_at) <= this.clock()) throw new DroverError('DRV_ERR_BAD_REQUEST', `this login has expired (a login must finish within ${Math.round(this.ttlMs / 60_000)} minutes of its start); start the login again`);
+    const login = JSON.parse(this.box.decrypt(row.payload, payloadLabel(row.id))) as PendingLogin;
     if (login.provider !== provider) throw new DroverError('DRV_ERR_BAD_REQUEST', `this login was started for ${login.provider}, not ${provider}; start the login again`);
     return login;
   }
 
   /** A CLI (or admin test) login request; the CLI later proves `sha256(verifier) == challenge`. */
-  openRequest(address: string, provider: ProviderName, purpose: 'cli' | 'test', challenge?: string): string {
+  async openRequest(address: string, provider: ProviderName, purpose: 'cli' | 'test', challenge?: string): Promise<string> {
     if (purpose === 'cli' && (challenge === undefined || !challengePattern.test(challenge))) {
       throw new DroverError('DRV_ERR_BAD_REQUEST', 'challenge must be base64url(sha256(verifier)), 43 characters');
     }
-    const id = `lr-${randomBytes(24).toString('base64url')}`;
-    this.requests.add(id, { provider, purpose, started: false, ...(challenge === undefined ? {} : { challenge }) }, address);
-    return id;
+    const requestId = `lr-${randomBytes(24).toString('base64url')}`;
+    await this.add({ id: rowId('request', requestId), kind: 'request', provider, purpose, address, challenge: challenge ?? null });
+    return requestId;
   }
 
-  /** Marks a request's login URL as opened (once); 400 for an unknown, used or expired one. */
-  startRequest(id: string | undefined, provider: ProviderName, purpose: 'cli' | 'test'): void {
-    const request = id === undefined ? undefined : this.requests.get(id);
-    if (!request || request.started || request.provider !== provider || request.purpose !== purpose) {
+  /** Marks a request's login URL as opened (once, one statement); 400 for an unknown, used or expired one. */
+  async startRequest(requestId: string | undefined, provider: ProviderName, purpose: 'cli' | 'test'): Promise<void> {
+    const result = requestId === undefined ? undefined
+      : await this.db.updateTable('login_flows').set({ started: 1 }).where(this.liveRequest(requestId))
+        .where('started', '=', 0).where('provider', '=', provider).where('purpose', '=', purpose).executeTakeFirst();
+    if (result?.numUpdatedRows !== 1n) {
       throw new DroverError('DRV_ERR_BAD_REQUEST', 'this login link is unknown, was already opened, or has expired; start the login again from your terminal');
     }
-    request.started = true;
   }
 
-  /** Hands the issued token to the request (purpose=cli). */
-  complete(id: string, issued: IssuedLogin): void {
-    const request = this.requests.get(id);
-    if (!request || request.issued) throw new DroverError('DRV_ERR_LOGIN_EXPIRED', 'the terminal login request expired before the browser finished; run drover login again');
-    request.issued = issued;
+  /** Hands the issued token (encrypted) to the request (purpose=cli). */
+  async complete(requestId: string, issued: IssuedLogin): Promise<void> {
+    const id = rowId('request', requestId);
+    const result = await this.db.updateTable('login_flows').set({ payload: this.box.encrypt(JSON.stringify(issued), payloadLabel(id)) }).where(this.liveRequest(requestId))
+      .where('payload', 'is', null).executeTakeFirst();
+    if (result.numUpdatedRows !== 1n) throw new DroverError('DRV_ERR_LOGIN_EXPIRED', 'the terminal login request expired before the browser finished; run drover login again');
   }
 
   /** Records why the browser login failed; the CLI's next poll reports it and the request ends. */
-  fail(id: string, error: DroverError): void {
-    const request = this.requests.get(id);
-    if (request && !request.issued) request.failure = { code: error.code, message: error.message };
+  async fail(requestId: string, error: DroverError): Promise<void> {
+    await this.db.updateTable('login_flows').set({ failure: JSON.stringify({ code: error.code, message: error.message }) }).where(this.liveRequest(requestId))
+      .where('payload', 'is', null).execute();
   }
 
   /** Ends a request that needs no token (purpose=test). */
-  close(id: string): void { this.requests.take(id); }
+  async close(requestId: string): Promise<void> {
+    await this.db.deleteFrom('login_flows').where('id', '=', rowId('request', requestId)).execute();
+  }
 
-  /** The CLI's poll: pending until the browser finishes, the token once, then 410. A wrong verifier is 400 and does not consume. */
-  poll(id: string, verifier: string): CliPoll {
-    const request = this.requests.get(id);
-    if (!request || request.purpose !== 'cli' || request.challenge === undefined) {
+  /**
+   * The CLI's poll: pending until the browser finishes, the token once (taken with one
+   * `DELETE … RETURNING`, so two polls racing on two replicas cannot both get it), then 410.
+   * A wrong verifier is 400 and does not consume.
+   */
+  async poll(requestId: string, verifier: string): Promise<CliPoll> {
+    const id = rowId('request', requestId);
+    const request = await this.db.selectFrom('login_flows').select(['purpose', 'challenge', 'payload', 'failure']).where(this.liveRequest(requestId)).executeTakeFirst();
+    if (!request || request.purpose !== 'cli' || request.challenge === null) {
       throw new DroverError('DRV_ERR_LOGIN_EXPIRED', 'this login request expired or was already used; run drover login again');
     }
     if (!sameText(sha256url(verifier), request.challenge)) throw new DroverError('DRV_ERR_BAD_REQUEST', 'the verifier does not match this login request');
-    if (request.failure) {
-      this.requests.take(id);
-      throw new DroverError('DRV_ERR_UNAUTHENTICATED', `the browser login failed: ${request.failure.message}`);
+    if (request.failure !== null) {
+      await this.close(requestId);
+      const failure = JSON.parse(request.failure) as { message: string };
+      throw new DroverError('DRV_ERR_UNAUTHENTICATED', `the browser login failed: ${failure.message}`);
     }
-    if (!request.issued) return { state: 'pending' };
-    this.requests.take(id);
-    return { state: 'done', issued: request.issued };
+    if (request.payload === null) return { state: 'pending' };
+    const taken = await this.db.deleteFrom('login_flows').where('id', '=', id).where('payload', 'is not', null).returning('payload').executeTakeFirst();
+    if (!taken?.payload) throw new DroverError('DRV_ERR_LOGIN_EXPIRED', 'this login request expired or was already used; run drover login again');
+    return { state: 'done', issued: JSON.parse(this.box.decrypt(taken.payload, payloadLabel(id))) as IssuedLogin };
   }
 
   /** Live entries, for tests and metrics. */
-  get size(): { pending: number; requests: number } { return { pending: this.pending.size, requests: this.requests.size }; }
+  async size(): Promise<{ pending: number; requests: number }> {
+    const rows = await this.db.selectFrom('login_flows').select(['kind', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .where('expires_at', '>', this.clock()).groupBy('kind').execute();
+    const count = (kind: FlowKind): number => Number(rows.find((r) => r.kind === kind)?.n ?? 0);
+    return { pending: count('callback'), requests: count('request') };
+  }
+
+  /** The condition "the unexpired request row of `requestId`". */
+  private liveRequest(requestId: string) {
+    const now = this.clock();
+    return (eb: ExpressionBuilder<Database, 'login_flows'>) =>
+      eb.and([eb('id', '=', rowId('request', requestId)), eb('kind', '=', 'request'), eb('expires_at', '>', now)]);
+  }
+
+  /** Inserts a new entry within the bounds, deleting expired rows first (they would count otherwise). */
+  private async add(row: { id: string; kind: FlowKind; provider: ProviderName; purpose: LoginPurpose; address: string; challenge?: string | null; payload?: string }): Promise<void> {
+    const now = this.clock();
+    await this.db.deleteFrom('login_flows').where('expires_at', '<=', now).execute();
+    const held = await this.db.selectFrom('login_flows')
+      .select([(eb) => eb.fn.countAll<number | string>().as('total'), sql<number | string | null>`sum(case when address = ${row.address} then 1 else 0 end)`.as('mine')])
+      .where('kind', '=', row.kind).executeTakeFirstOrThrow();
+    if (Number(held.total) >= this.max) throw new DroverError('DRV_ERR_TOO_MANY_REQUESTS', 'too many logins are in progress; try again in a few minutes');
+    if (Number(held.mine ?? 0) >= this.perAddress) throw new DroverError('DRV_ERR_TOO_MANY_REQUESTS', 'too many unfinished logins from this address; finish one or try again in 10 minutes');
+    const inserted = await this.db.insertInto('login_flows')
+      .values({ ...row, challenge: row.challenge ?? null, payload: row.payload ?? null, failure: null, started: 0, expires_at: now + this.ttlMs })
+      .onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
+    if (inserted.numInsertedOrUpdatedRows !== 1n) throw new DroverError('DRV_ERR_INTERNAL', 'a login state was issued twice');
+  }
 }
