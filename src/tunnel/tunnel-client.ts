@@ -163,11 +163,12 @@ export class TunnelClient {
     });
     attempt.abort = offer.abort;
     offer.outcome.then((outcome) => {
-      if (outcome.type === 'upgraded') {
-        if (this.attempt !== attempt) return void outcome.socket.destroy();
-        return this.run(attempt, outcome.socket, 'direct');
+      // Closed or destroyed while the answer was on its way: nothing may be served.
+      if (this.attempt !== attempt || this.state !== 'running') {
+        if (outcome.type === 'upgraded') outcome.socket.destroy();
+        return this.finish(attempt, { type: 'closed' });
       }
-      if (this.attempt !== attempt) return;
+      if (outcome.type === 'upgraded') return this.run(attempt, outcome.socket, 'direct');
       if (outcome.understood) return this.finish(attempt, { type: 'refused', status: outcome.status, message: outcome.message });
       this.options.logger.info({ url: this.url.toString(), status: outcome.status },
         'the direct tunnel upgrade was refused by something that does not speak it (an older server, or a proxy that passes only WebSocket upgrades); using the WebSocket tunnel');
