@@ -58,6 +58,8 @@ export class Agent {
     if (!/^https:\/\//.test(options.serverUrl)) throw new InvalidArgumentError('--server', 'an https:// URL', options.serverUrl);
     if (!options.registrationToken) throw new InvalidArgumentError('--token', 'the cluster\'s registration token');
     if (options.mode !== 'cluster' && options.mode !== 'node') throw new InvalidArgumentError('--mode', '"cluster" or "node"', options.mode);
+    const transport = options.env.DROVER_TUNNEL_TRANSPORT;
+    if (transport !== undefined && transport !== 'auto' && transport !== 'websocket') throw new InvalidArgumentError('DROVER_TUNNEL_TRANSPORT', '"auto" or "websocket"', transport);
     this.options = options;
   }
 
@@ -76,6 +78,9 @@ export class Agent {
     const tunnel = new TunnelClient({
       serverUrl: options.serverUrl,
       connectPath: tunnelConnectPath,
+      // `websocket` skips the offer of HTTP/2 on the upgraded socket, for a proxy that
+      // answers it slowly or oddly instead of refusing it (the fallback covers a refusal).
+      ...(options.env.DROVER_TUNNEL_TRANSPORT === 'websocket' ? { transport: 'websocket' as const } : {}),
       headers: () => ({
         [agentHeaders.token]: options.registrationToken,
         [agentHeaders.kind]: options.mode,

@@ -7,7 +7,11 @@
  *
  * Polls the store every `intervalMs` (one indexed query for all clusters), so a
  * revocation, a disabled user or a group change reaches each reachable cluster
- * within about one interval plus the writes. Which clusters are live comes from
+ * within about one interval plus the writes. A cluster whose desired records are
+ * the same as at its last successful sync is left alone, except on every
+ * `verifyEveryTicks`-th tick (a minute by default), when its records are read back
+ * and any change made inside the cluster is undone: an idle server then no longer
+ * lists every cluster's records through its tunnel every 2 s (issue #21, idle CPU). Which clusters are live comes from
  * ClusterControllers' events, not a poll: a cluster that turns Active is synced at
  * once, one that goes is left alone. Each cluster syncs on its own: a cluster that
  * fails or hangs is retried on a later tick and never delays another.
@@ -55,6 +59,8 @@ export interface DesiredRecords {
 }
 
 const fieldManager = 'drover-ace-sync';
+/** How often (in ticks) a cluster whose desired records have not changed is checked anyway: 30 × 2 s. */
+const verifyEveryTicks = 30;
 const selector = Object.entries(managedByLabel).map(([k, v]) => `${k}=${v}`).join(',');
 
 export class AceSync {
@@ -65,6 +71,8 @@ export class AceSync {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly crdsApplied = new Set<string>();
   private readonly lastError = new Map<string, string>();
+  /** Per cluster: a fingerprint of what its last successful sync wrote, and that sync's tick. */
+  private readonly lastSynced = new Map<string, { fingerprint: string; tick: number }>();
   /** The live clusters, kept by ClusterControllers' events. */
   private readonly targets = new Map<string, KubeClient>();
   private unsubscribe: Array<() => void> = [];
@@ -88,7 +96,7 @@ export class AceSync {
     this.unsubscribe = [
       clusters.onLive((clusterId, live) => { this.targets.set(clusterId, live.client); void this.tick(); }),
       // Back later, perhaps with another kube-apiserver: the CRDs are checked again then.
-      clusters.onGone((clusterId) => { this.targets.delete(clusterId); this.crdsApplied.delete(clusterId); }),
+      clusters.onGone((clusterId) => { this.targets.delete(clusterId); this.crdsApplied.delete(clusterId); this.lastSynced.delete(clusterId); }),
     ];
     void this.tick();
     return this;
@@ -115,8 +123,16 @@ export class AceSync {
     }
     for (const target of targets) {
       if (this.inFlight.has(target.id)) continue; // still busy (or hung): its own problem, not the others'
+      const tick = this.stats.ticks;
       const run = this.desired(target.id, rows)
-        .then((desired) => this.syncCluster(target, desired))
+        .then(async (desired) => {
+          const fingerprint = fingerprintOf(desired);
+          const last = this.lastSynced.get(target.id);
+          if (last?.fingerprint === fingerprint && tick - last.tick < verifyEveryTicks) return;
+          this.lastSynced.delete(target.id);
+          await this.syncCluster(target, desired);
+          this.lastSynced.set(target.id, { fingerprint, tick });
+        })
         .then(() => {
           this.stats.synced++;
           if (this.lastError.delete(target.id)) this.logger.info({ cluster: target.id }, 'ace sync recovered');
@@ -229,6 +245,12 @@ function parsePrincipals(json: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** The same for the same records, whatever order the store returned them in. */
+function fingerprintOf(desired: DesiredRecords): string {
+  const sorted = <S>(m: Map<string, S>): [string, S][] => [...m].sort(([a], [b]) => a.localeCompare(b));
+  return JSON.stringify(canonical({ tokens: sorted(desired.tokens), users: sorted(desired.users) }));
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

@@ -44,6 +44,8 @@ export interface TunnelHarness {
   stop(): Promise<void>;
   /** Starts a fresh https server and TunnelServer on the same port. */
   restart(): Promise<void>;
+  /** The Upgrade header of every upgrade request on /v3/connect, in order. */
+  upgrades: string[];
 }
 
 /** Tokens as `cluster:<id>` or `node:<id>:<node>` in `x-test-token`, anything else refused with 401. */
@@ -60,15 +62,17 @@ export interface HarnessOptions extends Partial<TunnelServerOptions> {
   port?: number;
   /** Upgrades on paths other than /v3/connect (the benchmark's bare-WebSocket route). */
   otherUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** Acts as a proxy that passes only WebSocket upgrades (AWS ALB): any other upgrade gets a bare 400. */
+  websocketOnly?: boolean;
 }
 
 export async function startTunnelHarness(harnessOptions: HarnessOptions = {}): Promise<TunnelHarness> {
-  const { pki: givenPki, port, otherUpgrade, ...options } = harnessOptions;
+  const { pki: givenPki, port, otherUpgrade, websocketOnly, ...options } = harnessOptions;
   const pki = givenPki ?? makeTestPki();
   let server: https.Server | undefined;
   const sockets = new Set<Duplex>();
   const harness: TunnelHarness = {
-    url: '', port: port ?? 0, pki,
+    url: '', port: port ?? 0, pki, upgrades: [],
     tunnel: undefined as unknown as TunnelServer,
     stop: async () => {
       harness.tunnel.destroy();
@@ -84,7 +88,10 @@ export async function startTunnelHarness(harnessOptions: HarnessOptions = {}): P
       server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
       const tunnel = harness.tunnel;
       server.on('upgrade', (req, socket, head) => {
-        if (req.url?.startsWith('/v3/connect')) tunnel.handleUpgrade(req, socket, head);
+        const offered = String(req.headers.upgrade ?? '');
+        if (req.url?.startsWith('/v3/connect')) harness.upgrades.push(offered);
+        if (websocketOnly && offered.toLowerCase() !== 'websocket') socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        else if (req.url?.startsWith('/v3/connect')) tunnel.handleUpgrade(req, socket, head);
         else if (otherUpgrade) otherUpgrade(req, socket, head);
         else socket.destroy();
       });

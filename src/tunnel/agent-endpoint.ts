@@ -7,7 +7,7 @@
  *     is not allowed, 400 when it is malformed, 502 when the dial fails.
  *   - the owner's ordinary routes ("GET /v1/cluster-info"); 404 for any other.
  */
-import http2, { type Http2Server, type Http2Session, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import http2, { type ServerHttp2Session, type ServerHttp2Stream, type IncomingHttpHeaders, type Settings } from 'node:http2';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../logging/index.ts';
@@ -28,28 +28,24 @@ const maxRequestBodyBytes = 1024 * 1024;
 const maxConcurrentStreams = 16_384;
 const { NGHTTP2_CONNECT_ERROR, NGHTTP2_CANCEL } = http2.constants;
 
-/** One HTTP/2 server for all of an agent's sessions (one at a time in practice). */
+/** The HTTP/2 server side of each of an agent's sessions (one at a time in practice). */
 export class AgentEndpoint {
-  private readonly server: Http2Server;
+  private readonly settings: Settings;
 
   constructor(private readonly options: AgentEndpointOptions) {
     // Every open watch through the proxy holds one stream for as long as it lasts: at
     // the old cap of 1,000 the 1,001st request of a cluster waited for a watch to end.
-    this.server = http2.createServer({
-      settings: { initialWindowSize: options.streamWindowBytes, maxConcurrentStreams: maxConcurrentStreams, enablePush: false, maxFrameSize: maxFrameBytes },
-      maxSessionMemory: 64,
-    });
-    this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
+    this.settings = { initialWindowSize: options.streamWindowBytes, maxConcurrentStreams: maxConcurrentStreams, enablePush: false, maxFrameSize: maxFrameBytes };
   }
 
-  /** Starts an HTTP/2 server session on `duplex`; the caller owns the duplex's lifecycle. */
-  serve(duplex: Duplex): Http2Session {
-    let session: Http2Session | undefined;
-    const grab = (s: Http2Session): void => { session = s; };
-    this.server.once('session', grab);
-    this.server.emit('connection', duplex);
-    this.server.off('session', grab);
-    if (!session) throw new Error('HTTP/2 server did not create a session for the tunnel');
+  /**
+   * Starts an HTTP/2 server session on `duplex` (the upgraded TLS socket, or a
+   * WebSocket's stream). Not through an `http2.Server`: its connection handler refuses
+   * a TLS socket whose ALPN did not say h2, which an upgraded socket never does.
+   */
+  serve(duplex: Duplex): ServerHttp2Session {
+    const session = http2.performServerHandshake(duplex, { settings: this.settings, maxSessionMemory: 64 });
+    session.on('stream', (stream, headers) => this.onStream(stream, headers));
     return session;
   }
 
@@ -113,10 +109,6 @@ export class AgentEndpoint {
       this.options.logger.warn({ method, path, err: error instanceof Error ? error.message : String(error) }, 'tunnel route failed');
       refuse(stream, 500, 'agent route failed');
     }
-  }
-
-  close(): void {
-    this.server.close();
   }
 }
 

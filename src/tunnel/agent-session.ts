@@ -1,22 +1,25 @@
 /**
  * The server's end of one agent session: the HTTP/2 client that runs over the
- * agent's WebSocket. It opens CONNECT streams (dial) and makes ordinary requests
- * (request); it accepts nothing from the agent but responses (push is disabled), so
- * nothing the agent sends can change whom the session serves (T9).
+ * agent's upgraded socket (or over its WebSocket, see protocols.ts). It opens
+ * CONNECT streams (dial) and makes ordinary requests (request); it accepts nothing
+ * from the agent but responses (push is disabled), so nothing the agent sends can
+ * change whom the session serves (T9).
  */
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
-import type { WebSocket } from 'ws';
+import type { Duplex } from 'node:stream';
 import { DroverError } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { parseHostPort } from '../addresses/index.ts';
 import { readBody } from './agent-endpoint.ts';
-import { linkWebSocket, maxFrameBytes, type Link } from './ws-link.ts';
+import { watchPeer } from './liveness.ts';
+import { maxFrameBytes } from './ws-link.ts';
 import type {
   AgentRequestOptions, AgentResponse, Clock, SessionEndReason, SessionInfo, TunnelStream,
 } from './types.ts';
 
 export interface AgentSessionOptions {
-  ws: WebSocket;
+  /** The byte stream the HTTP/2 session runs on: the upgraded TLS socket or a WebSocket's stream. */
+  connection: Duplex;
   info: SessionInfo;
   logger: Logger;
   clock: Clock;
@@ -45,22 +48,15 @@ const defaultMaxBodyBytes = 4 * 1024 * 1024;
 export class AgentSession implements AgentSessionView {
   readonly info: SessionInfo;
   private readonly h2: ClientHttp2Session;
-  private readonly link: Link;
+  private readonly stopWatch: () => void;
   private ended = false;
   private endReason: SessionEndReason | undefined;
   private readonly ending = new AbortController();
 
   constructor(private readonly options: AgentSessionOptions) {
     this.info = options.info;
-    this.link = linkWebSocket(options.ws, {
-      keepaliveIntervalMs: options.keepaliveIntervalMs,
-      deadPeerTimeoutMs: options.deadPeerTimeoutMs,
-      clock: options.clock,
-      onDead: (silentMs) => this.destroy({ type: 'dead-peer', silentMs }),
-      onProtocolError: (message) => this.destroy({ type: 'protocol-error', message }),
-    });
     this.h2 = http2.connect('http://agent.tunnel', {
-      createConnection: () => this.link.duplex,
+      createConnection: () => options.connection,
       settings: { enablePush: false, initialWindowSize: options.streamWindowBytes, maxConcurrentStreams: 0, maxFrameSize: maxFrameBytes },
       maxSessionMemory: 64,
     });
@@ -69,8 +65,12 @@ export class AgentSession implements AgentSessionView {
     this.h2.on('close', () => this.destroy({ type: 'closed-by-agent' }));
     // GOAWAY: no new streams here, but those open may finish.
     this.h2.on('goaway', () => this.end({ type: 'closed-by-agent' }));
-    options.ws.on('close', () => this.destroy({ type: 'closed-by-agent' }));
-    options.ws.on('error', (error) => this.destroy({ type: 'protocol-error', message: error.message }));
+    this.stopWatch = watchPeer(this.h2, {
+      keepaliveIntervalMs: options.keepaliveIntervalMs,
+      deadPeerTimeoutMs: options.deadPeerTimeoutMs,
+      clock: options.clock,
+      onDead: (silentMs) => this.destroy({ type: 'dead-peer', silentMs }),
+    });
   }
 
   get closed(): boolean {
@@ -179,30 +179,25 @@ export class AgentSession implements AgentSessionView {
     }
   }
 
-  /** Graceful: no new streams; open ones finish; then the WebSocket closes. */
+  /** Graceful: no new streams; open ones finish; then the connection closes (HTTP/2 ends it). */
   close(reason: SessionEndReason = { type: 'server-closing' }): Promise<void> {
     if (this.ended) return Promise.resolve();
     this.end(reason);
-    return new Promise((resolve) => {
-      this.h2.close(() => {
-        this.options.ws.close(1001, 'server closing');
-        resolve();
-      });
-    });
+    return new Promise((resolve) => this.h2.close(() => resolve()));
   }
 
-  /** Immediate: resets every stream and drops the WebSocket. Idempotent. */
+  /** Immediate: resets every stream and drops the connection. Idempotent. */
   destroy(reason: SessionEndReason): void {
     this.end(reason);
     if (!this.h2.destroyed) this.h2.destroy();
-    this.options.ws.terminate();
+    this.options.connection.destroy();
   }
 
   private end(reason: SessionEndReason): void {
     if (this.ended) return;
     this.ended = true;
     this.endReason = reason;
-    this.link.stop();
+    this.stopWatch();
     this.ending.abort(this.closedError());
     const level = reason.type === 'protocol-error' || reason.type === 'dead-peer' || reason.type === 'refused' ? 'warn' : 'info';
     this.options.logger[level]({ session: this.info.id, cluster: this.info.identity.clusterId, kind: this.info.identity.kind, reason }, 'tunnel session ended');

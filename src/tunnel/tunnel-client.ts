@@ -1,24 +1,31 @@
 /**
- * The agent side of the reverse tunnel: one outbound WebSocket to
- * `<serverUrl>/v3/connect`, an HTTP/2 server on it (agent-endpoint.ts), keepalive
- * with dead-peer detection, and reconnects with exponential backoff and full jitter
- * until `close()`. The backoff starts over only after a connection that lasted
- * (`stableAfterMs`): a server that takes the agent and drops it at once (refusing it
- * after the handshake) sees the waits grow, not a reconnect every second.
+ * The agent side of the reverse tunnel: one outbound connection to
+ * `<serverUrl>/v3/connect` carrying an HTTP/2 server (agent-endpoint.ts). The agent
+ * offers HTTP/2 straight on the upgraded TLS socket first and falls back to HTTP/2
+ * inside a WebSocket when something that does not speak the direct protocol refuses
+ * it (protocols.ts). Keepalive with dead-peer detection (liveness.ts), and reconnects
+ * with exponential backoff and full jitter until `close()`. The backoff starts over
+ * only after a connection that lasted (`stableAfterMs`): a server that takes the agent
+ * and drops it at once (refusing it after the handshake) sees the waits grow, not a
+ * reconnect every second.
  *
  * Trust: when `ca` is given it is the ONLY trust anchor (no fallback to the system
- * store, T15). Credentials come from `headers()` at every attempt, so a rotated
- * token is picked up without a restart. The agent dials only what `allow` accepts.
+ * store, T15), on both transports. Credentials come from `headers()` at every attempt,
+ * so a rotated token is picked up without a restart. The agent dials only what
+ * `allow` accepts.
  */
-import { WebSocket } from 'ws';
 import type { IncomingMessage } from 'node:http';
 import type { Http2Session } from 'node:http2';
+import type { Duplex } from 'node:stream';
+import { WebSocket } from 'ws';
 import { InvalidArgumentError } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { AgentEndpoint } from './agent-endpoint.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
-import { linkWebSocket } from './ws-link.ts';
-import { maxMessageBytes } from './ws-link.ts';
+import { offerDirect } from './direct-offer.ts';
+import { watchPeer } from './liveness.ts';
+import type { TunnelTransport } from './protocols.ts';
+import { maxMessageBytes, webSocketStream } from './ws-link.ts';
 import { realClock, type Clock, type TunnelHandlers } from './types.ts';
 
 export interface TunnelClientOptions {
@@ -41,6 +48,11 @@ export interface TunnelClientOptions {
   dialTimeoutMs?: number;
   streamWindowBytes?: number;
   connectPath?: string;
+  /**
+   * `auto` (default): offer HTTP/2 on the upgraded socket, fall back to the WebSocket
+   * when refused by something that does not speak it; `websocket`: WebSocket only.
+   */
+  transport?: 'auto' | 'websocket';
   clock?: Clock;
   random?: () => number;
 }
@@ -48,7 +60,8 @@ export interface TunnelClientOptions {
 export type DisconnectReason =
   | { type: 'refused'; status: number; message: string }
   | { type: 'error'; message: string }
-  | { type: 'closed'; code: number }
+  /** `code` is the WebSocket close code, on the WebSocket transport. */
+  | { type: 'closed'; code?: number }
   | { type: 'dead-peer'; silentMs: number }
   | { type: 'protocol-error'; message: string };
 
@@ -57,16 +70,26 @@ export interface TunnelClientEvents {
   disconnected: (reason: DisconnectReason, retryInMs: number | undefined) => void;
 }
 
+/** One connection attempt, from the offer to the end of the session it carried. */
+interface Attempt {
+  /** The first reason noted wins: what ended it, rather than the close that followed. */
+  reason?: DisconnectReason;
+  h2?: Http2Session;
+  /** Drops whatever the attempt holds (a pending upgrade, the connection). */
+  abort: () => void;
+  ended: boolean;
+}
+
 export class TunnelClient {
   private readonly options: TunnelClientOptions;
-  private readonly url: string;
+  private readonly url: URL;
+  private readonly wsUrl: string;
   private readonly backoff: Backoff;
   private readonly endpoint: AgentEndpoint;
   private readonly clock: Clock;
   private readonly listeners: { [E in keyof TunnelClientEvents]: Set<TunnelClientEvents[E]> } = { connected: new Set(), disconnected: new Set() };
   private state: 'new' | 'running' | 'closed' = 'new';
-  private ws: WebSocket | undefined;
-  private h2: Http2Session | undefined;
+  private attempt: Attempt | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private connectedNow = false;
   private connectedAt = 0;
@@ -76,9 +99,12 @@ export class TunnelClient {
     if (!['https:', 'wss:', 'http:', 'ws:'].includes(url.protocol)) throw new InvalidArgumentError('serverUrl', 'an https:// or wss:// URL', options.serverUrl);
     if (typeof options.allow !== 'function') throw new InvalidArgumentError('allow', 'a function (host, port) => boolean');
     if (typeof options.headers !== 'function') throw new InvalidArgumentError('headers', 'a function returning the connection headers');
-    url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
+    if (options.transport !== undefined && options.transport !== 'auto' && options.transport !== 'websocket') throw new InvalidArgumentError('transport', '"auto" or "websocket"', options.transport);
+    const secure = url.protocol === 'https:' || url.protocol === 'wss:';
+    url.protocol = secure ? 'https:' : 'http:';
     url.pathname = `${url.pathname.replace(/\/+$/, '')}${options.connectPath ?? '/v3/connect'}`;
-    this.url = url.toString();
+    this.url = url;
+    this.wsUrl = url.toString().replace(/^http/, 'ws');
     this.options = options;
     this.clock = options.clock ?? realClock;
     this.backoff = new Backoff(options.backoff, options.random);
@@ -108,29 +134,50 @@ export class TunnelClient {
     this.connect();
   }
 
-  /** Graceful: stops reconnecting, lets open streams finish, closes the WebSocket. Idempotent. */
+  /** Graceful: stops reconnecting, lets open streams finish, then closes the connection. Idempotent. */
   async close(): Promise<void> {
     this.state = 'closed';
     clearTimeout(this.retryTimer);
-    const h2 = this.h2;
-    const ws = this.ws;
+    const attempt = this.attempt;
+    const h2 = attempt?.h2;
     if (h2 && !h2.closed) await new Promise<void>((resolve) => h2.close(() => resolve()));
-    ws?.close(1000, 'agent closing');
-    this.endpoint.close();
+    attempt?.abort();
   }
 
   /** Immediate: drops the connection and every stream now. Idempotent. */
   destroy(_error?: Error): void {
     this.state = 'closed';
     clearTimeout(this.retryTimer);
-    this.h2?.destroy();
-    this.ws?.terminate();
-    this.endpoint.close();
+    this.attempt?.abort();
   }
 
   private connect(): void {
     if (this.state !== 'running') return;
-    const ws = new WebSocket(this.url, {
+    const attempt: Attempt = { abort: () => undefined, ended: false };
+    this.attempt = attempt;
+    if (this.options.transport === 'websocket') return this.connectWebSocket(attempt);
+    const offer = offerDirect(this.url, {
+      headers: this.options.headers(),
+      timeoutMs: this.options.handshakeTimeoutMs ?? 10_000,
+      ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
+    });
+    attempt.abort = offer.abort;
+    offer.outcome.then((outcome) => {
+      // Closed or destroyed while the answer was on its way: nothing may be served.
+      if (this.attempt !== attempt || this.state !== 'running') {
+        if (outcome.type === 'upgraded') outcome.socket.destroy();
+        return this.finish(attempt, { type: 'closed' });
+      }
+      if (outcome.type === 'upgraded') return this.run(attempt, outcome.socket, 'direct');
+      if (outcome.understood) return this.finish(attempt, { type: 'refused', status: outcome.status, message: outcome.message });
+      this.options.logger.info({ url: this.url.toString(), status: outcome.status },
+        'the direct tunnel upgrade was refused by something that does not speak it (an older server, or a proxy that passes only WebSocket upgrades); using the WebSocket tunnel');
+      this.connectWebSocket(attempt);
+    }, (error: Error) => this.finish(attempt, { type: 'error', message: error.message }));
+  }
+
+  private connectWebSocket(attempt: Attempt): void {
+    const ws = new WebSocket(this.wsUrl, {
       headers: this.options.headers(),
       maxPayload: maxMessageBytes,
       perMessageDeflate: false,
@@ -142,55 +189,56 @@ export class TunnelClient {
       handshakeTimeout: this.options.handshakeTimeoutMs ?? 10_000,
       ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
     });
-    this.ws = ws;
-    let reason: DisconnectReason | undefined;
+    attempt.abort = () => ws.terminate();
     ws.on('unexpected-response', (_req, res: IncomingMessage) => {
-      reason = { type: 'refused', status: res.statusCode ?? 0, message: '' };
+      const refused = { type: 'refused' as const, status: res.statusCode ?? 0, message: '' };
+      attempt.reason ??= refused;
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => { if (chunks.length < 4) chunks.push(c); });
-      res.on('end', () => { if (reason?.type === 'refused') reason.message = Buffer.concat(chunks).toString('utf8').trim().slice(0, 2000); ws.terminate(); });
+      res.on('end', () => { refused.message = Buffer.concat(chunks).toString('utf8').trim().slice(0, 2000); ws.terminate(); });
       res.on('error', () => ws.terminate());
     });
-    ws.on('error', (error) => { reason ??= { type: 'error', message: error.message }; });
-    let opened = false;
-    ws.on('open', () => { opened = true; this.onOpen(ws, (r) => { reason ??= r; }); });
-    ws.on('close', (code) => {
-      // Open, but the HTTP/2 handshake never completed: the server is not speaking our protocol.
-      if (opened && !this.connectedNow) reason ??= { type: 'protocol-error', message: 'the server did not complete the HTTP/2 handshake on the tunnel' };
-      this.onClose(ws, reason ?? { type: 'closed', code });
-    });
+    ws.on('error', (error) => { attempt.reason ??= { type: 'error', message: error.message }; });
+    ws.on('open', () => this.run(attempt, webSocketStream(ws), 'websocket'));
+    ws.on('close', (code) => this.finish(attempt, { type: 'closed', code }));
   }
 
-  private onOpen(ws: WebSocket, setReason: (r: DisconnectReason) => void): void {
-    const link = linkWebSocket(ws, {
+  /** Serves HTTP/2 on the attempt's connection until either side ends it. */
+  private run(attempt: Attempt, connection: Duplex, transport: TunnelTransport): void {
+    const h2 = this.endpoint.serve(connection);
+    attempt.h2 = h2;
+    attempt.abort = () => { h2.destroy(); connection.destroy(); };
+    watchPeer(h2, {
       keepaliveIntervalMs: this.options.keepaliveIntervalMs ?? 5_000,
       deadPeerTimeoutMs: this.options.deadPeerTimeoutMs ?? 20_000,
       clock: this.clock,
-      onDead: (silentMs) => { setReason({ type: 'dead-peer', silentMs }); ws.terminate(); },
-      onProtocolError: (message) => { setReason({ type: 'protocol-error', message }); ws.terminate(); },
+      onDead: (silentMs) => { attempt.reason ??= { type: 'dead-peer', silentMs }; attempt.abort(); },
     });
-    const h2 = this.endpoint.serve(link.duplex);
-    this.h2 = h2;
-    h2.on('error', (error) => { setReason({ type: 'protocol-error', message: error.message }); ws.terminate(); });
-    h2.on('close', () => { if (ws.readyState === ws.OPEN) ws.close(1000, 'session closed'); });
+    // The session destroys itself after an error; its close ends the attempt.
+    h2.on('error', (error: Error) => { attempt.reason ??= { type: 'protocol-error', message: error.message }; });
+    h2.once('close', () => this.finish(attempt, { type: 'closed' }));
     h2.once('remoteSettings', () => {
-      if (this.ws !== ws) return;
+      if (this.attempt !== attempt) return;
       this.connectedNow = true;
       this.connectedAt = this.clock.now();
-      this.options.logger.info({ url: this.url }, 'tunnel connected');
+      this.options.logger.info({ url: this.url.toString(), transport }, 'tunnel connected');
       this.emit('connected');
     });
   }
 
-  private onClose(ws: WebSocket, reason: DisconnectReason): void {
-    if (this.ws !== ws) return;
-    this.ws = undefined;
-    this.h2?.destroy();
-    this.h2 = undefined;
+  /** Ends the attempt once (with the first reason noted, else `otherwise`) and schedules the next. */
+  private finish(attempt: Attempt, otherwise: DisconnectReason): void {
+    if (this.attempt !== attempt || attempt.ended) return;
+    attempt.ended = true;
+    this.attempt = undefined;
+    attempt.abort();
+    // Connected, but the HTTP/2 handshake never completed: the server is not speaking our protocol.
+    const unanswered = attempt.h2 && !this.connectedNow ? { type: 'protocol-error' as const, message: 'the server did not complete the HTTP/2 handshake on the tunnel' } : undefined;
+    const reason = attempt.reason ?? unanswered ?? otherwise;
     if (this.connectedNow && this.clock.now() - this.connectedAt >= (this.options.stableAfterMs ?? 10_000)) this.backoff.reset();
     this.connectedNow = false;
     const retryInMs = this.state === 'running' ? this.backoff.next() : undefined;
-    this.options.logger.info({ url: this.url, reason, retryInMs }, 'tunnel disconnected');
+    this.options.logger.info({ url: this.url.toString(), reason, retryInMs }, 'tunnel disconnected');
     this.emit('disconnected', reason, retryInMs);
     if (retryInMs !== undefined) this.retryTimer = setTimeout(() => this.connect(), retryInMs);
   }

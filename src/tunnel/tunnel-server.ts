@@ -1,9 +1,10 @@
 /**
  * The server side of the reverse tunnel. `handleUpgrade` authenticates an agent's
  * `/v3/connect` upgrade BEFORE completing it (a refusal is a plain HTTP error, never
- * a 101), binds the session to the identity `authenticate` returned, and registers
- * it once the agent has answered the HTTP/2 handshake and the owner's `admit` has
- * accepted it. `dial` reaches an address inside a cluster through the newest cluster
+ * a 101), runs HTTP/2 on the upgraded socket itself or inside the WebSocket, as
+ * the agent asked (protocols.ts), binds the session to the identity `authenticate`
+ * returned, and registers it once the agent has answered the HTTP/2 handshake and
+ * the owner's `admit` has accepted it. `dial` reaches an address inside a cluster through the newest cluster
  * agent's session, or a node agent's when no cluster agent is connected.
  *
  * Events: 'session-up' when a session is admitted, 'session-down' when an admitted
@@ -13,13 +14,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import { DroverError, InvalidArgumentError, isDroverError } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { AgentSession, type AgentSessionView } from './agent-session.ts';
 import { SessionRegistry } from './session-registry.ts';
-import { maxMessageBytes } from './ws-link.ts';
+import { directProtocol, directProtocolFamily, protocolsHeader, serverProtocols, type TunnelTransport } from './protocols.ts';
+import { maxMessageBytes, webSocketStream } from './ws-link.ts';
 import {
   realClock, type AgentIdentity, type ClusterDialer, type Clock, type SessionEndReason, type SessionInfo, type TunnelStream,
 } from './types.ts';
@@ -89,11 +92,27 @@ export class TunnelServer implements ClusterDialer {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (error) => this.logger.debug({ err: error.message }, 'tunnel upgrade socket error'));
     if (this.state !== 'open') return refuseUpgrade(socket, 503, 'server is shutting down');
+    const offered = (req.headers.upgrade ?? '').trim().toLowerCase();
+    const transport: TunnelTransport | undefined = offered === directProtocol ? 'direct' : offered === 'websocket' ? 'websocket' : undefined;
+    if (!transport) {
+      const what = offered.startsWith(directProtocolFamily) ? `tunnel protocol ${offered}, which this server does not speak` : `Upgrade ${JSON.stringify(offered)}`;
+      return refuseUpgrade(socket, 400, `${what}; this server speaks ${serverProtocols}: run an agent of the server's version`);
+    }
     this.authenticate(req).then((identity) => {
       checkIdentity(identity);
       if (this.state !== 'open') return refuseUpgrade(socket, 503, 'server is shutting down');
       if (socket.destroyed) return;
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.adopt(ws, identity, req));
+      if (transport === 'websocket') return this.wss.handleUpgrade(req, socket, head, (ws) => this.adopt(webSocketStream(ws), 'websocket', identity, req));
+      // HTTP/2 may take the socket over only once the 101 has left: a write still queued
+      // in the TLS layer when nghttp2 starts writing aborts the process (Node 24).
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${directProtocol}\r\n\r\n`, (error) => {
+        if (error || socket.destroyed) return void socket.destroy();
+        // As ws does for its upgrades: no idle timeout of the HTTP server survives on a session.
+        if (socket instanceof Socket) socket.setTimeout(0);
+        // Whatever the agent sent after its request (nothing, from ours) is HTTP/2's.
+        if (head.length > 0) socket.unshift(head);
+        this.adopt(socket, 'direct', identity, req);
+      });
     }, (error: unknown) => {
       const status = isDroverError(error) && error.status < 500 ? error.status : 500;
       const level = status === 500 ? 'error' : 'info';
@@ -143,16 +162,17 @@ export class TunnelServer implements ClusterDialer {
     this.wss.close();
   }
 
-  private adopt(ws: WebSocket, identity: AgentIdentity, req: IncomingMessage): void {
+  private adopt(connection: Duplex, transport: TunnelTransport, identity: AgentIdentity, req: IncomingMessage): void {
     const info: SessionInfo = {
       id: randomBytes(6).toString('hex'),
+      transport,
       identity: { ...identity },
       connectedAt: this.clock.now(),
       remoteAddress: req.socket.remoteAddress,
     };
     Object.freeze(info.identity);
     const session = new AgentSession({
-      ws, info, logger: this.logger, clock: this.clock,
+      connection, info, logger: this.logger, clock: this.clock,
       keepaliveIntervalMs: this.keepaliveIntervalMs, deadPeerTimeoutMs: this.deadPeerTimeoutMs,
       streamWindowBytes: this.streamWindowBytes, sessionWindowBytes: 32 * 1024 * 1024,
       onEnd: (s, reason) => {
@@ -183,7 +203,7 @@ export class TunnelServer implements ClusterDialer {
     if (session.closed) return;
     if (this.state !== 'open') return void session.close();
     this.registry.add(session);
-    this.logger.info({ session: id, cluster: identity.clusterId, kind: identity.kind, node: identity.nodeName }, 'tunnel session up');
+    this.logger.info({ session: id, cluster: identity.clusterId, kind: identity.kind, node: identity.nodeName, transport: session.info.transport }, 'tunnel session up');
     this.emit('session-up', session.info);
   }
 
@@ -222,5 +242,5 @@ const reasons: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized
 function refuseUpgrade(socket: Duplex, status: number, message: string): void {
   if (socket.destroyed) return;
   const body = `${message}\n`;
-  socket.end(`HTTP/1.1 ${status} ${reasons[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  socket.end(`HTTP/1.1 ${status} ${reasons[status] ?? 'Error'}\r\nConnection: close\r\n${protocolsHeader}: ${serverProtocols}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }

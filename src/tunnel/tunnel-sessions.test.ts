@@ -2,11 +2,14 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import https from 'node:https';
+import tls from 'node:tls';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { DroverError } from '../errors/index.ts';
 import { silentLogger } from '../logging/index.ts';
 import { fetchPinnedCa } from './ca-pin.ts';
+import { directProtocol, protocolsHeader } from './protocols.ts';
 import { TunnelClient, type DisconnectReason, type TunnelClientOptions } from './tunnel-client.ts';
 import { makeTestPki, startRelay, startTarget, startTunnelHarness, until, type TunnelHarness } from '../testing/index.ts';
 import type { SessionEndReason, SessionInfo } from './types.ts';
@@ -168,14 +171,14 @@ describe('tunnel sessions', { timeout: 60_000 }, () => {
     await assert.rejects(h.tunnel.dial(id, target.address), { code: 'DRV_ERR_CLUSTER_UNAVAILABLE' });
   });
 
-  it('notices a silently dead link on both sides within the configured timeout', async () => {
+  for (const transport of ['auto', 'websocket'] as const) it(`notices a silently dead link on both sides within the configured timeout (${transport})`, async () => {
     const h = await harnessFor({ keepaliveIntervalMs: 100, deadPeerTimeoutMs: 600 });
     const relay = await startRelay(h.port);
     cleanups.push(() => relay.close());
     const log = record(h);
     const client = agent(h, `cluster:${unique()}`, {
       serverUrl: `https://127.0.0.1:${relay.port}`, headers: () => ({ 'x-test-token': `cluster:${unique()}`, host: '127.0.0.1' }),
-      keepaliveIntervalMs: 100, deadPeerTimeoutMs: 600, backoff: { initialMs: 10_000, maxMs: 10_000 },
+      keepaliveIntervalMs: 100, deadPeerTimeoutMs: 600, backoff: { initialMs: 10_000, maxMs: 10_000 }, transport,
     });
     client.start();
     await until('session up', () => log.up.length === 1);
@@ -292,5 +295,135 @@ describe('tunnel sessions', { timeout: 60_000 }, () => {
     await assert.rejects(h.tunnel.dial(id, '127.0.0.1:1'), { code: 'DRV_ERR_SESSION_CLOSED' });
     assert.equal(h.tunnel.sessionFor(id), undefined);
     assert.deepEqual(log.down.map(([, r]) => r.type), ['server-closing']);
+  });
+});
+
+function nextUp(h: TunnelHarness): Promise<SessionInfo> {
+  return new Promise((resolve) => { const off = h.tunnel.on('session-up', (info) => { off(); resolve(info); }); });
+}
+
+/** What an echo target sends back through a stream dialled to it. */
+async function echo(h: TunnelHarness, clusterId: string, address: string, text: string): Promise<string> {
+  const stream = await h.tunnel.dial(clusterId, address);
+  const echoed = new Promise<string>((resolve) => stream.once('data', (c: Buffer) => resolve(c.toString('utf8'))));
+  stream.write(text);
+  const answer = await echoed;
+  stream.destroy();
+  return answer;
+}
+
+/** An upgrade request as an attacker would make it; resolves with the status and headers of the answer. */
+function upgrade(h: TunnelHarness, headers: Record<string, string>): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(`${h.url}/v3/connect`, { ca: pki.caPem, agent: false, headers: { Connection: 'Upgrade', ...headers } });
+    req.on('upgrade', (res, socket) => { socket.destroy(); resolve({ status: res.statusCode ?? 0, headers: res.headers, body: '' }); });
+    req.on('response', (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => { body += c.toString('utf8'); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('tunnel transports', { timeout: 60_000 }, () => {
+  it('runs HTTP/2 straight on the upgraded socket when the server speaks it, with one upgrade request', async () => {
+    const h = await harnessFor();
+    const target = await startTarget((socket) => socket.pipe(socket));
+    cleanups.push(() => target.close());
+    const id = unique();
+    const up = nextUp(h);
+    agent(h, `cluster:${id}`).start();
+    assert.equal((await up).transport, 'direct');
+    assert.deepEqual(h.upgrades, [directProtocol]);
+    assert.equal(await echo(h, id, target.address, 'ping'), 'ping');
+  });
+
+  it('falls back to the WebSocket when a proxy refuses the direct upgrade, and carries streams over it', async () => {
+    const h = await harnessFor({ websocketOnly: true });
+    const target = await startTarget((socket) => socket.pipe(socket));
+    cleanups.push(() => target.close());
+    const id = unique();
+    const up = nextUp(h);
+    const client = agent(h, `cluster:${id}`);
+    client.start();
+    assert.equal((await up).transport, 'websocket');
+    assert.deepEqual(h.upgrades, [directProtocol, 'websocket']);
+    await until('agent connected', () => client.connected);
+    assert.equal(await echo(h, id, target.address, 'pong'), 'pong');
+  });
+
+  it('takes a refusal from a server that understood the offer as final: no WebSocket attempt after a 401', async () => {
+    const h = await harnessFor();
+    const client = agent(h, 'bogus', { backoff: { initialMs: 60_000, maxMs: 60_000 } });
+    const reason = new Promise<DisconnectReason>((resolve) => client.on('disconnected', resolve));
+    client.start();
+    assert.deepEqual(await reason, { type: 'refused', status: 401, message: 'unknown tunnel token' });
+    assert.deepEqual(h.upgrades, [directProtocol]);
+  });
+
+  it('skips the offer when told to use the WebSocket only', async () => {
+    const h = await harnessFor();
+    const up = nextUp(h);
+    agent(h, `cluster:${unique()}`, { transport: 'websocket' }).start();
+    assert.equal((await up).transport, 'websocket');
+    assert.deepEqual(h.upgrades, ['websocket']);
+  });
+
+  it('refuses an unauthenticated direct upgrade with a plain 401 and never switches protocols', async () => {
+    const h = await harnessFor();
+    const answer = await upgrade(h, { Upgrade: directProtocol, 'x-test-token': 'nonsense' });
+    assert.equal(answer.status, 401);
+    assert.equal(answer.headers[protocolsHeader], `${directProtocol}, websocket`);
+    assert.equal(h.tunnel.sessions().length, 0);
+  });
+
+  it('answers another version of the protocol, or an unknown upgrade, with a 400 that names what it speaks, never a 101', async () => {
+    const h = await harnessFor();
+    const newer = await upgrade(h, { Upgrade: 'drover-tunnel-h2/9', 'x-test-token': `cluster:${unique()}` });
+    assert.equal(newer.status, 400);
+    assert.match(newer.body, /drover-tunnel-h2\/9, which this server does not speak; this server speaks drover-tunnel-h2\/1, websocket/);
+    assert.equal(newer.headers[protocolsHeader], `${directProtocol}, websocket`);
+    const other = await upgrade(h, { Upgrade: 'h2c', 'x-test-token': `cluster:${unique()}` });
+    assert.equal(other.status, 400);
+    assert.equal(h.tunnel.sessions().length, 0);
+  });
+
+  it('ends a direct session that sends garbage, even inside its upgrade request, and keeps serving others', async () => {
+    const h = await harnessFor();
+    const good = agent(h, `cluster:${unique()}`);
+    const up = nextUp(h);
+    good.start();
+    const goodInfo = await up;
+    const request = (token: string): string => `GET /v3/connect HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: ${directProtocol}\r\nx-test-token: ${token}\r\n\r\n`;
+    const attacks: ((socket: tls.TLSSocket) => void)[] = [
+      // garbage where the HTTP/2 preface belongs, in the same write as the request (the upgrade's `head`)
+      (socket) => socket.write(Buffer.concat([Buffer.from(request(`cluster:${unique()}`)), randomBytes(4096)])),
+      // garbage once switched
+      (socket) => {
+        socket.write(request(`cluster:${unique()}`));
+        socket.once('data', () => socket.write(randomBytes(4096)));
+      },
+      // a valid server preface (SETTINGS), then a frame far larger than the agreed maximum
+      (socket) => {
+        socket.write(request(`cluster:${unique()}`));
+        socket.once('data', () => {
+          const huge = Buffer.alloc(9 + 1024);
+          huge.writeUIntBE(16 * 1024 * 1024 - 1, 0, 3);
+          socket.write(Buffer.concat([Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]), huge]));
+        });
+      },
+    ];
+    for (const attack of attacks) {
+      const socket = tls.connect({ host: '127.0.0.1', port: h.port, ca: pki.caPem });
+      socket.on('error', () => undefined);
+      await new Promise((resolve) => socket.once('secureConnect', resolve));
+      attack(socket);
+      socket.resume();
+      await new Promise((resolve) => socket.once('close', resolve));
+    }
+    assert.deepEqual(h.tunnel.sessions().map((s) => s.id), [goodInfo.id]);
+    assert.equal((await h.tunnel.sessionFor(goodInfo.identity.clusterId)?.request('GET', '/nothing'))?.status, 404);
   });
 });

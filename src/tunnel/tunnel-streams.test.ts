@@ -26,7 +26,8 @@ async function rejectsWith(promise: Promise<unknown>, code: string, message?: Re
   });
 }
 
-describe('tunnel streams', { timeout: 60_000 }, () => {
+// Both transports: HTTP/2 on the upgraded socket (the agent's default) and inside a WebSocket (its fallback).
+for (const transport of ['auto', 'websocket'] as const) describe(`tunnel streams (${transport})`, { timeout: 60_000 }, () => {
   let harness: TunnelHarness;
   let echo: TestTarget;
   let client: TunnelClient;
@@ -45,7 +46,7 @@ describe('tunnel streams', { timeout: 60_000 }, () => {
         'POST /v1/echo': (req) => ({ status: 201, headers: { 'x-got': req.headers['x-send'] ?? '' }, body: req.body }),
         'POST /v1/nothing': () => ({ status: 204 }),
       },
-      logger: silentLogger(), backoff: { initialMs: 50, maxMs: 500 },
+      logger: silentLogger(), backoff: { initialMs: 50, maxMs: 500 }, transport,
     });
     const up = new Promise<void>((resolve) => harness.tunnel.on('session-up', () => resolve()));
     client.start();

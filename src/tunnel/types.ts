@@ -15,6 +15,8 @@ export interface AgentIdentity {
 /** A session's identity plus when it connected, as reported in events and by `sessions()`. */
 export interface SessionInfo {
   id: string;
+  /** How the session is carried: HTTP/2 on the upgraded socket, or inside a WebSocket (protocols.ts). */
+  transport: 'direct' | 'websocket';
   identity: AgentIdentity;
   connectedAt: number;
   remoteAddress: string | undefined;

@@ -1,28 +1,12 @@
 /**
- * One WebSocket as the byte stream HTTP/2 runs over, plus liveness. Both sides use
- * it. Only binary messages are accepted (a text message is a protocol error), the
- * WebSocket's maxPayload bounds each message, and a watchdog sends a WebSocket ping
- * every interval and declares the peer dead when nothing at all (data, ping, pong)
- * has arrived for `deadPeerTimeoutMs`, so a link that dies silently (no FIN, no RST)
- * is noticed within interval + timeout.
+ * One WebSocket as the byte stream HTTP/2 runs over (the `websocket` transport, see
+ * protocols.ts). Both sides use it. Only binary messages are accepted: a text
+ * message destroys the stream with an error, which ends the HTTP/2 session on it as a
+ * protocol error; the WebSocket's maxPayload bounds each message. Liveness is
+ * HTTP/2's PING (liveness.ts), the same as on the direct transport.
  */
 import { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import type { Clock } from './types.ts';
-
-export interface LinkOptions {
-  keepaliveIntervalMs: number;
-  deadPeerTimeoutMs: number;
-  clock: Clock;
-  onDead: (silentMs: number) => void;
-  onProtocolError: (message: string) => void;
-}
-
-export interface Link {
-  duplex: Duplex;
-  /** Stops the watchdog (the WebSocket's own close stops it too). */
-  stop(): void;
-}
 
 /** Largest WebSocket message either side accepts: a flush of HTTP/2 frames, each at most `maxFrameBytes` plus header. */
 export const maxMessageBytes = 1024 * 1024;
@@ -35,32 +19,16 @@ export const maxMessageBytes = 1024 * 1024;
  */
 export const maxFrameBytes = 128 * 1024;
 
-export function linkWebSocket(ws: WebSocket, options: LinkOptions): Link {
-  let lastSeen = options.clock.now();
-  const seen = (): void => { lastSeen = options.clock.now(); };
-  ws.on('message', (_data, isBinary) => {
-    seen();
-    if (!isBinary) options.onProtocolError('text message on the tunnel WebSocket');
-  });
-  ws.on('ping', seen);
-  ws.on('pong', seen);
-  const timer = setInterval(() => {
-    const silentMs = options.clock.now() - lastSeen;
-    if (silentMs > options.deadPeerTimeoutMs) {
-      clearInterval(timer);
-      options.onDead(silentMs);
-      return;
-    }
-    if (ws.readyState === ws.OPEN) ws.ping();
-  }, options.keepaliveIntervalMs);
-  timer.unref();
-  const stop = (): void => clearInterval(timer);
-  ws.once('close', stop);
+/** The WebSocket's binary messages as a byte stream for an HTTP/2 session. */
+export function webSocketStream(ws: WebSocket): Duplex {
   const duplex = new WebSocketDuplex(ws);
+  ws.on('message', (_data, isBinary) => {
+    if (!isBinary) duplex.destroy(new Error('text message on the tunnel WebSocket'));
+  });
   // Errors surface through the HTTP/2 session and the WebSocket's close; this keeps
   // an unhandled 'error' from crashing the process.
   duplex.on('error', () => undefined);
-  return { duplex, stop };
+  return duplex;
 }
 
 /** Largest message we send: half what the peer accepts. */

@@ -194,6 +194,16 @@ describe('authorized cluster endpoint (kube-api-auth)', () => {
     assert.doesNotMatch(webhook.output(), new RegExp(aceToken.split(':')[1]!));
   });
 
+  it('puts back a record deleted inside the cluster, though nothing changed in the store (the periodic check)', async () => {
+    const tokenId = aceToken.split(':')[0]!;
+    const get = (): Promise<boolean> => kubectl(['get', 'clusterauthtokens.cluster.drover.dev', tokenId, '-n', 'cattle-system'], { kubeconfig: cpA.state.kubeconfigPath }).then((r) => r.code === 0);
+    await eventually('the record to be there', async () => ((await get()) ? true : undefined), 30_000);
+    await admin(['delete', 'clusterauthtokens.cluster.drover.dev', tokenId, '-n', 'cattle-system']);
+    // The sync skips a cluster whose desired records did not change, except every 30th tick (15 s at 500 ms).
+    await eventually('the record to come back', async () => ((await get()) ? true : undefined), 90_000);
+    await eventually('the token to work again', async () => ((await asAce(aceToken, ['get', 'pods'])).code === 0 ? true : undefined), 30_000);
+  });
+
   it('keeps working with the Drover server stopped and across its own restart', async () => {
     const dataDir = drover.server.dataDir;
     const port = drover.server.port;
