@@ -25,6 +25,7 @@ import type { Logger } from '../logging/index.ts';
 import { fetchPinnedCa, type TunnelHandlers } from '../tunnel/index.ts';
 import { routeKey } from '../agent-protocol/index.ts';
 import { snapshotRoute, takeSnapshot } from './etcd-snapshot.ts';
+import { etcdDataDir, restoreEtcd } from './etcd-restore.ts';
 import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 import { NodeClient } from './node-client.ts';
 import { Supervisor } from './supervisor.ts';
@@ -45,8 +46,8 @@ export interface NodeAgentOptions {
   replanMs?: number;
 }
 
-/** What the data dir remembers about its node. */
-interface NodeState { nodeId: string; name: string; clusterId?: string; ports: NodePorts }
+/** What the data dir remembers about its node (and the last restore it carried out, which it never repeats). */
+interface NodeState { nodeId: string; name: string; clusterId?: string; ports: NodePorts; restored?: string }
 
 const healthTimeoutMs = 180_000;
 const retryFailedMs = 15_000;
@@ -60,6 +61,7 @@ export class NodeAgent {
   private current: NodePlan | undefined;
   private closed = false;
   private replanTimer: NodeJS.Timeout | undefined;
+  private state: NodeState | undefined;
 
   constructor(private readonly options: NodeAgentOptions) {
     if (!options.dataDir) throw new InvalidArgumentError('--data-dir', 'a directory for this node\'s binaries, certificates, state and logs');
@@ -83,6 +85,7 @@ export class NodeAgent {
         + `(${registered.clusterId}). Use another --data-dir for a node of another cluster`);
     }
     await this.saveState({ ...state, clusterId: registered.clusterId });
+    this.state = { ...state, clusterId: registered.clusterId };
     options.logger.info({ cluster: registered.clusterName, node: state.name, roles: options.roles }, 'node registered');
     this.supervisor = new Supervisor({
       dataDir: this.dataDir,
@@ -153,7 +156,11 @@ export class NodeAgent {
     const supervisor = this.supervisor as Supervisor;
     await supervisor.stopAll();
     this.current = plan;
+    const restore = plan.restore && this.state?.restored !== plan.restore.id ? plan.restore : undefined;
+    // A new plan, a new list of steps: plan, binaries, files, the restore if any, then one per process.
     this.progress.planId = plan.id;
+    this.progress.total = 3 + (restore ? 1 : 0) + plan.processes.length;
+    this.progress.steps = [];
     this.step('plan', 'done', `plan ${plan.id} for Kubernetes ${plan.version}`);
     await this.run('binaries', async () => {
       await mkdir(join(this.dataDir, 'bin', plan.version), { recursive: true });
@@ -172,9 +179,23 @@ export class NodeAgent {
         await writeFile(path, file.content, { mode: file.mode });
         await chmod(path, file.mode);
       }
-      for (const dir of ['var/lib/etcd', 'var/lib/kubelet']) await mkdir(join(this.dataDir, dir), { recursive: true, mode: 0o700 });
+      for (const dir of [etcdDataDir, 'var/lib/kubelet']) await mkdir(join(this.dataDir, dir), { recursive: true, mode: 0o700 });
       return `${plan.files.length} files under ${join(this.dataDir, 'etc/kubernetes')}`;
     });
+    // Every process is stopped by now: etcd's data can be swapped.
+    const state = this.state;
+    if (restore && state) {
+      await this.run('etcd-restore', async () => {
+        const done = await restoreEtcd({
+          dataDir: this.dataDir, etcdutl: this.binaryPath('etcdutl'), restore,
+          // A snapshot holds every Secret of the cluster: readable by the node's user only.
+          download: async (path, file, sha256) => this.client?.download(path, file, sha256, 0o600),
+        });
+        this.state = { ...state, restored: restore.id };
+        await this.saveState(this.state);
+        return done;
+      });
+    }
     for (const process of plan.processes) {
       await this.run(process.name, async () => {
         supervisor.start(process);

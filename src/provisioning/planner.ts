@@ -11,7 +11,7 @@ import { stringify } from 'yaml';
 import type { BinarySet, BinaryName } from './binaries.ts';
 import { issueCertificate, publicKeyPem, type ClusterPki, type KeyPair } from './cluster-pki.ts';
 import { kubeletInvocation, kubeletKubeconfigPath } from './kubelet-config.ts';
-import type { NodePlan, NodeRegistration, PlanAnswer, PlannedFile, PlannedProcess } from './plan.ts';
+import type { NodePlan, NodeRegistration, PlanAnswer, PlannedFile, PlannedProcess, PlannedRestore, RestoreRequest } from './plan.ts';
 
 /** kube-api-auth's webhook config and the kube-apiserver flags that go with it (kube-api-auth/ owns both; wire.ts hands them in). */
 export interface WebhookFiles {
@@ -26,6 +26,8 @@ export interface PlanInput {
   nodes: NodeRegistration[];
   node: NodeRegistration;
   webhook: WebhookFiles;
+  /** The restore the admin asked for last, if any: etcd nodes carry it out once. */
+  restore?: RestoreRequest;
 }
 
 const k8s = 'etc/kubernetes';
@@ -53,7 +55,8 @@ const plannerRevision = 1;
 export function planId(input: Omit<PlanInput, 'pki' | 'webhook'>): string {
   const etcd = input.nodes.filter((n) => n.roles.includes('etcd')).map((n) => [n.name, n.address, n.ports.etcdClient, n.ports.etcdPeer]);
   const apiServers = controlPlanes(input.nodes).map((n) => [n.name, n.address, n.ports.apiServer]);
-  const material = JSON.stringify([plannerRevision, input.cluster.id, input.binaries, input.node, etcd, apiServers]);
+  // A restore changes every node's plan: etcd nodes restore, the others restart against the restored etcd.
+  const material = JSON.stringify([plannerRevision, input.cluster.id, input.binaries, input.node, etcd, apiServers, ...(input.restore ? [input.restore.id] : [])]);
   return createHash('sha256').update(material).digest('hex').slice(0, 32);
 }
 
@@ -66,6 +69,7 @@ export async function planNode(input: PlanInput): Promise<PlanAnswer> {
   const wait = waitingFor(nodes, node);
   if (wait) return { kind: 'wait', reason: wait };
   const ca = input.pki.ca;
+  let restore: PlannedRestore | undefined;
   const files: PlannedFile[] = [
     { path: `${pki}/ca.crt`, content: ca.certPem, mode: 0o644 },
   ];
@@ -89,15 +93,19 @@ export async function planNode(input: PlanInput): Promise<PlanAnswer> {
     const etcd = await pair('etcd', { commonName: `etcd-${node.name}`, hosts, usage: 'peer' });
     const healthClient = await pair('etcd-healthcheck-client', { commonName: 'etcd-healthcheck-client', usage: 'client' });
     const peerUrl = (n: NodeRegistration): string => `https://${hostOf(n.address)}:${n.ports.etcdPeer}`;
+    const member = [
+      `--name=${node.name}`, `--initial-advertise-peer-urls=${peerUrl(node)}`,
+      `--initial-cluster=${etcdNodes.map((n) => `${n.name}=${peerUrl(n)}`).join(',')}`, `--initial-cluster-token=${input.cluster.id}`,
+    ];
+    // Kubernetes' advice for a restore: revisions jump ahead and are marked compacted, so no client's watch resumes from a revision the snapshot reuses.
+    if (input.restore) restore = { ...input.restore, args: [...member, '--bump-revision=1000000000', '--mark-compacted'] };
     processes.push({
       name: 'etcd', binary: 'etcd',
       args: [
-        `--name=${node.name}`, '--data-dir=var/lib/etcd',
+        '--data-dir=var/lib/etcd', ...member,
         `--listen-client-urls=https://${hostOf(node.address)}:${node.ports.etcdClient}${node.address === '127.0.0.1' ? '' : `,https://127.0.0.1:${node.ports.etcdClient}`}`,
         `--advertise-client-urls=https://${hostOf(node.address)}:${node.ports.etcdClient}`,
-        `--listen-peer-urls=${peerUrl(node)}`, `--initial-advertise-peer-urls=${peerUrl(node)}`,
-        `--initial-cluster=${etcdNodes.map((n) => `${n.name}=${peerUrl(n)}`).join(',')}`,
-        '--initial-cluster-state=new', `--initial-cluster-token=${input.cluster.id}`,
+        `--listen-peer-urls=${peerUrl(node)}`, '--initial-cluster-state=new',
         `--cert-file=${etcd.cert}`, `--key-file=${etcd.key}`, `--trusted-ca-file=${pki}/ca.crt`, '--client-cert-auth=true',
         `--peer-cert-file=${etcd.cert}`, `--peer-key-file=${etcd.key}`, `--peer-trusted-ca-file=${pki}/ca.crt`, '--peer-client-cert-auth=true',
         '--log-level=warn',
@@ -174,10 +182,11 @@ export async function planNode(input: PlanInput): Promise<PlanAnswer> {
   }
 
   const needed = new Set<BinaryName>(processes.flatMap((p) => (p.binary === 'drover' ? [] : [p.binary])));
+  if (restore) needed.add('etcdutl');
   const plan: NodePlan = {
     clusterId: input.cluster.id, nodeName: node.name, id: planId(input), version: binaries.version,
     binaries: [...needed].map((name) => ({ name, sha256: binaries.sha256[name] })),
-    files, processes,
+    files, processes, ...(restore ? { restore } : {}),
     ...(node.roles.includes('controlplane') ? { tunnel: { apiServer: `${hostOf(node.address)}:${node.ports.apiServer}`, kubeconfig: adminKubeconfigPath } } : {}),
   };
   return { kind: 'plan', plan };

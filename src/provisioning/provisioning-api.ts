@@ -5,7 +5,9 @@
  *   reports and the binaries. No Drover login: the registration token (header, as
  *   on the tunnel) names the cluster, and only a provisioned cluster's token is
  *   taken; the node name and node id headers name the node. Binaries are served
- *   only at the cluster's own version.
+ *   only at the cluster's own version, and a snapshot only to a registered node of
+ *   its cluster while that cluster is being restored to it (the node downloads it,
+ *   as it does the binaries: the tunnel takes requests of at most 1 MiB).
  * - for admins: create a custom cluster (`POST /v1/provisioning/clusters`) and
  *   read its nodes with their progress (`GET /v1/clusters/:id/nodes`).
  */
@@ -38,6 +40,7 @@ const Registration = Type.Object({
 }, { additionalProperties: false });
 const Progress = Type.Object({
   planId: Type.Optional(Type.String({ maxLength: 64 })),
+  total: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
   steps: Type.Array(Type.Object({
     step: Type.String({ maxLength: 80 }), state: Type.Union([Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]),
     message: Type.Optional(Type.String({ maxLength: 4000 })), at: Type.String({ maxLength: 40 }),
@@ -107,6 +110,15 @@ function nodeRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox 
       const file = binaries.open(version, request.params.name);
       return reply.type('application/octet-stream').header('content-length', String(file.size)).send(file.stream);
     });
+
+    app.get(`${nodeApiPrefix}/snapshots/:id`, {
+      schema: { ...common, summary: 'The etcd snapshot the node\'s cluster is being restored to (registration token)', params: Type.Object({ id: Type.String({ maxLength: 64 }) }) },
+    }, async (request, reply) => {
+      const who = node(request);
+      const { clusterId } = await service.restoreForNode(who.token, who.name, who.id, request.params.id);
+      const file = options.snapshots.open(clusterId, request.params.id);
+      return reply.type('application/octet-stream').header('content-length', String(file.size)).send(file.stream);
+    });
     return Promise.resolve();
   };
 }
@@ -150,6 +162,15 @@ function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox
     }, async (request) => {
       requireAdmin(request);
       return options.snapshots.list((await provisioned(request.params.id)).id);
+    });
+    authed.post('/v1/clusters/:id/snapshots/:snapshotId/restore', {
+      schema: { ...common, summary: 'Restore a provisioned cluster to one of its etcd snapshots: its nodes carry it out on their next plan (admins)',
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }), snapshotId: Type.String({ minLength: 1, maxLength: 64 }) }), response: { 202: Type.Unknown(), ...authErrors, 404: ErrorBody } },
+    }, async (request, reply) => {
+      requireAdmin(request);
+      const cluster = await provisioned(request.params.id);
+      const snapshot = await options.snapshots.get(cluster, request.params.snapshotId);
+      return reply.status(202).send(await options.service.requestRestore(cluster.id, snapshot));
     });
     return Promise.resolve();
   };

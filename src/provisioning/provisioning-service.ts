@@ -19,8 +19,9 @@ import type { KubernetesBinaries } from './binaries.ts';
 import { createClusterPki, type ClusterPki } from './cluster-pki.ts';
 import { planId, planNode, waitingFor, type WebhookFiles } from './planner.ts';
 import {
-  portNames, roleNames, type NodePlan, type NodeProgress, type NodeRegistration, type PlanAnswer, type Role,
+  portNames, roleNames, type NodePlan, type NodeProgress, type NodeRegistration, type PlanAnswer, type RestoreRequest, type Role,
 } from './plan.ts';
+import { randomId } from '../tokens/index.ts';
 
 export interface ProvisioningServiceOptions {
   db: Kysely<Database>;
@@ -56,7 +57,9 @@ export class ProvisioningService {
     const created = await clusters.create({ name: input.name, provisioned: true });
     const id = created.cluster.id;
     try {
-      await db.insertInto('provisioned_clusters').values({ cluster_id: id, kubernetes_version: input.kubernetesVersion, created_at: created.cluster.createdAt }).execute();
+      await db.insertInto('provisioned_clusters').values({
+        cluster_id: id, kubernetes_version: input.kubernetesVersion, created_at: created.cluster.createdAt, restore: null, snapshot_every_ms: null, snapshot_retention: null,
+      }).execute();
       await this.putSecret(pkiSecret(id), JSON.stringify(pki));
     } catch (error) {
       await clusters.delete(id);
@@ -115,16 +118,45 @@ export class ProvisioningService {
     const wait = waitingFor(nodes, node);
     if (wait) return { kind: 'wait', reason: wait };
     const binaries = await this.options.binaries.set(version);
-    const id = planId({ cluster, binaries, nodes, node });
+    const restore = await this.restoreOf(cluster.id);
+    const id = planId({ cluster, binaries, nodes, node, ...(restore ? { restore } : {}) });
     if (row.plan_digest === id) return { kind: 'plan', plan: JSON.parse(await this.getSecret(planSecret(cluster.id, nodeName))) as NodePlan };
     const pki = JSON.parse(await this.getSecret(pkiSecret(cluster.id))) as ClusterPki;
-    const answer = await planNode({ cluster, binaries, pki, nodes, node, webhook: this.options.webhook });
+    const answer = await planNode({ cluster, binaries, pki, nodes, node, webhook: this.options.webhook, ...(restore ? { restore } : {}) });
     if (answer.kind === 'plan') {
       await this.putSecret(planSecret(cluster.id, nodeName), JSON.stringify(answer.plan));
       await this.options.db.updateTable('provisioned_nodes').set({ plan_digest: id, updated_at: new Date().toISOString() })
         .where('cluster_id', '=', cluster.id).where('name', '=', nodeName).execute();
     }
     return answer;
+  }
+
+  /**
+   * Asks the cluster's nodes to restore `snapshot`: every node's next plan carries
+   * the new restore id (etcd nodes restore, the others restart). The etcd node
+   * names are returned, to follow their progress.
+   */
+  async requestRestore(clusterId: string, snapshot: { id: string; sha256: string; size: number }): Promise<{ restore: RestoreRequest; etcdNodes: string[] }> {
+    const restore: RestoreRequest = { id: randomId('r-', 10), snapshotId: snapshot.id, sha256: snapshot.sha256, size: snapshot.size, requestedAt: new Date().toISOString() };
+    await this.options.db.updateTable('provisioned_clusters').set({ restore: JSON.stringify(restore) }).where('cluster_id', '=', clusterId).execute();
+    const etcdNodes = (await this.nodeRows(clusterId)).map(toRegistration).filter((n) => n.roles.includes('etcd')).map((n) => n.name);
+    return { restore, etcdNodes };
+  }
+
+  /** The snapshot a registered node of the token's cluster may download now: only the one its cluster is being restored to. */
+  async restoreForNode(token: string, nodeName: string, nodeId: string, snapshotId: string): Promise<{ clusterId: string; restore: RestoreRequest }> {
+    const { cluster } = await this.clusterForNode(token);
+    await this.ownNode(cluster, nodeName, nodeId);
+    const restore = await this.restoreOf(cluster.id);
+    if (restore?.snapshotId !== snapshotId) {
+      throw new DroverError('DRV_ERR_FORBIDDEN', `snapshot ${snapshotId.slice(0, 40)} is not the one cluster "${cluster.name}" is being restored to: nodes download a snapshot only during its restore`);
+    }
+    return { clusterId: cluster.id, restore };
+  }
+
+  private async restoreOf(clusterId: string): Promise<RestoreRequest | undefined> {
+    const row = await this.options.db.selectFrom('provisioned_clusters').select('restore').where('cluster_id', '=', clusterId).executeTakeFirst();
+    return row?.restore ? JSON.parse(row.restore) as RestoreRequest : undefined;
   }
 
   /** A node's progress report; while the cluster is provisioning, its latest step is the cluster's reason. */

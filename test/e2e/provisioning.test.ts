@@ -4,8 +4,10 @@
  * writes certificates from the cluster's CA and runs etcd, kube-apiserver (with
  * kube-api-auth's webhook), kube-api-auth, kube-controller-manager,
  * kube-scheduler and the test kubelet. The cluster turns Active through the node
- * agent's tunnel; kubectl reaches it through the proxy, and through the node's own
- * context (direct access) with the Drover server stopped.
+ * agent's tunnel; kubectl reaches it through the proxy. An etcd snapshot is taken
+ * and restored (`clusters snapshots restore`: the node downloads it and etcdutl
+ * restores it), then the node's own context (direct access) reaches the cluster
+ * with the Drover server stopped.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,6 +33,7 @@ describe('provisioned clusters', () => {
   const name = `prov-${suffix}`;
   const nodes: NodeAgentProcess[] = [];
   const dirs = mkdtempSync(join(tmpdir(), 'drover-nodes-'));
+  let snapshotId = '';
 
   before(async () => {
     const binaries = await provisioningBinaries(quiet);
@@ -54,7 +57,7 @@ describe('provisioned clusters', () => {
     assert.equal((await drover.run('clusters', 'get', `bad-${suffix}`)).code, 1, 'no cluster is left behind');
   });
 
-  it('a 1-node cluster with every role is provisioned and reached through the proxy, then directly with the server stopped', async () => {
+  it('a 1-node cluster with every role is provisioned, reached through the proxy, and an etcd snapshot of it kept', async () => {
     const created = JSON.parse(await drover.cli('clusters', 'create', name, '--custom', '--kubernetes-version', version, '-o', 'json')) as Created;
     assert.equal(created.cluster.state, 'provisioning');
     assert.match(created.registration.nodeCommand, /^drover agent --mode node --roles etcd,controlplane,worker --server https:\/\/\S+ --token \S+ --ca-checksum [0-9a-f]{64} --data-dir \S+$/);
@@ -94,8 +97,32 @@ describe('provisioned clusters', () => {
     assert.equal(kept.length, snapshot.size);
     assert.equal(createHash('sha256').update(kept).digest('hex'), snapshot.sha256);
     assert.ok(kept.includes(Buffer.from(`made-${suffix}`)), 'the snapshot holds the namespace made before it');
-    assert.match(await drover.cli('clusters', 'snapshots', 'list', name), new RegExp(`${snapshot.id}\\s.*n1\\s+${snapshot.size}\\s+${snapshot.sha256}`));
+    assert.match(await drover.cli('clusters', 'snapshots', 'list', name), new RegExp(`${snapshot.id}\\s.*n1\\s+${snapshot.size}\\s+${snapshot.sha256}\\s+admin`));
+    snapshotId = snapshot.id;
+  });
 
+  it('restores the snapshot: a namespace made after it is gone, one made before it is there, and the cluster is active again', async () => {
+    const kubeconfig = join(drover.dir, `${name}.kubeconfig`);
+    await kubectlOk(['config', 'use-context', name], { kubeconfig });
+    await kubectlOk(['create', 'namespace', `after-${suffix}`], { kubeconfig });
+    const started = Date.now();
+    const restored = JSON.parse(await drover.cli('clusters', 'snapshots', 'restore', name, snapshotId, '-o', 'json')) as { restore: { id: string; snapshotId: string }; etcdNodes: string[]; nodes: string[] };
+    process.stderr.write(`restore of a 1-node cluster: ${Date.now() - started} ms (${restored.nodes.join('; ')})\n`);
+    assert.equal(restored.restore.snapshotId, snapshotId);
+    assert.deepEqual(restored.etcdNodes, ['n1']);
+    assert.match(restored.nodes[0] ?? '', new RegExp(`restored for restore ${restored.restore.id}.*etcd\\.before-${restored.restore.id}`));
+    assert.equal((await drover.getCluster(name)).state, 'active');
+    const namespaces = await eventually('the namespaces through the proxy after the restore', async () => {
+      const r = await kubectl(['get', 'namespaces', '-o', 'name'], { kubeconfig });
+      return r.code === 0 ? r.stdout : undefined;
+    }, 60_000);
+    assert.match(namespaces, new RegExp(`namespace/made-${suffix}`), 'made before the snapshot: there');
+    assert.doesNotMatch(namespaces, new RegExp(`namespace/after-${suffix}`), 'made after the snapshot: gone');
+    assert.ok(existsSync(join(nodes[0]?.dataDir ?? '', `var/lib/etcd.before-${restored.restore.id}`)), 'the data before the restore is kept');
+  });
+
+  it('reaches the restored cluster directly, with the server stopped', async () => {
+    const kubeconfig = join(drover.dir, `${name}.kubeconfig`);
     await kubectlOk(['config', 'use-context', `${name}-n1`], { kubeconfig });
     await eventually('direct access through kube-api-auth (AceSync has put the token in)', async () => {
       const r = await kubectl(['get', 'namespace', `made-${suffix}`, '-o', 'name'], { kubeconfig });

@@ -1,17 +1,22 @@
 /**
  * The provisioned-cluster parts of `drover clusters`: `create --custom` (prints the
  * node command), the node table `get` adds for a cluster Drover provisions, and
- * `snapshots create|list`.
+ * `snapshots create|list|restore`.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { withClient, type DroverClient } from '../client/index.ts';
-import { printItems, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
-import { InvalidArgumentError } from '../../errors/index.ts';
+import { printItems, printText, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
+import { DroverError, InvalidArgumentError } from '../../errors/index.ts';
+import { DURATION_HINT, durationOption } from '../../durations/index.ts';
+import type { Cluster } from '../../api-types/index.ts';
+
+const clusterPath = (name: string): string => `/v1/clusters/${encodeURIComponent(name)}`;
 
 export interface NodeView {
   name: string; roles: string[]; address: string; apiServerPort?: number; updatedAt: string;
-  progress: { planId?: string; steps: Array<{ step: string; state: string; message?: string; at: string }> };
+  progress: { planId?: string; total?: number; steps: Array<{ step: string; state: string; message?: string; at: string }> };
 }
 export interface NodesView { provisioned: boolean; kubernetesVersion?: string; nodes: NodeView[]; registration?: CustomRegistration }
 export interface CustomRegistration { token: string; caChecksum: string; nodeCommand: string }
@@ -47,19 +52,20 @@ export function nodesText(view: NodesView): string {
   return `${lines.join('\n')}\n`;
 }
 
-interface SnapshotView { id: string; node: string; size: number; sha256: string; createdAt: string }
+interface SnapshotView { id: string; node: string; size: number; sha256: string; createdAt: string; scheduled?: boolean }
+interface RestoreView { restore: { id: string; snapshotId: string; requestedAt: string }; etcdNodes: string[] }
 
 const snapshotView: ItemView<SnapshotView> = {
   columns: [
     { header: 'id', cell: (s) => s.id }, { header: 'created', cell: (s) => s.createdAt }, { header: 'node', cell: (s) => s.node },
-    { header: 'bytes', cell: (s) => String(s.size) }, { header: 'sha256', cell: (s) => s.sha256 },
+    { header: 'bytes', cell: (s) => String(s.size) }, { header: 'sha256', cell: (s) => s.sha256 }, { header: 'by', cell: (s) => (s.scheduled ? 'schedule' : 'admin') },
   ],
   name: (s) => s.id,
 };
 
 /** `drover clusters snapshots create|list NAME`: etcd snapshots of a provisioned cluster, kept by the server. */
 export function snapshotsCommand(deps: CliDeps): Command {
-  const path = (name: string): string => `/v1/clusters/${encodeURIComponent(name)}/snapshots`;
+  const path = (name: string): string => `${clusterPath(name)}/snapshots`;
   const snapshots = new Command('snapshots').description('etcd snapshots of a provisioned cluster, taken through etcd\'s snapshot API and kept by the server (admins)');
   snapshots.addCommand(withOutputFlags(new Command('create'))
     .description('take a snapshot now (checksummed; at most 256 MiB)')
@@ -75,5 +81,55 @@ export function snapshotsCommand(deps: CliDeps): Command {
       const list = await withClient(deps, (client) => client.request<SnapshotView[]>('GET', path(name)));
       printItems(deps, opts, list, list, snapshotView);
     }));
+  snapshots.addCommand(withOutputFlags(new Command('restore'))
+    .description('bring the cluster back to a snapshot: each etcd node restores it, then every node restarts its processes; waits until the cluster is active again')
+    .argument('<name>', 'cluster name or id')
+    .argument('<id>', 'snapshot id, as "snapshots list" shows it')
+    .option('--timeout <duration>', `how long to wait for the nodes, ${DURATION_HINT}`, '10m')
+    .action(async (name: string, id: string, opts: { timeout: string } & OutputFlags) => {
+      const timeoutMs = durationOption('--timeout', opts.timeout, { min: 1 }) * 1000;
+      const result = await withClient(deps, async (client) => {
+        const before = new Map(((await nodesOf(client, clusterPath(name)))?.nodes ?? []).map((n) => [n.name, n.progress.planId]));
+        const asked = await client.request<RestoreView>('POST', `${path(name)}/${encodeURIComponent(id)}/restore`);
+        return { ...asked, ...(await waitForRestore(client, name, asked, before, Date.now() + timeoutMs)) };
+      });
+      printText(deps, opts, result, [result.restore.id],
+        `Restored ${name} to snapshot ${id} (restore ${result.restore.id}, ${(result.tookMs / 1000).toFixed(1)} s); the cluster is active.\n${result.nodes.map((n) => `  ${n}\n`).join('')}`);
+    }));
   return snapshots;
+}
+
+/**
+ * Follows a restore through the nodes' progress: done when every node carries out
+ * a plan other than the one it had before the request (etcd nodes with this
+ * restore's `etcd-restore` step), all of its steps done, and the cluster is active
+ * again; the first failed step of a new plan ends the wait with its node and reason.
+ */
+async function waitForRestore(client: DroverClient, name: string, asked: RestoreView, before: Map<string, string | undefined>, deadline: number): Promise<{ tookMs: number; nodes: string[] }> {
+  const started = Date.now();
+  const restoredHere = (n: NodeView): boolean => n.progress.steps.some((s) => s.step === 'etcd-restore' && s.state === 'done' && (s.message ?? '').includes(asked.restore.id));
+  let waitingOn = 'the nodes to pick up the restore (they ask for their plan every 10 s)';
+  for (;;) {
+    const nodes = (await nodesOf(client, clusterPath(name)))?.nodes ?? [];
+    const moved = nodes.filter((n) => n.progress.planId !== before.get(n.name));
+    for (const node of moved) {
+      const failed = node.progress.steps.find((s) => s.state === 'failed');
+      if (failed) throw new DroverError('DRV_ERR_PROVISIONING_FAILED', `restore ${asked.restore.id}: node ${node.name}: step ${failed.step} failed: ${failed.message ?? 'no reason given'}`);
+    }
+    const finished = (n: NodeView): boolean => moved.includes(n) && n.progress.steps.length === n.progress.total && n.progress.steps.every((s) => s.state === 'done')
+      && (!asked.etcdNodes.includes(n.name) || restoredHere(n));
+    const pending = nodes.filter((n) => !finished(n));
+    if (pending.length > 0) waitingOn = `nodes ${pending.map((n) => n.name).join(', ')}`;
+    else {
+      const cluster = await client.request<Cluster>('GET', clusterPath(name));
+      if (cluster.state === 'active') {
+        return { tookMs: Date.now() - started, nodes: nodes.map((n) => `${n.name}: ${n.progress.steps.find((s) => s.step === 'etcd-restore')?.message ?? 'processes restarted'}`) };
+      }
+      waitingOn = `the cluster to turn active (it is ${cluster.state}: ${cluster.stateReason})`;
+    }
+    if (Date.now() > deadline) {
+      throw new DroverError('DRV_ERR_GATEWAY_TIMEOUT', `restore ${asked.restore.id} is still waiting for ${waitingOn}: "drover clusters get ${name}" shows each node's steps`);
+    }
+    await sleep(2_000);
+  }
 }

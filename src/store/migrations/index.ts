@@ -15,6 +15,7 @@ import { leasesMigration } from './0009-leases.ts';
 import { replicasMigration } from './0010-replicas.ts';
 import { auditEventsMigration } from './0011-audit-events.ts';
 import { provisioningMigration } from './0012-provisioning.ts';
+import { snapshotRestoreScheduleMigration } from './0014-snapshot-restore-schedule.ts';
 
 export interface Migration {
   /** `NNNN-topic`; the number fixes the order. */
@@ -35,4 +36,5 @@ export const migrations: readonly Migration[] = [
   replicasMigration,
   auditEventsMigration,
   provisioningMigration,
+  snapshotRestoreScheduleMigration,
 ];
