@@ -24,6 +24,7 @@ import type { ProvisioningService } from './provisioning-service.ts';
 import type { ProvisioningDriver } from './driver.ts';
 import type { EtcdSnapshots } from './snapshots.ts';
 import { roleNames, type NodeRegistration } from './plan.ts';
+import { checkSchedule } from './snapshot-schedule.ts';
 
 /** The header carrying the node's random id (from its data dir). */
 export const nodeIdHeader = 'x-drover-node-id';
@@ -46,9 +47,14 @@ const Progress = Type.Object({
     message: Type.Optional(Type.String({ maxLength: 4000 })), at: Type.String({ maxLength: 40 }),
   }, { additionalProperties: false }), { maxItems: 100 }),
 }, { additionalProperties: false });
+const Schedule = Type.Object({
+  everySeconds: Type.Integer({ minimum: 0, description: 'seconds between scheduled etcd snapshots; 0 turns the schedule off' }),
+  retention: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'how many scheduled snapshots are kept (default 5)' })),
+}, { additionalProperties: false });
 const CreateCustom = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 63 }),
   kubernetesVersion: Type.String({ minLength: 1, maxLength: 64 }),
+  snapshotSchedule: Type.Optional(Schedule),
 }, { additionalProperties: false });
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 
@@ -133,7 +139,9 @@ function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox
         response: { 201: Type.Object({ cluster: Type.Unknown(), registration: Type.Object({ token: Type.String(), caChecksum: Type.String(), nodeCommand: Type.String() }) }), ...authErrors, 409: ErrorBody } },
     }, async (request, reply) => {
       requireAdmin(request);
-      return reply.status(201).send(await driver.create(request.body));
+      const { snapshotSchedule, ...spec } = request.body;
+      const schedule = snapshotSchedule ? checkSchedule(snapshotSchedule.everySeconds, snapshotSchedule.retention) : undefined;
+      return reply.status(201).send(await driver.create({ ...spec, ...(schedule ? { snapshotSchedule: schedule } : {}) }));
     });
     authed.get('/v1/clusters/:id/nodes', {
       schema: { ...common, summary: 'A provisioned cluster\'s nodes with each step\'s progress (admins)', params: Params, response: { 200: Type.Unknown(), ...authErrors } },
@@ -142,7 +150,11 @@ function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox
       const cluster = await options.clusters.get(request.params.id);
       const version = await driver.versionOf(cluster.id);
       if (version === undefined) return { provisioned: false, nodes: [] };
-      return { provisioned: true, kubernetesVersion: version, nodes: await driver.nodes(cluster.id), registration: await driver.registration(cluster.id) };
+      const snapshotSchedule = await options.service.snapshotSchedule(cluster.id);
+      return {
+        provisioned: true, kubernetesVersion: version, nodes: await driver.nodes(cluster.id), registration: await driver.registration(cluster.id),
+        ...(snapshotSchedule ? { snapshotSchedule } : {}),
+      };
     });
     const provisioned = async (id: string): Promise<{ id: string; name: string }> => {
       const cluster = await options.clusters.get(id);
@@ -162,6 +174,16 @@ function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox
     }, async (request) => {
       requireAdmin(request);
       return options.snapshots.list((await provisioned(request.params.id)).id);
+    });
+    authed.put('/v1/clusters/:id/snapshot-schedule', {
+      schema: { ...common, summary: 'Set or turn off a provisioned cluster\'s etcd snapshot schedule and retention (admins)', params: Params, body: Schedule,
+        response: { 200: Type.Unknown(), ...authErrors } },
+    }, async (request) => {
+      requireAdmin(request);
+      const cluster = await provisioned(request.params.id);
+      const schedule = checkSchedule(request.body.everySeconds, request.body.retention);
+      await options.service.setSnapshotSchedule(cluster.id, schedule);
+      return { snapshotSchedule: schedule ?? null };
     });
     authed.post('/v1/clusters/:id/snapshots/:snapshotId/restore', {
       schema: { ...common, summary: 'Restore a provisioned cluster to one of its etcd snapshots: its nodes carry it out on their next plan (admins)',

@@ -22,6 +22,7 @@ import {
   portNames, roleNames, type NodePlan, type NodeProgress, type NodeRegistration, type PlanAnswer, type RestoreRequest, type Role,
 } from './plan.ts';
 import { randomId } from '../tokens/index.ts';
+import { checkSchedule, type SnapshotSchedule } from './snapshot-schedule.ts';
 
 export interface ProvisioningServiceOptions {
   db: Kysely<Database>;
@@ -50,15 +51,17 @@ export class ProvisioningService {
   constructor(private readonly options: ProvisioningServiceOptions) {}
 
   /** `drover clusters create NAME --custom`: the cluster in state provisioning, with its own CA. */
-  async createCustom(input: { name: string; kubernetesVersion: string }): Promise<{ cluster: Cluster; registrationToken: string }> {
+  async createCustom(input: { name: string; kubernetesVersion: string; snapshotSchedule?: SnapshotSchedule }): Promise<{ cluster: Cluster; registrationToken: string }> {
     const { binaries, clusters, db } = this.options;
     binaries.assertVersion(input.kubernetesVersion);
+    const schedule = input.snapshotSchedule ? checkSchedule(input.snapshotSchedule.everySeconds, input.snapshotSchedule.retention) : undefined;
     const pki = await createClusterPki(input.name);
     const created = await clusters.create({ name: input.name, provisioned: true });
     const id = created.cluster.id;
     try {
       await db.insertInto('provisioned_clusters').values({
-        cluster_id: id, kubernetes_version: input.kubernetesVersion, created_at: created.cluster.createdAt, restore: null, snapshot_every_ms: null, snapshot_retention: null,
+        cluster_id: id, kubernetes_version: input.kubernetesVersion, created_at: created.cluster.createdAt, restore: null,
+        snapshot_every_ms: schedule ? schedule.everySeconds * 1000 : null, snapshot_retention: schedule?.retention ?? null,
       }).execute();
       await this.putSecret(pkiSecret(id), JSON.stringify(pki));
     } catch (error) {
@@ -152,6 +155,18 @@ export class ProvisioningService {
       throw new DroverError('DRV_ERR_FORBIDDEN', `snapshot ${snapshotId.slice(0, 40)} is not the one cluster "${cluster.name}" is being restored to: nodes download a snapshot only during its restore`);
     }
     return { clusterId: cluster.id, restore };
+  }
+
+  /** Sets (or, with undefined, removes) the cluster's snapshot schedule; the owner replica's scheduler follows it. */
+  async setSnapshotSchedule(clusterId: string, schedule: SnapshotSchedule | undefined): Promise<void> {
+    await this.options.db.updateTable('provisioned_clusters')
+      .set({ snapshot_every_ms: schedule ? schedule.everySeconds * 1000 : null, snapshot_retention: schedule?.retention ?? null })
+      .where('cluster_id', '=', clusterId).execute();
+  }
+
+  async snapshotSchedule(clusterId: string): Promise<SnapshotSchedule | undefined> {
+    const row = await this.options.db.selectFrom('provisioned_clusters').select(['snapshot_every_ms', 'snapshot_retention']).where('cluster_id', '=', clusterId).executeTakeFirst();
+    return row?.snapshot_every_ms ? { everySeconds: row.snapshot_every_ms / 1000, retention: row.snapshot_retention ?? 1 } : undefined;
   }
 
   private async restoreOf(clusterId: string): Promise<RestoreRequest | undefined> {

@@ -121,6 +121,28 @@ describe('provisioned clusters', () => {
     assert.ok(existsSync(join(nodes[0]?.dataDir ?? '', `var/lib/etcd.before-${restored.restore.id}`)), 'the data before the restore is kept');
   });
 
+  it('takes snapshots on the cluster\'s schedule and prunes the scheduled ones beyond the retention, never an admin\'s', async () => {
+    const set = await drover.cli('clusters', 'update', name, '--snapshot-schedule', '10s', '--snapshot-retention', '2');
+    assert.match(set, /etcd snapshots every 10s, the newest 2 scheduled ones kept/);
+    assert.match(await drover.cli('clusters', 'get', name), /etcd snapshots every 10s, the newest 2 scheduled ones kept/);
+    const seen = new Set<string>();
+    const list = async (): Promise<Array<{ id: string; scheduled: boolean }>> => JSON.parse(await drover.cli('clusters', 'snapshots', 'list', name, '-o', 'json')) as Array<{ id: string; scheduled: boolean }>;
+    const kept = await eventually('three scheduled snapshots taken, two kept', async () => {
+      const now = await list();
+      for (const s of now.filter((x) => x.scheduled)) seen.add(s.id);
+      return seen.size >= 3 && now.filter((x) => x.scheduled).length === 2 ? now : undefined;
+    }, 180_000);
+    assert.ok(kept.some((s) => s.id === snapshotId && !s.scheduled), 'the admin\'s snapshot is kept');
+    const clusterId = (await drover.getCluster(name)).id;
+    const pruned = [...seen].filter((id) => !kept.some((s) => s.id === id));
+    assert.ok(pruned.length >= 1);
+    for (const id of pruned) assert.equal(existsSync(join(drover.server.dataDir, 'snapshots', clusterId, `${id}.db`)), false, `pruned ${id}: its file is gone`);
+    assert.match(await drover.cli('clusters', 'snapshots', 'list', name), /\s+schedule\n/);
+
+    assert.match(await drover.cli('clusters', 'update', name, '--snapshot-schedule', '0'), /no etcd snapshot schedule/);
+    assert.match(await drover.cli('clusters', 'get', name), /no etcd snapshot schedule/);
+  });
+
   it('reaches the restored cluster directly, with the server stopped', async () => {
     const kubeconfig = join(drover.dir, `${name}.kubeconfig`);
     await kubectlOk(['config', 'use-context', `${name}-n1`], { kubeconfig });
@@ -143,7 +165,8 @@ describe('provisioned clusters', () => {
     }, 120_000);
     const node = nodes[0] as NodeAgentProcess;
 
-    const other = JSON.parse(await drover.cli('clusters', 'create', `other-${suffix}`, '--custom', '--kubernetes-version', version, '-o', 'json')) as Created;
+    const other = JSON.parse(await drover.cli('clusters', 'create', `other-${suffix}`, '--custom', '--kubernetes-version', version, '--snapshot-schedule', '6h', '-o', 'json')) as Created;
+    assert.match(await drover.cli('clusters', 'get', `other-${suffix}`), /etcd snapshots every 6h, the newest 5 scheduled ones kept/, 'a schedule set at create, with the default retention');
     const intruder = startNodeAgent(other.registration.nodeCommand, { dataDir: node.dataDir, nodeName: 'n1' });
     const code = await new Promise((r) => intruder.child.once('exit', r));
     assert.notEqual(code, 0);

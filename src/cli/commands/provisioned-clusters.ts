@@ -9,7 +9,7 @@ import type { CliDeps } from '../deps.ts';
 import { withClient, type DroverClient } from '../client/index.ts';
 import { printItems, printText, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
 import { DroverError, InvalidArgumentError } from '../../errors/index.ts';
-import { DURATION_HINT, durationOption } from '../../durations/index.ts';
+import { DURATION_HINT, durationOption, formatDuration } from '../../durations/index.ts';
 import type { Cluster } from '../../api-types/index.ts';
 
 const clusterPath = (name: string): string => `/v1/clusters/${encodeURIComponent(name)}`;
@@ -18,12 +18,47 @@ export interface NodeView {
   name: string; roles: string[]; address: string; apiServerPort?: number; updatedAt: string;
   progress: { planId?: string; total?: number; steps: Array<{ step: string; state: string; message?: string; at: string }> };
 }
-export interface NodesView { provisioned: boolean; kubernetesVersion?: string; nodes: NodeView[]; registration?: CustomRegistration }
+export interface NodesView {
+  provisioned: boolean; kubernetesVersion?: string; nodes: NodeView[]; registration?: CustomRegistration;
+  snapshotSchedule?: { everySeconds: number; retention: number };
+}
 export interface CustomRegistration { token: string; caChecksum: string; nodeCommand: string }
 
-export async function createCustom<C>(client: DroverClient, name: string, kubernetesVersion: string | undefined): Promise<{ cluster: C; registration: CustomRegistration }> {
+export async function createCustom<C>(client: DroverClient, name: string, kubernetesVersion: string | undefined, schedule?: ScheduleBody): Promise<{ cluster: C; registration: CustomRegistration }> {
   if (!kubernetesVersion) throw new InvalidArgumentError('--kubernetes-version', 'the Kubernetes version to provision, e.g. v1.36.3 (one the server has binaries for)');
-  return client.request('POST', '/v1/provisioning/clusters', { name, kubernetesVersion });
+  return client.request('POST', '/v1/provisioning/clusters', { name, kubernetesVersion, ...(schedule ? { snapshotSchedule: schedule } : {}) });
+}
+
+/** `--snapshot-schedule` and `--snapshot-retention`, on `create --custom` and `update`. */
+export interface ScheduleFlags { snapshotSchedule?: string; snapshotRetention?: string }
+interface ScheduleBody { everySeconds: number; retention?: number }
+
+export function withScheduleFlags(command: Command): Command {
+  return command
+    .option('--snapshot-schedule <duration>', `provisioned clusters: take an etcd snapshot every ${DURATION_HINT.replace(/^a duration /, '')}, at least 10s; 0 turns it off`)
+    .option('--snapshot-retention <count>', 'provisioned clusters: how many scheduled snapshots are kept (default 5; snapshots an admin took are never pruned)');
+}
+
+/** The schedule the flags ask for, or undefined when neither flag is given. */
+export function scheduleFromFlags(opts: ScheduleFlags): ScheduleBody | undefined {
+  if (opts.snapshotSchedule === undefined) {
+    if (opts.snapshotRetention !== undefined) throw new InvalidArgumentError('--snapshot-retention', 'to go with --snapshot-schedule');
+    return undefined;
+  }
+  const everySeconds = opts.snapshotSchedule === 'off' ? 0 : durationOption('--snapshot-schedule', opts.snapshotSchedule);
+  if (opts.snapshotRetention === undefined) return { everySeconds };
+  const retention = Number(opts.snapshotRetention);
+  if (!/^\d+$/.test(opts.snapshotRetention) || retention < 1) throw new InvalidArgumentError('--snapshot-retention', 'a whole number of snapshots, at least 1', opts.snapshotRetention);
+  return { everySeconds, retention };
+}
+
+/** `clusters update NAME --snapshot-schedule ...`: what the server set, as a line. */
+export async function setSchedule(client: DroverClient, name: string, schedule: ScheduleBody): Promise<{ snapshotSchedule: { everySeconds: number; retention: number } | null }> {
+  return client.request('PUT', `${clusterPath(name)}/snapshot-schedule`, schedule);
+}
+
+export function scheduleText(schedule: { everySeconds: number; retention: number } | null | undefined): string {
+  return schedule ? `etcd snapshots every ${formatDuration(schedule.everySeconds)}, the newest ${schedule.retention} scheduled ones kept` : 'no etcd snapshot schedule';
 }
 
 export function customRegistrationText(r: CustomRegistration): string {
@@ -43,7 +78,7 @@ export async function nodesOf(client: DroverClient, path: string): Promise<Nodes
 
 /** One block per node: its roles, address, then each step with its state (a failed step with its reason). */
 export function nodesText(view: NodesView): string {
-  const lines = [`Provisioned by Drover at Kubernetes ${view.kubernetesVersion ?? '?'}; nodes:`];
+  const lines = [`Provisioned by Drover at Kubernetes ${view.kubernetesVersion ?? '?'}; ${scheduleText(view.snapshotSchedule)}; nodes:`];
   if (view.nodes.length === 0) lines.push('  (none registered yet: run the node command on a machine)');
   for (const node of view.nodes) {
     lines.push(`  ${node.name} [${node.roles.join(',')}] ${node.address}${node.apiServerPort ? ` kube-apiserver :${node.apiServerPort}` : ''}`);
