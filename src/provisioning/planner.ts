@@ -39,11 +39,15 @@ const kubernetesServiceIp = '10.43.0.1';
 
 const hostOf = (address: string): string => (address.includes(':') ? `[${address}]` : address);
 
+/** The role no node has, of the two a cluster cannot do without (etcd first), or undefined. */
+export function missingRole(nodes: readonly NodeRegistration[]): 'etcd' | 'controlplane' | undefined {
+  return (['etcd', 'controlplane'] as const).find((role) => !nodes.some((n) => n.roles.includes(role)));
+}
+
 /** Why no plan can be made yet, or undefined when one can. */
 export function waitingFor(nodes: NodeRegistration[], node: NodeRegistration): string | undefined {
-  const has = (role: string): boolean => nodes.some((n) => n.roles.includes(role as NodeRegistration['roles'][number]));
-  if (!has('etcd')) return 'waiting for a node with the etcd role to register';
-  if (!has('controlplane')) return 'waiting for a node with the controlplane role to register';
+  const missing = missingRole(nodes);
+  if (missing) return `waiting for a node with the ${missing} role to register`;
   if (!nodes.some((n) => n.name === node.name)) return 'this node is not registered';
   return undefined;
 }

@@ -94,6 +94,21 @@ describe('ProvisioningService', () => {
     assert.equal(gamma.stateReason, 'node c1: kube-apiserver failed: exited (code 1)');
   });
 
+  it('refuses, once the plan is made, a node coming back with roles that leave the cluster with no etcd or no control plane', async () => {
+    const { registrationToken: token } = await service.createCustom({ name: 'zeta', kubernetesVersion: 'v1.36.3' });
+    const n1 = node('n1');
+    await service.register(token, { ...n1, roles: ['worker'] });
+    await service.register(token, n1);
+    assert.equal((await service.plan(token, 'n1', n1.nodeId)).kind, 'plan');
+    await assert.rejects(service.register(token, { ...n1, roles: ['controlplane', 'worker'] }),
+      refusedWith(409, /node "n1" cannot leave the etcd role: it is the only etcd node of cluster "zeta".*no etcd member.*--roles etcd,controlplane,worker as before/));
+    await assert.rejects(service.register(token, { ...n1, roles: ['etcd'] }), refusedWith(409, /cannot leave the controlplane role.*no control plane/));
+    const e2 = node('e2', { roles: ['etcd'] });
+    await service.register(token, e2);
+    await service.register(token, { ...n1, roles: ['controlplane', 'worker'] });
+    assert.deepEqual((await service.nodes((await clusters.get('zeta')).id)).find((n) => n.name === 'n1')?.roles, ['controlplane', 'worker'], 'with another etcd node, n1 may leave etcd');
+  });
+
   it('hands a snapshot only to a registered node of its own cluster, and only while that cluster is being restored to it', async () => {
     const { cluster, registrationToken: token } = await service.createCustom({ name: 'delta', kubernetesVersion: 'v1.36.3' });
     const { registrationToken: otherToken } = await service.createCustom({ name: 'epsilon', kubernetesVersion: 'v1.36.3' });

@@ -17,7 +17,7 @@ import type { Cluster, ClusterService } from '../clusters/index.ts';
 import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 import type { KubernetesBinaries } from './binaries.ts';
 import { createClusterPki, type ClusterPki } from './cluster-pki.ts';
-import { planId, planNode, waitingFor, type WebhookFiles } from './planner.ts';
+import { missingRole, planId, planNode, waitingFor, type WebhookFiles } from './planner.ts';
 import {
   portNames, roleNames, type NodePlan, type NodeProgress, type NodeRegistration, type PlanAnswer, type RestoreRequest, type Role,
 } from './plan.ts';
@@ -103,6 +103,7 @@ export class ProvisioningService {
       throw new DroverError('DRV_ERR_CONFLICT', `node name "${registration.name}" is already registered in cluster "${cluster.name}" by another machine `
         + '(its data dir holds another node id): give this machine another --node-name, or delete that node\'s data dir if it is the same machine rebuilt');
     }
+    if (existing) await this.refuseRoleGap(cluster, registration, toRegistration(existing).roles);
     const values = {
       node_id: registration.nodeId, roles: JSON.stringify(registration.roles), address: registration.address,
       ports: JSON.stringify(registration.ports), updated_at: at,
@@ -110,6 +111,21 @@ export class ProvisioningService {
     if (existing) await db.updateTable('provisioned_nodes').set(values).where('cluster_id', '=', cluster.id).where('name', '=', registration.name).execute();
     else await db.insertInto('provisioned_nodes').values({ cluster_id: cluster.id, name: registration.name, plan_digest: null, progress: null, ...values }).execute();
     return { clusterId: cluster.id, clusterName: cluster.name };
+  }
+
+  /**
+   * Once the cluster's plan is decided (some node got one), a node coming back with
+   * fewer roles must not leave the cluster without etcd or a control plane: its
+   * processes would be stopped and the cluster lost, with nothing to say why.
+   */
+  private async refuseRoleGap(cluster: Cluster, node: NodeRegistration, had: Role[]): Promise<void> {
+    const rows = await this.nodeRows(cluster.id);
+    if (!rows.some((r) => r.plan_digest !== null)) return;
+    const missing = missingRole([...rows.filter((r) => r.name !== node.name).map(toRegistration), node]);
+    if (!missing) return;
+    throw new DroverError('DRV_ERR_CONFLICT', `node "${node.name}" cannot leave the ${missing} role: it is the only ${missing} node of cluster "${cluster.name}", whose plan is made, `
+      + `so --roles ${node.roles.join(',')} would leave the cluster with no ${missing === 'etcd' ? 'etcd member' : 'control plane'}. `
+      + `Run it with --roles ${had.join(',')} as before, or register another node with the ${missing} role first`);
   }
 
   /** The node's plan: the stored one while its inputs are unchanged, else a new one (new certificates). */

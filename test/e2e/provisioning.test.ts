@@ -34,6 +34,7 @@ describe('provisioned clusters', () => {
   const nodes: NodeAgentProcess[] = [];
   const dirs = mkdtempSync(join(tmpdir(), 'drover-nodes-'));
   let snapshotId = '';
+  let nodeCommand = '';
 
   before(async () => {
     const binaries = await provisioningBinaries(quiet);
@@ -62,7 +63,8 @@ describe('provisioned clusters', () => {
     assert.equal(created.cluster.state, 'provisioning');
     assert.match(created.registration.nodeCommand, /^drover agent --mode node --roles etcd,controlplane,worker --server https:\/\/\S+ --token \S+ --ca-checksum [0-9a-f]{64} --data-dir \S+$/);
 
-    const node = startNodeAgent(created.registration.nodeCommand, { dataDir: join(dirs, 'n1'), nodeName: 'n1' });
+    nodeCommand = created.registration.nodeCommand;
+    const node = startNodeAgent(nodeCommand, { dataDir: join(dirs, 'n1'), nodeName: 'n1' });
     nodes.push(node);
     let last = '';
     await eventually(`${name} to be active`, async () => {
@@ -155,14 +157,44 @@ describe('provisioned clusters', () => {
     assert.equal(direct.trim(), `namespace/made-${suffix}`);
   });
 
-  it('a node data dir refuses another cluster\'s token; delete makes the node agent stop everything and remove its data dir', async () => {
+  const refused = async (agent: NodeAgentProcess): Promise<string> => {
+    const code = await new Promise((r) => (agent.child.exitCode === null ? agent.child.once('exit', r) : r(agent.child.exitCode)));
+    assert.notEqual(code, 0, agent.output().slice(-2000));
+    return agent.output();
+  };
+  const reconnected = (since: string): Promise<unknown> => eventually(`${name}'s node agent to connect again`, async () => {
+    const c = await drover.getCluster(name);
+    return c.state === 'active' && c.tunnel === 'node' && (c.lastSeenAt ?? '') > since ? c : undefined;
+  }, 180_000);
+
+  it('refuses up front a second machine claiming a node name, a node leaving the only etcd role, and a token of a cluster Drover did not provision', async () => {
     const restarted = new Date().toISOString();
     drover.server = await spawnServer({ dataDir: drover.server.dataDir, port: drover.server.port, args: serverArgs, env: { DROVER_CLUSTER_GRACE_MS: '1500' } });
     // The row still says Active from before the stop: wait for the node agent's tunnel to come back (its backoff reaches 30 s).
-    await eventually('the node agent to reconnect to the restarted server', async () => {
-      const c = await drover.getCluster(name);
-      return c.state === 'active' && c.tunnel === 'node' && (c.lastSeenAt ?? '') > restarted ? c : undefined;
-    }, 120_000);
+    await reconnected(restarted);
+
+    const twin = startNodeAgent(nodeCommand, { dataDir: join(dirs, 'twin'), nodeName: 'n1' });
+    assert.match(await refused(twin), new RegExp(`node name "n1" is already registered in cluster "${name}" by another machine.*give this machine another --node-name`));
+
+    const kubeconfig = join(drover.dir, `${name}.kubeconfig`);
+    await kubectlOk(['config', 'use-context', name], { kubeconfig });
+    await kubectlOk(['create', 'namespace', `kept-${suffix}`], { kubeconfig });
+    const n1 = nodes[0] as NodeAgentProcess;
+    await n1.stop('SIGTERM');
+    const shrunk = startNodeAgent(nodeCommand, { dataDir: n1.dataDir, nodeName: 'n1', roles: 'controlplane,worker' });
+    assert.match(await refused(shrunk), new RegExp(`node "n1" cannot leave the etcd role: it is the only etcd node of cluster "${name}".*Run it with --roles etcd,controlplane,worker as before`));
+    // Back with its roles: its plan (with the restore it already carried out) runs again, and the restore is not repeated.
+    const back = new Date().toISOString();
+    nodes[0] = startNodeAgent(nodeCommand, { dataDir: n1.dataDir, nodeName: 'n1' });
+    await reconnected(back);
+    await kubectlOk(['get', 'namespace', `kept-${suffix}`], { kubeconfig });
+
+    const imported = JSON.parse(await drover.cli('clusters', 'create', `imp-${suffix}`, '-o', 'json')) as Created;
+    const stranger = startNodeAgent(nodeCommand.replace(/--token \S+/, `--token ${imported.registration.token}`), { dataDir: join(dirs, 'stranger'), nodeName: 's1' });
+    assert.match(await refused(stranger), new RegExp(`belongs to cluster "imp-${suffix}", which Drover did not provision`));
+  });
+
+  it('a node data dir refuses another cluster\'s token; delete makes the node agent stop everything and remove its data dir', async () => {
     const node = nodes[0] as NodeAgentProcess;
 
     const other = JSON.parse(await drover.cli('clusters', 'create', `other-${suffix}`, '--custom', '--kubernetes-version', version, '--snapshot-schedule', '6h', '-o', 'json')) as Created;
