@@ -1,7 +1,12 @@
-import { describe, it } from 'node:test';
+import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { beyondRetention, checkSchedule, snapshotDue } from './snapshot-schedule.ts';
-import type { EtcdSnapshot } from './snapshots.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore, type Store } from '../store/index.ts';
+import { silentLogger } from '../logging/index.ts';
+import { beyondRetention, checkSchedule, snapshotDue, SnapshotScheduler } from './snapshot-schedule.ts';
+import type { EtcdSnapshot, EtcdSnapshots } from './snapshots.ts';
 
 const at = (iso: string, scheduled: boolean, id = iso): EtcdSnapshot => ({ id, clusterId: 'c-1', node: 'n1', size: 1, sha256: '0', createdAt: iso, scheduled });
 const t = (iso: string): number => Date.parse(iso);
@@ -39,5 +44,62 @@ describe('snapshot schedule', () => {
     assert.throws(() => checkSchedule(1.5), /--snapshot-schedule/);
     assert.throws(() => checkSchedule(60, 0), /--snapshot-retention.*1 to 1000/);
     assert.throws(() => checkSchedule(60, 1001), /--snapshot-retention/);
+  });
+});
+
+describe('SnapshotScheduler.pass', () => {
+  let dir: string;
+  let store: Store;
+  const now = t('2026-01-01T12:00:00Z');
+
+  /** An in-memory stand-in for the snapshot store that records what the scheduler did. */
+  const fakeSnapshots = (list: EtcdSnapshot[]): { snapshots: EtcdSnapshots; taken: string[]; removed: string[] } => {
+    const taken: string[] = [];
+    const removed: string[] = [];
+    const snapshots = {
+      list: (clusterId: string) => Promise.resolve(list.filter((s) => s.clusterId === clusterId && !removed.includes(s.id))),
+      create: (cluster: { id: string }, scheduled: boolean) => {
+        taken.push(cluster.id);
+        return Promise.resolve({ ...at(new Date(now).toISOString(), scheduled, `new-${cluster.id}`), clusterId: cluster.id });
+      },
+      remove: (_clusterId: string, id: string) => { removed.push(id); return Promise.resolve(); },
+    } as unknown as EtcdSnapshots;
+    return { snapshots, taken, removed };
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'snapshot-schedule-'));
+    store = await openStore({ dataDir: dir });
+    const row = { kubernetes_version: 'v1.36.3', created_at: '2026-01-01T00:00:00Z', restore: null };
+    await store.db.insertInto('provisioned_clusters').values([
+      { ...row, cluster_id: 'c-1', snapshot_every_ms: 3_600_000, snapshot_retention: 2 },
+      { ...row, cluster_id: 'c-2', snapshot_every_ms: 3_600_000, snapshot_retention: 2 },
+      { ...row, cluster_id: 'c-3', snapshot_every_ms: null, snapshot_retention: null },
+    ]).execute();
+  });
+  after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('acts only on the clusters this replica owns that have a schedule: takes what is due, then prunes beyond the retention', async () => {
+    const list = [
+      { ...at('2026-01-01T09:00:00Z', true, 'c1-old'), clusterId: 'c-1' }, { ...at('2026-01-01T10:00:00Z', true, 'c1-mid'), clusterId: 'c-1' },
+      { ...at('2026-01-01T08:00:00Z', false, 'c1-admin'), clusterId: 'c-1' },
+      { ...at('2026-01-01T09:00:00Z', true, 'c2-old'), clusterId: 'c-2' }, { ...at('2026-01-01T10:00:00Z', true, 'c2-mid'), clusterId: 'c-2' },
+    ];
+    const fake = fakeSnapshots(list);
+    const scheduler = new SnapshotScheduler({
+      db: store.db, snapshots: fake.snapshots, owns: (id) => id !== 'c-2', clusterName: (id) => Promise.resolve(id), logger: silentLogger(), now: () => now,
+    });
+    await scheduler.pass();
+    assert.deepEqual(fake.taken, ['c-1'], 'c-2 is another replica\'s, c-3 has no schedule');
+    assert.deepEqual(fake.removed, ['c1-old'], 'the oldest scheduled one beyond 2; never the admin\'s, never another replica\'s cluster');
+  });
+
+  it('takes nothing before the interval has passed', async () => {
+    const fake = fakeSnapshots([{ ...at('2026-01-01T11:30:00Z', true, 'recent'), clusterId: 'c-1' }]);
+    await new SnapshotScheduler({ db: store.db, snapshots: fake.snapshots, owns: () => true, clusterName: (id) => Promise.resolve(id), logger: silentLogger(), now: () => now }).pass();
+    assert.deepEqual(fake.taken, ['c-2'], 'c-1 took one 30 min ago; c-2 has none yet');
   });
 });
