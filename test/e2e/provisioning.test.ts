@@ -107,6 +107,9 @@ describe('provisioned clusters', () => {
     const kubeconfig = join(drover.dir, `${name}.kubeconfig`);
     await kubectlOk(['config', 'use-context', name], { kubeconfig });
     await kubectlOk(['create', 'namespace', `after-${suffix}`], { kubeconfig });
+    const unknown = await drover.run('clusters', 'snapshots', 'restore', name, 's-nosuchsnap');
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, new RegExp(`cluster "${name}" has no snapshot s-nosuchsnap: "drover clusters snapshots list ${name}" shows its snapshots`));
     const started = Date.now();
     const restored = JSON.parse(await drover.cli('clusters', 'snapshots', 'restore', name, snapshotId, '-o', 'json')) as { restore: { id: string; snapshotId: string }; etcdNodes: string[]; nodes: string[] };
     process.stderr.write(`restore of a 1-node cluster: ${Date.now() - started} ms (${restored.nodes.join('; ')})\n`);
