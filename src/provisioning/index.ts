@@ -76,6 +76,7 @@ export function createProvisioningFeature(options: ProvisioningFeatureOptions): 
   const snapshots = new EtcdSnapshots({ db: options.db, dir: options.snapshotsDir, sessionFor: options.sessionFor });
   const scheduler = new SnapshotScheduler({
     db: options.db, snapshots, owns: options.owns, clusterName: async (clusterId) => (await options.clusters.get(clusterId)).name,
+    restoring: async (clusterId) => (await service.restoreOf(clusterId))?.snapshotId,
     logger: options.logger.child({ component: 'snapshot-schedule' }),
   }).start();
   return {

@@ -185,7 +185,8 @@ export class ProvisioningService {
     return row?.snapshot_every_ms ? { everySeconds: row.snapshot_every_ms / 1000, retention: row.snapshot_retention ?? 1 } : undefined;
   }
 
-  private async restoreOf(clusterId: string): Promise<RestoreRequest | undefined> {
+  /** The last restore asked for, if any. */
+  async restoreOf(clusterId: string): Promise<RestoreRequest | undefined> {
     const row = await this.options.db.selectFrom('provisioned_clusters').select('restore').where('cluster_id', '=', clusterId).executeTakeFirst();
     return row?.restore ? JSON.parse(row.restore) as RestoreRequest : undefined;
   }

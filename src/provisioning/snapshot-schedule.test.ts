@@ -34,6 +34,7 @@ describe('snapshot schedule', () => {
     assert.deepEqual(beyondRetention(hourly, list).map((s) => s.id), ['s1']);
     assert.deepEqual(beyondRetention({ ...hourly, retention: 5 }, list), []);
     assert.deepEqual(beyondRetention({ ...hourly, retention: 1 }, list).map((s) => s.id), ['s1', 's2']);
+    assert.deepEqual(beyondRetention({ ...hourly, retention: 1 }, list, 's1').map((s) => s.id), ['s2'], 'the last restore\'s snapshot is kept');
   });
 
   it('takes 0 as off, refuses intervals under 10 s and retentions outside 1-1000, naming the flag', () => {
@@ -90,7 +91,7 @@ describe('SnapshotScheduler.pass', () => {
     ];
     const fake = fakeSnapshots(list);
     const scheduler = new SnapshotScheduler({
-      db: store.db, snapshots: fake.snapshots, owns: (id) => id !== 'c-2', clusterName: (id) => Promise.resolve(id), logger: silentLogger(), now: () => now,
+      db: store.db, snapshots: fake.snapshots, owns: (id) => id !== 'c-2', clusterName: (id) => Promise.resolve(id), restoring: () => Promise.resolve(undefined), logger: silentLogger(), now: () => now,
     });
     await scheduler.pass();
     assert.deepEqual(fake.taken, ['c-1'], 'c-2 is another replica\'s, c-3 has no schedule');
@@ -99,7 +100,7 @@ describe('SnapshotScheduler.pass', () => {
 
   it('takes nothing before the interval has passed', async () => {
     const fake = fakeSnapshots([{ ...at('2026-01-01T11:30:00Z', true, 'recent'), clusterId: 'c-1' }]);
-    await new SnapshotScheduler({ db: store.db, snapshots: fake.snapshots, owns: () => true, clusterName: (id) => Promise.resolve(id), logger: silentLogger(), now: () => now }).pass();
+    await new SnapshotScheduler({ db: store.db, snapshots: fake.snapshots, owns: () => true, clusterName: (id) => Promise.resolve(id), restoring: () => Promise.resolve(undefined), logger: silentLogger(), now: () => now }).pass();
     assert.deepEqual(fake.taken, ['c-2'], 'c-1 took one 30 min ago; c-2 has none yet');
   });
 });

@@ -44,10 +44,14 @@ export function snapshotDue(schedule: SnapshotSchedule, snapshots: readonly Etcd
   return now - last >= schedule.everySeconds * 1000;
 }
 
-/** The scheduled snapshots beyond the newest `retention`, oldest first; admins' snapshots are never among them. */
-export function beyondRetention(schedule: SnapshotSchedule, snapshots: readonly EtcdSnapshot[]): EtcdSnapshot[] {
+/**
+ * The scheduled snapshots beyond the newest `retention`, oldest first; admins'
+ * snapshots are never among them, nor `keep` (the last restore's: its nodes may
+ * still be downloading it).
+ */
+export function beyondRetention(schedule: SnapshotSchedule, snapshots: readonly EtcdSnapshot[], keep?: string): EtcdSnapshot[] {
   const scheduled = snapshots.filter((s) => s.scheduled).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
-  return scheduled.slice(0, Math.max(0, scheduled.length - schedule.retention));
+  return scheduled.slice(0, Math.max(0, scheduled.length - schedule.retention)).filter((s) => s.id !== keep);
 }
 
 export interface SnapshotSchedulerOptions {
@@ -56,6 +60,8 @@ export interface SnapshotSchedulerOptions {
   /** Whether this replica runs the cluster's controller work (and so its schedule). */
   owns(clusterId: string): boolean;
   clusterName(clusterId: string): Promise<string>;
+  /** The snapshot the cluster's last restore used, which is not pruned. */
+  restoring(clusterId: string): Promise<string | undefined>;
   logger: Logger;
   /** How often schedules are looked at (default 5 s). */
   tickMs?: number;
@@ -103,7 +109,7 @@ export class SnapshotScheduler {
           logger.info({ cluster: cluster.name, snapshot: taken.id, bytes: taken.size }, 'scheduled etcd snapshot taken');
           list = [...list, taken];
         }
-        for (const old of beyondRetention(schedule, list)) {
+        for (const old of beyondRetention(schedule, list, await this.options.restoring(cluster.id))) {
           await snapshots.remove(cluster.id, old.id);
           logger.info({ cluster: cluster.name, snapshot: old.id }, 'scheduled etcd snapshot pruned (beyond the retention)');
         }
