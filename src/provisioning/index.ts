@@ -82,7 +82,7 @@ export function createProvisioningFeature(options: ProvisioningFeatureOptions): 
   return {
     close: () => scheduler.stop(),
     service, drivers,
-    apiPlugins: provisioningApi({ service, driver: drivers.custom as ProvisioningDriver, snapshots, clusters: options.clusters, binaries, authenticator: options.authenticator }),
+    apiPlugins: provisioningApi({ service, driver: drivers.custom as ProvisioningDriver, snapshots, clusters: options.clusters, binaries, authenticator: options.authenticator, sessionFor: options.sessionFor }),
     aceContexts: async (clusterId) => (await Promise.all(all.map((d) => d.aceContexts(clusterId)))).flat(),
     clusterDeleted: async (clusterId, toldNodes) => {
       await snapshots.forget(clusterId);

@@ -29,7 +29,7 @@ import { etcdDataDir, restoreEtcd } from './etcd-restore.ts';
 import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 import { NodeClient } from './node-client.ts';
 import { Supervisor } from './supervisor.ts';
-import { portNames, type HealthCheck, type NodePlan, type NodePorts, type NodeProgress, type PlanAnswer, type Role, type StepState } from './plan.ts';
+import { planChangedRoute, portNames, type HealthCheck, type NodePlan, type NodePorts, type NodeProgress, type PlanAnswer, type Role, type StepState } from './plan.ts';
 
 export interface NodeAgentOptions {
   serverUrl: string;
@@ -62,6 +62,8 @@ export class NodeAgent {
   private closed = false;
   private replanTimer: NodeJS.Timeout | undefined;
   private state: NodeState | undefined;
+  private checking: Promise<void> | undefined;
+  private onPlanChanged: ((plan: NodePlan) => void) | undefined;
 
   constructor(private readonly options: NodeAgentOptions) {
     if (!options.dataDir) throw new InvalidArgumentError('--data-dir', 'a directory for this node\'s binaries, certificates, state and logs');
@@ -71,6 +73,7 @@ export class NodeAgent {
   /** Registers, waits for the plan and carries it out; resolves with the plan once every process is healthy. */
   async start(onPlanChanged?: (plan: NodePlan) => void): Promise<NodePlan> {
     const { options } = this;
+    this.onPlanChanged = onPlanChanged;
     await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
     const state = await this.loadState();
     const caPem = await fetchPinnedCa(options.serverUrl, options.caChecksum);
@@ -97,7 +100,7 @@ export class NodeAgent {
       const plan = await this.waitForPlan();
       try {
         await this.carryOut(plan);
-        this.scheduleReplan(onPlanChanged);
+        this.scheduleReplan();
         return plan;
       } catch (error) {
         // The failed step is reported (the server shows it); the plan may be fixed meanwhile, so ask again.
@@ -123,9 +126,13 @@ export class NodeAgent {
     this.options.logger.info({ dataDir: this.dataDir }, 'node uninstalled: processes stopped, data dir removed');
   }
 
-  /** The routes this node answers on its tunnel session: an etcd snapshot from its own member. */
+  /** The routes this node answers on its tunnel session: an etcd snapshot from its own member, and "your plan changed". */
   handlers(): TunnelHandlers {
     return {
+      [routeKey(planChangedRoute)]: () => {
+        void this.checkPlan();
+        return Promise.resolve({ status: 202, body: 'checking the plan now' });
+      },
       [routeKey(snapshotRoute)]: async () => {
         const health = this.current?.processes.find((p) => p.name === 'etcd')?.health;
         if (health?.kind !== 'https') return { status: 404, body: 'this node runs no etcd member: take the snapshot through a node with the etcd role' };
@@ -254,22 +261,29 @@ export class NodeAgent {
     });
   }
 
-  private scheduleReplan(onPlanChanged?: (plan: NodePlan) => void): void {
+  private scheduleReplan(): void {
     if (this.closed) return;
-    this.replanTimer = setTimeout(() => void (async () => {
+    this.replanTimer = setTimeout(() => void this.checkPlan().then(() => this.scheduleReplan()), this.options.replanMs ?? 10_000);
+    this.replanTimer.unref();
+  }
+
+  /** Asks for the plan and carries out a changed one; one check at a time (the timer's and the server's nudge share it). */
+  private checkPlan(): Promise<void> {
+    this.checking ??= (async () => {
       try {
         const answer = await this.client?.json<PlanAnswer>('GET', '/plan');
         if (answer?.kind === 'plan' && answer.plan.id !== this.current?.id && !this.closed) {
           this.options.logger.info({ plan: answer.plan.id }, 'the plan changed; carrying out the new one');
           await this.carryOut(answer.plan);
-          onPlanChanged?.(answer.plan);
+          this.onPlanChanged?.(answer.plan);
         }
       } catch (error) {
         this.options.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not check the plan; retrying');
+      } finally {
+        this.checking = undefined;
       }
-      this.scheduleReplan(onPlanChanged);
-    })(), this.options.replanMs ?? 10_000);
-    this.replanTimer.unref();
+    })();
+    return this.checking;
   }
 
   /** Records a step and sends the whole progress (in order, one report at a time). */

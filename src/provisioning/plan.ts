@@ -96,6 +96,13 @@ export interface PlannedRestore extends RestoreRequest {
   args: string[];
 }
 
+/**
+ * The route the server calls on a node agent's tunnel session when the node's plan
+ * changed (a restore): the node asks for its plan at once instead of at its next
+ * 10 s check. It carries nothing; the plan itself still comes over HTTPS.
+ */
+export const planChangedRoute = { method: 'POST', path: '/v1/plan/changed' } as const;
+
 /** The server's answer to a plan request: a plan, or why there is none yet. */
 export type PlanAnswer = { kind: 'plan'; plan: NodePlan } | { kind: 'wait'; reason: string };
 

@@ -23,7 +23,8 @@ import type { KubernetesBinaries } from './binaries.ts';
 import type { ProvisioningService } from './provisioning-service.ts';
 import type { ProvisioningDriver } from './driver.ts';
 import type { EtcdSnapshots } from './snapshots.ts';
-import { roleNames, type NodeRegistration } from './plan.ts';
+import { planChangedRoute, roleNames, type NodeRegistration } from './plan.ts';
+import type { AgentSessionView } from '../tunnel/index.ts';
 import { checkSchedule } from './snapshot-schedule.ts';
 
 /** The header carrying the node's random id (from its data dir). */
@@ -66,6 +67,8 @@ export interface ProvisioningApiOptions {
   clusters: Pick<ClusterService, 'get'>;
   binaries: KubernetesBinaries;
   authenticator: TokenAuthenticator;
+  /** The cluster's tunnel session here, to tell its node its plan changed (the others find out within 10 s). */
+  sessionFor: (clusterId: string) => AgentSessionView | undefined;
 }
 
 function header(request: FastifyRequest, name: string): string {
@@ -192,7 +195,10 @@ function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox
       requireAdmin(request);
       const cluster = await provisioned(request.params.id);
       const snapshot = await options.snapshots.get(cluster, request.params.snapshotId);
-      return reply.status(202).send(await options.service.requestRestore(cluster.id, snapshot));
+      const asked = await options.service.requestRestore(cluster.id, snapshot);
+      // Only a speed-up: a node that misses it (no session here, an older node agent) checks its plan within 10 s anyway.
+      void options.sessionFor(cluster.id)?.request(planChangedRoute.method, planChangedRoute.path, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+      return reply.status(202).send(asked);
     });
     return Promise.resolve();
   };
