@@ -161,14 +161,16 @@ export class NodeAgent {
 
   private async carryOut(plan: NodePlan): Promise<void> {
     const supervisor = this.supervisor as Supervisor;
-    await supervisor.stopAll();
+    const stopping = Date.now();
+    const killed = await supervisor.stopAll();
+    const stopped = `previous processes stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s${killed.length > 0 ? ` (${killed.join(', ')} killed after the SIGTERM grace)` : ''}`;
     this.current = plan;
     const restore = plan.restore && this.state?.restored !== plan.restore.id ? plan.restore : undefined;
     // A new plan, a new list of steps: plan, binaries, files, the restore if any, then one per process.
     this.progress.planId = plan.id;
     this.progress.total = 3 + (restore ? 1 : 0) + plan.processes.length;
     this.progress.steps = [];
-    this.step('plan', 'done', `plan ${plan.id} for Kubernetes ${plan.version}`);
+    this.step('plan', 'done', `plan ${plan.id} for Kubernetes ${plan.version}; ${stopped}`);
     await this.run('binaries', async () => {
       await mkdir(join(this.dataDir, 'bin', plan.version), { recursive: true });
       for (const binary of plan.binaries) {

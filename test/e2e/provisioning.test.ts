@@ -114,10 +114,10 @@ describe('provisioned clusters', () => {
     const restored = JSON.parse(await drover.cli('clusters', 'snapshots', 'restore', name, snapshotId, '-o', 'json')) as { restore: { id: string; snapshotId: string }; etcdNodes: string[]; nodes: string[] };
     process.stderr.write(`restore of a 1-node cluster: ${Date.now() - started} ms (${restored.nodes.join('; ')})\n`);
     // Each step's time is when it was reported done: the time since the one before is what it took.
-    const shown = JSON.parse(await drover.cli('clusters', 'get', name, '-o', 'json')) as { provisioning?: { nodes: Array<{ progress: { steps: Array<{ step: string; at: string }> } }> } };
+    const shown = JSON.parse(await drover.cli('clusters', 'get', name, '-o', 'json')) as { provisioning?: { nodes: Array<{ progress: { steps: Array<{ step: string; at: string; message?: string }> } }> } };
     const steps = shown.provisioning?.nodes[0]?.progress.steps ?? [];
     const times = [started, ...steps.map((s) => Date.parse(s.at))];
-    process.stderr.write(`restore steps on n1 (ms): ${steps.map((s, i) => `${s.step} ${(times[i + 1] ?? 0) - (times[i] ?? 0)}`).join(', ')}\n`);
+    process.stderr.write(`restore steps on n1 (ms): ${steps.map((s, i) => `${s.step} ${(times[i + 1] ?? 0) - (times[i] ?? 0)}`).join(', ')}; ${steps[0]?.message ?? ''}\n`);
     assert.equal(restored.restore.snapshotId, snapshotId);
     assert.deepEqual(restored.etcdNodes, ['n1']);
     assert.match(restored.nodes[0] ?? '', new RegExp(`restored for restore ${restored.restore.id}.*etcd\\.before-${restored.restore.id}`));
