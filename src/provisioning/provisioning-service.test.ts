@@ -114,6 +114,7 @@ describe('ProvisioningService', () => {
     const { registrationToken: otherToken } = await service.createCustom({ name: 'epsilon', kubernetesVersion: 'v1.36.3' });
     const n1 = node('n1');
     const intruder = node('n1');
+    await assert.rejects(service.requestRestore(cluster.id, { id: 's-1', sha256: 'a'.repeat(64), size: 10 }), refusedWith(409, /no node with the etcd role/), 'nothing to restore on yet');
     await service.register(token, n1);
     await service.register(otherToken, intruder);
     await assert.rejects(service.restoreForNode(token, 'n1', n1.nodeId, 's-1'), refusedWith(403, /not the one cluster "delta" is being restored to/), 'no restore asked');

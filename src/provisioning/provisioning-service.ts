@@ -156,9 +156,10 @@ export class ProvisioningService {
    * names are returned, to follow their progress.
    */
   async requestRestore(clusterId: string, snapshot: { id: string; sha256: string; size: number }): Promise<{ restore: RestoreRequest; etcdNodes: string[] }> {
+    const etcdNodes = (await this.nodeRows(clusterId)).map(toRegistration).filter((n) => n.roles.includes('etcd')).map((n) => n.name);
+    if (etcdNodes.length === 0) throw new DroverError('DRV_ERR_CONFLICT', 'the cluster has no node with the etcd role to restore the snapshot on: register one (the node command of "drover clusters get NAME --registration"), then restore');
     const restore: RestoreRequest = { id: randomId('r-', 10), snapshotId: snapshot.id, sha256: snapshot.sha256, size: snapshot.size, requestedAt: new Date().toISOString() };
     await this.options.db.updateTable('provisioned_clusters').set({ restore: JSON.stringify(restore) }).where('cluster_id', '=', clusterId).execute();
-    const etcdNodes = (await this.nodeRows(clusterId)).map(toRegistration).filter((n) => n.roles.includes('etcd')).map((n) => n.name);
     return { restore, etcdNodes };
   }
 
