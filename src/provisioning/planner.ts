@@ -53,7 +53,7 @@ export function waitingFor(nodes: NodeRegistration[], node: NodeRegistration): s
 }
 
 /** Bumped whenever the planner's output changes for the same inputs, so nodes get the new plan after a Drover upgrade. */
-const plannerRevision = 1;
+const plannerRevision = 2;
 
 /** What the plan depends on: any change gives a new id, and the node runs the new plan. */
 export function planId(input: Omit<PlanInput, 'pki' | 'webhook'>): string {
@@ -147,6 +147,9 @@ export async function planNode(input: PlanInput): Promise<PlanAnswer> {
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         `--service-account-key-file=${pki}/service-account.pub`, `--service-account-signing-key-file=${pki}/service-account.key`,
         ...input.webhook.flags(webhookConfigPath),
+        // Without it, open watches hold kube-apiserver's shutdown until the request timeout, past the node agent's 10 s stop grace
+        // (measured in a restore); with it, watches are drained within 5 s and it exits by itself.
+        '--shutdown-watch-termination-grace-period=5s',
         '--v=1',
       ],
       health: { kind: 'https', url: `${localApi}/readyz`, caFile: `${pki}/ca.crt` },
