@@ -38,6 +38,7 @@ describe('planNode', () => {
     const p = await plan(n1);
     assert.deepEqual(p.processes.map((x) => x.name), ['etcd', 'kube-apiserver', 'kube-api-auth', 'kube-controller-manager', 'kube-scheduler', 'kubelet']);
     assert.ok(args(p, 'kube-apiserver').includes(`--authentication-token-webhook-config-file=${webhookConfigPath}`));
+    assert.ok(args(p, 'kube-apiserver').includes('--shutdown-watch-termination-grace-period=5s'), 'it exits within the node agent\'s 10 s stop grace');
     assert.equal(webhookConfigPath, 'etc/kubernetes/kube-api-authn-webhook.yaml');
     assert.equal(file(p, webhookConfigPath), 'server: http://127.0.0.1:2003/v1/authenticate\n');
     assert.deepEqual(args(p, 'kube-api-auth'), ['kube-api-auth', '--kubeconfig', 'etc/kubernetes/admin.kubeconfig', '--listen', '127.0.0.1:2003']);

@@ -147,10 +147,8 @@ export async function planNode(input: PlanInput): Promise<PlanAnswer> {
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         `--service-account-key-file=${pki}/service-account.pub`, `--service-account-signing-key-file=${pki}/service-account.key`,
         ...input.webhook.flags(webhookConfigPath),
-        // Without it, open watches hold kube-apiserver's shutdown until the request timeout, past the node agent's 10 s stop grace
-        // (measured in a restore); with it, watches are drained within 5 s and it exits by itself.
-        '--shutdown-watch-termination-grace-period=5s',
-        '--v=1',
+        // Open watches would hold its shutdown past the node agent's 10 s stop grace (measured in a restore): drain them within 5 s.
+        '--shutdown-watch-termination-grace-period=5s', '--v=1',
       ],
       health: { kind: 'https', url: `${localApi}/readyz`, caFile: `${pki}/ca.crt` },
     });
