@@ -51,6 +51,8 @@ step "building the test control plane (cold: 10-20 minutes; cached afterwards)"
 bash test/kube/build.sh >/dev/null
 step "building the test node (drover-test-kubelet; cached afterwards)"
 bash test/kube/build.sh --test-kubelet >/dev/null
+step "building etcdutl for the snapshot-restore test (from its Go module; cached afterwards)"
+bash test/etcdutl/build.sh >/dev/null
 step "building helm for the chart test (from its Go module; cached afterwards)"
 bash test/helm/build.sh >/dev/null
 

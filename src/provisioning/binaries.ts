@@ -1,7 +1,8 @@
 /**
  * The Kubernetes binaries the server hands node agents: `DIR/<version>/<name>`
- * for the five names below (`drover server --kubernetes-binaries DIR`). A version
- * is offered only when all five are there; each file's SHA-256 is computed once per
+ * for the six names below (etcd's release carries `etcdutl`, which restores
+ * snapshots) (`drover server --kubernetes-binaries DIR`). A version
+ * is offered only when all six are there; each file's SHA-256 is computed once per
  * (size, mtime) and goes into the plan, so a node agent checks what it downloaded
  * against what the server planned, not against a header of the same answer.
  */
@@ -10,7 +11,7 @@ import { createReadStream, existsSync, readdirSync, statSync, type ReadStream } 
 import { join } from 'node:path';
 import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 
-export const binaryNames = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet'] as const;
+export const binaryNames = ['etcd', 'etcdutl', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet'] as const;
 export type BinaryName = (typeof binaryNames)[number];
 
 /** `vMAJOR.MINOR.PATCH` with an optional pre-release: also keeps `..` and `/` out of paths. */
@@ -40,7 +41,7 @@ export class KubernetesBinaries {
     if (dir !== undefined && !existsSync(dir)) throw new InvalidArgumentError('--kubernetes-binaries', 'an existing directory', dir);
   }
 
-  /** The versions with all five binaries present. */
+  /** The versions with all six binaries present. */
   versions(): string[] {
     if (!this.dir) return [];
     const dir = this.dir;

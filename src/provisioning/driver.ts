@@ -7,10 +7,13 @@
  */
 import type { Cluster } from '../clusters/index.ts';
 import type { ProvisionedNode } from './provisioning-service.ts';
+import type { SnapshotSchedule } from './snapshot-schedule.ts';
 
 export interface ClusterSpec {
   name: string;
   kubernetesVersion: string;
+  /** etcd snapshots on a schedule, kept up to a retention (none when absent). */
+  snapshotSchedule?: SnapshotSchedule;
 }
 
 /** What the admin is handed to let the cluster's machines (or the engine) join. */

@@ -21,6 +21,8 @@ import { provisioningApi } from './provisioning-api.ts';
 import type { WebhookFiles } from './planner.ts';
 import type { NodeContext, ProvisioningDriver } from './driver.ts';
 import { customDriver } from './custom-driver.ts';
+import { SnapshotScheduler } from './snapshot-schedule.ts';
+import type { Logger } from '../logging/index.ts';
 
 export { KubernetesBinaries, binaryNames, testKubeletMarker, type BinaryName, type BinarySet } from './binaries.ts';
 export { ProvisioningService, type ProvisionedNode } from './provisioning-service.ts';
@@ -29,6 +31,7 @@ export { parseRoles, roleNames, type Role, type NodePlan, type NodeProgress } fr
 export { kubeletInvocation, kubeletConfiguration } from './kubelet-config.ts';
 export { maxSnapshotBytes } from './etcd-snapshot.ts';
 export type { EtcdSnapshot } from './snapshots.ts';
+export { checkSchedule, type SnapshotSchedule } from './snapshot-schedule.ts';
 export type { WebhookFiles } from './planner.ts';
 export type { ProvisioningDriver, ClusterSpec, DriverRegistration, NodeContext } from './driver.ts';
 
@@ -46,6 +49,9 @@ export interface ProvisioningFeatureOptions {
   snapshotsDir: string;
   /** A cluster's current tunnel session, through which snapshots are taken. */
   sessionFor: (clusterId: string) => AgentSessionView | undefined;
+  /** Whether this replica owns the cluster (docs/ha.md): only the owner takes its scheduled snapshots. */
+  owns: (clusterId: string) => boolean;
+  logger: Logger;
 }
 
 export interface ProvisioningFeature {
@@ -57,6 +63,8 @@ export interface ProvisioningFeature {
   aceContexts(clusterId: string): Promise<NodeContext[]>;
   /** A deleted cluster: each driver removes what it can and names what it could not reach. */
   clusterDeleted(clusterId: string, toldNodes: string[]): Promise<string>;
+  /** Stops the snapshot scheduler (waiting for a snapshot it is taking). */
+  close(): Promise<void>;
 }
 
 export function createProvisioningFeature(options: ProvisioningFeatureOptions): ProvisioningFeature {
@@ -66,9 +74,15 @@ export function createProvisioningFeature(options: ProvisioningFeatureOptions): 
   const drivers: Record<string, ProvisioningDriver> = { custom: customDriver({ service, clusters: options.clusters, publicUrl: options.publicUrl, caChecksum }) };
   const all = Object.values(drivers);
   const snapshots = new EtcdSnapshots({ db: options.db, dir: options.snapshotsDir, sessionFor: options.sessionFor });
+  const scheduler = new SnapshotScheduler({
+    db: options.db, snapshots, owns: options.owns, clusterName: async (clusterId) => (await options.clusters.get(clusterId)).name,
+    restoring: async (clusterId) => (await service.restoreOf(clusterId))?.snapshotId,
+    logger: options.logger.child({ component: 'snapshot-schedule' }),
+  }).start();
   return {
+    close: () => scheduler.stop(),
     service, drivers,
-    apiPlugins: provisioningApi({ service, driver: drivers.custom as ProvisioningDriver, snapshots, clusters: options.clusters, binaries, authenticator: options.authenticator }),
+    apiPlugins: provisioningApi({ service, driver: drivers.custom as ProvisioningDriver, snapshots, clusters: options.clusters, binaries, authenticator: options.authenticator, sessionFor: options.sessionFor }),
     aceContexts: async (clusterId) => (await Promise.all(all.map((d) => d.aceContexts(clusterId)))).flat(),
     clusterDeleted: async (clusterId, toldNodes) => {
       await snapshots.forget(clusterId);

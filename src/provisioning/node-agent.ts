@@ -25,10 +25,11 @@ import type { Logger } from '../logging/index.ts';
 import { fetchPinnedCa, type TunnelHandlers } from '../tunnel/index.ts';
 import { routeKey } from '../agent-protocol/index.ts';
 import { snapshotRoute, takeSnapshot } from './etcd-snapshot.ts';
+import { etcdDataDir, restoreEtcd } from './etcd-restore.ts';
 import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 import { NodeClient } from './node-client.ts';
 import { Supervisor } from './supervisor.ts';
-import { portNames, type HealthCheck, type NodePlan, type NodePorts, type NodeProgress, type PlanAnswer, type Role, type StepState } from './plan.ts';
+import { planChangedRoute, portNames, type HealthCheck, type NodePlan, type NodePorts, type NodeProgress, type PlanAnswer, type Role, type StepState } from './plan.ts';
 
 export interface NodeAgentOptions {
   serverUrl: string;
@@ -45,8 +46,8 @@ export interface NodeAgentOptions {
   replanMs?: number;
 }
 
-/** What the data dir remembers about its node. */
-interface NodeState { nodeId: string; name: string; clusterId?: string; ports: NodePorts }
+/** What the data dir remembers about its node (and the last restore it carried out, which it never repeats). */
+interface NodeState { nodeId: string; name: string; clusterId?: string; ports: NodePorts; restored?: string }
 
 const healthTimeoutMs = 180_000;
 const retryFailedMs = 15_000;
@@ -60,6 +61,9 @@ export class NodeAgent {
   private current: NodePlan | undefined;
   private closed = false;
   private replanTimer: NodeJS.Timeout | undefined;
+  private state: NodeState | undefined;
+  private checking: Promise<void> | undefined;
+  private onPlanChanged: ((plan: NodePlan) => void) | undefined;
 
   constructor(private readonly options: NodeAgentOptions) {
     if (!options.dataDir) throw new InvalidArgumentError('--data-dir', 'a directory for this node\'s binaries, certificates, state and logs');
@@ -69,6 +73,7 @@ export class NodeAgent {
   /** Registers, waits for the plan and carries it out; resolves with the plan once every process is healthy. */
   async start(onPlanChanged?: (plan: NodePlan) => void): Promise<NodePlan> {
     const { options } = this;
+    this.onPlanChanged = onPlanChanged;
     await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
     const state = await this.loadState();
     const caPem = await fetchPinnedCa(options.serverUrl, options.caChecksum);
@@ -83,6 +88,7 @@ export class NodeAgent {
         + `(${registered.clusterId}). Use another --data-dir for a node of another cluster`);
     }
     await this.saveState({ ...state, clusterId: registered.clusterId });
+    this.state = { ...state, clusterId: registered.clusterId };
     options.logger.info({ cluster: registered.clusterName, node: state.name, roles: options.roles }, 'node registered');
     this.supervisor = new Supervisor({
       dataDir: this.dataDir,
@@ -94,7 +100,7 @@ export class NodeAgent {
       const plan = await this.waitForPlan();
       try {
         await this.carryOut(plan);
-        this.scheduleReplan(onPlanChanged);
+        this.scheduleReplan();
         return plan;
       } catch (error) {
         // The failed step is reported (the server shows it); the plan may be fixed meanwhile, so ask again.
@@ -120,9 +126,13 @@ export class NodeAgent {
     this.options.logger.info({ dataDir: this.dataDir }, 'node uninstalled: processes stopped, data dir removed');
   }
 
-  /** The routes this node answers on its tunnel session: an etcd snapshot from its own member. */
+  /** The routes this node answers on its tunnel session: an etcd snapshot from its own member, and "your plan changed". */
   handlers(): TunnelHandlers {
     return {
+      [routeKey(planChangedRoute)]: () => {
+        void this.checkPlan();
+        return Promise.resolve({ status: 202, body: 'checking the plan now' });
+      },
       [routeKey(snapshotRoute)]: async () => {
         const health = this.current?.processes.find((p) => p.name === 'etcd')?.health;
         if (health?.kind !== 'https') return { status: 404, body: 'this node runs no etcd member: take the snapshot through a node with the etcd role' };
@@ -151,10 +161,16 @@ export class NodeAgent {
 
   private async carryOut(plan: NodePlan): Promise<void> {
     const supervisor = this.supervisor as Supervisor;
-    await supervisor.stopAll();
+    const stopping = Date.now();
+    const killed = await supervisor.stopAll();
+    const stopped = `previous processes stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s${killed.length > 0 ? ` (${killed.join(', ')} killed after the SIGTERM grace)` : ''}`;
     this.current = plan;
+    const restore = plan.restore && this.state?.restored !== plan.restore.id ? plan.restore : undefined;
+    // A new plan, a new list of steps: plan, binaries, files, the restore if any, then one per process.
     this.progress.planId = plan.id;
-    this.step('plan', 'done', `plan ${plan.id} for Kubernetes ${plan.version}`);
+    this.progress.total = 3 + (restore ? 1 : 0) + plan.processes.length;
+    this.progress.steps = [];
+    this.step('plan', 'done', `plan ${plan.id} for Kubernetes ${plan.version}; ${stopped}`);
     await this.run('binaries', async () => {
       await mkdir(join(this.dataDir, 'bin', plan.version), { recursive: true });
       for (const binary of plan.binaries) {
@@ -172,9 +188,23 @@ export class NodeAgent {
         await writeFile(path, file.content, { mode: file.mode });
         await chmod(path, file.mode);
       }
-      for (const dir of ['var/lib/etcd', 'var/lib/kubelet']) await mkdir(join(this.dataDir, dir), { recursive: true, mode: 0o700 });
+      for (const dir of [etcdDataDir, 'var/lib/kubelet']) await mkdir(join(this.dataDir, dir), { recursive: true, mode: 0o700 });
       return `${plan.files.length} files under ${join(this.dataDir, 'etc/kubernetes')}`;
     });
+    // Every process is stopped by now: etcd's data can be swapped.
+    const state = this.state;
+    if (restore && state) {
+      await this.run('etcd-restore', async () => {
+        const done = await restoreEtcd({
+          dataDir: this.dataDir, etcdutl: this.binaryPath('etcdutl'), restore,
+          // A snapshot holds every Secret of the cluster: readable by the node's user only.
+          download: async (path, file, sha256) => this.client?.download(path, file, sha256, 0o600),
+        });
+        this.state = { ...state, restored: restore.id };
+        await this.saveState(this.state);
+        return done;
+      });
+    }
     for (const process of plan.processes) {
       await this.run(process.name, async () => {
         supervisor.start(process);
@@ -233,22 +263,29 @@ export class NodeAgent {
     });
   }
 
-  private scheduleReplan(onPlanChanged?: (plan: NodePlan) => void): void {
+  private scheduleReplan(): void {
     if (this.closed) return;
-    this.replanTimer = setTimeout(() => void (async () => {
+    this.replanTimer = setTimeout(() => void this.checkPlan().then(() => this.scheduleReplan()), this.options.replanMs ?? 10_000);
+    this.replanTimer.unref();
+  }
+
+  /** Asks for the plan and carries out a changed one; one check at a time (the timer's and the server's nudge share it). */
+  private checkPlan(): Promise<void> {
+    this.checking ??= (async () => {
       try {
         const answer = await this.client?.json<PlanAnswer>('GET', '/plan');
         if (answer?.kind === 'plan' && answer.plan.id !== this.current?.id && !this.closed) {
           this.options.logger.info({ plan: answer.plan.id }, 'the plan changed; carrying out the new one');
           await this.carryOut(answer.plan);
-          onPlanChanged?.(answer.plan);
+          this.onPlanChanged?.(answer.plan);
         }
       } catch (error) {
         this.options.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not check the plan; retrying');
+      } finally {
+        this.checking = undefined;
       }
-      this.scheduleReplan(onPlanChanged);
-    })(), this.options.replanMs ?? 10_000);
-    this.replanTimer.unref();
+    })();
+    return this.checking;
   }
 
   /** Records a step and sends the whole progress (in order, one report at a time). */

@@ -32,13 +32,13 @@ export class NodeClient {
     return text ? JSON.parse(text) as T : undefined;
   }
 
-  /** Downloads to `file` (through a `.partial` beside it) and refuses bytes whose SHA-256 is not `sha256`. */
-  async download(path: string, file: string, sha256: string): Promise<void> {
+  /** Downloads to `file` (through a `.partial` beside it, created with `mode`) and refuses bytes whose SHA-256 is not `sha256`. */
+  async download(path: string, file: string, sha256: string, mode = 0o755): Promise<void> {
     const res = await this.request('GET', path);
     if (res.statusCode !== 200) throw serverError('GET', path, res.statusCode ?? 0, await readAll(res));
     const hash = createHash('sha256');
     const partial = `${file}.partial`;
-    await pipeline(res, new Transform({ transform(chunk: Buffer, _enc, done) { hash.update(chunk); done(null, chunk); } }), createWriteStream(partial, { mode: 0o755 }));
+    await pipeline(res, new Transform({ transform(chunk: Buffer, _enc, done) { hash.update(chunk); done(null, chunk); } }), createWriteStream(partial, { mode }));
     const actual = hash.digest('hex');
     if (actual !== sha256) {
       throw new DroverError('DRV_ERR_BAD_GATEWAY', `the download of ${path} has SHA-256 ${actual}, not ${sha256} as planned: refusing it; `

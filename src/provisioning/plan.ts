@@ -70,9 +70,38 @@ export interface NodePlan {
   files: PlannedFile[];
   /** In start order; each must pass its health check before the next starts. */
   processes: PlannedProcess[];
+  /**
+   * A restore the admin asked for (`clusters snapshots restore`), on etcd nodes:
+   * before starting etcd, the node replaces its etcd data with the snapshot, once
+   * per restore id. Other nodes get no `restore`, but their plan id changes with
+   * it, so they restart their processes against the restored etcd.
+   */
+  restore?: PlannedRestore;
   /** On control-plane nodes: what the node agent reports for its tunnel (kube-apiserver as it dials it, and the admin kubeconfig). */
   tunnel?: { apiServer: string; kubeconfig: string };
 }
+
+/** What the server keeps for a restore it was asked for (and hands etcd nodes in their plan). */
+export interface RestoreRequest {
+  /** New for each request: a node restores once per id. */
+  id: string;
+  snapshotId: string;
+  sha256: string;
+  size: number;
+  requestedAt: string;
+}
+
+export interface PlannedRestore extends RestoreRequest {
+  /** `etcdutl snapshot restore FILE --data-dir DIR` takes these after: this member's name, peers and cluster token. */
+  args: string[];
+}
+
+/**
+ * The route the server calls on a node agent's tunnel session when the node's plan
+ * changed (a restore): the node asks for its plan at once instead of at its next
+ * 10 s check. It carries nothing; the plan itself still comes over HTTPS.
+ */
+export const planChangedRoute = { method: 'POST', path: '/v1/plan/changed' } as const;
 
 /** The server's answer to a plan request: a plan, or why there is none yet. */
 export type PlanAnswer = { kind: 'plan'; plan: NodePlan } | { kind: 'wait'; reason: string };
@@ -89,6 +118,9 @@ export interface StepProgress {
 /** What a node agent reports, and `drover clusters get` shows per node. */
 export interface NodeProgress {
   planId?: string;
+  /** How many steps the plan has: the plan is carried out when as many steps are done. */
+  total?: number;
+  /** The current plan's steps only (a new plan starts a new list). */
   steps: StepProgress[];
 }
 

@@ -9,7 +9,7 @@ import type { BinarySet } from './binaries.ts';
 
 const binaries: BinarySet = {
   version: 'v1.36.3', kubelet: 'kubelet',
-  sha256: { etcd: 'a'.repeat(64), 'kube-apiserver': 'b'.repeat(64), 'kube-controller-manager': 'c'.repeat(64), 'kube-scheduler': 'd'.repeat(64), kubelet: 'e'.repeat(64) },
+  sha256: { etcd: 'a'.repeat(64), etcdutl: 'f'.repeat(64), 'kube-apiserver': 'b'.repeat(64), 'kube-controller-manager': 'c'.repeat(64), 'kube-scheduler': 'd'.repeat(64), kubelet: 'e'.repeat(64) },
 };
 const webhook = { config: (url: string) => `server: ${url}\n`, flags: (path: string) => [`--authentication-token-webhook-config-file=${path}`] };
 const node = (name: string, address: string, roles: NodeRegistration['roles'], base: number): NodeRegistration => ({
@@ -38,6 +38,7 @@ describe('planNode', () => {
     const p = await plan(n1);
     assert.deepEqual(p.processes.map((x) => x.name), ['etcd', 'kube-apiserver', 'kube-api-auth', 'kube-controller-manager', 'kube-scheduler', 'kubelet']);
     assert.ok(args(p, 'kube-apiserver').includes(`--authentication-token-webhook-config-file=${webhookConfigPath}`));
+    assert.ok(args(p, 'kube-apiserver').includes('--shutdown-watch-termination-grace-period=5s'), 'it exits within the node agent\'s 10 s stop grace');
     assert.equal(webhookConfigPath, 'etc/kubernetes/kube-api-authn-webhook.yaml');
     assert.equal(file(p, webhookConfigPath), 'server: http://127.0.0.1:2003/v1/authenticate\n');
     assert.deepEqual(args(p, 'kube-api-auth'), ['kube-api-auth', '--kubeconfig', 'etc/kubernetes/admin.kubeconfig', '--listen', '127.0.0.1:2003']);
@@ -76,6 +77,27 @@ describe('planNode', () => {
 
   it('waits while no node has the etcd or controlplane role', async () => {
     assert.deepEqual(await planNode({ cluster, binaries, pki, nodes: [w1], node: w1, webhook }), { kind: 'wait', reason: 'waiting for a node with the etcd role to register' });
+  });
+
+  it('hands a restore to etcd nodes only, with etcdutl and the member\'s own name, peers and token, and gives every node a new plan for it', async () => {
+    const restore = { id: 'r-1', snapshotId: 's-1', sha256: '9'.repeat(64), size: 10, requestedAt: '2026-01-01T00:00:00Z' };
+    const restored = async (of: NodeRegistration): Promise<NodePlan> => {
+      const answer = await planNode({ cluster, binaries, pki, nodes, node: of, webhook, restore });
+      return (answer as { plan: NodePlan }).plan;
+    };
+    const p = await restored(n2);
+    assert.deepEqual(p.restore, {
+      ...restore,
+      args: ['--name=n2', '--initial-advertise-peer-urls=https://10.0.0.2:3001', '--initial-cluster=n1=https://10.0.0.1:2001,n2=https://10.0.0.2:3001',
+        '--initial-cluster-token=c-abc', '--bump-revision=1000000000', '--mark-compacted'],
+    });
+    for (const flag of p.restore?.args.slice(0, 4) ?? []) assert.ok(args(p, 'etcd').includes(flag), `etcd starts with the member the restore made: ${flag}`);
+    assert.ok(p.binaries.some((b) => b.name === 'etcdutl' && b.sha256 === 'f'.repeat(64)));
+    assert.equal((await plan(n2)).binaries.some((b) => b.name === 'etcdutl'), false, 'no etcdutl without a restore');
+    const worker = await restored(w1);
+    assert.equal(worker.restore, undefined);
+    for (const n of nodes) assert.notEqual(planId({ cluster, binaries, nodes, node: n, restore }), planId({ cluster, binaries, nodes, node: n }), n.name);
+    assert.notEqual(planId({ cluster, binaries, nodes, node: n1, restore: { ...restore, id: 'r-2' } }), planId({ cluster, binaries, nodes, node: n1, restore }), 'a second restore of the same snapshot');
   });
 
   it('gives the same id for the same inputs, and a new one when a node joins or the version changes', () => {

@@ -11,7 +11,7 @@ import { stringify } from 'yaml';
 import type { BinarySet, BinaryName } from './binaries.ts';
 import { issueCertificate, publicKeyPem, type ClusterPki, type KeyPair } from './cluster-pki.ts';
 import { kubeletInvocation, kubeletKubeconfigPath } from './kubelet-config.ts';
-import type { NodePlan, NodeRegistration, PlanAnswer, PlannedFile, PlannedProcess } from './plan.ts';
+import type { NodePlan, NodeRegistration, PlanAnswer, PlannedFile, PlannedProcess, PlannedRestore, RestoreRequest } from './plan.ts';
 
 /** kube-api-auth's webhook config and the kube-apiserver flags that go with it (kube-api-auth/ owns both; wire.ts hands them in). */
 export interface WebhookFiles {
@@ -26,6 +26,8 @@ export interface PlanInput {
   nodes: NodeRegistration[];
   node: NodeRegistration;
   webhook: WebhookFiles;
+  /** The restore the admin asked for last, if any: etcd nodes carry it out once. */
+  restore?: RestoreRequest;
 }
 
 const k8s = 'etc/kubernetes';
@@ -37,23 +39,28 @@ const kubernetesServiceIp = '10.43.0.1';
 
 const hostOf = (address: string): string => (address.includes(':') ? `[${address}]` : address);
 
+/** The role no node has, of the two a cluster cannot do without (etcd first), or undefined. */
+export function missingRole(nodes: readonly NodeRegistration[]): 'etcd' | 'controlplane' | undefined {
+  return (['etcd', 'controlplane'] as const).find((role) => !nodes.some((n) => n.roles.includes(role)));
+}
+
 /** Why no plan can be made yet, or undefined when one can. */
 export function waitingFor(nodes: NodeRegistration[], node: NodeRegistration): string | undefined {
-  const has = (role: string): boolean => nodes.some((n) => n.roles.includes(role as NodeRegistration['roles'][number]));
-  if (!has('etcd')) return 'waiting for a node with the etcd role to register';
-  if (!has('controlplane')) return 'waiting for a node with the controlplane role to register';
+  const missing = missingRole(nodes);
+  if (missing) return `waiting for a node with the ${missing} role to register`;
   if (!nodes.some((n) => n.name === node.name)) return 'this node is not registered';
   return undefined;
 }
 
 /** Bumped whenever the planner's output changes for the same inputs, so nodes get the new plan after a Drover upgrade. */
-const plannerRevision = 1;
+const plannerRevision = 2;
 
 /** What the plan depends on: any change gives a new id, and the node runs the new plan. */
 export function planId(input: Omit<PlanInput, 'pki' | 'webhook'>): string {
   const etcd = input.nodes.filter((n) => n.roles.includes('etcd')).map((n) => [n.name, n.address, n.ports.etcdClient, n.ports.etcdPeer]);
   const apiServers = controlPlanes(input.nodes).map((n) => [n.name, n.address, n.ports.apiServer]);
-  const material = JSON.stringify([plannerRevision, input.cluster.id, input.binaries, input.node, etcd, apiServers]);
+  // A restore changes every node's plan: etcd nodes restore, the others restart against the restored etcd.
+  const material = JSON.stringify([plannerRevision, input.cluster.id, input.binaries, input.node, etcd, apiServers, ...(input.restore ? [input.restore.id] : [])]);
   return createHash('sha256').update(material).digest('hex').slice(0, 32);
 }
 
@@ -66,6 +73,7 @@ export async function planNode(input: PlanInput): Promise<PlanAnswer> {
   const wait = waitingFor(nodes, node);
   if (wait) return { kind: 'wait', reason: wait };
   const ca = input.pki.ca;
+  let restore: PlannedRestore | undefined;
   const files: PlannedFile[] = [
     { path: `${pki}/ca.crt`, content: ca.certPem, mode: 0o644 },
   ];
@@ -89,15 +97,19 @@ export async function planNode(input: PlanInput): Promise<PlanAnswer> {
     const etcd = await pair('etcd', { commonName: `etcd-${node.name}`, hosts, usage: 'peer' });
     const healthClient = await pair('etcd-healthcheck-client', { commonName: 'etcd-healthcheck-client', usage: 'client' });
     const peerUrl = (n: NodeRegistration): string => `https://${hostOf(n.address)}:${n.ports.etcdPeer}`;
+    const member = [
+      `--name=${node.name}`, `--initial-advertise-peer-urls=${peerUrl(node)}`,
+      `--initial-cluster=${etcdNodes.map((n) => `${n.name}=${peerUrl(n)}`).join(',')}`, `--initial-cluster-token=${input.cluster.id}`,
+    ];
+    // Kubernetes' advice for a restore: revisions jump ahead and are marked compacted, so no client's watch resumes from a revision the snapshot reuses.
+    if (input.restore) restore = { ...input.restore, args: [...member, '--bump-revision=1000000000', '--mark-compacted'] };
     processes.push({
       name: 'etcd', binary: 'etcd',
       args: [
-        `--name=${node.name}`, '--data-dir=var/lib/etcd',
+        '--data-dir=var/lib/etcd', ...member,
         `--listen-client-urls=https://${hostOf(node.address)}:${node.ports.etcdClient}${node.address === '127.0.0.1' ? '' : `,https://127.0.0.1:${node.ports.etcdClient}`}`,
         `--advertise-client-urls=https://${hostOf(node.address)}:${node.ports.etcdClient}`,
-        `--listen-peer-urls=${peerUrl(node)}`, `--initial-advertise-peer-urls=${peerUrl(node)}`,
-        `--initial-cluster=${etcdNodes.map((n) => `${n.name}=${peerUrl(n)}`).join(',')}`,
-        '--initial-cluster-state=new', `--initial-cluster-token=${input.cluster.id}`,
+        `--listen-peer-urls=${peerUrl(node)}`, '--initial-cluster-state=new',
         `--cert-file=${etcd.cert}`, `--key-file=${etcd.key}`, `--trusted-ca-file=${pki}/ca.crt`, '--client-cert-auth=true',
         `--peer-cert-file=${etcd.cert}`, `--peer-key-file=${etcd.key}`, `--peer-trusted-ca-file=${pki}/ca.crt`, '--peer-client-cert-auth=true',
         '--log-level=warn',
@@ -135,7 +147,8 @@ export async function planNode(input: PlanInput): Promise<PlanAnswer> {
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         `--service-account-key-file=${pki}/service-account.pub`, `--service-account-signing-key-file=${pki}/service-account.key`,
         ...input.webhook.flags(webhookConfigPath),
-        '--v=1',
+        // Open watches would hold its shutdown past the node agent's 10 s stop grace (measured in a restore): drain them within 5 s.
+        '--shutdown-watch-termination-grace-period=5s', '--v=1',
       ],
       health: { kind: 'https', url: `${localApi}/readyz`, caFile: `${pki}/ca.crt` },
     });
@@ -174,10 +187,11 @@ export async function planNode(input: PlanInput): Promise<PlanAnswer> {
   }
 
   const needed = new Set<BinaryName>(processes.flatMap((p) => (p.binary === 'drover' ? [] : [p.binary])));
+  if (restore) needed.add('etcdutl');
   const plan: NodePlan = {
     clusterId: input.cluster.id, nodeName: node.name, id: planId(input), version: binaries.version,
     binaries: [...needed].map((name) => ({ name, sha256: binaries.sha256[name] })),
-    files, processes,
+    files, processes, ...(restore ? { restore } : {}),
     ...(node.roles.includes('controlplane') ? { tunnel: { apiServer: `${hostOf(node.address)}:${node.ports.apiServer}`, kubeconfig: adminKubeconfigPath } } : {}),
   };
   return { kind: 'plan', plan };

@@ -5,7 +5,9 @@
  *   reports and the binaries. No Drover login: the registration token (header, as
  *   on the tunnel) names the cluster, and only a provisioned cluster's token is
  *   taken; the node name and node id headers name the node. Binaries are served
- *   only at the cluster's own version.
+ *   only at the cluster's own version, and a snapshot only to a registered node of
+ *   its cluster while that cluster is being restored to it (the node downloads it,
+ *   as it does the binaries: the tunnel takes requests of at most 1 MiB).
  * - for admins: create a custom cluster (`POST /v1/provisioning/clusters`) and
  *   read its nodes with their progress (`GET /v1/clusters/:id/nodes`).
  */
@@ -21,7 +23,9 @@ import type { KubernetesBinaries } from './binaries.ts';
 import type { ProvisioningService } from './provisioning-service.ts';
 import type { ProvisioningDriver } from './driver.ts';
 import type { EtcdSnapshots } from './snapshots.ts';
-import { roleNames, type NodeRegistration } from './plan.ts';
+import { planChangedRoute, roleNames, type NodeRegistration } from './plan.ts';
+import type { AgentSessionView } from '../tunnel/index.ts';
+import { checkSchedule } from './snapshot-schedule.ts';
 
 /** The header carrying the node's random id (from its data dir). */
 export const nodeIdHeader = 'x-drover-node-id';
@@ -38,14 +42,20 @@ const Registration = Type.Object({
 }, { additionalProperties: false });
 const Progress = Type.Object({
   planId: Type.Optional(Type.String({ maxLength: 64 })),
+  total: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
   steps: Type.Array(Type.Object({
     step: Type.String({ maxLength: 80 }), state: Type.Union([Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]),
     message: Type.Optional(Type.String({ maxLength: 4000 })), at: Type.String({ maxLength: 40 }),
   }, { additionalProperties: false }), { maxItems: 100 }),
 }, { additionalProperties: false });
+const Schedule = Type.Object({
+  everySeconds: Type.Integer({ minimum: 0, description: 'seconds between scheduled etcd snapshots; 0 turns the schedule off' }),
+  retention: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'how many scheduled snapshots are kept (default 5)' })),
+}, { additionalProperties: false });
 const CreateCustom = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 63 }),
   kubernetesVersion: Type.String({ minLength: 1, maxLength: 64 }),
+  snapshotSchedule: Type.Optional(Schedule),
 }, { additionalProperties: false });
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 
@@ -57,6 +67,8 @@ export interface ProvisioningApiOptions {
   clusters: Pick<ClusterService, 'get'>;
   binaries: KubernetesBinaries;
   authenticator: TokenAuthenticator;
+  /** The cluster's tunnel session here, to tell its node its plan changed (the others find out within 10 s). */
+  sessionFor: (clusterId: string) => AgentSessionView | undefined;
 }
 
 function header(request: FastifyRequest, name: string): string {
@@ -107,6 +119,15 @@ function nodeRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox 
       const file = binaries.open(version, request.params.name);
       return reply.type('application/octet-stream').header('content-length', String(file.size)).send(file.stream);
     });
+
+    app.get(`${nodeApiPrefix}/snapshots/:id`, {
+      schema: { ...common, summary: 'The etcd snapshot the node\'s cluster is being restored to (registration token)', params: Type.Object({ id: Type.String({ maxLength: 64 }) }) },
+    }, async (request, reply) => {
+      const who = node(request);
+      const { clusterId } = await service.restoreForNode(who.token, who.name, who.id, request.params.id);
+      const file = options.snapshots.open(clusterId, request.params.id);
+      return reply.type('application/octet-stream').header('content-length', String(file.size)).send(file.stream);
+    });
     return Promise.resolve();
   };
 }
@@ -121,7 +142,9 @@ function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox
         response: { 201: Type.Object({ cluster: Type.Unknown(), registration: Type.Object({ token: Type.String(), caChecksum: Type.String(), nodeCommand: Type.String() }) }), ...authErrors, 409: ErrorBody } },
     }, async (request, reply) => {
       requireAdmin(request);
-      return reply.status(201).send(await driver.create(request.body));
+      const { snapshotSchedule, ...spec } = request.body;
+      const schedule = snapshotSchedule ? checkSchedule(snapshotSchedule.everySeconds, snapshotSchedule.retention) : undefined;
+      return reply.status(201).send(await driver.create({ ...spec, ...(schedule ? { snapshotSchedule: schedule } : {}) }));
     });
     authed.get('/v1/clusters/:id/nodes', {
       schema: { ...common, summary: 'A provisioned cluster\'s nodes with each step\'s progress (admins)', params: Params, response: { 200: Type.Unknown(), ...authErrors } },
@@ -130,7 +153,11 @@ function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox
       const cluster = await options.clusters.get(request.params.id);
       const version = await driver.versionOf(cluster.id);
       if (version === undefined) return { provisioned: false, nodes: [] };
-      return { provisioned: true, kubernetesVersion: version, nodes: await driver.nodes(cluster.id), registration: await driver.registration(cluster.id) };
+      const snapshotSchedule = await options.service.snapshotSchedule(cluster.id);
+      return {
+        provisioned: true, kubernetesVersion: version, nodes: await driver.nodes(cluster.id), registration: await driver.registration(cluster.id),
+        ...(snapshotSchedule ? { snapshotSchedule } : {}),
+      };
     });
     const provisioned = async (id: string): Promise<{ id: string; name: string }> => {
       const cluster = await options.clusters.get(id);
@@ -150,6 +177,28 @@ function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox
     }, async (request) => {
       requireAdmin(request);
       return options.snapshots.list((await provisioned(request.params.id)).id);
+    });
+    authed.put('/v1/clusters/:id/snapshot-schedule', {
+      schema: { ...common, summary: 'Set or turn off a provisioned cluster\'s etcd snapshot schedule and retention (admins)', params: Params, body: Schedule,
+        response: { 200: Type.Unknown(), ...authErrors } },
+    }, async (request) => {
+      requireAdmin(request);
+      const cluster = await provisioned(request.params.id);
+      const schedule = checkSchedule(request.body.everySeconds, request.body.retention);
+      await options.service.setSnapshotSchedule(cluster.id, schedule);
+      return { snapshotSchedule: schedule ?? null };
+    });
+    authed.post('/v1/clusters/:id/snapshots/:snapshotId/restore', {
+      schema: { ...common, summary: 'Restore a provisioned cluster to one of its etcd snapshots: its nodes carry it out on their next plan (admins)',
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }), snapshotId: Type.String({ minLength: 1, maxLength: 64 }) }), response: { 202: Type.Unknown(), ...authErrors, 404: ErrorBody } },
+    }, async (request, reply) => {
+      requireAdmin(request);
+      const cluster = await provisioned(request.params.id);
+      const snapshot = await options.snapshots.get(cluster, request.params.snapshotId);
+      const asked = await options.service.requestRestore(cluster.id, snapshot);
+      // Only a speed-up: a node that misses it (no session here, an older node agent) checks its plan within 10 s anyway.
+      void options.sessionFor(cluster.id)?.request(planChangedRoute.method, planChangedRoute.path, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+      return reply.status(202).send(asked);
     });
     return Promise.resolve();
   };

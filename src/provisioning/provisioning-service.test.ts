@@ -41,7 +41,7 @@ describe('ProvisioningService', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('refuses a version without all five binaries, or one that tries to leave the directory, and leaves no cluster behind', async () => {
+  it('refuses a version without all six binaries, or one that tries to leave the directory, and leaves no cluster behind', async () => {
     for (const version of ['v1.35.0', 'v9.9.9', '../bin/v1.36.3', 'v1.36.3/../v1.36.3', '']) {
       await assert.rejects(service.createCustom({ name: 'nope', kubernetesVersion: version }), refusedWith(400, /unknown Kubernetes version.*offers v1\.36\.3/));
     }
@@ -92,6 +92,41 @@ describe('ProvisioningService', () => {
     await service.report(token, 'c1', cp.nodeId, { planId: plan.id, steps: [{ step: 'kube-apiserver', state: 'failed', message: 'exited (code 1)', at: new Date().toISOString() }] });
     const gamma = await clusters.get('gamma');
     assert.equal(gamma.stateReason, 'node c1: kube-apiserver failed: exited (code 1)');
+  });
+
+  it('refuses, once the plan is made, a node coming back with roles that leave the cluster with no etcd or no control plane', async () => {
+    const { registrationToken: token } = await service.createCustom({ name: 'zeta', kubernetesVersion: 'v1.36.3' });
+    const n1 = node('n1');
+    await service.register(token, { ...n1, roles: ['worker'] });
+    await service.register(token, n1);
+    assert.equal((await service.plan(token, 'n1', n1.nodeId)).kind, 'plan');
+    await assert.rejects(service.register(token, { ...n1, roles: ['controlplane', 'worker'] }),
+      refusedWith(409, /node "n1" cannot leave the etcd role: it is the only etcd node of cluster "zeta".*no etcd member.*--roles etcd,controlplane,worker as before/));
+    await assert.rejects(service.register(token, { ...n1, roles: ['etcd'] }), refusedWith(409, /cannot leave the controlplane role.*no control plane/));
+    const e2 = node('e2', { roles: ['etcd'] });
+    await service.register(token, e2);
+    await service.register(token, { ...n1, roles: ['controlplane', 'worker'] });
+    assert.deepEqual((await service.nodes((await clusters.get('zeta')).id)).find((n) => n.name === 'n1')?.roles, ['controlplane', 'worker'], 'with another etcd node, n1 may leave etcd');
+  });
+
+  it('hands a snapshot only to a registered node of its own cluster, and only while that cluster is being restored to it', async () => {
+    const { cluster, registrationToken: token } = await service.createCustom({ name: 'delta', kubernetesVersion: 'v1.36.3' });
+    const { registrationToken: otherToken } = await service.createCustom({ name: 'epsilon', kubernetesVersion: 'v1.36.3' });
+    const n1 = node('n1');
+    const intruder = node('n1');
+    await assert.rejects(service.requestRestore(cluster.id, { id: 's-1', sha256: 'a'.repeat(64), size: 10 }), refusedWith(409, /no node with the etcd role/), 'nothing to restore on yet');
+    await service.register(token, n1);
+    await service.register(otherToken, intruder);
+    await assert.rejects(service.restoreForNode(token, 'n1', n1.nodeId, 's-1'), refusedWith(403, /not the one cluster "delta" is being restored to/), 'no restore asked');
+    const asked = await service.requestRestore(cluster.id, { id: 's-1', sha256: 'a'.repeat(64), size: 10 });
+    assert.deepEqual(asked.etcdNodes, ['n1']);
+    assert.deepEqual(await service.restoreForNode(token, 'n1', n1.nodeId, 's-1'), { clusterId: cluster.id, restore: asked.restore });
+    await assert.rejects(service.restoreForNode(token, 'n1', n1.nodeId, 's-2'), refusedWith(403), 'another snapshot of the same cluster');
+    await assert.rejects(service.restoreForNode(otherToken, 'n1', intruder.nodeId, 's-1'), refusedWith(403), 'a node of another cluster, same node name');
+    await assert.rejects(service.restoreForNode(token, 'n1', intruder.nodeId, 's-1'), refusedWith(409), 'the right token with another machine\'s node id');
+    await assert.rejects(service.restoreForNode(token, 'n9', n1.nodeId, 's-1'), refusedWith(404), 'a node that never registered');
+    const plan = await service.plan(token, 'n1', n1.nodeId);
+    assert.equal(plan.kind === 'plan' && plan.plan.restore?.id, asked.restore.id, 'the etcd node\'s next plan carries the restore');
   });
 
   it('forgets a deleted cluster\'s nodes, CA and plans', async () => {

@@ -17,10 +17,12 @@ import type { Cluster, ClusterService } from '../clusters/index.ts';
 import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 import type { KubernetesBinaries } from './binaries.ts';
 import { createClusterPki, type ClusterPki } from './cluster-pki.ts';
-import { planId, planNode, waitingFor, type WebhookFiles } from './planner.ts';
+import { missingRole, planId, planNode, waitingFor, type WebhookFiles } from './planner.ts';
 import {
-  portNames, roleNames, type NodePlan, type NodeProgress, type NodeRegistration, type PlanAnswer, type Role,
+  portNames, roleNames, type NodePlan, type NodeProgress, type NodeRegistration, type PlanAnswer, type RestoreRequest, type Role,
 } from './plan.ts';
+import { randomId } from '../tokens/index.ts';
+import { checkSchedule, type SnapshotSchedule } from './snapshot-schedule.ts';
 
 export interface ProvisioningServiceOptions {
   db: Kysely<Database>;
@@ -49,14 +51,18 @@ export class ProvisioningService {
   constructor(private readonly options: ProvisioningServiceOptions) {}
 
   /** `drover clusters create NAME --custom`: the cluster in state provisioning, with its own CA. */
-  async createCustom(input: { name: string; kubernetesVersion: string }): Promise<{ cluster: Cluster; registrationToken: string }> {
+  async createCustom(input: { name: string; kubernetesVersion: string; snapshotSchedule?: SnapshotSchedule }): Promise<{ cluster: Cluster; registrationToken: string }> {
     const { binaries, clusters, db } = this.options;
     binaries.assertVersion(input.kubernetesVersion);
+    const schedule = input.snapshotSchedule ? checkSchedule(input.snapshotSchedule.everySeconds, input.snapshotSchedule.retention) : undefined;
     const pki = await createClusterPki(input.name);
     const created = await clusters.create({ name: input.name, provisioned: true });
     const id = created.cluster.id;
     try {
-      await db.insertInto('provisioned_clusters').values({ cluster_id: id, kubernetes_version: input.kubernetesVersion, created_at: created.cluster.createdAt }).execute();
+      await db.insertInto('provisioned_clusters').values({
+        cluster_id: id, kubernetes_version: input.kubernetesVersion, created_at: created.cluster.createdAt, restore: null,
+        snapshot_every_ms: schedule ? schedule.everySeconds * 1000 : null, snapshot_retention: schedule?.retention ?? null,
+      }).execute();
       await this.putSecret(pkiSecret(id), JSON.stringify(pki));
     } catch (error) {
       await clusters.delete(id);
@@ -97,6 +103,7 @@ export class ProvisioningService {
       throw new DroverError('DRV_ERR_CONFLICT', `node name "${registration.name}" is already registered in cluster "${cluster.name}" by another machine `
         + '(its data dir holds another node id): give this machine another --node-name, or delete that node\'s data dir if it is the same machine rebuilt');
     }
+    if (existing) await this.refuseRoleGap(cluster, registration, toRegistration(existing).roles);
     const values = {
       node_id: registration.nodeId, roles: JSON.stringify(registration.roles), address: registration.address,
       ports: JSON.stringify(registration.ports), updated_at: at,
@@ -104,6 +111,21 @@ export class ProvisioningService {
     if (existing) await db.updateTable('provisioned_nodes').set(values).where('cluster_id', '=', cluster.id).where('name', '=', registration.name).execute();
     else await db.insertInto('provisioned_nodes').values({ cluster_id: cluster.id, name: registration.name, plan_digest: null, progress: null, ...values }).execute();
     return { clusterId: cluster.id, clusterName: cluster.name };
+  }
+
+  /**
+   * Once the cluster's plan is decided (some node got one), a node coming back with
+   * fewer roles must not leave the cluster without etcd or a control plane: its
+   * processes would be stopped and the cluster lost, with nothing to say why.
+   */
+  private async refuseRoleGap(cluster: Cluster, node: NodeRegistration, had: Role[]): Promise<void> {
+    const rows = await this.nodeRows(cluster.id);
+    if (!rows.some((r) => r.plan_digest !== null)) return;
+    const missing = missingRole([...rows.filter((r) => r.name !== node.name).map(toRegistration), node]);
+    if (!missing) return;
+    throw new DroverError('DRV_ERR_CONFLICT', `node "${node.name}" cannot leave the ${missing} role: it is the only ${missing} node of cluster "${cluster.name}", whose plan is made, `
+      + `so --roles ${node.roles.join(',')} would leave the cluster with no ${missing === 'etcd' ? 'etcd member' : 'control plane'}. `
+      + `Run it with --roles ${had.join(',')} as before, or register another node with the ${missing} role first`);
   }
 
   /** The node's plan: the stored one while its inputs are unchanged, else a new one (new certificates). */
@@ -115,16 +137,59 @@ export class ProvisioningService {
     const wait = waitingFor(nodes, node);
     if (wait) return { kind: 'wait', reason: wait };
     const binaries = await this.options.binaries.set(version);
-    const id = planId({ cluster, binaries, nodes, node });
+    const restore = await this.restoreOf(cluster.id);
+    const id = planId({ cluster, binaries, nodes, node, ...(restore ? { restore } : {}) });
     if (row.plan_digest === id) return { kind: 'plan', plan: JSON.parse(await this.getSecret(planSecret(cluster.id, nodeName))) as NodePlan };
     const pki = JSON.parse(await this.getSecret(pkiSecret(cluster.id))) as ClusterPki;
-    const answer = await planNode({ cluster, binaries, pki, nodes, node, webhook: this.options.webhook });
+    const answer = await planNode({ cluster, binaries, pki, nodes, node, webhook: this.options.webhook, ...(restore ? { restore } : {}) });
     if (answer.kind === 'plan') {
       await this.putSecret(planSecret(cluster.id, nodeName), JSON.stringify(answer.plan));
       await this.options.db.updateTable('provisioned_nodes').set({ plan_digest: id, updated_at: new Date().toISOString() })
         .where('cluster_id', '=', cluster.id).where('name', '=', nodeName).execute();
     }
     return answer;
+  }
+
+  /**
+   * Asks the cluster's nodes to restore `snapshot`: every node's next plan carries
+   * the new restore id (etcd nodes restore, the others restart). The etcd node
+   * names are returned, to follow their progress.
+   */
+  async requestRestore(clusterId: string, snapshot: { id: string; sha256: string; size: number }): Promise<{ restore: RestoreRequest; etcdNodes: string[] }> {
+    const etcdNodes = (await this.nodeRows(clusterId)).map(toRegistration).filter((n) => n.roles.includes('etcd')).map((n) => n.name);
+    if (etcdNodes.length === 0) throw new DroverError('DRV_ERR_CONFLICT', 'the cluster has no node with the etcd role to restore the snapshot on: register one (the node command of "drover clusters get NAME --registration"), then restore');
+    const restore: RestoreRequest = { id: randomId('r-', 10), snapshotId: snapshot.id, sha256: snapshot.sha256, size: snapshot.size, requestedAt: new Date().toISOString() };
+    await this.options.db.updateTable('provisioned_clusters').set({ restore: JSON.stringify(restore) }).where('cluster_id', '=', clusterId).execute();
+    return { restore, etcdNodes };
+  }
+
+  /** The snapshot a registered node of the token's cluster may download now: only the one its cluster is being restored to. */
+  async restoreForNode(token: string, nodeName: string, nodeId: string, snapshotId: string): Promise<{ clusterId: string; restore: RestoreRequest }> {
+    const { cluster } = await this.clusterForNode(token);
+    await this.ownNode(cluster, nodeName, nodeId);
+    const restore = await this.restoreOf(cluster.id);
+    if (restore?.snapshotId !== snapshotId) {
+      throw new DroverError('DRV_ERR_FORBIDDEN', `snapshot ${snapshotId.slice(0, 40)} is not the one cluster "${cluster.name}" is being restored to: nodes download a snapshot only during its restore`);
+    }
+    return { clusterId: cluster.id, restore };
+  }
+
+  /** Sets (or, with undefined, removes) the cluster's snapshot schedule; the owner replica's scheduler follows it. */
+  async setSnapshotSchedule(clusterId: string, schedule: SnapshotSchedule | undefined): Promise<void> {
+    await this.options.db.updateTable('provisioned_clusters')
+      .set({ snapshot_every_ms: schedule ? schedule.everySeconds * 1000 : null, snapshot_retention: schedule?.retention ?? null })
+      .where('cluster_id', '=', clusterId).execute();
+  }
+
+  async snapshotSchedule(clusterId: string): Promise<SnapshotSchedule | undefined> {
+    const row = await this.options.db.selectFrom('provisioned_clusters').select(['snapshot_every_ms', 'snapshot_retention']).where('cluster_id', '=', clusterId).executeTakeFirst();
+    return row?.snapshot_every_ms ? { everySeconds: row.snapshot_every_ms / 1000, retention: row.snapshot_retention ?? 1 } : undefined;
+  }
+
+  /** The last restore asked for, if any. */
+  async restoreOf(clusterId: string): Promise<RestoreRequest | undefined> {
+    const row = await this.options.db.selectFrom('provisioned_clusters').select('restore').where('cluster_id', '=', clusterId).executeTakeFirst();
+    return row?.restore ? JSON.parse(row.restore) as RestoreRequest : undefined;
   }
 
   /** A node's progress report; while the cluster is provisioning, its latest step is the cluster's reason. */

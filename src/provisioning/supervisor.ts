@@ -52,16 +52,18 @@ export class Supervisor {
     return join(this.options.dataDir, 'log', `${name}.log`);
   }
 
-  /** Stops every process, last started first: SIGTERM, then SIGKILL after `graceMs`. */
-  async stopAll(graceMs = 10_000): Promise<void> {
+  /** Stops every process, last started first: SIGTERM, then SIGKILL after `graceMs`. Resolves with those that needed SIGKILL. */
+  async stopAll(graceMs = 10_000): Promise<string[]> {
     const entries = [...this.running.values()].reverse();
     this.running.clear();
+    const killed: string[] = [];
     for (const entry of entries) {
       entry.stopping = true;
       clearTimeout(entry.timer);
-      await stopGroup(entry.child, graceMs);
+      if (await stopGroup(entry.child, graceMs)) killed.push(entry.spec.name);
     }
     this.writePids();
+    return killed;
   }
 
   private spawn(spec: PlannedProcess): ChildProcess {
@@ -119,14 +121,17 @@ function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
   }
 }
 
-async function stopGroup(child: ChildProcess, graceMs: number): Promise<void> {
+/** Resolves true when the process did not exit within `graceMs` of SIGTERM and was killed. */
+async function stopGroup(child: ChildProcess, graceMs: number): Promise<boolean> {
   const pid = child.pid;
-  if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return false;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   signalGroup(pid, 'SIGTERM');
-  const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
+  let killed = false;
+  const timer = setTimeout(() => { killed = true; signalGroup(pid, 'SIGKILL'); }, graceMs);
   await exited;
   clearTimeout(timer);
   // Whatever the process started in its group goes with it.
   signalGroup(pid, 'SIGKILL');
+  return killed;
 }

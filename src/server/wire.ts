@@ -160,6 +160,7 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     db: core.store.db, secrets: core.secrets, clusters: clusters.service, authenticator: core.identity.authenticator,
     publicUrl: core.config.publicUrl, caPem: core.tls.caPem, webhook: { config: webhookConfig, flags: kubeApiserverFlags },
     snapshotsDir: join(core.config.dataDir, 'snapshots'), sessionFor: (clusterId) => clusters.tunnel.sessionFor(clusterId),
+    owns: (clusterId) => clusters.controllers.owned(clusterId) !== undefined, logger: core.logger,
     ...(core.config.kubernetesBinaries ? { binariesDir: core.config.kubernetesBinaries } : {}),
   });
   // The per-user impersonation accounts, below both features that use them: the proxy acts through them,
@@ -218,7 +219,7 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     },
     onListen: [(advertised) => replicas.start(advertised)],
     // Replicas first: peers stop counting on this one before its tunnels close.
-    onClose: [() => replicas.close(), () => shells.closeAll(), () => changes.close(), () => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => clusters.close(), () => refresher.close(), () => refreshLease.close(), stopSweeper, () => { stopRecordingPrune(); return Promise.resolve(); },
+    onClose: [() => replicas.close(), () => shells.closeAll(), () => changes.close(), () => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => provisioning.close(), () => clusters.close(), () => refresher.close(), () => refreshLease.close(), stopSweeper, () => { stopRecordingPrune(); return Promise.resolve(); },
       () => core.providers.close()],
   };
 }

@@ -181,6 +181,11 @@ export interface ProvisionedClustersTable {
   cluster_id: string;
   kubernetes_version: string;
   created_at: string;
+  /** The last restore asked for (JSON RestoreRequest; migration 0014). */
+  restore: string | null;
+  /** The snapshot schedule (migration 0014): every how many ms, and how many scheduled snapshots are kept. */
+  snapshot_every_ms: number | null;
+  snapshot_retention: number | null;
 }
 
 /** A node registered for a provisioned cluster; `roles` and `ports` are JSON, `progress` the node's last report (JSON). */
@@ -206,6 +211,8 @@ export interface EtcdSnapshotsTable {
   size: number;
   sha256: string;
   created_at: string;
+  /** 1 when the cluster's schedule took it (migration 0014): retention prunes only those. */
+  scheduled: number;
 }
 
 /** One recorded audit event (ResponseComplete), kept for `--audit-retention`. */

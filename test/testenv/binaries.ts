@@ -12,6 +12,7 @@ export interface KubeBinaries {
 }
 
 const buildScript = join(dirname(fileURLToPath(import.meta.url)), '..', 'kube', 'build.sh');
+const etcdutlScript = join(dirname(fileURLToPath(import.meta.url)), '..', 'etcdutl', 'build.sh');
 
 /**
  * Returns the cached binaries, running the build when any is missing. The build
@@ -41,7 +42,8 @@ const provisionNames = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'ku
 /**
  * The directory `drover server --kubernetes-binaries` serves, for `version`
  * (default: the one test/kube builds): `<cache>/provisioning/<version>/` with links
- * to the built control plane and kube-scheduler, and the project's test node as
+ * to the built control plane, kube-scheduler and etcdutl (test/etcdutl, for
+ * snapshot restores), and the project's test node as
  * `kubelet` (marked so the planner gives it its own flags: this machine has no
  * container runtime that runs pods; docs/provisioning.md says why). Prints nothing;
  * returns the directory above the version folders.
@@ -54,6 +56,7 @@ export async function provisioningBinaries(progress: (line: string) => void, ver
     throw new Error(`testenv builds Kubernetes ${built} only (test/kube/go.mod); no binaries for ${version}`);
   }
   const kubelet = await runScript(buildScript, ['--test-kubelet'], progress);
+  const etcdutl = await runScript(etcdutlScript, [], progress);
   const root = join(dirname(dir), 'provisioning');
   const target = join(root, built);
   mkdirSync(target, { recursive: true });
@@ -63,6 +66,7 @@ export async function provisioningBinaries(progress: (line: string) => void, ver
   };
   for (const name of provisionNames) link(join(dir, name), name);
   link(kubelet, 'kubelet');
+  link(etcdutl, 'etcdutl');
   writeFileSync(join(target, 'kubelet.drover-test-kubelet'), 'the kubelet here is test/kubelet (drover-test-kubelet)\n');
   return root;
 }

@@ -8,7 +8,9 @@ import { DURATION_HINT, durationOption } from '../../durations/index.ts';
 import { namingFlags } from '../flag-errors.ts';
 import { formatItems, printItems, printText, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
 import type { Cluster, CreatedCluster, Registration } from '../../api-types/index.ts';
-import { createCustom, customRegistrationText, nodesOf, nodesText, snapshotsCommand } from './provisioned-clusters.ts';
+import {
+  createCustom, customRegistrationText, nodesOf, nodesText, scheduleFromFlags, scheduleText, setSchedule, snapshotsCommand, withScheduleFlags, type ScheduleFlags,
+} from './provisioned-clusters.ts';
 
 
 const path = (name: string): string => `/v1/clusters/${encodeURIComponent(name)}`;
@@ -48,20 +50,22 @@ function registrationText(r: Registration): string {
 }
 
 function createCommand(deps: CliDeps): Command {
-  return withOutputFlags(new Command('create'))
+  return withScheduleFlags(withOutputFlags(new Command('create')))
     .description('register a cluster; prints the agent command and the import manifest URL')
     .argument('<name>', 'cluster name (a DNS label)')
     .option('--display-name <name>', 'display name')
     .option('--token-ttl <duration>', `registration token lifetime, at least 1m: ${DURATION_HINT} (default: no expiry)`)
     .option('--custom', 'Drover provisions Kubernetes on machines that run the node command it prints (docs/provisioning.md)')
     .option('--kubernetes-version <version>', 'with --custom: the Kubernetes version, one the server has binaries for')
-    .action(async (name: string, opts: { displayName?: string; tokenTtl?: string; custom?: boolean; kubernetesVersion?: string } & OutputFlags) => {
+    .action(async (name: string, opts: { displayName?: string; tokenTtl?: string; custom?: boolean; kubernetesVersion?: string } & ScheduleFlags & OutputFlags) => {
+      const schedule = scheduleFromFlags(opts);
       if (opts.custom) {
-        const custom = await withClient(deps, (client) => createCustom<Cluster>(client, name, opts.kubernetesVersion));
+        const custom = await withClient(deps, (client) => createCustom<Cluster>(client, name, opts.kubernetesVersion, schedule));
         printItems(deps, opts, custom, [custom.cluster], clusterView, () => deps.stdout.write(customRegistrationText(custom.registration)));
         return;
       }
       if (opts.kubernetesVersion) throw new InvalidArgumentError('--kubernetes-version', 'to go with --custom');
+      if (schedule) throw new InvalidArgumentError('--snapshot-schedule', 'to go with --custom (Drover snapshots the etcd of clusters it provisions only)');
       const ttl = opts.tokenTtl === undefined ? undefined : durationOption('--token-ttl', opts.tokenTtl, { min: 60 });
       const result = await namingFlags({ tokenTtlSeconds: '--token-ttl', displayName: '--display-name' }, withClient(deps, (client) => client.request<CreatedCluster>('POST', '/v1/clusters', {
         name, ...(opts.displayName ? { displayName: opts.displayName } : {}), ...(ttl ? { tokenTtlSeconds: ttl } : {}),
@@ -71,17 +75,18 @@ function createCommand(deps: CliDeps): Command {
 }
 
 function updateCommand(deps: CliDeps): Command {
-  return withOutputFlags(withAceFlags(new Command('update')))
-    .description('change a cluster\'s display name, or rotate its registration token')
+  return withScheduleFlags(withOutputFlags(withAceFlags(new Command('update'))))
+    .description('change a cluster\'s display name, rotate its registration token, or set its snapshot schedule')
     .argument('<name>', 'cluster name or id')
     .option('--display-name <name>', 'new display name')
     .option('--rotate-token', 'issue a new registration token')
     .option('--grace <duration>', `with --rotate-token: how long the old token keeps working, ${DURATION_HINT} (default 0: revoked now)`)
     .option('--accept-new-apiserver', 'pin the kube-apiserver (address, CA, account) an agent reported instead of the pinned one, as "clusters get" shows it')
-    .action(async (name: string, opts: { displayName?: string; rotateToken?: boolean; grace?: string; acceptNewApiserver?: boolean } & AceFlags & OutputFlags) => {
+    .action(async (name: string, opts: { displayName?: string; rotateToken?: boolean; grace?: string; acceptNewApiserver?: boolean } & AceFlags & ScheduleFlags & OutputFlags) => {
       const ace = aceSettingFromFlags(opts);
-      if (!opts.displayName && !opts.rotateToken && !opts.acceptNewApiserver && !ace) {
-        throw new InvalidArgumentError('update', 'at least one of --display-name, --rotate-token, --accept-new-apiserver or an --ace-* flag');
+      const schedule = scheduleFromFlags(opts);
+      if (!opts.displayName && !opts.rotateToken && !opts.acceptNewApiserver && !ace && !schedule) {
+        throw new InvalidArgumentError('update', 'at least one of --display-name, --rotate-token, --accept-new-apiserver, --snapshot-schedule or an --ace-* flag');
       }
       const grace = opts.grace === undefined ? 0 : durationOption('--grace', opts.grace);
       await namingFlags({ graceSeconds: '--grace', displayName: '--display-name' }, withClient(deps, async (client) => {
@@ -90,7 +95,9 @@ function updateCommand(deps: CliDeps): Command {
         const cluster = renamed ?? accepted;
         const registration = opts.rotateToken ? await client.request<Registration>('POST', `${path(name)}/rotate-token`, { graceSeconds: grace }) : undefined;
         const aceSetting = ace ? await client.request<object>('PATCH', `${path(name)}/ace`, ace) : undefined;
-        printText(deps, opts, { ...(cluster ? { cluster } : {}), ...(registration ? { registration } : {}), ...(aceSetting ? { ace: aceSetting } : {}) }, [cluster?.name ?? name], [
+        const scheduled = schedule ? await setSchedule(client, name, schedule) : undefined;
+        printText(deps, opts, { ...(cluster ? { cluster } : {}), ...(registration ? { registration } : {}), ...(aceSetting ? { ace: aceSetting } : {}), ...(scheduled ?? {}) }, [cluster?.name ?? name], [
+          scheduled ? `${name}: ${scheduleText(scheduled.snapshotSchedule)}.\n` : '',
           ace ? `Authorized cluster endpoint: ${ace.mode === 'fqdn' ? ace.fqdn : ace.mode}. "drover kubeconfig ${name}" adds its contexts.\n` : '',
           accepted ? `Accepted kube-apiserver ${accepted.apiServer ?? ''} (CA sha256 ${accepted.apiServerCaSha256 ?? '?'}) for ${accepted.name}; the cluster turns Active once an agent reporting it connects.\n` : '',
           cluster ? formatItems(opts, [cluster], clusterView) : '',

@@ -18,7 +18,7 @@ export function serverCommand(deps: CliDeps): Command {
     .option('--tls-ca-file <file>', 'the CA to serve at /cacerts with --tls-cert-file')
     .option('--proxy-response-header-timeout <duration>', 'how long a proxied Kubernetes request waits for the cluster to start answering before a 504 (watches, logs and exec are never cut; 0: no limit)', '60s')
     .option('--agent-image <image>', 'the image the import manifest runs (cluster agent, node agent, kube-api-auth); build it with deploy/build-image.sh (default: DROVER_AGENT_IMAGE, else drover/drover:<version>)')
-    .option('--kubernetes-binaries <dir>', 'DIR/<version>/{etcd,kube-apiserver,kube-controller-manager,kube-scheduler,kubelet}: what node agents of provisioned clusters run (docs/provisioning.md)')
+    .option('--kubernetes-binaries <dir>', 'DIR/<version>/{etcd,etcdutl,kube-apiserver,kube-controller-manager,kube-scheduler,kubelet}: what node agents of provisioned clusters run (docs/provisioning.md)')
     .option('--audit-log <path>', 'write audit.k8s.io/v1 events, one JSON object a line, to this file (- for stdout); see docs/audit.md')
     .option('--audit-log-maxsize <MB>', 'rotate the audit log before it passes this size (0: never)', '100')
     .option('--audit-log-maxbackup <N>', 'rotated audit logs kept (0: all)', '10')

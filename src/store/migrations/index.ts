@@ -16,6 +16,7 @@ import { replicasMigration } from './0010-replicas.ts';
 import { auditEventsMigration } from './0011-audit-events.ts';
 import { provisioningMigration } from './0012-provisioning.ts';
 import { loginFlowsMigration } from './0013-login-flows.ts';
+import { snapshotRestoreScheduleMigration } from './0014-snapshot-restore-schedule.ts';
 
 export interface Migration {
   /** `NNNN-topic`; the number fixes the order. */
@@ -37,4 +38,5 @@ export const migrations: readonly Migration[] = [
   auditEventsMigration,
   provisioningMigration,
   loginFlowsMigration,
+  snapshotRestoreScheduleMigration,
 ];

@@ -1,0 +1,121 @@
+/**
+ * Scheduled etcd snapshots of provisioned clusters: each cluster may have a
+ * schedule (every N seconds) and a retention (how many scheduled snapshots are
+ * kept). Every replica runs the loop, but only the cluster's owner replica acts
+ * on a cluster (docs/ha.md: one owner per cluster; the owner holds a tunnel
+ * session, which a snapshot is taken through). Snapshots an admin took are never
+ * pruned; only scheduled ones count against the retention.
+ *
+ * The decisions (`snapshotDue`, `beyondRetention`) are pure, so they are tested
+ * without a clock or a cluster.
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/index.ts';
+import type { Logger } from '../logging/index.ts';
+import { InvalidArgumentError } from '../errors/index.ts';
+import type { EtcdSnapshot, EtcdSnapshots } from './snapshots.ts';
+
+export interface SnapshotSchedule {
+  /** Seconds between scheduled snapshots. */
+  everySeconds: number;
+  /** How many scheduled snapshots are kept (older ones are deleted). */
+  retention: number;
+}
+
+/** The shortest schedule: anything shorter would only load etcd and the server's disk. */
+export const minScheduleSeconds = 10;
+export const defaultRetention = 5;
+const maxRetention = 1000;
+
+/** Checks a schedule from the API or the CLI; `everySeconds` 0 turns the schedule off (undefined). */
+export function checkSchedule(everySeconds: number, retention = defaultRetention): SnapshotSchedule | undefined {
+  if (!Number.isSafeInteger(everySeconds) || (everySeconds !== 0 && everySeconds < minScheduleSeconds)) {
+    throw new InvalidArgumentError('--snapshot-schedule', `0 (off) or at least ${minScheduleSeconds}s`, String(everySeconds));
+  }
+  if (!Number.isSafeInteger(retention) || retention < 1 || retention > maxRetention) {
+    throw new InvalidArgumentError('--snapshot-retention', `a whole number from 1 to ${maxRetention}`, String(retention));
+  }
+  return everySeconds === 0 ? undefined : { everySeconds, retention };
+}
+
+/** Due when no scheduled snapshot exists yet, or the newest is at least one interval old. */
+export function snapshotDue(schedule: SnapshotSchedule, snapshots: readonly EtcdSnapshot[], now: number): boolean {
+  const last = snapshots.filter((s) => s.scheduled).reduce((max, s) => Math.max(max, Date.parse(s.createdAt)), -Infinity);
+  return now - last >= schedule.everySeconds * 1000;
+}
+
+/**
+ * The scheduled snapshots beyond the newest `retention`, oldest first; admins'
+ * snapshots are never among them, nor `keep` (the last restore's: its nodes may
+ * still be downloading it).
+ */
+export function beyondRetention(schedule: SnapshotSchedule, snapshots: readonly EtcdSnapshot[], keep?: string): EtcdSnapshot[] {
+  const scheduled = snapshots.filter((s) => s.scheduled).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  return scheduled.slice(0, Math.max(0, scheduled.length - schedule.retention)).filter((s) => s.id !== keep);
+}
+
+export interface SnapshotSchedulerOptions {
+  db: Kysely<Database>;
+  snapshots: EtcdSnapshots;
+  /** Whether this replica runs the cluster's controller work (and so its schedule). */
+  owns(clusterId: string): boolean;
+  clusterName(clusterId: string): Promise<string>;
+  /** The snapshot the cluster's last restore used, which is not pruned. */
+  restoring(clusterId: string): Promise<string | undefined>;
+  logger: Logger;
+  /** How often schedules are looked at (default 5 s). */
+  tickMs?: number;
+  now?: () => number;
+}
+
+export class SnapshotScheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(private readonly options: SnapshotSchedulerOptions) {}
+
+  start(): this {
+    this.timer = setInterval(() => {
+      // One pass at a time: a slow snapshot delays the next pass instead of overlapping it.
+      this.running = this.running.then(() => this.pass());
+    }, this.options.tickMs ?? 5_000);
+    this.timer.unref();
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One look at every schedule: take what is due, prune what is beyond retention (the owner's clusters only). */
+  async pass(): Promise<void> {
+    const { db, snapshots, logger } = this.options;
+    const rows = await db.selectFrom('provisioned_clusters').select(['cluster_id', 'snapshot_every_ms', 'snapshot_retention'])
+      .where('snapshot_every_ms', 'is not', null).execute().catch((error: unknown) => {
+        logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not read the snapshot schedules; retrying');
+        return [];
+      });
+    for (const row of rows) {
+      if (this.stopped || !this.options.owns(row.cluster_id)) continue;
+      const schedule = { everySeconds: (row.snapshot_every_ms ?? 0) / 1000, retention: row.snapshot_retention ?? defaultRetention };
+      try {
+        const cluster = { id: row.cluster_id, name: await this.options.clusterName(row.cluster_id) };
+        let list = await snapshots.list(cluster.id);
+        if (snapshotDue(schedule, list, (this.options.now ?? Date.now)())) {
+          const taken = await snapshots.create(cluster, true);
+          logger.info({ cluster: cluster.name, snapshot: taken.id, bytes: taken.size }, 'scheduled etcd snapshot taken');
+          list = [...list, taken];
+        }
+        for (const old of beyondRetention(schedule, list, await this.options.restoring(cluster.id))) {
+          await snapshots.remove(cluster.id, old.id);
+          logger.info({ cluster: cluster.name, snapshot: old.id }, 'scheduled etcd snapshot pruned (beyond the retention)');
+        }
+      } catch (error) {
+        logger.warn({ cluster: row.cluster_id, error: error instanceof Error ? error.message : String(error) }, 'scheduled etcd snapshot failed; trying again at the next pass');
+      }
+    }
+  }
+}
