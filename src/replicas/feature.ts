@@ -42,7 +42,7 @@ export function createReplicasFeature(options: ReplicasFeatureOptions): Replicas
     localSessions: () => options.localSessions(), logger,
     ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
   });
-  const clusterOf: (req: IncomingMessage) => Promise<string | undefined> = clusterOfRequest(options.authenticator);
+  const clusterOf: (req: IncomingMessage) => Promise<string | undefined> | string | undefined = clusterOfRequest(options.authenticator);
   const relay = new PeerRelay({
     selfId: options.id, peer: options.peer, logger, clusterOf,
     servesLocally: (clusterId) => options.servesLocally(clusterId), holdersOf: (clusterId) => presence.holdersOf(clusterId),
