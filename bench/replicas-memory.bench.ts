@@ -21,6 +21,7 @@
  * load balancer, /healthz on each).
  */
 import { readFileSync } from 'node:fs';
+import pg from 'pg';
 import { Agent as HttpAgent, request } from 'undici';
 import { Agent } from '../src/agent/index.ts';
 import { silentLogger } from '../src/logging/index.ts';
@@ -149,12 +150,20 @@ export default async function bench(ctx: BenchContext): Promise<BenchResult> {
 
     // Every replica still answers: the replica list through the load balancer, and each one's /healthz.
     const listStarted = performance.now();
-    const list = JSON.parse(await set.cli('replicas', 'list', '-o', 'json')) as Array<{ id: string; address: string; live: boolean; owns: string[] }>;
+    // Reported, not asserted: at 1,000 sessions on a busy 2-core VM it answered 500 (docs/ha.md).
+    const list = await set.cli('replicas', 'list', '-o', 'json').then((out) => JSON.parse(out) as Array<{ id: string; address: string; live: boolean; owns: string[] }>,
+      (error: unknown) => { listFailures.push(`drover replicas list: ${error instanceof Error ? error.message : String(error)}`); return []; });
     const listMs = performance.now() - listStarted;
     for (const replica of set.replicas) await call(`${replica.url}/healthz`, 'GET', '');
-    if (list.filter((r) => r.live).length !== set.replicas.length) throw new Error(`drover replicas list shows ${list.filter((r) => r.live).length} live replicas, not ${set.replicas.length}`);
-    // A replica's advertised address is its listen address: 127.0.0.1:<its port>.
-    const sessionsOf = (replica: ServerProcess): number => list.find((r) => r.address.endsWith(`:${replica.port}`))?.owns.length ?? 0;
+    // Reported, not asserted: a replica whose heartbeat falls behind under this load shows as not live.
+    const live = list.filter((r) => r.live).length;
+    // Sessions per replica from the replicas' own tunnel rows (not `owns`, which counts only
+    // live replicas); a replica's advertised address is its listen address, 127.0.0.1:<port>.
+    const db = new pg.Client({ connectionString: set.dbUrl });
+    await db.connect();
+    const held = await db.query<{ address: string; sessions: string }>('SELECT r.address, SUM(t.sessions) AS sessions FROM cluster_tunnels t JOIN replicas r ON r.id = t.replica_id GROUP BY r.address')
+      .finally(() => db.end());
+    const sessionsOf = (replica: ServerProcess): number => Number(held.rows.find((r) => r.address.endsWith(`:${replica.port}`))?.sessions ?? 0);
 
     const rows = set.replicas.map((replica, i) => {
       const b = before[i] as Memory;
@@ -176,11 +185,11 @@ export default async function bench(ctx: BenchContext): Promise<BenchResult> {
       ...rows.map((r) => `| ${r.replica} | ${r.sessions} | ${mb(r.before.rssBytes)} | ${mb(r.after.rssBytes)} | ${mb(r.before.heapUsedBytes)} | ${mb(r.after.heapUsedBytes)} | ${(r.rssPerSessionBytes / 1024).toFixed(1)} | ${(r.heapPerSessionBytes / 1024).toFixed(1)} |`),
       '',
       `All replicas: ${(rssPerSession / 1024).toFixed(1)} KB RSS and ${(heapPerSession / 1024).toFixed(1)} KB heap per agent session ("before": clusters registered, no agent; "after": every session up, ${settleMs / 1000} s settled).`,
-      `All ${agents} agents connected after ${(allConnectedMs / 1000).toFixed(1)} s (${startConcurrency} starting at a time, ${restarts} starts tried again); ${allActiveMs === undefined ? `${active} of ${agents} clusters were Active ${activeWaitMs / 1000} s later` : `all clusters Active after ${(allActiveMs / 1000).toFixed(1)} s`}; then \`drover replicas list\` answered in ${listMs.toFixed(0)} ms with 3 live replicas, and every replica's /healthz answered.`,
+      `All ${agents} agents connected after ${(allConnectedMs / 1000).toFixed(1)} s (${startConcurrency} starting at a time, ${restarts} starts tried again); ${allActiveMs === undefined ? `${active} of ${agents} clusters were Active ${activeWaitMs / 1000} s later` : `all clusters Active after ${(allActiveMs / 1000).toFixed(1)} s`}; then \`drover replicas list\` took ${listMs.toFixed(0)} ms showing ${live} of 3 replicas live, and every replica's /healthz answered.`,
       `The load process holding the ${agents} agents: ${mb(load.rss)} MB RSS, ${mb(load.heapUsed)} MB heap.`,
-      ...(listFailures.length === 0 ? [] : [`\`GET /v1/clusters\` failed ${listFailures.length} times while the clusters came up (first: ${listFailures[0]?.slice(0, 200)}); the replicas' error lines are in the figures.`]),
+      ...(listFailures.length === 0 ? [] : [`Failed calls: ${listFailures.length} (first: ${listFailures[0]?.slice(0, 200)}); the replicas' error lines are in the figures.`]),
     ].join('\n');
-    return { summary, figures: { agents, perReplica: rows, rssPerSessionBytes: rssPerSession, heapPerSessionBytes: heapPerSession, allConnectedMs, restarts, active, allActiveMs: allActiveMs ?? null, listFailures, serverErrors, replicasListMs: listMs, loadProcess: { rssBytes: load.rss, heapUsedBytes: load.heapUsed } } };
+    return { summary, figures: { agents, perReplica: rows, rssPerSessionBytes: rssPerSession, heapPerSessionBytes: heapPerSession, allConnectedMs, restarts, active, allActiveMs: allActiveMs ?? null, liveReplicas: live, replicaList: list, listFailures, serverErrors, replicasListMs: listMs, loadProcess: { rssBytes: load.rss, heapUsedBytes: load.heapUsed } } };
   } finally {
     await Promise.all(running.map((a) => a.close().catch(() => undefined)));
     await http.close();
