@@ -43,8 +43,8 @@ export async function timedGets(pool: Pool, path: string, token: string, count: 
       left -= 1;
       const started = performance.now();
       const res = await pool.request({ method: 'GET', path, headers: { authorization: `Bearer ${token}` } });
-      await res.body.text();
-      if (res.statusCode !== 200) throw new Error(`GET ${path} answered ${res.statusCode}`);
+      const body = await res.body.text();
+      if (res.statusCode !== 200) throw new Error(`GET ${path} answered ${res.statusCode}: ${body.slice(0, 300)}`);
       durations.push(performance.now() - started);
     }
   };

@@ -9,7 +9,7 @@
 import { Pool } from 'undici';
 import { latencyStats, timedGets, type BenchContext, type BenchResult, type LatencyStats } from './bench.ts';
 import { registerBenchCluster } from './clusters.ts';
-import { startPrivateControlPlane } from '../test/testenv/index.ts';
+import { eventually, startPrivateControlPlane } from '../test/testenv/index.ts';
 import { startReplicaSet } from '../test/testenv/replicas.ts';
 
 const rounds = 10;
@@ -23,6 +23,15 @@ export default async function relayBench(ctx: BenchContext): Promise<BenchResult
     const [owner, peer] = set.replicas;
     if (!owner || !peer) throw new Error('two replicas expected');
     const { path, token } = await registerBenchCluster(set, cp.state.kubeconfigPath, owner.url, 'bench');
+    // The peer learns that replica 1 holds the tunnel at its next heartbeat's read (≤ 2 s).
+    await eventually('the peer to relay', async () => {
+      const pool = new Pool(peer.url, { connect: { ca: peer.caPem() } });
+      try {
+        return await timedGets(pool, path, token, 1, 1).then(() => true, () => undefined);
+      } finally {
+        await pool.close();
+      }
+    }, 30_000);
     const results: Record<string, LatencyStats> = {};
     for (const concurrency of [1, 8]) {
       const pools = { local: new Pool(owner.url, { connect: { ca: owner.caPem() }, connections: concurrency }), relayed: new Pool(peer.url, { connect: { ca: peer.caPem() }, connections: concurrency }) };

@@ -17,7 +17,7 @@ const connections = 16;
 
 async function throughput(ctx: BenchContext, workers: number, kubeconfigPath: string): Promise<LatencyStats> {
   ctx.progress(`${workers} worker(s): starting`);
-  const set = await startReplicaSet(1, { serverArgs: workers > 1 ? ['--workers', String(workers)] : [] });
+  const set = await startReplicaSet(1, { serverArgs: ['--workers', String(workers)] });
   try {
     const server = set.replicas[0];
     if (!server) throw new Error('no server');

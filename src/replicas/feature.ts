@@ -47,7 +47,7 @@ export function createReplicasFeature(options: ReplicasFeatureOptions): Replicas
     localSessions: () => options.localSessions(), logger,
     ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
   });
-  const clusterOf: (req: IncomingMessage) => Promise<string | undefined> = clusterOfRequest(options.authenticator);
+  const clusterOf: (req: IncomingMessage) => Promise<string | undefined> | string | undefined = clusterOfRequest(options.authenticator);
   const holders = {
     holdersOf: (clusterId: string) => presence.holdersOf(clusterId),
     heldWithin: (clusterId: string, ms: number) => presence.heldWithin(clusterId, ms), refresh: () => presence.refresh(),

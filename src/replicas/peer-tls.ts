@@ -68,11 +68,22 @@ export function peerClientTls(peer: PeerCredentials): ConnectionOptions {
   };
 }
 
+/**
+ * The replica id each verified connection's certificate names, read once per connection:
+ * `getPeerCertificate()` builds a new object from the certificate on every call, and a
+ * relayed connection carries many requests.
+ */
+const provedIds = new WeakMap<object, string | undefined>();
+
 /** The replica id this connection proved with a peer certificate, or undefined for any other client. */
 export function replicaPeerOf(socket: unknown): string | undefined {
   const tls = socket as Partial<TLSSocket>;
   // `authorized`: the chain verified against the peer CA, the only CA the listener trusts for clients.
+  // Checked on every call, so only a connection verified now is ever taken for a replica.
   if (tls.authorized !== true || typeof tls.getPeerCertificate !== 'function') return undefined;
+  if (provedIds.has(tls)) return provedIds.get(tls);
   const cert = tls.getPeerCertificate();
-  return (cert.ext_key_usage ?? []).includes(clientAuthOid) ? replicaIdIn(cert) : undefined;
+  const id = (cert.ext_key_usage ?? []).includes(clientAuthOid) ? replicaIdIn(cert) : undefined;
+  provedIds.set(tls, id);
+  return id;
 }

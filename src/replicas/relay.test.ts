@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:tls';
+import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
@@ -24,6 +25,12 @@ async function standIn(tls: KeyPair & { caPem?: string }): Promise<{ server: Ser
   const seen: Seen[] = [];
   const server = createServer({ cert: tls.certPem, key: tls.keyPem, ...(tls.caPem ? { ca: tls.caPem, requestCert: true, rejectUnauthorized: false } : {}) }, (req, res) => {
     seen.push({ url: req.url ?? '', headers: req.headers, authorized: (req.socket as { authorized?: boolean }).authorized === true });
+    if (req.method === 'POST') {
+      let body = '';
+      req.on('data', (c: Buffer) => { body += c.toString(); });
+      req.on('end', () => res.end(`got ${JSON.stringify(body)}`));
+      return;
+    }
     if (req.url?.includes('watch=true')) {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write('{"type":"ADDED"}\n');
@@ -119,6 +126,22 @@ describe('the peer relay between replicas', () => {
     assert.equal(last?.authorized, true, 'the relaying replica proved a peer certificate');
   });
 
+  it('relays a request body whole, sent with a length or chunked, and a request without one', async () => {
+    await relayedCount('/k8s/clusters/c-remote/api/v1/namespaces', adminToken);
+    const post = async (body: string | string[], headers: Record<string, string> = {}) => {
+      const res = await request(`${base}/k8s/clusters/c-remote/api/v1/namespaces`, {
+        method: 'POST', dispatcher: plain, headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json', ...headers },
+        // A stream is sent chunked (no Content-Length).
+        body: Array.isArray(body) ? Readable.from(body.map((part) => Buffer.from(part))) : body,
+      });
+      return { status: res.statusCode, text: await res.body.text() };
+    };
+    assert.deepEqual(await post('{"kind":"Namespace"}'), { status: 200, text: 'got "{\\"kind\\":\\"Namespace\\"}"' });
+    assert.deepEqual(await post(['{"kind":', '"Namespace"}']), { status: 200, text: 'got "{\\"kind\\":\\"Namespace\\"}"' });
+    assert.equal(replicaB.seen.at(-1)?.headers['transfer-encoding'], 'chunked');
+    assert.deepEqual(await post(''), { status: 200, text: 'got ""' });
+  });
+
   it('streams a watch through the relay as it comes, without waiting for its end', async () => {
     const res = await request(`${base}/k8s/clusters/c-remote/api/v1/pods?watch=true`, { dispatcher: plain, headers: { authorization: `Bearer ${adminToken}` } });
     assert.equal(res.statusCode, 200);
@@ -166,6 +189,20 @@ describe('the peer relay between replicas', () => {
       await options.dispatcher?.close();
     }
     assert.equal(replicaB.seen.length, before, 'nothing was relayed');
+  });
+
+  it('refuses the relay header on every request of a kept-alive connection, before and after requests without it', async () => {
+    const one = new Agent({ connect: { ca: server.core.tls.caPem }, connections: 1 });
+    try {
+      const before = replicaB.seen.length;
+      for (const header of [false, true, false, true]) {
+        const answer = await send('/k8s/clusters/c-remote/api/v1/namespaces', { token: adminToken, dispatcher: one, ...(header ? { headers: { [relayHeader]: 'r-b' } } : {}) });
+        assert.equal(answer.status, header ? 403 : 200, answer.text);
+      }
+      assert.equal(replicaB.seen.length, before + 2, 'only the requests without the header were relayed');
+    } finally {
+      await one.close();
+    }
   });
 
   it('serves a request that arrived relayed itself, never relaying it again (no loops)', async () => {

@@ -73,6 +73,16 @@ function endToEnd(raw: string[], headers: IncomingHttpHeaders, drop: ReadonlySet
 
 /** Where one request goes: here, or the peers to try in order. */
 type Route = { to: 'local' } | { to: 'peers'; clusterId: string; deadline: number } | { to: 'refuse'; error: DroverError };
+const here: Route = { to: 'local' };
+
+/** Answer headers the relaying replica does not repeat: its own listener adds HSTS. */
+const answerDrop: ReadonlySet<string> = new Set(['strict-transport-security']);
+
+/** Whether a request carries a body (RFC 9112 6.3: only Content-Length or Transfer-Encoding announce one). */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
 
 export class PeerRelay {
   private readonly agents = new Map<string, Agent>();
@@ -87,7 +97,7 @@ export class PeerRelay {
   /** Wraps the local proxy handler for requests. */
   request(local: RawHandler): RawHandler {
     return (req, res) => {
-      void this.route(req).then((route) => {
+      this.routed(req, (route) => {
         if (route.to === 'refuse') return writeKubeStatus(res, route.error);
         if (route.to === 'local') return local(req, res);
         const serve = (excluded: ReadonlySet<string>): void => {
@@ -104,7 +114,7 @@ export class PeerRelay {
   /** Wraps the local proxy handler for upgrades (exec, attach, port-forward). */
   upgrade(local: UpgradeHandler): UpgradeHandler {
     return (req, socket, head) => {
-      void this.route(req).then((route) => {
+      this.routed(req, (route) => {
         if (route.to === 'refuse') return writeKubeStatusToSocket(socket, route.error);
         if (route.to === 'local') return local(req, socket, head);
         const serve = (excluded: ReadonlySet<string>): void => {
@@ -118,21 +128,36 @@ export class PeerRelay {
     };
   }
 
-  private async route(req: IncomingMessage): Promise<Route> {
+  /**
+   * Calls `then` with the request's route: in the same tick whenever the path names the
+   * cluster (every `/k8s/clusters/<id>/…` request, so one served here pays no promise,
+   * no timer and no second parse), after the token is read for a root path.
+   */
+  private routed(req: IncomingMessage, then: (route: Route) => void): void {
+    const route = this.route(req);
+    if (route instanceof Promise) void route.then(then);
+    else then(route);
+  }
+
+  private route(req: IncomingMessage): Route | Promise<Route> {
     const peer = replicaPeerOf(req.socket);
     if (req.headers[relayHeader] !== undefined && peer === undefined) {
       this.options.logger.info({ remote: req.socket.remoteAddress }, 'refused a relay header from a client that is not a replica');
       return { to: 'refuse', error: new DroverError('DRV_ERR_FORBIDDEN', `the ${relayHeader} header is for Drover replicas only; send the request without it`) };
     }
     // Already relayed once: answer here whatever happens, so a request never travels in circles.
-    if (peer !== undefined) return { to: 'local' };
-    let clusterId: string | undefined;
+    if (peer !== undefined) return here;
+    let clusterId: Promise<string | undefined> | string | undefined;
     try {
-      clusterId = await this.options.clusterOf(req);
+      clusterId = this.options.clusterOf(req);
     } catch {
-      clusterId = undefined;
+      return here;
     }
-    if (clusterId === undefined || this.options.servesLocally(clusterId)) return { to: 'local' };
+    return clusterId instanceof Promise ? clusterId.then((id) => this.routeTo(id), () => here) : this.routeTo(clusterId);
+  }
+
+  private routeTo(clusterId: string | undefined): Route {
+    if (clusterId === undefined || this.options.servesLocally(clusterId)) return here;
     return { to: 'peers', clusterId, deadline: Date.now() + this.failoverWaitMs };
   }
 
@@ -155,6 +180,8 @@ export class PeerRelay {
   private agentFor(address: string): Agent {
     let agent = this.agents.get(address);
     if (!agent) {
+      // Kept alive: a relayed request reuses a warm TLS connection to the peer, no handshake
+      // per request (Nagle is off on agents' sockets by Node's default, `noDelay: true`).
       agent = new Agent({ keepAlive: true, ...peerClientTls(this.options.peer) });
       this.agents.set(address, agent);
     }
@@ -194,7 +221,8 @@ export class PeerRelay {
         // Connected: from here the exchange may be idle for hours (a quiet watch), and
         // how long kube-apiserver takes to answer is the receiving replica's to bound.
         outgoing.setTimeout(0);
-        if (req.readableEnded) {
+        // No body (most requests: GET, watch, DELETE): the head goes out in one write at once.
+        if (req.readableEnded || !hasBody(req)) {
           outgoing.end();
           return;
         }
@@ -206,9 +234,11 @@ export class PeerRelay {
     });
     outgoing.on('response', (answer) => {
       answered = true;
-      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEnd(answer.rawHeaders, answer.headers, new Set(['strict-transport-security'])));
-      // Every chunk as it comes (a watch's events, a log line); nothing is held back.
-      res.flushHeaders();
+      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEnd(answer.rawHeaders, answer.headers, answerDrop));
+      // Every chunk as it comes (a watch's events, a log line); nothing is held back. A
+      // streamed answer's head goes at once (a quiet watch may send its first event much
+      // later); one of known length goes with its body, in one write.
+      if (answer.headers['content-length'] === undefined) res.flushHeaders();
       answer.pipe(res);
       answer.on('error', (error) => res.destroy(error));
     });
@@ -223,6 +253,8 @@ export class PeerRelay {
     const hostPort = parseHostPort(target.address);
     if (!hostPort) return skip();
     const upstream = tlsConnect({ host: hostPort.host, port: hostPort.port, ALPNProtocols: ['http/1.1'], ...peerClientTls(this.options.peer) });
+    // An exec's keystrokes go as typed, not held back by Nagle's algorithm.
+    upstream.setNoDelay(true);
     const timer = setTimeout(() => upstream.destroy(new Error(`no connection within ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
     let connected = false;
     upstream.once('error', (error: Error) => {

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../logging/index.ts';
 import { droverVersion } from '../version/index.ts';
@@ -32,8 +32,11 @@ describe('drover server defaults', () => {
     }
   });
 
-  it('runs one process unless --workers asks for more, and more only on PostgreSQL', () => {
+  it('runs one process per core on PostgreSQL and one on SQLite unless --workers says otherwise, and more than one only on PostgreSQL', () => {
     assert.equal(serverConfigFromFlags({}).workers, 1);
+    assert.equal(serverConfigFromFlags({ db: 'sqlite:/tmp/x.db' }).workers, 1);
+    assert.equal(serverConfigFromFlags({ db: 'postgres://db/drover' }).workers, Math.min(availableParallelism(), 64));
+    assert.equal(serverConfigFromFlags({ workers: '1', db: 'postgres://db/drover' }).workers, 1);
     assert.equal(serverConfigFromFlags({ workers: '4', db: 'postgres://db/drover' }).workers, 4);
     assert.throws(() => serverConfigFromFlags({ workers: '2' }), /--workers: expected 1 with SQLite/);
     for (const bad of ['0', '-1', 'two', '1.5', '65']) assert.throws(() => serverConfigFromFlags({ workers: bad, db: 'postgres://db/x' }), /--workers: expected a whole number from 1 to 64/, bad);

@@ -3,7 +3,7 @@
  * every mistake is reported together before anything is created (no data dir, no
  * database, no admin for a start that cannot succeed). docs/configuration.md lists them.
  */
-import { networkInterfaces } from 'node:os';
+import { availableParallelism, networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 import { formatHostPort, parseHostPort, parseListenAddress, type HostPort } from '../addresses/index.ts';
@@ -28,7 +28,7 @@ export interface ServerConfig {
   dbUrl?: string;
   /** `HOST:PORT` other replicas reach this one's listener at (port 0: the port bound, filled in at start). */
   advertiseAddress: string;
-  /** Processes sharing the listener on this host, each a replica (`--workers`; 1: this process alone). */
+  /** Processes sharing the listener on this host, each a replica (`--workers`; default one per core on PostgreSQL, 1 on SQLite; 1: this process alone). */
   workers: number;
   tlsCertFile?: string;
   tlsKeyFile?: string;
@@ -110,12 +110,19 @@ function advertiseAddressOption(value: string | undefined, listen: HostPort): st
   return formatHostPort(parsed.host, parsed.port);
 }
 
-/** `--workers N`: 1 to 64 processes; more than one needs PostgreSQL (each worker is a replica, and SQLite serves one process). */
-function workersOption(value: string | undefined, dbUrl: string | undefined): number {
-  if (value === undefined) return 1;
+const maxWorkers = 64;
+
+/**
+ * `--workers N`: 1 to 64 processes; more than one needs PostgreSQL (each worker is a replica,
+ * and SQLite serves one process). Default: one per core on PostgreSQL (the issue's
+ * contract: one host uses every core), 1 on SQLite.
+ */
+function workersOption(value: string | undefined, dbUrl: string | undefined, cores: number): number {
+  const postgres = dbUrl?.startsWith('postgres') === true;
+  if (value === undefined) return postgres ? Math.min(Math.max(1, cores), maxWorkers) : 1;
   const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('--workers', 'a whole number from 1 to 64', value);
-  if (n > 1 && !dbUrl?.startsWith('postgres')) {
+  if (!Number.isInteger(n) || n < 1 || n > maxWorkers) throw new InvalidArgumentError('--workers', `a whole number from 1 to ${maxWorkers}`, value);
+  if (n > 1 && !postgres) {
     throw new InvalidArgumentError('--workers', '1 with SQLite (one process owns the database file); for more, use --db postgres://…', value);
   }
   return n;
@@ -176,7 +183,7 @@ export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv
   const chosen = flags.publicUrl === undefined ? (listen && defaultPublicUrl(listen.host, listen.port)) : { url: flags.publicUrl, source: 'flag' as const };
   const publicUrl = chosen && collect(errors, () => checkPublicUrl(chosen.url));
   const advertiseAddress = listen && collect(errors, () => advertiseAddressOption(flags.advertiseAddress, listen));
-  const workers = collect(errors, () => workersOption(flags.workers, flags.db)) ?? 1;
+  const workers = collect(errors, () => workersOption(flags.workers, flags.db, availableParallelism())) ?? 1;
   const logLevel = collect(errors, () => logLevelOption('--log-level', flags.logLevel) ?? logLevelOption('DROVER_LOG_LEVEL', env.DROVER_LOG_LEVEL)) ?? 'info';
   const logFormat = collect(errors, () => logFormatOption('--log-format', flags.logFormat) ?? logFormatOption('DROVER_LOG_FORMAT', env.DROVER_LOG_FORMAT)) ?? 'auto';
   const agentImage = collect(errors, () => agentImageOption('--agent-image', flags.agentImage) ?? agentImageOption('DROVER_AGENT_IMAGE', env.DROVER_AGENT_IMAGE)) ?? defaultAgentImage;

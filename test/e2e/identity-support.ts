@@ -32,7 +32,10 @@ let transcript = '';
 
 export async function spawnServer(options: SpawnOptions): Promise<ServerProcess> {
   const port = options.port ?? await freePort();
-  const args = ['--import', 'tsx', 'src/cli/main.ts', 'server', '--data-dir', options.dataDir, '--listen', `127.0.0.1:${port}`, ...(options.db ? ['--db', options.db] : []), ...(options.args ?? [])];
+  // One process unless a test is about workers: on PostgreSQL the default is one per core,
+  // which would make which process serves a request (and holds a tunnel) differ by machine.
+  const workers = options.args?.some((a) => a === '--workers' || a.startsWith('--workers=')) ? [] : ['--workers', '1'];
+  const args = ['--import', 'tsx', 'src/cli/main.ts', 'server', '--data-dir', options.dataDir, '--listen', `127.0.0.1:${port}`, ...(options.db ? ['--db', options.db] : []), ...workers, ...(options.args ?? [])];
   const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   let exited: string | undefined;

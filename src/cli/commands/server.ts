@@ -12,7 +12,7 @@ export function serverCommand(deps: CliDeps): Command {
     .option('--public-url <url>', 'the https URL browsers, kubeconfigs and agents use (default: https://<listen address>; on 0.0.0.0 the first network address)')
     .option('--db <url>', 'postgres://… for PostgreSQL (default: SQLite in the data dir)')
     .option('--advertise-address <host:port>', 'where other replicas reach this one (default: the --listen address; on 0.0.0.0 the first network address)')
-    .option('--workers <n>', 'processes on this host sharing the listener, each a replica (needs --db postgres://…; default 1)')
+    .option('--workers <n>', 'processes on this host sharing the listener, each a replica (default: one per core with --db postgres://…, 1 with SQLite, which allows no more)')
     .option('--tls-cert-file <file>', 'serving certificate (PEM) instead of the generated one')
     .option('--tls-key-file <file>', 'its private key (PEM)')
     .option('--tls-ca-file <file>', 'the CA to serve at /cacerts with --tls-cert-file')
