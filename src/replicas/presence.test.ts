@@ -86,6 +86,36 @@ for (const engine of ['SQLite', 'PostgreSQL'] as const) {
       }
     });
 
+    it('writes, renews and drops the rows of a replica holding more clusters than one statement carries', async () => {
+      const db = await store(engine);
+      const clock = { now: 4_000_000 };
+      const sessions = new Map(Array.from({ length: 1234 }, (_, i) => [`c-${i}`, 1 + (i % 3)] as [string, number]));
+      const a = await replica(db, 'r-a', clock, sessions).start('10.0.0.1:8443');
+      const b = await replica(db, 'r-b', clock, new Map()).start('10.0.0.2:8443');
+      const rows = async (): Promise<Map<string, number>> => new Map((await db.db.selectFrom('cluster_tunnels').select(['cluster_id', 'sessions']).where('replica_id', '=', 'r-a').execute())
+        .map((r) => [r.cluster_id, r.sessions]));
+      try {
+        assert.deepEqual(await rows(), sessions);
+        // Sessions come and go on both sides of a batch boundary; the next beat writes exactly what is held.
+        clock.now += 1000;
+        for (const i of [0, 499, 500, 1233]) sessions.delete(`c-${i}`);
+        for (const i of [1, 501, 1000]) sessions.set(`c-${i}`, 7);
+        sessions.set('c-new', 1);
+        await a.beat();
+        assert.deepEqual(await rows(), sessions);
+        const renewed = await db.db.selectFrom('cluster_tunnels').select('renewed_at').where('replica_id', '=', 'r-a').execute();
+        assert.ok(renewed.every((r) => Number(r.renewed_at) === clock.now), 'every held row is renewed by the beat');
+        await b.beat();
+        assert.equal(b.ownerOf('c-1000'), 'r-a');
+        assert.equal(b.holdersOf('c-1000')[0]?.sessions, 7);
+        assert.equal(b.anyTunnel('c-500'), false);
+      } finally {
+        await a.close();
+        await b.close();
+        await db.close();
+      }
+    });
+
     it('a replica closing removes its rows, so peers stop counting on it at once', async () => {
       const db = await store(engine);
       const clock = { now: 3_000_000 };

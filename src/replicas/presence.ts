@@ -55,6 +55,9 @@ function score(clusterId: string, replicaId: string): string {
   return createHash('sha256').update(`${clusterId}\u0000${replicaId}`).digest('hex');
 }
 
+/** Tunnel rows written per statement: 4 parameters each, far below SQLite's and PostgreSQL's limits. */
+const upsertBatch = 500;
+
 export class ReplicaPresence implements ClusterOwnership {
   readonly heartbeatMs: number;
   readonly deadAfterMs: number;
@@ -122,9 +125,13 @@ export class ReplicaPresence implements ClusterOwnership {
     await db.insertInto('replicas').values({ id: self.id, address, version: self.version, started_at: self.startedAt, heartbeat_at: now })
       .onConflict((oc) => oc.column('id').doUpdateSet({ address, version: self.version, heartbeat_at: now }))
       .execute();
-    for (const [clusterId, sessions] of local) {
-      await db.insertInto('cluster_tunnels').values({ cluster_id: clusterId, replica_id: self.id, sessions, renewed_at: now })
-        .onConflict((oc) => oc.columns(['cluster_id', 'replica_id']).doUpdateSet({ sessions, renewed_at: now }))
+    // One statement per `upsertBatch` clusters, not one per cluster: with hundreds of
+    // clusters a statement each made a beat slower than the 7 s peers allow, and the
+    // replica looked dead to them while it was only busy writing.
+    const rows = [...local].map(([clusterId, sessions]) => ({ cluster_id: clusterId, replica_id: self.id, sessions, renewed_at: now }));
+    for (let i = 0; i < rows.length; i += upsertBatch) {
+      await db.insertInto('cluster_tunnels').values(rows.slice(i, i + upsertBatch))
+        .onConflict((oc) => oc.columns(['cluster_id', 'replica_id']).doUpdateSet((eb) => ({ sessions: eb.ref('excluded.sessions'), renewed_at: now })))
         .execute();
     }
     let gone = db.deleteFrom('cluster_tunnels').where('replica_id', '=', self.id);
