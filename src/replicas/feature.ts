@@ -51,6 +51,7 @@ export function createReplicasFeature(options: ReplicasFeatureOptions): Replicas
   const holders = {
     holdersOf: (clusterId: string) => presence.holdersOf(clusterId),
     heldWithin: (clusterId: string, ms: number) => presence.heldWithin(clusterId, ms), refresh: () => presence.refresh(),
+    refreshIfOlderThan: (ms: number) => presence.refreshIfOlderThan(ms),
   };
   const relay = new PeerRelay({
     selfId: options.id, peer: options.peer, logger, clusterOf, servesLocally: (clusterId) => options.servesLocally(clusterId), ...holders,

@@ -63,6 +63,8 @@ export class ReplicaPresence implements ClusterOwnership {
   readonly deadAfterMs: number;
   private readonly now: () => number;
   private replicas: ReplicaRecord[] = [];
+  /** When the holders were last read (this replica's clock). */
+  private readAt = -Infinity;
   /** Per cluster, live holders best-ranked first (the first is the owner). */
   private holders = new Map<string, TunnelHolder[]>();
   /** When each cluster last had a live holder other than this replica (ms). */
@@ -164,6 +166,7 @@ export class ReplicaPresence implements ClusterOwnership {
       list.push({ replicaId: t.replica_id, address: replica.address, sessions: t.sessions, score: score(t.cluster_id, t.replica_id) });
       holders.set(t.cluster_id, list);
     }
+    this.readAt = now;
     const before = this.ownedKey();
     this.holders = new Map([...holders].map(([clusterId, list]) => [
       clusterId, list.sort((a, b) => b.score.localeCompare(a.score)).map(({ replicaId, address, sessions }) => ({ replicaId, address, sessions })),
@@ -210,6 +213,13 @@ export class ReplicaPresence implements ClusterOwnership {
 
   refresh(): Promise<void> {
     return this.beat();
+  }
+
+  /** Reads the holders again unless they were read less than `ms` ago; says whether it read. */
+  async refreshIfOlderThan(ms: number): Promise<boolean> {
+    if (this.now() - this.readAt < ms) return false;
+    await this.beat();
+    return true;
   }
 
   /** Every replica row as last read, live or not, with whether it is live. */

@@ -243,3 +243,34 @@ describe('the peer relay between replicas', () => {
     assert.equal(impostor.seen.length, 0, 'the impostor got no request');
   });
 });
+
+describe('the peer relay, when an agent connected to a peer after this replica last read the holders', () => {
+  it('reads the holders once more and relays, instead of answering that the cluster is not connected', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drover-relay-late-'));
+    // Beats 10 minutes apart: the tunnel row written below is read by the request, not by a beat.
+    const config = serverConfigFromFlags({ dataDir: dir, listen: '127.0.0.1:0' }, { DROVER_REPLICA_HEARTBEAT_MS: '600000', DROVER_BOOTSTRAP_PASSWORD: 'relay-test-password' });
+    const server = await startServer(config, { logger: silentLogger(), announce: () => undefined });
+    const plain = new Agent({ connect: { ca: server.core.tls.caPem } });
+    const base = `https://127.0.0.1:${server.port}`;
+    const db = server.core.store.db;
+    const peerCa = (await loadPeerCredentials(db, server.core.secrets, 'r-standin')).caPem;
+    const replicaB = await standIn({ ...(await loadPeerCredentials(db, server.core.secrets, 'r-b')), caPem: peerCa });
+    try {
+      const login = await request(`${base}/v1/login`, { method: 'POST', dispatcher: plain, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'relay-test-password' }) });
+      const token = (await login.body.json() as { token: string }).token;
+      const alive = Date.now() + 3600_000;
+      await db.insertInto('replicas').values({ id: 'r-b', address: `127.0.0.1:${replicaB.port}`, version: 'test', started_at: 'x', heartbeat_at: alive }).execute();
+      await db.insertInto('cluster_tunnels').values({ cluster_id: 'c-late', replica_id: 'r-b', sessions: 1, renewed_at: alive }).execute();
+      // Past the 500 ms that reads on a miss are spaced by, counted from the start-up beat.
+      await new Promise((r) => setTimeout(r, 600));
+      const res = await request(`${base}/k8s/clusters/c-late/api/v1/namespaces`, { dispatcher: plain, headers: { authorization: `Bearer ${token}` } });
+      assert.deepEqual({ status: res.statusCode, text: await res.body.text() }, { status: 200, text: 'answered by the other replica' }, 'the first request, with no beat in between');
+      assert.equal(replicaB.seen.at(-1)?.url, '/k8s/clusters/c-late/api/v1/namespaces');
+    } finally {
+      await plain.close();
+      await server.close();
+      replicaB.server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

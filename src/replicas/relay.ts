@@ -24,6 +24,9 @@ import type { TunnelHolder } from './presence.ts';
 /** Added by the relaying replica (its id, for the receiver's logs); refused from anyone else. */
 export const relayHeader = 'x-drover-relayed-by';
 
+/** A request for a cluster nobody is known to hold reads the holders again at most this often. */
+const refreshOnMissMs = 500;
+
 type RawHandler = (req: IncomingMessage, res: ServerResponse) => void;
 type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
@@ -38,6 +41,8 @@ export interface RelayOptions {
   heldWithin(clusterId: string, ms: number): boolean;
   /** Reads the holders again now. */
   refresh(): Promise<void>;
+  /** Reads the holders again unless they were read less than `ms` ago; says whether it read. */
+  refreshIfOlderThan(ms: number): Promise<boolean>;
   /** The cluster a request is for, or undefined (the local chain answers what is wrong with it). */
   clusterOf(req: IncomingMessage): Promise<string | undefined> | string | undefined;
   logger: Logger;
@@ -168,10 +173,19 @@ export class PeerRelay {
    */
   private async targets(clusterId: string, excluded: ReadonlySet<string>, deadline: number, gone: () => boolean): Promise<TunnelHolder[]> {
     const { options } = this;
+    let readAgain = false;
     for (;;) {
       if (options.servesLocally(clusterId) || gone()) return [];
       const holders = options.holdersOf(clusterId).filter((h) => h.replicaId !== options.selfId && !excluded.has(h.replicaId));
-      if (holders.length > 0 || Date.now() >= deadline || !options.heldWithin(clusterId, this.failoverWaitMs)) return holders;
+      if (holders.length > 0 || Date.now() >= deadline) return holders;
+      if (!options.heldWithin(clusterId, this.failoverWaitMs)) {
+        // No failover under way, but an agent may have connected to a peer since the holders were
+        // last read (up to one beat ago, e.g. a cluster registered a moment ago): read them once
+        // more before the local chain says "not connected", at most every 500 ms whatever the traffic.
+        if (readAgain || !(await options.refreshIfOlderThan(refreshOnMissMs))) return holders;
+        readAgain = true;
+        continue;
+      }
       await options.refresh();
       await new Promise((r) => setTimeout(r, 200));
     }
