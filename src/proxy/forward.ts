@@ -77,7 +77,8 @@ export function assertOnlyOurIdentity(headers: Array<[string, string]>, ours: Re
   }
 }
 
-function hasBody(req: IncomingMessage): boolean {
+/** Whether a request carries a body (RFC 9112 6.3: only Content-Length or Transfer-Encoding announce one). */
+export function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }

@@ -16,7 +16,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Duplex } from 'node:stream';
 import { DroverError } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
-import { writeKubeStatus, writeKubeStatusToSocket } from '../proxy/index.ts';
+import { hasBody, writeKubeStatus, writeKubeStatusToSocket } from '../proxy/index.ts';
 import { parseHostPort } from '../addresses/index.ts';
 import { peerClientTls, replicaPeerOf, type PeerCredentials } from './peer-tls.ts';
 import type { TunnelHolder } from './presence.ts';
@@ -82,12 +82,6 @@ const here: Route = { to: 'local' };
 
 /** Answer headers the relaying replica does not repeat: its own listener adds HSTS. */
 const answerDrop: ReadonlySet<string> = new Set(['strict-transport-security']);
-
-/** Whether a request carries a body (RFC 9112 6.3: only Content-Length or Transfer-Encoding announce one). */
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
 
 export class PeerRelay {
   private readonly agents = new Map<string, Agent>();
