@@ -25,7 +25,7 @@ import type { ProvisioningDriver } from './driver.ts';
 import type { EtcdSnapshots } from './snapshots.ts';
 import { planChangedRoute, roleNames, type NodeRegistration } from './plan.ts';
 import type { AgentSessionView } from '../tunnel/index.ts';
-import { checkSchedule } from './snapshot-schedule.ts';
+import { checkSchedule, newClusterSchedule } from './snapshot-schedule.ts';
 
 /** The header carrying the node's random id (from its data dir). */
 export const nodeIdHeader = 'x-drover-node-id';
@@ -55,6 +55,7 @@ const Schedule = Type.Object({
 const CreateCustom = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 63 }),
   kubernetesVersion: Type.String({ minLength: 1, maxLength: 64 }),
+  /** Absent: every 12 h, the newest 5 kept (the reference's RKE2 default); `everySeconds` 0: none. */
   snapshotSchedule: Type.Optional(Schedule),
 }, { additionalProperties: false });
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
@@ -138,12 +139,12 @@ function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox
     authed.addHook('preHandler', authenticateWith(options.authenticator));
     const common = { tags: ['provisioning'], security: [{ bearer: [] }] };
     authed.post('/v1/provisioning/clusters', {
-      schema: { ...common, summary: 'Create a cluster Drover provisions on registered machines (admins): returns the node command', body: CreateCustom,
+      schema: { ...common, summary: 'Create a cluster Drover provisions on registered machines (admins): returns the node command; without snapshotSchedule it snapshots etcd every 12 h, keeping 5', body: CreateCustom,
         response: { 201: Type.Object({ cluster: Type.Unknown(), registration: Type.Object({ token: Type.String(), caChecksum: Type.String(), nodeCommand: Type.String() }) }), ...authErrors, 409: ErrorBody } },
     }, async (request, reply) => {
       requireAdmin(request);
       const { snapshotSchedule, ...spec } = request.body;
-      const schedule = snapshotSchedule ? checkSchedule(snapshotSchedule.everySeconds, snapshotSchedule.retention) : undefined;
+      const schedule = newClusterSchedule(snapshotSchedule);
       return reply.status(201).send(await driver.create({ ...spec, ...(schedule ? { snapshotSchedule: schedule } : {}) }));
     });
     authed.get('/v1/clusters/:id/nodes', {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, type Store } from '../store/index.ts';
 import { silentLogger } from '../logging/index.ts';
-import { beyondRetention, checkSchedule, snapshotDue, SnapshotScheduler } from './snapshot-schedule.ts';
+import { beyondRetention, checkSchedule, newClusterSchedule, snapshotDue, SnapshotScheduler } from './snapshot-schedule.ts';
 import type { EtcdSnapshot, EtcdSnapshots } from './snapshots.ts';
 
 const at = (iso: string, scheduled: boolean, id = iso): EtcdSnapshot => ({ id, clusterId: 'c-1', node: 'n1', size: 1, sha256: '0', createdAt: iso, scheduled });
@@ -14,16 +14,27 @@ const t = (iso: string): number => Date.parse(iso);
 describe('snapshot schedule', () => {
   const hourly = { everySeconds: 3600, retention: 2 };
 
-  it('is due at once when the schedule has taken no snapshot yet, whatever admins took', () => {
-    assert.equal(snapshotDue(hourly, [], t('2026-01-01T00:00:00Z')), true);
-    assert.equal(snapshotDue(hourly, [at('2026-01-01T00:00:00Z', false)], t('2026-01-01T00:00:01Z')), true);
+  const created = t('2025-12-31T00:00:00Z');
+
+  it('before its first scheduled snapshot, is due one interval after the cluster was created, whatever admins took', () => {
+    const young = t('2026-01-01T00:00:00Z');
+    assert.equal(snapshotDue(hourly, [], t('2026-01-01T00:59:59Z'), young), false, 'a new cluster is not snapshotted while it is being built');
+    assert.equal(snapshotDue(hourly, [], t('2026-01-01T01:00:00Z'), young), true);
+    assert.equal(snapshotDue(hourly, [at('2026-01-01T00:00:00Z', false)], t('2026-01-01T00:00:01Z'), created), true, 'a schedule set on an older cluster is due at once');
   });
 
   it('is due one interval after the newest scheduled snapshot, not a second before', () => {
     const list = [at('2026-01-01T00:00:00Z', true), at('2026-01-01T01:00:00Z', true)];
-    assert.equal(snapshotDue(hourly, list, t('2026-01-01T01:59:59Z')), false);
-    assert.equal(snapshotDue(hourly, list, t('2026-01-01T02:00:00Z')), true);
-    assert.equal(snapshotDue(hourly, [...list].reverse(), t('2026-01-01T01:59:59Z')), false, 'the order of the list does not matter');
+    assert.equal(snapshotDue(hourly, list, t('2026-01-01T01:59:59Z'), created), false);
+    assert.equal(snapshotDue(hourly, list, t('2026-01-01T02:00:00Z'), created), true);
+    assert.equal(snapshotDue(hourly, [...list].reverse(), t('2026-01-01T01:59:59Z'), created), false, 'the order of the list does not matter');
+  });
+
+  it('gives a new cluster the reference\'s RKE2 default (every 12 h, 5 kept) when none is asked for, and none when asked with 0', () => {
+    assert.deepEqual(newClusterSchedule(), { everySeconds: 43200, retention: 5 });
+    assert.equal(newClusterSchedule({ everySeconds: 0 }), undefined);
+    assert.deepEqual(newClusterSchedule({ everySeconds: 3600, retention: 2 }), { everySeconds: 3600, retention: 2 });
+    assert.throws(() => newClusterSchedule({ everySeconds: 5 }), /--snapshot-schedule/);
   });
 
   it('prunes the oldest scheduled snapshots beyond the retention, and never an admin\'s', () => {

@@ -26,6 +26,16 @@ export interface SnapshotSchedule {
 export const minScheduleSeconds = 10;
 export const defaultRetention = 5;
 const maxRetention = 1000;
+/**
+ * A new custom cluster's schedule when none is asked for: the reference's RKE2
+ * default (scheduled snapshots on, at 00:00 and 12:00, 5 kept), as an interval.
+ */
+export const defaultSchedule: SnapshotSchedule = { everySeconds: 12 * 3600, retention: defaultRetention };
+
+/** The schedule a new cluster gets: the default when none is asked for, none when asked with 0. */
+export function newClusterSchedule(asked?: { everySeconds: number; retention?: number }): SnapshotSchedule | undefined {
+  return asked === undefined ? defaultSchedule : checkSchedule(asked.everySeconds, asked.retention);
+}
 
 /** Checks a schedule from the API or the CLI; `everySeconds` 0 turns the schedule off (undefined). */
 export function checkSchedule(everySeconds: number, retention = defaultRetention): SnapshotSchedule | undefined {
@@ -38,9 +48,14 @@ export function checkSchedule(everySeconds: number, retention = defaultRetention
   return everySeconds === 0 ? undefined : { everySeconds, retention };
 }
 
-/** Due when no scheduled snapshot exists yet, or the newest is at least one interval old. */
-export function snapshotDue(schedule: SnapshotSchedule, snapshots: readonly EtcdSnapshot[], now: number): boolean {
-  const last = snapshots.filter((s) => s.scheduled).reduce((max, s) => Math.max(max, Date.parse(s.createdAt)), -Infinity);
+/**
+ * Due one interval after the newest scheduled snapshot, or, before the first, one
+ * interval after the cluster was created (`since`): a new cluster's first
+ * scheduled snapshot comes 12 h in, as RKE2's, not while its nodes are still
+ * being built. A schedule set on an older cluster is due at once.
+ */
+export function snapshotDue(schedule: SnapshotSchedule, snapshots: readonly EtcdSnapshot[], now: number, since: number): boolean {
+  const last = snapshots.filter((s) => s.scheduled).reduce((max, s) => Math.max(max, Date.parse(s.createdAt)), since);
   return now - last >= schedule.everySeconds * 1000;
 }
 
@@ -93,7 +108,7 @@ export class SnapshotScheduler {
   /** One look at every schedule: take what is due, prune what is beyond retention (the owner's clusters only). */
   async pass(): Promise<void> {
     const { db, snapshots, logger } = this.options;
-    const rows = await db.selectFrom('provisioned_clusters').select(['cluster_id', 'snapshot_every_ms', 'snapshot_retention'])
+    const rows = await db.selectFrom('provisioned_clusters').select(['cluster_id', 'created_at', 'snapshot_every_ms', 'snapshot_retention'])
       .where('snapshot_every_ms', 'is not', null).execute().catch((error: unknown) => {
         logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not read the snapshot schedules; retrying');
         return [];
@@ -104,7 +119,7 @@ export class SnapshotScheduler {
       try {
         const cluster = { id: row.cluster_id, name: await this.options.clusterName(row.cluster_id) };
         let list = await snapshots.list(cluster.id);
-        if (snapshotDue(schedule, list, (this.options.now ?? Date.now)())) {
+        if (snapshotDue(schedule, list, (this.options.now ?? Date.now)(), Date.parse(row.created_at))) {
           const taken = await snapshots.create(cluster, true);
           logger.info({ cluster: cluster.name, snapshot: taken.id, bytes: taken.size }, 'scheduled etcd snapshot taken');
           list = [...list, taken];

@@ -35,7 +35,7 @@ interface ScheduleBody { everySeconds: number; retention?: number }
 
 export function withScheduleFlags(command: Command): Command {
   return command
-    .option('--snapshot-schedule <duration>', `provisioned clusters: take an etcd snapshot every ${DURATION_HINT.replace(/^a duration /, '')}, at least 10s; 0 turns it off`)
+    .option('--snapshot-schedule <duration>', `provisioned clusters: take an etcd snapshot every ${DURATION_HINT.replace(/^a duration /, '')}, at least 10s; 0 or off turns it off (create --custom without it: every 12h, 5 kept)`)
     .option('--snapshot-retention <count>', 'provisioned clusters: how many scheduled snapshots are kept (default 5; snapshots an admin took are never pruned)');
 }
 
