@@ -4,3 +4,4 @@
  * sides import this folder, so the contract lives once.
  */
 export { agentHeaders, clusterInfoRoute, goodbyeRoute, parseClusterInfo, parseGoodbye, routeKey, tunnelConnectPath, type ClusterInfo, type Goodbye } from './agent-protocol.ts';
+export { nodeCommand, nodeRoleNames, type NodeJoin, type NodeRole } from './node-command.ts';

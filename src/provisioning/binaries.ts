@@ -45,7 +45,8 @@ export class KubernetesBinaries {
   versions(): string[] {
     if (!this.dir) return [];
     const dir = this.dir;
-    return readdirSync(dir).filter((v) => versionPattern.test(v) && binaryNames.every((n) => existsSync(join(dir, v, n)))).sort();
+    return readdirSync(dir).filter((v) => versionPattern.test(v) && binaryNames.every((n) => existsSync(join(dir, v, n))))
+      .sort((a, b) => a.localeCompare(b, 'en', { numeric: true })); // v1.9.0 before v1.10.0: newest last
   }
 
   /** Refuses up front a version the server cannot hand out, naming what it can. */

@@ -2,11 +2,14 @@
 import type { ClusterService } from '../clusters/index.ts';
 import type { DriverRegistration, ProvisioningDriver } from './driver.ts';
 import type { ProvisioningService } from './provisioning-service.ts';
-import { nodeCommand } from './provisioning-api.ts';
+import { nodeCommand } from '../agent-protocol/index.ts';
 
 export function customDriver(options: { service: ProvisioningService; clusters: Pick<ClusterService, 'get' | 'registrationToken'>; publicUrl: string; caChecksum: string }): ProvisioningDriver {
   const { service } = options;
-  const registration = (token: string): DriverRegistration => ({ token, caChecksum: options.caChecksum, nodeCommand: nodeCommand(options.publicUrl, token, options.caChecksum) });
+  const registration = (token: string): DriverRegistration => {
+    const join = { server: options.publicUrl, token, caChecksum: options.caChecksum };
+    return { ...join, nodeCommand: nodeCommand(join) };
+  };
   return {
     name: 'custom',
     create: async (spec) => {

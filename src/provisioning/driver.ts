@@ -18,6 +18,8 @@ export interface ClusterSpec {
 
 /** What the admin is handed to let the cluster's machines (or the engine) join. */
 export interface DriverRegistration {
+  /** The Drover server's URL the machines reach (the web UI builds the command for other roles from these parts). */
+  server: string;
   token: string;
   caChecksum: string;
   /** The command to run on each machine (custom), or empty for an engine that needs none. */

@@ -8,10 +8,12 @@
  * carry their certificates inline for the same reason.
  */
 import { InvalidArgumentError } from '../errors/index.ts';
+import { nodeRoleNames, type NodeRole } from '../agent-protocol/index.ts';
 import type { BinaryName } from './binaries.ts';
 
-export const roleNames = ['etcd', 'controlplane', 'worker'] as const;
-export type Role = (typeof roleNames)[number];
+/** The roles are the node command's (agent-protocol), so the command and the plan cannot disagree. */
+export const roleNames = nodeRoleNames;
+export type Role = NodeRole;
 
 /** The ports a node agent picked for its processes (kept in its data dir across restarts). */
 export interface NodePorts {

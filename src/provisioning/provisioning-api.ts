@@ -15,6 +15,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { authenticateWith, requireAdmin, authErrors, ErrorBody } from '../http/index.ts';
+import { CreatedCustomCluster, EtcdSnapshot, KubernetesVersions, ProvisionedNodes, RestoreAsked } from '../api-types/index.ts';
 import type { TokenAuthenticator } from '../identity/index.ts';
 import { agentHeaders } from '../agent-protocol/index.ts';
 import { DroverError } from '../errors/index.ts';
@@ -78,11 +79,6 @@ function header(request: FastifyRequest, name: string): string {
   return value;
 }
 
-/** The command an admin runs on each machine (roles and name chosen per machine). */
-export function nodeCommand(publicUrl: string, token: string, caChecksum: string): string {
-  return `drover agent --mode node --roles etcd,controlplane,worker --server ${publicUrl} --token ${token} --ca-checksum ${caChecksum} --data-dir /var/lib/drover-node`;
-}
-
 export function provisioningApi(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox[] {
   return [nodeRoutes(options), adminRoutes(options)];
 }
@@ -140,15 +136,21 @@ function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox
     const common = { tags: ['provisioning'], security: [{ bearer: [] }] };
     authed.post('/v1/provisioning/clusters', {
       schema: { ...common, summary: 'Create a cluster Drover provisions on registered machines (admins): returns the node command; without snapshotSchedule it snapshots etcd every 12 h, keeping 5', body: CreateCustom,
-        response: { 201: Type.Object({ cluster: Type.Unknown(), registration: Type.Object({ token: Type.String(), caChecksum: Type.String(), nodeCommand: Type.String() }) }), ...authErrors, 409: ErrorBody } },
+        response: { 201: CreatedCustomCluster, ...authErrors, 409: ErrorBody } },
     }, async (request, reply) => {
       requireAdmin(request);
       const { snapshotSchedule, ...spec } = request.body;
       const schedule = newClusterSchedule(snapshotSchedule);
       return reply.status(201).send(await driver.create({ ...spec, ...(schedule ? { snapshotSchedule: schedule } : {}) }));
     });
+    authed.get('/v1/provisioning/versions', {
+      schema: { ...common, summary: 'The Kubernetes versions this server can provision (admins): those it has every binary for', response: { 200: KubernetesVersions, ...authErrors } },
+    }, (request) => {
+      requireAdmin(request);
+      return Promise.resolve({ versions: options.binaries.versions() });
+    });
     authed.get('/v1/clusters/:id/nodes', {
-      schema: { ...common, summary: 'A provisioned cluster\'s nodes with each step\'s progress (admins)', params: Params, response: { 200: Type.Unknown(), ...authErrors } },
+      schema: { ...common, summary: 'A provisioned cluster\'s nodes with each step\'s progress (admins)', params: Params, response: { 200: ProvisionedNodes, ...authErrors } },
     }, async (request) => {
       requireAdmin(request);
       const cluster = await options.clusters.get(request.params.id);
@@ -168,13 +170,13 @@ function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox
       return cluster;
     };
     authed.post('/v1/clusters/:id/snapshots', {
-      schema: { ...common, summary: 'Take an etcd snapshot of a provisioned cluster, kept by the server (admins)', params: Params, response: { 201: Type.Unknown(), ...authErrors } },
+      schema: { ...common, summary: 'Take an etcd snapshot of a provisioned cluster, kept by the server (admins)', params: Params, response: { 201: EtcdSnapshot, ...authErrors } },
     }, async (request, reply) => {
       requireAdmin(request);
       return reply.status(201).send(await options.snapshots.create(await provisioned(request.params.id)));
     });
     authed.get('/v1/clusters/:id/snapshots', {
-      schema: { ...common, summary: 'A provisioned cluster\'s etcd snapshots (admins)', params: Params, response: { 200: Type.Unknown(), ...authErrors } },
+      schema: { ...common, summary: 'A provisioned cluster\'s etcd snapshots, oldest first (admins)', params: Params, response: { 200: Type.Array(EtcdSnapshot), ...authErrors } },
     }, async (request) => {
       requireAdmin(request);
       return options.snapshots.list((await provisioned(request.params.id)).id);
@@ -191,7 +193,7 @@ function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox
     });
     authed.post('/v1/clusters/:id/snapshots/:snapshotId/restore', {
       schema: { ...common, summary: 'Restore a provisioned cluster to one of its etcd snapshots: its nodes carry it out on their next plan (admins)',
-        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }), snapshotId: Type.String({ minLength: 1, maxLength: 64 }) }), response: { 202: Type.Unknown(), ...authErrors, 404: ErrorBody } },
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }), snapshotId: Type.String({ minLength: 1, maxLength: 64 }) }), response: { 202: RestoreAsked, ...authErrors, 404: ErrorBody } },
     }, async (request, reply) => {
       requireAdmin(request);
       const cluster = await provisioned(request.params.id);

@@ -10,19 +10,10 @@ import { withClient, type DroverClient } from '../client/index.ts';
 import { printItems, printText, withOutputFlags, type ItemView, type OutputFlags } from '../output.ts';
 import { DroverError, InvalidArgumentError } from '../../errors/index.ts';
 import { DURATION_HINT, durationOption, formatDuration } from '../../durations/index.ts';
-import type { Cluster } from '../../api-types/index.ts';
+import type { Cluster, CustomRegistration, EtcdSnapshot, ProvisionedNode, ProvisionedNodes, RestoreAsked } from '../../api-types/index.ts';
 
 const clusterPath = (name: string): string => `/v1/clusters/${encodeURIComponent(name)}`;
 
-export interface NodeView {
-  name: string; roles: string[]; address: string; apiServerPort?: number; updatedAt: string;
-  progress: { planId?: string; total?: number; steps: Array<{ step: string; state: string; message?: string; at: string }> };
-}
-export interface NodesView {
-  provisioned: boolean; kubernetesVersion?: string; nodes: NodeView[]; registration?: CustomRegistration;
-  snapshotSchedule?: { everySeconds: number; retention: number };
-}
-export interface CustomRegistration { token: string; caChecksum: string; nodeCommand: string }
 
 export async function createCustom<C>(client: DroverClient, name: string, kubernetesVersion: string | undefined, schedule?: ScheduleBody): Promise<{ cluster: C; registration: CustomRegistration }> {
   if (!kubernetesVersion) throw new InvalidArgumentError('--kubernetes-version', 'the Kubernetes version to provision, e.g. v1.36.3 (one the server has binaries for)');
@@ -71,13 +62,13 @@ export function customRegistrationText(r: CustomRegistration): string {
 }
 
 /** The cluster's nodes, or undefined for a cluster Drover did not provision (or a caller who may not see them). */
-export async function nodesOf(client: DroverClient, path: string): Promise<NodesView | undefined> {
-  const view = await client.request<NodesView>('GET', `${path}/nodes`).catch(() => undefined);
+export async function nodesOf(client: DroverClient, path: string): Promise<ProvisionedNodes | undefined> {
+  const view = await client.request<ProvisionedNodes>('GET', `${path}/nodes`).catch(() => undefined);
   return view?.provisioned ? view : undefined;
 }
 
 /** One block per node: its roles, address, then each step with its state (a failed step with its reason). */
-export function nodesText(view: NodesView): string {
+export function nodesText(view: ProvisionedNodes): string {
   const lines = [`Provisioned by Drover at Kubernetes ${view.kubernetesVersion ?? '?'}; ${scheduleText(view.snapshotSchedule)}; nodes:`];
   if (view.nodes.length === 0) lines.push('  (none registered yet: run the node command on a machine)');
   for (const node of view.nodes) {
@@ -87,10 +78,8 @@ export function nodesText(view: NodesView): string {
   return `${lines.join('\n')}\n`;
 }
 
-interface SnapshotView { id: string; node: string; size: number; sha256: string; createdAt: string; scheduled?: boolean }
-interface RestoreView { restore: { id: string; snapshotId: string; requestedAt: string }; etcdNodes: string[] }
 
-const snapshotView: ItemView<SnapshotView> = {
+const snapshotView: ItemView<EtcdSnapshot> = {
   columns: [
     { header: 'id', cell: (s) => s.id }, { header: 'created', cell: (s) => s.createdAt }, { header: 'node', cell: (s) => s.node },
     { header: 'bytes', cell: (s) => String(s.size) }, { header: 'sha256', cell: (s) => s.sha256 }, { header: 'by', cell: (s) => (s.scheduled ? 'schedule' : 'admin') },
@@ -106,14 +95,14 @@ export function snapshotsCommand(deps: CliDeps): Command {
     .description('take a snapshot now (checksummed; at most 256 MiB)')
     .argument('<name>', 'cluster name or id')
     .action(async (name: string, opts: OutputFlags) => {
-      const snapshot = await withClient(deps, (client) => client.request<SnapshotView>('POST', path(name)));
+      const snapshot = await withClient(deps, (client) => client.request<EtcdSnapshot>('POST', path(name)));
       printItems(deps, opts, snapshot, [snapshot], snapshotView);
     }));
   snapshots.addCommand(withOutputFlags(new Command('list'))
     .description('the snapshots the server keeps, oldest first')
     .argument('<name>', 'cluster name or id')
     .action(async (name: string, opts: OutputFlags) => {
-      const list = await withClient(deps, (client) => client.request<SnapshotView[]>('GET', path(name)));
+      const list = await withClient(deps, (client) => client.request<EtcdSnapshot[]>('GET', path(name)));
       printItems(deps, opts, list, list, snapshotView);
     }));
   snapshots.addCommand(withOutputFlags(new Command('restore'))
@@ -125,7 +114,7 @@ export function snapshotsCommand(deps: CliDeps): Command {
       const timeoutMs = durationOption('--timeout', opts.timeout, { min: 1 }) * 1000;
       const result = await withClient(deps, async (client) => {
         const before = new Map(((await nodesOf(client, clusterPath(name)))?.nodes ?? []).map((n) => [n.name, n.progress.planId]));
-        const asked = await client.request<RestoreView>('POST', `${path(name)}/${encodeURIComponent(id)}/restore`);
+        const asked = await client.request<RestoreAsked>('POST', `${path(name)}/${encodeURIComponent(id)}/restore`);
         return { ...asked, ...(await waitForRestore(client, name, asked, before, Date.now() + timeoutMs)) };
       });
       printText(deps, opts, result, [result.restore.id],
@@ -140,9 +129,9 @@ export function snapshotsCommand(deps: CliDeps): Command {
  * restore's `etcd-restore` step), all of its steps done, and the cluster is active
  * again; the first failed step of a new plan ends the wait with its node and reason.
  */
-async function waitForRestore(client: DroverClient, name: string, asked: RestoreView, before: Map<string, string | undefined>, deadline: number): Promise<{ tookMs: number; nodes: string[] }> {
+async function waitForRestore(client: DroverClient, name: string, asked: RestoreAsked, before: Map<string, string | undefined>, deadline: number): Promise<{ tookMs: number; nodes: string[] }> {
   const started = Date.now();
-  const restoredHere = (n: NodeView): boolean => n.progress.steps.some((s) => s.step === 'etcd-restore' && s.state === 'done' && (s.message ?? '').includes(asked.restore.id));
+  const restoredHere = (n: ProvisionedNode): boolean => n.progress.steps.some((s) => s.step === 'etcd-restore' && s.state === 'done' && (s.message ?? '').includes(asked.restore.id));
   let waitingOn = 'the nodes to pick up the restore (they ask for their plan every 10 s)';
   for (;;) {
     const nodes = (await nodesOf(client, clusterPath(name)))?.nodes ?? [];
@@ -151,7 +140,7 @@ async function waitForRestore(client: DroverClient, name: string, asked: Restore
       const failed = node.progress.steps.find((s) => s.state === 'failed');
       if (failed) throw new DroverError('DRV_ERR_PROVISIONING_FAILED', `restore ${asked.restore.id}: node ${node.name}: step ${failed.step} failed: ${failed.message ?? 'no reason given'}`);
     }
-    const finished = (n: NodeView): boolean => moved.includes(n) && n.progress.steps.length === n.progress.total && n.progress.steps.every((s) => s.state === 'done')
+    const finished = (n: ProvisionedNode): boolean => moved.includes(n) && n.progress.steps.length === n.progress.total && n.progress.steps.every((s) => s.state === 'done')
       && (!asked.etcdNodes.includes(n.name) || restoredHere(n));
     const pending = nodes.filter((n) => !finished(n));
     if (pending.length > 0) waitingOn = `nodes ${pending.map((n) => n.name).join(', ')}`;
