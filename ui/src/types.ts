@@ -3,8 +3,9 @@
  * imported type-only: the build drops the import, so no server code reaches the bundle.
  */
 export type {
-  AceView, AuthProviderInfo, Cluster, ClusterWarning, CreatedCluster, IssuedToken, KubeconfigSettingsView, Member, Principal, Project,
-  ProviderTestAnswer, ProviderView, Registration, RoleTemplate, Session, Token, User, VisibleNamespace,
+  AceView, AuthProviderInfo, Cluster, ClusterWarning, CreatedCluster, CreatedCustomCluster, CustomRegistration, EtcdSnapshot, IssuedToken,
+  KubeconfigSettingsView, KubernetesVersions, Member, Principal, Project, ProvisionedNode, ProvisionedNodes, ProviderTestAnswer, ProviderView,
+  Registration, RestoreAsked, RoleTemplate, Session, SnapshotSchedule, Token, User, VisibleNamespace,
 } from '../../src/api-types/index.ts';
 
 /** Kubernetes objects read through the proxy: kube-apiserver's shapes, the fields the pages show. */

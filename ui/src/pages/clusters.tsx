@@ -1,8 +1,11 @@
-/** Clusters: state and why, version, nodes, tunnel, last seen; admins register new ones. */
+/** Clusters: state and why, version, nodes, tunnel, last seen; admins register new ones or create custom ones Drover provisions. */
 import { useState } from 'preact/hooks';
 import { get, post } from '../api.ts';
 import { Code, ErrorText, KubeconfigButtons, Link, Show, StateBadge, Table, ago, useAction, useLoad, value } from '../components.tsx';
 import type { Cluster, CreatedCluster, User } from '../types.ts';
+import { lazyComponent } from '../lazy.tsx';
+
+const CreateCustomCluster = lazyComponent(async () => (await import('../provisioning/create-custom.tsx')).CreateCustomCluster, 'custom cluster form');
 
 export function ClustersPage(props: { user: User }) {
   const clusters = useLoad(() => get<Cluster[]>('/v1/clusters'), [], 5000);
@@ -36,6 +39,7 @@ export function ClustersPage(props: { user: User }) {
         </div>
       )}
       {admin && <RegisterCluster onCreated={clusters.reload} />}
+      {admin && <CreateCustomCluster onCreated={clusters.reload} />}
     </section>
   );
 }
