@@ -1,15 +1,20 @@
-/** One cluster: summary, nodes and capacity, warning events, kubeconfig, registration, members and projects. */
+/** One cluster: summary, nodes and capacity, warning events, kubeconfig, registration (or a provisioned cluster's nodes and snapshots), members and projects. */
 import { useState } from 'preact/hooks';
 import { get, q } from '../api.ts';
 import { Code, KubeconfigButtons, Link, Show, StateBadge, Table, ago, useLoad } from '../components.tsx';
-import type { Cluster, KubeList, KubeNode, Registration, User, ClusterWarning } from '../types.ts';
+import type { Cluster, KubeList, KubeNode, ProvisionedNodes, Registration, User, ClusterWarning } from '../types.ts';
 import { MembersSection, ProjectsSection } from './members.tsx';
 import { KubectlConsole } from './kubectl-console.tsx';
 import { canI } from '../explorer/kube.ts';
+import { lazyComponent } from '../lazy.tsx';
+
+const Provisioned = lazyComponent(async () => (await import('../provisioning/provisioned-cluster.tsx')).ProvisionedCluster, 'provisioning view');
 
 export function ClusterPage(props: { id: string; user: User }) {
   const cluster = useLoad(() => get<Cluster>(`/v1/clusters/${q(props.id)}`), [props.id], 5000);
   const admin = props.user.globalRole === 'admin';
+  // Only admins may read a cluster's nodes and snapshots (the routes are admin-only); asked once, the view then follows itself.
+  const provisioned = useLoad(() => (admin ? get<ProvisionedNodes>(`/v1/clusters/${q(props.id)}/nodes`).then((v) => v.provisioned) : Promise.resolve(false)), [props.id, admin]);
   return (
     <section>
       <p><Link href="/clusters">← Clusters</Link></p>
@@ -29,7 +34,8 @@ export function ClusterPage(props: { id: string; user: User }) {
             </dl>
             <KubeconfigSection cluster={c} />
             {c.state === 'active' && <KubectlConsole clusterId={c.id} />}
-            {admin && <RegistrationSection cluster={c} />}
+            {admin && provisioned.data === true && <Provisioned cluster={c} />}
+            {admin && provisioned.data === false && <RegistrationSection cluster={c} />}
             <NodesSection cluster={c} />
             <WarningsSection cluster={c} />
             <MembersSection cluster={c} user={props.user} />
@@ -78,15 +84,19 @@ function ready(node: KubeNode): string {
 }
 
 function NodesSection(props: { cluster: Cluster }) {
-  // Asked first, so a user without node rights reads a sentence, not a 403.
-  const nodes = useLoad(async () => (await canI(props.cluster.id, { verb: 'list', group: '', resource: 'nodes' }))
-    ? get<KubeList<KubeNode>>(`/k8s/clusters/${q(props.cluster.id)}/api/v1/nodes`) : 'not yours' as const, [props.cluster.id, props.cluster.state]);
+  // Asked first, so a user without node rights reads a sentence, not a 403; and only of an active cluster, which can answer.
+  const live = props.cluster.state === 'active';
+  const nodes = useLoad(async (): Promise<KubeList<KubeNode> | 'not active' | 'not yours'> => {
+    if (!live) return 'not active';
+    return (await canI(props.cluster.id, { verb: 'list', group: '', resource: 'nodes' })) ? get<KubeList<KubeNode>>(`/k8s/clusters/${q(props.cluster.id)}/api/v1/nodes`) : 'not yours';
+  }, [props.cluster.id, props.cluster.state]);
+  const emptyText = nodes.data === 'not active' ? 'The cluster\'s nodes show once it is active.'
+    : nodes.data === 'not yours' ? 'Your role does not show this cluster\'s nodes; the explorer shows what you can see.' : 'The cluster reports no nodes.';
   return (
     <div class="card">
       <h2>Nodes</h2>
-      <Show load={nodes} empty={(l) => l === 'not yours' || l.items.length === 0}
-        emptyText={nodes.data === 'not yours' ? 'Your role does not show this cluster\'s nodes; the explorer shows what you can see.' : 'The cluster reports no nodes.'}>
-        {(l) => l !== 'not yours' && (
+      <Show load={nodes} empty={(l) => typeof l === 'string' || l.items.length === 0} emptyText={emptyText}>
+        {(l) => typeof l !== 'string' && (
           <Table label="Nodes" head={['Name', 'Status', 'Kubelet', 'CPU', 'Memory', 'Pods']}>
             {l.items.map((n) => (
               <tr key={n.metadata.name}>

@@ -120,7 +120,9 @@ export function ProjectsSection(props: { cluster: Cluster; user: User }) {
   const members = useLoad(() => get<Member[]>(`/v1/clusters/${q(id)}/members`), [id]);
   const manager = canManage(props.user, members.data);
   // Drover's list of what the user can see: a project member may not list namespaces, but sees their project's.
-  const namespaces = useLoad(() => get<VisibleNamespace[]>(`/v1/clusters/${q(id)}/namespaces`), [id, props.cluster.state]);
+  // Asked only of an active cluster: one being provisioned or restored cannot answer, and the page says so instead.
+  const live = props.cluster.state === 'active';
+  const namespaces = useLoad(() => (live ? get<VisibleNamespace[]>(`/v1/clusters/${q(id)}/namespaces`) : Promise.resolve([])), [id, props.cluster.state]);
   const [name, setName] = useState('');
   const [move, setMove] = useState<{ project: string; namespace: string }>({ project: '', namespace: '' });
   const [fresh, setFresh] = useState<{ project: string; name: string }>({ project: '', name: '' });
@@ -153,6 +155,7 @@ export function ProjectsSection(props: { cluster: Cluster; user: User }) {
     <div class="card">
       <h2>Projects</h2>
       {namespaces.error !== undefined && <p class="muted">Namespaces are not shown: {namespaces.error}</p>}
+      {!live && <p class="muted">Namespaces show once the cluster is active.</p>}
       <Show load={projects} empty={(l) => l.length === 0} emptyText="No projects in this cluster.">
         {(list) => (
           <Table label="Projects" head={['Project', 'Namespaces']}>
