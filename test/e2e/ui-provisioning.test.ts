@@ -189,6 +189,28 @@ describe('provisioned clusters in the web UI', { timeout: 480_000 }, () => {
     } finally {
       await mobile.close();
     }
+  });
+
+  it('offers a cluster owner who is no Drover admin the cluster\'s state, but none of the admin-only provisioning views (no 403 on the way)', async () => {
+    const bob = `bob-${suffix}`;
+    await drover.cli('users', 'create', bob, '--password', 'bob-password-12345');
+    await drover.cli('members', 'add', '--cluster', name, '--user', bob, '--role', 'cluster-owner');
+    const other = await launchBrowser();
+    try {
+      const { page } = other;
+      page.setDefaultTimeout(20_000);
+      await login(page, drover.server.url, bob, 'bob-password-12345');
+      await page.getByRole('heading', { name: 'Clusters' }).waitFor();
+      assert.equal(await page.getByRole('form', { name: 'Create a custom cluster' }).count(), 0);
+      await page.getByRole('link', { name }).click();
+      await page.locator('h1 .badge', { hasText: 'Active' }).waitFor();
+      await page.getByRole('heading', { name: 'Projects' }).waitFor();
+      await page.getByText('Loading…').first().waitFor({ state: 'detached' });
+      for (const heading of ['Provisioning', 'etcd snapshots', 'Registration']) assert.equal(await page.getByRole('heading', { name: heading }).count(), 0, heading);
+      assert.deepEqual(other.problems, []);
+    } finally {
+      await other.close();
+    }
     assert.deepEqual(browser.problems, []);
   });
 });
