@@ -37,7 +37,7 @@ export function NodeCommand(props: { registration: CustomRegistration }) {
         <Code label="node command" text={nodeCommand(props.registration, roles, { nodeName: valid(nodeName, /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/), address: valid(address, /^[0-9a-fA-F.:]+$/) })} />
       )}
       <p class="muted small">Run it on each machine (the token in it registers nodes for this cluster: keep it secret). In all, the cluster needs at least one
-        etcd and one control-plane node; three etcd nodes keep a quorum when one is lost.</p>
+        etcd and one control-plane node.</p>
     </div>
   );
 }
