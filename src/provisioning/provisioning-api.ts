@@ -125,7 +125,7 @@ function nodeRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox 
     }, async (request, reply) => {
       const who = node(request);
       const { clusterId } = await service.restoreForNode(who.token, who.name, who.id, request.params.id);
-      const file = options.snapshots.open(clusterId, request.params.id);
+      const file = await options.snapshots.open(clusterId, request.params.id);
       return reply.type('application/octet-stream').header('content-length', String(file.size)).send(file.stream);
     });
     return Promise.resolve();
