@@ -61,7 +61,7 @@ export interface ServerCore {
   changes: ChangeFeed;
   /** The audit trail (`--audit-*`); absent when no sink is configured. */
   audit?: AuditTrail;
-  /** Exec and attach recordings (`--exec-recording`), in `<data-dir>/recordings`. */
+  /** Exec and attach recordings (`--exec-recording`), in the database (`<data-dir>/recordings` holds an older server's, moved in at start). */
   recorder: SessionRecorder;
 }
 
@@ -186,7 +186,7 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     intervalMs: core.config.providerRefreshMs, runHere: () => refreshLease.held(),
   }).start();
   const stopSweeper = expiredTokenSweeper(core, replica.id);
-  const stopRecordingPrune = core.recorder.startPruning((error) => { core.logger.warn({ err: error }, 'could not prune old exec recordings; check the data dir'); });
+  const stopRecordingPrune = core.recorder.startPruning((error) => { core.logger.warn({ err: error }, 'could not prune old exec recordings, or move an older server\'s recording files into the database; check the database and the data dir'); });
   const providers = providersApi({ service: core.providers, authenticator: core.identity.authenticator });
   // Other replicas' writes: each event drops or re-reads the one view it names (PostgreSQL only).
   followChanges(changes, { identity: core.identity, access, kubeconfigSettings: proxy.settings, providers: core.providers, clusters });
@@ -273,7 +273,7 @@ async function openCore(config: ServerConfig, options: StartOptions, metrics: Me
   }
   const providers = new ProviderService({ store, secrets, identity, logger: logger.child({ component: 'providers' }), publicUrl: config.publicUrl, changes });
   const audit = createAuditTrail({ config: config.audit, registry: metrics.registry, logger: logger.child({ component: 'audit' }), db: store.db });
-  const recorder = new SessionRecorder({ dir: join(config.dataDir, 'recordings'), mode: config.audit.execRecording, retentionMs: config.audit.execRecordingRetentionMs });
+  const recorder = new SessionRecorder({ db: store.db, dir: join(config.dataDir, 'recordings'), mode: config.audit.execRecording, retentionMs: config.audit.execRecordingRetentionMs });
   return { core: { config, logger, store, secrets, identity, providers, metrics, tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem }, uiSessions, changes, ...(audit ? { audit } : {}), recorder }, admin };
 }
 
