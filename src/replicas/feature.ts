@@ -9,7 +9,7 @@ import { ReplicaPresence } from './presence.ts';
 import { PeerRelay } from './relay.ts';
 import { replicasApi } from './replicas-api.ts';
 import { clusterOfRequest } from './cluster-of.ts';
-import { restClusterOf } from './rest-relay.ts';
+import { consoleReplicaOf, restClusterOf } from './rest-relay.ts';
 import type { PeerCredentials } from './peer-tls.ts';
 
 export interface ReplicasFeatureOptions {
@@ -32,7 +32,7 @@ export interface ReplicasFeatureOptions {
 export interface ReplicasFeature {
   presence: ReplicaPresence;
   relay: PeerRelay;
-  /** The same relay for the REST calls that need the cluster live (`rest-relay.ts`); `local` answers the rest. */
+  /** The same relay for the REST calls that need the cluster live, and for a browser console's calls (`rest-relay.ts`); `local` answers the rest. */
   restRelay(req: IncomingMessage, res: ServerResponse, local: () => void): void;
   apiPlugins: FastifyPluginAsyncTypebox[];
   /** Starts beating once the listener is bound (the advertised port may be the one bound). */
@@ -69,9 +69,19 @@ export function createReplicasFeature(options: ReplicasFeatureOptions): Replicas
       return clusterId;
     },
   });
+  // A browser kubectl console's calls go to the replica that holds it: this relay routes by
+  // replica id (what the others route by cluster), the one its session id names.
+  const consoleRelay = new PeerRelay({
+    selfId: options.id, peer: options.peer, logger, ...holders,
+    clusterOf: (req) => consoleReplicaOf(req.method, req.url),
+    servesLocally: (replicaId) => replicaId === options.id,
+    holdersOf: (replicaId) => presence.liveReplica(replicaId),
+    // A console does not move: when its replica is gone, so is the console (the local route answers 404).
+    heldWithin: () => false,
+  });
   return {
     presence, relay,
-    restRelay: (req, res, local) => restRelay.request(() => local())(req, res),
+    restRelay: (req, res, local) => (consoleReplicaOf(req.method, req.url) === undefined ? restRelay : consoleRelay).request(() => local())(req, res),
     apiPlugins: [replicasApi({ presence, authenticator: options.authenticator })],
     start: async (address) => {
       await presence.start(address);
@@ -80,6 +90,7 @@ export function createReplicasFeature(options: ReplicasFeatureOptions): Replicas
     close: async () => {
       relay.close();
       restRelay.close();
+      consoleRelay.close();
       await presence.close();
     },
   };

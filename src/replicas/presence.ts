@@ -197,6 +197,12 @@ export class ReplicaPresence implements ClusterOwnership {
     return this.now() - (this.lastHeld.get(clusterId) ?? -Infinity) <= ms;
   }
 
+  /** Replica `id` as a relay target, if it is live (as of the last pass); none otherwise. */
+  liveReplica(id: string): TunnelHolder[] {
+    const replica = this.replicas.find((r) => r.id === id);
+    return replica && this.isLive(replica, this.now()) ? [{ replicaId: replica.id, address: replica.address, sessions: 0 }] : [];
+  }
+
   /** The replica that runs `clusterId`'s controller work, if any live replica holds a tunnel for it. */
   ownerOf(clusterId: string): string | undefined {
     return this.holdersOf(clusterId)[0]?.replicaId;

@@ -6,6 +6,9 @@
  * REST route (authentication, authorization, validation) on the caller's own
  * credential; every other /v1 call is answered where it lands, from the database.
  *
+ * (A kubeconfig's per-node contexts come from the database: the owner records the
+ * control-plane nodes it watches; src/clusters/control-planes.ts.)
+ *
  * `session`: the route dials the cluster through a tunnel session (this replica must
  * hold one); `owner`: the route reads what only the owner's controller keeps (the
  * Warning events it watches).
@@ -22,8 +25,6 @@ const liveRoutes: readonly LiveRoute[] = [
   { method: 'GET', path: /^\/v1\/clusters\/([^/]+)\/namespaces$/, need: 'session' },
   { method: 'POST', path: /^\/v1\/clusters\/([^/]+)\/namespaces$/, need: 'session' },
   { method: 'POST', path: /^\/v1\/clusters\/([^/]+)\/projects\/[^/]+\/namespaces$/, need: 'session' },
-  // A kubeconfig's authorized-endpoint contexts per control-plane node are read from the cluster.
-  { method: 'GET', path: /^\/v1\/clusters\/([^/]+)\/kubeconfig$/, need: 'session' },
   // An etcd snapshot is taken through a node agent's session.
   { method: 'POST', path: /^\/v1\/clusters\/([^/]+)\/snapshots$/, need: 'session' },
   // Deleting removes Drover's objects from the cluster through the tunnel (every replica then dismisses its own agents).
@@ -48,6 +49,19 @@ export function liveRestRoute(method: string | undefined, url: string | undefine
     }
   }
   return undefined;
+}
+
+/**
+ * The replica a browser kubectl console call must reach (`POST …/shell/:session/run`,
+ * `DELETE …/shell/:session`): the console lives in the memory of the replica that opened
+ * it, whose id starts its session id (`<replica id>.<uuid>`, src/web-shell/); undefined
+ * for every other request.
+ */
+export function consoleReplicaOf(method: string | undefined, url: string | undefined): string | undefined {
+  const path = (url ?? '').split('?')[0] ?? '';
+  const match = /^\/v1\/clusters\/[^/]+\/shell\/(r-[a-z2-7]+)\.[^/]+(\/run)?$/.exec(path);
+  if (!match) return undefined;
+  return (method === 'POST' && match[2] !== undefined) || (method === 'DELETE' && match[2] === undefined) ? match[1] : undefined;
 }
 
 export interface RestClusterOfOptions {

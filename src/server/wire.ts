@@ -154,7 +154,7 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     ...(core.config.tuning.aceSyncMs === undefined ? {} : { intervalMs: core.config.tuning.aceSyncMs }),
   }).start();
   // ACE settings; aceSettings.contexts(cluster) gives `drover kubeconfig` its extra contexts.
-  const aceSettings = new AceSettings({ db: core.store.db, clusters: clusters.service, controllers: clusters.controllers });
+  const aceSettings = new AceSettings({ db: core.store.db, clusters: clusters.service });
   // Clusters Drover builds on registered machines; their control planes get kube-api-auth's webhook, so node contexts exist at once.
   const provisioning = createProvisioningFeature({
     db: core.store.db, secrets: core.secrets, clusters: clusters.service, authenticator: core.identity.authenticator,
@@ -196,7 +196,7 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     logins: new RedirectLogins({ db: core.store.db, box: core.secrets }) });
   // The browser's kubectl console: the server's own kubectl and helm, against the proxy, as the user.
   const shells = new ShellSessions({
-    tokens: core.identity.tokens, binaries: locatePrograms(core.config.programPath), logger: core.logger.child({ component: 'web-shell' }),
+    tokens: core.identity.tokens, binaries: locatePrograms(core.config.programPath), logger: core.logger.child({ component: 'web-shell' }), replicaId: replica.id,
     kubeconfig: (clusterId, clusterName, token) => renderKubeconfig({ publicUrl: core.config.publicUrl, caPem: core.tls.caPem, clusterId, clusterName, credential: { type: 'token', token } }),
   });
   const shellApi = webShellApi({ authenticator: core.identity.authenticator, sessions: shells, clusters: clusters.service, membership: access });

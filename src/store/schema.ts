@@ -68,6 +68,8 @@ export interface ClustersTable {
   capacity: string | null;
   /** Which agent's tunnel carries traffic: `cluster` or `node`. */
   tunnel: string | null;
+  /** JSON `[{name, address}]`: its control-plane nodes as its owner last saw them (0015). */
+  control_planes: string | null;
   last_seen_at: string | null;
   created_at: string;
   updated_at: string;

@@ -1,6 +1,7 @@
 /**
- * Files every replica must see (docs/ha.md), moved from a replica's data dir into the
- * database: the bytes of etcd snapshots (`etcd_snapshot_chunks`, 1 MiB a row, so a
+ * What every replica must see (docs/ha.md), moved from a replica's data dir or memory
+ * into the database: a cluster's control-plane nodes (`clusters.control_planes`, for the
+ * kubeconfig's per-node contexts), the bytes of etcd snapshots (`etcd_snapshot_chunks`, 1 MiB a row, so a
  * download streams one row at a time and no statement carries a whole snapshot), and
  * exec/attach recordings (`session_recordings`: the asciicast header and what the
  * listing filters on; `session_recording_chunks`: the event lines, appended as the
@@ -13,6 +14,8 @@ import type { Migration } from './index.ts';
 export const sharedFilesMigration: Migration = {
   name: '0015-shared-files',
   async up(db: Kysely<unknown>): Promise<void> {
+    // The cluster's control-plane nodes as its owner last saw them (JSON `[{name, address}]`): kubeconfig contexts on any replica.
+    await db.schema.alterTable('clusters').addColumn('control_planes', 'text').execute();
     await db.schema.createTable('etcd_snapshot_chunks')
       .addColumn('snapshot_id', 'text', (c) => c.notNull())
       .addColumn('seq', 'integer', (c) => c.notNull())
