@@ -166,7 +166,9 @@ function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox
       }
       return cluster;
     };
+    // live: taken through a node agent's tunnel session.
     authed.post('/v1/clusters/:id/snapshots', {
+      config: { live: 'session' },
       schema: { ...common, summary: 'Take an etcd snapshot of a provisioned cluster, kept by the server (admins)', params: Params, response: { 201: Type.Unknown(), ...authErrors } },
     }, async (request, reply) => {
       requireAdmin(request);

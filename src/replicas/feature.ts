@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.ts';
 import type { Logger } from '../logging/index.ts';
 import type { TokenAuthenticator } from '../identity/index.ts';
+import type { LiveRoutes } from '../http/index.ts';
 import { ReplicaPresence } from './presence.ts';
 import { PeerRelay } from './relay.ts';
 import { replicasApi } from './replicas-api.ts';
@@ -23,6 +24,8 @@ export interface ReplicasFeatureOptions {
   localSessions(): Map<string, number>;
   /** Whether this replica answers for a cluster itself (live, with a session of its own). */
   servesLocally(clusterId: string): boolean;
+  /** The REST routes that declared they need the cluster live (filled as Fastify registers them). */
+  liveRoutes: Pick<LiveRoutes, 'match'>;
   /** The id of a cluster named by id or name (REST paths accept both); undefined when there is none. */
   clusterIdOf(idOrName: string): Promise<string | undefined>;
   /** Heartbeat interval (ms; default 2 s); a replica is dead after 3.5 of them. */
@@ -58,7 +61,7 @@ export function createReplicasFeature(options: ReplicasFeatureOptions): Replicas
   });
   // REST: relayed only when this replica cannot answer (no session, or not the owner for owner-only routes);
   // while waiting for a holder, the owner is the one that can answer every such route.
-  const restClusterId = restClusterOf({ clusterIdOf: (idOrName) => options.clusterIdOf(idOrName), servesLocally: (clusterId) => options.servesLocally(clusterId), owns: (clusterId) => presence.owns(clusterId) });
+  const restClusterId = restClusterOf({ liveRoutes: options.liveRoutes, clusterIdOf: (idOrName) => options.clusterIdOf(idOrName), servesLocally: (clusterId) => options.servesLocally(clusterId), owns: (clusterId) => presence.owns(clusterId) });
   const restRelay = new PeerRelay({
     selfId: options.id, peer: options.peer, logger, ...holders, servesLocally: (clusterId) => presence.owns(clusterId),
     clusterOf: async (req) => {

@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { buildApi, createMetrics, type ApiContext, type Metrics } from '../api/index.ts';
-import { UiSessions } from '../http/index.ts';
+import { LiveRoutes, UiSessions } from '../http/index.ts';
 import {
   GroupRefresher, ProviderService, RedirectLogins, bootstrapAdmin, createIdentity, providersApi, redirectLoginApi, type Identity,
 } from '../identity/index.ts';
@@ -75,6 +75,8 @@ export interface Features {
   onListen: Array<(advertised: string) => Promise<void>>;
   /** Which clusters a caller may scope a token to (POST /v1/tokens); none without it. */
   usableCluster?: ApiContext['usableCluster'];
+  /** REST routes that need a cluster live, collected as the API registers them (src/http/live-routes.ts). */
+  liveRoutes?: LiveRoutes;
 }
 
 export interface RunningServer {
@@ -127,8 +129,9 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
   const access = new AccessService(core.store.db, core.logger.child({ component: 'access' }), changes);
   // Replicas: presence (who holds which cluster's tunnel, who owns it) and the peer relay. The
   // closures read `clusters`, made just below; none runs before the listener is bound.
+  const liveRoutes = new LiveRoutes();
   const replicas = createReplicasFeature({
-    id: replica.id, version: droverVersion, peer: replica.peer, db: core.store.db, authenticator: core.identity.authenticator, logger: core.logger,
+    liveRoutes, id: replica.id, version: droverVersion, peer: replica.peer, db: core.store.db, authenticator: core.identity.authenticator, logger: core.logger,
     localSessions: () => sessionsByCluster(clusters.tunnel.sessions()),
     servesLocally: (clusterId) => clusters.controllers.servesLocally(clusterId),
     clusterIdOf: (idOrName) => clusters.service.get(idOrName).then((c) => c.id, () => undefined),
@@ -213,6 +216,7 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     upgrade: [clusters.upgrade, relayed(proxy.upgrade, (h: UpgradeHandler) => replicas.relay.upgrade(h))],
     apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins, ...provisioning.apiPlugins, ...replicas.apiPlugins, shellApi,
       auditApi({ db: core.store.db, authenticator: core.identity.authenticator, clusters: clusters.service, recordings: core.recorder })],
+    liveRoutes,
     usableCluster: async (user, idOrName) => {
       const cluster = await clusters.service.get(idOrName).catch(() => undefined);
       return cluster && await access.canAccessCluster(user, cluster.id) ? cluster.id : undefined;
@@ -232,6 +236,7 @@ function merge(a: Features, b: Partial<Features> | undefined): Features {
     onClose: [...a.onClose, ...(b?.onClose ?? [])],
     onListen: [...a.onListen, ...(b?.onListen ?? [])],
     ...(a.usableCluster ? { usableCluster: a.usableCluster } : {}),
+    ...(a.liveRoutes ? { liveRoutes: a.liveRoutes } : {}),
   };
 }
 
@@ -291,7 +296,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     identity: core.identity, metrics, caPem: core.tls.caPem, logger: options.logger, publicUrl: config.publicUrl,
     readiness: () => core.store.ping(), plugins: wired.apiPlugins, ...(core.audit ? { audit: core.audit } : {}), ...(wired.usableCluster ? { usableCluster: wired.usableCluster } : {}),
     passwordLogin: (provider, input) => core.providers.passwordLogin(provider, input), serverFactory: httpsServerFactory({ ...core.tls, peer: { ...peer, serverName: peerServerName } }, routing),
-    uiSessions: core.uiSessions,
+    uiSessions: core.uiSessions, ...(wired.liveRoutes ? { liveRoutes: wired.liveRoutes } : {}),
   });
   try {
     await app.listen({
