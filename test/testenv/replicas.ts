@@ -8,6 +8,7 @@
  */
 import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import pg from 'pg';
 import { join } from 'node:path';
 import { spawnServer, type ServerProcess } from '../e2e/identity-support.ts';
 import { runCliForTest, type CliResult } from '../../src/testing/index.ts';
@@ -31,6 +32,8 @@ export interface ReplicaSet {
   /** Starts replica `i` again (same data dir and port) after it stopped or was killed. */
   restart: (i: number) => Promise<ServerProcess>;
   waitForState: (name: string, state: string, timeoutMs?: number) => Promise<ClusterView>;
+  /** The addresses of the replicas holding a tunnel for the cluster, as the database records them. */
+  tunnelHolders: (clusterId: string) => Promise<string[]>;
   stop: () => Promise<void>;
 }
 
@@ -73,6 +76,15 @@ export async function startReplicaSet(count: number, options: { env?: NodeJS.Pro
       const c = JSON.parse(await cli('clusters', 'get', name, '-o', 'json')) as ClusterView;
       return c.state === state ? c : undefined;
     }, timeoutMs),
+    tunnelHolders: async (clusterId) => {
+      const client = new pg.Client({ connectionString: dbUrl });
+      await client.connect();
+      try {
+        return (await client.query<{ address: string }>('select r.address from cluster_tunnels t join replicas r on r.id = t.replica_id where t.cluster_id = $1', [clusterId])).rows.map((r) => r.address);
+      } finally {
+        await client.end();
+      }
+    },
     stop: async () => {
       await Promise.all(agents.map((a) => a.stop()));
       await Promise.all(replicas.map((r) => r.stop()));
