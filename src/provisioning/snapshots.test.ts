@@ -83,6 +83,13 @@ for (const engine of engines) {
       assert.equal(existsSync(join(dirA, cluster.id, 's-unlisted.db')), true);
       assert.ok(Buffer.concat(await drain((await b.open(cluster.id, id)).stream)).equals(bytes));
       assert.equal(await a.adoptFiles(), 0, 'nothing twice');
+      // A replica started from a copy of the same data dir: its copy goes, nothing is written twice.
+      const copy = join(dataDir(), 'snapshots');
+      mkdirSync(join(copy, cluster.id), { recursive: true });
+      writeFileSync(join(copy, cluster.id, `${id}.db`), bytes);
+      assert.equal(await new EtcdSnapshots({ db, dir: copy, sessionFor: () => undefined }).adoptFiles(), 0);
+      assert.equal(existsSync(join(copy, cluster.id, `${id}.db`)), false);
+      assert.ok(Buffer.concat(await drain((await b.open(cluster.id, id)).stream)).equals(bytes));
 
       await b.forget(cluster.id);
       assert.deepEqual(await b.list(cluster.id), []);

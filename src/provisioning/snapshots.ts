@@ -106,6 +106,8 @@ export class EtcdSnapshots {
   /**
    * Moves snapshots this replica kept as files (before the database held them) into the
    * database, then deletes the files; returns how many. Files with no row are left alone.
+   * Replicas started from copies of one data dir hold the same files: whichever moves a
+   * snapshot first wins, the others write nothing over it and delete their copy.
    */
   async adoptFiles(): Promise<number> {
     const clusters = await readdir(this.options.dir).catch(() => [] as string[]);
@@ -114,16 +116,18 @@ export class EtcdSnapshots {
       for (const name of await readdir(join(this.options.dir, clusterId)).catch(() => [] as string[])) {
         const id = name.endsWith('.db') ? name.slice(0, -3) : undefined;
         const known = id && await this.options.db.selectFrom('etcd_snapshots').select('id').where('cluster_id', '=', clusterId).where('id', '=', id).executeTakeFirst();
-        if (!id || !known || await this.hasBytes(id)) continue;
+        if (!id || !known) continue;
         const path = join(this.options.dir, clusterId, name);
-        await this.options.db.transaction().execute(async (tx) => {
-          let seq = 0;
-          for await (const data of createReadStream(path, { highWaterMark: snapshotChunkBytes }) as AsyncIterable<Buffer>) {
-            await tx.insertInto('etcd_snapshot_chunks').values({ snapshot_id: id, seq: seq++, data }).execute();
-          }
-        });
+        if (!(await this.hasBytes(id))) {
+          await this.options.db.transaction().execute(async (tx) => {
+            let seq = 0;
+            for await (const data of createReadStream(path, { highWaterMark: snapshotChunkBytes }) as AsyncIterable<Buffer>) {
+              await tx.insertInto('etcd_snapshot_chunks').values({ snapshot_id: id, seq: seq++, data }).onConflict((c) => c.columns(['snapshot_id', 'seq']).doNothing()).execute();
+            }
+          });
+          adopted++;
+        }
         await rm(path, { force: true });
-        adopted++;
       }
     }
     return adopted;
