@@ -81,6 +81,20 @@ for (const engine of engines) {
       assert.deepEqual(events.map((l) => (JSON.parse(l) as [number, string, string]).slice(1)), [['o', 'first line'], ['o', 'second line']]);
     });
 
+    it('a stopping server writes what its open recordings hold before its store closes', async () => {
+      const { db } = await store();
+      const a = new SessionRecorder({ db, mode: 'strict', flushMs: 3_600_000 });
+      const session = info();
+      const recording = await a.start(session);
+      assert.ok(!('failed' in recording));
+      const upstream = new PassThrough();
+      recording.attach(new PassThrough(), upstream, 'v5.channel.k8s.io');
+      upstream.write(stdout('last words'));
+      await new Promise((r) => setImmediate(r));
+      await a.flushAll();
+      assert.match(await new SessionRecorder({ db, mode: 'strict' }).read(session.auditID), /last words/);
+    });
+
     it('never writes over a recording, and reads only ids it could have written', async () => {
       const { db } = await store();
       const recorder = new SessionRecorder({ db, mode: 'strict' });

@@ -99,6 +99,8 @@ export class SessionRecorder {
   private readonly now: () => number;
   private readonly retentionMs: number;
   private readonly flushMs: number;
+  /** Recordings still open: their waiting lines are written before the server closes the store. */
+  private readonly open = new Set<ChunkWriter>();
 
   constructor(private readonly options: SessionRecorderOptions) {
     this.db = options.db;
@@ -157,6 +159,7 @@ export class SessionRecorder {
       return { failed: reason };
     }
     const lines = new ChunkWriter(this.db, info.auditID, this.now, this.flushMs);
+    this.open.add(lines);
     let written = 0;
     let stopped = false;
     const event = (code: string, data: string): void => {
@@ -171,7 +174,7 @@ export class SessionRecorder {
       lines.add(line);
     };
     return {
-      close: () => { lines.end(); },
+      close: () => { void lines.end().then(() => this.open.delete(lines)); },
       attach: (caller, upstream, protocol) => {
         const spdy = protocol?.toUpperCase().startsWith('SPDY/') === true;
         if (!spdy && (!protocol || !wsProtocols.has(protocol))) {
@@ -197,6 +200,12 @@ export class SessionRecorder {
         caller.on('data', (chunk: Buffer) => fromCaller.push(chunk));
       },
     };
+  }
+
+  /** Writes what every open recording holds in memory (the server stops: its store closes next). */
+  async flushAll(): Promise<void> {
+    await Promise.all([...this.open].map((lines) => lines.end()));
+    this.open.clear();
   }
 
   /** Recordings, newest first: their headers. */
@@ -264,8 +273,10 @@ class ChunkWriter {
     else this.timer ??= setTimeout(() => { this.flush(); }, this.flushMs);
   }
 
-  end(): void {
+  /** Writes what waits; resolves once every write so far is done. */
+  end(): Promise<void> {
     this.flush();
+    return this.writing;
   }
 
   private flush(): void {

@@ -223,7 +223,7 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     },
     onListen: [(advertised) => replicas.start(advertised)],
     // Replicas first: peers stop counting on this one before its tunnels close.
-    onClose: [() => replicas.close(), () => shells.closeAll(), () => changes.close(), () => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => provisioning.close(), () => clusters.close(), () => refresher.close(), () => refreshLease.close(), stopSweeper, () => { stopRecordingPrune(); return Promise.resolve(); },
+    onClose: [() => replicas.close(), () => shells.closeAll(), () => changes.close(), () => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => provisioning.close(), () => clusters.close(), () => core.recorder.flushAll(), () => refresher.close(), () => refreshLease.close(), stopSweeper, () => { stopRecordingPrune(); return Promise.resolve(); },
       () => core.providers.close()],
   };
 }
