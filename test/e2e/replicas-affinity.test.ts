@@ -15,8 +15,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventually, kubectl, kubectlOk, startPrivateControlPlane, startTestNode, type PrivateControlPlane, type TestNode } from '../testenv/index.ts';
 import { startReplicaSet, type ReplicaSet } from '../testenv/replicas.ts';
-import { adminPassword, type ClusterView, type Registration } from '../testenv/drover.ts';
-import { runCliForTest } from '../../src/testing/index.ts';
+import type { ClusterView, Registration } from '../testenv/drover.ts';
 import { call, type ServerProcess } from './identity-support.ts';
 
 const suffix = randomBytes(3).toString('hex');
@@ -36,15 +35,6 @@ describe('recordings, consoles and kubeconfigs through any replica', () => {
   };
   /** The load balancer, as `call` takes a server. */
   const lb = (): ServerProcess => ({ ...replica(0), url: set.lb.url });
-  /** `drover …` as the admin, logged in to replica `i` itself (not the load balancer). */
-  const cliAt = async (i: number, ...argv: string[]): Promise<string> => {
-    const configPath = join(set.dir, `replica${i + 1}-cli.json`);
-    const login = await runCliForTest(['login', replica(i).url, '--username', 'admin', '--password', adminPassword, '--ca-file', join(replica(i).dataDir, 'ca.crt')], { configPath, env: {} });
-    assert.equal(login.code, 0, login.stderr);
-    const r = await runCliForTest(argv, { configPath, env: {} });
-    if (r.code !== 0) throw new Error(`drover ${argv.join(' ')} (replica ${i + 1}) failed: ${r.stderr.trim()}`);
-    return r.stdout;
-  };
   const holders = (): Promise<string[]> => set.tunnelHolders(cluster.id);
 
   before(async () => {
@@ -85,11 +75,11 @@ describe('recordings, consoles and kubeconfigs through any replica', () => {
     assert.equal(await kubectlOk(['exec', '-n', ns, 'shell', '--', 'echo', marker], { kubeconfig }), `${marker}\n`);
     for (const i of [1, 2]) {
       const recording = await eventually(`the recording listed by replica ${i + 1}`, async () => {
-        const sessions = JSON.parse(await cliAt(i, 'audit', 'sessions', '-o', 'json')) as Array<{ drover: { auditID: string; namespace: string; pod: string } }>;
+        const sessions = JSON.parse(await set.cliAt(i, 'audit', 'sessions', '-o', 'json')) as Array<{ drover: { auditID: string; namespace: string; pod: string } }>;
         return sessions.find((s) => s.drover.namespace === ns && s.drover.pod === 'shell');
       }, 30_000);
       const cast = await eventually(`its output through replica ${i + 1}`, async () => {
-        const text = await cliAt(i, 'audit', 'sessions', 'get', recording.drover.auditID);
+        const text = await set.cliAt(i, 'audit', 'sessions', 'get', recording.drover.auditID);
         return text.includes(marker) ? text : undefined;
       }, 30_000);
       assert.match(cast.split('\n')[0] ?? '', new RegExp(recording.drover.auditID));
