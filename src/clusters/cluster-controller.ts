@@ -45,6 +45,7 @@ import type { ClusterService, StatusUpdate } from './cluster-service.ts';
 import { caFingerprint, identityDifferences, inspectThroughSession, type ApiServerIdentity } from './apiserver-identity.ts';
 import { sayGoodbye } from './goodbye.ts';
 import { totalCapacity } from './capacity.ts';
+import { controlPlaneNodes } from './control-planes.ts';
 
 /**
  * Which replica runs a cluster's controller work. A single server owns every
@@ -492,7 +493,7 @@ class ClusterController {
 
   private reportNodes(): void {
     const nodes = this.nodes?.list() ?? [];
-    void this.report({ nodeCount: nodes.length, capacity: totalCapacity(nodes) });
+    void this.report({ nodeCount: nodes.length, capacity: totalCapacity(nodes), controlPlanes: controlPlaneNodes(nodes) });
   }
 
   warnings(): Event[] {

@@ -45,7 +45,7 @@ export interface ProvisioningFeatureOptions {
   publicUrl: string;
   caPem: string;
   webhook: WebhookFiles;
-  /** Where etcd snapshots are kept: `<server data dir>/snapshots`. */
+  /** Where etcd snapshots were kept before the database held them: `<server data dir>/snapshots` (moved in at start). */
   snapshotsDir: string;
   /** A cluster's current tunnel session, through which snapshots are taken. */
   sessionFor: (clusterId: string) => AgentSessionView | undefined;
@@ -74,6 +74,11 @@ export function createProvisioningFeature(options: ProvisioningFeatureOptions): 
   const drivers: Record<string, ProvisioningDriver> = { custom: customDriver({ service, clusters: options.clusters, publicUrl: options.publicUrl, caChecksum }) };
   const all = Object.values(drivers);
   const snapshots = new EtcdSnapshots({ db: options.db, dir: options.snapshotsDir, sessionFor: options.sessionFor });
+  // In the background: a data dir without old snapshot files (every new one) costs one readdir.
+  snapshots.adoptFiles().then(
+    (moved) => { if (moved > 0) options.logger.info({ moved }, 'moved etcd snapshots from the data dir into the database'); },
+    (error: unknown) => { options.logger.error({ err: error }, 'could not move etcd snapshots from the data dir into the database; they stay there and are retried at the next start'); },
+  );
   const scheduler = new SnapshotScheduler({
     db: options.db, snapshots, owns: options.owns, clusterName: async (clusterId) => (await options.clusters.get(clusterId)).name,
     restoring: async (clusterId) => (await service.restoreOf(clusterId))?.snapshotId,

@@ -122,7 +122,7 @@ function nodeRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox 
     }, async (request, reply) => {
       const who = node(request);
       const { clusterId } = await service.restoreForNode(who.token, who.name, who.id, request.params.id);
-      const file = options.snapshots.open(clusterId, request.params.id);
+      const file = await options.snapshots.open(clusterId, request.params.id);
       return reply.type('application/octet-stream').header('content-length', String(file.size)).send(file.stream);
     });
     return Promise.resolve();
@@ -169,7 +169,9 @@ function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox
       }
       return cluster;
     };
+    // live: taken through a node agent's tunnel session.
     authed.post('/v1/clusters/:id/snapshots', {
+      config: { live: 'session' },
       schema: { ...common, summary: 'Take an etcd snapshot of a provisioned cluster, kept by the server (admins)', params: Params, response: { 201: EtcdSnapshot, ...authErrors } },
     }, async (request, reply) => {
       requireAdmin(request);

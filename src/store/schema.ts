@@ -68,6 +68,8 @@ export interface ClustersTable {
   capacity: string | null;
   /** Which agent's tunnel carries traffic: `cluster` or `node`. */
   tunnel: string | null;
+  /** JSON `[{name, address}]`: its control-plane nodes as its owner last saw them (0015). */
+  control_planes: string | null;
   last_seen_at: string | null;
   created_at: string;
   updated_at: string;
@@ -215,6 +217,29 @@ export interface EtcdSnapshotsTable {
   scheduled: number;
 }
 
+/** 1 MiB of an etcd snapshot's bytes, in order by `seq` (migration 0015). */
+export interface EtcdSnapshotChunksTable {
+  snapshot_id: string;
+  seq: number;
+  data: Buffer;
+}
+
+/** An exec or attach recording (migration 0015): its asciicast header line as JSON. */
+export interface SessionRecordingsTable {
+  audit_id: string;
+  started_at: string;
+  header: string;
+  /** Milliseconds since the epoch of the last write (PostgreSQL's bigint arrives as a string). */
+  written_at: number | string;
+}
+
+/** Event lines of a recording, appended in `seq` order as the session runs. */
+export interface SessionRecordingChunksTable {
+  audit_id: string;
+  seq: number;
+  data: string;
+}
+
 /** One recorded audit event (ResponseComplete), kept for `--audit-retention`. */
 export interface AuditEventsTable {
   audit_id: string;
@@ -280,6 +305,9 @@ export interface Database {
   provisioned_clusters: ProvisionedClustersTable;
   provisioned_nodes: ProvisionedNodesTable;
   etcd_snapshots: EtcdSnapshotsTable;
+  etcd_snapshot_chunks: EtcdSnapshotChunksTable;
+  session_recordings: SessionRecordingsTable;
+  session_recording_chunks: SessionRecordingChunksTable;
   audit_events: AuditEventsTable;
   login_flows: LoginFlowsTable;
   login_failures: LoginFailuresTable;

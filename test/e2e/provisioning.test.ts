@@ -12,7 +12,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import SQLite from 'better-sqlite3';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubectl, kubectlOk } from '../testenv/index.ts';
@@ -95,7 +96,11 @@ describe('provisioned clusters', () => {
     // An etcd snapshot through etcd's snapshot API, kept and checksummed by the server.
     const snapshot = JSON.parse(await drover.cli('clusters', 'snapshots', 'create', name, '-o', 'json')) as { id: string; node: string; size: number; sha256: string };
     assert.equal(snapshot.node, 'n1');
-    const kept = readFileSync(join(drover.server.dataDir, 'snapshots', created.cluster.id, `${snapshot.id}.db`));
+    // Kept in the server's database (so any replica serves it), 1 MiB a row.
+    const database = new SQLite(join(drover.server.dataDir, 'drover.db'), { readonly: true });
+    const rows = database.prepare('select data from etcd_snapshot_chunks where snapshot_id = ? order by seq').all(snapshot.id) as Array<{ data: Buffer }>;
+    database.close();
+    const kept = Buffer.concat(rows.map((r) => r.data));
     assert.equal(kept.length, snapshot.size);
     assert.equal(createHash('sha256').update(kept).digest('hex'), snapshot.sha256);
     assert.ok(kept.includes(Buffer.from(`made-${suffix}`)), 'the snapshot holds the namespace made before it');
