@@ -36,6 +36,8 @@ const rounds = Number(process.env.DROVER_BENCH_ROUNDS ?? 4);
 const only = process.env.DROVER_BENCH_WORKLOAD ?? '';
 /** Extra environment of the Drover server process, such as NODE_OPTIONS=--cpu-prof. */
 const serverEnv = process.env.DROVER_BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.DROVER_BENCH_SERVER_NODE_OPTIONS } : {};
+/** More `drover server` flags, space-separated (to measure what a setting costs, such as `--audit-retention 0`). */
+const serverArgs = process.env.DROVER_BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? [];
 const variants = ['straight', 'impersonated', 'reference', 'drover'] as const;
 type Variant = typeof variants[number];
 /** The user and groups the Go reference impersonates; straight+impersonation sends the same. */
@@ -100,7 +102,7 @@ export default async function referenceBench(ctx: BenchContext): Promise<BenchRe
   const cp = await startPrivateControlPlane();
   const state = cp.state;
   const admin = new KubeClient({ endpoint: { server: state.url, caPem: state.caPem, token: state.adminToken } });
-  const drover = await startDrover({ env: serverEnv });
+  const drover = await startDrover({ env: serverEnv, serverArgs });
   const children: ChildProcess[] = [];
   let cluster: RegisteredCluster | undefined;
   try {
