@@ -30,6 +30,7 @@ export { NodeAgent, type NodeAgentOptions } from './node-agent.ts';
 export { parseRoles, roleNames, type Role, type NodePlan, type NodeProgress } from './plan.ts';
 export { kubeletInvocation, kubeletConfiguration } from './kubelet-config.ts';
 export { maxSnapshotBytes } from './etcd-snapshot.ts';
+export { etcdTlsOptions, listMembers } from './etcd-membership.ts';
 export type { EtcdSnapshot } from './snapshots.ts';
 export { checkSchedule, type SnapshotSchedule } from './snapshot-schedule.ts';
 export type { WebhookFiles } from './planner.ts';

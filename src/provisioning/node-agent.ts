@@ -26,10 +26,13 @@ import { fetchPinnedCa, type TunnelHandlers } from '../tunnel/index.ts';
 import { routeKey } from '../agent-protocol/index.ts';
 import { snapshotRoute, takeSnapshot } from './etcd-snapshot.ts';
 import { etcdDataDir, restoreEtcd } from './etcd-restore.ts';
+import { etcdTlsOptions, joinEtcd, leaveEtcd } from './etcd-membership.ts';
 import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 import { NodeClient } from './node-client.ts';
 import { Supervisor } from './supervisor.ts';
-import { planChangedRoute, portNames, type HealthCheck, type NodePlan, type NodePorts, type NodeProgress, type PlanAnswer, type Role, type StepState } from './plan.ts';
+import {
+  planChangedRoute, portNames, type HealthCheck, type NodePlan, type NodePorts, type NodeProgress, type PlanAnswer, type PlannedProcess, type Role, type StepState,
+} from './plan.ts';
 
 export interface NodeAgentOptions {
   serverUrl: string;
@@ -161,6 +164,7 @@ export class NodeAgent {
 
   private async carryOut(plan: NodePlan): Promise<void> {
     const supervisor = this.supervisor as Supervisor;
+    const left = await this.leaveEtcdIfDropped(plan);
     const stopping = Date.now();
     const killed = await supervisor.stopAll();
     const stopped = `previous processes stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s${killed.length > 0 ? ` (${killed.join(', ')} killed after the SIGTERM grace)` : ''}`;
@@ -170,7 +174,7 @@ export class NodeAgent {
     this.progress.planId = plan.id;
     this.progress.total = 3 + (restore ? 1 : 0) + plan.processes.length;
     this.progress.steps = [];
-    this.step('plan', 'done', `plan ${plan.id} for Kubernetes ${plan.version}; ${stopped}`);
+    this.step('plan', 'done', `plan ${plan.id} for Kubernetes ${plan.version}; ${left}${stopped}`);
     await this.run('binaries', async () => {
       await mkdir(join(this.dataDir, 'bin', plan.version), { recursive: true });
       for (const binary of plan.binaries) {
@@ -207,10 +211,33 @@ export class NodeAgent {
     }
     for (const process of plan.processes) {
       await this.run(process.name, async () => {
-        supervisor.start(process);
+        supervisor.start(await this.withEtcdMembership(plan, process));
         await this.healthy(process.name, process.health);
         return `running (${process.health.kind === 'running' ? 'started' : `healthy at ${process.health.url}`})`;
       });
+    }
+  }
+
+  /**
+   * A joining etcd member's first start: added to the running cluster first, and told
+   * who its members are. Once its data dir holds a member, etcd ignores these flags.
+   */
+  private async withEtcdMembership(plan: NodePlan, process: PlannedProcess): Promise<PlannedProcess> {
+    if (process.name !== 'etcd' || !plan.etcdJoin || existsSync(join(this.dataDir, etcdDataDir, 'member')) || process.health.kind !== 'https') return process;
+    const log = (message: string): void => this.step('etcd', 'running', message);
+    const flag = await joinEtcd(plan.etcdJoin, etcdTlsOptions(this.dataDir, process.health), Date.now() + healthTimeoutMs, log);
+    return { ...process, args: [...process.args, flag] };
+  }
+
+  /** A node whose new plan has no etcd any more leaves etcd's membership while its member still runs. */
+  private async leaveEtcdIfDropped(plan: NodePlan): Promise<string> {
+    const health = this.current?.processes.find((p) => p.name === 'etcd')?.health;
+    const peerUrl = this.current?.processes.find((p) => p.name === 'etcd')?.args.find((a) => a.startsWith('--initial-advertise-peer-urls='))?.split('=')[1];
+    if (plan.processes.some((p) => p.name === 'etcd') || health?.kind !== 'https' || !peerUrl) return '';
+    try {
+      return `${await leaveEtcd(new URL(health.url).origin, peerUrl, etcdTlsOptions(this.dataDir, health))}; `;
+    } catch (error) {
+      return `could not leave etcd's members (remove it by hand: etcdctl member remove): ${error instanceof Error ? error.message : String(error)}; `;
     }
   }
 

@@ -142,6 +142,8 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     agentImage: core.config.agentImage,
     // A provisioned cluster's nodes go with it (`provisioning` is made below; this runs only on a delete).
     onDelete: (clusterId, toldNodes) => provisioning.clusterDeleted(clusterId, toldNodes),
+    // A provisioned cluster's agents are its control-plane nodes: any kube-apiserver its CA verifies is admitted.
+    provisionedCa: async (clusterId) => ((await provisioning.service.versionOf(clusterId)) === undefined ? undefined : provisioning.service.caPem(clusterId)),
     // The import manifest carries kube-api-auth while the cluster's authorized endpoint is on.
     kubeApiAuth: async (clusterId) => ((await aceSettings.get(clusterId)).mode === 'off' ? undefined : { listen: new URL(defaultWebhookUrl).host }),
     // Tests shorten the grace period; production keeps the default.

@@ -15,7 +15,7 @@ import type { Cluster } from '../../api-types/index.ts';
 const clusterPath = (name: string): string => `/v1/clusters/${encodeURIComponent(name)}`;
 
 export interface NodeView {
-  name: string; roles: string[]; address: string; apiServerPort?: number; updatedAt: string;
+  name: string; roles: string[]; address: string; apiServerPort?: number; updatedAt: string; silentSeconds?: number;
   progress: { planId?: string; total?: number; steps: Array<{ step: string; state: string; message?: string; at: string }> };
 }
 export interface NodesView {
@@ -82,6 +82,10 @@ export function nodesText(view: NodesView): string {
   if (view.nodes.length === 0) lines.push('  (none registered yet: run the node command on a machine)');
   for (const node of view.nodes) {
     lines.push(`  ${node.name} [${node.roles.join(',')}] ${node.address}${node.apiServerPort ? ` kube-apiserver :${node.apiServerPort}` : ''}`);
+    // The server's own count (no clock skew): a node agent asks for its plan every 10 s.
+    if ((node.silentSeconds ?? 0) > 30) {
+      lines.push(`    UNREACHABLE: no word from its node agent for ${node.silentSeconds} s (it asks every 10 s): the machine or its node agent is down, or cannot reach the server; its steps below are its last report`);
+    }
     for (const s of node.progress.steps) lines.push(`    ${s.state.padEnd(7)} ${s.step}${s.message ? `: ${s.message}` : ''}`);
   }
   return `${lines.join('\n')}\n`;

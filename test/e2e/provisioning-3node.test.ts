@@ -1,0 +1,119 @@
+/**
+ * A three-node provisioned cluster: three real node agents on loopback (own data
+ * dirs and ports), every role on each. The first etcd node to get a plan starts etcd,
+ * the other two join it (MemberAdd), so etcd has three voting members; every
+ * control-plane node's agent holds a tunnel session (the cluster controller admits any
+ * kube-apiserver the cluster's CA verifies). Then one node agent and its processes are
+ * killed with SIGKILL: kubectl through the proxy works again through another node, the
+ * cluster is Active, and `clusters get` names the dead node unreachable.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { kubectl, kubectlOk } from '../testenv/index.ts';
+import { eventually, startDrover, type Drover } from '../testenv/drover.ts';
+import { provisioningBinaries } from '../testenv/binaries.ts';
+import { startNodeAgent, stopNodeAgents, type NodeAgentProcess } from '../testenv/node-agents.ts';
+import { etcdTlsOptions, listMembers } from '../../src/provisioning/index.ts';
+
+const suffix = Math.random().toString(36).slice(2, 7);
+const names = ['n1', 'n2', 'n3'];
+
+interface NodesView { provisioning?: { nodes: Array<{ name: string; silentSeconds?: number; progress: { total?: number; steps: Array<{ step: string; state: string; message?: string }> } }> } }
+
+describe('a three-node provisioned cluster', () => {
+  let drover: Drover;
+  const name = `tri-${suffix}`;
+  const nodes: NodeAgentProcess[] = [];
+  const dirs = mkdtempSync(join(tmpdir(), 'drover-3nodes-'));
+  let kubeconfig = '';
+
+  before(async () => {
+    const binaries = await provisioningBinaries(() => undefined);
+    const version = readdirSync(binaries)[0] ?? '';
+    drover = await startDrover({ serverArgs: ['--kubernetes-binaries', binaries], env: { DROVER_ACE_SYNC_MS: '500' } });
+    const created = JSON.parse(await drover.cli('clusters', 'create', name, '--custom', '--kubernetes-version', version, '-o', 'json')) as { registration: { nodeCommand: string } };
+    for (const node of names) nodes.push(startNodeAgent(created.registration.nodeCommand, { dataDir: join(dirs, node), nodeName: node }));
+    kubeconfig = join(drover.dir, `${name}.kubeconfig`);
+  });
+  after(async () => {
+    await stopNodeAgents(nodes);
+    await drover?.stop();
+    rmSync(dirs, { recursive: true, force: true });
+  });
+
+  const shown = async (): Promise<NodesView> => JSON.parse(await drover.cli('clusters', 'get', name, '-o', 'json')) as NodesView;
+  /** etcd's members as the node `of` sees them, through etcd's API with that node's client certificate. */
+  const members = async (of: NodeAgentProcess): Promise<Array<{ name?: string; isLearner?: boolean }>> => {
+    const port = (JSON.parse(readFileSync(join(of.dataDir, 'node.json'), 'utf8')) as { ports: { etcdClient: number } }).ports.etcdClient;
+    const pki = 'etc/kubernetes/pki';
+    const tls = etcdTlsOptions(of.dataDir, { kind: 'https', url: '', caFile: `${pki}/ca.crt`, certFile: `${pki}/etcd-healthcheck-client.crt`, keyFile: `${pki}/etcd-healthcheck-client.key` });
+    return (await listMembers([`https://127.0.0.1:${port}`], tls)).members;
+  };
+
+  it('is built: one etcd of three voting members, a tunnel session from each control-plane node, kubectl through the proxy and directly to each node', async () => {
+    const started = Date.now();
+    let last = '';
+    await eventually(`${name}: active, every node's plan carried out`, async () => {
+      for (const node of nodes) if (node.child.exitCode !== null) throw new Error(`a node agent exited: ${node.output().slice(-3000)}`);
+      const cluster = await drover.getCluster(name);
+      const view = (await shown()).provisioning?.nodes ?? [];
+      last = `${cluster.state} (${cluster.stateReason}); ${view.map((n) => `${n.name}: ${n.progress.steps.map((s) => `${s.step} ${s.state}`).join(', ')}`).join(' | ')}`;
+      const done = view.length === 3 && view.every((n) => n.progress.steps.length === n.progress.total && n.progress.steps.every((s) => s.state === 'done'));
+      return cluster.state === 'active' && done ? true : undefined;
+    }, 480_000).catch((error: unknown) => { throw new Error(`${String(error)}; last: ${last}; n2: ${nodes[1]?.output().slice(-3000) ?? ''}`); });
+    process.stderr.write(`3-node cluster active, every plan carried out: ${Date.now() - started} ms\n`);
+
+    const etcd = await eventually('three started etcd members', async () => {
+      const list = await members(nodes[0] as NodeAgentProcess).catch(() => []);
+      return list.length === 3 && list.every((m) => m.name) ? list : undefined;
+    }, 60_000);
+    assert.deepEqual(etcd.map((m) => m.name).sort(), names);
+    assert.equal(etcd.some((m) => m.isLearner === true), false, 'all three vote');
+
+    for (const node of nodes) {
+      await eventually(`${node.dataDir}'s agent to hold a tunnel session`, () => Promise.resolve(node.output().includes('tunnel connected') ? true : undefined), 120_000);
+      assert.doesNotMatch(node.output(), /the server refused this agent/);
+    }
+
+    await drover.cli('kubeconfig', name, '--file', kubeconfig);
+    await kubectlOk(['config', 'use-context', name], { kubeconfig });
+    const listed = await eventually('the three Nodes through the proxy', async () => {
+      const r = await kubectl(['get', 'nodes', '-o', 'name'], { kubeconfig });
+      return r.code === 0 && names.every((n) => r.stdout.includes(`node/${n}`)) ? r.stdout : undefined;
+    }, 120_000);
+    assert.match(listed, /node\/n3/);
+    await kubectlOk(['create', 'namespace', `made-${suffix}`], { kubeconfig });
+    for (const node of names) {
+      await eventually(`direct access through ${node}'s own kube-apiserver`, async () => {
+        const r = await kubectl(['--context', `${name}-${node}`, 'get', 'namespace', `made-${suffix}`, '-o', 'name'], { kubeconfig });
+        return r.code === 0 ? true : undefined;
+      }, 60_000);
+    }
+  });
+
+  it('survives losing a node: kubectl through the proxy works again through another node, the cluster is active, and clusters get names the dead node', async () => {
+    const dead = nodes[0] as NodeAgentProcess;
+    // SIGKILL: the node agent cannot stop its processes (each in its own process group, they outlive it), so kill them too, as a lost machine would.
+    await dead.stop('SIGKILL');
+    dead.killProcesses();
+    const killed = Date.now();
+    await eventually('kubectl through the proxy after the loss', async () => {
+      const r = await kubectl(['get', 'namespace', `made-${suffix}`, '-o', 'name', '--request-timeout=5s'], { kubeconfig });
+      return r.code === 0 ? true : undefined;
+    }, 120_000);
+    process.stderr.write(`kubectl through the proxy works again ${Date.now() - killed} ms after a node was killed\n`);
+    // Writes need etcd's quorum: two of three members are left.
+    await kubectlOk(['create', 'namespace', `after-${suffix}`], { kubeconfig });
+    await eventually(`${name} active`, async () => ((await drover.getCluster(name)).state === 'active' ? true : undefined), 120_000);
+
+    const text = await eventually('clusters get naming n1 unreachable', async () => {
+      const out = await drover.cli('clusters', 'get', name);
+      return /n1 \[[^\]]+\][^\n]*\n\s+UNREACHABLE: no word from its node agent/.test(out) ? out : undefined;
+    }, 120_000);
+    assert.doesNotMatch(text, /n2 \[[^\]]+\][^\n]*\n\s+UNREACHABLE/);
+    process.stderr.write(`clusters get names the dead node ${Date.now() - killed} ms after it was killed\n`);
+  });
+});
