@@ -12,8 +12,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kubectl, kubectlOk } from '../testenv/index.ts';
-import { eventually, startDrover, type Drover } from '../testenv/drover.ts';
+import { kubectl, kubectlOk, sharedControlPlane } from '../testenv/index.ts';
+import { eventually, spawnAgent, startDrover, type Drover } from '../testenv/drover.ts';
 import { provisioningBinaries } from '../testenv/binaries.ts';
 import { startNodeAgent, stopNodeAgents, type NodeAgentProcess } from '../testenv/node-agents.ts';
 import { etcdTlsOptions, listMembers } from '../../src/provisioning/index.ts';
@@ -29,13 +29,15 @@ describe('a three-node provisioned cluster', () => {
   const nodes: NodeAgentProcess[] = [];
   const dirs = mkdtempSync(join(tmpdir(), 'drover-3nodes-'));
   let kubeconfig = '';
+  let nodeCommand = '';
 
   before(async () => {
     const binaries = await provisioningBinaries(() => undefined);
     const version = readdirSync(binaries)[0] ?? '';
     drover = await startDrover({ serverArgs: ['--kubernetes-binaries', binaries], env: { DROVER_ACE_SYNC_MS: '500' } });
     const created = JSON.parse(await drover.cli('clusters', 'create', name, '--custom', '--kubernetes-version', version, '-o', 'json')) as { registration: { nodeCommand: string } };
-    for (const node of names) nodes.push(startNodeAgent(created.registration.nodeCommand, { dataDir: join(dirs, node), nodeName: node }));
+    nodeCommand = created.registration.nodeCommand;
+    for (const node of names) nodes.push(startNodeAgent(nodeCommand, { dataDir: join(dirs, node), nodeName: node }));
     kubeconfig = join(drover.dir, `${name}.kubeconfig`);
   });
   after(async () => {
@@ -94,8 +96,31 @@ describe('a three-node provisioned cluster', () => {
     }
   });
 
-  it('survives losing a node: kubectl through the proxy works again through another node, the cluster is active, and clusters get names the dead node', async () => {
-    const dead = nodes[0] as NodeAgentProcess;
+  it('refuses an agent with this cluster\'s token that reports a kube-apiserver of another cluster (another CA), and keeps serving through the nodes', async () => {
+    const words = nodeCommand.split(/\s+/);
+    const flag = (f: string): string => words[words.indexOf(f) + 1] ?? '';
+    const other = await sharedControlPlane();
+    const impostor = spawnAgent(drover.server.url, { token: flag('--token'), caChecksum: flag('--ca-checksum'), agentCommand: '', manifestUrl: '' }, other.kubeconfigPath);
+    try {
+      await eventually('the impostor refused', () => Promise.resolve(/the server refused this agent/.test(impostor.output()) ? true : undefined), 90_000);
+      assert.match(impostor.output(), /reports a kube-apiserver other than the one pinned for cluster .*CA sha256/);
+    } finally {
+      await impostor.stop();
+    }
+    await kubectlOk(['get', 'namespace', `made-${suffix}`], { kubeconfig });
+  });
+
+  it('survives losing the node whose session carries the traffic: kubectl through the proxy works again through another node, the cluster is active, and clusters get names the dead node', async () => {
+    // The server sends a cluster's traffic through its oldest node session: the first node admitted and still connected.
+    const connected: string[] = [];
+    for (const line of drover.server.output().split('\n')) {
+      const entry = (() => { try { return JSON.parse(line) as { msg?: string; node?: string }; } catch { return {}; } })();
+      if (!entry.node || !names.includes(entry.node)) continue;
+      if (entry.msg === 'agent admitted' && !connected.includes(entry.node)) connected.push(entry.node);
+      if (entry.msg === 'agent disconnected') connected.splice(connected.indexOf(entry.node), 1);
+    }
+    const carrier = connected[0] ?? 'n1';
+    const dead = nodes[names.indexOf(carrier)] as NodeAgentProcess;
     // SIGKILL: the node agent cannot stop its processes (each in its own process group, they outlive it), so kill them too, as a lost machine would.
     await dead.stop('SIGKILL');
     dead.killProcesses();
@@ -111,9 +136,9 @@ describe('a three-node provisioned cluster', () => {
 
     const text = await eventually('clusters get naming n1 unreachable', async () => {
       const out = await drover.cli('clusters', 'get', name);
-      return /n1 \[[^\]]+\][^\n]*\n\s+UNREACHABLE: no word from its node agent/.test(out) ? out : undefined;
+      return new RegExp(`${carrier} \\[[^\\]]+\\][^\\n]*\\n\\s+UNREACHABLE: no word from its node agent`).test(out) ? out : undefined;
     }, 120_000);
-    assert.doesNotMatch(text, /n2 \[[^\]]+\][^\n]*\n\s+UNREACHABLE/);
-    process.stderr.write(`clusters get names the dead node ${Date.now() - killed} ms after it was killed\n`);
+    for (const alive of names.filter((n) => n !== carrier)) assert.doesNotMatch(text, new RegExp(`${alive} \\[[^\\]]+\\][^\\n]*\\n\\s+UNREACHABLE`));
+    process.stderr.write(`killed ${carrier} (its session carried the traffic); clusters get names it ${Date.now() - killed} ms after\n`);
   });
 });
