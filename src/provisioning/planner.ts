@@ -81,16 +81,18 @@ const peerUrl = (n: NodeRegistration): string => `https://${hostOf(n.address)}:$
  */
 function etcdMembership(input: PlanInput, etcdNodes: NodeRegistration[]): { args: string[]; join?: EtcdJoin; restoreArgs: string[] } {
   const { node } = input;
-  const self = (initialCluster: NodeRegistration[]): string[] => [
+  const self = (initialCluster: NodeRegistration[], token: string): string[] => [
     `--name=${node.name}`, `--initial-advertise-peer-urls=${peerUrl(node)}`,
-    ...(initialCluster.length > 0 ? [`--initial-cluster=${initialCluster.map((n) => `${n.name}=${peerUrl(n)}`).join(',')}`] : []), `--initial-cluster-token=${input.cluster.id}`,
+    ...(initialCluster.length > 0 ? [`--initial-cluster=${initialCluster.map((n) => `${n.name}=${peerUrl(n)}`).join(',')}`] : []), `--initial-cluster-token=${token}`,
   ];
-  // A restore makes every etcd node a member of one new cluster at once: each names them all. Kubernetes' advice:
-  // revisions jump ahead and are marked compacted, so no client's watch resumes from a revision the snapshot reuses.
-  const restoreArgs = [...self(etcdNodes), '--bump-revision=1000000000', '--mark-compacted'];
-  if (isSeed(input)) return { args: [...self([node]), '--initial-cluster-state=new'], restoreArgs };
+  // A restore makes every etcd node a member of one new cluster at once: each names them all. Its own token (etcd's
+  // disaster-recovery advice) gives it new member and cluster ids, so a member still running the old data (a node that
+  // has not picked up the restore yet) is refused by the restored ones instead of mixing old raft state in. Kubernetes'
+  // advice: revisions jump ahead and are marked compacted, so no client's watch resumes from a revision the snapshot reuses.
+  const restoreArgs = [...self(etcdNodes, `${input.cluster.id}-${input.restore?.id ?? ''}`), '--bump-revision=1000000000', '--mark-compacted'];
+  if (isSeed(input)) return { args: [...self([node], input.cluster.id), '--initial-cluster-state=new'], restoreArgs };
   const clientUrls = etcdNodes.filter((n) => n.name !== node.name).map((n) => `https://${hostOf(n.address)}:${n.ports.etcdClient}`);
-  return { args: [...self([]), '--initial-cluster-state=existing'], join: { name: node.name, peerUrl: peerUrl(node), clientUrls }, restoreArgs };
+  return { args: [...self([], input.cluster.id), '--initial-cluster-state=existing'], join: { name: node.name, peerUrl: peerUrl(node), clientUrls }, restoreArgs };
 }
 
 function controlPlanes(nodes: NodeRegistration[]): NodeRegistration[] {

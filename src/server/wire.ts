@@ -162,6 +162,7 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     db: core.store.db, secrets: core.secrets, clusters: clusters.service, authenticator: core.identity.authenticator,
     publicUrl: core.config.publicUrl, caPem: core.tls.caPem, webhook: { config: webhookConfig, flags: kubeApiserverFlags },
     snapshotsDir: join(core.config.dataDir, 'snapshots'), sessionFor: (clusterId) => clusters.tunnel.sessionFor(clusterId),
+    sessionsOf: (clusterId) => clusters.tunnel.sessionsOf(clusterId),
     owns: (clusterId) => clusters.controllers.owned(clusterId) !== undefined, logger: core.logger,
     ...(core.config.kubernetesBinaries ? { binariesDir: core.config.kubernetesBinaries } : {}),
   });

@@ -5,7 +5,8 @@
  * control-plane node's agent holds a tunnel session (the cluster controller admits any
  * kube-apiserver the cluster's CA verifies). Then one node agent and its processes are
  * killed with SIGKILL: kubectl through the proxy works again through another node, the
- * cluster is Active, and `clusters get` names the dead node unreachable.
+ * cluster is Active, and `clusters get` names the dead node unreachable. Before that,
+ * a snapshot is restored on all three members at once (one new etcd cluster).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -94,6 +95,27 @@ describe('a three-node provisioned cluster', () => {
         return r.code === 0 ? true : undefined;
       }, 60_000);
     }
+  });
+
+  it('restores a snapshot on all three etcd members (one new etcd cluster from the same snapshot), and etcd has three voting members again', async () => {
+    const snapshot = JSON.parse(await drover.cli('clusters', 'snapshots', 'create', name, '-o', 'json')) as { id: string };
+    await kubectlOk(['create', 'namespace', `gone-${suffix}`], { kubeconfig });
+    const started = Date.now();
+    const restored = JSON.parse(await drover.cli('clusters', 'snapshots', 'restore', name, snapshot.id, '-o', 'json')) as { etcdNodes: string[]; nodes: string[] };
+    process.stderr.write(`restore of a 3-node cluster: ${Date.now() - started} ms (${restored.nodes.join('; ')})\n`);
+    assert.deepEqual([...restored.etcdNodes].sort(), names);
+    for (const line of restored.nodes) assert.match(line, /restored for restore r-/);
+    const namespaces = await eventually('the namespaces through the proxy after the restore', async () => {
+      const r = await kubectl(['get', 'namespaces', '-o', 'name'], { kubeconfig });
+      return r.code === 0 ? r.stdout : undefined;
+    }, 60_000);
+    assert.match(namespaces, new RegExp(`namespace/made-${suffix}`), 'made before the snapshot: there');
+    assert.doesNotMatch(namespaces, new RegExp(`namespace/gone-${suffix}`), 'made after the snapshot: gone');
+    const etcd = await eventually('three started etcd members after the restore', async () => {
+      const list = await members(nodes[1] as NodeAgentProcess).catch(() => []);
+      return list.length === 3 && list.every((m) => m.name) ? list : undefined;
+    }, 60_000);
+    assert.deepEqual(etcd.map((m) => m.name).sort(), names);
   });
 
   it('refuses an agent with this cluster\'s token that reports a kube-apiserver of another cluster (another CA), and keeps serving through the nodes', async () => {
