@@ -10,8 +10,10 @@
  *   leave without quorum, and the node retries until the member before it has started.
  *   A node that was added but died before starting finds itself in the list and does
  *   not add itself twice.
- * - a member leaves: a node whose new plan drops the etcd role removes itself
- *   (`MemberRemove`) while its etcd still runs, so the quorum counts only the living.
+ * - a member leaves: a node registered again without the etcd role runs no etcd (its
+ *   data is set aside); the etcd nodes' plans name its peer URL, and each removes that
+ *   member (`MemberRemove`) once its own member is healthy, so the quorum counts only
+ *   members that can run.
  *
  * Learners (added without a vote, promoted once caught up) would keep the quorum
  * while a member catches up; with the small etcd of a Drover-sized cluster a voting
@@ -80,11 +82,14 @@ export async function listMembers(clientUrls: string[], tls: https.RequestOption
 /**
  * Makes `join` a member of the running etcd cluster and returns the `--initial-cluster`
  * flag its first start needs. Retries (a member not up yet, an add refused for quorum)
- * until `deadlineMs`, then fails with the last reason.
+ * until `wait.deadlineMs` (or the node agent stops), then fails with the last reason.
  */
-export async function joinEtcd(join: EtcdJoin, tls: https.RequestOptions, deadlineMs: number, log: (message: string) => void): Promise<string> {
+export async function joinEtcd(
+  join: EtcdJoin, tls: https.RequestOptions, wait: { deadlineMs: number; stopped: () => boolean; log: (message: string) => void },
+): Promise<string> {
   let last = '';
   for (;;) {
+    if (wait.stopped()) throw new DroverError('DRV_ERR_SESSION_CLOSED', 'the node agent stopped before this etcd member joined the cluster');
     try {
       const { clientUrl, members } = await listMembers(join.clientUrls, tls);
       const listed = members.some((m) => m.peerURLs?.includes(join.peerUrl))
@@ -93,10 +98,10 @@ export async function joinEtcd(join: EtcdJoin, tls: https.RequestOptions, deadli
       return initialCluster(listed, join);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      if (message !== last) log(`cannot join the etcd cluster yet (retrying): ${message}`);
+      if (message !== last) wait.log(`cannot join the etcd cluster yet (retrying): ${message}`);
       last = message;
     }
-    if (Date.now() > deadlineMs) {
+    if (Date.now() > wait.deadlineMs) {
       throw new DroverError('DRV_ERR_PROVISIONING_FAILED', `this etcd member could not join the cluster's etcd: ${last}. The node that started it (the seed) must be running, `
         + 'and every member added before this one must have started');
     }
@@ -113,11 +118,13 @@ export function initialCluster(members: Member[], join: EtcdJoin): string {
   return `--initial-cluster=${entries.join(',')}`;
 }
 
-/** Removes the member with `peerUrl` (a node leaving the etcd role), asking `clientUrl`; no-op when it is not a member. */
-export async function leaveEtcd(clientUrl: string, peerUrl: string, tls: https.RequestOptions): Promise<string> {
+/** Removes the members with any of `peerUrls` (nodes that left the etcd role), asking `clientUrl`; returns the names removed. */
+export async function removeMembers(clientUrl: string, peerUrls: string[], tls: https.RequestOptions): Promise<string[]> {
   const { members } = await listMembers([clientUrl], tls);
-  const self = members.find((m) => m.peerURLs?.includes(peerUrl));
-  if (!self?.ID) return `${peerUrl} was not an etcd member`;
-  await etcdCall(clientUrl, '/v3/cluster/member/remove', { ID: self.ID }, tls);
-  return `removed from etcd's members (${members.length - 1} left)`;
+  const removed: string[] = [];
+  for (const member of members.filter((m) => m.ID && m.peerURLs?.some((url) => peerUrls.includes(url)))) {
+    await etcdCall(clientUrl, '/v3/cluster/member/remove', { ID: member.ID }, tls);
+    removed.push(member.name || (member.peerURLs ?? []).join(','));
+  }
+  return removed;
 }

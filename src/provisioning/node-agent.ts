@@ -15,7 +15,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import https from 'node:https';
 import http from 'node:http';
@@ -26,7 +26,7 @@ import { fetchPinnedCa, type TunnelHandlers } from '../tunnel/index.ts';
 import { routeKey } from '../agent-protocol/index.ts';
 import { snapshotRoute, takeSnapshot } from './etcd-snapshot.ts';
 import { etcdDataDir, restoreEtcd } from './etcd-restore.ts';
-import { etcdTlsOptions, joinEtcd, leaveEtcd } from './etcd-membership.ts';
+import { etcdTlsOptions, joinEtcd, removeMembers } from './etcd-membership.ts';
 import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 import { NodeClient } from './node-client.ts';
 import { Supervisor } from './supervisor.ts';
@@ -164,7 +164,6 @@ export class NodeAgent {
 
   private async carryOut(plan: NodePlan): Promise<void> {
     const supervisor = this.supervisor as Supervisor;
-    const left = await this.leaveEtcdIfDropped(plan);
     const stopping = Date.now();
     const killed = await supervisor.stopAll();
     const stopped = `previous processes stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s${killed.length > 0 ? ` (${killed.join(', ')} killed after the SIGTERM grace)` : ''}`;
@@ -174,7 +173,7 @@ export class NodeAgent {
     this.progress.planId = plan.id;
     this.progress.total = 3 + (restore ? 1 : 0) + plan.processes.length;
     this.progress.steps = [];
-    this.step('plan', 'done', `plan ${plan.id} for Kubernetes ${plan.version}; ${left}${stopped}`);
+    this.step('plan', 'done', `plan ${plan.id} for Kubernetes ${plan.version}; ${stopped}`);
     await this.run('binaries', async () => {
       await mkdir(join(this.dataDir, 'bin', plan.version), { recursive: true });
       for (const binary of plan.binaries) {
@@ -193,7 +192,7 @@ export class NodeAgent {
         await chmod(path, file.mode);
       }
       for (const dir of [etcdDataDir, 'var/lib/kubelet']) await mkdir(join(this.dataDir, dir), { recursive: true, mode: 0o700 });
-      return `${plan.files.length} files under ${join(this.dataDir, 'etc/kubernetes')}`;
+      return `${plan.files.length} files under ${join(this.dataDir, 'etc/kubernetes')}${await this.setAsideEtcdIfLeft(plan)}`;
     });
     // Every process is stopped by now: etcd's data can be swapped.
     const state = this.state;
@@ -213,7 +212,7 @@ export class NodeAgent {
       await this.run(process.name, async () => {
         supervisor.start(await this.withEtcdMembership(plan, process));
         await this.healthy(process.name, process.health);
-        return `running (${process.health.kind === 'running' ? 'started' : `healthy at ${process.health.url}`})`;
+        return `running (${process.health.kind === 'running' ? 'started' : `healthy at ${process.health.url}`})${await this.removeFormerMembers(plan, process)}`;
       });
     }
   }
@@ -225,24 +224,37 @@ export class NodeAgent {
   private async withEtcdMembership(plan: NodePlan, process: PlannedProcess): Promise<PlannedProcess> {
     if (process.name !== 'etcd' || !plan.etcdJoin || existsSync(join(this.dataDir, etcdDataDir, 'member')) || process.health.kind !== 'https') return process;
     const log = (message: string): void => this.step('etcd', 'running', message);
-    const flag = await joinEtcd(plan.etcdJoin, etcdTlsOptions(this.dataDir, process.health), Date.now() + healthTimeoutMs, log);
+    const flag = await joinEtcd(plan.etcdJoin, etcdTlsOptions(this.dataDir, process.health), { deadlineMs: Date.now() + healthTimeoutMs, stopped: () => this.closed, log });
     return { ...process, args: [...process.args, flag] };
   }
 
-  /** A node whose new plan has no etcd any more leaves etcd's membership while its member still runs. */
-  private async leaveEtcdIfDropped(plan: NodePlan): Promise<string> {
-    const health = this.current?.processes.find((p) => p.name === 'etcd')?.health;
-    const peerUrl = this.current?.processes.find((p) => p.name === 'etcd')?.args.find((a) => a.startsWith('--initial-advertise-peer-urls='))?.split('=')[1];
-    if (plan.processes.some((p) => p.name === 'etcd') || health?.kind !== 'https' || !peerUrl) return '';
+  /** Once its member is healthy, an etcd node removes the members of nodes that left the etcd role (their nodes run no etcd any more). */
+  private async removeFormerMembers(plan: NodePlan, process: PlannedProcess): Promise<string> {
+    if (process.name !== 'etcd' || process.health.kind !== 'https' || !plan.etcdFormerMembers) return '';
     try {
-      return `${await leaveEtcd(new URL(health.url).origin, peerUrl, etcdTlsOptions(this.dataDir, health))}; `;
+      const removed = await removeMembers(new URL(process.health.url).origin, plan.etcdFormerMembers, etcdTlsOptions(this.dataDir, process.health));
+      return removed.length > 0 ? `; removed the etcd members of nodes that left the etcd role: ${removed.join(', ')}` : '';
     } catch (error) {
-      return `could not leave etcd's members (remove it by hand: etcdctl member remove): ${error instanceof Error ? error.message : String(error)}; `;
+      // Not fatal: the next plan run tries again; meanwhile the quorum counts a member that does not run.
+      return `; could not remove the etcd members of nodes that left the etcd role (${error instanceof Error ? error.message : String(error)})`;
     }
+  }
+
+  /**
+   * A node that left the etcd role sets its member's data aside (its member is removed
+   * by the others): should it take the role again, it joins as a new member.
+   */
+  private async setAsideEtcdIfLeft(plan: NodePlan): Promise<string> {
+    if (plan.processes.some((p) => p.name === 'etcd') || !existsSync(join(this.dataDir, etcdDataDir, 'member'))) return '';
+    const aside = `${etcdDataDir}.left-${Date.now()}`;
+    await rename(join(this.dataDir, etcdDataDir), join(this.dataDir, aside));
+    return `; this node left the etcd role: its member's data is set aside in ${aside}`;
   }
 
   /** Runs one step, reporting it running, then done or failed (and rethrowing). */
   private async run(step: string, work: () => Promise<string>): Promise<void> {
+    // Stopped while a plan was being carried out: start nothing more (close() stopped what ran).
+    if (this.closed) throw new DroverError('DRV_ERR_SESSION_CLOSED', `the node agent stopped before step ${step}`);
     this.step(step, 'running');
     try {
       this.step(step, 'done', await work());
@@ -257,6 +269,7 @@ export class NodeAgent {
     const supervisor = this.supervisor as Supervisor;
     const deadline = Date.now() + healthTimeoutMs;
     for (;;) {
+      if (this.closed) throw new DroverError('DRV_ERR_SESSION_CLOSED', `the node agent stopped while waiting for ${name} to be healthy`);
       const exited = supervisor.exited(name);
       if (exited) throw new DroverError('DRV_ERR_PROVISIONING_FAILED', `${exited}; last lines: ${tail(supervisor.logFile(name))}`);
       if (check.kind === 'running') {

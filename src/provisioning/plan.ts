@@ -83,6 +83,12 @@ export interface NodePlan {
    * a new cluster of itself.
    */
   etcdJoin?: EtcdJoin;
+  /**
+   * On etcd nodes: the peer URLs of registered nodes without the etcd role. Once its own
+   * member is healthy, the node removes any of them from etcd's members (a node that
+   * left the etcd role), so the quorum counts only members that can run.
+   */
+  etcdFormerMembers?: string[];
   /** On control-plane nodes: what the node agent reports for its tunnel (kube-apiserver as it dials it, and the admin kubeconfig). */
   tunnel?: { apiServer: string; kubeconfig: string };
 }

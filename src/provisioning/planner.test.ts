@@ -55,6 +55,9 @@ describe('planNode', () => {
     assert.equal(args(p, 'etcd').some((a) => a.startsWith('--initial-cluster=')), false);
     assert.deepEqual(p.etcdJoin, { name: 'n2', peerUrl: 'https://10.0.0.2:3001', clientUrls: ['https://10.0.0.1:2000'] });
     assert.equal((await plan(w1)).etcdJoin, undefined, 'a node without etcd joins nothing');
+    // A registered node without the etcd role is no member: each etcd node removes its member, should it have been one.
+    assert.deepEqual(p.etcdFormerMembers, ['https://10.0.0.3:4001']);
+    assert.equal((await plan(w1)).etcdFormerMembers, undefined);
     assert.ok(args(p, 'etcd').includes('--client-cert-auth=true') && args(p, 'etcd').includes('--peer-client-cert-auth=true'));
     assert.ok(args(p, 'kube-apiserver').includes('--etcd-servers=https://10.0.0.1:2000,https://10.0.0.2:3000'));
     assert.equal(p.processes.some((x) => x.name === 'kubelet'), false);

@@ -79,8 +79,11 @@ const peerUrl = (n: NodeRegistration): string => `https://${hostOf(n.address)}:$
  * answered (the node agent adds `--initial-cluster`). Never two clusters: one seed per
  * cluster, set once by the server.
  */
-function etcdMembership(input: PlanInput, etcdNodes: NodeRegistration[]): { args: string[]; join?: EtcdJoin; restoreArgs: string[] } {
+function etcdMembership(input: PlanInput, etcdNodes: NodeRegistration[]): { args: string[]; join?: EtcdJoin; restoreArgs: string[]; formerMembers: string[] } {
   const { node } = input;
+  // Nodes without the etcd role, whose members the etcd nodes remove. Not part of the plan id (a worker registering would
+  // restart every etcd node): a node leaving etcd changes the etcd list, which is.
+  const formerMembers = input.nodes.filter((n) => !n.roles.includes('etcd')).map(peerUrl);
   const self = (initialCluster: NodeRegistration[], token: string): string[] => [
     `--name=${node.name}`, `--initial-advertise-peer-urls=${peerUrl(node)}`,
     ...(initialCluster.length > 0 ? [`--initial-cluster=${initialCluster.map((n) => `${n.name}=${peerUrl(n)}`).join(',')}`] : []), `--initial-cluster-token=${token}`,
@@ -90,9 +93,9 @@ function etcdMembership(input: PlanInput, etcdNodes: NodeRegistration[]): { args
   // has not picked up the restore yet) is refused by the restored ones instead of mixing old raft state in. Kubernetes'
   // advice: revisions jump ahead and are marked compacted, so no client's watch resumes from a revision the snapshot reuses.
   const restoreArgs = [...self(etcdNodes, `${input.cluster.id}-${input.restore?.id ?? ''}`), '--bump-revision=1000000000', '--mark-compacted'];
-  if (isSeed(input)) return { args: [...self([node], input.cluster.id), '--initial-cluster-state=new'], restoreArgs };
+  if (isSeed(input)) return { args: [...self([node], input.cluster.id), '--initial-cluster-state=new'], restoreArgs, formerMembers };
   const clientUrls = etcdNodes.filter((n) => n.name !== node.name).map((n) => `https://${hostOf(n.address)}:${n.ports.etcdClient}`);
-  return { args: [...self([], input.cluster.id), '--initial-cluster-state=existing'], join: { name: node.name, peerUrl: peerUrl(node), clientUrls }, restoreArgs };
+  return { args: [...self([], input.cluster.id), '--initial-cluster-state=existing'], join: { name: node.name, peerUrl: peerUrl(node), clientUrls }, restoreArgs, formerMembers };
 }
 
 function controlPlanes(nodes: NodeRegistration[]): NodeRegistration[] {
@@ -105,7 +108,7 @@ export async function planNode(input: PlanInput): Promise<PlanAnswer> {
   if (wait) return { kind: 'wait', reason: wait };
   const ca = input.pki.ca;
   let restore: PlannedRestore | undefined;
-  let etcdJoin: EtcdJoin | undefined;
+  let membershipPlan: Pick<NodePlan, 'etcdJoin' | 'etcdFormerMembers'> = {};
   const files: PlannedFile[] = [
     { path: `${pki}/ca.crt`, content: ca.certPem, mode: 0o644 },
   ];
@@ -130,7 +133,7 @@ export async function planNode(input: PlanInput): Promise<PlanAnswer> {
     const healthClient = await pair('etcd-healthcheck-client', { commonName: 'etcd-healthcheck-client', usage: 'client' });
     const membership = etcdMembership(input, etcdNodes);
     const member = membership.args;
-    etcdJoin = membership.join;
+    membershipPlan = { ...(membership.join ? { etcdJoin: membership.join } : {}), ...(membership.formerMembers.length > 0 ? { etcdFormerMembers: membership.formerMembers } : {}) };
     if (input.restore) restore = { ...input.restore, args: membership.restoreArgs };
     processes.push({
       name: 'etcd', binary: 'etcd',
@@ -220,7 +223,7 @@ export async function planNode(input: PlanInput): Promise<PlanAnswer> {
   const plan: NodePlan = {
     clusterId: input.cluster.id, nodeName: node.name, id: planId(input), version: binaries.version,
     binaries: [...needed].map((name) => ({ name, sha256: binaries.sha256[name] })),
-    files, processes, ...(restore ? { restore } : {}), ...(etcdJoin ? { etcdJoin } : {}),
+    files, processes, ...(restore ? { restore } : {}), ...membershipPlan,
     ...(node.roles.includes('controlplane') ? { tunnel: { apiServer: `${hostOf(node.address)}:${node.ports.apiServer}`, kubeconfig: adminKubeconfigPath } } : {}),
   };
   return { kind: 'plan', plan };

@@ -5,7 +5,8 @@
  * control-plane node's agent holds a tunnel session (the cluster controller admits any
  * kube-apiserver the cluster's CA verifies). Then one node agent and its processes are
  * killed with SIGKILL: kubectl through the proxy works again through another node, the
- * cluster is Active, and `clusters get` names the dead node unreachable. Before that,
+ * cluster is Active, and `clusters get` names the dead node unreachable; it comes back
+ * without the etcd role, and the others remove its etcd member. Before that,
  * a snapshot is restored on all three members at once (one new etcd cluster).
  */
 import { after, before, describe, it } from 'node:test';
@@ -162,5 +163,15 @@ describe('a three-node provisioned cluster', () => {
     }, 120_000);
     for (const alive of names.filter((n) => n !== carrier)) assert.doesNotMatch(text, new RegExp(`${alive} \\[[^\\]]+\\][^\\n]*\\n\\s+UNREACHABLE`));
     process.stderr.write(`killed ${carrier} (its session carried the traffic); clusters get names it ${Date.now() - killed} ms after\n`);
+
+    // The machine comes back without the etcd role: the other etcd nodes remove its member, so etcd has the two that run.
+    nodes[names.indexOf(carrier)] = startNodeAgent(nodeCommand, { dataDir: dead.dataDir, nodeName: carrier, roles: 'controlplane,worker' });
+    const alive = names.filter((n) => n !== carrier);
+    const left = await eventually(`${carrier}'s etcd member removed`, async () => {
+      const list = await members(nodes[names.indexOf(alive[0] ?? '')] as NodeAgentProcess).catch(() => []);
+      return list.length === 2 && list.every((m) => m.name) ? list : undefined;
+    }, 180_000);
+    assert.deepEqual(left.map((m) => m.name).sort(), alive);
+    await eventually('kubectl through the proxy with two etcd members', async () => ((await kubectl(['get', 'namespace', `after-${suffix}`], { kubeconfig })).code === 0 ? true : undefined), 120_000);
   });
 });
