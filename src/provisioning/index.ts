@@ -30,6 +30,7 @@ export { NodeAgent, type NodeAgentOptions } from './node-agent.ts';
 export { parseRoles, roleNames, type Role, type NodePlan, type NodeProgress } from './plan.ts';
 export { kubeletInvocation, kubeletConfiguration } from './kubelet-config.ts';
 export { maxSnapshotBytes } from './etcd-snapshot.ts';
+export { etcdTlsOptions, listMembers } from './etcd-membership.ts';
 export type { EtcdSnapshot } from './snapshots.ts';
 export { checkSchedule, type SnapshotSchedule } from './snapshot-schedule.ts';
 export type { WebhookFiles } from './planner.ts';
@@ -49,6 +50,8 @@ export interface ProvisioningFeatureOptions {
   snapshotsDir: string;
   /** A cluster's current tunnel session, through which snapshots are taken. */
   sessionFor: (clusterId: string) => AgentSessionView | undefined;
+  /** Every tunnel session of a cluster here (one per connected control-plane node), told at once when their plans change. */
+  sessionsOf: (clusterId: string) => AgentSessionView[];
   /** Whether this replica owns the cluster (docs/ha.md): only the owner takes its scheduled snapshots. */
   owns: (clusterId: string) => boolean;
   logger: Logger;
@@ -87,7 +90,7 @@ export function createProvisioningFeature(options: ProvisioningFeatureOptions): 
   return {
     close: () => scheduler.stop(),
     service, drivers,
-    apiPlugins: provisioningApi({ service, driver: drivers.custom as ProvisioningDriver, snapshots, clusters: options.clusters, binaries, authenticator: options.authenticator, sessionFor: options.sessionFor }),
+    apiPlugins: provisioningApi({ service, driver: drivers.custom as ProvisioningDriver, snapshots, clusters: options.clusters, binaries, authenticator: options.authenticator, sessionsOf: options.sessionsOf }),
     aceContexts: async (clusterId) => (await Promise.all(all.map((d) => d.aceContexts(clusterId)))).flat(),
     clusterDeleted: async (clusterId, toldNodes) => {
       await snapshots.forget(clusterId);

@@ -69,8 +69,8 @@ export interface ProvisioningApiOptions {
   clusters: Pick<ClusterService, 'get'>;
   binaries: KubernetesBinaries;
   authenticator: TokenAuthenticator;
-  /** The cluster's tunnel session here, to tell its node its plan changed (the others find out within 10 s). */
-  sessionFor: (clusterId: string) => AgentSessionView | undefined;
+  /** The cluster's tunnel sessions here, to tell their nodes their plan changed (nodes without a session find out within 10 s). */
+  sessionsOf: (clusterId: string) => AgentSessionView[];
 }
 
 function header(request: FastifyRequest, name: string): string {
@@ -202,7 +202,10 @@ function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox
       const snapshot = await options.snapshots.get(cluster, request.params.snapshotId);
       const asked = await options.service.requestRestore(cluster.id, snapshot);
       // Only a speed-up: a node that misses it (no session here, an older node agent) checks its plan within 10 s anyway.
-      void options.sessionFor(cluster.id)?.request(planChangedRoute.method, planChangedRoute.path, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+      // Every control-plane node at once: a restored etcd member waits for its quorum, so the members should restore together.
+      for (const session of options.sessionsOf(cluster.id)) {
+        void session.request(planChangedRoute.method, planChangedRoute.path, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+      }
       return reply.status(202).send(asked);
     });
     return Promise.resolve();

@@ -145,6 +145,8 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     agentImage: core.config.agentImage,
     // A provisioned cluster's nodes go with it (`provisioning` is made below; this runs only on a delete).
     onDelete: (clusterId, toldNodes) => provisioning.clusterDeleted(clusterId, toldNodes),
+    // A provisioned cluster's agents are its control-plane nodes: any kube-apiserver its CA verifies is admitted.
+    provisionedCa: async (clusterId) => ((await provisioning.service.versionOf(clusterId)) === undefined ? undefined : provisioning.service.caPem(clusterId)),
     // The import manifest carries kube-api-auth while the cluster's authorized endpoint is on.
     kubeApiAuth: async (clusterId) => ((await aceSettings.get(clusterId)).mode === 'off' ? undefined : { listen: new URL(defaultWebhookUrl).host }),
     // Tests shorten the grace period; production keeps the default.
@@ -163,6 +165,7 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     db: core.store.db, secrets: core.secrets, clusters: clusters.service, authenticator: core.identity.authenticator,
     publicUrl: core.config.publicUrl, caPem: core.tls.caPem, webhook: { config: webhookConfig, flags: kubeApiserverFlags },
     snapshotsDir: join(core.config.dataDir, 'snapshots'), sessionFor: (clusterId) => clusters.tunnel.sessionFor(clusterId),
+    sessionsOf: (clusterId) => clusters.tunnel.sessionsOf(clusterId),
     owns: (clusterId) => clusters.controllers.owned(clusterId) !== undefined, logger: core.logger,
     ...(core.config.kubernetesBinaries ? { binariesDir: core.config.kubernetesBinaries } : {}),
   });

@@ -188,6 +188,8 @@ export interface ProvisionedClustersTable {
   /** The snapshot schedule (migration 0014): every how many ms, and how many scheduled snapshots are kept. */
   snapshot_every_ms: number | null;
   snapshot_retention: number | null;
+  /** The etcd node that started the cluster's etcd; the others join it (migration 0017). */
+  etcd_seed: string | null;
 }
 
 /** A node registered for a provisioned cluster; `roles` and `ports` are JSON, `progress` the node's last report (JSON). */
@@ -202,6 +204,8 @@ export interface ProvisionedNodesTable {
   plan_digest: string | null;
   progress: string | null;
   updated_at: string;
+  /** When its node agent last asked for its plan or reported (migration 0017). */
+  seen_at: string | null;
 }
 
 /** An etcd snapshot of a provisioned cluster; the bytes are `<data-dir>/snapshots/<cluster_id>/<id>.db`. */

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { kubectl, kubectlOk } from '../testenv/index.ts';
 import { eventually, startDrover, type Drover } from '../testenv/drover.ts';
 import { provisioningBinaries } from '../testenv/binaries.ts';
-import { startNodeAgent, type NodeAgentProcess } from '../testenv/node-agents.ts';
+import { startNodeAgent, stopNodeAgents, type NodeAgentProcess } from '../testenv/node-agents.ts';
 import { spawnServer } from './identity-support.ts';
 
 const suffix = Math.random().toString(36).slice(2, 7);
@@ -44,10 +44,7 @@ describe('provisioned clusters', () => {
     drover = await startDrover({ serverArgs, env: { DROVER_ACE_SYNC_MS: '500' } });
   });
   after(async () => {
-    for (const node of nodes) {
-      await node.stop('SIGTERM');
-      node.killProcesses();
-    }
+    await stopNodeAgents(nodes);
     await drover?.stop();
     rmSync(dirs, { recursive: true, force: true });
   });

@@ -18,6 +18,7 @@ import { provisioningMigration } from './0012-provisioning.ts';
 import { loginFlowsMigration } from './0013-login-flows.ts';
 import { snapshotRestoreScheduleMigration } from './0014-snapshot-restore-schedule.ts';
 import { sharedFilesMigration } from './0015-shared-files.ts';
+import { etcdSeedMigration } from './0017-etcd-seed.ts';
 
 export interface Migration {
   /** `NNNN-topic`; the number fixes the order. */
@@ -41,4 +42,5 @@ export const migrations: readonly Migration[] = [
   loginFlowsMigration,
   snapshotRestoreScheduleMigration,
   sharedFilesMigration,
+  etcdSeedMigration,
 ];
