@@ -4,12 +4,12 @@
  * cluster Active through the node agent's tunnel. Each run starts from an empty
  * data dir, so `binaries` includes downloading and checking about 250 MB.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchContext, BenchResult } from './bench.ts';
 import { startDrover } from '../test/testenv/drover.ts';
-import { provisioningBinaries } from '../test/testenv/binaries.ts';
+import { provisioningBinaries, provisioningVersions } from '../test/testenv/binaries.ts';
 import { startNodeAgent } from '../test/testenv/node-agents.ts';
 import { eventually } from '../test/testenv/wait.ts';
 
@@ -18,7 +18,7 @@ interface Shown { state: string; createdAt: string; provisioning?: { nodes: Arra
 
 export default async function bench(ctx: BenchContext): Promise<BenchResult> {
   const binaries = await provisioningBinaries(ctx.progress);
-  const version = readdirSync(binaries)[0] ?? '';
+  const version = (await provisioningVersions(ctx.progress)).current;
   const drover = await startDrover({ serverArgs: ['--kubernetes-binaries', binaries] });
   const dir = mkdtempSync(join(tmpdir(), 'drover-bench-provision-'));
   try {
