@@ -8,8 +8,9 @@
  *   only at the cluster's own version, and a snapshot only to a registered node of
  *   its cluster while that cluster is being restored to it (the node downloads it,
  *   as it does the binaries: the tunnel takes requests of at most 1 MiB).
- * - for admins: create a custom cluster (`POST /v1/provisioning/clusters`) and
- *   read its nodes with their progress (`GET /v1/clusters/:id/nodes`).
+ * - for admins: create a custom cluster (`POST /v1/provisioning/clusters`),
+ *   read its nodes with their progress and its last upgrade (`GET
+ *   /v1/clusters/:id/nodes`), and upgrade it (`POST /v1/clusters/:id/upgrade`).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
@@ -23,8 +24,8 @@ import type { KubernetesBinaries } from './binaries.ts';
 import type { ProvisioningService } from './provisioning-service.ts';
 import type { ProvisioningDriver } from './driver.ts';
 import type { EtcdSnapshots } from './snapshots.ts';
-import { planChangedRoute, roleNames, type NodeRegistration } from './plan.ts';
-import type { AgentSessionView } from '../tunnel/index.ts';
+import { roleNames, type NodeRegistration } from './plan.ts';
+import type { ClusterUpgrades } from './upgrade.ts';
 import { checkSchedule } from './snapshot-schedule.ts';
 
 /** The header carrying the node's random id (from its data dir). */
@@ -67,8 +68,9 @@ export interface ProvisioningApiOptions {
   clusters: Pick<ClusterService, 'get'>;
   binaries: KubernetesBinaries;
   authenticator: TokenAuthenticator;
-  /** The cluster's tunnel session here, to tell its node its plan changed (the others find out within 10 s). */
-  sessionFor: (clusterId: string) => AgentSessionView | undefined;
+  /** Tells the node holding the cluster's tunnel here that its plan changed (the others find out within 10 s). */
+  nudge: (clusterId: string) => void;
+  upgrades: Pick<ClusterUpgrades, 'request'>;
 }
 
 function header(request: FastifyRequest, name: string): string {
@@ -113,10 +115,10 @@ function nodeRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox 
       schema: { ...common, summary: 'A Kubernetes binary at the cluster\'s version (registration token)', params: Type.Object({ version: Type.String({ maxLength: 64 }), name: Type.String({ maxLength: 40 }) }) },
     }, async (request, reply) => {
       const { cluster, version } = await service.clusterForNode(header(request, agentHeaders.token));
-      if (request.params.version !== version) {
-        throw new DroverError('DRV_ERR_FORBIDDEN', `cluster "${cluster.name}" runs Kubernetes ${version}; its nodes get only that version's binaries`);
+      if (!(await service.nodeVersions(cluster.id, version)).includes(request.params.version)) {
+        throw new DroverError('DRV_ERR_FORBIDDEN', `cluster "${cluster.name}" runs Kubernetes ${version}; its nodes get only that version's binaries (and an upgrade's target while it runs)`);
       }
-      const file = binaries.open(version, request.params.name);
+      const file = binaries.open(request.params.version, request.params.name);
       return reply.type('application/octet-stream').header('content-length', String(file.size)).send(file.stream);
     });
 
@@ -154,9 +156,10 @@ function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox
       const version = await driver.versionOf(cluster.id);
       if (version === undefined) return { provisioned: false, nodes: [] };
       const snapshotSchedule = await options.service.snapshotSchedule(cluster.id);
+      const upgrade = await options.service.upgradeOf(cluster.id);
       return {
         provisioned: true, kubernetesVersion: version, nodes: await driver.nodes(cluster.id), registration: await driver.registration(cluster.id),
-        ...(snapshotSchedule ? { snapshotSchedule } : {}),
+        ...(snapshotSchedule ? { snapshotSchedule } : {}), ...(upgrade ? { upgrade } : {}),
       };
     });
     const provisioned = async (id: string): Promise<{ id: string; name: string }> => {
@@ -196,9 +199,17 @@ function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox
       const cluster = await provisioned(request.params.id);
       const snapshot = await options.snapshots.get(cluster, request.params.snapshotId);
       const asked = await options.service.requestRestore(cluster.id, snapshot);
-      // Only a speed-up: a node that misses it (no session here, an older node agent) checks its plan within 10 s anyway.
-      void options.sessionFor(cluster.id)?.request(planChangedRoute.method, planChangedRoute.path, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+      options.nudge(cluster.id);
       return reply.status(202).send(asked);
+    });
+    authed.post('/v1/clusters/:id/upgrade', {
+      schema: { ...common, summary: 'Upgrade a provisioned cluster to another Kubernetes version, node by node (etcd, control plane, workers); the owner replica carries it out (admins)',
+        params: Params, body: Type.Object({ kubernetesVersion: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
+        response: { 202: Type.Unknown(), ...authErrors, 404: ErrorBody, 409: ErrorBody } },
+    }, async (request, reply) => {
+      requireAdmin(request);
+      const cluster = await options.clusters.get(request.params.id);
+      return reply.status(202).send(await options.upgrades.request(cluster.id, request.body.kubernetesVersion));
     });
     return Promise.resolve();
   };

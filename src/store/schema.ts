@@ -186,6 +186,8 @@ export interface ProvisionedClustersTable {
   /** The snapshot schedule (migration 0014): every how many ms, and how many scheduled snapshots are kept. */
   snapshot_every_ms: number | null;
   snapshot_retention: number | null;
+  /** The last upgrade asked for (JSON ClusterUpgrade; migration 0016), or null. */
+  upgrade: string | null;
 }
 
 /** A node registered for a provisioned cluster; `roles` and `ports` are JSON, `progress` the node's last report (JSON). */

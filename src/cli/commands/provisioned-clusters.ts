@@ -11,6 +11,7 @@ import { printItems, printText, withOutputFlags, type ItemView, type OutputFlags
 import { DroverError, InvalidArgumentError } from '../../errors/index.ts';
 import { DURATION_HINT, durationOption, formatDuration } from '../../durations/index.ts';
 import type { Cluster } from '../../api-types/index.ts';
+import { upgradeText, type UpgradeView } from './cluster-upgrade.ts';
 
 const clusterPath = (name: string): string => `/v1/clusters/${encodeURIComponent(name)}`;
 
@@ -21,6 +22,8 @@ export interface NodeView {
 export interface NodesView {
   provisioned: boolean; kubernetesVersion?: string; nodes: NodeView[]; registration?: CustomRegistration;
   snapshotSchedule?: { everySeconds: number; retention: number };
+  /** The cluster's last upgrade (`clusters upgrade`), if any. */
+  upgrade?: UpgradeView;
 }
 export interface CustomRegistration { token: string; caChecksum: string; nodeCommand: string }
 
@@ -80,6 +83,7 @@ export async function nodesOf(client: DroverClient, path: string): Promise<Nodes
 export function nodesText(view: NodesView): string {
   const lines = [`Provisioned by Drover at Kubernetes ${view.kubernetesVersion ?? '?'}; ${scheduleText(view.snapshotSchedule)}; nodes:`];
   if (view.nodes.length === 0) lines.push('  (none registered yet: run the node command on a machine)');
+  if (view.upgrade) lines.push(upgradeText(view.upgrade).trimEnd());
   for (const node of view.nodes) {
     lines.push(`  ${node.name} [${node.roles.join(',')}] ${node.address}${node.apiServerPort ? ` kube-apiserver :${node.apiServerPort}` : ''}`);
     for (const s of node.progress.steps) lines.push(`    ${s.state.padEnd(7)} ${s.step}${s.message ? `: ${s.message}` : ''}`);

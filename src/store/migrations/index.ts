@@ -17,6 +17,7 @@ import { auditEventsMigration } from './0011-audit-events.ts';
 import { provisioningMigration } from './0012-provisioning.ts';
 import { loginFlowsMigration } from './0013-login-flows.ts';
 import { snapshotRestoreScheduleMigration } from './0014-snapshot-restore-schedule.ts';
+import { clusterUpgradeMigration } from './0016-cluster-upgrade.ts';
 
 export interface Migration {
   /** `NNNN-topic`; the number fixes the order. */
@@ -39,4 +40,5 @@ export const migrations: readonly Migration[] = [
   provisioningMigration,
   loginFlowsMigration,
   snapshotRestoreScheduleMigration,
+  clusterUpgradeMigration,
 ];
