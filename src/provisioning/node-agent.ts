@@ -145,8 +145,8 @@ export class NodeAgent {
     };
   }
 
-  binaryPath(name: string): string {
-    return join(this.dataDir, 'bin', this.current?.version ?? 'none', name);
+  binaryPath(name: string, version = this.current?.version ?? 'none'): string {
+    return join(this.dataDir, 'bin', version, name);
   }
 
   private async waitForPlan(): Promise<NodePlan> {
@@ -161,26 +161,27 @@ export class NodeAgent {
 
   private async carryOut(plan: NodePlan): Promise<void> {
     const supervisor = this.supervisor as Supervisor;
-    const stopping = Date.now();
-    const killed = await supervisor.stopAll();
-    const stopped = `previous processes stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s${killed.length > 0 ? ` (${killed.join(', ')} killed after the SIGTERM grace)` : ''}`;
-    this.current = plan;
     const restore = plan.restore && this.state?.restored !== plan.restore.id ? plan.restore : undefined;
     // A new plan, a new list of steps: plan, binaries, files, the restore if any, then one per process.
     this.progress.planId = plan.id;
     this.progress.total = 3 + (restore ? 1 : 0) + plan.processes.length;
     this.progress.steps = [];
-    this.step('plan', 'done', `plan ${plan.id} for Kubernetes ${plan.version}; ${stopped}`);
+    this.step('plan', 'done', `plan ${plan.id} for Kubernetes ${plan.version}`);
+    // Fetched while the old processes still serve (an upgrade's new version is a new folder): they stop only for the files and the restart.
     await this.run('binaries', async () => {
       await mkdir(join(this.dataDir, 'bin', plan.version), { recursive: true });
       for (const binary of plan.binaries) {
-        const file = this.binaryPath(binary.name);
+        const file = this.binaryPath(binary.name, plan.version);
         if (existsSync(file) && (await sha256Of(file)) === binary.sha256) continue;
         await this.client?.download(`/binaries/${plan.version}/${binary.name}`, file, binary.sha256);
         await chmod(file, 0o755);
       }
       return `${plan.binaries.map((b) => b.name).join(', ')} checked against their planned SHA-256`;
     });
+    const stopping = Date.now();
+    const killed = await supervisor.stopAll();
+    const stopped = `previous processes stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s${killed.length > 0 ? ` (${killed.join(', ')} killed after the SIGTERM grace)` : ''}`;
+    this.current = plan;
     await this.run('files', async () => {
       for (const file of plan.files) {
         const path = this.inDataDir(file.path);
@@ -189,7 +190,7 @@ export class NodeAgent {
         await chmod(path, file.mode);
       }
       for (const dir of [etcdDataDir, 'var/lib/kubelet']) await mkdir(join(this.dataDir, dir), { recursive: true, mode: 0o700 });
-      return `${plan.files.length} files under ${join(this.dataDir, 'etc/kubernetes')}`;
+      return `${stopped}; ${plan.files.length} files under ${join(this.dataDir, 'etc/kubernetes')}`;
     });
     // Every process is stopped by now: etcd's data can be swapped.
     const state = this.state;
