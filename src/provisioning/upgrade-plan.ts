@@ -128,15 +128,19 @@ export type NodeReport =
 /**
  * How far a node is with the plan `planId`: pending until it reports that plan
  * with every step done; failed at its first failed step. Step times come from the
+ * node's new plan (`since`, when the server gave it) and the
  * report's timestamps (each step's end minus the previous step's end; the step
  * that stopped the old processes says in its message how long that took).
  */
-export function readReport(progress: NodeProgress, planId: string): NodeReport {
+export function readReport(progress: NodeProgress, planId: string, since?: string): NodeReport {
   if (progress.planId !== planId) return { kind: 'pending' };
   const failed = progress.steps.find((s) => s.state === 'failed');
   if (failed) return { kind: 'failed', reason: `step ${failed.step} failed: ${failed.message ?? 'no reason given'}` };
   if (progress.total === undefined || progress.steps.length < progress.total || !progress.steps.every((s) => s.state === 'done')) return { kind: 'pending' };
   const steps: Array<{ step: string; seconds: number }> = [];
+  // From the server's new plan to the node agent asking for it (at once when told over its tunnel, else within 10 s).
+  const first = progress.steps[0];
+  if (since !== undefined && first) steps.push({ step: 'plan', seconds: Math.max(0, (Date.parse(first.at) - Date.parse(since)) / 1000) });
   for (let i = 1; i < progress.steps.length; i++) {
     const [before, step] = [progress.steps[i - 1], progress.steps[i]];
     if (!before || !step) continue;

@@ -99,7 +99,7 @@ export class ClusterUpgrades extends SerialTicker {
     }
     const planId = await service.expectedPlanId(cluster, node.name);
     const progress = (await service.nodes(cluster.id)).find((n) => n.name === node.name)?.progress;
-    const report = planId && progress ? readReport(progress, planId) : { kind: 'pending' as const };
+    const report = planId && progress ? readReport(progress, planId, node.startedAt) : { kind: 'pending' as const };
     const late = now.getTime() - Date.parse(node.startedAt ?? now.toISOString()) > (this.options.nodeTimeoutMs ?? 600_000);
     if (report.kind === 'failed') return this.fail(cluster, upgrade, node, report.reason);
     if (report.kind === 'pending') {
