@@ -55,6 +55,11 @@ export interface ProvisioningFeatureOptions {
   sessionFor: (clusterId: string) => AgentSessionView | undefined;
   /** Whether this replica owns the cluster (docs/ha.md): only the owner takes its scheduled snapshots. */
   owns: (clusterId: string) => boolean;
+  /**
+   * Whether this replica owns the cluster by its tunnel sessions, whether its API answers or not: an
+   * upgrade goes on (or is resumed) while the node it restarts, maybe the only one, is down.
+   */
+  ownsTunnel: (clusterId: string) => boolean;
   /** The owner's client for a cluster's API (through its tunnel): an upgrade's health check of each node. */
   liveClient: (clusterId: string) => KubeClient | undefined;
   logger: Logger;
@@ -90,7 +95,7 @@ export function createProvisioningFeature(options: ProvisioningFeatureOptions): 
     void options.sessionFor(clusterId)?.request(planChangedRoute.method, planChangedRoute.path, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
   };
   const upgrades = new ClusterUpgrades({
-    db: options.db, service, clusters: options.clusters, binaries, owns: options.owns, liveClient: options.liveClient, nudge,
+    db: options.db, service, clusters: options.clusters, binaries, owns: options.ownsTunnel, liveClient: options.liveClient, nudge,
     logger: options.logger.child({ component: 'cluster-upgrade' }),
   }).start();
   return {

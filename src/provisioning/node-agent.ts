@@ -60,6 +60,8 @@ export class NodeAgent {
   private reporting: Promise<void> = Promise.resolve();
   private current: NodePlan | undefined;
   private closed = false;
+  /** The plan whose binaries are being fetched while the previous plan's processes still run. */
+  private fetchingFor: string | undefined;
   private replanTimer: NodeJS.Timeout | undefined;
   private state: NodeState | undefined;
   private checking: Promise<void> | undefined;
@@ -93,7 +95,12 @@ export class NodeAgent {
     this.supervisor = new Supervisor({
       dataDir: this.dataDir,
       command: (p) => (p.binary === 'drover' ? { file: options.drover.file, args: [...options.drover.args, ...p.args] } : { file: this.binaryPath(p.binary), args: p.args }),
-      onExit: (name, how, retryInMs) => this.step(name, 'failed', `exited (${how}); restarting in ${Math.round(retryInMs / 1000)} s; see ${this.supervisor?.logFile(name) ?? 'its log'}`),
+      onExit: (name, how, retryInMs) => {
+        const what = `exited (${how}); restarting in ${Math.round(retryInMs / 1000)} s; see ${this.supervisor?.logFile(name) ?? 'its log'}`;
+        // An old process that exits while the new plan's binaries are fetched is about to be replaced: not a step of the new plan.
+        if (this.fetchingFor) options.logger.warn({ process: name, plan: this.fetchingFor }, `a process of the previous plan ${what}`);
+        else this.step(name, 'failed', what);
+      },
     });
     this.supervisor.killLeftovers();
     for (;;) {
@@ -168,6 +175,7 @@ export class NodeAgent {
     this.progress.steps = [];
     this.step('plan', 'done', `plan ${plan.id} for Kubernetes ${plan.version}`);
     // Fetched while the old processes still serve (an upgrade's new version is a new folder): they stop only for the files and the restart.
+    this.fetchingFor = plan.id;
     await this.run('binaries', async () => {
       await mkdir(join(this.dataDir, 'bin', plan.version), { recursive: true });
       for (const binary of plan.binaries) {
@@ -177,7 +185,7 @@ export class NodeAgent {
         await chmod(file, 0o755);
       }
       return `${plan.binaries.map((b) => b.name).join(', ')} checked against their planned SHA-256`;
-    });
+    }).finally(() => { this.fetchingFor = undefined; });
     const stopping = Date.now();
     const killed = await supervisor.stopAll();
     const stopped = `previous processes stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s${killed.length > 0 ? ` (${killed.join(', ')} killed after the SIGTERM grace)` : ''}`;
@@ -207,6 +215,8 @@ export class NodeAgent {
       });
     }
     for (const process of plan.processes) {
+      // Stopped meanwhile (close stops what runs): start nothing more, or it would outlive the agent.
+      if (this.closed) throw new DroverError('DRV_ERR_SESSION_CLOSED', `the node agent stopped while carrying out plan ${plan.id}`);
       await this.run(process.name, async () => {
         supervisor.start(process);
         await this.healthy(process.name, process.health);

@@ -26,7 +26,7 @@ export interface ClusterUpgradesOptions {
   service: ProvisioningService;
   clusters: Pick<ClusterService, 'get'>;
   binaries: Pick<KubernetesBinaries, 'versions'>;
-  /** Whether this replica owns the cluster: only the owner drives its upgrade. */
+  /** Whether this replica owns the cluster (by its tunnel sessions, its API up or not): only the owner drives its upgrade. */
   owns(clusterId: string): boolean;
   /** The owner's client for the cluster's API (through the tunnel), for the server's health check of a node. */
   liveClient(clusterId: string): KubeClient | undefined;

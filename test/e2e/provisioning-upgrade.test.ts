@@ -5,14 +5,16 @@
  * and it is upgraded while a kubectl request loop runs through the proxy. Afterwards
  * `kubectl version` shows the new server version and the objects are still there.
  * Bad input (unknown version, downgrade, an imported or unknown cluster, a cluster
- * not active yet) is refused up front with what to do.
+ * not active yet) is refused up front with what to do. A version whose kube-apiserver
+ * exits stops the upgrade at the first node with its reason; the same command, once
+ * the cause is fixed, resumes it there.
  *
  * Each topology is one entry of `topologies`: a 3-node variant (an etcd quorum of
  * three, a control plane on each) is another entry once 3-node clusters work.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubectl, kubectlOk } from '../testenv/index.ts';
@@ -37,9 +39,22 @@ describe('provisioned cluster upgrades', () => {
   const agents: NodeAgentProcess[] = [];
   const dirs = mkdtempSync(join(tmpdir(), 'drover-upgrade-'));
 
+  // A version whose kube-apiserver exits at once, to see an upgrade stop at its first failure and resume.
+  const broken = 'v1.36.99';
+  const brokenApiserver = join(dirs, 'binaries', broken, 'kube-apiserver');
+
   before(async () => {
-    const binaries = await provisioningBinaries(quiet);
+    const built = await provisioningBinaries(quiet);
     versions = await provisioningVersions(quiet);
+    // The test build's two versions, and the broken one beside them (everything but kube-apiserver is the current version's).
+    const binaries = join(dirs, 'binaries');
+    mkdirSync(join(binaries, broken), { recursive: true });
+    for (const v of [versions.previous, versions.current]) symlinkSync(join(built, v), join(binaries, v));
+    for (const file of readdirSync(join(built, versions.current))) {
+      if (file !== 'kube-apiserver') symlinkSync(realpathSync(join(built, versions.current, file)), join(binaries, broken, file));
+    }
+    writeFileSync(brokenApiserver, '#!/bin/sh\necho "kube-apiserver: broken on purpose by the upgrade test" >&2\nexit 1\n');
+    chmodSync(brokenApiserver, 0o755);
     drover = await startDrover({ serverArgs: ['--kubernetes-binaries', binaries] });
   });
   after(async () => {
@@ -69,7 +84,7 @@ describe('provisioned cluster upgrades', () => {
 
     it(`${topology.label}: refuses an unknown version, and an upgrade before the cluster is active`, async () => {
       const created = JSON.parse(await drover.cli('clusters', 'create', name, '--custom', '--kubernetes-version', versions.previous, '-o', 'json')) as { registration: { nodeCommand: string } };
-      await refused([name, '--kubernetes-version', 'v1.0.0'], new RegExp(`unknown Kubernetes version "v1\\.0\\.0": this server offers ${versions.previous}, ${versions.current}`));
+      await refused([name, '--kubernetes-version', 'v1.0.0'], new RegExp(`unknown Kubernetes version "v1\\.0\\.0": this server offers ${versions.previous}, ${versions.current}, ${broken}`));
       await refused([name, '--kubernetes-version', versions.current], new RegExp(`cluster "${name}" is provisioning, not active`));
       for (const node of topology.nodes) {
         agents.push(startNodeAgent(created.registration.nodeCommand, { dataDir: join(dirs, name, node.name), nodeName: node.name, roles: node.roles }));
@@ -130,6 +145,23 @@ describe('provisioned cluster upgrades', () => {
     it(`${topology.label}: refuses a downgrade (saying why) and the version it already runs`, async () => {
       await refused([name, '--kubernetes-version', versions.previous], new RegExp(`runs Kubernetes ${versions.current}, so ${versions.previous} would be a downgrade, which Kubernetes does not support`));
       await refused([name, '--kubernetes-version', versions.current], new RegExp(`runs Kubernetes ${versions.current} already`));
+    });
+
+    it(`${topology.label}: stops at the first failed node with its reason, and resumes there when asked again`, async () => {
+      const first = topology.nodes[0]?.name ?? '';
+      await refused([name, '--kubernetes-version', broken], new RegExp(`the upgrade of cluster "${name}" to ${broken} stopped: node ${first}: step kube-apiserver failed: exited \\(code 1\\).*`
+        + `run "drover clusters upgrade ${name} --kubernetes-version ${broken}" again to resume it at that node`));
+      const shown = await drover.cli('clusters', 'get', name);
+      assert.match(shown, new RegExp(`Upgrade ${versions.current} -> ${broken}: failed \\(node ${first}: step kube-apiserver failed`));
+      assert.equal((await drover.getCluster(name)).kubernetesVersion, versions.current, 'the cluster\'s version changes only when every node is done');
+      await refused([name, '--kubernetes-version', versions.previous], new RegExp(`the upgrade of cluster "${name}" to ${broken} failed .*finish it first`));
+
+      // The cause fixed (a working kube-apiserver in its place), the same command finishes the upgrade.
+      rmSync(brokenApiserver);
+      symlinkSync(realpathSync(join(dirs, 'binaries', versions.current, 'kube-apiserver')), brokenApiserver);
+      const resumed = JSON.parse(await drover.cli('clusters', 'upgrade', name, '--kubernetes-version', broken, '-o', 'json')) as UpgradeShown;
+      assert.equal(resumed.state, 'done', JSON.stringify(resumed));
+      assert.equal((await drover.waitForState(name, 'active', 120_000)).kubernetesVersion, broken);
     });
   }
 });
