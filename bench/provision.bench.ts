@@ -8,15 +8,20 @@
  * last run, the plan runs are counted by polling the progress, and the cluster is
  * done once every plan is carried out and none changed for 15 s (a node asks for its
  * plan every 10 s).
+ * The 3-node cluster is provisioned at the test build's earlier version, then upgraded
+ * to the current one (`clusters upgrade`) while a kubectl loop runs through the proxy:
+ * the upgrade's time node by node and step by step, and the longest failure window.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchContext, BenchResult } from './bench.ts';
 import { startDrover, type Drover } from '../test/testenv/drover.ts';
-import { provisioningBinaries } from '../test/testenv/binaries.ts';
+import { provisioningBinaries, provisioningVersions } from '../test/testenv/binaries.ts';
 import { startNodeAgent, stopNodeAgents } from '../test/testenv/node-agents.ts';
 import { eventually } from '../test/testenv/wait.ts';
+import { kubectlOk } from '../test/testenv/index.ts';
+import { startRequestLoop } from '../test/testenv/request-loop.ts';
 
 interface Step { step: string; state: string; at: string }
 interface NodeView { name: string; progress: { planId?: string; total?: number; steps: Step[] } }
@@ -25,13 +30,19 @@ interface Run { nodes: number; activeMs: number; allDoneMs: number; perNode: Arr
 
 export default async function bench(ctx: BenchContext): Promise<BenchResult> {
   const binaries = await provisioningBinaries(ctx.progress);
-  const version = readdirSync(binaries)[0] ?? '';
+  const versions = await provisioningVersions(ctx.progress);
+  const version = versions.previous;
   const drover = await startDrover({ serverArgs: ['--kubernetes-binaries', binaries] });
   try {
     const runs: Run[] = [];
+    let upgrade: Awaited<ReturnType<typeof measureUpgrade>> | undefined;
     for (const count of [1, 3]) {
       ctx.progress(`provisioning a ${count}-node cluster`);
-      runs.push(await provision(drover, version, count));
+      runs.push(await provision(drover, version, count, async (name, dir) => {
+        if (count !== 3) return;
+        ctx.progress(`upgrading the 3-node cluster to ${versions.current}`);
+        upgrade = await measureUpgrade(drover, name, join(dir, 'bench.kubeconfig'), versions.current);
+      }));
     }
     const lines = runs.flatMap((run) => [
       `${run.nodes}-node cluster (etcd, controlplane, worker on each), Kubernetes ${version}: ${(run.activeMs / 1000).toFixed(1)} s from create to Active, `
@@ -42,13 +53,14 @@ export default async function bench(ctx: BenchContext): Promise<BenchResult> {
       ...(run.perNode[0]?.steps ?? []).map((s, i) => `| ${s.step === 'plan' ? 'from create: start, register, earlier plan runs, stop, plan' : s.step} | ${run.perNode.map((n) => ((n.steps[i]?.ms ?? 0) / 1000).toFixed(1)).join(' | ')} |`),
       '',
     ]);
-    return { summary: lines.join('\n'), figures: { version, runs } };
+    return { summary: [...lines, ...(upgrade?.lines ?? [])].join('\n'), figures: { version, runs, upgrade: upgrade?.figures } };
   } finally {
     await drover.stop();
   }
 }
 
-async function provision(drover: Drover, version: string, count: number): Promise<Run> {
+/** Provisions a `count`-node cluster and measures it; `then` runs on the finished cluster before its node agents stop. */
+async function provision(drover: Drover, version: string, count: number, then: (name: string, dir: string) => Promise<void>): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'drover-bench-provision-'));
   const name = `bench-${count}`;
   const started = Date.now();
@@ -83,9 +95,42 @@ async function provision(drover: Drover, version: string, count: number): Promis
       });
       return { name: n.name, planRuns: plans.get(n.name)?.size ?? 1, steps };
     }).sort((a, b) => a.name.localeCompare(b.name));
+    await then(name, dir);
     return { nodes: count, activeMs, allDoneMs, perNode };
   } finally {
     await stopNodeAgents(nodes);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+interface UpgradeShown { from: string; to: string; nodes: Array<{ name: string; startedAt?: string; doneAt?: string; steps?: Array<{ step: string; seconds: number }> }> }
+
+/** Upgrades cluster `name` to `to` under a kubectl loop through the proxy: the time, node by node and step by step. */
+async function measureUpgrade(drover: Drover, name: string, kubeconfig: string, to: string): Promise<{ lines: string[]; figures: Record<string, unknown> }> {
+  await drover.cli('kubeconfig', name, '--file', kubeconfig);
+  await kubectlOk(['config', 'use-context', name], { kubeconfig });
+  const loop = startRequestLoop(kubeconfig);
+  const started = Date.now();
+  const ended = await drover.cli('clusters', 'upgrade', name, '--kubernetes-version', to, '-o', 'json').then((out) => ({ out }), (error: unknown) => ({ error }));
+  const totalMs = Date.now() - started;
+  // However the upgrade ended, the loop stops (it would keep the bench running).
+  const seen = await loop.stop();
+  if ('error' in ended) throw ended.error;
+  const upgrade = JSON.parse(ended.out) as UpgradeShown;
+  const nodeSeconds = (n: UpgradeShown['nodes'][number]): number => (n.startedAt && n.doneAt ? (Date.parse(n.doneAt) - Date.parse(n.startedAt)) / 1000 : Number.NaN);
+  const stepSeconds = (n: UpgradeShown['nodes'][number]): number => (n.steps ?? []).reduce((sum, s) => sum + s.seconds, 0);
+  return {
+    lines: [
+      `Upgrade ${upgrade.from} -> ${upgrade.to} of that cluster: ${(totalMs / 1000).toFixed(1)} s from \`clusters upgrade\` to done; a kubectl loop through the proxy meanwhile: `
+        + `${seen.requests} requests, ${seen.failures} failed, longest failure window ${(seen.longestFailureMs / 1000).toFixed(1)} s`,
+      '',
+      '| node | step | seconds |', '| --- | --- | --- |',
+      ...upgrade.nodes.flatMap((n) => [
+        ...(n.steps ?? []).map((s) => `| ${n.name} | ${s.step} | ${s.seconds.toFixed(1)} |`),
+        `| ${n.name} | the server's own health check, after the node's report | ${(nodeSeconds(n) - stepSeconds(n)).toFixed(1)} |`,
+        `| ${n.name} | whole node (new plan to healthy, as the server saw it) | ${nodeSeconds(n).toFixed(1)} |`,
+      ]),
+    ],
+    figures: { from: upgrade.from, to: upgrade.to, totalMs, loop: seen, nodes: upgrade.nodes },
+  };
 }

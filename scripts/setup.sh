@@ -49,6 +49,8 @@ npm ci --no-audit --no-fund
 
 step "building the test control plane (cold: 10-20 minutes; cached afterwards)"
 bash test/kube/build.sh >/dev/null
+step "building the earlier Kubernetes version provisioned clusters are upgraded from (test/kube-previous; cold: about 10 minutes; cached afterwards)"
+bash test/kube/build.sh --module test/kube-previous >/dev/null
 step "building the test node (drover-test-kubelet; cached afterwards)"
 bash test/kube/build.sh --test-kubelet >/dev/null
 step "building etcdutl for the snapshot-restore test (from its Go module; cached afterwards)"

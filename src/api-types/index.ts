@@ -12,5 +12,5 @@ export { Member, PlacedNamespace, PolicyRule, Project, RemovedMembers, ResolvedR
 export { Cluster, ClusterWarning, CreatedCluster, Registration } from './clusters.ts';
 export { DoctorReport, Kubeconfig, KubeconfigSettingsView, MergedKubeconfig, PluginToken } from './kubeconfig.ts';
 export { AuthProviderInfo, CollectedToken, LoginLink, Principal, ProviderAccessMode, ProviderStyle, ProviderTestAnswer, ProviderView } from './providers.ts';
-export { CreatedCustomCluster, CustomRegistration, EtcdSnapshot, KubernetesVersions, NodeStep, ProvisionedNode, ProvisionedNodes, RestoreAsked, SnapshotSchedule } from './provisioning.ts';
+export { ClusterUpgrade, CreatedCustomCluster, CustomRegistration, EtcdSnapshot, KubernetesVersions, NodeStep, ProvisionedNode, ProvisionedNodes, RestoreAsked, SnapshotSchedule } from './provisioning.ts';
 export { CreatedUser, IssuedToken, Session, Token, User, Whoami } from './users.ts';

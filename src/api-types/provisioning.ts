@@ -34,10 +34,27 @@ export const ProvisionedNode = Type.Object({
 });
 export type ProvisionedNode = Static<typeof ProvisionedNode>;
 
+/** A cluster's last upgrade (`clusters upgrade`; src/provisioning/upgrade-plan.ts keeps it), node by node. */
+export const ClusterUpgrade = Type.Object({
+  from: Type.String(), to: Type.String(),
+  state: Type.Union([Type.Literal('running'), Type.Literal('failed'), Type.Literal('done')]),
+  startedAt: Type.String(), finishedAt: Type.Optional(Type.String()),
+  failure: Type.Optional(Type.String({ description: 'The first failure, with its node: the upgrade stops there until it is asked for again' })),
+  nodes: Type.Array(Type.Object({
+    name: Type.String(), roles: Type.Array(Type.String()),
+    state: Type.Union([Type.Literal('waiting'), Type.Literal('upgrading'), Type.Literal('done'), Type.Literal('failed')]),
+    startedAt: Type.Optional(Type.String()), doneAt: Type.Optional(Type.String()),
+    message: Type.Optional(Type.String({ description: 'Why it failed; or, once done, what the server checked' })),
+    steps: Type.Optional(Type.Array(Type.Object({ step: Type.String(), seconds: Type.Number() }), { description: 'Seconds per step of the node\'s new plan' })),
+  })),
+});
+export type ClusterUpgrade = Static<typeof ClusterUpgrade>;
+
 /** `GET /v1/clusters/:id/nodes`: a provisioned cluster's nodes and their progress, or `provisioned: false`. */
 export const ProvisionedNodes = Type.Object({
   provisioned: Type.Boolean(), kubernetesVersion: Type.Optional(Type.String()), nodes: Type.Array(ProvisionedNode),
   registration: Type.Optional(CustomRegistration), snapshotSchedule: Type.Optional(SnapshotSchedule),
+  upgrade: Type.Optional(ClusterUpgrade),
 });
 export type ProvisionedNodes = Static<typeof ProvisionedNodes>;
 

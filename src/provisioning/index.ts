@@ -22,6 +22,9 @@ import type { WebhookFiles } from './planner.ts';
 import type { NodeContext, ProvisioningDriver } from './driver.ts';
 import { customDriver } from './custom-driver.ts';
 import { SnapshotScheduler } from './snapshot-schedule.ts';
+import { ClusterUpgrades } from './upgrade.ts';
+import { planChangedRoute } from './plan.ts';
+import type { KubeClient } from '../kube/index.ts';
 import type { Logger } from '../logging/index.ts';
 
 export { KubernetesBinaries, binaryNames, testKubeletMarker, type BinaryName, type BinarySet } from './binaries.ts';
@@ -35,6 +38,7 @@ export type { EtcdSnapshot } from './snapshots.ts';
 export { checkSchedule, type SnapshotSchedule } from './snapshot-schedule.ts';
 export type { WebhookFiles } from './planner.ts';
 export type { ProvisioningDriver, ClusterSpec, DriverRegistration, NodeContext } from './driver.ts';
+export type { ClusterUpgrade, UpgradeNode } from './upgrade-plan.ts';
 
 export interface ProvisioningFeatureOptions {
   db: Kysely<Database>;
@@ -54,6 +58,13 @@ export interface ProvisioningFeatureOptions {
   sessionsOf: (clusterId: string) => AgentSessionView[];
   /** Whether this replica owns the cluster (docs/ha.md): only the owner takes its scheduled snapshots. */
   owns: (clusterId: string) => boolean;
+  /**
+   * Whether this replica owns the cluster by its tunnel sessions, whether its API answers or not: an
+   * upgrade goes on (or is resumed) while the node it restarts, maybe the only one, is down.
+   */
+  ownsTunnel: (clusterId: string) => boolean;
+  /** The owner's client for a cluster's API (through its tunnel): an upgrade's health check of each node. */
+  liveClient: (clusterId: string) => KubeClient | undefined;
   logger: Logger;
 }
 
@@ -87,10 +98,21 @@ export function createProvisioningFeature(options: ProvisioningFeatureOptions): 
     restoring: async (clusterId) => (await service.restoreOf(clusterId))?.snapshotId,
     logger: options.logger.child({ component: 'snapshot-schedule' }),
   }).start();
+  // Only a speed-up: a node that misses it (no session here, an older node agent) checks its plan within 10 s anyway.
+  // Every control-plane node's session at once: restored etcd members wait for their quorum, so they should restore together.
+  const nudge = (clusterId: string): void => {
+    for (const session of options.sessionsOf(clusterId)) {
+      void session.request(planChangedRoute.method, planChangedRoute.path, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+    }
+  };
+  const upgrades = new ClusterUpgrades({
+    db: options.db, service, clusters: options.clusters, binaries, owns: options.ownsTunnel, liveClient: options.liveClient, nudge,
+    logger: options.logger.child({ component: 'cluster-upgrade' }),
+  }).start();
   return {
-    close: () => scheduler.stop(),
+    close: async () => { await Promise.all([scheduler.stop(), upgrades.stop()]); },
     service, drivers,
-    apiPlugins: provisioningApi({ service, driver: drivers.custom as ProvisioningDriver, snapshots, clusters: options.clusters, binaries, authenticator: options.authenticator, sessionsOf: options.sessionsOf }),
+    apiPlugins: provisioningApi({ service, driver: drivers.custom as ProvisioningDriver, snapshots, clusters: options.clusters, binaries, authenticator: options.authenticator, nudge, upgrades }),
     aceContexts: async (clusterId) => (await Promise.all(all.map((d) => d.aceContexts(clusterId)))).flat(),
     clusterDeleted: async (clusterId, toldNodes) => {
       await snapshots.forget(clusterId);

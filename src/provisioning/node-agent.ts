@@ -63,6 +63,8 @@ export class NodeAgent {
   private reporting: Promise<void> = Promise.resolve();
   private current: NodePlan | undefined;
   private closed = false;
+  /** The plan whose binaries are being fetched while the previous plan's processes still run. */
+  private fetchingFor: string | undefined;
   private replanTimer: NodeJS.Timeout | undefined;
   private state: NodeState | undefined;
   private checking: Promise<void> | undefined;
@@ -96,7 +98,12 @@ export class NodeAgent {
     this.supervisor = new Supervisor({
       dataDir: this.dataDir,
       command: (p) => (p.binary === 'drover' ? { file: options.drover.file, args: [...options.drover.args, ...p.args] } : { file: this.binaryPath(p.binary), args: p.args }),
-      onExit: (name, how, retryInMs) => this.step(name, 'failed', `exited (${how}); restarting in ${Math.round(retryInMs / 1000)} s; see ${this.supervisor?.logFile(name) ?? 'its log'}`),
+      onExit: (name, how, retryInMs) => {
+        const what = `exited (${how}); restarting in ${Math.round(retryInMs / 1000)} s; see ${this.supervisor?.logFile(name) ?? 'its log'}`;
+        // An old process that exits while the new plan's binaries are fetched is about to be replaced: not a step of the new plan.
+        if (this.fetchingFor) options.logger.warn({ process: name, plan: this.fetchingFor }, `a process of the previous plan ${what}`);
+        else this.step(name, 'failed', what);
+      },
     });
     this.supervisor.killLeftovers();
     for (;;) {
@@ -148,8 +155,8 @@ export class NodeAgent {
     };
   }
 
-  binaryPath(name: string): string {
-    return join(this.dataDir, 'bin', this.current?.version ?? 'none', name);
+  binaryPath(name: string, version = this.current?.version ?? 'none'): string {
+    return join(this.dataDir, 'bin', version, name);
   }
 
   private async waitForPlan(): Promise<NodePlan> {
@@ -164,26 +171,28 @@ export class NodeAgent {
 
   private async carryOut(plan: NodePlan): Promise<void> {
     const supervisor = this.supervisor as Supervisor;
-    const stopping = Date.now();
-    const killed = await supervisor.stopAll();
-    const stopped = `previous processes stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s${killed.length > 0 ? ` (${killed.join(', ')} killed after the SIGTERM grace)` : ''}`;
-    this.current = plan;
     const restore = plan.restore && this.state?.restored !== plan.restore.id ? plan.restore : undefined;
     // A new plan, a new list of steps: plan, binaries, files, the restore if any, then one per process.
     this.progress.planId = plan.id;
     this.progress.total = 3 + (restore ? 1 : 0) + plan.processes.length;
     this.progress.steps = [];
-    this.step('plan', 'done', `plan ${plan.id} for Kubernetes ${plan.version}; ${stopped}`);
+    this.step('plan', 'done', `plan ${plan.id} for Kubernetes ${plan.version}`);
+    // Fetched while the old processes still serve (an upgrade's new version is a new folder): they stop only for the files and the restart.
+    this.fetchingFor = plan.id;
     await this.run('binaries', async () => {
       await mkdir(join(this.dataDir, 'bin', plan.version), { recursive: true });
       for (const binary of plan.binaries) {
-        const file = this.binaryPath(binary.name);
+        const file = this.binaryPath(binary.name, plan.version);
         if (existsSync(file) && (await sha256Of(file)) === binary.sha256) continue;
         await this.client?.download(`/binaries/${plan.version}/${binary.name}`, file, binary.sha256);
         await chmod(file, 0o755);
       }
       return `${plan.binaries.map((b) => b.name).join(', ')} checked against their planned SHA-256`;
-    });
+    }).finally(() => { this.fetchingFor = undefined; });
+    const stopping = Date.now();
+    const killed = await supervisor.stopAll();
+    const stopped = `previous processes stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s${killed.length > 0 ? ` (${killed.join(', ')} killed after the SIGTERM grace)` : ''}`;
+    this.current = plan;
     await this.run('files', async () => {
       for (const file of plan.files) {
         const path = this.inDataDir(file.path);
@@ -192,7 +201,7 @@ export class NodeAgent {
         await chmod(path, file.mode);
       }
       for (const dir of [etcdDataDir, 'var/lib/kubelet']) await mkdir(join(this.dataDir, dir), { recursive: true, mode: 0o700 });
-      return `${plan.files.length} files under ${join(this.dataDir, 'etc/kubernetes')}${await this.setAsideEtcdIfLeft(plan)}`;
+      return `${stopped}; ${plan.files.length} files under ${join(this.dataDir, 'etc/kubernetes')}${await this.setAsideEtcdIfLeft(plan)}`;
     });
     // Every process is stopped by now: etcd's data can be swapped.
     const state = this.state;
@@ -209,6 +218,8 @@ export class NodeAgent {
       });
     }
     for (const process of plan.processes) {
+      // Stopped meanwhile (close stops what runs): start nothing more, or it would outlive the agent.
+      if (this.closed) throw new DroverError('DRV_ERR_SESSION_CLOSED', `the node agent stopped while carrying out plan ${plan.id}`);
       await this.run(process.name, async () => {
         supervisor.start(await this.withEtcdMembership(plan, process));
         await this.healthy(process.name, process.health);

@@ -30,6 +30,8 @@ export interface PlanInput {
   restore?: RestoreRequest;
   /** The etcd node that starts the cluster's etcd (the first to get a plan); every other etcd node joins it. */
   etcdSeed?: string;
+  /** An upgrade's new attempt at this node after a failure: a new plan id, so the node carries it out again. */
+  attempt?: string;
 }
 
 const k8s = 'etc/kubernetes';
@@ -62,7 +64,7 @@ export function planId(input: Omit<PlanInput, 'pki' | 'webhook'>): string {
   const etcd = input.nodes.filter((n) => n.roles.includes('etcd')).map((n) => [n.name, n.address, n.ports.etcdClient, n.ports.etcdPeer]);
   const apiServers = controlPlanes(input.nodes).map((n) => [n.name, n.address, n.ports.apiServer]);
   // A restore changes every node's plan: etcd nodes restore, the others restart against the restored etcd.
-  const material = JSON.stringify([plannerRevision, input.cluster.id, input.binaries, input.node, etcd, apiServers, isSeed(input), ...(input.restore ? [input.restore.id] : [])]);
+  const material = JSON.stringify([plannerRevision, input.cluster.id, input.binaries, input.node, etcd, apiServers, isSeed(input), ...(input.restore ? [input.restore.id] : []), ...(input.attempt ? [input.attempt] : [])]);
   return createHash('sha256').update(material).digest('hex').slice(0, 32);
 }
 

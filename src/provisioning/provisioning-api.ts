@@ -8,14 +8,15 @@
  *   only at the cluster's own version, and a snapshot only to a registered node of
  *   its cluster while that cluster is being restored to it (the node downloads it,
  *   as it does the binaries: the tunnel takes requests of at most 1 MiB).
- * - for admins: create a custom cluster (`POST /v1/provisioning/clusters`) and
- *   read its nodes with their progress (`GET /v1/clusters/:id/nodes`).
+ * - for admins: create a custom cluster (`POST /v1/provisioning/clusters`),
+ *   read its nodes with their progress and its last upgrade (`GET
+ *   /v1/clusters/:id/nodes`), and upgrade it (`POST /v1/clusters/:id/upgrade`).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { authenticateWith, requireAdmin, authErrors, ErrorBody } from '../http/index.ts';
-import { CreatedCustomCluster, EtcdSnapshot, KubernetesVersions, ProvisionedNodes, RestoreAsked } from '../api-types/index.ts';
+import { ClusterUpgrade, CreatedCustomCluster, EtcdSnapshot, KubernetesVersions, ProvisionedNodes, RestoreAsked } from '../api-types/index.ts';
 import type { TokenAuthenticator } from '../identity/index.ts';
 import { agentHeaders } from '../agent-protocol/index.ts';
 import { DroverError } from '../errors/index.ts';
@@ -24,8 +25,8 @@ import type { KubernetesBinaries } from './binaries.ts';
 import type { ProvisioningService } from './provisioning-service.ts';
 import type { ProvisioningDriver } from './driver.ts';
 import type { EtcdSnapshots } from './snapshots.ts';
-import { planChangedRoute, roleNames, type NodeRegistration } from './plan.ts';
-import type { AgentSessionView } from '../tunnel/index.ts';
+import { roleNames, type NodeRegistration } from './plan.ts';
+import type { ClusterUpgrades } from './upgrade.ts';
 import { checkSchedule, newClusterSchedule } from './snapshot-schedule.ts';
 
 /** The header carrying the node's random id (from its data dir). */
@@ -69,8 +70,9 @@ export interface ProvisioningApiOptions {
   clusters: Pick<ClusterService, 'get'>;
   binaries: KubernetesBinaries;
   authenticator: TokenAuthenticator;
-  /** The cluster's tunnel sessions here, to tell their nodes their plan changed (nodes without a session find out within 10 s). */
-  sessionsOf: (clusterId: string) => AgentSessionView[];
+  /** Tells the cluster's nodes with a tunnel session here that their plans changed (the others find out within 10 s). */
+  nudge: (clusterId: string) => void;
+  upgrades: Pick<ClusterUpgrades, 'request'>;
 }
 
 function header(request: FastifyRequest, name: string): string {
@@ -110,10 +112,10 @@ function nodeRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox 
       schema: { ...common, summary: 'A Kubernetes binary at the cluster\'s version (registration token)', params: Type.Object({ version: Type.String({ maxLength: 64 }), name: Type.String({ maxLength: 40 }) }) },
     }, async (request, reply) => {
       const { cluster, version } = await service.clusterForNode(header(request, agentHeaders.token));
-      if (request.params.version !== version) {
-        throw new DroverError('DRV_ERR_FORBIDDEN', `cluster "${cluster.name}" runs Kubernetes ${version}; its nodes get only that version's binaries`);
+      if (!(await service.nodeVersions(cluster.id, version)).includes(request.params.version)) {
+        throw new DroverError('DRV_ERR_FORBIDDEN', `cluster "${cluster.name}" runs Kubernetes ${version}; its nodes get only that version's binaries (and an upgrade's target while it runs)`);
       }
-      const file = binaries.open(version, request.params.name);
+      const file = binaries.open(request.params.version, request.params.name);
       return reply.type('application/octet-stream').header('content-length', String(file.size)).send(file.stream);
     });
 
@@ -157,9 +159,10 @@ function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox
       const version = await driver.versionOf(cluster.id);
       if (version === undefined) return { provisioned: false, nodes: [] };
       const snapshotSchedule = await options.service.snapshotSchedule(cluster.id);
+      const upgrade = await options.service.upgradeOf(cluster.id);
       return {
         provisioned: true, kubernetesVersion: version, nodes: await driver.nodes(cluster.id), registration: await driver.registration(cluster.id),
-        ...(snapshotSchedule ? { snapshotSchedule } : {}),
+        ...(snapshotSchedule ? { snapshotSchedule } : {}), ...(upgrade ? { upgrade } : {}),
       };
     });
     const provisioned = async (id: string): Promise<{ id: string; name: string }> => {
@@ -201,12 +204,17 @@ function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox
       const cluster = await provisioned(request.params.id);
       const snapshot = await options.snapshots.get(cluster, request.params.snapshotId);
       const asked = await options.service.requestRestore(cluster.id, snapshot);
-      // Only a speed-up: a node that misses it (no session here, an older node agent) checks its plan within 10 s anyway.
-      // Every control-plane node at once: a restored etcd member waits for its quorum, so the members should restore together.
-      for (const session of options.sessionsOf(cluster.id)) {
-        void session.request(planChangedRoute.method, planChangedRoute.path, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
-      }
+      options.nudge(cluster.id);
       return reply.status(202).send(asked);
+    });
+    authed.post('/v1/clusters/:id/upgrade', {
+      schema: { ...common, summary: 'Upgrade a provisioned cluster to another Kubernetes version, node by node (etcd, control plane, workers); the owner replica carries it out (admins)',
+        params: Params, body: Type.Object({ kubernetesVersion: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
+        response: { 202: ClusterUpgrade, ...authErrors, 404: ErrorBody, 409: ErrorBody } },
+    }, async (request, reply) => {
+      requireAdmin(request);
+      const cluster = await options.clusters.get(request.params.id);
+      return reply.status(202).send(await options.upgrades.request(cluster.id, request.body.kubernetesVersion));
     });
     return Promise.resolve();
   };

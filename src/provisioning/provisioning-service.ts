@@ -17,7 +17,8 @@ import type { Cluster, ClusterService } from '../clusters/index.ts';
 import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 import type { KubernetesBinaries } from './binaries.ts';
 import { createClusterPki, type ClusterPki } from './cluster-pki.ts';
-import { missingRole, planId, planNode, waitingFor, type WebhookFiles } from './planner.ts';
+import { missingRole, planId, planNode, waitingFor, type PlanInput, type WebhookFiles } from './planner.ts';
+import { nodeTarget, type ClusterUpgrade } from './upgrade-plan.ts';
 import {
   portNames, roleNames, type NodePlan, type NodeProgress, type NodeRegistration, type PlanAnswer, type RestoreRequest, type Role,
 } from './plan.ts';
@@ -135,24 +136,65 @@ export class ProvisioningService {
     const { cluster, version } = await this.clusterForNode(token);
     const row = await this.ownNode(cluster, nodeName, nodeId);
     await this.seen(cluster.id, nodeName);
-    const node = toRegistration(row);
-    // The seed first, the nodes after: the seed registered before it was chosen, so a joiner's plan always lists it.
-    const etcdSeed = await this.etcdSeed(cluster.id, node);
-    const nodes = (await this.nodeRows(cluster.id)).map(toRegistration);
-    const wait = waitingFor(nodes, node);
-    if (wait) return { kind: 'wait', reason: wait };
-    const binaries = await this.options.binaries.set(version);
-    const restore = await this.restoreOf(cluster.id);
-    const id = planId({ cluster, binaries, nodes, node, etcdSeed, ...(restore ? { restore } : {}) });
+    const inputs = await this.planInputs(cluster, version, toRegistration(row));
+    if (inputs.kind === 'wait') return inputs;
+    const { id, ...input } = inputs;
     if (row.plan_digest === id) return { kind: 'plan', plan: JSON.parse(await this.getSecret(planSecret(cluster.id, nodeName))) as NodePlan };
     const pki = JSON.parse(await this.getSecret(pkiSecret(cluster.id))) as ClusterPki;
-    const answer = await planNode({ cluster, binaries, pki, nodes, node, etcdSeed, webhook: this.options.webhook, ...(restore ? { restore } : {}) });
+    const answer = await planNode({ ...input, pki, webhook: this.options.webhook });
     if (answer.kind === 'plan') {
       await this.putSecret(planSecret(cluster.id, nodeName), JSON.stringify(answer.plan));
       await this.options.db.updateTable('provisioned_nodes').set({ plan_digest: id, updated_at: new Date().toISOString() })
         .where('cluster_id', '=', cluster.id).where('name', '=', nodeName).execute();
     }
     return answer;
+  }
+
+  /** The id of the plan `nodeName` gets now (a running upgrade follows a node's progress by it), or undefined while it waits for one. */
+  async expectedPlanId(cluster: Cluster, nodeName: string): Promise<string | undefined> {
+    const [version, row] = [await this.versionOf(cluster.id), await this.nodeRow(cluster.id, nodeName)];
+    if (version === undefined || !row) return undefined;
+    const inputs = await this.planInputs(cluster, version, toRegistration(row));
+    return inputs.kind === 'wait' ? undefined : inputs.id;
+  }
+
+  /** What a node's plan is made from, and so its id: during an upgrade, the version the upgrade gave that node. */
+  private async planInputs(cluster: Cluster, version: string, node: NodeRegistration): Promise<{ kind: 'wait'; reason: string } | (Omit<PlanInput, 'pki' | 'webhook'> & { kind: 'plan'; id: string })> {
+    // The seed first, the nodes after: the seed registered before it was chosen, so a joiner's plan always lists it.
+    const etcdSeed = await this.etcdSeed(cluster.id, node);
+    const nodes = (await this.nodeRows(cluster.id)).map(toRegistration);
+    const wait = waitingFor(nodes, node);
+    if (wait) return { kind: 'wait', reason: wait };
+    const target = nodeTarget(await this.upgradeOf(cluster.id), node.name, version);
+    const binaries = await this.options.binaries.set(target.version);
+    const restore = await this.restoreOf(cluster.id);
+    const input = { cluster, binaries, nodes, node, etcdSeed, ...(restore ? { restore } : {}), ...(target.attempt ? { attempt: target.attempt } : {}) };
+    return { kind: 'plan', ...input, id: planId(input) };
+  }
+
+  /** The cluster's last upgrade, if any (upgrade.ts drives it). */
+  async upgradeOf(clusterId: string): Promise<ClusterUpgrade | undefined> {
+    const row = await this.options.db.selectFrom('provisioned_clusters').select('upgrade').where('cluster_id', '=', clusterId).executeTakeFirst();
+    return row?.upgrade ? JSON.parse(row.upgrade) as ClusterUpgrade : undefined;
+  }
+
+  /** Records the upgrade's progress; once it is done, `version` is the cluster's version. */
+  async saveUpgrade(clusterId: string, upgrade: ClusterUpgrade): Promise<void> {
+    await this.options.db.updateTable('provisioned_clusters')
+      .set({ upgrade: JSON.stringify(upgrade), ...(upgrade.state === 'done' ? { kubernetes_version: upgrade.to } : {}) })
+      .where('cluster_id', '=', clusterId).execute();
+    if (upgrade.state === 'done') await this.options.clusters.updateStatus(clusterId, { kubernetesVersion: upgrade.to });
+  }
+
+  /** The versions the cluster's nodes may download: its own, and an upgrade's target while one is under way. */
+  async nodeVersions(clusterId: string, version: string): Promise<string[]> {
+    const upgrade = await this.upgradeOf(clusterId);
+    return upgrade && upgrade.state !== 'done' ? [version, upgrade.to] : [version];
+  }
+
+  /** The registered nodes, as they registered. */
+  async registrations(clusterId: string): Promise<NodeRegistration[]> {
+    return (await this.nodeRows(clusterId)).map(toRegistration);
   }
 
   /**

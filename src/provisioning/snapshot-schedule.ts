@@ -14,6 +14,7 @@ import type { Database } from '../store/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { InvalidArgumentError } from '../errors/index.ts';
 import type { EtcdSnapshot, EtcdSnapshots } from './snapshots.ts';
+import { SerialTicker } from './serial-ticker.ts';
 
 export interface SnapshotSchedule {
   /** Seconds between scheduled snapshots. */
@@ -83,26 +84,9 @@ export interface SnapshotSchedulerOptions {
   now?: () => number;
 }
 
-export class SnapshotScheduler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> = Promise.resolve();
-  private stopped = false;
-
-  constructor(private readonly options: SnapshotSchedulerOptions) {}
-
-  start(): this {
-    this.timer = setInterval(() => {
-      // One pass at a time: a slow snapshot delays the next pass instead of overlapping it.
-      this.running = this.running.then(() => this.pass());
-    }, this.options.tickMs ?? 5_000);
-    this.timer.unref();
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.running;
+export class SnapshotScheduler extends SerialTicker {
+  constructor(private readonly options: SnapshotSchedulerOptions) {
+    super(options.tickMs ?? 5_000);
   }
 
   /** One look at every schedule: take what is due, prune what is beyond retention (the owner's clusters only). */

@@ -166,7 +166,8 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     publicUrl: core.config.publicUrl, caPem: core.tls.caPem, webhook: { config: webhookConfig, flags: kubeApiserverFlags },
     snapshotsDir: join(core.config.dataDir, 'snapshots'), sessionFor: (clusterId) => clusters.tunnel.sessionFor(clusterId),
     sessionsOf: (clusterId) => clusters.tunnel.sessionsOf(clusterId),
-    owns: (clusterId) => clusters.controllers.owned(clusterId) !== undefined, logger: core.logger,
+    owns: (clusterId) => clusters.controllers.owned(clusterId) !== undefined, liveClient: (clusterId) => clusters.controllers.owned(clusterId)?.client,
+    ownsTunnel: (clusterId) => replicas.presence.owns(clusterId), logger: core.logger,
     ...(core.config.kubernetesBinaries ? { binariesDir: core.config.kubernetesBinaries } : {}),
   });
   // The per-user impersonation accounts, below both features that use them: the proxy acts through them,

@@ -188,6 +188,8 @@ export interface ProvisionedClustersTable {
   /** The snapshot schedule (migration 0014): every how many ms, and how many scheduled snapshots are kept. */
   snapshot_every_ms: number | null;
   snapshot_retention: number | null;
+  /** The last upgrade asked for (JSON ClusterUpgrade; migration 0016), or null. */
+  upgrade: string | null;
   /** The etcd node that started the cluster's etcd; the others join it (migration 0017). */
   etcd_seed: string | null;
 }

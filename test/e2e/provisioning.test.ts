@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubectl, kubectlOk } from '../testenv/index.ts';
 import { eventually, startDrover, type Drover } from '../testenv/drover.ts';
-import { provisioningBinaries } from '../testenv/binaries.ts';
+import { provisioningBinaries, provisioningVersions } from '../testenv/binaries.ts';
 import { startNodeAgent, stopNodeAgents, type NodeAgentProcess } from '../testenv/node-agents.ts';
 import { spawnServer } from './identity-support.ts';
 
@@ -39,7 +39,7 @@ describe('provisioned clusters', () => {
 
   before(async () => {
     const binaries = await provisioningBinaries(quiet);
-    version = (await import('node:fs')).readdirSync(binaries)[0] ?? '';
+    version = (await provisioningVersions(quiet)).current;
     serverArgs = ['--kubernetes-binaries', binaries];
     drover = await startDrover({ serverArgs, env: { DROVER_ACE_SYNC_MS: '500' } });
   });

@@ -10,14 +10,19 @@
 #   test/kube/build.sh            build if needed, print the folder
 #   test/kube/build.sh --print    print the folder without building
 #   test/kube/build.sh --test-kubelet [--print]   the same for drover-test-kubelet (test/kubelet/build.sh)
+#   test/kube/build.sh --module DIR [--print]      the same from another builder module (test/kube-previous,
+#                                                  the earlier version provisioning upgrades from), without etcd
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/../go-cached-build.sh"
 # The test node (test/kubelet) is built and cached by its own script, under its own key.
 if [[ ${1:-} == --test-kubelet ]]; then exec "$here/../kubelet/build.sh" "${@:2}"; fi
-version="$(sed -nE 's#^\s*(require\s+)?k8s\.io/kubernetes (v[0-9.]+).*#\2#p' "$here/go.mod" | head -1)"
-[[ -n $version ]] || { echo "build.sh: $here/go.mod does not require k8s.io/kubernetes" >&2; exit 1; }
-sum_key="$(cat "$here/go.mod" "$here/go.sum" | sha256sum | cut -c1-12)"
+module="$here"
+if [[ ${1:-} == --module ]]; then module="$(cd "$2" && pwd)"; shift 2; fi
+version="$(sed -nE 's#^\s*(require\s+)?k8s\.io/kubernetes (v[0-9.]+).*#\2#p' "$module/go.mod" | head -1)"
+[[ -n $version ]] || { echo "build.sh: $module/go.mod does not require k8s.io/kubernetes" >&2; exit 1; }
+sum_key="$(cat "$module/go.mod" "$module/go.sum" | sha256sum | cut -c1-12)"
 cache_root="${DROVER_KUBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/drover/kube}"
 out="$cache_root/$version-$sum_key"
 
@@ -35,19 +40,15 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   stamp+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 done
 
-build() { # name package
-  local name=$1 pkg=$2
-  if [[ -x $out/$name ]]; then echo "kube build: $name $version cached in $out" >&2; return; fi
-  echo "kube build: compiling $name $version (cold builds take 10-20 minutes on 2 cores)..." >&2
-  local start=$SECONDS
-  (cd "$here" && go build -trimpath -tags selinux,notest -ldflags "-s -w$stamp" -o "$out/$name.partial" "$pkg")
-  mv "$out/$name.partial" "$out/$name"
-  echo "kube build: $name done in $((SECONDS - start))s" >&2
+build() { # name package; cold builds take 10-20 minutes on 2 cores
+  GO_BUILD_TAGS=selinux,notest GO_LDFLAGS="$stamp" go_cached_build "$module" "$version" "$sum_key" "$1" "$2" >/dev/null
 }
 
 mkdir -p "$out"
-(cd "$here" && go mod download)
-build etcd go.etcd.io/etcd/server/v3
+(cd "$module" && go mod download)
+# One etcd serves every version built here: Kubernetes 1.35 and 1.36 both support etcd 3.6
+# (test/kube-previous builds only the Kubernetes components; the testenv links this etcd).
+if [[ $module == "$here" ]]; then build etcd go.etcd.io/etcd/server/v3; fi
 build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
 build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
 # Only provisioned clusters (src/provisioning) need the scheduler.

@@ -11,6 +11,7 @@ import type { Cluster, CreatedCluster, Registration } from '../../api-types/inde
 import {
   createCustom, customRegistrationText, nodesOf, nodesText, scheduleFromFlags, scheduleText, setSchedule, snapshotsCommand, withScheduleFlags, type ScheduleFlags,
 } from './provisioned-clusters.ts';
+import { upgradeCommand } from './cluster-upgrade.ts';
 
 
 const path = (name: string): string => `/v1/clusters/${encodeURIComponent(name)}`;
@@ -144,6 +145,7 @@ export function clustersCommand(deps: CliDeps): Command {
     }));
   clusters.addCommand(updateCommand(deps));
   clusters.addCommand(snapshotsCommand(deps));
+  clusters.addCommand(upgradeCommand(deps));
   clusters.addCommand(withOutputFlags(new Command('delete'))
     .description('remove what Drover created in the cluster (when reachable) and forget it')
     .argument('<name>', 'cluster name or id')

@@ -11,6 +11,7 @@ import { printItems, printText, withOutputFlags, type ItemView, type OutputFlags
 import { DroverError, InvalidArgumentError } from '../../errors/index.ts';
 import { DURATION_HINT, durationOption, formatDuration } from '../../durations/index.ts';
 import type { Cluster, CustomRegistration, EtcdSnapshot, ProvisionedNode, ProvisionedNodes, RestoreAsked } from '../../api-types/index.ts';
+import { upgradeText } from './cluster-upgrade.ts';
 
 const clusterPath = (name: string): string => `/v1/clusters/${encodeURIComponent(name)}`;
 
@@ -71,6 +72,7 @@ export async function nodesOf(client: DroverClient, path: string): Promise<Provi
 export function nodesText(view: ProvisionedNodes): string {
   const lines = [`Provisioned by Drover at Kubernetes ${view.kubernetesVersion ?? '?'}; ${scheduleText(view.snapshotSchedule)}; nodes:`];
   if (view.nodes.length === 0) lines.push('  (none registered yet: run the node command on a machine)');
+  if (view.upgrade) lines.push(upgradeText(view.upgrade).trimEnd());
   for (const node of view.nodes) {
     lines.push(`  ${node.name} [${node.roles.join(',')}] ${node.address}${node.apiServerPort ? ` kube-apiserver :${node.apiServerPort}` : ''}`);
     // The server's own count (no clock skew): a node agent asks for its plan every 10 s.

@@ -18,6 +18,7 @@ import { provisioningMigration } from './0012-provisioning.ts';
 import { loginFlowsMigration } from './0013-login-flows.ts';
 import { snapshotRestoreScheduleMigration } from './0014-snapshot-restore-schedule.ts';
 import { sharedFilesMigration } from './0015-shared-files.ts';
+import { clusterUpgradeMigration } from './0016-cluster-upgrade.ts';
 import { etcdSeedMigration } from './0017-etcd-seed.ts';
 
 export interface Migration {
@@ -42,5 +43,6 @@ export const migrations: readonly Migration[] = [
   loginFlowsMigration,
   snapshotRestoreScheduleMigration,
   sharedFilesMigration,
+  clusterUpgradeMigration,
   etcdSeedMigration,
 ];
