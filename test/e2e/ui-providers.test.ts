@@ -53,7 +53,7 @@ describe('web UI logins through identity providers in a real browser', { timeout
   });
   /** The browser is back in the UI on Drover's origin, logged in as `username`; then it logs out. */
   const landsLoggedIn = async (page: Page, username: string, shot: string): Promise<void> => {
-    await page.getByRole('heading', { name: 'Clusters' }).waitFor();
+    await page.getByRole('heading', { name: 'Clusters', exact: true }).waitFor();
     assert.equal(new URL(page.url()).origin, drover.server.url);
     assert.equal(await page.locator('.who').textContent(), username);
     await shoot(page, shot);
@@ -128,7 +128,7 @@ describe('web UI logins through identity providers in a real browser', { timeout
   it('logs an LDAP user in through the form: their name and the clusters page', async () => {
     const { page } = browser;
     await ldapForm(page, 'bob', 'bob-password');
-    await page.getByRole('heading', { name: 'Clusters' }).waitFor();
+    await page.getByRole('heading', { name: 'Clusters', exact: true }).waitFor();
     // The session the page holds is the directory user's (provider and DN principal), not only a name on screen.
     const me = await page.evaluate<{ username: string; provider?: string; principalIds: string[] }>(`fetch('/v1/session').then((r) => r.json()).then((s) => s.user)`);
     assert.ok(me.principalIds.includes(`openldap_user://${userDn('bob')}`), JSON.stringify(me));

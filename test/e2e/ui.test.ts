@@ -58,7 +58,7 @@ describe('web UI in a real browser', { timeout: 240_000 }, () => {
     await login(page, drover.server.url, 'admin', 'wrong password');
     await page.getByRole('alert').getByText(/invalid username or password/).waitFor();
     await login(page, drover.server.url, 'admin', adminPassword);
-    await page.getByRole('heading', { name: 'Clusters' }).waitFor();
+    await page.getByRole('heading', { name: 'Clusters', exact: true }).waitFor();
 
     const created = JSON.parse(await drover.cli('clusters', 'create', clusterName, '-o', 'json')) as { cluster: { id: string }; registration: Registration };
     clusterId = created.cluster.id;
