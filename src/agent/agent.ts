@@ -25,6 +25,9 @@ import {
 import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 import { clusterInfoFor, ensureAgentAccount } from './agent-credentials.ts';
 
+/** How long a stopping agent lets open streams finish before it cuts them. */
+const closeGraceMs = 5_000;
+
 export interface AgentOptions {
   serverUrl: string;
   registrationToken: string;
@@ -137,8 +140,20 @@ export class Agent {
     });
   }
 
-  async close(): Promise<void> {
-    await this.tunnel?.close();
+  /**
+   * Lets the tunnel's open streams finish for up to `graceMs`, then drops the rest: a
+   * watch never ends by itself, and a stopping pod must be gone well within its grace
+   * period (30 s by default), so the cut watches re-watch through another agent.
+   */
+  async close(graceMs = closeGraceMs): Promise<void> {
+    const tunnel = this.tunnel;
+    if (tunnel) {
+      const grace = setTimeout(() => {
+        this.options.logger.info({ graceMs }, 'streams still open at the end of the stop grace (watches, exec): cutting them; their clients retry through another agent');
+        tunnel.destroy();
+      }, graceMs);
+      await tunnel.close().finally(() => clearTimeout(grace));
+    }
     await this.client?.close();
   }
 }

@@ -111,4 +111,22 @@ describe('the proxy when the agent is killed', () => {
     }, 30_000);
     assert.equal(out.trim(), `namespace/${ns}`);
   });
+
+  it('a stopped agent (SIGTERM) with a watch open cuts it after its 5 s grace and exits, instead of waiting for the watch to end', async () => {
+    await eventually('the proxy to reach the cluster through the agent', async () => (await kubectl(['get', 'namespace', ns, '-o', 'name'], { kubeconfig })).code === 0 || undefined);
+    const watch = await open(`/api/v1/namespaces/${ns}/configmaps?watch=1`);
+    assert.equal(watch.statusCode, 200);
+    const watchEnded = ending(watch);
+    let rawOut = '';
+    watch.on('data', (c: Buffer) => { rawOut += c.toString(); });
+    await kubectlOk(['-n', ns, 'create', 'configmap', 'before-sigterm'], { kubeconfig: cp.kubeconfigPath });
+    await eventually('the watch event through the agent', () => Promise.resolve(rawOut.includes('before-sigterm') || undefined));
+    const exited = new Promise<number | null>((resolve) => cluster.agent.child.once('exit', (code) => resolve(code)));
+    cluster.agent.child.kill('SIGTERM');
+    // A watch never ends by itself: the agent cuts it once its grace is over (before, it waited for its own dead-peer timer).
+    assert.equal(await within(60_000, 'the agent after SIGTERM', exited), 0, cluster.agent.output());
+    assert.match(cluster.agent.output(), /streams still open at the end of the stop grace/);
+    // Ended, not left hanging: the server sees the session go and ends what it carried.
+    assert.match((await within(20_000, 'the watch after the agent stopped', watchEnded)).body, /before-sigterm/);
+  });
 });
