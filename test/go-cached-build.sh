@@ -4,7 +4,8 @@
 # build a program once into a cache outside git, keyed by what the caller hashes,
 # and print the binary's path on the last line of
 # stdout (progress on stderr). Static, no workspace; the local Go unless the caller
-# exports GOTOOLCHAIN (the benches' Go peers need a newer one).
+# exports GOTOOLCHAIN (the benches' Go peers need a newer one). test/kube/build.sh adds
+# build tags and version-stamping linker flags through GO_BUILD_TAGS and GO_LDFLAGS.
 #
 #   go_cached_build DIR LABEL KEY BINARY PACKAGE [--print]
 #     DIR      the Go module to build in
@@ -21,7 +22,7 @@ go_cached_build() {
   echo "$label build: compiling $name (a cold build takes a few minutes on 2 cores)..." >&2
   local start=$SECONDS
   mkdir -p "$(dirname "$bin")"
-  (cd "$dir" && GOWORK=off GOTOOLCHAIN="${GOTOOLCHAIN:-local}" CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bin.partial.$$" "$pkg")
+  (cd "$dir" && GOWORK=off GOTOOLCHAIN="${GOTOOLCHAIN:-local}" CGO_ENABLED=0 go build -trimpath -tags "${GO_BUILD_TAGS:-}" -ldflags "-s -w${GO_LDFLAGS:+ $GO_LDFLAGS}" -o "$bin.partial.$$" "$pkg")
   mv "$bin.partial.$$" "$bin"
   # Sources change often while developing; keep only the current build.
   find "$cache_root" -maxdepth 1 -type d -name "$label-*" ! -name "$label-$key" -exec rm -rf {} +
