@@ -68,6 +68,9 @@ function controlPlanes(nodes: NodeRegistration[]): NodeRegistration[] {
   return nodes.filter((n) => n.roles.includes('controlplane')).sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** A Node's Hostname is its node name, which no resolver knows: logs and exec reach the kubelet at its address. */
+const kubeletAddressTypes = '--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname';
+
 export async function planNode(input: PlanInput): Promise<PlanAnswer> {
   const { node, nodes, binaries } = input;
   const wait = waitingFor(nodes, node);
@@ -139,7 +142,7 @@ export async function planNode(input: PlanInput): Promise<PlanAnswer> {
         `--etcd-servers=${etcdServers}`, `--etcd-cafile=${pki}/ca.crt`, `--etcd-certfile=${etcdClient.cert}`, `--etcd-keyfile=${etcdClient.key}`,
         `--bind-address=${node.address}`, `--advertise-address=${node.address}`, `--secure-port=${node.ports.apiServer}`,
         `--tls-cert-file=${serving.cert}`, `--tls-private-key-file=${serving.key}`, `--client-ca-file=${pki}/ca.crt`,
-        `--kubelet-client-certificate=${kubeletClient.cert}`, `--kubelet-client-key=${kubeletClient.key}`,
+        `--kubelet-client-certificate=${kubeletClient.cert}`, `--kubelet-client-key=${kubeletClient.key}`, kubeletAddressTypes,
         `--service-cluster-ip-range=${serviceCidr}`,
         // A loopback address cannot be the `kubernetes` Service's endpoint; validation refuses it.
         ...(node.address.startsWith('127.') ? ['--endpoint-reconciler-type=none'] : []),
