@@ -6,11 +6,13 @@
  * Ready; a pod of a locally built image (imagePullPolicy Never: there is no registry)
  * is created through the Drover proxy and reaches Running; `kubectl logs` and
  * `kubectl exec` through the proxy reach it, which goes through the kubelet: its
- * webhook authentication and authorization accept the apiserver's client certificate.
+ * webhook authentication and authorization accept the apiserver's client certificate,
+ * and refuse a request with none.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubectl, kubectlOk } from '../testenv/index.ts';
@@ -18,6 +20,18 @@ import { eventually, startDrover, type Drover } from '../testenv/drover.ts';
 import { realKubeletBinaries } from '../testenv/real-kubelet.ts';
 import { containerdMissing, startContainerd, unmountUnder, type TestContainerd } from '../testenv/containerd.ts';
 import { startNodeAgent, type NodeAgentProcess } from '../testenv/node-agents.ts';
+
+/** The kubelet's answer to a request with no client certificate (its serving certificate is self-signed). */
+function kubeletStatus(address: string, path: string): Promise<number> {
+  return new Promise((resolveStatus, reject) => {
+    const req = https.request({ host: address, port: 10250, path, method: path.startsWith('/run') ? 'POST' : 'GET', rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolveStatus(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 const suffix = Math.random().toString(36).slice(2, 7);
 const quiet = (): void => undefined;
@@ -116,5 +130,11 @@ describe('a pod on a provisioned worker with the real kubelet and containerd', (
     const exec = await kubectl(['exec', 'hello', '--', '/drover-pod', 'echo', `exec-${suffix}`], { kubeconfig });
     assert.equal(exec.code, 0, `kubectl exec through the proxy and the kubelet: ${exec.stderr}${diagnostics()}`);
     assert.equal(exec.stdout.trim(), `exec-${suffix}`);
+
+    // The attacker's view: whoever reaches the kubelet's port with no client certificate gets nothing.
+    for (const path of ['/pods', '/run/default/hello/hello?cmd=id', '/containerLogs/default/hello/hello']) {
+      const status = await kubeletStatus(c.address, path);
+      assert.equal(status, 401, `anonymous ${path} on the kubelet: ${status}`);
+    }
   });
 });
