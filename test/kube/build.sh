@@ -13,6 +13,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/../go-cached-build.sh"
 # The test node (test/kubelet) is built and cached by its own script, under its own key.
 if [[ ${1:-} == --test-kubelet ]]; then exec "$here/../kubelet/build.sh" "${@:2}"; fi
 version="$(sed -nE 's#^\s*(require\s+)?k8s\.io/kubernetes (v[0-9.]+).*#\2#p' "$here/go.mod" | head -1)"
@@ -28,12 +29,7 @@ if [[ ${1:-} == --print ]]; then echo "$out"; exit 0; fi
 export GOWORK=off GOTOOLCHAIN=local CGO_ENABLED=0
 command -v go >/dev/null || { echo "build.sh: Go is not installed; install Go 1.26 and retry" >&2; exit 1; }
 
-minor="$(echo "$version" | cut -d. -f2)"
-stamp=""
-for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  stamp+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-  stamp+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-done
+stamp="$(kube_version_ldflags "$version")"
 
 build() { # name package
   local name=$1 pkg=$2

@@ -15,15 +15,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/../go-cached-build.sh"
 version="$(sed -nE 's#^\s*(require\s+)?k8s\.io/kubernetes (v[0-9.]+).*#\2#p' "$here/go.mod" | head -1)"
 [[ -n $version ]] || { echo "build.sh: $here/go.mod does not require k8s.io/kubernetes" >&2; exit 1; }
-# The kubelet reports its version on its Node (status.nodeInfo.kubeletVersion): stamp it
-# as upstream's release build does.
-minor="$(echo "$version" | cut -d. -f2)"
-stamp=""
-for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  stamp+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-  stamp+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-done
 # Tags as upstream's build; a cold build takes 10-20 minutes on 2 cores, about 80 s when
 # the control plane's build left the shared Go build cache warm.
-GO_BUILD_TAGS=selinux,notest GO_LDFLAGS="$stamp" go_cached_build "$here" "kubelet-$version" \
+GO_BUILD_TAGS=selinux,notest GO_LDFLAGS="$(kube_version_ldflags "$version")" go_cached_build "$here" "kubelet-$version" \
   "$(cat "$here/go.mod" "$here/go.sum" | sha256sum | cut -c1-12)" kubelet k8s.io/kubernetes/cmd/kubelet "${1:-}"
