@@ -15,14 +15,14 @@
  *
  * The load generator is bench/peers' `load` (Go, HTTP/1.1 keep-alive, one client per
  * target kept across rounds), so neither side shares a runtime with the client.
- * CPU per request is read from /proc for each process (server and agent) around
+ * CPU per request is read from /proc (each thread's schedstat) for each process (server and agent) around
  * each variant's share of a round: on a shared 2-core machine, wall time is mostly
  * waiting for a core, CPU time is not.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { percentile, type BenchContext, type BenchResult } from './bench.ts';
 import { KubeClient } from '../src/kube/index.ts';
@@ -36,6 +36,8 @@ const rounds = Number(process.env.DROVER_BENCH_ROUNDS ?? 4);
 const only = process.env.DROVER_BENCH_WORKLOAD ?? '';
 /** Extra environment of the Drover server process, such as NODE_OPTIONS=--cpu-prof. */
 const serverEnv = process.env.DROVER_BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.DROVER_BENCH_SERVER_NODE_OPTIONS } : {};
+/** More `drover server` flags, space-separated (to measure what a setting costs, such as `--audit-retention 0`). */
+const serverArgs = process.env.DROVER_BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? [];
 const variants = ['straight', 'impersonated', 'reference', 'drover'] as const;
 type Variant = typeof variants[number];
 /** The user and groups the Go reference impersonates; straight+impersonation sends the same. */
@@ -45,10 +47,23 @@ interface Workload { name: string; path: string; concurrency: number; perRound: 
 interface LoadAnswer { durationsUs: number[]; wallUs: number; bytes: number; error?: string }
 interface Target { url: string; headers: Record<string, string[]>; pids: number[] }
 
-/** User + system CPU microseconds of a process (all its threads), from /proc (clock ticks of 10 ms). */
+/**
+ * On-CPU microseconds of a process, all its threads, from each thread's
+ * /proc/<pid>/task/<tid>/schedstat (nanoseconds). Not /proc/<pid>/stat: it counts in
+ * 10 ms clock ticks, and a round of a dozen LISTs is a few ticks per process, so a
+ * share of a round was off by up to a third. A thread that ended between two reads
+ * drops out; Node's and Go's threads live as long as their process.
+ */
 function cpuUs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // The thread ended after the listing.
+    }
+  }
+  return ns / 1000;
 }
 
 /** The Go load generator: one JSON job per line in, one JSON answer per line out. */
@@ -100,7 +115,7 @@ export default async function referenceBench(ctx: BenchContext): Promise<BenchRe
   const cp = await startPrivateControlPlane();
   const state = cp.state;
   const admin = new KubeClient({ endpoint: { server: state.url, caPem: state.caPem, token: state.adminToken } });
-  const drover = await startDrover({ env: serverEnv });
+  const drover = await startDrover({ env: serverEnv, serverArgs });
   const children: ChildProcess[] = [];
   let cluster: RegisteredCluster | undefined;
   try {

@@ -180,7 +180,8 @@ function projectRoutes(options: AccessApiOptions): FastifyPluginAsyncTypebox {
     // The explorer's navigation. A project member may get their project's namespaces by name but cannot list
     // namespaces (RBAC has no "list these names"), so Drover, which knows the projects, tells them the names;
     // whoever may list namespaces cluster-wide gets every one. Each name is then read through the proxy as the user.
-    app.get('/v1/clusters/:id/namespaces', { schema: { ...members, summary: 'The namespaces the caller can see, with their project', params: ClusterParams, response: { 200: Type.Array(VisibleNamespace), ...authErrors, 503: ErrorBody } } }, async (request) => {
+    // live: dials the cluster; a replica without its session relays the call (src/http/live-routes.ts).
+    app.get('/v1/clusters/:id/namespaces', { config: { live: 'session' }, schema: { ...members, summary: 'The namespaces the caller can see, with their project', params: ClusterParams, response: { 200: Type.Array(VisibleNamespace), ...authErrors, 503: ErrorBody } } }, async (request) => {
       const { id, me } = await visibleCluster(request, request.params.id);
       const live = controllers.live(id);
       if (!live) throw new DroverError('DRV_ERR_CLUSTER_UNAVAILABLE', 'the cluster is not connected; try again when it is Active');
@@ -207,6 +208,7 @@ function projectRoutes(options: AccessApiOptions): FastifyPluginAsyncTypebox {
     });
 
     app.post('/v1/clusters/:id/projects/:project/namespaces', {
+      config: { live: 'session' },
       schema: { ...members, summary: 'Move a namespace into a project (sets its field.cattle.io/projectId annotation)', params: ProjectParams,
         body: Type.Object({ namespace: NamespaceName }, { additionalProperties: false }),
         response: { 200: PlacedNamespace, ...authErrors, 503: ErrorBody } },
@@ -227,6 +229,7 @@ function projectRoutes(options: AccessApiOptions): FastifyPluginAsyncTypebox {
     });
 
     app.post('/v1/clusters/:id/namespaces', {
+      config: { live: 'session' },
       schema: { ...members, summary: 'Create a namespace in a project (project owners, cluster owners, admins, or whoever may create namespaces in the cluster)', params: ClusterParams,
         body: Type.Object({ name: NamespaceName, project: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }),
         response: { 201: PlacedNamespace, ...authErrors, 409: ErrorBody, 503: ErrorBody } },

@@ -8,7 +8,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { installErrorHandling, installUiSessions, type UiSessions } from '../http/index.ts';
+import { collectLiveRoutes, installErrorHandling, installUiSessions, type LiveRoutes, type UiSessions } from '../http/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { droverVersion } from '../version/index.ts';
 import { installApiAudit, type AuditTrail } from '../audit/index.ts';
@@ -26,6 +26,8 @@ export interface BuildApiOptions extends ApiContext {
   logger: Logger;
   /** Route plugins from other folders (clusters, access, …), registered after identity's. */
   plugins?: FastifyPluginAsyncTypebox[];
+  /** Filled with the routes that declare `config.live` as they are registered (the replicas' REST relay reads it). */
+  liveRoutes?: LiveRoutes;
   /** Lets the server own the https listener (see src/server/http-server.ts); tests use inject() without it. */
   serverFactory?: FastifyServerFactory;
   publicUrl?: string;
@@ -53,6 +55,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   installUiSessions(base, options.uiSessions);
   options.metrics.observe(base);
   if (options.audit) installApiAudit(base, options.audit);
+  if (options.liveRoutes) collectLiveRoutes(base, options.liveRoutes);
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
   await app.register(swagger, {
     openapi: {

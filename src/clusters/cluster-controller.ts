@@ -45,6 +45,7 @@ import type { ClusterService, StatusUpdate } from './cluster-service.ts';
 import { caFingerprint, identityDifferences, inspectThroughSession, type ApiServerIdentity } from './apiserver-identity.ts';
 import { sayGoodbye } from './goodbye.ts';
 import { totalCapacity } from './capacity.ts';
+import { controlPlaneNodes } from './control-planes.ts';
 
 /**
  * Which replica runs a cluster's controller work. A single server owns every
@@ -73,9 +74,16 @@ export interface ClusterControllersOptions {
   verifyTimeoutMs?: number;
   /** Who owns which cluster (default: this server, for every cluster it holds a session for). */
   ownership?: ClusterOwnership;
+  /**
+   * The CA of a cluster Drover provisioned, undefined for an imported one. Such a
+   * cluster has one kube-apiserver per control-plane node, each reported by its own
+   * node's agent at its own address: any of them that this CA verifies (and whose
+   * credential is the pinned account) is the cluster's, not only the first.
+   */
+  provisionedCa?: (clusterId: string) => Promise<string | undefined>;
 }
 
-type Settings = Required<Omit<ClusterControllersOptions, 'service' | 'tunnel' | 'logger' | 'ownership'>> & ClusterControllersOptions & { ownership: ClusterOwnership };
+type Settings = Required<Omit<ClusterControllersOptions, 'service' | 'tunnel' | 'logger' | 'ownership' | 'provisionedCa'>> & ClusterControllersOptions & { ownership: ClusterOwnership };
 
 /** One server alone: it owns what it holds a session for, and nobody else holds any. */
 export function localOwnership(tunnel: Pick<TunnelServer, 'sessionFor'>): ClusterOwnership {
@@ -273,6 +281,10 @@ class ClusterController {
   /** What `onLive` listeners were last told: live here and owned here. */
   announced: LiveCluster | undefined;
   private readonly logger: Logger;
+  /** A provisioned cluster's CA fingerprint: its control-plane nodes' addresses are not pinned (see `provisionedCa`). */
+  private provisionedCa: string | undefined;
+  /** The kube-apiserver each admitted session reported: a provisioned node's agent dials only its own. */
+  private readonly apiServers = new Map<string, string>();
 
   constructor(private readonly clusterId: string, private readonly options: Settings, private readonly announce: Announce) {
     this.logger = options.logger.child({ cluster: clusterId });
@@ -290,19 +302,24 @@ class ClusterController {
       return this.unreachable(error);
     }
     const pin = await service.pin(this.clusterId);
+    const provisioned = await this.options.provisionedCa?.(this.clusterId);
+    this.provisionedCa = provisioned === undefined ? undefined : caFingerprint(provisioned);
+    // A provisioned cluster's CA is the one Drover made, whatever any agent reported first; the address is each node's own.
+    const expected: Partial<ApiServerIdentity> | undefined = this.provisionedCa ? { caSha256: this.provisionedCa, ...(pin ? { account: pin.account } : {}) } : pin;
     const reported: ApiServerIdentity = { apiServer: info.apiServer, caSha256: caFingerprint(info.caPem), account: '' };
-    const early = pin ? identityDifferences({ apiServer: pin.apiServer, caSha256: pin.caSha256 }, reported) : [];
+    const early = expected ? identityDifferences({ ...expected, account: reported.account }, reported) : [];
     // A report off the pin is refused whatever its apiserver says; asking it anyway
     // (its own credential to its own apiserver) only names the account for the admin.
     const seen = await inspectThroughSession(session, info, this.logger, this.options.verifyTimeoutMs)
       .catch((error: unknown) => (early.length > 0 ? undefined : this.unreachable(error)));
     const identity: Partial<ApiServerIdentity> = { apiServer: reported.apiServer, caSha256: reported.caSha256, ...(seen ? { account: seen.account } : {}) };
-    const differences = pin ? identityDifferences(pin, identity) : [];
+    const differences = expected ? identityDifferences(expected, identity) : [];
     if (differences.length > 0 || !seen) return this.refuse(session, identity, info.caPem, differences);
     if (!pin?.account && !(await service.pinFirst(this.clusterId, { apiServer: info.apiServer, caPem: info.caPem, account: seen.account }, pin))) {
       throw new DroverError('DRV_ERR_CONFLICT', 'another agent of this cluster registered first; reconnect to be checked against it');
     }
     await service.recordCredential(this.clusterId, info.token);
+    this.apiServers.set(session.info.id, info.apiServer);
     if (!pin) this.logger.info({ apiServer: info.apiServer, account: seen.account }, 'kube-apiserver identity pinned at first registration');
     await this.useAccess(info, seen.version);
   }
@@ -336,7 +353,8 @@ class ClusterController {
 
   /** The client for the pinned identity: made once, kept across sessions; the credential follows the latest verified one. */
   private async useAccess(info: ClusterInfo, version: string): Promise<void> {
-    const key = `${info.apiServer}\n${caFingerprint(info.caPem)}`;
+    // One client for all of a provisioned cluster's kube-apiservers: sessions of other nodes reuse it (see dialApiServer).
+    const key = this.provisionedCa ? `provisioned\n${this.provisionedCa}` : `${info.apiServer}\n${caFingerprint(info.caPem)}`;
     if (this.access?.key !== key) {
       await this.dropAccess();
       this.access = { key, ...this.buildClient(info), info, version };
@@ -347,21 +365,31 @@ class ClusterController {
   }
 
   private buildClient(info: ClusterInfo): Pick<Access, 'client' | 'upstream'> {
-    const { tunnel } = this.options;
-    const clusterId = this.clusterId;
     const client = new KubeClient({
       endpoint: {
         server: `https://${info.apiServer}`, caPem: info.caPem, token: () => this.access?.info.token ?? info.token,
-        dial: (host, port, signal) => tunnel.dial(clusterId, formatHostPort(host, port), signal ? { signal } : {}),
+        dial: (host, port, signal) => this.dialApiServer(formatHostPort(host, port), signal),
       },
       logger: this.logger,
     });
     const upstream: UpstreamEndpoint = {
       url: new URL(`https://${info.apiServer}`),
       caPem: info.caPem,
-      dial: (signal) => tunnel.dial(clusterId, info.apiServer, signal ? { signal } : {}),
+      dial: (signal) => this.dialApiServer(info.apiServer, signal),
     };
     return { client, upstream };
+  }
+
+  /**
+   * Dials kube-apiserver through the preferred session. A provisioned cluster's session
+   * dials its own node's kube-apiserver (its agent may dial nothing else), so losing a
+   * node moves the traffic to another's; each serves a certificate of the cluster CA for
+   * 127.0.0.1, the address every node's agent reports, so TLS verifies the same name.
+   */
+  private dialApiServer(address: string, signal: AbortSignal | undefined): ReturnType<TunnelServer['dial']> {
+    const { tunnel } = this.options;
+    const own = this.provisionedCa ? this.apiServers.get(tunnel.sessionFor(this.clusterId)?.info.id ?? '') : undefined;
+    return tunnel.dial(this.clusterId, own ?? address, signal ? { signal } : {});
   }
 
   sessionUp(info: SessionInfo): void {
@@ -373,6 +401,7 @@ class ClusterController {
   }
 
   sessionDown(info: SessionInfo, reason: SessionEndReason): void {
+    this.apiServers.delete(info.id);
     this.logger.warn({ kind: info.identity.kind, node: info.identity.nodeName, session: info.id, reason: reason.type }, 'agent disconnected');
     if (this.options.tunnel.sessionFor(this.clusterId)) {
       void this.reportIfOwner({ tunnel: this.tunnelKind(), lastSeenAt: new Date().toISOString() });
@@ -492,7 +521,7 @@ class ClusterController {
 
   private reportNodes(): void {
     const nodes = this.nodes?.list() ?? [];
-    void this.report({ nodeCount: nodes.length, capacity: totalCapacity(nodes) });
+    void this.report({ nodeCount: nodes.length, capacity: totalCapacity(nodes), controlPlanes: controlPlaneNodes(nodes) });
   }
 
   warnings(): Event[] {

@@ -8,6 +8,7 @@
  * the cluster they belong to, and plaintext registration tokens are kept only
  * encrypted so that an admin can show the agent command again.
  */
+import type { ControlPlaneNode } from './control-planes.ts';
 import type { ChangePublisher } from '../coordination/index.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Kysely, Selectable } from 'kysely';
@@ -82,6 +83,7 @@ export interface StatusUpdate {
   capacity?: Cluster['capacity'];
   tunnel?: 'cluster' | 'node' | null;
   lastSeenAt?: string;
+  controlPlanes?: ControlPlaneNode[];
 }
 
 const namePattern = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -292,6 +294,12 @@ export class ClusterService {
     return { apiServer: row.api_server, caPem: row.ca_pem, token: await this.getSecret(credentialSecret(row.id)) };
   }
 
+  /** The cluster's control-plane nodes as its owner last reported them (none before the first report). */
+  async controlPlanes(clusterId: string): Promise<ControlPlaneNode[]> {
+    const row = await this.row(clusterId);
+    return row.control_planes ? JSON.parse(row.control_planes) as ControlPlaneNode[] : [];
+  }
+
   async updateStatus(clusterId: string, update: StatusUpdate): Promise<void> {
     await this.db.updateTable('clusters').set({
       ...(update.state ? { state: update.state } : {}),
@@ -301,6 +309,7 @@ export class ClusterService {
       ...(update.capacity !== undefined ? { capacity: JSON.stringify(update.capacity) } : {}),
       ...(update.tunnel !== undefined ? { tunnel: update.tunnel } : {}),
       ...(update.lastSeenAt !== undefined ? { last_seen_at: update.lastSeenAt } : {}),
+      ...(update.controlPlanes !== undefined ? { control_planes: JSON.stringify(update.controlPlanes) } : {}),
       updated_at: this.now().toISOString(),
     }).where('id', '=', clusterId).execute();
   }

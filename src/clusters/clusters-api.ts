@@ -177,7 +177,9 @@ function clusterRoutes(options: ClustersApiOptions, caChecksum: string): Fastify
       return displayName === undefined ? service.get(request.params.id) : service.updateDisplayName(request.params.id, displayName);
     });
 
+    // live: only the owner replica watches the events (src/http/live-routes.ts).
     authed.get('/v1/clusters/:id/warnings', {
+      config: { live: 'owner' },
       schema: { ...common, summary: 'Recent Warning events in the cluster', params: Params, response: { 200: Type.Array(ClusterWarning), ...authErrors } },
     }, async (request) => {
       const cluster = await service.get(request.params.id).catch(() => undefined);
@@ -190,7 +192,9 @@ function clusterRoutes(options: ClustersApiOptions, caChecksum: string): Fastify
       }));
     });
 
+    // live: Drover's objects are removed from the cluster through its tunnel.
     authed.delete('/v1/clusters/:id', {
+      config: { live: 'session' },
       schema: { ...common, summary: 'Delete a cluster (admins): removes what Drover created in it when reachable, tells connected agents to exit, and forgets it',
         params: Params, response: { 200: Type.Object({ cluster: Cluster, cleanedUp: Type.Boolean(), removedObjects: Type.Integer(), agentsTold: Type.Integer(), note: Type.String() }), ...authErrors } },
     }, async (request) => {

@@ -19,7 +19,7 @@ import type { Logger } from '../logging/index.ts';
 import { TunnelServer } from '../tunnel/index.ts';
 import { tunnelConnectPath } from '../agent-protocol/index.ts';
 import { ClusterService } from './cluster-service.ts';
-import { ClusterControllers, type ClusterOwnership } from './cluster-controller.ts';
+import { ClusterControllers, type ClusterControllersOptions, type ClusterOwnership } from './cluster-controller.ts';
 import { clustersApi, dismissAgents, type ClusterVisibility, type ClustersApiOptions } from './clusters-api.ts';
 
 export { ClusterService, type Cluster, type ClusterAccess, type ClusterState } from './cluster-service.ts';
@@ -47,6 +47,8 @@ export interface ClustersFeatureOptions {
   deadPeerTimeoutMs?: number;
   /** Where cluster deletes and accepted kube-apiservers are published for other replicas (the change feed). */
   changes?: ChangePublisher;
+  /** See ClusterControllersOptions.provisionedCa. */
+  provisionedCa?: ClusterControllersOptions['provisionedCa'];
   /** See ClustersApiOptions.onDelete. */
   onDelete?: (clusterId: string, toldNodes: string[]) => Promise<string>;
 }
@@ -75,6 +77,7 @@ export function createClustersFeature(options: ClustersFeatureOptions): Clusters
   });
   const controllers = new ClusterControllers({
     service, tunnel, logger, ...(options.graceMs ? { graceMs: options.graceMs } : {}), ...(options.ownership ? { ownership: options.ownership } : {}),
+    ...(options.provisionedCa ? { provisionedCa: options.provisionedCa } : {}),
   });
   controllers.start();
   return {

@@ -26,3 +26,4 @@ export {
 } from './session.ts';
 export { errorBody, installErrorHandling, sendError, toDroverError, type ErrorBodyShape } from './errors.ts';
 export { ErrorBody, authErrors } from './schemas.ts';
+export { LiveRoutes, collectLiveRoutes, type LiveNeed } from './live-routes.ts';

@@ -1,4 +1,5 @@
 import { describe, it } from 'node:test';
+import type { KyselyPlugin } from 'kysely';
 import assert from 'node:assert/strict';
 import { engines, sharedStore } from '../../test/testenv/stores.ts';
 import { DroverError } from '../errors/index.ts';
@@ -76,6 +77,46 @@ for (const engine of engines) {
       await two.recordFailure('dave', 'd');
       await locked(() => one.check('dave', 'e'));
       await locked(() => two.check('dave', 'e'));
+    });
+
+    it('is cheap: a failure flood cleans up once a minute, and a good login after no failure writes nothing', async () => {
+      let now = 1_000_000;
+      const s = await store();
+      await s.db.deleteFrom('login_failures').execute();
+      const deletes: string[] = [];
+      const counting: KyselyPlugin = {
+        transformQuery: (args) => {
+          if (args.node.kind === 'DeleteQueryNode') deletes.push(args.queryId.queryId);
+          return args.node;
+        },
+        transformResult: (args) => Promise.resolve(args.result),
+      };
+      const t = new LoginThrottle({ db: s.db.withPlugin(counting), clock: () => now, perUsername: { ...policy, maxFailures: 1000, slowdownAfter: 1000 } });
+      for (let i = 0; i < 20; i++) {
+        await t.recordFailure('frank', `10.0.2.${i}`);
+        now += 1_000;
+      }
+      assert.equal(deletes.length, 1, 'one clean-up in the first minute, not one per failure');
+      now += 60_000;
+      await t.recordFailure('frank', '10.0.2.99');
+      assert.equal(deletes.length, 2, 'and the next a minute later');
+      assert.equal(await t.check('grace', '10.0.3.1'), 0);
+      await t.recordSuccess('grace');
+      assert.equal(deletes.length, 2, 'a good login with no failures before it deletes nothing');
+      await t.check('frank', '10.0.2.100');
+      await t.recordSuccess('frank');
+      assert.equal(deletes.length, 3, 'one with failures clears them');
+      assert.equal(await s.db.selectFrom('login_failures').select('key').where('key', '=', 'user:frank').executeTakeFirst(), undefined);
+    });
+
+    it('a good login on one replica clears failures another replica recorded', async () => {
+      const one = await throttle({ clock: () => 1_000_000, perUsername: policy });
+      const two = new LoginThrottle({ db: (await store()).db, clock: () => 1_000_000, perUsername: policy });
+      await one.recordFailure('heidi', 'a');
+      await one.recordFailure('heidi', 'a');
+      assert.equal(await two.check('heidi', 'b'), 500);
+      await two.recordSuccess('heidi');
+      assert.equal(await one.check('heidi', 'a'), 0);
     });
 
     it('guesses recorded in parallel are each counted', async () => {

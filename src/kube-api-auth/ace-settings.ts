@@ -4,8 +4,7 @@
  * FQDN keeps its port: `https://HOST:PORT` is exactly what the admin typed.
  */
 import type { Kysely } from 'kysely';
-import type { ClusterService, ClusterControllers } from '../clusters/index.ts';
-import { resourcePath, resources, type Node } from '../kube/index.ts';
+import type { ClusterService } from '../clusters/index.ts';
 import type { Database } from '../store/index.ts';
 import { InvalidArgumentError } from '../errors/index.ts';
 
@@ -43,13 +42,11 @@ export function checkAceSetting(setting: AceSetting): AceSetting {
 
 export class AceSettings {
   private readonly db: Kysely<Database>;
-  private readonly clusters: Pick<ClusterService, 'get' | 'access'>;
-  private readonly controllers: Pick<ClusterControllers, 'live'>;
+  private readonly clusters: Pick<ClusterService, 'get' | 'access' | 'controlPlanes'>;
 
-  constructor(options: { db: Kysely<Database>; clusters: Pick<ClusterService, 'get' | 'access'>; controllers: Pick<ClusterControllers, 'live'> }) {
+  constructor(options: { db: Kysely<Database>; clusters: Pick<ClusterService, 'get' | 'access' | 'controlPlanes'> }) {
     this.db = options.db;
     this.clusters = options.clusters;
-    this.controllers = options.controllers;
   }
 
   /** The cluster's id and name (throws DRV_ERR_NOT_FOUND). */
@@ -84,7 +81,7 @@ export class AceSettings {
   /**
    * The extra contexts `drover kubeconfig` adds: `<cluster>-fqdn`, or
    * `<cluster>-<node>` per control-plane node (ExternalIP, else InternalIP, on the
-   * apiserver's port). Empty when ACE is off or the nodes cannot be read now.
+   * apiserver's port) as the cluster's owner last saw them. Empty when ACE is off.
    */
   async contexts(idOrName: string): Promise<AceContext[]> {
     const cluster = await this.clusters.get(idOrName);
@@ -103,20 +100,15 @@ export class AceSettings {
     }
   }
 
+  /** From the control-plane nodes the cluster's owner last recorded, so any replica answers, connected to the cluster or not. */
   private async nodeContexts(clusterId: string, clusterName: string): Promise<AceContext[]> {
-    const live = this.controllers.live(clusterId);
     const access = await this.clusters.access(clusterId);
-    if (!live || !access) return [];
+    if (!access) return [];
     const port = /:(\d+)$/.exec(access.apiServer)?.[1] ?? '6443';
-    const nodes = await live.client.list<Node>(resourcePath(resources.nodes), { labelSelector: 'node-role.kubernetes.io/control-plane' });
-    return nodes.items.flatMap((node) => {
-      const addresses = node.status?.addresses ?? [];
-      const ip = addresses.find((a) => a.type === 'ExternalIP')?.address ?? addresses.find((a) => a.type === 'InternalIP')?.address;
-      const name = node.metadata.name ?? '';
-      if (!ip || !name) return [];
-      const host = ip.includes(':') ? `[${ip}]` : ip;
+    return (await this.clusters.controlPlanes(clusterId)).map(({ name, address }) => {
+      const host = address.includes(':') ? `[${address}]` : address;
       const short = name.startsWith(`${clusterName}-`) ? name.slice(clusterName.length + 1) : name;
-      return [{ name: `${clusterName}-${short}`, server: `https://${host}:${port}`, caPem: access.caPem }];
+      return { name: `${clusterName}-${short}`, server: `https://${host}:${port}`, caPem: access.caPem };
     });
   }
 }

@@ -6,11 +6,9 @@
  * file (snapshots.ts). The whole snapshot is held in memory on both sides, so it is
  * bounded (`maxSnapshotBytes`).
  */
-import { readFileSync } from 'node:fs';
 import https from 'node:https';
-import { join } from 'node:path';
 import { DroverError } from '../errors/index.ts';
-import type { HealthCheck } from './plan.ts';
+import { etcdTlsOptions, type EtcdClientTls } from './etcd-membership.ts';
 
 /** The route the server calls on a node agent's session. */
 export const snapshotRoute = { method: 'POST', path: '/v1/etcd/snapshot' } as const;
@@ -18,12 +16,11 @@ export const snapshotRoute = { method: 'POST', path: '/v1/etcd/snapshot' } as co
 export const maxSnapshotBytes = 256 * 1024 * 1024;
 
 /** Takes a snapshot from the etcd member that `health` checks (its URL, CA and client certificate). */
-export function takeSnapshot(dataDir: string, health: Extract<HealthCheck, { kind: 'https' }>): Promise<Buffer> {
+export function takeSnapshot(dataDir: string, health: EtcdClientTls): Promise<Buffer> {
   const url = new URL('/v3/maintenance/snapshot', health.url);
-  const file = (path: string | undefined): Buffer | undefined => (path ? readFileSync(join(dataDir, path)) : undefined);
   return new Promise((resolve, reject) => {
     const req = https.request(url, {
-      method: 'POST', ca: file(health.caFile), cert: file(health.certFile), key: file(health.keyFile),
+      method: 'POST', ...etcdTlsOptions(dataDir, health),
       headers: { 'content-type': 'application/json' }, timeout: 120_000,
     }, (res) => {
       // The gateway streams one JSON object per line: {"result":{"remaining_bytes":…,"blob":"<base64>"}}.

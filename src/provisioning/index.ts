@@ -30,6 +30,7 @@ export { NodeAgent, type NodeAgentOptions } from './node-agent.ts';
 export { parseRoles, roleNames, type Role, type NodePlan, type NodeProgress } from './plan.ts';
 export { kubeletInvocation, kubeletConfiguration } from './kubelet-config.ts';
 export { maxSnapshotBytes } from './etcd-snapshot.ts';
+export { etcdTlsOptions, listMembers } from './etcd-membership.ts';
 export type { EtcdSnapshot } from './snapshots.ts';
 export { checkSchedule, type SnapshotSchedule } from './snapshot-schedule.ts';
 export type { WebhookFiles } from './planner.ts';
@@ -45,10 +46,12 @@ export interface ProvisioningFeatureOptions {
   publicUrl: string;
   caPem: string;
   webhook: WebhookFiles;
-  /** Where etcd snapshots are kept: `<server data dir>/snapshots`. */
+  /** Where etcd snapshots were kept before the database held them: `<server data dir>/snapshots` (moved in at start). */
   snapshotsDir: string;
   /** A cluster's current tunnel session, through which snapshots are taken. */
   sessionFor: (clusterId: string) => AgentSessionView | undefined;
+  /** Every tunnel session of a cluster here (one per connected control-plane node), told at once when their plans change. */
+  sessionsOf: (clusterId: string) => AgentSessionView[];
   /** Whether this replica owns the cluster (docs/ha.md): only the owner takes its scheduled snapshots. */
   owns: (clusterId: string) => boolean;
   logger: Logger;
@@ -74,6 +77,11 @@ export function createProvisioningFeature(options: ProvisioningFeatureOptions): 
   const drivers: Record<string, ProvisioningDriver> = { custom: customDriver({ service, clusters: options.clusters, publicUrl: options.publicUrl, caChecksum }) };
   const all = Object.values(drivers);
   const snapshots = new EtcdSnapshots({ db: options.db, dir: options.snapshotsDir, sessionFor: options.sessionFor });
+  // In the background: a data dir without old snapshot files (every new one) costs one readdir.
+  snapshots.adoptFiles().then(
+    (moved) => { if (moved > 0) options.logger.info({ moved }, 'moved etcd snapshots from the data dir into the database'); },
+    (error: unknown) => { options.logger.error({ err: error }, 'could not move etcd snapshots from the data dir into the database; they stay there and are retried at the next start'); },
+  );
   const scheduler = new SnapshotScheduler({
     db: options.db, snapshots, owns: options.owns, clusterName: async (clusterId) => (await options.clusters.get(clusterId)).name,
     restoring: async (clusterId) => (await service.restoreOf(clusterId))?.snapshotId,
@@ -82,7 +90,7 @@ export function createProvisioningFeature(options: ProvisioningFeatureOptions): 
   return {
     close: () => scheduler.stop(),
     service, drivers,
-    apiPlugins: provisioningApi({ service, driver: drivers.custom as ProvisioningDriver, snapshots, clusters: options.clusters, binaries, authenticator: options.authenticator, sessionFor: options.sessionFor }),
+    apiPlugins: provisioningApi({ service, driver: drivers.custom as ProvisioningDriver, snapshots, clusters: options.clusters, binaries, authenticator: options.authenticator, sessionsOf: options.sessionsOf }),
     aceContexts: async (clusterId) => (await Promise.all(all.map((d) => d.aceContexts(clusterId)))).flat(),
     clusterDeleted: async (clusterId, toldNodes) => {
       await snapshots.forget(clusterId);

@@ -15,7 +15,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import https from 'node:https';
 import http from 'node:http';
@@ -26,11 +26,14 @@ import { fetchPinnedCa, type TunnelHandlers } from '../tunnel/index.ts';
 import { routeKey } from '../agent-protocol/index.ts';
 import { snapshotRoute, takeSnapshot } from './etcd-snapshot.ts';
 import { etcdDataDir, restoreEtcd } from './etcd-restore.ts';
+import { etcdTlsOptions, joinEtcd, removeMembers } from './etcd-membership.ts';
 import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 import { NodeClient } from './node-client.ts';
 import { Supervisor } from './supervisor.ts';
 import { inDataDir, localArgs } from './kubelet-local.ts';
-import { planChangedRoute, portNames, type HealthCheck, type NodePlan, type NodePorts, type NodeProgress, type PlanAnswer, type Role, type StepState } from './plan.ts';
+import {
+  planChangedRoute, portNames, type HealthCheck, type NodePlan, type NodePorts, type NodeProgress, type PlanAnswer, type PlannedProcess, type Role, type StepState,
+} from './plan.ts';
 
 export interface NodeAgentOptions {
   serverUrl: string;
@@ -192,7 +195,7 @@ export class NodeAgent {
         await chmod(path, file.mode);
       }
       for (const dir of [etcdDataDir, 'var/lib/kubelet']) await mkdir(join(this.dataDir, dir), { recursive: true, mode: 0o700 });
-      return `${plan.files.length} files under ${join(this.dataDir, 'etc/kubernetes')}`;
+      return `${plan.files.length} files under ${join(this.dataDir, 'etc/kubernetes')}${await this.setAsideEtcdIfLeft(plan)}`;
     });
     // Every process is stopped by now: etcd's data can be swapped.
     const state = this.state;
@@ -210,15 +213,51 @@ export class NodeAgent {
     }
     for (const process of plan.processes) {
       await this.run(process.name, async () => {
-        supervisor.start(process);
+        supervisor.start(await this.withEtcdMembership(plan, process));
         await this.healthy(process.name, process.health);
-        return `running (${process.health.kind === 'running' ? 'started' : `healthy at ${process.health.url}`})`;
+        return `running (${process.health.kind === 'running' ? 'started' : `healthy at ${process.health.url}`})${await this.removeFormerMembers(plan, process)}`;
       });
     }
   }
 
+  /**
+   * A joining etcd member's first start: added to the running cluster first, and told
+   * who its members are. Once its data dir holds a member, etcd ignores these flags.
+   */
+  private async withEtcdMembership(plan: NodePlan, process: PlannedProcess): Promise<PlannedProcess> {
+    if (process.name !== 'etcd' || !plan.etcdJoin || existsSync(join(this.dataDir, etcdDataDir, 'member')) || process.health.kind !== 'https') return process;
+    const log = (message: string): void => this.step('etcd', 'running', message);
+    const flag = await joinEtcd(plan.etcdJoin, etcdTlsOptions(this.dataDir, process.health), { deadlineMs: Date.now() + healthTimeoutMs, stopped: () => this.closed, log });
+    return { ...process, args: [...process.args, flag] };
+  }
+
+  /** Once its member is healthy, an etcd node removes the members of nodes that left the etcd role (their nodes run no etcd any more). */
+  private async removeFormerMembers(plan: NodePlan, process: PlannedProcess): Promise<string> {
+    if (process.name !== 'etcd' || process.health.kind !== 'https' || !plan.etcdFormerMembers) return '';
+    try {
+      const removed = await removeMembers(new URL(process.health.url).origin, plan.etcdFormerMembers, etcdTlsOptions(this.dataDir, process.health));
+      return removed.length > 0 ? `; removed the etcd members of nodes that left the etcd role: ${removed.join(', ')}` : '';
+    } catch (error) {
+      // Not fatal: the next plan run tries again; meanwhile the quorum counts a member that does not run.
+      return `; could not remove the etcd members of nodes that left the etcd role (${error instanceof Error ? error.message : String(error)})`;
+    }
+  }
+
+  /**
+   * A node that left the etcd role sets its member's data aside (its member is removed
+   * by the others): should it take the role again, it joins as a new member.
+   */
+  private async setAsideEtcdIfLeft(plan: NodePlan): Promise<string> {
+    if (plan.processes.some((p) => p.name === 'etcd') || !existsSync(join(this.dataDir, etcdDataDir, 'member'))) return '';
+    const aside = `${etcdDataDir}.left-${Date.now()}`;
+    await rename(join(this.dataDir, etcdDataDir), join(this.dataDir, aside));
+    return `; this node left the etcd role: its member's data is set aside in ${aside}`;
+  }
+
   /** Runs one step, reporting it running, then done or failed (and rethrowing). */
   private async run(step: string, work: () => Promise<string>): Promise<void> {
+    // Stopped while a plan was being carried out: start nothing more (close() stopped what ran).
+    if (this.closed) throw new DroverError('DRV_ERR_SESSION_CLOSED', `the node agent stopped before step ${step}`);
     this.step(step, 'running');
     try {
       this.step(step, 'done', await work());
@@ -233,6 +272,7 @@ export class NodeAgent {
     const supervisor = this.supervisor as Supervisor;
     const deadline = Date.now() + healthTimeoutMs;
     for (;;) {
+      if (this.closed) throw new DroverError('DRV_ERR_SESSION_CLOSED', `the node agent stopped while waiting for ${name} to be healthy`);
       const exited = supervisor.exited(name);
       if (exited) throw new DroverError('DRV_ERR_PROVISIONING_FAILED', `${exited}; last lines: ${tail(supervisor.logFile(name))}`);
       if (check.kind === 'running') {

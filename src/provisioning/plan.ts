@@ -79,8 +79,28 @@ export interface NodePlan {
    * it, so they restart their processes against the restored etcd.
    */
   restore?: PlannedRestore;
+  /**
+   * On an etcd node other than the cluster's seed: join the running etcd cluster
+   * (etcd-membership.ts) before etcd first starts. Absent on the seed, which starts
+   * a new cluster of itself.
+   */
+  etcdJoin?: EtcdJoin;
+  /**
+   * On etcd nodes: the peer URLs of registered nodes without the etcd role. Once its own
+   * member is healthy, the node removes any of them from etcd's members (a node that
+   * left the etcd role), so the quorum counts only members that can run.
+   */
+  etcdFormerMembers?: string[];
   /** On control-plane nodes: what the node agent reports for its tunnel (kube-apiserver as it dials it, and the admin kubeconfig). */
   tunnel?: { apiServer: string; kubeconfig: string };
+}
+
+/** How a new etcd member joins: its own name and peer URL, and where to find the members already running. */
+export interface EtcdJoin {
+  name: string;
+  peerUrl: string;
+  /** Client URLs of the cluster's other etcd nodes; any running member can add this one. */
+  clientUrls: string[];
 }
 
 /** What the server keeps for a restore it was asked for (and hands etcd nodes in their plan). */

@@ -25,7 +25,7 @@ describe('planNode', () => {
   const w1 = node('w1', '10.0.0.3', ['worker'], 4000);
   const nodes = [n1, n2, w1];
   const plan = async (of: NodeRegistration): Promise<NodePlan> => {
-    const answer = await planNode({ cluster, binaries, pki, nodes, node: of, webhook });
+    const answer = await planNode({ cluster, binaries, pki, nodes, node: of, webhook, etcdSeed: 'n1' });
     assert.equal(answer.kind, 'plan');
     return (answer as { plan: NodePlan }).plan;
   };
@@ -45,9 +45,19 @@ describe('planNode', () => {
     assert.deepEqual(p.tunnel, { apiServer: '10.0.0.1:2002', kubeconfig: 'etc/kubernetes/admin.kubeconfig' });
   });
 
-  it('forms one etcd cluster of every etcd node, over TLS with client certificates, and points every apiserver at all of them', async () => {
+  it('forms one etcd cluster: the seed starts it alone, every other etcd node joins it, over TLS with client certificates, and every apiserver points at all members', async () => {
+    const seed = await plan(n1);
+    assert.ok(args(seed, 'etcd').includes('--initial-cluster=n1=https://10.0.0.1:2001') && args(seed, 'etcd').includes('--initial-cluster-state=new'));
+    assert.equal(seed.etcdJoin, undefined);
     const p = await plan(n2);
-    assert.ok(args(p, 'etcd').includes('--initial-cluster=n1=https://10.0.0.1:2001,n2=https://10.0.0.2:3001'));
+    // Never a second cluster: the joiner names no initial cluster of its own (the node agent adds etcd's answer to MemberAdd).
+    assert.ok(args(p, 'etcd').includes('--initial-cluster-state=existing'));
+    assert.equal(args(p, 'etcd').some((a) => a.startsWith('--initial-cluster=')), false);
+    assert.deepEqual(p.etcdJoin, { name: 'n2', peerUrl: 'https://10.0.0.2:3001', clientUrls: ['https://10.0.0.1:2000'] });
+    assert.equal((await plan(w1)).etcdJoin, undefined, 'a node without etcd joins nothing');
+    // A registered node without the etcd role is no member: each etcd node removes its member, should it have been one.
+    assert.deepEqual(p.etcdFormerMembers, ['https://10.0.0.3:4001']);
+    assert.equal((await plan(w1)).etcdFormerMembers, undefined);
     assert.ok(args(p, 'etcd').includes('--client-cert-auth=true') && args(p, 'etcd').includes('--peer-client-cert-auth=true'));
     assert.ok(args(p, 'kube-apiserver').includes('--etcd-servers=https://10.0.0.1:2000,https://10.0.0.2:3000'));
     assert.equal(p.processes.some((x) => x.name === 'kubelet'), false);
@@ -89,9 +99,10 @@ describe('planNode', () => {
     assert.deepEqual(p.restore, {
       ...restore,
       args: ['--name=n2', '--initial-advertise-peer-urls=https://10.0.0.2:3001', '--initial-cluster=n1=https://10.0.0.1:2001,n2=https://10.0.0.2:3001',
-        '--initial-cluster-token=c-abc', '--bump-revision=1000000000', '--mark-compacted'],
+        '--initial-cluster-token=c-abc-r-1', '--bump-revision=1000000000', '--mark-compacted'],
     });
-    for (const flag of p.restore?.args.slice(0, 4) ?? []) assert.ok(args(p, 'etcd').includes(flag), `etcd starts with the member the restore made: ${flag}`);
+    // etcd ignores --initial-cluster and its token once its data dir holds a member, as the restored one does.
+    for (const flag of p.restore?.args.slice(0, 2) ?? []) assert.ok(args(p, 'etcd').includes(flag), `etcd starts with the member the restore made: ${flag}`);
     assert.ok(p.binaries.some((b) => b.name === 'etcdutl' && b.sha256 === 'f'.repeat(64)));
     assert.equal((await plan(n2)).binaries.some((b) => b.name === 'etcdutl'), false, 'no etcdutl without a restore');
     const worker = await restored(w1);

@@ -11,7 +11,7 @@ import { stringify } from 'yaml';
 import type { BinarySet, BinaryName } from './binaries.ts';
 import { issueCertificate, publicKeyPem, type ClusterPki, type KeyPair } from './cluster-pki.ts';
 import { kubeletInvocation, kubeletKubeconfigPath } from './kubelet-config.ts';
-import type { NodePlan, NodeRegistration, PlanAnswer, PlannedFile, PlannedProcess, PlannedRestore, RestoreRequest } from './plan.ts';
+import type { EtcdJoin, NodePlan, NodeRegistration, PlanAnswer, PlannedFile, PlannedProcess, PlannedRestore, RestoreRequest } from './plan.ts';
 
 /** kube-api-auth's webhook config and the kube-apiserver flags that go with it (kube-api-auth/ owns both; wire.ts hands them in). */
 export interface WebhookFiles {
@@ -28,6 +28,8 @@ export interface PlanInput {
   webhook: WebhookFiles;
   /** The restore the admin asked for last, if any: etcd nodes carry it out once. */
   restore?: RestoreRequest;
+  /** The etcd node that starts the cluster's etcd (the first to get a plan); every other etcd node joins it. */
+  etcdSeed?: string;
 }
 
 const k8s = 'etc/kubernetes';
@@ -53,15 +55,47 @@ export function waitingFor(nodes: NodeRegistration[], node: NodeRegistration): s
 }
 
 /** Bumped whenever the planner's output changes for the same inputs, so nodes get the new plan after a Drover upgrade. */
-const plannerRevision = 2;
+const plannerRevision = 3;
 
 /** What the plan depends on: any change gives a new id, and the node runs the new plan. */
 export function planId(input: Omit<PlanInput, 'pki' | 'webhook'>): string {
   const etcd = input.nodes.filter((n) => n.roles.includes('etcd')).map((n) => [n.name, n.address, n.ports.etcdClient, n.ports.etcdPeer]);
   const apiServers = controlPlanes(input.nodes).map((n) => [n.name, n.address, n.ports.apiServer]);
   // A restore changes every node's plan: etcd nodes restore, the others restart against the restored etcd.
-  const material = JSON.stringify([plannerRevision, input.cluster.id, input.binaries, input.node, etcd, apiServers, ...(input.restore ? [input.restore.id] : [])]);
+  const material = JSON.stringify([plannerRevision, input.cluster.id, input.binaries, input.node, etcd, apiServers, isSeed(input), ...(input.restore ? [input.restore.id] : [])]);
   return createHash('sha256').update(material).digest('hex').slice(0, 32);
+}
+
+/** Whether this node starts the cluster's etcd rather than joining it. */
+function isSeed(input: Pick<PlanInput, 'node' | 'etcdSeed'>): boolean {
+  return input.node.roles.includes('etcd') && input.etcdSeed === input.node.name;
+}
+
+const peerUrl = (n: NodeRegistration): string => `https://${hostOf(n.address)}:${n.ports.etcdPeer}`;
+
+/**
+ * This etcd member's flags. Only the seed starts a cluster (of itself alone); any other
+ * member is added to the running one and started as `existing` with the membership etcd
+ * answered (the node agent adds `--initial-cluster`). Never two clusters: one seed per
+ * cluster, set once by the server.
+ */
+function etcdMembership(input: PlanInput, etcdNodes: NodeRegistration[]): { args: string[]; join?: EtcdJoin; restoreArgs: string[]; formerMembers: string[] } {
+  const { node } = input;
+  // Nodes without the etcd role, whose members the etcd nodes remove. Not part of the plan id (a worker registering would
+  // restart every etcd node): a node leaving etcd changes the etcd list, which is.
+  const formerMembers = input.nodes.filter((n) => !n.roles.includes('etcd')).map(peerUrl);
+  const self = (initialCluster: NodeRegistration[], token: string): string[] => [
+    `--name=${node.name}`, `--initial-advertise-peer-urls=${peerUrl(node)}`,
+    ...(initialCluster.length > 0 ? [`--initial-cluster=${initialCluster.map((n) => `${n.name}=${peerUrl(n)}`).join(',')}`] : []), `--initial-cluster-token=${token}`,
+  ];
+  // A restore makes every etcd node a member of one new cluster at once: each names them all. Its own token (etcd's
+  // disaster-recovery advice) gives it new member and cluster ids, so a member still running the old data (a node that
+  // has not picked up the restore yet) is refused by the restored ones instead of mixing old raft state in. Kubernetes'
+  // advice: revisions jump ahead and are marked compacted, so no client's watch resumes from a revision the snapshot reuses.
+  const restoreArgs = [...self(etcdNodes, `${input.cluster.id}-${input.restore?.id ?? ''}`), '--bump-revision=1000000000', '--mark-compacted'];
+  if (isSeed(input)) return { args: [...self([node], input.cluster.id), '--initial-cluster-state=new'], restoreArgs, formerMembers };
+  const clientUrls = etcdNodes.filter((n) => n.name !== node.name).map((n) => `https://${hostOf(n.address)}:${n.ports.etcdClient}`);
+  return { args: [...self([], input.cluster.id), '--initial-cluster-state=existing'], join: { name: node.name, peerUrl: peerUrl(node), clientUrls }, restoreArgs, formerMembers };
 }
 
 function controlPlanes(nodes: NodeRegistration[]): NodeRegistration[] {
@@ -86,6 +120,7 @@ export async function planNode(input: PlanInput): Promise<PlanAnswer> {
   if (wait) return { kind: 'wait', reason: wait };
   const ca = input.pki.ca;
   let restore: PlannedRestore | undefined;
+  let membershipPlan: Pick<NodePlan, 'etcdJoin' | 'etcdFormerMembers'> = {};
   const files: PlannedFile[] = [
     { path: `${pki}/ca.crt`, content: ca.certPem, mode: 0o644 },
   ];
@@ -108,20 +143,17 @@ export async function planNode(input: PlanInput): Promise<PlanAnswer> {
   if (node.roles.includes('etcd')) {
     const etcd = await pair('etcd', { commonName: `etcd-${node.name}`, hosts, usage: 'peer' });
     const healthClient = await pair('etcd-healthcheck-client', { commonName: 'etcd-healthcheck-client', usage: 'client' });
-    const peerUrl = (n: NodeRegistration): string => `https://${hostOf(n.address)}:${n.ports.etcdPeer}`;
-    const member = [
-      `--name=${node.name}`, `--initial-advertise-peer-urls=${peerUrl(node)}`,
-      `--initial-cluster=${etcdNodes.map((n) => `${n.name}=${peerUrl(n)}`).join(',')}`, `--initial-cluster-token=${input.cluster.id}`,
-    ];
-    // Kubernetes' advice for a restore: revisions jump ahead and are marked compacted, so no client's watch resumes from a revision the snapshot reuses.
-    if (input.restore) restore = { ...input.restore, args: [...member, '--bump-revision=1000000000', '--mark-compacted'] };
+    const membership = etcdMembership(input, etcdNodes);
+    const member = membership.args;
+    membershipPlan = { ...(membership.join ? { etcdJoin: membership.join } : {}), ...(membership.formerMembers.length > 0 ? { etcdFormerMembers: membership.formerMembers } : {}) };
+    if (input.restore) restore = { ...input.restore, args: membership.restoreArgs };
     processes.push({
       name: 'etcd', binary: 'etcd',
       args: [
         '--data-dir=var/lib/etcd', ...member,
         `--listen-client-urls=https://${hostOf(node.address)}:${node.ports.etcdClient}${node.address === '127.0.0.1' ? '' : `,https://127.0.0.1:${node.ports.etcdClient}`}`,
         `--advertise-client-urls=https://${hostOf(node.address)}:${node.ports.etcdClient}`,
-        `--listen-peer-urls=${peerUrl(node)}`, '--initial-cluster-state=new',
+        `--listen-peer-urls=${peerUrl(node)}`,
         `--cert-file=${etcd.cert}`, `--key-file=${etcd.key}`, `--trusted-ca-file=${pki}/ca.crt`, '--client-cert-auth=true',
         `--peer-cert-file=${etcd.cert}`, `--peer-key-file=${etcd.key}`, `--peer-trusted-ca-file=${pki}/ca.crt`, '--peer-client-cert-auth=true',
         '--log-level=warn',
@@ -203,7 +235,7 @@ export async function planNode(input: PlanInput): Promise<PlanAnswer> {
   const plan: NodePlan = {
     clusterId: input.cluster.id, nodeName: node.name, id: planId(input), version: binaries.version,
     binaries: [...needed].map((name) => ({ name, sha256: binaries.sha256[name] })),
-    files, processes, ...(restore ? { restore } : {}),
+    files, processes, ...(restore ? { restore } : {}), ...membershipPlan,
     ...(node.roles.includes('controlplane') ? { tunnel: { apiServer: `${hostOf(node.address)}:${node.ports.apiServer}`, kubeconfig: adminKubeconfigPath } } : {}),
   };
   return { kind: 'plan', plan };

@@ -69,8 +69,8 @@ export interface ProvisioningApiOptions {
   clusters: Pick<ClusterService, 'get'>;
   binaries: KubernetesBinaries;
   authenticator: TokenAuthenticator;
-  /** The cluster's tunnel session here, to tell its node its plan changed (the others find out within 10 s). */
-  sessionFor: (clusterId: string) => AgentSessionView | undefined;
+  /** The cluster's tunnel sessions here, to tell their nodes their plan changed (nodes without a session find out within 10 s). */
+  sessionsOf: (clusterId: string) => AgentSessionView[];
 }
 
 function header(request: FastifyRequest, name: string): string {
@@ -122,7 +122,7 @@ function nodeRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox 
     }, async (request, reply) => {
       const who = node(request);
       const { clusterId } = await service.restoreForNode(who.token, who.name, who.id, request.params.id);
-      const file = options.snapshots.open(clusterId, request.params.id);
+      const file = await options.snapshots.open(clusterId, request.params.id);
       return reply.type('application/octet-stream').header('content-length', String(file.size)).send(file.stream);
     });
     return Promise.resolve();
@@ -169,7 +169,9 @@ function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox
       }
       return cluster;
     };
+    // live: taken through a node agent's tunnel session.
     authed.post('/v1/clusters/:id/snapshots', {
+      config: { live: 'session' },
       schema: { ...common, summary: 'Take an etcd snapshot of a provisioned cluster, kept by the server (admins)', params: Params, response: { 201: EtcdSnapshot, ...authErrors } },
     }, async (request, reply) => {
       requireAdmin(request);
@@ -200,7 +202,10 @@ function adminRoutes(options: ProvisioningApiOptions): FastifyPluginAsyncTypebox
       const snapshot = await options.snapshots.get(cluster, request.params.snapshotId);
       const asked = await options.service.requestRestore(cluster.id, snapshot);
       // Only a speed-up: a node that misses it (no session here, an older node agent) checks its plan within 10 s anyway.
-      void options.sessionFor(cluster.id)?.request(planChangedRoute.method, planChangedRoute.path, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+      // Every control-plane node at once: a restored etcd member waits for its quorum, so the members should restore together.
+      for (const session of options.sessionsOf(cluster.id)) {
+        void session.request(planChangedRoute.method, planChangedRoute.path, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+      }
       return reply.status(202).send(asked);
     });
     return Promise.resolve();

@@ -73,6 +73,26 @@ describe('ProvisioningService', () => {
     await assert.rejects(service.plan(registrationToken, 'n1', randomBytes(16).toString('hex')), refusedWith(409));
   });
 
+  it('starts one etcd cluster only: the first etcd node to ask starts it, every other etcd node (asking in any order, at once) joins it', async () => {
+    const { registrationToken: token } = await service.createCustom({ name: 'seeded', kubernetesVersion: 'v1.36.3' });
+    const three = ['e1', 'e2', 'e3'].map((n, i) => node(n, { ports: { ...ports, etcdClient: 3000 + i * 10, etcdPeer: 3001 + i * 10, apiServer: 3002 + i * 10 } }));
+    for (const n of three) await service.register(token, n);
+    // e3 asks first; then the others at the same moment: only e3 may start a cluster.
+    const planOf = async (n: NodeRegistration): Promise<NodePlan> => ((await service.plan(token, n.name, n.nodeId)) as { plan: NodePlan }).plan;
+    const seed = await planOf(three[2] as NodeRegistration);
+    const [e1, e2] = await Promise.all([planOf(three[0] as NodeRegistration), planOf(three[1] as NodeRegistration)]);
+    const etcdArgs = (p: NodePlan): string[] => p.processes.find((x) => x.name === 'etcd')?.args ?? [];
+    assert.ok(etcdArgs(seed).includes('--initial-cluster-state=new') && etcdArgs(seed).includes('--initial-cluster=e3=https://127.0.0.1:3021'));
+    assert.equal(seed.etcdJoin, undefined);
+    for (const joiner of [e1, e2]) {
+      assert.ok(etcdArgs(joiner).includes('--initial-cluster-state=existing'), joiner.nodeName);
+      assert.ok(joiner.etcdJoin?.clientUrls.includes('https://127.0.0.1:3020'), 'a joiner always lists the seed');
+    }
+    // Asked again, the seed still starts (its plan is the stored one), and nobody else became one.
+    assert.equal((await planOf(three[2] as NodeRegistration)).id, seed.id);
+    assert.ok((await planOf(three[0] as NodeRegistration)).etcdJoin);
+  });
+
   it('waits for etcd and control-plane roles, then plans; the same inputs give the stored plan, not new certificates', async () => {
     const { registrationToken: token } = await service.createCustom({ name: 'gamma', kubernetesVersion: 'v1.36.3' });
     const worker = node('w1', { roles: ['worker'] });

@@ -40,6 +40,8 @@ export interface ProvisionedNode {
   apiServerPort?: number;
   progress: NodeProgress;
   updatedAt: string;
+  /** Seconds since its node agent last asked for its plan or reported (it asks every 10 s): `clusters get` calls it unreachable past 30 s. */
+  silentSeconds?: number;
 }
 
 const nodeNamePattern = /^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/;
@@ -60,7 +62,7 @@ export class ProvisioningService {
     const id = created.cluster.id;
     try {
       await db.insertInto('provisioned_clusters').values({
-        cluster_id: id, kubernetes_version: input.kubernetesVersion, created_at: created.cluster.createdAt, restore: null,
+        cluster_id: id, kubernetes_version: input.kubernetesVersion, created_at: created.cluster.createdAt, restore: null, etcd_seed: null,
         snapshot_every_ms: schedule ? schedule.everySeconds * 1000 : null, snapshot_retention: schedule?.retention ?? null,
       }).execute();
       await this.putSecret(pkiSecret(id), JSON.stringify(pki));
@@ -109,7 +111,7 @@ export class ProvisioningService {
       ports: JSON.stringify(registration.ports), updated_at: at,
     };
     if (existing) await db.updateTable('provisioned_nodes').set(values).where('cluster_id', '=', cluster.id).where('name', '=', registration.name).execute();
-    else await db.insertInto('provisioned_nodes').values({ cluster_id: cluster.id, name: registration.name, plan_digest: null, progress: null, ...values }).execute();
+    else await db.insertInto('provisioned_nodes').values({ cluster_id: cluster.id, name: registration.name, plan_digest: null, progress: null, seen_at: at, ...values }).execute();
     return { clusterId: cluster.id, clusterName: cluster.name };
   }
 
@@ -132,22 +134,38 @@ export class ProvisioningService {
   async plan(token: string, nodeName: string, nodeId: string): Promise<PlanAnswer> {
     const { cluster, version } = await this.clusterForNode(token);
     const row = await this.ownNode(cluster, nodeName, nodeId);
-    const nodes = (await this.nodeRows(cluster.id)).map(toRegistration);
+    await this.seen(cluster.id, nodeName);
     const node = toRegistration(row);
+    // The seed first, the nodes after: the seed registered before it was chosen, so a joiner's plan always lists it.
+    const etcdSeed = await this.etcdSeed(cluster.id, node);
+    const nodes = (await this.nodeRows(cluster.id)).map(toRegistration);
     const wait = waitingFor(nodes, node);
     if (wait) return { kind: 'wait', reason: wait };
     const binaries = await this.options.binaries.set(version);
     const restore = await this.restoreOf(cluster.id);
-    const id = planId({ cluster, binaries, nodes, node, ...(restore ? { restore } : {}) });
+    const id = planId({ cluster, binaries, nodes, node, etcdSeed, ...(restore ? { restore } : {}) });
     if (row.plan_digest === id) return { kind: 'plan', plan: JSON.parse(await this.getSecret(planSecret(cluster.id, nodeName))) as NodePlan };
     const pki = JSON.parse(await this.getSecret(pkiSecret(cluster.id))) as ClusterPki;
-    const answer = await planNode({ cluster, binaries, pki, nodes, node, webhook: this.options.webhook, ...(restore ? { restore } : {}) });
+    const answer = await planNode({ cluster, binaries, pki, nodes, node, etcdSeed, webhook: this.options.webhook, ...(restore ? { restore } : {}) });
     if (answer.kind === 'plan') {
       await this.putSecret(planSecret(cluster.id, nodeName), JSON.stringify(answer.plan));
       await this.options.db.updateTable('provisioned_nodes').set({ plan_digest: id, updated_at: new Date().toISOString() })
         .where('cluster_id', '=', cluster.id).where('name', '=', nodeName).execute();
     }
     return answer;
+  }
+
+  /**
+   * The node that starts the cluster's etcd: the first etcd node to ask for a plan.
+   * Set by a compare-and-set, so two nodes asking at once cannot both start a cluster.
+   */
+  private async etcdSeed(clusterId: string, node: NodeRegistration): Promise<string> {
+    const { db } = this.options;
+    if (node.roles.includes('etcd')) {
+      await db.updateTable('provisioned_clusters').set({ etcd_seed: node.name }).where('cluster_id', '=', clusterId).where('etcd_seed', 'is', null).execute();
+    }
+    const row = await db.selectFrom('provisioned_clusters').select('etcd_seed').where('cluster_id', '=', clusterId).executeTakeFirst();
+    return row?.etcd_seed ?? '';
   }
 
   /**
@@ -197,7 +215,8 @@ export class ProvisioningService {
     const { cluster } = await this.clusterForNode(token);
     await this.ownNode(cluster, nodeName, nodeId);
     const steps = progress.steps.slice(-maxSteps).map((s) => ({ ...s, step: s.step.slice(0, 80), ...(s.message ? { message: s.message.slice(0, 2000) } : {}) }));
-    await this.options.db.updateTable('provisioned_nodes').set({ progress: JSON.stringify({ ...progress, steps }), updated_at: new Date().toISOString() })
+    const at = new Date().toISOString();
+    await this.options.db.updateTable('provisioned_nodes').set({ progress: JSON.stringify({ ...progress, steps }), updated_at: at, seen_at: at })
       .where('cluster_id', '=', cluster.id).where('name', '=', nodeName).execute();
     const last = steps[steps.length - 1];
     if (cluster.state === 'provisioning' && last) {
@@ -207,6 +226,7 @@ export class ProvisioningService {
   }
 
   async nodes(clusterId: string): Promise<ProvisionedNode[]> {
+    const now = Date.now();
     return (await this.nodeRows(clusterId)).map((row) => {
       const reg = toRegistration(row);
       return {
@@ -214,6 +234,7 @@ export class ProvisioningService {
         ...(reg.roles.includes('controlplane') ? { apiServerPort: reg.ports.apiServer } : {}),
         progress: row.progress ? JSON.parse(row.progress) as NodeProgress : { steps: [] },
         updatedAt: row.updated_at,
+        ...(row.seen_at ? { silentSeconds: Math.max(0, Math.round((now - Date.parse(row.seen_at)) / 1000)) } : {}),
       };
     });
   }
@@ -238,6 +259,10 @@ export class ProvisioningService {
     if (!row) throw new DroverError('DRV_ERR_NOT_FOUND', `node "${nodeName.slice(0, 64)}" is not registered in cluster "${cluster.name}": the node agent registers it when it starts`);
     if (row.node_id !== nodeId) throw new DroverError('DRV_ERR_CONFLICT', `node name "${nodeName}" of cluster "${cluster.name}" belongs to another machine`);
     return row;
+  }
+
+  private async seen(clusterId: string, name: string): Promise<void> {
+    await this.options.db.updateTable('provisioned_nodes').set({ seen_at: new Date().toISOString() }).where('cluster_id', '=', clusterId).where('name', '=', name).execute();
   }
 
   private nodeRow(clusterId: string, name: string): Promise<Selectable<ProvisionedNodesTable> | undefined> {

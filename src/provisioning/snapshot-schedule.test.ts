@@ -82,7 +82,7 @@ describe('SnapshotScheduler.pass', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'snapshot-schedule-'));
     store = await openStore({ dataDir: dir });
-    const row = { kubernetes_version: 'v1.36.3', created_at: '2026-01-01T00:00:00Z', restore: null };
+    const row = { kubernetes_version: 'v1.36.3', created_at: '2026-01-01T00:00:00Z', restore: null, etcd_seed: null };
     await store.db.insertInto('provisioned_clusters').values([
       { ...row, cluster_id: 'c-1', snapshot_every_ms: 3_600_000, snapshot_retention: 2 },
       { ...row, cluster_id: 'c-2', snapshot_every_ms: 3_600_000, snapshot_retention: 2 },

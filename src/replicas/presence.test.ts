@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createPostgresDatabase } from '../../test/testenv/postgres.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { silentLogger } from '../logging/index.ts';
-import { ReplicaPresence } from './presence.ts';
+import { ReplicaPresence, RendezvousScores, rendezvousScore } from './presence.ts';
 
 const dirs: string[] = [];
 after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
@@ -133,3 +133,27 @@ for (const engine of ['SQLite', 'PostgreSQL'] as const) {
     });
   });
 }
+
+describe('rendezvous scores across heartbeats', () => {
+  it('hashes a (cluster, replica) pair once while it stays, again only after it was gone for a pass', () => {
+    let hashed = 0;
+    const scores = new RendezvousScores((c, r) => {
+      hashed += 1;
+      return rendezvousScore(c, r);
+    });
+    const pass = (pairs: Array<[string, string]>): string[] => {
+      const out = pairs.map(([c, r]) => scores.score(c, r));
+      scores.endPass();
+      return out;
+    };
+    const first = pass([['c-1', 'r-a'], ['c-1', 'r-b'], ['c-2', 'r-a']]);
+    assert.equal(hashed, 3);
+    assert.deepEqual(first, [rendezvousScore('c-1', 'r-a'), rendezvousScore('c-1', 'r-b'), rendezvousScore('c-2', 'r-a')]);
+    assert.deepEqual(pass([['c-1', 'r-a'], ['c-1', 'r-b'], ['c-2', 'r-a']]), first);
+    assert.equal(hashed, 3, 'an unchanged beat hashes nothing');
+    pass([['c-1', 'r-a'], ['c-3', 'r-b']]);
+    assert.equal(hashed, 4, 'only the new pair');
+    pass([['c-1', 'r-b']]);
+    assert.equal(hashed, 5, 'a pair missing from the last pass was forgotten');
+  });
+});

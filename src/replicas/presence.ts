@@ -51,8 +51,34 @@ export interface PresenceOptions {
 const forgetAfterMs = 3600_000;
 
 /** Rendezvous (highest random weight) score: every replica ranks the holders of a cluster the same way. */
-function score(clusterId: string, replicaId: string): string {
+export function rendezvousScore(clusterId: string, replicaId: string): string {
   return createHash('sha256').update(`${clusterId}\u0000${replicaId}`).digest('hex');
+}
+
+/**
+ * Rendezvous scores of the (cluster, replica) pairs seen in the last pass: a pass hashes
+ * only pairs that are new since (a beat with 1,000 tunnel rows hashed 1,000 times; now
+ * none while nothing changes). Pairs not seen in a pass are dropped, so it stays as
+ * large as the tunnel table.
+ */
+export class RendezvousScores {
+  private last = new Map<string, string>();
+  private next = new Map<string, string>();
+
+  constructor(private readonly hash: (clusterId: string, replicaId: string) => string = rendezvousScore) {}
+
+  score(clusterId: string, replicaId: string): string {
+    const key = `${clusterId}\u0000${replicaId}`;
+    const known = this.next.get(key) ?? this.last.get(key) ?? this.hash(clusterId, replicaId);
+    this.next.set(key, known);
+    return known;
+  }
+
+  /** The pass is over: what it did not score is forgotten. */
+  endPass(): void {
+    this.last = this.next;
+    this.next = new Map();
+  }
 }
 
 /** Tunnel rows written per statement: 4 parameters each, far below SQLite's and PostgreSQL's limits. */
@@ -63,6 +89,7 @@ export class ReplicaPresence implements ClusterOwnership {
   readonly deadAfterMs: number;
   private readonly now: () => number;
   private replicas: ReplicaRecord[] = [];
+  private readonly scores = new RendezvousScores();
   /** When the holders were last read (this replica's clock). */
   private readAt = -Infinity;
   /** Per cluster, live holders best-ranked first (the first is the owner). */
@@ -163,9 +190,10 @@ export class ReplicaPresence implements ClusterOwnership {
       const replica = live.get(t.replica_id);
       if (!replica || t.sessions <= 0) continue;
       const list = holders.get(t.cluster_id) ?? [];
-      list.push({ replicaId: t.replica_id, address: replica.address, sessions: t.sessions, score: score(t.cluster_id, t.replica_id) });
+      list.push({ replicaId: t.replica_id, address: replica.address, sessions: t.sessions, score: this.scores.score(t.cluster_id, t.replica_id) });
       holders.set(t.cluster_id, list);
     }
+    this.scores.endPass();
     this.readAt = now;
     const before = this.ownedKey();
     this.holders = new Map([...holders].map(([clusterId, list]) => [
@@ -195,6 +223,12 @@ export class ReplicaPresence implements ClusterOwnership {
    */
   heldWithin(clusterId: string, ms: number): boolean {
     return this.now() - (this.lastHeld.get(clusterId) ?? -Infinity) <= ms;
+  }
+
+  /** Replica `id` as a relay target, if it is live (as of the last pass); none otherwise. */
+  liveReplica(id: string): TunnelHolder[] {
+    const replica = this.replicas.find((r) => r.id === id);
+    return replica && this.isLive(replica, this.now()) ? [{ replicaId: replica.id, address: replica.address, sessions: 0 }] : [];
   }
 
   /** The replica that runs `clusterId`'s controller work, if any live replica holds a tunnel for it. */

@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { buildApi, createMetrics, type ApiContext, type Metrics } from '../api/index.ts';
-import { UiSessions } from '../http/index.ts';
+import { LiveRoutes, UiSessions } from '../http/index.ts';
 import {
   GroupRefresher, ProviderService, RedirectLogins, bootstrapAdmin, createIdentity, providersApi, redirectLoginApi, type Identity,
 } from '../identity/index.ts';
@@ -61,7 +61,7 @@ export interface ServerCore {
   changes: ChangeFeed;
   /** The audit trail (`--audit-*`); absent when no sink is configured. */
   audit?: AuditTrail;
-  /** Exec and attach recordings (`--exec-recording`), in `<data-dir>/recordings`. */
+  /** Exec and attach recordings (`--exec-recording`), in the database (`<data-dir>/recordings` holds an older server's, moved in at start). */
   recorder: SessionRecorder;
 }
 
@@ -75,6 +75,8 @@ export interface Features {
   onListen: Array<(advertised: string) => Promise<void>>;
   /** Which clusters a caller may scope a token to (POST /v1/tokens); none without it. */
   usableCluster?: ApiContext['usableCluster'];
+  /** REST routes that need a cluster live, collected as the API registers them (src/http/live-routes.ts). */
+  liveRoutes?: LiveRoutes;
 }
 
 export interface RunningServer {
@@ -127,8 +129,9 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
   const access = new AccessService(core.store.db, core.logger.child({ component: 'access' }), changes);
   // Replicas: presence (who holds which cluster's tunnel, who owns it) and the peer relay. The
   // closures read `clusters`, made just below; none runs before the listener is bound.
+  const liveRoutes = new LiveRoutes();
   const replicas = createReplicasFeature({
-    id: replica.id, version: droverVersion, peer: replica.peer, db: core.store.db, authenticator: core.identity.authenticator, logger: core.logger,
+    liveRoutes, id: replica.id, version: droverVersion, peer: replica.peer, db: core.store.db, authenticator: core.identity.authenticator, logger: core.logger,
     localSessions: () => sessionsByCluster(clusters.tunnel.sessions()),
     servesLocally: (clusterId) => clusters.controllers.servesLocally(clusterId),
     clusterIdOf: (idOrName) => clusters.service.get(idOrName).then((c) => c.id, () => undefined),
@@ -142,6 +145,8 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     agentImage: core.config.agentImage,
     // A provisioned cluster's nodes go with it (`provisioning` is made below; this runs only on a delete).
     onDelete: (clusterId, toldNodes) => provisioning.clusterDeleted(clusterId, toldNodes),
+    // A provisioned cluster's agents are its control-plane nodes: any kube-apiserver its CA verifies is admitted.
+    provisionedCa: async (clusterId) => ((await provisioning.service.versionOf(clusterId)) === undefined ? undefined : provisioning.service.caPem(clusterId)),
     // The import manifest carries kube-api-auth while the cluster's authorized endpoint is on.
     kubeApiAuth: async (clusterId) => ((await aceSettings.get(clusterId)).mode === 'off' ? undefined : { listen: new URL(defaultWebhookUrl).host }),
     // Tests shorten the grace period; production keeps the default.
@@ -154,12 +159,13 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     ...(core.config.tuning.aceSyncMs === undefined ? {} : { intervalMs: core.config.tuning.aceSyncMs }),
   }).start();
   // ACE settings; aceSettings.contexts(cluster) gives `drover kubeconfig` its extra contexts.
-  const aceSettings = new AceSettings({ db: core.store.db, clusters: clusters.service, controllers: clusters.controllers });
+  const aceSettings = new AceSettings({ db: core.store.db, clusters: clusters.service });
   // Clusters Drover builds on registered machines; their control planes get kube-api-auth's webhook, so node contexts exist at once.
   const provisioning = createProvisioningFeature({
     db: core.store.db, secrets: core.secrets, clusters: clusters.service, authenticator: core.identity.authenticator,
     publicUrl: core.config.publicUrl, caPem: core.tls.caPem, webhook: { config: webhookConfig, flags: kubeApiserverFlags },
     snapshotsDir: join(core.config.dataDir, 'snapshots'), sessionFor: (clusterId) => clusters.tunnel.sessionFor(clusterId),
+    sessionsOf: (clusterId) => clusters.tunnel.sessionsOf(clusterId),
     owns: (clusterId) => clusters.controllers.owned(clusterId) !== undefined, logger: core.logger,
     ...(core.config.kubernetesBinaries ? { binariesDir: core.config.kubernetesBinaries } : {}),
   });
@@ -186,7 +192,7 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     intervalMs: core.config.providerRefreshMs, runHere: () => refreshLease.held(),
   }).start();
   const stopSweeper = expiredTokenSweeper(core, replica.id);
-  const stopRecordingPrune = core.recorder.startPruning((error) => { core.logger.warn({ err: error }, 'could not prune old exec recordings; check the data dir'); });
+  const stopRecordingPrune = core.recorder.startPruning((error) => { core.logger.warn({ err: error }, 'could not prune old exec recordings, or move an older server\'s recording files into the database; check the database and the data dir'); });
   const providers = providersApi({ service: core.providers, authenticator: core.identity.authenticator });
   // Other replicas' writes: each event drops or re-reads the one view it names (PostgreSQL only).
   followChanges(changes, { identity: core.identity, access, kubeconfigSettings: proxy.settings, providers: core.providers, clusters });
@@ -196,7 +202,7 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     logins: new RedirectLogins({ db: core.store.db, box: core.secrets }) });
   // The browser's kubectl console: the server's own kubectl and helm, against the proxy, as the user.
   const shells = new ShellSessions({
-    tokens: core.identity.tokens, binaries: locatePrograms(core.config.programPath), logger: core.logger.child({ component: 'web-shell' }),
+    tokens: core.identity.tokens, binaries: locatePrograms(core.config.programPath), logger: core.logger.child({ component: 'web-shell' }), replicaId: replica.id,
     kubeconfig: (clusterId, clusterName, token) => renderKubeconfig({ publicUrl: core.config.publicUrl, caPem: core.tls.caPem, clusterId, clusterName, credential: { type: 'token', token } }),
   });
   const shellApi = webShellApi({ authenticator: core.identity.authenticator, sessions: shells, clusters: clusters.service, membership: access });
@@ -213,13 +219,14 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     upgrade: [clusters.upgrade, relayed(proxy.upgrade, (h: UpgradeHandler) => replicas.relay.upgrade(h))],
     apiPlugins: [...clusters.apiPlugins, ...proxy.apiPlugins, ...accessFeature.apiPlugins, ace, providers, redirectLogins, ...provisioning.apiPlugins, ...replicas.apiPlugins, shellApi,
       auditApi({ db: core.store.db, authenticator: core.identity.authenticator, clusters: clusters.service, recordings: core.recorder })],
+    liveRoutes,
     usableCluster: async (user, idOrName) => {
       const cluster = await clusters.service.get(idOrName).catch(() => undefined);
       return cluster && await access.canAccessCluster(user, cluster.id) ? cluster.id : undefined;
     },
     onListen: [(advertised) => replicas.start(advertised)],
     // Replicas first: peers stop counting on this one before its tunnels close.
-    onClose: [() => replicas.close(), () => shells.closeAll(), () => changes.close(), () => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => provisioning.close(), () => clusters.close(), () => refresher.close(), () => refreshLease.close(), stopSweeper, () => { stopRecordingPrune(); return Promise.resolve(); },
+    onClose: [() => replicas.close(), () => shells.closeAll(), () => changes.close(), () => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => provisioning.close(), () => clusters.close(), () => core.recorder.flushAll(), () => refresher.close(), () => refreshLease.close(), stopSweeper, () => { stopRecordingPrune(); return Promise.resolve(); },
       () => core.providers.close()],
   };
 }
@@ -232,6 +239,7 @@ function merge(a: Features, b: Partial<Features> | undefined): Features {
     onClose: [...a.onClose, ...(b?.onClose ?? [])],
     onListen: [...a.onListen, ...(b?.onListen ?? [])],
     ...(a.usableCluster ? { usableCluster: a.usableCluster } : {}),
+    ...(a.liveRoutes ? { liveRoutes: a.liveRoutes } : {}),
   };
 }
 
@@ -273,7 +281,7 @@ async function openCore(config: ServerConfig, options: StartOptions, metrics: Me
   }
   const providers = new ProviderService({ store, secrets, identity, logger: logger.child({ component: 'providers' }), publicUrl: config.publicUrl, changes });
   const audit = createAuditTrail({ config: config.audit, registry: metrics.registry, logger: logger.child({ component: 'audit' }), db: store.db });
-  const recorder = new SessionRecorder({ dir: join(config.dataDir, 'recordings'), mode: config.audit.execRecording, retentionMs: config.audit.execRecordingRetentionMs });
+  const recorder = new SessionRecorder({ db: store.db, dir: join(config.dataDir, 'recordings'), mode: config.audit.execRecording, retentionMs: config.audit.execRecordingRetentionMs });
   return { core: { config, logger, store, secrets, identity, providers, metrics, tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem }, uiSessions, changes, ...(audit ? { audit } : {}), recorder }, admin };
 }
 
@@ -291,7 +299,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     identity: core.identity, metrics, caPem: core.tls.caPem, logger: options.logger, publicUrl: config.publicUrl,
     readiness: () => core.store.ping(), plugins: wired.apiPlugins, ...(core.audit ? { audit: core.audit } : {}), ...(wired.usableCluster ? { usableCluster: wired.usableCluster } : {}),
     passwordLogin: (provider, input) => core.providers.passwordLogin(provider, input), serverFactory: httpsServerFactory({ ...core.tls, peer: { ...peer, serverName: peerServerName } }, routing),
-    uiSessions: core.uiSessions,
+    uiSessions: core.uiSessions, ...(wired.liveRoutes ? { liveRoutes: wired.liveRoutes } : {}),
   });
   try {
     await app.listen({

@@ -68,6 +68,8 @@ export interface ClustersTable {
   capacity: string | null;
   /** Which agent's tunnel carries traffic: `cluster` or `node`. */
   tunnel: string | null;
+  /** JSON `[{name, address}]`: its control-plane nodes as its owner last saw them (0015). */
+  control_planes: string | null;
   last_seen_at: string | null;
   created_at: string;
   updated_at: string;
@@ -186,6 +188,8 @@ export interface ProvisionedClustersTable {
   /** The snapshot schedule (migration 0014): every how many ms, and how many scheduled snapshots are kept. */
   snapshot_every_ms: number | null;
   snapshot_retention: number | null;
+  /** The etcd node that started the cluster's etcd; the others join it (migration 0017). */
+  etcd_seed: string | null;
 }
 
 /** A node registered for a provisioned cluster; `roles` and `ports` are JSON, `progress` the node's last report (JSON). */
@@ -200,6 +204,8 @@ export interface ProvisionedNodesTable {
   plan_digest: string | null;
   progress: string | null;
   updated_at: string;
+  /** When its node agent last asked for its plan or reported (migration 0017). */
+  seen_at: string | null;
 }
 
 /** An etcd snapshot of a provisioned cluster; the bytes are `<data-dir>/snapshots/<cluster_id>/<id>.db`. */
@@ -213,6 +219,29 @@ export interface EtcdSnapshotsTable {
   created_at: string;
   /** 1 when the cluster's schedule took it (migration 0014): retention prunes only those. */
   scheduled: number;
+}
+
+/** 1 MiB of an etcd snapshot's bytes, in order by `seq` (migration 0015). */
+export interface EtcdSnapshotChunksTable {
+  snapshot_id: string;
+  seq: number;
+  data: Buffer;
+}
+
+/** An exec or attach recording (migration 0015): its asciicast header line as JSON. */
+export interface SessionRecordingsTable {
+  audit_id: string;
+  started_at: string;
+  header: string;
+  /** Milliseconds since the epoch of the last write (PostgreSQL's bigint arrives as a string). */
+  written_at: number | string;
+}
+
+/** Event lines of a recording, appended in `seq` order as the session runs. */
+export interface SessionRecordingChunksTable {
+  audit_id: string;
+  seq: number;
+  data: string;
 }
 
 /** One recorded audit event (ResponseComplete), kept for `--audit-retention`. */
@@ -280,6 +309,9 @@ export interface Database {
   provisioned_clusters: ProvisionedClustersTable;
   provisioned_nodes: ProvisionedNodesTable;
   etcd_snapshots: EtcdSnapshotsTable;
+  etcd_snapshot_chunks: EtcdSnapshotChunksTable;
+  session_recordings: SessionRecordingsTable;
+  session_recording_chunks: SessionRecordingChunksTable;
   audit_events: AuditEventsTable;
   login_flows: LoginFlowsTable;
   login_failures: LoginFailuresTable;

@@ -222,4 +222,36 @@ for (const transport of ['auto', 'websocket'] as const) describe(`tunnel streams
     slow.destroy();
     await firehose.close();
   });
+
+  it('does not stall uploads on other streams when one target never reads', async () => {
+    // The mirror of the test above: the server is the sender. Once the target's socket and
+    // kernel buffers are full, the agent stops reading that stream, and what is left in
+    // flight counts against the session's window until it is read.
+    const sink = await startTarget((socket) => socket.pause());
+    allowed.add(sink.port);
+    const stuck = await harness.tunnel.dial(cluster, sink.address);
+    stuck.on('error', () => undefined);
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    let sent = 0;
+    const pump = (): void => {
+      while (!stuck.destroyed && sent < 64 * 1024 * 1024) {
+        sent += chunk.length;
+        if (!stuck.write(chunk)) return void stuck.once('drain', pump);
+      }
+    };
+    pump();
+    // Until the stuck stream stops taking data (its window and the buffers on the way are full).
+    for (let seen = -1, deadline = Date.now() + 20_000; sent !== seen && Date.now() < deadline;) {
+      seen = sent;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.ok(sent < 64 * 1024 * 1024, 'the target never read, yet the tunnel took everything');
+    const other = await harness.tunnel.dial(cluster, echo.address);
+    const got = collect(other);
+    const payload = randomBytes(256 * 1024);
+    other.end(payload);
+    assert.ok((await got).equals(payload));
+    stuck.destroy();
+    await sink.close();
+  });
 });

@@ -39,6 +39,11 @@ export interface ShellSessionsOptions {
   kubeconfig: (clusterId: string, clusterName: string, token: string) => string;
   /** Absolute paths of the binaries that exist on this server. */
   binaries: Partial<Record<Program, string>>;
+  /**
+   * This replica's id: a session's id is `<replica id>.<uuid>`, so a later call for it
+   * that lands on another replica is relayed here, where the session lives (docs/ha.md).
+   */
+  replicaId?: string;
   limits?: ShellLimits;
   logger: Logger;
 }
@@ -70,7 +75,7 @@ export class ShellSessions {
     });
     const dir = await mkdtemp(join(tmpdir(), 'drover-shell-'));
     await writeFile(join(dir, 'config'), this.options.kubeconfig(cluster.id, cluster.name, issued.value), { mode: 0o600 });
-    const id = randomUUID();
+    const id = this.options.replicaId === undefined ? randomUUID() : `${this.options.replicaId}.${randomUUID()}`;
     const timer = setTimeout(() => { void this.close(id); }, this.limits.sessionMs);
     timer.unref();
     this.sessions.set(id, { id, userId: user.id, clusterId: cluster.id, tokenId: issued.token.id, dir, timer, busy: false });

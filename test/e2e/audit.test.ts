@@ -5,13 +5,13 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { kubectl, kubectlOk, startPrivateControlPlane, startTestNode, type ControlPlaneState, type PrivateControlPlane, type TestNode } from '../testenv/index.ts';
 import { spawn } from 'node:child_process';
-import { renameSync } from 'node:fs';
+import SQLite from 'better-sqlite3';
 import { eventually, startDrover, adminPassword, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
 import { call } from './identity-support.ts';
 import { ensureUiBuilt, launchBrowser } from '../testenv/browser.ts';
@@ -343,17 +343,18 @@ describe('the audit trail', () => {
     });
 
     it('lets an exec through with a warning event when the recording cannot be written (best effort)', async () => {
-      const recordings = join(drover.dir, 'server', 'recordings');
-      renameSync(recordings, `${recordings}.moved`);
-      writeFileSync(recordings, 'not a directory');
+      // Recordings are in the database: the server's table moved away makes its write fail.
+      const database = new SQLite(join(drover.dir, 'server', 'drover.db'));
+      database.pragma('busy_timeout = 5000');
+      database.exec('alter table session_recordings rename to session_recordings_moved');
       try {
         const out = await kubectlOk(['exec', '-n', ns, 'shell', '--', 'echo', 'unrecorded'], { kubeconfig });
         assert.equal(out, 'unrecorded\n');
         const event = await find('the unrecorded exec', (e) => e.objectRef?.subresource === 'exec' && e.annotations?.['drover.dev/recording'] !== undefined);
         assert.match(event.annotations?.['drover.dev/recording'] ?? '', /could not be written/);
       } finally {
-        rmSync(recordings);
-        renameSync(`${recordings}.moved`, recordings);
+        database.exec('alter table session_recordings_moved rename to session_recordings');
+        database.close();
       }
     });
 

@@ -12,13 +12,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import SQLite from 'better-sqlite3';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubectl, kubectlOk } from '../testenv/index.ts';
 import { eventually, startDrover, type Drover } from '../testenv/drover.ts';
 import { provisioningBinaries } from '../testenv/binaries.ts';
-import { startNodeAgent, type NodeAgentProcess } from '../testenv/node-agents.ts';
+import { startNodeAgent, stopNodeAgents, type NodeAgentProcess } from '../testenv/node-agents.ts';
 import { spawnServer } from './identity-support.ts';
 
 const suffix = Math.random().toString(36).slice(2, 7);
@@ -43,10 +44,7 @@ describe('provisioned clusters', () => {
     drover = await startDrover({ serverArgs, env: { DROVER_ACE_SYNC_MS: '500' } });
   });
   after(async () => {
-    for (const node of nodes) {
-      await node.stop('SIGTERM');
-      node.killProcesses();
-    }
+    await stopNodeAgents(nodes);
     await drover?.stop();
     rmSync(dirs, { recursive: true, force: true });
   });
@@ -95,7 +93,11 @@ describe('provisioned clusters', () => {
     // An etcd snapshot through etcd's snapshot API, kept and checksummed by the server.
     const snapshot = JSON.parse(await drover.cli('clusters', 'snapshots', 'create', name, '-o', 'json')) as { id: string; node: string; size: number; sha256: string };
     assert.equal(snapshot.node, 'n1');
-    const kept = readFileSync(join(drover.server.dataDir, 'snapshots', created.cluster.id, `${snapshot.id}.db`));
+    // Kept in the server's database (so any replica serves it), 1 MiB a row.
+    const database = new SQLite(join(drover.server.dataDir, 'drover.db'), { readonly: true });
+    const rows = database.prepare('select data from etcd_snapshot_chunks where snapshot_id = ? order by seq').all(snapshot.id) as Array<{ data: Buffer }>;
+    database.close();
+    const kept = Buffer.concat(rows.map((r) => r.data));
     assert.equal(kept.length, snapshot.size);
     assert.equal(createHash('sha256').update(kept).digest('hex'), snapshot.sha256);
     assert.ok(kept.includes(Buffer.from(`made-${suffix}`)), 'the snapshot holds the namespace made before it');

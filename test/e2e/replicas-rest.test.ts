@@ -11,7 +11,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { eventually, kubectl, kubectlOk, startPrivateControlPlane, type PrivateControlPlane } from '../testenv/index.ts';
 import { startReplicaSet, type ReplicaSet } from '../testenv/replicas.ts';
 import { adminPassword, type AgentProcess, type ClusterView, type Registration } from '../testenv/drover.ts';
@@ -39,15 +38,7 @@ describe('REST calls that need the cluster live, through a replica without its t
     if (r.code !== 0) throw new Error(`drover ${argv.join(' ')} (replica 3) failed: ${r.stderr.trim()}`);
     return r.stdout;
   };
-  const holders = async (): Promise<string[]> => {
-    const client = new pg.Client({ connectionString: set.dbUrl });
-    await client.connect();
-    try {
-      return (await client.query<{ address: string }>('select r.address from cluster_tunnels t join replicas r on r.id = t.replica_id where t.cluster_id = $1', [cluster.id])).rows.map((r) => r.address);
-    } finally {
-      await client.end();
-    }
-  };
+  const holders = (): Promise<string[]> => set.tunnelHolders(cluster.id);
   const address = (i: number): string => `127.0.0.1:${replica(i).port}`;
 
   before(async () => {

@@ -58,3 +58,11 @@ export function startNodeAgent(nodeCommand: string, options: { dataDir: string; 
     },
   };
 }
+
+/** A test's cleanup: each node agent stops what it started (SIGTERM), then whatever a killed one left behind is killed. */
+export async function stopNodeAgents(nodes: NodeAgentProcess[]): Promise<void> {
+  for (const node of nodes) {
+    await node.stop('SIGTERM');
+    node.killProcesses();
+  }
+}

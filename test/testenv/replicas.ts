@@ -6,8 +6,9 @@
  * replica's public URL is the load balancer's, so kubeconfigs and agent commands
  * point there. The admin's CLI is logged in through the load balancer.
  */
-import { cpSync, mkdtempSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import pg from 'pg';
 import { join } from 'node:path';
 import { spawnServer, type ServerProcess } from '../e2e/identity-support.ts';
 import { runCliForTest, type CliResult } from '../../src/testing/index.ts';
@@ -26,11 +27,15 @@ export interface ReplicaSet {
   /** `drover …` as the admin (through the load balancer); throws with stderr on failure. */
   cli: (...argv: string[]) => Promise<string>;
   run: (...argv: string[]) => Promise<CliResult>;
+  /** `drover …` as the admin, logged in to replica `i` itself (not the load balancer); throws with stderr on failure. */
+  cliAt: (i: number, ...argv: string[]) => Promise<string>;
   /** An agent dialing `serverUrl` (default: the load balancer). */
   startAgent: (registration: Registration, kubeconfig: string, serverUrl?: string) => AgentProcess;
   /** Starts replica `i` again (same data dir and port) after it stopped or was killed. */
   restart: (i: number) => Promise<ServerProcess>;
   waitForState: (name: string, state: string, timeoutMs?: number) => Promise<ClusterView>;
+  /** The addresses of the replicas holding a tunnel for the cluster, as the database records them. */
+  tunnelHolders: (clusterId: string) => Promise<string[]>;
   stop: () => Promise<void>;
 }
 
@@ -56,8 +61,20 @@ export async function startReplicaSet(count: number, options: { env?: NodeJS.Pro
   };
   await cli('login', lb.url, '--username', 'admin', '--password', adminPassword, '--ca-file', join(dataDir(0), 'ca.crt'));
   const agents: AgentProcess[] = [];
+  const cliAt = async (i: number, ...argv: string[]): Promise<string> => {
+    const replica = replicas[i];
+    if (!replica) throw new Error(`no replica ${i}`);
+    const at = join(dir, `replica${i + 1}-cli.json`);
+    if (!existsSync(at)) {
+      const login = await runCliForTest(['login', replica.url, '--username', 'admin', '--password', adminPassword, '--ca-file', join(dataDir(i), 'ca.crt')], { configPath: at, env: {} });
+      if (login.code !== 0) throw new Error(`drover login (replica ${i + 1}) failed: ${login.stderr.trim()}`);
+    }
+    const result = await runCliForTest(argv, { configPath: at, env: {} });
+    if (result.code !== 0) throw new Error(`drover ${argv.join(' ')} (replica ${i + 1}) failed: ${result.stderr.trim()}`);
+    return result.stdout;
+  };
   const set: ReplicaSet = {
-    replicas, lb, dir, dbUrl, configPath, cli, run,
+    replicas, lb, dir, dbUrl, configPath, cli, run, cliAt,
     startAgent: (registration, kubeconfig, serverUrl = lb.url) => {
       const agent = spawnAgent(serverUrl, registration, kubeconfig);
       agents.push(agent);
@@ -73,6 +90,15 @@ export async function startReplicaSet(count: number, options: { env?: NodeJS.Pro
       const c = JSON.parse(await cli('clusters', 'get', name, '-o', 'json')) as ClusterView;
       return c.state === state ? c : undefined;
     }, timeoutMs),
+    tunnelHolders: async (clusterId) => {
+      const client = new pg.Client({ connectionString: dbUrl });
+      await client.connect();
+      try {
+        return (await client.query<{ address: string }>('select r.address from cluster_tunnels t join replicas r on r.id = t.replica_id where t.cluster_id = $1', [clusterId])).rows.map((r) => r.address);
+      } finally {
+        await client.end();
+      }
+    },
     stop: async () => {
       await Promise.all(agents.map((a) => a.stop()));
       await Promise.all(replicas.map((r) => r.stop()));

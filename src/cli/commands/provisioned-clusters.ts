@@ -73,6 +73,10 @@ export function nodesText(view: ProvisionedNodes): string {
   if (view.nodes.length === 0) lines.push('  (none registered yet: run the node command on a machine)');
   for (const node of view.nodes) {
     lines.push(`  ${node.name} [${node.roles.join(',')}] ${node.address}${node.apiServerPort ? ` kube-apiserver :${node.apiServerPort}` : ''}`);
+    // The server's own count (no clock skew): a node agent asks for its plan every 10 s.
+    if ((node.silentSeconds ?? 0) > 30) {
+      lines.push(`    UNREACHABLE: no word from its node agent for ${node.silentSeconds} s (it asks every 10 s): the machine or its node agent is down, or cannot reach the server; its steps below are its last report`);
+    }
     for (const s of node.progress.steps) lines.push(`    ${s.state.padEnd(7)} ${s.step}${s.message ? `: ${s.message}` : ''}`);
   }
   return `${lines.join('\n')}\n`;

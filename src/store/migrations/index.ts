@@ -17,6 +17,8 @@ import { auditEventsMigration } from './0011-audit-events.ts';
 import { provisioningMigration } from './0012-provisioning.ts';
 import { loginFlowsMigration } from './0013-login-flows.ts';
 import { snapshotRestoreScheduleMigration } from './0014-snapshot-restore-schedule.ts';
+import { sharedFilesMigration } from './0015-shared-files.ts';
+import { etcdSeedMigration } from './0017-etcd-seed.ts';
 
 export interface Migration {
   /** `NNNN-topic`; the number fixes the order. */
@@ -39,4 +41,6 @@ export const migrations: readonly Migration[] = [
   provisioningMigration,
   loginFlowsMigration,
   snapshotRestoreScheduleMigration,
+  sharedFilesMigration,
+  etcdSeedMigration,
 ];
