@@ -29,6 +29,15 @@ describe('the kubelet\'s node-local arguments', () => {
     assert.deepEqual(localArgs(kubelet(test), { dataDir: '/srv/node', containerRuntimeEndpoint: 'unix:///x' }), test);
   });
 
+  it('refuses a loopback node address up front: the kubelet would run but never register its Node', () => {
+    for (const address of ['127.0.0.1', '127.0.0.2', '::1']) {
+      const args = kubeletInvocation({ kind: 'kubelet', nodeName: 'w1', address, labels: {} }).args;
+      assert.throws(() => localArgs(kubelet(args), { dataDir: '/srv/node' }), /--address: expected this machine's address on its network for a worker: the kubelet refuses a loopback node IP/, address);
+    }
+    const test = kubeletInvocation({ kind: 'drover-test-kubelet', nodeName: 'n1', address: '127.0.0.1', labels: {} }).args;
+    assert.deepEqual(localArgs(kubelet(test), { dataDir: '/srv/node' }), test, 'the test node runs on loopback');
+  });
+
   it('refuses a plan whose kubelet paths leave the data dir (the kubelet runs as root: a root dir of /etc would be the host\'s)', () => {
     for (const path of ['../../etc', '/etc', '/srv/node-other/x', '/srv/node', '.']) {
       assert.throws(() => localArgs(kubelet([`--root-dir=${path}`]), { dataDir: '/srv/node' }), /the plan names a path outside the data dir/, path);

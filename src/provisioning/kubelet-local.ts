@@ -7,11 +7,13 @@
  * (`drover agent --mode node --container-runtime-endpoint`) is the node's setting,
  * not the server's: the plan's endpoint is only the usual containerd socket.
  *
+ * A loopback node address, which the kubelet refuses, is refused here, before it starts.
+ *
  * The test node (drover-test-kubelet) takes `--flag value` pairs and none of these
  * flags, so its arguments pass through unchanged.
  */
 import { resolve } from 'node:path';
-import { DroverError } from '../errors/index.ts';
+import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 import type { PlannedProcess } from './plan.ts';
 
 export interface KubeletLocalSettings {
@@ -31,8 +33,16 @@ export function localArgs(process: PlannedProcess, local: KubeletLocalSettings):
     if (value === undefined) return arg;
     if (pathFlags.includes(flag)) return `${flag}=${inDataDir(local.dataDir, value)}`;
     if (flag === endpointFlag && local.containerRuntimeEndpoint) return `${flag}=${local.containerRuntimeEndpoint}`;
+    // The kubelet would run but never register its Node, logging "nodeIP can't be loopback address": say so up front.
+    if (flag === '--node-ip' && isLoopback(value)) {
+      throw new InvalidArgumentError('--address', 'this machine\'s address on its network for a worker: the kubelet refuses a loopback node IP', value);
+    }
     return arg;
   });
+}
+
+function isLoopback(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1';
 }
 
 function splitFlag(arg: string): [string, string | undefined] {
