@@ -8,8 +8,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { echo "setup: $*" >&2; }
 
-# Debian packages the suite starts for real: PostgreSQL for the store tests, Chromium for the web UI tests, slapd for the LDAP provider tests, buildah for the image (deploy/build-image.sh), HAProxy in front of server replicas (test/testenv/haproxy.ts).
-debs=(postgresql chromium slapd ldap-utils buildah haproxy)
+# Debian packages the suite starts for real: PostgreSQL for the store tests, Chromium for the web UI tests, slapd for the LDAP provider tests, buildah for the image (deploy/build-image.sh), HAProxy in front of server replicas (test/testenv/haproxy.ts),
+# containerd, runc and the CNI plugins under the real kubelet of a provisioned worker (test/testenv/containerd.ts).
+debs=(postgresql chromium slapd ldap-utils buildah haproxy containerd runc containernetworking-plugins)
 missing=()
 for pkg in "${debs[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
 if ((${#missing[@]})); then
@@ -53,6 +54,8 @@ step "building the earlier Kubernetes version provisioned clusters are upgraded 
 bash test/kube/build.sh --module test/kube-previous >/dev/null
 step "building the test node (drover-test-kubelet; cached afterwards)"
 bash test/kube/build.sh --test-kubelet >/dev/null
+step "building the real kubelet for the provisioned-worker pod test (from its Go module; cached afterwards)"
+bash test/kubelet-real/build.sh >/dev/null
 step "building etcdutl for the snapshot-restore test (from its Go module; cached afterwards)"
 bash test/etcdutl/build.sh >/dev/null
 step "building helm for the chart test (from its Go module; cached afterwards)"

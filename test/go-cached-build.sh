@@ -29,3 +29,15 @@ go_cached_build() {
   echo "$label build: done in $((SECONDS - start))s" >&2
   echo "$bin"
 }
+
+# The linker flags that stamp a Kubernetes VERSION into its binaries, as upstream's release
+# build does (what `--version` prints, and a kubelet reports on its Node); each starts with a space.
+kube_version_ldflags() {
+  local version=$1 minor stamp="" pkg
+  minor="$(echo "$version" | cut -d. -f2)"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    stamp+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    stamp+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  echo "$stamp"
+}

@@ -9,7 +9,9 @@ describe('kubelet configuration', () => {
     assert.equal(config.kind, 'KubeletConfiguration');
     assert.equal(config.authentication.anonymous.enabled, false);
     assert.equal(config.authentication.webhook.enabled, true);
-    assert.equal(config.authentication.x509.clientCAFile, 'etc/kubernetes/pki/ca.crt');
+    // Relative paths in the file are the kubelet's to resolve against the file's folder (etc/kubernetes).
+    assert.equal(config.authentication.x509.clientCAFile, 'pki/ca.crt');
+    assert.equal(config.podLogsDir, '../../var/log/pods');
     assert.equal(config.authorization.mode, 'Webhook');
     assert.deepEqual(config.clusterDNS, ['10.43.0.10']);
     assert.equal(config.staticPodPath, '');

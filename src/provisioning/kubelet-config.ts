@@ -38,7 +38,8 @@ export function kubeletConfiguration(): string {
     authentication: {
       anonymous: { enabled: false },
       webhook: { enabled: true },
-      x509: { clientCAFile: 'etc/kubernetes/pki/ca.crt' },
+      // The kubelet resolves relative paths in this file against the file's own folder (etc/kubernetes).
+      x509: { clientCAFile: 'pki/ca.crt' },
     },
     authorization: { mode: 'Webhook' },
     cgroupDriver: 'cgroupfs',
@@ -50,6 +51,8 @@ export function kubeletConfiguration(): string {
     rotateCertificates: false,
     serverTLSBootstrap: false,
     failSwapOn: false,
+    // Containers' logs stay in the data dir (uninstall removes them), not the host's /var/log/pods.
+    podLogsDir: '../../var/log/pods',
   });
 }
 

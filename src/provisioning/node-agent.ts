@@ -30,6 +30,7 @@ import { etcdTlsOptions, joinEtcd, removeMembers } from './etcd-membership.ts';
 import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 import { NodeClient } from './node-client.ts';
 import { Supervisor } from './supervisor.ts';
+import { inDataDir, localArgs } from './kubelet-local.ts';
 import {
   planChangedRoute, portNames, type HealthCheck, type NodePlan, type NodePorts, type NodeProgress, type PlanAnswer, type PlannedProcess, type Role, type StepState,
 } from './plan.ts';
@@ -47,6 +48,8 @@ export interface NodeAgentOptions {
   logger: Logger;
   /** How often the plan is asked for again once carried out (default 10 s). */
   replanMs?: number;
+  /** The container runtime's socket the real kubelet uses (default: the plan's, containerd's usual one). */
+  containerRuntimeEndpoint?: string | undefined;
 }
 
 /** What the data dir remembers about its node (and the last restore it carried out, which it never repeats). */
@@ -97,7 +100,7 @@ export class NodeAgent {
     options.logger.info({ cluster: registered.clusterName, node: state.name, roles: options.roles }, 'node registered');
     this.supervisor = new Supervisor({
       dataDir: this.dataDir,
-      command: (p) => (p.binary === 'drover' ? { file: options.drover.file, args: [...options.drover.args, ...p.args] } : { file: this.binaryPath(p.binary), args: p.args }),
+      command: (p) => (p.binary === 'drover' ? { file: options.drover.file, args: [...options.drover.args, ...p.args] } : { file: this.binaryPath(p.binary), args: localArgs(p, { dataDir: this.dataDir, containerRuntimeEndpoint: options.containerRuntimeEndpoint }) }),
       onExit: (name, how, retryInMs) => {
         const what = `exited (${how}); restarting in ${Math.round(retryInMs / 1000)} s; see ${this.supervisor?.logFile(name) ?? 'its log'}`;
         // An old process that exits while the new plan's binaries are fetched is about to be replaced: not a step of the new plan.
@@ -355,9 +358,7 @@ export class NodeAgent {
 
   /** A plan path under the data dir; anything that would leave it is refused. */
   private inDataDir(path: string): string {
-    const full = resolve(this.dataDir, path);
-    if (!full.startsWith(`${this.dataDir}/`)) throw new DroverError('DRV_ERR_BAD_GATEWAY', `the plan names a path outside the data dir: ${path.slice(0, 100)}`);
-    return full;
+    return inDataDir(this.dataDir, path);
   }
 
   private stateFile(): string {

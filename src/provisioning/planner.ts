@@ -104,6 +104,18 @@ function controlPlanes(nodes: NodeRegistration[]): NodeRegistration[] {
   return nodes.filter((n) => n.roles.includes('controlplane')).sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/**
+ * kube-apiserver listens on one address, and the node's own clients (its health check, the
+ * controllers, kube-api-auth, the tunnel's kubeconfig) dial 127.0.0.1: a node reached at
+ * another address (a worker's kubelet refuses a loopback node IP) listens on all of them.
+ */
+function apiServerBindAddress(address: string): string {
+  return address.startsWith('127.') ? address : '0.0.0.0';
+}
+
+/** A Node's Hostname is its node name, which no resolver knows: logs and exec reach the kubelet at its address. */
+const kubeletAddressTypes = '--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname';
+
 export async function planNode(input: PlanInput): Promise<PlanAnswer> {
   const { node, nodes, binaries } = input;
   const wait = waitingFor(nodes, node);
@@ -171,9 +183,9 @@ export async function planNode(input: PlanInput): Promise<PlanAnswer> {
       name: 'kube-apiserver', binary: 'kube-apiserver',
       args: [
         `--etcd-servers=${etcdServers}`, `--etcd-cafile=${pki}/ca.crt`, `--etcd-certfile=${etcdClient.cert}`, `--etcd-keyfile=${etcdClient.key}`,
-        `--bind-address=${node.address}`, `--advertise-address=${node.address}`, `--secure-port=${node.ports.apiServer}`,
+        `--bind-address=${apiServerBindAddress(node.address)}`, `--advertise-address=${node.address}`, `--secure-port=${node.ports.apiServer}`,
         `--tls-cert-file=${serving.cert}`, `--tls-private-key-file=${serving.key}`, `--client-ca-file=${pki}/ca.crt`,
-        `--kubelet-client-certificate=${kubeletClient.cert}`, `--kubelet-client-key=${kubeletClient.key}`,
+        `--kubelet-client-certificate=${kubeletClient.cert}`, `--kubelet-client-key=${kubeletClient.key}`, kubeletAddressTypes,
         `--service-cluster-ip-range=${serviceCidr}`,
         // A loopback address cannot be the `kubernetes` Service's endpoint; validation refuses it.
         ...(node.address.startsWith('127.') ? ['--endpoint-reconciler-type=none'] : []),

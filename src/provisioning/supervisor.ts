@@ -67,9 +67,10 @@ export class Supervisor {
   }
 
   private spawn(spec: PlannedProcess): ChildProcess {
+    // First: the node may refuse the process's arguments (kubelet-local.ts), before any file is opened.
+    const { file, args } = this.options.command(spec);
     mkdirSync(join(this.options.dataDir, 'log'), { recursive: true });
     const log = openSync(this.logFile(spec.name), 'a');
-    const { file, args } = this.options.command(spec);
     const child = spawn(file, args, { cwd: this.options.dataDir, detached: true, stdio: ['ignore', log, log] });
     closeSync(log);
     child.on('error', () => undefined);

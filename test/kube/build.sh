@@ -33,12 +33,7 @@ if [[ ${1:-} == --print ]]; then echo "$out"; exit 0; fi
 export GOWORK=off GOTOOLCHAIN=local CGO_ENABLED=0
 command -v go >/dev/null || { echo "build.sh: Go is not installed; install Go 1.26 and retry" >&2; exit 1; }
 
-minor="$(echo "$version" | cut -d. -f2)"
-stamp=""
-for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  stamp+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-  stamp+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-done
+stamp="$(kube_version_ldflags "$version")"
 
 build() { # name package; cold builds take 10-20 minutes on 2 cores
   GO_BUILD_TAGS=selinux,notest GO_LDFLAGS="$stamp" go_cached_build "$module" "$version" "$sum_key" "$1" "$2" >/dev/null

@@ -28,12 +28,13 @@ export interface NodeAgentProcess {
  * `--data-dir` (the test's own), with `--node-name` and the token moved to the
  * environment so it does not show in `ps`.
  */
-export function startNodeAgent(nodeCommand: string, options: { dataDir: string; nodeName: string; roles?: string }): NodeAgentProcess {
+export function startNodeAgent(nodeCommand: string, options: { dataDir: string; nodeName: string; roles?: string; /** More node flags (`--address`, `--container-runtime-endpoint`). */ extraArgs?: string[] }): NodeAgentProcess {
   const words = nodeCommand.split(/\s+/).slice(2);
   const flag = (name: string): string => words[words.indexOf(name) + 1] ?? '';
   const args = [
     '--import', 'tsx', 'src/cli/main.ts', 'agent', '--mode', 'node', '--roles', options.roles ?? flag('--roles'),
     '--server', flag('--server'), '--ca-checksum', flag('--ca-checksum'), '--data-dir', options.dataDir, '--node-name', options.nodeName,
+    ...(options.extraArgs ?? []),
   ];
   const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, DROVER_TOKEN: flag('--token') }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

@@ -11,7 +11,7 @@ import { roleLogger } from './role-logger.ts';
 
 interface AgentFlags {
   server?: string; token?: string; caChecksum?: string; kubeconfig?: string; mode: string;
-  roles?: string; dataDir?: string; nodeName?: string; address?: string;
+  roles?: string; dataDir?: string; nodeName?: string; address?: string; containerRuntimeEndpoint?: string;
 }
 
 export function agentCommand(deps: CliDeps): Command {
@@ -26,6 +26,7 @@ export function agentCommand(deps: CliDeps): Command {
     .option('--data-dir <dir>', 'with --roles: where this node keeps binaries, certificates, state and logs')
     .option('--node-name <name>', 'with --mode node: the node\'s name ($DROVER_NODE_NAME; default: the host name)')
     .option('--address <ip>', 'with --roles: the address other nodes and direct clients reach this node at', '127.0.0.1')
+    .option('--container-runtime-endpoint <url>', 'with --roles worker: the container runtime\'s socket the kubelet uses (default unix:///run/containerd/containerd.sock)')
     .action(async (opts: AgentFlags) => {
       const server = opts.server ?? deps.env.DROVER_SERVER;
       const token = opts.token ?? deps.env.DROVER_TOKEN;
@@ -61,6 +62,7 @@ async function runNodeAgent(opts: AgentFlags, common: { serverUrl: string; regis
   const nodeAgent = new NodeAgent({
     serverUrl: common.serverUrl, token: common.registrationToken, caChecksum: common.caChecksum, dataDir, roles: parseRoles(opts.roles ?? ''),
     nodeName: common.nodeName, address: opts.address ?? '127.0.0.1', drover: droverItself(), logger: common.logger,
+    containerRuntimeEndpoint: opts.containerRuntimeEndpoint,
   });
   const plan = await nodeAgent.start();
   const agent = plan.tunnel ? new Agent({ ...common, mode: 'node', kubeconfig: join(dataDir, plan.tunnel.kubeconfig), handlers: nodeAgent.handlers() }) : undefined;
