@@ -5,3 +5,5 @@
  */
 export { agentHeaders, clusterInfoRoute, goodbyeRoute, parseClusterInfo, parseGoodbye, routeKey, tunnelConnectPath, type ClusterInfo, type Goodbye } from './agent-protocol.ts';
 export { nodeCommand, nodeRoleNames, type NodeJoin, type NodeRole } from './node-command.ts';
+export { compareVersions } from './kubernetes-version.ts';
+export { nodeSilentLimitSeconds, nodeUnreachable } from './node-liveness.ts';
