@@ -94,7 +94,7 @@ function UpgradeProgress(props: { upgrade: ClusterUpgrade }) {
   return (
     <section aria-label="Upgrade progress" data-upgrade-state={upgrade.state}>
       <p>Upgrade {upgrade.from} → {upgrade.to}: <span class={`badge badge-${upgradeBadge[upgrade.state]}`}>{upgrade.state}</span> <span class="muted small">{upgradeStates[upgrade.state]}</span></p>
-      {upgrade.failure && <p class="error" role="alert">The upgrade stopped{failedNode(upgrade) ? ` at node ${failedNode(upgrade)}` : ''}: {upgrade.failure}</p>}
+      {upgrade.failure && <p class="error" role="alert">The upgrade stopped at the first failure: {upgrade.failure}</p>}
       <Table label="Nodes of the upgrade" head={['Node', 'Roles', 'State', 'Took', 'Message', 'Steps']}>
         {upgrade.nodes.map((n) => (
           <tr key={n.name} data-node={n.name} data-state={n.state}>
@@ -115,6 +115,6 @@ const seconds = (ms: number): string => (ms / 1000).toFixed(1);
 const upgradeBadge: Record<ClusterUpgrade['state'], string> = { running: 'provisioning', failed: 'unavailable', done: 'active' };
 const upgradeStates: Record<ClusterUpgrade['state'], string> = {
   running: '(running: one node at a time, etcd nodes first, then control plane, then workers)',
-  failed: '(failed)',
+  failed: '(stopped at its first failure: nodes done stay done)',
   done: '(done: every node runs the new version)',
 };
