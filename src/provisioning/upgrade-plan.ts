@@ -10,6 +10,7 @@
  * is not), then workers (a kubelet may be older than the apiserver, not newer).
  */
 import { DroverError } from '../errors/index.ts';
+import { compareVersions } from '../agent-protocol/index.ts';
 import type { NodeProgress, NodeRegistration, Role } from './plan.ts';
 
 export type UpgradeNodeState = 'waiting' | 'upgrading' | 'done' | 'failed';
@@ -37,15 +38,6 @@ export interface ClusterUpgrade {
   /** The first failure, with its node: the upgrade stops there until it is asked for again. */
   failure?: string;
   nodes: UpgradeNode[];
-}
-
-const versionParts = (v: string): number[] => (/^v(\d+)\.(\d+)\.(\d+)/.exec(v) ?? []).slice(1).map(Number);
-
-/** Orders `vMAJOR.MINOR.PATCH` versions numerically (v1.9.0 < v1.10.0). */
-export function compareVersions(a: string, b: string): number {
-  const [x, y] = [versionParts(a), versionParts(b)];
-  for (let i = 0; i < 3; i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
-  return 0;
 }
 
 export interface UpgradeRequest {

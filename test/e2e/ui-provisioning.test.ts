@@ -21,7 +21,7 @@ import { adminPassword, startDrover, type Drover } from '../testenv/drover.ts';
 import { provisioningBinaries } from '../testenv/binaries.ts';
 import { startNodeAgent, type NodeAgentProcess } from '../testenv/node-agents.ts';
 import { ensureUiBuilt, launchBrowser, type TestBrowser } from '../testenv/browser.ts';
-import { artifacts, assertAccessible, assertNoOverflow, login, phone, shoot } from './ui-support.ts';
+import { artifacts, assertAccessible, assertNoOverflow, inOwnBrowser, login, phone, shoot } from './ui-support.ts';
 
 const suffix = Math.random().toString(36).slice(2, 7);
 const name = `uiprov-${suffix}`;
@@ -169,10 +169,7 @@ describe('provisioned clusters in the web UI', { timeout: 480_000 }, () => {
   });
 
   it('shows the new pages at phone width without overflow, accessibly', async () => {
-    const mobile = await launchBrowser({ viewport: phone });
-    try {
-      const { page } = mobile;
-      page.setDefaultTimeout(20_000);
+    await inOwnBrowser(async (page) => {
       await login(page, drover.server.url, 'admin', adminPassword);
       await page.getByRole('form', { name: 'Create a custom cluster' }).waitFor();
       await assertNoOverflow(page, 'the clusters page');
@@ -185,20 +182,14 @@ describe('provisioned clusters in the web UI', { timeout: 480_000 }, () => {
       await assertNoOverflow(page, 'a provisioned cluster\'s page');
       await assertAccessible(page, 'a provisioned cluster\'s page at phone width');
       await shoot(page, 'custom-cluster-phone');
-      assert.deepEqual(mobile.problems, []);
-    } finally {
-      await mobile.close();
-    }
+    }, { viewport: phone });
   });
 
   it('offers a cluster owner who is no Drover admin the cluster\'s state, but none of the admin-only provisioning views (no 403 on the way)', async () => {
     const bob = `bob-${suffix}`;
     await drover.cli('users', 'create', bob, '--password', 'bob-password-12345');
     await drover.cli('members', 'add', '--cluster', name, '--user', bob, '--role', 'cluster-owner');
-    const other = await launchBrowser();
-    try {
-      const { page } = other;
-      page.setDefaultTimeout(20_000);
+    await inOwnBrowser(async (page) => {
       await login(page, drover.server.url, bob, 'bob-password-12345');
       await page.getByRole('heading', { name: 'Clusters', exact: true }).waitFor();
       assert.equal(await page.getByRole('form', { name: 'Create a custom cluster' }).count(), 0);
@@ -207,10 +198,7 @@ describe('provisioned clusters in the web UI', { timeout: 480_000 }, () => {
       await page.getByRole('heading', { name: 'Projects' }).waitFor();
       await page.getByText('Loading…').first().waitFor({ state: 'detached' });
       for (const heading of ['Provisioning', 'etcd snapshots', 'Registration']) assert.equal(await page.getByRole('heading', { name: heading }).count(), 0, heading);
-      assert.deepEqual(other.problems, []);
-    } finally {
-      await other.close();
-    }
+    });
     assert.deepEqual(browser.problems, []);
   });
 });

@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { launchBrowser } from '../testenv/browser.ts';
 
 export const artifacts = join(import.meta.dirname, '..', 'artifacts', 'ui');
 export const phone = { width: 390, height: 844 };
@@ -41,4 +42,19 @@ export async function assertAccessible(page: Page, what: string): Promise<void> 
 export async function assertNoOverflow(page: Page, what: string): Promise<void> {
   const widths = await page.evaluate<{ scroll: number; client: number }>('({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })');
   assert.ok(widths.scroll <= widths.client, `${what} overflows at ${widths.client}px: ${widths.scroll}px wide`);
+}
+
+/**
+ * Runs `steps` in a browser of its own (a phone's viewport, or a second user), 20 s per
+ * step, then fails on any unexpected 4xx/5xx or console error it saw; closes it either way.
+ */
+export async function inOwnBrowser(steps: (page: Page) => Promise<void>, options: { viewport?: { width: number; height: number } } = {}): Promise<void> {
+  const browser = await launchBrowser(options);
+  try {
+    browser.page.setDefaultTimeout(20_000);
+    await steps(browser.page);
+    assert.deepEqual(browser.problems, []);
+  } finally {
+    await browser.close();
+  }
 }

@@ -3,7 +3,7 @@
  * imported type-only: the build drops the import, so no server code reaches the bundle.
  */
 export type {
-  AceView, AuthProviderInfo, Cluster, ClusterWarning, CreatedCluster, CreatedCustomCluster, CustomRegistration, EtcdSnapshot, IssuedToken,
+  AceView, AuthProviderInfo, Cluster, ClusterUpgrade, ClusterWarning, CreatedCluster, CreatedCustomCluster, CustomRegistration, EtcdSnapshot, IssuedToken,
   KubeconfigSettingsView, KubernetesVersions, Member, Principal, Project, ProvisionedNode, ProvisionedNodes, ProviderTestAnswer, ProviderView,
   Registration, RestoreAsked, RoleTemplate, Session, SnapshotSchedule, Token, User, VisibleNamespace,
 } from '../../src/api-types/index.ts';

@@ -12,6 +12,7 @@ import { DroverError, InvalidArgumentError } from '../../errors/index.ts';
 import { DURATION_HINT, durationOption, formatDuration } from '../../durations/index.ts';
 import type { Cluster, CustomRegistration, EtcdSnapshot, ProvisionedNode, ProvisionedNodes, RestoreAsked } from '../../api-types/index.ts';
 import { upgradeText } from './cluster-upgrade.ts';
+import { nodeUnreachable } from '../../agent-protocol/index.ts';
 
 const clusterPath = (name: string): string => `/v1/clusters/${encodeURIComponent(name)}`;
 
@@ -75,8 +76,7 @@ export function nodesText(view: ProvisionedNodes): string {
   if (view.upgrade) lines.push(upgradeText(view.upgrade).trimEnd());
   for (const node of view.nodes) {
     lines.push(`  ${node.name} [${node.roles.join(',')}] ${node.address}${node.apiServerPort ? ` kube-apiserver :${node.apiServerPort}` : ''}`);
-    // The server's own count (no clock skew): a node agent asks for its plan every 10 s.
-    if ((node.silentSeconds ?? 0) > 30) {
+    if (nodeUnreachable(node)) {
       lines.push(`    UNREACHABLE: no word from its node agent for ${node.silentSeconds} s (it asks every 10 s): the machine or its node agent is down, or cannot reach the server; its steps below are its last report`);
     }
     for (const s of node.progress.steps) lines.push(`    ${s.state.padEnd(7)} ${s.step}${s.message ? `: ${s.message}` : ''}`);

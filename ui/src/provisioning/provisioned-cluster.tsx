@@ -2,7 +2,8 @@
  * A provisioned cluster on its page (admins: every route behind it is admin-only,
  * so the cluster page offers it to admins alone and no click ends in a 403): each
  * node's steps as its node agent reports them (running, done, failed with the
- * reason), polled every 2 s while the page is open; the node command for more
+ * reason), polled every 2 s while the page is open, a node whose agent has gone
+ * silent marked unreachable; the Kubernetes upgrade (upgrade.tsx); the node command for more
  * machines; and the etcd snapshots: list, take one, restore one (after a
  * confirmation that says what a restore undoes), and the schedule.
  */
@@ -12,6 +13,8 @@ import { ErrorText, Notice, Show, StateBadge, Table, ago, useAction, useLoad, va
 import { formatDuration, parseDuration } from '../../../src/durations/index.ts';
 import type { Cluster, EtcdSnapshot, ProvisionedNode, ProvisionedNodes, RestoreAsked, SnapshotSchedule } from '../types.ts';
 import { NodeCommand } from './node-command.tsx';
+import { Upgrade } from './upgrade.tsx';
+import { nodeSilentLimitSeconds, nodeUnreachable } from '../../../src/agent-protocol/index.ts';
 
 export function ProvisionedCluster(props: { cluster: Cluster }) {
   const path = `/v1/clusters/${q(props.cluster.id)}`;
@@ -21,6 +24,7 @@ export function ProvisionedCluster(props: { cluster: Cluster }) {
       {(view) => (
         <>
           <NodesProgress view={view} cluster={props.cluster} />
+          <Upgrade cluster={props.cluster} current={view.kubernetesVersion} upgrade={view.upgrade} onAsked={nodes.reload} />
           <Snapshots cluster={props.cluster} schedule={view.snapshotSchedule} etcdNodes={view.nodes.filter((n) => n.roles.includes('etcd')).length} />
         </>
       )}
@@ -53,6 +57,11 @@ function NodeSteps(props: { node: ProvisionedNode }) {
   return (
     <section class="node" aria-label={`Node ${node.name}`} data-node={node.name}>
       <h3>{node.name} <span class="muted small">{node.roles.join(', ')} · {node.address}</span></h3>
+      {nodeUnreachable(node) && (
+        <p data-unreachable><span class="badge badge-unavailable">Unreachable</span> No word from its node agent for {node.silentSeconds} s
+          (it asks for its plan every 10 s; more than {nodeSilentLimitSeconds} s of silence means the machine or its node agent is down, or cannot reach the server).
+          The steps below are its last report, not what runs there now.</p>
+      )}
       <p class="muted small">{node.progress.total === undefined ? 'waiting for its plan' : `${done} of ${node.progress.total} steps done`} · reported {ago(node.updatedAt)}</p>
       {failed && <p class="error" role="alert">Step {failed.step} failed on node {node.name}: {failed.message ?? 'no reason given'}</p>}
       {steps.length > 0 && (
