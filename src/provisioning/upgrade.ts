@@ -9,6 +9,13 @@
  * through the cluster's API (it answers through the tunnel; a worker's Node is
  * Ready). The first failure stops the upgrade with the node and the reason; asking
  * for the same upgrade again resumes it at that node.
+ *
+ * While a node carries out its new plan, the tunnel is told to drain it: requests go
+ * through another control-plane node's session, so the cluster's API answers while
+ * that node's kube-apiserver restarts (issue 24: no failure longer than 10 s on three
+ * nodes). The drain ends when the node reports its plan carried out, so the server's
+ * health check reaches the upgraded node's own kube-apiserver again. A failed node
+ * stays drained (its kube-apiserver is likely down) until the upgrade goes on.
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.ts';
@@ -32,6 +39,8 @@ export interface ClusterUpgradesOptions {
   liveClient(clusterId: string): KubeClient | undefined;
   /** Tells the node agent holding the tunnel its plan changed (the others ask every 10 s). */
   nudge(clusterId: string): void;
+  /** Moves the cluster's traffic off `nodeName`'s tunnel sessions while another node's is open (undefined: ends it). */
+  drain(clusterId: string, nodeName: string | undefined): void;
   logger: Logger;
   /** How often running upgrades are looked at (default 1 s). */
   tickMs?: number;
@@ -89,6 +98,8 @@ export class ClusterUpgrades extends SerialTicker {
       if (next) {
         Object.assign(next, { state: 'upgrading', startedAt: now.toISOString() });
         await service.saveUpgrade(cluster.id, upgrade);
+        // Before the node hears of its plan, so no new request goes to it when it stops its processes.
+        this.options.drain(cluster.id, next.name);
         this.options.nudge(cluster.id);
         logger.info({ cluster: cluster.name, node: next.name, to: upgrade.to }, 'upgrading node');
       } else {
@@ -101,6 +112,8 @@ export class ClusterUpgrades extends SerialTicker {
     const progress = (await service.nodes(cluster.id)).find((n) => n.name === node.name)?.progress;
     const report = planId && progress ? readReport(progress, planId, node.startedAt) : { kind: 'pending' as const };
     const late = now.getTime() - Date.parse(node.startedAt ?? now.toISOString()) > (this.options.nodeTimeoutMs ?? 600_000);
+    // Again on every pass, so a replica that took the upgrade over (or restarted) drains the node too.
+    this.options.drain(cluster.id, report.kind === 'done' ? undefined : node.name);
     if (report.kind === 'failed') return this.fail(cluster, upgrade, node, report.reason);
     if (report.kind === 'pending') {
       if (late) return this.fail(cluster, upgrade, node, `did not carry out its plan for ${upgrade.to} within ${this.minutes()} (is its node agent running? its log and "drover clusters get ${cluster.name}" say where it is)`);
