@@ -90,6 +90,13 @@ describe('ClusterUpgrades', () => {
     await upgrades.pass();
     assert.equal(await shown(), 'running: e1=waiting w1=waiting', 'a replica that does not own the cluster leaves it alone');
     owner = true;
+    // w1 still carrying out an older plan (re-planning as etcd grew, say): e1 is not restarted meanwhile.
+    const w1Plan = planOf(await service.plan(token, 'w1', w1.nodeId));
+    await report(w1, { ...w1Plan, id: 'an-older-plan' });
+    await upgrades.pass();
+    assert.equal(await shown(), 'running: e1=waiting w1=waiting', 'no node starts while another has not carried out its current plan');
+    assert.equal(drained, undefined);
+    await report(w1, w1Plan);
     await upgrades.pass();
     assert.equal(await shown(), 'running: e1=upgrading w1=waiting');
     assert.equal(drained, 'e1', 'traffic moves off the node before it hears of its new plan');

@@ -15,7 +15,9 @@
  * that node's kube-apiserver restarts (issue 24: no failure longer than 10 s on three
  * nodes). The drain ends when the node reports its plan carried out, so the server's
  * health check reaches the upgraded node's own kube-apiserver again. A failed node
- * stays drained (its kube-apiserver is likely down) until the upgrade goes on.
+ * stays drained (its kube-apiserver is likely down) until the upgrade goes on. A node
+ * starts only when every other node has carried out its current plan, so two never
+ * restart at once (etcd's quorum, and a kube-apiserver to drain to).
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.ts';
@@ -26,6 +28,7 @@ import { randomId } from '../tokens/index.ts';
 import type { KubernetesBinaries } from './binaries.ts';
 import type { ProvisioningService } from './provisioning-service.ts';
 import { SerialTicker } from './serial-ticker.ts';
+import type { NodeProgress } from './plan.ts';
 import { newUpgrade, readReport, resumeUpgrade, upgradeAction, type ClusterUpgrade, type UpgradeNode } from './upgrade-plan.ts';
 
 export interface ClusterUpgradesOptions {
@@ -96,6 +99,7 @@ export class ClusterUpgrades extends SerialTicker {
     if (!node) {
       const next = upgrade.nodes.find((n) => n.state === 'waiting');
       if (next) {
+        if (await this.waitsForOthers(cluster, upgrade, next, now)) return;
         Object.assign(next, { state: 'upgrading', startedAt: now.toISOString() });
         await service.saveUpgrade(cluster.id, upgrade);
         // Before the node hears of its plan, so no new request goes to it when it stops its processes.
@@ -127,6 +131,29 @@ export class ClusterUpgrades extends SerialTicker {
     Object.assign(node, { state: 'done', doneAt: now.toISOString(), message: health.message, steps: report.steps });
     await service.saveUpgrade(cluster.id, upgrade);
     logger.info({ cluster: cluster.name, node: node.name, to: upgrade.to, steps: report.steps }, 'node upgraded');
+  }
+
+  /**
+   * Whether `next` must wait because another node has not carried out its current plan
+   * yet (a node re-planning as etcd members joined, or restarting for any other reason):
+   * two nodes restarting at once could cost etcd its quorum and leave no kube-apiserver to
+   * drain to. Past the node timeout (from the previous node's end) the upgrade stops there.
+   */
+  private async waitsForOthers(cluster: Cluster, upgrade: ClusterUpgrade, next: UpgradeNode, now: Date): Promise<boolean> {
+    const { service } = this.options;
+    const progress = new Map((await service.nodes(cluster.id)).map((n) => [n.name, n.progress]));
+    for (const other of upgrade.nodes) {
+      if (other === next) continue;
+      const planId = await service.expectedPlanId(cluster, other.name);
+      const report = planId && progress.get(other.name) ? readReport(progress.get(other.name) as NodeProgress, planId) : { kind: 'pending' as const };
+      if (report.kind === 'done') continue;
+      const since = upgrade.nodes.filter((n) => n.doneAt).map((n) => n.doneAt as string).sort().pop() ?? upgrade.startedAt;
+      if (now.getTime() - Date.parse(since) > (this.options.nodeTimeoutMs ?? 600_000)) {
+        await this.fail(cluster, upgrade, next, `node ${other.name} has not carried out its current plan within ${this.minutes()}, so ${next.name} was not started (is its node agent running? "drover clusters get ${cluster.name}" says where it is)`);
+      }
+      return true;
+    }
+    return false;
   }
 
   private async fail(cluster: Cluster, upgrade: ClusterUpgrade, node: UpgradeNode, reason: string): Promise<void> {

@@ -164,7 +164,7 @@ describe('provisioned cluster upgrades', () => {
 
     it(`${topology.label}: stops at the first failed node with its reason, and resumes there when asked again`, { skip: !topology.failure && 'the 1-node topology covers it' }, async () => {
       const first = topology.nodes[0]?.name ?? '';
-      await refused([name, '--kubernetes-version', broken], new RegExp(`the upgrade of cluster "${name}" to ${broken} stopped: node ${first}: step kube-apiserver failed: exited \\(code 1\\).*`
+      await refused([name, '--kubernetes-version', broken], new RegExp(`the upgrade of cluster "${name}" to ${broken} stopped: node ${first}: step kube-apiserver failed: kube-apiserver exited \\(code 1\\).*`
         + `run "drover clusters upgrade ${name} --kubernetes-version ${broken}" again to resume it at that node`));
       const shown = await drover.cli('clusters', 'get', name);
       assert.match(shown, new RegExp(`Upgrade ${versions.current} -> ${broken}: failed \\(node ${first}: step kube-apiserver failed`));
