@@ -28,7 +28,6 @@ import { randomId } from '../tokens/index.ts';
 import type { KubernetesBinaries } from './binaries.ts';
 import type { ProvisioningService } from './provisioning-service.ts';
 import { SerialTicker } from './serial-ticker.ts';
-import type { NodeProgress } from './plan.ts';
 import { newUpgrade, readReport, resumeUpgrade, upgradeAction, type ClusterUpgrade, type UpgradeNode } from './upgrade-plan.ts';
 
 export interface ClusterUpgradesOptions {
@@ -145,7 +144,8 @@ export class ClusterUpgrades extends SerialTicker {
     for (const other of upgrade.nodes) {
       if (other === next) continue;
       const planId = await service.expectedPlanId(cluster, other.name);
-      const report = planId && progress.get(other.name) ? readReport(progress.get(other.name) as NodeProgress, planId) : { kind: 'pending' as const };
+      const reported = progress.get(other.name);
+      const report = planId && reported ? readReport(reported, planId) : { kind: 'pending' as const };
       if (report.kind === 'done') continue;
       const since = upgrade.nodes.filter((n) => n.doneAt).map((n) => n.doneAt as string).sort().pop() ?? upgrade.startedAt;
       if (now.getTime() - Date.parse(since) > (this.options.nodeTimeoutMs ?? 600_000)) {
