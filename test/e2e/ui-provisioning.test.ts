@@ -201,7 +201,7 @@ describe('provisioned clusters in the web UI', { timeout: 480_000 }, () => {
       const { page } = other;
       page.setDefaultTimeout(20_000);
       await login(page, drover.server.url, bob, 'bob-password-12345');
-      await page.getByRole('heading', { name: 'Clusters' }).waitFor();
+      await page.getByRole('heading', { name: 'Clusters', exact: true }).waitFor();
       assert.equal(await page.getByRole('form', { name: 'Create a custom cluster' }).count(), 0);
       await page.getByRole('link', { name }).click();
       await page.locator('h1 .badge', { hasText: 'Active' }).waitFor();
