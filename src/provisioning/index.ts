@@ -65,6 +65,8 @@ export interface ProvisioningFeatureOptions {
   ownsTunnel: (clusterId: string) => boolean;
   /** The owner's client for a cluster's API (through its tunnel): an upgrade's health check of each node. */
   liveClient: (clusterId: string) => KubeClient | undefined;
+  /** Moves a cluster's tunnel traffic off one node's sessions while another's is open (undefined: ends it), for an upgrade. */
+  drain: (clusterId: string, nodeName: string | undefined) => void;
   logger: Logger;
 }
 
@@ -106,7 +108,7 @@ export function createProvisioningFeature(options: ProvisioningFeatureOptions): 
     }
   };
   const upgrades = new ClusterUpgrades({
-    db: options.db, service, clusters: options.clusters, binaries, owns: options.ownsTunnel, liveClient: options.liveClient, nudge,
+    db: options.db, service, clusters: options.clusters, binaries, owns: options.ownsTunnel, liveClient: options.liveClient, nudge, drain: options.drain,
     logger: options.logger.child({ component: 'cluster-upgrade' }),
   }).start();
   return {

@@ -33,6 +33,8 @@ describe('ClusterUpgrades', () => {
   let token = '';
   let owner = true;
   let nodeReady = 'True';
+  /** The node the upgrade told the tunnel to drain. */
+  let drained: string | undefined;
   const e1 = node('e1', ['etcd', 'controlplane'], 2000);
   const w1 = node('w1', ['worker'], 3000);
   const fakeClient = {
@@ -63,7 +65,8 @@ describe('ClusterUpgrades', () => {
     const binaries = new KubernetesBinaries(join(dir, 'bin'));
     service = new ProvisioningService({ db: store.db, secrets, clusters, binaries, webhook });
     upgrades = new ClusterUpgrades({
-      db: store.db, service, clusters, binaries, owns: () => owner, liveClient: () => fakeClient, nudge: () => undefined, logger: createLogger({ level: 'silent' }),
+      db: store.db, service, clusters, binaries, owns: () => owner, liveClient: () => fakeClient, nudge: () => undefined,
+      drain: (_cluster, nodeName) => { drained = nodeName; }, logger: createLogger({ level: 'silent' }),
     });
     const created = await service.createCustom({ name: 'alpha', kubernetesVersion: 'v1.35.4' });
     [clusterId, token] = [created.cluster.id, created.registrationToken];
@@ -87,8 +90,16 @@ describe('ClusterUpgrades', () => {
     await upgrades.pass();
     assert.equal(await shown(), 'running: e1=waiting w1=waiting', 'a replica that does not own the cluster leaves it alone');
     owner = true;
+    // w1 still carrying out an older plan (re-planning as etcd grew, say): e1 is not restarted meanwhile.
+    const w1Plan = planOf(await service.plan(token, 'w1', w1.nodeId));
+    await report(w1, { ...w1Plan, id: 'an-older-plan' });
+    await upgrades.pass();
+    assert.equal(await shown(), 'running: e1=waiting w1=waiting', 'no node starts while another has not carried out its current plan');
+    assert.equal(drained, undefined);
+    await report(w1, w1Plan);
     await upgrades.pass();
     assert.equal(await shown(), 'running: e1=upgrading w1=waiting');
+    assert.equal(drained, 'e1', 'traffic moves off the node before it hears of its new plan');
     const e1Plan = planOf(await service.plan(token, 'e1', e1.nodeId));
     assert.equal(e1Plan.version, 'v1.36.3');
     assert.notEqual(e1Plan.id, before.id);
@@ -96,9 +107,11 @@ describe('ClusterUpgrades', () => {
 
     await upgrades.pass();
     assert.equal(await shown(), 'running: e1=upgrading w1=waiting', 'not done while the node still reports its old plan');
+    assert.equal(drained, 'e1');
     await report(e1, e1Plan);
     await upgrades.pass();
     assert.equal(await shown(), 'running: e1=done w1=waiting');
+    assert.equal(drained, undefined, 'the drain ends once the node carried out its plan: the health check reaches it');
     assert.match((await service.upgradeOf(clusterId))?.nodes[0]?.message ?? '', /the cluster's API answers \(v1\.36\.3\)/);
   });
 
@@ -111,6 +124,7 @@ describe('ClusterUpgrades', () => {
     const failed = await service.upgradeOf(clusterId);
     assert.equal(failed?.state, 'failed');
     assert.match(failed?.failure ?? '', /^node w1: step kubelet failed/);
+    assert.equal(drained, 'w1', 'a failed node stays drained');
     assert.equal(await service.versionOf(clusterId), 'v1.35.4', 'the cluster\'s version changes only when every node is done');
 
     const e1Plan = planOf(await service.plan(token, 'e1', e1.nodeId));

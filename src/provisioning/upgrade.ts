@@ -9,6 +9,15 @@
  * through the cluster's API (it answers through the tunnel; a worker's Node is
  * Ready). The first failure stops the upgrade with the node and the reason; asking
  * for the same upgrade again resumes it at that node.
+ *
+ * While a node carries out its new plan, the tunnel is told to drain it: requests go
+ * through another control-plane node's session, so the cluster's API answers while
+ * that node's kube-apiserver restarts (issue 24: no failure longer than 10 s on three
+ * nodes). The drain ends when the node reports its plan carried out, so the server's
+ * health check reaches the upgraded node's own kube-apiserver again. A failed node
+ * stays drained (its kube-apiserver is likely down) until the upgrade goes on. A node
+ * starts only when every other node has carried out its current plan, so two never
+ * restart at once (etcd's quorum, and a kube-apiserver to drain to).
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.ts';
@@ -32,6 +41,8 @@ export interface ClusterUpgradesOptions {
   liveClient(clusterId: string): KubeClient | undefined;
   /** Tells the node agent holding the tunnel its plan changed (the others ask every 10 s). */
   nudge(clusterId: string): void;
+  /** Moves the cluster's traffic off `nodeName`'s tunnel sessions while another node's is open (undefined: ends it). */
+  drain(clusterId: string, nodeName: string | undefined): void;
   logger: Logger;
   /** How often running upgrades are looked at (default 1 s). */
   tickMs?: number;
@@ -87,8 +98,11 @@ export class ClusterUpgrades extends SerialTicker {
     if (!node) {
       const next = upgrade.nodes.find((n) => n.state === 'waiting');
       if (next) {
+        if (await this.waitsForOthers(cluster, upgrade, next, now)) return;
         Object.assign(next, { state: 'upgrading', startedAt: now.toISOString() });
         await service.saveUpgrade(cluster.id, upgrade);
+        // Before the node hears of its plan, so no new request goes to it when it stops its processes.
+        this.options.drain(cluster.id, next.name);
         this.options.nudge(cluster.id);
         logger.info({ cluster: cluster.name, node: next.name, to: upgrade.to }, 'upgrading node');
       } else {
@@ -101,6 +115,8 @@ export class ClusterUpgrades extends SerialTicker {
     const progress = (await service.nodes(cluster.id)).find((n) => n.name === node.name)?.progress;
     const report = planId && progress ? readReport(progress, planId, node.startedAt) : { kind: 'pending' as const };
     const late = now.getTime() - Date.parse(node.startedAt ?? now.toISOString()) > (this.options.nodeTimeoutMs ?? 600_000);
+    // Again on every pass, so a replica that took the upgrade over (or restarted) drains the node too.
+    this.options.drain(cluster.id, report.kind === 'done' ? undefined : node.name);
     if (report.kind === 'failed') return this.fail(cluster, upgrade, node, report.reason);
     if (report.kind === 'pending') {
       if (late) return this.fail(cluster, upgrade, node, `did not carry out its plan for ${upgrade.to} within ${this.minutes()} (is its node agent running? its log and "drover clusters get ${cluster.name}" say where it is)`);
@@ -114,6 +130,30 @@ export class ClusterUpgrades extends SerialTicker {
     Object.assign(node, { state: 'done', doneAt: now.toISOString(), message: health.message, steps: report.steps });
     await service.saveUpgrade(cluster.id, upgrade);
     logger.info({ cluster: cluster.name, node: node.name, to: upgrade.to, steps: report.steps }, 'node upgraded');
+  }
+
+  /**
+   * Whether `next` must wait because another node has not carried out its current plan
+   * yet (a node re-planning as etcd members joined, or restarting for any other reason):
+   * two nodes restarting at once could cost etcd its quorum and leave no kube-apiserver to
+   * drain to. Past the node timeout (from the previous node's end) the upgrade stops there.
+   */
+  private async waitsForOthers(cluster: Cluster, upgrade: ClusterUpgrade, next: UpgradeNode, now: Date): Promise<boolean> {
+    const { service } = this.options;
+    const progress = new Map((await service.nodes(cluster.id)).map((n) => [n.name, n.progress]));
+    for (const other of upgrade.nodes) {
+      if (other === next) continue;
+      const planId = await service.expectedPlanId(cluster, other.name);
+      const reported = progress.get(other.name);
+      const report = planId && reported ? readReport(reported, planId) : { kind: 'pending' as const };
+      if (report.kind === 'done') continue;
+      const since = upgrade.nodes.filter((n) => n.doneAt).map((n) => n.doneAt as string).sort().pop() ?? upgrade.startedAt;
+      if (now.getTime() - Date.parse(since) > (this.options.nodeTimeoutMs ?? 600_000)) {
+        await this.fail(cluster, upgrade, next, `node ${other.name} has not carried out its current plan within ${this.minutes()}, so ${next.name} was not started (is its node agent running? "drover clusters get ${cluster.name}" says where it is)`);
+      }
+      return true;
+    }
+    return false;
   }
 
   private async fail(cluster: Cluster, upgrade: ClusterUpgrade, node: UpgradeNode, reason: string): Promise<void> {

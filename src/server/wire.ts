@@ -165,7 +165,7 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
     db: core.store.db, secrets: core.secrets, clusters: clusters.service, authenticator: core.identity.authenticator,
     publicUrl: core.config.publicUrl, caPem: core.tls.caPem, webhook: { config: webhookConfig, flags: kubeApiserverFlags },
     snapshotsDir: join(core.config.dataDir, 'snapshots'), sessionFor: (clusterId) => clusters.tunnel.sessionFor(clusterId),
-    sessionsOf: (clusterId) => clusters.tunnel.sessionsOf(clusterId),
+    sessionsOf: (clusterId) => clusters.tunnel.sessionsOf(clusterId), drain: (clusterId, nodeName) => clusters.tunnel.drain(clusterId, nodeName),
     owns: (clusterId) => clusters.controllers.owned(clusterId) !== undefined, liveClient: (clusterId) => clusters.controllers.owned(clusterId)?.client,
     ownsTunnel: (clusterId) => replicas.presence.owns(clusterId), logger: core.logger,
     ...(core.config.kubernetesBinaries ? { binariesDir: core.config.kubernetesBinaries } : {}),

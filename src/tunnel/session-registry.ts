@@ -5,13 +5,18 @@
  * cluster-agent session (an agent that restarted has a fresh one, while its old one
  * may still be waiting for the keepalive to call it dead) and falls back to the
  * longest-connected node agent's session (the reference design's node-agent
- * fallback). Losing one session fails only the streams it carried.
+ * fallback). Losing one session fails only the streams it carried. A node being
+ * drained (a provisioned cluster's node about to restart its kube-apiserver for an
+ * upgrade) is passed over while another node's session is open, so traffic moves off
+ * it before its processes stop rather than failing until they are back.
  */
 import type { AgentSession } from './agent-session.ts';
 
 export class SessionRegistry {
   /** Per cluster, sessions in connection order. */
   private readonly byCluster = new Map<string, Set<AgentSession>>();
+  /** Per cluster, the node whose sessions are passed over while another node's is open. */
+  private readonly draining = new Map<string, string>();
 
   add(session: AgentSession): void {
     const { clusterId } = session.info.identity;
@@ -32,10 +37,18 @@ export class SessionRegistry {
     return true;
   }
 
-  /** The session to dial through: the newest cluster agent's, else the oldest node agent's. */
+  /** The session to dial through: the newest cluster agent's, else the oldest node agent's not being drained, else the drained one's. */
   pick(clusterId: string): AgentSession | undefined {
     const open = [...(this.byCluster.get(clusterId) ?? [])].filter((s) => !s.closed);
-    return open.findLast((s) => s.info.identity.kind === 'cluster') ?? open.find((s) => s.info.identity.kind === 'node');
+    const nodes = open.filter((s) => s.info.identity.kind === 'node');
+    const drained = this.draining.get(clusterId);
+    return open.findLast((s) => s.info.identity.kind === 'cluster') ?? nodes.find((s) => s.info.identity.nodeName !== drained) ?? nodes[0];
+  }
+
+  /** Passes over `nodeName`'s sessions of `clusterId` from now on (undefined: none); one node per cluster at a time. */
+  drain(clusterId: string, nodeName: string | undefined): void {
+    if (nodeName === undefined) this.draining.delete(clusterId);
+    else this.draining.set(clusterId, nodeName);
   }
 
   /** The open sessions of one cluster, in connection order. */

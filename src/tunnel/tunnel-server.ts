@@ -137,6 +137,14 @@ export class TunnelServer implements ClusterDialer {
     return this.state === 'open' ? this.registry.pick(clusterId) : undefined;
   }
 
+  /**
+   * Moves `clusterId`'s new streams off `nodeName`'s sessions while another node's is open
+   * (undefined: ends the drain). Streams already open stay where they are.
+   */
+  drain(clusterId: string, nodeName: string | undefined): void {
+    this.registry.drain(clusterId, nodeName);
+  }
+
   /** Every admitted, open session of `clusterId`, in connection order. */
   sessionsOf(clusterId: string): AgentSessionView[] {
     return this.state === 'open' ? this.registry.of(clusterId) : [];

@@ -11,12 +11,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubectl, kubectlOk, sharedControlPlane } from '../testenv/index.ts';
 import { eventually, spawnAgent, startDrover, type Drover } from '../testenv/drover.ts';
-import { provisioningBinaries } from '../testenv/binaries.ts';
+import { provisioningBinaries, provisioningVersions } from '../testenv/binaries.ts';
 import { startNodeAgent, stopNodeAgents, type NodeAgentProcess } from '../testenv/node-agents.ts';
 import { etcdTlsOptions, listMembers } from '../../src/provisioning/index.ts';
 
@@ -35,7 +35,7 @@ describe('a three-node provisioned cluster', () => {
 
   before(async () => {
     const binaries = await provisioningBinaries(() => undefined);
-    const version = readdirSync(binaries)[0] ?? '';
+    const version = (await provisioningVersions(() => undefined)).current;
     drover = await startDrover({ serverArgs: ['--kubernetes-binaries', binaries], env: { DROVER_ACE_SYNC_MS: '500' } });
     const created = JSON.parse(await drover.cli('clusters', 'create', name, '--custom', '--kubernetes-version', version, '-o', 'json')) as { registration: { nodeCommand: string } };
     nodeCommand = created.registration.nodeCommand;

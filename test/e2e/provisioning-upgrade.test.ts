@@ -9,8 +9,10 @@
  * exits stops the upgrade at the first node with its reason; the same command, once
  * the cause is fixed, resumes it there.
  *
- * Each topology is one entry of `topologies`: a 3-node variant (an etcd quorum of
- * three, a control plane on each) is another entry once 3-node clusters work.
+ * Each topology is one entry of `topologies`. The 3-node one (an etcd quorum of three,
+ * a control plane on each) is upgraded one node at a time with the request loop held to
+ * issue 24's bound (no failure window over 10 s); its failure and resume are the
+ * 1-node one's code, so they run there only, to keep the suite's time.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,11 +28,22 @@ import { startRequestLoop } from '../testenv/request-loop.ts';
 const suffix = Math.random().toString(36).slice(2, 7);
 const quiet = (): void => undefined;
 
-interface Topology { label: string; nodes: Array<{ name: string; roles: string }> }
+const allRoles = 'etcd,controlplane,worker';
+interface Topology {
+  label: string;
+  nodes: Array<{ name: string; roles: string }>;
+  /** The longest failure window the request loop may see: issue 24's 10 s where another kube-apiserver can answer. */
+  maxFailureMs: number;
+  /** Whether the failed-and-resumed upgrade runs on this topology. */
+  failure: boolean;
+}
 const topologies: Topology[] = [
-  { label: '1-node', nodes: [{ name: 'n1', roles: 'etcd,controlplane,worker' }] },
+  // One node has no second kube-apiserver to answer while its own restarts: a bound against hangs, not a target.
+  { label: '1-node', nodes: [{ name: 'n1', roles: allRoles }], maxFailureMs: 120_000, failure: true },
+  { label: '3-node', nodes: ['n1', 'n2', 'n3'].map((n) => ({ name: n, roles: allRoles })), maxFailureMs: 10_000, failure: false },
 ];
 
+interface NodesShown { provisioning?: { nodes: Array<{ progress: { total?: number; steps: Array<{ state: string }> } }> } }
 interface UpgradeShown { from: string; to: string; state: string; failure?: string; nodes: Array<{ name: string; state: string; steps?: Array<{ step: string; seconds: number }> }> }
 
 describe('provisioned cluster upgrades', () => {
@@ -80,11 +93,15 @@ describe('provisioned cluster upgrades', () => {
       for (const node of topology.nodes) {
         agents.push(startNodeAgent(created.registration.nodeCommand, { dataDir: join(dirs, name, node.name), nodeName: node.name, roles: node.roles }));
       }
-      await eventually(`${name} to be active`, async () => {
+      // Active, and every node's plan carried out: joiners re-run theirs as etcd grows, which is not the upgrade's doing.
+      await eventually(`${name} to be active with every node's plan carried out`, async () => {
         const exited = agents.find((a) => a.child.exitCode !== null);
         if (exited) throw new Error(`a node agent exited: ${exited.output().slice(-3000)}`);
-        return (await drover.getCluster(name)).state === 'active' ? true : undefined;
-      }, 300_000);
+        if ((await drover.getCluster(name)).state !== 'active') return undefined;
+        const shown = JSON.parse(await drover.cli('clusters', 'get', name, '-o', 'json')) as NodesShown;
+        const nodes = shown.provisioning?.nodes ?? [];
+        return nodes.length === topology.nodes.length && nodes.every((n) => n.progress.steps.length === n.progress.total && n.progress.steps.every((s) => s.state === 'done')) ? true : undefined;
+      }, 480_000);
     });
 
     it(`${topology.label}: upgrades node by node while kubectl requests run through the proxy; objects made before are there`, async () => {
@@ -116,9 +133,7 @@ describe('provisioned cluster upgrades', () => {
       assert.equal(upgraded.state, 'done', JSON.stringify(upgraded));
       assert.deepEqual(upgraded.nodes.map((n) => [n.name, n.state]), topology.nodes.map((n) => [n.name, 'done']));
       assert.ok(seen.requests > 5, `the loop ran throughout (${seen.requests} requests)`);
-      // Issue 24 wants no window over 10 s on a 3-node cluster; one node has no second apiserver to
-      // answer while its own restarts, so this bound is generous, against hangs, not a target.
-      assert.ok(seen.longestFailureMs < 120_000, `longest failure window ${seen.longestFailureMs} ms`);
+      assert.ok(seen.longestFailureMs < topology.maxFailureMs, `longest failure window ${seen.longestFailureMs} ms (${seen.errors.join(' | ')})`);
 
       const after = await eventually('the new version through the proxy', async () => {
         const r = await kubectl(['version', '-o', 'json'], { kubeconfig });
@@ -138,7 +153,8 @@ describe('provisioned cluster upgrades', () => {
       await refused([name, '--kubernetes-version', versions.current], new RegExp(`runs Kubernetes ${versions.current} already`));
     });
 
-    it(`${topology.label}: stops at the first failed node with its reason, and resumes there when asked again`, async () => {
+    // Once is enough (suite time): on the 1-node topology.
+    if (topology.failure) it(`${topology.label}: stops at the first failed node with its reason, and resumes there when asked again`, async () => {
       const first = topology.nodes[0]?.name ?? '';
       // The node agent's supervisor ("kube-apiserver exited …") or its restart loop ("exited …; restarting") sees the exit first: either wording.
       await refused([name, '--kubernetes-version', broken], new RegExp(`the upgrade of cluster "${name}" to ${broken} stopped: node ${first}: step kube-apiserver failed: (kube-apiserver )?exited \\(code 1\\).*`

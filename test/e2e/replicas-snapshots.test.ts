@@ -9,13 +9,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubectl, kubectlOk } from '../testenv/index.ts';
 import { eventually } from '../testenv/drover.ts';
 import { startReplicaSet, type ReplicaSet } from '../testenv/replicas.ts';
-import { provisioningBinaries } from '../testenv/binaries.ts';
+import { provisioningBinaries, provisioningVersions } from '../testenv/binaries.ts';
 import { startNodeAgent, type NodeAgentProcess } from '../testenv/node-agents.ts';
 
 const suffix = Math.random().toString(36).slice(2, 7);
@@ -35,7 +35,7 @@ describe('etcd snapshots of a provisioned cluster through any replica, after the
   before(async () => {
     const binaries = await provisioningBinaries(() => undefined);
     set = await startReplicaSet(3, { serverArgs: ['--kubernetes-binaries', binaries] });
-    const version = readdirSync(binaries)[0] ?? '';
+    const version = (await provisioningVersions(() => undefined)).current;
     const created = JSON.parse(await set.cli('clusters', 'create', name, '--custom', '--kubernetes-version', version, '-o', 'json')) as Created;
     cluster = created.cluster;
     node = startNodeAgent(created.registration.nodeCommand, { dataDir: join(dirs, 'n1'), nodeName: 'n1' });

@@ -13,12 +13,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { adminPassword, startDrover, type Drover } from '../testenv/drover.ts';
-import { provisioningBinaries } from '../testenv/binaries.ts';
+import { provisioningBinaries, provisioningVersions } from '../testenv/binaries.ts';
 import { startNodeAgent, type NodeAgentProcess } from '../testenv/node-agents.ts';
 import { ensureUiBuilt, launchBrowser, type TestBrowser } from '../testenv/browser.ts';
 import { artifacts, assertAccessible, assertNoOverflow, inOwnBrowser, login, phone, shoot } from './ui-support.ts';
@@ -32,7 +32,7 @@ const shownCommand = async (page: Page): Promise<string> => (await page.getByLab
 describe('provisioned clusters in the web UI', { timeout: 480_000 }, () => {
   let drover: Drover;
   let browser: TestBrowser;
-  let versions: string[];
+  let versions: { current: string; previous: string };
   let clusterId = '';
   const nodes: NodeAgentProcess[] = [];
   const dirs = mkdtempSync(join(tmpdir(), 'drover-ui-nodes-'));
@@ -41,7 +41,7 @@ describe('provisioned clusters in the web UI', { timeout: 480_000 }, () => {
     mkdirSync(artifacts, { recursive: true });
     ensureUiBuilt();
     const binaries = await provisioningBinaries(() => undefined);
-    versions = readdirSync(binaries).sort();
+    versions = await provisioningVersions(() => undefined);
     drover = await startDrover({ serverArgs: ['--kubernetes-binaries', binaries] });
     browser = await launchBrowser();
     browser.page.setDefaultTimeout(20_000);
@@ -61,7 +61,8 @@ describe('provisioned clusters in the web UI', { timeout: 480_000 }, () => {
     await login(page, drover.server.url, 'admin', adminPassword);
     const form = page.getByRole('form', { name: 'Create a custom cluster' });
     await form.waitFor();
-    assert.deepEqual((await form.getByLabel('Kubernetes version').locator('option').allTextContents()).sort(), versions, 'the versions the server has binaries for');
+    assert.deepEqual((await form.getByLabel('Kubernetes version').locator('option').allTextContents()).sort(), [versions.current, versions.previous].sort(), 'the versions the server has binaries for');
+    await form.getByLabel('Kubernetes version').selectOption(versions.current);
     await form.getByLabel('Name').fill(name);
     await form.getByRole('button', { name: 'Create' }).click();
     await page.getByText(new RegExp(`Cluster ${name} is provisioning`)).waitFor();
