@@ -193,8 +193,10 @@ export class NodeAgent {
       return `${plan.binaries.map((b) => b.name).join(', ')} checked against their planned SHA-256`;
     }).finally(() => { this.fetchingFor = undefined; });
     const stopping = Date.now();
-    const killed = await supervisor.stopAll();
-    const stopped = `previous processes stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s${killed.length > 0 ? ` (${killed.join(', ')} killed after the SIGTERM grace)` : ''}`;
+    const stops = await supervisor.stopAll();
+    const killed = stops.filter((p) => p.killed).map((p) => p.name);
+    const each = stops.map((p) => `${p.name} ${(p.ms / 1000).toFixed(1)}`).join(', ');
+    const stopped = `previous processes stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s${each ? ` (${each})` : ''}${killed.length > 0 ? `; ${killed.join(', ')} killed after the SIGTERM grace` : ''}`;
     this.current = plan;
     await this.run('files', async () => {
       for (const file of plan.files) {

@@ -20,6 +20,9 @@ export interface SupervisorOptions {
 
 interface Running { spec: PlannedProcess; child: ChildProcess; stopping: boolean; restarts: number; timer?: NodeJS.Timeout }
 
+/** How one process stopped. */
+export interface ProcessStop { name: string; ms: number; killed: boolean }
+
 export class Supervisor {
   private readonly running = new Map<string, Running>();
 
@@ -52,18 +55,24 @@ export class Supervisor {
     return join(this.options.dataDir, 'log', `${name}.log`);
   }
 
-  /** Stops every process, last started first: SIGTERM, then SIGKILL after `graceMs`. Resolves with those that needed SIGKILL. */
-  async stopAll(graceMs = 10_000): Promise<string[]> {
+  /**
+   * Stops every process, last started first: SIGTERM, then SIGKILL after `graceMs`.
+   * Resolves with how long each took and whether it needed SIGKILL (an upgrade's stop
+   * time is mostly one slow process: this names it).
+   */
+  async stopAll(graceMs = 10_000): Promise<ProcessStop[]> {
     const entries = [...this.running.values()].reverse();
     this.running.clear();
-    const killed: string[] = [];
+    const stops: ProcessStop[] = [];
     for (const entry of entries) {
       entry.stopping = true;
       clearTimeout(entry.timer);
-      if (await stopGroup(entry.child, graceMs)) killed.push(entry.spec.name);
+      const started = Date.now();
+      const killed = await stopGroup(entry.child, graceMs);
+      stops.push({ name: entry.spec.name, ms: Date.now() - started, killed });
     }
     this.writePids();
-    return killed;
+    return stops;
   }
 
   private spawn(spec: PlannedProcess): ChildProcess {
