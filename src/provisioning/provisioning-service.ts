@@ -136,7 +136,7 @@ export class ProvisioningService {
     const { cluster, version } = await this.clusterForNode(token);
     const row = await this.ownNode(cluster, nodeName, nodeId);
     await this.seen(cluster.id, nodeName);
-    const inputs = await this.planInputs(cluster, version, toRegistration(row));
+    const inputs = await this.planInputs(cluster, version, toRegistration(row), 'claim the seed');
     if (inputs.kind === 'wait') return inputs;
     const { id, ...input } = inputs;
     if (row.plan_digest === id) return { kind: 'plan', plan: JSON.parse(await this.getSecret(planSecret(cluster.id, nodeName))) as NodePlan };
@@ -154,14 +154,15 @@ export class ProvisioningService {
   async expectedPlanId(cluster: Cluster, nodeName: string): Promise<string | undefined> {
     const [version, row] = [await this.versionOf(cluster.id), await this.nodeRow(cluster.id, nodeName)];
     if (version === undefined || !row) return undefined;
+    // A question, not a node asking for its plan: it reads the seed and never claims it.
     const inputs = await this.planInputs(cluster, version, toRegistration(row));
     return inputs.kind === 'wait' ? undefined : inputs.id;
   }
 
   /** What a node's plan is made from, and so its id: during an upgrade, the version the upgrade gave that node. */
-  private async planInputs(cluster: Cluster, version: string, node: NodeRegistration): Promise<{ kind: 'wait'; reason: string } | (Omit<PlanInput, 'pki' | 'webhook'> & { kind: 'plan'; id: string })> {
+  private async planInputs(cluster: Cluster, version: string, node: NodeRegistration, seed?: 'claim the seed'): Promise<{ kind: 'wait'; reason: string } | (Omit<PlanInput, 'pki' | 'webhook'> & { kind: 'plan'; id: string })> {
     // The seed first, the nodes after: the seed registered before it was chosen, so a joiner's plan always lists it.
-    const etcdSeed = await this.etcdSeed(cluster.id, node);
+    const etcdSeed = await this.etcdSeed(cluster.id, seed ? node : undefined);
     const nodes = (await this.nodeRows(cluster.id)).map(toRegistration);
     const wait = waitingFor(nodes, node);
     if (wait) return { kind: 'wait', reason: wait };
@@ -198,13 +199,14 @@ export class ProvisioningService {
   }
 
   /**
-   * The node that starts the cluster's etcd: the first etcd node to ask for a plan.
-   * Set by a compare-and-set, so two nodes asking at once cannot both start a cluster.
+   * The node that starts the cluster's etcd: the first etcd node to ask for a plan
+   * (`claimant`, when a node asks). Set by a compare-and-set, so two nodes asking at
+   * once cannot both start a cluster.
    */
-  private async etcdSeed(clusterId: string, node: NodeRegistration): Promise<string> {
+  private async etcdSeed(clusterId: string, claimant: NodeRegistration | undefined): Promise<string> {
     const { db } = this.options;
-    if (node.roles.includes('etcd')) {
-      await db.updateTable('provisioned_clusters').set({ etcd_seed: node.name }).where('cluster_id', '=', clusterId).where('etcd_seed', 'is', null).execute();
+    if (claimant?.roles.includes('etcd')) {
+      await db.updateTable('provisioned_clusters').set({ etcd_seed: claimant.name }).where('cluster_id', '=', clusterId).where('etcd_seed', 'is', null).execute();
     }
     const row = await db.selectFrom('provisioned_clusters').select('etcd_seed').where('cluster_id', '=', clusterId).executeTakeFirst();
     return row?.etcd_seed ?? '';
