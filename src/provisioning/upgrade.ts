@@ -53,8 +53,11 @@ export interface ClusterUpgradesOptions {
 interface NodeObject { status?: { conditions?: Array<{ type: string; status: string; message?: string }> } }
 
 export class ClusterUpgrades extends SerialTicker {
+  private readonly nodeTimeoutMs: number;
+
   constructor(private readonly options: ClusterUpgradesOptions) {
     super(options.tickMs ?? 1_000);
+    this.nodeTimeoutMs = options.nodeTimeoutMs ?? 600_000;
   }
 
   /** Checks and records an upgrade to `target` (or resumes a failed one to it); the owner replica carries it out. */
@@ -114,7 +117,7 @@ export class ClusterUpgrades extends SerialTicker {
     const planId = await service.expectedPlanId(cluster, node.name);
     const progress = (await service.nodes(cluster.id)).find((n) => n.name === node.name)?.progress;
     const report = planId && progress ? readReport(progress, planId, node.startedAt) : { kind: 'pending' as const };
-    const late = now.getTime() - Date.parse(node.startedAt ?? now.toISOString()) > (this.options.nodeTimeoutMs ?? 600_000);
+    const late = now.getTime() - Date.parse(node.startedAt ?? now.toISOString()) > this.nodeTimeoutMs;
     // Again on every pass, so a replica that took the upgrade over (or restarted) drains the node too.
     this.options.drain(cluster.id, report.kind === 'done' ? undefined : node.name);
     if (report.kind === 'failed') return this.fail(cluster, upgrade, node, report.reason);
@@ -148,7 +151,7 @@ export class ClusterUpgrades extends SerialTicker {
       const report = planId && reported ? readReport(reported, planId) : { kind: 'pending' as const };
       if (report.kind === 'done') continue;
       const since = upgrade.nodes.filter((n) => n.doneAt).map((n) => n.doneAt as string).sort().pop() ?? upgrade.startedAt;
-      if (now.getTime() - Date.parse(since) > (this.options.nodeTimeoutMs ?? 600_000)) {
+      if (now.getTime() - Date.parse(since) > this.nodeTimeoutMs) {
         await this.fail(cluster, upgrade, next, `node ${other.name} has not carried out its current plan within ${this.minutes()}, so ${next.name} was not started (is its node agent running? "drover clusters get ${cluster.name}" says where it is)`);
       }
       return true;
@@ -187,6 +190,6 @@ export class ClusterUpgrades extends SerialTicker {
   }
 
   private minutes(): string {
-    return `${Math.round((this.options.nodeTimeoutMs ?? 600_000) / 60_000)} min`;
+    return `${Math.round(this.nodeTimeoutMs / 60_000)} min`;
   }
 }
