@@ -21,7 +21,7 @@ import { adminPassword, startDrover, type Drover } from '../testenv/drover.ts';
 import { provisioningBinaries, provisioningVersions } from '../testenv/binaries.ts';
 import { startNodeAgent, type NodeAgentProcess } from '../testenv/node-agents.ts';
 import { ensureUiBuilt, launchBrowser, type TestBrowser } from '../testenv/browser.ts';
-import { artifacts, assertAccessible, assertNoOverflow, inOwnBrowser, login, phone, shoot } from './ui-support.ts';
+import { artifacts, asClusterOwner, assertAccessible, assertNoOverflow, inOwnBrowser, login, phone, shoot } from './ui-support.ts';
 
 const suffix = Math.random().toString(36).slice(2, 7);
 const name = `uiprov-${suffix}`;
@@ -187,12 +187,7 @@ describe('provisioned clusters in the web UI', { timeout: 480_000 }, () => {
   });
 
   it('offers a cluster owner who is no Drover admin the cluster\'s state, but none of the admin-only provisioning views (no 403 on the way)', async () => {
-    const bob = `bob-${suffix}`;
-    await drover.cli('users', 'create', bob, '--password', 'bob-password-12345');
-    await drover.cli('members', 'add', '--cluster', name, '--user', bob, '--role', 'cluster-owner');
-    await inOwnBrowser(async (page) => {
-      await login(page, drover.server.url, bob, 'bob-password-12345');
-      await page.getByRole('heading', { name: 'Clusters', exact: true }).waitFor();
+    await asClusterOwner(drover, name, `bob-${suffix}`, async (page) => {
       assert.equal(await page.getByRole('form', { name: 'Create a custom cluster' }).count(), 0);
       await page.getByRole('link', { name }).click();
       await page.locator('h1 .badge', { hasText: 'Active' }).waitFor();

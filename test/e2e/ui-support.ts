@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchBrowser } from '../testenv/browser.ts';
+import type { Drover } from '../testenv/drover.ts';
 
 export const artifacts = join(import.meta.dirname, '..', 'artifacts', 'ui');
 export const phone = { width: 390, height: 844 };
@@ -57,4 +58,20 @@ export async function inOwnBrowser(steps: (page: Page) => Promise<void>, options
   } finally {
     await browser.close();
   }
+}
+
+/**
+ * Makes `username` a cluster owner of `cluster` who is no Drover admin, then runs `steps`
+ * in a browser of its own, logged in as them and on the Clusters page (what a non-admin
+ * may see of admin-only views).
+ */
+export async function asClusterOwner(drover: Drover, cluster: string, username: string, steps: (page: Page) => Promise<void>): Promise<void> {
+  const password = 'bob-password-12345';
+  await drover.cli('users', 'create', username, '--password', password);
+  await drover.cli('members', 'add', '--cluster', cluster, '--user', username, '--role', 'cluster-owner');
+  await inOwnBrowser(async (page) => {
+    await login(page, drover.server.url, username, password);
+    await page.getByRole('heading', { name: 'Clusters', exact: true }).waitFor();
+    await steps(page);
+  });
 }

@@ -20,7 +20,7 @@ import { adminPassword, startDrover, type Drover } from '../testenv/drover.ts';
 import { upgradeBinaries, type UpgradeBinaries } from '../testenv/upgrade-binaries.ts';
 import { startNodeAgent, stopNodeAgents, type NodeAgentProcess } from '../testenv/node-agents.ts';
 import { ensureUiBuilt, launchBrowser, type TestBrowser } from '../testenv/browser.ts';
-import { artifacts, assertAccessible, assertNoOverflow, inOwnBrowser, login, phone, shoot } from './ui-support.ts';
+import { artifacts, asClusterOwner, assertAccessible, assertNoOverflow, inOwnBrowser, login, phone, shoot } from './ui-support.ts';
 
 const suffix = Math.random().toString(36).slice(2, 7);
 const name = `uiup-${suffix}`;
@@ -154,12 +154,7 @@ describe('upgrading a provisioned cluster in the web UI', { timeout: 600_000 }, 
   });
 
   it('offers a cluster owner who is no Drover admin no upgrade', async () => {
-    const bob = `bob-${suffix}`;
-    await drover.cli('users', 'create', bob, '--password', 'bob-password-12345');
-    await drover.cli('members', 'add', '--cluster', name, '--user', bob, '--role', 'cluster-owner');
-    await inOwnBrowser(async (page) => {
-      await login(page, drover.server.url, bob, 'bob-password-12345');
-      await page.getByRole('heading', { name: 'Clusters', exact: true }).waitFor();
+    await asClusterOwner(drover, name, `bob-${suffix}`, async (page) => {
       await page.goto(clusterUrl);
       await page.locator('h1 .badge').waitFor();
       await page.getByText('Loading…').first().waitFor({ state: 'detached' });
