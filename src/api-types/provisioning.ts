@@ -29,7 +29,7 @@ export type NodeStep = Static<typeof NodeStep>;
 
 export const ProvisionedNode = Type.Object({
   name: Type.String(), roles: Type.Array(Type.String()), address: Type.String(), apiServerPort: Type.Optional(Type.Integer()), updatedAt: Type.String(),
-  silentSeconds: Type.Optional(Type.Integer({ description: 'Seconds since the node agent last asked for its plan (every 10 s); 30 or more means unreachable' })),
+  silentSeconds: Type.Optional(Type.Integer({ description: 'Seconds since the node agent last asked for its plan (every 10 s); more than 30 means unreachable' })),
   progress: Type.Object({ planId: Type.Optional(Type.String()), total: Type.Optional(Type.Integer({ description: 'How many steps the plan has' })), steps: Type.Array(NodeStep) }),
 });
 export type ProvisionedNode = Static<typeof ProvisionedNode>;
