@@ -183,9 +183,13 @@ export async function startSlapd(): Promise<Slapd> {
   writeFileSync(join(dir, 'seed.ldif'), seed());
   run('/usr/sbin/slapadd', ['-n', '0', '-F', join(dir, 'slapd.d'), '-l', join(dir, 'config.ldif')]);
   run('/usr/sbin/slapadd', ['-F', join(dir, 'slapd.d'), '-b', suffix, '-l', join(dir, 'seed.ldif')]);
-  const [port, tlsPort] = [await freePort(), await freePort()];
-  const url = `ldap://127.0.0.1:${port}`;
-  const ldapsUrl = `ldaps://127.0.0.1:${tlsPort}`;
+  let url = '';
+  let ldapsUrl = '';
+  const choosePorts = async (): Promise<void> => {
+    url = `ldap://127.0.0.1:${await freePort()}`;
+    ldapsUrl = `ldaps://127.0.0.1:${await freePort()}`;
+  };
+  await choosePorts();
   let child: ChildProcess | undefined;
   let output = '';
 
@@ -229,7 +233,17 @@ export async function startSlapd(): Promise<Slapd> {
     }
   };
 
-  await start();
+  // The ports were free a moment ago (ports.ts): a test running beside this one may have
+  // bound one since, and slapd exits. It is not started yet anywhere, so take new ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (error) {
+      if (attempt === 3 || child?.exitCode === null) throw error;
+      await choosePorts();
+    }
+  }
   const onExit = (): void => {
     child?.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
