@@ -84,8 +84,10 @@ export class ClusterUpgrades extends SerialTicker {
       return [];
     });
     for (const row of rows) {
+      // Ownership first: it is a lookup in memory, and most rows are other replicas' or long done.
+      if (this.stopped || !this.options.owns(row.cluster_id)) continue;
       const upgrade = JSON.parse(row.upgrade as string) as ClusterUpgrade;
-      if (this.stopped || upgrade.state !== 'running' || !this.options.owns(row.cluster_id)) continue;
+      if (upgrade.state !== 'running') continue;
       try {
         await this.advance(await this.options.clusters.get(row.cluster_id), upgrade);
       } catch (error) {
