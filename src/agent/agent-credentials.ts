@@ -13,8 +13,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeClient, KubeEndpoint, Secret } from '../kube/index.ts';
 import { KubeApiError, resourcePath, resources } from '../kube/index.ts';
-import { agentAccountObjects, agentNamespace, agentServiceAccount, managedByLabel } from '../clusters/index.ts';
-import type { ClusterInfo } from '../agent-protocol/index.ts';
+import { agentAccountObjects, agentNamespace, agentServiceAccount, managedByLabel, type ClusterInfo } from '../agent-protocol/index.ts';
 import { DroverError } from '../errors/index.ts';
 
 const fieldManager = 'drover-agent';

@@ -8,7 +8,7 @@
  */
 import type { KubeClient, KubeObject } from '../kube/index.ts';
 import { KubeApiError, resourcePath, resources } from '../kube/index.ts';
-import { agentNamespace, managedByLabel } from './import-manifest.ts';
+import { agentNamespace, managedByLabel } from '../agent-protocol/index.ts';
 
 const selector = Object.entries(managedByLabel).map(([k, v]) => `${k}=${v}`).join(',');
 const agentBinding = 'cattle-admin-binding';

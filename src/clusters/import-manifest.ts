@@ -10,9 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
-
-/** Label on every object Drover owns in a downstream cluster. */
-export const managedByLabel = { 'app.kubernetes.io/managed-by': 'drover' } as const;
+import { agentAccountObjects, agentNamespace, agentObjectMeta as meta, agentServiceAccount, managedByLabel } from '../agent-protocol/index.ts';
 
 export interface ImportManifestInput {
   /** The server URL agents dial (DESIGN.md's public URL). */
@@ -27,9 +25,6 @@ export interface ImportManifestInput {
   kubeApiAuth?: { listen: string };
 }
 
-/** Where the agents and their credentials live in each cluster. */
-export const agentNamespace = 'cattle-system';
-export const agentServiceAccount = 'cattle';
 const namespace = agentNamespace;
 
 /** The Secret name carries a digest of its content, as the reference's cattle-credentials-<key>. */
@@ -62,33 +57,6 @@ export function importManifestObjects(input: ImportManifestInput): object[] {
   // The authorized cluster endpoint's webhook; AceSync writes its CRDs and records through the tunnel.
   if (input.kubeApiAuth) objects.push(kubeApiAuthDaemonSet(input, input.kubeApiAuth.listen));
   return objects;
-}
-
-/**
- * The agent's namespace, service account and cluster-admin binding. The manifest
- * creates them; an agent started with --kubeconfig applies the same objects itself.
- */
-export function agentAccountObjects(): object[] {
-  return [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: meta(namespace, false) },
-    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(agentServiceAccount) },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: meta('cattle-admin', false),
-      rules: [
-        { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
-        { nonResourceURLs: ['*'], verbs: ['*'] },
-      ],
-    },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: meta('cattle-admin-binding', false),
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cattle-admin' },
-      subjects: [{ kind: 'ServiceAccount', name: agentServiceAccount, namespace }],
-    },
-  ];
-}
-
-function meta(name: string, namespaced = true): Record<string, unknown> {
-  return { name, ...(namespaced ? { namespace } : {}), labels: { ...managedByLabel } };
 }
 
 function agentEnv(input: ImportManifestInput, secretName: string): object[] {

@@ -4,7 +4,6 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import type { CliDeps } from '../deps.ts';
 import { Agent, type AgentStop } from '../../agent/index.ts';
-import { NodeAgent, parseRoles } from '../../provisioning/index.ts';
 import { DroverError, InvalidArgumentError } from '../../errors/index.ts';
 import type { Logger } from '../../logging/index.ts';
 import { roleLogger } from './role-logger.ts';
@@ -59,6 +58,9 @@ async function runNodeAgent(opts: AgentFlags, common: { serverUrl: string; regis
   if (!opts.dataDir) throw new InvalidArgumentError('--data-dir', 'a directory for this node (binaries, certificates, state, logs)');
   if (!common.caChecksum) throw new InvalidArgumentError('--ca-checksum', 'the server CA\'s SHA-256: a node agent trusts nothing else');
   const dataDir = resolve(opts.dataDir);
+  // Loaded here, not at the top: provisioning/ (its server side included) is most of
+  // a heap a cluster agent does not need, and every full GC of the agent marks it all.
+  const { NodeAgent, parseRoles } = await import('../../provisioning/index.ts');
   const nodeAgent = new NodeAgent({
     serverUrl: common.serverUrl, token: common.registrationToken, caChecksum: common.caChecksum, dataDir, roles: parseRoles(opts.roles ?? ''),
     nodeName: common.nodeName, address: opts.address ?? '127.0.0.1', drover: droverItself(), logger: common.logger,
