@@ -63,6 +63,26 @@ describe('AccessService', () => {
     await store.close();
   });
 
+  it('answers membership without a promise once loaded (the proxy\'s hot path), with the same verdicts, and nothing before', async () => {
+    const { store, access, clusterId } = await setup();
+    const fresh = new AccessService(store.db, silentLogger());
+    assert.equal(fresh.canAccessClusterNow(user('u-bob', { groups: ['github_team://7'] }), clusterId), undefined, 'not loaded yet: canAccessCluster decides');
+    assert.equal(fresh.canAccessClusterNow(user('u-root', { globalRole: 'admin' }), clusterId), true);
+    await access.addBinding({ clusterId, roleTemplate: 'cluster-member', subject: { kind: 'group', principalId: 'github_team://7' } });
+    await access.addBinding({ clusterId, roleTemplate: 'cluster-member', subject: { kind: 'user', userId: 'u-alice' } });
+    assert.equal(access.canAccessClusterNow(user('u-bob', { groups: ['github_team://7'] }), clusterId), true);
+    assert.equal(access.canAccessClusterNow(user('u-alice'), clusterId), true);
+    assert.equal(access.canAccessClusterNow(user('u-alice'), 'c-other'), false, 'a member of one cluster only');
+    assert.equal(access.canAccessClusterNow(user('u-eve', { groups: ['github_team://8'] }), clusterId), false);
+    // The user and group namespaces never mix: an id spelled like the bound group, or a group spelled like a bound user key.
+    assert.equal(access.canAccessClusterNow(user('github_team://7'), clusterId), false);
+    assert.equal(access.canAccessClusterNow(user('u-eve', { groups: ['u-alice', 'user:u-alice'] }), clusterId), false);
+    const [binding] = await access.clusterBindings(clusterId);
+    await access.removeBindings(clusterId, [binding?.id ?? '']);
+    assert.equal(access.canAccessClusterNow(user('u-bob', { groups: ['github_team://7'] }), clusterId), false, 'a removed binding counts at once');
+    await store.close();
+  });
+
   it('refuses locked templates, wrong contexts, duplicates, system groups, and deleting templates in use', async () => {
     const { store, access, clusterId } = await setup();
     await access.createRoleTemplate({ name: 'frozen', displayName: 'f', description: '', context: 'cluster', rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }], inherits: [], locked: true });

@@ -92,6 +92,8 @@ export class AccessService implements ClusterMembership {
   private readonly admins = new Set<string>();
   private readonly listeners = new Set<(clusterId: string | undefined) => void>();
   private readonly ready: Promise<void>;
+  /** Set once `ready` has resolved: from then on membership answers without a promise. */
+  private loaded = false;
   /** Writes made here so far; see readStable. */
   private writes = 0;
 
@@ -103,6 +105,7 @@ export class AccessService implements ClusterMembership {
 
   private async load(): Promise<void> {
     this.apply(await this.readAll(), undefined);
+    this.loaded = true;
   }
 
   /** Reads everything this service holds. */
@@ -234,10 +237,22 @@ export class AccessService implements ClusterMembership {
   // ---- membership (hot path: memory only) ----
 
   async canAccessCluster(user: Member, clusterId: string): Promise<boolean> {
-    if (user.globalRole === 'admin') return true;
+    const now = this.canAccessClusterNow(user, clusterId);
+    if (now !== undefined) return now;
     await this.ready;
+    return this.canAccessClusterNow(user, clusterId) === true;
+  }
+
+  /**
+   * `canAccessCluster` without a promise, for the proxy's every request; undefined
+   * until the state is loaded (then only `canAccessCluster` can answer). Builds no key
+   * list: one lookup for the user, one per group.
+   */
+  canAccessClusterNow(user: Member, clusterId: string): boolean | undefined {
+    if (user.globalRole === 'admin') return true;
+    if (!this.loaded) return undefined;
     const keys = this.members.get(clusterId);
-    return keys !== undefined && callerKeys(user).some((k) => keys.has(k));
+    return keys !== undefined && (keys.has(`user:${user.id}`) || user.groups.some((g) => keys.has(`group:${g}`)));
   }
 
   async visibleClusterIds(user: AuthenticatedUser): Promise<Set<string> | 'all'> {

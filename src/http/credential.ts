@@ -33,6 +33,11 @@ export interface AuthenticatedUser {
  */
 export interface TokenAuthenticator {
   authenticate(authorizationHeaderOrToken: string | undefined): Promise<AuthenticatedUser>;
+  /**
+   * Hot path (the proxy): `authenticate`'s answer without a promise when a cache has it
+   * now (the user, or its refusal thrown), else undefined and `authenticate` decides.
+   */
+  authenticateCached?(authorizationHeaderOrToken: string | undefined): AuthenticatedUser | undefined;
 }
 
 /**

@@ -323,3 +323,92 @@ describe('CachedTokenAuthenticator', () => {
     assert.deepEqual(warnings, ['could not record token last-used time']);
   });
 });
+
+/** The synchronous answer must refuse whatever `authenticate` refuses, and never answer from a record it should not trust. */
+describe('CachedTokenAuthenticator.authenticateCached (the proxy hot path), from an attacker\'s side', () => {
+  /** Runs `fn`, which must throw a DroverError of `code` synchronously. */
+  const throwsCode = (fn: () => unknown, code: string): void => {
+    assert.throws(fn, (e: unknown) => (e as { code?: string }).code === code);
+  };
+
+  it('answers a cached good token without reading the store, and nothing for a token it has not cached', async () => {
+    const { tokens, auth } = setup();
+    const value = tokens.add();
+    assert.equal(auth.authenticateCached(`Bearer ${value}`), undefined, 'not cached yet: authenticate decides');
+    await auth.authenticate(`Bearer ${value}`);
+    const reads = tokens.reads;
+    assert.equal(auth.authenticateCached(`Bearer ${value}`)?.username, 'alice');
+    assert.equal(tokens.reads, reads);
+  });
+
+  it('refuses a forged secret for a cached id at once, even one differing in the last character', async () => {
+    const { tokens, auth } = setup();
+    const value = tokens.add();
+    await auth.authenticate(value);
+    const secret = value.slice(value.indexOf(':') + 1);
+    const lastChanged = `${idOf(value)}:${secret.slice(0, -1)}${secret.endsWith('a') ? 'b' : 'a'}`;
+    throwsCode(() => auth.authenticateCached(lastChanged), 'DRV_ERR_UNAUTHENTICATED');
+    throwsCode(() => auth.authenticateCached(formatToken(idOf(value), generateToken().secret)), 'DRV_ERR_UNAUTHENTICATED');
+  });
+
+  it("never answers one user's token with another's cached record", async () => {
+    const { tokens, auth } = setup();
+    const alice = tokens.add();
+    const bob = tokens.add({}, { id: 'u-bob', username: 'bob' });
+    await auth.authenticate(alice);
+    await auth.authenticate(bob);
+    // Bob's secret under Alice's id, and Alice's under Bob's.
+    const secretOf = (v: string): string => v.slice(v.indexOf(':') + 1);
+    throwsCode(() => auth.authenticateCached(formatToken(idOf(alice), secretOf(bob))), 'DRV_ERR_UNAUTHENTICATED');
+    throwsCode(() => auth.authenticateCached(formatToken(idOf(bob), secretOf(alice))), 'DRV_ERR_UNAUTHENTICATED');
+    assert.equal(auth.authenticateCached(bob)?.id, 'u-bob');
+  });
+
+  it('stops answering for a revoked token and a disabled user on the next request, and authenticate refuses them', async () => {
+    const { tokens, auth } = setup();
+    const revoked = tokens.add();
+    const disabled = tokens.add({}, { id: 'u-carol', username: 'carol' });
+    await auth.authenticate(revoked);
+    await auth.authenticate(disabled);
+    tokens.records.get(idOf(revoked))!.enabled = false;
+    auth.invalidateToken(idOf(revoked));
+    tokens.records.get(idOf(disabled))!.user.enabled = false;
+    auth.dropUser('u-carol');
+    assert.equal(auth.authenticateCached(revoked), undefined);
+    assert.equal(auth.authenticateCached(disabled), undefined);
+    await refused(auth.authenticate(revoked), 'DRV_ERR_UNAUTHENTICATED');
+    await refused(auth.authenticate(disabled), 'DRV_ERR_USER_DISABLED');
+    // Re-cached as refused records, they are refused synchronously too.
+    throwsCode(() => auth.authenticateCached(revoked), 'DRV_ERR_UNAUTHENTICATED');
+    throwsCode(() => auth.authenticateCached(disabled), 'DRV_ERR_USER_DISABLED');
+  });
+
+  it('refuses an expired token from the cache at the millisecond it expires', async () => {
+    const { tokens, auth, clock } = setup({ recheckMs: 60_000 });
+    const value = tokens.add({ expiresAt: new Date(start + 1000).toISOString() });
+    await auth.authenticate(value);
+    clock.now = start + 999;
+    assert.equal(auth.authenticateCached(value)?.username, 'alice');
+    clock.now = start + 1000;
+    throwsCode(() => auth.authenticateCached(value), 'DRV_ERR_TOKEN_EXPIRED');
+  });
+
+  it('never answers from a record older than recheckMs (another replica may have changed it)', async () => {
+    const { tokens, auth, clock } = setup({ recheckMs: 1000 });
+    const value = tokens.add();
+    await auth.authenticate(value);
+    clock.now = start + 1000;
+    assert.equal(auth.authenticateCached(value)?.username, 'alice');
+    clock.now = start + 1001;
+    assert.equal(auth.authenticateCached(value), undefined);
+  });
+
+  it('refuses a malformed credential synchronously and caches nothing for unknown ids', () => {
+    const { tokens, auth } = setup();
+    throwsCode(() => auth.authenticateCached(undefined), 'DRV_ERR_UNAUTHENTICATED');
+    throwsCode(() => auth.authenticateCached('Bearer token-abcde'), 'DRV_ERR_UNAUTHENTICATED');
+    assert.equal(auth.authenticateCached(generateToken().value), undefined);
+    assert.equal(tokens.reads, 0);
+    assert.equal(auth.size, 0);
+  });
+});

@@ -47,9 +47,10 @@ const ctxWith = (rawHeaders: string[], extra: Partial<ProxyContext> = {}): Proxy
   ...extra,
 });
 
-const statusOf = async (p: Promise<void> | void): Promise<number | undefined> => {
+/** A step may refuse by throwing or by rejecting: either is its answer. */
+const statusOf = async (run: () => Promise<void> | void): Promise<number | undefined> => {
   try {
-    await p;
+    await run();
     return undefined;
   } catch (error) {
     return error instanceof DroverError ? error.status : -1;
@@ -67,7 +68,7 @@ describe('proxy chain steps', () => {
   for (const [what, headers] of refusedCredentials) {
     it(`refuses ${what} with 401 without asking the authenticator`, async () => {
       const d = deps();
-      assert.equal(await statusOf(authenticate(ctxWith(headers), d)), 401);
+      assert.equal(await statusOf(() => authenticate(ctxWith(headers), d)), 401);
       assert.deepEqual(d.calls, []);
     });
   }
@@ -76,7 +77,7 @@ describe('proxy chain steps', () => {
     const d = deps({ authenticator: { authenticate: () => Promise.resolve(user({ globalRole: 'admin', token: { id: 't', clusterId: 'c-two' } })) } });
     const ctx = ctxWith(['Authorization', 'Bearer x']);
     await authenticate(ctx, d);
-    assert.equal(await statusOf(resolveCluster(ctx, d)), 403);
+    assert.equal(await statusOf(() => resolveCluster(ctx, d)), 403);
     assert.deepEqual(d.calls, []);
   });
 
@@ -96,25 +97,85 @@ describe('proxy chain steps', () => {
     delete ctx.path;
     await parseClusterPath(ctx, deps());
     await authenticate(ctx, deps());
-    assert.equal(await statusOf(Promise.resolve().then(() => routeRootPath(ctx, deps()))), 404);
+    assert.equal(await statusOf(() => routeRootPath(ctx, deps())), 404);
     assert.equal(ctx.path, undefined);
   });
 
   it('refuses a non-member with 403 before looking the cluster up', async () => {
     const d = deps();
-    assert.equal(await statusOf(resolveCluster(ctxWith([], { user: user() }), d)), 403);
+    assert.equal(await statusOf(() => resolveCluster(ctxWith([], { user: user() }), d)), 403);
     assert.deepEqual(d.calls, []);
   });
 
+  // The synchronous answers (authenticateCached, canAccessClusterNow) are only a faster way to the same verdict.
+  it('takes a cached refusal as final: 401 with no call to authenticate', async () => {
+    const d = deps({
+      authenticator: {
+        authenticateCached: () => { throw new DroverError('DRV_ERR_UNAUTHENTICATED', 'invalid or revoked token'); },
+        authenticate: () => Promise.resolve(user()),
+      },
+    });
+    assert.equal(await statusOf(() => authenticate(ctxWith(['Authorization', 'Bearer x']), d)), 401);
+    const expired = deps({ authenticator: { authenticateCached: () => { throw new DroverError('DRV_ERR_TOKEN_EXPIRED', 'token has expired'); }, authenticate: () => Promise.resolve(user()) } });
+    assert.equal(await statusOf(() => authenticate(ctxWith(['Authorization', 'Bearer x']), expired)), 401);
+  });
+
+  it('lets authenticate decide when the cache has no answer, and refuses what it refuses', async () => {
+    const asked: string[] = [];
+    const d = deps({
+      authenticator: {
+        authenticateCached: () => undefined,
+        authenticate: (h) => { asked.push(h ?? ''); return Promise.reject(new DroverError('DRV_ERR_UNAUTHENTICATED', 'invalid or revoked token')); },
+      },
+    });
+    const ctx = ctxWith(['Authorization', 'Bearer x']);
+    assert.equal(await statusOf(() => authenticate(ctx, d)), 401);
+    assert.deepEqual(asked, ['Bearer x']);
+    assert.equal(ctx.user, undefined);
+  });
+
+  it('refuses a must-change-password user answered from the cache, as from the store', async () => {
+    const d = deps({ authenticator: { authenticateCached: () => user({ token: { id: 't', passwordChangeOnly: true } }), authenticate: () => Promise.resolve(user()) } });
+    const ctx = ctxWith(['Authorization', 'Bearer x']);
+    assert.equal(await statusOf(() => authenticate(ctx, d)), 403);
+    assert.equal(ctx.user, undefined);
+  });
+
+  it('refuses a non-member answered now with 403 before the cluster is looked up, and asks canAccessCluster when membership cannot answer now', async () => {
+    const now = deps({ membership: { canAccessClusterNow: () => false, canAccessCluster: () => Promise.resolve(true) } });
+    assert.equal(await statusOf(() => resolveCluster(ctxWith([], { user: user() }), now)), 403);
+    assert.deepEqual(now.calls, []);
+    const later = deps({ membership: { canAccessClusterNow: () => undefined, canAccessCluster: () => Promise.resolve(false) } });
+    assert.equal(await statusOf(() => resolveCluster(ctxWith([], { user: user() }), later)), 403);
+    assert.deepEqual(later.calls, []);
+    // A cluster-scoped token is refused on another cluster even when membership would say yes at once.
+    const scoped = deps({ membership: { canAccessClusterNow: () => true, canAccessCluster: () => Promise.resolve(true) } });
+    assert.equal(await statusOf(() => resolveCluster(ctxWith([], { user: user({ token: { id: 't', clusterId: 'c-two' } }) }), scoped)), 403);
+    assert.deepEqual(scoped.calls, []);
+  });
+
+  it('uses a live cluster without a promise once token and membership answered from memory', () => {
+    const live = {} as never;
+    const d = deps({
+      authenticator: { authenticateCached: () => user(), authenticate: () => Promise.reject(new Error('not asked')) },
+      membership: { canAccessClusterNow: () => true, canAccessCluster: () => Promise.reject(new Error('not asked')) },
+      clusters: { live: () => live, describe: () => Promise.reject(new Error('not asked')) },
+    });
+    const ctx = ctxWith(['Authorization', 'Bearer x']);
+    assert.equal(authenticate(ctx, d), undefined);
+    assert.equal(resolveCluster(ctx, d), undefined);
+    assert.equal(ctx.cluster, live);
+  });
+
   it('answers 404 for an unknown cluster and 503 with the reason for one not Active', async () => {
-    assert.equal(await statusOf(resolveCluster(ctxWith([], { user: user({ globalRole: 'admin' }) }), deps())), 404);
+    assert.equal(await statusOf(() => resolveCluster(ctxWith([], { user: user({ globalRole: 'admin' }) }), deps())), 404);
     const down = deps({ clusters: { live: () => undefined, describe: (id) => Promise.resolve({ id, state: 'unavailable', stateReason: 'cluster agent disconnected' }) } });
     await assert.rejects(Promise.resolve(resolveCluster(ctxWith([], { user: user({ globalRole: 'admin' }) }), down)),
       (e: unknown) => e instanceof DroverError && e.status === 503 && /cluster agent disconnected/.test(e.message));
   });
 
   it('refuses an Impersonate-Extra header without Impersonate-User with 400', async () => {
-    assert.equal(await statusOf(Promise.resolve().then(() => stripCallerIdentity(ctxWith(['Impersonate-Extra-Principalid', 'x']), deps()))), 400);
+    assert.equal(await statusOf(() => stripCallerIdentity(ctxWith(['Impersonate-Extra-Principalid', 'x']), deps())), 400);
   });
 
   it('sends the account token and the user, both authenticated groups and the two extras, and nothing the caller sent', async () => {
@@ -149,7 +210,7 @@ describe('proxy chain steps', () => {
   for (const [what, headers, allowed] of upgradeBodies) {
     it(`${allowed ? 'lets through' : 'refuses with 400'} an upgrade with ${what}`, async () => {
       const ctx = ctxWith(['Connection', 'Upgrade', 'Upgrade', 'websocket', ...headers]);
-      assert.equal(await statusOf(Promise.resolve().then(() => refuseUpgradeBody(ctx, deps()))), allowed ? undefined : 400);
+      assert.equal(await statusOf(() => refuseUpgradeBody(ctx, deps())), allowed ? undefined : 400);
     });
   }
 });
@@ -174,7 +235,7 @@ describe('recheckAccess: an open stream checked again with the chain\'s rules', 
   for (const [what, current, opened] of refusals) {
     it(`ends the stream when ${what}`, async () => {
       const membership = what.includes('member') ? { canAccessCluster: () => Promise.resolve(false) } : member;
-      const status = await statusOf(recheckAccess({ authenticator: now(current), membership })(owner(opened)));
+      const status = await statusOf(() => recheckAccess({ authenticator: now(current), membership })(owner(opened)));
       assert.ok(status === 401 || status === 403, `status ${String(status)}`);
     });
   }

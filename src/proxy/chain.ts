@@ -42,6 +42,8 @@ import { auditExchange, execSessionInfo, newAuditId, type AuditTrail, type Reque
 /** Whether a user may reach a cluster through the proxy (admins always). Owned by access/ bindings. */
 export interface ClusterMembership {
   canAccessCluster(user: Pick<AuthenticatedUser, 'id' | 'groups' | 'globalRole'>, clusterId: string): Promise<boolean>;
+  /** Hot path: the same answer without a promise when it is known now, else undefined and canAccessCluster decides. */
+  canAccessClusterNow?(user: Pick<AuthenticatedUser, 'id' | 'groups' | 'globalRole'>, clusterId: string): boolean | undefined;
 }
 
 /** What the proxy needs to know about one connected cluster. */
@@ -121,7 +123,11 @@ export const parseClusterPath: ProxyStep = (ctx) => {
   else ctx.rootPath = root;
 };
 
-export const authenticate: ProxyStep = async (ctx, deps) => {
+/**
+ * Synchronous when the authenticator's cache answers (every request but the first of a
+ * token each few seconds): the chain then awaits nothing before forwarding.
+ */
+export const authenticate: ProxyStep = (ctx, deps) => {
   const raw = ctx.req.rawHeaders;
   const values: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i]?.toLowerCase() === 'authorization') values.push(raw[i + 1] ?? '');
@@ -134,11 +140,14 @@ export const authenticate: ProxyStep = async (ctx, deps) => {
   if (header === undefined || !/^bearer\s+\S/i.test(header)) {
     throw new DroverError('DRV_ERR_UNAUTHENTICATED', 'send a Drover token as "Authorization: Bearer <token>"; get a kubeconfig with "drover kubeconfig CLUSTER"');
   }
-  const user = await deps.authenticator.authenticate(header);
-  // A user who must change their password reaches no cluster until they have.
-  refusePasswordChangeOnly(user);
-  ctx.user = user;
-  ctx.credential = header;
+  const admit = (user: AuthenticatedUser): void => {
+    // A user who must change their password reaches no cluster until they have.
+    refusePasswordChangeOnly(user);
+    ctx.user = user;
+    ctx.credential = header;
+  };
+  const cached = deps.authenticator.authenticateCached?.(header);
+  return cached ? admit(cached) : deps.authenticator.authenticate(header).then(admit);
 };
 
 /** A root Kubernetes path (`kubectl get --raw /version`) goes to the cluster its token is scoped to. */
@@ -154,15 +163,18 @@ export const routeRootPath: ProxyStep = (ctx) => {
 
 /**
  * Whether an authenticated user may use a cluster: a cluster-scoped token only its own, and
- * only members (admins always). The chain asks it per request; open streams ask it again.
+ * only members (admins always). The chain asks it per request (without a promise when
+ * membership can answer now); open streams ask it again.
  */
-export async function checkClusterAccess(membership: ClusterMembership, user: AuthenticatedUser, clusterId: string): Promise<void> {
+export function checkClusterAccess(membership: ClusterMembership, user: AuthenticatedUser, clusterId: string): Promise<void> | void {
   if (user.token.clusterId !== undefined && user.token.clusterId !== clusterId) {
     throw new DroverError('DRV_ERR_FORBIDDEN', 'this token is scoped to another cluster; use that cluster\'s kubeconfig');
   }
-  if (!(await membership.canAccessCluster(user, clusterId))) {
-    throw new DroverError('DRV_ERR_FORBIDDEN', `you are not a member of cluster ${clusterId}; ask an admin for a binding`);
-  }
+  const refuse = (member: boolean): void => {
+    if (!member) throw new DroverError('DRV_ERR_FORBIDDEN', `you are not a member of cluster ${clusterId}; ask an admin for a binding`);
+  };
+  const now = membership.canAccessClusterNow?.(user, clusterId);
+  return now === undefined ? membership.canAccessCluster(user, clusterId).then(refuse) : refuse(now);
 }
 
 /**
@@ -181,29 +193,39 @@ export function recheckAccess(deps: Pick<ProxyDeps, 'authenticator' | 'membershi
   };
 }
 
-export const resolveCluster: ProxyStep = async (ctx, deps) => {
+export const resolveCluster: ProxyStep = (ctx, deps) => {
   const user = need(ctx.user, 'a user');
   const { clusterId } = need(ctx.path, 'a cluster path');
   // Access before existence, so a non-member cannot probe which cluster ids exist.
-  await checkClusterAccess(deps.membership, user, clusterId);
+  const access = checkClusterAccess(deps.membership, user, clusterId);
+  return access ? access.then(() => useCluster(ctx, deps, clusterId)) : useCluster(ctx, deps, clusterId);
+};
+
+/** The live cluster (no await), or why there is none. */
+function useCluster(ctx: ProxyContext, deps: ProxyDeps, clusterId: string): Promise<void> | void {
   const live = deps.clusters.live(clusterId);
   if (live) {
     ctx.cluster = live;
     return;
   }
-  const known = await deps.clusters.describe(clusterId);
-  if (known.id !== clusterId) throw new DroverError('DRV_ERR_NOT_FOUND', `no cluster "${clusterId}"`);
-  const reason = known.state === 'active' ? 'its agent is not connected to this server' : known.stateReason || `it is ${known.state}`;
-  throw new DroverError('DRV_ERR_CLUSTER_UNAVAILABLE', `cluster ${clusterId} is not available: ${reason}`, { retryAfterSeconds: 5 });
-};
+  return deps.clusters.describe(clusterId).then((known) => {
+    if (known.id !== clusterId) throw new DroverError('DRV_ERR_NOT_FOUND', `no cluster "${clusterId}"`);
+    const reason = known.state === 'active' ? 'its agent is not connected to this server' : known.stateReason || `it is ${known.state}`;
+    throw new DroverError('DRV_ERR_CLUSTER_UNAVAILABLE', `cluster ${clusterId} is not available: ${reason}`, { retryAfterSeconds: 5 });
+  });
+}
 
 export const stripCallerIdentity: ProxyStep = (ctx) => {
   ctx.scrubbed = scrubCallerHeaders(ctx.req.rawHeaders);
 };
 
-export const authorizeImpersonation: ProxyStep = async (ctx) => {
+export const authorizeImpersonation: ProxyStep = (ctx) => {
   const requested = need(ctx.scrubbed, 'scrubbed headers').impersonation;
-  if (!requested) return;
+  // Most requests ask for no `--as`: no promise for them.
+  return requested && reviewImpersonation(ctx, requested);
+};
+
+async function reviewImpersonation(ctx: ProxyContext, requested: RequestedImpersonation): Promise<void> {
   // The SubjectAccessReviews ask about the identity the apiserver would see for this
   // user: the same groups (the authenticated ones included) and extras as our egress.
   const user = canonicalIdentity(identityOf(need(ctx.user, 'a user')));
@@ -219,9 +241,10 @@ export const authorizeImpersonation: ProxyStep = async (ctx) => {
     }
   }
   ctx.actAs = requested;
-};
+}
 
-export const ensureImpersonation: ProxyStep = async (ctx, deps) => {
+/** Synchronous once the user's account token is in the watch caches. */
+export const ensureImpersonation: ProxyStep = (ctx, deps) => {
   const user = need(ctx.user, 'a user');
   const cluster = need(ctx.cluster, 'a cluster');
   if (ctx.actAs) {
@@ -232,8 +255,9 @@ export const ensureImpersonation: ProxyStep = async (ctx, deps) => {
   }
   const identity = identityOf(user);
   const { clusterId } = need(ctx.path, 'a cluster path');
-  const token = deps.accounts.readyToken?.(clusterId, identity) ?? await deps.accounts.tokenFor(clusterId, identity);
-  ctx.egressIdentity = egressIdentityFor(deps.accounts, clusterId, identity, token);
+  const use = (token: string): void => { ctx.egressIdentity = egressIdentityFor(deps.accounts, clusterId, identity, token); };
+  const ready = deps.accounts.readyToken?.(clusterId, identity);
+  return ready === undefined ? deps.accounts.tokenFor(clusterId, identity).then(use) : use(ready);
 };
 
 /**

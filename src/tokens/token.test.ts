@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { DroverError } from '../errors/index.ts';
-import { generateToken, hashTokenSecret, parseToken, tokenFromAuthorization, verifyTokenSecret } from './token.ts';
+import { generateToken, hashTokenSecret, parseToken, tokenFromAuthorization, tokenVerifier, verifyTokenSecret } from './token.ts';
 
 function refusal(fn: () => unknown): DroverError {
   try {
@@ -129,11 +129,31 @@ describe('secret hashing', () => {
     assert.equal(verifyTokenSecret(secret, `sha3-512$$${unsalted}`), false);
   });
 
+  it('a verifier made once from a stored hash checks every secret presented to it, not only the first', () => {
+    const { secret } = generateToken();
+    const verify = tokenVerifier(hashTokenSecret(secret));
+    const other = generateToken().secret;
+    assert.equal(verify(secret), true);
+    assert.equal(verify(other), false, 'a good secret checked before does not open the verifier');
+    assert.equal(verify(`${secret}x`), false);
+    assert.equal(verify(''), false);
+    assert.equal(verify(secret), true);
+  });
+
+  it('hashes what it always hashed: SHA3-512 over salt || secret, so stored hashes keep verifying', () => {
+    const { secret } = generateToken();
+    const stored = hashTokenSecret(secret);
+    const [, salt, digest] = stored.split('$');
+    const expected = createHash('sha3-512').update(Buffer.from(salt ?? '', 'base64url')).update(secret, 'utf8').digest('base64url');
+    assert.equal(digest, expected);
+  });
+
   it('fails closed on unknown schemes and broken hashes', () => {
     const { secret } = generateToken();
     const [, salt, digest] = hashTokenSecret(secret).split('$');
     for (const stored of ['', secret, `sha256$${salt}$${digest}`, `sha3-512$${salt}`, `sha3-512$$${digest}`, `sha3-512$${salt}$abc`, `sha3-512$${salt}$${digest}$x`]) {
       assert.equal(verifyTokenSecret(secret, stored), false, stored);
+      assert.equal(tokenVerifier(stored)(secret), false, stored);
     }
   });
 });

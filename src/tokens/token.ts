@@ -9,7 +9,7 @@
  * constant time. SHA3 rather than argon2: the secret already carries 256 random
  * bits, so a slow hash adds nothing, while a fast one keeps every request cheap.
  */
-import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { DroverError } from '../errors/index.ts';
 
 export const tokenIdPrefix = 'token-';
@@ -91,8 +91,12 @@ function decodeBasic(encoded: string): string {
   return Buffer.from(encoded, 'base64').toString('utf8');
 }
 
+/**
+ * SHA3-512 over salt || secret, in one call: `hash()` needs no Hash object per check
+ * (the proxy checks a token on every request).
+ */
 function digest(salt: Buffer, secret: string): Buffer {
-  return createHash('sha3-512').update(salt).update(secret, 'utf8').digest();
+  return hash('sha3-512', Buffer.concat([salt, Buffer.from(secret, 'utf8')]), 'buffer');
 }
 
 /** `sha3-512$<salt>$<digest>` with a fresh random salt. */
@@ -101,12 +105,25 @@ export function hashTokenSecret(secret: string): string {
   return `${hashScheme}$${salt.toString('base64url')}$${digest(salt, secret).toString('base64url')}`;
 }
 
-/** Constant-time check of a secret against a stored hash; false for any unknown or broken hash. */
-export function verifyTokenSecret(secret: string, stored: string): boolean {
+const refuseAll = (): boolean => false;
+
+/**
+ * The constant-time check of secrets against one stored hash, with the hash decoded
+ * once: a cache that keeps a record also keeps this, so a request pays only the
+ * salted SHA3 and the compare. Every check still hashes the presented secret: nothing
+ * secret-equivalent (the secret, or an unsalted or unkeyed digest of it) is ever
+ * remembered. An unknown or broken hash refuses every secret.
+ */
+export function tokenVerifier(stored: string): (secret: string) => boolean {
   const parts = stored.split('$');
-  if (parts.length !== 3 || parts[0] !== hashScheme) return false;
+  if (parts.length !== 3 || parts[0] !== hashScheme) return refuseAll;
   const salt = Buffer.from(parts[1] ?? '', 'base64url');
   const expected = Buffer.from(parts[2] ?? '', 'base64url');
-  if (salt.length === 0 || expected.length !== 64) return false;
-  return timingSafeEqual(digest(salt, secret), expected);
+  if (salt.length === 0 || expected.length !== 64) return refuseAll;
+  return (secret) => timingSafeEqual(digest(salt, secret), expected);
+}
+
+/** Constant-time check of a secret against a stored hash; false for any unknown or broken hash. */
+export function verifyTokenSecret(secret: string, stored: string): boolean {
+  return tokenVerifier(stored)(secret);
 }
