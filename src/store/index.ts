@@ -10,6 +10,7 @@
  * store only `src/tokens/token.ts` hashes.
  */
 export { openStore, isUniqueViolation, describeDbUrl, type Store, type StoreKind, type OpenStoreOptions } from './open-store.ts';
+export { openSqliteConnection } from './sqlite-connection.ts';
 export { createSecretBox, loadEncryptionKey, parseKey, type SecretBox } from './secret-box.ts';
 export { deleteSecrets, putSecret, readSecret } from './stored-secrets.ts';
 export type { Database, UsersTable, TokensTable, SecretsTable, ClustersTable, AuthProvidersTable, UserPrincipalsTable, ProviderCredentialsTable, SettingsTable, ReplicasTable, ClusterTunnelsTable, ProvisionedNodesTable, AuditEventsTable, LoginFlowsTable, LoginFailuresTable } from './schema.ts';
