@@ -83,6 +83,20 @@ describe('the writer thread when the database will not take the rows (attacker\'
     assert.deepEqual((await searchAuditEvents(store.db, { limit: 10 })).map((e) => e.auditID), ['id-104'], 'the next batch goes in once the lock is gone');
   });
 
+  it('a thread that cannot open the database: each batch is dropped and counted, with the reason', async () => {
+    let lost = 0;
+    const messages: string[] = [];
+    const missing = join(mkdtempSync(join(tmpdir(), 'drover-audit-missing-')), 'no-such-dir', 'drover.db');
+    const broken = storeSink({
+      db: store.db, file: missing, retentionMs: 365 * 86_400_000, maxBuffered: 100, batchWaitMs: 5,
+      onDrop: (n) => { lost += n; }, onError: (e) => { messages.push((e as Error).message); }, now: () => base,
+    });
+    write(broken, 300);
+    await until('the batch to be counted as dropped', () => lost === 1);
+    assert.ok(messages.some((m) => /writer thread for .*no-such-dir.* stopped \(it failed: Cannot open database because the directory does not exist\)/.test(m)), messages.join('\n'));
+    await broken.close();
+  });
+
   it('a thread that dies mid-batch: its batch is dropped and counted, the error says so, and the next batch starts a new thread', async () => {
     // The real thread, but one that exits while it holds the batch with id-200 in it.
     const script = join(mkdtempSync(join(tmpdir(), 'drover-audit-dying-')), 'dying-thread.mjs');
