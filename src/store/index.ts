@@ -1,7 +1,9 @@
 /**
  * store/: the one typed query layer (Kysely) over SQLite (embedded default,
  * `<data-dir>/drover.db`, WAL + synchronous=FULL) or PostgreSQL (`--db postgres://…`,
- * for several replicas), with ordered migrations in `migrations/`.
+ * for several replicas), with ordered migrations in `migrations/`. A thread that
+ * writes beside the store (the audit trail's writer) opens its own connection to
+ * `Store.file` with `openSqliteConnection`, tuned the same way.
  *
  * Trusts: the database and the encryption key. Refuses: an unknown `--db` scheme,
  * a failed migration (the server does not start on a half-migrated schema).
