@@ -83,7 +83,7 @@ describe('the writer thread when the database will not take the rows (attacker\'
     assert.deepEqual((await searchAuditEvents(store.db, { limit: 10 })).map((e) => e.auditID), ['id-104'], 'the next batch goes in once the lock is gone');
   });
 
-  it('a thread that cannot open the database: each batch is dropped and counted, with the reason', async () => {
+  it('a thread that cannot open the database: its batch and those of the next seconds are dropped and counted, with the reason, without a thread started at each', async () => {
     let lost = 0;
     const messages: string[] = [];
     const missing = join(mkdtempSync(join(tmpdir(), 'drover-audit-missing-')), 'no-such-dir', 'drover.db');
@@ -93,7 +93,12 @@ describe('the writer thread when the database will not take the rows (attacker\'
     });
     write(broken, 300);
     await until('the batch to be counted as dropped', () => lost === 1);
-    assert.ok(messages.some((m) => /writer thread for .*no-such-dir.* stopped \(it failed: Cannot open database because the directory does not exist\)/.test(m)), messages.join('\n'));
+    const reason = /writer thread for .*no-such-dir.* stopped \(it failed: Cannot open database because the directory does not exist\); the batches it held and those of the next 5 s are lost/;
+    assert.match(messages.at(-1) ?? '', reason);
+    // The next batch is dropped at once, for the same reason (one log line), rather than start a thread at every batch.
+    write(broken, 301);
+    await until('the next batch to be counted as dropped', () => lost === 2);
+    assert.match(messages.at(-1) ?? '', reason);
     await broken.close();
   });
 
@@ -108,13 +113,13 @@ describe('the writer thread when the database will not take the rows (attacker\'
     let lost = 0;
     const messages: string[] = [];
     const dying = storeSink({
-      db: store.db, file, retentionMs: 365 * 86_400_000, maxBuffered: 100, batchWaitMs: 5, thread: { script: pathToFileURL(script) },
+      db: store.db, file, retentionMs: 365 * 86_400_000, maxBuffered: 100, batchWaitMs: 5, thread: { script: pathToFileURL(script), restartDelayMs: 0 },
       onDrop: (n) => { lost += n; }, onError: (e) => { messages.push((e as Error).message); }, now: () => base,
     });
     write(dying, 200);
     write(dying, 201);
     await until('the batch the thread died with to be counted as dropped', () => lost === 2);
-    assert.match(messages.at(-1) ?? '', /writer thread for .*drover\.db stopped \(it exited with code 1\); the batches it held are lost, and the next batch starts a new thread/);
+    assert.match(messages.at(-1) ?? '', /writer thread for .*drover\.db stopped \(it exited with code 1\); the batches it held and those of the next 0 s are lost, then a new thread starts/);
     write(dying, 202);
     await dying.drain();
     assert.equal(lost, 2);

@@ -45,6 +45,8 @@ export interface ThreadRowWriterOptions {
   busyTimeoutMs?: number;
   /** The thread's script (tests: one that dies). */
   script?: URL;
+  /** How long after a thread stopped the next one may start (ms); batches in between are dropped. */
+  restartDelayMs?: number;
 }
 
 type Call = { op: 'insert'; rows: readonly AuditEventsTable[] } | { op: 'prune'; before: string };
@@ -54,6 +56,8 @@ class ThreadRowWriter implements AuditRowWriter {
   private readonly pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
   private lastId = 0;
   private closed = false;
+  /** Why the last thread stopped, until a new one may start: a thread that cannot start must not be restarted at every batch. */
+  private lastStop: { error: Error; until: number } | undefined;
 
   constructor(private readonly file: string, private readonly options: ThreadRowWriterOptions) {}
 
@@ -65,9 +69,10 @@ class ThreadRowWriter implements AuditRowWriter {
     return this.call({ op: 'prune', before });
   }
 
-  /** The thread, started at the first call and again after it stopped: a thread that died costs the batches it held, not the trail. */
+  /** The thread, started at the first call and again a while after it stopped: a thread that died costs the batches it held, not the trail. */
   private thread(): Worker {
     if (this.worker) return this.worker;
+    if (this.lastStop && Date.now() < this.lastStop.until) throw this.lastStop.error;
     const worker = new Worker(this.options.script ?? threadScript, { workerData: { file: this.file, busyTimeoutMs: this.options.busyTimeoutMs ?? 5000 } });
     // Held open only while a call waits for it, so an idle trail never keeps the process alive.
     worker.unref();
@@ -78,11 +83,11 @@ class ThreadRowWriter implements AuditRowWriter {
     return worker;
   }
 
-  private call(call: Call): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('the audit store writer is closed; the server is stopping'));
+  private async call(call: Call): Promise<void> {
+    if (this.closed) throw new Error('the audit store writer is closed; the server is stopping');
     const worker = this.thread();
     const id = ++this.lastId;
-    return new Promise<void>((resolve, reject) => {
+    await new Promise<void>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       if (this.pending.size === 1) worker.ref();
       worker.postMessage({ ...call, id } satisfies WriterRequest);
@@ -101,7 +106,9 @@ class ThreadRowWriter implements AuditRowWriter {
   private stopped(worker: Worker, why: string): void {
     if (this.worker !== worker) return;
     this.worker = undefined;
-    const error = new Error(`the audit store's writer thread for ${this.file} stopped (${why}); the batches it held are lost, and the next batch starts a new thread`);
+    const delayMs = this.options.restartDelayMs ?? 5000;
+    const error = new Error(`the audit store's writer thread for ${this.file} stopped (${why}); the batches it held and those of the next ${delayMs / 1000} s are lost, then a new thread starts`);
+    this.lastStop = { error, until: Date.now() + delayMs };
     for (const waiting of this.pending.values()) waiting.reject(error);
     this.pending.clear();
   }
