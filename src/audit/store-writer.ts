@@ -12,8 +12,8 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Kysely } from 'kysely';
-import type { AuditEventsTable, Database } from '../store/index.ts';
-import type { WriterReply, WriterRequest } from './store-writer-thread.ts';
+import { sqlitePragmas, type AuditEventsTable, type Database } from '../store/index.ts';
+import type { WriterData, WriterReply, WriterRequest } from './store-writer-thread.ts';
 
 export interface AuditRowWriter {
   insert(rows: readonly AuditEventsTable[]): Promise<void>;
@@ -73,7 +73,7 @@ class ThreadRowWriter implements AuditRowWriter {
   private thread(): Worker {
     if (this.worker) return this.worker;
     if (this.lastStop && Date.now() < this.lastStop.until) throw this.lastStop.error;
-    const worker = new Worker(this.options.script ?? threadScript, { workerData: { file: this.file, busyTimeoutMs: this.options.busyTimeoutMs ?? 5000 } });
+    const worker = new Worker(this.options.script ?? threadScript, { workerData: { file: this.file, pragmas: sqlitePragmas(this.options.busyTimeoutMs) } satisfies WriterData });
     // Held open only while a call waits for it, so an idle trail never keeps the process alive.
     worker.unref();
     worker.on('message', (reply: WriterReply) => this.settle(reply));

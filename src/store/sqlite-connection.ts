@@ -18,19 +18,25 @@ async function loadSqlite(): Promise<typeof SQLiteDatabase> {
   }
 }
 
-/** Opens `path`; `busyTimeoutMs` is how long a write waits for another connection's lock before failing with SQLITE_BUSY. */
-export async function openSqliteConnection(path: string, busyTimeoutMs = 5000): Promise<SQLiteDatabase.Database> {
+/**
+ * What every connection to the store's file is set to, the store's own and a thread's
+ * beside it (which applies them itself, to load no more than better-sqlite3).
+ * WAL with synchronous=FULL: every commit is fsynced to the WAL before it is
+ * acknowledged, so neither kill -9 nor a power cut loses a committed write.
+ * NORMAL would survive kill -9 too (the WAL sits in the OS cache) but can lose
+ * the last commits on power loss; our writes are rare (logins, tokens, admin
+ * changes), so the extra fsync is worth it. WAL also lets a second connection
+ * (the audit trail's writer thread) write beside this one. A write waits for
+ * another connection's lock up to `busy_timeout` ms, then fails with SQLITE_BUSY.
+ */
+export function sqlitePragmas(busyTimeoutMs = 5000): string[] {
+  return ['journal_mode = WAL', 'synchronous = FULL', 'foreign_keys = ON', `busy_timeout = ${Math.trunc(busyTimeoutMs)}`];
+}
+
+/** Opens `path` with `sqlitePragmas`. */
+export async function openSqliteConnection(path: string): Promise<SQLiteDatabase.Database> {
   const SQLite = await loadSqlite();
   const database = new SQLite(path);
-  // WAL with synchronous=FULL: every commit is fsynced to the WAL before it is
-  // acknowledged, so neither kill -9 nor a power cut loses a committed write.
-  // NORMAL would survive kill -9 too (the WAL sits in the OS cache) but can lose
-  // the last commits on power loss; our writes are rare (logins, tokens, admin
-  // changes), so the extra fsync is worth it. WAL also lets a second connection
-  // (the audit trail's writer thread) write beside this one.
-  database.pragma('journal_mode = WAL');
-  database.pragma('synchronous = FULL');
-  database.pragma('foreign_keys = ON');
-  database.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
+  for (const pragma of sqlitePragmas()) database.pragma(pragma);
   return database;
 }
