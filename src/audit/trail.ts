@@ -197,7 +197,8 @@ export class RequestAudit {
     // A create names its object in the body only; kube-apiserver fills the name from it, and so do we when we have it.
     const bodyName = (this.requestObject as { metadata?: { name?: unknown } } | undefined)?.metadata?.name;
     if (objectRef && objectRef.name === undefined && decision.level !== 'Metadata' && typeof bodyName === 'string') objectRef.name = bodyName;
-    // Assigned field by field in the order kube-apiserver writes them: cheaper than spreading optional parts.
+    // Assigned field by field in the order kube-apiserver writes them, cheaper than spreading optional parts
+    // (hence the cast: the required time stamps come after the optional fields).
     const event: AuditEvent = {
       kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: decision.level, auditID: this.auditID, stage,
       requestURI: this.uri, verb: info.verb, user: auditUser(this.caller, this.attemptedUsername),
