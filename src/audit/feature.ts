@@ -21,6 +21,8 @@ export interface AuditFeatureOptions {
   sinks?: AuditSink[];
   /** Where recent events are kept for search (`--audit-retention`; 0 keeps none). */
   db?: Kysely<Database>;
+  /** The store's SQLite file, when it is one: its rows are then written by a thread of their own (`store-writer.ts`). */
+  dbFile?: string;
   /** Where `--audit-log -` writes (stdout). */
   stdout?: Writable;
   /** Tests shorten the webhook's batch wait and backoff. */
@@ -50,7 +52,7 @@ export function createAuditTrail(options: AuditFeatureOptions): AuditTrail | und
   else if (config.log !== undefined) {
     sinks.push(fileSink({ path: config.log, maxBytes: config.logMaxBytes, maxBackups: config.logMaxBackups, maxAgeMs: config.logMaxAgeMs, ...hooks('file') }));
   }
-  if (options.db && config.retentionMs > 0) sinks.push(storeSink({ db: options.db, retentionMs: config.retentionMs, ...hooks('store') }));
+  if (options.db && config.retentionMs > 0) sinks.push(storeSink({ db: options.db, ...(options.dbFile === undefined ? {} : { file: options.dbFile }), retentionMs: config.retentionMs, ...hooks('store') }));
   if (config.webhook) sinks.push(webhookSink({ target: config.webhook, ...hooks('webhook'), ...(options.webhookTiming ?? {}) }));
   if (sinks.length === 0) return undefined;
   return new AuditTrail({ policy: config.policy, sinks });

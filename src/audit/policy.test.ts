@@ -59,6 +59,16 @@ describe('audit policy rules match as kube-apiserver\'s do', () => {
     assert.equal(evaluatePolicy(policy, attrs('GET', '/api/v1/pods')).level, 'None');
   });
 
+  it('a rule shared by two policies takes each policy\'s own stages', () => {
+    const rule = { level: 'Metadata' as const };
+    const quiet = { rules: [rule], omitStages: ['ResponseStarted' as const] };
+    const loud = { rules: [rule] };
+    const request = attrs('GET', '/api/v1/pods');
+    assert.deepEqual([...evaluatePolicy(quiet, request).omitStages], ['ResponseStarted']);
+    assert.deepEqual([...evaluatePolicy(loud, request).omitStages], []);
+    assert.equal(evaluatePolicy(quiet, request), evaluatePolicy(quiet, attrs('GET', '/api/v1/configmaps')), 'one decision per rule, not per request');
+  });
+
   it('refuses a policy it would misread, naming the place', () => {
     const base = { apiVersion: 'audit.k8s.io/v1', kind: 'Policy' };
     assert.throws(() => checkPolicy({ ...base, apiVersion: 'audit.k8s.io/v1beta1', rules: [{ level: 'None' }] }), /apiVersion: expected audit.k8s.io\/v1/);

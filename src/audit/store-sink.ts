@@ -1,16 +1,20 @@
 /**
  * The searchable copy of recent events: completed events written to `audit_events` in
- * batches (one multi-row insert per second at most), so the proxy never waits on the
- * database; rows older than the retention are deleted every hour. A database that is
- * down loses the batch (counted as dropped); the file and webhook sinks are the record.
+ * batches (one transaction per second at most) by `store-writer.ts`, on a thread of
+ * its own for a SQLite file, so the proxy never waits on the database or its fsync;
+ * rows older than the retention are deleted every hour. A database that is down or
+ * locked loses the batch (counted as dropped); the file and webhook sinks are the record.
  */
 import type { Kysely } from 'kysely';
 import type { AuditEventsTable, Database } from '../store/index.ts';
 import { BufferedSink } from './buffered-sink.ts';
 import { microTime, type AuditEvent } from './event.ts';
+import { kyselyRowWriter, threadRowWriter, type ThreadRowWriterOptions } from './store-writer.ts';
 
 export interface StoreSinkOptions {
   db: Kysely<Database>;
+  /** The store's SQLite file (`Store.file`): rows are then written by a thread of their own. */
+  file?: string;
   /** Rows older than this are deleted (ms). */
   retentionMs: number;
   maxBuffered: number;
@@ -18,16 +22,14 @@ export interface StoreSinkOptions {
   onDrop: (count: number) => void;
   onError: (error: unknown) => void;
   now?: () => number;
+  /** The writer thread's settings (tests). */
+  thread?: ThreadRowWriterOptions;
 }
-
-/** Rows per INSERT: below SQLite's default limit of bound parameters (8 columns a row). */
-const rowsPerInsert = 100;
 
 export function storeSink(options: StoreSinkOptions): BufferedSink<AuditEventsTable | undefined> {
   const now = options.now ?? Date.now;
-  const prune = async (): Promise<void> => {
-    await options.db.deleteFrom('audit_events').where('received_at', '<', microTime(now() - options.retentionMs)).execute();
-  };
+  const writer = options.file === undefined ? kyselyRowWriter(options.db) : threadRowWriter(options.file, options.thread);
+  const prune = (): Promise<void> => writer.prune(microTime(now() - options.retentionMs));
   const pruning = setInterval(() => { prune().catch(options.onError); }, 3600_000);
   pruning.unref();
   prune().catch(options.onError);
@@ -39,10 +41,9 @@ export function storeSink(options: StoreSinkOptions): BufferedSink<AuditEventsTa
     } : undefined),
     flush: async (rows) => {
       const kept = rows.filter((r): r is AuditEventsTable => r !== undefined);
+      if (kept.length === 0) return;
       try {
-        await options.db.transaction().execute(async (tx) => {
-          for (let i = 0; i < kept.length; i += rowsPerInsert) await tx.insertInto('audit_events').values(kept.slice(i, i + rowsPerInsert)).execute();
-        });
+        await writer.insert(kept);
       } catch (error) {
         options.onDrop(kept.length);
         throw error;
@@ -51,7 +52,7 @@ export function storeSink(options: StoreSinkOptions): BufferedSink<AuditEventsTa
     maxBuffered: options.maxBuffered, maxBatch: 2000, batchDelayMs: options.batchWaitMs ?? 1000, onDrop: options.onDrop, onError: options.onError,
     release: () => {
       clearInterval(pruning);
-      return Promise.resolve();
+      return writer.close();
     },
   });
 }

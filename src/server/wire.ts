@@ -281,7 +281,7 @@ async function openCore(config: ServerConfig, options: StartOptions, metrics: Me
     admin = { kind: 'from-env' };
   }
   const providers = new ProviderService({ store, secrets, identity, logger: logger.child({ component: 'providers' }), publicUrl: config.publicUrl, changes });
-  const audit = createAuditTrail({ config: config.audit, registry: metrics.registry, logger: logger.child({ component: 'audit' }), db: store.db });
+  const audit = createAuditTrail({ config: config.audit, registry: metrics.registry, logger: logger.child({ component: 'audit' }), db: store.db, ...(store.file === undefined ? {} : { dbFile: store.file }) });
   const recorder = new SessionRecorder({ db: store.db, dir: join(config.dataDir, 'recordings'), mode: config.audit.execRecording, retentionMs: config.audit.execRecordingRetentionMs });
   return { core: { config, logger, store, secrets, identity, providers, metrics, tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem }, uiSessions, changes, ...(audit ? { audit } : {}), recorder }, admin };
 }

@@ -1,12 +1,12 @@
 /** Opening the store: picks the dialect from the URL, tunes SQLite for durability, runs migrations. */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type SQLiteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration as KyselyMigration } from 'kysely';
 import pg from 'pg';
 import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 import type { Database } from './schema.ts';
 import { migrations as allMigrations, type Migration } from './migrations/index.ts';
+import { openSqliteConnection } from './sqlite-connection.ts';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
@@ -14,6 +14,8 @@ export type StoreKind = 'sqlite' | 'postgres';
 export interface Store {
   readonly db: Kysely<Database>;
   readonly kind: StoreKind;
+  /** The SQLite database file, for a thread that opens its own connection to it (the audit trail's writer); absent on PostgreSQL and in memory. */
+  readonly file?: string;
   /** Whether the database answers; for /readyz. */
   ping(): Promise<void>;
   /** Closes the connections; idempotent. */
@@ -28,35 +30,8 @@ export interface OpenStoreOptions {
   migrations?: readonly Migration[];
 }
 
-/**
- * better-sqlite3 is a native module and an optional dependency: it is loaded only
- * when SQLite is used, so a machine without a compiler still installs the CLI, and
- * a server on PostgreSQL does not need it.
- */
-async function loadSqlite(): Promise<typeof SQLiteDatabase> {
-  try {
-    return (await import('better-sqlite3')).default;
-  } catch (error) {
-    throw new DroverError('DRV_ERR_INTERNAL',
-      'the SQLite store needs the native module better-sqlite3, which is not installed or does not load here ' +
-      `(${error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error)}): install a C++ toolchain and python3, then reinstall drover ` +
-      '(npm install -g drover-VERSION.tgz) so it compiles, or run the server with --db postgres://…', { cause: error });
-  }
-}
-
 async function sqliteDialect(path: string): Promise<SqliteDialect> {
-  const SQLite = await loadSqlite();
-  const database = new SQLite(path);
-  // WAL with synchronous=FULL: every commit is fsynced to the WAL before it is
-  // acknowledged, so neither kill -9 nor a power cut loses a committed write.
-  // NORMAL would survive kill -9 too (the WAL sits in the OS cache) but can lose
-  // the last commits on power loss; our writes are rare (logins, tokens, admin
-  // changes), so the extra fsync is worth it.
-  database.pragma('journal_mode = WAL');
-  database.pragma('synchronous = FULL');
-  database.pragma('foreign_keys = ON');
-  database.pragma('busy_timeout = 5000');
-  return new SqliteDialect({ database });
+  return new SqliteDialect({ database: await openSqliteConnection(path) });
 }
 
 function postgresDialect(url: string): PostgresDialect {
@@ -76,20 +51,26 @@ export function describeDbUrl(url: string | undefined, dataDir: string): string 
   }
 }
 
-async function chooseDialect(options: OpenStoreOptions): Promise<{ dialect: SqliteDialect | PostgresDialect; kind: StoreKind }> {
+async function chooseDialect(options: OpenStoreOptions): Promise<{ dialect: SqliteDialect | PostgresDialect; kind: StoreKind; file?: string }> {
   const url = options.url;
   if (url === undefined || url === '') {
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-    return { dialect: await sqliteDialect(join(options.dataDir, 'drover.db')), kind: 'sqlite' };
+    const file = join(options.dataDir, 'drover.db');
+    return { dialect: await sqliteDialect(file), kind: 'sqlite', file };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return { dialect: postgresDialect(url), kind: 'postgres' };
-  if (url.startsWith('sqlite:')) return { dialect: await sqliteDialect(url.slice('sqlite:'.length)), kind: 'sqlite' };
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length);
+    // A database in memory is private to its connection: no other thread can open it.
+    const shared = file !== '' && file !== ':memory:';
+    return { dialect: await sqliteDialect(file), kind: 'sqlite', ...(shared ? { file } : {}) };
+  }
   throw new InvalidArgumentError('--db', 'a postgres://… URL or sqlite:PATH', describeDbUrl(url, options.dataDir));
 }
 
 /** Opens the database and brings its schema up to date. */
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
-  const { dialect, kind } = await chooseDialect(options);
+  const { dialect, kind, file } = await chooseDialect(options);
   const db = new Kysely<Database>({ dialect });
   const list = options.migrations ?? allMigrations;
   const migrator = new Migrator({
@@ -108,6 +89,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   return {
     db,
     kind,
+    ...(file === undefined ? {} : { file }),
     async ping() { await sql`select 1`.execute(db); },
     async close() {
       if (closed) return;
