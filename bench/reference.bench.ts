@@ -31,7 +31,12 @@ import { runScript } from '../test/testenv/processes.ts';
 import { eventually, startDrover, type RegisteredCluster } from '../test/testenv/drover.ts';
 import { call } from '../test/e2e/identity-support.ts';
 
-const rounds = Number(process.env.DROVER_BENCH_ROUNDS ?? 4);
+/**
+ * Measured rounds of each workload (default 8). A round is about a second of each variant;
+ * with 4, one full GC of a Node process (Go has none of that size) fell into the few dozen
+ * LISTs of a workload or not, and moved its figure by half from run to run.
+ */
+const rounds = Number(process.env.DROVER_BENCH_ROUNDS ?? 8);
 /** Only the workloads whose name contains this (for profiling one of them). */
 const only = process.env.DROVER_BENCH_WORKLOAD ?? '';
 /** Extra environment of the Drover server process, such as NODE_OPTIONS=--cpu-prof. */
