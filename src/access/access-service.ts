@@ -50,7 +50,9 @@ export const DEFAULT_PROJECTS = ['Default', 'System'] as const;
 const PROJECT_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_. ]{0,61}[A-Za-z0-9])?$/;
 const MAX_PRINCIPAL = 512;
 
-const subjectKey = (s: BindingSubject): string => (s.kind === 'user' ? `user:${s.userId}` : `group:${s.principalId}`);
+const userKey = (userId: string): string => `user:${userId}`;
+const groupKey = (principalId: string): string => `group:${principalId}`;
+const subjectKey = (s: BindingSubject): string => (s.kind === 'user' ? userKey(s.userId) : groupKey(s.principalId));
 const subjectParts = (s: BindingSubject): { subject_kind: 'user' | 'group'; subject: string } =>
   (s.kind === 'user' ? { subject_kind: 'user', subject: s.userId } : { subject_kind: 'group', subject: s.principalId });
 const toSubject = (kind: 'user' | 'group', value: string): BindingSubject =>
@@ -79,7 +81,8 @@ const stateKey = (state: ClusterState): string => JSON.stringify([
   state.projectBindings.map((b) => [b.id, b.projectId, b.roleTemplate, subjectKey(b.subject)]).sort(),
 ]);
 
-const callerKeys = (user: Member): string[] => [`user:${user.id}`, ...user.groups.map((g) => `group:${g}`)];
+/** Whether subject keys name the caller, directly or through a group; builds no key list (the proxy asks on every request). */
+const namesCaller = (keys: ReadonlySet<string>, user: Member): boolean => keys.has(userKey(user.id)) || user.groups.some((g) => keys.has(groupKey(g)));
 
 export class AccessService implements ClusterMembership {
   private catalogValue = RoleTemplateCatalog.withBuiltins();
@@ -245,22 +248,20 @@ export class AccessService implements ClusterMembership {
 
   /**
    * `canAccessCluster` without a promise, for the proxy's every request; undefined
-   * until the state is loaded (then only `canAccessCluster` can answer). Builds no key
-   * list: one lookup for the user, one per group.
+   * until the state is loaded (then only `canAccessCluster` can answer).
    */
   canAccessClusterNow(user: Member, clusterId: string): boolean | undefined {
     if (user.globalRole === 'admin') return true;
     if (!this.loaded) return undefined;
     const keys = this.members.get(clusterId);
-    return keys !== undefined && (keys.has(`user:${user.id}`) || user.groups.some((g) => keys.has(`group:${g}`)));
+    return keys !== undefined && namesCaller(keys, user);
   }
 
   async visibleClusterIds(user: AuthenticatedUser): Promise<Set<string> | 'all'> {
     if (user.globalRole === 'admin') return 'all';
     await this.ready;
-    const mine = callerKeys(user);
     const ids = new Set<string>();
-    for (const [clusterId, keys] of this.members) if (mine.some((k) => keys.has(k))) ids.add(clusterId);
+    for (const [clusterId, keys] of this.members) if (namesCaller(keys, user)) ids.add(clusterId);
     return ids;
   }
 
