@@ -19,7 +19,7 @@ import { kubectl, kubectlOk } from '../testenv/index.ts';
 import { eventually, startDrover, type Drover } from '../testenv/drover.ts';
 import { realKubeletBinaries } from '../testenv/real-kubelet.ts';
 import { containerdMissing, startContainerd, unmountUnder, type TestContainerd } from '../testenv/containerd.ts';
-import { startNodeAgent, type NodeAgentProcess } from '../testenv/node-agents.ts';
+import { startNodeAgent, untilClusterActive, type NodeAgentProcess } from '../testenv/node-agents.ts';
 
 /** The kubelet's answer to a request with no client certificate (its serving certificate is self-signed). */
 function kubeletStatus(address: string, path: string): Promise<number> {
@@ -79,14 +79,7 @@ describe('a pod on a provisioned worker with the real kubelet and containerd', (
     node = startNodeAgent(created.registration.nodeCommand, {
       dataDir: join(dirs, 'n1'), nodeName: 'n1', extraArgs: ['--address', c.address, '--container-runtime-endpoint', c.endpoint],
     });
-    const agent = node;
-    let last = '';
-    await eventually(`${name} to be active`, async () => {
-      if (agent.child.exitCode !== null) throw new Error(`the node agent exited: ${agent.output().slice(-3000)}`);
-      const cluster = await d.getCluster(name);
-      last = cluster.stateReason;
-      return cluster.state === 'active' ? cluster : undefined;
-    }, 300_000).catch((error: unknown) => { throw new Error(`${String(error)}; last reason: ${last}${diagnostics()}`); });
+    await untilClusterActive(node, name, () => d.getCluster(name), diagnostics);
 
     await d.cli('kubeconfig', name, '--file', kubeconfig);
     await kubectlOk(['config', 'use-context', name], { kubeconfig });

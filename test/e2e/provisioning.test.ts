@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { kubectl, kubectlOk } from '../testenv/index.ts';
 import { eventually, startDrover, type Drover } from '../testenv/drover.ts';
 import { provisioningBinaries, provisioningVersions } from '../testenv/binaries.ts';
-import { startNodeAgent, stopNodeAgents, type NodeAgentProcess } from '../testenv/node-agents.ts';
+import { startNodeAgent, stopNodeAgents, untilClusterActive, type NodeAgentProcess } from '../testenv/node-agents.ts';
 import { spawnServer } from './identity-support.ts';
 
 const suffix = Math.random().toString(36).slice(2, 7);
@@ -64,13 +64,7 @@ describe('provisioned clusters', () => {
     nodeCommand = created.registration.nodeCommand;
     const node = startNodeAgent(nodeCommand, { dataDir: join(dirs, 'n1'), nodeName: 'n1' });
     nodes.push(node);
-    let last = '';
-    await eventually(`${name} to be active`, async () => {
-      if (node.child.exitCode !== null) throw new Error(`the node agent exited: ${node.output().slice(-3000)}`);
-      const c = await drover.getCluster(name);
-      last = c.stateReason;
-      return c.state === 'active' ? c : undefined;
-    }, 300_000).catch((error: unknown) => { throw new Error(`${String(error)}; last reason: ${last}; node agent: ${node.output().slice(-3000)}`); });
+    await untilClusterActive(node, name, () => drover.getCluster(name), () => `; node agent: ${node.output().slice(-3000)}`);
 
     const shown = await drover.cli('clusters', 'get', name, '--registration');
     assert.ok(shown.includes(created.registration.nodeCommand), `the node command again: ${shown}`);

@@ -16,7 +16,7 @@ import { kubectl, kubectlOk } from '../testenv/index.ts';
 import { eventually } from '../testenv/drover.ts';
 import { startReplicaSet, type ReplicaSet } from '../testenv/replicas.ts';
 import { provisioningBinaries, provisioningVersions } from '../testenv/binaries.ts';
-import { startNodeAgent, type NodeAgentProcess } from '../testenv/node-agents.ts';
+import { startNodeAgent, untilClusterActive, type NodeAgentProcess } from '../testenv/node-agents.ts';
 
 const suffix = Math.random().toString(36).slice(2, 7);
 
@@ -39,10 +39,7 @@ describe('etcd snapshots of a provisioned cluster through any replica, after the
     const created = JSON.parse(await set.cli('clusters', 'create', name, '--custom', '--kubernetes-version', version, '-o', 'json')) as Created;
     cluster = created.cluster;
     node = startNodeAgent(created.registration.nodeCommand, { dataDir: join(dirs, 'n1'), nodeName: 'n1' });
-    await eventually(`${name} to be active`, async () => {
-      if (node?.child.exitCode !== null) throw new Error(`the node agent exited: ${node?.output().slice(-3000) ?? ''}`);
-      return (await state()) === 'active' ? true : undefined;
-    }, 300_000);
+    await untilClusterActive(node, name, async () => ({ state: await state() }));
     await set.cli('kubeconfig', name, '--file', kubeconfig());
     await kubectlOk(['config', 'use-context', name], { kubeconfig: kubeconfig() });
   });

@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { signalGroup } from './processes.ts';
+import { eventually } from './wait.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -65,4 +66,19 @@ export async function stopNodeAgents(nodes: NodeAgentProcess[]): Promise<void> {
     await node.stop('SIGTERM');
     node.killProcesses();
   }
+}
+
+/**
+ * Waits up to 5 minutes for a provisioned cluster to be active while its node agent
+ * runs: an agent that exits fails the wait at once, with its output; a timeout names
+ * the cluster's last state reason, then `more()` (the test's own diagnostics).
+ */
+export async function untilClusterActive(node: NodeAgentProcess, name: string, cluster: () => Promise<{ state: string; stateReason?: string }>, more: () => string = () => ''): Promise<void> {
+  let last = '';
+  await eventually(`${name} to be active`, async () => {
+    if (node.child.exitCode !== null) throw new Error(`the node agent exited: ${node.output().slice(-3000)}`);
+    const current = await cluster();
+    last = current.stateReason ?? '';
+    return current.state === 'active' ? true : undefined;
+  }, 300_000).catch((error: unknown) => { throw new Error(`${String(error)}; last reason: ${last}${more()}`); });
 }
