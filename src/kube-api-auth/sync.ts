@@ -5,7 +5,8 @@
  * access it (ClusterAccess; admins only until bindings exist), and those users'
  * attributes. Only hashes leave the server.
  *
- * Polls the store every `intervalMs` (one indexed query for all clusters), so a
+ * Polls the store every `intervalMs` (one indexed query for all clusters, split by
+ * cluster once, so each cluster walks only its own rows), so a
  * revocation, a disabled user or a group change reaches each reachable cluster
  * within about one interval plus the writes. A cluster whose desired records are
  * the same as at its last successful sync is left alone, except on every
@@ -114,9 +115,9 @@ export class AceSync {
     if (this.closed) return;
     this.stats.ticks++;
     const targets: SyncTarget[] = [...this.targets].map(([id, client]) => ({ id, client }));
-    let rows: Awaited<ReturnType<AceSync['readStore']>>;
+    let rowsByCluster: Map<string, TokenRow[]>;
     try {
-      rows = await this.readStore();
+      rowsByCluster = byCluster(await this.readStore());
     } catch (error) {
       this.logger.warn({ err: error }, 'ace sync could not read the store');
       return;
@@ -124,7 +125,7 @@ export class AceSync {
     for (const target of targets) {
       if (this.inFlight.has(target.id)) continue; // still busy (or hung): its own problem, not the others'
       const tick = this.stats.ticks;
-      const run = this.desired(target.id, rows)
+      const run = this.desired(target.id, rowsByCluster.get(target.id) ?? [])
         .then(async (desired) => {
           const fingerprint = fingerprintOf(desired);
           const last = this.lastSynced.get(target.id);
@@ -153,12 +154,13 @@ export class AceSync {
     return this.options.tokens.clusterScoped(now);
   }
 
-  private async desired(clusterId: string, rows: Awaited<ReturnType<AceSync['readStore']>>): Promise<DesiredRecords> {
+  /** What `clusterId` should hold, from its own rows of the store's read. */
+  private async desired(clusterId: string, rows: readonly TokenRow[]): Promise<DesiredRecords> {
     const tokens = new Map<string, ClusterAuthTokenSpec>();
     const users = new Map<string, ClusterUserAttributeSpec>();
     const allowed = new Map<string, boolean>();
     for (const row of rows) {
-      if (row.clusterId !== clusterId || !row.hash.startsWith('sha3-512$')) continue;
+      if (!row.hash.startsWith('sha3-512$')) continue;
       const principalIds = parsePrincipals(row.principalIds);
       const groups = groupPrincipalIds(principalIds);
       let ok = allowed.get(row.userId);
@@ -236,6 +238,24 @@ export class AceSync {
     };
     await target.client.patch(resourcePath({ ...resources.configmaps, namespace: aceNamespace, name: aceConfigMapName }), configMap, { type: 'apply', fieldManager, force: true });
   }
+}
+
+type TokenRow = Awaited<ReturnType<ClusterTokenSource['clusterScoped']>>[number];
+
+/**
+ * The store's rows split by cluster, once a tick: each cluster then walks only its
+ * own rows (with a thousand clusters, filtering every row for each cluster was a
+ * thousand passes over every cluster-scoped token of the server, every 2 s).
+ */
+function byCluster(rows: readonly TokenRow[]): Map<string, TokenRow[]> {
+  const out = new Map<string, TokenRow[]>();
+  for (const row of rows) {
+    if (row.clusterId === null) continue;
+    const own = out.get(row.clusterId);
+    if (own) own.push(row);
+    else out.set(row.clusterId, [row]);
+  }
+  return out;
 }
 
 function parsePrincipals(json: string): string[] {

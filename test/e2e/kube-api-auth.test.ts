@@ -184,6 +184,10 @@ describe('authorized cluster endpoint (kube-api-auth)', () => {
       const r = await kubectl(['get', 'clusterauthtokens.cluster.drover.dev', forBeta.tokenId, '-n', 'cattle-system'], { kubeconfig: cpB.kubeconfigPath });
       return r.code === 0 ? true : undefined;
     }, 30_000);
+    // Each cluster holds only its own records: alpha never gets beta's, not even as a hash.
+    const inAlpha = await admin(['get', 'clusterauthtokens.cluster.drover.dev', '-n', 'cattle-system', '-o', 'name']);
+    assert.match(inAlpha, new RegExp(aceToken.split(':')[0]!));
+    assert.doesNotMatch(inAlpha, new RegExp(forBeta.tokenId));
     const sessionToken = (JSON.parse(readFileSync(drover.configPath, 'utf8')) as { token?: string }).token;
     const wrongSecret = `${aceToken.split(':')[0]!}:${'A'.repeat(43)}`;
     for (const [what, token] of [['beta token', forBeta.token], ['wrong secret', wrongSecret], ['unscoped', sessionToken ?? 'token-none:x']] as const) {
