@@ -25,8 +25,6 @@ import { clustersApi, dismissAgents, type ClusterVisibility, type ClustersApiOpt
 export { ClusterService, type Cluster, type ClusterAccess, type ClusterState } from './cluster-service.ts';
 export { ClusterControllers, localOwnership, type ClusterLiveness, type ClusterOwnership, type GoneReason, type LiveCluster } from './cluster-controller.ts';
 export { importManifest } from './import-manifest.ts';
-// Defined in agent-protocol/ so that the agent loads no server code; re-exported for the server's own users.
-export { agentAccountObjects, agentNamespace, agentServiceAccount, managedByLabel } from '../agent-protocol/index.ts';
 
 export interface ClustersFeatureOptions {
   db: Kysely<Database>;

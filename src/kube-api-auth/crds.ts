@@ -8,7 +8,7 @@
  * the user's groups and enabled flag.
  */
 // The leaf module, not clusters/index.ts: kube-api-auth runs in the cluster and must not load the server's tunnel code.
-import { managedByLabel } from '../clusters/index.ts';
+import { managedByLabel } from '../agent-protocol/index.ts';
 import type { KubeObject, ObjectMeta } from '../kube/index.ts';
 
 export const aceGroup = 'cluster.drover.dev';

@@ -21,7 +21,8 @@ import type { Logger } from 'pino';
 import type { AuthenticatedUser, TokenService } from '../identity/index.ts';
 import type { KubeClient, KubeList } from '../kube/index.ts';
 import { isKubeApiError, resourcePath, resources } from '../kube/index.ts';
-import { managedByLabel, type ClusterLiveness } from '../clusters/index.ts';
+import type { ClusterLiveness } from '../clusters/index.ts';
+import { managedByLabel } from '../agent-protocol/index.ts';
 import { silentLogger } from '../logging/index.ts';
 import { groupPrincipalIds } from '../principals/index.ts';
 import {
