@@ -63,6 +63,7 @@ function setup(options: { recheckMs?: number; maxEntries?: number; lastUsedInter
 }
 
 const idOf = (value: string): string => value.slice(0, value.indexOf(':'));
+const secretOf = (value: string): string => value.slice(value.indexOf(':') + 1);
 const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe('CachedTokenAuthenticator', () => {
@@ -345,7 +346,7 @@ describe('CachedTokenAuthenticator.authenticateCached (the proxy hot path), from
     const { tokens, auth } = setup();
     const value = tokens.add();
     await auth.authenticate(value);
-    const secret = value.slice(value.indexOf(':') + 1);
+    const secret = secretOf(value);
     const lastChanged = `${idOf(value)}:${secret.slice(0, -1)}${secret.endsWith('a') ? 'b' : 'a'}`;
     throwsCode(() => auth.authenticateCached(lastChanged), 'DRV_ERR_UNAUTHENTICATED');
     throwsCode(() => auth.authenticateCached(formatToken(idOf(value), generateToken().secret)), 'DRV_ERR_UNAUTHENTICATED');
@@ -358,7 +359,6 @@ describe('CachedTokenAuthenticator.authenticateCached (the proxy hot path), from
     await auth.authenticate(alice);
     await auth.authenticate(bob);
     // Bob's secret under Alice's id, and Alice's under Bob's.
-    const secretOf = (v: string): string => v.slice(v.indexOf(':') + 1);
     throwsCode(() => auth.authenticateCached(formatToken(idOf(alice), secretOf(bob))), 'DRV_ERR_UNAUTHENTICATED');
     throwsCode(() => auth.authenticateCached(formatToken(idOf(bob), secretOf(alice))), 'DRV_ERR_UNAUTHENTICATED');
     assert.equal(auth.authenticateCached(bob)?.id, 'u-bob');
