@@ -16,7 +16,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import https from 'node:https';
 import http from 'node:http';
 import { dirname, join, resolve } from 'node:path';
@@ -29,6 +28,7 @@ import { etcdDataDir, restoreEtcd } from './etcd-restore.ts';
 import { etcdTlsOptions, joinEtcd, removeMembers } from './etcd-membership.ts';
 import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 import { NodeClient } from './node-client.ts';
+import { freePorts } from './free-ports.ts';
 import { Supervisor } from './supervisor.ts';
 import { inDataDir, localArgs } from './kubelet-local.ts';
 import {
@@ -375,8 +375,7 @@ export class NodeAgent {
       }
       return state;
     }
-    const ports = {} as NodePorts;
-    for (const name of portNames) ports[name] = await freePort(this.options.address);
+    const ports: NodePorts = await freePorts(this.options.address, portNames);
     const state: NodeState = { nodeId: randomBytes(16).toString('hex'), name: this.options.nodeName, ports };
     await this.saveState(state);
     return state;
@@ -399,15 +398,4 @@ function tail(file: string): string {
   } catch {
     return '(no log)';
   }
-}
-
-function freePort(host: string): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
