@@ -1,11 +1,12 @@
-/** Ports for a node's processes, chosen when its data dir is first used. */
+/** Ports for several processes at once: a node's, chosen when its data dir is first used (and the test environment's). */
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 
 /**
  * A port free on `host` now for each name, all different. Every port stays bound until
  * all are chosen: closing each before asking for the next let the kernel hand out the
- * same port twice, and the server refuses a node whose processes share a port.
+ * same port twice, and the server refuses a node whose processes share a port (a test
+ * control plane's etcd and kube-apiserver would collide the same way).
  */
 export async function freePorts<Name extends string>(host: string, names: readonly Name[]): Promise<Record<Name, number>> {
   const servers: Server[] = [];

@@ -18,7 +18,7 @@ import { existsSync, openSync, closeSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { kubeBinaries } from './binaries.ts';
-import { freePort } from './ports.ts';
+import { freePorts } from './ports.ts';
 import { waitFor } from './wait.ts';
 import { adminKubeconfig, webhookKubeconfig } from './kubeconfig-files.ts';
 import { kubeGet } from './kube-http.ts';
@@ -90,7 +90,7 @@ async function startOnce(
   const pki = join(dir, 'pki');
   await mkdir(pki, { recursive: true });
 
-  const [etcdPort, etcdPeerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const { etcd: etcdPort, etcdPeer: etcdPeerPort, api: apiPort } = await freePorts('127.0.0.1', ['etcd', 'etcdPeer', 'api']);
   const etcdUrl = `http://127.0.0.1:${etcdPort}`;
   const url = `https://127.0.0.1:${apiPort}`;
   const adminToken = randomBytes(24).toString('hex');

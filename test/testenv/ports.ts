@@ -1,20 +1,12 @@
-import { createServer } from 'node:net';
+import { freePorts } from '../../src/provisioning/free-ports.ts';
+
+export { freePorts };
 
 /**
  * A loopback port that was free a moment ago. Another process can take it before
- * we bind it, so callers that start servers on it must retry on EADDRINUSE.
+ * we bind it, so callers that start servers on it must retry on EADDRINUSE. Callers
+ * that need several at once use `freePorts`, which never hands out one twice.
  */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolvePromise(address.port);
-        else reject(new Error('could not read the port of a loopback listener'));
-      });
-    });
-  });
+export async function freePort(): Promise<number> {
+  return (await freePorts('127.0.0.1', ['port'])).port;
 }

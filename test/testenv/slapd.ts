@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
 import { loadOrCreateTls } from '../../src/server/tls.ts';
-import { freePort } from './ports.ts';
+import { freePorts } from './ports.ts';
 import { waitFor } from './wait.ts';
 
 export const suffix = 'dc=example,dc=org';
@@ -186,8 +186,9 @@ export async function startSlapd(): Promise<Slapd> {
   let url = '';
   let ldapsUrl = '';
   const choosePorts = async (): Promise<void> => {
-    url = `ldap://127.0.0.1:${await freePort()}`;
-    ldapsUrl = `ldaps://127.0.0.1:${await freePort()}`;
+    const ports = await freePorts('127.0.0.1', ['ldap', 'ldaps']);
+    url = `ldap://127.0.0.1:${ports.ldap}`;
+    ldapsUrl = `ldaps://127.0.0.1:${ports.ldaps}`;
   };
   await choosePorts();
   let child: ChildProcess | undefined;
