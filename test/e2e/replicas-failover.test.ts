@@ -101,6 +101,10 @@ describe('3 replicas behind HAProxy: relay, kill -9 and rolling restart', () => 
     for (const stream of [waiter.stdout, waiter.stderr]) stream.on('data', (c: Buffer) => { waiterOut += c.toString(); });
     const waited = new Promise<number | null>((resolve) => waiter.on('exit', (code) => resolve(code)));
     await eventually('kubectl wait to be watching', () => (/watch=true[^\n]* 200 OK/.test(waiterOut) ? true : undefined), 30_000);
+    // client-go answers a watch cut within its first second by listing again, not watching
+    // again ("very short watch"); the list can then find the change and kubectl opens no second
+    // watch, which is what this test counts. Let the watch outlive that second before the kill.
+    await new Promise((r) => setTimeout(r, 1500));
 
     const killedAt = Date.now();
     await set.replicas[victim]?.kill9();
