@@ -63,6 +63,8 @@ export class Agent {
     if (options.mode !== 'cluster' && options.mode !== 'node') throw new InvalidArgumentError('--mode', '"cluster" or "node"', options.mode);
     const transport = options.env.DROVER_TUNNEL_TRANSPORT;
     if (transport !== undefined && transport !== 'auto' && transport !== 'websocket') throw new InvalidArgumentError('DROVER_TUNNEL_TRANSPORT', '"auto" or "websocket"', transport);
+    const dataConnections = options.env.DROVER_TUNNEL_DATA_CONNECTIONS;
+    if (dataConnections !== undefined && dataConnections !== 'on' && dataConnections !== 'off') throw new InvalidArgumentError('DROVER_TUNNEL_DATA_CONNECTIONS', '"on" or "off"', dataConnections);
     this.options = options;
   }
 
@@ -84,6 +86,9 @@ export class Agent {
       // `websocket` skips the offer of HTTP/2 on the upgraded socket, for a proxy that
       // answers it slowly or oddly instead of refusing it (the fallback covers a refusal).
       ...(options.env.DROVER_TUNNEL_TRANSPORT === 'websocket' ? { transport: 'websocket' as const } : {}),
+      // `off` keeps every dial on its HTTP/2 stream, for a proxy or firewall that limits
+      // how many connections an agent may hold (one more per connection to kube-apiserver).
+      ...(options.env.DROVER_TUNNEL_DATA_CONNECTIONS === 'off' ? { dataConnections: false } : {}),
       headers: () => ({
         [agentHeaders.token]: options.registrationToken,
         [agentHeaders.kind]: options.mode,

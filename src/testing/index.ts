@@ -6,7 +6,8 @@
 export { refusal, refused } from './refusal.ts';
 export { runCliForTest, type CliResult } from './cli.ts';
 export {
-  makeTestPki, startRelay, startTarget, startTunnelHarness, testAuthenticate, until,
+  makeTestPki, rawUpgrade, startRelay, startTarget, startTunnelHarness, testAuthenticate, until,
   type HarnessOptions, type Relay, type TestPki, type TestTarget, type TunnelHarness,
 } from './tunnel.ts';
+export { tunnelTestKit, type TunnelTestKit } from './tunnel-test-kit.ts';
 export { selfSignedCaPem } from './certificates.ts';

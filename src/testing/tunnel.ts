@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -105,6 +105,24 @@ export async function startTunnelHarness(harnessOptions: HarnessOptions = {}): P
   };
   await harness.restart();
   return harness;
+}
+
+/**
+ * An upgrade request on `<url>/v3/connect` as an attacker would make it; resolves with
+ * the answer's status, headers and body, and the socket when it switched (else undefined).
+ */
+export function rawUpgrade(url: string, caPem: string, headers: Record<string, string>): Promise<{ status: number; headers: IncomingHttpHeaders; body: string; socket?: Duplex }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(`${url}/v3/connect`, { ca: caPem, agent: false, headers: { Connection: 'Upgrade', ...headers } });
+    req.on('upgrade', (res, socket) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: '', socket }));
+    req.on('response', (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => { body += c.toString('utf8'); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 export interface TestTarget { port: number; address: string; connections: net.Socket[]; close(): Promise<void> }

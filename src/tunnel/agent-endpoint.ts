@@ -4,7 +4,10 @@
  *   - CONNECT host:port (RFC 7540 §8.3): checked against the allow-list, dialled with
  *     net.connect, answered 200 and piped both ways (TLS to the target runs end to
  *     end inside; the agent never sees plaintext API traffic). 403 when the address
- *     is not allowed, 400 when it is malformed, 502 when the dial fails.
+ *     is not allowed, 400 when it is malformed, 502 when the dial fails. When the
+ *     CONNECT names a token and the session can open connections of its own, the
+ *     bytes travel on a new connection to the server instead (data-dials.ts), and the
+ *     answer says so; if that connection cannot be had, on the stream as before.
  *   - the owner's ordinary routes ("GET /v1/cluster-info"); 404 for any other.
  */
 import http2, { type ServerHttp2Session, type ServerHttp2Stream, type IncomingHttpHeaders, type Settings } from 'node:http2';
@@ -12,6 +15,8 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../logging/index.ts';
 import { parseHostPort } from '../addresses/index.ts';
+import { carriesBytes } from './liveness.ts';
+import { dialTokenHeader, dialViaHeader } from './protocols.ts';
 import type { TunnelHandlers, TunnelReply } from './types.ts';
 import { maxFrameBytes } from './ws-link.ts';
 
@@ -28,6 +33,9 @@ const maxRequestBodyBytes = 1024 * 1024;
 const maxConcurrentStreams = 16_384;
 const { NGHTTP2_CONNECT_ERROR, NGHTTP2_CANCEL } = http2.constants;
 
+/** Opens the connection a dial's token names (the `drover-tunnel-data/1` upgrade); rejects when refused. */
+export type DataConnector = (token: string) => Promise<net.Socket>;
+
 /** The HTTP/2 server side of each of an agent's sessions (one at a time in practice). */
 export class AgentEndpoint {
   private readonly settings: Settings;
@@ -43,19 +51,33 @@ export class AgentEndpoint {
    * WebSocket's stream). Not through an `http2.Server`: its connection handler refuses
    * a TLS socket whose ALPN did not say h2, which an upgraded socket never does.
    */
-  serve(duplex: Duplex): ServerHttp2Session {
+  serve(duplex: Duplex, connectData?: DataConnector): ServerHttp2Session {
     const session = http2.performServerHandshake(duplex, { settings: this.settings, maxSessionMemory: 64 });
-    session.on('stream', (stream, headers) => this.onStream(stream, headers));
+    // The dials' own connections end with the session, as its streams do.
+    const dataConnections = new Set<net.Socket>();
+    const connector = connectData && ((token: string) => connectData(token).then((connection) => {
+      if (session.closed || session.destroyed) {
+        connection.destroy();
+        throw new Error('the tunnel session ended');
+      }
+      dataConnections.add(connection);
+      connection.once('close', () => dataConnections.delete(connection));
+      return connection;
+    }));
+    session.once('close', () => { for (const connection of dataConnections) connection.destroy(); });
+    session.on('stream', (stream, headers) => this.onStream(stream, headers, connector));
     return session;
   }
 
-  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, connectData: DataConnector | undefined): void {
     stream.on('error', (error) => this.options.logger.debug({ err: error.message }, 'tunnel stream error'));
-    if (headers[':method'] === 'CONNECT') this.onConnect(stream, String(headers[':authority'] ?? ''));
+    const token = headers[dialTokenHeader];
+    if (headers[':method'] === 'CONNECT') this.onConnect(stream, String(headers[':authority'] ?? ''), typeof token === 'string' ? connectData?.bind(null, token) : undefined);
     else void this.onRequest(stream, headers);
   }
 
-  private onConnect(stream: ServerHttp2Stream, authority: string): void {
+  /** `ownConnection`, when given, opens the connection this dial's bytes may travel on instead of `stream`. */
+  private onConnect(stream: ServerHttp2Stream, authority: string, ownConnection: (() => Promise<net.Socket>) | undefined): void {
     const target = parseHostPort(authority);
     if (!target) return refuse(stream, 400, 'malformed CONNECT address');
     if (!this.options.allow(target.host, target.port)) {
@@ -70,28 +92,19 @@ export class AgentEndpoint {
       connected = true;
       socket.setTimeout(0);
       if (stream.destroyed) return void socket.destroy();
-      try {
-        stream.respond({ ':status': 200 });
-      } catch {
-        return void socket.destroy();
-      }
-      socket.pipe(stream);
-      stream.pipe(socket);
+      if (!ownConnection) return relayOverStream(stream, socket);
+      ownConnection().then((connection) => relayOverConnection(stream, socket, connection), (error: Error) => {
+        this.options.logger.debug({ address: authority, err: error.message }, 'tunnel dial carried on its stream: its own connection was refused');
+        relayOverStream(stream, socket);
+      });
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
-      if (!connected) {
-        this.options.logger.info({ address: authority, code: error.code }, 'tunnel dial failed');
-        refuse(stream, 502, `agent could not connect ${authority}: ${error.code ?? error.message}`, error.code);
-      } else if (!stream.closed) {
-        stream.close(NGHTTP2_CONNECT_ERROR);
-      }
+      if (connected) return;
+      this.options.logger.info({ address: authority, code: error.code }, 'tunnel dial failed');
+      refuse(stream, 502, `agent could not connect ${authority}: ${error.code ?? error.message}`, error.code);
     });
-    // A reset from the server side (or a dead session) resets the target connection too;
-    // a clean close has already ended both directions through the pipes.
-    stream.on('close', () => {
-      if (stream.rstCode !== undefined && stream.rstCode !== 0) reset(socket);
-    });
-    stream.on('aborted', () => reset(socket));
+    // A dial the server gave up (or a session that died) before it was answered closes the target.
+    stream.once('close', () => { if (!stream.headersSent) reset(socket); });
   }
 
   private async onRequest(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> {
@@ -110,6 +123,63 @@ export class AgentEndpoint {
       refuse(stream, 500, 'agent route failed');
     }
   }
+}
+
+/** The dial's bytes travel on its HTTP/2 stream. */
+function relayOverStream(stream: ServerHttp2Stream, socket: net.Socket): void {
+  if (socket.destroyed) return refuse(stream, 502, 'the target closed its connection before the dial was answered');
+  try {
+    stream.respond({ ':status': 200 });
+  } catch {
+    return void socket.destroy();
+  }
+  carriesBytes(stream);
+  socket.pipe(stream);
+  stream.pipe(socket);
+  socket.on('error', () => { if (!stream.closed) stream.close(NGHTTP2_CONNECT_ERROR); });
+  // A reset from the server side (or a dead session) resets the target connection too;
+  // a clean close has already ended both directions through the pipes.
+  stream.on('close', () => {
+    if (stream.rstCode !== undefined && stream.rstCode !== 0) reset(socket);
+  });
+  stream.on('aborted', () => reset(socket));
+}
+
+/**
+ * The dial's bytes travel on `connection`, its own; the stream stays open beside it to
+ * carry aborts, both ways: the server resets it (CANCEL) when it drops the connection
+ * before both directions ended, and the agent resets the target; a target that resets
+ * makes the agent reset the stream (CONNECT_ERROR), and the server fails the
+ * connection with that error. Neither end mistakes an abort for a clean end, which a
+ * FIN on the connection could not say (it may also arrive before the stream's reset).
+ */
+function relayOverConnection(stream: ServerHttp2Stream, socket: net.Socket, connection: net.Socket): void {
+  if (socket.destroyed || stream.destroyed) {
+    connection.destroy();
+    if (!socket.destroyed) socket.destroy();
+    return refuse(stream, 502, 'the target closed its connection before the dial was answered');
+  }
+  try {
+    stream.respond({ ':status': 200, [dialViaHeader]: 'connection' });
+  } catch {
+    connection.destroy();
+    return void socket.destroy();
+  }
+  connection.allowHalfOpen = true;
+  connection.pipe(socket);
+  socket.pipe(connection);
+  let connectionEnded = false;
+  connection.once('end', () => { connectionEnded = true; });
+  connection.on('error', () => undefined);
+  connection.once('close', () => {
+    if (!connectionEnded) reset(socket);
+    if (!stream.closed) stream.close();
+  });
+  // The server closes the connection once it hears of the reset.
+  socket.on('error', () => { if (!stream.closed) stream.close(NGHTTP2_CONNECT_ERROR); });
+  stream.on('close', () => {
+    if (stream.rstCode === NGHTTP2_CANCEL) reset(socket);
+  });
 }
 
 /** Resets (RST) rather than closes (FIN), so the target cannot mistake an abort for a clean end. */

@@ -6,12 +6,15 @@
  * change whom the session serves (T9).
  */
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DroverError } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { parseHostPort } from '../addresses/index.ts';
 import { readBody } from './agent-endpoint.ts';
-import { watchPeer } from './liveness.ts';
+import type { DataDials } from './data-dials.ts';
+import { dialTokenHeader, dialViaHeader } from './protocols.ts';
+import { carriesBytes, watchPeer } from './liveness.ts';
 import { maxFrameBytes } from './ws-link.ts';
 import type {
   AgentRequestOptions, AgentResponse, Clock, SessionEndReason, SessionInfo, TunnelStream,
@@ -27,6 +30,8 @@ export interface AgentSessionOptions {
   deadPeerTimeoutMs: number;
   streamWindowBytes: number;
   sessionWindowBytes: number;
+  /** Given, dials may travel on connections of their own (data-dials.ts); only beside a direct session. */
+  dataDials?: DataDials;
   onEnd: (session: AgentSession, reason: SessionEndReason) => void;
 }
 
@@ -42,7 +47,7 @@ export interface AgentSessionView {
   destroy(reason: SessionEndReason): void;
 }
 
-const { NGHTTP2_CANCEL } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_CONNECT_ERROR, NGHTTP2_NO_ERROR } = http2.constants;
 const defaultMaxBodyBytes = 4 * 1024 * 1024;
 
 export class AgentSession implements AgentSessionView {
@@ -52,6 +57,8 @@ export class AgentSession implements AgentSessionView {
   private ended = false;
   private endReason: SessionEndReason | undefined;
   private readonly ending = new AbortController();
+  /** Dials' own connections: they live and die with the session, like its streams. */
+  private readonly dataConnections = new Set<Socket>();
 
   constructor(private readonly options: AgentSessionOptions) {
     this.info = options.info;
@@ -66,6 +73,7 @@ export class AgentSession implements AgentSessionView {
     // GOAWAY: no new streams here, but those open may finish.
     this.h2.on('goaway', () => this.end({ type: 'closed-by-agent' }));
     this.stopWatch = watchPeer(this.h2, {
+      connection: options.connection,
       keepaliveIntervalMs: options.keepaliveIntervalMs,
       deadPeerTimeoutMs: options.deadPeerTimeoutMs,
       clock: options.clock,
@@ -105,16 +113,23 @@ export class AgentSession implements AgentSessionView {
   private openStream(address: string, signal: AbortSignal | undefined): Promise<TunnelStream> {
     if (!parseHostPort(address)) return Promise.reject(new DroverError('DRV_ERR_INVALID_ARGUMENT', `dial address ${JSON.stringify(address)} is not host:port`));
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    const dataDials = this.options.dataDials;
+    const token = dataDials?.expect(this.info.identity);
     let stream: ClientHttp2Stream;
     try {
       // No `signal` option here: Node would keep it bound to the stream for its whole life.
-      stream = this.h2.request({ ':method': 'CONNECT', ':authority': address }, { endStream: false });
+      stream = this.h2.request({ ':method': 'CONNECT', ':authority': address, ...(token ? { [dialTokenHeader]: token } : {}) }, { endStream: false });
     } catch (error) {
+      if (token) dataDials?.forget(token);
       // The session is going away (GOAWAY or destroyed) but has not reported it yet.
       return Promise.reject(new DroverError('DRV_ERR_SESSION_CLOSED', `tunnel session ${this.info.id} cannot open streams: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
     }
     return new Promise((resolve, reject) => {
-      const fail = (error: Error): void => { cleanup(); reject(error); };
+      const fail = (error: Error): void => {
+        cleanup();
+        if (token) dataDials?.forget(token);
+        reject(error);
+      };
       const onAbort = (): void => {
         fail(signal?.reason instanceof Error ? signal.reason : new Error(`dial to ${address} aborted`));
         stream.on('error', () => undefined);
@@ -126,7 +141,21 @@ export class AgentSession implements AgentSessionView {
       const onResponse = (headers: IncomingHttpHeaders): void => {
         cleanup();
         const status = Number(headers[':status']);
-        if (status === 200) return resolve(Object.assign(stream, { via: this.info }));
+        const connection = token ? dataDials?.take(token) : undefined;
+        if (status === 200 && headers[dialViaHeader] === 'connection') {
+          stream.on('error', () => undefined);
+          if (!connection) {
+            stream.close(NGHTTP2_CANCEL);
+            return reject(new DroverError('DRV_ERR_BAD_GATEWAY', `cluster ${this.info.identity.clusterId}: the agent said the dial to ${address} has its own connection, but none arrived`));
+          }
+          return void connection.then((socket) => this.adoptConnection(socket, stream, address, resolve, reject), (error: unknown) => reject(new DroverError(
+            'DRV_ERR_BAD_GATEWAY', `tunnel connection to ${address} failed before it was used: ${error instanceof Error ? error.message : String(error)}`, { cause: error })));
+        }
+        void connection?.then((socket) => socket.destroy(), () => undefined);
+        if (status === 200) {
+          carriesBytes(stream);
+          return resolve(Object.assign(stream, { via: this.info, carrier: 'stream' as const }));
+        }
         void readBody(stream, 4096).catch(() => Buffer.alloc(0)).then((body) => reject(dialError(status, address, body.toString('utf8'), this.info)));
       };
       const cleanup = (): void => {
@@ -140,6 +169,31 @@ export class AgentSession implements AgentSessionView {
       stream.on('close', onClose);
       stream.on('response', onResponse);
     });
+  }
+
+  /**
+   * A dial's own connection, now carrying its bytes: kept with the session's streams.
+   * The dial's stream stays open beside it, as its abort signal: a connection dropped
+   * before both directions ended resets the stream (CANCEL), and the agent then resets
+   * the target, which could not tell a FIN after an abort from a clean end.
+   */
+  private adoptConnection(socket: Socket, stream: ClientHttp2Stream, address: string, resolve: (stream: TunnelStream) => void, reject: (error: Error) => void): void {
+    if (this.ended || socket.destroyed) {
+      socket.destroy();
+      stream.close(NGHTTP2_CANCEL);
+      return reject(this.ended ? this.closedError() : new DroverError('DRV_ERR_BAD_GATEWAY', 'the tunnel connection closed before it was used'));
+    }
+    this.dataConnections.add(socket);
+    socket.once('close', () => {
+      this.dataConnections.delete(socket);
+      if (!stream.closed) stream.close(socket.readableEnded && socket.writableFinished ? NGHTTP2_NO_ERROR : NGHTTP2_CANCEL);
+    });
+    // The agent resets the stream when the target reset its connection.
+    stream.once('close', () => {
+      if (stream.rstCode !== NGHTTP2_CONNECT_ERROR || socket.destroyed) return;
+      socket.destroy(new DroverError('DRV_ERR_BAD_GATEWAY', `tunnel connection to ${address}: the target reset its connection (NGHTTP2_CONNECT_ERROR)`));
+    });
+    resolve(Object.assign(socket, { via: this.info, carrier: 'connection' as const }));
   }
 
   /** An ordinary HTTP/2 request to one of the agent's registered routes. */
@@ -179,18 +233,23 @@ export class AgentSession implements AgentSessionView {
     }
   }
 
-  /** Graceful: no new streams; open ones finish; then the connection closes (HTTP/2 ends it). */
-  close(reason: SessionEndReason = { type: 'server-closing' }): Promise<void> {
-    if (this.ended) return Promise.resolve();
+  /**
+   * Graceful: no new streams; open ones finish, on the session and on their own
+   * connections; then the connection closes (HTTP/2 ends it).
+   */
+  async close(reason: SessionEndReason = { type: 'server-closing' }): Promise<void> {
+    if (this.ended) return;
     this.end(reason);
-    return new Promise((resolve) => this.h2.close(() => resolve()));
+    await Promise.all([...this.dataConnections].map((socket) => new Promise((resolve) => socket.once('close', resolve))));
+    await new Promise<void>((resolve) => this.h2.close(() => resolve()));
   }
 
-  /** Immediate: resets every stream and drops the connection. Idempotent. */
+  /** Immediate: resets every stream, closes the dials' own connections and drops the session's. Idempotent. */
   destroy(reason: SessionEndReason): void {
     this.end(reason);
     if (!this.h2.destroyed) this.h2.destroy();
     this.options.connection.destroy();
+    for (const socket of this.dataConnections) socket.destroy();
   }
 
   private end(reason: SessionEndReason): void {

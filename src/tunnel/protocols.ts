@@ -10,6 +10,12 @@
  *     balancers that pass only WebSocket upgrades (AWS ALB, for one). The agent falls
  *     back to it when its offer of the direct protocol is refused by anything but a
  *     Drover server that understood it.
+ * And one that carries no session: `drover-tunnel-data/1`, a connection the agent
+ * opens for one dial of its direct session, named by the token the server sent with
+ * that dial's CONNECT (data-dials.ts). The agent then answers the CONNECT with
+ * `drover-dial-via: connection`, and the dial's bytes travel on the new connection;
+ * without that answer (an older agent, or a refused upgrade) they travel on the
+ * CONNECT's own stream.
  */
 
 /** The Upgrade token of HTTP/2 straight on the upgraded socket, with its version. */
@@ -25,7 +31,16 @@ export const directProtocolFamily = 'drover-tunnel-h2/';
  */
 export const protocolsHeader = 'drover-tunnel-protocols';
 
+/** The Upgrade token of a dial's own connection, with its version. */
+export const dataProtocol = 'drover-tunnel-data/1';
+
+/** CONNECT header (server to agent): the token that names a dial's own connection. */
+export const dialTokenHeader = 'drover-dial-token';
+
+/** CONNECT answer header (agent to server): `connection` when the dial's bytes travel on its own connection. */
+export const dialViaHeader = 'drover-dial-via';
+
 /** What this server speaks, as sent in `protocolsHeader`. */
-export const serverProtocols = `${directProtocol}, websocket`;
+export const serverProtocols = `${directProtocol}, ${dataProtocol}, websocket`;
 
 export type TunnelTransport = 'direct' | 'websocket';

@@ -16,15 +16,16 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Http2Session } from 'node:http2';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import { InvalidArgumentError } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { AgentEndpoint } from './agent-endpoint.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
-import { offerDirect } from './direct-offer.ts';
+import { offerUpgrade } from './upgrade-offer.ts';
 import { watchPeer } from './liveness.ts';
-import type { TunnelTransport } from './protocols.ts';
+import { dataProtocol, dialTokenHeader, directProtocol, type TunnelTransport } from './protocols.ts';
 import { maxMessageBytes, webSocketStream } from './ws-link.ts';
 import { realClock, type Clock, type TunnelHandlers } from './types.ts';
 
@@ -53,6 +54,12 @@ export interface TunnelClientOptions {
    * when refused by something that does not speak it; `websocket`: WebSocket only.
    */
   transport?: 'auto' | 'websocket';
+  /**
+   * Whether dials of a direct session may travel on connections of their own (default
+   * true; data-dials.ts): one more TLS connection to the server per connection to
+   * kube-apiserver, against HTTP/2 framing on both ends for every byte.
+   */
+  dataConnections?: boolean;
   clock?: Clock;
   random?: () => number;
 }
@@ -156,7 +163,8 @@ export class TunnelClient {
     const attempt: Attempt = { abort: () => undefined, ended: false };
     this.attempt = attempt;
     if (this.options.transport === 'websocket') return this.connectWebSocket(attempt);
-    const offer = offerDirect(this.url, {
+    const offer = offerUpgrade(this.url, {
+      protocol: directProtocol,
       headers: this.options.headers(),
       timeoutMs: this.options.handshakeTimeoutMs ?? 10_000,
       ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
@@ -205,10 +213,12 @@ export class TunnelClient {
 
   /** Serves HTTP/2 on the attempt's connection until either side ends it. */
   private run(attempt: Attempt, connection: Duplex, transport: TunnelTransport): void {
-    const h2 = this.endpoint.serve(connection);
+    const ownConnections = transport === 'direct' && this.options.dataConnections !== false;
+    const h2 = this.endpoint.serve(connection, ownConnections ? (token) => this.connectData(token) : undefined);
     attempt.h2 = h2;
     attempt.abort = () => { h2.destroy(); connection.destroy(); };
     watchPeer(h2, {
+      connection,
       keepaliveIntervalMs: this.options.keepaliveIntervalMs ?? 5_000,
       deadPeerTimeoutMs: this.options.deadPeerTimeoutMs ?? 20_000,
       clock: this.clock,
@@ -224,6 +234,19 @@ export class TunnelClient {
       this.options.logger.info({ url: this.url.toString(), transport }, 'tunnel connected');
       this.emit('connected');
     });
+  }
+
+  /** A dial's own connection: an upgrade like the session's, naming the dial's token. */
+  private async connectData(token: string): Promise<Socket> {
+    const offer = offerUpgrade(this.url, {
+      protocol: dataProtocol,
+      headers: { ...this.options.headers(), [dialTokenHeader]: token },
+      timeoutMs: this.options.handshakeTimeoutMs ?? 10_000,
+      ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
+    });
+    const outcome = await offer.outcome;
+    if (outcome.type === 'refused') throw new Error(`the server refused the dial's connection (${outcome.status}: ${outcome.message})`);
+    return outcome.socket;
   }
 
   /** Ends the attempt once (with the first reason noted, else `otherwise`) and schedules the next. */

@@ -21,7 +21,10 @@ import { DroverError, InvalidArgumentError, isDroverError } from '../errors/inde
 import type { Logger } from '../logging/index.ts';
 import { AgentSession, type AgentSessionView } from './agent-session.ts';
 import { SessionRegistry } from './session-registry.ts';
-import { directProtocol, directProtocolFamily, protocolsHeader, serverProtocols, type TunnelTransport } from './protocols.ts';
+import { DataDials } from './data-dials.ts';
+import {
+  dataProtocol, dialTokenHeader, directProtocol, directProtocolFamily, protocolsHeader, serverProtocols, type TunnelTransport,
+} from './protocols.ts';
 import { maxMessageBytes, webSocketStream } from './ws-link.ts';
 import {
   realClock, type AgentIdentity, type ClusterDialer, type Clock, type SessionEndReason, type SessionInfo, type TunnelStream,
@@ -66,6 +69,7 @@ export class TunnelServer implements ClusterDialer {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes, perMessageDeflate: false });
   private readonly registry = new SessionRegistry();
   private readonly pending = new Set<AgentSession>();
+  private readonly dataDials = new DataDials();
   private readonly listeners: { [E in keyof TunnelServerEvents]: Set<TunnelServerEvents[E]> } = { 'session-up': new Set(), 'session-down': new Set() };
   private state: 'open' | 'closing' | 'destroyed' = 'open';
 
@@ -93,6 +97,7 @@ export class TunnelServer implements ClusterDialer {
     socket.on('error', (error) => this.logger.debug({ err: error.message }, 'tunnel upgrade socket error'));
     if (this.state !== 'open') return refuseUpgrade(socket, 503, 'server is shutting down');
     const offered = (req.headers.upgrade ?? '').trim().toLowerCase();
+    if (offered === dataProtocol) return this.handleDataConnection(req, socket, head);
     const transport: TunnelTransport | undefined = offered === directProtocol ? 'direct' : offered === 'websocket' ? 'websocket' : undefined;
     if (!transport) {
       const what = offered.startsWith(directProtocolFamily) ? `tunnel protocol ${offered}, which this server does not speak` : `Upgrade ${JSON.stringify(offered)}`;
@@ -113,15 +118,49 @@ export class TunnelServer implements ClusterDialer {
         if (head.length > 0) socket.unshift(head);
         this.adopt(socket, 'direct', identity, req);
       });
-    }, (error: unknown) => {
-      const status = isDroverError(error) && error.status < 500 ? error.status : 500;
-      const level = status === 500 ? 'error' : 'info';
-      this.logger[level]({ remote: req.socket.remoteAddress, status, err: error instanceof Error ? error.message : String(error) }, 'tunnel upgrade refused');
-      refuseUpgrade(socket, status, status === 500 ? 'tunnel authentication failed' : publicText(error));
-    }).catch((error: unknown) => {
-      this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'tunnel upgrade failed');
-      refuseUpgrade(socket, 500, 'tunnel upgrade failed');
-    });
+    }, (error: unknown) => this.refuseUnauthenticated(req, socket, error)).catch((error: unknown) => this.failUpgrade(socket, error));
+  }
+
+  /**
+   * A dial's own connection (data-dials.ts): authenticated like a session, then handed
+   * to the dial its token names, only if that dial's session has the same identity.
+   */
+  private handleDataConnection(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const token = req.headers[dialTokenHeader];
+    if (typeof token !== 'string' || token.length === 0) return refuseUpgrade(socket, 400, `a ${dataProtocol} upgrade needs a ${dialTokenHeader} header`);
+    this.authenticate(req).then((identity) => {
+      checkIdentity(identity);
+      if (this.state !== 'open') return refuseUpgrade(socket, 503, 'server is shutting down');
+      if (socket.destroyed || !(socket instanceof Socket)) return void socket.destroy();
+      const switched = (): Promise<Socket> => new Promise((resolve, reject) => {
+        socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${dataProtocol}\r\n\r\n`, (error) => {
+          if (error || socket.destroyed) {
+            socket.destroy();
+            return reject(error ?? new Error('the data connection closed before its 101 left'));
+          }
+          socket.setTimeout(0);
+          socket.setNoDelay(true);
+          // TLS to kube-apiserver may end its direction while the other still flows.
+          socket.allowHalfOpen = true;
+          if (head.length > 0) socket.unshift(head);
+          resolve(socket);
+        });
+      });
+      // Not told apart on purpose: a guess learns nothing about which tokens exist.
+      if (!this.dataDials.deliver(token, identity, switched)) refuseUpgrade(socket, 404, 'no dial of this agent waits for this connection');
+    }, (error: unknown) => this.refuseUnauthenticated(req, socket, error)).catch((error: unknown) => this.failUpgrade(socket, error));
+  }
+
+  private refuseUnauthenticated(req: IncomingMessage, socket: Duplex, error: unknown): void {
+    const status = isDroverError(error) && error.status < 500 ? error.status : 500;
+    const level = status === 500 ? 'error' : 'info';
+    this.logger[level]({ remote: req.socket.remoteAddress, status, err: error instanceof Error ? error.message : String(error) }, 'tunnel upgrade refused');
+    refuseUpgrade(socket, status, status === 500 ? 'tunnel authentication failed' : publicText(error));
+  }
+
+  private failUpgrade(socket: Duplex, error: unknown): void {
+    this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'tunnel upgrade failed');
+    refuseUpgrade(socket, 500, 'tunnel upgrade failed');
   }
 
   /** Dials `address` (host:port) in `clusterId` through the preferred agent session. */
@@ -183,6 +222,9 @@ export class TunnelServer implements ClusterDialer {
       connection, info, logger: this.logger, clock: this.clock,
       keepaliveIntervalMs: this.keepaliveIntervalMs, deadPeerTimeoutMs: this.deadPeerTimeoutMs,
       streamWindowBytes: this.streamWindowBytes, sessionWindowBytes: 32 * 1024 * 1024,
+      // Dials get connections of their own only beside a direct session: an agent that had to
+      // fall back to the WebSocket sits behind something that would refuse them too.
+      ...(transport === 'direct' ? { dataDials: this.dataDials } : {}),
       onEnd: (s, reason) => {
         this.pending.delete(s);
         if (this.registry.remove(s)) this.emit('session-down', s.info, reason);
@@ -245,7 +287,7 @@ function closedError(): DroverError {
   return new DroverError('DRV_ERR_SESSION_CLOSED', 'the tunnel server is closed');
 }
 
-const reasons: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+const reasons: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
 function refuseUpgrade(socket: Duplex, status: number, message: string): void {
   if (socket.destroyed) return;

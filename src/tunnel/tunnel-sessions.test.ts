@@ -1,29 +1,19 @@
-import { describe, it, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import https from 'node:https';
 import tls from 'node:tls';
-import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { DroverError } from '../errors/index.ts';
 import { silentLogger } from '../logging/index.ts';
 import { fetchPinnedCa } from './ca-pin.ts';
-import { directProtocol, protocolsHeader } from './protocols.ts';
+import { dataProtocol, directProtocol, protocolsHeader } from './protocols.ts';
 import { TunnelClient, type DisconnectReason, type TunnelClientOptions } from './tunnel-client.ts';
-import { makeTestPki, startRelay, startTarget, startTunnelHarness, until, type TunnelHarness } from '../testing/index.ts';
+import { makeTestPki, rawUpgrade, startRelay, startTarget, tunnelTestKit, until, type TunnelHarness } from '../testing/index.ts';
 import type { SessionEndReason, SessionInfo } from './types.ts';
 
-const pki = makeTestPki();
-const unique = (): string => `c-${randomBytes(4).toString('hex')}`;
-const cleanups: (() => Promise<void> | void)[] = [];
-after(async () => { for (const c of cleanups.reverse()) await c(); });
-
-async function harnessFor(options: Parameters<typeof startTunnelHarness>[0] = {}): Promise<TunnelHarness> {
-  const h = await startTunnelHarness({ pki, ...options });
-  cleanups.push(() => h.stop());
-  return h;
-}
+const { pki, unique, cleanups, harnessFor } = tunnelTestKit();
 
 function agent(h: TunnelHarness, token: string, extra: Partial<TunnelClientOptions> = {}): TunnelClient {
   const client = new TunnelClient({
@@ -313,18 +303,10 @@ async function echo(h: TunnelHarness, clusterId: string, address: string, text: 
 }
 
 /** An upgrade request as an attacker would make it; resolves with the status and headers of the answer. */
-function upgrade(h: TunnelHarness, headers: Record<string, string>): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(`${h.url}/v3/connect`, { ca: pki.caPem, agent: false, headers: { Connection: 'Upgrade', ...headers } });
-    req.on('upgrade', (res, socket) => { socket.destroy(); resolve({ status: res.statusCode ?? 0, headers: res.headers, body: '' }); });
-    req.on('response', (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString('utf8'); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+async function upgrade(h: TunnelHarness, headers: Record<string, string>): ReturnType<typeof rawUpgrade> {
+  const answer = await rawUpgrade(h.url, pki.caPem, headers);
+  answer.socket?.destroy();
+  return answer;
 }
 
 describe('tunnel transports', { timeout: 60_000 }, () => {
@@ -375,7 +357,7 @@ describe('tunnel transports', { timeout: 60_000 }, () => {
     const h = await harnessFor();
     const answer = await upgrade(h, { Upgrade: directProtocol, 'x-test-token': 'nonsense' });
     assert.equal(answer.status, 401);
-    assert.equal(answer.headers[protocolsHeader], `${directProtocol}, websocket`);
+    assert.equal(answer.headers[protocolsHeader], `${directProtocol}, ${dataProtocol}, websocket`);
     assert.equal(h.tunnel.sessions().length, 0);
   });
 
@@ -383,8 +365,8 @@ describe('tunnel transports', { timeout: 60_000 }, () => {
     const h = await harnessFor();
     const newer = await upgrade(h, { Upgrade: 'drover-tunnel-h2/9', 'x-test-token': `cluster:${unique()}` });
     assert.equal(newer.status, 400);
-    assert.match(newer.body, /drover-tunnel-h2\/9, which this server does not speak; this server speaks drover-tunnel-h2\/1, websocket/);
-    assert.equal(newer.headers[protocolsHeader], `${directProtocol}, websocket`);
+    assert.match(newer.body, /drover-tunnel-h2\/9, which this server does not speak; this server speaks drover-tunnel-h2\/1, drover-tunnel-data\/1, websocket/);
+    assert.equal(newer.headers[protocolsHeader], `${directProtocol}, ${dataProtocol}, websocket`);
     const other = await upgrade(h, { Upgrade: 'h2c', 'x-test-token': `cluster:${unique()}` });
     assert.equal(other.status, 400);
     assert.equal(h.tunnel.sessions().length, 0);

@@ -155,9 +155,24 @@ for (const transport of ['auto', 'websocket'] as const) describe(`tunnel streams
     allowed.add(target.port);
     const stream = await harness.tunnel.dial(cluster, target.address);
     await until('the target connection', () => targetSocket !== undefined);
-    const closed = new Promise<void>((resolve) => targetSocket?.on('close', () => resolve()));
+    // A stream in the session is reset, and the agent resets the target. A dial's own
+    // connection reaches the agent as a FIN before its stream's reset can (two
+    // connections), so the target sees its input end, then the reset; a target that
+    // has stopped reading after the end (this one) notices that only when it next
+    // writes. Every real dial carries TLS, which tells that end from a clean one.
+    const over = new Promise<void>((resolve) => {
+      targetSocket?.on('close', () => resolve());
+      if (stream.carrier === 'connection') targetSocket?.on('end', () => resolve());
+    });
+    targetSocket?.resume();
     stream.destroy();
-    await closed;
+    await over;
+    if (stream.carrier === 'connection') {
+      await until('the reset reaching the target', () => {
+        targetSocket?.write('x');
+        return targetSocket?.destroyed === true;
+      });
+    }
     await target.close();
   });
 

@@ -30,8 +30,12 @@ export type SessionEndReason =
   | { type: 'protocol-error'; message: string }
   | { type: 'server-closing' };
 
-/** A byte stream dialled through an agent, with the session that carries it. */
-export type TunnelStream = Duplex & { readonly via: SessionInfo };
+/**
+ * A byte stream dialled through an agent, with the session that answered the dial and
+ * what carries its bytes: the dial's HTTP/2 stream in that session, or a connection of
+ * its own that the agent opened for it (data-dials.ts).
+ */
+export type TunnelStream = Duplex & { readonly via: SessionInfo; readonly carrier: 'stream' | 'connection' };
 
 /**
  * What the proxy and the cluster controller need from the tunnel: dial an address
