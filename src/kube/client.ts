@@ -306,6 +306,10 @@ export class KubeClient {
       return await step();
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
+      // A dial whose tunnel session ended says DRV_ERR_SESSION_CLOSED; for this client that
+      // is one connection that failed, not the client closing: a watch cache that took it
+      // for the latter stopped for good, where the next dial takes another session.
+      if (error instanceof DroverError && error.code === 'DRV_ERR_SESSION_CLOSED' && this.state !== 'closed') throw kubeNetworkError(this.endpoint.server, what, error);
       if (error instanceof DroverError) throw error;
       if (error instanceof undiciErrors.ClientClosedError || error instanceof undiciErrors.ClientDestroyedError || this.state === 'closed') {
         throw new DroverError('DRV_ERR_SESSION_CLOSED', `${what}: the Kubernetes client for ${this.endpoint.server} is closed`, { cause: error });

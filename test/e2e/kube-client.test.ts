@@ -10,12 +10,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { stringify as toYaml } from 'yaml';
 import { DroverError } from '../../src/errors/index.ts';
 import {
-  KubeApiError, KubeClient, endpointFromKubeconfig, resourcePath, resources,
+  KubeApiError, KubeClient, WatchCache, endpointFromKubeconfig, resourcePath, resources,
   type ClusterRole, type ClusterRoleBinding, type ConfigMap, type KubeList, type Namespace, type Role, type RoleBinding,
-  type SelfSubjectAccessReview, type ServiceAccount, type Status, type TokenRequest, type WatchEvent,
+  type SelfSubjectAccessReview, type ServiceAccount, type Status, type TokenRequest, type WatchEvent, type KubeObject,
 } from '../../src/kube/index.ts';
 import { freePort, sharedControlPlane, type ControlPlaneState } from '../testenv/index.ts';
 
@@ -247,6 +248,31 @@ describe('KubeClient against a real kube-apiserver', () => {
     assert.equal(untrusted.code, 'DRV_ERR_BAD_GATEWAY');
     assert.match(String((untrusted.cause as Error).message), /certificate/i);
     await wrongCa.close();
+  });
+
+  it('takes a dial whose tunnel session ended for a failed connection, not a closed client: requests and a watch cache go on', async () => {
+    const port = Number(new URL(cp.url).port);
+    let sessionsToLose = 3;
+    const dial = (): Promise<Socket> => {
+      // As the tunnel answers a dial caught in a session that has just died.
+      if (sessionsToLose-- > 0) return Promise.reject(new DroverError('DRV_ERR_SESSION_CLOSED', 'tunnel session 0aca74891032 for cluster c-1 is closed (dead-peer); retry to use another session'));
+      return new Promise((resolve, reject) => {
+        const s = connect(port, '127.0.0.1', () => resolve(s));
+        s.once('error', reject);
+      });
+    };
+    const client = new KubeClient({ endpoint: { server: 'https://kubernetes.default.svc:443', caPem: cp.caPem, token: cp.adminToken, dial } });
+    const failed = await rejectsWith(client.get('/version'), DroverError);
+    assert.equal(failed.code, 'DRV_ERR_BAD_GATEWAY');
+    assert.match(failed.message, /tunnel session 0aca74891032 .* is closed/);
+    const cache = new WatchCache<KubeObject>({ source: client, path: '/api/v1/namespaces', logger: pino({ level: 'silent' }), backoff: { initialMs: 10, maxMs: 50 } }).start();
+    try {
+      await cache.waitForSync(AbortSignal.timeout(20_000));
+      assert.ok(cache.get(undefined, ns), 'the cache synced after the dials that failed');
+    } finally {
+      await cache.close();
+      await client.close();
+    }
   });
 
   it('asks a token function before every request (rotating tokens)', async () => {

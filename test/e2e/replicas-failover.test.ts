@@ -20,6 +20,16 @@ interface ReplicaRow { id: string; address: string; live: boolean; owns: string[
 
 const report = (line: string): void => { process.stdout.write(`# replicas-failover: ${line}\n`); };
 
+/** A failed answer's Drover code and message (a Kubernetes Status), or the start of whatever else it was (HAProxy's own page). */
+function whyFailed(body: string): string {
+  try {
+    const status = JSON.parse(body) as { message?: string; details?: { causes?: { reason?: string }[] } };
+    return `${status.details?.causes?.[0]?.reason ?? ''} ${status.message?.slice(0, 100) ?? ''}`.trim();
+  } catch {
+    return body.replace(/\s+/g, ' ').slice(0, 100);
+  }
+}
+
 describe('3 replicas behind HAProxy: relay, kill -9 and rolling restart', () => {
   let privateCp: PrivateControlPlane;
   let cp: ControlPlaneState;
@@ -29,13 +39,28 @@ describe('3 replicas behind HAProxy: relay, kill -9 and rolling restart', () => 
   let token: string;
   const ns = `ha-${randomBytes(3).toString('hex')}`;
 
+  /** Why each failed GET failed: status and the error's code, or the connection's error. */
+  const failureTally = new Map<string, number>();
   /** One GET through the load balancer on a new connection (so HAProxy picks a replica for each). */
   const get = (): Promise<number> => new Promise((resolve) => {
+    const failed = (why: string, status: number): void => {
+      failureTally.set(why, (failureTally.get(why) ?? 0) + 1);
+      resolve(status);
+    };
     const req = httpsRequest(`${set.lb.url}/k8s/clusters/${cluster.id}/api/v1/namespaces/${ns}`, {
       agent: false, ca: set.replicas[0]?.caPem(), headers: { authorization: `Bearer ${token}` }, timeout: 10_000,
-    }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); res.on('error', () => resolve(0)); });
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const status = res.statusCode ?? 0;
+        if (status === 200) return resolve(status);
+        failed(`${status} ${whyFailed(Buffer.concat(chunks).toString('utf8'))}`, status);
+      });
+      res.on('error', (error) => failed(error.message, 0));
+    });
     req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve(0));
+    req.on('error', (error) => failed(error.message, 0));
     req.end();
   });
   const replicaRows = async (): Promise<ReplicaRow[]> => (JSON.parse(await set.cli('replicas', 'list', '-o', 'json')) as ReplicaRow[]);
@@ -142,6 +167,7 @@ describe('3 replicas behind HAProxy: relay, kill -9 and rolling restart', () => 
     let lastOk = Date.now();
     let longestGap = 0;
     let running = true;
+    failureTally.clear();
     const loop = (async () => {
       while (running) {
         const status = await get();
@@ -166,7 +192,7 @@ describe('3 replicas behind HAProxy: relay, kill -9 and rolling restart', () => 
     running = false;
     await loop;
     const total = ok + failed;
-    report(`rolling restart of 3 replicas: ${failed} of ${total} requests failed (${((100 * failed) / Math.max(total, 1)).toFixed(2)} %; target ≤ 1 %), longest gap between successes ${longestGap} ms`);
+    report(`rolling restart of 3 replicas: ${failed} of ${total} requests failed (${((100 * failed) / Math.max(total, 1)).toFixed(2)} %; target ≤ 1 %), longest gap between successes ${longestGap} ms${failureTally.size ? `; failures: ${[...failureTally].map(([why, n]) => `${n} × ${why}`).join(', ')}` : ''}`);
     assert.ok(ok > 0);
   });
 });
