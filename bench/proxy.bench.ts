@@ -228,7 +228,7 @@ export default async function proxyBench(ctx: BenchContext): Promise<BenchResult
   const accounts = new KubeImpersonationAccounts({ adminClient: () => admin, waitMs: 30_000 });
   const pools = new UpstreamPools();
   const direct = directCluster(state, admin);
-  const tunneled: ProxyCluster = { ...direct, upstream: { ...direct.upstream, dial: (signal) => harness.tunnel.dial('c-tunnel', apiserver.host, signal ? { signal } : {}) } };
+  const tunneled: ProxyCluster = { ...direct, upstream: { ...direct.upstream, dial: (signal, options) => harness.tunnel.dial('c-tunnel', apiserver.host, { ...(signal ? { signal } : {}), ...(options?.longLived ? { ownConnection: false } : {}) }) } };
   let user = benchUser('u-bench');
   const handlers = createProxyHandlers({
     authenticator: { authenticate: () => Promise.resolve(user) },

@@ -368,14 +368,16 @@ class ClusterController {
     const client = new KubeClient({
       endpoint: {
         server: `https://${info.apiServer}`, caPem: info.caPem, token: () => this.access?.info.token ?? info.token,
-        dial: (host, port, signal) => this.dialApiServer(formatHostPort(host, port), signal),
+        // Long-lived: this client's connections mostly hold the watch caches' watches, a dozen
+        // per cluster, which would each cost a socket on both ends on a connection of their own.
+        dial: (host, port, signal) => this.dialApiServer(formatHostPort(host, port), signal, true),
       },
       logger: this.logger,
     });
     const upstream: UpstreamEndpoint = {
       url: new URL(`https://${info.apiServer}`),
       caPem: info.caPem,
-      dial: (signal) => this.dialApiServer(info.apiServer, signal),
+      dial: (signal, options) => this.dialApiServer(info.apiServer, signal, options?.longLived === true),
     };
     return { client, upstream };
   }
@@ -386,10 +388,10 @@ class ClusterController {
    * node moves the traffic to another's; each serves a certificate of the cluster CA for
    * 127.0.0.1, the address every node's agent reports, so TLS verifies the same name.
    */
-  private dialApiServer(address: string, signal: AbortSignal | undefined): ReturnType<TunnelServer['dial']> {
+  private dialApiServer(address: string, signal: AbortSignal | undefined, longLived = false): ReturnType<TunnelServer['dial']> {
     const { tunnel } = this.options;
     const own = this.provisionedCa ? this.apiServers.get(tunnel.sessionFor(this.clusterId)?.info.id ?? '') : undefined;
-    return tunnel.dial(this.clusterId, own ?? address, signal ? { signal } : {});
+    return tunnel.dial(this.clusterId, own ?? address, { ...(signal ? { signal } : {}), ...(longLived ? { ownConnection: false } : {}) });
   }
 
   sessionUp(info: SessionInfo): void {

@@ -35,8 +35,12 @@ export interface UpstreamEndpoint {
   url: URL;
   /** PEM bundle trusted for kube-apiserver's serving certificate (and nothing else). */
   caPem: string;
-  /** Opens a byte stream to the apiserver: through the tunnel, or a direct connection. */
-  dial: (signal?: AbortSignal) => Promise<Duplex>;
+  /**
+   * Opens a byte stream to the apiserver: through the tunnel, or a direct connection.
+   * `longLived`: the connection will mostly wait (watches, followed logs), so the tunnel
+   * keeps it in its session rather than on a connection of its own (tunnel/DialOptions).
+   */
+  dial: (signal?: AbortSignal, options?: { longLived?: boolean }) => Promise<Duplex>;
 }
 
 /** The parts of `server` a client needs, checked once. */

@@ -33,6 +33,7 @@ import { parseClusterPath as parsePath, parseRootKubePath, clusterPathPrefix, ty
 import { scrubCallerHeaders, type RequestedImpersonation, type ScrubbedRequest } from './caller-headers.ts';
 import { assertOnlyOurIdentity, forwardRequest } from './forward.ts';
 import { forwardUpgrade } from './upgrade.ts';
+import { connectionUse } from './connection-use.ts';
 import { writeKubeStatus, writeKubeStatusToSocket } from './kube-status.ts';
 import { credentialFrom, type UiSessions } from '../http/index.ts';
 import type { UpstreamEndpoint, UpstreamPools } from './upstream.ts';
@@ -331,7 +332,7 @@ export const forwardImpersonated: ProxyStep = (ctx, deps) => {
   const exchange = ctx.audit && auditExchange(ctx.audit.identify(auditFacts(ctx)), { upgrade: false });
   if (exchange) res.once('close', () => exchange.finish(res.statusCode));
   const end = forwardRequest({
-    req: ctx.req, res, pool: deps.pools.get(clusterId, cluster.upstream), clusterId, downstreamPath,
+    req: ctx.req, res, pool: deps.pools.get(clusterId, cluster.upstream, connectionUse(ctx.req.method ?? 'GET', downstreamPath)), clusterId, downstreamPath,
     headers: egressHeaders(ctx), proxyPrefix: `${clusterPathPrefix}${clusterId}`, upstreamOrigin: cluster.upstream.url.origin,
     responseHeaderTimeoutMs: deps.responseHeaderTimeoutMs ?? 0, ...(exchange ? { observer: exchange } : {}),
   });

@@ -31,10 +31,12 @@ function connectFailure(endpoint: UpstreamEndpoint, error: unknown): DroverError
  * trusting only the cluster CA (`secureContext`, when given, is that CA parsed once per
  * pool); `signal` can give up on the dial and the handshake.
  */
-export async function connectTls(endpoint: UpstreamEndpoint, signal?: AbortSignal, reuse?: { sessions: TlsSessionStore; secureContext: SecureContext }): Promise<TLSSocket> {
+export async function connectTls(
+  endpoint: UpstreamEndpoint, signal?: AbortSignal, reuse?: { sessions: TlsSessionStore; secureContext: SecureContext }, use: ConnectionUse = 'requests',
+): Promise<TLSSocket> {
   // A failed dial says itself what failed (the tunnel's own errors name the agent); only the handshake is "TLS … failed".
   let dialFailure: unknown;
-  const dial = (dialSignal?: AbortSignal): Promise<Duplex> => endpoint.dial(dialSignal).catch((error: unknown) => {
+  const dial = (dialSignal?: AbortSignal): Promise<Duplex> => endpoint.dial(dialSignal, { longLived: use === 'long-lived' }).catch((error: unknown) => {
     dialFailure = error;
     throw error;
   });
@@ -49,9 +51,16 @@ export async function connectTls(endpoint: UpstreamEndpoint, signal?: AbortSigna
   }
 }
 
-/** Keeps one pool per cluster, rebuilt when the cluster's endpoint changes. */
+/**
+ * What a pool's connections are for: `long-lived` ones carry watches and followed logs,
+ * which hold a connection while mostly waiting, and are dialed to stay in the tunnel's
+ * session (UpstreamEndpoint.dial); `requests` carry the rest, on the cheapest path.
+ */
+export type ConnectionUse = 'requests' | 'long-lived';
+
+/** Keeps two pools per cluster (one per ConnectionUse), rebuilt when the cluster's endpoint changes. */
 export class UpstreamPools {
-  private readonly pools = new Map<string, { key: string; pool: Pool }>();
+  private readonly pools = new Map<string, { key: string; reuse: { sessions: TlsSessionStore; secureContext: SecureContext }; byUse: Map<ConnectionUse, Pool> }>();
   private readonly connectionsPerCluster: number | null;
   private readonly connectTimeoutMs: number;
 
@@ -65,14 +74,19 @@ export class UpstreamPools {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 0;
   }
 
-  /** The pool for `clusterId`, made or remade for this endpoint. */
-  get(clusterId: string, endpoint: UpstreamEndpoint): Pool {
+  /** The pool of `clusterId` for `use`, made or remade for this endpoint. */
+  get(clusterId: string, endpoint: UpstreamEndpoint, use: ConnectionUse = 'requests'): Pool {
     const key = `${endpoint.url.origin}\n${endpoint.caPem}`;
-    const existing = this.pools.get(clusterId);
-    if (existing?.key === key) return existing.pool;
-    if (existing) void existing.pool.close().catch(() => undefined);
-    // One session store per pool: a new endpoint or CA starts with full handshakes.
-    const reuse = { sessions: {}, secureContext: createSecureContext({ ca: endpoint.caPem, minVersion: 'TLSv1.2' }) };
+    let entry = this.pools.get(clusterId);
+    if (entry?.key !== key) {
+      if (entry) for (const pool of entry.byUse.values()) void pool.close().catch(() => undefined);
+      // One session store per endpoint: a new endpoint or CA starts with full handshakes.
+      entry = { key, reuse: { sessions: {}, secureContext: createSecureContext({ ca: endpoint.caPem, minVersion: 'TLSv1.2' }) }, byUse: new Map() };
+      this.pools.set(clusterId, entry);
+    }
+    const existing = entry.byUse.get(use);
+    if (existing) return existing;
+    const { reuse } = entry;
     const pool = new Pool(endpoint.url.origin, {
       connections: this.connectionsPerCluster,
       headersTimeout: 0,
@@ -83,7 +97,7 @@ export class UpstreamPools {
         const attempt = new AbortController();
         const timer = this.connectTimeoutMs > 0 ? setTimeout(() => attempt.abort(new DroverError('DRV_ERR_GATEWAY_TIMEOUT',
           `TLS to kube-apiserver at ${endpoint.url.host} did not complete within ${this.connectTimeoutMs / 1000} s`)), this.connectTimeoutMs) : undefined;
-        connectTls(endpoint, attempt.signal, reuse).then((socket) => {
+        connectTls(endpoint, attempt.signal, reuse, use).then((socket) => {
           clearTimeout(timer);
           callback(null, socket);
         }, (error: Error) => {
@@ -92,7 +106,7 @@ export class UpstreamPools {
         });
       },
     });
-    this.pools.set(clusterId, { key, pool });
+    entry.byUse.set(use, pool);
     return pool;
   }
 
@@ -100,7 +114,7 @@ export class UpstreamPools {
   forget(clusterId: string): void {
     const existing = this.pools.get(clusterId);
     this.pools.delete(clusterId);
-    if (existing) void existing.pool.destroy().catch(() => undefined);
+    for (const pool of existing?.byUse.values() ?? []) void pool.destroy().catch(() => undefined);
   }
 
   /** Clusters with a pool (diagnostics and tests). */
@@ -109,8 +123,8 @@ export class UpstreamPools {
   }
 
   async close(): Promise<void> {
-    const pools = [...this.pools.values()];
+    const pools = [...this.pools.values()].flatMap((entry) => [...entry.byUse.values()]);
     this.pools.clear();
-    await Promise.all(pools.map(({ pool }) => pool.destroy().catch(() => undefined)));
+    await Promise.all(pools.map((pool) => pool.destroy().catch(() => undefined)));
   }
 }

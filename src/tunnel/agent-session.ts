@@ -17,7 +17,7 @@ import { dialTokenHeader, dialViaHeader } from './protocols.ts';
 import { carriesBytes, watchPeer } from './liveness.ts';
 import { maxFrameBytes } from './ws-link.ts';
 import type {
-  AgentRequestOptions, AgentResponse, Clock, SessionEndReason, SessionInfo, TunnelStream,
+  AgentRequestOptions, AgentResponse, Clock, DialOptions, SessionEndReason, SessionInfo, TunnelStream,
 } from './types.ts';
 
 export interface AgentSessionOptions {
@@ -42,7 +42,7 @@ export interface AgentSessionView {
   readonly signal: AbortSignal;
   request(method: string, path: string, options?: AgentRequestOptions): Promise<AgentResponse>;
   /** A stream through this very session (also before admission, to check what the agent reported). */
-  dial(address: string, options?: { signal?: AbortSignal }): Promise<TunnelStream>;
+  dial(address: string, options?: DialOptions): Promise<TunnelStream>;
   /** Ends the session now (its streams fail), with the reason the server's logs and events show. */
   destroy(reason: SessionEndReason): void;
 }
@@ -105,15 +105,15 @@ export class AgentSession implements AgentSessionView {
    * `signal` bounds the dial only: once the agent has answered, aborting it does
    * nothing, so a connect timeout never cuts the stream it opened (a watch held on it).
    */
-  dial(address: string, options: { signal?: AbortSignal } = {}): Promise<TunnelStream> {
+  dial(address: string, options: DialOptions = {}): Promise<TunnelStream> {
     if (this.ended) return Promise.reject(this.closedError());
-    return this.openStream(address, options.signal);
+    return this.openStream(address, options.signal, options.ownConnection !== false);
   }
 
-  private openStream(address: string, signal: AbortSignal | undefined): Promise<TunnelStream> {
+  private openStream(address: string, signal: AbortSignal | undefined, ownConnection: boolean): Promise<TunnelStream> {
     if (!parseHostPort(address)) return Promise.reject(new DroverError('DRV_ERR_INVALID_ARGUMENT', `dial address ${JSON.stringify(address)} is not host:port`));
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
-    const dataDials = this.options.dataDials;
+    const dataDials = ownConnection ? this.options.dataDials : undefined;
     const token = dataDials?.expect(this.info.identity);
     let stream: ClientHttp2Stream;
     try {

@@ -97,6 +97,21 @@ describe('a dial on a connection of its own', { timeout: 60_000 }, () => {
     assert.equal(h.upgrades.includes(dataProtocol), false);
   });
 
+  it('keeps a dial that asks for no connection of its own (a watch) on its stream, the session\'s next dial still getting one', async () => {
+    const h = await harnessFor();
+    const target = await echoTarget();
+    const cluster = unique();
+    await agentUp(h, cluster);
+    const watch = await h.tunnel.dial(cluster, target.address, { ownConnection: false });
+    assert.equal(watch.carrier, 'stream');
+    assert.equal(await roundTrip(watch, 'waits'), 'waits');
+    assert.equal(h.upgrades.includes(dataProtocol), false, 'a connection was opened for a dial that asked for none');
+    const request = await h.tunnel.dial(cluster, target.address);
+    assert.equal(request.carrier, 'connection');
+    watch.destroy();
+    request.destroy();
+  });
+
   it('falls back to the dial\'s stream when something refuses its connection', async () => {
     // As a proxy in front of the server might: sessions pass, dials' connections do not.
     const h = await harnessFor({

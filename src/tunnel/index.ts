@@ -10,6 +10,6 @@ export type { AgentSessionView } from './agent-session.ts';
 export { fetchPinnedCa } from './ca-pin.ts';
 export { Backoff, type BackoffOptions } from './backoff.ts';
 export type {
-  AgentIdentity, AgentRequestOptions, AgentResponse, ClusterDialer, Clock, SessionEndReason, SessionInfo,
+  AgentIdentity, AgentRequestOptions, AgentResponse, ClusterDialer, Clock, DialOptions, SessionEndReason, SessionInfo,
   TunnelHandlers, TunnelReply, TunnelRequest, TunnelStream,
 } from './types.ts';

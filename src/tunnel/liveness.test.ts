@@ -85,16 +85,37 @@ describe('tunnel liveness', () => {
     stop();
   });
 
-  it('keeps a session whose peer reads', async () => {
+  it('still declares the peer dead when the dials on its streams have nothing of their own waiting (watches)', async () => {
+    const { h2, socket, stopReading } = await sessionToPeer();
+    const dead = new Promise<number>((resolve) => watchPeer(h2, {
+      connection: socket, keepaliveIntervalMs: 100, deadPeerTimeoutMs: 30_000, stalledWriteMs: 300, clock: realClock, onDead: resolve,
+    }));
+    const watch = h2.request({ ':method': 'POST', ':path': '/' });
+    watch.on('error', () => undefined);
+    carriesBytes(watch);
+    stopReading();
+    upload(h2);
+    assert.ok(await dead >= 300);
+  });
+
+  it('keeps a busy session whose peer reads, however short the stall limit', async () => {
     const { h2, socket } = await sessionToPeer();
     let declared: number | undefined;
     const stop = watchPeer(h2, {
-      connection: socket, keepaliveIntervalMs: 50, deadPeerTimeoutMs: 30_000, stalledWriteMs: 150, clock: realClock,
+      connection: socket, keepaliveIntervalMs: 20, deadPeerTimeoutMs: 30_000, stalledWriteMs: 150, clock: realClock,
       onDead: (ms) => { declared = ms; },
     });
-    const stream = upload(h2);
-    stream.resume();
-    await once(stream, 'close');
+    // Small exchanges back to back for a second: frames wait to leave often, never for long.
+    const until = Date.now() + 1_000;
+    while (Date.now() < until) {
+      await Promise.all(Array.from({ length: 20 }, async () => {
+        const stream = h2.request({ ':method': 'POST', ':path': '/' });
+        stream.on('error', () => undefined);
+        stream.end(Buffer.alloc(2_048));
+        stream.resume();
+        await once(stream, 'close');
+      }));
+    }
     assert.equal(declared, undefined);
     stop();
   });

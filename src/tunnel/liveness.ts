@@ -11,11 +11,12 @@
  * HTTP/2 session drops a write's error (EPIPE once the peer has reset the connection),
  * and the TLS layer never completes the write that follows: the session stops reading
  * while that write is pending, so it misses the peer's FIN as well and would wait for
- * the PING timeout (20 s) to notice a dead agent. This holds only while the session
- * carries no dial's bytes (carriesBytes): its frames are then small, and one that
- * cannot leave in seconds means a peer that reads nothing; a dial's upload on a slow
- * link may keep one write pending that long and is left to the PING timeout. Only a
- * socket is watched so; a WebSocket's stream counts no bytes written.
+ * the PING timeout (20 s) to notice a dead agent. This holds only while no dial on the
+ * session's streams (carriesBytes) has bytes of its own waiting to leave: the frames
+ * are then small, and one that cannot leave in seconds means a peer that reads nothing;
+ * an upload on a slow link may keep one write pending that long and is left to the PING
+ * timeout. A watch on a stream writes next to nothing and does not count. Only a socket
+ * is watched so; a WebSocket's stream counts no bytes written.
  */
 import type { Http2Session, Http2Stream } from 'node:http2';
 import { Socket } from 'node:net';
@@ -34,14 +35,22 @@ export interface LivenessOptions {
 }
 
 const defaultStalledWriteMs = 3_000;
-const streamsWithBytes = new WeakMap<Http2Session, number>();
+const dialStreams = new WeakMap<Http2Session, Set<Http2Stream>>();
 
 /** Notes that `stream` carries a dial's bytes until it closes (see the top of this file). */
 export function carriesBytes(stream: Http2Stream): void {
   const h2 = stream.session;
   if (!h2 || stream.closed) return;
-  streamsWithBytes.set(h2, (streamsWithBytes.get(h2) ?? 0) + 1);
-  stream.once('close', () => streamsWithBytes.set(h2, (streamsWithBytes.get(h2) ?? 1) - 1));
+  let streams = dialStreams.get(h2);
+  if (!streams) dialStreams.set(h2, streams = new Set());
+  streams.add(stream);
+  stream.once('close', () => streams.delete(stream));
+}
+
+/** Whether a dial on `h2`'s streams has bytes of its own waiting to leave (an upload). */
+function uploading(h2: Http2Session): boolean {
+  for (const stream of dialStreams.get(h2) ?? []) if (stream.writableLength > 0) return true;
+  return false;
 }
 
 /** Starts watching `h2`; returns the function that stops it (the session's close stops it too). */
@@ -89,7 +98,7 @@ function watchWrites(h2: Http2Session, socket: Socket, stalledWriteMs: number, c
   const timer = setInterval(() => {
     if (h2.destroyed) return;
     const bytes = socket.bytesWritten;
-    if (bytes !== lastBytes || streamsWithBytes.get(h2) || !(h2.state.outboundQueueSize ?? 0)) {
+    if (bytes !== lastBytes || !(h2.state.outboundQueueSize ?? 0) || uploading(h2)) {
       lastBytes = bytes;
       stalledSince = undefined;
       return;

@@ -27,7 +27,7 @@ import {
 } from './protocols.ts';
 import { maxMessageBytes, webSocketStream } from './ws-link.ts';
 import {
-  realClock, type AgentIdentity, type ClusterDialer, type Clock, type SessionEndReason, type SessionInfo, type TunnelStream,
+  realClock, type AgentIdentity, type ClusterDialer, type Clock, type DialOptions, type SessionEndReason, type SessionInfo, type TunnelStream,
 } from './types.ts';
 
 export interface TunnelServerOptions {
@@ -164,7 +164,7 @@ export class TunnelServer implements ClusterDialer {
   }
 
   /** Dials `address` (host:port) in `clusterId` through the preferred agent session. */
-  dial(clusterId: string, address: string, options: { signal?: AbortSignal } = {}): Promise<TunnelStream> {
+  dial(clusterId: string, address: string, options: DialOptions = {}): Promise<TunnelStream> {
     if (this.state !== 'open') return Promise.reject(closedError());
     const session = this.registry.pick(clusterId);
     if (!session) return Promise.reject(new DroverError('DRV_ERR_CLUSTER_UNAVAILABLE', `cluster ${clusterId} has no connected agent; check that its agent is running and can reach the server`));

@@ -43,9 +43,20 @@ export type TunnelStream = Duplex & { readonly via: SessionInfo; readonly carrie
  * no agent session exists or the agent refuses the address, DRV_ERR_BAD_GATEWAY when
  * the agent could not connect it.
  */
+export interface DialOptions {
+  /** Gives up on the dial until the agent answers; never bounds the stream's life. */
+  signal?: AbortSignal;
+  /**
+   * False keeps the dial's bytes on its stream in the session, never on a connection of
+   * its own (data-dials.ts): for a connection that mostly waits (a watch), where one more
+   * socket and TLS layer per connection cost more memory than its framing costs CPU.
+   */
+  ownConnection?: boolean;
+}
+
 export interface ClusterDialer {
   /** `signal` bounds the dial only (until the agent answers), never the stream's life. */
-  dial(clusterId: string, address: string, options?: { signal?: AbortSignal }): Promise<TunnelStream>;
+  dial(clusterId: string, address: string, options?: DialOptions): Promise<TunnelStream>;
 }
 
 /** An ordinary request the server makes to an agent over its session (registration, health). */
