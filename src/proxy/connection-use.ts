@@ -2,7 +2,8 @@
  * Which of a cluster's upstream pools a request uses (upstream.ts, ConnectionUse): a
  * watch or a followed log holds its connection while it mostly waits, so it goes to the
  * pool whose connections stay inside the tunnel's session, where an idle connection costs
- * an HTTP/2 stream instead of a socket and a TLS layer of its own on both ends.
+ * an HTTP/2 stream instead of a socket and a TLS layer of its own on both ends. Upgrades
+ * (exec, attach, port-forward) are long-lived too (upgrade.ts).
  */
 import { parseRequestInfo } from '../audit/index.ts';
 import type { ConnectionUse } from './upstream.ts';

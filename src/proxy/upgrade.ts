@@ -97,7 +97,9 @@ async function sendUpgrade(input: UpgradeRequest, state: Exchange, early: EarlyB
   const { socket } = input;
   let tlsSocket;
   try {
-    tlsSocket = await connectTls(input.endpoint, state.abort.signal);
+    // Long-lived (exec, attach, port-forward, cp): on the tunnel session's stream, where the
+    // agent's reset of the target cannot overtake the last bytes (src/tunnel/README.md).
+    tlsSocket = await connectTls(input.endpoint, state.abort.signal, undefined, 'long-lived');
   } catch (error) {
     if (!state.abort.signal.aborted) end(downstreamFailure(error, input.clusterId));
     return;
