@@ -1,7 +1,7 @@
 /**
  * audit/: who did what on which cluster, as `audit.k8s.io/v1` events (see README.md).
  */
-export { parseRequestInfo, type RequestInfo } from './request-info.ts';
+export { parseRequestInfo, queryFlag, type RequestInfo } from './request-info.ts';
 export { microTime, newAuditId, clusterAnnotation, type AuditEvent, type AuditLevel, type AuditStage, type AuditUser, type ObjectReference } from './event.ts';
 export { checkPolicy, loadPolicy, evaluatePolicy, defaultPolicy, type AuditPolicy, type PolicyRule } from './policy.ts';
 export { redactKubeBody, redactApiBody, redactUri, lastAppliedAnnotation } from './redact.ts';

@@ -38,9 +38,9 @@ function decodeSegment(segment: string): string {
   }
 }
 
-/** `watch=` as kube-apiserver's query decoding reads a bool: anything but "0" and "false" is true. */
-function isWatch(query: URLSearchParams): boolean {
-  const value = query.get('watch');
+/** A bool query parameter (`watch=`, `follow=`) as kube-apiserver's query decoding reads it: present and anything but "0" and "false". */
+export function queryFlag(query: URLSearchParams, name: string): boolean {
+  const value = query.get(name);
   return value !== null && value !== '0' && value.toLowerCase() !== 'false';
 }
 
@@ -104,7 +104,7 @@ export function parseRequestInfo(method: string, target: string): RequestInfo {
   if (resourceInfo.name === undefined && resourceInfo.verb === 'get') {
     // Only a collection read looks at the query.
     const query = new URLSearchParams(queryAt < 0 ? '' : target.slice(queryAt + 1));
-    resourceInfo.verb = isWatch(query) ? 'watch' : 'list';
+    resourceInfo.verb = queryFlag(query, 'watch') ? 'watch' : 'list';
     const selected = selectedName(query);
     if (selected !== undefined) resourceInfo.name = selected;
   }

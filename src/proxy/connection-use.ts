@@ -5,23 +5,17 @@
  * an HTTP/2 stream instead of a socket and a TLS layer of its own on both ends. Upgrades
  * (exec, attach, port-forward) are long-lived too (upgrade.ts).
  */
-import { parseRequestInfo } from '../audit/index.ts';
+import { parseRequestInfo, queryFlag } from '../audit/index.ts';
 import type { ConnectionUse } from './upstream.ts';
 
 /** Cheap first look: only a target that names watch or follow is parsed. */
 const mayHoldConnection = /[?&](?:watch|follow)=|\/watch\//;
-
-/** `follow=` read as kube-apiserver reads a bool query parameter: anything but "0" and "false". */
-function isFollow(query: URLSearchParams): boolean {
-  const value = query.get('follow');
-  return value !== null && value !== '0' && value.toLowerCase() !== 'false';
-}
 
 /** `target` is the downstream path with its query, as kube-apiserver will see it. */
 export function connectionUse(method: string, target: string): ConnectionUse {
   if (!mayHoldConnection.test(target)) return 'requests';
   const info = parseRequestInfo(method, target);
   if (info.verb === 'watch') return 'long-lived';
-  if (info.subresource === 'log' && isFollow(new URLSearchParams(target.slice(target.indexOf('?') + 1)))) return 'long-lived';
+  if (info.subresource === 'log' && queryFlag(new URLSearchParams(target.slice(target.indexOf('?') + 1)), 'follow')) return 'long-lived';
   return 'requests';
 }

@@ -52,7 +52,7 @@ export async function connectTls(
 }
 
 /**
- * What a pool's connections are for: `long-lived` ones carry watches and followed logs,
+ * What a connection is for: `long-lived` ones carry watches, followed logs and upgrades,
  * which hold a connection while mostly waiting, and are dialed to stay in the tunnel's
  * session (UpstreamEndpoint.dial); `requests` carry the rest, on the cheapest path.
  */
