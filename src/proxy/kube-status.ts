@@ -10,7 +10,7 @@ import { answerStatus, DroverError, publicMessage } from '../errors/index.ts';
 
 const reasons: Record<number, string> = {
   400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict',
-  413: 'RequestEntityTooLarge', 422: 'Invalid', 429: 'TooManyRequests', 500: 'InternalError',
+  413: 'RequestEntityTooLarge', 421: 'Misdirected', 422: 'Invalid', 429: 'TooManyRequests', 500: 'InternalError',
   502: 'InternalError', 503: 'ServiceUnavailable', 504: 'Timeout',
 };
 
@@ -26,7 +26,8 @@ export function kubeStatusBody(error: unknown): { status: number; body: string; 
   return { status, body, ...(retryAfter === undefined ? {} : { retryAfter }) };
 }
 
-export function writeKubeStatus(res: ServerResponse, error: unknown): void {
+/** `headers`: more answer headers (a replica's marker for its peer). */
+export function writeKubeStatus(res: ServerResponse, error: unknown, headers: Record<string, string> = {}): void {
   const { status, body, retryAfter } = kubeStatusBody(error);
   if (res.headersSent) {
     res.destroy();
@@ -38,6 +39,7 @@ export function writeKubeStatus(res: ServerResponse, error: unknown): void {
     'x-content-type-options': 'nosniff',
     'cache-control': 'no-store',
     ...(retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) }),
+    ...headers,
   });
   res.end(body);
 }
@@ -47,7 +49,7 @@ export function writeKubeStatus(res: ServerResponse, error: unknown): void {
  * the socket is not read, so a caller that half-closes would never be seen leaving; once
  * the answer is flushed the connection is closed from this side.
  */
-export function writeKubeStatusToSocket(socket: Duplex, error: unknown): void {
+export function writeKubeStatusToSocket(socket: Duplex, error: unknown, headers: Record<string, string> = {}): void {
   const { status, body, retryAfter } = kubeStatusBody(error);
   if (!socket.writable) {
     socket.destroy();
@@ -57,6 +59,7 @@ export function writeKubeStatusToSocket(socket: Duplex, error: unknown): void {
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/json\r\n`
     + `content-length: ${Buffer.byteLength(body)}\r\nx-content-type-options: nosniff\r\n${retryAfter === undefined ? '' : `retry-after: ${retryAfter}\r\n`}`
+    + Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')
     + `connection: close\r\n\r\n${body}`,
   );
 }

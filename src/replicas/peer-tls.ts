@@ -58,13 +58,21 @@ function replicaIdIn(cert: Partial<PeerCertificate>): string | undefined {
 }
 
 /**
- * TLS options for dialing a peer: our peer certificate, trust in the peer CA only, and the
- * peer server name. The CA and the name are what is checked, not the address dialed (a pod IP).
+ * TLS options for dialing replica `replicaId`: our peer certificate, trust in the peer CA
+ * only, the peer server name, and the replica id the certificate must name. The CA, the
+ * name and the id are what is checked, not the address dialed (a pod IP): an address
+ * outlives the process that advertised it. A replica restarted on the same address is a
+ * new replica with a new id and none of the old one's sessions; a relay that took it for
+ * the old one would land where the cluster is not served.
  */
-export function peerClientTls(peer: PeerCredentials): ConnectionOptions {
+export function peerClientTls(peer: PeerCredentials, replicaId: string): ConnectionOptions {
   return {
     cert: peer.certPem, key: peer.keyPem, ca: peer.caPem, servername: peerServerName,
-    checkServerIdentity: (_host, cert) => (replicaIdIn(cert) === undefined ? new Error('the peer did not present a Drover replica certificate') : undefined),
+    checkServerIdentity: (_host, cert) => {
+      const id = replicaIdIn(cert);
+      if (id === undefined) return new Error('the peer did not present a Drover replica certificate');
+      return id === replicaId ? undefined : new Error(`the address answers as replica ${id}, not ${replicaId} (restarted since its last heartbeat)`);
+    },
   };
 }
 

@@ -17,14 +17,32 @@ import { silentLogger } from '../logging/index.ts';
 import { serverConfigFromFlags, startServer, type RunningServer } from '../server/index.ts';
 import { createCa, issueCertificate, type KeyPair } from '../certificates/index.ts';
 import { loadPeerCredentials, peerServerName, relayHeader, type PeerCredentials } from './index.ts';
+import { misdirectedHeader } from './relay.ts';
+import { rendezvousScore } from './presence.ts';
 
 interface Seen { url: string; headers: IncomingHttpHeaders; authorized: boolean }
 
-/** A stand-in replica: a TLS listener with a peer (or any) certificate that records what reaches it. */
-async function standIn(tls: KeyPair & { caPem?: string }): Promise<{ server: Server; port: number; seen: Seen[] }> {
+/** What a replica answers to a relayed request for a cluster it holds no live session for. */
+const misdirected = 'HTTP/1.1 421 Misdirected Request\r\ncontent-type: application/json\r\ncontent-length: 2\r\n'
+  + `${misdirectedHeader}: r-standin\r\nconnection: close\r\n\r\n{}`;
+
+/**
+ * A stand-in replica: a TLS listener with a peer (or any) certificate that records what
+ * reaches it (and counts the connections made to it). `misdirect`: how many requests it first answers
+ * with a replica's 421, as one whose session ended (or is not ready yet) since its last beat.
+ */
+async function standIn(tls: KeyPair & { caPem?: string }, options: { misdirect?: number } = {}): Promise<{ server: Server; port: number; seen: Seen[]; connections: () => number }> {
   const seen: Seen[] = [];
+  let connections = 0;
+  let misdirect = options.misdirect ?? 0;
   const server = createServer({ cert: tls.certPem, key: tls.keyPem, ...(tls.caPem ? { ca: tls.caPem, requestCert: true, rejectUnauthorized: false } : {}) }, (req, res) => {
     seen.push({ url: req.url ?? '', headers: req.headers, authorized: (req.socket as { authorized?: boolean }).authorized === true });
+    if (misdirect > 0) {
+      misdirect -= 1;
+      res.writeHead(421, { 'content-type': 'application/json', [misdirectedHeader]: 'r-standin' });
+      res.end('{}');
+      return;
+    }
     if (req.method === 'POST') {
       let body = '';
       req.on('data', (c: Buffer) => { body += c.toString(); });
@@ -40,14 +58,28 @@ async function standIn(tls: KeyPair & { caPem?: string }): Promise<{ server: Ser
     }
     res.end('answered by the other replica');
   });
+  server.on('connection', () => { connections += 1; });
   server.on('upgrade', (req, socket) => {
     seen.push({ url: req.url ?? '', headers: req.headers, authorized: true });
+    if (misdirect > 0) {
+      misdirect -= 1;
+      socket.end(misdirected);
+      return;
+    }
     // As a real replica answers: with its HSTS header.
     socket.write('HTTP/1.1 101 Switching Protocols\r\nstrict-transport-security: max-age=31536000\r\nupgrade: SPDY/3.1\r\nconnection: Upgrade\r\n\r\n');
     socket.on('data', (chunk: Buffer) => socket.write(Buffer.concat([Buffer.from('echo:'), chunk])));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, port: (server.address() as { port: number }).port, seen };
+  return { server, port: (server.address() as { port: number }).port, seen, connections: () => connections };
+}
+
+/** A cluster id that `first` outranks `second` for (rendezvous): the relay tries `first` first. */
+function clusterRankedFirst(prefix: string, first: string, second: string): string {
+  for (let i = 0; ; i += 1) {
+    const id = `${prefix}-${i}`;
+    if (rendezvousScore(id, first) > rendezvousScore(id, second)) return id;
+  }
 }
 
 describe('the peer relay between replicas', () => {
@@ -60,6 +92,14 @@ describe('the peer relay between replicas', () => {
   let peer: PeerCredentials;
   let replicaB: Awaited<ReturnType<typeof standIn>>;
   let impostor: Awaited<ReturnType<typeof standIn>>;
+  /** Listens where the database says replica r-old is, but is a newer process: replica r-new. */
+  let restarted: Awaited<ReturnType<typeof standIn>>;
+  /** Holds no live session any more: answers every relayed request with a 421. */
+  let gone: Awaited<ReturnType<typeof standIn>>;
+  /** Its session is not ready for the first requests (421), then it serves them. */
+  let warming: Awaited<ReturnType<typeof standIn>>;
+  const cRestarted = clusterRankedFirst('c-restarted', 'r-old', 'r-b');
+  const cGone = clusterRankedFirst('c-gone', 'r-gone', 'r-b');
 
   const send = async (path: string, options: { token?: string; headers?: Record<string, string>; dispatcher?: Agent } = {}) => {
     const res = await request(`${base}${path}`, {
@@ -87,21 +127,25 @@ describe('the peer relay between replicas', () => {
     replicaB = await standIn({ ...(await loadPeerCredentials(db, server.core.secrets, 'r-b')), caPem: peer.caPem });
     const otherCa = await createCa('somebody-else', 1);
     impostor = await standIn(await issueCertificate(otherCa, { commonName: 'drover-replica:r-evil', usage: 'peer', hosts: [peerServerName], validDays: 1 }));
+    restarted = await standIn({ ...(await loadPeerCredentials(db, server.core.secrets, 'r-new')), caPem: peer.caPem });
+    gone = await standIn({ ...(await loadPeerCredentials(db, server.core.secrets, 'r-gone')), caPem: peer.caPem }, { misdirect: Infinity });
+    warming = await standIn({ ...(await loadPeerCredentials(db, server.core.secrets, 'r-warming')), caPem: peer.caPem }, { misdirect: 2 });
     const alive = Date.now() + 3600_000;
+    const replica = (id: string, port: number) => ({ id, address: `127.0.0.1:${port}`, version: 'test', started_at: 'x', heartbeat_at: alive });
     await db.insertInto('replicas').values([
-      { id: 'r-b', address: `127.0.0.1:${replicaB.port}`, version: 'test', started_at: 'x', heartbeat_at: alive },
-      { id: 'r-evil', address: `127.0.0.1:${impostor.port}`, version: 'test', started_at: 'x', heartbeat_at: alive },
+      replica('r-b', replicaB.port), replica('r-evil', impostor.port), replica('r-old', restarted.port), replica('r-gone', gone.port), replica('r-warming', warming.port),
     ]).execute();
+    const tunnel = (clusterId: string, replicaId: string) => ({ cluster_id: clusterId, replica_id: replicaId, sessions: 1, renewed_at: alive });
     await db.insertInto('cluster_tunnels').values([
-      { cluster_id: 'c-remote', replica_id: 'r-b', sessions: 1, renewed_at: alive },
-      { cluster_id: 'c-impostor', replica_id: 'r-evil', sessions: 1, renewed_at: alive },
+      tunnel('c-remote', 'r-b'), tunnel('c-impostor', 'r-evil'), tunnel(cRestarted, 'r-old'), tunnel(cRestarted, 'r-b'),
+      tunnel(cGone, 'r-gone'), tunnel(cGone, 'r-b'), tunnel('c-warming', 'r-warming'), tunnel('c-gone-body', 'r-gone'),
     ]).execute();
   });
 
   after(async () => {
     await plain.close();
     await server.close();
-    for (const s of [replicaB, impostor]) s.server.close();
+    for (const s of [replicaB, impostor, restarted, gone, warming]) s.server.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -205,17 +249,61 @@ describe('the peer relay between replicas', () => {
     }
   });
 
-  it('serves a request that arrived relayed itself, never relaying it again (no loops)', async () => {
+  it('never relays a request that arrived relayed; one for a cluster it holds no session for goes back with a 421 (no loops)', async () => {
     const asReplica = new Agent({ connect: { ca: peer.caPem, cert: peer.certPem, key: peer.keyPem, servername: peerServerName } });
     try {
       const before = replicaB.seen.length;
-      const answer = await send('/k8s/clusters/c-remote/api/v1/namespaces', { token: adminToken, dispatcher: asReplica, headers: { [relayHeader]: 'r-standin' } });
-      // Answered by this replica's own chain: the cluster is not in its database.
-      assert.equal(answer.status, 404, answer.text);
+      const res = await request(`${base}/k8s/clusters/c-remote/api/v1/namespaces`, { dispatcher: asReplica, headers: { authorization: `Bearer ${adminToken}`, [relayHeader]: 'r-standin' } });
+      const text = await res.body.text();
+      assert.equal(res.statusCode, 421, text);
+      assert.match(String(res.headers[misdirectedHeader]), /^r-[a-z2-7]{10}$/, 'marked as a replica\'s answer, naming it');
+      assert.match(text, /holds no live agent session for cluster c-remote/);
       assert.equal(replicaB.seen.length, before);
     } finally {
       await asReplica.close();
     }
+  });
+
+  it('does not take a newer process on a holder\'s address for that holder: its certificate names another replica', async () => {
+    // Replica r-old was restarted (or its address reused) since its last beat: the process there
+    // now is r-new, with none of r-old's sessions. The relay goes on to the next holder.
+    const answer = await send(`/k8s/clusters/${cRestarted}/api/v1/namespaces`, { token: adminToken });
+    assert.deepEqual(answer, { status: 200, text: 'answered by the other replica' });
+    assert.ok(restarted.connections() > 0, 'the relay dialed the address first');
+    assert.equal(restarted.seen.length, 0, 'and sent it nothing: no request, no token');
+    assert.equal(replicaB.seen.at(-1)?.url, `/k8s/clusters/${cRestarted}/api/v1/namespaces`);
+  });
+
+  it('after a holder\'s 421 (its session ended since its last beat), tries the next holder: requests and upgrades', async () => {
+    const before = gone.seen.length;
+    assert.deepEqual(await send(`/k8s/clusters/${cGone}/api/v1/namespaces`, { token: adminToken }), { status: 200, text: 'answered by the other replica' });
+    assert.equal(gone.seen.length, before + 1, 'the first holder was asked first');
+    const socket = connect({ host: '127.0.0.1', port: server.port, ca: server.core.tls.caPem, servername: 'localhost' });
+    await new Promise((r) => socket.once('secureConnect', r));
+    socket.write(`POST /k8s/clusters/${cGone}/api/v1/namespaces/x/pods/p/exec HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${adminToken}\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n\r\n`);
+    let got = '';
+    socket.on('data', (c: Buffer) => { got += c.toString(); if (got.includes('\r\n\r\n') && !got.includes('echo:')) socket.write('ping'); });
+    for (let i = 0; i < 100 && !got.includes('echo:ping'); i += 1) await new Promise((r) => setTimeout(r, 50));
+    socket.destroy();
+    assert.match(got, /^HTTP\/1\.1 101 /, 'the caller never sees the 421');
+    assert.match(got, /echo:ping/);
+    assert.equal(gone.seen.at(-1)?.headers.upgrade, 'SPDY/3.1', 'the upgrade was offered to the first holder too');
+  });
+
+  it('waits for a sole holder whose session is not ready yet, instead of answering 503', async () => {
+    const answer = await send('/k8s/clusters/c-warming/api/v1/namespaces', { token: adminToken });
+    assert.deepEqual(answer, { status: 200, text: 'answered by the other replica' });
+    assert.equal(warming.seen.length, 3, 'two 421s, then served');
+  });
+
+  it('answers 503 with Retry-After when a holder\'s 421 comes after the request body went to it (no copy is kept)', async () => {
+    const res = await request(`${base}/k8s/clusters/c-gone-body/api/v1/namespaces`, {
+      method: 'POST', dispatcher: plain, headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: '{"kind":"Namespace"}',
+    });
+    const text = await res.body.text();
+    assert.equal(res.statusCode, 503, text);
+    assert.equal(res.headers['retry-after'], '1');
+    assert.match(text, /moved to another Drover replica while this request was on its way; retry it/);
   });
 
   it('lists the replicas to admins only, this one marked as the one that answered', async () => {

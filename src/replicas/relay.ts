@@ -24,6 +24,16 @@ import type { TunnelHolder } from './presence.ts';
 /** Added by the relaying replica (its id, for the receiver's logs); refused from anyone else. */
 export const relayHeader = 'x-drover-relayed-by';
 
+/**
+ * On a 421 from a replica (its id): "a relayed request for a cluster I hold no live session
+ * for now". The presence rows say who held a session at the last heartbeat; the session may
+ * have ended since, or not be ready yet. The relaying replica tries again elsewhere.
+ */
+export const misdirectedHeader = 'x-drover-misdirected';
+
+/** How long a relaying replica waits after a 421 before it reads the holders and tries again. */
+const misdirectedRetryMs = 200;
+
 /** A request for a cluster nobody is known to hold reads the holders again at most this often. */
 const refreshOnMissMs = 500;
 
@@ -77,11 +87,20 @@ function endToEnd(raw: string[], headers: IncomingHttpHeaders, drop: ReadonlySet
 }
 
 /** Where one request goes: here, or the peers to try in order. */
-type Route = { to: 'local' } | { to: 'peers'; clusterId: string; deadline: number } | { to: 'refuse'; error: DroverError };
+type Route = { to: 'local' } | { to: 'peers'; clusterId: string; deadline: number } | { to: 'refuse'; error: DroverError; headers?: Record<string, string> };
 const here: Route = { to: 'local' };
+
+/** Where the relay of one request stands: the peers not to try again, and until when to keep trying. */
+interface Attempt { excluded: ReadonlySet<string>; deadline: number }
 
 /** Answer headers the relaying replica does not repeat: its own listener adds HSTS. */
 const answerDrop: ReadonlySet<string> = new Set(['strict-transport-security']);
+
+/** Whether a peer's first bytes on an upgrade are its 421 (the head fits in its first TLS record). */
+function isMisdirected(first: Buffer): boolean {
+  const head = first.subarray(0, 1024).toString('latin1');
+  return /^HTTP\/1\.1 421 /.test(head) && head.toLowerCase().includes(`\r\n${misdirectedHeader}:`);
+}
 
 export class PeerRelay {
   private readonly agents = new Map<string, Agent>();
@@ -97,15 +116,15 @@ export class PeerRelay {
   request(local: RawHandler): RawHandler {
     return (req, res) => {
       this.routed(req, (route) => {
-        if (route.to === 'refuse') return writeKubeStatus(res, route.error);
+        if (route.to === 'refuse') return writeKubeStatus(res, route.error, route.headers);
         if (route.to === 'local') return local(req, res);
-        const serve = (excluded: ReadonlySet<string>): void => {
-          void this.targets(route.clusterId, excluded, route.deadline, () => res.destroyed).then((targets) => {
+        const serve = (attempt: Attempt): void => {
+          void this.targets(route.clusterId, attempt, () => res.destroyed).then((targets) => {
             if (targets.length === 0) return local(req, res);
-            this.relayRequest(req, res, targets, excluded, serve);
+            this.relayRequest(req, res, targets, attempt, serve);
           });
         };
-        serve(new Set());
+        serve({ excluded: new Set(), deadline: route.deadline });
       });
     };
   }
@@ -114,15 +133,15 @@ export class PeerRelay {
   upgrade(local: UpgradeHandler): UpgradeHandler {
     return (req, socket, head) => {
       this.routed(req, (route) => {
-        if (route.to === 'refuse') return writeKubeStatusToSocket(socket, route.error);
+        if (route.to === 'refuse') return writeKubeStatusToSocket(socket, route.error, route.headers);
         if (route.to === 'local') return local(req, socket, head);
-        const serve = (excluded: ReadonlySet<string>): void => {
-          void this.targets(route.clusterId, excluded, route.deadline, () => socket.destroyed).then((targets) => {
+        const serve = (attempt: Attempt): void => {
+          void this.targets(route.clusterId, attempt, () => socket.destroyed).then((targets) => {
             if (targets.length === 0) return local(req, socket, head);
-            this.relayUpgrade(req, socket, head, targets, excluded, serve);
+            this.relayUpgrade(req, socket, head, targets, attempt, serve);
           });
         };
-        serve(new Set());
+        serve({ excluded: new Set(), deadline: route.deadline });
       });
     };
   }
@@ -144,15 +163,14 @@ export class PeerRelay {
       this.options.logger.info({ remote: req.socket.remoteAddress }, 'refused a relay header from a client that is not a replica');
       return { to: 'refuse', error: new DroverError('DRV_ERR_FORBIDDEN', `the ${relayHeader} header is for Drover replicas only; send the request without it`) };
     }
-    // Already relayed once: answer here whatever happens, so a request never travels in circles.
-    if (peer !== undefined) return here;
     let clusterId: Promise<string | undefined> | string | undefined;
     try {
       clusterId = this.options.clusterOf(req);
     } catch {
       return here;
     }
-    return clusterId instanceof Promise ? clusterId.then((id) => this.routeTo(id), () => here) : this.routeTo(clusterId);
+    const decide = (id: string | undefined): Route => (peer === undefined ? this.routeTo(id) : this.routeRelayed(id));
+    return clusterId instanceof Promise ? clusterId.then(decide, () => here) : decide(clusterId);
   }
 
   private routeTo(clusterId: string | undefined): Route {
@@ -161,11 +179,25 @@ export class PeerRelay {
   }
 
   /**
+   * Already relayed once: never relayed again, so a request never travels in circles. One
+   * for a cluster this replica holds no live session for (it ended, or is not ready yet,
+   * since the heartbeat the relaying replica read) goes back to it with a 421, before any
+   * of the body is read here, for it to try elsewhere or wait.
+   */
+  private routeRelayed(clusterId: string | undefined): Route {
+    if (clusterId === undefined || this.options.servesLocally(clusterId)) return here;
+    return {
+      to: 'refuse', headers: { [misdirectedHeader]: this.options.selfId },
+      error: new DroverError('DRV_ERR_MISDIRECTED', `replica ${this.options.selfId} holds no live agent session for cluster ${clusterId} now; relay the request to another replica`),
+    };
+  }
+
+  /**
    * The peers to try (none: answer here). While the cluster is between sessions (it had
    * one a moment ago, none is reachable now) the request waits, reading the holders again,
    * until a session appears here or on a peer, the deadline passes or the caller leaves.
    */
-  private async targets(clusterId: string, excluded: ReadonlySet<string>, deadline: number, gone: () => boolean): Promise<TunnelHolder[]> {
+  private async targets(clusterId: string, { excluded, deadline }: Attempt, gone: () => boolean): Promise<TunnelHolder[]> {
     const { options } = this;
     let readAgain = false;
     for (;;) {
@@ -185,34 +217,59 @@ export class PeerRelay {
     }
   }
 
-  private agentFor(address: string): Agent {
-    let agent = this.agents.get(address);
+  /** One pool per replica (id and address): a new process on an old address is another replica. */
+  private agentFor(target: TunnelHolder): Agent {
+    const key = `${target.replicaId}@${target.address}`;
+    let agent = this.agents.get(key);
     if (!agent) {
       // Kept alive: a relayed request reuses a warm TLS connection to the peer, no handshake
       // per request (Nagle is off on agents' sockets by Node's default, `noDelay: true`).
-      agent = new Agent({ keepAlive: true, ...peerClientTls(this.options.peer) });
-      this.agents.set(address, agent);
+      agent = new Agent({ keepAlive: true, ...peerClientTls(this.options.peer, target.replicaId) });
+      this.agents.set(key, agent);
     }
     return agent;
+  }
+
+  /** A replica that could not be reached: its pool goes (it is dead, or another process took its address). */
+  private forget(target: TunnelHolder): void {
+    const key = `${target.replicaId}@${target.address}`;
+    this.agents.get(key)?.destroy();
+    this.agents.delete(key);
+  }
+
+  /**
+   * After a 421 from the last peer to try: the holders again once they are read anew (a
+   * session may be a moment from ready, or the agent on its way to another replica), as long
+   * as the deadline allows; after it, without that peer, so the local chain answers at last.
+   */
+  private retryAfterMisdirected(target: TunnelHolder, attempt: Attempt, next: (attempt: Attempt) => void): void {
+    const excluded = Date.now() >= attempt.deadline ? new Set([...attempt.excluded, target.replicaId]) : attempt.excluded;
+    const retry = (): void => { next({ excluded, deadline: attempt.deadline }); };
+    setTimeout(() => void this.options.refreshIfOlderThan(misdirectedRetryMs).then(retry, retry), misdirectedRetryMs);
   }
 
   /**
    * Relays to the first target. A failure before the answer's head, with none of the
    * caller's body read yet, moves on to the next target (or waits for one); a refused
-   * connection or a pooled connection the peer closed while shutting down is not the
-   * caller's problem. After that, the caller gets a 502 Status or a cut stream.
+   * connection, a pooled connection the peer closed while shutting down, or a peer's 421
+   * is not the caller's problem. After that, the caller gets a 502 Status or a cut stream.
    */
-  private relayRequest(req: IncomingMessage, res: ServerResponse, targets: TunnelHolder[], excluded: ReadonlySet<string>, next: (excluded: ReadonlySet<string>) => void): void {
+  private relayRequest(req: IncomingMessage, res: ServerResponse, targets: TunnelHolder[], attempt: Attempt, next: (attempt: Attempt) => void): void {
     const [target, ...rest] = targets;
-    if (!target) return next(excluded);
-    const skip = (): void => (rest.length > 0 ? this.relayRequest(req, res, rest, new Set([...excluded, target.replicaId]), next) : next(new Set([...excluded, target.replicaId])));
+    if (!target) return next(attempt);
+    const skip = (): void => {
+      this.forget(target);
+      const after = { excluded: new Set([...attempt.excluded, target.replicaId]), deadline: attempt.deadline };
+      if (rest.length > 0) this.relayRequest(req, res, rest, after, next);
+      else next(after);
+    };
     const hostPort = parseHostPort(target.address);
     if (!hostPort) return skip();
     const headers = [...endToEnd(req.rawHeaders, req.headers), relayHeader, this.options.selfId];
     let bodyRead = false;
     let answered = false;
     const outgoing = httpsRequest({
-      host: hostPort.host, port: hostPort.port, method: req.method, path: req.url, headers, agent: this.agentFor(target.address),
+      host: hostPort.host, port: hostPort.port, method: req.method, path: req.url, headers, agent: this.agentFor(target),
       timeout: this.connectTimeoutMs,
     });
     outgoing.on('error', (error) => {
@@ -242,6 +299,12 @@ export class PeerRelay {
     });
     outgoing.on('response', (answer) => {
       answered = true;
+      if (answer.statusCode === 421 && answer.headers[misdirectedHeader] !== undefined) {
+        answer.resume();
+        if (!bodyRead) return rest.length > 0 ? this.relayRequest(req, res, rest, attempt, next) : this.retryAfterMisdirected(target, attempt, next);
+        // The body went to a replica that did not use it, and this one kept no copy: the caller sends it again.
+        return writeKubeStatus(res, new DroverError('DRV_ERR_CLUSTER_UNAVAILABLE', 'the cluster\'s agent moved to another Drover replica while this request was on its way; retry it', { retryAfterSeconds: 1 }));
+      }
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEnd(answer.rawHeaders, answer.headers, answerDrop));
       // Every chunk as it comes (a watch's events, a log line); nothing is held back. A
       // streamed answer's head goes at once (a quiet watch may send its first event much
@@ -254,13 +317,18 @@ export class PeerRelay {
     res.on('close', () => { if (!res.writableFinished) outgoing.destroy(); });
   }
 
-  private relayUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, targets: TunnelHolder[], excluded: ReadonlySet<string>, next: (excluded: ReadonlySet<string>) => void): void {
+  private relayUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, targets: TunnelHolder[], attempt: Attempt, next: (attempt: Attempt) => void): void {
     const [target, ...rest] = targets;
-    if (!target) return next(excluded);
-    const skip = (): void => (rest.length > 0 ? this.relayUpgrade(req, socket, head, rest, new Set([...excluded, target.replicaId]), next) : next(new Set([...excluded, target.replicaId])));
+    if (!target) return next(attempt);
+    const skip = (): void => {
+      this.forget(target);
+      const after = { excluded: new Set([...attempt.excluded, target.replicaId]), deadline: attempt.deadline };
+      if (rest.length > 0) this.relayUpgrade(req, socket, head, rest, after, next);
+      else next(after);
+    };
     const hostPort = parseHostPort(target.address);
     if (!hostPort) return skip();
-    const upstream = tlsConnect({ host: hostPort.host, port: hostPort.port, ALPNProtocols: ['http/1.1'], ...peerClientTls(this.options.peer) });
+    const upstream = tlsConnect({ host: hostPort.host, port: hostPort.port, ALPNProtocols: ['http/1.1'], ...peerClientTls(this.options.peer, target.replicaId) });
     // An exec's keystrokes go as typed, not held back by Nagle's algorithm.
     upstream.setNoDelay(true);
     const timer = setTimeout(() => upstream.destroy(new Error(`no connection within ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
@@ -279,15 +347,29 @@ export class PeerRelay {
       for (let i = 0; i + 1 < raw.length; i += 2) lines.push(`${raw[i]}: ${raw[i + 1]}`);
       upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
       if (head.length > 0) upstream.write(head);
-      // The peer's answer head already carries HSTS: an empty first write disarms the
-      // listener's insertion of a second one (server/hsts.ts adds it to the first write only).
-      socket.write(Buffer.alloc(0));
-      upstream.pipe(socket);
-      socket.pipe(upstream);
-      socket.on('error', () => upstream.destroy());
-      upstream.on('error', () => socket.destroy());
-      socket.on('close', () => upstream.destroy());
-      upstream.on('close', () => socket.destroy());
+      // The caller's bytes follow once the peer's answer shows it serves the upgrade: a client
+      // sends nothing more before its 101, and a peer's 421 leaves the caller free to go elsewhere.
+      upstream.once('data', (first: Buffer) => {
+        if (isMisdirected(first)) {
+          upstream.removeAllListeners('error');
+          upstream.on('error', () => undefined);
+          upstream.destroy();
+          return rest.length > 0 ? this.relayUpgrade(req, socket, head, rest, attempt, next) : this.retryAfterMisdirected(target, attempt, next);
+        }
+        if (socket.destroyed) return upstream.destroy();
+        // The peer's answer head already carries HSTS: an empty first write disarms the
+        // listener's insertion of a second one (server/hsts.ts adds it to the first write only).
+        socket.write(Buffer.alloc(0));
+        socket.write(first);
+        upstream.pipe(socket);
+        socket.pipe(upstream);
+        socket.on('error', () => upstream.destroy());
+        upstream.on('error', () => socket.destroy());
+        socket.on('close', () => upstream.destroy());
+        upstream.on('close', () => socket.destroy());
+      });
+      // The peer closed before answering at all: the caller's connection ends too.
+      upstream.once('end', () => { if (upstream.listenerCount('data') > 0) socket.destroy(); });
     });
   }
 
