@@ -13,11 +13,16 @@ export function systemRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
 
     app.get('/healthz', { schema: { tags: ['system'], summary: 'Liveness', response: { 200: Health } } }, () => ({ status: 'ok' }));
 
-    app.get('/readyz', { schema: { tags: ['system'], summary: 'Readiness: the database answers', response: { 200: Health, 503: ErrorBody } } }, async () => {
+    app.get('/readyz', { schema: { tags: ['system'], summary: 'Readiness: the database answers and the server is not shutting down', response: { 200: Health, 503: ErrorBody } } }, async (request, reply) => {
       try {
         await ctx.readiness();
       } catch (error) {
-        throw new DroverError('DRV_ERR_SERVER_UNAVAILABLE', 'not ready: the database does not answer', { cause: error });
+        // Which of the two it is, said to whoever asks (an operator's curl, a load balancer's
+        // log): our own reason (shutting down, logged once when it began) as it is; anything
+        // else is the database's failure, whose details go to the log only.
+        if (error instanceof DroverError) return reply.code(503).send({ code: error.code, message: error.message });
+        request.log.warn({ err: error }, 'not ready: the database does not answer');
+        return reply.code(503).send({ code: 'DRV_ERR_SERVER_UNAVAILABLE', message: 'not ready: the database does not answer' });
       }
       return { status: 'ok' };
     });

@@ -6,6 +6,7 @@
  * (exec, attach, port-forward) are long-lived too (upgrade.ts).
  */
 import { parseRequestInfo, queryFlag } from '../audit/index.ts';
+import { clusterPathPrefix } from './cluster-path.ts';
 import type { ConnectionUse } from './upstream.ts';
 
 /** Cheap first look: only a target that names watch or follow is parsed. */
@@ -18,4 +19,15 @@ export function connectionUse(method: string, target: string): ConnectionUse {
   if (info.verb === 'watch') return 'long-lived';
   if (info.subresource === 'log' && queryFlag(new URLSearchParams(target.slice(target.indexOf('?') + 1)), 'follow')) return 'long-lived';
   return 'requests';
+}
+
+/**
+ * Whether a request to the listener (`/k8s/clusters/<id>/…` or a root Kubernetes path) holds
+ * its connection for as long as its client wants: a watch or a followed log. A graceful stop
+ * does not wait for those.
+ */
+export function holdsConnection(method: string, url: string): boolean {
+  if (!mayHoldConnection.test(url)) return false;
+  const target = url.startsWith(clusterPathPrefix) ? url.slice(url.indexOf('/', clusterPathPrefix.length)) : url;
+  return connectionUse(method, target) === 'long-lived';
 }

@@ -36,6 +36,7 @@
  * failed upgrade closes both sockets; stored kubeconfig settings that fail their
  * checks refuse kubeconfigs and plugin tokens until an admin saves them again.
  */
+export { holdsConnection } from './connection-use.ts';
 export { parseClusterPath, parseRootKubePath, rootKubePrefixes, clusterPathPrefix, type ClusterPath } from './cluster-path.ts';
 export { scrubCallerHeaders, type RequestedImpersonation, type ScrubbedRequest } from './caller-headers.ts';
 export { assertOnlyOurIdentity, downstreamFailure, forwardRequest, hasBody, noAnswerInTime, rewriteLocation, type ForwardRequest } from './forward.ts';

@@ -77,6 +77,12 @@ describe('drover server defaults', () => {
     assert.equal(serverConfigFromFlags({}, { DROVER_RESYNC_MS: '5000' }).resyncMs, 5000);
     assert.throws(() => serverConfigFromFlags({}, { DROVER_RESYNC_MS: '0' }), /DROVER_RESYNC_MS/);
   });
+
+  it('stops without a delay unless --shutdown-delay asks for one, and refuses one that is no duration', () => {
+    assert.equal(serverConfigFromFlags({}, {}).shutdownDelayMs, 0);
+    assert.equal(serverConfigFromFlags({ shutdownDelay: '5s' }, {}).shutdownDelayMs, 5000);
+    assert.throws(() => serverConfigFromFlags({ shutdownDelay: 'soon' }, {}), /--shutdown-delay/);
+  });
 });
 
 describe('the environment of drover server', () => {

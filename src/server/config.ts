@@ -35,6 +35,8 @@ export interface ServerConfig {
   tlsCaFile?: string;
   /** How long a proxied request waits for the cluster's response head (ms); 0: no bound. */
   proxyResponseHeaderTimeoutMs: number;
+  /** `--shutdown-delay`: after SIGTERM, how long /readyz says 503 while everything is still served (ms). */
+  shutdownDelayMs: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
   /** The image the import manifest runs (cluster agent, node agent, kube-api-auth). */
@@ -70,6 +72,7 @@ export interface ServerFlags extends AuditFlags {
   tlsKeyFile?: string;
   tlsCaFile?: string;
   proxyResponseHeaderTimeout?: string;
+  shutdownDelay?: string;
   logLevel?: string;
   logFormat?: string;
   agentImage?: string;
@@ -189,6 +192,7 @@ export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv
   const agentImage = collect(errors, () => agentImageOption('--agent-image', flags.agentImage) ?? agentImageOption('DROVER_AGENT_IMAGE', env.DROVER_AGENT_IMAGE)) ?? defaultAgentImage;
   const ms = (name: string): number | undefined => collect(errors, () => envInteger(env, name, { min: 1, unit: 'milliseconds' }));
   const proxyResponseHeaderTimeoutMs = 1000 * (collect(errors, () => durationOption('--proxy-response-header-timeout', flags.proxyResponseHeaderTimeout ?? '60s')) ?? 0);
+  const shutdownDelayMs = 1000 * (collect(errors, () => durationOption('--shutdown-delay', flags.shutdownDelay ?? '0s')) ?? 0);
   const audit = collect(errors, () => auditConfigFromFlags(flags));
   const tuning = { clusterGraceMs: ms('DROVER_CLUSTER_GRACE_MS'), aceSyncMs: ms('DROVER_ACE_SYNC_MS'), rbacResyncMs: ms('DROVER_RBAC_RESYNC_MS'), replicaHeartbeatMs: ms('DROVER_REPLICA_HEARTBEAT_MS') };
   const resyncMs = ms('DROVER_RESYNC_MS') ?? 30_000;
@@ -213,6 +217,7 @@ export function serverConfigFromFlags(flags: ServerFlags, env: NodeJS.ProcessEnv
     ...(flags.tlsCaFile ? { tlsCaFile: flags.tlsCaFile } : {}),
     ...(flags.kubernetesBinaries ? { kubernetesBinaries: resolve(flags.kubernetesBinaries) } : {}),
     proxyResponseHeaderTimeoutMs,
+    shutdownDelayMs,
     logLevel, logFormat, agentImage,
     ...(bootstrapPassword ? { bootstrapPassword } : {}),
     ...(encryptionKey ? { encryptionKey } : {}),

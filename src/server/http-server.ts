@@ -22,6 +22,35 @@ export interface HttpRouting {
   /** Checked in order, before Fastify. */
   raw: PrefixRoute<RawHandler>[];
   upgrade: PrefixRoute<UpgradeHandler>[];
+  /** Where every request being answered (not upgrades) is tracked, for a graceful stop to wait for. */
+  inFlight?: RequestsInFlight;
+}
+
+/**
+ * The requests being answered now. A graceful stop waits for those that end by themselves
+ * before it closes the tunnels and pools they use; a watch or a followed log would hold the
+ * stop for hours, and its client opens it again elsewhere, so it is not waited for.
+ */
+export class RequestsInFlight {
+  private readonly open = new Set<IncomingMessage>();
+
+  track(req: IncomingMessage, res: ServerResponse): void {
+    this.open.add(req);
+    res.once('close', () => this.open.delete(req));
+  }
+
+  /**
+   * Resolves when every request left is one `lasts` says may go on for hours, or after
+   * `timeoutMs`, with how many others were still being answered then.
+   */
+  async settled(lasts: (req: IncomingMessage) => boolean, timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const left = [...this.open].filter((req) => !lasts(req)).length;
+      if (left === 0 || Date.now() >= deadline) return left;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 }
 
 function match<H>(routes: PrefixRoute<H>[], url: string | undefined): H | undefined {
@@ -64,6 +93,7 @@ export function httpsServerFactory(tls: { certPem: string; keyPem: string; peer?
       headersTimeout: 60_000,
       keepAliveTimeout: 65_000,
     }, (req, res) => {
+      routing.inFlight?.track(req, res);
       addHsts(res);
       const raw = match(routing.raw, req.url);
       if (raw) raw(req, res, () => fastifyHandler(req, res));

@@ -7,8 +7,10 @@
  * Trusts: its data dir (CA key, encryption key, SQLite file; created 0700/0600).
  * Refuses: plain HTTP, an http:// public URL, a half-migrated database. Fails
  * closed: a store that does not open stops the start; /readyz answers 503 while
- * the database does not answer. On SIGTERM/SIGINT it stops accepting, lets
- * in-flight requests finish, then closes the store.
+ * the database does not answer. On SIGTERM/SIGINT /readyz answers 503 while it
+ * still serves for --shutdown-delay, then it stops accepting, lets the requests
+ * being answered finish (watches and followed logs excepted), then closes the
+ * tunnels and the store.
  */
 export { startServer, type RunningServer, type ServerCore, type Features, type StartOptions } from './wire.ts';
 export { DEFAULT_LISTEN, serverConfigFromFlags, parseListen, type ServerConfig, type ServerFlags } from './config.ts';

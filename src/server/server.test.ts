@@ -91,3 +91,43 @@ describe('one https listener with seams for raw handlers, upgrades and Fastify',
     assert.match(await answer('/elsewhere'), /^HTTP\/1\.1 404/);
   });
 });
+
+describe('a graceful stop (SIGTERM)', () => {
+  it('says not ready at once, serves through --shutdown-delay, and lets requests being answered finish before features close', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drover-stop-'));
+    const config = serverConfigFromFlags({ dataDir: dir, listen: '127.0.0.1:0', shutdownDelay: '1s' }, { DROVER_BOOTSTRAP_PASSWORD: 'server-test-password' });
+    // A stand-in for what a request needs until it is answered: a tunnel, a pool.
+    let featureOpen = true;
+    const server = await startServer(config, {
+      logger: silentLogger(), announce: () => undefined,
+      extraFeatures: {
+        raw: [{ prefix: '/slow/', handler: (_req, res) => { setTimeout(() => res.end(`feature open: ${featureOpen}`), 1500); } }],
+        onClose: [() => { featureOpen = false; return Promise.resolve(); }],
+      },
+    });
+    const base = `https://127.0.0.1:${server.port}`;
+    const agent = new Agent({ connect: { ca: server.core.tls.caPem, servername: 'localhost' } });
+    try {
+      const slow = request(`${base}/slow/x`, { dispatcher: agent }).then(async (res) => ({ status: res.statusCode, text: await res.body.text() }));
+      await new Promise((r) => setTimeout(r, 100));
+      const started = Date.now();
+      const closed = server.close();
+      const ready = await request(`${base}/readyz`, { dispatcher: agent });
+      assert.equal(ready.statusCode, 503);
+      assert.match(await ready.body.text(), /shutting down/);
+      const health = await request(`${base}/healthz`, { dispatcher: agent });
+      assert.equal(health.statusCode, 200, 'still serving during the delay');
+      await health.body.text();
+      assert.deepEqual(await slow, { status: 200, text: 'feature open: true' }, 'answered before the features closed');
+      await closed;
+      assert.ok(Date.now() - started >= 1000, 'the delay was kept');
+      assert.ok(Date.now() - started < 8000, 'the kept-alive connection, idle once answered, was closed rather than waited for');
+      assert.equal(featureOpen, false);
+      await assert.rejects(request(`${base}/healthz`, { dispatcher: new Agent({ connect: { ca: server.core.tls.caPem, servername: 'localhost' } }) }), /ECONNREFUSED/);
+    } finally {
+      await agent.close();
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

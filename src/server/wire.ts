@@ -24,7 +24,7 @@ import {
 import type { Logger } from '../logging/index.ts';
 import { createSecretBox, describeDbUrl, loadEncryptionKey, openStore, type SecretBox, type Store } from '../store/index.ts';
 import { publicHost, type ServerConfig } from './config.ts';
-import { httpsServerFactory, type HttpRouting, type PrefixRoute, type RawHandler, type UpgradeHandler } from './http-server.ts';
+import { httpsServerFactory, RequestsInFlight, type HttpRouting, type PrefixRoute, type RawHandler, type UpgradeHandler } from './http-server.ts';
 import { loadOrCreateTls, type TlsMaterial } from './tls.ts';
 import { assertCanListen, listenError } from './port-check.ts';
 import { isWorker, listenForPeers, reportListening } from './workers.ts';
@@ -32,12 +32,13 @@ import { passwordNotice, startupSummary, summaryFields, type AdminBootstrap } fr
 import { createClustersFeature } from '../clusters/index.ts';
 import { AceSettings, AceSync, aceApi, defaultWebhookUrl, kubeApiserverFlags, webhookConfig } from '../kube-api-auth/index.ts';
 import { createProvisioningFeature } from '../provisioning/index.ts';
-import { createProxyFeature, renderKubeconfig } from '../proxy/index.ts';
+import { createProxyFeature, holdsConnection, renderKubeconfig } from '../proxy/index.ts';
 import { ShellSessions, locatePrograms, webShellApi } from '../web-shell/index.ts';
 import { KubeImpersonationAccounts } from '../impersonation/index.ts';
 import { AccessService, createAccessFeature } from '../access/index.ts';
 import { createReplicasFeature, loadPeerCredentials, newReplicaId, peerServerName, sessionsByCluster, type PeerCredentials } from '../replicas/index.ts';
 import { droverVersion } from '../version/index.ts';
+import { DroverError } from '../errors/index.ts';
 import { formatHostPort, parseHostPort } from '../addresses/index.ts';
 import { LocalChangeFeed, LocalLease, PostgresChangeFeed, PostgresLease, type ChangeFeed, type Lease } from '../coordination/index.ts';
 import { followChanges } from './replica-views.ts';
@@ -286,6 +287,9 @@ async function openCore(config: ServerConfig, options: StartOptions, metrics: Me
   return { core: { config, logger, store, secrets, identity, providers, metrics, tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem }, uiSessions, changes, ...(audit ? { audit } : {}), recorder }, admin };
 }
 
+/** How long a graceful stop waits for requests being answered, and for the listener's connections to close. */
+const drainMs = 10_000;
+
 export async function startServer(config: ServerConfig, options: StartOptions): Promise<RunningServer> {
   // Before anything is created: a second server on a busy port leaves no data dir, database or admin behind.
   // (--workers: the primary checked it; the port is shared through it.)
@@ -295,10 +299,12 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
   const replicaId = newReplicaId();
   const peer = await loadPeerCredentials(core.store.db, core.secrets, replicaId);
   const wired = merge(features(core, { id: replicaId, peer }), options.extraFeatures);
-  const routing: HttpRouting = { raw: wired.raw, upgrade: wired.upgrade };
+  const inFlight = new RequestsInFlight();
+  const routing: HttpRouting = { raw: wired.raw, upgrade: wired.upgrade, inFlight };
+  let stopping = false;
   const app = await buildApi({
     identity: core.identity, metrics, caPem: core.tls.caPem, logger: options.logger, publicUrl: config.publicUrl,
-    readiness: () => core.store.ping(), plugins: wired.apiPlugins, ...(core.audit ? { audit: core.audit } : {}), ...(wired.usableCluster ? { usableCluster: wired.usableCluster } : {}),
+    readiness: () => (stopping ? Promise.reject(new DroverError('DRV_ERR_SERVER_UNAVAILABLE', 'not ready: this server is shutting down; send requests to another replica')) : core.store.ping()), plugins: wired.apiPlugins, ...(core.audit ? { audit: core.audit } : {}), ...(wired.usableCluster ? { usableCluster: wired.usableCluster } : {}),
     passwordLogin: (provider, input) => core.providers.passwordLogin(provider, input), serverFactory: httpsServerFactory({ ...core.tls, peer: { ...peer, serverName: peerServerName } }, routing),
     uiSessions: core.uiSessions, ...(wired.liveRoutes ? { liveRoutes: wired.liveRoutes } : {}),
   });
@@ -328,12 +334,26 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
     core, app, port,
     close() {
       closing ??= (async () => {
+        // Not ready, still serving: load balancers that check /readyz (and Kubernetes
+        // endpoints) stop sending new connections here before the listener closes.
+        stopping = true;
+        if (config.shutdownDelayMs > 0) {
+          options.logger.info({ delaySeconds: config.shutdownDelayMs / 1000 }, 'shutting down: /readyz answers 503, still serving until the delay is over (--shutdown-delay)');
+          await new Promise((r) => setTimeout(r, config.shutdownDelayMs));
+        }
         // Graceful first: idle connections close, in-flight requests finish. Long
         // streams (watches, exec) would hold that forever, so they are cut after 10 s.
-        const force = setTimeout(() => app.server.closeAllConnections(), 10_000);
+        const force = setTimeout(() => app.server.closeAllConnections(), drainMs);
         force.unref();
         const httpClosed = app.close();
         await peers?.close();
+        // Requests being answered finish before the tunnels, relays and pools they use close;
+        // watches and followed logs are cut with those (their clients open them again elsewhere).
+        const left = await inFlight.settled((req) => holdsConnection(req.method ?? 'GET', req.url ?? ''), drainMs);
+        if (left > 0) options.logger.warn({ requests: left, waitedSeconds: drainMs / 1000 }, 'shutting down with requests still being answered: they are cut');
+        // Kept-alive connections that were busy when the listener closed are idle by now, and
+        // nothing closes an idle one but its client: without this the stop waited for the 10 s cut.
+        app.server.closeIdleConnections();
         // Upgraded connections (agent tunnels, exec) are not HTTP connections the
         // server can drain: the features close them, or the listener never finishes.
         for (const stop of wired.onClose) await stop();

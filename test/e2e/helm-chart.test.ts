@@ -57,7 +57,7 @@ describe('the Helm chart', () => {
     assert.equal(deployment?.spec.replicas, 3);
     const text = rendered.stdout;
     for (const wanted of ['path: /readyz', 'name: drover-database', 'name: drover-encryption', 'secretName: drover-tls', '--db=$(DROVER_DB_URL)',
-      '--agent-image=registry.example.com/ops/drover:0.1.0', 'readOnlyRootFilesystem: true', '--workers=1']) {
+      '--agent-image=registry.example.com/ops/drover:0.1.0', 'readOnlyRootFilesystem: true', '--workers=1', '--shutdown-delay=5s']) {
       assert.ok(text.includes(wanted), `the rendered chart has ${wanted}`);
     }
     const applied = await kubectl(['apply', '--dry-run=server', '--namespace', ns, '-f', '-'], { kubeconfig: cp.kubeconfigPath, input: text });

@@ -161,6 +161,38 @@ describe('3 replicas behind HAProxy: relay, kill -9 and rolling restart', () => 
     assert.ok(rewatches >= 2, `the failover cut kubectl wait's first watch, and kubectl opened another: ${waiterOut.slice(-1500)}`);
   });
 
+  it('lets a request being answered finish when the replica holding the tunnel is stopped (SIGTERM): a slow upload', async () => {
+    const victim = await ownerIndex();
+    const replica = set.replicas[victim];
+    assert.ok(replica);
+    const name = `slow-upload-${randomBytes(2).toString('hex')}`;
+    const body = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { uploaded: 'slowly' } });
+    const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = httpsRequest(`${replica.url}/k8s/clusters/${cluster.id}/api/v1/namespaces/${ns}/configmaps`, {
+        method: 'POST', agent: false, ca: replica.caPem(),
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+      }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => { text += c.toString(); });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      // Half the body now, the rest after the stop began: the request is being answered all along.
+      req.write(body.slice(0, 20));
+      setTimeout(() => req.end(body.slice(20)), 1500);
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const stopped = replica.stop();
+    const got = await answer;
+    await stopped;
+    assert.equal(got.status, 201, `the upload finished through the stopping replica: ${got.text}`);
+    assert.equal((await kubectlOk(['-n', ns, 'get', 'configmap', name, '-o', 'jsonpath={.data.uploaded}'], { kubeconfig: cp.kubeconfigPath })).trim(), 'slowly');
+    await set.restart(victim);
+    await eventually('the restarted replica to be live', async () => ((await replicaRows()).filter((r) => r.live).length === 3 ? true : undefined), 30_000);
+    await ownerIndex();
+  });
+
   it('keeps answering through a rolling restart of every replica', async () => {
     let ok = 0;
     let failed = 0;

@@ -17,6 +17,7 @@ export function serverCommand(deps: CliDeps): Command {
     .option('--tls-key-file <file>', 'its private key (PEM)')
     .option('--tls-ca-file <file>', 'the CA to serve at /cacerts with --tls-cert-file')
     .option('--proxy-response-header-timeout <duration>', 'how long a proxied Kubernetes request waits for the cluster to start answering before a 504 (watches, logs and exec are never cut; 0: no limit)', '60s')
+    .option('--shutdown-delay <duration>', 'after SIGTERM, how long /readyz answers 503 while everything is still served, for load balancers and Kubernetes endpoints to stop sending new connections here (then in-flight requests finish and it stops)', '0s')
     .option('--agent-image <image>', 'the image the import manifest runs (cluster agent, node agent, kube-api-auth); build it with deploy/build-image.sh (default: DROVER_AGENT_IMAGE, else drover/drover:<version>)')
     .option('--kubernetes-binaries <dir>', 'DIR/<version>/{etcd,etcdutl,kube-apiserver,kube-controller-manager,kube-scheduler,kubelet}: what node agents of provisioned clusters run (docs/provisioning.md)')
     .option('--audit-log <path>', 'write audit.k8s.io/v1 events, one JSON object a line, to this file (- for stdout); see docs/audit.md')
