@@ -268,11 +268,14 @@ export class PeerRelay {
     const headers = [...endToEnd(req.rawHeaders, req.headers), relayHeader, this.options.selfId];
     let bodyRead = false;
     let answered = false;
+    // Tried elsewhere after this peer's 421: nothing of this exchange reaches the caller any more.
+    let handedOn = false;
     const outgoing = httpsRequest({
       host: hostPort.host, port: hostPort.port, method: req.method, path: req.url, headers, agent: this.agentFor(target),
       timeout: this.connectTimeoutMs,
     });
     outgoing.on('error', (error) => {
+      if (handedOn) return;
       if (!answered && !bodyRead) {
         this.options.logger.warn({ peer: target.replicaId, address: target.address, err: error.message }, 'could not relay to a replica; trying another');
         return skip();
@@ -301,6 +304,8 @@ export class PeerRelay {
       answered = true;
       if (answer.statusCode === 421 && answer.headers[misdirectedHeader] !== undefined) {
         answer.resume();
+        handedOn = true;
+        res.off('close', leave);
         if (!bodyRead) return rest.length > 0 ? this.relayRequest(req, res, rest, attempt, next) : this.retryAfterMisdirected(target, attempt, next);
         // The body went to a replica that did not use it, and this one kept no copy: the caller sends it again.
         return writeKubeStatus(res, new DroverError('DRV_ERR_CLUSTER_UNAVAILABLE', 'the cluster\'s agent moved to another Drover replica while this request was on its way; retry it', { retryAfterSeconds: 1 }));
@@ -314,7 +319,8 @@ export class PeerRelay {
       answer.on('error', (error) => res.destroy(error));
     });
     // The caller left: the relayed exchange ends too, and the receiving replica ends its own.
-    res.on('close', () => { if (!res.writableFinished) outgoing.destroy(); });
+    const leave = (): void => { if (!res.writableFinished) outgoing.destroy(); };
+    res.on('close', leave);
   }
 
   private relayUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, targets: TunnelHolder[], attempt: Attempt, next: (attempt: Attempt) => void): void {
@@ -349,7 +355,9 @@ export class PeerRelay {
       if (head.length > 0) upstream.write(head);
       // The caller's bytes follow once the peer's answer shows it serves the upgrade: a client
       // sends nothing more before its 101, and a peer's 421 leaves the caller free to go elsewhere.
+      let answered = false;
       upstream.once('data', (first: Buffer) => {
+        answered = true;
         if (isMisdirected(first)) {
           upstream.removeAllListeners('error');
           upstream.on('error', () => undefined);
@@ -369,7 +377,7 @@ export class PeerRelay {
         upstream.on('close', () => socket.destroy());
       });
       // The peer closed before answering at all: the caller's connection ends too.
-      upstream.once('end', () => { if (upstream.listenerCount('data') > 0) socket.destroy(); });
+      upstream.once('close', () => { if (!answered) socket.destroy(); });
     });
   }
 

@@ -24,6 +24,8 @@ describe('drover server --workers 2', () => {
   before(async () => {
     cp = await startPrivateControlPlane();
     set = await startReplicaSet(1, { serverArgs: ['--workers', '2'] });
+    // The listener answers once the first worker does; the second starts after it.
+    await eventually('both workers to beat', async () => ((JSON.parse(await set.cli('replicas', 'list', '-o', 'json')) as ReplicaRow[]).filter((r) => r.live).length === 2 ? true : undefined), 60_000);
     const created = JSON.parse(await set.cli('clusters', 'create', `workers-${randomBytes(3).toString('hex')}`, '-o', 'json')) as { cluster: ClusterView; registration: Registration };
     cluster = created.cluster;
     set.startAgent(created.registration, cp.state.kubeconfigPath, set.replicas[0]?.url);
