@@ -149,9 +149,10 @@ function relayOverStream(stream: ServerHttp2Stream, socket: net.Socket): void {
  * The dial's bytes travel on `connection`, its own; the stream stays open beside it to
  * carry aborts, both ways: the server resets it (CANCEL) when it drops the connection
  * before both directions ended, and the agent resets the target; a target that resets
- * makes the agent reset the stream (CONNECT_ERROR), and the server fails the
- * connection with that error. Neither end mistakes an abort for a clean end, which a
- * FIN on the connection could not say (it may also arrive before the stream's reset).
+ * makes the agent end the connection after the bytes it sent and reset the stream
+ * (CONNECT_ERROR), and the server fails the connection with that error once those bytes
+ * are in. Neither end mistakes an abort for a clean end, which a FIN on the connection
+ * could not say (it may also arrive before the stream's reset).
  */
 function relayOverConnection(stream: ServerHttp2Stream, socket: net.Socket, connection: net.Socket): void {
   if (socket.destroyed || stream.destroyed) {
@@ -175,8 +176,13 @@ function relayOverConnection(stream: ServerHttp2Stream, socket: net.Socket, conn
     if (!connectionEnded) reset(socket);
     if (!stream.closed) stream.close();
   });
-  // The server closes the connection once it hears of the reset.
-  socket.on('error', () => { if (!stream.closed) stream.close(NGHTTP2_CONNECT_ERROR); });
+  // A target that resets: what it sent before still goes, then the connection's FIN, so the
+  // server has every byte when it hears of the reset on the stream (which may arrive first:
+  // two connections); it fails the connection once the FIN is in.
+  socket.on('error', () => {
+    connection.end();
+    if (!stream.closed) stream.close(NGHTTP2_CONNECT_ERROR);
+  });
   stream.on('close', () => {
     if (stream.rstCode === NGHTTP2_CANCEL) reset(socket);
   });

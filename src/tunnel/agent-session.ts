@@ -48,6 +48,9 @@ export interface AgentSessionView {
 }
 
 const { NGHTTP2_CANCEL, NGHTTP2_CONNECT_ERROR, NGHTTP2_NO_ERROR } = http2.constants;
+
+/** How long a dial's connection may still deliver what its target sent after the agent reported the target's reset. */
+const resetDrainMs = 10_000;
 const defaultMaxBodyBytes = 4 * 1024 * 1024;
 
 export class AgentSession implements AgentSessionView {
@@ -188,10 +191,17 @@ export class AgentSession implements AgentSessionView {
       this.dataConnections.delete(socket);
       if (!stream.closed) stream.close(socket.readableEnded && socket.writableFinished ? NGHTTP2_NO_ERROR : NGHTTP2_CANCEL);
     });
-    // The agent resets the stream when the target reset its connection.
+    // The agent resets the stream when the target reset its connection, and ends the
+    // connection after what the target sent before: the reset (on the session) may come
+    // first, and those bytes are read before the connection fails. An agent that never
+    // ends it (an older one) gets `resetDrainMs`.
     stream.once('close', () => {
       if (stream.rstCode !== NGHTTP2_CONNECT_ERROR || socket.destroyed) return;
-      socket.destroy(new DroverError('DRV_ERR_BAD_GATEWAY', `tunnel connection to ${address}: the target reset its connection (NGHTTP2_CONNECT_ERROR)`));
+      const fail = (): void => { socket.destroy(new DroverError('DRV_ERR_BAD_GATEWAY', `tunnel connection to ${address}: the target reset its connection (NGHTTP2_CONNECT_ERROR)`)); };
+      if (socket.readableEnded) return fail();
+      const timer = setTimeout(fail, resetDrainMs);
+      timer.unref();
+      socket.once('end', () => { clearTimeout(timer); fail(); });
     });
     resolve(Object.assign(socket, { via: this.info, carrier: 'connection' as const }));
   }

@@ -125,6 +125,13 @@ describe('a dial on a connection of its own', { timeout: 60_000 }, () => {
     assert.equal(stream.carrier, 'stream');
     assert.equal(await roundTrip(stream, 'still works'), 'still works');
     stream.destroy();
+    // Each refused try cost a handshake on both ends: after 3, the session stops asking.
+    for (let i = 0; i < 5; i += 1) {
+      const next = await h.tunnel.dial(cluster, target.address);
+      assert.equal(next.carrier, 'stream');
+      next.destroy();
+    }
+    assert.equal(h.upgrades.filter((u) => u === dataProtocol).length, 3, 'three connections offered, then none');
   });
 
   it('hands a connection only to the dial its token names, for the agent of that very session, once', async () => {
@@ -174,6 +181,31 @@ describe('a dial on a connection of its own', { timeout: 60_000 }, () => {
       assert.match(error.message, /has its own connection, but none arrived/);
       return true;
     });
+  });
+
+  it('delivers every byte a target sent before it reset, then fails with the reset, whichever arrives first', async () => {
+    const h = await harnessFor();
+    const payload = randomBytes(4 * 1024 * 1024);
+    // Sends it all, then resets (RST) a moment later, once the agent has read it.
+    const target = await startTarget((socket) => { socket.write(payload, () => setTimeout(() => socket.resetAndDestroy(), 200)); });
+    cleanups.push(() => target.close());
+    const cluster = unique();
+    await agentUp(h, cluster);
+    const stream = await h.tunnel.dial(cluster, target.address);
+    assert.equal(stream.carrier, 'connection');
+    let failure: Error | undefined;
+    stream.on('error', (error) => { failure = error; });
+    const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+    stream.pause();
+    // Read nothing until the reset has long reached the server on the session: the bytes are still on the connection.
+    await new Promise((r) => setTimeout(r, 1000));
+    let received = 0;
+    stream.on('data', (c: Buffer) => { received += c.length; });
+    stream.resume();
+    await closed;
+    assert.equal(received, payload.length, 'every byte the target sent arrived');
+    assert.ok(failure, 'and then the reset, as an error: not a clean end');
+    assert.match(failure.message, /the target reset its connection/);
   });
 
   it('closes the dials\' connections with their session, on both sides', async () => {

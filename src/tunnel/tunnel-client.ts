@@ -23,6 +23,7 @@ import { InvalidArgumentError } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { AgentEndpoint } from './agent-endpoint.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
+import { OwnConnectionOdds } from './own-connection-odds.ts';
 import { offerUpgrade } from './upgrade-offer.ts';
 import { watchPeer } from './liveness.ts';
 import { dataProtocol, dialTokenHeader, directProtocol, type TunnelTransport } from './protocols.ts';
@@ -213,8 +214,8 @@ export class TunnelClient {
 
   /** Serves HTTP/2 on the attempt's connection until either side ends it. */
   private run(attempt: Attempt, connection: Duplex, transport: TunnelTransport): void {
-    const ownConnections = transport === 'direct' && this.options.dataConnections !== false;
-    const h2 = this.endpoint.serve(connection, ownConnections ? (token) => this.connectData(token) : undefined);
+    const odds = transport === 'direct' && this.options.dataConnections !== false ? new OwnConnectionOdds() : undefined;
+    const h2 = this.endpoint.serve(connection, odds && ((token) => this.connectData(token, odds)));
     attempt.h2 = h2;
     attempt.abort = () => { h2.destroy(); connection.destroy(); };
     watchPeer(h2, {
@@ -237,15 +238,22 @@ export class TunnelClient {
   }
 
   /** A dial's own connection: an upgrade like the session's, naming the dial's token. */
-  private async connectData(token: string): Promise<Socket> {
+  private async connectData(token: string, odds: OwnConnectionOdds): Promise<Socket> {
+    if (!odds.worthTrying) throw new Error('this session no longer asks for connections of its own');
     const offer = offerUpgrade(this.url, {
       protocol: dataProtocol,
       headers: { ...this.options.headers(), [dialTokenHeader]: token },
       timeoutMs: this.options.handshakeTimeoutMs ?? 10_000,
       ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
     });
-    const outcome = await offer.outcome;
-    if (outcome.type === 'refused') throw new Error(`the server refused the dial's connection (${outcome.status}: ${outcome.message})`);
+    const outcome = await offer.outcome.catch((error: unknown) => ({ type: 'refused' as const, status: 0, message: error instanceof Error ? error.message : String(error) }));
+    if (outcome.type === 'refused') {
+      if (odds.refusedByServer()) {
+        this.options.logger.info({ url: this.url.toString(), refusals: odds.describe() }, 'dials stay on the tunnel session from now on: their own connections are refused (a load balancer without session affinity in front of several replicas, or a proxy that refuses them); the next session tries again');
+      }
+      throw new Error(`the server refused the dial's connection (${outcome.status}: ${outcome.message})`);
+    }
+    odds.reachedServer();
     return outcome.socket;
   }
 
