@@ -47,7 +47,8 @@ for (const engine of ['SQLite', 'PostgreSQL'] as const) {
         const [dead, survivor] = owner === 'r-a' ? [a, b] : [b, a];
         await dead.close();
         await db.db.insertInto('replicas').values({ id: dead.id, address: 'gone:1', version: '0.1.0', started_at: 'x', heartbeat_at: clock.now }).execute();
-        await db.db.insertInto('cluster_tunnels').values({ cluster_id: 'c-1', replica_id: dead.id, sessions: 1, renewed_at: clock.now }).execute();
+        await db.db.insertInto('cluster_tunnels').values({ cluster_id: 'c-1', replica_id: dead.id, sessions: 1, renewed_at: clock.now })
+          .onConflict((oc) => oc.columns(['cluster_id', 'replica_id']).doUpdateSet({ sessions: 1, renewed_at: clock.now })).execute();
         await survivor.beat();
         assert.equal(survivor.ownerOf('c-1'), dead.id, 'a replica counts until its heartbeat is old');
         clock.now += survivor.deadAfterMs + 1;
@@ -62,7 +63,7 @@ for (const engine of ['SQLite', 'PostgreSQL'] as const) {
       }
     });
 
-    it('a replica whose last session ended drops its row, and nobody holds the cluster then', async () => {
+    it('a replica whose last session ended lets go of the cluster: nobody holds it, peers know it was held a moment ago, then forget', async () => {
       const db = await store(engine);
       const clock = { now: 2_000_000 };
       const sessions = new Map([['c-2', 1]]);
@@ -78,7 +79,12 @@ for (const engine of ['SQLite', 'PostgreSQL'] as const) {
         await watcher.beat();
         assert.equal(watcher.anyTunnel('c-2'), false);
         assert.deepEqual(changes, ['lost']);
-        assert.deepEqual(await db.db.selectFrom('cluster_tunnels').selectAll().execute(), []);
+        assert.equal(watcher.heldWithin('c-2', 10_000), true, 'its agent may be on the way to another replica');
+        assert.equal(a.heldWithin('c-2', 10_000), false, 'a replica\'s own session does not count: a lone server never waits for itself');
+        assert.deepEqual((await db.db.selectFrom('cluster_tunnels').select(['cluster_id', 'sessions']).execute()).map((r) => [r.cluster_id, r.sessions]), [['c-2', 0]]);
+        clock.now += a.deadAfterMs + 1;
+        await a.beat();
+        assert.deepEqual(await db.db.selectFrom('cluster_tunnels').selectAll().execute(), [], 'the "let go" row is old news, and gone');
       } finally {
         await a.close();
         await watcher.close();
@@ -92,7 +98,7 @@ for (const engine of ['SQLite', 'PostgreSQL'] as const) {
       const sessions = new Map(Array.from({ length: 1234 }, (_, i) => [`c-${i}`, 1 + (i % 3)] as [string, number]));
       const a = await replica(db, 'r-a', clock, sessions).start('10.0.0.1:8443');
       const b = await replica(db, 'r-b', clock, new Map()).start('10.0.0.2:8443');
-      const rows = async (): Promise<Map<string, number>> => new Map((await db.db.selectFrom('cluster_tunnels').select(['cluster_id', 'sessions']).where('replica_id', '=', 'r-a').execute())
+      const rows = async (): Promise<Map<string, number>> => new Map((await db.db.selectFrom('cluster_tunnels').select(['cluster_id', 'sessions']).where('replica_id', '=', 'r-a').where('sessions', '>', 0).execute())
         .map((r) => [r.cluster_id, r.sessions]));
       try {
         assert.deepEqual(await rows(), sessions);
@@ -116,7 +122,7 @@ for (const engine of ['SQLite', 'PostgreSQL'] as const) {
       }
     });
 
-    it('a replica closing removes its rows, so peers stop counting on it at once', async () => {
+    it('a replica closing lets go of its clusters, so peers stop counting on it at once, and one starting then knows they are moving', async () => {
       const db = await store(engine);
       const clock = { now: 3_000_000 };
       const a = await replica(db, 'r-a', clock, new Map([['c-3', 1]])).start('10.0.0.1:8443');
@@ -126,6 +132,11 @@ for (const engine of ['SQLite', 'PostgreSQL'] as const) {
         await b.beat();
         assert.equal(b.anyTunnel('c-3'), false);
         assert.deepEqual(b.list().map((r) => r.id), ['r-b']);
+        // A replica (re)started while the agent reconnects saw no holder, ever: the "let go" row tells it.
+        clock.now += 1000;
+        const fresh = await replica(db, 'r-fresh', clock, new Map()).start('10.0.0.3:8443');
+        assert.equal(fresh.heldWithin('c-3', 10_000), true);
+        await fresh.close();
       } finally {
         await b.close();
         await db.close();

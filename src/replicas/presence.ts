@@ -163,9 +163,13 @@ export class ReplicaPresence implements ClusterOwnership {
         .onConflict((oc) => oc.columns(['cluster_id', 'replica_id']).doUpdateSet((eb) => ({ sessions: eb.ref('excluded.sessions'), renewed_at: now })))
         .execute();
     }
-    let gone = db.deleteFrom('cluster_tunnels').where('replica_id', '=', self.id);
+    // Clusters it no longer holds: a row that says "let go at <now>" (sessions 0), for peers,
+    // and replicas starting now, to know a session was here a moment ago (heldWithin).
+    let gone = db.updateTable('cluster_tunnels').set({ sessions: 0, renewed_at: now }).where('replica_id', '=', self.id).where('sessions', '>', 0);
     if (local.size > 0) gone = gone.where('cluster_id', 'not in', [...local.keys()]);
     await gone.execute();
+    // Such rows are news for as long as a dead replica's would be, then go (whoever wrote them).
+    await db.deleteFrom('cluster_tunnels').where('sessions', '<=', 0).where('renewed_at', '<', now - this.deadAfterMs).execute();
     await this.forgetLongDead(now);
     await this.read(now);
   }
@@ -186,9 +190,14 @@ export class ReplicaPresence implements ClusterOwnership {
     const live = new Map(this.replicas.filter((r) => this.isLive(r, now)).map((r) => [r.id, r]));
     const tunnels = await db.selectFrom('cluster_tunnels').selectAll().where('renewed_at', '>=', now - this.deadAfterMs).execute();
     const holders = new Map<string, Array<TunnelHolder & { score: string }>>();
+    const letGo = new Map<string, number>();
     for (const t of tunnels) {
+      if (t.sessions <= 0) {
+        if (t.replica_id !== this.id) letGo.set(t.cluster_id, Math.max(letGo.get(t.cluster_id) ?? 0, Number(t.renewed_at)));
+        continue;
+      }
       const replica = live.get(t.replica_id);
-      if (!replica || t.sessions <= 0) continue;
+      if (!replica) continue;
       const list = holders.get(t.cluster_id) ?? [];
       list.push({ replicaId: t.replica_id, address: replica.address, sessions: t.sessions, score: this.scores.score(t.cluster_id, t.replica_id) });
       holders.set(t.cluster_id, list);
@@ -200,6 +209,7 @@ export class ReplicaPresence implements ClusterOwnership {
       clusterId, list.sort((a, b) => b.score.localeCompare(a.score)).map(({ replicaId, address, sessions }) => ({ replicaId, address, sessions })),
     ]));
     for (const [clusterId, list] of this.holders) if (list.some((h) => h.replicaId !== this.id)) this.lastHeld.set(clusterId, now);
+    for (const [clusterId, at] of letGo) if ((this.lastHeld.get(clusterId) ?? 0) < at) this.lastHeld.set(clusterId, at);
     if (this.ownedKey() !== before) for (const listener of this.listeners) listener();
   }
 
@@ -271,14 +281,17 @@ export class ReplicaPresence implements ClusterOwnership {
     return () => this.listeners.delete(listener);
   }
 
-  /** Stops beating and removes this replica's rows, so peers stop counting on it at once. */
+  /**
+   * Stops beating and lets go of its clusters, so peers stop counting on it at once and
+   * know its agents are on their way to them (the "let go" rows, see `pass`); its own row goes.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
     await this.running;
     const { db, self } = this.options;
-    await db.deleteFrom('cluster_tunnels').where('replica_id', '=', self.id).execute();
+    await db.updateTable('cluster_tunnels').set({ sessions: 0, renewed_at: this.now() }).where('replica_id', '=', self.id).where('sessions', '>', 0).execute();
     await db.deleteFrom('replicas').where('id', '=', self.id).execute();
   }
 }

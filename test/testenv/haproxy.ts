@@ -1,9 +1,9 @@
 /**
  * A real HAProxy (Debian's package) in front of server replicas: TCP mode, TLS passed
  * through untouched (clients see the replicas' own certificate and CA), round robin
- * per connection, a TCP health check every 500 ms (a dead replica is out within about
- * a second), and a refused connect retried on another replica. Stopped with the test
- * process.
+ * per connection, a health check of /readyz over TLS every 500 ms (a dead or stopping
+ * replica is out within about a second), and a refused connect retried on another
+ * replica. Stopped with the test process.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,8 +29,10 @@ function config(port: number, backends: number[]): string {
     'global', '  maxconn 4000',
     'defaults', '  mode tcp', '  timeout connect 2s', '  timeout client 1h', '  timeout server 1h', '  retries 3', '  option redispatch',
     'frontend drover', `  bind 127.0.0.1:${port}`, '  default_backend replicas',
-    'backend replicas', '  balance roundrobin',
-    ...backends.map((p, i) => `  server r${i + 1} 127.0.0.1:${p} check inter 500 fall 2 rise 1`),
+    // Health by /readyz over TLS, as docs/ha.md tells operators: a replica told to stop
+    // says 503 there while it still serves (--shutdown-delay), and is out before it closes.
+    'backend replicas', '  balance roundrobin', '  option httpchk GET /readyz', '  http-check expect status 200',
+    ...backends.map((p, i) => `  server r${i + 1} 127.0.0.1:${p} check check-ssl verify none inter 500 fall 2 rise 1`),
     '',
   ].join('\n');
 }

@@ -94,7 +94,7 @@ export async function startReplicaSet(count: number, options: { env?: NodeJS.Pro
       const client = new pg.Client({ connectionString: dbUrl });
       await client.connect();
       try {
-        return (await client.query<{ address: string }>('select r.address from cluster_tunnels t join replicas r on r.id = t.replica_id where t.cluster_id = $1', [clusterId])).rows.map((r) => r.address);
+        return (await client.query<{ address: string }>('select r.address from cluster_tunnels t join replicas r on r.id = t.replica_id where t.cluster_id = $1 and t.sessions > 0', [clusterId])).rows.map((r) => r.address);
       } finally {
         await client.end();
       }
