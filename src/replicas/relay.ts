@@ -31,6 +31,9 @@ export const relayHeader = 'x-drover-relayed-by';
  */
 export const misdirectedHeader = 'x-drover-misdirected';
 
+/** Peer pools kept before those without connections are dropped. */
+const maxIdlePools = 64;
+
 /** How long a relaying replica waits after a 421 before it reads the holders and tries again. */
 const misdirectedRetryMs = 200;
 
@@ -222,12 +225,23 @@ export class PeerRelay {
     const key = `${target.replicaId}@${target.address}`;
     let agent = this.agents.get(key);
     if (!agent) {
+      // Every restart of a peer is a new replica id: pools of replicas long gone, with no
+      // connection left, do not pile up over months of rolling updates.
+      if (this.agents.size >= maxIdlePools) this.dropEmptyPools();
       // Kept alive: a relayed request reuses a warm TLS connection to the peer, no handshake
       // per request (Nagle is off on agents' sockets by Node's default, `noDelay: true`).
       agent = new Agent({ keepAlive: true, ...peerClientTls(this.options.peer, target.replicaId) });
       this.agents.set(key, agent);
     }
     return agent;
+  }
+
+  private dropEmptyPools(): void {
+    for (const [key, agent] of this.agents) {
+      if (Object.keys(agent.sockets).length > 0 || Object.keys(agent.freeSockets).length > 0) continue;
+      agent.destroy();
+      this.agents.delete(key);
+    }
   }
 
   /** A replica that could not be reached: its pool goes (it is dead, or another process took its address). */
