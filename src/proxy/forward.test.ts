@@ -18,6 +18,11 @@ describe('responseHeaders (what a downstream answer may carry to Drover\'s origi
     assert.equal(out['content-type'], 'text/html');
   });
 
+  it('drops the replicas\' marker, so a cluster\'s 421 cannot pass for a replica\'s and send a relayed request around', () => {
+    const out = responseHeaders({ 'x-drover-misdirected': 'r-forged', 'content-type': 'application/json' }, at);
+    assert.equal(out['x-drover-misdirected'], undefined);
+  });
+
   it('marks every answer nosniff and sandboxes it into an opaque origin', () => {
     const out = responseHeaders({ 'content-type': 'application/json' }, at);
     assert.equal(out['x-content-type-options'], 'nosniff');

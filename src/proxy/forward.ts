@@ -60,8 +60,15 @@ export interface ExchangeObserver {
   onUpgraded?(caller: Duplex, upstream: Duplex, protocol: string | undefined): void;
 }
 
-/** Response headers that describe the upstream connection, not the response, or that must not reach Drover's origin. */
-const droppedResponse = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'set-cookie']);
+/**
+ * A replica's answer to a request another replica relayed to it, for a cluster it serves no
+ * more (src/replicas/relay.ts): the relaying replica then tries elsewhere. Dropped from every
+ * cluster's answers, so a cluster cannot send a relayed request around the replicas.
+ */
+export const misdirectedHeader = 'x-drover-misdirected';
+
+/** Response headers that describe the upstream connection, not the response, or that must not reach Drover's origin (or its replicas). */
+const droppedResponse = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'set-cookie', misdirectedHeader]);
 
 /** Keeps downstream content out of Drover's origin (see the module comment); added to any CSP the answer has. */
 export const SANDBOX_POLICY = 'sandbox allow-scripts allow-forms allow-popups allow-downloads';

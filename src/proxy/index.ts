@@ -39,7 +39,7 @@
 export { holdsConnection } from './connection-use.ts';
 export { parseClusterPath, parseRootKubePath, rootKubePrefixes, clusterPathPrefix, type ClusterPath } from './cluster-path.ts';
 export { scrubCallerHeaders, type RequestedImpersonation, type ScrubbedRequest } from './caller-headers.ts';
-export { assertOnlyOurIdentity, downstreamFailure, forwardRequest, hasBody, noAnswerInTime, rewriteLocation, type ForwardRequest } from './forward.ts';
+export { assertOnlyOurIdentity, downstreamFailure, forwardRequest, hasBody, misdirectedHeader, noAnswerInTime, rewriteLocation, type ForwardRequest } from './forward.ts';
 export { OpenStreams, followAccessChanges, type AccessChange, type AccessChangeSources, type AccessRecheck, type EndStream, type OpenStreamsOptions, type StreamOwner } from './open-streams.ts';
 export { forwardUpgrade, type UpgradeRequest } from './upgrade.ts';
 export { UpstreamPools, connectTls, type UpstreamEndpoint } from './upstream.ts';

@@ -40,7 +40,7 @@ describe('an upgrade whose caller leaves before the 101', () => {
         entry.received += c.toString();
         const port = (silent.address() as AddressInfo).port;
         if (entry.received.startsWith('GET /redirect') && entry.received.includes('\r\n\r\n')) {
-          socket.end('HTTP/1.1 302 \r\nSet-Cookie: drover_session=planted\r\nLocation: https://127.0.0.1:' + port + '/api/v1/x?y=1\r\n'
+          socket.end('HTTP/1.1 302 \r\nSet-Cookie: drover_session=planted\r\nX-Drover-Misdirected: r-forged\r\nLocation: https://127.0.0.1:' + port + '/api/v1/x?y=1\r\n'
             + 'Keep-Alive: timeout=5\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\nX-Kept: 1\r\n\r\n2\r\nno\r\n0\r\n\r\n');
           return;
         }
@@ -155,7 +155,7 @@ describe('an upgrade whose caller leaves before the 101', () => {
     return answer;
   };
 
-  it('relays a refused upgrade\'s head without its cookies or connection headers, with a rewritten Location', async () => {
+  it('relays a refused upgrade\'s head without its cookies, connection headers or a replica\'s marker, with a rewritten Location', async () => {
     const answer = await refusedAnswer('/redirect');
     assert.equal(answer.slice(0, answer.indexOf('\r\n\r\n') + 4),
       'HTTP/1.1 302 Found\r\nLocation: /k8s/clusters/c-1/api/v1/x?y=1\r\nX-Kept: 1\r\nconnection: close\r\n\r\n');

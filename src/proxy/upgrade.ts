@@ -22,7 +22,7 @@ import type { Duplex } from 'node:stream';
 import { DroverError } from '../errors/index.ts';
 import { connectTls, type UpstreamEndpoint } from './upstream.ts';
 import { writeKubeStatusToSocket } from './kube-status.ts';
-import { downstreamFailure, noAnswerInTime, rewriteLocation, type ExchangeObserver } from './forward.ts';
+import { downstreamFailure, misdirectedHeader, noAnswerInTime, rewriteLocation, type ExchangeObserver } from './forward.ts';
 import type { EndStream } from './open-streams.ts';
 
 export interface UpgradeRequest {
@@ -218,8 +218,9 @@ function responseHead(res: IncomingMessage, input: UpgradeRequest, close = false
     let value = res.rawHeaders[i + 1] ?? '';
     const lower = name.toLowerCase();
     if (close && (lower === 'connection' || lower === 'keep-alive' || lower === 'transfer-encoding')) continue;
-    // A WebSocket handshake's cookies are honoured by browsers: a pod must not set Drover's.
-    if (lower === 'set-cookie') continue;
+    // A WebSocket handshake's cookies are honoured by browsers: a pod must not set Drover's;
+    // nor may a cluster's answer pass for a replica's (forward.ts, misdirectedHeader).
+    if (lower === 'set-cookie' || lower === misdirectedHeader) continue;
     if (lower === 'location') {
       const rewritten = rewriteLocation(value, { proxyPrefix: input.proxyPrefix, upstreamOrigin: input.endpoint.url.origin, downstreamPath: input.downstreamPath });
       if (rewritten === undefined) continue;

@@ -17,7 +17,7 @@ import { silentLogger } from '../logging/index.ts';
 import { serverConfigFromFlags, startServer, type RunningServer } from '../server/index.ts';
 import { createCa, issueCertificate, type KeyPair } from '../certificates/index.ts';
 import { loadPeerCredentials, peerServerName, relayHeader, type PeerCredentials } from './index.ts';
-import { misdirectedHeader } from './relay.ts';
+import { misdirectedHeader } from '../proxy/index.ts';
 import { rendezvousScore } from './presence.ts';
 
 interface Seen { url: string; headers: IncomingHttpHeaders; authorized: boolean }

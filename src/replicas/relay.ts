@@ -16,20 +16,17 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Duplex } from 'node:stream';
 import { DroverError } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
-import { hasBody, writeKubeStatus, writeKubeStatusToSocket } from '../proxy/index.ts';
+// misdirectedHeader, on a 421 from a replica (its id): "a relayed request for a cluster I hold
+// no live session for now". The presence rows say who held a session at the last heartbeat;
+// the session may have ended since, or not be ready yet: the relaying replica tries elsewhere.
+// The proxy drops it from every cluster's answer, so only a replica's own 421 carries it.
+import { hasBody, misdirectedHeader, writeKubeStatus, writeKubeStatusToSocket } from '../proxy/index.ts';
 import { parseHostPort } from '../addresses/index.ts';
 import { peerClientTls, replicaPeerOf, type PeerCredentials } from './peer-tls.ts';
 import type { TunnelHolder } from './presence.ts';
 
 /** Added by the relaying replica (its id, for the receiver's logs); refused from anyone else. */
 export const relayHeader = 'x-drover-relayed-by';
-
-/**
- * On a 421 from a replica (its id): "a relayed request for a cluster I hold no live session
- * for now". The presence rows say who held a session at the last heartbeat; the session may
- * have ended since, or not be ready yet. The relaying replica tries again elsewhere.
- */
-export const misdirectedHeader = 'x-drover-misdirected';
 
 /** Peer pools kept before those without connections are dropped. */
 const maxIdlePools = 64;
