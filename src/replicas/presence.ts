@@ -163,11 +163,7 @@ export class ReplicaPresence implements ClusterOwnership {
         .onConflict((oc) => oc.columns(['cluster_id', 'replica_id']).doUpdateSet((eb) => ({ sessions: eb.ref('excluded.sessions'), renewed_at: now })))
         .execute();
     }
-    // Clusters it no longer holds: a row that says "let go at <now>" (sessions 0), for peers,
-    // and replicas starting now, to know a session was here a moment ago (heldWithin).
-    let gone = db.updateTable('cluster_tunnels').set({ sessions: 0, renewed_at: now }).where('replica_id', '=', self.id).where('sessions', '>', 0);
-    if (local.size > 0) gone = gone.where('cluster_id', 'not in', [...local.keys()]);
-    await gone.execute();
+    await this.letGo(now, [...local.keys()]);
     // Such rows are news for as long as a dead replica's would be, then go (whoever wrote them).
     await db.deleteFrom('cluster_tunnels').where('sessions', '<=', 0).where('renewed_at', '<', now - this.deadAfterMs).execute();
     await this.forgetLongDead(now);
@@ -291,7 +287,18 @@ export class ReplicaPresence implements ClusterOwnership {
     clearInterval(this.timer);
     await this.running;
     const { db, self } = this.options;
-    await db.updateTable('cluster_tunnels').set({ sessions: 0, renewed_at: this.now() }).where('replica_id', '=', self.id).where('sessions', '>', 0).execute();
+    await this.letGo(this.now(), []);
     await db.deleteFrom('replicas').where('id', '=', self.id).execute();
+  }
+
+  /**
+   * Turns this replica's rows of clusters it no longer holds (all but `kept`) into "let go"
+   * rows: sessions 0, renewed_at `now`. Peers, and replicas starting now, read them as "a
+   * session was here a moment ago" (heldWithin); `pass` deletes them once they are old.
+   */
+  private async letGo(now: number, kept: string[]): Promise<void> {
+    let gone = this.options.db.updateTable('cluster_tunnels').set({ sessions: 0, renewed_at: now }).where('replica_id', '=', this.options.self.id).where('sessions', '>', 0);
+    if (kept.length > 0) gone = gone.where('cluster_id', 'not in', kept);
+    await gone.execute();
   }
 }

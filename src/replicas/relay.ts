@@ -93,6 +93,16 @@ const here: Route = { to: 'local' };
 /** Where the relay of one request stands: the peers not to try again, and until when to keep trying. */
 interface Attempt { excluded: ReadonlySet<string>; deadline: number }
 
+/** The same attempt, with `replicaId` not to be tried again. */
+function excluding(attempt: Attempt, replicaId: string): Attempt {
+  return { excluded: new Set([...attempt.excluded, replicaId]), deadline: attempt.deadline };
+}
+
+/** One pool per replica (id and address): a new process on an old address is another replica. */
+function poolKey(target: TunnelHolder): string {
+  return `${target.replicaId}@${target.address}`;
+}
+
 /** Answer headers the relaying replica does not repeat: its own listener adds HSTS. */
 const answerDrop: ReadonlySet<string> = new Set(['strict-transport-security']);
 
@@ -217,9 +227,8 @@ export class PeerRelay {
     }
   }
 
-  /** One pool per replica (id and address): a new process on an old address is another replica. */
   private agentFor(target: TunnelHolder): Agent {
-    const key = `${target.replicaId}@${target.address}`;
+    const key = poolKey(target);
     let agent = this.agents.get(key);
     if (!agent) {
       // Every restart of a peer is a new replica id: pools of replicas long gone, with no
@@ -243,7 +252,7 @@ export class PeerRelay {
 
   /** A replica that could not be reached: its pool goes (it is dead, or another process took its address). */
   private forget(target: TunnelHolder): void {
-    const key = `${target.replicaId}@${target.address}`;
+    const key = poolKey(target);
     this.agents.get(key)?.destroy();
     this.agents.delete(key);
   }
@@ -254,8 +263,8 @@ export class PeerRelay {
    * as the deadline allows; after it, without that peer, so the local chain answers at last.
    */
   private retryAfterMisdirected(target: TunnelHolder, attempt: Attempt, next: (attempt: Attempt) => void): void {
-    const excluded = Date.now() >= attempt.deadline ? new Set([...attempt.excluded, target.replicaId]) : attempt.excluded;
-    const retry = (): void => { next({ excluded, deadline: attempt.deadline }); };
+    const again = Date.now() >= attempt.deadline ? excluding(attempt, target.replicaId) : attempt;
+    const retry = (): void => { next(again); };
     setTimeout(() => void this.options.refreshIfOlderThan(misdirectedRetryMs).then(retry, retry), misdirectedRetryMs);
   }
 
@@ -270,7 +279,7 @@ export class PeerRelay {
     if (!target) return next(attempt);
     const skip = (): void => {
       this.forget(target);
-      const after = { excluded: new Set([...attempt.excluded, target.replicaId]), deadline: attempt.deadline };
+      const after = excluding(attempt, target.replicaId);
       if (rest.length > 0) this.relayRequest(req, res, rest, after, next);
       else next(after);
     };
@@ -339,7 +348,7 @@ export class PeerRelay {
     if (!target) return next(attempt);
     const skip = (): void => {
       this.forget(target);
-      const after = { excluded: new Set([...attempt.excluded, target.replicaId]), deadline: attempt.deadline };
+      const after = excluding(attempt, target.replicaId);
       if (rest.length > 0) this.relayUpgrade(req, socket, head, rest, after, next);
       else next(after);
     };

@@ -3,8 +3,9 @@
  * load balancer without affinity most of them land on another replica, which refuses them
  * (404: no dial of this agent waits there), and a proxy may refuse such upgrades outright:
  * each refused try costs a TLS handshake on both ends before the dial falls back to its
- * stream, far more than a connection of its own saves. After 3 refusals that make more than
- * a tenth of the tries, the session stops asking; a new session (a reconnect) tries again.
+ * stream, far more than a connection of its own saves. After 3 refusals, once there is more
+ * than one for every ten connections that reached the server, the session stops asking; a
+ * new session (a reconnect) tries again.
  */
 export class OwnConnectionOdds {
   private reached = 0;
