@@ -28,12 +28,25 @@ export interface ApiServerIdentity {
   account: string;
 }
 
+/**
+ * Fingerprints already computed, by bundle: parsing a certificate costs about 40 µs, and
+ * every cluster listed (the API's list, for the UI's every refresh) shows its CA's. Bounded
+ * for fleets of many clusters; the oldest entry goes first.
+ */
+const fingerprints = new Map<string, string>();
+const maxFingerprints = 5_000;
+
 /** The fingerprints of a PEM bundle, order and whitespace aside; throws on a bundle without a certificate. */
 export function caFingerprint(caPem: string): string {
+  const known = fingerprints.get(caPem);
+  if (known !== undefined) return known;
   const blocks = caPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   if (blocks.length === 0) throw new DroverError('DRV_ERR_BAD_GATEWAY', 'the agent sent a CA bundle without a certificate');
   const prints = blocks.map((pem) => new X509Certificate(pem).fingerprint256.replaceAll(':', '').toLowerCase());
-  return [...new Set(prints)].sort().join(',');
+  const fingerprint = [...new Set(prints)].sort().join(',');
+  if (fingerprints.size >= maxFingerprints) fingerprints.delete(fingerprints.keys().next().value as string);
+  fingerprints.set(caPem, fingerprint);
+  return fingerprint;
 }
 
 /** What differs between the pinned identity and a report, in words; empty when they match. */

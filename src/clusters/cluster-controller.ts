@@ -162,20 +162,20 @@ export class ClusterControllers implements ClusterLiveness {
     const first = this.checks === 0;
     this.checks += 1;
     try {
-      for (const cluster of (await service.list()).filter((c) => c.state === 'active')) {
-        if (ownership.anyTunnel(cluster.id)) {
-          this.silent.delete(cluster.id);
+      for (const id of await service.activeIds()) {
+        if (ownership.anyTunnel(id)) {
+          this.silent.delete(id);
           continue;
         }
         // Silent at two checks in a row (a grace period); at the first check, the start counts as the first.
-        if (!first && !this.silent.has(cluster.id)) {
-          this.silent.add(cluster.id);
+        if (!first && !this.silent.has(id)) {
+          this.silent.add(id);
           continue;
         }
-        this.silent.delete(cluster.id);
+        this.silent.delete(id);
         await ownership.refresh();
-        if (ownership.anyTunnel(cluster.id)) continue;
-        await service.updateStatus(cluster.id, {
+        if (ownership.anyTunnel(id)) continue;
+        await service.updateStatus(id, {
           state: 'unavailable', tunnel: null,
           stateReason: first ? `no agent has connected to any replica since this server started at ${started}` : `no replica has held an agent session for it for ${Math.round(this.options.graceMs / 1000)} s`,
         });

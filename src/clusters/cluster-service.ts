@@ -140,6 +140,12 @@ export class ClusterService {
     return rows.map(toCluster);
   }
 
+  /** The ids of the clusters in state `active`: what the controllers' silence check looks at, without reading whole rows. */
+  async activeIds(): Promise<string[]> {
+    const rows = await this.db.selectFrom('clusters').select('id').where('state', '=', 'active').execute();
+    return rows.map((row) => row.id);
+  }
+
   /** By id (`c-…`) or name; 404 otherwise. */
   async get(idOrName: string): Promise<Cluster> {
     return toCluster(await this.row(idOrName));

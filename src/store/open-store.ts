@@ -7,6 +7,7 @@ import { DroverError, InvalidArgumentError } from '../errors/index.ts';
 import type { Database } from './schema.ts';
 import { migrations as allMigrations, type Migration } from './migrations/index.ts';
 import { openSqliteConnection } from './sqlite-connection.ts';
+import { withStatementCache } from './statement-cache.ts';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
@@ -31,7 +32,7 @@ export interface OpenStoreOptions {
 }
 
 async function sqliteDialect(path: string): Promise<SqliteDialect> {
-  return new SqliteDialect({ database: await openSqliteConnection(path) });
+  return new SqliteDialect({ database: withStatementCache(await openSqliteConnection(path)) });
 }
 
 function postgresDialect(url: string): PostgresDialect {
