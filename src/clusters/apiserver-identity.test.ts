@@ -13,6 +13,19 @@ describe('the pinned kube-apiserver identity', () => {
     assert.throws(() => caFingerprint('no certificate here'), { code: 'DRV_ERR_BAD_GATEWAY' });
   });
 
+  it('gives the same fingerprints when it remembers them, for bundles of any size, and remembers no failure', () => {
+    const both = caFingerprint(`${a}${b}`);
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(both.split(','), [caFingerprint(a), caFingerprint(b)].sort());
+      assert.equal(caFingerprint(`${a}${b}`), both);
+    }
+    // Over the size it remembers (an agent may send up to 256 KiB): computed each time, the same answer.
+    const large = `${a}\n${' '.repeat(20_000)}\n${b}`;
+    assert.equal(caFingerprint(large), both);
+    assert.equal(caFingerprint(large), both);
+    for (let i = 0; i < 2; i++) assert.throws(() => caFingerprint('no certificate here'), { code: 'DRV_ERR_BAD_GATEWAY' });
+  });
+
   it('names each difference an impostor could try: address, CA, account', () => {
     const pinned = { apiServer: '10.43.0.1:443', caSha256: caFingerprint(a), account };
     assert.deepEqual(identityDifferences(pinned, { ...pinned }), []);

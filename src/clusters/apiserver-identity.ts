@@ -11,7 +11,7 @@
  * same apiserver (checked over TLS that only the pinned CA verifies) is the same
  * identity.
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, hash, X509Certificate } from 'node:crypto';
 import { KubeClient, isKubeApiError, resourcePath, resources } from '../kube/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { DroverError } from '../errors/index.ts';
@@ -29,23 +29,29 @@ export interface ApiServerIdentity {
 }
 
 /**
- * Fingerprints already computed, by bundle: parsing a certificate costs about 40 µs, and
- * every cluster listed (the API's list, for the UI's every refresh) shows its CA's. Bounded
- * for fleets of many clusters; the oldest entry goes first.
+ * Fingerprints already computed, by a digest of the bundle: parsing a certificate costs
+ * about 40 µs, and every cluster listed (the API's list, for the UI's every refresh) shows
+ * its CA's. Keyed by digest, not by the bundle, and only for bundles of an ordinary size:
+ * an agent reports its bundle (up to 256 KiB) at every registration, and one that sent a
+ * new bundle each time must not make the server keep them. At most 5,000 entries of about
+ * 200 bytes; the oldest goes first.
  */
 const fingerprints = new Map<string, string>();
 const maxFingerprints = 5_000;
+const maxRememberedBundle = 16 * 1024;
 
 /** The fingerprints of a PEM bundle, order and whitespace aside; throws on a bundle without a certificate. */
 export function caFingerprint(caPem: string): string {
-  const known = fingerprints.get(caPem);
+  const key = caPem.length <= maxRememberedBundle ? hash('sha256', caPem) : undefined;
+  const known = key === undefined ? undefined : fingerprints.get(key);
   if (known !== undefined) return known;
   const blocks = caPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   if (blocks.length === 0) throw new DroverError('DRV_ERR_BAD_GATEWAY', 'the agent sent a CA bundle without a certificate');
   const prints = blocks.map((pem) => new X509Certificate(pem).fingerprint256.replaceAll(':', '').toLowerCase());
   const fingerprint = [...new Set(prints)].sort().join(',');
+  if (key === undefined) return fingerprint;
   if (fingerprints.size >= maxFingerprints) fingerprints.delete(fingerprints.keys().next().value as string);
-  fingerprints.set(caPem, fingerprint);
+  fingerprints.set(key, fingerprint);
   return fingerprint;
 }
 
