@@ -12,6 +12,7 @@
  * identity.
  */
 import { createHash, hash, X509Certificate } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { KubeClient, isKubeApiError, resourcePath, resources } from '../kube/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { DroverError } from '../errors/index.ts';
@@ -34,10 +35,9 @@ export interface ApiServerIdentity {
  * its CA's. Keyed by digest, not by the bundle, and only for bundles of an ordinary size:
  * an agent reports its bundle (up to 256 KiB) at every registration, and one that sent a
  * new bundle each time must not make the server keep them. At most 5,000 entries of about
- * 200 bytes; the oldest goes first.
+ * 200 bytes; the least recently used goes first.
  */
-const fingerprints = new Map<string, string>();
-const maxFingerprints = 5_000;
+const fingerprints = new LRUCache<string, string>({ max: 5_000 });
 const maxRememberedBundle = 16 * 1024;
 
 /** The fingerprints of a PEM bundle, order and whitespace aside; throws on a bundle without a certificate. */
@@ -50,7 +50,6 @@ export function caFingerprint(caPem: string): string {
   const prints = blocks.map((pem) => new X509Certificate(pem).fingerprint256.replaceAll(':', '').toLowerCase());
   const fingerprint = [...new Set(prints)].sort().join(',');
   if (key === undefined) return fingerprint;
-  if (fingerprints.size >= maxFingerprints) fingerprints.delete(fingerprints.keys().next().value as string);
   fingerprints.set(key, fingerprint);
   return fingerprint;
 }

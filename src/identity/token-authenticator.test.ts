@@ -172,7 +172,7 @@ describe('CachedTokenAuthenticator', () => {
     assert.equal(auth.size, 0);
   });
 
-  it('stays within maxEntries, evicting the least recently loaded', async () => {
+  it('stays within maxEntries, evicting the least recently used', async () => {
     const { tokens, auth } = setup({ maxEntries: 2 });
     const [a, b, c] = [tokens.add(), tokens.add(), tokens.add()];
     await auth.authenticate(a);
@@ -187,7 +187,21 @@ describe('CachedTokenAuthenticator', () => {
     assert.equal(tokens.reads, reads + 1, 'the oldest was evicted');
   });
 
-  it('counts a reloaded entry as freshly loaded when evicting', async () => {
+  it('keeps a token in use when the cache is full, evicting one left unused', async () => {
+    const { tokens, auth } = setup({ maxEntries: 2 });
+    const [a, b, c] = [tokens.add(), tokens.add(), tokens.add()];
+    await auth.authenticate(a);
+    await auth.authenticate(b);
+    await auth.authenticate(a);
+    await auth.authenticate(c);
+    const reads = tokens.reads;
+    await auth.authenticate(a);
+    assert.equal(tokens.reads, reads, 'a was used after b was loaded, so b went first');
+    await auth.authenticate(b);
+    assert.equal(tokens.reads, reads + 1);
+  });
+
+  it('counts a reloaded entry as freshly used when evicting', async () => {
     const { tokens, auth, clock } = setup({ maxEntries: 2, recheckMs: 1000 });
     const [a, b, c] = [tokens.add(), tokens.add(), tokens.add()];
     await auth.authenticate(a);

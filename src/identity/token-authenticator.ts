@@ -17,6 +17,7 @@
  * replica's event comes in through `dropToken`/`dropUser`, which invalidate and
  * announce here only (publishing them again would echo between replicas forever).
  */
+import { LRUCache } from 'lru-cache';
 import type { ChangePublisher } from '../coordination/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { groupPrincipalIds } from '../principals/index.ts';
@@ -72,10 +73,9 @@ export class CachedTokenAuthenticator implements TokenAuthenticator, TokenCacheI
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly recheckMs: number;
-  private readonly maxEntries: number;
   private readonly lastUsedIntervalMs: number;
   private readonly changes: ChangePublisher | undefined;
-  private readonly cache = new Map<string, Entry>();
+  private readonly cache: LRUCache<string, Entry>;
   /** Bumped on every invalidation, so a lookup that started before it does not re-cache stale data. */
   private generation = 0;
   private readonly listeners = new Set<(change: TokenInvalidation) => void>();
@@ -85,7 +85,7 @@ export class CachedTokenAuthenticator implements TokenAuthenticator, TokenCacheI
     this.clock = options.clock;
     this.logger = options.logger;
     this.recheckMs = options.recheckMs ?? 5_000;
-    this.maxEntries = options.maxEntries ?? 10_000;
+    this.cache = new LRUCache({ max: options.maxEntries ?? 10_000 });
     this.lastUsedIntervalMs = options.lastUsedIntervalMs ?? 60_000;
     this.changes = options.changes;
   }
@@ -140,11 +140,6 @@ export class CachedTokenAuthenticator implements TokenAuthenticator, TokenCacheI
       lastUsedWrittenAt: this.cache.get(id)?.lastUsedWrittenAt ?? 0,
     };
     if (generation === this.generation) {
-      this.cache.delete(id);
-      if (this.cache.size >= this.maxEntries) {
-        const oldest = this.cache.keys().next().value;
-        if (oldest !== undefined) this.cache.delete(oldest);
-      }
       this.cache.set(id, entry);
     }
     return entry;
@@ -193,7 +188,8 @@ export class CachedTokenAuthenticator implements TokenAuthenticator, TokenCacheI
   /** Another replica changed the user: drop their entries here only. */
   dropUser(userId: string): void {
     this.generation++;
-    for (const [id, entry] of this.cache) if (entry.record.user.id === userId) this.cache.delete(id);
+    const theirs = [...this.cache.entries()].filter(([, entry]) => entry.record.user.id === userId);
+    for (const [id] of theirs) this.cache.delete(id);
     this.announce({ kind: 'user', userId });
   }
 

@@ -14,23 +14,20 @@
  * prepares a kept statement again by itself when a migration changes the schema.
  */
 import type { SqliteDatabase, SqliteStatement } from 'kysely';
+import { LRUCache } from 'lru-cache';
 
 /** Enough for every query the store runs; texts that vary (IN lists of every length) push out the least recently used. */
 const defaultMaxStatements = 500;
 
 export function withStatementCache(database: SqliteDatabase, maxStatements = defaultMaxStatements): SqliteDatabase {
-  const statements = new Map<string, SqliteStatement>();
+  const statements = new LRUCache<string, SqliteStatement>({ max: maxStatements });
   return {
     prepare(sql) {
       let statement = statements.get(sql);
-      if (statement) {
-        // Most recently used last: Map keeps insertion order, so the first key is the one to drop.
-        statements.delete(sql);
-      } else {
+      if (statement === undefined) {
         statement = database.prepare(sql);
-        if (statements.size >= maxStatements) statements.delete(statements.keys().next().value as string);
+        statements.set(sql, statement);
       }
-      statements.set(sql, statement);
       return statement;
     },
     close() {
