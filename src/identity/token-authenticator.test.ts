@@ -187,35 +187,27 @@ describe('CachedTokenAuthenticator', () => {
     assert.equal(tokens.reads, reads + 1, 'the oldest was evicted');
   });
 
-  it('keeps a token in use when the cache is full, evicting one left unused', async () => {
-    const { tokens, auth } = setup({ maxEntries: 2 });
-    const [a, b, c] = [tokens.add(), tokens.add(), tokens.add()];
-    await auth.authenticate(a);
-    await auth.authenticate(b);
-    await auth.authenticate(a);
-    await auth.authenticate(c);
-    const reads = tokens.reads;
-    await auth.authenticate(a);
-    assert.equal(tokens.reads, reads, 'a was used after b was loaded, so b went first');
-    await auth.authenticate(b);
-    assert.equal(tokens.reads, reads + 1);
-  });
-
-  it('counts a reloaded entry as freshly used when evicting', async () => {
-    const { tokens, auth, clock } = setup({ maxEntries: 2, recheckMs: 1000 });
-    const [a, b, c] = [tokens.add(), tokens.add(), tokens.add()];
-    await auth.authenticate(a);
-    clock.now = start + 500;
-    await auth.authenticate(b);
-    clock.now = start + 1001;
-    await auth.authenticate(a);
-    await auth.authenticate(c);
-    const reads = tokens.reads;
-    await auth.authenticate(a);
-    assert.equal(tokens.reads, reads, 'a was reloaded after b, so b went first');
-    await auth.authenticate(b);
-    assert.equal(tokens.reads, reads + 1);
-  });
+  // Used from the cache (b still fresh) or read again (b's record still fresh, a's expired):
+  // either way a was touched after b, so b goes first when c comes in.
+  for (const touch of ['used', 'reloaded'] as const) {
+    it(`keeps a token ${touch} after another when the cache is full, evicting the other`, async () => {
+      const { tokens, auth, clock } = setup({ maxEntries: 2, recheckMs: 1000 });
+      const [a, b, c] = [tokens.add(), tokens.add(), tokens.add()];
+      await auth.authenticate(a);
+      clock.now = start + 500;
+      await auth.authenticate(b);
+      clock.now = touch === 'used' ? start + 900 : start + 1001;
+      const beforeTouch = tokens.reads;
+      await auth.authenticate(a);
+      assert.equal(tokens.reads, beforeTouch + (touch === 'used' ? 0 : 1));
+      await auth.authenticate(c);
+      const reads = tokens.reads;
+      await auth.authenticate(a);
+      assert.equal(tokens.reads, reads, `a was ${touch} after b was loaded, so b went first`);
+      await auth.authenticate(b);
+      assert.equal(tokens.reads, reads + 1);
+    });
+  }
 
   it('reloading a cached token at the limit evicts nothing else', async () => {
     const { tokens, auth, clock } = setup({ maxEntries: 2, recheckMs: 1000 });
