@@ -8,13 +8,22 @@
  *
  * Redaction: no response body is ever recorded (tokens, kubeconfigs and session
  * answers are credentials); at Request and RequestResponse the request body is
- * recorded without any credential-like field (`redactApiBody`). A failed login records
- * the username it tried as `user.extra.username`, never the password.
+ * recorded without any credential-like field (`redactApiBody`), after the route's own
+ * `auditBody` (route config) has taken out what a field's name cannot show, such as the
+ * values typed in a browser console's command line. A failed login records the username
+ * it tried as `user.extra.username`, never the password.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { knownCaller } from '../http/index.ts';
 import { redactApiBody } from './redact.ts';
 import type { AuditCaller, AuditTrail, RequestAudit } from './trail.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The request body as this route's audit events record it, for data a field name does not reveal (src/audit/api-hook.ts). */
+    auditBody?: (body: unknown) => unknown;
+  }
+}
 
 const readOnly = new Set(['GET', 'HEAD', 'OPTIONS']);
 const credentialRoute = /\/(kubeconfig|token|cli-token|callback)(\/|$)/;
@@ -59,7 +68,10 @@ export function installApiAudit(app: FastifyInstance, trail: Pick<AuditTrail, 'b
     const { record } = entry;
     record.identify({ caller });
     const level = record.level();
-    if ((level === 'Request' || level === 'RequestResponse') && request.body !== undefined) record.setRequestObject(redactApiBody(request.body));
+    if ((level === 'Request' || level === 'RequestResponse') && request.body !== undefined) {
+      const ownRedaction = request.routeOptions.config.auditBody;
+      record.setRequestObject(redactApiBody(ownRedaction ? ownRedaction(request.body) : request.body));
+    }
     const tried = (request.body as { username?: unknown } | undefined)?.username;
     if (!caller && typeof tried === 'string') record.attempted(tried);
     record.complete(reply.statusCode);

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCommandLine, splitWords } from './command-line.ts';
+import { commandLineForAudit, parseCommandLine, splitWords } from './command-line.ts';
 
 const both = new Set(['kubectl', 'helm'] as const);
 const kubectlOnly = new Set(['kubectl'] as const);
@@ -57,6 +57,24 @@ describe('parseCommandLine (an attacker types into the browser console)', () => 
     ['an interactive exec', 'kubectl exec -it web -- sh', /not interactive/],
     ['helm values from the server', 'helm get values x --values /etc/passwd', /--values/],
     ['an unclosed quote', 'kubectl get "pods', /not closed/],
+    // Flags are allowed by list, not refused by list: each of these read or wrote a server
+    // file, or picked another identity, when a denylist missed it.
+    ['the server CA key as a TLS secret', 'kubectl create secret tls x --cert=/var/lib/drover/ca.crt --key=/var/lib/drover/ca.key --dry-run=client -o yaml', /--cert/],
+    ['a patch read from a server file', 'kubectl patch deploy web --patch-file=/etc/drover/server.key', /--patch-file/],
+    ['a dump written to the server', 'kubectl cluster-info dump --output-directory=/tmp/dump', /--output-directory/],
+    ['a refused flag spelled with underscores', 'kubectl get ns --cache_dir=/tmp/x', /--cache-dir/],
+    ['skipping TLS checks, underscores', 'kubectl get ns --insecure_skip_tls_verify=true', /--insecure-skip-tls-verify/],
+    ['a CA file, underscores', 'kubectl get ns --certificate_authority=/var/lib/drover/encryption.key', /--certificate-authority/],
+    ['a client certificate, underscores', 'kubectl get ns --client_certificate=/var/lib/drover/server.crt', /--client-certificate/],
+    ['another kubeconfig user', 'kubectl get pods --user=cluster-admin', /--user/],
+    ['a file flag behind a switch', 'kubectl get pods -Af/etc/passwd', /-f/],
+    ['a file flag behind logs\' -p switch', 'kubectl logs web -pf/etc/passwd', /-f/],
+    ['a template from a server file', 'kubectl get pods -o go-template --template=/etc/passwd', /--template/],
+    ['a profile written on the server', 'kubectl get pods --profile=cpu --profile-output=/tmp/x', /--profile/],
+    ['a kuberc file', 'kubectl get pods --kuberc=/etc/passwd', /--kuberc/],
+    ['a flag kubectl may add one day', 'kubectl get pods --some-new-file-flag=/etc/passwd', /--some-new-file-flag/],
+    ['helm to another apiserver', 'helm status release --kube-apiserver=https://10.0.0.1:6443', /--kube-apiserver/],
+    ['helm\'s registry config', 'helm status release --registry-config=/etc/passwd', /--registry-config/],
     ['nothing', '   ', /type a kubectl command/],
   ];
   for (const [what, line, message] of refused) {
@@ -69,7 +87,60 @@ describe('parseCommandLine (an attacker types into the browser console)', () => 
     });
   }
 
+  const accepted = [
+    'kubectl logs web -p --tail=10 -c app',
+    'kubectl logs web --follow --since=5m',
+    'kubectl get pods -A -w',
+    'kubectl get pods -Aw',
+    'kubectl get pods -nteam -oyaml',
+    'kubectl get pods --all_namespaces --show-labels -L app',
+    'kubectl create rolebinding rb --clusterrole=view --user=alice -n team',
+    'kubectl set subject rolebinding rb --user=bob --group=devs',
+    `kubectl patch deploy web -p '{"spec":{"replicas":2}}' --type=merge`,
+    'kubectl create secret generic s --from-literal=password=x --dry-run=client -o yaml',
+    'kubectl exec web -c app -- ls -lt /tmp',
+    'kubectl cluster-info dump --namespaces=default -o yaml',
+    'kubectl version --client -o json',
+    'kubectl auth can-i --list -n team',
+    'kubectl wait --for=condition=Ready pod/web --timeout=30s',
+    'kubectl drain node-1 --ignore-daemonsets --delete-emptydir-data',
+    'kubectl run tmp --image=busybox --restart=Never --rm --attach -- echo hi',
+    'helm list -A -o json',
+    'helm history release -n team --max 5',
+  ];
+  for (const line of accepted) {
+    it(`accepts ${line}`, () => {
+      assert.deepEqual(parseCommandLine(line, both).args, splitWords(line).slice(1));
+    });
+  }
+
   it('keeps words literal inside single quotes (nothing there is special)', () => {
     assert.deepEqual(splitWords(`kubectl annotate pod p 'note=a;b|c $(d)'`), ['kubectl', 'annotate', 'pod', 'p', 'note=a;b|c $(d)']);
+  });
+});
+
+describe('commandLineForAudit (a console line as the audit trail keeps it)', () => {
+  const cases: Array<[string, string, string]> = [
+    ['literal values of a secret', 'kubectl create secret generic db -n team --from-literal=password=S3cr3t --dry-run=client -o name',
+      'kubectl create secret generic db -n team --from-literal=REDACTED --dry-run=client -o name'],
+    ['a registry password, separate value', 'kubectl create secret docker-registry r --docker-password S3cr3t --docker-server=reg.example',
+      'kubectl create secret docker-registry r --docker-password REDACTED --docker-server=REDACTED'],
+    ['a patch', `kubectl patch secret s -p '{"data":{"k":"S3cr3t"}}' --type=merge`, 'kubectl patch secret s -p REDACTED --type=merge'],
+    ['a patch joined to -p', `kubectl patch secret s -p'{"data":{"k":"S3cr3t"}}'`, 'kubectl patch secret s -pREDACTED'],
+    ['an environment value', 'kubectl set env deploy/web DB_PASSWORD=S3cr3t -e TOKEN=S3cr3t', 'kubectl set env deploy/web DB_PASSWORD=REDACTED -e REDACTED'],
+    ['an exec\'s command', 'kubectl exec web -c app -- sh -c \'echo S3cr3t\'', 'kubectl exec web -c app -- REDACTED'],
+    ['what was asked, kept', 'kubectl get pods -A -w -l app=web --field-selector=status.phase=Running -o wide',
+      'kubectl get pods -A -w -l app=web --field-selector=status.phase=Running -o wide'],
+    ['a line the console refused to read', 'kubectl get "pods', 'REDACTED (not a command line the console could read)'],
+  ];
+  for (const [what, line, expected] of cases) {
+    it(`keeps ${what} as it should`, () => {
+      assert.equal(commandLineForAudit(line), expected);
+      assert.doesNotMatch(commandLineForAudit(line), /S3cr3t/);
+    });
+  }
+
+  it('keeps nothing of a body that is not a command line', () => {
+    assert.equal(commandLineForAudit(42), 'REDACTED (not a command line the console could read)');
   });
 });

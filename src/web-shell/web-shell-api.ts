@@ -9,6 +9,7 @@ import { Type } from 'typebox';
 import { authenticateWith, authErrors, caller, ErrorBody, type AuthenticatedUser, type TokenAuthenticator } from '../http/index.ts';
 import { DroverError } from '../errors/index.ts';
 import type { ShellSessions } from './shell-sessions.ts';
+import { commandLineForAudit } from './command-line.ts';
 
 export interface WebShellApiOptions {
   authenticator: TokenAuthenticator;
@@ -43,6 +44,8 @@ export function webShellApi(options: WebShellApiOptions): FastifyPluginAsyncType
     });
 
     app.post('/v1/clusters/:id/shell/:session/run', {
+      // A line can carry secrets (`--from-literal=password=…`): the audit trail keeps it without its values.
+      config: { auditBody: (body) => ({ command: commandLineForAudit((body as { command?: unknown } | null)?.command) }) },
       schema: { ...common, summary: 'Run one kubectl (or helm) command line in the console', params: SessionParams, body: Type.Object({ command: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false }), response: { 200: Ran, ...authErrors, 409: ErrorBody, 422: ErrorBody } },
     }, async (request) => {
       const me = caller(request);

@@ -129,6 +129,30 @@ describe('the audit trail', () => {
     assert.deepEqual(between, [], 'reads are not audited');
   });
 
+  it('records a browser console\'s line without the values it carried; the console cannot read the server\'s key', async () => {
+    const token = drover.tokenOf('admin');
+    const opened = await call(drover.server, 'POST', `/v1/clusters/${cluster.id}/shell`, { token });
+    assert.equal(opened.status, 201, opened.text);
+    const run = (command: string) => call(drover.server, 'POST', `/v1/clusters/${cluster.id}/shell/${(opened.json() as { id: string }).id}/run`, { token, body: { command } });
+    const secret = `S3cr3t-${suffix()}`;
+    const created = await run(`kubectl create secret generic db-${suffix()} -n default --from-literal=password=${secret} --dry-run=client -o name`);
+    assert.equal(created.status, 200, created.text);
+    assert.equal((created.json() as { exitCode: number }).exitCode, 0, created.text);
+    const event = await find('the console line', (e) => e.requestURI.endsWith('/run') && JSON.stringify(e.requestObject ?? {}).includes('db-'));
+    assert.equal(event.level, 'RequestResponse');
+    assert.match((event.requestObject as { command: string }).command, /^kubectl create secret generic db-\w+ -n default --from-literal=REDACTED --dry-run=client -o name$/);
+    assert.doesNotMatch(readFileSync(auditLog, 'utf8'), new RegExp(secret));
+    // The server's own files: a TLS secret printed from its CA key would hand out the key every agent and CLI trusts.
+    const serverDir = join(drover.dir, 'server');
+    const stolen = await run(`kubectl create secret tls x --cert=${serverDir}/ca.crt --key=${serverDir}/ca.key --dry-run=client -o yaml`);
+    assert.equal(stolen.status, 422, stolen.text);
+    assert.match(stolen.text, /--cert/);
+    const dump = join(dir, 'dump');
+    const dumped = await run(`kubectl cluster-info dump --output-directory=${dump} --namespaces=default`);
+    assert.equal(dumped.status, 422, dumped.text);
+    assert.equal(existsSync(dump), false, 'nothing was written on the server');
+  });
+
   it('searches recent events from the store: drover audit list with filters, admins only', async () => {
     const name = `search-${suffix()}`;
     await kubectlOk(['create', 'namespace', name], { kubeconfig });
