@@ -39,12 +39,12 @@ export function userRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     });
 
     app.post('/v1/users/me/password', {
-      schema: { ...common, summary: 'Change your own local password (current + new); clears must-change-password', body: ChangePasswordRequest, response: { 204: Type.Null(), ...authErrors, 422: authErrors[400] } },
+      schema: { ...common, summary: 'Change your own local password (current + new); clears must-change-password and ends your other login sessions (every other token, if the password was a temporary one)', body: ChangePasswordRequest, response: { 204: Type.Null(), ...authErrors, 422: authErrors[400] } },
     }, async (request, reply) => {
       const me = caller(request);
       const verified = await users.verifyPassword(me.username, request.body.currentPassword);
       if (!verified || verified.id !== me.id) throw new DroverError('DRV_ERR_FORBIDDEN', 'the current password is wrong (only local users have a Drover password)');
-      await users.setPassword(me.id, request.body.newPassword);
+      await users.setPassword(me.id, request.body.newPassword, me.token.id);
       return reply.status(204).send(null);
     });
 

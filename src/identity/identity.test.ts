@@ -107,13 +107,36 @@ for (const engine of engines) {
 
     it('a user who must change their password gets a password-change-only token until they do, then the same token opens', async () => {
       const fay = await identity.users.create({ username: 'fay', password, mustChangePassword: true });
-      const { value } = await identity.login.login({ username: 'fay', password, address: '10.0.0.1' });
+      const { value, token } = await identity.login.login({ username: 'fay', password, address: '10.0.0.1' });
       const before = await identity.authenticator.authenticate(value);
       assert.equal(before.token.passwordChangeOnly, true);
       assert.throws(() => refusePasswordChangeOnly(before), { code: 'DRV_ERR_PASSWORD_CHANGE_REQUIRED' });
-      await identity.users.setPassword(fay.id, 'fays-own-new-password');
+      await identity.users.setPassword(fay.id, 'fays-own-new-password', token.id);
       const after = await identity.authenticator.authenticate(value);
       assert.equal(after.token.passwordChangeOnly, undefined);
+    });
+
+    it('changing a temporary password ends every other token opened with it, so whoever else saw it gets nothing', async () => {
+      const ivy = await identity.users.create({ username: 'ivy', password, mustChangePassword: true });
+      const onlooker = await identity.login.login({ username: 'ivy', password, address: '10.0.0.9' });
+      const own = await identity.login.login({ username: 'ivy', password, address: '10.0.0.1' });
+      await identity.authenticator.authenticate(onlooker.value);
+      await identity.users.setPassword(ivy.id, 'ivys-own-new-password', own.token.id);
+      assert.equal((await refusal(identity.authenticator.authenticate(onlooker.value))).code, 'DRV_ERR_UNAUTHENTICATED');
+      assert.equal((await identity.authenticator.authenticate(own.value)).token.passwordChangeOnly, undefined);
+      assert.deepEqual((await identity.tokens.list({ userId: ivy.id })).map((t) => t.id), [own.token.id]);
+    });
+
+    it('changing one\'s password ends one\'s other login sessions, not API or kubeconfig tokens', async () => {
+      const jo = await identity.users.create({ username: 'jo', password });
+      const elsewhere = await identity.login.login({ username: 'jo', password, address: '10.0.0.9' });
+      const own = await identity.login.login({ username: 'jo', password, address: '10.0.0.1' });
+      const api = await identity.tokens.issue({ userId: jo.id, kind: 'api', authProvider: 'local' });
+      await identity.authenticator.authenticate(elsewhere.value);
+      await identity.users.setPassword(jo.id, 'jos-own-new-password', own.token.id);
+      assert.equal((await refusal(identity.authenticator.authenticate(elsewhere.value))).code, 'DRV_ERR_UNAUTHENTICATED');
+      assert.equal((await identity.authenticator.authenticate(own.value)).id, jo.id);
+      assert.equal((await identity.authenticator.authenticate(api.value)).id, jo.id);
     });
 
     it('a provider login is never password-change-only: such users have no Drover password to change', async () => {

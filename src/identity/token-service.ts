@@ -80,6 +80,17 @@ export async function deleteTokensOf(db: Kysely<Database>, userIds: readonly str
   return Number(result.numDeletedRows);
 }
 
+/**
+ * Deletes one user's tokens but `keep` (the one in use), only those of `kind` when given,
+ * in the caller's transaction (a password change); the caller tells the authenticator.
+ */
+export async function deleteOtherTokensOf(db: Kysely<Database>, userId: string, options: { keep?: string; kind?: TokenKind }): Promise<void> {
+  let query = db.deleteFrom('tokens').where('user_id', '=', userId);
+  if (options.keep !== undefined) query = query.where('id', '!=', options.keep);
+  if (options.kind !== undefined) query = query.where('kind', '=', options.kind);
+  await query.execute();
+}
+
 export class TokenService implements TokenLookup {
   private readonly store: Store;
   private readonly clock: Clock;

@@ -14,7 +14,7 @@ import { isUniqueViolation } from '../store/index.ts';
 import { DroverError } from '../errors/index.ts';
 import { randomId } from '../tokens/index.ts';
 import { checkPasswordPolicy, generatePassword, hashPassword, verifyPasswordOrDummy } from './passwords.ts';
-import { deleteTokensOf } from './token-service.ts';
+import { deleteOtherTokensOf, deleteTokensOf } from './token-service.ts';
 import type { Clock, GlobalRole, TokenCacheInvalidator, User } from './types.ts';
 
 const usernamePattern = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
@@ -223,14 +223,25 @@ export class UserService {
     return user;
   }
 
-  /** The user's own new password (`drover passwd`); clears must-change: the user's tokens open everything again at once. */
-  async setPassword(idOrUsername: string, password: string): Promise<void> {
+  /**
+   * A user's own new password (`drover passwd`, the UI). The token that made the change
+   * stays (`keepTokenId`: that session goes on). While the password must be changed, every
+   * other token goes: each was opened with the temporary password (a reset deletes the
+   * rest), and whoever else saw it must not find their session opened by the user's change.
+   * Otherwise the other login sessions go, since a new password is how a user shuts out
+   * someone who had the old one, while API and kubeconfig tokens (CI, scripts) keep working
+   * until revoked.
+   */
+  async setPassword(idOrUsername: string, password: string, keepTokenId?: string): Promise<void> {
     checkPasswordPolicy(password);
     const user = await this.get(idOrUsername);
     const passwordHash = await hashPassword(password);
-    await this.store.db.updateTable('users')
-      .set({ password_hash: passwordHash, must_change_password: 0, updated_at: this.now() })
-      .where('id', '=', user.id).execute();
+    await this.store.db.transaction().execute(async (trx) => {
+      await deleteOtherTokensOf(trx, user.id, { ...(keepTokenId === undefined ? {} : { keep: keepTokenId }), ...(user.mustChangePassword ? {} : { kind: 'session' as const }) });
+      await trx.updateTable('users')
+        .set({ password_hash: passwordHash, must_change_password: 0, updated_at: this.now() })
+        .where('id', '=', user.id).execute();
+    });
     this.invalidator.invalidateUser(user.id);
   }
 
