@@ -16,4 +16,6 @@ export interface ApiContext {
    * none: what POST /v1/tokens scopes a token to. Without it, cluster-scoped tokens are refused.
    */
   usableCluster?: (user: AuthenticatedUser, idOrName: string) => Promise<string | undefined>;
+  /** A kubeconfig token's lifetime under the kubeconfig settings (the requested one, bounded, or the default); throws past the maximum. */
+  kubeconfigTokenTtl?: (requestedSeconds: number | undefined) => Promise<number>;
 }

@@ -43,9 +43,11 @@ export function tokenRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       const me = caller(request);
       const b = request.body;
       const clusterId = b.clusterId === undefined ? undefined : await usableCluster(me, b.clusterId);
+      // A kubeconfig token lives under the kubeconfig settings however it is asked for.
+      const ttlSeconds = b.kind === 'kubeconfig' && ctx.kubeconfigTokenTtl ? await ctx.kubeconfigTokenTtl(b.ttlSeconds) : b.ttlSeconds;
       const issued = await tokens.issue({
         userId: me.id, kind: b.kind ?? 'api', authProvider: me.provider, description: b.description ?? '',
-        ...(b.ttlSeconds === undefined ? {} : { ttlSeconds: b.ttlSeconds }),
+        ...(ttlSeconds === undefined ? {} : { ttlSeconds }),
         ...(clusterId === undefined ? {} : { clusterId }),
       });
       const user = await users.get(me.id);

@@ -51,7 +51,7 @@ export {
 export { createProxyFeature, type ProxyFeature, type ProxyFeatureOptions } from './feature.ts';
 export { renderKubeconfig, EXEC_CREDENTIAL_API_VERSION, type KubeconfigCredential, type KubeconfigInput } from './kubeconfig.ts';
 export {
-  checkKubeconfigSettings, KubeconfigSettingsStore, MIN_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS,
+  checkKubeconfigSettings, kubeconfigTokenTtl, KubeconfigSettingsStore, MIN_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS,
   type KubeconfigSettings, type KubeconfigSettingsView, type KubeconfigSettingsSource,
 } from './kubeconfig-settings.ts';
 export { settingsApi } from './settings-api.ts';

@@ -20,6 +20,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.ts';
 import type { ChangePublisher } from '../coordination/index.ts';
 import { DroverError, InvalidArgumentError } from '../errors/index.ts';
+import { formatDuration } from '../durations/index.ts';
 
 export interface KubeconfigSettings {
   defaultTtlSeconds: number;
@@ -63,6 +64,20 @@ export function checkKubeconfigSettings(
   }
   if (typeof input.generateToken !== 'boolean') throw new InvalidArgumentError(names.generate, 'true or false', input.generateToken);
   return { defaultTtlSeconds, maxTtlSeconds, generateToken: input.generateToken };
+}
+
+/**
+ * The lifetime of a kubeconfig token: the requested one within the settings' bounds, or the
+ * default. One rule for every way such a token is made (a kubeconfig, the exec plugin's
+ * token, `POST /v1/tokens` with kind `kubeconfig`), so none of them outlives the maximum.
+ */
+export function kubeconfigTokenTtl(settings: KubeconfigSettings, requestedSeconds: number | undefined): number {
+  const ttl = requestedSeconds ?? settings.defaultTtlSeconds;
+  if (ttl < MIN_TOKEN_TTL_SECONDS) throw new DroverError('DRV_ERR_UNPROCESSABLE', `ttlSeconds: at least ${MIN_TOKEN_TTL_SECONDS} seconds (${formatDuration(MIN_TOKEN_TTL_SECONDS)})`);
+  if (ttl > settings.maxTtlSeconds) {
+    throw new DroverError('DRV_ERR_UNPROCESSABLE', `ttlSeconds: at most ${settings.maxTtlSeconds} seconds (${formatDuration(settings.maxTtlSeconds)}, the server's maximum kubeconfig token lifetime)`);
+  }
+  return ttl;
 }
 
 /** What the proxy API reads on every kubeconfig and plugin-token request. */

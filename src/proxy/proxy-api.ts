@@ -15,9 +15,8 @@ import { groupPrincipalIds } from '../principals/index.ts';
 import { DroverError } from '../errors/index.ts';
 import type { ClusterMembership } from './chain.ts';
 import type { AdminClientSource } from '../impersonation/index.ts';
-import { MIN_TOKEN_TTL_SECONDS, type KubeconfigSettingsSource } from './kubeconfig-settings.ts';
+import { kubeconfigTokenTtl, type KubeconfigSettingsSource } from './kubeconfig-settings.ts';
 import { renderKubeconfig, renderMergedKubeconfig, type KubeconfigInput } from './kubeconfig.ts';
-import { formatDuration } from '../durations/index.ts';
 import { runDoctor } from '../impersonation/index.ts';
 import { DoctorReport, Kubeconfig, MergedKubeconfig, PluginToken } from '../api-types/index.ts';
 
@@ -59,12 +58,7 @@ export function proxyApi(options: ProxyApiOptions): FastifyPluginAsyncTypebox {
     if (me.token.clusterId !== undefined) {
       throw new DroverError('DRV_ERR_FORBIDDEN', 'a cluster-scoped token cannot create tokens; log in with "drover login"');
     }
-    const settings = await options.settings.current();
-    const ttl = ttlSeconds === undefined ? settings.defaultTtlSeconds : Number(ttlSeconds);
-    if (ttl < MIN_TOKEN_TTL_SECONDS) throw new DroverError('DRV_ERR_UNPROCESSABLE', `ttlSeconds: at least ${MIN_TOKEN_TTL_SECONDS} seconds (${formatDuration(MIN_TOKEN_TTL_SECONDS)})`);
-    if (ttl > settings.maxTtlSeconds) {
-      throw new DroverError('DRV_ERR_UNPROCESSABLE', `ttlSeconds: at most ${settings.maxTtlSeconds} seconds (${formatDuration(settings.maxTtlSeconds)}, the server's maximum kubeconfig token lifetime)`);
-    }
+    const ttl = kubeconfigTokenTtl(await options.settings.current(), ttlSeconds === undefined ? undefined : Number(ttlSeconds));
     return options.tokens.issue({ userId: me.id, kind: 'kubeconfig', authProvider: me.provider, clusterId, ttlSeconds: ttl, description });
   };
 

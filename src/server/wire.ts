@@ -32,7 +32,7 @@ import { passwordNotice, startupSummary, summaryFields, type AdminBootstrap } fr
 import { createClustersFeature } from '../clusters/index.ts';
 import { AceSettings, AceSync, aceApi, defaultWebhookUrl, kubeApiserverFlags, webhookConfig } from '../kube-api-auth/index.ts';
 import { createProvisioningFeature } from '../provisioning/index.ts';
-import { createProxyFeature, holdsConnection, renderKubeconfig } from '../proxy/index.ts';
+import { createProxyFeature, holdsConnection, kubeconfigTokenTtl, renderKubeconfig } from '../proxy/index.ts';
 import { ShellSessions, locatePrograms, webShellApi } from '../web-shell/index.ts';
 import { KubeImpersonationAccounts } from '../impersonation/index.ts';
 import { AccessService, createAccessFeature } from '../access/index.ts';
@@ -76,6 +76,8 @@ export interface Features {
   onListen: Array<(advertised: string) => Promise<void>>;
   /** Which clusters a caller may scope a token to (POST /v1/tokens); none without it. */
   usableCluster?: ApiContext['usableCluster'];
+  /** A kubeconfig token's lifetime under the kubeconfig settings (POST /v1/tokens with kind kubeconfig). */
+  kubeconfigTokenTtl?: ApiContext['kubeconfigTokenTtl'];
   /** REST routes that need a cluster live, collected as the API registers them (src/http/live-routes.ts). */
   liveRoutes?: LiveRoutes;
 }
@@ -226,6 +228,7 @@ function features(core: ServerCore, replica: ReplicaIdentity): Features {
       const cluster = await clusters.service.get(idOrName).catch(() => undefined);
       return cluster && await access.canAccessCluster(user, cluster.id) ? cluster.id : undefined;
     },
+    kubeconfigTokenTtl: async (requested) => kubeconfigTokenTtl(await proxy.settings.current(), requested),
     onListen: [(advertised) => replicas.start(advertised)],
     // Replicas first: peers stop counting on this one before its tunnels close.
     onClose: [() => replicas.close(), () => shells.closeAll(), () => changes.close(), () => accessFeature.close(), () => proxy.close(), () => accounts.close(), () => aceSync.close(), () => provisioning.close(), () => clusters.close(), () => core.recorder.flushAll(), () => refresher.close(), () => refreshLease.close(), stopSweeper, () => { stopRecordingPrune(); return Promise.resolve(); },
@@ -241,6 +244,7 @@ function merge(a: Features, b: Partial<Features> | undefined): Features {
     onClose: [...a.onClose, ...(b?.onClose ?? [])],
     onListen: [...a.onListen, ...(b?.onListen ?? [])],
     ...(a.usableCluster ? { usableCluster: a.usableCluster } : {}),
+    ...(a.kubeconfigTokenTtl ? { kubeconfigTokenTtl: a.kubeconfigTokenTtl } : {}),
     ...(a.liveRoutes ? { liveRoutes: a.liveRoutes } : {}),
   };
 }
@@ -304,7 +308,7 @@ export async function startServer(config: ServerConfig, options: StartOptions): 
   let stopping = false;
   const app = await buildApi({
     identity: core.identity, metrics, caPem: core.tls.caPem, logger: options.logger, publicUrl: config.publicUrl,
-    readiness: () => (stopping ? Promise.reject(new DroverError('DRV_ERR_SERVER_UNAVAILABLE', 'not ready: this server is shutting down; send requests to another replica')) : core.store.ping()), plugins: wired.apiPlugins, ...(core.audit ? { audit: core.audit } : {}), ...(wired.usableCluster ? { usableCluster: wired.usableCluster } : {}),
+    readiness: () => (stopping ? Promise.reject(new DroverError('DRV_ERR_SERVER_UNAVAILABLE', 'not ready: this server is shutting down; send requests to another replica')) : core.store.ping()), plugins: wired.apiPlugins, ...(core.audit ? { audit: core.audit } : {}), ...(wired.usableCluster ? { usableCluster: wired.usableCluster } : {}), ...(wired.kubeconfigTokenTtl ? { kubeconfigTokenTtl: wired.kubeconfigTokenTtl } : {}),
     passwordLogin: (provider, input) => core.providers.passwordLogin(provider, input), serverFactory: httpsServerFactory({ ...core.tls, peer: { ...peer, serverName: peerServerName } }, routing),
     uiSessions: core.uiSessions, ...(wired.liveRoutes ? { liveRoutes: wired.liveRoutes } : {}),
   });

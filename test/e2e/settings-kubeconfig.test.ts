@@ -85,6 +85,15 @@ describe('kubeconfig settings through the CLI, the API and kubectl', () => {
     const tooLong = await drover.run('kubeconfig', cluster.name, '--ttl', '1201');
     assert.notEqual(tooLong.code, 0);
     assert.match(tooLong.stderr, /at most 1200/);
+    // The same bounds hold for a kubeconfig token asked for through POST /v1/tokens.
+    const adminToken = drover.tokenOf('admin');
+    const viaTokens = await call(drover.server, 'POST', '/v1/tokens', { token: adminToken, body: { kind: 'kubeconfig', clusterId: cluster.id, ttlSeconds: 90 * 86400 } });
+    assert.equal(viaTokens.status, 422, viaTokens.text);
+    assert.match(viaTokens.text, /at most 1200/);
+    const byDefault = await call(drover.server, 'POST', '/v1/tokens', { token: adminToken, body: { kind: 'kubeconfig', clusterId: cluster.id } });
+    assert.equal(byDefault.status, 201, byDefault.text);
+    const defaultLifetime = await lifetimeOf((byDefault.json() as { token: string }).token);
+    assert.ok(defaultLifetime > 840 && defaultLifetime <= 900, `the kubeconfig default, not the API token default: ${defaultLifetime}`);
   });
 
   it('refuses a default above the maximum with an error that says what to change, and keeps the old value', async () => {
