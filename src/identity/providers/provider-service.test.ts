@@ -230,6 +230,11 @@ describe('provider core', () => {
       for (let i = 0; i < 10; i++) await refusal(service.passwordLogin('openldap', { username: 'bob', password: 'nope', address: '10.9.9.9' }));
       const e = await refusal(service.passwordLogin('openldap', { username: 'bob', password: 'bob-password', address: '10.9.9.9' }));
       assert.equal(e.code, 'DRV_ERR_TOO_MANY_REQUESTS');
+      // The directory matches names without case or surrounding and repeated spaces: so does the lock.
+      for (const spelling of [' bob', 'bob ', 'BOB', '\tbob', 'ｂｏｂ']) {
+        const again = await refusal(service.passwordLogin('openldap', { username: spelling, password: 'bob-password', address: '10.9.9.8' }));
+        assert.equal(again.code, 'DRV_ERR_TOO_MANY_REQUESTS', JSON.stringify(spelling));
+      }
     });
   });
 });

@@ -41,6 +41,16 @@ export interface ProvidersApi {
   passwordLogin(provider: string, input: LoginInput): Promise<LoginResult>;
 }
 
+/**
+ * A login name as a directory matches it: LDAP's case-ignoring matching rules (uid,
+ * sAMAccountName) drop leading and trailing spaces and fold runs of them into one, and
+ * string preparation maps compatibility forms (full-width letters) to their plain ones.
+ * Case is folded by the throttle itself.
+ */
+function directoryName(username: string): string {
+  return username.normalize('NFKC').trim().replace(/\s+/g, ' ');
+}
+
 export class ProviderService implements ProvidersApi, UsersByPrincipal {
   private readonly store: Store;
   private readonly secrets: SecretBox;
@@ -359,7 +369,11 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
 
   readonly completeLogin: CompleteExternalLogin = (provider, identity, meta) => this.external.complete(provider, identity, meta);
 
-  /** POST /v1/login and /v1/session for LDAP and AD: throttled like local logins, then completeExternalLogin. */
+  /**
+   * POST /v1/login and /v1/session for LDAP and AD: throttled like local logins, then completeExternalLogin.
+   * The lock is per name as the directory reads it (`directoryName`), or " alice" would get
+   * fresh attempts at alice's password while alice is locked.
+   */
   async passwordLogin(providerName: string, input: LoginInput): Promise<LoginResult> {
     const definition = (providerCatalog as Partial<Record<string, ProviderDefinition>>)[providerName];
     const row = definition ? await this.row(definition.name) : undefined;
@@ -367,7 +381,7 @@ export class ProviderService implements ProvidersApi, UsersByPrincipal {
     if (definition.style !== 'password') {
       throw new DroverError('DRV_ERR_UNPROCESSABLE', `${providerName} logs in through the browser: run "drover login URL --provider ${providerName}" without a password`);
     }
-    const throttleKey = `${definition.name}:${input.username}`;
+    const throttleKey = `${definition.name}:${directoryName(input.username)}`;
     const delay = await this.identity.throttle.check(throttleKey, input.address);
     if (delay > 0) await this.sleep(delay);
     const provider = await this.instance('live', definition, row);
