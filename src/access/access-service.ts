@@ -29,6 +29,7 @@ import type { Logger } from '../logging/index.ts';
 import { randomId } from '../tokens/index.ts';
 import type { Database } from '../store/index.ts';
 import { ALL_RULES, rulesHeld, type GrantScope } from './escalation-guard.ts';
+import { covers } from './covers.ts';
 import { RoleTemplateCatalog } from './role-template-catalog.ts';
 import type {
   BindingSubject, ClusterRoleTemplateBinding, PolicyRule, ProjectRoleTemplateBinding, RoleTemplate,
@@ -263,6 +264,11 @@ export class AccessService implements ClusterMembership {
     const ids = new Set<string>();
     for (const [clusterId, keys] of this.members) if (namesCaller(keys, user)) ids.add(clusterId);
     return ids;
+  }
+
+  /** Whether `user` holds `rule` in the whole of `scope` (a cluster, or a project of it) through Drover's bindings. */
+  async holds(user: AuthenticatedUser, scope: GrantScope, rule: PolicyRule): Promise<boolean> {
+    return covers(await this.rulesOf(user, scope), [rule]).covered;
   }
 
   /** The rules `user` holds in `scope` (admins hold everything). */

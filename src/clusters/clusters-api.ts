@@ -45,7 +45,12 @@ const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) }
 export interface ClusterVisibility {
   canAccessCluster(user: AuthenticatedUser, clusterId: string): Promise<boolean>;
   visibleClusterIds(user: AuthenticatedUser): Promise<Set<string> | 'all'>;
+  /** Whether the user's bindings grant `rule` in the whole cluster. */
+  holds(user: AuthenticatedUser, scope: { clusterId: string }, rule: { apiGroups: string[]; resources: string[]; verbs: string[] }): Promise<boolean>;
 }
+
+/** The cluster's Warning events are read across namespaces: only for who may list events in all of them. */
+const listEventsEverywhere = { apiGroups: [''], resources: ['events'], verbs: ['list'] };
 
 export interface ClustersApiOptions {
   membership?: ClusterVisibility;
@@ -185,6 +190,12 @@ function clusterRoutes(options: ClustersApiOptions, caChecksum: string): Fastify
       const cluster = await service.get(request.params.id).catch(() => undefined);
       await requireVisible(request, cluster?.id, options.membership);
       if (!cluster) throw new DroverError('DRV_ERR_NOT_FOUND', 'no such cluster');
+      // A project member would otherwise read other namespaces' events here (their messages
+      // name Secrets, volumes, images): the same rule kubectl would meet in the cluster.
+      if (options.membership && !(await options.membership.holds(caller(request), { clusterId: cluster.id }, listEventsEverywhere))) {
+        throw new DroverError('DRV_ERR_FORBIDDEN', `the cluster's warnings span every namespace, and your roles on ${cluster.name} do not let you list events in all of them; `
+          + 'read your namespaces\' events with kubectl get events -n NAMESPACE');
+      }
       return controllers.warnings(cluster.id).map((e) => ({
         reason: e.reason ?? '', message: e.message ?? '', count: e.count ?? 1,
         object: `${e.involvedObject.kind ?? ''}/${e.involvedObject.namespace ? `${e.involvedObject.namespace}/` : ''}${e.involvedObject.name ?? ''}`,

@@ -7,10 +7,12 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kubectl, kubectlOk, startPrivateControlPlane, type PrivateControlPlane } from '../testenv/index.ts';
 import { eventually, startDrover, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
 import { runCliForTest } from '../../src/testing/index.ts';
+import { call } from './identity-support.ts';
 
 const suffix = Math.random().toString(36).slice(2, 7);
 
@@ -63,6 +65,16 @@ describe('built-in role templates on a real cluster', () => {
   after(async () => {
     await drover?.stop();
     await cp?.stop();
+  });
+
+  it('shows the cluster\'s Warning events, read across namespaces, only to roles that may list events in all of them', async () => {
+    // The events' messages name Secrets, volumes and images of every namespace.
+    for (const [role, allowed] of [['cluster-owner', true], ['cluster-member', false], ['read-only', false], ['project-owner', false]] as const) {
+      const { token } = JSON.parse(readFileSync(join(drover.dir, `r-${role}.json`), 'utf8')) as { token: string };
+      const res = await call(drover.server, 'GET', `/v1/clusters/${cluster.id}/warnings`, { token });
+      assert.equal(res.status, allowed ? 200 : 403, `${role}: ${res.text}`);
+      if (!allowed) assert.match(res.text, /kubectl get events -n NAMESPACE/);
+    }
   });
 
   for (const [role, { checks }] of Object.entries(matrix)) {
