@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { scrubCallerHeaders } from './caller-headers.ts';
+import { impersonationHeaderValue, scrubCallerHeaders } from './caller-headers.ts';
 import { DroverError } from '../errors/index.ts';
 
 const raw = (...pairs: Array<[string, string]>): string[] => pairs.flat();
@@ -107,6 +107,26 @@ describe('scrubCallerHeaders', () => {
     assert.deepEqual(result.impersonation, { user: 'bob', groups: [], extras: { a: ['1', '3'], b: ['2'] } });
     assert.equal('uid' in (result.impersonation ?? {}), false);
   });
+
+  it('reads impersonation values as kube-apiserver does (UTF-8), and writes the same bytes back out', () => {
+    // Node hands header bytes over as latin1: "évil" sent as UTF-8 arrives as "Ã©vil". Checked under that
+    // name, the SubjectAccessReview would judge another user than the one the cluster impersonates.
+    const latin1 = (text: string): string => Buffer.from(text, 'utf8').toString('latin1');
+    const result = scrubCallerHeaders(raw(['Impersonate-User', latin1('évil')], ['Impersonate-Group', latin1('équipe')], ['Impersonate-Extra-Team', latin1('ünï')]));
+    assert.deepEqual(result.impersonation, { user: 'évil', groups: ['équipe'], extras: { team: ['ünï'] } });
+    assert.equal(impersonationHeaderValue('évil'), latin1('évil'));
+    assert.deepEqual(Buffer.from(impersonationHeaderValue('évil'), 'latin1'), Buffer.from('évil', 'utf8'));
+  });
+
+  for (const [what, value] of [['bytes that are not UTF-8', '\u00e9vil'], ['a control character', 'bob\u0001'], ['DEL', 'bob\u007f']] as const) {
+    it(`refuses an impersonation value with ${what}`, () => {
+      assert.throws(() => scrubCallerHeaders(raw(['Impersonate-User', 'a'], ['Impersonate-Group', value])), (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'DRV_ERR_BAD_REQUEST');
+        assert.match(e.message, /impersonate-group header is not UTF-8 text/);
+        return true;
+      });
+    });
+  }
 
   it('says which rule an impersonation broke', () => {
     const message = (...headers: Array<[string, string]>): string => {

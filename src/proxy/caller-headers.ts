@@ -94,8 +94,30 @@ export function scrubCallerHeaders(rawHeaders: readonly string[]): ScrubbedReque
   };
 }
 
+/**
+ * An impersonation header's value as kube-apiserver reads it. Node hands header bytes over
+ * as latin1 and Go reads them as UTF-8, so `évil` sent as UTF-8 arrives here as `Ã©vil`: the
+ * SubjectAccessReview would check one name and the cluster would impersonate another. The
+ * value is decoded as UTF-8 for every check, and `impersonationHeaderValue` writes the same
+ * bytes back out; bytes that are not UTF-8, and control characters, are refused.
+ */
+function impersonationText(name: string, value: string): string {
+  const bytes = Buffer.from(value, 'latin1');
+  const text = bytes.toString('utf8');
+  if (!Buffer.from(text, 'utf8').equals(bytes) || bytes.some((byte) => byte < 0x20 || byte === 0x7f)) {
+    throw new DroverError('DRV_ERR_BAD_REQUEST', `the ${name} header is not UTF-8 text without control characters; send the name as kubectl does`);
+  }
+  return text;
+}
+
+/** The bytes of an impersonation value for the outgoing request, as a latin1 string (how Node and undici write header bytes). */
+export function impersonationHeaderValue(text: string): string {
+  return Buffer.from(text, 'utf8').toString('latin1');
+}
+
 /** kube-apiserver's rules: one user, at most one uid, groups/extras/uid only with a user. */
-function parseImpersonation(headers: Array<[string, string]>): RequestedImpersonation {
+function parseImpersonation(rawHeaders: Array<[string, string]>): RequestedImpersonation {
+  const headers = rawHeaders.map(([name, value]): [string, string] => [name, impersonationText(name, value)]);
   const users: string[] = [];
   const uids: string[] = [];
   const groups: string[] = [];

@@ -30,7 +30,7 @@ import { refusePasswordChangeOnly, type AuthenticatedUser, type TokenAuthenticat
 import { canonicalIdentity, impersonationHeaders, type UserIdentity, identityKey, describeCheck, impersonationChecks } from '../impersonation/index.ts';
 import type { KubeClient } from '../kube/index.ts';
 import { parseClusterPath as parsePath, parseRootKubePath, clusterPathPrefix, type ClusterPath } from './cluster-path.ts';
-import { scrubCallerHeaders, type RequestedImpersonation, type ScrubbedRequest } from './caller-headers.ts';
+import { impersonationHeaderValue, scrubCallerHeaders, type RequestedImpersonation, type ScrubbedRequest } from './caller-headers.ts';
 import { assertOnlyOurIdentity, forwardRequest } from './forward.ts';
 import { forwardUpgrade } from './upgrade.ts';
 import { connectionUse } from './connection-use.ts';
@@ -289,12 +289,13 @@ function identityOf(user: AuthenticatedUser): UserIdentity {
 }
 
 function requestedHeaders(requested: RequestedImpersonation): Array<[string, string]> {
+  const value = impersonationHeaderValue;
   return [
-    ['impersonate-user', requested.user],
-    ...(requested.uid ? [['impersonate-uid', requested.uid] as [string, string]] : []),
-    ...requested.groups.map((g): [string, string] => ['impersonate-group', g]),
+    ['impersonate-user', value(requested.user)],
+    ...(requested.uid ? [['impersonate-uid', value(requested.uid)] as [string, string]] : []),
+    ...requested.groups.map((g): [string, string] => ['impersonate-group', value(g)]),
     ...Object.entries(requested.extras).flatMap(([key, values]) =>
-      values.map((v): [string, string] => [`impersonate-extra-${encodeURIComponent(key)}`, v])),
+      values.map((v): [string, string] => [`impersonate-extra-${encodeURIComponent(key)}`, value(v)])),
   ];
 }
 

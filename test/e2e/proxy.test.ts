@@ -229,6 +229,27 @@ describe('the authentication proxy through a real agent', () => {
     }
   });
 
+  it('T1: a non-ASCII Impersonate-User is checked as the name the cluster impersonates (UTF-8), not as Node reads its bytes', async () => {
+    const viewer = (await call(drover.server, 'GET', '/v1/whoami', { token: viewerToken })).json() as Whoami;
+    const garbled = Buffer.from('évil', 'utf8').toString('latin1');
+    const allow = (name: string): Promise<string> => kubectlOk(['apply', '-f', '-'], { kubeconfig: cp.kubeconfigPath, input: JSON.stringify({
+      apiVersion: 'v1', kind: 'List', items: [
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: `t1-utf8-${viewer.id}` }, rules: [{ apiGroups: [''], resources: ['users'], verbs: ['impersonate'], resourceNames: [name] }] },
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: `t1-utf8-${viewer.id}` },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `t1-utf8-${viewer.id}` }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: viewer.id }] },
+      ] }) });
+    // May impersonate only "Ã©vil", the name Node's latin1 reading of "évil" makes: the cluster would act as "évil".
+    await allow(garbled);
+    const refused = await selfReview(['Impersonate-User: évil'], viewerToken);
+    assert.equal(statusOf(refused), 403, refused.slice(0, 300));
+    await allow('évil');
+    const allowed = await eventually('the grant for évil', async () => {
+      const answer = await selfReview(['Impersonate-User: évil'], viewerToken);
+      return statusOf(answer) === 201 ? answer : undefined;
+    }, 15_000);
+    assert.match(bodyOf(allowed), /"username":"évil"/);
+  });
+
   it('T2: headers named in Connection cannot strip the identity the proxy sets', async () => {
     const answer = await selfReview(['Connection: Impersonate-User, Impersonate-Group, Authorization', 'Proxy-Connection: Impersonate-User', 'Keep-Alive: Impersonate-Group', 'TE: trailers'], opsToken);
     assert.equal(statusOf(answer), 201, answer.slice(0, 300));
