@@ -147,7 +147,10 @@ export class ClusterControllers implements ClusterLiveness {
     // reaches no replica within the grace period is not Active any more. Checked again
     // every grace period, for a cluster whose owner died with its agent.
     const started = new Date().toISOString();
-    const check = setInterval(() => void this.markSilentClusters(started), this.options.graceMs);
+    const check = setInterval(() => {
+      void this.markSilentClusters(started);
+      void this.endRevokedSessions();
+    }, this.options.graceMs);
     check.unref();
     this.unsubscribe.push(() => clearInterval(check));
   }
@@ -155,6 +158,30 @@ export class ClusterControllers implements ClusterLiveness {
   /** The tunnel's admission hook: resolves when `session` may carry the cluster's traffic, rejects with why not. */
   admit(session: AgentSessionView): Promise<void> {
     return this.controllerFor(session.info.identity.clusterId).admit(session);
+  }
+
+  /**
+   * Ends this replica's agent sessions whose registration token their cluster no longer
+   * accepts: rotated out with its grace period over, or the cluster gone. A session outlives
+   * the check made when it connected, so without this "revoked now" would leave an impostor
+   * that connected with a leaked token serving the cluster. Runs every grace period on every
+   * replica (each ends its own), and at once where the rotation was made.
+   */
+  async endRevokedSessions(clusterIds: readonly string[] = [...this.controllers.keys()]): Promise<void> {
+    const { service, tunnel, logger } = this.options;
+    const sessions = clusterIds.flatMap((id) => tunnel.sessionsOf(id)).filter((s) => s.info.identity.credential !== undefined);
+    if (sessions.length === 0) return;
+    try {
+      const accepted = await service.acceptedCredentials([...new Set(sessions.map((s) => s.info.identity.clusterId))]);
+      for (const session of sessions) {
+        const { clusterId, credential = '' } = session.info.identity;
+        if (accepted.get(clusterId)?.has(credential)) continue;
+        logger.warn({ cluster: clusterId, session: session.info.id, kind: session.info.identity.kind }, 'ended an agent session whose registration token was rotated out');
+        session.destroy({ type: 'refused', message: 'its registration token was replaced by a rotation: run the agent with the cluster\'s current token' });
+      }
+    } catch (error) {
+      logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not check agent sessions against their clusters\' registration tokens; the next check tries again');
+    }
   }
 
   private async markSilentClusters(started: string): Promise<void> {

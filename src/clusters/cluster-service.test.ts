@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { createSecretBox, openStore, type Store } from '../store/index.ts';
 import { DroverError } from '../errors/index.ts';
 import { ClusterService } from './cluster-service.ts';
+import { registrationTokenDigest } from './registration-token.ts';
 import { selfSignedCaPem } from '../testing/index.ts';
 
 const agentRequest = (headers: Record<string, string | string[]>): IncomingMessage => ({ headers }) as unknown as IncomingMessage;
@@ -48,10 +49,23 @@ describe('ClusterService', () => {
     const identity = await clusters.authenticateAgent(agentRequest({
       'x-drover-registration-token': registrationToken, 'x-drover-cluster-id': other.cluster.id,
     }));
-    assert.deepEqual(identity, { clusterId: cluster.id, kind: 'cluster' });
+    const credential = registrationTokenDigest(registrationToken);
+    assert.deepEqual(identity, { clusterId: cluster.id, kind: 'cluster', credential });
     assert.deepEqual(await clusters.authenticateAgent(agentRequest({
       'x-drover-registration-token': registrationToken, 'x-drover-agent-kind': 'node', 'x-drover-node-name': 'worker-1',
-    })), { clusterId: cluster.id, kind: 'node', nodeName: 'worker-1' });
+    })), { clusterId: cluster.id, kind: 'node', nodeName: 'worker-1', credential });
+  });
+
+  it('accepts a connected agent\'s token until a rotation\'s grace ends, and an expired one still (its lifetime bounds new registrations)', async () => {
+    const { cluster, registrationToken } = await clusters.create({ name: 'accept-test' });
+    const first = registrationTokenDigest(registrationToken);
+    const accepted = async (): Promise<string[]> => [...(await clusters.acceptedCredentials([cluster.id, 'c-gone'])).get(cluster.id) ?? []];
+    assert.deepEqual(await accepted(), [first]);
+    assert.equal((await clusters.acceptedCredentials(['c-gone'])).has('c-gone'), false, 'a deleted cluster accepts nothing');
+    const second = registrationTokenDigest(await clusters.rotateToken(cluster.id, { graceMs: 60_000 }));
+    assert.deepEqual((await accepted()).sort(), [first, second].sort(), 'the old token during its grace');
+    const third = registrationTokenDigest(await clusters.rotateToken(cluster.id, { graceMs: 0, tokenTtlMs: 1 }));
+    assert.deepEqual(await accepted(), [third], 'without grace, only the new one, even once it expires');
   });
 
   it('refuses missing, repeated, unknown and malformed agent credentials', async () => {

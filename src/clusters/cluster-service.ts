@@ -227,12 +227,32 @@ export class ClusterService {
     const token = single(req, agentHeaders.token);
     if (!token) throw new DroverError('DRV_ERR_UNAUTHENTICATED', `missing ${agentHeaders.token} header`);
     const cluster = await this.clusterForToken(token);
+    const credential = registrationTokenDigest(token);
     const kind = single(req, agentHeaders.kind) ?? 'cluster';
-    if (kind === 'cluster') return { clusterId: cluster.id, kind };
+    if (kind === 'cluster') return { clusterId: cluster.id, kind, credential };
     if (kind !== 'node') throw new DroverError('DRV_ERR_BAD_REQUEST', `${agentHeaders.kind} must be "cluster" or "node"`);
     const nodeName = single(req, agentHeaders.node);
     if (!nodeName || !nodeNamePattern.test(nodeName)) throw new DroverError('DRV_ERR_BAD_REQUEST', `a node agent needs a valid ${agentHeaders.node} header`);
-    return { clusterId: cluster.id, kind, nodeName };
+    return { clusterId: cluster.id, kind, nodeName, credential };
+  }
+
+  /**
+   * The registration-token digests each cluster still accepts from a connected agent: the
+   * current one (an expired token ends no session: its lifetime bounds new registrations),
+   * and the previous one until its grace period ends. A cluster deleted accepts none.
+   */
+  async acceptedCredentials(clusterIds: readonly string[]): Promise<Map<string, Set<string>>> {
+    const accepted = new Map<string, Set<string>>();
+    if (clusterIds.length === 0) return accepted;
+    const now = this.now().getTime();
+    const rows = await this.db.selectFrom('clusters').select(['id', 'registration_digest', 'previous_digest', 'previous_valid_until'])
+      .where('id', 'in', clusterIds).execute();
+    for (const row of rows) {
+      const digests = new Set([row.registration_digest]);
+      if (row.previous_digest && row.previous_valid_until && Date.parse(row.previous_valid_until) > now) digests.add(row.previous_digest);
+      accepted.set(row.id, digests);
+    }
+    return accepted;
   }
 
   /** The pinned kube-apiserver identity, or undefined before the first registration. */

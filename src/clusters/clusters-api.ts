@@ -153,13 +153,14 @@ function clusterRoutes(options: ClustersApiOptions, caChecksum: string): Fastify
     });
 
     authed.post('/v1/clusters/:id/rotate-token', {
-      schema: { ...common, summary: 'Issue a new registration token (admins); the old one works for graceSeconds', params: Params, body: RotateToken, response: { 200: Registration, ...authErrors } },
+      schema: { ...common, summary: 'Issue a new registration token (admins); the old one works for graceSeconds, then agent sessions opened with it end', params: Params, body: RotateToken, response: { 200: Registration, ...authErrors } },
     }, async (request) => {
       requireAdmin(request);
-      const token = await service.rotateToken(request.params.id, {
-        graceMs: (request.body.graceSeconds ?? 0) * 1000,
-        ...(request.body.tokenTtlSeconds ? { tokenTtlMs: request.body.tokenTtlSeconds * 1000 } : {}),
-      });
+      const cluster = await service.get(request.params.id);
+      const ttl = request.body.tokenTtlSeconds ? { tokenTtlMs: request.body.tokenTtlSeconds * 1000 } : {};
+      const token = await service.rotateToken(cluster.id, { graceMs: (request.body.graceSeconds ?? 0) * 1000, ...ttl });
+      // Without a grace period, sessions opened with the old token end now here, and on the other replicas at their next check.
+      await controllers.endRevokedSessions([cluster.id]);
       return registration(token);
     });
 

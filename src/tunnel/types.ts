@@ -10,6 +10,12 @@ export interface AgentIdentity {
   kind: 'cluster' | 'node';
   /** Required for node agents: one session per node. */
   nodeName?: string;
+  /**
+   * What the session authenticated with, as the owner records it (a digest of the registration
+   * token, never the token): the owner ends sessions whose credential it no longer accepts. Not
+   * part of who the agent is (data connections match on the rest).
+   */
+  credential?: string;
 }
 
 /** A session's identity plus when it connected, as reported in events and by `sessions()`. */

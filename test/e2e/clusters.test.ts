@@ -159,17 +159,36 @@ describe('clusters, agents and the reverse tunnel', () => {
     assert.equal(await attempt({ 'x-drover-registration-token': 'not a token' }), 401);
     assert.equal(await attempt({ 'x-drover-registration-token': alpha.token, 'x-drover-agent-kind': 'node' }), 400, 'a node agent must name its node');
 
-    // Rotation without grace: the old token is refused at once, the new one works.
+    // Rotation without grace, as for a leaked token: the old token is refused at once, and the
+    // session opened with it ends too (an impostor that connected with it would serve the cluster
+    // otherwise); the agent, refused on reconnecting, stops and says to use the new token.
+    const connected = agents[1];
+    assert.ok(connected);
+    const connectedExit = new Promise<number | null>((r) => connected.child.once('exit', r));
     const rotated = JSON.parse(await cli('clusters', 'update', 'beta', '--rotate-token', '-o', 'json')) as { registration: Registration };
     assert.notEqual(rotated.registration.token, beta.token);
     assert.equal(await attempt({ 'x-drover-registration-token': beta.token }), 401);
-    // An agent started with the rotated-out token stops at once and says to use the new token, not to rotate again.
-    const stale = startAgent(beta, cpB.state.kubeconfigPath);
-    const code = await new Promise<number | null>((r) => stale.child.once('exit', r));
-    assert.equal(code, 1);
-    assert.match(stale.output(), /replaced by a rotation.*run the agent with the cluster's current token.*drover clusters get beta --registration/);
-    assert.doesNotMatch(stale.output(), /--rotate-token/);
+    assert.equal(await connectedExit, 1);
+    for (const agent of [connected, startAgent(beta, cpB.state.kubeconfigPath)]) {
+      if (agent !== connected) assert.equal(await new Promise<number | null>((r) => agent.child.once('exit', r)), 1);
+      assert.match(agent.output(), /replaced by a rotation.*run the agent with the cluster's current token.*drover clusters get beta --registration/);
+      assert.doesNotMatch(agent.output(), /--rotate-token/);
+    }
     beta = rotated.registration;
+    agents[1] = drover.startAgent(beta, cpB.state.kubeconfigPath);
+    await waitForState('beta', 'active');
+  });
+
+  it('ends a session opened with the old token only when a rotation\'s grace period ends', async () => {
+    const connected = agents[1];
+    assert.ok(connected);
+    const rotated = JSON.parse(await cli('clusters', 'update', 'beta', '--rotate-token', '--grace', '3s', '-o', 'json')) as { registration: Registration };
+    await new Promise((r) => setTimeout(r, 1_000));
+    assert.equal(connected.child.exitCode, null, 'still connected during the grace period');
+    assert.equal(await new Promise<number | null>((r) => connected.child.once('exit', r)), 1, 'cut once the grace period ended (the check runs every grace period of the cluster, 1.5 s here)');
+    beta = rotated.registration;
+    agents[1] = drover.startAgent(beta, cpB.state.kubeconfigPath);
+    await waitForState('beta', 'active');
   });
 
   it('refuses to connect when the server CA does not match --ca-checksum', async () => {

@@ -81,7 +81,7 @@ function updateCommand(deps: CliDeps): Command {
     .argument('<name>', 'cluster name or id')
     .option('--display-name <name>', 'new display name')
     .option('--rotate-token', 'issue a new registration token')
-    .option('--grace <duration>', `with --rotate-token: how long the old token keeps working, ${DURATION_HINT} (default 0: revoked now)`)
+    .option('--grace <duration>', `with --rotate-token: how long the old token keeps working, agents connected with it included, ${DURATION_HINT} (default 0: revoked now, and those agents cut off)`)
     .option('--accept-new-apiserver', 'pin the kube-apiserver (address, CA, account) an agent reported instead of the pinned one, as "clusters get" shows it')
     .action(async (name: string, opts: { displayName?: string; rotateToken?: boolean; grace?: string; acceptNewApiserver?: boolean } & AceFlags & ScheduleFlags & OutputFlags) => {
       const ace = aceSettingFromFlags(opts);
