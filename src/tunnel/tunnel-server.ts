@@ -49,6 +49,12 @@ export interface TunnelServerOptions {
    * `refused` and the error's message. Default: every session is admitted at once.
    */
   admit?: (session: AgentSessionView) => Promise<void>;
+  /**
+   * Sessions of one cluster waiting for their handshake or admission at once (default 64);
+   * an upgrade past it gets 429 and its agent retries later. Bounds what a holder of a
+   * leaked registration token can make the server hold (about 95 KB a waiting session).
+   */
+  maxPendingPerCluster?: number;
   clock?: Clock;
 }
 
@@ -66,6 +72,7 @@ export class TunnelServer implements ClusterDialer {
   private readonly deadPeerTimeoutMs: number;
   private readonly handshakeTimeoutMs: number;
   private readonly streamWindowBytes: number;
+  private readonly maxPendingPerCluster: number;
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes, perMessageDeflate: false });
   private readonly registry = new SessionRegistry();
   private readonly pending = new Set<AgentSession>();
@@ -83,6 +90,7 @@ export class TunnelServer implements ClusterDialer {
     this.deadPeerTimeoutMs = positive('deadPeerTimeoutMs', options.deadPeerTimeoutMs ?? 20_000);
     this.handshakeTimeoutMs = positive('handshakeTimeoutMs', options.handshakeTimeoutMs ?? 10_000);
     this.streamWindowBytes = positive('streamWindowBytes', options.streamWindowBytes ?? 1024 * 1024);
+    this.maxPendingPerCluster = positive('maxPendingPerCluster', options.maxPendingPerCluster ?? 64);
   }
 
   /** Subscribes to session events; returns the unsubscribe function. */
@@ -107,6 +115,10 @@ export class TunnelServer implements ClusterDialer {
       checkIdentity(identity);
       if (this.state !== 'open') return refuseUpgrade(socket, 503, 'server is shutting down');
       if (socket.destroyed) return;
+      if (this.pendingOf(identity.clusterId) >= this.maxPendingPerCluster) {
+        this.logger.warn({ cluster: identity.clusterId, remote: req.socket.remoteAddress }, 'refused an agent session: too many of this cluster\'s sessions are waiting for admission');
+        return refuseUpgrade(socket, 429, `${this.maxPendingPerCluster} sessions of this cluster are already waiting for admission; try again later`);
+      }
       if (transport === 'websocket') return this.wss.handleUpgrade(req, socket, head, (ws) => this.adopt(webSocketStream(ws), 'websocket', identity, req));
       // HTTP/2 may take the socket over only once the 101 has left: a write still queued
       // in the TLS layer when nghttp2 starts writing aborts the process (Node 24).
@@ -234,6 +246,12 @@ export class TunnelServer implements ClusterDialer {
     void this.register(session);
   }
 
+  private pendingOf(clusterId: string): number {
+    let count = 0;
+    for (const session of this.pending) if (session.info.identity.clusterId === clusterId) count += 1;
+    return count;
+  }
+
   /** Handshake, then the owner's admission, then the registry and 'session-up'. */
   private async register(session: AgentSession): Promise<void> {
     const { id, identity } = session.info;
@@ -287,7 +305,7 @@ function closedError(): DroverError {
   return new DroverError('DRV_ERR_SESSION_CLOSED', 'the tunnel server is closed');
 }
 
-const reasons: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+const reasons: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
 function refuseUpgrade(socket: Duplex, status: number, message: string): void {
   if (socket.destroyed) return;

@@ -372,6 +372,19 @@ describe('tunnel transports', { timeout: 60_000 }, () => {
     assert.equal(h.tunnel.sessions().length, 0);
   });
 
+  it('holds at most maxPendingPerCluster sessions of one cluster waiting for admission; more get 429, other clusters still connect', async () => {
+    let admissions = 0;
+    const h = await harnessFor({ maxPendingPerCluster: 2, admit: () => { admissions += 1; return new Promise<void>(() => undefined); } });
+    const token = `cluster:${unique()}`;
+    for (const client of [agent(h, token), agent(h, token)]) client.start();
+    await until('two sessions waiting for admission', () => admissions === 2);
+    const third = await upgrade(h, { Upgrade: directProtocol, 'x-test-token': token });
+    assert.equal(third.status, 429);
+    assert.match(third.body, /2 sessions of this cluster are already waiting for admission/);
+    agent(h, `cluster:${unique()}`).start();
+    await until('another cluster\'s session admitted', () => admissions === 3);
+  });
+
   it('ends a direct session that sends garbage, even inside its upgrade request, and keeps serving others', async () => {
     const h = await harnessFor();
     const good = agent(h, `cluster:${unique()}`);
