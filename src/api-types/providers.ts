@@ -37,7 +37,11 @@ export const ProviderTestAnswer = Type.Object({ ok: Type.Boolean(), user: Princi
 export type ProviderTestAnswer = Static<typeof ProviderTestAnswer>;
 
 /** A browser login started for the CLI or an admin's test (GitHub, OIDC). */
-export const LoginLink = Type.Object({ requestId: Type.String(), loginUrl: Type.String() });
+export const LoginLink = Type.Object({
+  requestId: Type.String(), loginUrl: Type.String(),
+  /** A terminal login's one-time code: the person logging in types it on the page loginUrl opens. */
+  userCode: Type.Optional(Type.String()),
+});
 export type LoginLink = Static<typeof LoginLink>;
 
 /** The token a terminal's browser login collects (`POST /v1/auth/cli-token`). */

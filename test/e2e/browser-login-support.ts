@@ -40,7 +40,11 @@ export async function cliBrowserLogin(server: ServerProcess, options: {
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const url = await loginUrl;
-  const browser = url === undefined || options.noBrowser ? [] : await playBrowser(url, { cas: [server.caPem(), ...options.cas], fields: options.fields, ...(options.route ? { route: options.route } : {}) });
+  // The code a terminal login prints beside its URL (`drover providers test` prints none).
+  const userCode = /one-time code there: ([A-Z]{4}-[A-Z]{4})/.exec(stderr)?.[1];
+  const browser = url === undefined || options.noBrowser ? [] : await playBrowser(url, {
+    cas: [server.caPem(), ...options.cas], fields: options.fields, ...(options.route ? { route: options.route } : {}), ...(userCode ? { userCode } : {}),
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   const code = await exited;
   clearTimeout(timer);

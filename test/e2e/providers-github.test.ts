@@ -126,8 +126,9 @@ describe('GitHub provider', () => {
 
   it('refuses a replayed callback', async () => {
     const start = await call(drover.server, 'POST', '/v1/auth/github/cli-login', { body: { challenge: 'B'.repeat(43) } });
-    const steps = await playBrowser((start.json() as { loginUrl: string }).loginUrl, {
-      cas: [drover.server.caPem(), gh.caPem], fields: () => ({ login: `hubot-${suffix}` }), stopAt: (url) => url.startsWith(callbackPrefix()),
+    const { loginUrl, userCode } = start.json() as { loginUrl: string; userCode: string };
+    const steps = await playBrowser(loginUrl, {
+      cas: [drover.server.caPem(), gh.caPem], userCode, fields: () => ({ login: `hubot-${suffix}` }), stopAt: (url) => url.startsWith(callbackPrefix()),
     });
     const path = (steps.at(-1)?.url ?? '').slice(drover.server.url.length);
     assert.equal((await call(drover.server, 'GET', path)).status, 200);
@@ -147,8 +148,9 @@ describe('GitHub provider', () => {
 
   it('answers 502 DRV_ERR_PROVIDER_UNAVAILABLE when GitHub cannot be reached at the code exchange', async () => {
     const start = await call(drover.server, 'POST', '/v1/auth/github/cli-login', { body: { challenge: 'C'.repeat(43) } });
-    const steps = await playBrowser((start.json() as { loginUrl: string }).loginUrl, {
-      cas: [drover.server.caPem(), gh.caPem], fields: () => ({ login: `mona-${suffix}` }), stopAt: (url) => url.startsWith(callbackPrefix()),
+    const { loginUrl, userCode } = start.json() as { loginUrl: string; userCode: string };
+    const steps = await playBrowser(loginUrl, {
+      cas: [drover.server.caPem(), gh.caPem], userCode, fields: () => ({ login: `mona-${suffix}` }), stopAt: (url) => url.startsWith(callbackPrefix()),
     });
     await gh.stop();
     const r = await call(drover.server, 'GET', (steps.at(-1)?.url ?? '').slice(drover.server.url.length));

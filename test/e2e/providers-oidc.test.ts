@@ -7,6 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { Agent, request } from 'undici';
 import { kubectl, startPrivateControlPlane, type PrivateControlPlane } from '../testenv/index.ts';
 import { eventually, startDrover, type Drover, type RegisteredCluster } from '../testenv/drover.ts';
 import { playBrowser, signInAs, startOidcIssuer, type OidcIssuer } from '../testenv/oidc-issuer.ts';
@@ -23,10 +24,10 @@ describe('OIDC provider', () => {
   let cluster: RegisteredCluster;
   const settings = (config: Record<string, unknown>): string => drover.yamlFile(`oidc-${Math.random().toString(36).slice(2)}`, { config });
   const cliLogin = (name: string, sub: string) => cliBrowserLogin(drover.server, { provider: 'oidc', configPath: drover.configOf(name), cas: [issuer.caPem], fields: signInAs(sub) });
-  const startCliRequest = async (): Promise<string> => {
+  const startCliRequest = async (): Promise<{ loginUrl: string; userCode: string }> => {
     const r = await call(drover.server, 'POST', '/v1/auth/oidc/cli-login', { body: { challenge: 'A'.repeat(43) } });
     assert.equal(r.status, 200, r.text);
-    return (r.json() as { loginUrl: string }).loginUrl;
+    return r.json() as { loginUrl: string; userCode: string };
   };
 
   before(async () => {
@@ -120,9 +121,9 @@ describe('OIDC provider', () => {
   });
 
   it('refuses a replayed callback, a callback from another browser, and a login link opened twice', async () => {
-    const loginUrl = await startCliRequest();
+    const { loginUrl, userCode } = await startCliRequest();
     const callback = `${drover.server.url}/v1/auth/oidc/callback`;
-    const steps = await playBrowser(loginUrl, { cas: [drover.server.caPem(), issuer.caPem], fields: signInAs(`alice-${suffix}`), stopAt: (url) => url.startsWith(callback) });
+    const steps = await playBrowser(loginUrl, { cas: [drover.server.caPem(), issuer.caPem], fields: signInAs(`alice-${suffix}`), userCode, stopAt: (url) => url.startsWith(callback) });
     const callbackUrl = steps.at(-1)?.url ?? '';
     assert.ok(callbackUrl.startsWith(callback));
     const path = callbackUrl.slice(drover.server.url.length);
@@ -137,9 +138,46 @@ describe('OIDC provider', () => {
     const ui = await playBrowser(`${drover.server.url}/v1/auth/oidc/login?purpose=ui`, {
       cas: [drover.server.caPem(), issuer.caPem], fields: signInAs(`alice-${suffix}`), stopAt: (url) => url.startsWith(callback),
     });
+    // The binding cookie is host-only (__Host-, Path=/): a sibling host cannot plant or jam it.
+    assert.match(String(ui[0]?.headers['set-cookie']), /^__Host-drover_login_oidc=[\w-]{43}; Path=\/; HttpOnly; Secure; SameSite=Lax; Max-Age=600$/);
     const foreign = await call(drover.server, 'GET', (ui.at(-1)?.url ?? '').slice(drover.server.url.length));
     assert.equal(foreign.status, 400);
     assert.equal(foreign.headers['set-cookie'], undefined);
+  });
+
+  it('a terminal login link goes nowhere without the code its terminal printed: no silent login for whoever sent the link', async () => {
+    // The attack: someone starts a terminal login and sends its link to a victim whose issuer
+    // session would answer without a prompt. The link opens Drover's code page, not the issuer.
+    const { loginUrl, userCode } = await startCliRequest();
+    assert.match(userCode, /^[B-DF-HJ-NP-TV-XZ]{4}-[B-DF-HJ-NP-TV-XZ]{4}$/);
+    const dispatcher = new Agent({ connect: { ca: drover.server.caPem() } });
+    try {
+      const shown = await request(loginUrl, { dispatcher });
+      const html = await shown.body.text();
+      assert.equal(shown.statusCode, 200);
+      assert.match(html, /Type the code your terminal shows/);
+      assert.match(html, /If you did not just run &#34;drover login&#34; yourself, close this page/);
+      assert.doesNotMatch(html, new RegExp(userCode), 'the page never shows the code');
+      const confirm = /name="confirm" value="([^"]+)"/.exec(html)?.[1] ?? '';
+      const cookie = /^(__Host-drover_confirm=[^;]+); Path=\/; HttpOnly; Secure; SameSite=Strict/.exec(String(shown.headers['set-cookie']))?.[1];
+      assert.ok(cookie, String(shown.headers['set-cookie']));
+      const post = (fields: Record<string, string>, withCookie: boolean) => request(`${drover.server.url}/v1/auth/oidc/login`, {
+        dispatcher, method: 'POST', body: new URLSearchParams({ request: new URL(loginUrl).searchParams.get('request') ?? '', confirm, ...fields }).toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...(withCookie ? { cookie } : {}) },
+      });
+      // Posted by another site (the cookie is SameSite=Strict, so it does not come along): refused, even with the code.
+      const crossSite = await post({ code: userCode }, false);
+      assert.equal(crossSite.statusCode, 403, await crossSite.body.text());
+      const wrong = await post({ code: 'BBBB-BBBB' }, true);
+      assert.equal(wrong.statusCode, 200);
+      assert.match(await wrong.body.text(), /That is not the code of this login/);
+      const typed = await post({ code: userCode.toLowerCase().replace('-', ' ') }, true);
+      await typed.body.text();
+      assert.equal(typed.statusCode, 303);
+      assert.ok(String(typed.headers.location).startsWith(issuer.issuer), String(typed.headers.location));
+    } finally {
+      await dispatcher.close();
+    }
   });
 
   it('a UI login sets the session cookie and lands on a same-origin path only', async () => {

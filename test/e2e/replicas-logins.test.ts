@@ -46,8 +46,8 @@ describe('browser logins across replicas (no session affinity)', () => {
     const verifier = randomBytes(32).toString('base64url');
     const opened = await call(replica(on), 'POST', '/v1/auth/oidc/cli-login', { body: { challenge: createHash('sha256').update(verifier).digest('base64url') } });
     assert.equal(opened.status, 200, opened.text);
-    const { requestId, loginUrl } = opened.json() as { requestId: string; loginUrl: string };
-    const steps = await playBrowser(loginUrl, { cas: cas(), fields: signInAs(sub), route: route(on), stopAt: (url) => url.startsWith(callbackPrefix()) });
+    const { requestId, loginUrl, userCode } = opened.json() as { requestId: string; loginUrl: string; userCode: string };
+    const steps = await playBrowser(loginUrl, { cas: cas(), fields: signInAs(sub), userCode, route: route(on), stopAt: (url) => url.startsWith(callbackPrefix()) });
     const callbackUrl = steps.at(-1)?.url ?? '';
     assert.ok(callbackUrl.startsWith(callbackPrefix()), JSON.stringify(steps.map((s) => [s.url, s.status])));
     return { requestId, verifier, callbackPath: pathOf(callbackUrl) };
@@ -56,9 +56,9 @@ describe('browser logins across replicas (no session affinity)', () => {
   const uiFlowUpToCallback = async (): Promise<{ callbackPath: string; cookie: string }> => {
     const jar = new Map<string, Map<string, string>>();
     const steps = await playBrowser(`${set.lb.url}/v1/auth/oidc/login?purpose=ui`, { cas: cas(), fields: signInAs(sub), route: route(0), cookies: jar, stopAt: (url) => url.startsWith(callbackPrefix()) });
-    const binding = jar.get(new URL(set.lb.url).host)?.get('drover_login_oidc');
+    const binding = jar.get(new URL(set.lb.url).host)?.get('__Host-drover_login_oidc');
     assert.ok(binding, 'the login set its browser-binding cookie');
-    return { callbackPath: pathOf(steps.at(-1)?.url ?? ''), cookie: `drover_login_oidc=${binding}` };
+    return { callbackPath: pathOf(steps.at(-1)?.url ?? ''), cookie: `__Host-drover_login_oidc=${binding}` };
   };
   const sql = async (text: string): Promise<pg.QueryResult> => {
     const client = new pg.Client({ connectionString: set.dbUrl });

@@ -126,6 +126,8 @@ export async function playBrowser(startUrl: string, options: {
   cookies?: Map<string, Map<string, string>>;
   /** Where a request for a URL really goes (e.g. one replica behind the load balancer's address); cookies stay with the URL's host. */
   route?: (url: URL) => URL;
+  /** A terminal login's one-time code, typed on Drover's code page (the form posting to /v1/auth/<provider>/login). */
+  userCode?: string;
 }): Promise<BrowserStep[]> {
   const agent = new Agent({ connect: { ca: options.cas } });
   const jar = options.cookies ?? new Map<string, Map<string, string>>();
@@ -163,7 +165,8 @@ export async function playBrowser(startUrl: string, options: {
       const action = new URL(form[1].replace(/&amp;/g, '&'), target).href;
       const hidden: Record<string, string> = {};
       for (const input of (form[2] ?? '').matchAll(/<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)) if (input[1]) hidden[input[1]] = input[2] ?? '';
-      const extra: Record<string, string> | undefined = options.fields?.(action, text);
+      const codePage = /\/v1\/auth\/[a-z]+\/login$/.test(new URL(action).pathname);
+      const extra: Record<string, string> | undefined = codePage ? (options.userCode === undefined ? undefined : { code: options.userCode }) : options.fields?.(action, text);
       if (extra === undefined) break;
       next = { url: action, method: 'POST', body: new URLSearchParams({ ...hidden, ...extra }).toString() };
     }

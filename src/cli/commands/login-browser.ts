@@ -2,8 +2,9 @@
  * The browser part of `drover login URL --provider github|oidc`, device style:
  * no listener on the user's machine, so it works over SSH. The CLI keeps a
  * random verifier, sends only its SHA-256 to the server, prints the login URL to
- * open, and polls until the browser login finished; only the holder of the
- * verifier can collect the token, and only once. `drover providers test
+ * open and the one-time code to type on the page it opens (so a link someone else
+ * started cannot log a stranger's terminal in as you), and polls until the browser
+ * login finished; only the holder of the verifier can collect the token, and only once. `drover providers test
  * github|oidc` shares the print-and-poll loop (`waitForBrowser`).
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -22,10 +23,11 @@ export const browserProviders = ['github', 'oidc'] as const;
  * `DROVER_LOGIN_POLL_MS` (2 s) until it answers, for at most
  * `DROVER_LOGIN_TIMEOUT_MS` (10 min); `expired` is the message when time runs out.
  */
-export async function waitForBrowser<T>(deps: CliDeps, what: string, loginUrl: string, poll: () => Promise<T | undefined>, expired: (seconds: number) => string): Promise<T> {
+export async function waitForBrowser<T>(deps: CliDeps, what: string, link: LoginLink, poll: () => Promise<T | undefined>, expired: (seconds: number) => string): Promise<T> {
   const pollMs = envInteger(deps.env, 'DROVER_LOGIN_POLL_MS', { min: 1, unit: 'milliseconds' }) ?? 2000;
   const timeoutMs = envInteger(deps.env, 'DROVER_LOGIN_TIMEOUT_MS', { min: 1, unit: 'milliseconds' }) ?? 10 * 60_000;
-  deps.stderr.write(`Open this URL in a browser to ${what}:\n\n    ${loginUrl}\n\nWaiting for the browser login to finish...\n`);
+  const code = link.userCode === undefined ? '' : `and type this one-time code there: ${link.userCode}\n\n`;
+  deps.stderr.write(`Open this URL in a browser to ${what}:\n\n    ${link.loginUrl}\n\n${code}Waiting for the browser login to finish...\n`);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const answer = await poll();
@@ -40,7 +42,7 @@ export async function browserLogin(client: DroverClient, provider: string, deps:
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
   const start = await client.request<LoginLink>('POST', `/v1/auth/${provider}/cli-login`, { challenge });
-  return waitForBrowser(deps, `log in with ${provider}`, start.loginUrl, async () => {
+  return waitForBrowser(deps, `log in with ${provider}`, start, async () => {
     let answer: CollectedToken | { status: 'pending' };
     try {
       answer = await client.request<CollectedToken | { status: 'pending' }>('POST', '/v1/auth/cli-token', { requestId: start.requestId, verifier });

@@ -57,7 +57,7 @@ async function browserTest(client: DroverClient, name: string, deps: CliDeps): P
     (await client.request<ProviderView[]>('GET', '/v1/providers')).find((p) => p.name === name);
   const before = testState(await current())?.testedAt;
   const link = await client.request<LoginLink>('POST', `/v1/auth/${encodeURIComponent(name)}/test-login`);
-  return waitForBrowser(deps, `test ${name} (log in as any ${name} user)`, link.loginUrl, async () => {
+  return waitForBrowser(deps, `test ${name} (log in as any ${name} user)`, link, async () => {
     const view = await current();
     const state = testState(view);
     return state?.tested === true && state.testedAt !== undefined && state.testedAt !== before ? view : undefined;

@@ -1,14 +1,18 @@
 /**
  * Browser login routes for the redirect providers (GitHub, OIDC):
- *   GET  /v1/auth/:provider/login?purpose=ui|cli|test[&request=<id>]  302 to the provider
+ *   GET  /v1/auth/:provider/login?purpose=ui|cli|test[&request=<id>]  302 to the provider; purpose=cli: the code page
+ *   POST /v1/auth/:provider/login (form: request, confirm, code)      the code page's answer: 303 to the provider
  *   GET  /v1/auth/:provider/callback                                  the provider sends the browser back here
- *   POST /v1/auth/:provider/cli-login { challenge }                   a terminal login: { requestId, loginUrl }
+ *   POST /v1/auth/:provider/cli-login { challenge }                   a terminal login: { requestId, loginUrl, userCode }
  *   POST /v1/auth/cli-token { requestId, verifier }                   202 pending, 200 the token once, 410 after
  *   POST /v1/auth/:provider/test-login (admin)                        { requestId, loginUrl } for a test login
  * The callback picks the user only from the provider's verified answer (through
  * completeExternalLogin); the state must be one this server issued, unused, under
  * 10 minutes old. A UI login is also bound to the browser that started it (a
- * cookie), so nobody can push their own login into someone else's browser. The
+ * cookie), so nobody can push their own login into someone else's browser. A
+ * terminal login's link asks for the code the terminal printed before it goes to
+ * the provider (`userCodeFor`), so nobody can send someone a link that silently
+ * logs the terminal that started it in as them. The
  * only redirect after login is a same-origin path; a UI login the provider or
  * Drover refused (after the state and the browser binding checked out) goes back
  * to the login page as `/?error=<code>`, not to a JSON error page. Only the error
@@ -17,14 +21,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { authenticateWith, ErrorBody, requireAdmin, setUiSession } from '../../http/index.ts';
 import { DroverError } from '../../errors/index.ts';
 import type { Logger } from '../../logging/index.ts';
 import type { TokenAuthenticator } from '../types.ts';
 import type { CompleteExternalLogin } from './external-login.ts';
-import { sha256url, type RedirectLogins, type IssuedLogin, type LoginPurpose, type PendingLogin } from './redirect-login.ts';
+import { sameUserCode, sha256url, userCodeFor, type RedirectLogins, type IssuedLogin, type LoginPurpose, type PendingLogin } from './redirect-login.ts';
 import type { AuthProvider, ProviderName, RedirectProvider } from './types.ts';
 import { CollectedToken, LoginLink } from '../../api-types/index.ts';
 
@@ -49,7 +53,13 @@ export interface RedirectApiOptions {
 const RedirectProviderName = Type.Union([Type.Literal('github'), Type.Literal('oidc')]);
 const ProviderParams = Type.Object({ provider: RedirectProviderName });
 
-const bindingCookie = (provider: ProviderName): string => `drover_login_${provider}`;
+/**
+ * The browser binding of a UI login. `__Host-`: a browser accepts it only from this host,
+ * for Path=/ and without Domain, so a page on a sibling host (`evil.example.com` beside
+ * `drover.example.com`) can neither plant its own login's binding here (login CSRF: the
+ * victim's browser would finish the attacker's login) nor jam logins with a second cookie.
+ */
+const bindingCookie = (provider: ProviderName): string => `__Host-drover_login_${provider}`;
 
 /** A path on this server: starts with one "/", no scheme, no host, no backslash tricks. */
 export function safeReturnPath(value: string | undefined): string {
@@ -75,6 +85,30 @@ function page(reply: FastifyReply, title: string, text: string): FastifyReply {
     .header('cache-control', 'no-store')
     .header('referrer-policy', 'no-referrer')
     .send(`<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body style="font-family:sans-serif;margin:3em"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></body></html>`);
+}
+
+/** Binds a terminal login's code page to the browser that showed it: another site cannot submit the form (SameSite=Strict). */
+const confirmCookie = '__Host-drover_confirm';
+
+/** The page a terminal login's link opens: the code the terminal shows, typed, before the provider is asked. */
+function codePage(reply: FastifyReply, provider: ProviderName, requestId: string, wrongCode: boolean): FastifyReply {
+  const confirm = randomBytes(32).toString('base64url');
+  const warning = 'If you did not just run "drover login" yourself, close this page: someone may be trying to get a Drover login in your name.';
+  const field = (name: string, value: string): string => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
+  return reply.status(200)
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+    .header('x-frame-options', 'DENY')
+    .header('cache-control', 'no-store')
+    .header('referrer-policy', 'no-referrer')
+    .header('set-cookie', `${confirmCookie}=${confirm}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=600`)
+    .send('<!doctype html><html><head><meta charset="utf-8"><title>Log in to Drover from a terminal</title></head><body style="font-family:sans-serif;margin:3em">'
+      + '<h1>Log in to Drover from a terminal</h1>'
+      + `<p>Type the code your terminal shows, then continue to ${escapeHtml(provider === 'github' ? 'GitHub' : 'your identity provider')}.</p>`
+      + (wrongCode ? '<p role="alert"><strong>That is not the code of this login. Check your terminal and type it again.</strong></p>' : '')
+      + `<p><strong>${escapeHtml(warning)}</strong></p>`
+      + `<form action="/v1/auth/${provider}/login" method="post">${field('request', requestId)}${field('confirm', confirm)}`
+      + '<label>Code <input name="code" autocomplete="off" autofocus required maxlength="16"></label> <button>Continue</button></form></body></html>');
 }
 
 function asRedirect(provider: AuthProvider, name: string): RedirectProvider {
@@ -118,6 +152,32 @@ function loginFinisher(options: RedirectApiOptions, logins: RedirectLogins, inst
   };
 }
 
+/** Starts the provider's side of a login and sends the browser there (a UI login gets its browser binding). */
+function loginStarter(logins: RedirectLogins, instance: (name: ProviderName, purpose: LoginPurpose) => Promise<RedirectProvider>, callbackUri: (provider: ProviderName) => string) {
+  return async (request: FastifyRequest, reply: FastifyReply, name: ProviderName, purpose: LoginPurpose,
+    requestId: string | undefined, returnTo: string | undefined, status: 302 | 303 = 302): Promise<FastifyReply> => {
+    const provider = await instance(name, purpose);
+    const start = await provider.startLogin(callbackUri(name));
+    const login: PendingLogin = { provider: name, purpose, pending: start.pending, ...(requestId && purpose !== 'ui' ? { requestId } : {}) };
+    if (purpose === 'ui') {
+      const binding = randomBytes(32).toString('base64url');
+      login.browserBinding = sha256url(binding);
+      login.returnTo = safeReturnPath(returnTo);
+      // Lax, not Strict: the provider's redirect back is a cross-site top-level navigation.
+      reply.header('set-cookie', `${bindingCookie(name)}=${binding}; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=600`);
+    }
+    await logins.begin(login, request.ip);
+    return reply.header('cache-control', 'no-store').redirect(start.authorizeUrl, status);
+  };
+}
+
+/** The code page's form posts the browser's way: parsed for this plugin's routes only. */
+function acceptFormPosts(app: FastifyInstance): void {
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(String(body))));
+  });
+}
+
 export function redirectLoginApi(options: RedirectApiOptions): FastifyPluginAsyncTypebox {
   const logins = options.logins;
   const base = options.publicUrl.replace(/\/$/, '');
@@ -128,8 +188,10 @@ export function redirectLoginApi(options: RedirectApiOptions): FastifyPluginAsyn
     asRedirect(purpose === 'test' ? await options.providers.getForTest(name) : await options.providers.get(name), name);
 
   const finishLogin = loginFinisher(options, logins, instance);
+  const toProvider = loginStarter(logins, instance, callbackUri);
 
   return (app) => {
+    acceptFormPosts(app);
     app.get('/v1/auth/:provider/login', {
       schema: {
         summary: 'Start a browser login through GitHub or OIDC (302 to the provider)', tags: ['auth'], params: ProviderParams,
@@ -143,19 +205,30 @@ export function redirectLoginApi(options: RedirectApiOptions): FastifyPluginAsyn
     }, async (request, reply) => {
       const name = request.params.provider;
       const purpose = request.query.purpose ?? 'ui';
-      if (purpose !== 'ui') await logins.startRequest(request.query.request, name, purpose);
-      const provider = await instance(name, purpose);
-      const start = await provider.startLogin(callbackUri(name));
-      const login: PendingLogin = { provider: name, purpose, pending: start.pending, ...(request.query.request && purpose !== 'ui' ? { requestId: request.query.request } : {}) };
-      if (purpose === 'ui') {
-        const binding = randomBytes(32).toString('base64url');
-        login.browserBinding = sha256url(binding);
-        login.returnTo = safeReturnPath(request.query.returnTo);
-        // Lax, not Strict: the provider's redirect back is a cross-site top-level navigation.
-        reply.header('set-cookie', `${bindingCookie(name)}=${binding}; Path=/v1/auth/${name}/callback; HttpOnly; Secure; SameSite=Lax; Max-Age=600`);
+      // A terminal's link first asks for the terminal's code (codePage); the form below goes on.
+      if (purpose === 'cli') {
+        await logins.unstartedChallenge(request.query.request, name);
+        return codePage(reply, name, request.query.request ?? '', false);
       }
-      await logins.begin(login, request.ip);
-      return reply.header('cache-control', 'no-store').redirect(start.authorizeUrl, 302);
+      if (purpose === 'test') await logins.startRequest(request.query.request, name, purpose);
+      return toProvider(request, reply, name, purpose, request.query.request, request.query.returnTo);
+    });
+
+    app.post('/v1/auth/:provider/login', {
+      schema: {
+        summary: 'The code page\'s form: with the terminal\'s code, go on to the provider (303)', tags: ['auth'], params: ProviderParams,
+        body: Type.Object({ request: Type.String({ maxLength: 128 }), confirm: Type.String({ minLength: 43, maxLength: 64 }), code: Type.String({ maxLength: 64 }) }, { additionalProperties: false }),
+        response: { 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 429: ErrorBody, 502: ErrorBody },
+      },
+    }, async (request, reply) => {
+      const name = request.params.provider;
+      const { request: requestId, confirm, code } = request.body;
+      if (cookieValue(request, confirmCookie) !== confirm) throw new DroverError('DRV_ERR_FORBIDDEN', 'this form was not sent from the page this server showed in this browser; open the login link from your terminal again');
+      const challenge = await logins.unstartedChallenge(requestId, name);
+      if (!sameUserCode(code, userCodeFor(challenge))) return codePage(reply, name, requestId, true);
+      await logins.startRequest(requestId, name, 'cli');
+      reply.header('set-cookie', `${confirmCookie}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0`);
+      return toProvider(request, reply, name, 'cli', requestId, undefined, 303);
     });
 
     app.get('/v1/auth/:provider/callback', {
@@ -173,6 +246,7 @@ export function redirectLoginApi(options: RedirectApiOptions): FastifyPluginAsyn
         if (binding === undefined || login.browserBinding !== sha256url(binding)) {
           throw new DroverError('DRV_ERR_BAD_REQUEST', 'this login was started in another browser (or its cookie was lost); start the login again here');
         }
+        reply.header('set-cookie', `${bindingCookie(name)}=; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=0`);
       }
       try {
         return await finishLogin(request, reply, name, login);
@@ -189,7 +263,7 @@ export function redirectLoginApi(options: RedirectApiOptions): FastifyPluginAsyn
 
     app.post('/v1/auth/:provider/cli-login', {
       schema: {
-        summary: 'Start a terminal login: open loginUrl in a browser, then poll POST /v1/auth/cli-token', tags: ['auth'], params: ProviderParams,
+        summary: 'Start a terminal login: open loginUrl in a browser and type userCode there, then poll POST /v1/auth/cli-token', tags: ['auth'], params: ProviderParams,
         body: Type.Object({ challenge: Type.String({ minLength: 43, maxLength: 43, pattern: '^[A-Za-z0-9_-]+$' }) }, { additionalProperties: false }),
         response: { 200: LoginLink, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 429: ErrorBody },
       },
@@ -197,7 +271,7 @@ export function redirectLoginApi(options: RedirectApiOptions): FastifyPluginAsyn
       const name = request.params.provider;
       await instance(name, 'cli');
       const requestId = await logins.openRequest(request.ip, name, 'cli', request.body.challenge);
-      return { requestId, loginUrl: loginUrl(name, 'cli', requestId) };
+      return { requestId, loginUrl: loginUrl(name, 'cli', requestId), userCode: userCodeFor(request.body.challenge) };
     });
 
     app.post('/v1/auth/cli-token', {

@@ -47,6 +47,10 @@ export const pendingTtlMs = 10 * 60_000;
 export const defaultMaxEntries = 10_000;
 export const defaultMaxPerAddress = 200;
 
+function unusableLink(): DroverError {
+  return new DroverError('DRV_ERR_BAD_REQUEST', 'this login link is unknown, was already opened, or has expired; start the login again from your terminal');
+}
+
 export function sha256url(text: string): string {
   return createHash('sha256').update(text).digest('base64url');
 }
@@ -58,6 +62,30 @@ function sameText(a: string, b: string): boolean {
 }
 
 const challengePattern = /^[A-Za-z0-9_-]{43}$/;
+
+/** Letters no one misreads (RFC 8628 §6.1: no vowels, so no words), 20 of them. */
+const userCodeAlphabet = 'BCDFGHJKLMNPQRSTVWXZ';
+
+/**
+ * A terminal login's one-time code, `XXXX-XXXX`, derived from its challenge: the terminal
+ * prints it, and the browser page the login link opens asks for it before going to the
+ * provider. So a login link someone else started, sent to a victim whose provider session
+ * would answer without a prompt, does not silently hand the victim's token to the sender:
+ * the victim would have to type a code they were given (RFC 8628 §5.4). The code is no
+ * secret from whoever started the request; the page's form is bound to the browser that
+ * showed it (a SameSite=Strict cookie), so another site cannot submit it.
+ */
+export function userCodeFor(challenge: string): string {
+  const digest = createHash('sha256').update(`drover-user-code:${challenge}`).digest();
+  const letters = [...digest.subarray(0, 8)].map((byte) => userCodeAlphabet[byte % userCodeAlphabet.length] ?? 'B').join('');
+  return `${letters.slice(0, 4)}-${letters.slice(4)}`;
+}
+
+/** A typed code as the page compares it: case, spaces and dashes aside. */
+export function sameUserCode(typed: string, expected: string): boolean {
+  const normal = (code: string): string => code.toUpperCase().replace(/[\s-]/g, '');
+  return sameText(normal(typed), normal(expected));
+}
 
 type FlowKind = 'callback' | 'request';
 
@@ -126,14 +154,21 @@ export class RedirectLogins {
     return requestId;
   }
 
+  /** The challenge of a terminal request whose login link was not used yet; 400 for an unknown, used or expired one. */
+  async unstartedChallenge(requestId: string | undefined, provider: ProviderName): Promise<string> {
+    const row = requestId === undefined ? undefined
+      : await this.db.selectFrom('login_flows').select('challenge').where(this.liveRequest(requestId))
+        .where('started', '=', 0).where('provider', '=', provider).where('purpose', '=', 'cli').executeTakeFirst();
+    if (!row?.challenge) throw unusableLink();
+    return row.challenge;
+  }
+
   /** Marks a request's login URL as opened (once, one statement); 400 for an unknown, used or expired one. */
   async startRequest(requestId: string | undefined, provider: ProviderName, purpose: 'cli' | 'test'): Promise<void> {
     const result = requestId === undefined ? undefined
       : await this.db.updateTable('login_flows').set({ started: 1 }).where(this.liveRequest(requestId))
         .where('started', '=', 0).where('provider', '=', provider).where('purpose', '=', purpose).executeTakeFirst();
-    if (result?.numUpdatedRows !== 1n) {
-      throw new DroverError('DRV_ERR_BAD_REQUEST', 'this login link is unknown, was already opened, or has expired; start the login again from your terminal');
-    }
+    if (result?.numUpdatedRows !== 1n) throw unusableLink();
   }
 
   /** Hands the issued token (encrypted) to the request (purpose=cli). */
