@@ -24,6 +24,8 @@ export interface HttpRouting {
   upgrade: PrefixRoute<UpgradeHandler>[];
   /** Where every request being answered (not upgrades) is tracked, for a graceful stop to wait for. */
   inFlight?: RequestsInFlight;
+  /** How long a client may take to send a whole request, body included (default 2 min), and how often that is checked (default 30 s). */
+  receiveTimeouts?: { requestMs: number; checkEveryMs: number };
 }
 
 /**
@@ -87,10 +89,15 @@ export function httpsServerFactory(tls: { certPem: string; keyPem: string; peer?
       // HTTP/1.1 only, said in ALPN: a client offering h2 (kubectl, browsers) settles on
       // HTTP/1.1, and the proxy's header scrubbing and upgrades have one protocol to get right.
       ALPNProtocols: ['http/1.1'],
-      // Watches and exec through the proxy live for hours: no whole-request timeout,
-      // but a client must finish sending headers within a minute.
-      requestTimeout: 0,
-      headersTimeout: 60_000,
+      // A client must finish sending headers within a minute and the whole request within
+      // two: otherwise anyone could hold a connection and its buffers for ever by never
+      // finishing a body (an anonymous client held 20,000, and logins failed). This bounds
+      // only the receiving of the request: watches, followed logs and exec (upgrades) are
+      // received at once and then live for hours; a 3 MiB body, kube-apiserver's largest,
+      // needs 25 KB/s.
+      requestTimeout: routing.receiveTimeouts?.requestMs ?? 120_000,
+      connectionsCheckingInterval: routing.receiveTimeouts?.checkEveryMs ?? 30_000,
+      headersTimeout: Math.min(60_000, routing.receiveTimeouts?.requestMs ?? 60_000),
       keepAliveTimeout: 65_000,
     }, (req, res) => {
       routing.inFlight?.track(req, res);
