@@ -95,6 +95,12 @@ export class AccessService implements ClusterMembership {
   /** Ids of the enabled users whose global role is admin. */
   private readonly admins = new Set<string>();
   private readonly listeners = new Set<(clusterId: string | undefined) => void>();
+  /** Counts removals and changes of bindings, anywhere: a mark an open stream compares with (`lostSince`). */
+  private epoch = 0;
+  /** `cluster \0 subject key` → the epoch at which a binding naming that subject there was last removed or changed. */
+  private readonly lostAt = new Map<string, number>();
+  /** clusterId → binding id → what it granted to whom, as last indexed, so a change shows what it took away. */
+  private readonly grants = new Map<string, Map<string, string>>();
   private readonly ready: Promise<void>;
   /** Set once `ready` has resolved: from then on membership answers without a promise. */
   private loaded = false;
@@ -232,10 +238,36 @@ export class AccessService implements ClusterMembership {
 
   private reindex(clusterId: string): void {
     const keys = new Set<string>();
-    for (const b of this.clusterBindingsById.values()) if (b.clusterId === clusterId) keys.add(subjectKey(b.subject));
-    for (const b of this.projectBindingsById.values()) if (b.clusterId === clusterId) keys.add(subjectKey(b.subject));
+    const grants = new Map<string, string>();
+    for (const b of this.clusterBindingsById.values()) {
+      if (b.clusterId === clusterId) grants.set(b.id, `${subjectKey(b.subject)}\u0000${b.roleTemplate}`);
+    }
+    for (const b of this.projectBindingsById.values()) {
+      if (b.clusterId === clusterId) grants.set(b.id, `${subjectKey(b.subject)}\u0000${b.roleTemplate}\u0000${b.projectId}`);
+    }
+    for (const grant of grants.values()) keys.add(grant.split('\u0000', 1)[0] ?? '');
+    for (const [id, grant] of this.grants.get(clusterId) ?? []) {
+      if (grants.get(id) !== grant) this.lostAt.set(`${clusterId}\u0000${grant.split('\u0000', 1)[0] ?? ''}`, ++this.epoch);
+    }
+    this.grants.set(clusterId, grants);
     if (keys.size === 0) this.members.delete(clusterId);
     else this.members.set(clusterId, keys);
+  }
+
+  /** Now, as `lostSince` counts: taken when a stream opens. */
+  accessEpoch(): number {
+    return this.epoch;
+  }
+
+  /**
+   * Whether a binding that named the user or one of these groups in the cluster was removed or
+   * changed after `epoch`. An open stream was authorized by the bindings of its opening; one of
+   * them gone, the stream may be one the user can no longer open (a project left while another
+   * keeps them a member), so the proxy ends it and the client, opening it again, is judged anew.
+   */
+  lostSince(user: Member, clusterId: string, epoch: number): boolean {
+    const after = (key: string): boolean => (this.lostAt.get(`${clusterId}\u0000${key}`) ?? 0) > epoch;
+    return after(userKey(user.id)) || user.groups.some((g) => after(groupKey(g)));
   }
 
   // ---- membership (hot path: memory only) ----

@@ -45,6 +45,10 @@ export interface ClusterMembership {
   canAccessCluster(user: Pick<AuthenticatedUser, 'id' | 'groups' | 'globalRole'>, clusterId: string): Promise<boolean>;
   /** Hot path: the same answer without a promise when it is known now, else undefined and canAccessCluster decides. */
   canAccessClusterNow?(user: Pick<AuthenticatedUser, 'id' | 'groups' | 'globalRole'>, clusterId: string): boolean | undefined;
+  /** A mark taken when a stream opens, for `lostSince`. */
+  accessEpoch?(): number;
+  /** Whether a binding naming the user or their groups in the cluster was removed or changed since the mark. */
+  lostSince?(user: Pick<AuthenticatedUser, 'id' | 'groups'>, clusterId: string, epoch: number): boolean;
 }
 
 /** What the proxy needs to know about one connected cluster. */
@@ -184,13 +188,17 @@ export function checkClusterAccess(membership: ClusterMembership, user: Authenti
  * since: it carries the groups (Impersonate-Group) and the admin role it was opened with.
  */
 export function recheckAccess(deps: Pick<ProxyDeps, 'authenticator' | 'membership'>): (owner: StreamOwner) => Promise<void> {
-  return async ({ credential, clusterId, user: opened }) => {
+  return async ({ credential, clusterId, user: opened, accessEpoch: epoch }) => {
     const user = await deps.authenticator.authenticate(credential);
     refusePasswordChangeOnly(user);
     await checkClusterAccess(deps.membership, user, clusterId);
     const lost = opened.groups.filter((g) => !user.groups.includes(g));
     if (lost.length > 0) throw new DroverError('DRV_ERR_FORBIDDEN', `you are no longer in ${lost.map((g) => JSON.stringify(g)).join(', ')}`);
     if (opened.globalRole === 'admin' && user.globalRole !== 'admin') throw new DroverError('DRV_ERR_FORBIDDEN', 'you are no longer a global admin');
+    // Still a member through another binding is not enough: the one this stream was opened under may be the one removed.
+    if (user.globalRole !== 'admin' && epoch !== undefined && deps.membership.lostSince?.(opened, clusterId, epoch)) {
+      throw new DroverError('DRV_ERR_FORBIDDEN', 'a role you held in this cluster when this stream was opened was removed or changed; open it again if your roles still allow it');
+    }
   };
 }
 
@@ -321,6 +329,7 @@ function egressHeaders(ctx: ProxyContext): Array<[string, string]> {
 function holdOpen(ctx: ProxyContext, deps: ProxyDeps, end: EndStream, caller: { once(event: 'close', listener: () => void): unknown }): void {
   const owner: StreamOwner = {
     clusterId: need(ctx.path, 'a cluster path').clusterId, user: need(ctx.user, 'a user'), credential: need(ctx.credential, 'a credential'),
+    accessEpoch: deps.membership.accessEpoch?.(),
   };
   caller.once('close', deps.streams.open(owner, end));
 }

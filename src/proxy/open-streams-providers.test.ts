@@ -135,4 +135,26 @@ describe('provider and project changes end open streams (in process)', () => {
     await until('the project member\'s stream to end', () => why !== undefined);
     assert.match(why ?? '', /you are not a member of cluster c-streams/);
   });
+
+  it('removing one of two project bindings ends the streams opened under them, though the other keeps the user a member', async () => {
+    const user = await identity.users.create({ username: 'two-projects', password: 'a-password-long-enough' });
+    const [web, other] = [await access.createProject(clusterId, 'web-2'), await access.createProject(clusterId, 'other')];
+    const inWeb = await access.addBinding({ clusterId, projectId: web.id, roleTemplate: 'project-member', subject: { kind: 'user', userId: user.id } });
+    await access.addBinding({ clusterId, projectId: other.id, roleTemplate: 'project-member', subject: { kind: 'user', userId: user.id } });
+    const issued = await identity.tokens.issue({ userId: user.id, kind: 'session', authProvider: 'local' });
+    const credential = `Bearer ${issued.value}`;
+    const me = await identity.authenticator.authenticate(credential);
+    await checkClusterAccess(access, me, clusterId);
+    let why: string | undefined;
+    streams.open({ clusterId, user: me, credential, accessEpoch: access.accessEpoch() }, (error) => { why = error.message; });
+    await access.removeBindings(clusterId, [inWeb.id]);
+    await until('the stream opened before the removal to end', () => why !== undefined);
+    assert.match(why ?? '', /a role you held in this cluster when this stream was opened was removed or changed/);
+    // Opened after the removal, a stream is judged by the bindings left: it stays.
+    let later: string | undefined;
+    streams.open({ clusterId, user: me, credential, accessEpoch: access.accessEpoch() }, (error) => { later = error.message; });
+    streams.accessChanged({ kind: 'cluster', clusterId });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(later, undefined);
+  });
 });

@@ -38,6 +38,8 @@ export interface StreamOwner {
   user: AuthenticatedUser;
   /** The Authorization value the chain authenticated (the UI cookie turned into it), checked again as it was. */
   credential: string;
+  /** The membership's mark when the stream opened: a binding of the user's removed after it ends the stream. */
+  accessEpoch?: number | undefined;
 }
 
 /** Throws a DroverError when the owner may no longer use the cluster: the chain's rules, applied again. */
@@ -60,11 +62,13 @@ export interface OpenStreamsOptions {
 
 /**
  * Streams share a group, and so one check, when everything the check compares is the same:
- * cluster, token, and the identity they were opened with (a stream opened after the user
- * gained a group carries that group, and must be ended when it is lost again).
+ * cluster, token, the identity they were opened with (a stream opened after the user
+ * gained a group carries that group, and must be ended when it is lost again), and the
+ * membership's mark at their opening (one opened after a binding was removed is not ended
+ * for that removal).
  */
-const groupKey = ({ clusterId, user }: StreamOwner): string =>
-  `${clusterId}\u0000${user.token.id}\u0000${user.globalRole}\u0000${identityKey(user)}`;
+const groupKey = ({ clusterId, user, accessEpoch }: StreamOwner): string =>
+  `${clusterId}\u0000${user.token.id}\u0000${user.globalRole}\u0000${accessEpoch ?? ''}\u0000${identityKey(user)}`;
 
 export class OpenStreams {
   private readonly groups = new Map<string, Group>();
