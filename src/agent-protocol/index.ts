@@ -7,6 +7,6 @@
  */
 export { agentHeaders, clusterInfoRoute, goodbyeRoute, parseClusterInfo, parseGoodbye, routeKey, tunnelConnectPath, type ClusterInfo, type Goodbye } from './agent-protocol.ts';
 export { nodeCommand, nodeRoleNames, type NodeJoin, type NodeRole } from './node-command.ts';
-export { compareVersions } from './kubernetes-version.ts';
+export { compareVersions, upgradeStep } from './kubernetes-version.ts';
 export { nodeSilentLimitSeconds, nodeUnreachable } from './node-liveness.ts';
 export { agentAccountObjects, agentNamespace, agentObjectMeta, agentServiceAccount, managedByLabel } from './agent-account.ts';

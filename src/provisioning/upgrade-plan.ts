@@ -10,7 +10,7 @@
  * is not), then workers (a kubelet may be older than the apiserver, not newer).
  */
 import { DroverError } from '../errors/index.ts';
-import { compareVersions } from '../agent-protocol/index.ts';
+import { upgradeStep } from '../agent-protocol/index.ts';
 import type { NodeProgress, NodeRegistration, Role } from './plan.ts';
 
 export type UpgradeNodeState = 'waiting' | 'upgrading' | 'done' | 'failed';
@@ -72,12 +72,17 @@ export function upgradeAction(request: UpgradeRequest): 'start' | 'resume' | 'ru
     throw new DroverError('DRV_ERR_CONFLICT', `the upgrade of cluster "${cluster.name}" to ${last.to} failed (${last.failure ?? 'no reason recorded'}) and some nodes may run ${last.to}: `
       + `fix the cause and run "drover clusters upgrade ${cluster.name} --kubernetes-version ${last.to}" again to finish it first`);
   }
-  if (compareVersions(target, current) < 0) {
+  const step = upgradeStep(current, target);
+  if (step === 'downgrade') {
     throw new DroverError('DRV_ERR_INVALID_ARGUMENT', `cluster "${cluster.name}" runs Kubernetes ${current}, so ${target} would be a downgrade, which Kubernetes does not support: `
       + 'kube-apiserver may already have written objects to etcd in a storage version the older release cannot read. To go back, restore an etcd snapshot taken before the upgrade onto a new cluster at the older version');
   }
-  if (target === current) {
+  if (step === 'same') {
     throw new DroverError('DRV_ERR_INVALID_ARGUMENT', `cluster "${cluster.name}" runs Kubernetes ${current} already: name a newer version (this server offers ${request.offered.join(', ')})`);
+  }
+  if (step === 'skips a minor release') {
+    throw new DroverError('DRV_ERR_INVALID_ARGUMENT', `cluster "${cluster.name}" runs Kubernetes ${current}, and ${target} skips a minor release, which Kubernetes does not support `
+      + '(its kube-apiservers may differ by one minor release while the upgrade rolls through them): upgrade to the next minor release first, then to this one');
   }
   if (cluster.state !== 'active') {
     throw new DroverError('DRV_ERR_CONFLICT', `cluster "${cluster.name}" is ${cluster.state}, not active: an upgrade restarts its nodes one by one and needs a healthy cluster to start from; `

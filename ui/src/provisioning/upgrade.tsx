@@ -12,7 +12,7 @@
 import { useState } from 'preact/hooks';
 import { get, post, q } from '../api.ts';
 import { ErrorText, Show, Table, useAction, useLoad, value } from '../components.tsx';
-import { compareVersions } from '../../../src/agent-protocol/index.ts';
+import { compareVersions, upgradeStep } from '../../../src/agent-protocol/index.ts';
 import type { Cluster, ClusterUpgrade, KubernetesVersions } from '../types.ts';
 
 export function Upgrade(props: { cluster: Cluster; current: string | undefined; upgrade: ClusterUpgrade | undefined; onAsked: () => void }) {
@@ -84,9 +84,9 @@ function UpgradeForm(props: { cluster: Cluster; current: string; busy: boolean; 
   );
 }
 
-/** The offered versions newer than the cluster's, newest first. */
+/** The offered versions the cluster can upgrade to (newer, at most one minor release on), newest first. */
 function newer(versions: string[], current: string): string[] {
-  return versions.filter((v) => compareVersions(v, current) > 0).sort((a, b) => compareVersions(b, a));
+  return versions.filter((v) => upgradeStep(current, v) === 'upgrade').sort((a, b) => compareVersions(b, a));
 }
 
 function UpgradeProgress(props: { upgrade: ClusterUpgrade }) {
