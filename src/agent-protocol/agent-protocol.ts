@@ -8,7 +8,6 @@
  * that comes from the registration token alone. What the agent reports (address,
  * CA, credential) only says how to reach the cluster the token belongs to.
  */
-import { X509Certificate } from 'node:crypto';
 import { DroverError } from '../errors/index.ts';
 
 export const agentHeaders = {
@@ -62,29 +61,7 @@ export interface ClusterInfo {
 }
 
 const hostPort = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
-const certificateBlock = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-const maxCertificates = 64;
-
-/**
- * The agent's CA bundle rebuilt from the certificates in it, and nothing else. The bundle
- * is pinned by the fingerprints of its `CERTIFICATE` blocks, but TLS reads it with
- * OpenSSL, which also trusts `X509 CERTIFICATE` and `TRUSTED CERTIFICATE` blocks: an
- * agent holding only the registration token could add its own CA under such a label, pass
- * the pin and have the server trust a kube-apiserver of its own. So every later use (the
- * pin, the server's TLS to the cluster) reads this text, in which each certificate is
- * the one parsed, written out again.
- */
-function canonicalCaBundle(caPem: string): string | undefined {
-  const blocks = caPem.match(certificateBlock) ?? [];
-  if (blocks.length === 0 || blocks.length > maxCertificates) return undefined;
-  try {
-    return blocks.map((block) => new X509Certificate(block).toString()).join('');
-  } catch {
-    return undefined;
-  }
-}
-
-/** Validates what an agent sent, its CA bundle rebuilt from the certificates in it; anything off is a protocol error naming the field. */
+/** Validates what an agent sent; anything off is a protocol error naming the field (the server then rebuilds the CA bundle: `canonicalCaBundle` in src/clusters). */
 export function parseClusterInfo(value: unknown): ClusterInfo {
   const bad = (field: string): never => {
     throw new DroverError('DRV_ERR_BAD_GATEWAY', `the agent sent invalid cluster info: ${field}`);
@@ -92,8 +69,7 @@ export function parseClusterInfo(value: unknown): ClusterInfo {
   if (typeof value !== 'object' || value === null) return bad('not an object');
   const { apiServer, caPem, token } = value as Record<string, unknown>;
   if (typeof apiServer !== 'string' || !hostPort.test(apiServer)) return bad('apiServer must be host:port');
-  const bundle = typeof caPem === 'string' && caPem.length <= 256 * 1024 ? canonicalCaBundle(caPem) : undefined;
-  if (bundle === undefined) return bad(`caPem must be a PEM bundle of 1 to ${maxCertificates} certificates`);
+  if (typeof caPem !== 'string' || !caPem.includes('-----BEGIN CERTIFICATE-----') || caPem.length > 256 * 1024) return bad('caPem must be a PEM certificate bundle');
   if (typeof token !== 'string' || token.length < 16 || token.length > 16 * 1024 || /\s/.test(token)) return bad('token');
-  return { apiServer, caPem: bundle, token };
+  return { apiServer, caPem, token };
 }

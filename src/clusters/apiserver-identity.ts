@@ -29,6 +29,29 @@ export interface ApiServerIdentity {
   account: string;
 }
 
+const certificateBlock = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+const maxCertificates = 64;
+
+/**
+ * An agent's CA bundle rebuilt from the certificates in it, and nothing else; undefined when
+ * it holds none (or more than 64) or one does not parse. The bundle is pinned by the
+ * fingerprints of its `CERTIFICATE` blocks, but the server's TLS to the cluster reads it
+ * with OpenSSL, which also trusts `X509 CERTIFICATE` and `TRUSTED CERTIFICATE` blocks: an
+ * agent holding only the registration token could add its own CA under such a label, pass
+ * the pin and have the server trust a kube-apiserver of its own. So every later use (the
+ * pin, the server's TLS to the cluster) reads this text, in which each certificate is the
+ * one parsed, written out again.
+ */
+export function canonicalCaBundle(caPem: string): string | undefined {
+  const blocks = caPem.match(certificateBlock) ?? [];
+  if (blocks.length === 0 || blocks.length > maxCertificates) return undefined;
+  try {
+    return blocks.map((block) => new X509Certificate(block).toString()).join('');
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Fingerprints already computed, by a digest of the bundle: parsing a certificate costs
  * about 40 µs, and every cluster listed (the API's list, for the UI's every refresh) shows

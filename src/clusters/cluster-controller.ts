@@ -42,7 +42,7 @@ import type { AgentSessionView, SessionEndReason, SessionInfo, TunnelServer } fr
 import { clusterInfoRoute, parseClusterInfo, routeKey, type ClusterInfo } from '../agent-protocol/index.ts';
 import { DroverError } from '../errors/index.ts';
 import type { ClusterService, StatusUpdate } from './cluster-service.ts';
-import { caFingerprint, identityDifferences, inspectThroughSession, type ApiServerIdentity } from './apiserver-identity.ts';
+import { caFingerprint, canonicalCaBundle, identityDifferences, inspectThroughSession, type ApiServerIdentity } from './apiserver-identity.ts';
 import { sayGoodbye } from './goodbye.ts';
 import { totalCapacity } from './capacity.ts';
 import { controlPlaneNodes } from './control-planes.ts';
@@ -324,7 +324,10 @@ class ClusterController {
     try {
       const response = await session.request(clusterInfoRoute.method, clusterInfoRoute.path, { signal: AbortSignal.timeout(this.options.verifyTimeoutMs) });
       if (response.status !== 200) throw new Error(`the agent answered ${response.status} to ${routeKey(clusterInfoRoute)}`);
-      info = parseClusterInfo(response.json());
+      const reported = parseClusterInfo(response.json());
+      const caPem = canonicalCaBundle(reported.caPem);
+      if (caPem === undefined) throw new DroverError('DRV_ERR_BAD_GATEWAY', 'the agent sent invalid cluster info: caPem must be a PEM bundle of 1 to 64 certificates');
+      info = { ...reported, caPem };
     } catch (error) {
       return this.unreachable(error);
     }
