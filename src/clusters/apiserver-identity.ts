@@ -68,7 +68,7 @@ export function caFingerprint(caPem: string): string {
   const key = caPem.length <= maxRememberedBundle ? hash('sha256', caPem) : undefined;
   const known = key === undefined ? undefined : fingerprints.get(key);
   if (known !== undefined) return known;
-  const blocks = caPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const blocks = caPem.match(certificateBlock) ?? [];
   if (blocks.length === 0) throw new DroverError('DRV_ERR_BAD_GATEWAY', 'the agent sent a CA bundle without a certificate');
   const prints = blocks.map((pem) => new X509Certificate(pem).fingerprint256.replaceAll(':', '').toLowerCase());
   const fingerprint = [...new Set(prints)].sort().join(',');
