@@ -192,6 +192,8 @@ describe('forwardRequest against a real upstream (hostile, slow or vanishing)', 
   let proxy: Server;
   let pool: Pool;
   const ends: EndStream[] = [];
+  /** The proxy's response to each path, to see what became of its connection. */
+  const responses = new Map<string, ServerResponse>();
   let proxyUrl = '';
   let upstreamUrl = '';
 
@@ -243,6 +245,13 @@ describe('forwardRequest against a real upstream (hostile, slow or vanishing)', 
             for (let i = 0; i < listItems; i += 1) res.write(`{"item":${i}}\n`);
             res.end();
             return;
+          case '/flood':
+            // A watch whose caller stops reading: far more than the sockets between can hold.
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.flushHeaders();
+            for (let i = 0; i < 4096; i += 1) res.write(`${'x'.repeat(4095)}\n`);
+            open.set(path, res);
+            return;
           case '/stream': case '/quiet':
             // A watch: the head now (no Content-Length), events later; `/quiet` sends none until the test says so.
             res.writeHead(200, { 'content-type': 'application/json' });
@@ -264,8 +273,9 @@ describe('forwardRequest against a real upstream (hostile, slow or vanishing)', 
       const timeout = req.headers['x-test-timeout'];
       const seen = { bodyAsked: false, data: '' } as { bodyAsked: boolean; status?: number; data: string };
       if (req.headers['x-test-observe'] !== undefined) observed.set(req.url ?? '', seen);
+      responses.set(req.url ?? '', res);
       ends.push(forwardRequest({
-        req, res, pool, clusterId: 'c-1', downstreamPath: req.url ?? '/', headers: callerHeaders(req), proxyPrefix: '/k8s/clusters/c-1', upstreamOrigin: upstreamUrl,
+        req, res, pool, clusterId: 'c-1', downstreamPath: req.url ?? '/', headers: callerHeaders(req), proxyPrefix: '/k8s/clusters/c-1', upstreamOrigin: upstreamUrl, endedDrainMs: 300,
         ...(typeof timeout === 'string' ? { responseHeaderTimeoutMs: Number(timeout) } : {}),
         ...(req.headers['x-test-observe'] === undefined ? {} : {
           observer: {
@@ -388,6 +398,19 @@ describe('forwardRequest against a real upstream (hostile, slow or vanishing)', 
     assert.match(body, /ADDED/);
     assert.equal(complete, true, 'the watch body was cut instead of ended');
     await until('the upstream request to be closed', () => seen.get('/stream')?.closed === true);
+  });
+
+  it('cuts the connection of a caller that stopped reading once access ended and the drain time is up', async () => {
+    const socket = connect(Number(new URL(proxyUrl).port), '127.0.0.1');
+    socket.write('GET /flood HTTP/1.1\r\nHost: proxy\r\n\r\n');
+    // The caller reads the head, then nothing: what the watch sends piles up in the sockets and the response.
+    await new Promise<void>((resolve) => socket.once('data', () => { socket.pause(); resolve(); }));
+    await until('the flood to reach the proxy', () => responses.get('/flood')?.writableNeedDrain === true);
+    ends.at(-1)?.(revoked);
+    const res = responses.get('/flood');
+    assert.equal(res?.destroyed, false, 'ended politely first: a reading caller would get the last chunk');
+    await until('the connection to be cut', () => res?.destroyed === true, 3_000);
+    socket.destroy();
   });
 
   it('answers the reason as a Status when no head came yet, and aborts the upstream', async () => {

@@ -49,6 +49,8 @@ export interface ForwardRequest {
   responseHeaderTimeoutMs?: number;
   /** Told about the exchange as it passes (the audit record); it never delays it. */
   observer?: ExchangeObserver;
+  /** After access ends, how long a caller that stopped reading may keep the connection before it is cut (ms; default 5 s). */
+  endedDrainMs?: number;
 }
 
 /** What an observer of an exchange (audit) sees: the request body goes through `body`, the answer is reported. */
@@ -184,8 +186,13 @@ class Relay implements Dispatcher.DispatchHandler {
     if (this.stopped || res.writableEnded) return;
     this.flush();
     this.stop(why);
-    if (res.headersSent) res.end();
-    else writeKubeStatus(res, why);
+    if (!res.headersSent) return writeKubeStatus(res, why);
+    res.end();
+    // A caller that stopped reading never lets the end leave, and would keep the connection and
+    // what is queued for it for as long as it likes: cut it once the drain time is up.
+    const cut = setTimeout(() => { if (!res.writableFinished) res.destroy(); }, this.input.endedDrainMs ?? 5_000);
+    cut.unref();
+    res.once('close', () => clearTimeout(cut));
   }
 
   private stop(reason: Error): void {
