@@ -95,7 +95,7 @@ export interface ClusterServiceOptions {
   db: Kysely<Database>;
   secrets: SecretBox;
   now?: () => Date;
-  /** Where a delete or an accepted kube-apiserver is published for other replicas (the change feed). */
+  /** Where a delete, an accepted kube-apiserver or a rotated registration token is published for other replicas (the change feed). */
   changes?: ChangePublisher;
 }
 
@@ -186,6 +186,8 @@ export class ClusterService {
       }).where('id', '=', row.id).execute();
       await this.putSecret(tx, tokenSecret(row.id), rotated.token, now.toISOString());
     });
+    // Every replica ends its own sessions opened with the old token at once, not at its next periodic check.
+    this.changes?.publish({ table: 'registration_tokens', key: row.id });
     return rotated.token;
   }
 

@@ -15,7 +15,8 @@ export type ChangeTable =
   | 'role_templates' // key: template name (the catalog)
   | 'settings' // key: setting name (kubeconfig settings)
   | 'auth_providers' // key: provider name (live provider instances)
-  | 'clusters'; // key: cluster id (deleted clusters, an accepted kube-apiserver)
+  | 'clusters' // key: cluster id (deleted clusters, an accepted kube-apiserver)
+  | 'registration_tokens'; // key: cluster id (a rotation: agent sessions opened with the old token end)
 
 export interface ChangeEvent { table: ChangeTable; key: string }
 

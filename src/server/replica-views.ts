@@ -47,6 +47,7 @@ export function followChanges(feed: ChangeFeed, views: ReplicaViews): void {
       await views.access.reloadCluster(clusterId);
     }
   });
+  feed.on('registration_tokens', (clusterId) => views.clusters.controllers.endRevokedSessions([clusterId]));
   feed.onResync(async (reason) => {
     // Events may have been lost while disconnected: every cached token is read again (the
     // periodic pass needs not: the cache re-reads every entry after 5 s anyway).
