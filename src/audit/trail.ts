@@ -16,6 +16,7 @@ import {
 import { evaluatePolicy, type AuditPolicy, type PolicyDecision } from './policy.ts';
 import { parseRequestInfo, type RequestInfo } from './request-info.ts';
 import { redactUri } from './redact.ts';
+import { sourceAddresses } from '../http/index.ts';
 
 /** Where events go. `write` must not block and must not throw. */
 export interface AuditSink {
@@ -120,8 +121,7 @@ export class RequestAudit {
     this.method = req.method ?? 'GET';
     this.uri = redactUri(req.url ?? '/');
     this.target = this.uri;
-    const address = req.socket.remoteAddress;
-    this.sourceIPs = address ? [address.startsWith('::ffff:') ? address.slice(7) : address] : [];
+    this.sourceIPs = sourceAddresses(req);
     this.userAgent = req.headers['user-agent'];
   }
 

@@ -27,3 +27,4 @@ export {
 export { errorBody, installErrorHandling, sendError, toDroverError, type ErrorBodyShape } from './errors.ts';
 export { ErrorBody, authErrors } from './schemas.ts';
 export { LiveRoutes, collectLiveRoutes, type LiveNeed } from './live-routes.ts';
+export { noteRelayedClient, peerAddress, relayedForHeader, sourceAddresses } from './client-address.ts';

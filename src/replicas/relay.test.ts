@@ -197,6 +197,15 @@ describe('the peer relay between replicas', () => {
     assert.equal(chunks.join(''), '{"type":"ADDED"}\n{"type":"DELETED"}\n');
   });
 
+  it('names the caller in X-Forwarded-For for the receiving replica\'s audit trail, never the caller\'s own value', async () => {
+    await relayedCount('/k8s/clusters/c-remote/api/v1/namespaces', adminToken);
+    const forged = await send('/k8s/clusters/c-remote/api/v1/pods', { token: adminToken, headers: { 'x-forwarded-for': '203.0.113.9' } });
+    assert.equal(forged.status, 200);
+    const last = replicaB.seen.at(-1);
+    assert.equal(last?.url, '/k8s/clusters/c-remote/api/v1/pods');
+    assert.equal(last?.headers['x-forwarded-for'], '127.0.0.1', 'the caller as the relaying replica saw it; the caller\'s own header dropped');
+  });
+
   it('relays an upgrade (exec, port-forward) and joins the two streams', async () => {
     const socket = connect({ host: '127.0.0.1', port: server.port, ca: server.core.tls.caPem, servername: 'localhost' });
     await new Promise((r) => socket.once('secureConnect', r));

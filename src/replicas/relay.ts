@@ -22,6 +22,7 @@ import type { Logger } from '../logging/index.ts';
 // The proxy drops it from every cluster's answer, so only a replica's own 421 carries it.
 import { hasBody, misdirectedHeader, writeKubeStatus, writeKubeStatusToSocket } from '../proxy/index.ts';
 import { parseHostPort } from '../addresses/index.ts';
+import { noteRelayedClient, peerAddress, relayedForHeader } from '../http/index.ts';
 import { peerClientTls, replicaPeerOf, type PeerCredentials } from './peer-tls.ts';
 import type { TunnelHolder } from './presence.ts';
 
@@ -75,6 +76,9 @@ function connectionListed(headers: IncomingHttpHeaders): Set<string> {
 }
 
 /** `raw` without hop-by-hop headers (and `drop`), as a flat name/value list. */
+/** A caller's own X-Forwarded-For: the relaying replica names the caller itself (src/http/client-address.ts). */
+const notRelayed: ReadonlySet<string> = new Set([relayedForHeader]);
+
 function endToEnd(raw: string[], headers: IncomingHttpHeaders, drop: ReadonlySet<string> = new Set()): string[] {
   const listed = connectionListed(headers);
   const out: string[] = [];
@@ -169,6 +173,9 @@ export class PeerRelay {
 
   private route(req: IncomingMessage): Route | Promise<Route> {
     const peer = replicaPeerOf(req.socket);
+    // From a verified replica: the caller it relayed for, for the audit trail.
+    const relayedFor = req.headers[relayedForHeader];
+    if (peer !== undefined && typeof relayedFor === 'string' && relayedFor !== '') noteRelayedClient(req, relayedFor);
     if (req.headers[relayHeader] !== undefined && peer === undefined) {
       this.options.logger.info({ remote: req.socket.remoteAddress }, 'refused a relay header from a client that is not a replica');
       return { to: 'refuse', error: new DroverError('DRV_ERR_FORBIDDEN', `the ${relayHeader} header is for Drover replicas only; send the request without it`) };
@@ -285,7 +292,7 @@ export class PeerRelay {
     };
     const hostPort = parseHostPort(target.address);
     if (!hostPort) return skip();
-    const headers = [...endToEnd(req.rawHeaders, req.headers), relayHeader, this.options.selfId];
+    const headers = [...endToEnd(req.rawHeaders, req.headers, notRelayed), relayHeader, this.options.selfId, relayedForHeader, peerAddress(req) ?? ''];
     let bodyRead = false;
     let answered = false;
     // Tried elsewhere after this peer's 421: nothing of this exchange reaches the caller any more.
@@ -368,7 +375,7 @@ export class PeerRelay {
     upstream.once('secureConnect', () => {
       clearTimeout(timer);
       connected = true;
-      const raw = [...endToEnd(req.rawHeaders, req.headers), 'Connection', 'Upgrade', 'Upgrade', String(req.headers.upgrade ?? ''), relayHeader, this.options.selfId];
+      const raw = [...endToEnd(req.rawHeaders, req.headers, notRelayed), 'Connection', 'Upgrade', 'Upgrade', String(req.headers.upgrade ?? ''), relayHeader, this.options.selfId, relayedForHeader, peerAddress(req) ?? ''];
       const lines = [`${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1`];
       for (let i = 0; i + 1 < raw.length; i += 2) lines.push(`${raw[i]}: ${raw[i + 1]}`);
       upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
