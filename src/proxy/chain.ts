@@ -356,16 +356,22 @@ export const forwardImpersonated: ProxyStep = (ctx, deps) => {
  * Read from the raw headers, so a duplicate or a second casing counts too.
  */
 export const refuseUpgradeBody: ProxyStep = (ctx) => {
-  const raw = ctx.req.rawHeaders;
+  const error = upgradeBodyError(ctx.req.rawHeaders);
+  if (error) throw error;
+};
+
+/** The refusal of an upgrade whose raw headers declare a body; undefined when they declare none. Also the relay's check, before it strips hop-by-hop headers. */
+export function upgradeBodyError(raw: readonly string[]): DroverError | undefined {
   let lengths = 0;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]?.toLowerCase();
     if (name === 'content-length') lengths++;
     if (name === 'transfer-encoding' || lengths > 1 || (name === 'content-length' && (raw[i + 1] ?? '').trim() !== '0')) {
-      throw new DroverError('DRV_ERR_BAD_REQUEST', `an upgrade request may not carry a body (it declared ${lengths > 1 ? 'content-length twice' : name}); send none`);
+      return new DroverError('DRV_ERR_BAD_REQUEST', `an upgrade request may not carry a body (it declared ${lengths > 1 ? 'content-length twice' : name}); send none`);
     }
   }
-};
+  return undefined;
+}
 
 /** An exec or attach is recorded before it starts (strict mode refuses it here when it cannot be). */
 async function startRecording(ctx: ProxyContext, deps: ProxyDeps): Promise<SessionRecording | undefined> {

@@ -45,7 +45,7 @@ export { forwardUpgrade, type UpgradeRequest } from './upgrade.ts';
 export { UpstreamPools, connectTls, type UpstreamEndpoint } from './upstream.ts';
 export { writeKubeStatus, writeKubeStatusToSocket, kubeStatusBody } from './kube-status.ts';
 export {
-  createProxyHandlers, proxyChain, upgradeChain, runChain, checkClusterAccess, recheckAccess, refuseUpgradeBody, type ClusterMembership, type ProxyCluster, type ProxyClusters,
+  createProxyHandlers, proxyChain, upgradeChain, runChain, checkClusterAccess, recheckAccess, refuseUpgradeBody, upgradeBodyError, type ClusterMembership, type ProxyCluster, type ProxyClusters,
   type ProxyContext, type ProxyDeps, type ProxyStep, type ImpersonationTokenSource,
 } from './chain.ts';
 export { createProxyFeature, type ProxyFeature, type ProxyFeatureOptions } from './feature.ts';

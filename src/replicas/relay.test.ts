@@ -220,6 +220,18 @@ describe('the peer relay between replicas', () => {
     assert.equal(replicaB.seen.at(-1)?.headers.upgrade, 'SPDY/3.1');
   });
 
+  it('refuses an upgrade that declares a body before relaying it, as the receiving replica would (it cannot see a chunked one)', async () => {
+    const before = replicaB.seen.length;
+    const socket = connect({ host: '127.0.0.1', port: server.port, ca: server.core.tls.caPem, servername: 'localhost' });
+    await new Promise((r) => socket.once('secureConnect', r));
+    socket.write(`POST /k8s/clusters/c-remote/api/v1/namespaces/x/pods/p/exec HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${adminToken}\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n`);
+    let got = '';
+    socket.on('data', (c: Buffer) => { got += c.toString(); });
+    await new Promise((r) => socket.once('close', r));
+    assert.match(got, /^HTTP\/1\.1 400 [\s\S]*an upgrade request may not carry a body \(it declared transfer-encoding\)/);
+    assert.equal(replicaB.seen.length, before, 'nothing reached the other replica');
+  });
+
   it('refuses the relay header from every client that has not proved a replica certificate', async () => {
     const publicCa = { certPem: readFileSync(join(dir, 'ca.crt'), 'utf8'), keyPem: readFileSync(join(dir, 'ca.key'), 'utf8') };
     const fromPublicCa = await issueCertificate(publicCa, { commonName: 'drover-replica:r-evil', usage: 'peer', hosts: [peerServerName], validDays: 1 });

@@ -20,7 +20,7 @@ import type { Logger } from '../logging/index.ts';
 // no live session for now". The presence rows say who held a session at the last heartbeat;
 // the session may have ended since, or not be ready yet: the relaying replica tries elsewhere.
 // The proxy drops it from every cluster's answer, so only a replica's own 421 carries it.
-import { hasBody, misdirectedHeader, writeKubeStatus, writeKubeStatusToSocket } from '../proxy/index.ts';
+import { hasBody, misdirectedHeader, upgradeBodyError, writeKubeStatus, writeKubeStatusToSocket } from '../proxy/index.ts';
 import { parseHostPort } from '../addresses/index.ts';
 import { noteRelayedClient, peerAddress, relayedForHeader } from '../http/index.ts';
 import { peerClientTls, replicaPeerOf, type PeerCredentials } from './peer-tls.ts';
@@ -146,6 +146,9 @@ export class PeerRelay {
   /** Wraps the local proxy handler for upgrades (exec, attach, port-forward). */
   upgrade(local: UpgradeHandler): UpgradeHandler {
     return (req, socket, head) => {
+      // Checked here, before relaying drops Transfer-Encoding as hop-by-hop and the receiving replica can no longer see it.
+      const bodyError = upgradeBodyError(req.rawHeaders);
+      if (bodyError) return writeKubeStatusToSocket(socket, bodyError);
       this.routed(req, (route) => {
         if (route.to === 'refuse') return writeKubeStatusToSocket(socket, route.error, route.headers);
         if (route.to === 'local') return local(req, socket, head);
