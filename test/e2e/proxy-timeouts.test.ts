@@ -20,7 +20,7 @@ describe('server timeouts for /k8s requests', () => {
   let server: Server | undefined;
   after(() => { server?.close(); server?.closeAllConnections(); });
 
-  it('sets no whole-request or idle-socket timeout on the server or on a /k8s request\'s socket', async () => {
+  it('bounds only the receiving of a request, and sets no idle-socket timeout on the server or on a /k8s request\'s socket', async () => {
     const tls = await loadOrCreateTls({ dataDir: mkdtempSync(join(tmpdir(), 'proxy-timeouts-')), publicHost: '127.0.0.1' });
     const seen: Array<{ socketTimeout: number | undefined }> = [];
     const factory = httpsServerFactory(tls, {
@@ -38,8 +38,9 @@ describe('server timeouts for /k8s requests', () => {
     await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
 
-    // The effective settings: 0 means "never" for both.
-    assert.equal(server.requestTimeout, 0, 'requestTimeout would end a long watch (Node default 300 s)');
+    // requestTimeout bounds only receiving a request (a never-finished body): a watch's GET is
+    // received at once and then lives on (src/server/http-server.test.ts shows one outliving it).
+    assert.ok(server.requestTimeout > 0 && server.requestTimeout <= 120_000, `requestTimeout ${server.requestTimeout}`);
     assert.equal(server.timeout, 0, 'an idle-socket timeout would end a quiet watch');
     // headersTimeout bounds only the time to receive request headers; keep-alive only idle connections between requests.
     assert.ok(server.headersTimeout > 0 && server.headersTimeout <= 120_000, `headersTimeout ${server.headersTimeout}`);
