@@ -23,6 +23,7 @@ describe('young-generation.ts', () => {
     const kept = newSpaceMiB(true);
     // Without the setting this Node grows it (else the check below proves nothing).
     assert.ok(grown >= 16, `without the setting the young generation stayed at ${grown} MiB: this Node sizes it differently, measure again (src/tunnel/README.md)`);
-    assert.ok(kept <= 4, `the young generation grew to ${kept} MiB: this Node ignores --semi-space-growth-factor set at run time; start the roles with --max-semi-space-size instead`);
+    // Kept small, not exactly at its start: under load V8 may still take one step (5 MiB was seen in CI, against 16 and more without).
+    assert.ok(kept <= 8 && kept * 2 <= grown, `the young generation grew to ${kept} MiB (${grown} without the setting): this Node ignores --semi-space-growth-factor set at run time; start the roles with --max-semi-space-size instead`);
   });
 });

@@ -391,6 +391,8 @@ describe('cluster explorer in a real browser', { timeout: 300_000 }, () => {
 
   it('project member: her project\'s namespace and pods, logs, a terminal, a YAML edit, the kubectl console; "nothing here" for nodes', async () => {
     const mobile = await launchBrowser({ viewport: phone });
+    // The cluster page asks for the cluster's warnings, which span namespaces a project member's roles do not cover.
+    mobile.expectHttpError(403, /\/warnings$/);
     try {
       const { page } = mobile;
       await login(page, drover.server.url, carol, password);
@@ -472,6 +474,8 @@ describe('cluster explorer in a real browser', { timeout: 300_000 }, () => {
 
   it('cluster member: sees the nodes; told in words that pods, their logs and terminals, and edits are not his', async () => {
     const other = await launchBrowser();
+    // A cluster member may not list every namespace's events: the cluster page's warnings answer 403, and it says so.
+    other.expectHttpError(403, /\/warnings$/);
     try {
       const { page } = other;
       await login(page, drover.server.url, bob, password);

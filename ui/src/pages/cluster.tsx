@@ -1,6 +1,6 @@
 /** One cluster: summary, nodes and capacity, warning events, kubeconfig, registration (or a provisioned cluster's nodes and snapshots), members and projects. */
 import { useState } from 'preact/hooks';
-import { get, q } from '../api.ts';
+import { ApiError, get, q } from '../api.ts';
 import { Code, KubeconfigButtons, Link, Show, StateBadge, Table, ago, useLoad } from '../components.tsx';
 import type { Cluster, KubeList, KubeNode, ProvisionedNodes, Registration, User, ClusterWarning } from '../types.ts';
 import { MembersSection, ProjectsSection } from './members.tsx';
@@ -112,16 +112,16 @@ function NodesSection(props: { cluster: Cluster }) {
 }
 
 function WarningsSection(props: { cluster: Cluster }) {
-  // The warnings span every namespace: the server answers only roles that may list events in all of them,
-  // so the page asks first (as for nodes), and only of an active cluster, which can answer.
-  const live = props.cluster.state === 'active';
-  const warnings = useLoad(async (): Promise<ClusterWarning[] | 'not active' | 'not yours'> => {
-    if (!live) return 'not active';
-    return (await canI(props.cluster.id, { verb: 'list', group: '', resource: 'events' }))
-      ? get<ClusterWarning[]>(`/v1/clusters/${q(props.cluster.id)}/warnings`) : 'not yours';
-  }, [props.cluster.id, props.cluster.state], 15000);
-  const emptyText = warnings.data === 'not active' ? 'The cluster\'s warnings show once it is active.'
-    : warnings.data === 'not yours' ? 'The cluster\'s warnings span every namespace, and your roles cover only some; the explorer shows your namespaces\' events.' : 'No warning events.';
+  // The warnings span every namespace: the server answers only roles that may list events in all of them (403 otherwise).
+  const warnings = useLoad(async (): Promise<ClusterWarning[] | 'not yours'> => {
+    try {
+      return await get<ClusterWarning[]>(`/v1/clusters/${q(props.cluster.id)}/warnings`);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 403) return 'not yours';
+      throw error;
+    }
+  }, [props.cluster.id], 15000);
+  const emptyText = warnings.data === 'not yours' ? 'The cluster\'s warnings span every namespace, and your roles cover only some; the explorer shows your namespaces\' events.' : 'No warning events.';
   return (
     <div class="card">
       <h2>Recent warnings</h2>
